@@ -1,0 +1,21 @@
+"""The `mianshen` command line. Each command group lives in its own module; heavy imports
+(polars, the store) happen inside the commands, never at import time."""
+
+from __future__ import annotations
+
+import typer
+
+from api.cli import profiles_cmd, rules_cmd
+
+app = typer.Typer(
+    name="mianshen",
+    help="mianshen 免申即享政策匹配引擎 (policy-matching engine for proactive benefits).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(rules_cmd.app, name="rules", help="政策规则: 检查 (check policy files).")
+app.add_typer(profiles_cmd.app, name="profiles", help="画像: 合成、构建 (synthesise, build).")
+
+
+def main() -> None:
+    app()

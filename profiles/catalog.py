@@ -1,0 +1,181 @@
+"""The tag catalog: every field a rule may read, typed, with its Chinese label and source.
+
+The catalog is data (``profiles/data/catalog.yaml``); this module gives it a typed face.
+
+>>> cat = load_catalog()
+>>> cat.entity("enterprise").field("从业人数").name
+'employees'
+>>> cat.entity("person").field("disability_grade").empty
+'not_listed'
+>>> cat.entity("enterprise").suggest("employes")
+'employees'
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+from ruamel.yaml import YAML
+
+FieldType = Literal["str", "int", "float", "date", "bool"]
+FieldKind = Literal["base", "derived", "declared"]
+EmptyMeaning = Literal["unknown", "not_listed"]
+EntityName = Literal["enterprise", "person"]
+
+ENTITIES: tuple[EntityName, ...] = ("enterprise", "person")
+FIELD_TYPES: tuple[str, ...] = ("str", "int", "float", "date", "bool")
+
+
+class CatalogError(Exception):
+    """Root error of the catalog: a lookup of a name that is not there, or a bad catalog file."""
+
+
+class UnknownFieldError(CatalogError, KeyError):
+    def __init__(self, entity: str, name: str, suggestion: str | None) -> None:
+        self.entity = entity
+        self.name = name
+        self.suggestion = suggestion
+        hint = f"; did you mean '{suggestion}'?" if suggestion else ""
+        super().__init__(f"unknown {entity} field '{name}'{hint}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass(frozen=True, kw_only=True)
+class Field:
+    """One tag of the catalog."""
+
+    name: str
+    label: str
+    type: FieldType
+    entity: EntityName
+    unit: str | None = None
+    source: str | None = None
+    kind: FieldKind = "base"
+    empty: EmptyMeaning = "unknown"
+    personal: bool = False
+    values: tuple[str, ...] | None = None
+    inputs: tuple[str, ...] = ()
+    format: str | None = None
+    min: float | None = None
+    max: float | None = None
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.type in ("int", "float")
+
+    @property
+    def not_listed_when_empty(self) -> bool:
+        return self.empty == "not_listed"
+
+
+@dataclass(frozen=True)
+class EntityCatalog:
+    """The fields of one entity kind, addressable by name or Chinese label."""
+
+    name: EntityName
+    key: str
+    label: str
+    fields: tuple[Field, ...]
+    _by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index: dict[str, Field] = {}
+        for f in self.fields:
+            index[f.name] = f
+            index[f.label] = f
+        object.__setattr__(self, "_by_name", index)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def field(self, name: str) -> Field:
+        """The field called ``name`` (catalog name or Chinese label)."""
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise UnknownFieldError(self.name, name, self.suggest(name)) from None
+
+    def suggest(self, name: str) -> str | None:
+        """The nearest valid name or label, or None when nothing is close."""
+        found = difflib.get_close_matches(name, list(self._by_name), n=1, cutoff=0.5)
+        return found[0] if found else None
+
+    def by_kind(self, kind: FieldKind) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.kind == kind)
+
+    @property
+    def base_fields(self) -> tuple[Field, ...]:
+        return self.by_kind("base")
+
+    @property
+    def personal_fields(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields if f.personal)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Both entity catalogs."""
+
+    version: int
+    entities: dict[str, EntityCatalog]
+
+    def entity(self, name: str) -> EntityCatalog:
+        try:
+            return self.entities[name]
+        except KeyError:
+            raise CatalogError(
+                f"unknown entity '{name}'; expected one of {', '.join(ENTITIES)}"
+            ) from None
+
+
+def _parse_field(entity: EntityName, raw: dict[str, object]) -> Field:
+    ftype = str(raw["type"])
+    if ftype not in FIELD_TYPES:
+        raise CatalogError(f"field {raw.get('name')!r}: type must be one of {FIELD_TYPES}, got {ftype!r}")
+    values = raw.get("values")
+    inputs = raw.get("inputs") or ()
+    return Field(
+        name=str(raw["name"]),
+        label=str(raw["label"]),
+        type=ftype,  # type: ignore[arg-type]
+        entity=entity,
+        unit=str(raw["unit"]) if raw.get("unit") else None,
+        source=str(raw["source"]) if raw.get("source") else None,
+        kind=str(raw.get("kind", "base")),  # type: ignore[arg-type]
+        empty=str(raw.get("empty", "unknown")),  # type: ignore[arg-type]
+        personal=bool(raw.get("personal", False)),
+        values=tuple(str(v) for v in values) if isinstance(values, list) else None,
+        inputs=tuple(str(v) for v in inputs) if isinstance(inputs, list) else (),
+        format=str(raw["format"]) if raw.get("format") else None,
+        min=float(raw["min"]) if raw.get("min") is not None else None,  # type: ignore[arg-type]
+        max=float(raw["max"]) if raw.get("max") is not None else None,  # type: ignore[arg-type]
+    )
+
+
+def parse_catalog(data: dict[str, object]) -> Catalog:
+    """Build a Catalog from its YAML mapping."""
+    entities: dict[str, EntityCatalog] = {}
+    raw_entities = data.get("entities")
+    if not isinstance(raw_entities, dict):
+        raise CatalogError("catalog: expected a mapping 'entities'")
+    for ename, body in raw_entities.items():
+        if ename not in ENTITIES:
+            raise CatalogError(f"catalog: unknown entity {ename!r}; expected one of {ENTITIES}")
+        fields = tuple(_parse_field(ename, dict(f)) for f in body["fields"])
+        entities[ename] = EntityCatalog(
+            name=ename, key=str(body["key"]), label=str(body["label"]), fields=fields
+        )
+    return Catalog(version=int(data.get("version", 1)), entities=entities)  # type: ignore[call-overload]
+
+
+@cache
+def load_catalog() -> Catalog:
+    """The bundled catalog (read once, then cached)."""
+    text = resources.files("profiles").joinpath("data/catalog.yaml").read_text(encoding="utf-8")
+    return parse_catalog(YAML(typ="safe").load(text))
