@@ -1,0 +1,233 @@
+"""The typed AST of the policy language.
+
+Nodes are small immutable dataclasses. Expression nodes carry the position where they were
+written (``pos``) so the checker can report file, line and column. Every compiler (polars,
+DuckDB SQL, durable_rules, the per-row reference interpreter) dispatches on these classes and
+raises :class:`rules.errors.UnsupportedNode` for a node it cannot handle.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+CompareOp = Literal["<", "<=", ">", ">=", "=", "!="]
+ArithOp = Literal["+", "-", "*", "/"]
+FuncName = Literal["min", "max", "abs", "year", "years_since", "months_since"]
+
+
+@dataclass(frozen=True)
+class Pos:
+    """Where a node was written: 1-based line and column in the policy file."""
+
+    line: int
+    column: int
+
+
+NOPOS = Pos(0, 0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Node:
+    pos: Pos = field(default=NOPOS, compare=False)
+
+    def children(self) -> tuple[Expr, ...]:
+        return ()
+
+    def walk(self) -> Iterator[Expr]:
+        """This node and every node below it, depth first."""
+        yield self  # type: ignore[misc]
+        for child in self.children():
+            yield from child.walk()
+
+
+# ---- leaves -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Number(Node):
+    """A number literal. ``unit`` is 'ratio' for percentages (``5.5%``), None otherwise;
+    ``text`` keeps what was written (``300万``)."""
+
+    value: float
+    unit: str | None = None
+    text: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class String(Node):
+    value: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Bool(Node):
+    value: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class Date(Node):
+    value: dt.date
+
+
+@dataclass(frozen=True, kw_only=True)
+class AsOf(Node):
+    """The evaluation date (``as_of`` / ``评估日``)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FieldRef(Node):
+    """A catalog field. ``name`` is the catalog name after resolution; ``written`` is what the
+    author wrote (name or Chinese label)."""
+
+    name: str
+    written: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParamRef(Node):
+    """A policy parameter; its value is chosen by the as-of date at compile time."""
+
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetRef(Node):
+    """A named set kept as data in the library (e.g. 国家限制和禁止行业)."""
+
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegionRef(Node):
+    """A region name resolved to its GB/T 2260 code prefix (e.g. 广州市 -> '4401')."""
+
+    name: str
+    prefix: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PolicyRef(Node):
+    """Whether the entity meets another policy's conditions: ``eligible("cit-small-low-profit")``.
+    Three-valued: TRUE, FALSE or UNKNOWN like any condition."""
+
+    policy_id: str
+
+
+# ---- composites -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListLit(Node):
+    items: tuple[Expr, ...]
+
+    def children(self) -> tuple[Expr, ...]:
+        return self.items
+
+
+@dataclass(frozen=True, kw_only=True)
+class Compare(Node):
+    op: CompareOp
+    left: Expr
+    right: Expr
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.left, self.right)
+
+
+@dataclass(frozen=True, kw_only=True)
+class In(Node):
+    """``item in container`` / ``item not in container``; container is a ListLit, SetRef or
+    RegionRef. Sets and regions of string codes match by prefix."""
+
+    item: Expr
+    container: Expr
+    negated: bool = False
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.item, self.container)
+
+
+@dataclass(frozen=True, kw_only=True)
+class IsEmpty(Node):
+    """``x is empty`` (negated=False) / ``x is known`` (negated=True). Never UNKNOWN itself."""
+
+    item: Expr
+    negated: bool = False
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.item,)
+
+
+@dataclass(frozen=True, kw_only=True)
+class And(Node):
+    items: tuple[Expr, ...]
+
+    def children(self) -> tuple[Expr, ...]:
+        return self.items
+
+
+@dataclass(frozen=True, kw_only=True)
+class Or(Node):
+    items: tuple[Expr, ...]
+
+    def children(self) -> tuple[Expr, ...]:
+        return self.items
+
+
+@dataclass(frozen=True, kw_only=True)
+class Not(Node):
+    item: Expr
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.item,)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Arith(Node):
+    op: ArithOp
+    left: Expr
+    right: Expr
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.left, self.right)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Neg(Node):
+    item: Expr
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.item,)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Call(Node):
+    """A built-in function: min, max, abs, year(date), years_since(date) and
+    months_since(date) (full years / months from the date to the as-of date)."""
+
+    func: FuncName
+    args: tuple[Expr, ...]
+
+    def children(self) -> tuple[Expr, ...]:
+        return self.args
+
+
+Expr = (
+    Number | String | Bool | Date | AsOf | FieldRef | ParamRef | SetRef | RegionRef | PolicyRef
+    | ListLit | Compare | In | IsEmpty | And | Or | Not | Arith | Neg | Call
+)
+
+
+def fields_read(expr: Expr) -> frozenset[str]:
+    """Catalog fields an expression reads.
+
+    >>> fields_read(Compare(op="<", left=FieldRef(name="employees"), right=Number(value=300)))
+    frozenset({'employees'})
+    """
+    return frozenset(n.name for n in expr.walk() if isinstance(n, FieldRef))
+
+
+def policies_referenced(expr: Expr) -> frozenset[str]:
+    return frozenset(n.policy_id for n in expr.walk() if isinstance(n, PolicyRef))

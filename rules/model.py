@@ -1,0 +1,229 @@
+"""The policy model: a parsed, checked policy document (one YAML file per policy).
+
+A policy's eligibility is a tree of conditions. Leaves are :class:`Condition` (one expression
+with its Chinese label and clause); inner nodes are :class:`AllOf`, :class:`AnyOf` and
+:class:`NotOf`, combined with Kleene logic (DESIGN §3).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rules.ast import NOPOS, Expr, Pos, fields_read, policies_referenced
+
+Entity = Literal["enterprise", "person"]
+Delivery = Literal["direct", "notice", "apply"]
+Period = Literal["once", "month", "year"]
+
+DELIVERIES: tuple[Delivery, ...] = ("direct", "notice", "apply")
+PERIODS: tuple[Period, ...] = ("once", "month", "year")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Basis:
+    """The document a policy encodes: 文号, clause, optional URL."""
+
+    document: str
+    clause: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Condition:
+    """A leaf condition. ``id`` is stable within the policy (c1, c2, ... in document order
+    unless the author named it) and is used in explanations and unknown-field lists."""
+
+    id: str
+    expr: Expr
+    label: str
+    clause: str | None = None
+    pos: Pos = field(default=NOPOS, compare=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AllOf:
+    children: tuple[ConditionNode, ...]
+    label: str | None = None
+    pos: Pos = field(default=NOPOS, compare=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnyOf:
+    children: tuple[ConditionNode, ...]
+    label: str | None = None
+    pos: Pos = field(default=NOPOS, compare=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NotOf:
+    child: ConditionNode
+    label: str | None = None
+    pos: Pos = field(default=NOPOS, compare=False)
+
+
+ConditionNode = Condition | AllOf | AnyOf | NotOf
+
+
+def leaves(node: ConditionNode) -> Iterator[Condition]:
+    """Every leaf condition of a tree, in document order."""
+    if isinstance(node, Condition):
+        yield node
+    elif isinstance(node, NotOf):
+        yield from leaves(node.child)
+    else:
+        for child in node.children:
+            yield from leaves(child)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatedValue:
+    """A parameter value in force from ``since`` (inclusive) until the next one."""
+
+    since: dt.date
+    value: Expr
+
+
+@dataclass(frozen=True, kw_only=True)
+class Parameter:
+    name: str
+    values: tuple[DatedValue, ...]  # sorted by ``since``
+    label: str | None = None
+
+    def at(self, when: dt.date) -> Expr | None:
+        """The value in force on ``when``, or None before the first date."""
+        current: Expr | None = None
+        for dated in self.values:
+            if dated.since <= when:
+                current = dated.value
+        return current
+
+
+@dataclass(frozen=True, kw_only=True)
+class FormulaAmount:
+    expr: Expr
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tier:
+    """Rows of a tier table: applies when the ``by`` value is >= ``from_`` (and below the next
+    row's ``from_``)."""
+
+    from_: float
+    value: Expr
+
+
+@dataclass(frozen=True, kw_only=True)
+class TierAmount:
+    by: Expr
+    tiers: tuple[Tier, ...]  # ascending ``from_``
+
+
+@dataclass(frozen=True, kw_only=True)
+class Case:
+    """One branch of a case amount; ``when`` None is the ``else`` branch."""
+
+    when: Expr | None
+    value: Expr
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseAmount:
+    """First branch whose ``when`` is TRUE; an UNKNOWN ``when`` before it makes the amount
+    unknown; no branch TRUE and no else gives an unknown amount."""
+
+    cases: tuple[Case, ...]
+
+
+AmountRule = FormulaAmount | TierAmount | CaseAmount
+
+
+@dataclass(frozen=True, kw_only=True)
+class Amount:
+    rule: AmountRule
+    period: Period
+    label: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Exclusivity:
+    """同一事项不得重复享受: per entity, only the largest amount in a group stays eligible
+    (ties: lower ``priority`` number first, then policy id)."""
+
+    group: str
+    priority: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class BudgetOrder:
+    field: str
+    descending: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Budget:
+    """A cap on the policy's total amount. ``allocation`` is 'ordered' (by ``order``, then
+    entity id) or 'pro_rata'."""
+
+    total: float
+    allocation: Literal["ordered", "pro_rata"] = "ordered"
+    order: tuple[BudgetOrder, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Policy:
+    id: str
+    title: str
+    entity: Entity
+    basis: Basis
+    effective_from: dt.date
+    effective_to: dt.date | None
+    delivery: Delivery
+    eligibility: ConditionNode
+    parameters: dict[str, Parameter] = field(default_factory=dict)
+    amount: Amount | None = None
+    exclusivity: Exclusivity | None = None
+    budget: Budget | None = None
+    description: str | None = None
+    version: str = ""  # sha256 of the canonical document text, first 16 hex digits
+    source: str | None = None  # file path it was loaded from
+
+    def in_effect(self, when: dt.date) -> bool:
+        return self.effective_from <= when and (
+            self.effective_to is None or when <= self.effective_to
+        )
+
+    @property
+    def conditions(self) -> tuple[Condition, ...]:
+        return tuple(leaves(self.eligibility))
+
+    @property
+    def fields_read(self) -> frozenset[str]:
+        """Catalog fields read by the eligibility and the amount."""
+        out: set[str] = set()
+        for leaf in self.conditions:
+            out |= fields_read(leaf.expr)
+        for expr in amount_exprs(self.amount):
+            out |= fields_read(expr)
+        return frozenset(out)
+
+    @property
+    def references(self) -> frozenset[str]:
+        out: set[str] = set()
+        for leaf in self.conditions:
+            out |= policies_referenced(leaf.expr)
+        return frozenset(out)
+
+
+def amount_exprs(amount: Amount | None) -> tuple[Expr, ...]:
+    """Every expression inside an amount rule."""
+    if amount is None:
+        return ()
+    rule = amount.rule
+    if isinstance(rule, FormulaAmount):
+        return (rule.expr,)
+    if isinstance(rule, TierAmount):
+        return (rule.by, *(t.value for t in rule.tiers))
+    return tuple(e for c in rule.cases for e in (c.when, c.value) if e is not None)
