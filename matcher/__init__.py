@@ -1,1 +1,3 @@
-"""mianshen: matcher."""
+"""mianshen: matcher — batch evaluation, explanations, exclusivity and budgets, runs."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,185 @@
+"""`mianshen match`, `mianshen explain` and `mianshen demo`: the batch matcher from the shell."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal
+
+import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from rules.model import Policy
+
+console = Console()
+err_console = Console(stderr=True)
+
+EntityOpt = Annotated[
+    str, typer.Option("--entity", help="enterprise 或 person", case_sensitive=False)
+]
+AsOfOpt = Annotated[str, typer.Option("--as-of", help="评估日期 YYYY-MM-DD")]
+
+
+def parse_date(text: str, *, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        err_console.print(f"[red]{option} 应为日期 YYYY-MM-DD，实际为 {text!r}[/red]")
+        raise typer.Exit(2) from None
+
+
+def check_entity(entity: str) -> Literal["enterprise", "person"]:
+    if entity not in ("enterprise", "person"):
+        err_console.print(f"[red]--entity 应为 enterprise 或 person，实际为 {entity!r}[/red]")
+        raise typer.Exit(2)
+    return entity  # type: ignore[return-value]
+
+
+def read_table(path: Path) -> pl.DataFrame:
+    """A raw profile table: CSV (UTF-8 or GB18030, read as text) or Parquet."""
+    import polars as pl
+
+    if not path.exists():
+        err_console.print(f"[red]找不到文件: {path}[/red]")
+        raise typer.Exit(2)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return pl.read_parquet(path)
+    if suffix == ".csv":
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = raw.decode("gb18030")
+        return pl.read_csv(text.encode("utf-8"), infer_schema=False)
+    err_console.print(f"[red]不支持的文件类型 {suffix!r}：应为 .csv 或 .parquet ({path})[/red]")
+    raise typer.Exit(2)
+
+
+def write_table(frame: pl.DataFrame, path: Path) -> None:
+    import polars as pl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".parquet":
+        frame.write_parquet(path)
+        return
+    flat = frame.with_columns(
+        [pl.col(c).list.join(";") for c, t in frame.schema.items() if isinstance(t, pl.List)]
+    )
+    flat.write_csv(path)
+
+
+def load_policies(policies_dir: Path | None) -> tuple[list[Policy], object]:
+    from rules.errors import PolicyError
+    from rules.loader import bundled_library, load_library
+
+    try:
+        lib = bundled_library() if policies_dir is None else load_library([policies_dir])
+    except PolicyError as exc:
+        err_console.print(f"[red]政策文件有误，未执行匹配:[/red]\n{exc}")
+        raise typer.Exit(1) from None
+    return list(lib.policies.values()), lib.sets
+
+
+def derived_profiles(
+    table: pl.DataFrame, *, entity: str, as_of: dt.date, source: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Validate a wide raw table and derive tags as of ``as_of``: (profiles, rejects)."""
+    from profiles.derive import derive
+    from profiles.ingest import validate_frame
+
+    clean, rejects = validate_frame(table, entity=entity, source=source)
+    return derive(clean, entity=entity, as_of=as_of).collect(), rejects
+
+
+def register(app: typer.Typer) -> None:
+    app.command("match", help="批量匹配: 对画像表评估全部生效政策，输出结果。")(match)
+    app.command("explain", help="解释: 某主体为什么符合 / 差在哪。")(explain)
+    app.command("demo", help="演示: 合成人群、构建画像、匹配内置政策库并汇总。")(demo)
+
+
+def match(
+    entity: EntityOpt,
+    profiles: Annotated[Path, typer.Option("--profiles", help="画像表 .csv 或 .parquet")],
+    as_of: AsOfOpt,
+    out: Annotated[Path, typer.Option("--out", help="输出 .csv 或 .parquet")],
+    policies: Annotated[Path | None, typer.Option("--policies", help="政策目录(默认内置库)")] = None,
+    rejects: Annotated[Path | None, typer.Option("--rejects", help="被拒行输出文件")] = None,
+    streaming: Annotated[bool, typer.Option("--streaming", help="使用流式引擎")] = False,
+) -> None:
+    from matcher.evaluate import match_frame
+    from api.cli.tables import print_summary
+
+    kind = check_entity(entity)
+    when = parse_date(as_of, option="--as-of")
+    table = read_table(profiles)
+    policy_list, sets = load_policies(policies)
+    frame, rejected = derived_profiles(table, entity=kind, as_of=when, source=profiles.name)
+    if rejects is not None:
+        write_table(rejected, rejects)
+    console.print(
+        f"读取 {table.height} 行，通过校验 {frame.height} 行，拒收 {rejected.height} 行"
+        + (f"(明细见 {rejects})" if rejects is not None and rejected.height else "")
+    )
+    outcomes = match_frame(frame, entity=kind, policies=policy_list, as_of=when, sets=sets,
+                           streaming=streaming)
+    write_table(outcomes, out)
+    print_summary(console, outcomes, policy_list, title=f"匹配结果 {kind} · {when}")
+    console.print(f"结果已写入 {out}")
+    if frame.height == 0:
+        err_console.print("[red]没有可匹配的有效行[/red]")
+        raise typer.Exit(1)
+
+
+def explain(
+    entity: EntityOpt,
+    profiles: Annotated[Path, typer.Option("--profiles", help="画像表 .csv 或 .parquet")],
+    entity_id: Annotated[str, typer.Option("--id", help="统一社会信用代码或公民身份号码")],
+    as_of: AsOfOpt,
+    policy: Annotated[str | None, typer.Option("--policy", help="只解释这一项政策")] = None,
+    policies: Annotated[Path | None, typer.Option("--policies", help="政策目录(默认内置库)")] = None,
+) -> None:
+    from matcher.evaluate import match_frame
+    from matcher.explain import EntityNotFoundError, PolicyNotFoundError, explain_entity, render_text
+    from profiles.catalog import load_catalog
+
+    kind = check_entity(entity)
+    when = parse_date(as_of, option="--as-of")
+    policy_list, sets = load_policies(policies)
+    frame, _ = derived_profiles(read_table(profiles), entity=kind, as_of=when,
+                                source=profiles.name)
+    outcomes = match_frame(frame, entity=kind, policies=policy_list, as_of=when, sets=sets)
+    try:
+        explanations = explain_entity(
+            frame, entity=kind, policies=policy_list, as_of=when, entity_id=entity_id,
+            policy_id=policy, sets=sets, outcomes=outcomes,
+        )
+    except (EntityNotFoundError, PolicyNotFoundError) as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    labels = {f.name: f.label for f in load_catalog().entity(kind).fields}
+    from profiles.masking import mask_id
+
+    shown = mask_id(entity_id) if kind == "person" else entity_id
+    console.print(f"[bold]{shown}[/bold] 评估日 {when}\n")
+    for e in explanations:
+        console.print(render_text(e, field_labels=labels), highlight=False)
+        console.print()
+
+
+def demo(
+    enterprises: Annotated[int, typer.Option(help="合成企业数")] = 200_000,
+    persons: Annotated[int, typer.Option(help="合成人口数")] = 200_000,
+    out: Annotated[Path | None, typer.Option(help="输出目录(默认新建 mianshen-demo-时间戳)")] = None,
+    seed: Annotated[int, typer.Option(help="随机种子")] = 20251001,
+) -> None:
+    from api.demo import run_demo
+
+    folder = out or Path(f"mianshen-demo-{dt.datetime.now():%Y%m%d-%H%M%S}")
+    code = run_demo(folder, enterprises=enterprises, persons=persons, seed=seed, console=console)
+    if code:
+        sys.exit(code)
