@@ -1,0 +1,243 @@
+"""The notification outbox: messages written in the same transaction as the change that
+causes them, then claimed by workers with leases so a crashed worker loses nothing.
+
+Life cycle: ``queued`` -> (claim) ``sending`` -> ``sent``; a failure goes back to ``queued``
+with a retry time, or to ``dead`` when there is none; ``requeue`` revives a dead letter.
+Each message has an idempotency key: enqueueing the same key twice is a no-op, so reruns
+and retries never deliver twice.
+
+Claiming is one ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)`` on PostgreSQL;
+SQLite ignores the row lock but every transaction there holds the write lock
+(``BEGIN IMMEDIATE``), and the outer ``UPDATE`` repeats the guard.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import Session
+
+from store.errors import LeaseError, NotFoundError, TransitionError
+from store.schema import outbox
+from store.types import utcnow
+
+OutboxStatus = Literal["queued", "sending", "sent", "dead"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutboxMessage:
+    """A message to enqueue. ``payload`` must be JSON-serialisable."""
+
+    idempotency_key: str
+    recipient_kind: str
+    recipient_id: str
+    channel: str
+    kind: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    not_before: dt.datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutboxRecord:
+    id: int
+    idempotency_key: str
+    recipient_kind: str
+    recipient_id: str
+    channel: str
+    kind: str
+    payload: dict[str, Any]
+    status: OutboxStatus
+    attempts: int
+    next_attempt_at: dt.datetime
+    lease_owner: str | None
+    lease_until: dt.datetime | None
+    last_error: str | None
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+    provider_receipt: str | None
+
+
+def _record(row: Row[Any]) -> OutboxRecord:
+    return OutboxRecord(**row._asdict())
+
+
+def _insert_ignoring_duplicates(session: Session) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(outbox).on_conflict_do_nothing(
+            index_elements=["idempotency_key"]
+        )
+    return sqlite.insert(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
+
+
+def enqueue(
+    session: Session, messages: Iterable[OutboxMessage], *, now: dt.datetime | None = None
+) -> int:
+    """Add messages in the caller's transaction; returns how many were new (a key already
+    present, or repeated in ``messages``, is skipped)."""
+    now = now or utcnow()
+    rows: dict[str, dict[str, Any]] = {}
+    for m in messages:
+        if m.idempotency_key in rows:
+            continue
+        rows[m.idempotency_key] = {
+            "idempotency_key": m.idempotency_key,
+            "recipient_kind": m.recipient_kind,
+            "recipient_id": m.recipient_id,
+            "channel": m.channel,
+            "kind": m.kind,
+            "payload": dict(m.payload),
+            "status": "queued",
+            "attempts": 0,
+            "next_attempt_at": m.not_before or now,
+            "created_at": now,
+        }
+    if not rows:
+        return 0
+    stmt = _insert_ignoring_duplicates(session).returning(outbox.c.id)
+    inserted = 0
+    batch = list(rows.values())
+    for start in range(0, len(batch), 5000):
+        inserted += len(session.execute(stmt, batch[start : start + 5000]).all())
+    return inserted
+
+
+def claim(
+    session: Session, *, worker: str, limit: int, lease_seconds: float, now: dt.datetime
+) -> list[OutboxRecord]:
+    """Lease up to ``limit`` messages that are due (queued with ``next_attempt_at <= now``,
+    or sending with an expired lease) to ``worker`` until ``now + lease_seconds``.
+    Each claim counts as one attempt."""
+    due = or_(
+        and_(outbox.c.status == "queued", outbox.c.next_attempt_at <= now),
+        and_(outbox.c.status == "sending", outbox.c.lease_until < now),
+    )
+    candidates = (
+        select(outbox.c.id)
+        .where(due)
+        .order_by(outbox.c.next_attempt_at, outbox.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    # Two statements, not ``IN (subquery)``: PostgreSQL may re-run a LIMITed subquery
+    # inside an UPDATE and claim more than ``limit`` rows.
+    ids = list(session.execute(candidates).scalars())
+    if not ids:
+        return []
+    stmt = (
+        update(outbox)
+        .where(outbox.c.id.in_(ids), due)
+        .values(
+            status="sending",
+            lease_owner=worker,
+            lease_until=now + dt.timedelta(seconds=lease_seconds),
+            attempts=outbox.c.attempts + 1,
+        )
+        .returning(*outbox.c)
+    )
+    records = [_record(r) for r in session.execute(stmt)]
+    return sorted(records, key=lambda r: (r.next_attempt_at, r.id))
+
+
+def _settle(session: Session, message_id: int, worker: str, values: dict[str, Any]) -> None:
+    result = session.execute(
+        update(outbox)
+        .where(
+            outbox.c.id == message_id,
+            outbox.c.status == "sending",
+            outbox.c.lease_owner == worker,
+        )
+        .values(lease_owner=None, lease_until=None, **values)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        get(session, message_id)  # raises NotFoundError for an unknown id
+        raise LeaseError(message_id, worker)
+
+
+def mark_sent(
+    session: Session,
+    message_id: int,
+    *,
+    worker: str,
+    now: dt.datetime,
+    receipt: str | None = None,
+) -> None:
+    """Record a successful delivery by the worker holding the lease."""
+    _settle(
+        session,
+        message_id,
+        worker,
+        {"status": "sent", "sent_at": now, "provider_receipt": receipt, "last_error": None},
+    )
+
+
+def mark_failed(
+    session: Session,
+    message_id: int,
+    *,
+    worker: str,
+    now: dt.datetime,
+    error: str,
+    retry_at: dt.datetime | None,
+) -> None:
+    """Record a failed attempt: retry at ``retry_at``, or dead-letter when it is None."""
+    values: dict[str, Any] = {"last_error": error[:2000]}
+    if retry_at is None:
+        values["status"] = "dead"
+    else:
+        values.update(status="queued", next_attempt_at=max(retry_at, now))
+    _settle(session, message_id, worker, values)
+
+
+def get(session: Session, message_id: int) -> OutboxRecord:
+    row = session.execute(select(outbox).where(outbox.c.id == message_id)).first()
+    if row is None:
+        raise NotFoundError("outbox message", message_id)
+    return _record(row)
+
+
+def by_key(session: Session, idempotency_key: str) -> OutboxRecord | None:
+    row = session.execute(
+        select(outbox).where(outbox.c.idempotency_key == idempotency_key)
+    ).first()
+    return None if row is None else _record(row)
+
+
+def list_messages(
+    session: Session, *, status: OutboxStatus | None = None, limit: int | None = None
+) -> list[OutboxRecord]:
+    stmt = select(outbox).order_by(outbox.c.id)
+    if status is not None:
+        stmt = stmt.where(outbox.c.status == status)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [_record(r) for r in session.execute(stmt)]
+
+
+def dead_letters(session: Session) -> list[OutboxRecord]:
+    return list_messages(session, status="dead")
+
+
+def requeue(session: Session, message_id: int, *, now: dt.datetime | None = None) -> None:
+    """Put a dead letter back in the queue, due now."""
+    result = session.execute(
+        update(outbox)
+        .where(outbox.c.id == message_id, outbox.c.status == "dead")
+        .values(status="queued", next_attempt_at=now or utcnow(), last_error=None)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        record = get(session, message_id)
+        raise TransitionError("outbox message", message_id, record.status, "queued")
+
+
+def counts(session: Session) -> dict[str, int]:
+    """Messages per status."""
+    from sqlalchemy import func
+
+    rows = session.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))
+    return {str(status): int(n) for status, n in rows.tuples()}

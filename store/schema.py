@@ -1,0 +1,194 @@
+"""The database schema (SQLAlchemy Core). Alembic migrations under ``store/migrations`` create
+exactly this; a test compares the two.
+
+What lives here has a life cycle (DESIGN §7); population-scale outcomes stay in Parquet.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from store.types import UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Big integer keys on PostgreSQL, INTEGER PRIMARY KEY (rowid) on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("display_name", String(200), nullable=False),
+    Column("role", String(32), nullable=False),  # officer | reviewer | operator | system | ...
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+policies = Table(
+    "policies",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("title", String(300), nullable=False),
+    Column("entity", String(20), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("policy_id", String(100), ForeignKey("policies.id"), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("text", Text(), nullable=False),
+    Column("effective_from", Date(), nullable=False),
+    Column("effective_to", Date(), nullable=True),
+    Column("status", String(16), nullable=False),  # draft in_review published retired
+    Column("author", String(64), nullable=False),
+    Column("reviewer", String(64), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("submitted_at", UTCDateTime(), nullable=True),
+    Column("published_at", UTCDateTime(), nullable=True),
+    Column("retired_at", UTCDateTime(), nullable=True),
+    UniqueConstraint("policy_id", "version"),
+    Index(None, "status", "policy_id"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(64), primary_key=True),  # deterministic from the inputs
+    Column("entity_kind", String(20), nullable=False),
+    Column("as_of", Date(), nullable=False),
+    Column("snapshot_hash", String(64), nullable=False),
+    Column("policy_versions", JSON(), nullable=False),  # {policy_id: version}
+    Column("engine_version", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # running succeeded failed
+    Column("attempts", Integer(), nullable=False),
+    Column("counts", JSON(), nullable=True),
+    Column("timings", JSON(), nullable=True),
+    Column("error", Text(), nullable=True),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime(), nullable=True),
+    Index(None, "entity_kind", "status", "finished_at"),
+)
+
+entitlements = Table(
+    "entitlements",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("entity_kind", String(20), nullable=False),
+    Column("entity_id", String(64), nullable=False),
+    Column("policy_id", String(100), nullable=False),
+    Column("benefit_period", String(10), nullable=False),  # once | 2025 | 2025-11
+    Column("policy_version", String(64), nullable=False),
+    Column("outcome", String(16), nullable=False),  # eligible undetermined superseded over_budget
+    Column("amount", Float(53), nullable=True),  # yuan; NULL = unknown, never 0
+    Column("amount_period", String(8), nullable=True),
+    Column("delivery", String(8), nullable=False),
+    Column("unknown_fields", JSON(), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text(), nullable=True),
+    Column("first_run_id", String(64), nullable=False),
+    Column("last_run_id", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("entity_kind", "entity_id", "policy_id", "benefit_period"),
+    Index(None, "entity_kind", "policy_id", "benefit_period"),
+)
+
+entitlement_events = Table(
+    "entitlement_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("entitlement_id", BigId, ForeignKey("entitlements.id"), nullable=False),
+    Column("run_id", String(64), nullable=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("kind", String(20), nullable=False),  # status | updated | reinstated
+    Column("from_status", String(16), nullable=True),
+    Column("to_status", String(16), nullable=True),
+    Column("detail", JSON(), nullable=True),
+    Column("reason", Text(), nullable=True),
+    Index(None, "entitlement_id"),
+)
+
+applications = Table(
+    "applications",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("entitlement_id", BigId, ForeignKey("entitlements.id"), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),  # draft submitted approved rejected withdrawn
+    Column("prefilled", JSON(), nullable=False),
+    Column("missing_fields", JSON(), nullable=False),
+    Column("answers", JSON(), nullable=True),
+    Column("decided_by", String(64), nullable=True),
+    Column("reason", Text(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("detail", Text(), nullable=False),  # canonical JSON, hashed as written
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("recipient_kind", String(20), nullable=False),
+    Column("recipient_id", String(64), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("payload", JSON(), nullable=False),
+    Column("status", String(10), nullable=False),  # queued sending sent dead
+    Column("attempts", Integer(), nullable=False),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("lease_owner", String(100), nullable=True),
+    Column("lease_until", UTCDateTime(), nullable=True),
+    Column("last_error", Text(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("sent_at", UTCDateTime(), nullable=True),
+    Column("provider_receipt", Text(), nullable=True),
+    Index(None, "status", "next_attempt_at"),
+)
+
+locks = Table(
+    "locks",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("owner", String(200), nullable=False),
+    Column("until", UTCDateTime(), nullable=False),
+    Column("acquired_at", UTCDateTime(), nullable=False),
+)
