@@ -1,0 +1,414 @@
+"""Seeded generators of benchmark inputs: random enterprise policies and profile frames.
+
+Policies are :class:`rules.model.Policy` objects built directly from AST nodes (no parser),
+over the enterprise catalog fields with their real types and units. Profiles are polars
+frames with the catalog dtypes, 3-5% missing values in every ordinary column, list-type
+fields (``empty: not_listed``) mostly empty as in real source lists, and the derived columns
+the policies read (computed as of the evaluation date).
+
+>>> import datetime as dt
+>>> ps = generate_policies(3, seed=1)
+>>> [p.id for p in ps]
+['bench-0000', 'bench-0001', 'bench-0002']
+>>> 3 <= len(ps[0].conditions) <= 8
+True
+>>> frame = generate_profiles(100, seed=1, as_of=dt.date(2025, 6, 30))
+>>> frame.height, frame.schema["employees"], frame.schema["founded_on"]
+(100, Int64, Date)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from profiles.catalog import EntityCatalog, load_catalog
+from profiles.regions import load_regions
+from rules import ast as A
+from rules.model import (
+    DELIVERIES,
+    PERIODS,
+    Amount,
+    AmountRule,
+    Basis,
+    Case,
+    CaseAmount,
+    Condition,
+    ConditionNode,
+    DatedValue,
+    FormulaAmount,
+    NotOf,
+    Parameter,
+    Policy,
+    Tier,
+    TierAmount,
+)
+from rules.model import AllOf as AllOfNode
+from rules.model import AnyOf as AnyOfNode
+from rules.sets import NamedSet, NamedSets
+
+AS_OF = dt.date(2025, 6, 30)
+
+#: Named industry sets the generated policies use, GB/T 4754-2017 division prefixes (the
+#: same names and items as the bundled library's sets, kept here so the bench needs no
+#: library on disk).
+INDUSTRY_SETS: dict[str, tuple[str, ...]] = {
+    "国家限制和禁止行业": ("06", "07", "08", "09", "10", "16", "25", "26"),
+    "加计扣除负面清单行业": ("16", "61", "62", "51", "52", "70", "71", "72", "90"),
+}
+
+DTYPES: dict[str, pl.DataType] = {
+    "str": pl.String(),
+    "int": pl.Int64(),
+    "float": pl.Float64(),
+    "date": pl.Date(),
+    "bool": pl.Boolean(),
+}
+
+Rng = np.random.Generator
+
+
+@dataclass(frozen=True)
+class NumericSpec:
+    """How values of a numeric field are drawn: ``draw(rng, n)`` gives n values."""
+
+    draw: Callable[[Rng, int], np.ndarray]
+    unit: str | None
+
+
+def _lognormal(mean: float, sigma: float, *, zero_share: float = 0.0, integer: bool = False
+               ) -> Callable[[Rng, int], np.ndarray]:
+    def draw(rng: Rng, n: int) -> np.ndarray:
+        out = rng.lognormal(mean, sigma, n)
+        if zero_share:
+            out[rng.random(n) < zero_share] = 0.0
+        return np.floor(out).astype(np.int64) if integer else np.round(out, 2)
+    return draw
+
+
+def _uniform_int(lo: int, hi: int) -> Callable[[Rng, int], np.ndarray]:
+    return lambda rng, n: rng.integers(lo, hi + 1, n, dtype=np.int64)
+
+
+def _taxable(rng: Rng, n: int) -> np.ndarray:
+    out = rng.lognormal(13.0, 1.8, n)
+    out[rng.random(n) < 0.15] *= -0.3
+    return np.round(out, 2)
+
+
+NUMERIC: dict[str, NumericSpec] = {
+    "employees": NumericSpec(_lognormal(3.0, 1.3, integer=True), "person"),
+    "operating_revenue": NumericSpec(_lognormal(15.5, 1.8), "yuan"),
+    "total_assets": NumericSpec(_lognormal(16.0, 1.8), "yuan"),
+    "annual_taxable_income": NumericSpec(_taxable, "yuan"),
+    "monthly_sales": NumericSpec(_lognormal(11.5, 1.5), "yuan"),
+    "rd_expense": NumericSpec(_lognormal(12.5, 2.0, zero_share=0.4), "yuan"),
+    "tech_staff": NumericSpec(_lognormal(1.5, 1.2, integer=True, zero_share=0.3), "person"),
+    "high_tech_revenue": NumericSpec(_lognormal(14.0, 2.2, zero_share=0.5), "yuan"),
+    "insured_employees": NumericSpec(_lognormal(2.8, 1.3, integer=True, zero_share=0.05),
+                                     "person"),
+    "ui_paid_months": NumericSpec(_uniform_int(0, 60), "month"),
+    "ui_paid_last_year": NumericSpec(_lognormal(9.5, 1.5), "yuan"),
+    "layoffs_last_year": NumericSpec(_lognormal(0.5, 1.2, integer=True, zero_share=0.6),
+                                     "person"),
+    "graduate_hires": NumericSpec(_lognormal(0.3, 1.0, integer=True, zero_share=0.7),
+                                  "person"),
+}
+
+STRING_VALUES: dict[str, tuple[tuple[str, ...], tuple[float, ...]]] = {
+    "status": (("存续", "吊销", "注销"), (0.9, 0.05, 0.05)),
+    "vat_taxpayer_type": (("一般纳税人", "小规模纳税人"), (0.35, 0.65)),
+    "tax_credit_rating": (("A", "B", "M", "C", "D"), (0.3, 0.35, 0.2, 0.1, 0.05)),
+    "size_class": (("大型", "中型", "小型", "微型"), (0.02, 0.08, 0.3, 0.6)),
+}
+
+#: Share of entities on each source list (the rest are empty = not listed).
+LISTED_SHARE = {"high_tech_cert_on": 0.12, "little_giant_on": 0.03, "serious_dishonesty": 0.02}
+
+
+def _with_nulls(values: np.ndarray, rng: Rng, dtype: pl.DataType, name: str) -> pl.Series:
+    rate = rng.uniform(0.03, 0.05)
+    mask = rng.random(values.shape[0]) < rate
+    return pl.Series(name, values).cast(dtype).scatter(np.flatnonzero(mask), None)
+
+
+def _days(lo: dt.date, hi: dt.date, rng: Rng, n: int) -> np.ndarray:
+    start, end = lo.toordinal(), hi.toordinal()
+    return (rng.integers(start, end + 1, n) - dt.date(1970, 1, 1).toordinal()).astype("int32")
+
+
+def generate_profiles(n: int, *, seed: int, as_of: dt.date = AS_OF) -> pl.DataFrame:
+    """``n`` enterprise profiles with the catalog dtypes, 3-5% missing values per ordinary
+    column, list-type fields mostly empty, and the derived tags as of ``as_of``."""
+    rng = np.random.default_rng(seed)
+    regions = load_regions()
+    districts = np.array(sorted(regions.districts))
+    cols: dict[str, pl.Series] = {
+        "uscc": pl.Series("uscc", np.arange(n)).cast(pl.String).str.zfill(18),
+    }
+    cols["district"] = _with_nulls(districts[rng.integers(0, len(districts), n)], rng,
+                                   pl.String(), "district")
+    divisions = rng.integers(1, 97, n)
+    codes = np.char.add(np.char.zfill(divisions.astype(str), 2),
+                        np.char.zfill(rng.integers(0, 100, n).astype(str), 2))
+    cols["industry_code"] = _with_nulls(codes, rng, pl.String(), "industry_code")
+    cols["founded_on"] = _with_nulls(_days(dt.date(1985, 1, 1), as_of, rng, n), rng,
+                                     pl.Date(), "founded_on")
+    for name, (values, weights) in STRING_VALUES.items():
+        if name != "size_class":
+            picked = np.array(values)[rng.choice(len(values), n, p=weights)]
+            cols[name] = _with_nulls(picked, rng, pl.String(), name)
+    for name, spec in NUMERIC.items():
+        dtype = DTYPES["int" if name in _INT_FIELDS else "float"]
+        cols[name] = _with_nulls(spec.draw(rng, n), rng, dtype, name)
+    for name, lo in (("high_tech_cert_on", dt.date(2014, 1, 1)),
+                     ("little_giant_on", dt.date(2019, 1, 1))):
+        listed = rng.random(n) < LISTED_SHARE[name]
+        days = pl.Series(name, _days(lo, as_of, rng, n)).cast(pl.Date)
+        cols[name] = days.scatter(np.flatnonzero(~listed), None)
+    dishonest = rng.random(n) < LISTED_SHARE["serious_dishonesty"]
+    cols["serious_dishonesty"] = pl.Series("serious_dishonesty", dishonest).scatter(
+        np.flatnonzero(~dishonest), None)
+    frame = pl.DataFrame(list(cols.values()))
+    return _derive(frame, rng=rng, as_of=as_of, regions_by_code={
+        code: regions.name_of(code) or "" for code in districts})
+
+
+_INT_FIELDS = frozenset(
+    f.name for f in load_catalog().entity("enterprise").fields if f.type == "int")
+
+
+def _derive(frame: pl.DataFrame, *, rng: Rng, as_of: dt.date,
+            regions_by_code: dict[str, str]) -> pl.DataFrame:
+    """Derived tags as of ``as_of``: null when an input is missing (a simplified size class:
+    by headcount only, which is enough for a benchmark)."""
+    founded = pl.col("founded_on")
+    before_birthday = (founded.dt.month() > as_of.month) | (
+        (founded.dt.month() == as_of.month) & (founded.dt.day() > as_of.day))
+    emp = pl.col("employees")
+    return frame.with_columns(
+        years_since_founding=(as_of.year - founded.dt.year() - before_birthday.cast(pl.Int32)
+                              ).cast(pl.Int64),
+        size_class=pl.when(emp >= 1000).then(pl.lit("大型")).when(emp >= 300).then(
+            pl.lit("中型")).when(emp >= 20).then(pl.lit("小型")).when(emp.is_not_null()).then(
+            pl.lit("微型")),
+        layoff_rate=pl.when(pl.col("insured_employees") != 0).then(
+            pl.col("layoffs_last_year") / pl.col("insured_employees")),
+        rd_ratio=pl.when(pl.col("operating_revenue") != 0).then(
+            pl.col("rd_expense") / pl.col("operating_revenue")),
+        region=pl.col("district").replace_strict(regions_by_code, default=None,
+                                                 return_dtype=pl.String),
+    )
+
+
+def catalog() -> EntityCatalog:
+    """The enterprise catalog the generated policies and profiles follow."""
+    return load_catalog().entity("enterprise")
+
+
+def bench_sets() -> NamedSets:
+    """The named sets the generated policies use, as the rule language's set type."""
+    return NamedSets({name: NamedSet(name=name, label=name, kind="industry_prefix",
+                                     items=items) for name, items in INDUSTRY_SETS.items()})
+
+
+# ---- policies -----------------------------------------------------------------------------
+
+
+def generate_policies(count: int, *, seed: int) -> list[Policy]:
+    """``count`` random enterprise policies with 3-8 leaf conditions in nested all/any/not
+    trees, over numeric thresholds, ratios, sets, regions, value lists, dates and list-type
+    fields; most carry an amount (formula with a dated parameter, tiers or cases)."""
+    rng = np.random.default_rng(seed)
+    return [_policy(i, rng) for i in range(count)]
+
+
+def _policy(i: int, rng: Rng) -> Policy:
+    leaves = int(rng.integers(3, 9))
+    counter = iter(range(1, 100))
+    tree = _tree(leaves, rng, counter, depth=0)
+    if not isinstance(tree, AllOfNode):
+        tree = AllOfNode(children=(tree,))
+    return Policy(
+        id=f"bench-{i:04d}",
+        title=f"基准政策{i}",
+        entity="enterprise",
+        basis=Basis(document="基准测试"),
+        effective_from=dt.date(2020, 1, 1),
+        effective_to=None,
+        delivery=DELIVERIES[int(rng.integers(0, 3))],
+        eligibility=tree,
+        parameters={"rate": Parameter(name="rate", values=(
+            DatedValue(since=dt.date(2023, 1, 1), value=_pct(0.2)),
+            DatedValue(since=dt.date(2025, 1, 1), value=_pct(0.15)),
+        ))},
+        amount=_amount(rng),
+    )
+
+
+def _tree(n: int, rng: Rng, counter: object, *, depth: int) -> ConditionNode:
+    node: ConditionNode
+    if n == 1:
+        cid = f"c{next(counter)}"  # type: ignore[call-overload]
+        expr = _leaf(rng)
+        node = Condition(id=cid, expr=expr, label=f"条件{cid}")
+    else:
+        parts = int(rng.integers(2, min(n, 4) + 1))
+        cuts = np.sort(rng.choice(np.arange(1, n), parts - 1, replace=False))
+        sizes = np.diff(np.concatenate(([0], cuts, [n])))
+        children = tuple(_tree(int(s), rng, counter, depth=depth + 1) for s in sizes)
+        node = (AllOfNode if depth == 0 or rng.random() < 0.55 else AnyOfNode)(children=children)
+    if depth > 0 and rng.random() < 0.12:
+        node = NotOf(child=node)
+    return node
+
+
+def _pct(value: float) -> A.Number:
+    return A.Number(value=value, unit="ratio", text=f"{value * 100:g}%")
+
+
+def _num(value: float) -> A.Number:
+    return A.Number(value=float(value))
+
+
+def _field(name: str) -> A.FieldRef:
+    return A.FieldRef(name=name, written=name)
+
+
+def _threshold(name: str, rng: Rng) -> A.Number:
+    return _num(float(NUMERIC[name].draw(rng, 1)[0]))
+
+
+_OPS: tuple[A.CompareOp, ...] = ("<", "<=", ">", ">=", "=", "!=")
+_RATIOS = (("tech_staff", "employees"), ("high_tech_revenue", "operating_revenue"),
+           ("rd_expense", "operating_revenue"), ("layoffs_last_year", "insured_employees"))
+
+
+def _leaf(rng: Rng) -> A.Expr:
+    kind = int(rng.integers(0, 12))
+    names = sorted(NUMERIC)
+    pick = names[int(rng.integers(0, len(names)))]
+    op = _OPS[int(rng.integers(0, 4))]
+    if kind <= 2:
+        return A.Compare(op=op, left=_field(pick), right=_threshold(pick, rng))
+    if kind == 3:
+        lo, hi = sorted((_threshold(pick, rng).value, _threshold(pick, rng).value))
+        return A.And(items=(A.Compare(op="<", left=_num(lo), right=_field(pick)),
+                            A.Compare(op="<=", left=_field(pick), right=_num(hi))))
+    if kind == 4:
+        top, bottom = _RATIOS[int(rng.integers(0, len(_RATIOS)))]
+        ratio: A.Expr = A.Arith(op="/", left=_field(top), right=_field(bottom))
+        if rng.random() < 0.4:
+            ratio = _field(("rd_ratio", "layoff_rate")[int(rng.integers(0, 2))])
+        return A.Compare(op=op, left=ratio, right=_pct(round(float(rng.uniform(0.01, 0.6)), 3)))
+    if kind == 5:
+        name = sorted(STRING_VALUES)[int(rng.integers(0, len(STRING_VALUES)))]
+        values = STRING_VALUES[name][0]
+        if rng.random() < 0.5:
+            return A.Compare(op=("=", "!=")[int(rng.integers(0, 2))], left=_field(name),
+                             right=A.String(value=values[int(rng.integers(0, len(values)))]))
+        chosen = rng.choice(values, int(rng.integers(1, len(values))), replace=False)
+        return A.In(item=_field(name), container=A.ListLit(
+            items=tuple(A.String(value=str(v)) for v in chosen)), negated=bool(rng.random() < 0.3))
+    if kind == 6:
+        set_name = sorted(INDUSTRY_SETS)[int(rng.integers(0, len(INDUSTRY_SETS)))]
+        return A.In(item=_field("industry_code"), container=A.SetRef(name=set_name),
+                    negated=bool(rng.random() < 0.7))
+    if kind == 7:
+        regions = load_regions()
+        region = ("广州市", "深圳市", "上海市", "北京市", "天河区")[int(rng.integers(0, 5))]
+        return A.In(item=_field("district"),
+                    container=A.RegionRef(name=region, prefix=regions.prefix(region)),
+                    negated=bool(rng.random() < 0.2))
+    if kind == 8:
+        return _date_leaf(rng)
+    if kind == 9:
+        bare = _field("serious_dishonesty")
+        choice = int(rng.integers(0, 3))
+        if choice == 0:
+            return A.Not(item=bare)
+        if choice == 1:
+            return A.Compare(op="=", left=bare, right=A.Bool(value=False))
+        return bare
+    if kind == 10:
+        return _arith_leaf(pick, op, rng)
+    other = names[int(rng.integers(0, len(names)))]
+    return A.Or(items=(A.Compare(op=op, left=_field(pick), right=_threshold(pick, rng)),
+                       A.Compare(op=">=", left=_field(other), right=_threshold(other, rng))))
+
+
+def _date_leaf(rng: Rng) -> A.Expr:
+    choice = int(rng.integers(0, 7))
+    listed = ("high_tech_cert_on", "little_giant_on")[int(rng.integers(0, 2))]
+    if choice == 0:
+        year = int(rng.integers(1995, 2025))
+        return A.Compare(op=("<", ">=")[int(rng.integers(0, 2))], left=_field("founded_on"),
+                         right=A.Date(value=dt.date(year, int(rng.integers(1, 13)), 1)))
+    if choice == 1:
+        return A.Compare(op=">=", left=A.Call(func="years_since", args=(_field("founded_on"),)),
+                         right=_num(int(rng.integers(1, 15))))
+    if choice == 2:
+        return A.Compare(op="=", left=A.Call(func="year", args=(_field(listed),)),
+                         right=_num(int(rng.integers(2019, 2026))))
+    if choice == 3:
+        return A.Or(items=(
+            A.IsEmpty(item=_field(listed)),
+            A.Compare(op=">", left=A.Call(func="years_since", args=(_field(listed),)),
+                      right=_num(3))))
+    if choice == 4:
+        return A.Compare(op="<=", left=A.Call(func="months_since", args=(_field(listed),)),
+                         right=_num(int(rng.integers(6, 72))))
+    if choice == 5:
+        return A.IsEmpty(item=_field(listed), negated=bool(rng.random() < 0.5))
+    return A.Compare(op="<", left=_field(listed), right=A.AsOf())
+
+
+def _arith_leaf(pick: str, op: A.CompareOp, rng: Rng) -> A.Expr:
+    choice = int(rng.integers(0, 4))
+    left: A.Expr
+    if choice == 0:
+        left = A.Arith(op="-", left=_field("employees"), right=_field("layoffs_last_year"))
+        return A.Compare(op=op, left=left, right=_threshold("employees", rng))
+    if choice == 1:
+        left = A.Call(func="min", args=(_field("employees"), _field("insured_employees")))
+        return A.Compare(op=op, left=left, right=_threshold("employees", rng))
+    if choice == 2:
+        left = A.Call(func="abs", args=(_field("annual_taxable_income"),))
+        return A.Compare(op=op, left=left, right=_threshold("annual_taxable_income", rng))
+    left = A.Arith(op="+", left=A.Neg(item=_field(pick)),
+                   right=A.Arith(op="*", left=_field(pick), right=_num(2)))
+    return A.Compare(op=op, left=left, right=_threshold(pick, rng))
+
+
+def _amount(rng: Rng) -> Amount | None:
+    choice = int(rng.integers(0, 5))
+    rule: AmountRule
+    if choice == 0:
+        return None
+    if choice == 1:
+        money = ("annual_taxable_income", "rd_expense", "monthly_sales")[int(rng.integers(0, 3))]
+        rule = FormulaAmount(expr=A.Arith(op="*", left=_field(money), right=A.ParamRef(
+            name="rate")))
+    elif choice == 2:
+        rule = FormulaAmount(expr=A.Call(func="min", args=(
+            A.Arith(op="*", left=_field("ui_paid_last_year"), right=_pct(0.6)), _num(500_000))))
+    elif choice == 3:
+        rule = TierAmount(by=_field("employees"), tiers=(
+            Tier(from_=1, value=_num(1000)), Tier(from_=20, value=_num(5000)),
+            Tier(from_=300, value=A.Arith(op="*", left=_num(1500),
+                                          right=_field("graduate_hires")))))
+    else:
+        rule = CaseAmount(cases=(
+            Case(when=A.Compare(op="=", left=_field("size_class"), right=A.String(value="大型")),
+                 value=A.Arith(op="*", left=_field("ui_paid_last_year"), right=_pct(0.3))),
+            Case(when=A.IsEmpty(item=_field("little_giant_on"), negated=True),
+                 value=_num(1_000_000)),
+            Case(when=None, value=A.Arith(op="*", left=_field("ui_paid_last_year"),
+                                           right=_pct(0.6))),
+        ))
+    period = PERIODS[int(rng.integers(0, 3))]
+    return Amount(rule=rule, period=period)

@@ -1,0 +1,1 @@
+"""Peer engines the benchmark measures our engine against, each on the same ASTs and data."""
