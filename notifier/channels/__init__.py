@@ -1,0 +1,1 @@
+"""Channel implementations, side by side: memory (reference), inbox, webhook, smtp, sms."""

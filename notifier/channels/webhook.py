@@ -1,0 +1,113 @@
+"""Webhook channel: an HTTPS POST of JSON, signed with HMAC-SHA256.
+
+Headers: ``X-Mianshen-Timestamp`` (Unix seconds), ``X-Mianshen-Signature``
+(``sha256=<hex of HMAC-SHA256(secret, timestamp + "." + body)>``) and ``Idempotency-Key``.
+A receiver checks the signature with :func:`verify_signature`, refuses stale timestamps, and
+answers 2xx (or 409 for a key it has already processed).
+
+>>> body = b'{"a":1}'
+>>> sig = sign(b"s", timestamp=1700000000, body=body)
+>>> verify_signature(b"s", timestamp="1700000000", body=body, signature=sig, now=1700000100)
+True
+>>> verify_signature(b"s", timestamp="1700000000", body=body, signature=sig, now=1700009999)
+False
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable
+from typing import ClassVar
+
+import httpx
+
+from notifier.abc import Channel, OutboundMessage, Receipt
+from notifier.channels.http import check_url, post
+from notifier.errors import ConfigurationError, PermanentChannelError
+
+SIGNATURE_HEADER = "X-Mianshen-Signature"
+TIMESTAMP_HEADER = "X-Mianshen-Timestamp"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def sign(secret: bytes, *, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret, f"{timestamp}.".encode() + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def verify_signature(
+    secret: bytes,
+    *,
+    timestamp: str,
+    body: bytes,
+    signature: str,
+    now: float,
+    tolerance_s: float = 300,
+) -> bool:
+    """Whether ``signature`` signs ``body`` at ``timestamp`` and the timestamp is fresh."""
+    try:
+        ts = int(timestamp)
+    except ValueError:
+        return False
+    if abs(now - ts) > tolerance_s:
+        return False
+    return hmac.compare_digest(sign(secret, timestamp=ts, body=body), signature)
+
+
+def webhook_body(message: OutboundMessage) -> bytes:
+    """The JSON document posted for ``message`` (masked content only, no address)."""
+    document = {
+        "version": 1,
+        "idempotency_key": message.idempotency_key,
+        "kind": message.kind,
+        "subject": message.rendered.subject,
+        "text": message.rendered.text,
+        "items": [dict(i) for i in message.items],
+    }
+    return json.dumps(document, ensure_ascii=False, sort_keys=True).encode()
+
+
+class WebhookChannel(Channel):
+    name: ClassVar[str] = "webhook"
+    idempotent: bool = True  # receivers must honour Idempotency-Key (documented)
+
+    def __init__(
+        self,
+        *,
+        secret: bytes,
+        timeout_s: float = 10.0,
+        allow_http: bool = False,
+        clock: Callable[[], float] = time.time,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if len(secret) < 16:
+            raise ConfigurationError(
+                parameter="secret", expected="at least 16 bytes", got=f"{len(secret)} bytes"
+            )
+        self._secret = secret
+        self._allow_http = allow_http
+        self._clock = clock
+        self._client = httpx.Client(timeout=timeout_s, transport=transport)
+
+    def send(self, message: OutboundMessage) -> Receipt:
+        if not message.address:
+            raise PermanentChannelError(channel=self.name, reason="no webhook URL")
+        try:
+            url = check_url(message.address, parameter="address", allow_http=self._allow_http)
+        except ConfigurationError as exc:
+            raise PermanentChannelError(channel=self.name, reason=str(exc)) from None
+        body = webhook_body(message)
+        timestamp = int(self._clock())
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            TIMESTAMP_HEADER: str(timestamp),
+            SIGNATURE_HEADER: sign(self._secret, timestamp=timestamp, body=body),
+            IDEMPOTENCY_HEADER: message.idempotency_key,
+        }
+        return post(self._client, url, channel=self.name, content=body, headers=headers)
+
+    def close(self) -> None:
+        self._client.close()

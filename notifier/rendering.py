@@ -1,0 +1,80 @@
+"""Rendering a planned message's payload with its Jinja2 template (one per message kind).
+
+Each template has four blocks: ``subject``, ``sms`` (short text), ``text`` and ``html``.
+Every rendered part is scanned for unmasked ID and phone numbers; a message that shows one is
+refused with :class:`UnmaskedPersonalDataError` and never reaches a channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+
+import jinja2
+
+from notifier.errors import TemplateMissingError, UnmaskedPersonalDataError
+from notifier.masking import find_unmasked
+from notifier.model import MESSAGE_KINDS
+
+BLOCKS = ("subject", "sms", "text", "html")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RenderedMessage:
+    kind: str
+    subject: str
+    sms: str
+    text: str
+    html: str
+
+    def parts(self) -> tuple[str, ...]:
+        return (self.subject, self.sms, self.text, self.html)
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("notifier", "templates"),
+        # Plain-text macros are not HTML-escaped; everything else is.
+        autoescape=lambda name: not (name or "").startswith("_text"),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+
+
+def render_message(kind: str, payload: Mapping[str, object]) -> RenderedMessage:
+    """Render the four parts of a message of ``kind`` from its payload, then scan them."""
+    if kind not in MESSAGE_KINDS:
+        raise TemplateMissingError(kind=kind, known=MESSAGE_KINDS)
+    env = _environment()
+    template = env.get_template(f"{kind}.j2")
+    variables: dict[str, object] = {"inbox_url": None, **payload}
+    variables["t"] = env.get_template("_text.j2").make_module()
+    variables["h"] = env.get_template("_html.j2").make_module()
+    items = payload.get("items")
+    if isinstance(items, list | tuple) and items:
+        variables["item"] = items[0]
+    context = template.new_context(variables)
+    parts: dict[str, str] = {}
+    for block in BLOCKS:
+        parts[block] = "".join(template.blocks[block](context)).strip()
+    rendered = RenderedMessage(kind=kind, **parts)
+    findings: list[str] = []
+    for part in rendered.parts():
+        findings.extend(f for f in find_unmasked(part) if f not in findings)
+    if findings:
+        raise UnmaskedPersonalDataError(kind=kind, findings=tuple(findings))
+    return rendered
+
+
+def render_application_html(application: Mapping[str, object]) -> str:
+    """The HTML form of a pre-filled application (its ``to_json()`` form)."""
+    module = _environment().get_template("_html.j2").make_module()
+    html = str(module.application_form(application))  # type: ignore[attr-defined]
+    findings = find_unmasked(html)
+    if findings:
+        raise UnmaskedPersonalDataError(kind="application", findings=findings)
+    return html
