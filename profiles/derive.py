@@ -1,0 +1,109 @@
+"""Derived tags, as of an evaluation date, three-valued (null inputs give null unless the
+known inputs decide the value).
+
+Enterprise: ``years_since_founding`` (full years; null when founded after the as-of date),
+``layoff_rate`` (layoffs_last_year / insured_employees; 0 when nobody was laid off, whatever
+the headcount; null when the headcount is 0 or unknown and someone was laid off),
+``rd_ratio`` (rd_expense / operating_revenue, with the same rule for a zero numerator),
+``region`` (full Chinese name of a known 6-digit district code, else null), ``size_class``
+(see ``profiles.sizeclass``).
+
+Person: ``age`` (full years; the birthday itself counts) and ``hukou_region``.
+
+29 February: in a year without 29 February the anniversary falls on 28 February (民法典
+第二百零二条: a period counted in years whose end month has no corresponding day ends on the
+last day of that month), so a person born on 29 February 2000 is 1 on 2001-02-28.
+
+>>> from datetime import date
+>>> df = pl.DataFrame({"birth_date": [date(2000, 2, 29), date(1949, 12, 31), None],
+...                    "hukou_district": ["310115", "999999", None]})
+>>> out = derive(df, entity="person", as_of=date(2025, 2, 28)).collect()
+>>> out["age"].to_list()
+[25, 75, None]
+>>> out["hukou_region"].to_list()
+['上海市浦东新区', None, None]
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from profiles.errors import UnknownEntityError
+from profiles.regions import load_regions
+from profiles.sizeclass import size_class_expr
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def full_years(start: pl.Expr, as_of: date) -> pl.Expr:
+    """Completed years from ``start`` to ``as_of``; null when ``start`` is null or later.
+
+    >>> df = pl.DataFrame({"d": [date(2000, 3, 1), date(2000, 3, 2)]})
+    >>> df.select(full_years(pl.col("d"), date(2025, 3, 1))).to_series().to_list()
+    [25, 24]
+    """
+    month_day = start.dt.month().cast(pl.Int32) * 100 + start.dt.day().cast(pl.Int32)
+    if not _is_leap(as_of.year):
+        month_day = pl.when(month_day == 229).then(228).otherwise(month_day)
+    years = pl.lit(as_of.year, pl.Int32) - start.dt.year().cast(pl.Int32)
+    years = years - (month_day > as_of.month * 100 + as_of.day).cast(pl.Int32)
+    return pl.when(start <= pl.lit(as_of)).then(years.cast(pl.Int64)).otherwise(None)
+
+
+def ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
+    """numerator / denominator; 0 when the numerator is 0 (decided whatever the denominator);
+    null when the denominator is 0 or null otherwise."""
+    num = numerator.cast(pl.Float64)
+    den = denominator.cast(pl.Float64)
+    return (
+        pl.when(num == 0).then(0.0)
+        .when(den.is_not_null() & (den != 0)).then(num / den)
+        .otherwise(None)
+    )
+
+
+def region_name(code: pl.Expr) -> pl.Expr:
+    """Full name (省市区) of a 6-digit district code known to ``profiles/data/regions.yaml``."""
+    regions = load_regions()
+    names = {c: regions.name_of(c) for c in regions.districts}
+    return code.cast(pl.String).replace_strict(names, default=None, return_dtype=pl.String)
+
+
+def derive(df: pl.DataFrame | pl.LazyFrame, *, entity: str, as_of: date) -> pl.LazyFrame:
+    """``df`` with the entity's derived tags added (replacing any columns of those names).
+
+    Inputs that are absent from ``df`` count as unknown (null).
+    """
+    lf = df.lazy()
+    names = set(lf.collect_schema().names())
+
+    def col(name: str, dtype: pl.DataType) -> pl.Expr:
+        return pl.col(name) if name in names else pl.lit(None, dtype)
+
+    if entity == "enterprise":
+        inputs = {
+            "industry_code": pl.String(), "employees": pl.Int64(),
+            "operating_revenue": pl.Float64(), "total_assets": pl.Float64(),
+        }
+        missing = [pl.lit(None, t).alias(n) for n, t in inputs.items() if n not in names]
+        derived = [
+            full_years(col("founded_on", pl.Date()), as_of).alias("years_since_founding"),
+            ratio(col("layoffs_last_year", pl.Int64()), col("insured_employees", pl.Int64()))
+            .alias("layoff_rate"),
+            ratio(col("rd_expense", pl.Float64()), col("operating_revenue", pl.Float64()))
+            .alias("rd_ratio"),
+            region_name(col("district", pl.String())).alias("region"),
+            size_class_expr(),
+        ]
+        out = lf.with_columns(missing).with_columns(derived)
+        return out.drop([n for n in inputs if n not in names])
+    if entity == "person":
+        return lf.with_columns(
+            full_years(col("birth_date", pl.Date()), as_of).alias("age"),
+            region_name(col("hukou_district", pl.String())).alias("hukou_region"),
+        )
+    raise UnknownEntityError(entity)

@@ -1,0 +1,144 @@
+"""中小企业划型 (工信部联企业〔2011〕300号) as a three-valued polars expression.
+
+X = 从业人员 (employees), Y = 营业收入 (operating_revenue), Z = 资产总额 (total_assets). The
+table states Y and Z in 万元; the catalog's money is yuan, so thresholds are multiplied by
+10 000 here. Tier rule: 大型 unless the SME condition holds; an SME is 中型 when it meets every
+medium lower bound, else 小型 when it meets every small lower bound, else 微型 (the 微型
+column of the table is exactly the negation of the 小型 bounds).
+
+Three-valued: each comparison with a null input is null and the connectives follow Kleene
+logic, so a class is decided whenever the known inputs decide it (an industrial firm with
+revenue under 300万 is 微型 whatever its headcount); otherwise it is null.
+
+Industry from the GB/T 4754-2017 code (4 digits): 01-05 农林牧渔; 06-46 工业; 47-50 建筑;
+51 批发; 52 零售; 54-58 交通运输 (53 铁路运输 is excluded from 交通运输业 by the table, so it
+falls to 其他未列明); 59 仓储; 60 邮政; 61 住宿; 62 餐饮; 63-64 信息传输; 65 软件和信息技术服务;
+7010 房地产开发经营; 7020 物业管理; 71-72 租赁和商务服务; everything else (70xx other than
+7010/7020, 金融 66-69, 科研, 居民服务, ...) 其他未列明行业.
+
+>>> df = pl.DataFrame({"industry_code": ["3911", "3911", "5210", None],
+...                    "employees": [None, 500, 12, 3],
+...                    "operating_revenue": [2_000_000.0, 50_000_000.0, None, 1.0],
+...                    "total_assets": [None, None, None, None]})
+>>> df.select(size_class_expr()).to_series().to_list()
+['微型', '中型', None, None]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import polars as pl
+
+Indicator = Literal["X", "Y", "Z"]
+Bound = tuple[Indicator, float]
+WAN = 10_000.0
+SIZE_CLASSES = ("大型", "中型", "小型", "微型")
+OTHER = "其他未列明行业"
+
+
+@dataclass(frozen=True)
+class IndustryRow:
+    """One row of the table: SME if any ``sme`` bound is undercut (X < n or Y < n ...);
+    medium / small need every bound met (>=). Y and Z in 万元, as printed."""
+
+    industry: str
+    sme: tuple[Bound, ...]
+    medium: tuple[Bound, ...]
+    small: tuple[Bound, ...]
+
+
+TABLE: tuple[IndustryRow, ...] = (
+    IndustryRow("农、林、牧、渔业", (("Y", 20000),), (("Y", 500),), (("Y", 50),)),
+    IndustryRow("工业", (("X", 1000), ("Y", 40000)), (("X", 300), ("Y", 2000)), (("X", 20), ("Y", 300))),
+    IndustryRow("建筑业", (("Y", 80000), ("Z", 80000)), (("Y", 6000), ("Z", 5000)), (("Y", 300), ("Z", 300))),
+    IndustryRow("批发业", (("X", 200), ("Y", 40000)), (("X", 20), ("Y", 5000)), (("X", 5), ("Y", 1000))),
+    IndustryRow("零售业", (("X", 300), ("Y", 20000)), (("X", 50), ("Y", 500)), (("X", 10), ("Y", 100))),
+    IndustryRow("交通运输业", (("X", 1000), ("Y", 30000)), (("X", 300), ("Y", 3000)), (("X", 20), ("Y", 200))),
+    IndustryRow("仓储业", (("X", 200), ("Y", 30000)), (("X", 100), ("Y", 1000)), (("X", 20), ("Y", 100))),
+    IndustryRow("邮政业", (("X", 1000), ("Y", 30000)), (("X", 300), ("Y", 2000)), (("X", 20), ("Y", 100))),
+    IndustryRow("住宿业", (("X", 300), ("Y", 10000)), (("X", 100), ("Y", 2000)), (("X", 10), ("Y", 100))),
+    IndustryRow("餐饮业", (("X", 300), ("Y", 10000)), (("X", 100), ("Y", 2000)), (("X", 10), ("Y", 100))),
+    IndustryRow("信息传输业", (("X", 2000), ("Y", 100000)), (("X", 100), ("Y", 1000)), (("X", 10), ("Y", 100))),
+    IndustryRow("软件和信息技术服务业", (("X", 300), ("Y", 10000)), (("X", 100), ("Y", 1000)), (("X", 10), ("Y", 50))),
+    IndustryRow("房地产开发经营", (("Y", 200000), ("Z", 10000)), (("Y", 1000), ("Z", 5000)), (("Y", 100), ("Z", 2000))),
+    IndustryRow("物业管理", (("X", 1000), ("Y", 5000)), (("X", 300), ("Y", 1000)), (("X", 100), ("Y", 500))),
+    IndustryRow("租赁和商务服务业", (("X", 300), ("Z", 120000)), (("X", 100), ("Z", 8000)), (("X", 10), ("Z", 100))),
+    IndustryRow(OTHER, (("X", 300),), (("X", 100),), (("X", 10),)),
+)
+
+
+def _division_map() -> dict[str, str]:
+    spans: list[tuple[int, int, str]] = [
+        (1, 5, "农、林、牧、渔业"), (6, 46, "工业"), (47, 50, "建筑业"), (51, 51, "批发业"),
+        (52, 52, "零售业"), (54, 58, "交通运输业"), (59, 59, "仓储业"), (60, 60, "邮政业"),
+        (61, 61, "住宿业"), (62, 62, "餐饮业"), (63, 64, "信息传输业"), (65, 65, "软件和信息技术服务业"),
+        (71, 72, "租赁和商务服务业"),
+    ]
+    out: dict[str, str] = {}
+    for first, last, name in spans:
+        for d in range(first, last + 1):
+            out[f"{d:02d}"] = name
+    return out
+
+
+DIVISIONS = _division_map()
+SPECIAL_CODES = {"7010": "房地产开发经营", "7020": "物业管理"}
+
+
+def industry_expr(code: pl.Expr) -> pl.Expr:
+    """The table row (industry name) of a 4-digit GB/T 4754 code; null for a null/bad code."""
+    valid = code.str.contains(r"^\d{4}$")
+    by_division = code.str.slice(0, 2).replace_strict(DIVISIONS, default=OTHER, return_dtype=pl.String)
+    special = code.replace_strict(SPECIAL_CODES, default=None, return_dtype=pl.String)
+    return pl.when(valid).then(special.fill_null(by_division)).otherwise(None)
+
+
+def _value(indicator: Indicator, x: pl.Expr, y: pl.Expr, z: pl.Expr) -> pl.Expr:
+    return {"X": x, "Y": y, "Z": z}[indicator]
+
+
+def _scale(indicator: Indicator, threshold: float) -> float:
+    return threshold if indicator == "X" else threshold * WAN
+
+
+def _any_below(bounds: tuple[Bound, ...], x: pl.Expr, y: pl.Expr, z: pl.Expr) -> pl.Expr:
+    out = pl.lit(False)
+    for ind, t in bounds:
+        out = out | (_value(ind, x, y, z) < _scale(ind, t))
+    return out
+
+
+def _all_at_least(bounds: tuple[Bound, ...], x: pl.Expr, y: pl.Expr, z: pl.Expr) -> pl.Expr:
+    out = pl.lit(True)
+    for ind, t in bounds:
+        out = out & (_value(ind, x, y, z) >= _scale(ind, t))
+    return out
+
+
+def size_class_expr(
+    *,
+    industry_code: str = "industry_code",
+    employees: str = "employees",
+    operating_revenue: str = "operating_revenue",
+    total_assets: str = "total_assets",
+) -> pl.Expr:
+    """大型 / 中型 / 小型 / 微型, or null when the known inputs do not decide it."""
+    x, y, z = (pl.col(employees).cast(pl.Float64), pl.col(operating_revenue).cast(pl.Float64),
+               pl.col(total_assets).cast(pl.Float64))
+    industry = industry_expr(pl.col(industry_code).cast(pl.String))
+    out: pl.Expr = pl.lit(None, pl.String)
+    for row in TABLE:
+        sme = _any_below(row.sme, x, y, z)
+        medium = _all_at_least(row.medium, x, y, z)
+        small = _all_at_least(row.small, x, y, z)
+        cls = (
+            pl.when(~sme).then(pl.lit("大型"))
+            .when(sme & medium).then(pl.lit("中型"))
+            .when(sme & ~medium & small).then(pl.lit("小型"))
+            .when(~small).then(pl.lit("微型"))
+            .otherwise(None)
+        )
+        out = pl.when(industry == row.industry).then(cls).otherwise(out)
+    return out.alias("size_class")
