@@ -25,8 +25,10 @@ SQLITE_BUSY_TIMEOUT_MS = 60_000
 
 
 def is_postgres(bind: Engine | Connection | Session) -> bool:
-    return bind.get_bind().dialect.name == "postgresql" if isinstance(bind, Session) else (
-        bind.dialect.name == "postgresql"
+    return (
+        bind.get_bind().dialect.name == "postgresql"
+        if isinstance(bind, Session)
+        else (bind.dialect.name == "postgresql")
     )
 
 

@@ -69,9 +69,7 @@ def _record(row: Row[Any]) -> OutboxRecord:
 
 def _insert_ignoring_duplicates(session: Session) -> Any:
     if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(outbox).on_conflict_do_nothing(
-            index_elements=["idempotency_key"]
-        )
+        return postgresql.insert(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
     return sqlite.insert(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
 
 
@@ -202,9 +200,7 @@ def get(session: Session, message_id: int) -> OutboxRecord:
 
 
 def by_key(session: Session, idempotency_key: str) -> OutboxRecord | None:
-    row = session.execute(
-        select(outbox).where(outbox.c.idempotency_key == idempotency_key)
-    ).first()
+    row = session.execute(select(outbox).where(outbox.c.idempotency_key == idempotency_key)).first()
     return None if row is None else _record(row)
 
 

@@ -1,0 +1,87 @@
+"""Policy workflow: draft -> in_review -> published -> retired, four eyes, immutability."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import Engine
+
+from store import audit, policies
+from store.db import transaction
+from store.errors import FourEyesError, ImmutableVersionError, TransitionError
+from store.policies import PolicyDocument
+
+
+def _doc(version: str = "v1", text: str = "id: p1\n") -> PolicyDocument:
+    return PolicyDocument(
+        policy_id="p1",
+        title="一次性扩岗补助",
+        entity="enterprise",
+        text=text,
+        version=version,
+        effective_from=dt.date(2025, 1, 1),
+        effective_to=dt.date(2025, 12, 31),
+    )
+
+
+def test_reviewer_must_not_be_the_author(db_engine: Engine) -> None:
+    with transaction(db_engine) as s:
+        v = policies.create_draft(s, _doc(), author="alice")
+        policies.submit(s, v.id, actor="alice")
+        with pytest.raises(FourEyesError) as err:
+            policies.publish(s, v.id, reviewer="alice")
+        assert err.value.user == "alice"
+        assert policies.get_version(s, v.id).status == "in_review"
+        published = policies.publish(s, v.id, reviewer="bob")
+    assert published.status == "published" and published.reviewer == "bob"
+    assert published.published_at is not None
+
+
+def test_full_life_cycle_is_audited(db_engine: Engine) -> None:
+    with transaction(db_engine) as s:
+        v = policies.create_draft(s, _doc(), author="alice")
+        policies.submit(s, v.id, actor="alice")
+        policies.publish(s, v.id, reviewer="bob")
+        policies.retire(s, v.id, actor="bob")
+        actions = [e.action for e in audit.entries(s, subject="policy:p1")]
+        assert audit.verify(s) == []
+    assert actions == ["policy.draft", "policy.in_review", "policy.published", "policy.retired"]
+
+
+def test_published_version_is_immutable_and_transitions_are_enforced(db_engine: Engine) -> None:
+    with transaction(db_engine) as s:
+        v = policies.create_draft(s, _doc(), author="alice")
+        with pytest.raises(TransitionError) as err:
+            policies.publish(s, v.id, reviewer="bob")
+        assert (err.value.from_status, err.value.to_status) == ("draft", "published")
+        policies.submit(s, v.id, actor="alice")
+        policies.publish(s, v.id, reviewer="bob")
+        with pytest.raises(ImmutableVersionError):
+            policies.update_draft(s, v.id, _doc(text="id: p1\nchanged: true\n"), actor="alice")
+        assert policies.get_version(s, v.id).text == "id: p1\n"
+
+
+def test_publishing_a_new_version_retires_the_old_one(db_engine: Engine) -> None:
+    with transaction(db_engine) as s:
+        v1 = policies.create_draft(s, _doc("v1"), author="alice")
+        policies.submit(s, v1.id, actor="alice")
+        policies.publish(s, v1.id, reviewer="bob")
+        v2 = policies.create_draft(s, _doc("v2", "id: p1\nx: 2\n"), author="alice")
+        policies.submit(s, v2.id, actor="alice")
+        policies.publish(s, v2.id, reviewer="bob")
+        live = policies.published_versions(s, as_of=dt.date(2025, 6, 1))
+        assert [x.version for x in live] == ["v2"]
+        assert policies.get_version(s, v1.id).status == "retired"
+        assert policies.published_versions(s, as_of=dt.date(2026, 1, 1)) == []
+
+
+def test_library_import_is_published_by_system_and_idempotent(db_engine: Engine) -> None:
+    docs = [_doc("v1")]
+    with transaction(db_engine) as s:
+        assert policies.import_published(s, docs) == 1
+    with transaction(db_engine) as s:
+        assert policies.import_published(s, docs) == 0
+        (v,) = policies.published_versions(s, entity="enterprise")
+        assert v.author == "system" and v.status == "published"
+        assert [x.version for x in policies.published_versions(s, entity="person")] == []
