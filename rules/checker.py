@@ -1,0 +1,343 @@
+"""Type checker of policy expressions against the tag catalog.
+
+It resolves names (policy parameter -> catalog field by name or Chinese label -> on the right
+of ``in``: named set -> region) and checks types and units. It collects every problem
+instead of stopping at the first; the loader raises them together.
+
+>>> from profiles.catalog import load_catalog
+>>> from rules.parser import parse_expr
+>>> from rules.sets import bundled_sets
+>>> scope = Scope(entity=load_catalog().entity("enterprise"), sets=bundled_sets(), file="p.yaml")
+>>> checker = Checker(scope)
+>>> checker.condition(parse_expr("从业人数 <= 300")).left.name
+'employees'
+>>> _ = checker.condition(parse_expr("operating_revenue > 5%", line=7, column=13))
+>>> print(checker.problems[0])
+p.yaml:7:33: [unit-mismatch] expected a value in yuan (元) to compare with operating_revenue, got ratio (%) 5%
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from profiles.catalog import EntityCatalog, Field
+from profiles.regions import Regions, UnknownRegionError, load_regions
+from rules import ast
+from rules.errors import Problem
+from rules.model import Parameter
+from rules.printer import to_source
+from rules.sets import NamedSets
+
+Kind = Literal["bool", "number", "str", "date", "list", "set", "region", "error"]
+
+_FIELD_KINDS: dict[str, Kind] = {
+    "int": "number", "float": "number", "str": "str", "date": "date", "bool": "bool",
+}
+_KIND_WORDS: dict[str, str] = {
+    "bool": "a true/false condition", "number": "a number", "str": "a string",
+    "date": "a date", "list": "a list", "set": "a named set", "region": "a region",
+}
+UNIT_WORDS: dict[str, str] = {
+    "yuan": "yuan (元)", "ratio": "ratio (%)", "person": "persons (人)",
+    "month": "months (月)", "year": "years (年)", "grade": "grade (级)",
+    "child": "children (个)",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Type:
+    kind: Kind
+    unit: str | None = None
+    field: Field | None = None  # set when the expression is exactly this catalog field
+    elem: Type | None = None  # element type of a list
+
+
+ERROR = Type(kind="error")
+BOOL = Type(kind="bool")
+
+
+@dataclass(kw_only=True)
+class Scope:
+    """What names may resolve to while checking one policy."""
+
+    entity: EntityCatalog
+    sets: NamedSets
+    file: str
+    parameters: Mapping[str, Parameter] = field(default_factory=dict)
+    regions: Regions = field(default_factory=load_regions)
+    #: id -> entity of every known policy; None skips the reference check (single file).
+    policies: Mapping[str, str] | None = None
+
+
+def _words(t: Type) -> str:
+    return _KIND_WORDS.get(t.kind, t.kind)
+
+
+def _unit(u: str | None) -> str:
+    return UNIT_WORDS.get(u, u) if u else "no unit"
+
+
+def _desc(expr: ast.Expr) -> str:
+    return to_source(expr)
+
+
+class Checker:
+    """Checks expressions of one policy; problems accumulate in :attr:`problems`."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        self.problems: list[Problem] = []
+
+    # ---- entry points -----------------------------------------------------------------
+
+    def condition(self, expr: ast.Expr) -> ast.Expr:
+        """Resolve a condition; it must be a true/false expression."""
+        out, t = self.infer(expr)
+        self._want_bool(out, t)
+        return out
+
+    def number(self, expr: ast.Expr, *, what: str = "an amount") -> ast.Expr:
+        """Resolve an expression that must be a number (amounts, tier keys)."""
+        out, t = self.infer(expr)
+        if t.kind not in ("number", "error"):
+            self.error(out.pos, "type-mismatch", f"expected a number for {what}, got "
+                       f"{_words(t)} {_desc(out)}")
+        return out
+
+    def error(self, pos: ast.Pos, code: str, message: str, suggestion: str | None = None) -> None:
+        self.problems.append(Problem(file=self.scope.file, line=pos.line, column=pos.column,
+                                     code=code, message=message, suggestion=suggestion))
+
+    # ---- names ------------------------------------------------------------------------
+
+    def _suggest(self, name: str, pool: Sequence[str]) -> str | None:
+        found = difflib.get_close_matches(name, list(pool), n=1, cutoff=0.5)
+        return found[0] if found else None
+
+    def _field_names(self) -> list[str]:
+        return [n for f in self.scope.entity.fields for n in (f.name, f.label)]
+
+    def _name(self, ref: ast.FieldRef, *, container: bool) -> tuple[ast.Expr, Type]:
+        name, pos, scope = ref.name, ref.pos, self.scope
+        if name in scope.parameters:
+            return ast.ParamRef(name=name, pos=pos), self._param_type(scope.parameters[name])
+        if name in scope.entity:
+            f = scope.entity.field(name)
+            t = Type(kind=_FIELD_KINDS[f.type], unit=f.unit, field=f)
+            return ast.FieldRef(name=f.name, written=ref.written or name, pos=pos), t
+        if container:
+            if name in scope.sets:
+                return ast.SetRef(name=name, pos=pos), Type(kind="set")
+            try:
+                prefix = scope.regions.prefix(name)
+            except UnknownRegionError:
+                pass
+            else:
+                return ast.RegionRef(name=name, prefix=prefix, pos=pos), Type(kind="region")
+            pool = [*scope.sets, *scope.regions.names]
+            hint = self._suggest(name, pool)
+            if (hint in scope.regions.names) or (hint is None and name[-1:] in "省市区县"):
+                self.error(pos, "unknown-region", f"expected a region name (GB/T 2260), "
+                           f"got '{name}'", hint)
+            else:
+                self.error(pos, "unknown-set", f"expected a named set, got '{name}'", hint)
+            return ref, ERROR
+        pool = [*self._field_names(), *scope.parameters]
+        self.error(pos, "unknown-field", f"expected a field of the {scope.entity.name} "
+                   f"catalog or a parameter, got '{name}'", self._suggest(name, pool))
+        return ref, ERROR
+
+    def _param_type(self, param: Parameter) -> Type:
+        for dated in param.values:
+            _, t = self.infer(dated.value)
+            return replace(t, field=None)
+        return ERROR
+
+    # ---- inference --------------------------------------------------------------------
+
+    def infer(self, expr: ast.Expr, *, container: bool = False) -> tuple[ast.Expr, Type]:
+        """The resolved expression and its type."""
+        if isinstance(expr, ast.Number):
+            return expr, Type(kind="number", unit=expr.unit)
+        if isinstance(expr, ast.String):
+            return expr, Type(kind="str")
+        if isinstance(expr, ast.Bool):
+            return expr, BOOL
+        if isinstance(expr, ast.Date | ast.AsOf):
+            return expr, Type(kind="date")
+        if isinstance(expr, ast.FieldRef):
+            return self._name(expr, container=container)
+        if isinstance(expr, ast.ParamRef | ast.SetRef | ast.RegionRef):
+            return self._name(ast.FieldRef(name=expr.name, written=expr.name, pos=expr.pos),
+                              container=container)
+        if isinstance(expr, ast.PolicyRef):
+            return self._policy_ref(expr), BOOL
+        if isinstance(expr, ast.ListLit):
+            return self._list(expr)
+        if isinstance(expr, ast.Compare):
+            return self._compare(expr)
+        if isinstance(expr, ast.In):
+            return self._in(expr)
+        if isinstance(expr, ast.IsEmpty):
+            item, _ = self.infer(expr.item)
+            return replace(expr, item=item), BOOL
+        if isinstance(expr, ast.And | ast.Or):
+            items = []
+            for i in expr.items:
+                out, t = self.infer(i)
+                self._want_bool(out, t)
+                items.append(out)
+            return replace(expr, items=tuple(items)), BOOL
+        if isinstance(expr, ast.Not):
+            out, t = self.infer(expr.item)
+            self._want_bool(out, t)
+            return replace(expr, item=out), BOOL
+        if isinstance(expr, ast.Arith):
+            return self._arith(expr)
+        if isinstance(expr, ast.Neg):
+            out, t = self._numeric(expr.item, "'-'")
+            return replace(expr, item=out), Type(kind=t.kind, unit=t.unit)
+        return self._call(expr)
+
+    def _want_bool(self, expr: ast.Expr, t: Type) -> None:
+        if t.kind not in ("bool", "error"):
+            self.error(expr.pos, "type-mismatch", f"expected a true/false condition, got "
+                       f"{_words(t)} {_desc(expr)}")
+
+    def _numeric(self, expr: ast.Expr, where: str) -> tuple[ast.Expr, Type]:
+        out, t = self.infer(expr)
+        if t.kind not in ("number", "error"):
+            used = "bool used as a number" if t.kind == "bool" else _words(t)
+            self.error(out.pos, "type-mismatch", f"expected a number for {where}, got "
+                       f"{used} {_desc(out)}")
+            return out, ERROR
+        return out, t
+
+    def _policy_ref(self, ref: ast.PolicyRef) -> ast.Expr:
+        known = self.scope.policies
+        if known is None:
+            return ref
+        if ref.policy_id not in known:
+            self.error(ref.pos, "unknown-policy", f"expected the id of a policy in the library, "
+                       f"got '{ref.policy_id}'", self._suggest(ref.policy_id, list(known)))
+        elif known[ref.policy_id] != self.scope.entity.name:
+            self.error(ref.pos, "entity-mismatch", f"expected a policy for "
+                       f"{self.scope.entity.name}, got '{ref.policy_id}' for "
+                       f"{known[ref.policy_id]}")
+        return ref
+
+    def _list(self, expr: ast.ListLit) -> tuple[ast.Expr, Type]:
+        items: list[ast.Expr] = []
+        elem: Type | None = None
+        for i in expr.items:
+            out, t = self.infer(i)
+            items.append(out)
+            if elem is None or elem.kind == "error":
+                elem = t
+            elif t.kind not in (elem.kind, "error"):
+                self.error(out.pos, "type-mismatch", f"expected {_words(elem)} in the list, "
+                           f"got {_words(t)} {_desc(out)}")
+        return replace(expr, items=tuple(items)), Type(kind="list", elem=elem)
+
+    def _check_value(self, f: Field | None, lit: ast.Expr) -> None:
+        if f is None or f.values is None or not isinstance(lit, ast.String):
+            return
+        if lit.value not in f.values:
+            self.error(lit.pos, "unknown-value", f"expected one of {', '.join(f.values)} for "
+                       f"{f.name} ({f.label}), got '{lit.value}'",
+                       self._suggest(lit.value, list(f.values)))
+
+    def _same_unit(self, a: Type, b: Type) -> bool:
+        return a.unit is None or b.unit is None or a.unit == b.unit
+
+    def _compare(self, expr: ast.Compare) -> tuple[ast.Expr, Type]:
+        left, lt = self.infer(expr.left)
+        right, rt = self.infer(expr.right)
+        out = replace(expr, left=left, right=right)
+        if "error" in (lt.kind, rt.kind):
+            return out, BOOL
+        if lt.kind != rt.kind:
+            self.error(right.pos, "type-mismatch", f"expected {_words(lt)} to compare with "
+                       f"{_desc(left)}, got {_words(rt)} {_desc(right)}")
+        elif expr.op not in ("=", "!=") and lt.kind not in ("number", "date"):
+            self.error(expr.pos, "type-mismatch", f"expected numbers or dates around "
+                       f"'{expr.op}', got {_words(lt)} {_desc(left)}")
+        elif lt.kind == "number" and not self._same_unit(lt, rt):
+            self.error(right.pos, "unit-mismatch", f"expected a value in {_unit(lt.unit)} to "
+                       f"compare with {_desc(left)}, got {_unit(rt.unit)} {_desc(right)}")
+        else:
+            self._check_value(lt.field, right)
+            self._check_value(rt.field, left)
+        return out, BOOL
+
+    def _in(self, expr: ast.In) -> tuple[ast.Expr, Type]:
+        item, it = self.infer(expr.item)
+        container, ct = self.infer(expr.container, container=True)
+        out = replace(expr, item=item, container=container)
+        if "error" in (it.kind, ct.kind):
+            return out, BOOL
+        if ct.kind == "list":
+            assert isinstance(container, ast.ListLit)
+            for elem in container.items:
+                _, et = self.infer(elem)
+                if et.kind not in (it.kind, "error"):
+                    self.error(elem.pos, "type-mismatch", f"expected {_words(it)} like "
+                               f"{_desc(item)}, got {_words(et)} {_desc(elem)}")
+                else:
+                    self._check_value(it.field, elem)
+        elif ct.kind in ("set", "region"):
+            if it.kind != "str":
+                self.error(item.pos, "type-mismatch", f"expected a code string before 'in "
+                           f"{_desc(container)}', got {_words(it)} {_desc(item)}")
+        else:
+            self.error(container.pos, "type-mismatch", f"expected a list, a named set or a "
+                       f"region after 'in', got {_words(ct)} {_desc(container)}")
+        return out, BOOL
+
+    def _arith(self, expr: ast.Arith) -> tuple[ast.Expr, Type]:
+        left, lt = self._numeric(expr.left, f"'{expr.op}'")
+        right, rt = self._numeric(expr.right, f"'{expr.op}'")
+        out = replace(expr, left=left, right=right)
+        if "error" in (lt.kind, rt.kind):
+            return out, Type(kind="number")
+        lu, ru = lt.unit, rt.unit
+        if expr.op in "+-":
+            if not self._same_unit(lt, rt):
+                self.error(expr.pos, "unit-mismatch", f"expected both sides of '{expr.op}' in "
+                           f"one unit, got {_unit(lu)} and {_unit(ru)} in {_desc(out)}")
+            return out, Type(kind="number", unit=lu or ru)
+        if expr.op == "*":
+            if lu is None or lu == "ratio":
+                return out, Type(kind="number", unit=ru)
+            return out, Type(kind="number", unit=lu if ru in (None, "ratio") else None)
+        if lu is not None and lu == ru:
+            return out, Type(kind="number", unit="ratio")
+        return out, Type(kind="number", unit=lu if ru in (None, "ratio") else None)
+
+    def _call(self, expr: ast.Expr) -> tuple[ast.Expr, Type]:
+        if not isinstance(expr, ast.Call):
+            raise TypeError(f"expected an expression node, got {type(expr).__name__}")
+        args: list[ast.Expr] = []
+        types: list[Type] = []
+        for a in expr.args:
+            if expr.func in ("year", "years_since", "months_since"):
+                out, t = self.infer(a)
+                if t.kind not in ("date", "error"):
+                    self.error(out.pos, "type-mismatch", f"expected a date for {expr.func}(), "
+                               f"got {_words(t)} {_desc(out)}")
+            else:
+                out, t = self._numeric(a, f"{expr.func}()")
+            args.append(out)
+            types.append(t)
+        out_expr = replace(expr, args=tuple(args))
+        result = {"year": None, "years_since": "year", "months_since": "month"}
+        if expr.func in result:
+            return out_expr, Type(kind="number", unit=result[expr.func])
+        units = {t.unit for t in types if t.unit is not None}
+        if len(units) > 1:
+            self.error(expr.pos, "unit-mismatch", f"expected the arguments of {expr.func}() "
+                       f"in one unit, got {', '.join(sorted(_unit(u) for u in units))}")
+        return out_expr, Type(kind="number", unit=next(iter(units), None))

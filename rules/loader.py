@@ -1,0 +1,341 @@
+"""Load and check policy files: one YAML document per policy; a library is a set of them.
+
+>>> lib = bundled_library()
+>>> lib["cit-small-low-profit"].title
+'小型微利企业所得税优惠'
+>>> len(lib.for_entity("enterprise")), len(lib.for_entity("person"))
+(8, 6)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.error import MarkedYAMLError
+
+from profiles.catalog import ENTITIES, Catalog, load_catalog
+from rules import ast
+from rules.checker import Checker, Scope
+from rules.errors import PolicyError, Problem, UnknownPolicyError
+from rules.model import DELIVERIES, Basis, Budget, BudgetOrder, Exclusivity, Policy, leaves
+from rules.parser import parse_number
+from rules.schema import REQUIRED_KEYS, TOP_KEYS, Reader, suggest, type_word
+from rules.sets import NamedSets, bundled_sets, load_sets
+
+SETS_FILE = "sets.yaml"
+
+
+@dataclass(frozen=True)
+class Library:
+    """Checked policies by id, and the named sets they use."""
+
+    policies: dict[str, Policy]
+    sets: NamedSets
+
+    def __getitem__(self, policy_id: str) -> Policy:
+        try:
+            return self.policies[policy_id]
+        except KeyError:
+            raise UnknownPolicyError(policy_id, suggest(policy_id, list(self.policies))) from None
+
+    def __contains__(self, policy_id: object) -> bool:
+        return policy_id in self.policies
+
+    def __iter__(self) -> Iterator[Policy]:
+        return iter(self.policies.values())
+
+    def __len__(self) -> int:
+        return len(self.policies)
+
+    def for_entity(self, entity: str) -> tuple[Policy, ...]:
+        return tuple(p for p in self.policies.values() if p.entity == entity)
+
+
+def _plain(node: Any) -> Any:
+    if isinstance(node, Mapping):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if isinstance(node, dt.date):
+        return node.isoformat()
+    return node if isinstance(node, int | float | bool) or node is None else str(node)
+
+
+def canonical_version(data: Any) -> str:
+    """First 16 hex digits of the sha256 of the document's canonical JSON (comments, key order
+    and layout do not change it).
+
+    >>> canonical_version({"b": 1, "a": [2]}) == canonical_version({"a": [2], "b": 1})
+    True
+    """
+    text = json.dumps(_plain(data), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _read_yaml(path: Path, file: str) -> tuple[Any, str]:
+    text = path.read_text(encoding="utf-8")
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    try:
+        return yaml.load(text), text
+    except MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise PolicyError([Problem(file=file, line=line, column=col, code="yaml-error",
+                                   message=f"expected valid YAML, got {err.problem}")]) from None
+
+
+def _load(path: Path, *, catalog: Catalog, sets: NamedSets,
+          known: Mapping[str, str] | None) -> tuple[Policy | None, list[Problem]]:
+    file = str(path)
+    try:
+        data, text = _read_yaml(path, file)
+    except PolicyError as err:
+        return None, list(err.problems)
+    r = Reader(file, text)
+    if not isinstance(data, CommentedMap):
+        r.error(ast.Pos(1, 1), "schema", f"expected a policy mapping, got {type_word(data)}")
+        return None, r.problems
+    r.only_keys(data, TOP_KEYS, where="a policy")
+    missing = [k for k in REQUIRED_KEYS if k not in data]
+    for key in missing:
+        r.error(ast.Pos(1, 1), "schema", f"expected a '{key}' in the policy, got none")
+    if missing:
+        return None, r.problems
+    pid, title = r.text(data, "id"), r.text(data, "title")
+    entity = r.choice(data, "entity", ENTITIES, "bad-entity")
+    delivery = r.choice(data, "delivery", DELIVERIES, "bad-delivery")
+    basis = _basis(r, data)
+    eff = r.mapping(data, "effective", ("from", "to"))
+    start = r.date(eff, "from") if eff is not None else None
+    end = r.date(eff, "to") if eff is not None and eff.get("to") is not None else None
+    if start and end and end < start:
+        r.error(r.value_pos(eff, "to"), "inverted-effective", f"expected the end of the "
+                f"effective period on or after {start}, got {end}")
+    params = r.parameters(data, start)
+    if entity is not None:
+        r.checker = Checker(Scope(entity=catalog.entity(entity), sets=sets, file=file,
+                                  parameters=params, policies=known))
+    counter = [0]
+    tree = r.condition_tree(data, "eligibility", counter)
+    amount = r.amount(data) if "amount" in data else None
+    excl = _exclusivity(r, data) if "exclusivity" in data else None
+    budget = _budget(r, data, catalog, entity) if "budget" in data else None
+    if tree is not None:
+        seen: set[str] = set()
+        for cond in leaves(tree):
+            if cond.id in seen:
+                r.error(cond.pos, "duplicate-id", f"expected unique condition ids, got "
+                        f"'{cond.id}' twice")
+            seen.add(cond.id)
+    if r.problems or None in (pid, title, entity, delivery, basis, start, tree, r.checker):
+        return None, r.problems
+    policy = Policy(
+        id=pid, title=title, entity=entity, basis=basis, effective_from=start,  # type: ignore[arg-type]
+        effective_to=end, delivery=delivery, eligibility=tree,  # type: ignore[arg-type]
+        parameters=params, amount=amount, exclusivity=excl, budget=budget,
+        description=r.text(data, "description", required=False),
+        version=canonical_version(data), source=file,
+    )
+    return policy, []
+
+
+def _basis(r: Reader, data: CommentedMap) -> Basis | None:
+    raw = data["basis"]
+    if isinstance(raw, str):
+        return Basis(document=raw)
+    body = r.mapping(data, "basis", ("document", "clause", "url"))
+    if body is None:
+        return None
+    doc = r.text(body, "document")
+    return None if doc is None else Basis(document=doc, clause=r.text(body, "clause",
+                                          required=False), url=r.text(body, "url",
+                                                                      required=False))
+
+
+def _exclusivity(r: Reader, data: CommentedMap) -> Exclusivity | None:
+    body = r.mapping(data, "exclusivity", ("group", "priority"))
+    group = r.text(body, "group") if body is not None else None
+    if body is None or group is None:
+        return None
+    prio = body.get("priority", 0)
+    if not isinstance(prio, int) or isinstance(prio, bool):
+        r.error(r.value_pos(body, "priority"), "schema",
+                f"expected an integer priority, got {type_word(prio)}")
+        return None
+    return Exclusivity(group=group, priority=prio)
+
+
+def _budget(r: Reader, data: CommentedMap, catalog: Catalog,
+            entity: str | None) -> Budget | None:
+    body = r.mapping(data, "budget", ("total", "allocation", "order"))
+    if body is None:
+        return None
+    total = body.get("total")
+    try:
+        amount = float(total) if isinstance(total, int | float) else parse_number(str(total)).value
+    except (ArithmeticError, ValueError):
+        r.error(r.value_pos(body, "total"), "schema",
+                f"expected a budget total like 5000万, got {type_word(total)}")
+        return None
+    allocation = body.get("allocation", "ordered")
+    if allocation not in ("ordered", "pro_rata"):
+        r.error(r.value_pos(body, "allocation"), "schema", "expected allocation one of "
+                f"ordered, pro_rata, got '{allocation}'")
+        return None
+    order: list[BudgetOrder] = []
+    for i, item in enumerate(body.get("order") or ()):
+        name = str(item).lstrip("-").strip()
+        ecat = catalog.entity(entity) if entity else None
+        if ecat is not None and name not in ecat:
+            r.error(r.value_pos(body["order"], i), "unknown-field", f"expected a field of the "
+                    f"{entity} catalog to order the budget by, got '{name}'", ecat.suggest(name))
+            continue
+        fname = ecat.field(name).name if ecat else name
+        order.append(BudgetOrder(field=fname, descending=str(item).startswith("-")))
+    return Budget(total=amount, allocation=allocation, order=tuple(order))
+
+
+def load_policy(path: Path | str, *, catalog: Catalog | None = None,
+                sets: NamedSets | None = None,
+                known_policies: Mapping[str, str] | None = None) -> Policy:
+    """Load and check one policy file; raise :class:`PolicyError` with every problem found.
+
+    ``known_policies`` (id -> entity) enables the check of ``eligible("…")`` references.
+
+    >>> path = resources.files("rules").joinpath("library/cit-small-low-profit.yaml")
+    >>> load_policy(str(path)).conditions[2].label
+    '年度应纳税所得额不超过300万元'
+    """
+    policy, problems = _load(Path(path), catalog=catalog or load_catalog(),
+                             sets=sets if sets is not None else bundled_sets(),
+                             known=known_policies)
+    if problems or policy is None:
+        raise PolicyError(sorted(problems, key=lambda p: (p.line, p.column)))
+    return policy
+
+
+def policy_files(paths_or_dirs: Iterable[Path | str]) -> list[Path]:
+    """Policy files named by ``paths_or_dirs`` (directories: every *.yaml but sets.yaml)."""
+    out: list[Path] = []
+    for item in paths_or_dirs:
+        path = Path(item)
+        if path.is_dir():
+            out += sorted(p for p in path.glob("*.yaml") if p.name != SETS_FILE)
+        else:
+            out.append(path)
+    return out
+
+
+def _sets_for(paths_or_dirs: Iterable[Path | str]) -> NamedSets:
+    merged = dict(bundled_sets())
+    for item in paths_or_dirs:
+        candidate = Path(item) / SETS_FILE
+        if Path(item).is_dir() and candidate.exists():
+            merged.update(load_sets(candidate))
+    return NamedSets(merged)
+
+
+def _scan_ids(files: list[Path]) -> dict[Path, tuple[str, str, ast.Pos]]:
+    """id, entity and id position of each file that has them (problems are reported later)."""
+    out: dict[Path, tuple[str, str, ast.Pos]] = {}
+    for path in files:
+        try:
+            data, _ = _read_yaml(path, str(path))
+        except (PolicyError, OSError):
+            continue
+        if isinstance(data, CommentedMap) and "id" in data:
+            line, col = data.lc.value("id")
+            out[path] = (str(data["id"]), str(data.get("entity")), ast.Pos(line + 1, col + 1))
+    return out
+
+
+def _cycles(policies: dict[str, Policy]) -> list[Problem]:
+    problems: list[Problem] = []
+    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
+
+    def visit(pid: str, stack: list[str]) -> None:
+        state[pid] = 1
+        policy = policies[pid]
+        for cond in policy.conditions:
+            for node in cond.expr.walk():
+                if not isinstance(node, ast.PolicyRef) or node.policy_id not in policies:
+                    continue
+                ref = node.policy_id
+                if state.get(ref) == 1:
+                    cycle = " -> ".join([*stack[stack.index(ref):], pid, ref])
+                    problems.append(Problem(
+                        file=policy.source or pid, line=node.pos.line, column=node.pos.column,
+                        code="reference-cycle", message="expected eligible() references "
+                        f"without a cycle, got {cycle}"))
+                elif ref not in state:
+                    visit(ref, [*stack, pid])
+        state[pid] = 2
+
+    for pid in sorted(policies):
+        if pid not in state:
+            visit(pid, [])
+    return problems
+
+
+def load_library(paths_or_dirs: Iterable[Path | str], *, catalog: Catalog | None = None,
+                 sets: NamedSets | None = None, base: Library | None = None) -> Library:
+    """Load every policy of the given files and directories, check each one and what spans
+    files (duplicate ids, unknown or cross-entity references, reference cycles); raise one
+    :class:`PolicyError` with all problems. ``eligible()`` may also name policies of ``base``.
+
+    >>> lib = load_library([resources.files("rules").joinpath("library")])
+    >>> sorted(lib["six-taxes-two-fees-half"].references)
+    ['cit-small-low-profit']
+    """
+    items = list(paths_or_dirs)
+    files = policy_files(items)
+    sets = sets if sets is not None else _sets_for(items)
+    catalog = catalog or load_catalog()
+    scanned = _scan_ids(files)
+    known = {p.id: p.entity for p in base} if base is not None else {}
+    known.update({pid: entity for pid, entity, _ in scanned.values()})
+    problems: list[Problem] = []
+    policies: dict[str, Policy] = {}
+    first: dict[str, Path] = {}
+    for path in files:
+        policy, found = _load(path, catalog=catalog, sets=sets, known=known)
+        problems += sorted(found, key=lambda p: (p.line, p.column))
+        if path in scanned:
+            pid, _, pos = scanned[path]
+            if pid in first:
+                problems.append(Problem(file=str(path), line=pos.line, column=pos.column,
+                                        code="duplicate-id", message=f"expected a unique "
+                                        f"policy id, got '{pid}' already in {first[pid]}"))
+                continue
+            first[pid] = path
+        if policy is not None:
+            policies[policy.id] = policy
+    problems += _cycles(policies)
+    if problems:
+        raise PolicyError(problems)
+    if base is not None:
+        for p in base:
+            policies.setdefault(p.id, p)
+    return Library(policies=policies, sets=sets)
+
+
+def library_dir() -> Path:
+    """The directory of the bundled policy files."""
+    return Path(str(resources.files("rules").joinpath("library")))
+
+
+@cache
+def bundled_library() -> Library:
+    """The bundled library (``rules/library/``), loaded and checked once."""
+    return load_library([library_dir()])

@@ -1,0 +1,271 @@
+"""Parse condition and amount expressions into :mod:`rules.ast` nodes.
+
+Identifiers come out as :class:`~rules.ast.FieldRef` with the name as written; the checker
+resolves them to fields, parameters, named sets or regions.
+
+>>> e = parse_expr("从业人数 <= 300万")
+>>> e.op, e.left.name, e.right.value
+('<=', '从业人数', 3000000.0)
+>>> e.right.pos
+Pos(line=1, column=9)
+>>> parse_expr("5.5%") == ast.Number(value=0.055, unit="ratio", text="5.5%")
+True
+>>> parse_expr("x <", line=4, column=10)
+Traceback (most recent call last):
+...
+rules.errors.PolicyError: 1 problem in policy files:
+<expr>:4:13: [syntax-error] expected a number, string, date, name, '(', '[' or '-', got end of expression
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from typing import Any, get_args
+
+from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedInput, v_args
+from lark.exceptions import UnexpectedToken, VisitError
+from lark.tree import Meta
+
+from rules import ast
+from rules.errors import PolicyError, Problem
+
+_MULTIPLIERS = {"万": Decimal(10_000), "亿": Decimal(100_000_000), "%": Decimal("0.01")}
+_TRUE = frozenset({"true", "是"})
+_FALSE = frozenset({"false", "否"})
+_AS_OF = frozenset({"as_of", "评估日"})
+_ELIGIBLE = frozenset({"eligible", "符合"})
+FUNCTIONS: tuple[str, ...] = get_args(ast.FuncName)
+
+# How expected terminals are named in syntax errors (in this order).
+_EXPECTED_NAMES: dict[str, str] = {
+    "NUMBER": "a number",
+    "STRING": "string",
+    "DATE": "date",
+    "NAME": "name",
+    "QUOTED_NAME": "name",
+    "COMP_OP": "comparison operator",
+    "LPAR": "'('",
+    "LSQB": "'['",
+    "MINUS": "'-'",
+    "RPAR": "')'",
+    "RSQB": "']'",
+    "COMMA": "','",
+    "_AND": "'and'",
+    "_AND_ZH": "'且'",
+    "_OR_ZH": "'或'",
+    "_NOT": "'not'",
+    "_NOT_ZH": "'非'",
+    "_EMPTY": "'empty'",
+    "_KNOWN": "'known'",
+    "_EMPTY_ZH": "'为空'",
+    "_KNOWN_ZH": "'已知'",
+    "_OR": "'or'",
+    "_IN": "'in'",
+    "_IS": "'is'",
+    "PLUS": "'+'",
+    "STAR": "'*'",
+    "SLASH": "'/'",
+}
+
+
+class _Offset:
+    """Maps a position inside the expression text to a position in the policy file."""
+
+    def __init__(self, line: int, column: int, indent: int) -> None:
+        self.line = line
+        self.column = column
+        self.indent = indent
+
+    def pos(self, line: int, column: int) -> ast.Pos:
+        if line == 1:
+            return ast.Pos(self.line, self.column + column - 1)
+        return ast.Pos(self.line + line - 1, self.indent + column)
+
+
+def _problem(file: str, pos: ast.Pos, code: str, message: str) -> PolicyError:
+    return PolicyError([Problem(file=file, line=pos.line, column=pos.column, code=code,
+                                message=message)])
+
+
+def parse_number(text: str) -> ast.Number:
+    """A number literal with an optional Chinese unit or percent sign.
+
+    >>> parse_number("300万").value, parse_number("2亿").value, parse_number("3_000_000").value
+    (3000000.0, 200000000.0, 3000000.0)
+    """
+    digits = text.replace("_", "")
+    unit: str | None = None
+    mult = Decimal(1)
+    if digits and digits[-1] in _MULTIPLIERS:
+        mult = _MULTIPLIERS[digits[-1]]
+        unit = "ratio" if digits[-1] == "%" else None
+        digits = digits[:-1]
+    return ast.Number(value=float(Decimal(digits) * mult), unit=unit, text=text)
+
+
+@v_args(meta=True)
+class _ToAst(Transformer[Token, ast.Expr]):
+    def __init__(self, offset: _Offset, file: str) -> None:
+        super().__init__()
+        self.offset = offset
+        self.file = file
+
+    def _pos(self, meta: Meta | Token) -> ast.Pos:
+        return self.offset.pos(meta.line or 0, meta.column or 0)
+
+    def number(self, meta: Meta, children: list[Token]) -> ast.Expr:
+        num = parse_number(str(children[0]))
+        return ast.Number(value=num.value, unit=num.unit, text=num.text, pos=self._pos(meta))
+
+    def string(self, meta: Meta, children: list[Token]) -> ast.Expr:
+        return ast.String(value=str(children[0])[1:-1], pos=self._pos(meta))
+
+    def date(self, meta: Meta, children: list[Token]) -> ast.Expr:
+        try:
+            value = dt.date.fromisoformat(str(children[0]))
+        except ValueError:
+            raise _problem(self.file, self._pos(meta), "syntax-error",
+                           f"expected a valid date YYYY-MM-DD, got '{children[0]}'") from None
+        return ast.Date(value=value, pos=self._pos(meta))
+
+    def name(self, meta: Meta, children: list[Token]) -> ast.Expr:
+        tok = children[0]
+        pos = self._pos(meta)
+        if tok.type == "QUOTED_NAME":
+            written = str(tok)[1:-1]
+            return ast.FieldRef(name=written, written=written, pos=pos)
+        text = str(tok)
+        if text in _TRUE or text in _FALSE:
+            return ast.Bool(value=text in _TRUE, pos=pos)
+        if text in _AS_OF:
+            return ast.AsOf(pos=pos)
+        return ast.FieldRef(name=text, written=text, pos=pos)
+
+    def list(self, meta: Meta, children: list[Any]) -> ast.Expr:
+        items = tuple(c for c in children if c is not None)
+        return ast.ListLit(items=items, pos=self._pos(meta))
+
+    def call(self, meta: Meta, children: list[Any]) -> ast.Expr:
+        fname = str(children[0])
+        args = tuple(c for c in children[1:] if c is not None)
+        pos = self._pos(meta)
+        if fname in _ELIGIBLE:
+            if len(args) != 1 or not isinstance(args[0], ast.String):
+                raise _problem(self.file, pos, "syntax-error",
+                               f"expected {fname}(\"policy-id\") with one quoted policy id, "
+                               f"got {len(args)} argument(s)")
+            return ast.PolicyRef(policy_id=args[0].value, pos=pos)
+        if fname not in FUNCTIONS:
+            raise _problem(self.file, pos, "unknown-function",
+                           f"expected one of {', '.join(FUNCTIONS)}, eligible; got '{fname}'")
+        wanted = {"abs": 1, "year": 1, "years_since": 1, "months_since": 1}.get(fname)
+        if (wanted is not None and len(args) != wanted) or not args:
+            raise _problem(self.file, pos, "syntax-error",
+                           f"expected {wanted or 'at least 1'} argument(s) to {fname}(), "
+                           f"got {len(args)}")
+        return ast.Call(func=fname, args=args, pos=pos)  # type: ignore[arg-type]
+
+    def compare(self, meta: Meta, children: list[Any]) -> ast.Expr:
+        left, op, right = children
+        norm = {"==": "=", "≤": "<=", "≥": ">=", "≠": "!="}.get(str(op), str(op))
+        return ast.Compare(op=norm, left=left, right=right, pos=self._pos(meta))  # type: ignore[arg-type]
+
+    def in_(self, meta: Meta, children: list[Any]) -> ast.Expr:
+        return ast.In(item=children[0], container=children[1], pos=self._pos(meta))
+
+    def not_in(self, meta: Meta, children: list[Any]) -> ast.Expr:
+        return ast.In(item=children[0], container=children[1], negated=True,
+                      pos=self._pos(meta))
+
+    def is_empty(self, meta: Meta, children: list[Any]) -> ast.Expr:
+        return ast.IsEmpty(item=children[0], pos=self._pos(meta))
+
+    def is_known(self, meta: Meta, children: list[Any]) -> ast.Expr:
+        return ast.IsEmpty(item=children[0], negated=True, pos=self._pos(meta))
+
+    def not_(self, meta: Meta, children: list[Any]) -> ast.Expr:
+        return ast.Not(item=children[0], pos=self._pos(meta))
+
+    def and_expr(self, meta: Meta, children: list[Any]) -> ast.Expr:
+        return ast.And(items=tuple(children), pos=self._pos(meta))
+
+    def or_expr(self, meta: Meta, children: list[Any]) -> ast.Expr:
+        return ast.Or(items=tuple(children), pos=self._pos(meta))
+
+    def _arith(self, op: ast.ArithOp, meta: Meta, children: list[Any]) -> ast.Expr:
+        return ast.Arith(op=op, left=children[0], right=children[1], pos=self._pos(meta))
+
+    def add(self, meta: Meta, children: list[Any]) -> ast.Expr:
+        return self._arith("+", meta, children)
+
+    def sub(self, meta: Meta, children: list[Any]) -> ast.Expr:
+        return self._arith("-", meta, children)
+
+    def mul(self, meta: Meta, children: list[Any]) -> ast.Expr:
+        return self._arith("*", meta, children)
+
+    def div(self, meta: Meta, children: list[Any]) -> ast.Expr:
+        return self._arith("/", meta, children)
+
+    def neg(self, meta: Meta, children: list[Any]) -> ast.Expr:
+        return ast.Neg(item=children[0], pos=self._pos(meta))
+
+
+@cache
+def _lark() -> Lark:
+    text = resources.files("rules").joinpath("grammar.lark").read_text(encoding="utf-8")
+    return Lark(text, parser="lalr", propagate_positions=True, maybe_placeholders=True)
+
+
+def _expected(names: set[str]) -> str:
+    seen: list[str] = []
+    for key, label in _EXPECTED_NAMES.items():
+        if key in names and label not in seen:
+            seen.append(label)
+    seen += sorted(n for n in names if n not in _EXPECTED_NAMES and not n.startswith("$"))
+    if not seen:
+        return "end of expression"
+    return seen[0] if len(seen) == 1 else ", ".join(seen[:-1]) + " or " + seen[-1]
+
+
+def _syntax_problem(err: UnexpectedInput, text: str, offset: _Offset, file: str) -> PolicyError:
+    if isinstance(err, UnexpectedToken) and err.token.type == "$END":
+        lines = text.split("\n")
+        line, column = len(lines), len(lines[-1].rstrip()) + 1
+        got = "end of expression"
+        expected = _expected(set(err.expected))
+    elif isinstance(err, UnexpectedToken):
+        line, column = err.line, err.column
+        got = f"'{err.token}'"
+        expected = _expected(set(err.expected))
+    elif isinstance(err, UnexpectedCharacters):
+        line, column = err.line, err.column
+        got = f"'{text.split(chr(10))[line - 1][column - 1]}'"
+        expected = _expected(set(err.allowed or ()))
+    else:  # pragma: no cover - lark has no other kinds for LALR
+        line, column, got, expected = err.line, err.column, "invalid input", "an expression"
+    pos = offset.pos(line, column)
+    return _problem(file, pos, "syntax-error", f"expected {expected}, got {got}")
+
+
+def parse_expr(
+    text: str, *, line: int = 1, column: int = 1, indent: int = 0, file: str = "<expr>"
+) -> ast.Expr:
+    """Parse one expression. ``line``/``column`` say where ``text`` starts in ``file`` and
+    ``indent`` how far its further lines are indented there, so that positions of nodes and
+    errors point into the policy file."""
+    offset = _Offset(line, column, indent)
+    try:
+        tree = _lark().parse(text)
+    except UnexpectedInput as err:
+        raise _syntax_problem(err, text, offset, file) from None
+    try:
+        result = _ToAst(offset, file).transform(tree)
+    except VisitError as err:
+        if isinstance(err.orig_exc, PolicyError):
+            raise err.orig_exc from None
+        raise
+    return result

@@ -1,0 +1,350 @@
+"""Read one policy document (a ruamel round-trip YAML mapping) into :class:`rules.model.Policy`.
+
+Every problem is collected with the file, line and column of the YAML node it is about;
+expressions are parsed at the position of their scalar so their errors point into the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import (
+    DoubleQuotedScalarString,
+    FoldedScalarString,
+    LiteralScalarString,
+    SingleQuotedScalarString,
+)
+
+from rules import ast
+from rules.checker import Checker
+from rules.errors import PolicyError, Problem
+from rules.model import (
+    PERIODS,
+    AllOf,
+    Amount,
+    AmountRule,
+    AnyOf,
+    Case,
+    CaseAmount,
+    Condition,
+    ConditionNode,
+    DatedValue,
+    FormulaAmount,
+    NotOf,
+    Parameter,
+    Tier,
+    TierAmount,
+)
+from rules.parser import parse_expr
+
+TOP_KEYS = ("id", "title", "entity", "basis", "effective", "delivery", "parameters",
+            "eligibility", "amount", "exclusivity", "budget", "description")
+REQUIRED_KEYS = ("id", "title", "entity", "basis", "effective", "delivery", "eligibility")
+
+
+def suggest(word: str, pool: Sequence[str]) -> str | None:
+    found = difflib.get_close_matches(word, list(pool), n=1, cutoff=0.5)
+    return found[0] if found else None
+
+
+class Reader:
+    """Walks the YAML tree of one file; collects problems in :attr:`problems`."""
+
+    def __init__(self, file: str, text: str) -> None:
+        self.file = file
+        self.lines = text.split("\n")
+        self.problems: list[Problem] = []
+        self.checker: Checker | None = None
+
+    # ---- positions --------------------------------------------------------------------
+
+    def key_pos(self, node: Any, key: Any) -> ast.Pos:
+        if isinstance(node, CommentedMap) and key in node:
+            line, col = node.lc.key(key)
+            return ast.Pos(line + 1, col + 1)
+        return self.node_pos(node)
+
+    def value_pos(self, node: Any, key: Any) -> ast.Pos:
+        if isinstance(node, CommentedMap) and key in node:
+            line, col = node.lc.value(key)
+            return ast.Pos(line + 1, col + 1)
+        if isinstance(node, CommentedSeq) and isinstance(key, int) and key < len(node):
+            line, col = node.lc.item(key)
+            return ast.Pos(line + 1, col + 1)
+        return self.node_pos(node)
+
+    def node_pos(self, node: Any) -> ast.Pos:
+        lc = getattr(node, "lc", None)
+        if lc is not None and lc.line is not None:
+            return ast.Pos(lc.line + 1, lc.col + 1)
+        return ast.Pos(1, 1)
+
+    def error(self, pos: ast.Pos, code: str, message: str, suggestion: str | None = None) -> None:
+        self.problems.append(Problem(file=self.file, line=pos.line, column=pos.column,
+                                     code=code, message=message, suggestion=suggestion))
+
+    # ---- shapes -----------------------------------------------------------------------
+
+    def mapping(self, node: Any, key: Any, allowed: Sequence[str]) -> CommentedMap | None:
+        """``node[key]`` when it is a mapping with only ``allowed`` keys, else None."""
+        value = node.get(key)
+        if not isinstance(value, CommentedMap):
+            self.error(self.value_pos(node, key), "schema",
+                       f"expected a mapping for '{key}', got {type_word(value)}")
+            return None
+        self.only_keys(value, allowed, where=str(key))
+        return value
+
+    def only_keys(self, node: CommentedMap, allowed: Sequence[str], *, where: str) -> None:
+        for k in node:
+            if str(k) not in allowed:
+                self.error(self.key_pos(node, k), "schema", f"expected a key of {where} "
+                           f"({', '.join(allowed)}), got '{k}'", suggest(str(k), allowed))
+
+    def text(self, node: Any, key: str, *, required: bool = True) -> str | None:
+        value = node.get(key)
+        if value is None:
+            if required:
+                self.error(self.node_pos(node), "schema", f"expected a '{key}', got nothing")
+            return None
+        if isinstance(value, CommentedMap | CommentedSeq):
+            self.error(self.value_pos(node, key), "schema",
+                       f"expected text for '{key}', got {type_word(value)}")
+            return None
+        return str(value)
+
+    def date(self, node: Any, key: str) -> dt.date | None:
+        value = node.get(key)
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            self.error(self.value_pos(node, key), "schema",
+                       f"expected a date YYYY-MM-DD for '{key}', got '{value}'")
+            return None
+
+    def choice(self, node: Any, key: str, options: Sequence[str], code: str) -> str | None:
+        value = self.text(node, key)
+        if value is not None and value not in options:
+            self.error(self.value_pos(node, key), code, f"expected {key} one of "
+                       f"{', '.join(options)}, got '{value}'", suggest(value, options))
+            return None
+        return value
+
+    # ---- expressions ------------------------------------------------------------------
+
+    def expr(self, node: Any, key: Any) -> ast.Expr | None:
+        """Parse the scalar ``node[key]`` as an expression (not yet checked)."""
+        value = node[key]
+        pos = self.value_pos(node, key)
+        if isinstance(value, bool):
+            return ast.Bool(value=value, pos=pos)
+        if isinstance(value, int | float):
+            return ast.Number(value=float(value), text=str(value), pos=pos)
+        if isinstance(value, dt.date):
+            return ast.Date(value=value, pos=pos)
+        if not isinstance(value, str):
+            self.error(pos, "schema", f"expected an expression, got {type_word(value)}")
+            return None
+        line, column, indent = pos.line, pos.column, 0
+        if isinstance(value, DoubleQuotedScalarString | SingleQuotedScalarString):
+            column += 1
+        elif isinstance(value, LiteralScalarString | FoldedScalarString):
+            line += 1
+            body = self.lines[line - 1] if line - 1 < len(self.lines) else ""
+            indent = len(body) - len(body.lstrip(" "))
+            column = indent + 1
+        try:
+            return parse_expr(str(value), line=line, column=column, indent=indent,
+                              file=self.file)
+        except PolicyError as err:
+            self.problems.extend(err.problems)
+            return None
+
+    def checked(self, node: Any, key: Any, how: Callable[[Checker, ast.Expr], ast.Expr]
+                ) -> ast.Expr | None:
+        parsed = self.expr(node, key)
+        if parsed is None or self.checker is None:
+            return parsed
+        return how(self.checker, parsed)
+
+    def condition_expr(self, node: Any, key: Any) -> ast.Expr | None:
+        return self.checked(node, key, lambda c, e: c.condition(e))
+
+    def number_expr(self, node: Any, key: Any, what: str) -> ast.Expr | None:
+        return self.checked(node, key, lambda c, e: c.number(e, what=what))
+
+    # ---- parts ------------------------------------------------------------------------
+
+    def parameters(self, node: Any, effective_from: dt.date | None) -> dict[str, Parameter]:
+        raw = node.get("parameters")
+        if raw is None:
+            return {}
+        if not isinstance(raw, CommentedMap):
+            self.error(self.value_pos(node, "parameters"), "schema",
+                       f"expected a mapping of parameters, got {type_word(raw)}")
+            return {}
+        out: dict[str, Parameter] = {}
+        for name, body in raw.items():
+            values: list[DatedValue] = []
+            if not isinstance(body, CommentedMap):
+                expr = self.expr(raw, name)
+                dated = [(effective_from or dt.date.min, expr, self.value_pos(raw, name))]
+            else:
+                dated = [(k, self.expr(body, k), self.key_pos(body, k)) for k in body]
+            for since, expr, pos in dated:
+                if not isinstance(since, dt.date):
+                    self.error(pos, "schema", f"expected a date YYYY-MM-DD as key of "
+                               f"parameter '{name}', got '{since}'")
+                elif expr is not None and not isinstance(
+                        expr, ast.Number | ast.String | ast.Bool | ast.Date):
+                    self.error(expr.pos, "schema", f"expected a literal value for parameter "
+                               f"'{name}', got an expression")
+                elif expr is not None:
+                    values.append(DatedValue(since=since, value=expr))
+            values.sort(key=lambda d: d.since)
+            out[str(name)] = Parameter(name=str(name), values=tuple(values))
+        return out
+
+    def condition_tree(self, node: Any, key: Any, counter: list[int]) -> ConditionNode | None:
+        raw = node[key]
+        pos = self.value_pos(node, key)
+        if isinstance(raw, str):
+            self.error(pos, "missing-label", "expected a condition {when: …, label: …} with a "
+                       f"Chinese label, got a bare expression '{raw}'")
+            return None
+        if not isinstance(raw, CommentedMap):
+            self.error(pos, "schema", f"expected a condition mapping, got {type_word(raw)}")
+            return None
+        label = self.text(raw, "label", required=False)
+        if "when" in raw:
+            self.only_keys(raw, ("when", "label", "clause", "id"), where="a condition")
+            counter[0] += 1
+            expr = self.condition_expr(raw, "when")
+            if label is None:
+                self.error(self.key_pos(raw, "when"), "missing-label",
+                           "expected a Chinese label for the condition, got none")
+            cid = self.text(raw, "id", required=False) or f"c{counter[0]}"
+            if expr is None:
+                return None
+            return Condition(id=cid, expr=expr, label=label or "", pos=self.node_pos(raw),
+                             clause=self.text(raw, "clause", required=False))
+        group = [k for k in ("all", "any", "not") if k in raw]
+        if len(group) != 1:
+            self.error(self.node_pos(raw), "schema", "expected exactly one of when, all, any, "
+                       f"not in a condition, got {', '.join(map(str, raw)) or 'nothing'}")
+            return None
+        kind = group[0]
+        self.only_keys(raw, (kind, "label", "clause"), where=f"an '{kind}' group")
+        if kind == "not":
+            child = self.condition_tree(raw, "not", counter)
+            return None if child is None else NotOf(child=child, label=label,
+                                                    pos=self.node_pos(raw))
+        items = raw[kind]
+        if not isinstance(items, CommentedSeq) or not items:
+            self.error(self.value_pos(raw, kind), "schema",
+                       f"expected a non-empty list under '{kind}', got {type_word(items)}")
+            return None
+        children = [self.condition_tree(items, i, counter) for i in range(len(items))]
+        kept = tuple(c for c in children if c is not None)
+        if len(kept) != len(children):
+            return None
+        cls = AllOf if kind == "all" else AnyOf
+        return cls(children=kept, label=label, pos=self.node_pos(raw))
+
+    def amount(self, node: Any) -> Amount | None:
+        raw = self.mapping(node, "amount", ("formula", "tiers", "cases", "period", "label"))
+        if raw is None:
+            return None
+        period = raw.get("period")
+        if period is None:
+            self.error(self.key_pos(node, "amount"), "missing-period",
+                       f"expected an amount period ({', '.join(PERIODS)}), got none")
+        elif str(period) not in PERIODS:
+            self.error(self.value_pos(raw, "period"), "bad-period", f"expected period one of "
+                       f"{', '.join(PERIODS)}, got '{period}'", suggest(str(period), PERIODS))
+        rule: AmountRule | None = None
+        if "formula" in raw:
+            expr = self.number_expr(raw, "formula", "the amount formula")
+            rule = None if expr is None else FormulaAmount(expr=expr)
+        elif "tiers" in raw:
+            rule = self.tiers(raw)
+        elif "cases" in raw:
+            rule = self.cases(raw)
+        else:
+            self.error(self.key_pos(node, "amount"), "schema",
+                       "expected one of formula, tiers, cases in the amount, got none")
+        if rule is None or str(period) not in PERIODS:
+            return None
+        return Amount(rule=rule, period=str(period), label=self.text(raw, "label",  # type: ignore[arg-type]
+                                                                     required=False))
+
+    def tiers(self, raw: CommentedMap) -> TierAmount | None:
+        body = self.mapping(raw, "tiers", ("by", "table"))
+        if body is None or "by" not in body or not isinstance(body.get("table"), CommentedSeq):
+            if body is not None:
+                self.error(self.value_pos(raw, "tiers"), "schema",
+                           "expected tiers {by: expression, table: [[from, value], ...]}")
+            return None
+        by = self.number_expr(body, "by", "the tier key")
+        rows: list[Tier] = []
+        table = body["table"]
+        for i, row in enumerate(table):
+            if not (isinstance(row, CommentedSeq) and len(row) == 2
+                    and isinstance(row[0], int | float) and not isinstance(row[0], bool)):
+                self.error(self.value_pos(table, i), "schema",
+                           f"expected a tier row [from, value], got {type_word(row)}")
+                continue
+            if rows and float(row[0]) <= rows[-1].from_:
+                self.error(self.value_pos(table, i), "schema", f"expected tier rows in "
+                           f"ascending order, got {row[0]} after {rows[-1].from_:g}")
+            value = self.number_expr(row, 1, "a tier value")
+            if value is not None:
+                rows.append(Tier(from_=float(row[0]), value=value))
+        if by is None or len(rows) != len(table):
+            return None
+        return TierAmount(by=by, tiers=tuple(rows))
+
+    def cases(self, raw: CommentedMap) -> CaseAmount | None:
+        items = raw["cases"]
+        if not isinstance(items, CommentedSeq) or not items:
+            self.error(self.value_pos(raw, "cases"), "schema",
+                       f"expected a list of cases, got {type_word(items)}")
+            return None
+        out: list[Case] = []
+        ok = True
+        for i, case in enumerate(items):
+            if isinstance(case, CommentedMap) and "else" in case and i == len(items) - 1:
+                value = self.number_expr(case, "else", "an amount case")
+                when = None
+            elif isinstance(case, CommentedMap) and {"when", "value"} <= set(case):
+                when = self.condition_expr(case, "when")
+                value = self.number_expr(case, "value", "an amount case")
+                ok = ok and when is not None
+            else:
+                self.error(self.value_pos(items, i), "schema", "expected {when: …, value: …} "
+                           "or a last {else: …}, got " + type_word(case))
+                ok = False
+                continue
+            if value is None:
+                ok = False
+            else:
+                out.append(Case(when=when, value=value))
+        return CaseAmount(cases=tuple(out)) if ok else None
+
+
+def type_word(value: object) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, CommentedMap):
+        return "a mapping"
+    if isinstance(value, CommentedSeq):
+        return "a list"
+    return f"'{value}'"

@@ -1,0 +1,103 @@
+"""Named sets kept as data in the library (``rules/library/sets.yaml``).
+
+An ``industry_prefix`` set holds GB/T 4754-2017 codes and matches by prefix (division "16"
+matches class "1610"); a ``values`` set matches whole values.
+
+>>> sets = bundled_sets()
+>>> sets["加计扣除负面清单行业"].contains("6110")
+True
+>>> sets["加计扣除负面清单行业"].contains("6310")
+False
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from ruamel.yaml import YAML
+
+from rules.errors import PolicyError, Problem
+
+SetKind = Literal["industry_prefix", "values"]
+SET_KINDS: tuple[SetKind, ...] = ("industry_prefix", "values")
+
+
+@dataclass(frozen=True, kw_only=True)
+class NamedSet:
+    name: str
+    label: str
+    kind: SetKind
+    items: tuple[str, ...]
+    source: str | None = None
+
+    @property
+    def by_prefix(self) -> bool:
+        return self.kind == "industry_prefix"
+
+    def contains(self, value: str) -> bool:
+        """Whether ``value`` belongs to the set (by prefix for industry sets)."""
+        if self.by_prefix:
+            return any(value.startswith(item) for item in self.items)
+        return value in self.items
+
+
+class NamedSets(Mapping[str, NamedSet]):
+    """Named sets by name."""
+
+    def __init__(self, sets: Mapping[str, NamedSet] | None = None) -> None:
+        self._sets = dict(sets or {})
+
+    def __getitem__(self, name: str) -> NamedSet:
+        return self._sets[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._sets)
+
+    def __len__(self) -> int:
+        return len(self._sets)
+
+    def __repr__(self) -> str:
+        return f"NamedSets({sorted(self._sets)})"
+
+
+def load_sets(path: Path | str) -> NamedSets:
+    """Read a sets file: ``name: {label, kind, items}`` per set."""
+    file = str(path)
+    raw = YAML(typ="rt").load(Path(path).read_text(encoding="utf-8")) or {}
+    problems: list[Problem] = []
+    out: dict[str, NamedSet] = {}
+    for name, body in raw.items():
+        line, col = raw.lc.key(name)
+        where = {"file": file, "line": line + 1, "column": col + 1}
+        if not isinstance(body, Mapping) or not isinstance(body.get("items"), list):
+            problems.append(Problem(**where, code="schema",
+                                    message=f"set '{name}': expected a mapping with items"))
+            continue
+        kind = str(body.get("kind", "values"))
+        if kind not in SET_KINDS:
+            problems.append(Problem(**where, code="schema",
+                                    message=f"set '{name}': expected kind one of "
+                                    f"{', '.join(SET_KINDS)}, got '{kind}'"))
+            continue
+        out[str(name)] = NamedSet(
+            name=str(name),
+            label=str(body.get("label", name)),
+            kind=kind,  # type: ignore[arg-type]
+            items=tuple(str(i) for i in body["items"]),
+            source=str(body["source"]) if body.get("source") else None,
+        )
+    if problems:
+        raise PolicyError(problems)
+    return NamedSets(out)
+
+
+@cache
+def bundled_sets() -> NamedSets:
+    """The sets of the bundled library (read once)."""
+    path = resources.files("rules").joinpath("library/sets.yaml")
+    return load_sets(Path(str(path)))
