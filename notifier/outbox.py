@@ -1,0 +1,106 @@
+"""From planned messages to the store's outbox, in the caller's transaction.
+
+Call :func:`enqueue_changes` in the same transaction that records the entitlement changes:
+either both are committed or neither is. Enqueueing is idempotent on the message key, so a
+rerun of the same run adds nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterable, Mapping, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from notifier.delivery_rules import DeliveryRules
+from notifier.links import Links
+from notifier.model import EntitlementChange, FieldInfo, PlannedMessage, Recipient
+from notifier.planning import DEFAULT_CHANNELS, plan_messages
+from store import outbox as store_outbox
+from store.schema import outbox as outbox_table
+from store.types import utcnow
+
+
+def to_outbox(
+    message: PlannedMessage, *, rules: DeliveryRules, now: dt.datetime
+) -> store_outbox.OutboxMessage:
+    """The store's record for a planned message; a message planned in its channel's quiet
+    hours is due when they end."""
+    not_before = message.not_before or rules.defer_until(message.channel, now)
+    return store_outbox.OutboxMessage(
+        idempotency_key=message.idempotency_key,
+        recipient_kind=message.recipient_kind,
+        recipient_id=message.recipient_id,
+        channel=message.channel,
+        kind=message.kind,
+        payload=dict(message.payload),
+        not_before=not_before,
+    )
+
+
+def enqueue_messages(
+    session: Session,
+    messages: Iterable[PlannedMessage],
+    *,
+    rules: DeliveryRules | None = None,
+    now: dt.datetime | None = None,
+) -> int:
+    """Add planned messages to the outbox; returns how many were new."""
+    now = now or utcnow()
+    rules = rules or DeliveryRules()
+    return store_outbox.enqueue(
+        session, [to_outbox(m, rules=rules, now=now) for m in messages], now=now
+    )
+
+
+def enqueue_changes(
+    session: Session,
+    changes: Sequence[EntitlementChange],
+    *,
+    links: Links,
+    as_of: dt.date,
+    recipients: Mapping[tuple[str, str], Recipient] | None = None,
+    profiles: Mapping[tuple[str, str], Mapping[str, object]] | None = None,
+    fields: Mapping[str, Sequence[FieldInfo]] | None = None,
+    source_as_of: Mapping[str, dt.date] | None = None,
+    enabled_channels: Collection[str] = DEFAULT_CHANNELS,
+    digest: bool = True,
+    rules: DeliveryRules | None = None,
+    now: dt.datetime | None = None,
+) -> int:
+    """Plan the messages for ``changes`` and enqueue them in ``session``'s transaction."""
+    planned = plan_messages(
+        changes,
+        links=links,
+        as_of=as_of,
+        recipients=recipients,
+        profiles=profiles,
+        fields=fields,
+        source_as_of=source_as_of,
+        enabled_channels=enabled_channels,
+        digest=digest,
+    )
+    return enqueue_messages(session, planned, rules=rules, now=now)
+
+
+def sent_today(
+    session: Session,
+    *,
+    recipient_kind: str,
+    recipient_id: str,
+    rules: DeliveryRules,
+    now: dt.datetime,
+) -> int:
+    """Messages sent to a recipient on capped channels during ``now``'s local day."""
+    start, end = rules.local_day(now)
+    exempt = sorted(rules.cap_exempt)
+    stmt = select(func.count()).where(
+        outbox_table.c.recipient_kind == recipient_kind,
+        outbox_table.c.recipient_id == recipient_id,
+        outbox_table.c.status == "sent",
+        outbox_table.c.sent_at >= start,
+        outbox_table.c.sent_at < end,
+        outbox_table.c.channel.not_in(exempt),
+    )
+    return int(session.execute(stmt).scalar_one())

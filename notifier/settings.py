@@ -1,0 +1,81 @@
+"""Delivery settings, read from the environment (``MIANSHEN_*``) when asked, never at import;
+and the channels they configure. A channel without its settings is simply not configured:
+its messages wait in the outbox (and are retried) until it is."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from notifier.abc import Channel
+from notifier.channels.inbox import InboxChannel
+from notifier.channels.sms import SmsChannel, SmsGateway
+from notifier.channels.smtp import SmtpChannel
+from notifier.channels.webhook import WebhookChannel
+from notifier.delivery_rules import DeliveryRules
+from notifier.worker import RetryPolicy
+
+
+class NotifierSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MIANSHEN_", extra="ignore")
+
+    database_url: str = "sqlite:///mianshen.db"
+    worker_id: str | None = None
+    batch_size: int = 100
+    lease_seconds: float = 300.0
+    max_attempts: int = 8
+    backoff_base_s: float = 60.0
+    daily_cap: int | None = 10
+
+    webhook_secret: SecretStr | None = None
+    webhook_timeout_s: float = 10.0
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_sender: str | None = None
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+
+    sms_gateway_url: str | None = None
+    sms_api_key: SecretStr | None = None
+    sms_signature: str = "免申即享"
+
+    def worker_name(self) -> str:
+        return self.worker_id or f"{socket.gethostname()}-{os.getpid()}"
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(max_attempts=self.max_attempts, base_s=self.backoff_base_s)
+
+    def delivery_rules(self) -> DeliveryRules:
+        return DeliveryRules(daily_cap=self.daily_cap)
+
+    def channels(self) -> dict[str, Channel]:
+        """The configured channels by outbox channel name; the inbox is always there."""
+        built: dict[str, Channel] = {"inbox": InboxChannel()}
+        if self.webhook_secret is not None:
+            built["webhook"] = WebhookChannel(
+                secret=self.webhook_secret.get_secret_value().encode(),
+                timeout_s=self.webhook_timeout_s,
+            )
+        if self.smtp_host and self.smtp_sender:
+            built["email"] = SmtpChannel(
+                host=self.smtp_host,
+                port=self.smtp_port,
+                sender=self.smtp_sender,
+                username=self.smtp_username,
+                password=self.smtp_password.get_secret_value() if self.smtp_password else None,
+                starttls=self.smtp_starttls,
+            )
+        if self.sms_gateway_url:
+            built["sms"] = SmsChannel(
+                gateway=SmsGateway(
+                    url=self.sms_gateway_url,
+                    api_key=self.sms_api_key.get_secret_value() if self.sms_api_key else None,
+                    signature=self.sms_signature,
+                )
+            )
+        return built
