@@ -12,8 +12,11 @@ instead of stopping at the first; the loader raises them together.
 >>> checker.condition(parse_expr("从业人数 <= 300")).left.name
 'employees'
 >>> _ = checker.condition(parse_expr("operating_revenue > 5%", line=7, column=13))
->>> print(checker.problems[0])
-p.yaml:7:33: [unit-mismatch] expected a value in yuan (元) to compare with operating_revenue, got ratio (%) 5%
+>>> p = checker.problems[0]
+>>> p.line, p.column, p.code
+(7, 33, 'unit-mismatch')
+>>> p.message
+'expected a value in yuan (元) to compare with operating_revenue, got ratio (%) 5%'
 """
 
 from __future__ import annotations

@@ -303,7 +303,7 @@ def load_library(paths_or_dirs: Iterable[Path | str], *, catalog: Catalog | None
     sets = sets if sets is not None else _sets_for(items)
     catalog = catalog or load_catalog()
     scanned = _scan_ids(files)
-    known = {p.id: p.entity for p in base} if base is not None else {}
+    known: dict[str, str] = {p.id: p.entity for p in base} if base is not None else {}
     known.update({pid: entity for pid, entity, _ in scanned.values()})
     problems: list[Problem] = []
     policies: dict[str, Policy] = {}

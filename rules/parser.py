@@ -10,11 +10,11 @@ resolves them to fields, parameters, named sets or regions.
 Pos(line=1, column=9)
 >>> parse_expr("5.5%") == ast.Number(value=0.055, unit="ratio", text="5.5%")
 True
->>> parse_expr("x <", line=4, column=10)
-Traceback (most recent call last):
-...
-rules.errors.PolicyError: 1 problem in policy files:
-<expr>:4:13: [syntax-error] expected a number, string, date, name, '(', '[' or '-', got end of expression
+>>> try:
+...     parse_expr("x <", line=4, column=10)
+... except PolicyError as err:
+...     print(err.problems[0].line, err.problems[0].column, err.problems[0].message)
+4 13 expected a number, string, date, name, '(', '[' or '-', got end of expression
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ class _ToAst(Transformer[Token, ast.Expr]):
             return ast.AsOf(pos=pos)
         return ast.FieldRef(name=text, written=text, pos=pos)
 
-    def list(self, meta: Meta, children: list[Any]) -> ast.Expr:
+    def list_lit(self, meta: Meta, children: list[Any]) -> ast.Expr:
         items = tuple(c for c in children if c is not None)
         return ast.ListLit(items=items, pos=self._pos(meta))
 

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
 
 from rules.errors import PolicyError, Problem
 
@@ -68,9 +69,12 @@ class NamedSets(Mapping[str, NamedSet]):
 def load_sets(path: Path | str) -> NamedSets:
     """Read a sets file: ``name: {label, kind, items}`` per set."""
     file = str(path)
-    raw = YAML(typ="rt").load(Path(path).read_text(encoding="utf-8")) or {}
+    raw: Any = YAML(typ="rt").load(Path(path).read_text(encoding="utf-8"))
     problems: list[Problem] = []
     out: dict[str, NamedSet] = {}
+    if not isinstance(raw, CommentedMap):
+        raise PolicyError([Problem(file=file, line=1, column=1, code="schema",
+                                   message="expected a mapping of named sets")])
     for name, body in raw.items():
         line, col = raw.lc.key(name)
         where = {"file": file, "line": line + 1, "column": col + 1}
@@ -87,7 +91,7 @@ def load_sets(path: Path | str) -> NamedSets:
         out[str(name)] = NamedSet(
             name=str(name),
             label=str(body.get("label", name)),
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             items=tuple(str(i) for i in body["items"]),
             source=str(body["source"]) if body.get("source") else None,
         )

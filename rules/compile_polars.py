@@ -1,0 +1,344 @@
+"""Compile checked policies to polars expressions (pure: no I/O, no data).
+
+Null is UNKNOWN; ``&``, ``|`` and ``~`` on nullable booleans are Kleene in polars, which is
+exactly DESIGN §3. Every referenced column is assumed present in the frame; declared fields
+(only the applicant can attest them) compile to null literals.
+
+>>> import datetime as dt
+>>> import polars as pl
+>>> from profiles.catalog import load_catalog
+>>> from rules.loader import bundled_library
+>>> lib = bundled_library()
+>>> ent = load_catalog().entity("enterprise")
+>>> compiled = compile_policies([lib["vat-small-scale-exemption"]], catalog=ent,
+...                             sets=lib.sets, as_of=dt.date(2025, 6, 30))
+>>> cp = compiled["vat-small-scale-exemption"]
+>>> df = pl.DataFrame({"vat_taxpayer_type": ["小规模纳税人", "小规模纳税人", None],
+...                    "monthly_sales": [100_000.0, 100_001.0, 5.0]})
+>>> df.select(cp.truth.alias("t"), cp.amount.alias("a")).rows()
+[(True, 1000.0), (False, 1000.01), (None, 0.05)]
+>>> cp.conditions[1].threshold
+'≤ 10万'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import reduce
+
+import polars as pl
+
+from profiles.catalog import EntityCatalog
+from rules import ast
+from rules.errors import PolicyError, Problem, UnsupportedNode
+from rules.model import (
+    AllOf,
+    AnyOf,
+    CaseAmount,
+    Condition,
+    ConditionNode,
+    FormulaAmount,
+    NotOf,
+    Policy,
+)
+from rules.printer import to_source
+from rules.semantics import ATOMS, decided_value, is_declared, is_listed_bool, list_fields
+from rules.sets import NamedSets
+
+DTYPES: dict[str, pl.DataType] = {
+    "int": pl.Int64(), "float": pl.Float64(), "str": pl.String(), "date": pl.Date(),
+    "bool": pl.Boolean(),
+}
+_SYMBOLS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "=": "=", "!=": "≠"}
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!="}
+_LITERALS = (ast.Number, ast.String, ast.Bool, ast.Date, ast.AsOf, ast.ParamRef, ast.ListLit,
+             ast.SetRef, ast.RegionRef)
+_NULL_BOOL = pl.lit(None, dtype=pl.Boolean)
+
+
+@dataclass(frozen=True)
+class CompiledCondition:
+    condition: Condition
+    truth: pl.Expr  # Boolean; null = UNKNOWN
+    fields: frozenset[str]
+    value: pl.Expr | None  # the entity's value for explanations (the non-literal side)
+    threshold: str | None  # readable threshold text, e.g. "≤ 300万", "属于 广州市"
+    distance: pl.Expr | None  # numeric comparisons: how far from passing, 0 when met
+
+
+@dataclass(frozen=True)
+class CompiledPolicy:
+    policy: Policy
+    truth: pl.Expr  # Kleene AND/OR/NOT of the tree; null = undetermined
+    conditions: tuple[CompiledCondition, ...]  # leaves, document order
+    amount: pl.Expr | None  # Float64, null when any input is unknown; None without amount
+    fields: frozenset[str]
+
+
+class _Compiler:
+    def __init__(self, policies: dict[str, Policy], catalog: EntityCatalog, sets: NamedSets,
+                 as_of: dt.date) -> None:
+        self.policies = policies
+        self.catalog = catalog
+        self.sets = sets
+        self.as_of = as_of
+        self._truths: dict[str, pl.Expr] = {}
+        self._busy: set[str] = set()
+
+    # ---- policies and trees -----------------------------------------------------------
+
+    def policy_truth(self, pid: str) -> pl.Expr:
+        if pid not in self._truths:
+            if pid in self._busy:
+                raise PolicyError([Problem(file=self.policies[pid].source or pid, line=0,
+                                           column=0, code="reference-cycle",
+                                           message=f"expected no reference cycle, got one "
+                                           f"through '{pid}'")])
+            self._busy.add(pid)
+            policy = self.policies[pid]
+            self._truths[pid] = self.tree(policy.eligibility, policy)
+            self._busy.discard(pid)
+        return self._truths[pid]
+
+    def tree(self, node: ConditionNode, policy: Policy) -> pl.Expr:
+        if isinstance(node, AllOf):
+            return reduce(lambda a, b: a & b, (self.tree(c, policy) for c in node.children))
+        if isinstance(node, AnyOf):
+            return reduce(lambda a, b: a | b, (self.tree(c, policy) for c in node.children))
+        if isinstance(node, NotOf):
+            return ~self.tree(node.child, policy)
+        return self.cond(node.expr, policy)
+
+    # ---- expressions ------------------------------------------------------------------
+
+    def cond(self, expr: ast.Expr, policy: Policy) -> pl.Expr:
+        """An expression used as a condition: a bare list-type boolean is FALSE when empty."""
+        out = self.expr(expr, policy)
+        return out.fill_null(False) if is_listed_bool(expr, self.catalog) else out
+
+    def expr(self, expr: ast.Expr, policy: Policy) -> pl.Expr:
+        if isinstance(expr, ast.Number | ast.String | ast.Bool | ast.Date):
+            return pl.lit(expr.value)
+        if isinstance(expr, ast.AsOf):
+            return pl.lit(self.as_of)
+        if isinstance(expr, ast.FieldRef):
+            if is_declared(expr.name, self.catalog):
+                return pl.lit(None, dtype=DTYPES[self.catalog.field(expr.name).type])
+            return pl.col(expr.name)
+        if isinstance(expr, ast.ParamRef):
+            value = policy.parameters[expr.name].at(self.as_of)
+            return pl.lit(None) if value is None else self.expr(value, policy)
+        if isinstance(expr, ast.PolicyRef):
+            if expr.policy_id not in self.policies:
+                raise PolicyError([Problem(file=policy.source or policy.id, line=expr.pos.line,
+                                           column=expr.pos.column, code="unknown-policy",
+                                           message="expected the referenced policy among the "
+                                           f"compiled ones, got '{expr.policy_id}'")])
+            if not self.policies[expr.policy_id].in_effect(self.as_of):
+                return pl.lit(False)
+            return self.policy_truth(expr.policy_id)
+        if isinstance(expr, ATOMS):
+            return self.atom(expr, policy)
+        if isinstance(expr, ast.And):
+            return reduce(lambda a, b: a & b, (self.cond(i, policy) for i in expr.items))
+        if isinstance(expr, ast.Or):
+            return reduce(lambda a, b: a | b, (self.cond(i, policy) for i in expr.items))
+        if isinstance(expr, ast.Not):
+            return ~self.cond(expr.item, policy)
+        if isinstance(expr, ast.Arith):
+            return self.arith(expr, policy)
+        if isinstance(expr, ast.Neg):
+            return -self.expr(expr.item, policy)
+        if isinstance(expr, ast.Call):
+            return self.call(expr, policy)
+        raise UnsupportedNode("polars", expr)
+
+    def atom(self, expr: ast.Expr, policy: Policy) -> pl.Expr:
+        raw = self.raw_atom(expr, policy)
+        listed = list_fields(expr, self.catalog)
+        if not listed:
+            return raw
+        empty = reduce(lambda a, b: a | b, (pl.col(n).is_null() for n in listed))
+        return pl.when(empty).then(pl.lit(decided_value(expr))).otherwise(raw)
+
+    def raw_atom(self, expr: ast.Expr, policy: Policy) -> pl.Expr:
+        if isinstance(expr, ast.IsEmpty):
+            empty = self.expr(expr.item, policy).is_null()
+            return ~empty if expr.negated else empty
+        if isinstance(expr, ast.Compare):
+            left, right = self.expr(expr.left, policy), self.expr(expr.right, policy)
+            ops = {"<": left.lt, "<=": left.le, ">": left.gt, ">=": left.ge, "=": left.eq,
+                   "!=": left.ne}
+            return ops[expr.op](right)
+        assert isinstance(expr, ast.In)
+        item = self.expr(expr.item, policy)
+        found = self.member(item, expr.container, policy)
+        found = pl.when(item.is_null()).then(_NULL_BOOL).otherwise(found)
+        return ~found if expr.negated else found
+
+    def member(self, item: pl.Expr, container: ast.Expr, policy: Policy) -> pl.Expr:
+        if isinstance(container, ast.ListLit):
+            tests = [item.eq(self.expr(v, policy)) for v in container.items]
+        elif isinstance(container, ast.SetRef):
+            named = self.sets[container.name]
+            text = item.cast(pl.String)
+            tests = [text.str.starts_with(i) if named.by_prefix else text.eq(pl.lit(i))
+                     for i in named.items]
+        elif isinstance(container, ast.RegionRef):
+            tests = [item.cast(pl.String).str.starts_with(container.prefix)]
+        else:
+            raise UnsupportedNode("polars", container)
+        if not tests:
+            return pl.lit(False)
+        return reduce(lambda a, b: a | b, tests)
+
+    def arith(self, expr: ast.Arith, policy: Policy) -> pl.Expr:
+        left, right = self.expr(expr.left, policy), self.expr(expr.right, policy)
+        if expr.op == "+":
+            return left + right
+        if expr.op == "-":
+            return left - right
+        if expr.op == "*":
+            return left * right
+        return pl.when(right == 0).then(pl.lit(None, dtype=pl.Float64)).otherwise(left / right)
+
+    def call(self, expr: ast.Call, policy: Policy) -> pl.Expr:
+        args = [self.expr(a, policy) for a in expr.args]
+        if expr.func in ("min", "max"):
+            any_null = reduce(lambda a, b: a | b, (a.is_null() for a in args))
+            both = pl.min_horizontal(args) if expr.func == "min" else pl.max_horizontal(args)
+            return pl.when(any_null).then(None).otherwise(both)
+        d = args[0]
+        if expr.func == "abs":
+            return d.abs()
+        if expr.func == "year":
+            return d.dt.year().cast(pl.Int64)
+        year, month, day = (d.dt.year().cast(pl.Int64), d.dt.month().cast(pl.Int64),
+                            d.dt.day().cast(pl.Int64))
+        if expr.func == "years_since":
+            before = (month * 100 + day) > (self.as_of.month * 100 + self.as_of.day)
+            return self.as_of.year - year - before.cast(pl.Int64)
+        return ((self.as_of.year - year) * 12 + (self.as_of.month - month)
+                - (day > self.as_of.day).cast(pl.Int64))
+
+    # ---- amounts ----------------------------------------------------------------------
+
+    def amount(self, policy: Policy) -> pl.Expr | None:
+        if policy.amount is None:
+            return None
+        rule = policy.amount.rule
+        null = pl.lit(None, dtype=pl.Float64)
+        if isinstance(rule, FormulaAmount):
+            out = self.expr(rule.expr, policy)
+        elif isinstance(rule, CaseAmount):
+            chain: pl.Expr = null
+            for case in reversed(rule.cases):
+                value = self.expr(case.value, policy).cast(pl.Float64)
+                if case.when is None:
+                    chain = value
+                    continue
+                when = self.cond(case.when, policy)
+                chain = (pl.when(when.is_null()).then(null)
+                         .when(when).then(value).otherwise(chain))
+            out = chain
+        else:
+            by = self.expr(rule.by, policy)
+            out = null
+            for tier in rule.tiers:
+                value = self.expr(tier.value, policy).cast(pl.Float64)
+                out = pl.when(by >= tier.from_).then(value).otherwise(out)
+        return out.cast(pl.Float64)
+
+    # ---- explanations -----------------------------------------------------------------
+
+    def is_numeric(self, expr: ast.Expr, policy: Policy) -> bool:
+        if isinstance(expr, ast.Number | ast.Arith | ast.Neg):
+            return True
+        if isinstance(expr, ast.Call):
+            return True
+        if isinstance(expr, ast.FieldRef):
+            return self.catalog.field(expr.name).is_numeric
+        if isinstance(expr, ast.ParamRef):
+            value = policy.parameters[expr.name].at(self.as_of)
+            return isinstance(value, ast.Number)
+        return False
+
+    def literal_text(self, expr: ast.Expr, policy: Policy) -> str:
+        if isinstance(expr, ast.ParamRef):
+            value = policy.parameters[expr.name].at(self.as_of)
+            return "未定义" if value is None else to_source(value)
+        if isinstance(expr, ast.AsOf):
+            return self.as_of.isoformat()
+        return to_source(expr)
+
+    def explain(self, expr: ast.Expr, policy: Policy, truth: pl.Expr
+                ) -> tuple[pl.Expr | None, str | None, pl.Expr | None]:
+        """(value, threshold, distance) of a leaf expression."""
+        if isinstance(expr, ast.Compare):
+            left_lit = isinstance(expr.left, _LITERALS)
+            right_lit = isinstance(expr.right, _LITERALS)
+            if left_lit and not right_lit:
+                subject, op, other = expr.right, _FLIP[expr.op], expr.left
+            else:
+                subject, op, other = expr.left, expr.op, expr.right
+            value = self.expr(subject, policy)
+            threshold = f"{_SYMBOLS[op]} {self.literal_text(other, policy)}"
+            distance = None
+            if self.is_numeric(expr.left, policy) and self.is_numeric(expr.right, policy):
+                gap = (self.expr(expr.left, policy) - self.expr(expr.right, policy)).abs()
+                distance = pl.when(truth).then(pl.lit(0.0)).otherwise(gap.cast(pl.Float64))
+            return value, threshold, distance
+        if isinstance(expr, ast.In):
+            word = "不属于" if expr.negated else "属于"
+            return (self.expr(expr.item, policy),
+                    f"{word} {self.literal_text(expr.container, policy)}", None)
+        if isinstance(expr, ast.IsEmpty):
+            return self.expr(expr.item, policy), "已知" if expr.negated else "为空", None
+        if isinstance(expr, ast.FieldRef):
+            return self.expr(expr, policy), "是", None
+        if isinstance(expr, ast.Not) and isinstance(expr.item, ast.FieldRef):
+            return self.expr(expr.item, policy), "否", None
+        if isinstance(expr, ast.PolicyRef):
+            return None, f"符合 {expr.policy_id}", None
+        if isinstance(expr, ast.And | ast.Or):
+            parts = [self.explain(i, policy, self.cond(i, policy)) for i in expr.items]
+            values = [p[0] for p in parts if p[0] is not None]
+            texts = [p[1] for p in parts if p[1] is not None]
+            joiner = " 且 " if isinstance(expr, ast.And) else " 或 "
+            return (values[0] if values else None,
+                    joiner.join(texts) if len(texts) == len(parts) else None, None)
+        return None, None, None
+
+    def fields_of(self, expr_fields: frozenset[str], refs: Iterable[str]) -> frozenset[str]:
+        out = set(expr_fields)
+        for pid in refs:
+            other = self.policies.get(pid)
+            if other is not None:
+                out |= self.fields_of(other.fields_read, other.references)
+        return frozenset(out)
+
+    def compile(self, policy: Policy) -> CompiledPolicy:
+        leaves: list[CompiledCondition] = []
+        for leaf in policy.conditions:
+            truth = self.cond(leaf.expr, policy)
+            value, threshold, distance = self.explain(leaf.expr, policy, truth)
+            fields = self.fields_of(ast.fields_read(leaf.expr),
+                                    ast.policies_referenced(leaf.expr))
+            leaves.append(CompiledCondition(condition=leaf, truth=truth, fields=fields,
+                                            value=value, threshold=threshold,
+                                            distance=distance))
+        return CompiledPolicy(policy=policy, truth=self.policy_truth(policy.id),
+                              conditions=tuple(leaves), amount=self.amount(policy),
+                              fields=self.fields_of(policy.fields_read, policy.references))
+
+
+def compile_policies(policies: Iterable[Policy], *, catalog: EntityCatalog, sets: NamedSets,
+                     as_of: dt.date) -> dict[str, CompiledPolicy]:
+    """Compile policies of one entity as of a date. Policies named by ``eligible()`` must be
+    among ``policies``; their truth is inlined (FALSE when not in effect on ``as_of``). A
+    policy's own effective period is not applied: check :meth:`Policy.in_effect`."""
+    by_id = {p.id: p for p in policies}
+    compiler = _Compiler(by_id, catalog, sets, as_of)
+    return {pid: compiler.compile(p) for pid, p in by_id.items()}

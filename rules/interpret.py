@@ -1,0 +1,235 @@
+"""The reference interpreter: an obviously-correct, row-at-a-time evaluator of the same AST.
+It is the oracle the compilers are tested against; ``None`` is UNKNOWN.
+
+>>> import datetime as dt
+>>> from profiles.catalog import load_catalog
+>>> from rules.loader import bundled_library
+>>> lib = bundled_library()
+>>> row = {"status": "存续", "industry_code": "6510", "annual_taxable_income": 3_000_000,
+...        "employees": 20, "total_assets": 1_000_000}
+>>> ent = load_catalog().entity("enterprise")
+>>> r = evaluate_policy(lib["cit-small-low-profit"], row, catalog=ent, sets=lib.sets,
+...                     as_of=dt.date(2025, 6, 30), library=lib)
+>>> r.truth, r.amount
+(True, 600000.0)
+>>> evaluate_policy(lib["cit-small-low-profit"], {**row, "employees": None}, catalog=ent,
+...                 sets=lib.sets, as_of=dt.date(2025, 6, 30), library=lib).truth is None
+True
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from profiles.catalog import EntityCatalog
+from rules import ast
+from rules.errors import UnsupportedNode
+from rules.model import AllOf, AnyOf, CaseAmount, ConditionNode, FormulaAmount, NotOf, Policy
+from rules.semantics import (
+    ATOMS,
+    decided_value,
+    is_declared,
+    is_listed_bool,
+    list_fields,
+    months_between,
+    years_between,
+)
+from rules.sets import NamedSets
+
+Truth = bool | None
+
+
+@dataclass(frozen=True)
+class RowResult:
+    truth: Truth
+    conditions: dict[str, Truth]
+    amount: float | None
+
+
+def kleene_and(values: Iterable[Truth]) -> Truth:
+    vals = list(values)
+    if False in vals:
+        return False
+    return None if None in vals else True
+
+
+def kleene_or(values: Iterable[Truth]) -> Truth:
+    vals = list(values)
+    if True in vals:
+        return True
+    return None if None in vals else False
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    policy: Policy
+    row: Mapping[str, Any]
+    catalog: EntityCatalog
+    sets: NamedSets
+    as_of: dt.date
+    library: Mapping[str, Policy] | Any
+
+
+def _cond(expr: ast.Expr, ctx: _Ctx) -> Truth:
+    """An expression used as a condition (bare list-type booleans: empty is FALSE)."""
+    value = _eval(expr, ctx)
+    if value is None and is_listed_bool(expr, ctx.catalog):
+        return False
+    return value
+
+
+def _compare(op: str, left: Any, right: Any) -> Truth:
+    if left is None or right is None:
+        return None
+    if op == "=":
+        return bool(left == right)
+    if op == "!=":
+        return bool(left != right)
+    if op == "<":
+        return bool(left < right)
+    if op == "<=":
+        return bool(left <= right)
+    if op == ">":
+        return bool(left > right)
+    return bool(left >= right)
+
+
+def _member(item: Any, container: ast.Expr, ctx: _Ctx) -> Truth:
+    if item is None:
+        return None
+    if isinstance(container, ast.ListLit):
+        values = [_eval(v, ctx) for v in container.items]
+        return kleene_or(_compare("=", item, v) for v in values)
+    if isinstance(container, ast.SetRef):
+        return ctx.sets[container.name].contains(str(item))
+    if isinstance(container, ast.RegionRef):
+        return str(item).startswith(container.prefix)
+    raise UnsupportedNode("interpreter", container)
+
+
+def _atom(expr: ast.Expr, ctx: _Ctx) -> Truth:
+    listed = list_fields(expr, ctx.catalog)
+    if any(ctx.row.get(name) is None for name in listed):
+        return decided_value(expr)
+    if isinstance(expr, ast.Compare):
+        return _compare(expr.op, _eval(expr.left, ctx), _eval(expr.right, ctx))
+    if isinstance(expr, ast.In):
+        found = _member(_eval(expr.item, ctx), expr.container, ctx)
+        return None if found is None else found != expr.negated
+    assert isinstance(expr, ast.IsEmpty)
+    return (_eval(expr.item, ctx) is None) != expr.negated
+
+
+def _arith(op: str, left: Any, right: Any) -> Any:
+    if left is None or right is None:
+        return None
+    if op == "+":
+        return left + right
+    if op == "-":
+        return left - right
+    if op == "*":
+        return left * right
+    return None if right == 0 else left / right
+
+
+def _call(expr: ast.Call, ctx: _Ctx) -> Any:
+    args = [_eval(a, ctx) for a in expr.args]
+    if any(a is None for a in args):
+        return None
+    if expr.func == "min":
+        return min(args)
+    if expr.func == "max":
+        return max(args)
+    if expr.func == "abs":
+        return abs(args[0])
+    if expr.func == "year":
+        return args[0].year
+    if expr.func == "years_since":
+        return years_between(args[0], ctx.as_of)
+    return months_between(args[0], ctx.as_of)
+
+
+def _eval(expr: ast.Expr, ctx: _Ctx) -> Any:
+    if isinstance(expr, ast.Number | ast.String | ast.Bool | ast.Date):
+        return expr.value
+    if isinstance(expr, ast.AsOf):
+        return ctx.as_of
+    if isinstance(expr, ast.FieldRef):
+        return None if is_declared(expr.name, ctx.catalog) else ctx.row.get(expr.name)
+    if isinstance(expr, ast.ParamRef):
+        value = ctx.policy.parameters[expr.name].at(ctx.as_of)
+        return None if value is None else _eval(value, ctx)
+    if isinstance(expr, ast.PolicyRef):
+        other = ctx.library[expr.policy_id]
+        if not other.in_effect(ctx.as_of):
+            return False
+        sub = _Ctx(other, ctx.row, ctx.catalog, ctx.sets, ctx.as_of, ctx.library)
+        return _tree(other.eligibility, sub, {})
+    if isinstance(expr, ATOMS):
+        return _atom(expr, ctx)
+    if isinstance(expr, ast.And):
+        return kleene_and(_cond(i, ctx) for i in expr.items)
+    if isinstance(expr, ast.Or):
+        return kleene_or(_cond(i, ctx) for i in expr.items)
+    if isinstance(expr, ast.Not):
+        truth = _cond(expr.item, ctx)
+        return None if truth is None else not truth
+    if isinstance(expr, ast.Arith):
+        return _arith(expr.op, _eval(expr.left, ctx), _eval(expr.right, ctx))
+    if isinstance(expr, ast.Neg):
+        value = _eval(expr.item, ctx)
+        return None if value is None else -value
+    if isinstance(expr, ast.Call):
+        return _call(expr, ctx)
+    raise UnsupportedNode("interpreter", expr)
+
+
+def _tree(node: ConditionNode, ctx: _Ctx, out: dict[str, Truth]) -> Truth:
+    if isinstance(node, AllOf):
+        return kleene_and([_tree(c, ctx, out) for c in node.children])
+    if isinstance(node, AnyOf):
+        return kleene_or([_tree(c, ctx, out) for c in node.children])
+    if isinstance(node, NotOf):
+        value = _tree(node.child, ctx, out)
+        return None if value is None else not value
+    out[node.id] = _cond(node.expr, ctx)
+    return out[node.id]
+
+
+def _amount(ctx: _Ctx) -> float | None:
+    amount = ctx.policy.amount
+    if amount is None:
+        return None
+    rule = amount.rule
+    value: Any
+    if isinstance(rule, FormulaAmount):
+        value = _eval(rule.expr, ctx)
+    elif isinstance(rule, CaseAmount):
+        value = None
+        for case in rule.cases:
+            when = True if case.when is None else _cond(case.when, ctx)
+            if when is None:
+                break
+            if when:
+                value = _eval(case.value, ctx)
+                break
+    else:
+        by = _eval(rule.by, ctx)
+        chosen = [t for t in rule.tiers if by is not None and t.from_ <= by]
+        value = _eval(chosen[-1].value, ctx) if chosen else None
+    return None if value is None else float(value)
+
+
+def evaluate_policy(policy: Policy, row: Mapping[str, Any], *, catalog: EntityCatalog,
+                    sets: NamedSets, as_of: dt.date, library: Mapping[str, Policy] | Any
+                    ) -> RowResult:
+    """Truth of every leaf condition and of the policy, and the amount, for one row.
+    ``library`` maps policy ids to policies (for ``eligible()``); the policy's own effective
+    period is not applied (callers check :meth:`Policy.in_effect`)."""
+    ctx = _Ctx(policy, row, catalog, sets, as_of, library)
+    conditions: dict[str, Truth] = {}
+    truth = _tree(policy.eligibility, ctx, conditions)
+    return RowResult(truth=truth, conditions=conditions, amount=_amount(ctx))

@@ -1,0 +1,62 @@
+"""Semantic facts shared by every evaluator of the rule language (polars compiler, reference
+interpreter, and the other engines): which atoms are decided on list-type fields, date
+arithmetic, and how a row value becomes a three-valued truth.
+
+>>> import datetime as dt
+>>> as_of = dt.date(2025, 5, 1)
+>>> years_between(dt.date(1960, 5, 1), as_of), years_between(dt.date(1960, 5, 2), as_of)
+(65, 64)
+>>> months_between(dt.date(2025, 1, 31), dt.date(2025, 3, 30))
+1
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from profiles.catalog import EntityCatalog
+from rules import ast
+
+ATOMS = (ast.Compare, ast.In, ast.IsEmpty)
+
+
+def years_between(start: dt.date, as_of: dt.date) -> int:
+    """Full years from ``start`` to ``as_of``; the anniversary on ``as_of`` counts."""
+    before = (as_of.month, as_of.day) < (start.month, start.day)
+    return as_of.year - start.year - int(before)
+
+
+def months_between(start: dt.date, as_of: dt.date) -> int:
+    """Full months from ``start`` to ``as_of``."""
+    return (as_of.year - start.year) * 12 + as_of.month - start.month - int(as_of.day < start.day)
+
+
+def list_fields(atom: ast.Expr, catalog: EntityCatalog) -> tuple[str, ...]:
+    """List-type fields (catalog ``empty: not_listed``) read by an atom: when one of them is
+    empty the atom is decided (see :func:`decided_value`)."""
+    names = sorted(ast.fields_read(atom))
+    return tuple(n for n in names if n in catalog and catalog.field(n).not_listed_when_empty)
+
+
+def decided_value(atom: ast.Expr) -> bool:
+    """What an atom is when a list-type operand is empty: FALSE, except ``!=`` and
+    ``not in``, which are TRUE ("not on the list" differs from anything listed)."""
+    if isinstance(atom, ast.Compare):
+        return atom.op == "!="
+    if isinstance(atom, ast.In):
+        return atom.negated
+    return False
+
+
+def is_listed_bool(expr: ast.Expr, catalog: EntityCatalog) -> bool:
+    """A bare boolean list-type field used as a condition (``serious_dishonesty``): empty is
+    FALSE."""
+    if not isinstance(expr, ast.FieldRef) or expr.name not in catalog:
+        return False
+    f = catalog.field(expr.name)
+    return f.type == "bool" and f.not_listed_when_empty
+
+
+def is_declared(name: str, catalog: EntityCatalog) -> bool:
+    """A field only the applicant can declare: never in data, so always UNKNOWN here."""
+    return name in catalog and catalog.field(name).kind == "declared"
