@@ -45,8 +45,10 @@ def acquire(
             dialect.insert(locks)
             .values(name=name, owner=owner, until=until, acquired_at=now)
             .on_conflict_do_nothing(index_elements=["name"])
+            .returning(locks.c.name)
         )
-        return inserted.rowcount == 1
+        # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT.
+        return inserted.first() is not None
 
 
 def renew(

@@ -1,0 +1,106 @@
+"""The diff of a run: this run's outcomes against the entitlements the store holds.
+
+Vectorised in polars: the outcomes get their benefit period, then anti and inner joins on
+the entitlement key give what is new, what changed and what was lost.
+
+- new eligibility (no entitlement yet for the key) -> a new entitlement;
+- an entitlement whose figures changed (outcome, amount, version, ...) -> updated, with the
+  old and new values recorded; a revoked one that qualifies again is reinstated;
+- an entitlement not in the outcomes any more, not yet paid -> revoked, with the reason;
+- paid and declined entitlements are settled: a run no longer changes them.
+
+>>> import datetime as dt
+>>> outcomes = pl.DataFrame({
+...     "entity_id": ["A", "B"], "policy_id": ["p", "p"], "policy_version": ["v1", "v1"],
+...     "outcome": ["eligible", "eligible"], "amount": [100.0, None],
+...     "amount_period": ["year", "year"], "delivery": ["direct", "direct"],
+...     "unknown_fields": [[], []],
+... }, schema=OUTCOME_SCHEMA)
+>>> ch = compute_changes(outcomes, empty_current(), as_of=dt.date(2025, 11, 3), reason="x")
+>>> ch.new.select("entity_id", "benefit_period", "amount").rows()
+[('A', '2025', 100.0), ('B', '2025', None)]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+import polars as pl
+
+from matcher.outcomes import OUTCOME_SCHEMA
+from store.entitlement_bulk import CURRENT_SCHEMA, VALUE_COLUMNS, RunChanges
+from store.entitlements import REVOCABLE, SETTLED, benefit_period
+
+KEY: tuple[str, ...] = ("entity_id", "policy_id", "benefit_period")
+
+
+def empty_current() -> pl.DataFrame:
+    return pl.DataFrame(schema=CURRENT_SCHEMA)
+
+
+def benefit_period_expr(as_of: dt.date) -> pl.Expr:
+    """The benefit period of each outcome row, from its amount period (null -> ``once``)."""
+    period = pl.col("amount_period")
+    return (
+        pl.when(period == "year")
+        .then(pl.lit(benefit_period("year", as_of)))
+        .when(period == "month")
+        .then(pl.lit(benefit_period("month", as_of)))
+        .otherwise(pl.lit("once"))
+        .alias("benefit_period")
+    )
+
+
+def scope(periods: Mapping[str, str | None], as_of: dt.date) -> list[tuple[str, str]]:
+    """(policy id, benefit period) pairs a run covers, from each policy's amount period."""
+    return sorted((pid, benefit_period(period, as_of)) for pid, period in periods.items())
+
+
+def _differs(column: str) -> pl.Expr:
+    new, old = pl.col(column), pl.col(f"old_{column}")
+    if column == "unknown_fields":
+        new, old = new.list.join("\x1f"), old.list.join("\x1f")
+    return new.ne_missing(old)
+
+
+def compute_changes(
+    outcomes: pl.DataFrame, current: pl.DataFrame, *, as_of: dt.date, reason: str
+) -> RunChanges:
+    """The changes that take ``current`` (entitlements in the run's scope) to ``outcomes``
+    (the run's long outcome frame). ``reason`` is recorded on revocations."""
+    fresh = (
+        outcomes.select(list(OUTCOME_SCHEMA))
+        .with_columns(benefit_period_expr(as_of))
+        .unique(subset=list(KEY), keep="first", maintain_order=True)
+    )
+    new = fresh.join(current.select(KEY), on=list(KEY), how="anti")
+
+    renamed = current.rename({c: f"old_{c}" for c in VALUE_COLUMNS})
+    both = fresh.join(renamed, on=list(KEY), how="inner")
+    changed = pl.any_horizontal([_differs(c) for c in VALUE_COLUMNS])
+    updated = both.filter(
+        ~pl.col("status").is_in(list(SETTLED)) & ((pl.col("status") == "revoked") | changed)
+    ).select("id", "status", *KEY, *VALUE_COLUMNS, *(f"old_{c}" for c in VALUE_COLUMNS))
+
+    revoked = (
+        current.filter(pl.col("status").is_in(list(REVOCABLE)))
+        .join(fresh.select(KEY), on=list(KEY), how="anti")
+        .select("id", "status", *KEY, pl.lit(reason).alias("reason"))
+    )
+    return RunChanges(
+        new=new.sort(list(KEY)), updated=updated.sort("id"), revoked=revoked.sort("id")
+    )
+
+
+def outcome_counts(outcomes: pl.DataFrame) -> dict[str, dict[str, int]]:
+    """Outcome counts per policy: ``{policy_id: {outcome: n}}``.
+
+    >>> outcome_counts(pl.DataFrame({"policy_id": ["p", "p"], "outcome": ["eligible"] * 2}))
+    {'p': {'eligible': 2}}
+    """
+    grouped = outcomes.group_by("policy_id", "outcome").len().sort("policy_id", "outcome")
+    out: dict[str, dict[str, int]] = {}
+    for pid, outcome, n in grouped.iter_rows():
+        out.setdefault(pid, {})[outcome] = n
+    return out

@@ -1,0 +1,378 @@
+"""Runs: a snapshot and the policies published as of a date -> outcomes -> entitlement changes.
+
+A run is identified by its inputs (policy versions, snapshot hash, as-of date, engine
+version), so running the same run again finds it done and changes nothing. Its steps:
+
+1. take the database lock ``run`` (never two runs at once, across processes and machines);
+   a heartbeat keeps it while the run lasts, and a killed run's lock expires;
+2. record the run as ``running`` (committed on its own);
+3. match, and keep the outcomes as ``<outcomes_dir>/<run_id>.parquet`` (a resumed run reuses
+   them);
+4. in one transaction: diff against the store (``matcher.run_diff``), write only the changes,
+   mark the run succeeded, append the audit entry. A crash before the commit leaves the
+   previous state as it was; the run can then be resumed (same id) or rerun.
+
+>>> compute_run_id(entity="person", as_of=dt.date(2025, 11, 1), snapshot_hash="ab",
+...                policy_versions={"p": "v1"}, engine_version="0.1.0")
+'run-2025-11-01-person-4077118b1ed3'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Engine
+
+import matcher
+from matcher.run_diff import compute_changes, outcome_counts, scope
+from rules.model import Policy
+from store import entitlement_bulk, locks
+from store import policies as policy_store
+from store import runs as run_store
+from store.db import transaction
+from store.policies import PolicyDocument
+from store.types import utcnow
+
+RUN_LOCK = "run"
+Progress = Callable[[str, str], None]
+"""progress(stage, message): called at each step of a run."""
+MatchFn = Callable[..., pl.DataFrame]
+
+
+class RunError(Exception):
+    """Root error of runs. (Not a subclass of ``matcher.evaluate.MatchError`` so that runs
+    can be recorded and inspected without importing the polars compiler.)"""
+
+
+class RunLockedError(RunError):
+    def __init__(self, holder: str | None) -> None:
+        self.holder = holder
+        super().__init__(
+            f"another run holds the run lock (owner {holder!r}); wait for it to finish or "
+            "for its lock to expire"
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunReport:
+    """What a run did. ``status`` is ``succeeded``, or ``unchanged`` when this run id had
+    already succeeded (nothing was written)."""
+
+    run_id: str
+    entity: str
+    as_of: dt.date
+    status: str
+    snapshot_hash: str
+    policy_versions: dict[str, str]
+    outcomes_path: Path
+    counts_per_policy: dict[str, dict[str, int]] = field(default_factory=dict)
+    new: int = 0
+    updated: int = 0
+    revoked: int = 0
+    rejects: int = 0
+    resumed: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["as_of"] = self.as_of.isoformat()
+        data["outcomes_path"] = str(self.outcomes_path)
+        return data
+
+
+def snapshot_hash(path: Path) -> str:
+    """The snapshot's content hash from its metadata when it has one, else the file's sha256."""
+    try:
+        from profiles.build import read_snapshot_metadata
+
+        stored = read_snapshot_metadata(path).get("snapshot_hash")
+        if isinstance(stored, str) and stored:
+            return stored
+    except (KeyError, ImportError, OSError, ValueError):
+        pass
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def compute_run_id(
+    *,
+    entity: str,
+    as_of: dt.date,
+    snapshot_hash: str,
+    policy_versions: Mapping[str, str],
+    engine_version: str,
+) -> str:
+    """A readable, deterministic id of the run's inputs."""
+    body = json.dumps(
+        {
+            "entity": entity,
+            "as_of": as_of.isoformat(),
+            "snapshot": snapshot_hash,
+            "policies": dict(sorted(policy_versions.items())),
+            "engine": engine_version,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return f"run-{as_of.isoformat()}-{entity}-{hashlib.sha256(body.encode()).hexdigest()[:12]}"
+
+
+# ---- policies ---------------------------------------------------------------------------
+
+
+def library_documents(policies: Iterable[Policy]) -> list[PolicyDocument]:
+    """Store documents of loaded policies (their text read from their source files)."""
+    docs = []
+    for p in policies:
+        if p.source is None:
+            raise RunError(f"policy {p.id!r} has no source file; expected a loaded policy file")
+        docs.append(
+            PolicyDocument(
+                policy_id=p.id,
+                title=p.title,
+                entity=p.entity,
+                text=Path(p.source).read_text(encoding="utf-8"),
+                version=p.version,
+                effective_from=p.effective_from,
+                effective_to=p.effective_to,
+            )
+        )
+    return docs
+
+
+def import_bundled_library(engine: Engine) -> int:
+    """Import the bundled policy library as published (system user); idempotent."""
+    from rules.loader import bundled_library
+
+    docs = library_documents(bundled_library())
+    with transaction(engine) as session:
+        return policy_store.import_published(session, docs)
+
+
+def parse_stored_policies(texts: Mapping[str, str]) -> tuple[list[Policy], Any]:
+    """Check and load stored policy texts (``{policy_id: yaml}``) with the rule loader;
+    returns the policies and the named sets. The loader reads files, so the texts are
+    written to a temporary directory first."""
+    from rules.loader import load_library
+
+    with tempfile.TemporaryDirectory(prefix="policies-") as tmp:
+        for pid, text in texts.items():
+            Path(tmp, f"{pid}.yaml").write_text(text, encoding="utf-8")
+        library = load_library([tmp])
+    return list(library.policies.values()), library.sets
+
+
+def published_policies(engine: Engine, *, entity: str, as_of: dt.date) -> tuple[list[Policy], Any]:
+    """The policies of ``entity`` published in the store and in effect on ``as_of``, with
+    the named sets; policies they reference are loaded too but not returned."""
+    with transaction(engine) as session:
+        versions = policy_store.published_versions(session)
+    texts = {v.policy_id: v.text for v in versions}
+    if not texts:
+        return [], None
+    loaded, sets = parse_stored_policies(texts)
+    return [p for p in loaded if p.entity == entity and p.in_effect(as_of)], sets
+
+
+# ---- the lock ---------------------------------------------------------------------------
+
+
+class _LockKeeper:
+    """Holds the run lock, renewing it every third of its ttl from a daemon thread."""
+
+    def __init__(self, engine: Engine, *, ttl: float) -> None:
+        self.engine, self.ttl = engine, ttl
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True, name="run-lock")
+
+    def __enter__(self) -> _LockKeeper:
+        if not locks.acquire(self.engine, RUN_LOCK, owner=self.owner, ttl_seconds=self.ttl):
+            held = locks.holder(self.engine, RUN_LOCK)
+            raise RunLockedError(held.owner if held else None)
+        self._thread.start()
+        return self
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.ttl / 3):
+            locks.renew(self.engine, RUN_LOCK, owner=self.owner, ttl_seconds=self.ttl)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        locks.release(self.engine, RUN_LOCK, owner=self.owner)
+
+
+# ---- the run ----------------------------------------------------------------------------
+
+
+def _default_match(frame: pl.DataFrame, **kwargs: Any) -> pl.DataFrame:
+    from matcher.evaluate import match_frame
+
+    return match_frame(frame, **kwargs)
+
+
+def _write_atomically(frame: pl.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    frame.write_parquet(tmp)
+    os.replace(tmp, path)
+
+
+def execute_run(
+    *,
+    engine: Engine,
+    snapshot_path: Path,
+    as_of: dt.date,
+    policies: Sequence[Policy],
+    outcomes_dir: Path,
+    entity: str,
+    sets: Any = None,
+    actor: str = "system",
+    rejects: int = 0,
+    match: MatchFn | None = None,
+    lock_ttl: float = 120.0,
+    progress: Progress | None = None,
+) -> RunReport:
+    """Run ``policies`` (those of ``entity`` in effect on ``as_of`` are used) on the
+    snapshot and write the entitlement changes; see the module docstring."""
+    say = progress or (lambda _stage, _msg: None)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    chosen = sorted(
+        (p for p in policies if p.entity == entity and p.in_effect(as_of)), key=lambda p: p.id
+    )
+    versions = {p.id: p.version for p in chosen}
+    snap_hash = snapshot_hash(snapshot_path)
+    run_id = compute_run_id(
+        entity=entity,
+        as_of=as_of,
+        snapshot_hash=snap_hash,
+        policy_versions=versions,
+        engine_version=matcher.__version__,
+    )
+    outcomes_path = outcomes_dir / f"{run_id}.parquet"
+    base = RunReport(
+        run_id=run_id,
+        entity=entity,
+        as_of=as_of,
+        status="succeeded",
+        snapshot_hash=snap_hash,
+        policy_versions=versions,
+        outcomes_path=outcomes_path,
+        rejects=rejects,
+    )
+    with _LockKeeper(engine, ttl=lock_ttl):
+        with transaction(engine) as session:
+            found = run_store.find_run(session, run_id)
+            if found is not None and found.status == "succeeded":
+                say("done", f"运行 {run_id} 已完成，未作任何更改")
+                return _replace(base, status="unchanged", counts_per_policy=_counts_of(found))
+            run_store.start_run(
+                session,
+                run_id=run_id,
+                entity_kind=entity,
+                as_of=as_of,
+                snapshot_hash=snap_hash,
+                policy_versions=versions,
+                engine_version=matcher.__version__,
+                actor=actor,
+            )
+        try:
+            return _work(
+                engine, base, snapshot_path, chosen, sets, match, timings, started, say, actor
+            )
+        except BaseException as exc:
+            with transaction(engine) as session:
+                run_store.fail_run(
+                    session, run_id, error=f"{type(exc).__name__}: {exc}", actor=actor
+                )
+            raise
+
+
+def _counts_of(record: run_store.RunRecord) -> dict[str, dict[str, int]]:
+    per_policy = (record.counts or {}).get("per_policy", {})
+    return {str(k): dict(v) for k, v in per_policy.items()}
+
+
+def _replace(report: RunReport, **changes: Any) -> RunReport:
+    from dataclasses import replace
+
+    return replace(report, **changes)
+
+
+def _work(
+    engine: Engine,
+    base: RunReport,
+    snapshot_path: Path,
+    chosen: list[Policy],
+    sets: Any,
+    match: MatchFn | None,
+    timings: dict[str, float],
+    started: float,
+    say: Progress,
+    actor: str,
+) -> RunReport:
+    resumed = base.outcomes_path.exists()
+    t = time.perf_counter()
+    if resumed:
+        say("match", f"续跑：沿用已保存的匹配结果 {base.outcomes_path.name}")
+        outcomes = pl.read_parquet(base.outcomes_path)
+    else:
+        say("match", f"匹配 {len(chosen)} 项政策 …")
+        frame = pl.read_parquet(snapshot_path)
+        outcomes = (match or _default_match)(
+            frame, entity=base.entity, policies=chosen, as_of=base.as_of, sets=sets
+        )
+        _write_atomically(outcomes, base.outcomes_path)
+    timings["match"] = round(time.perf_counter() - t, 3)
+    say("diff", f"匹配结果 {outcomes.height} 行，与库中资格比对 …")
+    t = time.perf_counter()
+    periods = {p.id: (p.amount.period if p.amount else None) for p in chosen}
+    reason = f"{base.as_of.isoformat()} 运行 {base.run_id}：不再符合政策条件"
+    now = utcnow()
+    with transaction(engine) as session:
+        current = entitlement_bulk.load_current(
+            session, entity_kind=base.entity, scope=scope(periods, base.as_of)
+        )
+        changes = compute_changes(outcomes, current, as_of=base.as_of, reason=reason)
+        timings["diff"] = round(time.perf_counter() - t, 3)
+        t = time.perf_counter()
+        written = entitlement_bulk.write_changes(
+            session, changes, entity_kind=base.entity, run_id=base.run_id, now=now
+        )
+        timings["write"] = round(time.perf_counter() - t, 3)
+        timings["total"] = round(time.perf_counter() - started, 3)
+        per_policy = outcome_counts(outcomes)
+        run_store.finish_run(
+            session,
+            base.run_id,
+            actor=actor,
+            timings=timings,
+            counts={
+                **written,
+                "outcomes": outcomes.height,
+                "rejects": base.rejects,
+                "per_policy": per_policy,
+            },
+        )
+    say("done", f"新增 {written['new']}，更新 {written['updated']}，撤销 {written['revoked']}")
+    return _replace(
+        base, counts_per_policy=per_policy, resumed=resumed, timings=dict(timings), **written
+    )

@@ -1,0 +1,172 @@
+"""Runs: only changes are written, reruns change nothing, the life cycle of entitlements
+follows eligibility; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+sys.path.insert(0, str(Path(__file__).parent))
+import runkit
+
+from matcher import runs
+from store import audit, entitlements, locks
+from store import runs as run_store
+from store.db import transaction
+
+AS_OF = dt.date(2025, 11, 3)
+POLICIES = [runkit.policy("p1"), runkit.policy("p2", period="month")]
+
+
+def _run(
+    engine: Engine,
+    tmp_path: Path,
+    rows: list[tuple[object, ...]],
+    *,
+    as_of: dt.date = AS_OF,
+    name: str = "snap",
+) -> runs.RunReport:
+    snap = runkit.write_snapshot(runkit.outcomes(rows), tmp_path / f"{name}.parquet")
+    return runs.execute_run(
+        engine=engine,
+        snapshot_path=snap,
+        as_of=as_of,
+        policies=POLICIES,
+        outcomes_dir=tmp_path / "outcomes",
+        entity="enterprise",
+        match=runkit.passthrough_match,
+    )
+
+
+FIRST = [
+    ("E1", "p1", "eligible", 1500.0, "once"),
+    ("E2", "p1", "undetermined", None, "once"),
+    ("E1", "p2", "eligible", 75.0, "month"),
+]
+
+
+def test_first_run_creates_entitlements_with_benefit_periods(
+    db_engine: Engine, tmp_path: Path
+) -> None:
+    report = _run(db_engine, tmp_path, FIRST)
+    assert (report.status, report.new, report.updated, report.revoked) == ("succeeded", 3, 0, 0)
+    assert report.outcomes_path.exists()
+    with transaction(db_engine) as s:
+        got = {(e.entity_id, e.policy_id): e for e in entitlements.list_entitlements(s)}
+        run = run_store.get_run(s, report.run_id)
+        assert audit.verify(s) == []
+    assert got[("E1", "p1")].benefit_period == "once"
+    assert got[("E1", "p2")].benefit_period == "2025-11"
+    assert got[("E2", "p1")].amount is None  # unknown stays NULL, never 0
+    assert {e.status for e in got.values()} == {"new"}
+    assert run.status == "succeeded" and run.counts["per_policy"]["p1"] == {  # type: ignore[index]
+        "eligible": 1,
+        "undetermined": 1,
+    }
+
+
+def test_rerunning_the_same_run_changes_nothing(db_engine: Engine, tmp_path: Path) -> None:
+    first = _run(db_engine, tmp_path, FIRST)
+    before = runkit.dump(db_engine)
+    again = _run(db_engine, tmp_path, FIRST)
+    assert again.run_id == first.run_id and again.status == "unchanged"
+    assert (again.new, again.updated, again.revoked) == (0, 0, 0)
+    assert runkit.dump(db_engine) == before
+
+
+def test_same_outcomes_from_another_snapshot_write_no_changes(
+    db_engine: Engine, tmp_path: Path
+) -> None:
+    _run(db_engine, tmp_path, FIRST)
+    before = runkit.dump(db_engine)
+    other = _run(db_engine, tmp_path, list(reversed(FIRST)), name="snap2")
+    assert other.status == "succeeded" and (other.new, other.updated, other.revoked) == (0, 0, 0)
+    assert runkit.dump(db_engine) == before
+
+
+def test_changes_update_revoke_and_keep_settled(db_engine: Engine, tmp_path: Path) -> None:
+    _run(db_engine, tmp_path, [*FIRST, ("E3", "p1", "eligible", 10.0, "once")])
+    with transaction(db_engine) as s:
+        e3 = entitlements.list_entitlements(s, entity_id="E3")[0]
+        entitlements.transition(s, e3.id, "notified", actor="notifier")
+        entitlements.transition(s, e3.id, "confirmed", actor="E3")
+        entitlements.transition(s, e3.id, "paid", actor="treasury")
+    second = [
+        ("E1", "p1", "eligible", 3000.0, "once"),  # amount changed
+        ("E2", "p1", "eligible", 800.0, "once"),  # undetermined -> eligible
+        # E1/p2 lost -> revoked; E3/p1 lost but paid -> kept
+    ]
+    report = _run(db_engine, tmp_path, second, name="snap2")
+    assert (report.new, report.updated, report.revoked) == (0, 2, 1)
+    with transaction(db_engine) as s:
+        got = {(e.entity_id, e.policy_id): e for e in entitlements.list_entitlements(s)}
+        history = entitlements.events(s, got[("E1", "p1")].id)
+    assert got[("E1", "p1")].amount == 3000.0 and got[("E1", "p1")].last_run_id == report.run_id
+    assert got[("E2", "p1")].outcome == "eligible"
+    assert got[("E1", "p2")].status == "revoked" and "不再符合" in (got[("E1", "p2")].reason or "")
+    assert got[("E3", "p1")].status == "paid"
+    assert history[-1].kind == "updated" and history[-1].detail == {
+        "amount": {"from": 1500.0, "to": 3000.0}
+    }
+    # eligible again -> reinstated as new
+    third = _run(
+        db_engine, tmp_path, [*second, ("E1", "p2", "eligible", 75.0, "month")], name="snap3"
+    )
+    assert (third.new, third.updated, third.revoked) == (0, 1, 0)
+    with transaction(db_engine) as s:
+        (e,) = entitlements.list_entitlements(s, entity_id="E1", policy_id="p2")
+    assert e.status == "new" and e.reason is None
+
+
+def test_a_new_month_opens_new_entitlements_and_leaves_the_old_month(
+    db_engine: Engine, tmp_path: Path
+) -> None:
+    _run(db_engine, tmp_path, FIRST)
+    december = dt.date(2025, 12, 2)
+    report = _run(db_engine, tmp_path, FIRST[:2], as_of=december, name="dec")
+    assert (report.new, report.revoked) == (0, 0)  # p2 (monthly) for December: none eligible
+    with transaction(db_engine) as s:
+        (nov,) = entitlements.list_entitlements(s, entity_id="E1", policy_id="p2")
+    assert nov.benefit_period == "2025-11" and nov.status == "new"
+
+
+def test_failure_before_commit_leaves_previous_state_and_rerun_succeeds(
+    db_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _run(db_engine, tmp_path, FIRST)
+    before = runkit.dump(db_engine)
+    from store import entitlement_bulk
+
+    original = entitlement_bulk.write_changes
+
+    def write_then_fail(*args: object, **kwargs: object) -> dict[str, int]:
+        original(*args, **kwargs)  # type: ignore[arg-type]
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(entitlement_bulk, "write_changes", write_then_fail)
+    changed = [("E9", "p1", "eligible", 1.0, "once")]
+    with pytest.raises(RuntimeError):
+        _run(db_engine, tmp_path, changed, name="snap2")
+    assert runkit.dump(db_engine) == before
+    with transaction(db_engine) as s:
+        failed = [r for r in run_store.list_runs(s) if r.status == "failed"]
+    assert len(failed) == 1 and "disk full" in (failed[0].error or "")
+    monkeypatch.setattr(entitlement_bulk, "write_changes", original)
+    report = _run(db_engine, tmp_path, changed, name="snap2")
+    assert report.run_id == failed[0].id and report.resumed and report.new == 1
+    with transaction(db_engine) as s:
+        assert run_store.get_run(s, report.run_id).attempts == 2
+
+
+def test_a_second_run_is_refused_while_one_holds_the_lock(
+    db_engine: Engine, tmp_path: Path
+) -> None:
+    assert locks.acquire(db_engine, runs.RUN_LOCK, owner="elsewhere", ttl_seconds=60)
+    with pytest.raises(runs.RunLockedError) as err:
+        _run(db_engine, tmp_path, FIRST)
+    assert err.value.holder == "elsewhere"
+    assert runkit.dump(db_engine) == []
