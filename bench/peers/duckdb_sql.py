@@ -4,9 +4,9 @@ SQL's NULL logic is Kleene, so AND / OR / NOT carry UNKNOWN (NULL) exactly as DE
 asks. The rest of the semantics is spelled out where SQL differs: division by zero is NULL
 (``NULLIF``), ``least`` / ``greatest`` skip NULLs in DuckDB so min/max are guarded, full
 years / months are computed from the date parts, set and region membership match code
-prefixes, and an atom on an empty list-type field (catalog ``empty: not_listed``) is decided:
-FALSE, except ``!=`` / ``not in`` which are TRUE; a bare boolean list field that is empty is
-FALSE.
+prefixes, and an atom on an empty list-type field (catalog ``empty: not_listed``) is decided
+as :mod:`rules.semantics` says (FALSE, except ``!=`` / ``not in`` which are TRUE); a bare
+boolean list field that is empty is FALSE; a declared field is NULL.
 
 >>> import datetime as dt
 >>> from rules import ast as A
@@ -41,6 +41,7 @@ from rules.model import (
     Policy,
     TierAmount,
 )
+from rules.semantics import decided_value, is_declared, is_listed_bool, list_fields
 from rules.sets import NamedSet
 
 TARGET = "DuckDB SQL"
@@ -87,11 +88,12 @@ class SqlCompiler:
         if isinstance(node, A.Not):
             return f"(NOT {self.truth(node.item)})"
         if isinstance(node, A.FieldRef):
-            if self._listed(node.name):
+            if is_listed_bool(node, self.catalog):
                 return f"COALESCE({quote_ident(node.name)}, FALSE)"
-            return quote_ident(node.name)
+            return self.value(node)
         if isinstance(node, A.IsEmpty):
-            return f"({self.value(node.item)} IS {'NOT ' if node.negated else ''}NULL)"
+            raw = f"({self.value(node.item)} IS {'NOT ' if node.negated else ''}NULL)"
+            return self._decided(node, raw)
         if isinstance(node, (A.Compare, A.In)):
             return self._decided(node, self._atom(node))
         if isinstance(node, A.Bool):
@@ -126,17 +128,15 @@ class SqlCompiler:
             raise UnsupportedNode(TARGET, container)
         return f"(NOT {inside})" if node.negated else inside
 
-    def _decided(self, node: A.Compare | A.In, sql: str) -> str:
-        listed = sorted(f for f in A.fields_read(node) if self._listed(f))
+    def _decided(self, node: A.Compare | A.In | A.IsEmpty, sql: str) -> str:
+        """An atom reading an empty list-type field has the value the rule language decides
+        (:func:`rules.semantics.decided_value`), whatever its other operands."""
+        listed = list_fields(node, self.catalog)
         if not listed:
             return sql
-        decided = "TRUE" if (isinstance(node, A.Compare) and node.op == "!=") or (
-            isinstance(node, A.In) and node.negated) else "FALSE"
+        decided = "TRUE" if decided_value(node) else "FALSE"
         empty = " OR ".join(f"{quote_ident(f)} IS NULL" for f in listed)
-        return f"COALESCE({sql}, CASE WHEN {empty} THEN {decided} END)"
-
-    def _listed(self, name: str) -> bool:
-        return name in self.catalog and self.catalog.field(name).not_listed_when_empty
+        return f"(CASE WHEN {empty} THEN {decided} ELSE {sql} END)"
 
     def _prefixes(self, node: A.SetRef | A.RegionRef) -> tuple[str, ...]:
         if isinstance(node, A.RegionRef):
@@ -207,7 +207,13 @@ def _date(c: SqlCompiler, node: A.Expr) -> str:
 
 def _field_ref(c: SqlCompiler, node: A.Expr) -> str:
     assert isinstance(node, A.FieldRef)
+    if is_declared(node.name, c.catalog):  # only the applicant can declare it: UNKNOWN
+        return f"CAST(NULL AS {_SQL_TYPES[c.catalog.field(node.name).type]})"
     return quote_ident(node.name)
+
+
+_SQL_TYPES = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "date": "DATE",
+              "bool": "BOOLEAN"}
 
 
 def _neg(c: SqlCompiler, node: A.Expr) -> str:

@@ -44,9 +44,11 @@ from rules.model import (
     Policy,
     TierAmount,
 )
+from rules.semantics import decided_value, is_declared, is_listed_bool, list_fields
 from rules.sets import NamedSet
 
 TARGET = "numpy"
+_KINDS = {"str": "str", "int": "num", "float": "num", "date": "date", "bool": "bool"}
 _EPOCH = dt.date(1970, 1, 1).toordinal()
 _CMP: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
@@ -117,9 +119,6 @@ class Evaluator:
             self._date_parts[key] = (year, month, day)
         return self._date_parts[key]
 
-    def _listed(self, name: str) -> bool:
-        return name in self.catalog and self.catalog.field(name).not_listed_when_empty
-
     # -- values ------------------------------------------------------------------------------
 
     def value(self, node: A.Expr, params: Mapping[str, Parameter]) -> Val:
@@ -153,6 +152,9 @@ class Evaluator:
             day = node.value if isinstance(node, A.Date) else self.as_of
             return Val("date", np.array([day.toordinal() - _EPOCH], dtype=np.int64), one)
         if isinstance(node, A.FieldRef):
+            if is_declared(node.name, self.catalog):  # only the applicant can declare it
+                return Val(_KINDS[self.catalog.field(node.name).type], np.zeros(1),
+                           np.zeros(1, dtype=bool), categories=np.array([], dtype=str))
             return self.column(node.name)
         if isinstance(node, A.Arith):
             return self._arith(node, params)
@@ -214,14 +216,15 @@ class Evaluator:
         if isinstance(node, A.Not):
             return kleene_not(self.truth(node.item, params))
         if isinstance(node, A.FieldRef):
-            col = self.column(node.name)
-            if self._listed(node.name):
-                return Val("bool", col.value & col.known, self._true)
-            return Val("bool", col.value & col.known, col.known)
+            col = self.value(node, params)
+            if is_listed_bool(node, self.catalog):
+                return _bool(col.value & col.known, self._true, self.n)
+            return _bool(col.value & col.known, col.known, self.n)
         if isinstance(node, A.IsEmpty):
             item = self.value(node.item, params)
             empty = np.broadcast_to(~item.known, (self.n,))
-            return Val("bool", ~empty if node.negated else empty, self._true)
+            return self._decided(node, Val("bool", ~empty if node.negated else empty,
+                                           self._true))
         if isinstance(node, A.Compare):
             return self._decided(node, self._compare(node, params))
         if isinstance(node, A.In):
@@ -285,18 +288,17 @@ class Evaluator:
             inside = ~inside
         return _bool(inside & item.known, item.known, self.n)
 
-    def _decided(self, node: A.Compare | A.In, val: Val) -> Val:
-        listed = [f for f in sorted(A.fields_read(node)) if self._listed(f)]
+    def _decided(self, node: A.Compare | A.In | A.IsEmpty, val: Val) -> Val:
+        """An atom reading an empty list-type field has the value the rule language decides
+        (:func:`rules.semantics.decided_value`), whatever its other operands."""
+        listed = list_fields(node, self.catalog)
         if not listed:
             return val
         empty = np.zeros(self.n, dtype=bool)
         for name in listed:
             empty |= ~self.column(name).known
-        decided_true = (isinstance(node, A.Compare) and node.op == "!=") or (
-            isinstance(node, A.In) and node.negated)
-        fill = empty & ~val.known
-        value = (val.value | fill) if decided_true else (val.value & ~fill)
-        return Val("bool", value, val.known | fill)
+        value = (val.value | empty) if decided_value(node) else (val.value & ~empty)
+        return Val("bool", value, val.known | empty)
 
     # -- policies ----------------------------------------------------------------------------
 

@@ -1,0 +1,168 @@
+"""The engines the benchmark runs, each a function over the same frame and policies.
+
+Every engine returns an :class:`EngineRun`: the seconds for all entities (measured, or
+measured on a sample and extrapolated linearly) and, where it evaluated every entity, the
+per-policy count of TRUE and UNKNOWN results, so that the run can check the engines agree.
+
+- ``mianshen``: our batch matcher, :func:`matcher.evaluate.match_frame` (compiled polars plan,
+  long output with unknown fields, exclusivity and budgets), or when it is missing the
+  compiled policies in one lazy polars plan;
+- ``mianshen-plan``: only the compiled plan (one wide select of every truth and amount), the
+  same output the peers produce;
+- ``duckdb``, ``numpy``: the peers in :mod:`bench.peers`;
+- ``durable``, ``python-loop``: sampled and extrapolated;
+- ``lower-bound``: one scan of every referenced column (no engine can do less).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from bench.generate import bench_sets, catalog
+from rules.model import Policy
+
+
+@dataclass(frozen=True)
+class EngineRun:
+    seconds: float
+    sampled_rows: int | None = None  # None: every entity was evaluated
+    counts: dict[str, tuple[int, int]] = field(default_factory=dict)  # policy: (true, unknown)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    frame: pl.DataFrame
+    policies: Sequence[Policy]
+    as_of: dt.date
+    sample_rows: int
+
+
+Engine = Callable[[Inputs], EngineRun]
+
+
+def wide_counts(wide: pl.DataFrame, policies: Sequence[Policy]) -> dict[str, tuple[int, int]]:
+    """(TRUE, UNKNOWN) per policy from a wide frame with one Boolean column per policy id."""
+    ids = [p.id for p in policies]
+    sums = wide.select([pl.col(i).sum().alias(f"t{n}") for n, i in enumerate(ids)]
+                       + [pl.col(i).null_count().alias(f"u{n}") for n, i in enumerate(ids)])
+    row = sums.row(0)
+    return {i: (int(row[n] or 0), int(row[len(ids) + n])) for n, i in enumerate(ids)}
+
+
+def _timed(fn: Callable[[], pl.DataFrame]) -> tuple[float, pl.DataFrame]:
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def run_mianshen_plan(inp: Inputs) -> EngineRun:
+    from rules.compile_polars import compile_policies
+
+    def go() -> pl.DataFrame:
+        compiled = compile_policies(inp.policies, catalog=catalog(), sets=bench_sets(),
+                                    as_of=inp.as_of)
+        exprs: list[pl.Expr] = []
+        for pid, cp in compiled.items():
+            exprs.append(cp.truth.alias(pid))
+            if cp.amount is not None:
+                exprs.append(cp.amount.cast(pl.Float64).alias(pid + ".amount"))
+        return inp.frame.lazy().select(exprs).collect()
+
+    seconds, wide = _timed(go)
+    return EngineRun(seconds=seconds, counts=wide_counts(wide, inp.policies))
+
+
+def run_mianshen(inp: Inputs) -> EngineRun:
+    try:
+        from matcher.evaluate import match_frame
+    except ImportError:  # the matcher is not there: measure the compiled plan alone
+        return run_mianshen_plan(inp)
+
+    seconds, long = _timed(lambda: match_frame(
+        inp.frame, entity="enterprise", policies=inp.policies, as_of=inp.as_of,
+        sets=bench_sets()))
+    per = long.group_by("policy_id").agg(
+        (pl.col("outcome") != "undetermined").sum().alias("t"),
+        (pl.col("outcome") == "undetermined").sum().alias("u"))
+    found = {r[0]: (int(r[1]), int(r[2])) for r in per.iter_rows()}
+    counts = {p.id: found.get(p.id, (0, 0)) for p in inp.policies}
+    return EngineRun(seconds=seconds, counts=counts)
+
+
+def run_duckdb(inp: Inputs) -> EngineRun:
+    from bench.peers import duckdb_sql
+
+    seconds, wide = _timed(lambda: duckdb_sql.evaluate(
+        inp.frame, inp.policies, catalog=catalog(), sets=bench_sets(), as_of=inp.as_of))
+    return EngineRun(seconds=seconds, counts=wide_counts(wide, inp.policies))
+
+
+def run_numpy(inp: Inputs) -> EngineRun:
+    from bench.peers import numpy_eval
+
+    seconds, wide = _timed(lambda: numpy_eval.evaluate(
+        inp.frame, inp.policies, catalog=catalog(), sets=bench_sets(), as_of=inp.as_of))
+    return EngineRun(seconds=seconds, counts=wide_counts(wide, inp.policies))
+
+
+def run_python_loop(inp: Inputs) -> EngineRun:
+    from bench.peers import python_loop
+
+    sample = inp.frame.head(inp.sample_rows)
+    result = python_loop.evaluate_rows(sample, inp.policies, catalog=catalog(),
+                                       sets=bench_sets(), as_of=inp.as_of)
+    scale = inp.frame.height / max(sample.height, 1)
+    return EngineRun(seconds=result.seconds * scale, sampled_rows=sample.height)
+
+
+def run_durable(inp: Inputs) -> EngineRun:
+    from bench.peers import durable
+
+    plans = durable.compile_rulesets(inp.policies, catalog=catalog())
+    facts = durable.prepare_facts(inp.frame, plans, catalog=catalog(), sets=bench_sets(),
+                                  as_of=inp.as_of, limit=inp.sample_rows)
+    sampled = len(facts[0]) if facts else 0
+    seconds = durable.run_facts(plans, facts)
+    scale = inp.frame.height / max(sampled, 1)
+    return EngineRun(seconds=seconds * scale, sampled_rows=sampled)
+
+
+def scan_exprs(frame: pl.DataFrame, columns: Sequence[str]) -> list[pl.Expr]:
+    """One aggregate per column that has to read every value (and its validity)."""
+    exprs: list[pl.Expr] = []
+    for n, name in enumerate(sorted(columns)):
+        dtype = frame.schema[name]
+        col = pl.col(name)
+        if dtype == pl.String:
+            read = col.str.len_bytes().sum()
+        elif dtype == pl.Date:
+            read = col.cast(pl.Int32).sum()
+        else:
+            read = col.sum()
+        exprs += [read.alias(f"s{n}"), col.null_count().alias(f"n{n}")]
+    return exprs
+
+
+def run_lower_bound(inp: Inputs) -> EngineRun:
+    columns: set[str] = set()
+    for policy in inp.policies:
+        columns |= policy.fields_read
+    exprs = scan_exprs(inp.frame, sorted(columns))
+    seconds, _ = _timed(lambda: inp.frame.lazy().select(exprs).collect())
+    return EngineRun(seconds=seconds)
+
+
+ENGINES: dict[str, Engine] = {
+    "mianshen": run_mianshen,
+    "mianshen-plan": run_mianshen_plan,
+    "duckdb": run_duckdb,
+    "numpy": run_numpy,
+    "durable": run_durable,
+    "python-loop": run_python_loop,
+    "lower-bound": run_lower_bound,
+}
