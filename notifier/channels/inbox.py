@@ -31,6 +31,7 @@ class InboxChannel(Channel):
 @dataclass(frozen=True, kw_only=True)
 class InboxEntry:
     message_id: int
+    idempotency_key: str
     kind: str
     sent_at: dt.datetime
     rendered: RenderedMessage
@@ -42,8 +43,8 @@ def list_inbox(
 ) -> list[InboxEntry]:
     """A recipient's delivered in-app messages, newest first, rendered."""
     stmt = (
-        select(outbox_table.c.id, outbox_table.c.kind, outbox_table.c.sent_at,
-               outbox_table.c.payload)
+        select(outbox_table.c.id, outbox_table.c.idempotency_key, outbox_table.c.kind,
+               outbox_table.c.sent_at, outbox_table.c.payload)
         .where(
             outbox_table.c.channel == INBOX,
             outbox_table.c.status == "sent",
@@ -59,6 +60,7 @@ def list_inbox(
         entries.append(
             InboxEntry(
                 message_id=int(row.id),
+                idempotency_key=str(row.idempotency_key),
                 kind=str(row.kind),
                 sent_at=row.sent_at,
                 rendered=render_message(str(row.kind), payload),
