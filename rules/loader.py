@@ -83,7 +83,12 @@ def canonical_version(data: Any) -> str:
 
 
 def _read_yaml(path: Path, file: str) -> tuple[Any, str]:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise PolicyError([Problem(file=file, line=1, column=1, code="yaml-error",
+                                   message=f"expected a readable UTF-8 policy file, got "
+                                   f"{type(err).__name__}")]) from None
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     try:
@@ -131,6 +136,8 @@ def _load(path: Path, *, catalog: Catalog, sets: NamedSets,
     amount = r.amount(data) if "amount" in data else None
     excl = _exclusivity(r, data) if "exclusivity" in data else None
     budget = _budget(r, data, catalog, entity) if "budget" in data else None
+    if r.checker is not None:
+        r.problems += r.checker.problems
     if tree is not None:
         seen: set[str] = set()
         for cond in leaves(tree):

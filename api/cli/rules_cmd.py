@@ -1,7 +1,86 @@
-"""`mianshen rules ...` (owned by the rule-language work)."""
+"""`mianshen rules ...` (owned by the rule-language work): check policy files, show a policy.
+
+Heavy imports happen inside the commands, never at import time.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 app = typer.Typer(no_args_is_help=True)
+
+_DELIVERY = {"direct": "免申即享", "notice": "申报即享", "apply": "依申请"}
+_PERIOD = {"once": "一次性", "month": "每月", "year": "每年"}
+_ENTITY = {"enterprise": "企业", "person": "个人"}
+
+
+@app.command("check")
+def check(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="政策文件或目录 (policy files or directories); 默认: 内置政策库"),
+    ] = None,
+) -> None:
+    """检查政策文件: 语法、类型、单位、引用 (check policy files; exit 1 on any problem)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from rules.errors import PolicyError
+    from rules.loader import bundled_library, library_dir, load_library, policy_files
+
+    try:
+        if paths:
+            lib = load_library(paths, base=bundled_library())
+            wanted = {str(p.resolve()) for p in policy_files(paths)}
+            checked = [p for p in lib if p.source and str(Path(p.source).resolve()) in wanted]
+        else:
+            lib = load_library([library_dir()])
+            checked = list(lib)
+    except PolicyError as err:
+        for problem in err.problems:
+            typer.echo(str(problem))
+        typer.echo(f"检查未通过: 共 {len(err.problems)} 个问题", err=True)
+        raise typer.Exit(code=1) from None
+    table = Table(title=f"政策检查通过: {len(checked)} 项")
+    for column in ("编号", "名称", "对象", "交付方式", "条件数", "金额", "版本"):
+        table.add_column(column, overflow="fold")
+    for policy in checked:
+        amount = _PERIOD[policy.amount.period] if policy.amount else "—"
+        table.add_row(policy.id, policy.title, _ENTITY[policy.entity],
+                      _DELIVERY[policy.delivery], str(len(policy.conditions)), amount,
+                      policy.version)
+    Console().print(table)
+
+
+@app.command("show")
+def show(policy_id: Annotated[str, typer.Argument(help="政策编号 (policy id)")]) -> None:
+    """显示一项内置政策: 依据、读取的字段、各条件 (show a bundled policy)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from rules.errors import PolicyError
+    from rules.loader import bundled_library
+    from rules.printer import to_source
+
+    try:
+        policy = bundled_library()[policy_id]
+    except PolicyError as err:
+        typer.echo(str(err.problems[0]), err=True)
+        raise typer.Exit(code=1) from None
+    console = Console()
+    basis = " ".join(x for x in (policy.basis.document, policy.basis.clause) if x)
+    end = policy.effective_to.isoformat() if policy.effective_to else "长期"
+    console.print(f"[bold]{policy.title}[/bold] ({policy.id}, 版本 {policy.version})")
+    console.print(f"依据: {basis}")
+    console.print(f"有效期: {policy.effective_from.isoformat()} 至 {end}; "
+                  f"交付方式: {_DELIVERY[policy.delivery]}")
+    console.print(f"读取字段: {', '.join(sorted(policy.fields_read))}")
+    table = Table(title="条件")
+    for column in ("编号", "说明", "表达式", "条款"):
+        table.add_column(column, overflow="fold")
+    for cond in policy.conditions:
+        table.add_row(cond.id, cond.label, to_source(cond.expr), cond.clause or "")
+    console.print(table)
