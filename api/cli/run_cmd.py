@@ -1,0 +1,124 @@
+"""`mianshen run` (one pass of the nightly pipeline, with progress) and `mianshen scheduler`
+(the nightly job as a service)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from api.scheduler import PipelineReport
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def run(
+    sources: Annotated[Path, typer.Option("--sources", help="源数据目录 (CSV / Parquet)")],
+    as_of: Annotated[str, typer.Option("--as-of", help="评估日期 YYYY-MM-DD")],
+    entity: Annotated[
+        str | None, typer.Option("--entity", help="enterprise 或 person；默认两者")
+    ] = None,
+    database_url: Annotated[str | None, typer.Option("--database-url")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="把运行报告写成 JSON")] = None,
+) -> None:
+    """运行一次：读取源数据、构建画像、匹配已发布政策、写入资格变化。"""
+    from api.scheduler import run_pipeline
+    from api.settings import get_settings
+    from matcher.runs import RunLockedError
+    from store.db import make_engine
+
+    try:
+        day = dt.date.fromisoformat(as_of)
+    except ValueError:
+        err_console.print(f"[red]--as-of 应为日期 YYYY-MM-DD，实际为 {as_of!r}[/red]")
+        raise typer.Exit(2) from None
+    if entity not in (None, "enterprise", "person"):
+        err_console.print(f"[red]--entity 应为 enterprise 或 person，实际为 {entity!r}[/red]")
+        raise typer.Exit(2)
+    if not sources.is_dir():
+        err_console.print(f"[red]--sources 应为目录，实际不存在或不是目录：{sources}[/red]")
+        raise typer.Exit(2)
+    settings = get_settings()
+    engine = make_engine(database_url or settings.database_url)
+    entities = (entity,) if entity else ("enterprise", "person")
+    try:
+        with console.status("运行中 …") as status:
+
+            def progress(stage: str, message: str) -> None:
+                status.update(message)
+                console.log(message)
+
+            report = run_pipeline(
+                settings,
+                engine=engine,
+                sources_dir=sources,
+                as_of=day,
+                entities=entities,
+                progress=progress,
+            )
+    except RunLockedError as exc:
+        err_console.print(f"[red]另一个运行正在进行（{exc.holder}），请稍后重试。[/red]")
+        raise typer.Exit(1) from None
+    _print_report(report)
+    if json_out is not None:
+        json_out.write_text(
+            json.dumps(report.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8"
+        )
+
+
+def _print_report(report: PipelineReport) -> None:
+    for entity, reason in report.skipped.items():
+        console.print(f"[yellow]{entity}: 未运行 — {reason}[/yellow]")
+    for r in report.runs:
+        state = "已完成（重复运行，无变化）" if r.status == "unchanged" else "已完成"
+        console.print(
+            f"[bold]{r.entity}[/bold] 运行 {r.run_id} {state}：新增 {r.new}，更新 {r.updated}，"
+            f"撤销 {r.revoked}，隔离行 {r.rejects}"
+        )
+        table = Table(title=f"{r.entity} 各政策结果")
+        for col in ("政策", "符合", "待确认", "被更优政策替代", "超预算"):
+            table.add_column(col, justify="right" if col != "政策" else "left")
+        for pid, counts in sorted(r.counts_per_policy.items()):
+            table.add_row(
+                pid,
+                *(
+                    str(counts.get(k, 0))
+                    for k in ("eligible", "undetermined", "superseded", "over_budget")
+                ),
+            )
+        console.print(table)
+        if r.timings:
+            console.print(
+                "耗时（秒）：" + "，".join(f"{k} {v}" for k, v in sorted(r.timings.items()))
+            )
+
+
+def scheduler() -> None:
+    """以服务方式运行夜间任务（cron 取自 MIANSHEN_NIGHTLY_CRON，默认每天 02:00 北京时间）。"""
+    import logging
+
+    from api.scheduler import serve
+    from api.settings import get_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = get_settings()
+    console.print(
+        f"夜间任务已启动：cron “{settings.nightly_cron}”，时区 {settings.timezone}。"
+        "按 Ctrl+C 停止。"
+    )
+    try:
+        serve(settings)
+    except (KeyboardInterrupt, SystemExit):
+        console.print("夜间任务已停止。")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+    app.command("scheduler")(scheduler)

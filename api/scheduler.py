@@ -1,0 +1,244 @@
+"""The nightly job and its scheduler (APScheduler 3).
+
+The job: ingest and build the snapshot of each entity from the source extracts, match the
+policies published as of the date, diff and write the entitlement changes
+(:func:`run_pipeline`). The scheduler fires it on a cron from the settings (default 02:00
+Asia/Shanghai) with a misfire grace time.
+
+Two scheduler processes (two machines, or a restart overlapping the old process) are safe:
+each firing claims its slot (``nightly@<scheduled time>``) in the database ``locks`` table, so
+one process runs it and the other skips it; and a run itself takes the ``run`` lock, so a
+manual ``mianshen run`` never overlaps the nightly one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from api.settings import Settings
+
+log = logging.getLogger("mianshen.scheduler")
+Progress = Callable[[str, str], None]
+SLOT_LOCK_TTL = dt.timedelta(hours=20)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipelineReport:
+    """The run report of one pipeline pass: one run report per entity, and what was skipped."""
+
+    as_of: dt.date
+    runs: tuple[Any, ...] = ()  # matcher.runs.RunReport
+    builds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "runs": [r.to_dict() for r in self.runs],
+            "builds": self.builds,
+            "skipped": self.skipped,
+        }
+
+
+def prepare_store(engine: Engine) -> int:
+    """Migrate the database and import the bundled library (first start); returns how many
+    policy versions were imported."""
+    from matcher.runs import import_bundled_library
+    from store.db import upgrade
+
+    upgrade(engine)
+    return import_bundled_library(engine)
+
+
+def run_pipeline(
+    settings: Settings,
+    *,
+    engine: Engine,
+    sources_dir: Path,
+    as_of: dt.date,
+    entities: Sequence[str] = ("enterprise", "person"),
+    actor: str = "system",
+    progress: Progress | None = None,
+) -> PipelineReport:
+    """ingest -> build -> match -> diff for each entity; the report is also written to
+    ``<data_dir>/reports/<as_of>-<time>.json``."""
+    from matcher.runs import execute_run, published_policies
+    from profiles.build import build_snapshot
+    from profiles.errors import SourcesNotFoundError
+
+    say = progress or (lambda _stage, _msg: None)
+    prepare_store(engine)
+    reports: list[Any] = []
+    builds: dict[str, dict[str, Any]] = {}
+    skipped: dict[str, str] = {}
+    for entity in entities:
+        say("build", f"{entity}: 读取并校验源数据 …")
+        snapshot = settings.snapshots_dir / f"{entity}-{as_of.isoformat()}.parquet"
+        rejects = settings.snapshots_dir / f"{entity}-{as_of.isoformat()}-rejects.csv"
+        try:
+            built = build_snapshot(
+                sources_dir, entity=entity, as_of=as_of, out=snapshot, rejects=rejects
+            )
+        except SourcesNotFoundError as exc:
+            skipped[entity] = str(exc)
+            say("build", f"{entity}: 跳过（{exc}）")
+            continue
+        builds[entity] = {
+            "profiles": built.profiles,
+            "rejected_lines": built.rejected_lines,
+            "snapshot_hash": built.snapshot_hash,
+        }
+        say("build", f"{entity}: 画像 {built.profiles} 条，隔离 {built.rejected_lines} 行")
+        policies, sets = published_policies(engine, entity=entity, as_of=as_of)
+        report = execute_run(
+            engine=engine,
+            snapshot_path=snapshot,
+            as_of=as_of,
+            policies=policies,
+            outcomes_dir=settings.outcomes_dir,
+            entity=entity,
+            sets=sets,
+            actor=actor,
+            rejects=built.rejected_lines,
+            lock_ttl=settings.run_lock_ttl_seconds,
+            progress=_prefixed(say, entity),
+        )
+        reports.append(report)
+        log.info(
+            "run finished",
+            extra={
+                "run_id": report.run_id,
+                "entity": entity,
+                "status": report.status,
+                "new": report.new,
+                "updated": report.updated,
+                "revoked": report.revoked,
+            },
+        )
+    result = PipelineReport(as_of=as_of, runs=tuple(reports), builds=builds, skipped=skipped)
+    _write_report(settings, result)
+    return result
+
+
+def _prefixed(say: Progress, prefix: str) -> Progress:
+    return lambda stage, msg: say(stage, f"{prefix}: {msg}")
+
+
+def _write_report(settings: Settings, report: PipelineReport) -> Path:
+    settings.reports_dir.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = settings.reports_dir / f"{report.as_of.isoformat()}-{stamp}.json"
+    path.write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    return path
+
+
+# ---- scheduling -------------------------------------------------------------------------
+
+
+def owner_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim_slot(engine: Engine, slot: dt.datetime, *, owner: str) -> bool:
+    """Claim the firing at ``slot`` for this process; False when another process has it."""
+    from store import locks
+
+    name = f"nightly@{slot.astimezone(dt.UTC).isoformat(timespec='seconds')}"
+    return locks.acquire(engine, name, owner=owner, ttl_seconds=SLOT_LOCK_TTL.total_seconds())
+
+
+def once_per_slot(
+    engine: Engine, trigger: Any, job: Callable[[], object], *, grace_seconds: int
+) -> Callable[[], None]:
+    """Wrap ``job`` so that of all processes firing the same scheduled time, one runs it."""
+    owner = owner_name()
+
+    def fire() -> None:
+        now = dt.datetime.now(dt.UTC)
+        slot = trigger.get_next_fire_time(None, now - dt.timedelta(seconds=grace_seconds))
+        slot = slot or now
+        if not claim_slot(engine, slot, owner=owner):
+            log.info("slot taken by another scheduler", extra={"slot": slot.isoformat()})
+            return
+        log.info("nightly job starts", extra={"slot": slot.isoformat()})
+        try:
+            job()
+        except Exception:
+            log.exception("nightly job failed", extra={"slot": slot.isoformat()})
+
+    return fire
+
+
+def cron_trigger(settings: Settings) -> Any:
+    from apscheduler.triggers.cron import CronTrigger
+
+    return CronTrigger.from_crontab(settings.nightly_cron, timezone=ZoneInfo(settings.timezone))
+
+
+def build_scheduler(
+    settings: Settings,
+    *,
+    engine: Engine,
+    job: Callable[[], object],
+    trigger: Any = None,
+    blocking: bool = True,
+) -> Any:
+    """A scheduler with the nightly ``job`` on ``trigger`` (default: the settings' cron)."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    trigger = trigger or cron_trigger(settings)
+    tz = ZoneInfo(settings.timezone)
+    scheduler = BlockingScheduler(timezone=tz) if blocking else BackgroundScheduler(timezone=tz)
+    scheduler.add_job(
+        once_per_slot(engine, trigger, job, grace_seconds=settings.misfire_grace_seconds),
+        trigger=trigger,
+        id="nightly",
+        name="nightly ingest-build-match-diff",
+        misfire_grace_time=settings.misfire_grace_seconds,
+        coalesce=True,
+        max_instances=1,
+        replace_existing=True,
+    )
+    return scheduler
+
+
+def nightly_job(settings: Settings, *, engine: Engine) -> Callable[[], object]:
+    """The pipeline on the configured sources, as of today in the configured time zone."""
+
+    def job() -> PipelineReport | None:
+        if settings.sources_dir is None:
+            log.warning("MIANSHEN_SOURCES_DIR is not set; nightly job skipped")
+            return None
+        today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
+        return run_pipeline(
+            settings,
+            engine=engine,
+            sources_dir=settings.sources_dir,
+            as_of=today,
+            entities=settings.nightly_entities,
+        )
+
+    return job
+
+
+def serve(settings: Settings) -> None:
+    """``mianshen scheduler``: migrate, import the library, then fire the nightly job on
+    schedule until interrupted."""
+    from store.db import make_engine
+
+    engine = make_engine(settings.database_url)
+    prepare_store(engine)
+    scheduler = build_scheduler(settings, engine=engine, job=nightly_job(settings, engine=engine))
+    scheduler.start()

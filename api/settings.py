@@ -1,0 +1,74 @@
+"""Settings: one pydantic-settings class, read from ``MIANSHEN_*`` environment variables
+(and an optional ``.env``). Nothing is built at import: call :func:`get_settings`.
+
+>>> s = Settings(data_dir="/srv/mianshen", environment="development")
+>>> s.database_url
+'sqlite:////srv/mianshen/mianshen.db'
+>>> s.outcomes_dir.as_posix()
+'/srv/mianshen/outcomes'
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MIANSHEN_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("./mianshen-data")
+    database_url: str = Field(
+        default="", description="SQLAlchemy URL; default sqlite:///<data_dir>/mianshen.db"
+    )
+    sources_dir: Path | None = None
+    secret_key: str = DEFAULT_SECRET
+
+    # the nightly job
+    nightly_cron: str = "0 2 * * *"
+    timezone: str = "Asia/Shanghai"
+    nightly_entities: tuple[Literal["enterprise", "person"], ...] = ("enterprise", "person")
+    misfire_grace_seconds: int = Field(default=3600, ge=1)
+    run_lock_ttl_seconds: float = Field(default=300.0, gt=0)
+
+    @model_validator(mode="after")
+    def _fill_database_url(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'mianshen.db').as_posix()}"
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.environment != "development" and self.secret_key == DEFAULT_SECRET:
+            raise ValueError(
+                "MIANSHEN_SECRET_KEY must be set to a secret value outside development "
+                f"(environment is {self.environment!r}; got the default key)"
+            )
+        return self
+
+    @property
+    def outcomes_dir(self) -> Path:
+        return self.data_dir / "outcomes"
+
+    @property
+    def snapshots_dir(self) -> Path:
+        return self.data_dir / "snapshots"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+
+@cache
+def get_settings() -> Settings:
+    """The settings of this process, read once."""
+    return Settings()
