@@ -32,8 +32,11 @@ def months_between(start: dt.date, as_of: dt.date) -> int:
 
 
 def list_fields(atom: ast.Expr, catalog: EntityCatalog) -> tuple[str, ...]:
-    """List-type fields (catalog ``empty: not_listed``) read by an atom: when one of them is
-    empty the atom is decided (see :func:`decided_value`)."""
+    """List-type fields (catalog ``empty: not_listed``) read by a comparison or ``in``: when
+    one of them is empty the atom is decided (see :func:`decided_value`). ``is empty`` /
+    ``is known`` need no such rule: they are never UNKNOWN."""
+    if isinstance(atom, ast.IsEmpty):
+        return ()
     names = sorted(ast.fields_read(atom))
     return tuple(n for n in names if n in catalog and catalog.field(n).not_listed_when_empty)
 

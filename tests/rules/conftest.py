@@ -1,0 +1,76 @@
+"""Fixtures of the rule-language tests: evaluate bundled policies over rows with both the
+polars compiler and the reference interpreter."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+import pytest
+
+from profiles.catalog import EntityCatalog, load_catalog
+from rules.compile_polars import DTYPES, CompiledPolicy, compile_policies
+from rules.interpret import evaluate_policy
+from rules.loader import Library, bundled_library
+
+AS_OF = dt.date(2025, 9, 30)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    truth: bool | None
+    conditions: dict[str, bool | None]
+    amount: float | None
+
+
+def frame(rows: Sequence[dict[str, Any]], catalog: EntityCatalog) -> pl.DataFrame:
+    """A frame with every catalog column (missing keys are null)."""
+    schema = {f.name: DTYPES[f.type] for f in catalog.fields}
+    return pl.DataFrame([{k: r.get(k) for k in schema} for r in rows], schema=schema)
+
+
+def run_polars(compiled: CompiledPolicy, df: pl.DataFrame) -> list[Outcome]:
+    exprs = [compiled.truth.alias("__truth")]
+    exprs += [c.truth.alias(f"__c_{c.condition.id}") for c in compiled.conditions]
+    amount = compiled.amount if compiled.amount is not None else pl.lit(None, dtype=pl.Float64)
+    exprs.append(amount.alias("__amount"))
+    out = df.select(exprs)
+    ids = [c.condition.id for c in compiled.conditions]
+    return [
+        Outcome(truth=row["__truth"], conditions={i: row[f"__c_{i}"] for i in ids},
+                amount=row["__amount"])
+        for row in out.iter_rows(named=True)
+    ]
+
+
+Evaluate = Callable[..., list[Outcome]]
+
+
+@pytest.fixture(scope="session")
+def library() -> Library:
+    return bundled_library()
+
+
+@pytest.fixture(scope="session")
+def evaluate(library: Library) -> Evaluate:
+    """evaluate(policy_id, rows, as_of=AS_OF) -> outcomes by the polars compiler, after
+    asserting that the reference interpreter agrees row by row."""
+
+    def run(policy_id: str, rows: Sequence[dict[str, Any]], *,
+            as_of: dt.date = AS_OF) -> list[Outcome]:
+        policy = library[policy_id]
+        catalog = load_catalog().entity(policy.entity)
+        compiled = compile_policies(library.for_entity(policy.entity), catalog=catalog,
+                                    sets=library.sets, as_of=as_of)[policy_id]
+        outcomes = run_polars(compiled, frame(rows, catalog))
+        for row, got in zip(rows, outcomes, strict=True):
+            ref = evaluate_policy(policy, row, catalog=catalog, sets=library.sets,
+                                  as_of=as_of, library=library)
+            assert (ref.truth, ref.conditions, ref.amount) == (
+                got.truth, got.conditions, got.amount), row
+        return outcomes
+
+    return run

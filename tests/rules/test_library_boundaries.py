@@ -1,0 +1,238 @@
+"""Every bundled policy at its boundaries, through the polars compiler (checked against the
+reference interpreter row by row by the ``evaluate`` fixture)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tests.rules.conftest import Evaluate
+
+CIT_OK = {"status": "存续", "industry_code": "6510", "annual_taxable_income": 3_000_000.0,
+          "employees": 300, "total_assets": 50_000_000.0}
+
+
+def truths(outcomes: list) -> list[bool | None]:
+    return [o.truth for o in outcomes]
+
+
+def test_library_has_exactly_the_reference_policies(library) -> None:
+    assert sorted(p.id for p in library.for_entity("enterprise")) == sorted([
+        "cit-small-low-profit", "vat-small-scale-exemption", "six-taxes-two-fees-half",
+        "rd-super-deduction", "high-tech-enterprise", "ui-job-retention-refund",
+        "graduate-hiring-subsidy", "gz-little-giant-reward"])
+    assert sorted(p.id for p in library.for_entity("person")) == sorted([
+        "sh-elderly-allowance", "bj-elderly-allowance", "sh-disability-living-subsidy",
+        "sh-severe-disability-care-subsidy", "family-planning-special-support",
+        "iit-infant-care-deduction"])
+    for policy in library:
+        assert policy.basis.document and policy.basis.clause
+        assert all(c.label for c in policy.conditions)
+
+
+def test_taxable_income_of_exactly_300wan_passes_and_one_more_fails(evaluate: Evaluate) -> None:
+    out = evaluate("cit-small-low-profit", [
+        CIT_OK, {**CIT_OK, "annual_taxable_income": 3_000_001.0},
+        {**CIT_OK, "annual_taxable_income": 0.0}])
+    assert truths(out) == [True, False, False]
+    assert out[0].amount == 600_000.0
+
+
+def test_cit_headcount_assets_and_industry_boundaries(evaluate: Evaluate) -> None:
+    out = evaluate("cit-small-low-profit", [
+        {**CIT_OK, "employees": 301}, {**CIT_OK, "total_assets": 50_000_001.0},
+        {**CIT_OK, "industry_code": "1610"}, {**CIT_OK, "status": "吊销"}])
+    assert truths(out) == [False, False, False, False]
+
+
+def test_unknown_income_makes_outcome_undetermined_not_ineligible(evaluate: Evaluate) -> None:
+    out = evaluate("cit-small-low-profit", [{**CIT_OK, "annual_taxable_income": None}])
+    assert out[0].truth is None
+    assert out[0].conditions["c3"] is None
+    assert out[0].amount is None
+
+
+def test_vat_exemption_at_10wan(evaluate: Evaluate) -> None:
+    base = {"vat_taxpayer_type": "小规模纳税人", "monthly_sales": 100_000.0}
+    out = evaluate("vat-small-scale-exemption", [
+        base, {**base, "monthly_sales": 100_000.01}, {**base, "vat_taxpayer_type": "一般纳税人"}])
+    assert truths(out) == [True, False, False]
+    assert out[0].amount == 1000.0
+
+
+def test_six_taxes_follows_the_small_low_profit_outcome_three_valued(evaluate: Evaluate) -> None:
+    general = {**CIT_OK, "vat_taxpayer_type": "一般纳税人"}
+    out = evaluate("six-taxes-two-fees-half", [
+        {"vat_taxpayer_type": "小规模纳税人"}, general,
+        {**general, "annual_taxable_income": None}, {**general, "employees": 301}])
+    assert truths(out) == [True, True, None, False]
+    assert out[0].amount is None
+
+
+def test_reference_to_a_policy_out_of_effect_is_false(evaluate: Evaluate) -> None:
+    general = {**CIT_OK, "vat_taxpayer_type": "一般纳税人"}
+    out = evaluate("six-taxes-two-fees-half", [general], as_of=dt.date(2028, 1, 1))
+    assert truths(out) == [False]
+
+
+def test_rd_super_deduction_excludes_negative_list_divisions(evaluate: Evaluate) -> None:
+    base = {"rd_expense": 1000.0, "industry_code": "6310"}
+    out = evaluate("rd-super-deduction", [
+        base, {**base, "rd_expense": 0.0}, {**base, "industry_code": "5110"},
+        {**base, "industry_code": "1610"}, {**base, "industry_code": None}])
+    assert truths(out) == [True, False, False, False, None]
+    assert out[0].amount == 250.0
+
+
+HT = {"years_since_founding": 1, "tech_staff": 10, "employees": 100,
+      "operating_revenue": 50_000_000.0, "rd_ratio": 0.05, "high_tech_revenue": 30_000_000.0}
+
+
+def test_high_tech_is_at_best_undetermined_because_core_ip_is_declared(
+        evaluate: Evaluate) -> None:
+    out = evaluate("high-tech-enterprise", [HT])
+    assert out[0].truth is None
+    assert out[0].conditions["c2"] is None
+    assert [out[0].conditions[c] for c in ("c1", "c3", "c4", "c5", "c6", "c7", "c8")] == [
+        True, True, True, False, False, True, True]
+
+
+def test_high_tech_rd_ratio_bands(evaluate: Evaluate) -> None:
+    rows = [
+        {**HT, "rd_ratio": 0.0499},                                   # ≤5000万 needs 5%
+        {**HT, "operating_revenue": 50_000_001.0, "rd_ratio": 0.04,
+         "high_tech_revenue": 40_000_000.0},                          # band 2 at 4%
+        {**HT, "operating_revenue": 200_000_000.0, "rd_ratio": 0.0399,
+         "high_tech_revenue": 150_000_000.0},                         # 2亿 still band 2
+        {**HT, "operating_revenue": 200_000_001.0, "rd_ratio": 0.03,
+         "high_tech_revenue": 150_000_000.0},                         # above 2亿 at 3%
+        {**HT, "tech_staff": 9},                                      # 9% of staff
+        {**HT, "high_tech_revenue": 29_999_999.0},                    # below 60%
+        {**HT, "years_since_founding": 0},
+    ]
+    assert truths(evaluate("high-tech-enterprise", rows)) == [
+        False, None, False, None, False, False, False]
+
+
+def test_high_tech_certificate_lapses_after_three_full_years(evaluate: Evaluate) -> None:
+    out = evaluate("high-tech-enterprise", [
+        {**HT, "high_tech_cert_on": dt.date(2022, 9, 30)},
+        {**HT, "high_tech_cert_on": dt.date(2022, 10, 1)}])
+    assert [o.conditions["c8"] for o in out] == [True, False]
+
+
+UI = {"status": "存续", "serious_dishonesty": None, "ui_paid_months": 12,
+      "layoffs_last_year": 6, "insured_employees": 30, "layoff_rate": 6 / 30,
+      "ui_paid_last_year": 10_000.0, "size_class": "小型"}
+
+
+def test_layoff_rate_of_exactly_20_percent_with_30_insured_passes(evaluate: Evaluate) -> None:
+    out = evaluate("ui-job-retention-refund", [
+        UI, {**UI, "insured_employees": 31, "layoff_rate": 6 / 31},
+        {**UI, "insured_employees": 200, "layoffs_last_year": 11, "layoff_rate": 0.055},
+        {**UI, "layoffs_last_year": 0, "layoff_rate": 0.0, "insured_employees": 500}])
+    assert truths(out) == [True, False, True, True]
+    assert out[0].amount == 6000.0
+
+
+def test_ui_refund_blacklist_months_and_size(evaluate: Evaluate) -> None:
+    out = evaluate("ui-job-retention-refund", [
+        {**UI, "serious_dishonesty": True}, {**UI, "ui_paid_months": 11},
+        {**UI, "size_class": "大型"}, {**UI, "size_class": None}])
+    assert truths(out) == [False, False, True, True]
+    assert out[0].conditions["c2"] is False
+    assert [o.amount for o in out[2:]] == [3000.0, None]
+
+
+def test_empty_blacklist_is_decided_not_unknown(evaluate: Evaluate) -> None:
+    out = evaluate("ui-job-retention-refund", [UI])
+    assert out[0].conditions["c2"] is True
+
+
+def test_graduate_hiring_subsidy_per_hire(evaluate: Evaluate) -> None:
+    out = evaluate("graduate-hiring-subsidy", [
+        {"status": "存续", "graduate_hires": 3}, {"status": "存续", "graduate_hires": 0},
+        {"status": "存续", "graduate_hires": None}])
+    assert truths(out) == [True, False, None]
+    assert out[0].amount == 4500.0
+
+
+def test_little_giant_reward_needs_guangzhou_and_2025_recognition(evaluate: Evaluate) -> None:
+    base = {"district": "440106", "little_giant_on": dt.date(2025, 7, 1)}
+    out = evaluate("gz-little-giant-reward", [
+        base, {**base, "little_giant_on": dt.date(2024, 12, 31)},
+        {**base, "little_giant_on": None}, {**base, "district": "440306"},
+        {**base, "district": None}])
+    assert truths(out) == [True, False, False, False, None]
+    assert out[0].amount == 1_000_000.0
+
+
+SH = {"hukou_district": "310104", "alive": True}
+
+
+def test_shanghai_elderly_allowance_age_bands(evaluate: Evaluate) -> None:
+    ages = [64, 65, 69, 70, 79, 80, 89, 90, 99, 100]
+    out = evaluate("sh-elderly-allowance", [{**SH, "age": a} for a in ages])
+    assert truths(out) == [False] + [True] * 9
+    assert [o.amount for o in out[1:]] == [75, 75, 150, 150, 180, 180, 350, 350, 600]
+
+
+def test_elderly_allowances_need_hukou_and_alive(evaluate: Evaluate) -> None:
+    out = evaluate("sh-elderly-allowance", [
+        {**SH, "age": 70, "alive": None}, {**SH, "age": 70, "hukou_district": "110101"}])
+    assert truths(out) == [None, False]
+
+
+def test_beijing_elderly_allowance_from_80(evaluate: Evaluate) -> None:
+    bj = {"hukou_district": "110105", "alive": True}
+    out = evaluate("bj-elderly-allowance", [{**bj, "age": a} for a in (79, 80, 90, 100)])
+    assert truths(out) == [False, True, True, True]
+    assert [o.amount for o in out[1:]] == [100, 500, 800]
+
+
+def test_disability_living_subsidy_cases(evaluate: Evaluate) -> None:
+    rows = [
+        {**SH, "disability_grade": 3, "subsistence_status": "低保"},
+        {**SH, "disability_grade": 2, "employed": False},
+        {**SH, "disability_grade": 4, "employed": True, "subsistence_status": "低收入"},
+        {**SH, "disability_grade": 4, "employed": False},
+        {**SH, "disability_grade": None, "subsistence_status": "低保"},
+        {**SH, "disability_grade": 1, "employed": None},
+    ]
+    out = evaluate("sh-disability-living-subsidy", rows)
+    assert truths(out) == [True, True, True, False, False, None]
+    assert [o.amount for o in out[:3]] == [410, 410, 290]
+
+
+def test_severe_disability_care_is_undetermined_until_care_need_declared(
+        evaluate: Evaluate) -> None:
+    rows = [
+        {**SH, "disability_grade": 1}, {**SH, "disability_grade": 3,
+                                        "disability_category": "智力"},
+        {**SH, "disability_grade": 3, "disability_category": "视力"},
+        {**SH, "disability_grade": 4}, {**SH, "disability_grade": None},
+    ]
+    out = evaluate("sh-severe-disability-care-subsidy", rows)
+    assert truths(out) == [None, None, False, False, False]
+    assert [o.amount for o in out[:2]] == [300, 150]
+
+
+def test_family_planning_support(evaluate: Evaluate) -> None:
+    base = {"birth_date": dt.date(1960, 1, 1), "age": 49}
+    rows = [
+        {**base, "only_child_status": "死亡"},
+        {**base, "only_child_status": "伤残", "only_child_disability_grade": 3},
+        {**base, "only_child_status": "伤残", "only_child_disability_grade": 4},
+        {**base, "only_child_status": None},
+        {**base, "only_child_status": "死亡", "age": 48},
+        {**base, "only_child_status": "死亡", "birth_date": dt.date(1932, 12, 31)},
+    ]
+    out = evaluate("family-planning-special-support", rows)
+    assert truths(out) == [True, True, False, False, False, False]
+    assert [o.amount for o in out[:2]] == [590, 460]
+
+
+def test_infant_care_deduction_per_child(evaluate: Evaluate) -> None:
+    out = evaluate("iit-infant-care-deduction", [
+        {"children_under_3": 2}, {"children_under_3": 0}, {"children_under_3": None}])
+    assert truths(out) == [True, False, None]
+    assert out[0].amount == 4000
