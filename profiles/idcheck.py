@@ -23,7 +23,7 @@ True
 Generation (used by the synthetic population) works on numpy arrays:
 
 >>> import numpy as np
->>> uscc_with_check(np.array([b"91350100M000100Y4"]))
+>>> uscc_with_check(np.array([b"91350100M000100Y4"])).to_list()
 ['91350100M000100Y43']
 """
 
@@ -211,12 +211,22 @@ def id_number_problem(code: str) -> str | None:
     return id_number_problems(pl.Series([code], dtype=pl.String))[0]  # type: ignore[no-any-return]
 
 
-def uscc_with_check(first17: np.ndarray) -> list[str]:
-    """Complete USCCs from their first 17 characters (``S17`` bytes); the organisation-code
-    check character (position 17) must already be right (see ``org_code_with_check``)."""
-    codes = np.asarray(first17, dtype="S17").view(np.uint8).reshape(-1, 17)
-    full = np.concatenate([codes, _uscc_check_chars(codes)[:, None]], axis=1)
-    return full.copy().view("S18").ravel().astype("U18").tolist()  # type: ignore[no-any-return]
+def _first17(values: np.ndarray) -> np.ndarray:
+    if values.dtype == np.uint8 and values.ndim == 2:
+        return values
+    return np.asarray(values, dtype="S17").view(np.uint8).reshape(-1, 17)
+
+
+def _text(codes: np.ndarray) -> pl.Series:
+    return pl.Series(np.ascontiguousarray(codes).view("S18").ravel()).cast(pl.String)
+
+
+def uscc_with_check(first17: np.ndarray) -> pl.Series:
+    """Complete USCCs from their first 17 characters (``S17`` bytes or an (n, 17) uint8
+    array); the organisation-code check character (position 17) must already be right
+    (see ``org_code_with_check``)."""
+    codes = _first17(first17)
+    return _text(np.concatenate([codes, _uscc_check_chars(codes)[:, None]], axis=1))
 
 
 def org_code_with_check(bodies: np.ndarray) -> np.ndarray:
@@ -224,8 +234,7 @@ def org_code_with_check(bodies: np.ndarray) -> np.ndarray:
     return np.concatenate([bodies, _org_check_chars(bodies)[:, None]], axis=1)
 
 
-def id_number_with_check(first17: np.ndarray) -> list[str]:
-    """Complete 公民身份号码 from their first 17 digits (``S17`` bytes)."""
-    codes = np.asarray(first17, dtype="S17").view(np.uint8).reshape(-1, 17)
-    full = np.concatenate([codes, _id_check_chars(codes)[:, None]], axis=1)
-    return full.copy().view("S18").ravel().astype("U18").tolist()  # type: ignore[no-any-return]
+def id_number_with_check(first17: np.ndarray) -> pl.Series:
+    """Complete 公民身份号码 from their first 17 digits (``S17`` bytes or (n, 17) uint8)."""
+    codes = _first17(first17)
+    return _text(np.concatenate([codes, _id_check_chars(codes)[:, None]], axis=1))

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 
@@ -101,51 +102,65 @@ def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
-def _parse(f: Field, raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(parsed value, reason or null) for the stripped text ``raw`` of field ``f``."""
-    bad: pl.Expr
+def _value(f: Field, raw: pl.Expr) -> pl.Expr:
+    """The parsed, typed value of the stripped text ``raw`` of field ``f`` (null if it fails)."""
     if f.type == "int":
         as_float = raw.cast(pl.Float64, strict=False)
         whole = pl.when(as_float == as_float.round(0)).then(as_float.cast(pl.Int64, strict=False))
-        value = raw.str.to_integer(strict=False).fill_null(whole)
-        bad = pl.when(raw.is_not_null() & value.is_null()).then(pl.lit(_reason("不是整数", "not_integer")))
-    elif f.type == "float":
+        return raw.str.to_integer(strict=False).fill_null(whole)
+    if f.type == "float":
         parsed = raw.cast(pl.Float64, strict=False)
-        value = pl.when(parsed.is_finite()).then(parsed)
-        bad = pl.when(raw.is_not_null() & value.is_null()).then(pl.lit(_reason("不是数字", "not_number")))
+        return pl.when(parsed.is_finite()).then(parsed)
+    if f.type == "date":
+        text = (
+            raw.str.replace(r"^(\d{4})(\d{2})(\d{2})$", "${1}-${2}-${3}")
+            .str.replace(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})", "${1}-${2}-${3}")
+            .str.replace(r"^(\d{4}-\d{1,2}-\d{1,2})[ T].*$", "${1}")
+        )
+        return text.str.to_date("%Y-%m-%d", strict=False)
+    if f.type == "bool":
+        low = raw.str.to_lowercase()
+        return pl.when(low.is_in(TRUE_WORDS)).then(True).when(low.is_in(FALSE_WORDS)).then(False)
+    if f.format == "industry_code":
+        return pl.when(raw.str.contains(r"^[A-Ta-t]\d{4}$")).then(raw.str.slice(1)).otherwise(raw)
+    return raw
+
+
+def _problem(f: Field, raw: pl.Expr, value: pl.Expr) -> pl.Expr:
+    """The reason (or null) for field ``f`` given its text ``raw`` and parsed ``value``."""
+    failed = raw.is_not_null() & value.is_null()
+    bad: Any
+    if f.type == "int":
+        bad = pl.when(failed).then(pl.lit(_reason("不是整数", "not_integer")))
+    elif f.type == "float":
+        bad = pl.when(failed).then(pl.lit(_reason("不是数字", "not_number")))
     elif f.type == "date":
-        text = raw.str.replace(r"^(\d{4}-\d{2}-\d{2})[ T].*$", "${1}")
-        value = pl.coalesce([text.str.to_date(fmt, strict=False) for fmt in DATE_FORMATS])
         year = value.dt.year()
         bad = (
-            pl.when(raw.is_not_null() & value.is_null())
+            pl.when(failed)
             .then(pl.lit(_reason("不是有效日期，应为 YYYY-MM-DD", "not_date")))
             .when((year < DATE_RANGE[0]) | (year > DATE_RANGE[1]))
             .then(pl.lit(_reason(f"日期不合理，应在 {DATE_RANGE[0]}-{DATE_RANGE[1]} 年之间", "implausible_date")))
         )
     elif f.type == "bool":
-        low = raw.str.to_lowercase()
-        value = pl.when(low.is_in(TRUE_WORDS)).then(True).when(low.is_in(FALSE_WORDS)).then(False)
-        bad = pl.when(raw.is_not_null() & value.is_null()).then(pl.lit(_reason("不是是/否值", "not_bool")))
+        bad = pl.when(failed).then(pl.lit(_reason("不是是/否值", "not_bool")))
     else:
-        value, bad = _parse_text(f, raw)
+        bad = _text_problem(f, value)
     if f.is_numeric:
         if f.min is not None:
             bad = bad.when(value < f.min).then(pl.lit(_reason(f"小于最小值 {_fmt(f.min)}", "below_min")))
         if f.max is not None:
             bad = bad.when(value > f.max).then(pl.lit(_reason(f"大于最大值 {_fmt(f.max)}", "above_max")))
-    return value.cast(DTYPES[f.type]), bad.otherwise(None).cast(pl.String)
+    return bad.otherwise(None).cast(pl.String)  # type: ignore[no-any-return]
 
 
-def _parse_text(f: Field, raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    value = raw
-    bad: pl.Expr = pl.when(pl.lit(False)).then(pl.lit(None, pl.String))
+def _text_problem(f: Field, value: pl.Expr) -> Any:
+    bad: Any = pl.when(pl.lit(False)).then(pl.lit(None, pl.String))
     if f.format == "region_code":
-        bad = pl.when(~raw.str.contains(r"^[1-9]\d{5}$")).then(
+        bad = pl.when(~value.str.contains(r"^[1-9]\d{5}$")).then(
             pl.lit(_reason("区划代码应为6位数字", "bad_format"))
         )
     elif f.format == "industry_code":
-        value = raw.str.to_uppercase().str.replace(r"^[A-T](\d{4})$", "${1}")
         division = value.str.slice(0, 2).cast(pl.Int32, strict=False)
         bad = pl.when(~value.str.contains(r"^\d{4}$") | (division < 1) | (division > 97)).then(
             pl.lit(_reason("国民经济行业代码应为4位数字(GB/T 4754-2017)", "bad_format"))
@@ -155,7 +170,7 @@ def _parse_text(f: Field, raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         bad = bad.when(~value.is_in(list(f.values))).then(
             pl.lit(_reason(f"不在允许取值内(允许: {allowed})", "not_in_values"))
         )
-    return value, bad
+    return bad
 
 
 def _resolve_columns(columns: list[str], cat: EntityCatalog) -> tuple[dict[str, str], list[str]]:
@@ -221,15 +236,15 @@ def validate_source(df: pl.DataFrame, *, entity: str, source: str) -> Validated:
         ]
     ).with_columns(pl.col(key).str.to_uppercase()).with_row_index(_ROW, offset=1)
     key_problem = uscc_problems(text[key]) if entity == "enterprise" else id_number_problems(text[key])
-    parsed: list[pl.Expr] = []
-    problems: list[pl.Expr] = []
-    for f in fields:
-        if f.name == key:
-            continue
-        value, bad = _parse(f, pl.col(f.name))
-        parsed.append(value.alias(f.name))
-        problems.append(bad.alias(f"__bad_{f.name}"))
-    work = text.with_columns(pl.Series(f"__bad_{key}", key_problem)).with_columns(*problems)
+    others = [f for f in fields if f.name != key]
+    work = (
+        text.with_columns(pl.Series(f"__bad_{key}", key_problem))
+        .with_columns(_value(f, pl.col(f.name)).cast(DTYPES[f.type]).alias(f"__v_{f.name}") for f in others)
+        .with_columns(
+            _problem(f, pl.col(f.name), pl.col(f"__v_{f.name}")).alias(f"__bad_{f.name}") for f in others
+        )
+    )
+    parsed = [pl.col(f"__v_{f.name}").alias(f.name) for f in others]
     bad_cols = [f"__bad_{f.name}" for f in fields]
     shown_key, masks = _key_and_mask(cat, key)
     rejects = pl.concat(

@@ -93,6 +93,8 @@ def read_source(path: Path) -> tuple[pl.DataFrame, str]:
         if data.startswith(b"\xef\xbb\xbf"):
             data = data[3:]
         frame = pl.read_csv(io.BytesIO(data), infer_schema=False, raise_if_empty=False)
+        # polars keeps a quoted header's doubled quotes ("" in 专精特新"小巨人"认定日期): undo that
+        frame = frame.rename({c: c.replace('""', '"') for c in frame.columns if '""' in c})
     except (OSError, pl.exceptions.PolarsError, UnicodeDecodeError) as exc:
         raise SourceError(path.name, f"无法读取 ({type(exc).__name__})", expected="CSV 或 Parquet") from None
     return frame, encoding

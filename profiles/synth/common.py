@@ -1,0 +1,93 @@
+"""Pieces shared by the enterprise and person generators: districts, dates, masks, phones."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import polars as pl
+
+from profiles.regions import load_regions
+
+# City prefix -> share of the population.
+CITY_SHARES: dict[str, float] = {"4401": 0.30, "31": 0.27, "11": 0.28, "4403": 0.15}
+
+
+def districts_of(prefix: str) -> list[str]:
+    return sorted(c for c in load_regions().districts if c.startswith(prefix))
+
+
+def pick_districts(
+    rng: np.random.Generator, n: int, shares: dict[str, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(6-digit district codes as integers, city index into ``shares``) for ``n`` entities."""
+    prefixes = list(shares)
+    p = np.array([shares[c] for c in prefixes])
+    city = rng.choice(len(prefixes), size=n, p=p / p.sum())
+    codes = np.zeros(n, dtype=np.int64)
+    for i, prefix in enumerate(prefixes):
+        pool = np.array([int(c) for c in districts_of(prefix)])
+        where = city == i
+        codes[where] = pool[rng.integers(0, len(pool), size=int(where.sum()))]
+    return codes, city
+
+
+def digits(values: np.ndarray, width: int) -> np.ndarray:
+    """(n, width) uint8 ASCII digits of non-negative integers, zero-padded."""
+    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    return ((values[:, None] // powers) % 10 + ord("0")).astype(np.uint8)
+
+
+def as_text(codes: np.ndarray) -> pl.Series:
+    """Strings from an (n, width) uint8 ASCII array."""
+    width = codes.shape[1]
+    return pl.Series(np.ascontiguousarray(codes).view(f"S{width}").ravel()).cast(pl.String)
+
+
+def pick(options: tuple[str, ...] | list[str], idx: np.ndarray) -> pl.Series:
+    """``options[idx]`` as a polars string column (fast, no numpy unicode arrays)."""
+    return pl.Series(list(options), dtype=pl.String).gather(idx)
+
+
+def days_before(reference: date, days: np.ndarray) -> pl.Series:
+    """Dates ``days`` days before ``reference`` (a polars Date series)."""
+    base = np.datetime64(reference.isoformat(), "D")
+    return pl.Series((base - days.astype("timedelta64[D]")).astype("datetime64[D]"))
+
+
+def phones(rng: np.random.Generator, n: int) -> pl.Series:
+    prefixes = np.array([130, 131, 135, 136, 138, 139, 150, 152, 158, 159, 176, 180, 186, 188, 189, 199])
+    number = prefixes[rng.integers(0, len(prefixes), size=n)] * 100_000_000 + rng.integers(
+        0, 100_000_000, size=n
+    )
+    return as_text(digits(number, 11))
+
+
+def with_missing(
+    rng: np.random.Generator, frame: pl.DataFrame, *, keep: tuple[str, ...]
+) -> pl.DataFrame:
+    """Blank 3-5 % of the values of every column not in ``keep`` (keys, list-type fields)."""
+    n = frame.height
+    out = []
+    for name in frame.columns:
+        if name in keep or n == 0:
+            out.append(pl.col(name))
+            continue
+        blank = pl.Series(rng.random(n) < rng.uniform(0.03, 0.05))
+        out.append(pl.when(blank).then(None).otherwise(pl.col(name)).alias(name))
+    return frame.select(out)
+
+
+def choose_idx(rng: np.random.Generator, p: tuple[float, ...], n: int) -> np.ndarray:
+    weights = np.array(p, dtype=float)
+    return rng.choice(len(p), size=n, p=weights / weights.sum())
+
+
+def choose(rng: np.random.Generator, options: tuple[str, ...], p: tuple[float, ...], n: int) -> pl.Series:
+    return pick(options, choose_idx(rng, p, n))
+
+
+def where_or_null(mask: np.ndarray, values: np.ndarray | bool, *, dtype: pl.DataType) -> pl.Series:
+    """``values`` where ``mask`` holds, null elsewhere."""
+    frame = pl.DataFrame({"m": mask, "v": np.broadcast_to(values, mask.shape)})
+    return frame.select(pl.when(pl.col("m")).then(pl.col("v")).cast(dtype)).to_series()

@@ -1,0 +1,201 @@
+"""Synthetic enterprises: one typed frame per department extract, vectorised with numpy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from importlib import resources
+
+import numpy as np
+import polars as pl
+from ruamel.yaml import YAML
+
+from profiles.idcheck import USCC_ALPHABET, org_code_with_check, uscc_with_check
+from profiles.synth.common import (
+    CITY_SHARES,
+    as_text,
+    choose,
+    choose_idx,
+    days_before,
+    digits,
+    phones,
+    pick,
+    pick_districts,
+    where_or_null,
+    with_missing,
+)
+from profiles.synth.names import BRAND_CHARS, CITY_SHORT, SCOPE_SUFFIX
+
+WAN = 10_000.0
+RD_HEAVY = ("39", "65", "73", "64", "26", "36")
+
+
+@dataclass(frozen=True)
+class Industry:
+    code: str
+    name: str
+    weight: float
+    revenue_per_head: float
+    word: str
+    scope: tuple[str, ...]
+
+
+@cache
+def load_industries() -> tuple[Industry, ...]:
+    text = resources.files("profiles").joinpath("data/industries.yaml").read_text(encoding="utf-8")
+    raw = YAML(typ="safe").load(text)["industries"]
+    return tuple(
+        Industry(str(r["code"]), str(r["name"]), float(r["weight"]), float(r["revenue_per_head"]),
+                 str(r["word"]), tuple(str(s) for s in r["scope"]))
+        for r in raw
+    )
+
+
+def unique_usccs(rng: np.random.Generator, districts: np.ndarray, kinds: np.ndarray) -> pl.Series:
+    """Valid, distinct USCCs: 9 + kind (1-3) + district + random organisation code + checks."""
+    n = len(districts)
+    prefix = np.concatenate(
+        [np.full((n, 1), ord("9"), np.uint8), digits(kinds, 1), digits(districts, 6)], axis=1
+    )
+    alphabet = np.frombuffer(USCC_ALPHABET.encode(), dtype=np.uint8)
+    bodies = alphabet[rng.integers(0, 31, size=(n, 8))]
+    bodies[:, :2] = alphabet[rng.integers(0, 10, size=(n, 2))]  # mostly digits up front
+    while True:
+        first17 = np.concatenate([prefix, org_code_with_check(bodies)], axis=1)
+        codes = uscc_with_check(first17).alias("uscc")
+        dup = codes.is_duplicated().to_numpy()
+        # keep the first of each duplicate group, redraw the others
+        redraw = dup & ~codes.is_first_distinct().to_numpy()
+        if not redraw.any():
+            return codes
+        bodies[redraw] = alphabet[rng.integers(0, 31, size=(int(redraw.sum()), 8))]
+
+
+def _names(rng: np.random.Generator, city_prefix: np.ndarray, words: pl.Series, n: int) -> pl.Series:
+    brand = list(BRAND_CHARS)
+    city = pick([CITY_SHORT[c] for c in CITY_SHARES], city_prefix)
+    a = pick(brand, rng.integers(0, len(brand), size=n))
+    b = pick(brand, rng.integers(0, len(brand), size=n))
+    suffix = choose(rng, ("有限公司", "有限责任公司", "股份有限公司"), (0.85, 0.1, 0.05), n)
+    return pl.DataFrame({"c": city, "a": a, "b": b, "w": words, "s": suffix}).select(
+        pl.concat_str("c", "a", "b", "w", "s")
+    ).to_series()
+
+
+def _scopes(rng: np.random.Generator, industry: np.ndarray, table: tuple[Industry, ...]) -> pl.Series:
+    flat = [p for ind in table for p in ind.scope]
+    counts = np.array([len(ind.scope) for ind in table])
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    n = len(industry)
+    first = pick(flat, offsets[industry] + rng.integers(0, 1 << 30, size=n) % counts[industry])
+    second = pick(flat, offsets[industry] + rng.integers(0, 1 << 30, size=n) % counts[industry])
+    frame = pl.DataFrame({"a": first, "b": second})
+    return frame.select(
+        pl.when(pl.col("a") == pl.col("b"))
+        .then(pl.col("a") + SCOPE_SUFFIX)
+        .otherwise(pl.concat_str("a", pl.lit("；"), "b", pl.lit(SCOPE_SUFFIX)))
+    ).to_series()
+
+
+def enterprises(rng: np.random.Generator, n: int, *, reference: date) -> dict[str, pl.DataFrame]:
+    """Department extracts (typed, with missing values) for ``n`` enterprises."""
+    table = load_industries()
+    weights = np.array([i.weight for i in table])
+    industry = rng.choice(len(table), size=n, p=weights / weights.sum())
+    codes = pick([i.code for i in table], industry)
+    district, city = pick_districts(rng, n, CITY_SHARES)
+    kinds = choose_idx(rng, (0.95, 0.04, 0.01), n) + 1
+    uscc = unique_usccs(rng, district, kinds)
+    age_days = np.minimum(rng.exponential(7.0, size=n), 45.0) * 365.25
+    employees = np.floor(rng.lognormal(1.7, 1.35, size=n)).astype(np.int64)
+    per_head = np.array([i.revenue_per_head for i in table])[industry] * WAN
+    revenue = np.round(np.maximum(employees, 0.5) * per_head * rng.lognormal(0.0, 0.7, size=n), 2)
+    assets = np.round(revenue * rng.lognormal(np.log(0.8), 0.7, size=n), 2)
+    taxable = np.round(revenue * rng.normal(0.04, 0.08, size=n), 2)
+    small_scale = np.where(revenue < 5_000_000, rng.random(n) < 0.92, rng.random(n) < 0.03)
+    rd_heavy = np.array([i.code[:2] in RD_HEAVY for i in table])[industry]
+    does_rd = rng.random(n) < np.where(rd_heavy, 0.45, 0.08)
+    rd_expense = np.where(does_rd, np.round(revenue * rng.uniform(0.02, 0.12, size=n), 2), 0.0)
+    registry = pl.DataFrame(
+        {
+            "uscc": uscc,
+            "name": _names(rng, city, pick([i.word for i in table], industry), n),
+            "district": as_text(digits(district, 6)),
+            "industry_code": codes,
+            "founded_on": days_before(reference, age_days.astype(np.int64)),
+            "status": choose(rng, ("存续", "吊销", "注销"), (0.90, 0.04, 0.06), n),
+            "business_scope": _scopes(rng, industry, table),
+            "serious_dishonesty": where_or_null(rng.random(n) < 0.005, True, dtype=pl.Boolean()),
+            "contact_phone": phones(rng, n),
+        }
+    )
+    tax = pl.DataFrame(
+        {
+            "uscc": uscc,
+            "employees": employees,
+            "operating_revenue": revenue,
+            "total_assets": assets,
+            "annual_taxable_income": taxable,
+            "vat_taxpayer_type": pick(("一般纳税人", "小规模纳税人"), small_scale.astype(np.int64)),
+            "monthly_sales": np.round(revenue / 12 * rng.lognormal(0, 0.25, size=n), 2),
+            "tax_credit_rating": choose(rng, ("A", "B", "M", "C", "D"), (0.2, 0.55, 0.15, 0.07, 0.03), n),
+            "rd_expense": rd_expense,
+        }
+    )
+    return {
+        "市场监管": with_missing(rng, registry, keep=("uscc", "serious_dishonesty")),
+        "税务": with_missing(rng, tax, keep=("uscc",)),
+        "科技": _science(rng, uscc, does_rd, employees, revenue, reference),
+        "工信": _little_giants(rng, uscc, does_rd, employees),
+        "人社": _social_insurance(rng, uscc, employees, age_days),
+    }
+
+
+def _science(rng: np.random.Generator, uscc: pl.Series, does_rd: np.ndarray, employees: np.ndarray,
+             revenue: np.ndarray, reference: date) -> pl.DataFrame:
+    idx = np.flatnonzero(does_rd)
+    m = len(idx)
+    certified = rng.random(m) < 0.25
+    cert_days = rng.integers(0, 5 * 365, size=m)
+    cert = days_before(reference, cert_days)
+    frame = pl.DataFrame(
+        {
+            "uscc": uscc.gather(idx),
+            "tech_staff": np.round(employees[idx] * rng.uniform(0.05, 0.45, size=m)).astype(np.int64),
+            "high_tech_revenue": np.round(revenue[idx] * rng.uniform(0.2, 0.95, size=m), 2),
+            "high_tech_cert_on": cert,
+        }
+    ).with_columns(pl.when(pl.Series(certified)).then(pl.col("high_tech_cert_on")).alias("high_tech_cert_on"))
+    return with_missing(rng, frame, keep=("uscc", "high_tech_cert_on"))
+
+
+def _little_giants(rng: np.random.Generator, uscc: pl.Series, does_rd: np.ndarray,
+                   employees: np.ndarray) -> pl.DataFrame:
+    pool = np.flatnonzero(does_rd & (employees >= 20))
+    share = rng.random(len(pool)) < 0.12
+    idx = pool[share]
+    years = 2019 + choose_idx(rng, (0.08, 0.1, 0.12, 0.15, 0.15, 0.15, 0.25), len(idx))
+    day = rng.integers(0, 365, size=len(idx))
+    dates = (years - 1970).astype("datetime64[Y]").astype("datetime64[D]") + day.astype("timedelta64[D]")
+    return pl.DataFrame({"uscc": uscc.gather(idx), "little_giant_on": pl.Series(dates, dtype=pl.Date)})
+
+
+def _social_insurance(rng: np.random.Generator, uscc: pl.Series, employees: np.ndarray,
+                      age_days: np.ndarray) -> pl.DataFrame:
+    idx = np.flatnonzero((employees > 0) & (rng.random(len(employees)) < 0.85))
+    m = len(idx)
+    insured = np.round(employees[idx] * rng.uniform(0.6, 1.0, size=m)).astype(np.int64)
+    months_alive = (age_days[idx] // 30.4).astype(np.int64)
+    paid = np.minimum(months_alive, np.where(rng.random(m) < 0.85, 240, rng.integers(0, 24, size=m)))
+    frame = pl.DataFrame(
+        {
+            "uscc": uscc.gather(idx),
+            "insured_employees": insured,
+            "ui_paid_months": paid,
+            "ui_paid_last_year": np.round(insured * rng.lognormal(np.log(1000), 0.3, size=m), 2),
+            "layoffs_last_year": rng.poisson(insured * 0.02),
+            "graduate_hires": rng.poisson(insured * 0.01),
+        }
+    )
+    return with_missing(rng, frame, keep=("uscc",))
