@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +87,7 @@ def run_pipeline(
         say("build", f"{entity}: 读取并校验源数据 …")
         snapshot = settings.snapshots_dir / f"{entity}-{as_of.isoformat()}.parquet"
         rejects = settings.snapshots_dir / f"{entity}-{as_of.isoformat()}-rejects.csv"
+        started = time.perf_counter()
         try:
             built = build_snapshot(
                 sources_dir, entity=entity, as_of=as_of, out=snapshot, rejects=rejects
@@ -98,6 +100,7 @@ def run_pipeline(
             "profiles": built.profiles,
             "rejected_lines": built.rejected_lines,
             "snapshot_hash": built.snapshot_hash,
+            "seconds": round(time.perf_counter() - started, 3),
         }
         say("build", f"{entity}: 画像 {built.profiles} 条，隔离 {built.rejected_lines} 行")
         policies, sets = published_policies(engine, entity=entity, as_of=as_of)
