@@ -28,6 +28,18 @@ class TemplateMissingError(NotifierError):
         )
 
 
+class PayloadError(NotifierError):
+    """A message payload its template cannot render (a missing or malformed part)."""
+
+    def __init__(self, *, kind: str, problem: str) -> None:
+        self.kind = kind
+        self.problem = problem
+        super().__init__(
+            f"{kind!r} message payload cannot be rendered: {problem}; expected the payload "
+            "written by notifier.planning"
+        )
+
+
 class UnmaskedPersonalDataError(NotifierError):
     """A rendered message still shows a full ID number or phone number; it is never sent."""
 

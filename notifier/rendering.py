@@ -13,7 +13,7 @@ from functools import cache
 
 import jinja2
 
-from notifier.errors import TemplateMissingError, UnmaskedPersonalDataError
+from notifier.errors import PayloadError, TemplateMissingError, UnmaskedPersonalDataError
 from notifier.masking import find_unmasked
 from notifier.model import MESSAGE_KINDS
 
@@ -59,8 +59,12 @@ def render_message(kind: str, payload: Mapping[str, object]) -> RenderedMessage:
         variables["item"] = items[0]
     context = template.new_context(variables)
     parts: dict[str, str] = {}
-    for block in BLOCKS:
-        parts[block] = "".join(template.blocks[block](context)).strip()
+    try:
+        for block in BLOCKS:
+            parts[block] = "".join(template.blocks[block](context)).strip()
+    except (jinja2.TemplateError, TypeError, AttributeError, KeyError) as exc:
+        # Jinja's messages name the missing part, never a value.
+        raise PayloadError(kind=kind, problem=f"{type(exc).__name__}: {exc}") from None
     rendered = RenderedMessage(kind=kind, **parts)
     findings: list[str] = []
     for part in rendered.parts():

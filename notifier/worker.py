@@ -183,6 +183,9 @@ def _deliver(
     except ChannelError as exc:
         fail(str(exc), retryable=exc.retryable)
         return
+    except Exception as exc:  # a bug in a channel: retry (the key guards against a repeat)
+        fail(f"channel {record.channel} raised {type(exc).__name__}", retryable=True)
+        return
     if settle(lambda s: store_outbox.mark_sent(
         s, record.id, worker=worker, now=now, receipt=receipt.provider_id
     )):

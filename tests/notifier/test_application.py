@@ -1,0 +1,90 @@
+"""Pre-filled applications: what the data knows is filled in with source and date; only the
+unknown and the declared fields are left for the applicant; JSON and HTML agree."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from notifier.application import build_application
+from notifier.links import Links
+from notifier.planning import plan_messages
+from notifier.rendering import render_application_html, render_message
+
+from .conftest import PERSON_FIELDS, PERSON_ID, PERSON_PROFILE, change
+
+AS_OF = dt.date(2025, 6, 1)
+CARE = {
+    "policy_id": "sh-severe-disability-care-subsidy",
+    "policy_title": "重度残疾人护理补贴(上海)",
+    "delivery": "apply",
+    "outcome": "undetermined",
+    "unknown_fields": ("needs_long_term_care",),
+}
+
+
+def test_known_fields_are_prefilled_with_source_and_date() -> None:
+    app = build_application(change(**CARE), PERSON_PROFILE, PERSON_FIELDS, as_of=AS_OF,
+                            source_as_of={"残联": dt.date(2025, 5, 31)})
+    prefilled = {f.name: f for f in app.prefilled}
+    assert prefilled["disability_grade"].display == "1"
+    assert prefilled["disability_grade"].source == "残联"
+    assert prefilled["disability_grade"].as_of == dt.date(2025, 5, 31)
+    assert prefilled["hukou_district"].source == "公安"
+    assert prefilled["hukou_district"].as_of == AS_OF
+
+
+def test_only_unknown_and_declared_fields_are_left_for_the_applicant() -> None:
+    app = build_application(change(**CARE), PERSON_PROFILE, PERSON_FIELDS, as_of=AS_OF)
+    assert {(f.name, f.reason) for f in app.to_fill} == {
+        ("employed", "unknown"),  # missing in the data: UNKNOWN, not "no"
+        ("needs_long_term_care", "declared"),
+    }
+    assert not {f.name for f in app.to_fill} & {f.name for f in app.prefilled}
+
+
+def test_empty_list_type_field_is_prefilled_as_not_listed() -> None:
+    profile = {**PERSON_PROFILE, "disability_grade": None}
+    app = build_application(change(**CARE), profile, PERSON_FIELDS, as_of=AS_OF)
+    (grade,) = [f for f in app.prefilled if f.name == "disability_grade"]
+    assert grade.value is None and grade.display == "无(未列入名单)"
+
+
+def test_unknown_field_outside_the_given_metadata_is_still_asked_for() -> None:
+    app = build_application(change(**{**CARE, "unknown_fields": ("mystery",)}), {}, (),
+                            as_of=AS_OF)
+    assert [(f.name, f.reason) for f in app.to_fill] == [("mystery", "unknown")]
+
+
+def test_personal_values_are_masked_in_the_application() -> None:
+    app = build_application(change(**CARE), PERSON_PROFILE, PERSON_FIELDS, as_of=AS_OF)
+    values = {f.name: f.value for f in app.prefilled}
+    assert values["id_number"] == "3101**********1234"
+    assert values["phone"] == "138****0000"
+    assert values["name"] == "张**"
+    assert PERSON_ID not in json.dumps(app.to_json(), ensure_ascii=False)
+
+
+def test_application_json_and_html_list_the_same_fields() -> None:
+    app = build_application(change(**CARE), PERSON_PROFILE, PERSON_FIELDS, as_of=AS_OF)
+    data = app.to_json()
+    assert json.loads(json.dumps(data)) == data  # JSON-ready
+    html = render_application_html(data)
+    for entry in data["prefilled"]:  # type: ignore[attr-defined]
+        assert entry["label"] in html and entry["source"] in html
+    for entry in data["to_fill"]:  # type: ignore[attr-defined]
+        assert f'name="{entry["name"]}"' in html
+    assert html.count("<input") == len(data["to_fill"])  # type: ignore[arg-type]
+
+
+def test_application_message_links_the_form_and_names_what_is_missing(links: Links) -> None:
+    (message,) = plan_messages(
+        [change(**CARE)], links=links, as_of=AS_OF,
+        profiles={("person", PERSON_ID): PERSON_PROFILE},
+        fields={CARE["policy_id"]: PERSON_FIELDS},  # type: ignore[dict-item]
+    )
+    assert message.kind == "application"
+    rendered = render_message(message.kind, message.payload)
+    assert "需要长期照护(6个月以上)" in rendered.text
+    assert "/application?token=" in rendered.html
+    assert 'class="application"' in rendered.html

@@ -1,0 +1,140 @@
+"""Planning: each change becomes the right kind of message, a recipient gets one digest per
+run, keys are stable, opt-outs are honoured, unknown amounts read 待核定."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from notifier.links import Links, verify_token
+from notifier.model import Recipient
+from notifier.planning import item_kind, plan_messages
+from notifier.rendering import render_message
+
+from .conftest import ENTERPRISE_ID, PERSON_ID, change
+
+AS_OF = dt.date(2025, 6, 1)
+
+
+def test_each_delivery_mode_and_change_maps_to_its_message_kind() -> None:
+    assert item_kind(change(delivery="direct")) == "benefit_direct"
+    assert item_kind(change(delivery="notice")) == "benefit_notice"
+    assert item_kind(change(delivery="apply")) == "application"
+    for delivery in ("direct", "notice", "apply"):
+        assert item_kind(change(delivery=delivery, outcome="undetermined")) == "application"
+    assert item_kind(change(change="revoked", reason="已迁出本市")) == "revocation"
+    assert item_kind(change(change="amount_changed")) == "amount_changed"
+
+
+def test_outcomes_that_push_nothing_are_not_planned(links: Links) -> None:
+    changes = [change(outcome=o) for o in ("ineligible", "superseded", "over_budget")]
+    assert [item_kind(c) for c in changes] == [None, None, None]
+    assert plan_messages(changes, links=links, as_of=AS_OF) == []
+
+
+def test_a_recipient_gets_one_digest_listing_all_its_new_benefits(links: Links) -> None:
+    changes = [
+        change(policy_id="a", policy_title="甲津贴"),
+        change(policy_id="b", policy_title="乙补贴", delivery="notice", amount=None),
+        change(policy_id="c", policy_title="丙补助", delivery="apply"),
+        change(entity_id="310101195501011238", policy_id="a", policy_title="甲津贴"),
+    ]
+    planned = plan_messages(changes, links=links, as_of=AS_OF)
+    by_recipient = {m.recipient_id: m for m in planned}
+    assert len(planned) == 2  # two recipients, in-app inbox only
+    digest = by_recipient[PERSON_ID]
+    assert digest.kind == "digest"
+    rendered = render_message("digest", digest.payload)
+    for title in ("甲津贴", "乙补贴", "丙补助"):
+        assert title in rendered.text and title in rendered.html and title in rendered.sms
+    assert "3 项" in rendered.subject
+    assert "待核定" in rendered.text
+    single = by_recipient["310101195501011238"]
+    assert single.kind == "benefit_direct"
+
+
+def test_digest_off_sends_one_message_per_change(links: Links) -> None:
+    changes = [change(policy_id="a"), change(policy_id="b")]
+    planned = plan_messages(changes, links=links, as_of=AS_OF, digest=False)
+    assert [m.kind for m in planned] == ["benefit_direct", "benefit_direct"]
+
+
+def test_planning_the_same_changes_again_gives_the_same_keys(links: Links) -> None:
+    changes = [change(policy_id="a"), change(policy_id="b", delivery="notice")]
+    first = plan_messages(changes, links=links, as_of=AS_OF)
+    again = plan_messages(list(reversed(changes)), links=links, as_of=AS_OF)
+    assert [m.idempotency_key for m in first] == [m.idempotency_key for m in again]
+    other_version = plan_messages(
+        [change(policy_id="a", policy_version="v2"), changes[1]], links=links, as_of=AS_OF
+    )
+    assert other_version[0].idempotency_key != first[0].idempotency_key
+
+
+def test_keys_and_links_carry_no_personal_data(links: Links) -> None:
+    (message,) = plan_messages([change()], links=links, as_of=AS_OF)
+    assert PERSON_ID not in message.idempotency_key
+    item = message.payload["items"][0]  # type: ignore[index]
+    assert PERSON_ID not in item["confirm_url"]
+    token = item["confirm_url"].rsplit("=", 1)[1]
+    assert verify_token(links.secret, token, entity_kind="person", entity_id=PERSON_ID,
+                        policy_id="sh-elderly-allowance", benefit_period="2025-06")
+    assert not verify_token(links.secret, token, entity_kind="person",
+                            entity_id="310101195501011238", policy_id="sh-elderly-allowance",
+                            benefit_period="2025-06")
+
+
+def test_channels_follow_addresses_and_opt_outs(links: Links) -> None:
+    recipient = Recipient(
+        entity_kind="enterprise", entity_id=ENTERPRISE_ID, display_name="上海某科技有限公司",
+        addresses={"sms": "13800000000", "email": "a@example.cn",
+                   "webhook": "https://erp.example.cn/hook"},
+        opted_out=frozenset({"sms"}),
+    )
+    c = change(entity_kind="enterprise", entity_id=ENTERPRISE_ID)
+    planned = plan_messages([c], links=links, as_of=AS_OF,
+                            recipients={("enterprise", ENTERPRISE_ID): recipient})
+    assert sorted(m.channel for m in planned) == ["email", "inbox", "webhook"]
+    assert len({m.idempotency_key for m in planned}) == 3
+    only_inbox = plan_messages([c], links=links, as_of=AS_OF, enabled_channels=("inbox",),
+                               recipients={("enterprise", ENTERPRISE_ID): recipient})
+    assert [m.channel for m in only_inbox] == ["inbox"]
+
+
+def test_direct_push_has_a_confirmation_link_and_notice_says_applied_automatically(
+    links: Links,
+) -> None:
+    (direct,) = plan_messages([change()], links=links, as_of=AS_OF)
+    text = render_message(direct.kind, direct.payload)
+    assert "一键确认" in text.text and "/confirm?token=" in text.html
+    assert "150.00 元/月" in text.text
+    (notice,) = plan_messages([change(delivery="notice")], links=links, as_of=AS_OF)
+    assert "已为您自动享受" in render_message(notice.kind, notice.payload).text
+
+
+def test_unknown_amount_reads_pending_never_zero(links: Links) -> None:
+    (message,) = plan_messages([change(amount=None)], links=links, as_of=AS_OF)
+    rendered = render_message(message.kind, message.payload)
+    for part in rendered.parts():
+        assert "0.00 元" not in part
+    assert "待核定" in rendered.text and "待核定" in rendered.html
+
+
+def test_revocation_states_its_reason(links: Links) -> None:
+    (message,) = plan_messages([change(change="revoked", reason="户籍已迁出上海市")],
+                               links=links, as_of=AS_OF)
+    rendered = render_message(message.kind, message.payload)
+    assert message.kind == "revocation"
+    assert "户籍已迁出上海市" in rendered.text and "户籍已迁出上海市" in rendered.sms
+
+
+def test_person_display_name_is_masked_enterprise_name_is_not(links: Links) -> None:
+    person = Recipient(entity_kind="person", entity_id=PERSON_ID, display_name="张三丰")
+    firm = Recipient(entity_kind="enterprise", entity_id=ENTERPRISE_ID,
+                     display_name="上海某科技有限公司")
+    planned = plan_messages(
+        [change(), change(entity_kind="enterprise", entity_id=ENTERPRISE_ID)],
+        links=links, as_of=AS_OF,
+        recipients={("person", PERSON_ID): person, ("enterprise", ENTERPRISE_ID): firm},
+    )
+    texts = {m.recipient_kind: render_message(m.kind, m.payload).text for m in planned}
+    assert "张**" in texts["person"] and "张三丰" not in texts["person"]
+    assert "上海某科技有限公司" in texts["enterprise"]
