@@ -84,8 +84,8 @@ def run_demo(
         console.print(f"[bold]{entity}[/bold] 画像构建: {reports[entity]}")
     for (entity, when), outcomes in results.items():
         label = "全部政策生效日" if when == ALL_IN_EFFECT else "今天"
-        print_summary(console, outcomes, policies,
-                      title=f"{'企业' if entity == 'enterprise' else '个人'} · 评估日 {when} ({label})")
+        who = "企业" if entity == "enterprise" else "个人"
+        print_summary(console, outcomes, policies, title=f"{who} · 评估日 {when} ({label})")
     console.print("耗时(秒): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
     console.print(f"[bold green]输出目录: {folder.resolve()}[/bold green]")
     return 0

@@ -101,8 +101,8 @@ def explain_entity(
     exprs: list[pl.Expr] = []
     for pid, cp in compiled.items():
         exprs.append(cp.truth.alias(f"t:{pid}"))
-        amount = cp.amount if cp.amount is not None else pl.lit(None, dtype=pl.Float64)
-        exprs.append(amount.cast(pl.Float64).alias(f"a:{pid}"))
+        amount_expr = cp.amount if cp.amount is not None else pl.lit(None, dtype=pl.Float64)
+        exprs.append(amount_expr.cast(pl.Float64).alias(f"a:{pid}"))
         exprs.append(unknown_fields_expr(cp, plan, names).alias(f"u:{pid}"))
         for cc in cp.conditions:
             cid = f"{pid}:{cc.condition.id}"
@@ -122,12 +122,12 @@ def explain_entity(
 
     result = []
     for pid, cp in compiled.items():
-        truth = values[f"t:{pid}"]
-        amount = values[f"a:{pid}"]
+        truth: bool | None = values[f"t:{pid}"]
+        amount: float | None = values[f"a:{pid}"]
         if outcomes is not None:
             outcome, amount = known_outcomes.get(pid, ("ineligible", None))
         else:
-            outcome = "eligible" if truth is True else "ineligible" if truth is False else "undetermined"
+            outcome = {True: "eligible", False: "ineligible", None: "undetermined"}[truth]
         if outcome == "ineligible":
             amount = None
         conditions = tuple(
@@ -205,7 +205,8 @@ def render_text(explanation: Explanation, *, field_labels: dict[str, str] | None
     lines.append("  条件:")
     for c in e.conditions:
         clause = f" [{c.clause}]" if c.clause else ""
-        detail = f"当前值: {format_value(c.value)}" if c.value is not None or c.truth is None else ""
+        shown = c.value is not None or c.truth is None
+        detail = f"当前值: {format_value(c.value)}" if shown else ""
         if c.threshold:
             detail += f"  要求: {c.threshold}"
         if c.truth is False and c.distance is not None and c.distance != 0:

@@ -107,12 +107,14 @@ def match(
     profiles: Annotated[Path, typer.Option("--profiles", help="画像表 .csv 或 .parquet")],
     as_of: AsOfOpt,
     out: Annotated[Path, typer.Option("--out", help="输出 .csv 或 .parquet")],
-    policies: Annotated[Path | None, typer.Option("--policies", help="政策目录(默认内置库)")] = None,
+    policies: Annotated[
+        Path | None, typer.Option("--policies", help="政策目录(默认内置库)")
+    ] = None,
     rejects: Annotated[Path | None, typer.Option("--rejects", help="被拒行输出文件")] = None,
     streaming: Annotated[bool, typer.Option("--streaming", help="使用流式引擎")] = False,
 ) -> None:
-    from matcher.evaluate import match_frame
     from api.cli.tables import print_summary
+    from matcher.evaluate import match_frame
 
     kind = check_entity(entity)
     when = parse_date(as_of, option="--as-of")
@@ -141,10 +143,17 @@ def explain(
     entity_id: Annotated[str, typer.Option("--id", help="统一社会信用代码或公民身份号码")],
     as_of: AsOfOpt,
     policy: Annotated[str | None, typer.Option("--policy", help="只解释这一项政策")] = None,
-    policies: Annotated[Path | None, typer.Option("--policies", help="政策目录(默认内置库)")] = None,
+    policies: Annotated[
+        Path | None, typer.Option("--policies", help="政策目录(默认内置库)")
+    ] = None,
 ) -> None:
     from matcher.evaluate import match_frame
-    from matcher.explain import EntityNotFoundError, PolicyNotFoundError, explain_entity, render_text
+    from matcher.explain import (
+        EntityNotFoundError,
+        PolicyNotFoundError,
+        explain_entity,
+        render_text,
+    )
     from profiles.catalog import load_catalog
 
     kind = check_entity(entity)
@@ -167,14 +176,16 @@ def explain(
     shown = mask_id(entity_id) if kind == "person" else entity_id
     console.print(f"[bold]{shown}[/bold] 评估日 {when}\n")
     for e in explanations:
-        console.print(render_text(e, field_labels=labels), highlight=False)
+        console.print(render_text(e, field_labels=labels), highlight=False, soft_wrap=True)
         console.print()
 
 
 def demo(
     enterprises: Annotated[int, typer.Option(help="合成企业数")] = 200_000,
     persons: Annotated[int, typer.Option(help="合成人口数")] = 200_000,
-    out: Annotated[Path | None, typer.Option(help="输出目录(默认新建 mianshen-demo-时间戳)")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="输出目录(默认新建 mianshen-demo-时间戳)")
+    ] = None,
     seed: Annotated[int, typer.Option(help="随机种子")] = 20251001,
 ) -> None:
     from api.demo import run_demo
