@@ -11,16 +11,18 @@ undetermined are listed.
 >>> import polars as pl
 >>> from rules.loader import bundled_library
 >>> from profiles.derive import derive
+>>> from profiles.ingest import complete
 >>> lib = bundled_library()
 >>> people = pl.DataFrame({
 ...     "id_number": ["110105193001010013"], "birth_date": [dt.date(1930, 1, 1)],
 ...     "hukou_district": ["110105"], "alive": [True],
 ... })
->>> frame = derive(people, entity="person", as_of=dt.date(2025, 10, 1)).collect()
+>>> frame = derive(complete(people, entity="person"), entity="person",
+...                as_of=dt.date(2025, 10, 1)).collect()
 >>> out = match_frame(frame, entity="person", policies=lib.policies.values(),
 ...                   as_of=dt.date(2025, 10, 1), sets=lib.sets)
->>> out.select("policy_id", "outcome", "amount").rows()
-[('bj-elderly-allowance', 'eligible', 500.0)]
+>>> out.select("policy_id", "outcome", "amount").rows()  # children_under_3 is unknown
+[('bj-elderly-allowance', 'eligible', 500.0), ('iit-infant-care-deduction', 'undetermined', None)]
 """
 
 from __future__ import annotations

@@ -7,10 +7,12 @@ and for numeric conditions the distance to the threshold. Computed on demand for
 >>> import polars as pl
 >>> from rules.loader import bundled_library
 >>> from profiles.derive import derive
+>>> from profiles.ingest import complete
 >>> lib = bundled_library()
 >>> p = pl.DataFrame({"id_number": ["310104195501010018"], "birth_date": [dt.date(1955, 1, 1)],
 ...                   "hukou_district": ["310104"], "alive": [None]})
->>> frame = derive(p, entity="person", as_of=dt.date(2025, 10, 1)).collect()
+>>> frame = derive(complete(p, entity="person"), entity="person",
+...                as_of=dt.date(2025, 10, 1)).collect()
 >>> [e] = explain_entity(frame, entity="person", policies=lib.policies.values(),
 ...                      as_of=dt.date(2025, 10, 1), entity_id="310104195501010018",
 ...                      policy_id="sh-elderly-allowance", sets=lib.sets)
