@@ -19,25 +19,37 @@ PERIOD_LABELS = {"once": "一次性", "month": "每月", "year": "每年"}
 def print_summary(
     console: Console, outcomes: pl.DataFrame, policies: Iterable[Policy], *, title: str
 ) -> None:
-    """Per policy: eligible and undetermined counts and the total eligible amount."""
+    """Per policy: eligible and undetermined counts and the total eligible amount. Columns for
+    superseded and over-budget outcomes appear only when some policy has them."""
     from matcher.summary import summarize
 
-    titles = {p.id: p.title for p in policies}
-    table = Table(title=title)
-    for name, justify in (
-        ("政策", "left"), ("符合", "right"), ("待确认", "right"), ("被更优替代", "right"),
-        ("超预算", "right"), ("符合金额合计(元)", "right"), ("周期", "left"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for row in summarize(outcomes).iter_rows(named=True):
-        amount = row["eligible_amount"]
-        amount_text = f"{amount:,.0f}" if row["amount_period"] else "—"
-        if row["unknown_amounts"]:
-            amount_text += f" (+{row['unknown_amounts']} 笔待核定)"
+    by_id = {p.id: p for p in policies}
+    rows = summarize(outcomes).rows(named=True)
+    extra = [
+        (name, label)
+        for name, label in (("superseded", "被更优替代"), ("over_budget", "超预算"))
+        if any(r[name] for r in rows)
+    ]
+    table = Table(title=title, title_justify="left")
+    table.add_column("政策", overflow="fold")
+    table.add_column("符合", justify="right")
+    table.add_column("待确认", justify="right")
+    for _, label in extra:
+        table.add_column(label, justify="right")
+    table.add_column("符合金额合计(元)", justify="right")
+    for row in rows:
+        policy = by_id.get(row["policy_id"])
+        if policy is None or policy.amount is None:
+            amount_text = "不涉及金额"
+        else:
+            amount_text = f"{row['eligible_amount']:,.0f} {PERIOD_LABELS[policy.amount.period]}"
+            if row["unknown_amounts"]:
+                amount_text += f"\n(另 {row['unknown_amounts']:,} 笔待核定)"
         table.add_row(
-            f"{titles.get(row['policy_id'], row['policy_id'])}\n[dim]{row['policy_id']}[/dim]",
-            f"{row['eligible']:,}", f"{row['undetermined']:,}", f"{row['superseded']:,}",
-            f"{row['over_budget']:,}", amount_text,
-            PERIOD_LABELS.get(row["amount_period"] or "", "—"),
+            policy.title if policy else row["policy_id"],
+            f"{row['eligible']:,}",
+            f"{row['undetermined']:,}",
+            *(f"{row[name]:,}" for name, _ in extra),
+            amount_text,
         )
     console.print(table)
