@@ -1,0 +1,70 @@
+"""The generators are seeded, follow the catalog, and leave 3-5% of ordinary values missing."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from bench.generate import (
+    DTYPES,
+    LISTED_SHARE,
+    bench_sets,
+    catalog,
+    generate_policies,
+    generate_profiles,
+)
+from rules import ast as A
+
+
+def test_same_seed_gives_same_profiles_and_policies() -> None:
+    assert generate_profiles(500, seed=7).equals(generate_profiles(500, seed=7))
+    assert generate_policies(20, seed=7) == generate_policies(20, seed=7)
+    assert generate_policies(20, seed=7) != generate_policies(20, seed=8)
+
+
+def test_profile_columns_have_catalog_dtypes() -> None:
+    frame = generate_profiles(200, seed=1)
+    for name, dtype in frame.schema.items():
+        assert dtype == DTYPES[catalog().field(name).type], name
+
+
+def test_ordinary_base_columns_miss_three_to_five_percent() -> None:
+    frame = generate_profiles(50_000, seed=2)
+    for f in catalog().base_fields:
+        if f.name not in frame.columns or f.name == "uscc" or f.not_listed_when_empty:
+            continue
+        share = frame[f.name].null_count() / frame.height
+        assert 0.025 <= share <= 0.055, (f.name, share)
+
+
+def test_list_type_fields_are_mostly_empty() -> None:
+    frame = generate_profiles(50_000, seed=3)
+    for name, listed in LISTED_SHARE.items():
+        share = 1 - frame[name].null_count() / frame.height
+        assert abs(share - listed) < 0.01, (name, share)
+
+
+def test_policies_have_three_to_eight_conditions_on_catalog_fields() -> None:
+    frame_columns = set(generate_profiles(1, seed=0).columns)
+    for policy in generate_policies(200, seed=4):
+        assert 3 <= len(policy.conditions) <= 8, policy.id
+        assert policy.fields_read <= frame_columns, policy.id
+        for leaf in policy.conditions:
+            for node in leaf.expr.walk():
+                if isinstance(node, A.SetRef):
+                    assert node.name in bench_sets()
+
+
+def test_policies_cover_the_node_kinds_the_bench_promises() -> None:
+    kinds: set[str] = set()
+    for policy in generate_policies(100, seed=5):
+        for leaf in policy.conditions:
+            kinds |= {type(n).__name__ for n in leaf.expr.walk()}
+    assert {"Compare", "In", "SetRef", "RegionRef", "ListLit", "Date", "Call", "Arith",
+            "IsEmpty", "Not", "And", "Or"} <= kinds
+
+
+def test_derived_ratio_is_unknown_when_its_denominator_is_zero() -> None:
+    frame = generate_profiles(20_000, seed=6)
+    zero = frame.filter(pl.col("insured_employees") == 0)
+    assert zero.height > 0
+    assert zero["layoff_rate"].null_count() == zero.height
