@@ -67,6 +67,23 @@ def item_key(change: EntitlementChange, kind: str) -> str:
                         change.policy_version, kind)
 
 
+def _condition_labels(change: EntitlementChange, truth: bool | None) -> list[str]:
+    """Labels of the explained conditions with this truth value (values are never copied:
+    a message says which condition, the web page shows the figures to whoever may see them)."""
+    return [
+        str(c["label"])
+        for c in change.explanation or ()
+        if c.get("label") and "truth" in c and c["truth"] is truth
+    ]
+
+
+def _reason(change: EntitlementChange) -> str | None:
+    if change.reason:
+        return change.reason
+    failed = _condition_labels(change, False)
+    return "不再满足：" + "、".join(failed) if failed else None
+
+
 def _item_payload(
     change: EntitlementChange,
     kind: MessageKind,
@@ -96,7 +113,8 @@ def _item_payload(
         "amount": change.amount,
         "amount_period": change.amount_period,
         "amount_display": format_amount(change.amount, change.amount_period),
-        "reason": change.reason,
+        "reason": _reason(change),
+        "open_conditions": _condition_labels(change, None),
     }
     if kind == "benefit_direct":
         item["confirm_url"] = links.confirm_url(**entitlement)

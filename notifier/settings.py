@@ -4,6 +4,7 @@ its messages wait in the outbox (and are retried) until it is."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 
@@ -16,7 +17,7 @@ from notifier.channels.sms import SmsChannel, SmsGateway
 from notifier.channels.smtp import SmtpChannel
 from notifier.channels.webhook import WebhookChannel
 from notifier.delivery_rules import DeliveryRules
-from notifier.worker import RetryPolicy
+from notifier.worker import DeliveryReport, RetryPolicy, SessionFactory, run_delivery_once
 
 
 class NotifierSettings(BaseSettings):
@@ -79,3 +80,39 @@ class NotifierSettings(BaseSettings):
                 )
             )
         return built
+
+
+def run_configured_delivery_once(
+    *,
+    settings: NotifierSettings | None = None,
+    sessions: SessionFactory | None = None,
+    now: dt.datetime | None = None,
+    limit: int | None = None,
+) -> DeliveryReport:
+    """One delivery pass with the channels and rules of ``settings`` (default: from the
+    environment). The scheduler passes its own ``sessions``; without them an engine for
+    ``settings.database_url`` is opened for the pass and disposed after."""
+    settings = settings or NotifierSettings()
+    engine = None
+    if sessions is None:
+        from store.db import make_engine, session_factory
+
+        engine = make_engine(settings.database_url)
+        sessions = session_factory(engine)
+    channels = settings.channels()
+    try:
+        return run_delivery_once(
+            sessions,
+            channels,
+            worker=settings.worker_name(),
+            now=now,
+            limit=limit or settings.batch_size,
+            lease_seconds=settings.lease_seconds,
+            retry=settings.retry_policy(),
+            rules=settings.delivery_rules(),
+        )
+    finally:
+        for channel in channels.values():
+            channel.close()
+        if engine is not None:
+            engine.dispose()

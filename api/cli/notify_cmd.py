@@ -42,23 +42,24 @@ def run_once(
     """运行一次投递循环：认领到期消息、发送、标记。"""
     if ctx.invoked_subcommand is not None:
         return
-    from notifier.worker import run_delivery_once
+    from sqlalchemy.exc import DBAPIError
 
-    settings, sessions = _sessions(database_url)
-    channels = settings.channels()
+    from notifier.errors import NotifierError
+    from notifier.settings import NotifierSettings, run_configured_delivery_once
+
+    settings = NotifierSettings()
+    if database_url:
+        settings = settings.model_copy(update={"database_url": database_url})
     try:
-        report = run_delivery_once(
-            sessions,
-            channels,
-            worker=settings.worker_name(),
-            limit=limit or settings.batch_size,
-            lease_seconds=settings.lease_seconds,
-            retry=settings.retry_policy(),
-            rules=settings.delivery_rules(),
+        report = run_configured_delivery_once(settings=settings, limit=limit)
+    except DBAPIError as exc:
+        err_console.print(
+            f"[red]无法读取发件箱: 数据库不可用或尚未迁移 ({type(exc.orig).__name__})[/red]"
         )
-    finally:
-        for channel in channels.values():
-            channel.close()
+        raise typer.Exit(1) from None
+    except NotifierError as exc:
+        err_console.print(f"[red]投递配置有误: {exc}[/red]")
+        raise typer.Exit(2) from None
     console.print(
         f"认领 {report.claimed} 条：已发送 {report.sent}（其中接收方已有 {report.duplicates}），"
         f"稍后重试 {report.retried}，推迟 {report.deferred}，转入死信 {report.dead}，"

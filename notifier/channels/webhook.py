@@ -97,8 +97,10 @@ class WebhookChannel(Channel):
             raise PermanentChannelError(channel=self.name, reason="no webhook URL")
         try:
             url = check_url(message.address, parameter="address", allow_http=self._allow_http)
-        except ConfigurationError as exc:
-            raise PermanentChannelError(channel=self.name, reason=str(exc)) from None
+        except ConfigurationError:  # the URL may hold a token: not repeated in the error
+            raise PermanentChannelError(
+                channel=self.name, reason="webhook URL is not an absolute HTTPS URL"
+            ) from None
         body = webhook_body(message)
         timestamp = int(self._clock())
         headers = {

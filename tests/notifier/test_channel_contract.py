@@ -310,3 +310,43 @@ def test_client_error_from_a_gateway_goes_to_the_dead_letters_at_once(
         (dead,) = outbox.dead_letters(s)
     assert dead.last_error is not None and "HTTP 400" in dead.last_error
     sms.close()
+
+
+def test_webhook_refuses_plain_http_unless_allowed_and_does_not_echo_the_url() -> None:
+    hook = WebhookChannel(secret=WEBHOOK_SECRET)
+    message = OutboundMessage(
+        idempotency_key="i-http", channel="webhook", recipient_kind="enterprise",
+        recipient_id="E", kind="revocation", address="http://erp.example.cn/hook?token=s3cret",
+        rendered=render_message("revocation", {
+            "recipient": {"display_name": None},
+            "items": [{"kind": "revocation", "policy_title": "t", "benefit_period": "2025",
+                       "reason": None}]}),
+    )
+    with pytest.raises(PermanentChannelError) as caught:
+        hook.send(message)
+    assert "s3cret" not in str(caught.value)
+    hook.close()
+
+
+def test_sms_gateway_adapter_uses_the_configured_fields_and_truncates(
+    http_receiver: HttpReceiver,
+) -> None:
+    gateway = SmsGateway(url=http_receiver.url, allow_http=True, to_field="mobile",
+                         text_field="content", idempotency_header=None, max_length=30,
+                         api_key="k", api_key_header="X-Api-Key", api_key_prefix="")
+    sms = SmsChannel(gateway=gateway)
+    assert sms.idempotent is False  # no idempotency header: at least once
+    payload = {"recipient": {"display_name": None},
+               "items": [{"kind": "benefit_notice", "policy_title": "很长的政策名称" * 5,
+                          "benefit_period": "2025", "amount_display": "待核定"}]}
+    sms.send(OutboundMessage(
+        idempotency_key="i-sms", channel="sms", recipient_kind="person", recipient_id="x",
+        kind="benefit_notice", address="13800000000",
+        rendered=render_message("benefit_notice", payload)))
+    (request,) = http_receiver.delivered
+    body = json.loads(request["body"])
+    assert body["mobile"] == "13800000000"
+    assert len(body["content"]) == 30 and body["content"].endswith("…")
+    assert request["headers"]["X-Api-Key"] == "k"
+    assert "Idempotency-Key" not in request["headers"]
+    sms.close()

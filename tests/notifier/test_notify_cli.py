@@ -60,3 +60,32 @@ def test_dead_letters_are_listed_and_can_be_requeued(db: str) -> None:
     missing = runner.invoke(app, ["notify", "requeue", "9999"])
     assert missing.exit_code == 1
     engine.dispose()
+
+
+def test_notify_on_a_database_without_the_outbox_says_so(
+    tmp_path, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    monkeypatch.setenv("MIANSHEN_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    result = CliRunner().invoke(app, ["notify"])
+    assert result.exit_code == 1
+    assert "尚未迁移" in result.output
+
+
+def test_settings_configure_only_the_channels_they_have(monkeypatch: pytest.MonkeyPatch) -> None:
+    from notifier.errors import ConfigurationError
+    from notifier.settings import NotifierSettings
+
+    for name in ("MIANSHEN_WEBHOOK_SECRET", "MIANSHEN_SMTP_HOST", "MIANSHEN_SMS_GATEWAY_URL"):
+        monkeypatch.delenv(name, raising=False)
+    assert set(NotifierSettings().channels()) == {"inbox"}
+    monkeypatch.setenv("MIANSHEN_WEBHOOK_SECRET", "a-long-enough-webhook-secret")
+    monkeypatch.setenv("MIANSHEN_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("MIANSHEN_SMTP_SENDER", "noreply@mianshen.example.cn")
+    monkeypatch.setenv("MIANSHEN_SMS_GATEWAY_URL", "https://sms.example.cn/send")
+    channels = NotifierSettings().channels()
+    assert set(channels) == {"inbox", "webhook", "email", "sms"}
+    for channel in channels.values():
+        channel.close()
+    monkeypatch.setenv("MIANSHEN_WEBHOOK_SECRET", "short")
+    with pytest.raises(ConfigurationError, match="secret"):
+        NotifierSettings().channels()

@@ -138,3 +138,26 @@ def test_person_display_name_is_masked_enterprise_name_is_not(links: Links) -> N
     texts = {m.recipient_kind: render_message(m.kind, m.payload).text for m in planned}
     assert "张**" in texts["person"] and "张三丰" not in texts["person"]
     assert "上海某科技有限公司" in texts["enterprise"]
+
+
+def test_revocation_without_a_reason_names_the_conditions_no_longer_met(links: Links) -> None:
+    explanation = (
+        {"label": "户籍在上海市", "truth": False, "value": "110105"},
+        {"label": "年满65周岁", "truth": True, "value": 70},
+    )
+    (message,) = plan_messages([change(change="revoked", explanation=explanation)],
+                               links=links, as_of=AS_OF)
+    text = render_message(message.kind, message.payload).text
+    assert "不再满足：户籍在上海市" in text
+    assert "年满65周岁" not in text and "110105" not in text
+
+
+def test_application_names_the_conditions_still_open(links: Links) -> None:
+    explanation = ({"label": "需要长期照护(6个月以上)", "truth": None, "value": None},)
+    (message,) = plan_messages(
+        [change(delivery="apply", outcome="undetermined", explanation=explanation)],
+        links=links, as_of=AS_OF,
+    )
+    assert "尚待确认的条件：需要长期照护(6个月以上)" in render_message(
+        message.kind, message.payload
+    ).html
