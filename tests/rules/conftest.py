@@ -47,6 +47,26 @@ def run_polars(compiled: CompiledPolicy, df: pl.DataFrame) -> list[Outcome]:
 
 
 Evaluate = Callable[..., list[Outcome]]
+FrameOf = Callable[[Sequence[dict[str, Any]], EntityCatalog], pl.DataFrame]
+OutcomesOf = Callable[[CompiledPolicy, pl.DataFrame], list[Outcome]]
+
+
+@pytest.fixture(scope="session")
+def as_of() -> dt.date:
+    """The default evaluation date of these tests."""
+    return AS_OF
+
+
+@pytest.fixture(scope="session")
+def frame_of() -> FrameOf:
+    """frame_of(rows, catalog): a frame with every catalog column (missing keys null)."""
+    return frame
+
+
+@pytest.fixture(scope="session")
+def outcomes_of() -> OutcomesOf:
+    """outcomes_of(compiled, df): truth, condition truths and amount per row."""
+    return run_polars
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,9 @@ reference interpreter row by row by the ``evaluate`` fixture)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
-from tests.rules.conftest import Evaluate
+Evaluate = Callable[..., list]
 
 CIT_OK = {"status": "存续", "industry_code": "6510", "annual_taxable_income": 3_000_000.0,
           "employees": 300, "total_assets": 50_000_000.0}

@@ -1,0 +1,103 @@
+"""The polars compiler's explanation parts (value, threshold, distance, fields) and its
+arithmetic edge cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from profiles.catalog import load_catalog
+from rules.checker import Checker, Scope
+from rules.compile_polars import DTYPES, CompiledPolicy, compile_policies
+from rules.loader import Library
+from rules.model import Basis, Condition, Policy
+from rules.parser import parse_expr
+from rules.sets import bundled_sets
+
+ENTERPRISE = load_catalog().entity("enterprise")
+AS_OF = dt.date(2025, 9, 30)
+
+
+def _compiled(library: Library, pid: str) -> CompiledPolicy:
+    return compile_policies(library.for_entity("enterprise"), catalog=ENTERPRISE,
+                            sets=library.sets, as_of=AS_OF)[pid]
+
+
+def _frame(rows: list[dict]) -> pl.DataFrame:
+    schema = {f.name: DTYPES[f.type] for f in ENTERPRISE.fields}
+    return pl.DataFrame([{k: r.get(k) for k in schema} for r in rows], schema=schema)
+
+
+def _expr_values(text: str, rows: list[dict], as_of: dt.date = AS_OF) -> list:
+    checker = Checker(Scope(entity=ENTERPRISE, sets=bundled_sets(), file="<test>"))
+    expr = checker.condition(parse_expr(text))
+    assert not checker.problems
+    policy = Policy(id="t", title="测试", entity="enterprise", basis=Basis(document="测试"),
+                    effective_from=dt.date(2020, 1, 1), effective_to=None, delivery="notice",
+                    eligibility=Condition(id="c1", expr=expr, label="测试"))
+    cp = compile_policies([policy], catalog=ENTERPRISE, sets=bundled_sets(), as_of=as_of)["t"]
+    return _frame(rows).select(cp.truth.alias("t"))["t"].to_list()
+
+
+def test_thresholds_are_readable(library) -> None:
+    cit = _compiled(library, "cit-small-low-profit")
+    assert [c.threshold for c in cit.conditions] == [
+        "= \"存续\"", "不属于 国家限制和禁止行业", "> 0 且 ≤ 300万", "≤ 300", "≤ 5000万"]
+    gz = _compiled(library, "gz-little-giant-reward")
+    assert gz.conditions[0].threshold == "属于 广州市"
+
+
+def test_distance_says_how_far_from_passing(library) -> None:
+    cit = _compiled(library, "cit-small-low-profit")
+    employees = cit.conditions[3]
+    assert employees.distance is not None and employees.value is not None
+    df = _frame([{"employees": 320}, {"employees": 12}, {"employees": None}])
+    out = df.select(employees.value.alias("v"), employees.distance.alias("d"))
+    assert out.rows() == [(320, 20.0), (12, 0.0), (None, None)]
+
+
+def test_fields_include_those_of_referenced_policies(library) -> None:
+    six = _compiled(library, "six-taxes-two-fees-half")
+    assert {"vat_taxpayer_type", "annual_taxable_income", "industry_code"} <= six.fields
+    assert six.conditions[1].fields >= {"employees", "total_assets"}
+
+
+def test_declared_fields_compile_to_unknown_without_a_column(library) -> None:
+    ht = _compiled(library, "high-tech-enterprise")
+    assert "has_core_ip" in ht.fields
+    out = pl.DataFrame({"x": [1]}).select(ht.conditions[1].truth.alias("t"))
+    assert out["t"].to_list() == [None]
+
+
+def test_division_by_zero_is_unknown() -> None:
+    rows = [{"tech_staff": 1, "employees": 0}, {"tech_staff": 1, "employees": 10}]
+    assert _expr_values("tech_staff / employees >= 10%", rows) == [None, True]
+
+
+def test_min_and_max_are_unknown_when_an_argument_is() -> None:
+    rows = [{"employees": 5, "tech_staff": None}, {"employees": 5, "tech_staff": 3}]
+    assert _expr_values("min(employees, tech_staff) = 3", rows) == [None, True]
+    assert _expr_values("max(employees, tech_staff) = 5", rows) == [None, True]
+
+
+def test_years_since_counts_the_anniversary_on_the_as_of_date() -> None:
+    as_of = dt.date(2025, 3, 1)
+    rows = [{"founded_on": dt.date(2024, 3, 1)}, {"founded_on": dt.date(2024, 3, 2)},
+            {"founded_on": None}]
+    assert _expr_values("years_since(founded_on) >= 1", rows, as_of) == [True, False, None]
+    assert _expr_values("months_since(founded_on) >= 12", rows, as_of) == [True, False, None]
+
+
+def test_list_type_atoms_are_decided_when_empty() -> None:
+    rows = [{"little_giant_on": None}]
+    assert _expr_values("year(little_giant_on) = 2025", rows) == [False]
+    assert _expr_values("year(little_giant_on) != 2025", rows) == [True]
+    assert _expr_values("little_giant_on is empty", rows) == [True]
+    assert _expr_values("not serious_dishonesty", [{"serious_dishonesty": None}]) == [True]
+
+
+def test_region_and_set_membership_match_by_prefix() -> None:
+    rows = [{"district": "440106"}, {"district": "440306"}, {"district": None}]
+    assert _expr_values("district in 广州市", rows) == [True, False, None]
+    assert _expr_values("district not in 广州市", rows) == [False, True, None]
