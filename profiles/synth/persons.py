@@ -43,7 +43,9 @@ def unique_ids(rng: np.random.Generator, districts: np.ndarray, births: pl.Serie
                male: np.ndarray) -> pl.Series:
     """Valid, distinct 公民身份号码 (sequence odd for men, even for women)."""
     n = len(districts)
-    ymd = (births.dt.year() * 10000 + births.dt.month() * 100 + births.dt.day()).to_numpy()
+    parts = [births.dt.year(), births.dt.month(), births.dt.day()]
+    y, m, d = (p.cast(pl.Int64).to_numpy() for p in parts)
+    ymd = y * 10000 + m * 100 + d
     head = np.concatenate([digits(districts, 6), digits(ymd.astype(np.int64), 8)], axis=1)
     seq = rng.integers(0, 500, size=n) * 2 + male.astype(np.int64)
     while True:
