@@ -336,9 +336,16 @@ class _Compiler:
 
 def compile_policies(policies: Iterable[Policy], *, catalog: EntityCatalog, sets: NamedSets,
                      as_of: dt.date) -> dict[str, CompiledPolicy]:
-    """Compile policies of one entity as of a date. Policies named by ``eligible()`` must be
-    among ``policies``; their truth is inlined (FALSE when not in effect on ``as_of``). A
-    policy's own effective period is not applied: check :meth:`Policy.in_effect`."""
+    """Compile policies of one entity (that of ``catalog``) as of a date. Policies named by
+    ``eligible()`` must be among ``policies``; their truth is inlined (FALSE when not in
+    effect on ``as_of``). A policy's own effective period is not applied: check
+    :meth:`Policy.in_effect`."""
     by_id = {p.id: p for p in policies}
+    wrong = [p for p in by_id.values() if p.entity != catalog.name]
+    if wrong:
+        raise PolicyError([Problem(file=p.source or p.id, line=1, column=1,
+                                   code="entity-mismatch", message=f"expected a policy for "
+                                   f"{catalog.name} to compile with its catalog, got '{p.id}' "
+                                   f"for {p.entity}") for p in wrong])
     compiler = _Compiler(by_id, catalog, sets, as_of)
     return {pid: compiler.compile(p) for pid, p in by_id.items()}
