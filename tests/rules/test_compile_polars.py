@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+import pytest
 
 from profiles.catalog import load_catalog
 from rules.checker import Checker, Scope
 from rules.compile_polars import DTYPES, CompiledPolicy, compile_policies
+from rules.errors import PolicyError
 from rules.loader import Library
 from rules.model import Basis, Condition, Policy
 from rules.parser import parse_expr
@@ -101,3 +103,9 @@ def test_region_and_set_membership_match_by_prefix() -> None:
     rows = [{"district": "440106"}, {"district": "440306"}, {"district": None}]
     assert _expr_values("district in 广州市", rows) == [True, False, None]
     assert _expr_values("district not in 广州市", rows) == [False, True, None]
+
+
+def test_policies_of_another_entity_are_refused(library: Library) -> None:
+    with pytest.raises(PolicyError, match=r"\[entity-mismatch\]"):
+        compile_policies(library, catalog=load_catalog().entity("person"), sets=library.sets,
+                         as_of=AS_OF)
