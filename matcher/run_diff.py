@@ -88,9 +88,9 @@ def compute_changes(
         .join(fresh.select(KEY), on=list(KEY), how="anti")
         .select("id", "status", *KEY, pl.lit(reason).alias("reason"))
     )
-    return RunChanges(
-        new=new.sort(list(KEY)), updated=updated.sort("id"), revoked=revoked.sort("id")
-    )
+    # New rows in the order of the store's unique key: index inserts become appends.
+    new = new.sort("policy_id", "benefit_period", "entity_id")
+    return RunChanges(new=new, updated=updated.sort("id"), revoked=revoked.sort("id"))
 
 
 def outcome_counts(outcomes: pl.DataFrame) -> dict[str, dict[str, int]]:

@@ -9,13 +9,12 @@ with an event each.
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
 from store.schema import entitlement_events, entitlements
@@ -42,6 +41,7 @@ CURRENT_SCHEMA: dict[str, pl.DataType] = {
     "unknown_fields": pl.List(pl.String()),
     "status": pl.String(),
 }
+COPY_CHUNK = 100_000
 _INSERT_COLUMNS: tuple[str, ...] = (
     "entity_kind",
     "entity_id",
@@ -74,62 +74,95 @@ class RunChanges:
 def load_current(
     session: Session, *, entity_kind: str, scope: Sequence[tuple[str, str]]
 ) -> pl.DataFrame:
-    """Current entitlements of ``entity_kind`` for the (policy id, benefit period) pairs."""
-    columns = [entitlements.c[name] for name in CURRENT_SCHEMA]
+    """Current entitlements of ``entity_kind`` for the (policy id, benefit period) pairs.
+    Read with ``COPY ... TO STDOUT`` on PostgreSQL, a plain cursor on SQLite."""
+    raw_schema = {**CURRENT_SCHEMA, "unknown_fields": pl.String()}
+    postgres = session.get_bind().dialect.name == "postgresql"
+    names = ", ".join(f"CAST({n} AS TEXT)" if n == "unknown_fields" else n for n in CURRENT_SCHEMA)
+    mark = "%s" if postgres else "?"
+    query = (
+        f"SELECT {names} FROM {entitlements.name} WHERE entity_kind = {mark} "
+        f"AND policy_id = {mark} AND benefit_period = {mark}"
+    )
+    dbapi: Any = session.connection().connection.dbapi_connection
     parts: list[pl.DataFrame] = []
     for policy_id, period in sorted(set(scope)):
-        result = session.execute(
-            select(*columns).where(
-                entitlements.c.entity_kind == entity_kind,
-                entitlements.c.policy_id == policy_id,
-                entitlements.c.benefit_period == period,
-            )
-        )
-        rows = result.all()
-        if rows:
-            data = {name: [r[i] for r in rows] for i, name in enumerate(CURRENT_SCHEMA)}
-            parts.append(pl.DataFrame(data, schema=CURRENT_SCHEMA))
+        params = (entity_kind, policy_id, period)
+        if postgres:
+            with dbapi.cursor() as cur:
+                with cur.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", params) as copy:
+                    data = b"".join(bytes(block) for block in copy)
+            if data:
+                parts.append(
+                    pl.read_csv(
+                        data,
+                        has_header=False,
+                        new_columns=list(raw_schema),
+                        schema=raw_schema,
+                    )
+                )
+        else:
+            cur = dbapi.cursor()
+            cur.execute(query, params)
+            while rows := cur.fetchmany(200_000):
+                parts.append(pl.DataFrame(rows, schema=raw_schema, orient="row"))
+            cur.close()
     if not parts:
         return pl.DataFrame(schema=CURRENT_SCHEMA)
-    return pl.concat(parts, how="vertical")
+    return pl.concat(parts, how="vertical").with_columns(
+        pl.col("unknown_fields").str.json_decode(pl.List(pl.String()))
+    )
 
 
-def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(list(value), ensure_ascii=False)
+def _json_list(column: str) -> pl.Expr:
+    """A list column as JSON text (null stays null), vectorised."""
+    encoded = pl.struct(pl.col(column).alias("v")).struct.json_encode()
+    text = encoded.str.strip_prefix('{"v":').str.strip_suffix("}")
+    return pl.when(pl.col(column).is_null()).then(None).otherwise(text).alias(column)
 
 
-def _insert_rows(
-    frame: pl.DataFrame, *, entity_kind: str, run_id: str, stamp: Any
-) -> Iterator[tuple[Any, ...]]:
-    cols = frame.select("entity_id", "policy_id", "benefit_period", *VALUE_COLUMNS)
-    for row in cols.iter_rows():
-        yield (entity_kind, *row[:8], _json(row[8]), "new", run_id, run_id, stamp, stamp)
+def _insert_frame(
+    frame: pl.DataFrame, *, entity_kind: str, run_id: str, stamp: str
+) -> pl.DataFrame:
+    return frame.select(
+        pl.lit(entity_kind).alias("entity_kind"),
+        "entity_id",
+        "policy_id",
+        "benefit_period",
+        *(c for c in VALUE_COLUMNS if c != "unknown_fields"),
+        _json_list("unknown_fields"),
+        pl.lit("new").alias("status"),
+        pl.lit(run_id).alias("first_run_id"),
+        pl.lit(run_id).alias("last_run_id"),
+        pl.lit(stamp).alias("created_at"),
+        pl.lit(stamp).alias("updated_at"),
+    ).select(_INSERT_COLUMNS)
 
 
 def insert_new(
     session: Session, frame: pl.DataFrame, *, entity_kind: str, run_id: str, now: dt.datetime
 ) -> int:
-    """Insert new entitlements (status ``new``) in bulk, in the session's transaction."""
+    """Insert new entitlements (status ``new``) in bulk, in the session's transaction:
+    CSV through ``COPY`` on PostgreSQL, chunked ``executemany`` on SQLite."""
     if frame.height == 0:
         return 0
-    naive = now.astimezone(dt.UTC).replace(tzinfo=None)
+    # SQLAlchemy's storage format for naive-UTC datetimes on SQLite; PostgreSQL parses it too
+    stamp = now.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    rows = _insert_frame(frame, entity_kind=entity_kind, run_id=run_id, stamp=stamp)
     dbapi: Any = session.connection().connection.dbapi_connection
     names = ", ".join(_INSERT_COLUMNS)
     if session.get_bind().dialect.name == "postgresql":
-        with (
-            dbapi.cursor() as pg_cursor,
-            pg_cursor.copy(f"COPY {entitlements.name} ({names}) FROM STDIN") as copy,
-        ):
-            for row in _insert_rows(frame, entity_kind=entity_kind, run_id=run_id, stamp=naive):
-                copy.write_row(row)
+        sql = f"COPY {entitlements.name} ({names}) FROM STDIN WITH (FORMAT csv)"
+        with dbapi.cursor() as cur, cur.copy(sql) as copy:
+            for chunk in rows.iter_slices(COPY_CHUNK):
+                copy.write(chunk.write_csv(include_header=False, quote_style="non_numeric"))
     else:
-        stamp = naive.strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's SQLite format
         marks = ", ".join("?" for _ in _INSERT_COLUMNS)
         cur = dbapi.cursor()
-        cur.executemany(
-            f"INSERT INTO {entitlements.name} ({names}) VALUES ({marks})",
-            _insert_rows(frame, entity_kind=entity_kind, run_id=run_id, stamp=stamp),
-        )
+        for chunk in rows.iter_slices(COPY_CHUNK):
+            cur.executemany(
+                f"INSERT INTO {entitlements.name} ({names}) VALUES ({marks})", chunk.rows()
+            )
         cur.close()
     return frame.height
 

@@ -114,8 +114,11 @@ entitlements = Table(
     Column("last_run_id", String(64), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
-    UniqueConstraint("entity_kind", "entity_id", "policy_id", "benefit_period"),
-    Index(None, "entity_kind", "policy_id", "benefit_period"),
+    # The key, ordered so that it also serves a run's scan of (policy, period).
+    UniqueConstraint(
+        "entity_kind", "policy_id", "benefit_period", "entity_id", name="uq_entitlements_key"
+    ),
+    Index(None, "entity_id"),  # an entity's own entitlements
 )
 
 entitlement_events = Table(

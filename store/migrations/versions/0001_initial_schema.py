@@ -61,18 +61,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_entitlements")),
         sa.UniqueConstraint(
             "entity_kind",
-            "entity_id",
             "policy_id",
             "benefit_period",
-            name=op.f("uq_entitlements_entity_kind_entity_id_policy_id_benefit_period"),
+            "entity_id",
+            name=op.f("uq_entitlements_key"),
         ),
     )
     with op.batch_alter_table("entitlements", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_entitlements_entity_kind_policy_id_benefit_period"),
-            ["entity_kind", "policy_id", "benefit_period"],
-            unique=False,
-        )
+        batch_op.create_index(batch_op.f("ix_entitlements_entity_id"), ["entity_id"], unique=False)
 
     op.create_table(
         "locks",
@@ -270,7 +266,7 @@ def downgrade() -> None:
     op.drop_table("outbox")
     op.drop_table("locks")
     with op.batch_alter_table("entitlements", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_entitlements_entity_kind_policy_id_benefit_period"))
+        batch_op.drop_index(batch_op.f("ix_entitlements_entity_id"))
 
     op.drop_table("entitlements")
     op.drop_table("audit_log")

@@ -1,0 +1,189 @@
+"""Bulk speed of the store: a run that writes N new entitlements, on SQLite and PostgreSQL.
+
+    python -m bench.store_bulk --rows 1000000 --json out.json [--postgres-url URL]
+
+For each backend (a fresh SQLite file; a fresh PostgreSQL schema, dropped afterwards) it
+times a whole run (``matcher.runs.execute_run``: snapshot hash, outcomes Parquet, diff,
+write, commit) whose N outcome rows are all new, then a second run with the same outcomes
+from another snapshot (loads N entitlements, diffs, writes nothing). The matching step is
+a pass-through: this measures the store, not the matcher. PostgreSQL comes from
+``--postgres-url`` or ``MIANSHEN_TEST_POSTGRES_URL``; without one only SQLite is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+AS_OF = dt.date(2025, 11, 3)
+
+
+def _outcomes(rows: int, *, seed: int) -> pl.DataFrame:
+    from matcher.outcomes import OUTCOME_SCHEMA
+
+    policies = ["bench-once", "bench-year", "bench-month"]
+    periods = {"bench-once": "once", "bench-year": "year", "bench-month": "month"}
+    n_entities = rows // len(policies) + 1
+    frame = pl.DataFrame({"i": range(rows)}).with_columns(
+        entity_id=pl.format(
+            "91440100MA{}", (pl.col("i") % n_entities).cast(pl.String).str.zfill(8)
+        ),
+        policy_id=pl.lit(policies[0]),
+    )
+    frame = frame.with_columns(
+        policy_id=pl.col("i")
+        .floordiv(n_entities)
+        .replace_strict({k: p for k, p in enumerate(policies)}, return_dtype=pl.String)
+    )
+    return (
+        frame.select(
+            "entity_id",
+            "policy_id",
+            policy_version=pl.lit("v1"),
+            outcome=pl.when(pl.col("i") % 10 == 0)
+            .then(pl.lit("undetermined"))
+            .otherwise(pl.lit("eligible")),
+            amount=pl.when(pl.col("i") % 10 == 0)
+            .then(None)
+            .otherwise((pl.col("i") % 997).cast(pl.Float64) * 10),
+            amount_period=pl.col("policy_id").replace_strict(periods, return_dtype=pl.String),
+            delivery=pl.lit("direct"),
+            unknown_fields=pl.when(pl.col("i") % 10 == 0)
+            .then(pl.lit(["从业人数"]))
+            .otherwise(pl.lit([], dtype=pl.List(pl.String))),
+            seed=pl.lit(seed),
+        )
+        .drop("seed")
+        .cast(OUTCOME_SCHEMA)
+    )  # type: ignore[arg-type]
+
+
+def _policies() -> list[Any]:
+    from rules import ast
+    from rules.model import Amount, Basis, Condition, FormulaAmount, Policy
+
+    return [
+        Policy(
+            id=pid,
+            title=pid,
+            entity="enterprise",
+            basis=Basis(document="bench"),
+            effective_from=dt.date(2020, 1, 1),
+            effective_to=None,
+            delivery="direct",
+            eligibility=Condition(id="c1", expr=ast.Bool(value=True), label="bench"),
+            amount=Amount(rule=FormulaAmount(expr=ast.Number(value=1.0)), period=period),
+            version="v1",
+        )
+        for pid, period in (
+            ("bench-once", "once"),
+            ("bench-year", "year"),
+            ("bench-month", "month"),
+        )
+    ]
+
+
+def _passthrough(frame: pl.DataFrame, **_: Any) -> pl.DataFrame:
+    return frame
+
+
+def measure(url: str, *, rows: int, workdir: Path) -> dict[str, Any]:
+    from matcher.runs import execute_run
+    from store.db import make_engine, upgrade
+
+    upgrade(url)
+    engine = make_engine(url)
+    frame = _outcomes(rows, seed=1)
+    results: dict[str, Any] = {"rows": rows}
+    for label, name in (("first_run", "a"), ("rerun_no_changes", "b")):
+        snap = workdir / f"snapshot-{name}.parquet"
+        (frame if name == "a" else frame.reverse()).write_parquet(snap)
+        t = time.perf_counter()
+        report = execute_run(
+            engine=engine,
+            snapshot_path=snap,
+            as_of=AS_OF,
+            policies=_policies(),
+            outcomes_dir=workdir / "outcomes",
+            entity="enterprise",
+            match=_passthrough,
+        )
+        seconds = time.perf_counter() - t
+        results[label] = {
+            "seconds": round(seconds, 3),
+            "rows_per_second": round(rows / seconds) if seconds else None,
+            "new": report.new,
+            "updated": report.updated,
+            "revoked": report.revoked,
+            "timings": report.timings,
+        }
+    engine.dispose()
+    return results
+
+
+def _postgres_schema_url(base: str) -> tuple[str, str]:
+    from sqlalchemy.engine import make_url
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False), schema
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--postgres-url", default=os.environ.get("MIANSHEN_TEST_POSTGRES_URL"))
+    args = parser.parse_args(argv)
+
+    from sqlalchemy import text
+
+    from store.db import make_engine
+
+    out: dict[str, Any] = {
+        "benchmark": "store_bulk",
+        "rows": args.rows,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "backends": {},
+    }
+    with tempfile.TemporaryDirectory(prefix="store-bulk-") as tmp:
+        work = Path(tmp)
+        (work / "sqlite").mkdir()
+        out["backends"]["sqlite"] = measure(
+            f"sqlite:///{work / 'sqlite' / 'bench.db'}", rows=args.rows, workdir=work / "sqlite"
+        )
+        print(json.dumps({"sqlite": out["backends"]["sqlite"]["first_run"]}, ensure_ascii=False))
+        if args.postgres_url:
+            url, schema = _postgres_schema_url(args.postgres_url)
+            admin = make_engine(args.postgres_url)
+            with admin.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            try:
+                (work / "pg").mkdir()
+                out["backends"]["postgresql"] = measure(url, rows=args.rows, workdir=work / "pg")
+                print(json.dumps({"postgresql": out["backends"]["postgresql"]["first_run"]}))
+            finally:
+                with admin.begin() as conn:
+                    conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+                admin.dispose()
+        else:
+            out["backends"]["postgresql"] = {"skipped": "no --postgres-url"}
+    if args.json:
+        args.json.write_text(json.dumps(out, ensure_ascii=False, indent=2), encoding="utf-8")
+    return out
+
+
+if __name__ == "__main__":
+    main()
