@@ -50,6 +50,11 @@ class RowResult:
 
 
 def kleene_and(values: Iterable[Truth]) -> Truth:
+    """FALSE wins, then UNKNOWN.
+
+    >>> kleene_and([True, None]), kleene_and([False, None])
+    (None, False)
+    """
     vals = list(values)
     if False in vals:
         return False
@@ -57,6 +62,11 @@ def kleene_and(values: Iterable[Truth]) -> Truth:
 
 
 def kleene_or(values: Iterable[Truth]) -> Truth:
+    """TRUE wins, then UNKNOWN.
+
+    >>> kleene_or([False, None]), kleene_or([True, None])
+    (None, True)
+    """
     vals = list(values)
     if True in vals:
         return True

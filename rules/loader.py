@@ -233,7 +233,11 @@ def load_policy(path: Path | str, *, catalog: Catalog | None = None,
 
 
 def policy_files(paths_or_dirs: Iterable[Path | str]) -> list[Path]:
-    """Policy files named by ``paths_or_dirs`` (directories: every *.yaml but sets.yaml)."""
+    """Policy files named by ``paths_or_dirs`` (directories: every *.yaml but sets.yaml).
+
+    >>> len(policy_files([library_dir()]))
+    14
+    """
     out: list[Path] = []
     for item in paths_or_dirs:
         path = Path(item)

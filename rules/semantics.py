@@ -43,7 +43,12 @@ def list_fields(atom: ast.Expr, catalog: EntityCatalog) -> tuple[str, ...]:
 
 def decided_value(atom: ast.Expr) -> bool:
     """What an atom is when a list-type operand is empty: FALSE, except ``!=`` and
-    ``not in``, which are TRUE ("not on the list" differs from anything listed)."""
+    ``not in``, which are TRUE ("not on the list" differs from anything listed).
+
+    >>> from rules.parser import parse_expr
+    >>> decided_value(parse_expr("disability_grade = 1")), decided_value(parse_expr("g != 1"))
+    (False, True)
+    """
     if isinstance(atom, ast.Compare):
         return atom.op == "!="
     if isinstance(atom, ast.In):
