@@ -104,7 +104,9 @@ def _column_bytes(col: pl.Series) -> list[bytes | memoryview]:
         arrow = filled.to_arrow()
         if arrow.type != pa.large_string():
             arrow = arrow.cast(pa.large_string())
-        offsets = np.frombuffer(arrow.buffers()[1], dtype="<i8")[arrow.offset : arrow.offset + len(arrow) + 1]
+        offsets = np.frombuffer(arrow.buffers()[1], dtype="<i8")[
+            arrow.offset : arrow.offset + len(arrow) + 1
+        ]
         data = arrow.buffers()[2]
         if data is not None and len(offsets):
             parts.append(memoryview(data)[int(offsets[0]) : int(offsets[-1])])
@@ -146,7 +148,11 @@ def _join(parts: list[tuple[str, pl.DataFrame]], *, key: str) -> tuple[pl.DataFr
             if col == key:
                 continue
             if col in owners:
-                warnings.append(f"字段 {col} 同时出现在 {owners[col]} 与 {source}，以 {owners[col]} 为准(其为空时取 {source})")
+                first = owners[col]
+                warnings.append(
+                    f"字段 {col} 同时出现在 {first} 与 {source}，"
+                    f"以 {first} 为准(其为空时取 {source})"
+                )
                 renamed[col] = f"{col}__{source}"
             else:
                 owners[col] = source
@@ -192,7 +198,9 @@ def build_snapshot(
         for p in paths:
             name = source_name(p, entity=entity)
             if name is None:
-                raise SourceError(p.name, "文件名不符合命名规则", expected=f"{entity}_<部门>.csv 或 .parquet")
+                raise SourceError(
+                    p.name, "文件名不符合命名规则", expected=f"{entity}_<部门>.csv 或 .parquet"
+                )
             found.append((name, p))
     total = len(found) + 2
     reports: list[SourceReport] = []
@@ -205,10 +213,16 @@ def build_snapshot(
         stats: SourceStats = result.stats
         reports.append(
             SourceReport(
-                source=name, file=path.name, sha256=file_sha256(path), encoding=encoding,
-                rows_read=stats.rows_read, rows_accepted=stats.rows_accepted,
-                rows_rejected=stats.rows_rejected, duplicates_merged=stats.duplicates_merged,
-                ignored_columns=stats.ignored_columns, refused=stats.refused,
+                source=name,
+                file=path.name,
+                sha256=file_sha256(path),
+                encoding=encoding,
+                rows_read=stats.rows_read,
+                rows_accepted=stats.rows_accepted,
+                rows_rejected=stats.rows_rejected,
+                duplicates_merged=stats.duplicates_merged,
+                ignored_columns=stats.ignored_columns,
+                refused=stats.refused,
             )
         )
         warnings.extend(f"{name}: {w}" for w in result.warnings)
@@ -217,7 +231,9 @@ def build_snapshot(
             parts.append((name, result.clean))
         if progress:
             progress("read", i + 1, total)
-    joined, join_warnings = _join(parts, key=key) if parts else (pl.DataFrame(schema={key: pl.String()}), [])
+    joined, join_warnings = (
+        _join(parts, key=key) if parts else (pl.DataFrame(schema={key: pl.String()}), [])
+    )
     warnings.extend(join_warnings)
     snapshot = derive(complete(joined, entity=entity), entity=entity, as_of=as_of).collect()
     snapshot = snapshot.sort(key)
@@ -225,9 +241,16 @@ def build_snapshot(
         progress("join", len(found) + 1, total)
     rejected = pl.concat(all_rejects)
     report = BuildReport(
-        entity=entity, as_of=as_of, out=out, rejects=rejects, profiles=snapshot.height,
-        rejected_lines=rejected.height, snapshot_hash=canonical_hash(snapshot),
-        catalog_version=load_catalog().version, sources=tuple(reports), warnings=tuple(warnings),
+        entity=entity,
+        as_of=as_of,
+        out=out,
+        rejects=rejects,
+        profiles=snapshot.height,
+        rejected_lines=rejected.height,
+        snapshot_hash=canonical_hash(snapshot),
+        catalog_version=load_catalog().version,
+        sources=tuple(reports),
+        warnings=tuple(warnings),
     )
     meta = json.dumps(report.metadata(), ensure_ascii=False, sort_keys=True)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -60,8 +60,10 @@ def ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
     num = numerator.cast(pl.Float64)
     den = denominator.cast(pl.Float64)
     return (
-        pl.when(num == 0).then(0.0)
-        .when(den.is_not_null() & (den != 0)).then(num / den)
+        pl.when(num == 0)
+        .then(0.0)
+        .when(den.is_not_null() & (den != 0))
+        .then(num / den)
         .otherwise(None)
     )
 
@@ -86,16 +88,20 @@ def derive(df: pl.DataFrame | pl.LazyFrame, *, entity: str, as_of: date) -> pl.L
 
     if entity == "enterprise":
         inputs = {
-            "industry_code": pl.String(), "employees": pl.Int64(),
-            "operating_revenue": pl.Float64(), "total_assets": pl.Float64(),
+            "industry_code": pl.String(),
+            "employees": pl.Int64(),
+            "operating_revenue": pl.Float64(),
+            "total_assets": pl.Float64(),
         }
         missing = [pl.lit(None, t).alias(n) for n, t in inputs.items() if n not in names]
         derived = [
             full_years(col("founded_on", pl.Date()), as_of).alias("years_since_founding"),
-            ratio(col("layoffs_last_year", pl.Int64()), col("insured_employees", pl.Int64()))
-            .alias("layoff_rate"),
-            ratio(col("rd_expense", pl.Float64()), col("operating_revenue", pl.Float64()))
-            .alias("rd_ratio"),
+            ratio(col("layoffs_last_year", pl.Int64()), col("insured_employees", pl.Int64())).alias(
+                "layoff_rate"
+            ),
+            ratio(col("rd_expense", pl.Float64()), col("operating_revenue", pl.Float64())).alias(
+                "rd_ratio"
+            ),
             region_name(col("district", pl.String())).alias("region"),
             size_class_expr(),
         ]

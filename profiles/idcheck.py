@@ -91,7 +91,7 @@ _USCC_ALLOWED = np.zeros((256, 256), dtype=bool)
 for _dept, _cats in USCC_DEPARTMENTS.items():
     for _cat in _cats:
         _USCC_ALLOWED[ord(_dept), ord(_cat)] = True
-_USCC_KNOWN_DEPT = _USCC_ALLOWED.any(axis=1)
+_USCC_KNOWN_DEPT: np.ndarray = np.asarray(_USCC_ALLOWED.any(axis=1))
 _USCC_CHARS = np.frombuffer(USCC_ALPHABET.encode(), dtype=np.uint8)
 _ID_CHARS = np.frombuffer(ID_CHECK.encode(), dtype=np.uint8)
 
@@ -203,12 +203,12 @@ def id_number_problems(keys: pl.Series) -> pl.Series:
 
 def uscc_problem(code: str) -> str | None:
     """Why ``code`` is not a valid 统一社会信用代码, or None when it is."""
-    return uscc_problems(pl.Series([code], dtype=pl.String))[0]  # type: ignore[no-any-return]
+    return uscc_problems(pl.Series([code], dtype=pl.String))[0]
 
 
 def id_number_problem(code: str) -> str | None:
     """Why ``code`` is not a valid 公民身份号码, or None when it is."""
-    return id_number_problems(pl.Series([code], dtype=pl.String))[0]  # type: ignore[no-any-return]
+    return id_number_problems(pl.Series([code], dtype=pl.String))[0]
 
 
 def _first17(values: np.ndarray) -> np.ndarray:

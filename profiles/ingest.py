@@ -35,7 +35,7 @@ from typing import Any
 import polars as pl
 
 from profiles.catalog import EntityCatalog, Field, load_catalog
-from profiles.errors import SourceError, UnknownEntityError
+from profiles.errors import UnknownEntityError
 from profiles.idcheck import id_number_problems, uscc_problems
 from profiles.masking import mask_expr
 
@@ -140,7 +140,14 @@ def _problem(f: Field, raw: pl.Expr, value: pl.Expr) -> pl.Expr:
             pl.when(failed)
             .then(pl.lit(_reason("不是有效日期，应为 YYYY-MM-DD", "not_date")))
             .when((year < DATE_RANGE[0]) | (year > DATE_RANGE[1]))
-            .then(pl.lit(_reason(f"日期不合理，应在 {DATE_RANGE[0]}-{DATE_RANGE[1]} 年之间", "implausible_date")))
+            .then(
+                pl.lit(
+                    _reason(
+                        f"日期不合理，应在 {DATE_RANGE[0]}-{DATE_RANGE[1]} 年之间",
+                        "implausible_date",
+                    )
+                )
+            )
         )
     elif f.type == "bool":
         bad = pl.when(failed).then(pl.lit(_reason("不是是/否值", "not_bool")))
@@ -148,10 +155,15 @@ def _problem(f: Field, raw: pl.Expr, value: pl.Expr) -> pl.Expr:
         bad = _text_problem(f, value)
     if f.is_numeric:
         if f.min is not None:
-            bad = bad.when(value < f.min).then(pl.lit(_reason(f"小于最小值 {_fmt(f.min)}", "below_min")))
+            bad = bad.when(value < f.min).then(
+                pl.lit(_reason(f"小于最小值 {_fmt(f.min)}", "below_min"))
+            )
         if f.max is not None:
-            bad = bad.when(value > f.max).then(pl.lit(_reason(f"大于最大值 {_fmt(f.max)}", "above_max")))
-    return bad.otherwise(None).cast(pl.String)  # type: ignore[no-any-return]
+            bad = bad.when(value > f.max).then(
+                pl.lit(_reason(f"大于最大值 {_fmt(f.max)}", "above_max"))
+            )
+    result: pl.Expr = bad.otherwise(None).cast(pl.String)
+    return result
 
 
 def _text_problem(f: Field, value: pl.Expr) -> Any:
@@ -215,33 +227,53 @@ def validate_source(df: pl.DataFrame, *, entity: str, source: str) -> Validated:
         refused = Validated(
             clean=pl.DataFrame(schema={key: pl.String()}),
             rejects=pl.DataFrame(
-                [{"source": source, "row_number": None, "key": None, "field": key,
-                  "value": None, "reason": _reason(problem, "key_column_missing")}],
+                [
+                    {
+                        "source": source,
+                        "row_number": None,
+                        "key": None,
+                        "field": key,
+                        "value": None,
+                        "reason": _reason(problem, "key_column_missing"),
+                    }
+                ],
                 schema=REJECT_SCHEMA,
             ),
-            stats=SourceStats(source=source, rows_read=n, rows_accepted=0, rows_rejected=n,
-                              refused=problem),
+            stats=SourceStats(
+                source=source, rows_read=n, rows_accepted=0, rows_rejected=n, refused=problem
+            ),
             warnings=(*warnings, f"{source}: {problem}，整个数据源被拒收"),
         )
         log.warning("source refused: %s has no key column %s", source, key)
         return refused
     for col in df.columns:
         if col not in mapping:
-            log.warning("source %s: column %r ignored (not a base field of %s)", source, col, entity)
+            log.warning(
+                "source %s: column %r ignored (not a base field of %s)", source, col, entity
+            )
     fields = sorted((cat.field(name) for name in mapping.values()), key=lambda f: f.name != key)
-    text = df.select(
-        [
-            pl.col(col).cast(pl.String).str.strip_chars().replace("", None).alias(name)
-            for col, name in mapping.items()
-        ]
-    ).with_columns(pl.col(key).str.to_uppercase()).with_row_index(_ROW, offset=1)
-    key_problem = uscc_problems(text[key]) if entity == "enterprise" else id_number_problems(text[key])
+    text = (
+        df.select(
+            [
+                pl.col(col).cast(pl.String).str.strip_chars().replace("", None).alias(name)
+                for col, name in mapping.items()
+            ]
+        )
+        .with_columns(pl.col(key).str.to_uppercase())
+        .with_row_index(_ROW, offset=1)
+    )
+    key_problem = (
+        uscc_problems(text[key]) if entity == "enterprise" else id_number_problems(text[key])
+    )
     others = [f for f in fields if f.name != key]
     work = (
         text.with_columns(pl.Series(f"__bad_{key}", key_problem))
-        .with_columns(_value(f, pl.col(f.name)).cast(DTYPES[f.type]).alias(f"__v_{f.name}") for f in others)
         .with_columns(
-            _problem(f, pl.col(f.name), pl.col(f"__v_{f.name}")).alias(f"__bad_{f.name}") for f in others
+            _value(f, pl.col(f.name)).cast(DTYPES[f.type]).alias(f"__v_{f.name}") for f in others
+        )
+        .with_columns(
+            _problem(f, pl.col(f.name), pl.col(f"__v_{f.name}")).alias(f"__bad_{f.name}")
+            for f in others
         )
     )
     parsed = [pl.col(f"__v_{f.name}").alias(f.name) for f in others]
@@ -263,13 +295,16 @@ def validate_source(df: pl.DataFrame, *, entity: str, source: str) -> Validated:
     )
     if masks:
         rejects = rejects.with_columns(
-            pl.coalesce([pl.when(pl.col("field") == name).then(m) for name, m in masks.items()]
-                        + [pl.when(~pl.col("field").is_in(list(masks))).then(pl.col("value"))])
-            .alias("value")
+            pl.coalesce(
+                [pl.when(pl.col("field") == name).then(m) for name, m in masks.items()]
+                + [pl.when(~pl.col("field").is_in(list(masks))).then(pl.col("value"))]
+            ).alias("value")
         )
     good = work.filter(pl.all_horizontal(pl.col(c).is_null() for c in bad_cols))
     clean = good.select(pl.col(_ROW), pl.col(key), *parsed)
-    clean, dup_rejects, merged = _resolve_duplicates(clean, key=key, source=source, shown_key=shown_key)
+    clean, dup_rejects, merged = _resolve_duplicates(
+        clean, key=key, source=source, shown_key=shown_key
+    )
     rejects = pl.concat([rejects, dup_rejects]).sort("row_number", maintain_order=True)
     stats = SourceStats(
         source=source,
@@ -291,12 +326,12 @@ def _resolve_duplicates(
         return clean, empty_rejects(), 0
     dups = clean.filter(dup_mask)
     value_cols = [c for c in clean.columns if c not in (_ROW, key)]
-    conflicts = dups.group_by(key).agg(
-        [pl.col(c).n_unique().alias(c) for c in value_cols]
-    )
+    conflicts = dups.group_by(key).agg([pl.col(c).n_unique().alias(c) for c in value_cols])
     conflicts = conflicts.select(
         pl.col(key),
-        pl.concat_list([pl.when(pl.col(c) > 1).then(pl.lit(c)) for c in value_cols] or [pl.lit(None)])
+        pl.concat_list(
+            [pl.when(pl.col(c) > 1).then(pl.lit(c)) for c in value_cols] or [pl.lit(None)]
+        )
         .list.drop_nulls()
         .alias("fields"),
     ).filter(pl.col("fields").list.len() > 0)
@@ -324,7 +359,9 @@ def complete(clean: pl.DataFrame, *, entity: str) -> pl.DataFrame:
     cat = entity_catalog(entity)
     return clean.select(
         [
-            pl.col(f.name) if f.name in clean.columns else pl.lit(None, DTYPES[f.type]).alias(f.name)
+            pl.col(f.name)
+            if f.name in clean.columns
+            else pl.lit(None, DTYPES[f.type]).alias(f.name)
             for f in cat.base_fields
         ]
     ).cast({f.name: DTYPES[f.type] for f in cat.base_fields})

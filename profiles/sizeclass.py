@@ -51,29 +51,81 @@ class IndustryRow:
 
 TABLE: tuple[IndustryRow, ...] = (
     IndustryRow("农、林、牧、渔业", (("Y", 20000),), (("Y", 500),), (("Y", 50),)),
-    IndustryRow("工业", (("X", 1000), ("Y", 40000)), (("X", 300), ("Y", 2000)), (("X", 20), ("Y", 300))),
-    IndustryRow("建筑业", (("Y", 80000), ("Z", 80000)), (("Y", 6000), ("Z", 5000)), (("Y", 300), ("Z", 300))),
-    IndustryRow("批发业", (("X", 200), ("Y", 40000)), (("X", 20), ("Y", 5000)), (("X", 5), ("Y", 1000))),
-    IndustryRow("零售业", (("X", 300), ("Y", 20000)), (("X", 50), ("Y", 500)), (("X", 10), ("Y", 100))),
-    IndustryRow("交通运输业", (("X", 1000), ("Y", 30000)), (("X", 300), ("Y", 3000)), (("X", 20), ("Y", 200))),
-    IndustryRow("仓储业", (("X", 200), ("Y", 30000)), (("X", 100), ("Y", 1000)), (("X", 20), ("Y", 100))),
-    IndustryRow("邮政业", (("X", 1000), ("Y", 30000)), (("X", 300), ("Y", 2000)), (("X", 20), ("Y", 100))),
-    IndustryRow("住宿业", (("X", 300), ("Y", 10000)), (("X", 100), ("Y", 2000)), (("X", 10), ("Y", 100))),
-    IndustryRow("餐饮业", (("X", 300), ("Y", 10000)), (("X", 100), ("Y", 2000)), (("X", 10), ("Y", 100))),
-    IndustryRow("信息传输业", (("X", 2000), ("Y", 100000)), (("X", 100), ("Y", 1000)), (("X", 10), ("Y", 100))),
-    IndustryRow("软件和信息技术服务业", (("X", 300), ("Y", 10000)), (("X", 100), ("Y", 1000)), (("X", 10), ("Y", 50))),
-    IndustryRow("房地产开发经营", (("Y", 200000), ("Z", 10000)), (("Y", 1000), ("Z", 5000)), (("Y", 100), ("Z", 2000))),
-    IndustryRow("物业管理", (("X", 1000), ("Y", 5000)), (("X", 300), ("Y", 1000)), (("X", 100), ("Y", 500))),
-    IndustryRow("租赁和商务服务业", (("X", 300), ("Z", 120000)), (("X", 100), ("Z", 8000)), (("X", 10), ("Z", 100))),
+    IndustryRow(
+        "工业", (("X", 1000), ("Y", 40000)), (("X", 300), ("Y", 2000)), (("X", 20), ("Y", 300))
+    ),
+    IndustryRow(
+        "建筑业", (("Y", 80000), ("Z", 80000)), (("Y", 6000), ("Z", 5000)), (("Y", 300), ("Z", 300))
+    ),
+    IndustryRow(
+        "批发业", (("X", 200), ("Y", 40000)), (("X", 20), ("Y", 5000)), (("X", 5), ("Y", 1000))
+    ),
+    IndustryRow(
+        "零售业", (("X", 300), ("Y", 20000)), (("X", 50), ("Y", 500)), (("X", 10), ("Y", 100))
+    ),
+    IndustryRow(
+        "交通运输业",
+        (("X", 1000), ("Y", 30000)),
+        (("X", 300), ("Y", 3000)),
+        (("X", 20), ("Y", 200)),
+    ),
+    IndustryRow(
+        "仓储业", (("X", 200), ("Y", 30000)), (("X", 100), ("Y", 1000)), (("X", 20), ("Y", 100))
+    ),
+    IndustryRow(
+        "邮政业", (("X", 1000), ("Y", 30000)), (("X", 300), ("Y", 2000)), (("X", 20), ("Y", 100))
+    ),
+    IndustryRow(
+        "住宿业", (("X", 300), ("Y", 10000)), (("X", 100), ("Y", 2000)), (("X", 10), ("Y", 100))
+    ),
+    IndustryRow(
+        "餐饮业", (("X", 300), ("Y", 10000)), (("X", 100), ("Y", 2000)), (("X", 10), ("Y", 100))
+    ),
+    IndustryRow(
+        "信息传输业",
+        (("X", 2000), ("Y", 100000)),
+        (("X", 100), ("Y", 1000)),
+        (("X", 10), ("Y", 100)),
+    ),
+    IndustryRow(
+        "软件和信息技术服务业",
+        (("X", 300), ("Y", 10000)),
+        (("X", 100), ("Y", 1000)),
+        (("X", 10), ("Y", 50)),
+    ),
+    IndustryRow(
+        "房地产开发经营",
+        (("Y", 200000), ("Z", 10000)),
+        (("Y", 1000), ("Z", 5000)),
+        (("Y", 100), ("Z", 2000)),
+    ),
+    IndustryRow(
+        "物业管理", (("X", 1000), ("Y", 5000)), (("X", 300), ("Y", 1000)), (("X", 100), ("Y", 500))
+    ),
+    IndustryRow(
+        "租赁和商务服务业",
+        (("X", 300), ("Z", 120000)),
+        (("X", 100), ("Z", 8000)),
+        (("X", 10), ("Z", 100)),
+    ),
     IndustryRow(OTHER, (("X", 300),), (("X", 100),), (("X", 10),)),
 )
 
 
 def _division_map() -> dict[str, str]:
     spans: list[tuple[int, int, str]] = [
-        (1, 5, "农、林、牧、渔业"), (6, 46, "工业"), (47, 50, "建筑业"), (51, 51, "批发业"),
-        (52, 52, "零售业"), (54, 58, "交通运输业"), (59, 59, "仓储业"), (60, 60, "邮政业"),
-        (61, 61, "住宿业"), (62, 62, "餐饮业"), (63, 64, "信息传输业"), (65, 65, "软件和信息技术服务业"),
+        (1, 5, "农、林、牧、渔业"),
+        (6, 46, "工业"),
+        (47, 50, "建筑业"),
+        (51, 51, "批发业"),
+        (52, 52, "零售业"),
+        (54, 58, "交通运输业"),
+        (59, 59, "仓储业"),
+        (60, 60, "邮政业"),
+        (61, 61, "住宿业"),
+        (62, 62, "餐饮业"),
+        (63, 64, "信息传输业"),
+        (65, 65, "软件和信息技术服务业"),
         (71, 72, "租赁和商务服务业"),
     ]
     out: dict[str, str] = {}
@@ -90,7 +142,9 @@ SPECIAL_CODES = {"7010": "房地产开发经营", "7020": "物业管理"}
 def industry_expr(code: pl.Expr) -> pl.Expr:
     """The table row (industry name) of a 4-digit GB/T 4754 code; null for a null/bad code."""
     valid = code.str.contains(r"^\d{4}$")
-    by_division = code.str.slice(0, 2).replace_strict(DIVISIONS, default=OTHER, return_dtype=pl.String)
+    by_division = code.str.slice(0, 2).replace_strict(
+        DIVISIONS, default=OTHER, return_dtype=pl.String
+    )
     special = code.replace_strict(SPECIAL_CODES, default=None, return_dtype=pl.String)
     return pl.when(valid).then(special.fill_null(by_division)).otherwise(None)
 
@@ -125,8 +179,11 @@ def size_class_expr(
     total_assets: str = "total_assets",
 ) -> pl.Expr:
     """大型 / 中型 / 小型 / 微型, or null when the known inputs do not decide it."""
-    x, y, z = (pl.col(employees).cast(pl.Float64), pl.col(operating_revenue).cast(pl.Float64),
-               pl.col(total_assets).cast(pl.Float64))
+    x, y, z = (
+        pl.col(employees).cast(pl.Float64),
+        pl.col(operating_revenue).cast(pl.Float64),
+        pl.col(total_assets).cast(pl.Float64),
+    )
     industry = industry_expr(pl.col(industry_code).cast(pl.String))
     out: pl.Expr = pl.lit(None, pl.String)
     for row in TABLE:
@@ -134,10 +191,14 @@ def size_class_expr(
         medium = _all_at_least(row.medium, x, y, z)
         small = _all_at_least(row.small, x, y, z)
         cls = (
-            pl.when(~sme).then(pl.lit("大型"))
-            .when(sme & medium).then(pl.lit("中型"))
-            .when(sme & ~medium & small).then(pl.lit("小型"))
-            .when(~small).then(pl.lit("微型"))
+            pl.when(~sme)
+            .then(pl.lit("大型"))
+            .when(sme & medium)
+            .then(pl.lit("中型"))
+            .when(sme & ~medium & small)
+            .then(pl.lit("小型"))
+            .when(~small)
+            .then(pl.lit("微型"))
             .otherwise(None)
         )
         out = pl.when(industry == row.industry).then(cls).otherwise(out)

@@ -96,5 +96,7 @@ def read_source(path: Path) -> tuple[pl.DataFrame, str]:
         # polars keeps a quoted header's doubled quotes ("" in 专精特新"小巨人"认定日期): undo that
         frame = frame.rename({c: c.replace('""', '"') for c in frame.columns if '""' in c})
     except (OSError, pl.exceptions.PolarsError, UnicodeDecodeError) as exc:
-        raise SourceError(path.name, f"无法读取 ({type(exc).__name__})", expected="CSV 或 Parquet") from None
+        raise SourceError(
+            path.name, f"无法读取 ({type(exc).__name__})", expected="CSV 或 Parquet"
+        ) from None
     return frame, encoding

@@ -17,8 +17,11 @@ def _progress_bar(description: str) -> Any:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(
-        TextColumn(description), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(), transient=True,
+        TextColumn(description),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        transient=True,
     )
 
 
@@ -28,7 +31,9 @@ def synth(
     enterprises: Annotated[int, typer.Option("--enterprises", min=0, help="企业数量")] = 1000,
     persons: Annotated[int, typer.Option("--persons", min=0, help="个人数量")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="随机种子")] = 0,
-    bad_rows: Annotated[int, typer.Option("--bad-rows", min=0, help="故意写入的错误行数(演示隔离)")] = 0,
+    bad_rows: Annotated[
+        int, typer.Option("--bad-rows", min=0, help="故意写入的错误行数(演示隔离)")
+    ] = 0,
 ) -> None:
     """生成合成画像数据源 (各部门 CSV 抽取文件)。"""
     from rich.console import Console
@@ -39,10 +44,16 @@ def synth(
     with _progress_bar("生成中") as bar:
         task = bar.add_task("synth", total=2)
         report = synthesize(
-            out, enterprises=enterprises, persons=persons, seed=seed, bad_rows=bad_rows,
+            out,
+            enterprises=enterprises,
+            persons=persons,
+            seed=seed,
+            bad_rows=bad_rows,
             progress=lambda _stage, done, total: bar.update(task, completed=done, total=total),
         )
-    console.print(f"已生成 企业 {report.enterprises} 家、个人 {report.persons} 人 (种子 {seed})，写入 {out}")
+    console.print(
+        f"已生成 企业 {report.enterprises} 家、个人 {report.persons} 人 (种子 {seed})，写入 {out}"
+    )
     for f in report.files:
         console.print(f"  {f.path.name}: {f.rows} 行 ({f.encoding})")
 
@@ -53,7 +64,9 @@ def build(
     entity: Annotated[str, typer.Option("--entity", help="enterprise 或 person")],
     as_of: Annotated[str, typer.Option("--as-of", help="基准日期 YYYY-MM-DD")],
     out: Annotated[Path, typer.Option("--out", help="快照文件 (Parquet)")],
-    rejects: Annotated[Path | None, typer.Option("--rejects", help="拒收行文件 (.parquet 或 .csv)")] = None,
+    rejects: Annotated[
+        Path | None, typer.Option("--rejects", help="拒收行文件 (.parquet 或 .csv)")
+    ] = None,
 ) -> None:
     """校验、合并各部门数据源并生成画像快照。"""
     from rich.console import Console
@@ -75,7 +88,11 @@ def build(
         with _progress_bar("构建中") as bar:
             task = bar.add_task("build", total=1)
             report = build_snapshot(
-                sources, entity=entity, as_of=day, out=out, rejects=rejects,
+                sources,
+                entity=entity,
+                as_of=day,
+                out=out,
+                rejects=rejects,
                 progress=lambda _stage, done, total: bar.update(task, completed=done, total=total),
             )
     except ProfilesError as exc:
@@ -86,14 +103,21 @@ def build(
         table.add_column(column)
     for s in report.sources:
         table.add_row(
-            s.source, s.file, s.encoding, str(s.rows_read), str(s.rows_accepted), str(s.rows_rejected),
-            str(s.duplicates_merged), ", ".join(s.ignored_columns) or "-",
+            s.source,
+            s.file,
+            s.encoding,
+            str(s.rows_read),
+            str(s.rows_accepted),
+            str(s.rows_rejected),
+            str(s.duplicates_merged),
+            ", ".join(s.ignored_columns) or "-",
         )
     console.print(table)
     for warning in report.warnings:
         console.print(f"[yellow]注意: {warning}[/yellow]")
     console.print(
-        f"画像 {report.profiles} 条，拒收 {report.rows_rejected} 行 ({report.rejected_lines} 条原因)，"
+        f"画像 {report.profiles} 条，拒收 {report.rows_rejected} 行"
+        f" ({report.rejected_lines} 条原因)，"
         f"快照 {out}，哈希 {report.snapshot_hash[:16]}…"
     )
     if rejects is not None:

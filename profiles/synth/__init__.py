@@ -34,26 +34,38 @@ REFERENCE_DATE = date(2026, 1, 1)
 # department -> (encoding, header style: catalog 'name' or Chinese 'label')
 FILE_STYLES: dict[str, dict[str, tuple[str, str]]] = {
     "enterprise": {
-        "市场监管": ("utf-8", "name"), "税务": ("gb18030", "label"), "科技": ("utf-8", "name"),
-        "工信": ("utf-8", "label"), "人社": ("utf-8", "label"),
+        "市场监管": ("utf-8", "name"),
+        "税务": ("gb18030", "label"),
+        "科技": ("utf-8", "name"),
+        "工信": ("utf-8", "label"),
+        "人社": ("utf-8", "label"),
     },
     "person": {
-        "公安": ("utf-8", "name"), "残联": ("gb18030", "label"), "民政": ("gb18030", "label"),
-        "人社": ("utf-8", "name"), "卫健": ("utf-8", "label"), "本人": ("utf-8", "name"),
+        "公安": ("utf-8", "name"),
+        "残联": ("gb18030", "label"),
+        "民政": ("gb18030", "label"),
+        "人社": ("utf-8", "name"),
+        "卫健": ("utf-8", "label"),
+        "本人": ("utf-8", "name"),
     },
 }
 
 # (department, field, corrupted value or None for "conflicting duplicate")
 CORRUPTIONS: dict[str, tuple[tuple[str, str, str | None], ...]] = {
     "enterprise": (
-        ("市场监管", "uscc", "check"), ("市场监管", "district", "44010"),
-        ("市场监管", "status", "营业中"), ("市场监管", "founded_on", "2023-02-30"),
-        ("税务", "employees", "-5"), ("税务", "operating_revenue", "十万"),
+        ("市场监管", "uscc", "check"),
+        ("市场监管", "district", "44010"),
+        ("市场监管", "status", "营业中"),
+        ("市场监管", "founded_on", "2023-02-30"),
+        ("税务", "employees", "-5"),
+        ("税务", "operating_revenue", "十万"),
         ("市场监管", "name", None),
     ),
     "person": (
-        ("公安", "id_number", "check"), ("公安", "birth_date", "1990-13-01"),
-        ("公安", "children_under_3", "-1"), ("公安", "alive", "也许"),
+        ("公安", "id_number", "check"),
+        ("公安", "birth_date", "1990-13-01"),
+        ("公安", "children_under_3", "-1"),
+        ("公安", "alive", "也许"),
         ("公安", "name", None),
     ),
 }
@@ -83,7 +95,13 @@ def _as_text(frame: pl.DataFrame, *, yes_no: bool) -> pl.DataFrame:
     for name, dtype in frame.schema.items():
         if dtype == pl.Boolean:
             yes, no = ("是", "否") if yes_no else ("true", "false")
-            out.append(pl.when(pl.col(name)).then(pl.lit(yes)).when(~pl.col(name)).then(pl.lit(no)).alias(name))
+            out.append(
+                pl.when(pl.col(name))
+                .then(pl.lit(yes))
+                .when(~pl.col(name))
+                .then(pl.lit(no))
+                .alias(name)
+            )
         else:
             out.append(pl.col(name).cast(pl.String))
     return frame.select(out)
@@ -103,13 +121,14 @@ def _corrupt(texts: dict[str, pl.DataFrame], entity: str, k: int, rng: np.random
             old = frame[field][row]
             bad = old[:-1] + ("1" if old[-1] != "1" else "2")
         texts[dept] = frame.with_columns(
-            pl.when(pl.int_range(pl.len()) == row).then(pl.lit(bad)).otherwise(pl.col(field)).alias(field)
+            pl.when(pl.int_range(pl.len()) == row)
+            .then(pl.lit(bad))
+            .otherwise(pl.col(field))
+            .alias(field)
         )
 
 
-def _write(
-    texts: dict[str, pl.DataFrame], entity: str, out_dir: Path
-) -> list[SynthFile]:
+def _write(texts: dict[str, pl.DataFrame], entity: str, out_dir: Path) -> list[SynthFile]:
     cat = load_catalog().entity(entity)
     files = []
     for dept, frame in texts.items():
@@ -136,7 +155,8 @@ def synthesize(
     out_dir.mkdir(parents=True, exist_ok=True)
     files: list[SynthFile] = []
     plan: list[tuple[str, int, Callable[..., dict[str, pl.DataFrame]]]] = [
-        ("enterprise", enterprises, make_enterprises), ("person", persons, make_persons),
+        ("enterprise", enterprises, make_enterprises),
+        ("person", persons, make_persons),
     ]
     for step, (entity, count, make) in enumerate(plan):
         if count <= 0:
@@ -153,6 +173,10 @@ def synthesize(
         if progress:
             progress(entity, step + 1, len(plan))
     return SynthReport(
-        out_dir=out_dir, seed=seed, enterprises=max(enterprises, 0), persons=max(persons, 0),
-        bad_rows=bad_rows, files=tuple(files),
+        out_dir=out_dir,
+        seed=seed,
+        enterprises=max(enterprises, 0),
+        persons=max(persons, 0),
+        bad_rows=bad_rows,
+        files=tuple(files),
     )

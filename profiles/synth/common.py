@@ -56,7 +56,9 @@ def days_before(reference: date, days: np.ndarray) -> pl.Series:
 
 
 def phones(rng: np.random.Generator, n: int) -> pl.Series:
-    prefixes = np.array([130, 131, 135, 136, 138, 139, 150, 152, 158, 159, 176, 180, 186, 188, 189, 199])
+    prefixes = np.array(
+        [130, 131, 135, 136, 138, 139, 150, 152, 158, 159, 176, 180, 186, 188, 189, 199]
+    )
     number = prefixes[rng.integers(0, len(prefixes), size=n)] * 100_000_000 + rng.integers(
         0, 100_000_000, size=n
     )
@@ -83,7 +85,9 @@ def choose_idx(rng: np.random.Generator, p: tuple[float, ...], n: int) -> np.nda
     return rng.choice(len(p), size=n, p=weights / weights.sum())
 
 
-def choose(rng: np.random.Generator, options: tuple[str, ...], p: tuple[float, ...], n: int) -> pl.Series:
+def choose(
+    rng: np.random.Generator, options: tuple[str, ...], p: tuple[float, ...], n: int
+) -> pl.Series:
     return pick(options, choose_idx(rng, p, n))
 
 

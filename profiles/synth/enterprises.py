@@ -46,8 +46,14 @@ def load_industries() -> tuple[Industry, ...]:
     text = resources.files("profiles").joinpath("data/industries.yaml").read_text(encoding="utf-8")
     raw = YAML(typ="safe").load(text)["industries"]
     return tuple(
-        Industry(str(r["code"]), str(r["name"]), float(r["weight"]), float(r["revenue_per_head"]),
-                 str(r["word"]), tuple(str(s) for s in r["scope"]))
+        Industry(
+            str(r["code"]),
+            str(r["name"]),
+            float(r["weight"]),
+            float(r["revenue_per_head"]),
+            str(r["word"]),
+            tuple(str(s) for s in r["scope"]),
+        )
         for r in raw
     )
 
@@ -72,18 +78,24 @@ def unique_usccs(rng: np.random.Generator, districts: np.ndarray, kinds: np.ndar
         bodies[redraw] = alphabet[rng.integers(0, 31, size=(int(redraw.sum()), 8))]
 
 
-def _names(rng: np.random.Generator, city_prefix: np.ndarray, words: pl.Series, n: int) -> pl.Series:
+def _names(
+    rng: np.random.Generator, city_prefix: np.ndarray, words: pl.Series, n: int
+) -> pl.Series:
     brand = list(BRAND_CHARS)
     city = pick([CITY_SHORT[c] for c in CITY_SHARES], city_prefix)
     a = pick(brand, rng.integers(0, len(brand), size=n))
     b = pick(brand, rng.integers(0, len(brand), size=n))
     suffix = choose(rng, ("有限公司", "有限责任公司", "股份有限公司"), (0.85, 0.1, 0.05), n)
-    return pl.DataFrame({"c": city, "a": a, "b": b, "w": words, "s": suffix}).select(
-        pl.concat_str("c", "a", "b", "w", "s")
-    ).to_series()
+    return (
+        pl.DataFrame({"c": city, "a": a, "b": b, "w": words, "s": suffix})
+        .select(pl.concat_str("c", "a", "b", "w", "s"))
+        .to_series()
+    )
 
 
-def _scopes(rng: np.random.Generator, industry: np.ndarray, table: tuple[Industry, ...]) -> pl.Series:
+def _scopes(
+    rng: np.random.Generator, industry: np.ndarray, table: tuple[Industry, ...]
+) -> pl.Series:
     flat = [p for ind in table for p in ind.scope]
     counts = np.array([len(ind.scope) for ind in table])
     offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
@@ -139,7 +151,9 @@ def enterprises(rng: np.random.Generator, n: int, *, reference: date) -> dict[st
             "annual_taxable_income": taxable,
             "vat_taxpayer_type": pick(("一般纳税人", "小规模纳税人"), small_scale.astype(np.int64)),
             "monthly_sales": np.round(revenue / 12 * rng.lognormal(0, 0.25, size=n), 2),
-            "tax_credit_rating": choose(rng, ("A", "B", "M", "C", "D"), (0.2, 0.55, 0.15, 0.07, 0.03), n),
+            "tax_credit_rating": choose(
+                rng, ("A", "B", "M", "C", "D"), (0.2, 0.55, 0.15, 0.07, 0.03), n
+            ),
             "rd_expense": rd_expense,
         }
     )
@@ -152,8 +166,14 @@ def enterprises(rng: np.random.Generator, n: int, *, reference: date) -> dict[st
     }
 
 
-def _science(rng: np.random.Generator, uscc: pl.Series, does_rd: np.ndarray, employees: np.ndarray,
-             revenue: np.ndarray, reference: date) -> pl.DataFrame:
+def _science(
+    rng: np.random.Generator,
+    uscc: pl.Series,
+    does_rd: np.ndarray,
+    employees: np.ndarray,
+    revenue: np.ndarray,
+    reference: date,
+) -> pl.DataFrame:
     idx = np.flatnonzero(does_rd)
     m = len(idx)
     certified = rng.random(m) < 0.25
@@ -162,32 +182,44 @@ def _science(rng: np.random.Generator, uscc: pl.Series, does_rd: np.ndarray, emp
     frame = pl.DataFrame(
         {
             "uscc": uscc.gather(idx),
-            "tech_staff": np.round(employees[idx] * rng.uniform(0.05, 0.45, size=m)).astype(np.int64),
+            "tech_staff": np.round(employees[idx] * rng.uniform(0.05, 0.45, size=m)).astype(
+                np.int64
+            ),
             "high_tech_revenue": np.round(revenue[idx] * rng.uniform(0.2, 0.95, size=m), 2),
             "high_tech_cert_on": cert,
         }
-    ).with_columns(pl.when(pl.Series(certified)).then(pl.col("high_tech_cert_on")).alias("high_tech_cert_on"))
+    ).with_columns(
+        pl.when(pl.Series(certified)).then(pl.col("high_tech_cert_on")).alias("high_tech_cert_on")
+    )
     return with_missing(rng, frame, keep=("uscc", "high_tech_cert_on"))
 
 
-def _little_giants(rng: np.random.Generator, uscc: pl.Series, does_rd: np.ndarray,
-                   employees: np.ndarray) -> pl.DataFrame:
+def _little_giants(
+    rng: np.random.Generator, uscc: pl.Series, does_rd: np.ndarray, employees: np.ndarray
+) -> pl.DataFrame:
     pool = np.flatnonzero(does_rd & (employees >= 20))
     share = rng.random(len(pool)) < 0.12
     idx = pool[share]
     years = 2019 + choose_idx(rng, (0.08, 0.1, 0.12, 0.15, 0.15, 0.15, 0.25), len(idx))
     day = rng.integers(0, 365, size=len(idx))
-    dates = (years - 1970).astype("datetime64[Y]").astype("datetime64[D]") + day.astype("timedelta64[D]")
-    return pl.DataFrame({"uscc": uscc.gather(idx), "little_giant_on": pl.Series(dates, dtype=pl.Date)})
+    dates = (years - 1970).astype("datetime64[Y]").astype("datetime64[D]") + day.astype(
+        "timedelta64[D]"
+    )
+    return pl.DataFrame(
+        {"uscc": uscc.gather(idx), "little_giant_on": pl.Series(dates, dtype=pl.Date)}
+    )
 
 
-def _social_insurance(rng: np.random.Generator, uscc: pl.Series, employees: np.ndarray,
-                      age_days: np.ndarray) -> pl.DataFrame:
+def _social_insurance(
+    rng: np.random.Generator, uscc: pl.Series, employees: np.ndarray, age_days: np.ndarray
+) -> pl.DataFrame:
     idx = np.flatnonzero((employees > 0) & (rng.random(len(employees)) < 0.85))
     m = len(idx)
     insured = np.round(employees[idx] * rng.uniform(0.6, 1.0, size=m)).astype(np.int64)
     months_alive = (age_days[idx] // 30.4).astype(np.int64)
-    paid = np.minimum(months_alive, np.where(rng.random(m) < 0.85, 240, rng.integers(0, 24, size=m)))
+    paid = np.minimum(
+        months_alive, np.where(rng.random(m) < 0.85, 240, rng.integers(0, 24, size=m))
+    )
     frame = pl.DataFrame(
         {
             "uscc": uscc.gather(idx),

@@ -9,8 +9,8 @@ import polars as pl
 
 from profiles.idcheck import id_number_with_check
 from profiles.synth.common import (
-    choose,
     as_text,
+    choose,
     choose_idx,
     days_before,
     digits,
@@ -26,8 +26,14 @@ from profiles.synth.names import GIVEN_CHARS, SURNAMES
 HUKOU_SHARES: dict[str, float] = {"31": 0.36, "11": 0.34, "4401": 0.16, "4403": 0.14}
 # Age bands (first, last, share): enough people over 65, 80, 90 and 100.
 AGE_BANDS: tuple[tuple[int, int, float], ...] = (
-    (0, 2, 0.03), (3, 17, 0.12), (18, 48, 0.36), (49, 64, 0.22), (65, 79, 0.16),
-    (80, 89, 0.07), (90, 99, 0.035), (100, 105, 0.005),
+    (0, 2, 0.03),
+    (3, 17, 0.12),
+    (18, 48, 0.36),
+    (49, 64, 0.22),
+    (65, 79, 0.16),
+    (80, 89, 0.07),
+    (90, 99, 0.035),
+    (100, 105, 0.005),
 )
 
 
@@ -39,8 +45,9 @@ def _ages(rng: np.random.Generator, n: int) -> np.ndarray:
     return first + (rng.random(n) * (last - first + 1)).astype(np.int64)
 
 
-def unique_ids(rng: np.random.Generator, districts: np.ndarray, births: pl.Series,
-               male: np.ndarray) -> pl.Series:
+def unique_ids(
+    rng: np.random.Generator, districts: np.ndarray, births: pl.Series, male: np.ndarray
+) -> pl.Series:
     """Valid, distinct 公民身份号码 (sequence odd for men, even for women)."""
     n = len(districts)
     parts = [births.dt.year(), births.dt.month(), births.dt.day()]
@@ -60,7 +67,9 @@ def unique_ids(rng: np.random.Generator, districts: np.ndarray, births: pl.Serie
 def _names(rng: np.random.Generator, n: int) -> pl.Series:
     surnames = [s for s, _ in SURNAMES]
     given = [*GIVEN_CHARS, ""]
-    second = np.where(rng.random(n) < 0.7, rng.integers(0, len(GIVEN_CHARS), size=n), len(GIVEN_CHARS))
+    second = np.where(
+        rng.random(n) < 0.7, rng.integers(0, len(GIVEN_CHARS), size=n), len(GIVEN_CHARS)
+    )
     frame = pl.DataFrame(
         {
             "s": pick(surnames, choose_idx(rng, tuple(w for _, w in SURNAMES), n)),
@@ -96,16 +105,23 @@ def persons(rng: np.random.Generator, n: int, *, reference: date) -> dict[str, p
     status = choose_idx(rng, (0.02, 0.003, 0.025, 0.952), n)
     listed = np.flatnonzero(status < 3)
     extracts["民政"] = pl.DataFrame(
-        {"id_number": ids.gather(listed), "subsistence_status": pick(("低保", "特困", "低收入"), status[listed])}
+        {
+            "id_number": ids.gather(listed),
+            "subsistence_status": pick(("低保", "特困", "低收入"), status[listed]),
+        }
     )
     adults = np.flatnonzero(age >= 16)
     working_age = (age[adults] <= 64) & (rng.random(len(adults)) < 0.72)
     extracts["人社"] = with_missing(
-        rng, pl.DataFrame({"id_number": ids.gather(adults), "employed": working_age}), keep=("id_number",)
+        rng,
+        pl.DataFrame({"id_number": ids.gather(adults), "employed": working_age}),
+        keep=("id_number",),
     )
     extracts["卫健"] = _only_child(rng, ids, age)
     has_phone = np.flatnonzero(rng.random(n) < 0.7)
-    extracts["本人"] = pl.DataFrame({"id_number": ids.gather(has_phone), "phone": phones(rng, len(has_phone))})
+    extracts["本人"] = pl.DataFrame(
+        {"id_number": ids.gather(has_phone), "phone": phones(rng, len(has_phone))}
+    )
     return extracts
 
 
@@ -114,10 +130,18 @@ def _disability(rng: np.random.Generator, ids: pl.Series, age: np.ndarray) -> pl
     disabled = np.flatnonzero(rng.random(len(age)) < np.where(age >= 65, 0.11, 0.045))
     m = len(disabled)
     grade = choose_idx(rng, (0.1, 0.25, 0.3, 0.35), m) + 1
-    category = choose(rng, ("视力", "听力", "言语", "肢体", "智力", "精神", "多重"),
-                      (0.14, 0.24, 0.02, 0.36, 0.07, 0.09, 0.08), m)
+    category = choose(
+        rng,
+        ("视力", "听力", "言语", "肢体", "智力", "精神", "多重"),
+        (0.14, 0.24, 0.02, 0.36, 0.07, 0.09, 0.08),
+        m,
+    )
     return pl.DataFrame(
-        {"id_number": ids.gather(disabled), "disability_grade": grade, "disability_category": category}
+        {
+            "id_number": ids.gather(disabled),
+            "disability_grade": grade,
+            "disability_category": category,
+        }
     )
 
 

@@ -28,7 +28,9 @@ def test_age_counts_the_birthday_itself() -> None:
         (date(2024, 2, 29), 24),
     ],
 )
-def test_leap_day_birthdays_reach_the_age_on_28_february_in_common_years(as_of: date, age: int) -> None:
+def test_leap_day_birthdays_reach_the_age_on_28_february_in_common_years(
+    as_of: date, age: int
+) -> None:
     assert ages([date(2000, 2, 29)], as_of) == [age]
 
 
@@ -40,8 +42,12 @@ def test_newborn_is_zero_on_the_day_of_birth() -> None:
     assert ages([date(2025, 1, 1)], date(2025, 1, 1)) == [0]
 
 
-def enterprise(**columns: list[object]) -> dict[str, object]:
-    return derive(pl.DataFrame(columns), entity="enterprise", as_of=date(2025, 7, 1)).collect().to_dict(as_series=False)
+def enterprise(**columns: list[object]) -> dict[str, list[object]]:
+    return (
+        derive(pl.DataFrame(columns), entity="enterprise", as_of=date(2025, 7, 1))
+        .collect()
+        .to_dict(as_series=False)
+    )
 
 
 def test_years_since_founding_is_in_full_years_as_of_the_date() -> None:
@@ -50,12 +56,16 @@ def test_years_since_founding_is_in_full_years_as_of_the_date() -> None:
 
 
 def test_layoff_rate_is_decided_when_nobody_was_laid_off() -> None:
-    out = enterprise(layoffs_last_year=[0, 0, 3, 3, None, 2], insured_employees=[None, 0, 60, 0, 10, None])
+    out = enterprise(
+        layoffs_last_year=[0, 0, 3, 3, None, 2], insured_employees=[None, 0, 60, 0, 10, None]
+    )
     assert out["layoff_rate"] == [0.0, 0.0, 0.05, None, None, None]
 
 
 def test_rd_ratio_follows_the_same_three_valued_rule() -> None:
-    out = enterprise(rd_expense=[0.0, 50.0, 50.0, None], operating_revenue=[None, 1000.0, 0.0, 1000.0])
+    out = enterprise(
+        rd_expense=[0.0, 50.0, 50.0, None], operating_revenue=[None, 1000.0, 0.0, 1000.0]
+    )
     assert out["rd_ratio"] == [0.0, 0.05, None, None]
 
 

@@ -33,7 +33,9 @@ def test_published_id_numbers_are_valid(code: str) -> None:
 
 
 def _substitutions(code: str, alphabet: str) -> list[str]:
-    return [code[:i] + ch + code[i + 1 :] for i in range(len(code)) for ch in alphabet if ch != code[i]]
+    return [
+        code[:i] + ch + code[i + 1 :] for i in range(len(code)) for ch in alphabet if ch != code[i]
+    ]
 
 
 def test_every_single_character_change_of_a_uscc_is_caught() -> None:

@@ -29,10 +29,10 @@ def _reasons(rejects: pl.DataFrame) -> list[str]:
     return [r.rsplit("[", 1)[1].rstrip("]") for r in rejects["reason"].to_list()]
 
 
-def enterprise(**columns: list[str | None]) -> pl.DataFrame:
+def enterprise(**columns: list[str] | list[str | None]) -> pl.DataFrame:
     n = len(next(iter(columns.values())))
     data: dict[str, list[str | None]] = {"uscc": [USCC] * n}
-    data.update(columns)
+    data.update({k: list(v) for k, v in columns.items()})
     return pl.DataFrame(data, schema={k: pl.String for k in data})
 
 
@@ -55,13 +55,23 @@ def enterprise(**columns: list[str | None]) -> pl.DataFrame:
         ("industry_code", "9911", "bad_format"),
     ],
 )
-def test_each_bad_enterprise_value_is_rejected_with_its_reason(column: str, value: str, reason: str) -> None:
-    clean, rejects = validate_frame(enterprise(**{column: [value]}), entity="enterprise", source="s")
+def test_each_bad_enterprise_value_is_rejected_with_its_reason(
+    column: str, value: str, reason: str
+) -> None:
+    clean, rejects = validate_frame(
+        enterprise(**{column: [value]}), entity="enterprise", source="s"
+    )
     assert clean.height == 0
     assert _reasons(rejects) == [reason]
     row = rejects.row(0, named=True)
-    assert row == {"source": "s", "row_number": 1, "key": USCC, "field": column, "value": value,
-                   "reason": row["reason"]}
+    assert row == {
+        "source": "s",
+        "row_number": 1,
+        "key": USCC,
+        "field": column,
+        "value": value,
+        "reason": row["reason"],
+    }
 
 
 @pytest.mark.parametrize(
@@ -75,7 +85,9 @@ def test_each_bad_enterprise_value_is_rejected_with_its_reason(column: str, valu
         ("hukou_district", "3101150", "bad_format"),
     ],
 )
-def test_each_bad_person_value_is_rejected_with_its_reason(column: str, value: str, reason: str) -> None:
+def test_each_bad_person_value_is_rejected_with_its_reason(
+    column: str, value: str, reason: str
+) -> None:
     df = pl.DataFrame({"id_number": [PID], column: [value]})
     _, rejects = validate_frame(df, entity="person")
     assert _reasons(rejects) == [reason]
@@ -95,7 +107,10 @@ def test_each_bad_person_value_is_rejected_with_its_reason(column: str, value: s
     ],
 )
 def test_bad_uscc_rows_are_quarantined(key: str | None, reason: str) -> None:
-    df = pl.DataFrame({"uscc": [key, USCC], "employees": ["1", "2"]}, schema={"uscc": pl.String, "employees": pl.String})
+    df = pl.DataFrame(
+        {"uscc": [key, USCC], "employees": ["1", "2"]},
+        schema={"uscc": pl.String, "employees": pl.String},
+    )
     clean, rejects = validate_frame(df, entity="enterprise")
     assert clean["uscc"].to_list() == [USCC]
     assert _reasons(rejects) == [reason]
@@ -103,8 +118,14 @@ def test_bad_uscc_rows_are_quarantined(key: str | None, reason: str) -> None:
 
 
 def test_person_keys_and_personal_values_are_masked_in_rejects() -> None:
-    df = pl.DataFrame({"id_number": [PID, "110105194902290021"], "phone": ["13800001234", "13900005678"],
-                       "name": ["张三", "李四"], "children_under_3": ["-1", "0"]})
+    df = pl.DataFrame(
+        {
+            "id_number": [PID, "110105194902290021"],
+            "phone": ["13800001234", "13900005678"],
+            "name": ["张三", "李四"],
+            "children_under_3": ["-1", "0"],
+        }
+    )
     _, rejects = validate_frame(df, entity="person")
     assert rejects["key"].to_list() == ["1101**********002X", "1101**********0021"]
     assert rejects["value"].to_list() == ["-1", "1101**********0021"]
@@ -123,11 +144,17 @@ def test_conflicting_duplicates_are_all_rejected_and_identical_ones_merged() -> 
     assert result.rejects["row_number"].to_list() == [1, 2, 3]
     assert set(_reasons(result.rejects)) == {"duplicate_conflict"}
     assert result.rejects["field"].to_list() == ["employees"] * 3
-    assert (result.stats.rows_read, result.stats.rows_accepted, result.stats.rows_rejected) == (5, 1, 3)
+    assert (result.stats.rows_read, result.stats.rows_accepted, result.stats.rows_rejected) == (
+        5,
+        1,
+        3,
+    )
 
 
 def test_empty_cells_stay_unknown_including_list_type_fields() -> None:
-    df = enterprise(employees=["", None], serious_dishonesty=[" ", None], high_tech_cert_on=["", None])
+    df = enterprise(
+        employees=["", None], serious_dishonesty=[" ", None], high_tech_cert_on=["", None]
+    )
     df = df.with_columns(pl.Series("uscc", [USCC, _valid_uscc2()]))
     clean, rejects = validate_frame(df, entity="enterprise")
     assert rejects.height == 0
@@ -145,7 +172,9 @@ def test_unknown_derived_and_duplicate_columns_are_ignored_with_warnings() -> No
 
 
 def test_a_table_without_its_key_column_is_refused_not_dropped_silently() -> None:
-    result = validate_source(pl.DataFrame({"employees": ["1", "2"]}), entity="enterprise", source="s")
+    result = validate_source(
+        pl.DataFrame({"employees": ["1", "2"]}), entity="enterprise", source="s"
+    )
     assert result.stats.refused is not None
     assert (result.stats.rows_read, result.stats.rows_rejected) == (2, 2)
     assert _reasons(result.rejects) == ["key_column_missing"]
@@ -153,9 +182,13 @@ def test_a_table_without_its_key_column_is_refused_not_dropped_silently() -> Non
 
 def test_accepted_spellings_parse_to_typed_values() -> None:
     df = enterprise(
-        employees=["12.0"], operating_revenue=["1.5e6"], founded_on=["2020/3/1"],
-        high_tech_cert_on=["20240301"], little_giant_on=["2025-06-30 00:00:00"],
-        serious_dishonesty=["是"], industry_code=["C3911"],
+        employees=["12.0"],
+        operating_revenue=["1.5e6"],
+        founded_on=["2020/3/1"],
+        high_tech_cert_on=["20240301"],
+        little_giant_on=["2025-06-30 00:00:00"],
+        serious_dishonesty=["是"],
+        industry_code=["C3911"],
     )
     clean, rejects = validate_frame(df, entity="enterprise")
     assert rejects.height == 0
@@ -173,13 +206,26 @@ def test_clean_table_has_every_base_field_with_catalog_dtypes() -> None:
     clean, _ = validate_frame(enterprise(employees=["1"]), entity="enterprise")
     base = load_catalog().entity("enterprise").base_fields
     assert clean.columns == [f.name for f in base]
-    dtypes = {"str": pl.String, "int": pl.Int64, "float": pl.Float64, "date": pl.Date, "bool": pl.Boolean}
+    dtypes = {
+        "str": pl.String,
+        "int": pl.Int64,
+        "float": pl.Float64,
+        "date": pl.Date,
+        "bool": pl.Boolean,
+    }
     assert all(clean.schema[f.name] == dtypes[f.type] for f in base)
 
 
 def test_typed_parquet_input_validates_like_text(tmp_path: Path) -> None:
-    typed = pl.DataFrame({"uscc": [USCC], "employees": [5], "founded_on": [date(2020, 1, 2)],
-                          "serious_dishonesty": [True], "operating_revenue": [0.1]})
+    typed = pl.DataFrame(
+        {
+            "uscc": [USCC],
+            "employees": [5],
+            "founded_on": [date(2020, 1, 2)],
+            "serious_dishonesty": [True],
+            "operating_revenue": [0.1],
+        }
+    )
     path = tmp_path / "enterprise.parquet"
     typed.write_parquet(path)
     frame, encoding = read_source(path)
@@ -190,7 +236,9 @@ def test_typed_parquet_input_validates_like_text(tmp_path: Path) -> None:
 
 def test_gb18030_csv_is_detected_and_read(tmp_path: Path) -> None:
     path = tmp_path / "enterprise_税务.csv"
-    path.write_bytes(f"统一社会信用代码,增值税纳税人类型,从业人数\n{USCC},小规模纳税人,3\n".encode("gb18030"))
+    path.write_bytes(
+        f"统一社会信用代码,增值税纳税人类型,从业人数\n{USCC},小规模纳税人,3\n".encode("gb18030")
+    )
     frame, encoding = read_source(path)
     clean, rejects = validate_frame(frame, entity="enterprise")
     assert encoding == "gb18030" and rejects.height == 0
@@ -199,12 +247,16 @@ def test_gb18030_csv_is_detected_and_read(tmp_path: Path) -> None:
 
 def test_utf8_bom_and_quoted_label_header_are_read(tmp_path: Path) -> None:
     path = tmp_path / "enterprise_工信.csv"
-    path.write_bytes(b"\xef\xbb\xbf" + f'uscc,"专精特新""小巨人""认定日期"\n{USCC},2025-03-01\n'.encode())
+    path.write_bytes(
+        b"\xef\xbb\xbf" + f'uscc,"专精特新""小巨人""认定日期"\n{USCC},2025-03-01\n'.encode()
+    )
     frame, _ = read_source(path)
     clean, rejects = validate_frame(frame, entity="enterprise")
     assert rejects.height == 0 and clean["little_giant_on"].to_list() == [date(2025, 3, 1)]
 
 
 def test_lower_case_x_in_id_number_is_normalised() -> None:
-    clean, rejects = validate_frame(pl.DataFrame({"id_number": [PID.lower(), PID2]}), entity="person")
+    clean, rejects = validate_frame(
+        pl.DataFrame({"id_number": [PID.lower(), PID2]}), entity="person"
+    )
     assert rejects.height == 0 and clean["id_number"].to_list() == [PID, PID2]

@@ -19,20 +19,118 @@ from profiles.sizeclass import industry_expr, size_class_expr
 # industry, a 4-digit code of that row, sme_if, medium, small, micro (Y, Z in 万元)
 TABLE = [
     ("农林牧渔", "0141", "Y < 20000", "Y >= 500", "Y >= 50", "Y < 50"),
-    ("工业", "3911", "X < 1000 or Y < 40000", "X >= 300 and Y >= 2000", "X >= 20 and Y >= 300", "X < 20 or Y < 300"),
-    ("建筑业", "4790", "Y < 80000 or Z < 80000", "Y >= 6000 and Z >= 5000", "Y >= 300 and Z >= 300", "Y < 300 or Z < 300"),
-    ("批发业", "5137", "X < 200 or Y < 40000", "X >= 20 and Y >= 5000", "X >= 5 and Y >= 1000", "X < 5 or Y < 1000"),
-    ("零售业", "5261", "X < 300 or Y < 20000", "X >= 50 and Y >= 500", "X >= 10 and Y >= 100", "X < 10 or Y < 100"),
-    ("交通运输业", "5430", "X < 1000 or Y < 30000", "X >= 300 and Y >= 3000", "X >= 20 and Y >= 200", "X < 20 or Y < 200"),
-    ("仓储业", "5990", "X < 200 or Y < 30000", "X >= 100 and Y >= 1000", "X >= 20 and Y >= 100", "X < 20 or Y < 100"),
-    ("邮政业", "6020", "X < 1000 or Y < 30000", "X >= 300 and Y >= 2000", "X >= 20 and Y >= 100", "X < 20 or Y < 100"),
-    ("住宿业", "6110", "X < 300 or Y < 10000", "X >= 100 and Y >= 2000", "X >= 10 and Y >= 100", "X < 10 or Y < 100"),
-    ("餐饮业", "6210", "X < 300 or Y < 10000", "X >= 100 and Y >= 2000", "X >= 10 and Y >= 100", "X < 10 or Y < 100"),
-    ("信息传输业", "6432", "X < 2000 or Y < 100000", "X >= 100 and Y >= 1000", "X >= 10 and Y >= 100", "X < 10 or Y < 100"),
-    ("软件和信息技术服务业", "6513", "X < 300 or Y < 10000", "X >= 100 and Y >= 1000", "X >= 10 and Y >= 50", "X < 10 or Y < 50"),
-    ("房地产开发经营", "7010", "Y < 200000 or Z < 10000", "Y >= 1000 and Z >= 5000", "Y >= 100 and Z >= 2000", "Y < 100 or Z < 2000"),
-    ("物业管理", "7020", "X < 1000 or Y < 5000", "X >= 300 and Y >= 1000", "X >= 100 and Y >= 500", "X < 100 or Y < 500"),
-    ("租赁和商务服务业", "7212", "X < 300 or Z < 120000", "X >= 100 and Z >= 8000", "X >= 10 and Z >= 100", "X < 10 or Z < 100"),
+    (
+        "工业",
+        "3911",
+        "X < 1000 or Y < 40000",
+        "X >= 300 and Y >= 2000",
+        "X >= 20 and Y >= 300",
+        "X < 20 or Y < 300",
+    ),
+    (
+        "建筑业",
+        "4790",
+        "Y < 80000 or Z < 80000",
+        "Y >= 6000 and Z >= 5000",
+        "Y >= 300 and Z >= 300",
+        "Y < 300 or Z < 300",
+    ),
+    (
+        "批发业",
+        "5137",
+        "X < 200 or Y < 40000",
+        "X >= 20 and Y >= 5000",
+        "X >= 5 and Y >= 1000",
+        "X < 5 or Y < 1000",
+    ),
+    (
+        "零售业",
+        "5261",
+        "X < 300 or Y < 20000",
+        "X >= 50 and Y >= 500",
+        "X >= 10 and Y >= 100",
+        "X < 10 or Y < 100",
+    ),
+    (
+        "交通运输业",
+        "5430",
+        "X < 1000 or Y < 30000",
+        "X >= 300 and Y >= 3000",
+        "X >= 20 and Y >= 200",
+        "X < 20 or Y < 200",
+    ),
+    (
+        "仓储业",
+        "5990",
+        "X < 200 or Y < 30000",
+        "X >= 100 and Y >= 1000",
+        "X >= 20 and Y >= 100",
+        "X < 20 or Y < 100",
+    ),
+    (
+        "邮政业",
+        "6020",
+        "X < 1000 or Y < 30000",
+        "X >= 300 and Y >= 2000",
+        "X >= 20 and Y >= 100",
+        "X < 20 or Y < 100",
+    ),
+    (
+        "住宿业",
+        "6110",
+        "X < 300 or Y < 10000",
+        "X >= 100 and Y >= 2000",
+        "X >= 10 and Y >= 100",
+        "X < 10 or Y < 100",
+    ),
+    (
+        "餐饮业",
+        "6210",
+        "X < 300 or Y < 10000",
+        "X >= 100 and Y >= 2000",
+        "X >= 10 and Y >= 100",
+        "X < 10 or Y < 100",
+    ),
+    (
+        "信息传输业",
+        "6432",
+        "X < 2000 or Y < 100000",
+        "X >= 100 and Y >= 1000",
+        "X >= 10 and Y >= 100",
+        "X < 10 or Y < 100",
+    ),
+    (
+        "软件和信息技术服务业",
+        "6513",
+        "X < 300 or Y < 10000",
+        "X >= 100 and Y >= 1000",
+        "X >= 10 and Y >= 50",
+        "X < 10 or Y < 50",
+    ),
+    (
+        "房地产开发经营",
+        "7010",
+        "Y < 200000 or Z < 10000",
+        "Y >= 1000 and Z >= 5000",
+        "Y >= 100 and Z >= 2000",
+        "Y < 100 or Z < 2000",
+    ),
+    (
+        "物业管理",
+        "7020",
+        "X < 1000 or Y < 5000",
+        "X >= 300 and Y >= 1000",
+        "X >= 100 and Y >= 500",
+        "X < 100 or Y < 500",
+    ),
+    (
+        "租赁和商务服务业",
+        "7212",
+        "X < 300 or Z < 120000",
+        "X >= 100 and Z >= 8000",
+        "X >= 10 and Z >= 100",
+        "X < 10 or Z < 100",
+    ),
     ("其他未列明行业", "7320", "X < 300", "X >= 100", "X >= 10", "X < 10"),
 ]
 
@@ -79,8 +177,12 @@ def classify(code: str | None, points: list[Values]) -> list[str | None]:
             "operating_revenue": [p["Y"] for p in points],
             "total_assets": [p["Z"] for p in points],
         },
-        schema={"industry_code": pl.String, "employees": pl.Int64,
-                "operating_revenue": pl.Float64, "total_assets": pl.Float64},
+        schema={
+            "industry_code": pl.String,
+            "employees": pl.Int64,
+            "operating_revenue": pl.Float64,
+            "total_assets": pl.Float64,
+        },
     )
     return frame.select(size_class_expr()).to_series().to_list()
 
@@ -107,11 +209,12 @@ def _boundary_values(row: tuple[str, ...]) -> dict[str, list[float | None]]:
 
 
 @pytest.mark.parametrize("row", TABLE, ids=[r[0] for r in TABLE])
-def test_size_class_matches_the_table_at_every_boundary_and_with_unknowns(row: tuple[str, ...]) -> None:
+def test_size_class_matches_the_table_at_every_boundary_and_with_unknowns(
+    row: tuple[str, ...],
+) -> None:
     grid = _boundary_values(row)
     points = [
-        {"X": x, "Y": y, "Z": z}
-        for x, y, z in itertools.product(grid["X"], grid["Y"], grid["Z"])
+        {"X": x, "Y": y, "Z": z} for x, y, z in itertools.product(grid["X"], grid["Y"], grid["Z"])
     ]
     assert classify(row[1], points) == [reference_class(row, p) for p in points]
 
@@ -121,10 +224,14 @@ def test_each_threshold_at_equality_and_one_below_changes_tier(row: tuple[str, .
     # A firm meeting every medium bound is 中型; dropping any one medium indicator just below
     # its bound makes it 小型; dropping a small bound just below makes it 微型.
     limits = _thresholds(row)
-    medium = {a.split()[0]: float(a.split()[2]) * (1 if a[0] == "X" else 10_000)
-              for a in row[3].split(" and ")}
-    small = {a.split()[0]: float(a.split()[2]) * (1 if a[0] == "X" else 10_000)
-             for a in row[4].split(" and ")}
+    medium = {
+        a.split()[0]: float(a.split()[2]) * (1 if a[0] == "X" else 10_000)
+        for a in row[3].split(" and ")
+    }
+    small = {
+        a.split()[0]: float(a.split()[2]) * (1 if a[0] == "X" else 10_000)
+        for a in row[4].split(" and ")
+    }
     base: Values = {"X": 0.0, "Y": 0.0, "Z": 0.0}
     base.update(medium)
     assert classify(row[1], [base]) == ["中型"]
@@ -135,7 +242,7 @@ def test_each_threshold_at_equality_and_one_below_changes_tier(row: tuple[str, .
     assert classify(row[1], [at_small]) == ["小型"]
     for name, bound in small.items():
         assert classify(row[1], [dict(at_small, **{name: bound - 1})]) == ["微型"], (name, bound)
-    large = {name: max(v, default=0.0) for name, v in limits.items()}
+    large: Values = {name: max(v, default=0.0) for name, v in limits.items()}
     assert classify(row[1], [large]) == ["大型"]
 
 
@@ -157,14 +264,33 @@ def test_size_class_of_a_large_known_firm_is_decided_without_assets() -> None:
 @pytest.mark.parametrize(
     ("code", "industry"),
     [
-        ("0141", "农、林、牧、渔业"), ("0511", "农、林、牧、渔业"), ("0610", "工业"), ("4610", "工业"),
-        ("4790", "建筑业"), ("5010", "建筑业"), ("5137", "批发业"), ("5261", "零售业"),
-        ("5311", "其他未列明行业"), ("5430", "交通运输业"), ("5821", "交通运输业"), ("5990", "仓储业"),
-        ("6020", "邮政业"), ("6110", "住宿业"), ("6210", "餐饮业"), ("6319", "信息传输业"),
-        ("6432", "信息传输业"), ("6513", "软件和信息技术服务业"), ("7010", "房地产开发经营"),
-        ("7020", "物业管理"), ("7030", "其他未列明行业"), ("7111", "租赁和商务服务业"),
-        ("7212", "租赁和商务服务业"), ("6620", "其他未列明行业"), ("8010", "其他未列明行业"),
-        ("123", None), (None, None),
+        ("0141", "农、林、牧、渔业"),
+        ("0511", "农、林、牧、渔业"),
+        ("0610", "工业"),
+        ("4610", "工业"),
+        ("4790", "建筑业"),
+        ("5010", "建筑业"),
+        ("5137", "批发业"),
+        ("5261", "零售业"),
+        ("5311", "其他未列明行业"),
+        ("5430", "交通运输业"),
+        ("5821", "交通运输业"),
+        ("5990", "仓储业"),
+        ("6020", "邮政业"),
+        ("6110", "住宿业"),
+        ("6210", "餐饮业"),
+        ("6319", "信息传输业"),
+        ("6432", "信息传输业"),
+        ("6513", "软件和信息技术服务业"),
+        ("7010", "房地产开发经营"),
+        ("7020", "物业管理"),
+        ("7030", "其他未列明行业"),
+        ("7111", "租赁和商务服务业"),
+        ("7212", "租赁和商务服务业"),
+        ("6620", "其他未列明行业"),
+        ("8010", "其他未列明行业"),
+        ("123", None),
+        (None, None),
     ],
 )
 def test_industry_code_maps_to_its_table_row(code: str | None, industry: str | None) -> None:

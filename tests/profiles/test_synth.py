@@ -19,11 +19,15 @@ def population(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def snapshots(population: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]:
+def snapshots(
+    population: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, pl.DataFrame]:
     out = tmp_path_factory.mktemp("snap")
     snaps = {}
     for entity in ("enterprise", "person"):
-        report = build_snapshot(population, entity=entity, as_of=REFERENCE_DATE, out=out / f"{entity}.parquet")
+        report = build_snapshot(
+            population, entity=entity, as_of=REFERENCE_DATE, out=out / f"{entity}.parquet"
+        )
         assert report.rows_rejected == 0
         snaps[entity] = pl.read_parquet(out / f"{entity}.parquet")
     return snaps
@@ -70,7 +74,9 @@ def test_some_files_are_gb18030_and_use_chinese_headers(population: Path) -> Non
     assert raw.decode("gb18030").startswith("统一社会信用代码,")
 
 
-def test_population_covers_the_old_the_disabled_and_the_two_hukou_cities(snapshots: dict[str, pl.DataFrame]) -> None:
+def test_population_covers_the_old_the_disabled_and_the_two_hukou_cities(
+    snapshots: dict[str, pl.DataFrame],
+) -> None:
     p = snapshots["person"]
     age = p["age"]
     assert age.min() == 0 and age.max() >= 100  # type: ignore[operator]
@@ -100,8 +106,16 @@ def test_enterprises_are_spread_and_certificates_rare(snapshots: dict[str, pl.Da
 
 def test_revenue_grows_with_headcount(snapshots: dict[str, pl.DataFrame]) -> None:
     e = snapshots["enterprise"].drop_nulls(["employees", "operating_revenue", "total_assets"])
-    assert e.select(pl.corr(pl.col("employees").log1p(), pl.col("operating_revenue").log1p())).item() > 0.5
-    assert e.select(pl.corr(pl.col("operating_revenue").log1p(), pl.col("total_assets").log1p())).item() > 0.5
+    assert (
+        e.select(pl.corr(pl.col("employees").log1p(), pl.col("operating_revenue").log1p())).item()
+        > 0.5
+    )
+    assert (
+        e.select(
+            pl.corr(pl.col("operating_revenue").log1p(), pl.col("total_assets").log1p())
+        ).item()
+        > 0.5
+    )
     assert (e["annual_taxable_income"].drop_nulls() < 0).any()
 
 
@@ -114,5 +128,7 @@ def test_three_to_five_percent_missing_on_non_key_fields(population: Path) -> No
 
 def test_bad_rows_are_quarantined_by_the_build(tmp_path: Path) -> None:
     synthesize(tmp_path / "src", enterprises=0, persons=400, seed=1, bad_rows=5)
-    report = build_snapshot(tmp_path / "src", entity="person", as_of=date(2026, 1, 1), out=tmp_path / "p.parquet")
+    report = build_snapshot(
+        tmp_path / "src", entity="person", as_of=date(2026, 1, 1), out=tmp_path / "p.parquet"
+    )
     assert report.rows_rejected == 6  # 4 bad values + both rows of one conflicting duplicate
