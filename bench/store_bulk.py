@@ -21,51 +21,46 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 
 AS_OF = dt.date(2025, 11, 3)
 
 
-def _outcomes(rows: int, *, seed: int) -> pl.DataFrame:
+PERIODS: dict[str, Literal["once", "month", "year"]] = {
+    "bench-once": "once",
+    "bench-year": "year",
+    "bench-month": "month",
+}
+
+
+def _outcomes(rows: int) -> pl.DataFrame:
+    """``rows`` outcome rows over three policies; every tenth undetermined with an unknown
+    amount."""
     from matcher.outcomes import OUTCOME_SCHEMA
 
-    policies = ["bench-once", "bench-year", "bench-month"]
-    periods = {"bench-once": "once", "bench-year": "year", "bench-month": "month"}
-    n_entities = rows // len(policies) + 1
-    frame = pl.DataFrame({"i": range(rows)}).with_columns(
-        entity_id=pl.format(
-            "91440100MA{}", (pl.col("i") % n_entities).cast(pl.String).str.zfill(8)
+    policies = list(PERIODS)
+    per_policy = rows // len(policies) + 1
+    i = pl.col("i")
+    undetermined = i % 10 == 0
+    frame = pl.DataFrame({"i": range(rows)}).select(
+        entity_id=pl.format("91440100MA{}", (i % per_policy).cast(pl.String).str.zfill(8)),
+        policy_id=(i // per_policy).replace_strict(
+            dict(enumerate(policies)), return_dtype=pl.String
         ),
-        policy_id=pl.lit(policies[0]),
+        policy_version=pl.lit("v1"),
+        outcome=pl.when(undetermined).then(pl.lit("undetermined")).otherwise(pl.lit("eligible")),
+        amount=pl.when(undetermined).then(None).otherwise((i % 997).cast(pl.Float64) * 10),
+        amount_period=(i // per_policy).replace_strict(
+            dict(enumerate(PERIODS.values())), return_dtype=pl.String
+        ),
+        delivery=pl.lit("direct"),
+        unknown_fields=pl.when(undetermined)
+        .then(pl.lit(["从业人数"]))
+        .otherwise(pl.lit([], dtype=pl.List(pl.String))),
     )
-    frame = frame.with_columns(
-        policy_id=pl.col("i")
-        .floordiv(n_entities)
-        .replace_strict({k: p for k, p in enumerate(policies)}, return_dtype=pl.String)
-    )
-    return (
-        frame.select(
-            "entity_id",
-            "policy_id",
-            policy_version=pl.lit("v1"),
-            outcome=pl.when(pl.col("i") % 10 == 0)
-            .then(pl.lit("undetermined"))
-            .otherwise(pl.lit("eligible")),
-            amount=pl.when(pl.col("i") % 10 == 0)
-            .then(None)
-            .otherwise((pl.col("i") % 997).cast(pl.Float64) * 10),
-            amount_period=pl.col("policy_id").replace_strict(periods, return_dtype=pl.String),
-            delivery=pl.lit("direct"),
-            unknown_fields=pl.when(pl.col("i") % 10 == 0)
-            .then(pl.lit(["从业人数"]))
-            .otherwise(pl.lit([], dtype=pl.List(pl.String))),
-            seed=pl.lit(seed),
-        )
-        .drop("seed")
-        .cast(OUTCOME_SCHEMA)
-    )  # type: ignore[arg-type]
+    return frame.cast(pl.Schema(OUTCOME_SCHEMA))
 
 
 def _policies() -> list[Any]:
@@ -85,11 +80,7 @@ def _policies() -> list[Any]:
             amount=Amount(rule=FormulaAmount(expr=ast.Number(value=1.0)), period=period),
             version="v1",
         )
-        for pid, period in (
-            ("bench-once", "once"),
-            ("bench-year", "year"),
-            ("bench-month", "month"),
-        )
+        for pid, period in PERIODS.items()
     ]
 
 
@@ -103,7 +94,7 @@ def measure(url: str, *, rows: int, workdir: Path) -> dict[str, Any]:
 
     upgrade(url)
     engine = make_engine(url)
-    frame = _outcomes(rows, seed=1)
+    frame = _outcomes(rows)
     results: dict[str, Any] = {"rows": rows}
     for label, name in (("first_run", "a"), ("rerun_no_changes", "b")):
         snap = workdir / f"snapshot-{name}.parquet"
