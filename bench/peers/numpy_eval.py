@@ -28,12 +28,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from profiles.catalog import EntityCatalog
 from rules import ast as A
 from rules.errors import UnsupportedNode
 from rules.model import (
     AllOf,
+    AmountRule,
     AnyOf,
     CaseAmount,
     Condition,
@@ -84,6 +86,7 @@ class Evaluator:
         self._values: dict[object, Val] = {}
         self._truths: dict[object, Val] = {}
         self._has_param: dict[A.Expr, bool] = {}
+        self._amounts: dict[tuple[AmountRule, int], Val] = {}
         self._date_parts: dict[A.Expr, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._true = np.ones(self.n, dtype=bool)
 
@@ -170,7 +173,8 @@ class Evaluator:
     def _arith(self, node: A.Arith, params: Mapping[str, Parameter]) -> Val:
         left, right = self.value(node.left, params), self.value(node.right, params)
         known = left.known & right.known
-        a, b = left.value.astype(np.float64), right.value.astype(np.float64)
+        a = np.asarray(left.value, dtype=np.float64)
+        b = np.asarray(right.value, dtype=np.float64)
         if node.op == "/":
             nonzero = b != 0
             out = np.divide(a, b, out=np.zeros(np.broadcast(a, b).shape), where=nonzero)
@@ -182,7 +186,7 @@ class Evaluator:
         args = [self.value(a, params) for a in node.args]
         if node.func in ("min", "max"):
             fn = np.minimum if node.func == "min" else np.maximum
-            out, known = args[0].value.astype(np.float64), args[0].known
+            out, known = np.asarray(args[0].value, dtype=np.float64), args[0].known
             for arg in args[1:]:
                 out, known = fn(out, arg.value), known & arg.known
             return Val("num", out, known)
@@ -278,15 +282,23 @@ class Evaluator:
             if isinstance(container, A.RegionRef):
                 per_cat = np.char.startswith(item.categories, container.prefix)
             else:
-                named = self.sets[container.name]
-                per_cat = np.array([named.contains(str(c)) for c in item.categories],
-                                   dtype=bool)
+                per_cat = self._set_members(container.name, item.categories)
             inside = self._codes_where(item, per_cat)
         else:
             raise UnsupportedNode(TARGET, container)
         if node.negated:
             inside = ~inside
         return _bool(inside & item.known, item.known, self.n)
+
+    def _set_members(self, name: str, categories: np.ndarray) -> np.ndarray:
+        """Per distinct string, whether it belongs to the named set (vectorised)."""
+        named = self.sets[name]
+        if not named.by_prefix:
+            return np.isin(categories, list(named.items))
+        out = np.zeros(categories.shape[0], dtype=bool)
+        for prefix in named.items:
+            out |= np.char.startswith(categories, prefix)
+        return out
 
     def _decided(self, node: A.Compare | A.In | A.IsEmpty, val: Val) -> Val:
         """An atom reading an empty list-type field has the value the rule language decides
@@ -313,9 +325,15 @@ class Evaluator:
         raise UnsupportedNode(TARGET, node)
 
     def amount(self, policy: Policy) -> Val | None:
+        """The amount; equal rules of different policies are computed once."""
         if policy.amount is None:
             return None
-        rule, params = policy.amount.rule, policy.parameters
+        key = (policy.amount.rule, id(policy.parameters))
+        if key not in self._amounts:
+            self._amounts[key] = self._amount(policy.amount.rule, policy.parameters)
+        return self._amounts[key]
+
+    def _amount(self, rule: AmountRule, params: Mapping[str, Parameter]) -> Val:
         if isinstance(rule, FormulaAmount):
             v = self.value(rule.expr, params)
             return _num(v.value, v.known, self.n)
@@ -392,5 +410,8 @@ def evaluate(frame: pl.DataFrame, policies: Iterable[Policy], *, catalog: Entity
 
 def _series(name: str, val: Val) -> pl.Series:
     """A nullable polars column from a (value, known) pair, without a Python loop."""
-    values = pl.Series(name, np.ascontiguousarray(val.value))
-    return values.scatter(np.flatnonzero(~val.known), None)
+    known = np.broadcast_to(val.known, val.value.shape)
+    if known.all():
+        return pl.Series(name, np.ascontiguousarray(val.value))
+    array = pa.array(np.ascontiguousarray(val.value), mask=~known)
+    return pl.Series(name, array)
