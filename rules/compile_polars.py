@@ -307,9 +307,28 @@ class _Compiler:
             values = [p[0] for p in parts if p[0] is not None]
             texts = [p[1] for p in parts if p[1] is not None]
             joiner = " 且 " if isinstance(expr, ast.And) else " 或 "
+            distance = None
+            if isinstance(expr, ast.And) and self.same_subject(expr.items):
+                # a range on one value (0 < x and x <= 300万): at most one bound fails, so
+                # the distance is the failing bound's; different subjects have no common unit
+                gaps = [p[2] for p in parts]
+                if all(g is not None for g in gaps):
+                    distance = pl.sum_horizontal(gaps)
             return (values[0] if values else None,
-                    joiner.join(texts) if len(texts) == len(parts) else None, None)
+                    joiner.join(texts) if len(texts) == len(parts) else None, distance)
         return None, None, None
+
+    @staticmethod
+    def same_subject(items: tuple[ast.Expr, ...]) -> bool:
+        """Whether every item compares the same non-literal expression with a literal."""
+        subjects = []
+        for item in items:
+            if not isinstance(item, ast.Compare):
+                return False
+            if isinstance(item.left, _LITERALS) == isinstance(item.right, _LITERALS):
+                return False
+            subjects.append(item.right if isinstance(item.left, _LITERALS) else item.left)
+        return len(subjects) > 1 and all(s == subjects[0] for s in subjects)
 
     def fields_of(self, expr_fields: frozenset[str], refs: Iterable[str]) -> frozenset[str]:
         out = set(expr_fields)

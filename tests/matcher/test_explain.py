@@ -56,3 +56,18 @@ def test_explanation_takes_population_outcomes_when_given(library, policy_dir):
     [e] = explain_entity(frame, entity_id="E2", outcomes=outcomes, **kwargs)
     assert e.outcome == "over_budget"
     assert "预算已用完" in render_text(e)
+
+
+def test_range_condition_reports_the_distance_to_the_failing_bound(library):
+    frame = enterprise_frame([{"uscc": "E1", "annual_taxable_income": 3_500_000.0},
+                              {"uscc": "E2", "annual_taxable_income": -20_000.0},
+                              {"uscc": "E3", "annual_taxable_income": 1_000_000.0}],
+                             as_of=AS_OF)
+    distances = {}
+    for eid in ("E1", "E2", "E3"):
+        [e] = explain_entity(frame, entity="enterprise", policies=library.policies.values(),
+                             as_of=AS_OF, entity_id=eid, policy_id="cit-small-low-profit",
+                             sets=library.sets)
+        income = next(c for c in e.conditions if c.fields == ("annual_taxable_income",))
+        distances[eid] = (income.truth, income.distance)
+    assert distances == {"E1": (False, 500_000.0), "E2": (False, 20_000.0), "E3": (True, 0.0)}
