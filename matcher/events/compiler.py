@@ -1,0 +1,366 @@
+"""Compile checked policies to durable_rules rules: three values without NOT.
+
+Every three-valued *question* (a policy's eligibility, each leaf condition, each ``when`` of
+a case amount, each tier of a tier amount) becomes two positive formulas, TRUE and FALSE,
+built bottom-up with Kleene logic: ``T(a and b) = T(a) & T(b)``, ``F(a and b) = F(a) | F(b)``,
+``not`` swaps T and F. At the atoms, a comparison's FALSE is the flipped comparison; both
+fail on a missing field, which is exactly UNKNOWN. Each formula becomes one durable_rules
+rule (guarded by ``kind = "profile"``, so no rule is a lone "field absent" test); the answer
+is TRUE when the T rule fired, FALSE when the F rule fired, UNKNOWN when neither did.
+
+List-type fields (catalog ``empty: not_listed``) follow :mod:`rules.semantics`: when one is
+absent the atom is decided, so ``$nex`` (field absent) joins the T or F formula.
+
+Values that durable_rules cannot compute (arithmetic, ``years_since``...) become *terms*:
+fact keys filled when the fact is built (:mod:`matcher.events.facts`); prefix matches of
+named sets and regions use prefix keys (``f_industry_code__p2``).
+
+>>> import datetime as dt
+>>> from profiles.catalog import load_catalog
+>>> from rules.loader import bundled_library
+>>> lib = bundled_library()
+>>> rs = compile_ruleset([lib["vat-small-scale-exemption"]], catalog=load_catalog().entity(
+...     "enterprise"), sets=lib.sets, as_of=dt.date(2025, 6, 30))
+>>> to_json(rs.question("elig|vat-small-scale-exemption").true)
+{'$and': [{'f_vat_taxpayer_type': '小规模纳税人'}, {'$lte': {'f_monthly_sales': 100000.0}}]}
+>>> to_json(rs.question("elig|vat-small-scale-exemption").false)
+{'$or': [{'$neq': {'f_vat_taxpayer_type': '小规模纳税人'}}, {'$gt': {'f_monthly_sales': 100000.0}}]}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from matcher.events.formula import ALWAYS, NEVER, Formula, Test, conj, disj, to_json
+from matcher.events.values import TARGET, encode, value_of
+from profiles.catalog import EntityCatalog
+from rules import ast
+from rules.errors import PolicyError, Problem, UnsupportedNode
+from rules.model import (
+    AllOf,
+    AnyOf,
+    CaseAmount,
+    Condition,
+    ConditionNode,
+    NotOf,
+    Policy,
+    TierAmount,
+)
+from rules.semantics import ATOMS, decided_value, is_listed_bool, list_fields
+from rules.sets import NamedSets
+
+GUARD: dict[str, Any] = {"kind": "profile"}
+_OPS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", "!=": "$neq"}
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!="}
+_NEGATE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "=": "!=", "!=": "="}
+
+Pair = tuple[Formula, Formula]  # (TRUE formula, FALSE formula)
+UNKNOWN_PAIR: Pair = (NEVER, NEVER)
+
+
+@dataclass(frozen=True)
+class Question:
+    """A three-valued question and its TRUE / FALSE formulas."""
+
+    id: str
+    true: Formula
+    false: Formula
+
+
+@dataclass
+class FactPlan:
+    """The keys a fact must carry for the compiled rules: catalog fields, computed terms
+    (key -> expression and the parameters it reads) and text keys (key -> base key and
+    prefix length, None for the whole text)."""
+
+    fields: set[str] = field(default_factory=set)
+    terms: dict[str, tuple[ast.Expr, Mapping[str, Any]]] = field(default_factory=dict)
+    texts: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    _term_keys: dict[tuple[ast.Expr, int], str] = field(default_factory=dict)
+
+
+def field_key(name: str) -> str:
+    return f"f_{name}"
+
+
+@dataclass(frozen=True)
+class CompiledRuleset:
+    """What :func:`compile_ruleset` returns: the questions, the fact plan, and per policy the
+    fields of each leaf condition (for the unknown-field lists)."""
+
+    entity: str
+    as_of: dt.date
+    policies: dict[str, Policy]
+    questions: tuple[Question, ...]
+    plan: FactPlan
+    leaf_fields: dict[str, tuple[tuple[str, frozenset[str]], ...]]
+    catalog: EntityCatalog
+
+    def question(self, qid: str) -> Question:
+        return next(q for q in self.questions if q.id == qid)
+
+    def rules(self) -> dict[str, dict[str, Any]]:
+        """durable_rules definitions: ``<question>|T`` and ``<question>|F`` per question
+        (a NEVER formula has no rule), and ``seen`` (the guard alone)."""
+        out: dict[str, dict[str, Any]] = {"seen": {"all": [{"m": dict(GUARD)}]}}
+        for q in self.questions:
+            for suffix, formula in (("T", q.true), ("F", q.false)):
+                if formula == NEVER:
+                    continue
+                body = GUARD if formula == ALWAYS else {"$and": [GUARD, to_json(formula)]}
+                out[f"{q.id}|{suffix}"] = {"all": [{"m": body}]}
+        return out
+
+
+class _Compiler:
+    def __init__(self, library: Mapping[str, Policy], catalog: EntityCatalog, sets: NamedSets,
+                 as_of: dt.date) -> None:
+        self.library = library
+        self.catalog = catalog
+        self.sets = sets
+        self.as_of = as_of
+        self.plan = FactPlan()
+        self.declared = frozenset(f.name for f in catalog.fields if f.kind == "declared")
+        self._trees: dict[str, Pair] = {}
+        self._busy: set[str] = set()
+
+    # ---- sides of a comparison --------------------------------------------------------
+
+    def constant(self, expr: ast.Expr, policy: Policy) -> tuple[bool, Any]:
+        """(True, value) when ``expr`` reads no field, else (False, None)."""
+        for node in expr.walk():
+            if isinstance(node, ast.FieldRef | ast.PolicyRef):
+                return False, None
+            if isinstance(node, ast.ParamRef):
+                value = policy.parameters[node.name].at(self.as_of)
+                if value is not None and not self.constant(value, policy)[0]:
+                    return False, None
+        return True, value_of(expr, {}, params=policy.parameters, declared=self.declared,
+                              as_of=self.as_of)
+
+    def key(self, expr: ast.Expr, policy: Policy) -> str | None:
+        """The fact key holding a non-constant value; None for a declared field."""
+        if isinstance(expr, ast.FieldRef):
+            if expr.name in self.declared:
+                return None
+            self.plan.fields.add(expr.name)
+            return field_key(expr.name)
+        for name in ast.fields_read(expr):
+            if name not in self.declared:
+                self.plan.fields.add(name)
+        ident = (expr, id(policy.parameters))
+        if ident not in self.plan._term_keys:
+            k = f"t_{len(self.plan.terms)}"
+            self.plan._term_keys[ident] = k
+            self.plan.terms[k] = (expr, policy.parameters)
+        return self.plan._term_keys[ident]
+
+    def text_key(self, base: str, length: int | None) -> str:
+        k = f"{base}__s" if length is None else f"{base}__p{length}"
+        self.plan.texts[k] = (base, length)
+        return k
+
+    # ---- atoms ------------------------------------------------------------------------
+
+    def compare_raw(self, op: str, left: ast.Expr, right: ast.Expr, policy: Policy) -> Pair:
+        lconst, lval = self.constant(left, policy)
+        rconst, rval = self.constant(right, policy)
+        if lconst and rconst:
+            if lval is None or rval is None:
+                return UNKNOWN_PAIR
+            ops = {"<": lval.__lt__, "<=": lval.__le__, ">": lval.__gt__, ">=": lval.__ge__,
+                   "=": lval.__eq__, "!=": lval.__ne__}
+            return (ALWAYS, NEVER) if ops[op](rval) is True else (NEVER, ALWAYS)
+        if lconst:
+            left, right, op, rconst, rval = right, left, _FLIP[op], lconst, lval
+        lkey = self.key(left, policy)
+        if lkey is None or (rconst and rval is None):
+            return UNKNOWN_PAIR
+        if rconst:
+            rhs: Any = encode(rval)
+        else:
+            rkey = self.key(right, policy)
+            if rkey is None:
+                return UNKNOWN_PAIR
+            rhs = {"$m": rkey}
+        return _test(op, lkey, rhs), _test(_NEGATE[op], lkey, rhs)
+
+    def member_raw(self, expr: ast.In, policy: Policy) -> Pair:
+        container = expr.container
+        if isinstance(container, ast.ListLit):
+            pairs = [self.compare_raw("=", expr.item, v, policy) for v in container.items]
+            if not pairs:
+                return self.present(expr.item, policy)
+            return disj(p[0] for p in pairs), conj(p[1] for p in pairs)
+        is_const, _ = self.constant(expr.item, policy)
+        if is_const:
+            raise UnsupportedNode(TARGET, expr)  # a constant item: the checker refuses it
+        base = self.key(expr.item, policy)
+        if base is None:
+            return UNKNOWN_PAIR
+        if isinstance(container, ast.SetRef):
+            named = self.sets[container.name]
+            items: Iterable[tuple[str, int | None]] = [
+                (i, len(i) if named.by_prefix else None) for i in named.items]
+        elif isinstance(container, ast.RegionRef):
+            items = [(container.prefix, len(container.prefix))]
+        else:
+            raise UnsupportedNode(TARGET, container)
+        tests = [(self.text_key(base, n), text) for text, n in items]
+        if not tests:
+            return NEVER, Test({"$ex": {base: 1}})
+        return (disj(Test({k: text}) for k, text in tests),
+                conj(Test({"$neq": {k: text}}) for k, text in tests))
+
+    def present(self, expr: ast.Expr, policy: Policy) -> Pair:
+        """(NEVER, known) - the answer of ``x in []``: FALSE when x is known."""
+        key = self.key(expr, policy)
+        return (NEVER, NEVER) if key is None else (NEVER, Test({"$ex": {key: 1}}))
+
+    def atom(self, expr: ast.Expr, policy: Policy) -> Pair:
+        if isinstance(expr, ast.IsEmpty):
+            is_const, value = self.constant(expr.item, policy)
+            key = None if is_const else self.key(expr.item, policy)
+            if key is None:
+                empty: Pair = (ALWAYS, NEVER) if (value is None) else (NEVER, ALWAYS)
+            else:
+                empty = Test({"$nex": {key: 1}}), Test({"$ex": {key: 1}})
+            return (empty[1], empty[0]) if expr.negated else empty
+        if isinstance(expr, ast.Compare):
+            t, f = self.compare_raw(expr.op, expr.left, expr.right, policy)
+        else:
+            assert isinstance(expr, ast.In)
+            t, f = self.member_raw(expr, policy)
+            if expr.negated:
+                t, f = f, t
+        listed = list_fields(expr, self.catalog)
+        if listed:
+            absent = disj(Test({"$nex": {field_key(n): 1}}) for n in listed)
+            self.plan.fields.update(listed)
+            if decided_value(expr):
+                t = disj([t, absent])
+            else:
+                f = disj([f, absent])
+        return t, f
+
+    # ---- conditions and trees ---------------------------------------------------------
+
+    def cond(self, expr: ast.Expr, policy: Policy) -> Pair:
+        if isinstance(expr, ast.Bool):
+            return (ALWAYS, NEVER) if expr.value else (NEVER, ALWAYS)
+        if isinstance(expr, ast.FieldRef):
+            key = self.key(expr, policy)
+            if key is None:
+                return UNKNOWN_PAIR
+            t: Formula = Test({key: True})
+            f: Formula = Test({key: False})
+            if is_listed_bool(expr, self.catalog):
+                return t, disj([f, Test({"$nex": {key: 1}})])
+            return t, f
+        if isinstance(expr, ast.PolicyRef):
+            other = self.library.get(expr.policy_id)
+            if other is None:
+                raise PolicyError([Problem(file=policy.source or policy.id,
+                                           line=expr.pos.line, column=expr.pos.column,
+                                           code="unknown-policy",
+                                           message="expected a policy of the library, got "
+                                           f"'{expr.policy_id}'")])
+            if not other.in_effect(self.as_of):
+                return NEVER, ALWAYS
+            return self.policy_tree(other)
+        if isinstance(expr, ast.And):
+            pairs = [self.cond(i, policy) for i in expr.items]
+            return conj(p[0] for p in pairs), disj(p[1] for p in pairs)
+        if isinstance(expr, ast.Or):
+            pairs = [self.cond(i, policy) for i in expr.items]
+            return disj(p[0] for p in pairs), conj(p[1] for p in pairs)
+        if isinstance(expr, ast.Not):
+            t, f = self.cond(expr.item, policy)
+            return f, t
+        if isinstance(expr, ATOMS):
+            return self.atom(expr, policy)
+        raise UnsupportedNode(TARGET, expr)
+
+    def tree(self, node: ConditionNode, policy: Policy) -> Pair:
+        if isinstance(node, Condition):
+            return self.cond(node.expr, policy)
+        if isinstance(node, NotOf):
+            t, f = self.tree(node.child, policy)
+            return f, t
+        pairs = [self.tree(c, policy) for c in node.children]
+        if isinstance(node, AllOf):
+            return conj(p[0] for p in pairs), disj(p[1] for p in pairs)
+        assert isinstance(node, AnyOf)
+        return disj(p[0] for p in pairs), conj(p[1] for p in pairs)
+
+    def policy_tree(self, policy: Policy) -> Pair:
+        if policy.id not in self._trees:
+            if policy.id in self._busy:
+                raise PolicyError([Problem(file=policy.source or policy.id, line=0, column=0,
+                                           code="reference-cycle",
+                                           message="expected no reference cycle, got one "
+                                           f"through '{policy.id}'")])
+            self._busy.add(policy.id)
+            self._trees[policy.id] = self.tree(policy.eligibility, policy)
+            self._busy.discard(policy.id)
+        return self._trees[policy.id]
+
+    def questions(self, policy: Policy) -> list[Question]:
+        pid = policy.id
+        t, f = self.policy_tree(policy)
+        out = [Question(f"elig|{pid}", t, f)]
+        for leaf in policy.conditions:
+            t, f = self.cond(leaf.expr, policy)
+            out.append(Question(f"leaf|{pid}|{leaf.id}", t, f))
+        rule = policy.amount.rule if policy.amount else None
+        if isinstance(rule, CaseAmount):
+            for i, case in enumerate(rule.cases):
+                if case.when is not None:
+                    t, f = self.cond(case.when, policy)
+                    out.append(Question(f"case|{pid}|{i}", t, f))
+        elif isinstance(rule, TierAmount):
+            for i, tier in enumerate(rule.tiers):
+                t, f = self.compare_raw(">=", rule.by, ast.Number(value=tier.from_), policy)
+                out.append(Question(f"tier|{pid}|{i}", t, f))
+        return out
+
+    def fields_of(self, expr_fields: frozenset[str], refs: Iterable[str]) -> frozenset[str]:
+        # As the batch compiler does: a reference brings the referenced policy's fields.
+        out = set(expr_fields)
+        for pid in refs:
+            other = self.library.get(pid)
+            if other is not None:
+                out |= self.fields_of(other.fields_read, other.references)
+        return frozenset(out)
+
+
+def _test(op: str, key: str, rhs: Any) -> Test:
+    return Test({key: rhs}) if op == "=" else Test({_OPS[op]: {key: rhs}})
+
+
+def compile_ruleset(policies: Iterable[Policy], *, catalog: EntityCatalog, sets: NamedSets,
+                    as_of: dt.date, library: Mapping[str, Policy] | None = None
+                    ) -> CompiledRuleset:
+    """Compile policies of one entity as of a date. ``library`` resolves ``eligible()``
+    references (default: the policies themselves); a referenced policy not in effect on
+    ``as_of`` is FALSE, as in the batch compiler. The policies' own effective periods are
+    not applied here (see :func:`matcher.evaluate.policies_in_effect`)."""
+    chosen = {p.id: p for p in policies}
+    refs: dict[str, Policy] = dict(library) if library is not None else {}
+    refs.update(chosen)
+    compiler = _Compiler(refs, catalog, sets, as_of)
+    questions: list[Question] = []
+    leaf_fields: dict[str, tuple[tuple[str, frozenset[str]], ...]] = {}
+    for pid in sorted(chosen):
+        policy = chosen[pid]
+        questions += compiler.questions(policy)
+        leaf_fields[pid] = tuple(
+            (leaf.id, compiler.fields_of(ast.fields_read(leaf.expr),
+                                         ast.policies_referenced(leaf.expr)))
+            for leaf in policy.conditions)
+    return CompiledRuleset(entity=catalog.name, as_of=as_of, policies=chosen,
+                           questions=tuple(questions), plan=compiler.plan,
+                           leaf_fields=leaf_fields, catalog=catalog)

@@ -1,0 +1,251 @@
+"""The event engine: profiles as durable_rules facts, re-evaluated one entity at a time.
+
+What runs in durable_rules (Rete): every truth decision - each comparison, set and region
+test, ``is empty``, list-type rule, and the Kleene AND / OR / NOT of every policy's
+eligibility, of every leaf condition, of every case ``when`` and tier threshold of an amount
+(:mod:`matcher.events.compiler`). What runs in Python: deriving tags with
+:func:`profiles.derive.derive` (the batch's own code), building the fact (type coercion,
+arithmetic terms and text prefixes, :mod:`matcher.events.facts`), computing the amount
+*value* of the branch durable_rules chose, listing unknown fields, and exclusivity groups
+(:func:`matcher.allocation.apply_exclusivity`, the batch's own code). Budgets are a
+population allocation done by the nightly batch; the event engine does not apply them.
+
+>>> import datetime as dt
+>>> from rules.loader import bundled_library
+>>> lib = bundled_library()
+>>> with EventEngine(lib, entity="person", as_of=dt.date(2025, 10, 1)) as engine:
+...     _ = engine.upsert("p1", {"birth_date": dt.date(1930, 1, 1), "hukou_district": "110105",
+...                              "alive": True})
+...     got = [(o["policy_id"], o["outcome"], o["amount"]) for o in engine.outcomes_of("p1")]
+>>> got[0]
+('bj-elderly-allowance', 'eligible', 500.0)
+>>> got[1]  # children_under_3 is not known
+('iit-infant-care-deduction', 'undetermined', None)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import polars as pl
+
+from matcher.allocation import apply_exclusivity
+from matcher.evaluate import policies_in_effect
+from matcher.events.compiler import CompiledRuleset, compile_ruleset
+from matcher.events.errors import EngineFailure
+from matcher.events.facts import build_fact
+from matcher.events.ruleset import DurableRuleset
+from matcher.events.values import value_of
+from matcher.outcomes import OUTCOME_SCHEMA
+from profiles.catalog import load_catalog
+from profiles.derive import derive
+from rules.model import CaseAmount, FormulaAmount, Policy, TierAmount
+from rules.sets import NamedSets
+
+Truth = bool | None
+OutcomeRow = dict[str, Any]
+
+_DTYPES: dict[str, pl.DataType] = {
+    "str": pl.String(), "int": pl.Int64(), "float": pl.Float64(), "date": pl.Date(),
+    "bool": pl.Boolean(),
+}
+
+
+def _policies_and_sets(policies: Any, sets: NamedSets | None
+                       ) -> tuple[list[Policy], NamedSets]:
+    if hasattr(policies, "policies") and hasattr(policies, "sets"):  # a Library
+        return list(policies.policies.values()), sets or policies.sets
+    if sets is None:
+        from rules.loader import bundled_library
+
+        sets = bundled_library().sets
+    return list(policies), sets
+
+
+class EventEngine:
+    """Policies of one entity kind compiled to one durable_rules ruleset, with the current
+    profile and outcomes of every entity it has seen.
+
+    ``policies`` is a Library or an iterable of policies; ``eligible()`` references resolve
+    among them. Use as a context manager (or call :meth:`close`) to free the ruleset."""
+
+    def __init__(self, policies: Iterable[Policy] | Any, *, entity: str, as_of: dt.date,
+                 sets: NamedSets | None = None) -> None:
+        every, self.sets = _policies_and_sets(policies, sets)
+        self.entity = entity
+        self.as_of = as_of
+        self.catalog = load_catalog().entity(entity)
+        self.key = self.catalog.key
+        chosen = [p for p in policies_in_effect(every, entity=entity, as_of=as_of)
+                  if getattr(p, "trigger", None) is None]
+        self.compiled: CompiledRuleset = compile_ruleset(
+            chosen, catalog=self.catalog, sets=self.sets, as_of=as_of,
+            library={p.id: p for p in every})
+        self.ruleset = DurableRuleset(self.compiled.rules(), name=f"mianshen_{entity}")
+        self.declared = frozenset(f.name for f in self.catalog.fields if f.kind == "declared")
+        self.base_fields = tuple(f for f in self.catalog.fields if f.kind == "base")
+        self.profiles: dict[str, dict[str, Any]] = {}
+        self._facts: dict[str, dict[str, Any]] = {}
+        self._outcomes: dict[str, list[OutcomeRow]] = {}
+
+    # ---- life cycle -------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.ruleset.close()
+
+    def __enter__(self) -> EventEngine:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # ---- profiles ---------------------------------------------------------------------
+
+    def derive_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Derived tags as of the engine's date, by the batch's own :func:`derive`."""
+        schema = {f.name: _DTYPES[f.type] for f in self.base_fields}
+        frame = pl.DataFrame([{n: r.get(n) for n in schema} for r in rows], schema=schema,
+                             orient="row")
+        return derive(frame, entity=self.entity, as_of=self.as_of).collect().to_dicts()
+
+    def load(self, frame: pl.DataFrame) -> None:
+        """Assert every row of a base profile frame (validated, not yet derived)."""
+        rows = frame.to_dicts()
+        for raw, derived in zip(rows, self.derive_rows(rows), strict=True):
+            entity_id = str(raw[self.key])
+            self.profiles[entity_id] = {f.name: raw.get(f.name) for f in self.base_fields}
+            self._evaluate(entity_id, derived)
+
+    def upsert(self, entity_id: str, values: Mapping[str, Any]) -> list[OutcomeRow]:
+        """Apply a partial update (typed base values) to one entity, re-evaluate it, and
+        return its new outcomes. An id never seen starts a profile with only these values."""
+        profile = self.profiles.setdefault(entity_id, {f.name: None for f in self.base_fields})
+        profile.update(values)
+        profile[self.key] = entity_id
+        (derived,) = self.derive_rows([profile])
+        return self._evaluate(entity_id, derived)
+
+    def evaluate_derived(self, entity_id: str, row: Mapping[str, Any]) -> list[OutcomeRow]:
+        """Evaluate an already-derived row (as the batch sees it) for ``entity_id``."""
+        return self._evaluate(entity_id, row)
+
+    # ---- evaluation -------------------------------------------------------------------
+
+    def _evaluate(self, entity_id: str, row: Mapping[str, Any]) -> list[OutcomeRow]:
+        old = self._facts.pop(entity_id, None)
+        if old is not None:
+            self.ruleset.retract_fact(old)
+        fact = build_fact(row, self.compiled.plan, sid=entity_id, declared=self.declared,
+                          as_of=self.as_of)
+        fired = self.ruleset.assert_fact(fact)
+        self._facts[entity_id] = fact
+        answers = self._answers(name for name, _ in fired)
+        rows = self._outcome_rows(entity_id, row, answers)
+        self._outcomes[entity_id] = rows
+        return rows
+
+    @staticmethod
+    def _answers(fired: Iterable[str]) -> dict[str, bool]:
+        out: dict[str, bool] = {}
+        for name in fired:
+            if name == "seen":
+                continue
+            qid, _, suffix = name.rpartition("|")
+            value = suffix == "T"
+            if out.get(qid, value) != value:
+                raise EngineFailure(f"both TRUE and FALSE rules of {qid} fired")
+            out[qid] = value
+        return out
+
+    def _outcome_rows(self, entity_id: str, row: Mapping[str, Any],
+                      answers: Mapping[str, bool]) -> list[OutcomeRow]:
+        rows: list[OutcomeRow] = []
+        for pid, policy in self.compiled.policies.items():
+            truth = answers.get(f"elig|{pid}")
+            if truth is False:
+                continue
+            rows.append({
+                "entity_id": entity_id,
+                "policy_id": pid,
+                "policy_version": policy.version,
+                "outcome": "eligible" if truth else "undetermined",
+                "amount": self._amount(policy, row, answers),
+                "amount_period": policy.amount.period if policy.amount else None,
+                "delivery": policy.delivery,
+                "unknown_fields": [] if truth else self._unknown_fields(pid, row, answers),
+            })
+        return self._exclusivity(rows)
+
+    def _exclusivity(self, rows: list[OutcomeRow]) -> list[OutcomeRow]:
+        groups = [self.compiled.policies[r["policy_id"]].exclusivity for r in rows
+                  if r["outcome"] == "eligible"]
+        named = [g.group for g in groups if g is not None]
+        if len(named) == len(set(named)):
+            return rows  # no group has two eligible policies: nothing to decide
+        frame = pl.DataFrame(rows, schema=OUTCOME_SCHEMA)
+        return apply_exclusivity(frame, self.compiled.policies).to_dicts()
+
+    def _value(self, expr: Any, policy: Policy, row: Mapping[str, Any]) -> float | None:
+        value = value_of(expr, row, params=policy.parameters, declared=self.declared,
+                         as_of=self.as_of)
+        return None if value is None else float(value)
+
+    def _amount(self, policy: Policy, row: Mapping[str, Any],
+                answers: Mapping[str, bool]) -> float | None:
+        if policy.amount is None:
+            return None
+        rule = policy.amount.rule
+        if isinstance(rule, FormulaAmount):
+            return self._value(rule.expr, policy, row)
+        if isinstance(rule, CaseAmount):
+            for i, case in enumerate(rule.cases):
+                when = True if case.when is None else answers.get(f"case|{policy.id}|{i}")
+                if when is None:
+                    return None
+                if when:
+                    return self._value(case.value, policy, row)
+            return None
+        assert isinstance(rule, TierAmount)
+        chosen = None
+        for i, tier in enumerate(rule.tiers):
+            met = answers.get(f"tier|{policy.id}|{i}")
+            if met is None:
+                return None
+            if met:
+                chosen = tier
+        return None if chosen is None else self._value(chosen.value, policy, row)
+
+    def _unknown_fields(self, pid: str, row: Mapping[str, Any],
+                        answers: Mapping[str, bool]) -> list[str]:
+        """As the batch lists them: per UNKNOWN leaf, its null fields (a derived field
+        through its null inputs; a declared field always)."""
+        out: list[str] = []
+
+        def null(name: str) -> bool:
+            return name in self.declared or row.get(name) is None
+
+        for cid, fields in self.compiled.leaf_fields[pid]:
+            if f"leaf|{pid}|{cid}" in answers:
+                continue
+            for name in sorted(fields):
+                field = self.catalog.field(name)
+                if field.kind == "derived" and field.inputs:
+                    reported = [i for i in field.inputs if null(i)]
+                    if null(name) and not reported:
+                        reported.append(name)
+                else:
+                    reported = [name] if null(name) else []
+                out += [r for r in reported if r not in out]
+        return out
+
+    # ---- results ----------------------------------------------------------------------
+
+    def outcomes_of(self, entity_id: str) -> list[OutcomeRow]:
+        return list(self._outcomes.get(entity_id, []))
+
+    def outcomes(self) -> pl.DataFrame:
+        """Current outcomes of every entity, in the columns and order of ``mianshen match``."""
+        rows = [r for rs in self._outcomes.values() for r in rs]
+        return pl.DataFrame(rows, schema=OUTCOME_SCHEMA).sort(["entity_id", "policy_id"])

@@ -1,0 +1,50 @@
+"""Build the durable_rules fact of one derived profile row.
+
+Values are coerced by the catalog's types (:func:`matcher.events.values.encode`); an unknown
+value is left out of the fact (durable_rules then fails every comparison on it, which is
+UNKNOWN); declared fields are never in a fact. Computed terms and text prefixes named by the
+:class:`~matcher.events.compiler.FactPlan` are added. This is data preparation, like
+deriving tags: no condition is decided here.
+
+>>> import datetime as dt
+>>> from matcher.events.compiler import FactPlan
+>>> plan = FactPlan(fields={"district", "employees"},
+...                 texts={"f_district__p4": ("f_district", 4)})
+>>> build_fact({"district": "440106", "employees": None}, plan, sid="x",
+...            declared=frozenset(), as_of=dt.date(2025, 6, 30))
+{'sid': 'x', 'kind': 'profile', 'f_district': '440106', 'f_district__p4': '4401'}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from matcher.events.compiler import FactPlan, field_key
+from matcher.events.values import encode, value_of
+
+
+def build_fact(row: Mapping[str, Any], plan: FactPlan, *, sid: str,
+               declared: frozenset[str], as_of: dt.date) -> dict[str, Any]:
+    """The fact for ``row`` (a derived profile as a mapping of catalog names to values)."""
+    fact: dict[str, Any] = {"sid": sid, "kind": "profile"}
+    raw: dict[str, Any] = {}
+    for name in sorted(plan.fields):
+        value = None if name in declared else row.get(name)
+        raw[field_key(name)] = value
+        encoded = encode(value) if value is not None else None
+        if encoded is not None:
+            fact[field_key(name)] = encoded
+    for key, (expr, params) in plan.terms.items():
+        value = value_of(expr, row, params=params, declared=declared, as_of=as_of)
+        raw[key] = value
+        encoded = encode(value) if value is not None else None
+        if encoded is not None:
+            fact[key] = encoded
+    for key, (base, length) in plan.texts.items():
+        value = raw.get(base)
+        if value is not None:
+            text = str(value)
+            fact[key] = text if length is None else text[:length]
+    return fact

@@ -1,0 +1,85 @@
+"""Property: the event engine (durable_rules) decides exactly as the batch engine (polars)
+for every bundled policy on generated profiles - outcome (UNKNOWN included), amount,
+unknown fields and every other column of ``mianshen match``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from matcher.evaluate import match_frame
+from matcher.events.engine import EventEngine
+from rules.loader import Library, bundled_library
+from tests.events.strategies import DATES, base_frame, derived_frame, profile_rows
+
+
+@pytest.fixture(scope="module")
+def library() -> Library:
+    return bundled_library()
+
+
+def assert_same_outcomes(event: pl.DataFrame, batch: pl.DataFrame) -> None:
+    assert event.columns == batch.columns
+    ev, ba = event.rows(named=True), batch.rows(named=True)
+    assert [(r["entity_id"], r["policy_id"]) for r in ev] == \
+        [(r["entity_id"], r["policy_id"]) for r in ba]
+    for e, b in zip(ev, ba, strict=True):
+        for col in ("outcome", "policy_version", "amount_period", "delivery",
+                    "unknown_fields"):
+            assert e[col] == b[col], (col, e, b)
+        if b["amount"] is None:
+            assert e["amount"] is None, (e, b)
+        else:
+            assert e["amount"] is not None and math.isclose(e["amount"], b["amount"],
+                                                            rel_tol=1e-12), (e, b)
+
+
+def _check(entity: str, rows: list[dict[str, object]], as_of: dt.date, library: Library,
+           *, derive_in_engine: bool) -> None:
+    policies = [p for p in library.policies.values()
+                if p.entity == entity and getattr(p, "trigger", None) is None]
+    base = base_frame(rows, entity=entity)
+    frame = derived_frame(base, entity=entity, as_of=as_of)
+    batch = match_frame(frame, entity=entity, policies=policies, as_of=as_of,
+                        sets=library.sets)
+    with EventEngine(library, entity=entity, as_of=as_of) as engine:
+        if derive_in_engine:
+            engine.load(base)
+        else:
+            key = engine.key
+            for row in frame.iter_rows(named=True):
+                engine.evaluate_derived(str(row[key]), row)
+        assert_same_outcomes(engine.outcomes(), batch)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=profile_rows("enterprise"), as_of=st.sampled_from(DATES))
+def test_enterprise_event_outcomes_equal_batch(rows, as_of, library):
+    _check("enterprise", rows, as_of, library, derive_in_engine=False)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=profile_rows("person"), as_of=st.sampled_from(DATES))
+def test_person_event_outcomes_equal_batch(rows, as_of, library):
+    _check("person", rows, as_of, library, derive_in_engine=False)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=profile_rows("enterprise"), as_of=st.sampled_from(DATES))
+def test_engine_derives_tags_as_the_batch_does(rows, as_of, library):
+    _check("enterprise", rows, as_of, library, derive_in_engine=True)
+
+
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=profile_rows("enterprise", max_size=80), as_of=st.sampled_from(DATES),
+       entity=st.sampled_from(["enterprise", "person"]))
+def test_thousands_of_profiles_event_equals_batch(rows, as_of, entity, library):
+    if entity == "person":
+        rows = [{} for _ in rows]  # person fields differ; exercised by an all-unknown frame
+    _check(entity, rows, as_of, library, derive_in_engine=False)
