@@ -10,8 +10,6 @@ from alembic import context
 
 from store.schema import metadata
 
-config = context.config
-
 
 def _run(connection: object) -> None:
     context.configure(
@@ -24,10 +22,12 @@ def _run(connection: object) -> None:
         context.run_migrations()
 
 
-connection = config.attributes.get("connection")
-if connection is not None:
-    _run(connection)
-else:
+def _main() -> None:
+    config = context.config
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
     from store.db import make_engine
 
     url = config.get_main_option("sqlalchemy.url") or os.environ["MIANSHEN_DATABASE_URL"]
@@ -35,3 +35,9 @@ else:
     with engine.begin() as conn:
         _run(conn)
     engine.dispose()
+
+
+# Alembic imports this module inside a migration context; anything else (a doctest
+# collector, an IDE) imports it without one and must not run migrations.
+if hasattr(context, "config"):
+    _main()
