@@ -32,7 +32,7 @@ import polars as pl
 
 from profiles.errors import UnknownEntityError
 from profiles.regions import load_regions
-from profiles.sizeclass import size_class_expr
+from profiles.sizeclass import with_size_class
 
 
 def _is_leap(year: int) -> bool:
@@ -103,9 +103,8 @@ def derive(df: pl.DataFrame | pl.LazyFrame, *, entity: str, as_of: date) -> pl.L
                 "rd_ratio"
             ),
             region_name(col("district", pl.String())).alias("region"),
-            size_class_expr(),
         ]
-        out = lf.with_columns(missing).with_columns(derived)
+        out = with_size_class(lf.with_columns(missing).with_columns(derived))
         return out.drop([n for n in inputs if n not in names])
     if entity == "person":
         return lf.with_columns(

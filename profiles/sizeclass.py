@@ -20,7 +20,7 @@ falls to 其他未列明); 59 仓储; 60 邮政; 61 住宿; 62 餐饮; 63-64 信
 ...                    "employees": [None, 500, 12, 3],
 ...                    "operating_revenue": [2_000_000.0, 50_000_000.0, None, 1.0],
 ...                    "total_assets": [None, None, None, None]})
->>> df.select(size_class_expr()).to_series().to_list()
+>>> with_size_class(df).collect()["size_class"].to_list()
 ['微型', '中型', None, None]
 """
 
@@ -149,57 +149,100 @@ def industry_expr(code: pl.Expr) -> pl.Expr:
     return pl.when(valid).then(special.fill_null(by_division)).otherwise(None)
 
 
-def _value(indicator: Indicator, x: pl.Expr, y: pl.Expr, z: pl.Expr) -> pl.Expr:
-    return {"X": x, "Y": y, "Z": z}[indicator]
+def _thresholds(tier: str, indicator: Indicator) -> dict[int, float | None]:
+    """Row index -> threshold of ``indicator`` in ``tier`` (data units), None when unused."""
+    out: dict[int, float | None] = {}
+    for i, row in enumerate(TABLE):
+        bounds = dict(getattr(row, tier))
+        out[i] = _scale(indicator, bounds[indicator]) if indicator in bounds else None
+    return out
 
 
 def _scale(indicator: Indicator, threshold: float) -> float:
     return threshold if indicator == "X" else threshold * WAN
 
 
-def _any_below(bounds: tuple[Bound, ...], x: pl.Expr, y: pl.Expr, z: pl.Expr) -> pl.Expr:
-    out = pl.lit(False)
-    for ind, t in bounds:
-        out = out | (_value(ind, x, y, z) < _scale(ind, t))
+def _tier(tier: str, row: pl.Expr, values: dict[Indicator, pl.Expr]) -> pl.Expr:
+    """Kleene 'any indicator below' (tier ``sme``) or 'every indicator at least' (others)."""
+    out: pl.Expr = pl.lit(tier != "sme")
+    for indicator, value in values.items():
+        limit = row.replace_strict(
+            _thresholds(tier, indicator), default=None, return_dtype=pl.Float64
+        )
+        if tier == "sme":
+            out = out | pl.when(limit.is_null()).then(False).otherwise(value < limit)
+        else:
+            out = out & pl.when(limit.is_null()).then(True).otherwise(value >= limit)
     return out
 
 
-def _all_at_least(bounds: tuple[Bound, ...], x: pl.Expr, y: pl.Expr, z: pl.Expr) -> pl.Expr:
-    out = pl.lit(True)
-    for ind, t in bounds:
-        out = out & (_value(ind, x, y, z) >= _scale(ind, t))
-    return out
-
-
-def size_class_expr(
+def with_size_class(
+    frame: pl.DataFrame | pl.LazyFrame,
     *,
     industry_code: str = "industry_code",
     employees: str = "employees",
     operating_revenue: str = "operating_revenue",
     total_assets: str = "total_assets",
-) -> pl.Expr:
-    """大型 / 中型 / 小型 / 微型, or null when the known inputs do not decide it."""
-    x, y, z = (
-        pl.col(employees).cast(pl.Float64),
-        pl.col(operating_revenue).cast(pl.Float64),
-        pl.col(total_assets).cast(pl.Float64),
-    )
+) -> pl.LazyFrame:
+    """``frame`` with ``size_class``: 大型 / 中型 / 小型 / 微型, or null when the known inputs
+    do not decide it.
+
+    Vectorised over the table in three passes: the row of the table for each firm, then the
+    three tier conditions with that row's thresholds, then the class.
+    """
+    values: dict[Indicator, pl.Expr] = {
+        "X": pl.col(employees).cast(pl.Float64),
+        "Y": pl.col(operating_revenue).cast(pl.Float64),
+        "Z": pl.col(total_assets).cast(pl.Float64),
+    }
+    rows = {r.industry: i for i, r in enumerate(TABLE)}
     industry = industry_expr(pl.col(industry_code).cast(pl.String))
-    out: pl.Expr = pl.lit(None, pl.String)
-    for row in TABLE:
-        sme = _any_below(row.sme, x, y, z)
-        medium = _all_at_least(row.medium, x, y, z)
-        small = _all_at_least(row.small, x, y, z)
-        cls = (
-            pl.when(~sme)
-            .then(pl.lit("大型"))
-            .when(sme & medium)
-            .then(pl.lit("中型"))
-            .when(sme & ~medium & small)
-            .then(pl.lit("小型"))
-            .when(~small)
-            .then(pl.lit("微型"))
-            .otherwise(None)
+    row = pl.col("__sc_row")
+    sme, medium, small = pl.col("__sc_sme"), pl.col("__sc_medium"), pl.col("__sc_small")
+    size_class = (
+        pl.when(row.is_null())
+        .then(None)
+        .when(~sme)
+        .then(pl.lit("大型"))
+        .when(sme & medium)
+        .then(pl.lit("中型"))
+        .when(sme & ~medium & small)
+        .then(pl.lit("小型"))
+        .when(~small)
+        .then(pl.lit("微型"))
+        .otherwise(None)
+        .alias("size_class")
+    )
+    return (
+        frame.lazy()
+        .with_columns(
+            industry.replace_strict(rows, default=None, return_dtype=pl.UInt8).alias("__sc_row")
         )
-        out = pl.when(industry == row.industry).then(cls).otherwise(out)
-    return out.alias("size_class")
+        .with_columns(
+            _tier("sme", row, values).alias("__sc_sme"),
+            _tier("medium", row, values).alias("__sc_medium"),
+            _tier("small", row, values).alias("__sc_small"),
+        )
+        .with_columns(size_class)
+        .drop("__sc_row", "__sc_sme", "__sc_medium", "__sc_small")
+    )
+
+
+def size_class_expr(**columns: str) -> pl.Expr:
+    """The size class as one expression, for small frames and embedding in other expressions
+    (``with_size_class`` is the fast path for whole tables)."""
+    names = {
+        "industry_code": "industry_code",
+        "employees": "employees",
+        "operating_revenue": "operating_revenue",
+        "total_assets": "total_assets",
+    }
+    names.update(columns)
+    return (
+        pl.struct([pl.col(c).alias(k) for k, c in names.items()])
+        .map_batches(
+            lambda s: with_size_class(s.struct.unnest()).collect().get_column("size_class"),
+            return_dtype=pl.String,
+        )
+        .alias("size_class")
+    )

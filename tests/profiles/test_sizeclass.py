@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from profiles.sizeclass import industry_expr, size_class_expr
+from profiles.sizeclass import industry_expr, size_class_expr, with_size_class
 
 # industry, a 4-digit code of that row, sme_if, medium, small, micro (Y, Z in 万元)
 TABLE = [
@@ -184,7 +184,7 @@ def classify(code: str | None, points: list[Values]) -> list[str | None]:
             "total_assets": pl.Float64,
         },
     )
-    return frame.select(size_class_expr()).to_series().to_list()
+    return with_size_class(frame).collect()["size_class"].to_list()
 
 
 def _thresholds(row: tuple[str, ...]) -> dict[str, set[float]]:
@@ -308,3 +308,18 @@ def test_size_class_equals_reference_for_any_inputs(
 ) -> None:
     point: Values = {"X": x, "Y": y, "Z": z}
     assert classify(row[1], [point]) == [reference_class(row, point)]
+
+
+def test_expression_form_gives_the_same_classes_under_other_column_names() -> None:
+    frame = pl.DataFrame(
+        {
+            "code": ["3911", "3911", "7010"],
+            "x": [500, None, 3],
+            "y": [5e7, 2e6, 2e7],
+            "z": [None, None, 6e7],
+        }
+    )
+    expr = size_class_expr(
+        industry_code="code", employees="x", operating_revenue="y", total_assets="z"
+    )
+    assert frame.select(expr).to_series().to_list() == ["中型", "微型", "中型"]
