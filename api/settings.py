@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     misfire_grace_seconds: int = Field(default=3600, ge=1)
     run_lock_ttl_seconds: float = Field(default=300.0, gt=0)
 
+    # the HTTP API (api.app)
+    token_ttl_seconds: int = Field(default=8 * 3600, ge=60)
+    login_rate_limit: int = Field(default=10, ge=1, description="login attempts per window")
+    login_rate_window_seconds: float = Field(default=60.0, gt=0)
+    demo_enterprises: int = Field(default=2000, ge=0)
+    demo_persons: int = Field(default=2000, ge=0)
+    demo_seed: int = 7
+
     @model_validator(mode="after")
     def _fill_database_url(self) -> Settings:
         if not self.database_url:

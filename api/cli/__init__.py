@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from api.cli import match_cmd, notify_cmd, profiles_cmd, rules_cmd, run_cmd, store_cmd
+from api.cli import match_cmd, notify_cmd, profiles_cmd, rules_cmd, run_cmd, serve_cmd, store_cmd
 
 app = typer.Typer(
     name="mianshen",
@@ -18,6 +18,7 @@ app.add_typer(profiles_cmd.app, name="profiles", help="画像: 合成、构建 (
 match_cmd.register(app)
 store_cmd.register(app)
 run_cmd.register(app)
+serve_cmd.register(app)
 app.add_typer(notify_cmd.app, name="notify", help="消息投递: 投递一次 (deliver once), 死信。")
 
 

@@ -1,0 +1,53 @@
+"""`mianshen serve`: the HTTP API and the pages. On an empty database (nothing configured)
+it loads demo data first and prints the demo account of each role."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="监听地址")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="监听端口")] = 8000,
+    demo: Annotated[
+        bool, typer.Option("--demo/--no-demo", help="数据库为空时载入演示数据（默认是）")
+    ] = True,
+) -> None:
+    """启动 API 与网页（数据库为空时自动载入演示数据并打印演示账号）。"""
+    import uvicorn
+
+    from api.app import create_app
+    from api.services.demo_data import DemoAccount, load_demo, store_is_empty
+    from api.settings import get_settings
+    from store.db import make_engine
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    accounts: list[DemoAccount] = []
+    if demo and store_is_empty(engine):
+        if settings.environment == "production":
+            console.print("[red]生产环境不载入演示数据；请先导入政策并创建账号。[/red]")
+            raise typer.Exit(2)
+        accounts = load_demo(settings, engine, enterprises=settings.demo_enterprises,
+                             persons=settings.demo_persons, seed=settings.demo_seed,
+                             say=console.print)
+    app = create_app(settings, engine=engine)
+    if accounts:
+        table = Table(title="演示账号（仅用于本机演示）")
+        for col in ("角色", "用户名", "密码", "对应主体"):
+            table.add_column(col)
+        for a in accounts:
+            table.add_row(a.role, a.user_id, a.password, "已绑定" if a.entity_id else "-")
+        console.print(table)
+    console.print(f"[bold green]已启动：http://{host}:{port}/ （接口文档 /docs）[/bold green]")
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)

@@ -1,0 +1,101 @@
+"""Policies, their versions, review and simulation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class PolicyTextCreate(BaseModel):
+    """A policy document as YAML text (create or update a draft, or validate)."""
+
+    yaml: str = Field(max_length=200_000)
+
+
+class PolicyTextUpdate(PolicyTextCreate):
+    pass
+
+
+class ReviewDecision(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class SimulateRequest(BaseModel):
+    as_of: dt.date | None = None
+    samples: int = Field(default=3, ge=0, le=10)
+
+
+class ProblemPublic(BaseModel):
+    line: int
+    column: int
+    code: str
+    message: str
+    suggestion: str | None = None
+
+
+class ValidationPublic(BaseModel):
+    valid: bool
+    problems: list[ProblemPublic]
+    policy: dict[str, Any] | None = None
+
+
+class VersionPublic(BaseModel):
+    id: int
+    policy_id: str
+    version: str
+    status: str
+    status_label: str
+    author: str
+    reviewer: str | None
+    effective_from: dt.date
+    effective_to: dt.date | None
+    created_at: dt.datetime
+    submitted_at: dt.datetime | None
+    published_at: dt.datetime | None
+    retired_at: dt.datetime | None
+
+
+class VersionDetailPublic(VersionPublic):
+    text: str
+
+
+class PolicyPublic(BaseModel):
+    id: str
+    title: str
+    entity: str
+    status: str
+    latest_version_id: int
+    published_version_id: int | None
+    versions: int
+
+
+class PolicyDetailPublic(BaseModel):
+    id: str
+    title: str
+    entity: str
+    versions: list[VersionDetailPublic]
+
+
+class DiffPublic(BaseModel):
+    policy_id: str
+    from_version_id: int
+    to_version_id: int
+    diff: str
+
+
+class SimulationPublic(BaseModel):
+    policy_id: str
+    version: str
+    entity: str
+    as_of: str
+    note: str | None
+    population: int
+    run_id: str
+    amount_period: str | None
+    totals: dict[str, Any]
+    by_district: list[dict[str, Any]]
+    by_industry: list[dict[str, Any]]
+    samples: list[dict[str, Any]]
+    published: dict[str, Any] | None

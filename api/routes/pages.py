@@ -1,0 +1,205 @@
+"""Server-rendered pages (Simplified Chinese). Data shown at load comes from the store and the
+latest run; actions go through the JSON API from ``static/app.js`` with the login cookie.
+
+officer: policy list, editor with live validation and the simulate panel, run dashboard;
+reviewer: review queue and objections; enterprise / citizen: 我的惠企政策 / 我的待遇, with
+one-click confirm, 为什么我符合 / 差在哪, objection and application forms."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from api.auth import ROLE_LABELS, Principal
+from api.deps import COOKIE_NAME, DataDep, EngineDep, MaybeUser, SessionDep, SettingsDep
+from api.routes.policies import STATUS_LABELS, list_policies, version_detail
+from api.services.benefits import benefit_detail, benefit_public, own_entitlement, titles
+from api.services.errors import ApiError
+from profiles.masking import mask_id
+from store import entitlements as entitlement_store
+from store import policies as policy_store
+from store import runs as run_store
+
+router = APIRouter(include_in_schema=False)
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "pages" / "templates"
+HOME = {"officer": "/officer/policies", "reviewer": "/reviewer", "admin": "/officer/runs",
+        "enterprise": "/me", "citizen": "/me"}
+NEW_POLICY = """\
+id: my-new-policy
+title: 新政策
+entity: enterprise
+basis:
+  document: 文号
+  clause: 第一条
+effective: {from: 2025-01-01, to: 2025-12-31}
+delivery: direct
+eligibility:
+  all:
+    - {when: status = "存续", label: 登记状态为存续}
+    - {when: employees >= 10, label: 从业人数不少于10人}
+amount:
+  formula: 1000 * employees
+  period: once
+  label: 每人补助1000元
+"""
+
+
+@cache
+def templates() -> Jinja2Templates:
+    return Jinja2Templates(directory=str(TEMPLATES_DIR))
+
+
+def wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api") and "text/html" in request.headers.get(
+        "accept", "")
+
+
+def page_user(*roles: str) -> Any:
+    def check(principal: MaybeUser) -> Principal:
+        if principal is None:
+            raise HTTPException(status_code=401, detail="未登录或登录已过期")
+        if principal.role not in roles:
+            raise HTTPException(status_code=403, detail="当前角色无权访问此页面")
+        return principal
+
+    return Depends(check)
+
+
+def render(request: Request, name: str, user: Principal | None, **context: Any) -> HTMLResponse:
+    shown = None
+    if user is not None:
+        shown = {"name": user.display_name, "role": ROLE_LABELS.get(user.role, user.role),
+                 "role_code": user.role}
+    return templates().TemplateResponse(request, name, {"user": shown, **context})
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(user: MaybeUser) -> Response:
+    return RedirectResponse(HOME[user.role] if user else "/login", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request) -> HTMLResponse:
+    return render(request, "login.html", None, error=None)
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login_form(request: Request, settings: SettingsDep, engine: EngineDep) -> Response:
+    from api.routes.auth import login_principal
+
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    username = (form.get("username") or [""])[0]
+    password = (form.get("password") or [""])[0]
+    try:
+        principal, token = login_principal(request, settings, engine, username, password)
+    except HTTPException as exc:
+        return templates().TemplateResponse(request, "login.html",
+                                            {"user": None, "error": exc.detail},
+                                            status_code=exc.status_code)
+    response = RedirectResponse(HOME[principal.role], status_code=303)
+    response.set_cookie(COOKIE_NAME, token, max_age=settings.token_ttl_seconds, httponly=True,
+                        samesite="strict", secure=settings.environment == "production")
+    return response
+
+
+@router.post("/logout")
+def logout() -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE_NAME)
+    return response
+
+
+Officer = Annotated[Principal, page_user("officer", "reviewer", "admin")]
+Reviewer = Annotated[Principal, page_user("reviewer", "admin")]
+Entity = Annotated[Principal, page_user("enterprise", "citizen")]
+
+
+@router.get("/officer/policies", response_class=HTMLResponse)
+def policies_page(request: Request, session: SessionDep, user: Officer) -> HTMLResponse:
+    return render(request, "officer_policies.html", user, policies=list_policies(session, user))
+
+
+@router.get("/officer/policies/new", response_class=HTMLResponse)
+def new_policy_page(request: Request, user: Officer) -> HTMLResponse:
+    return render(request, "officer_editor.html", user, policy_id=None, text=NEW_POLICY,
+                  version=None, versions=[])
+
+
+@router.get("/officer/policies/{policy_id}", response_class=HTMLResponse)
+def editor_page(policy_id: str, request: Request, session: SessionDep,
+                user: Officer) -> HTMLResponse:
+    versions = [version_detail(v) for v in policy_store.list_versions(session, policy_id=policy_id)]
+    if not versions:
+        raise HTTPException(status_code=404, detail="政策不存在")
+    latest = versions[-1]
+    return render(request, "officer_editor.html", user, policy_id=policy_id, text=latest.text,
+                  version=latest, versions=versions, status_labels=STATUS_LABELS)
+
+
+@router.get("/officer/runs", response_class=HTMLResponse)
+def runs_page(request: Request, session: SessionDep, user: Officer) -> HTMLResponse:
+    runs = run_store.list_runs(session, limit=30)
+    counts = {kind: entitlement_store.count_by_status(session, entity_kind=kind)
+              for kind in ("enterprise", "person")}
+    return render(request, "officer_runs.html", user, runs=runs, counts=counts,
+                  is_admin=user.role == "admin")
+
+
+@router.get("/reviewer", response_class=HTMLResponse)
+def reviewer_page(request: Request, session: SessionDep, user: Reviewer) -> HTMLResponse:
+    queue = [v for v in policy_store.list_versions(session) if v.status == "in_review"]
+    names = titles(session)
+    objections = []
+    for e in entitlement_store.list_entitlements(session, status="objected"):
+        b = benefit_public(e, names)
+        if b.entity_kind == "person":
+            b = b.model_copy(update={"entity_id": mask_id(b.entity_id) or ""})
+        objections.append(b)
+    return render(request, "reviewer.html", user, queue=queue, objections=objections,
+                  names=names)
+
+
+@router.get("/me", response_class=HTMLResponse)
+def my_page(request: Request, session: SessionDep, user: Entity) -> HTMLResponse:
+    names = titles(session)
+    benefits = [benefit_public(e, names) for e in entitlement_store.list_entitlements(
+        session, entity_kind=user.entity_kind, entity_id=user.entity_id)]
+    title = "我的惠企政策" if user.role == "enterprise" else "我的惠民待遇"
+    return render(request, "me.html", user, title=title, benefits=benefits)
+
+
+@router.get("/me/benefits/{entitlement_id}", response_class=HTMLResponse)
+def benefit_page(entitlement_id: int, request: Request, session: SessionDep, data: DataDep,
+                 user: Entity) -> HTMLResponse:
+    from api.routes.matches import explain_one
+
+    try:
+        e = own_entitlement(session, user, entitlement_id)
+    except ApiError as exc:
+        raise HTTPException(status_code=404, detail=exc.message) from None
+    try:
+        explanation = explain_one(user, data, session, e.entity_kind, e.entity_id, e.policy_id)
+    except ApiError:
+        explanation = None
+    return render(request, "benefit.html", user, benefit=benefit_detail(session, e),
+                  explanation=explanation)
+
+
+@router.get("/me/benefits/{entitlement_id}/application", response_class=HTMLResponse)
+def application_page(entitlement_id: int, request: Request, session: SessionDep,
+                     data: DataDep, user: Entity) -> HTMLResponse:
+    from api.services.benefits import open_application
+
+    try:
+        e = own_entitlement(session, user, entitlement_id)
+        app = open_application(session, data, e, actor=user.user_id)
+    except ApiError as exc:
+        raise HTTPException(status_code=exc.status, detail=exc.message) from None
+    return render(request, "application.html", user, benefit=benefit_public(e, titles(session)),
+                  application=app)

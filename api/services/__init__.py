@@ -1,0 +1,2 @@
+"""Thin orchestration behind the routes: accounts, access to the latest run's data,
+policy drafts and simulation, benefits, demo data."""

@@ -1,0 +1,102 @@
+"""Login accounts: a password hash per user and, for enterprises and citizens, the entity
+the account stands for.
+
+The store's ``users`` table has no password or entity column, so the API keeps them in its
+own table ``api_accounts``, created on first use (``ensure_schema``). It belongs in a store
+migration when the store grows credentials.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Column, Engine, MetaData, String, Table, select, update
+from sqlalchemy.orm import Session
+
+from api.auth import ENTITY_OF_ROLE, ROLES, Principal, hash_password, verify_password
+from store import users as user_store
+from store.errors import NotFoundError
+
+metadata = MetaData()
+accounts = Table(
+    "api_accounts",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("entity_kind", String(20), nullable=True),
+    Column("entity_id", String(64), nullable=True),
+)
+
+
+class AccountError(ValueError):
+    """An account that cannot be created as asked."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountSpec:
+    user_id: str
+    display_name: str
+    role: str
+    password: str
+    entity_id: str | None = None
+
+
+def ensure_schema(engine: Engine) -> None:
+    metadata.create_all(engine, checkfirst=True)
+
+
+def upsert_account(session: Session, spec: AccountSpec) -> None:
+    """Create the user and its account, or reset its password and entity."""
+    if spec.role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}; got {spec.role!r}")
+    entity_kind = ENTITY_OF_ROLE.get(spec.role)
+    if (entity_kind is None) != (spec.entity_id is None):
+        raise AccountError(
+            f"account {spec.user_id!r}: enterprise and citizen accounts need an entity id, "
+            f"other roles none (role {spec.role!r}, entity id given: {spec.entity_id is not None})"
+        )
+    user_store.ensure_user(session, spec.user_id, display_name=spec.display_name, role=spec.role)
+    values = {
+        "password_hash": hash_password(spec.password),
+        "entity_kind": entity_kind,
+        "entity_id": spec.entity_id,
+    }
+    found = session.execute(
+        select(accounts.c.user_id).where(accounts.c.user_id == spec.user_id)
+    ).first()
+    if found is None:
+        session.execute(accounts.insert().values(user_id=spec.user_id, **values))
+    else:
+        session.execute(update(accounts).where(accounts.c.user_id == spec.user_id).values(**values))
+
+
+def principal_of(session: Session, user_id: str) -> Principal | None:
+    """The principal of an existing account, or None."""
+    row = session.execute(select(accounts).where(accounts.c.user_id == user_id)).first()
+    if row is None:
+        return None
+    try:
+        user = user_store.get_user(session, user_id)
+    except NotFoundError:
+        return None
+    return Principal(
+        user_id=user.id,
+        role=user.role,
+        display_name=user.display_name,
+        entity_kind=row.entity_kind,
+        entity_id=row.entity_id,
+    )
+
+
+def authenticate(session: Session, user_id: str, password: str) -> Principal | None:
+    """The principal when the password matches, else None."""
+    row = session.execute(
+        select(accounts.c.password_hash).where(accounts.c.user_id == user_id)
+    ).first()
+    if row is None or not verify_password(password, row.password_hash):
+        return None
+    return principal_of(session, user_id)
+
+
+def count_accounts(session: Session) -> int:
+    return len(session.execute(select(accounts.c.user_id)).all())

@@ -1,0 +1,100 @@
+"""Demo data for ``mianshen serve`` on an empty database: the bundled library, a synthetic
+population in the data directory, one run per entity kind, and one account per role (the
+enterprise and the citizen chosen among those with entitlements)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, func, select
+
+from api.services.accounts import AccountSpec, count_accounts, ensure_schema, upsert_account
+from api.settings import Settings
+from store.db import transaction
+from store.schema import entitlements, policy_versions
+
+# Every bundled policy is in effect on this date (see api.demo).
+DEMO_AS_OF = dt.date(2025, 10, 1)
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemoAccount:
+    user_id: str
+    password: str
+    role: str
+    entity_id: str | None = None
+
+
+def store_is_empty(engine: Engine) -> bool:
+    with transaction(engine) as session:
+        versions = session.execute(select(func.count()).select_from(policy_versions)).scalar_one()
+        accounts = count_accounts(session)
+    return int(versions) == 0 and accounts == 0
+
+
+def _pick(engine: Engine, entity_kind: str) -> str | None:
+    """An entity with an eligible direct benefit and, preferably, an undetermined one too."""
+    with transaction(engine) as session:
+        rows = session.execute(
+            select(entitlements.c.entity_id, entitlements.c.outcome, entitlements.c.delivery)
+            .where(entitlements.c.entity_kind == entity_kind)
+            .order_by(entitlements.c.entity_id)
+        ).all()
+    kinds: dict[str, set[str]] = {}
+    for entity_id, outcome, delivery in rows:
+        kinds.setdefault(entity_id, set()).add(f"{outcome}:{delivery}")
+    best = sorted(kinds, key=lambda e: (
+        "eligible:direct" not in kinds[e], not any(k.startswith("undetermined") for k in kinds[e]),
+        -len(kinds[e]), e))
+    return best[0] if best else None
+
+
+def demo_accounts(engine: Engine) -> list[DemoAccount]:
+    enterprise = _pick(engine, "enterprise")
+    person = _pick(engine, "person")
+    out = [
+        DemoAccount(user_id="officer", password="officer-demo", role="officer"),
+        DemoAccount(user_id="reviewer", password="reviewer-demo", role="reviewer"),
+        DemoAccount(user_id="admin", password="admin-demo", role="admin"),
+    ]
+    if enterprise:
+        out.append(DemoAccount(user_id="enterprise", password="enterprise-demo",
+                               role="enterprise", entity_id=enterprise))
+    if person:
+        out.append(DemoAccount(user_id="citizen", password="citizen-demo", role="citizen",
+                               entity_id=person))
+    return out
+
+
+DISPLAY = {"officer": "演示政策员", "reviewer": "演示审核员", "admin": "演示管理员",
+           "enterprise": "演示企业", "citizen": "演示市民"}
+
+
+def create_accounts(engine: Engine, accounts: list[DemoAccount]) -> None:
+    ensure_schema(engine)
+    with transaction(engine) as session:
+        for a in accounts:
+            upsert_account(session, AccountSpec(user_id=a.user_id, display_name=DISPLAY[a.role],
+                                                role=a.role, password=a.password,
+                                                entity_id=a.entity_id))
+
+
+def load_demo(settings: Settings, engine: Engine, *, enterprises: int, persons: int,
+              seed: int, say: Say) -> list[DemoAccount]:
+    """Fill an empty store with demo data; returns the demo accounts."""
+    from api.scheduler import prepare_store, run_pipeline
+    from profiles.synth import synthesize
+
+    prepare_store(engine)
+    sources = settings.data_dir / "demo-sources"
+    say(f"合成演示人群：企业 {enterprises}，个人 {persons} …")
+    synthesize(sources, enterprises=enterprises, persons=persons, seed=seed)
+    say(f"构建画像并匹配（评估日 {DEMO_AS_OF}）…")
+    run_pipeline(settings, engine=engine, sources_dir=sources, as_of=DEMO_AS_OF,
+                 progress=lambda _stage, message: say(message))
+    accounts = demo_accounts(engine)
+    create_accounts(engine, accounts)
+    return accounts

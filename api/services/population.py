@@ -1,0 +1,119 @@
+"""The data the API answers from: the latest successful run of each entity kind, its outcomes
+(Parquet), the snapshot it ran on, and the published policies. Loaded on demand and cached
+per run id / policy versions, so a new run is picked up by the next request."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from api.services.errors import NoDataYet
+from api.settings import Settings
+from rules.loader import Library
+from rules.model import Policy
+from store import policies as policy_store
+from store import runs as run_store
+from store.runs import RunRecord
+
+ENTITY_KEYS = {"enterprise": "uscc", "person": "id_number"}
+DISTRICT_COLUMNS = {"enterprise": "district", "person": "hukou_district"}
+ENTITY_LABELS = {"enterprise": "企业", "person": "个人"}
+
+
+@dataclass(frozen=True)
+class Population:
+    """One entity kind as the latest successful run saw it."""
+
+    entity: str
+    run: RunRecord
+    outcomes: pl.DataFrame
+    frame: pl.DataFrame  # the snapshot (derived tags as of the run's date)
+    snapshot_path: Path
+
+    @property
+    def key(self) -> str:
+        return ENTITY_KEYS[self.entity]
+
+
+def find_snapshot(folder: Path, *, entity: str, run: RunRecord) -> Path | None:
+    """The snapshot file a run used: ``<entity>-<as_of>.parquet`` when its hash matches, else
+    any snapshot of the folder with that hash."""
+    from matcher.runs import snapshot_hash
+
+    preferred = folder / f"{entity}-{run.as_of.isoformat()}.parquet"
+    candidates = [preferred] if preferred.exists() else []
+    candidates += sorted(p for p in folder.glob(f"{entity}-*.parquet") if p != preferred)
+    for path in candidates:
+        try:
+            if snapshot_hash(path) == run.snapshot_hash:
+                return path
+        except OSError:
+            continue
+    return None
+
+
+class DataAccess:
+    """Cached access to the latest run's data and to the published policies; reads go
+    through the caller's session (one transaction per request)."""
+
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.settings = settings
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._populations: dict[str, Population] = {}
+        self._libraries: dict[tuple[tuple[str, str], ...], tuple[list[Policy], Any]] = {}
+
+    def population(self, session: Session, entity: str) -> Population:
+        run = run_store.last_successful(session, entity_kind=entity)
+        if run is None:
+            raise NoDataYet(f"{ENTITY_LABELS.get(entity, entity)}尚无成功的匹配运行")
+        with self._lock:
+            cached = self._populations.get(entity)
+            if cached is not None and cached.run.id == run.id:
+                return cached
+        outcomes_path = self.settings.outcomes_dir / f"{run.id}.parquet"
+        snapshot = find_snapshot(self.settings.snapshots_dir, entity=entity, run=run)
+        if not outcomes_path.exists() or snapshot is None:
+            raise NoDataYet(f"运行 {run.id} 的匹配结果或画像快照文件不存在")
+        population = Population(
+            entity=entity,
+            run=run,
+            outcomes=pl.read_parquet(outcomes_path),
+            frame=pl.read_parquet(snapshot),
+            snapshot_path=snapshot,
+        )
+        with self._lock:
+            self._populations[entity] = population
+        return population
+
+    def published(self, session: Session) -> tuple[list[Policy], Any]:
+        """Every published policy (all entities, any effective period) and the named sets."""
+        from matcher.runs import parse_stored_policies
+
+        versions = policy_store.published_versions(session)
+        key = tuple(sorted((v.policy_id, v.version) for v in versions))
+        with self._lock:
+            if key in self._libraries:
+                return self._libraries[key]
+        loaded: tuple[list[Policy], Any] = ([], None)
+        if versions:
+            loaded = parse_stored_policies({v.policy_id: v.text for v in versions})
+        with self._lock:
+            self._libraries = {key: loaded}
+        return loaded
+
+    def published_library(self, session: Session) -> Library:
+        from rules.sets import bundled_sets
+
+        policies, sets = self.published(session)
+        return Library(policies={p.id: p for p in policies}, sets=sets or bundled_sets())
+
+    def policies_for(self, session: Session, entity: str) -> tuple[list[Policy], Any]:
+        policies, sets = self.published(session)
+        return [p for p in policies if p.entity == entity], sets

@@ -1,0 +1,172 @@
+"""Simulate a draft policy against the current snapshot, before it is published: eligible
+and undetermined counts by district and industry, the total cost, sample entities with their
+explanations, and the difference from the published version of the same policy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+from sqlalchemy.orm import Session
+
+from api.services.population import DISTRICT_COLUMNS, DataAccess, Population
+from profiles.masking import mask_id
+from rules.model import Policy
+
+COUNTED = ("eligible", "undetermined")
+
+
+def _derived_frame(population: Population, as_of: dt.date) -> pl.DataFrame:
+    """The snapshot with its derived tags recomputed as of ``as_of`` (the run's date: as is)."""
+    if as_of == population.run.as_of:
+        return population.frame
+    from profiles.catalog import load_catalog
+    from profiles.derive import derive
+
+    derived = {f.name for f in load_catalog().entity(population.entity).by_kind("derived")}
+    base = population.frame.drop([c for c in population.frame.columns if c in derived])
+    return derive(base, entity=population.entity, as_of=as_of).collect()
+
+
+def _match(frame: pl.DataFrame, policy: Policy, others: Sequence[Policy], *, as_of: dt.date,
+           sets: Any) -> pl.DataFrame:
+    from matcher.evaluate import match_frame
+
+    pool = [policy, *(p for p in others if p.id != policy.id)]
+    out = match_frame(frame, entity=policy.entity, policies=pool, as_of=as_of, sets=sets)
+    return out.filter(pl.col("policy_id") == policy.id)
+
+
+def _groups(outcomes: pl.DataFrame, frame: pl.DataFrame, key: str, column: str,
+            *, width: int | None = None) -> list[dict[str, Any]]:
+    if column not in frame.columns:
+        return []
+    value = pl.col(column).cast(pl.String)
+    if width is not None:
+        value = value.str.slice(0, width)
+    attrs = frame.select(pl.col(key).cast(pl.String).alias("entity_id"), value.alias("group"))
+    joined = outcomes.join(attrs, on="entity_id", how="left").filter(
+        pl.col("outcome").is_in(COUNTED)
+    )
+    table = (
+        joined.group_by("group")
+        .agg(
+            eligible=(pl.col("outcome") == "eligible").sum(),
+            undetermined=(pl.col("outcome") == "undetermined").sum(),
+            amount=pl.col("amount").filter(pl.col("outcome") == "eligible").sum(),
+        )
+        .sort(["eligible", "group"], descending=[True, False], nulls_last=True)
+    )
+    return [
+        {"group": _label(column, r["group"]), "code": r["group"], "eligible": int(r["eligible"]),
+         "undetermined": int(r["undetermined"]), "amount": float(r["amount"] or 0.0)}
+        for r in table.iter_rows(named=True)
+    ]
+
+
+def _label(column: str, code: str | None) -> str:
+    if code is None:
+        return "未知"
+    if column == "industry_code":
+        return f"{code} 大类"
+    from profiles.regions import load_regions
+
+    name = load_regions().name_of(code)
+    return f"{code} {name}" if name else code
+
+
+def _totals(outcomes: pl.DataFrame) -> dict[str, Any]:
+    eligible = outcomes.filter(pl.col("outcome") == "eligible")
+    counts = {o: int((outcomes["outcome"] == o).sum()) for o in
+              ("eligible", "undetermined", "superseded", "over_budget")}
+    return {
+        **counts,
+        "total_cost": float(eligible["amount"].sum() or 0.0),
+        "unknown_amounts": int(eligible["amount"].is_null().sum()),
+    }
+
+
+def _display_id(entity: str, entity_id: str) -> str:
+    return (mask_id(entity_id) or "") if entity == "person" else entity_id
+
+
+def _samples(frame: pl.DataFrame, outcomes: pl.DataFrame, policy: Policy,
+             others: Sequence[Policy], *, key: str, as_of: dt.date, sets: Any,
+             per_outcome: int) -> list[dict[str, Any]]:
+    from api.services.explaining import explanation_dict
+    from matcher.explain import explain_entity
+
+    chosen: list[tuple[str, str]] = []
+    for outcome in COUNTED:
+        ids = outcomes.filter(pl.col("outcome") == outcome)["entity_id"].head(per_outcome)
+        chosen += [(outcome, str(i)) for i in ids]
+    matched = set(outcomes["entity_id"].to_list())
+    ineligible = [str(i) for i in frame[key].cast(pl.String).head(200 + per_outcome).to_list()
+                  if i not in matched][:per_outcome]
+    chosen += [("ineligible", i) for i in ineligible]
+    pool = [policy, *(p for p in others if p.id != policy.id)]
+    out = []
+    for _, entity_id in chosen:
+        [explanation] = explain_entity(frame, entity=policy.entity, policies=pool, as_of=as_of,
+                                       entity_id=entity_id, policy_id=policy.id, sets=sets,
+                                       outcomes=outcomes)
+        data = explanation_dict(explanation)
+        data["entity_id"] = _display_id(policy.entity, entity_id)
+        out.append(data)
+    return out
+
+
+def simulate(data: DataAccess, session: Session, policy: Policy, *,
+             as_of: dt.date | None = None, samples: int = 3) -> dict[str, Any]:
+    """The simulation report of ``policy`` (a draft, already checked) as JSON-ready data."""
+    population = data.population(session, policy.entity)
+    day = as_of or population.run.as_of
+    note = None
+    if not policy.in_effect(day):
+        note = f"政策在 {day} 不在有效期内，改按生效日 {policy.effective_from} 模拟"
+        day = policy.effective_from
+    frame = _derived_frame(population, day)
+    others, sets = data.policies_for(session, policy.entity)
+    outcomes = _match(frame, policy, others, as_of=day, sets=sets)
+    key = population.key
+    district = DISTRICT_COLUMNS[policy.entity]
+    report: dict[str, Any] = {
+        "policy_id": policy.id,
+        "version": policy.version,
+        "entity": policy.entity,
+        "as_of": day.isoformat(),
+        "note": note,
+        "population": frame.height,
+        "run_id": population.run.id,
+        "amount_period": policy.amount.period if policy.amount else None,
+        "totals": _totals(outcomes),
+        "by_district": _groups(outcomes, frame, key, district),
+        "by_industry": _groups(outcomes, frame, key, "industry_code", width=2)
+        if policy.entity == "enterprise" else [],
+        "samples": _samples(frame, outcomes, policy, others, key=key, as_of=day, sets=sets,
+                            per_outcome=samples),
+        "published": None,
+    }
+    current = next((p for p in others if p.id == policy.id), None)
+    if current is not None and current.in_effect(day):
+        before = _match(frame, current, others, as_of=day, sets=sets)
+        report["published"] = _difference(before, outcomes, current)
+    return report
+
+
+def _difference(before: pl.DataFrame, after: pl.DataFrame, current: Policy) -> dict[str, Any]:
+    def ids(df: pl.DataFrame, outcome: str) -> set[str]:
+        return set(df.filter(pl.col("outcome") == outcome)["entity_id"].to_list())
+
+    b, a = _totals(before), _totals(after)
+    return {
+        "version": current.version,
+        "totals": b,
+        "newly_eligible": len(ids(after, "eligible") - ids(before, "eligible")),
+        "no_longer_eligible": len(ids(before, "eligible") - ids(after, "eligible")),
+        "eligible_delta": a["eligible"] - b["eligible"],
+        "undetermined_delta": a["undetermined"] - b["undetermined"],
+        "cost_delta": a["total_cost"] - b["total_cost"],
+    }
