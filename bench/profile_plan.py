@@ -171,6 +171,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(width=140)
     console.print(table)
 
+    leaves = [leaf for p in policies for leaf in p.conditions]
+    reads = sum(len(A.fields_read(leaf.expr)) for leaf in leaves)
+    columns = set().union(*(p.fields_read for p in policies))
+    console.print(f"{len(leaves)} leaf conditions read {len(columns)} distinct columns "
+                  f"{reads} times: the scan reads each column once, the plan once per atom "
+                  f"({reads / max(len(columns), 1):.1f}x as many column passes)")
     console.print(match_breakdown(frame, policies))
     lf = frame.lazy().select([cp.truth.alias(pid) for pid, cp in compiled.items()])
     plan = lf.explain()
