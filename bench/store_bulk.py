@@ -6,7 +6,9 @@ For each backend (a fresh SQLite file; a fresh PostgreSQL schema, dropped afterw
 times a whole run (``matcher.runs.execute_run``: snapshot hash, outcomes Parquet, diff,
 write, commit) whose N outcome rows are all new, then a second run with the same outcomes
 from another snapshot (loads N entitlements, diffs, writes nothing). The matching step is
-a pass-through: this measures the store, not the matcher. PostgreSQL comes from
+a pass-through: this measures the store, not the matcher. Wall time and this process's CPU
+time are reported; on a shared machine the wall time includes waiting for a CPU, so the
+1-minute load average is recorded with each figure. PostgreSQL comes from
 ``--postgres-url`` or ``MIANSHEN_TEST_POSTGRES_URL``; without one only SQLite is measured.
 """
 
@@ -99,7 +101,7 @@ def measure(url: str, *, rows: int, workdir: Path) -> dict[str, Any]:
     for label, name in (("first_run", "a"), ("rerun_no_changes", "b")):
         snap = workdir / f"snapshot-{name}.parquet"
         (frame if name == "a" else frame.reverse()).write_parquet(snap)
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         report = execute_run(
             engine=engine,
             snapshot_path=snap,
@@ -110,9 +112,12 @@ def measure(url: str, *, rows: int, workdir: Path) -> dict[str, Any]:
             match=_passthrough,
         )
         seconds = time.perf_counter() - t
+        cpu_seconds = time.process_time() - cpu
         results[label] = {
             "seconds": round(seconds, 3),
             "rows_per_second": round(rows / seconds) if seconds else None,
+            "client_cpu_seconds": round(cpu_seconds, 3),
+            "load_average_1m": round(os.getloadavg()[0], 2),
             "new": report.new,
             "updated": report.updated,
             "revoked": report.revoked,
