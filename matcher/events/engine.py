@@ -37,6 +37,7 @@ from matcher.events.compiler import CompiledRuleset, compile_ruleset
 from matcher.events.errors import EngineFailure
 from matcher.events.facts import build_fact
 from matcher.events.ruleset import DurableRuleset
+from matcher.events.triggers import TriggerMatcher
 from matcher.events.values import value_of
 from matcher.outcomes import OUTCOME_SCHEMA
 from profiles.catalog import load_catalog
@@ -78,12 +79,16 @@ class EventEngine:
         self.as_of = as_of
         self.catalog = load_catalog().entity(entity)
         self.key = self.catalog.key
-        chosen = [p for p in policies_in_effect(every, entity=entity, as_of=as_of)
-                  if getattr(p, "trigger", None) is None]
+        chosen = policies_in_effect(every, entity=entity, as_of=as_of)
+        triggered = [p for p in every if p.entity == entity and p.in_effect(as_of)
+                     and p.trigger is not None]
         self.compiled: CompiledRuleset = compile_ruleset(
-            chosen, catalog=self.catalog, sets=self.sets, as_of=as_of,
+            [*chosen, *triggered], catalog=self.catalog, sets=self.sets, as_of=as_of,
             library={p.id: p for p in every})
         self.ruleset = DurableRuleset(self.compiled.rules(), name=f"mianshen_{entity}")
+        self.triggers = TriggerMatcher(triggered) if triggered else None
+        self.occurrences: dict[str, dict[str, int]] = {}
+        self._rows: dict[str, Mapping[str, Any]] = {}
         self.declared = frozenset(f.name for f in self.catalog.fields if f.kind == "declared")
         self.base_fields = tuple(f for f in self.catalog.fields if f.kind == "base")
         self.profiles: dict[str, dict[str, Any]] = {}
@@ -94,6 +99,8 @@ class EventEngine:
 
     def close(self) -> None:
         self.ruleset.close()
+        if self.triggers is not None:
+            self.triggers.close()
 
     def __enter__(self) -> EventEngine:
         return self
@@ -127,6 +134,22 @@ class EventEngine:
         (derived,) = self.derive_rows([profile])
         return self._evaluate(entity_id, derived)
 
+    def record_event(self, entity_id: str, event: str, on: dt.date,
+                     attributes: Mapping[str, Any] | None = None) -> list[OutcomeRow]:
+        """A life event for an entity (e.g. ``graduate_hired``): trigger patterns it
+        completes count as occurrences of their policies; the entity's outcomes after it."""
+        if self.triggers is None:
+            return self.outcomes_of(entity_id)
+        found = self.triggers.post(entity_id, event, on, attributes or {})
+        if not found:
+            return self.outcomes_of(entity_id)
+        counts = self.occurrences.setdefault(entity_id, {})
+        for _, pid in found:
+            counts[pid] = counts.get(pid, 0) + 1
+        if entity_id not in self._rows:
+            return self.upsert(entity_id, {})
+        return self._evaluate(entity_id, self._rows[entity_id])
+
     def evaluate_derived(self, entity_id: str, row: Mapping[str, Any]) -> list[OutcomeRow]:
         """Evaluate an already-derived row (as the batch sees it) for ``entity_id``."""
         return self._evaluate(entity_id, row)
@@ -142,6 +165,7 @@ class EventEngine:
         fired = self.ruleset.assert_fact(fact)
         self._facts[entity_id] = fact
         answers = self._answers(name for name, _ in fired)
+        self._rows[entity_id] = row
         rows = self._outcome_rows(entity_id, row, answers)
         self._outcomes[entity_id] = rows
         return rows
@@ -164,14 +188,18 @@ class EventEngine:
         rows: list[OutcomeRow] = []
         for pid, policy in self.compiled.policies.items():
             truth = answers.get(f"elig|{pid}")
-            if truth is False:
+            times = 1
+            if policy.trigger is not None:
+                times = self.occurrences.get(entity_id, {}).get(pid, 0)
+            if truth is False or times == 0:
                 continue
+            amount = self._amount(policy, row, answers)
             rows.append({
                 "entity_id": entity_id,
                 "policy_id": pid,
                 "policy_version": policy.version,
                 "outcome": "eligible" if truth else "undetermined",
-                "amount": self._amount(policy, row, answers),
+                "amount": None if amount is None else amount * times,
                 "amount_period": policy.amount.period if policy.amount else None,
                 "delivery": policy.delivery,
                 "unknown_fields": [] if truth else self._unknown_fields(pid, row, answers),

@@ -120,18 +120,18 @@ class DurableRuleset:
         self._closed = False
 
     def _action(self, rule_name: str) -> Callable[[Any], None]:
-        fired, errors = self._fired, self._errors
-
         def action(c: Any) -> None:
             try:
-                if c._m is not None:
-                    fired.append((rule_name, dict(c._m)))
-                else:
-                    fired.append((rule_name, {}))
+                self._record(rule_name, c)
             except BaseException as exc:  # durable would swallow it: keep it
-                errors.append(exc)
+                self._errors.append(exc)
 
         return action
+
+    def _record(self, rule_name: str, c: Any) -> None:
+        # A multi-pattern rule's content is under its aliases, not ``c.m`` (``c.m`` is None
+        # there, and reading ``c.m.x`` raises inside the action, where it is swallowed).
+        self._fired.append((rule_name, dict(c._m) if c._m is not None else {}))
 
     def _drain(self, handle: Any) -> list[Fired]:
         failures: list[BaseException] = []
