@@ -87,19 +87,20 @@ def run_delivery_once(
     rules: DeliveryRules | None = None,
 ) -> DeliveryReport:
     """Claim up to ``limit`` due messages and try each once. ``channels`` maps the outbox's
-    channel names to channels; a message for a channel that is not configured is retried."""
-    now = now or utcnow()
+    channel names to channels; a message for a channel that is not configured is retried.
+    ``now`` fixes the clock (tests, replays); by default each step reads the current time."""
+    clock: Callable[[], dt.datetime] = (lambda: now) if now is not None else utcnow
     retry = retry or RetryPolicy()
     rules = rules or DeliveryRules()
     report = DeliveryReport()
     with sessions() as session, session.begin():
         records = store_outbox.claim(
-            session, worker=worker, limit=limit, lease_seconds=lease_seconds, now=now
+            session, worker=worker, limit=limit, lease_seconds=lease_seconds, now=clock()
         )
     report.claimed = len(records)
     for record in records:
-        _deliver(sessions, record, channels, worker=worker, now=now, retry=retry, rules=rules,
-                 report=report)
+        _deliver(sessions, record, channels, worker=worker, now=clock(), retry=retry,
+                 rules=rules, report=report)
     log.info("delivery pass", extra={"worker": worker, **report.as_dict()})
     return report
 
@@ -125,10 +126,10 @@ def _deliver(
             return False
         return True
 
-    def fail(error: str, *, retryable: bool, later: dt.datetime | None = None) -> None:
+    def fail(error: str, *, retryable: bool) -> None:
         dead = not retryable or record.attempts >= retry.max_attempts
         retry_at = None if dead else rules.next_slot(
-            record.channel, later or now + retry.delay(record.attempts)
+            record.channel, now + retry.delay(record.attempts)
         )
         if settle(lambda s: store_outbox.mark_failed(
             s, record.id, worker=worker, now=now, error=error, retry_at=retry_at
