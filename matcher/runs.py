@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import socket
 import tempfile
@@ -35,6 +36,7 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 import matcher
 from matcher.run_diff import compute_changes, outcome_counts, scope
@@ -43,13 +45,18 @@ from store import entitlement_bulk, locks
 from store import policies as policy_store
 from store import runs as run_store
 from store.db import transaction
+from store.entitlement_bulk import RunChanges
 from store.policies import PolicyDocument
 from store.types import utcnow
 
 RUN_LOCK = "run"
+log = logging.getLogger("mianshen.runs")
 Progress = Callable[[str, str], None]
 """progress(stage, message): called at each step of a run."""
 MatchFn = Callable[..., pl.DataFrame]
+ChangesHook = Callable[[Session, RunChanges, str], object]
+"""hook(session, changes, run_id): called inside the run's transaction after the changes are
+written (e.g. to enqueue outbox messages atomically with them)."""
 
 
 class RunError(Exception):
@@ -211,7 +218,10 @@ class _LockKeeper:
 
     def _beat(self) -> None:
         while not self._stop.wait(self.ttl / 3):
-            locks.renew(self.engine, RUN_LOCK, owner=self.owner, ttl_seconds=self.ttl)
+            try:
+                locks.renew(self.engine, RUN_LOCK, owner=self.owner, ttl_seconds=self.ttl)
+            except Exception:  # a busy database: try again at the next beat
+                log.warning("run lock renewal failed; retrying", exc_info=True)
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
@@ -249,6 +259,7 @@ def execute_run(
     match: MatchFn | None = None,
     lock_ttl: float = 120.0,
     progress: Progress | None = None,
+    on_changes: ChangesHook | None = None,
 ) -> RunReport:
     """Run ``policies`` (those of ``entity`` in effect on ``as_of`` are used) on the
     snapshot and write the entitlement changes; see the module docstring."""
@@ -296,7 +307,17 @@ def execute_run(
             )
         try:
             return _work(
-                engine, base, snapshot_path, chosen, sets, match, timings, started, say, actor
+                engine,
+                base,
+                snapshot_path,
+                chosen,
+                sets,
+                match,
+                timings,
+                started,
+                say,
+                actor,
+                on_changes,
             )
         except BaseException as exc:
             with transaction(engine) as session:
@@ -328,6 +349,7 @@ def _work(
     started: float,
     say: Progress,
     actor: str,
+    on_changes: ChangesHook | None,
 ) -> RunReport:
     resumed = base.outcomes_path.exists()
     t = time.perf_counter()
@@ -357,6 +379,8 @@ def _work(
         written = entitlement_bulk.write_changes(
             session, changes, entity_kind=base.entity, run_id=base.run_id, now=now
         )
+        if on_changes is not None:
+            on_changes(session, changes, base.run_id)
         timings["write"] = round(time.perf_counter() - t, 3)
         timings["total"] = round(time.perf_counter() - started, 3)
         per_policy = outcome_counts(outcomes)

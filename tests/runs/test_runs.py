@@ -170,3 +170,51 @@ def test_a_second_run_is_refused_while_one_holds_the_lock(
         _run(db_engine, tmp_path, FIRST)
     assert err.value.holder == "elsewhere"
     assert runkit.dump(db_engine) == []
+
+
+def test_outbox_messages_commit_with_the_runs_changes(db_engine: Engine, tmp_path: Path) -> None:
+    from sqlalchemy.orm import Session
+
+    from store import outbox
+    from store.entitlement_bulk import RunChanges
+
+    def plan(session: Session, changes: RunChanges, run_id: str) -> None:
+        created = entitlements.list_entitlements(session, run_id=run_id, status="new")
+        outbox.enqueue(
+            session,
+            [
+                outbox.OutboxMessage(
+                    idempotency_key=f"ent:{e.id}:new",
+                    recipient_kind=e.entity_kind,
+                    recipient_id=e.entity_id,
+                    channel="sms",
+                    kind="entitlement_new",
+                )
+                for e in created
+            ],
+        )
+        if changes.new.height > 3:
+            raise RuntimeError("planning failed")
+
+    snap = runkit.write_snapshot(runkit.outcomes(FIRST), tmp_path / "a.parquet")
+    kwargs = dict(
+        as_of=AS_OF,
+        policies=POLICIES,
+        outcomes_dir=tmp_path / "o",
+        entity="enterprise",
+        match=runkit.passthrough_match,
+        on_changes=plan,
+    )
+    runs.execute_run(engine=db_engine, snapshot_path=snap, **kwargs)  # type: ignore[arg-type]
+    with transaction(db_engine) as s:
+        assert len(outbox.list_messages(s)) == 3
+    more = runkit.write_snapshot(
+        runkit.outcomes([*FIRST, *[(f"X{i}", "p1", "eligible", 1.0, "once") for i in range(4)]]),
+        tmp_path / "b.parquet",
+    )
+    before = runkit.dump(db_engine)
+    with pytest.raises(RuntimeError):
+        runs.execute_run(engine=db_engine, snapshot_path=more, **kwargs)  # type: ignore[arg-type]
+    assert runkit.dump(db_engine) == before
+    with transaction(db_engine) as s:
+        assert len(outbox.list_messages(s)) == 3
