@@ -33,6 +33,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = np.array([pow(3, i, 31) for i in range(17)], dtype=np.int64)
@@ -98,6 +99,16 @@ _ID_CHARS = np.frombuffer(ID_CHECK.encode(), dtype=np.uint8)
 
 def _as_bytes(values: Sequence[str] | pl.Series) -> np.ndarray:
     """(n, 18) uint8 array of ASCII strings that are known to be 18 characters long."""
+    if isinstance(values, pl.Series) and values.len() and values.null_count() == 0:
+        # zero-copy path: the Arrow data buffer of n 18-byte strings is n * 18 contiguous bytes
+        arrow = values.to_arrow()
+        if arrow.type != pa.large_string():
+            arrow = arrow.cast(pa.large_string())
+        offsets = np.frombuffer(arrow.buffers()[1], dtype=np.int64)
+        offsets = offsets[arrow.offset : arrow.offset + len(arrow) + 1]
+        data = np.frombuffer(arrow.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+        if data.size == 18 * len(arrow):
+            return data.reshape(-1, 18)
     items = values.to_list() if isinstance(values, pl.Series) else list(values)
     if not items:
         return np.zeros((0, 18), dtype=np.uint8)

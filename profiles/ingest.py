@@ -112,12 +112,13 @@ def _value(f: Field, raw: pl.Expr) -> pl.Expr:
         parsed = raw.cast(pl.Float64, strict=False)
         return pl.when(parsed.is_finite()).then(parsed)
     if f.type == "date":
-        text = (
-            raw.str.replace(r"^(\d{4})(\d{2})(\d{2})$", "${1}-${2}-${3}")
-            .str.replace(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})", "${1}-${2}-${3}")
-            .str.replace(r"^(\d{4}-\d{1,2}-\d{1,2})[ T].*$", "${1}")
+        # literal replaces and a slice only: regexes cost seconds per million rows
+        text = raw.str.replace_all("/", "-", literal=True).str.replace_all(".", "-", literal=True)
+        text = pl.when(text.str.len_bytes() > 10).then(text.str.slice(0, 10)).otherwise(text)
+        return pl.coalesce(
+            text.str.to_date("%Y-%m-%d", strict=False),
+            text.str.to_date("%Y%m%d", strict=False),
         )
-        return text.str.to_date("%Y-%m-%d", strict=False)
     if f.type == "bool":
         low = raw.str.to_lowercase()
         return pl.when(low.is_in(TRUE_WORDS)).then(True).when(low.is_in(FALSE_WORDS)).then(False)
@@ -242,7 +243,7 @@ def validate_source(df: pl.DataFrame, *, entity: str, source: str) -> Validated:
             stats=SourceStats(
                 source=source, rows_read=n, rows_accepted=0, rows_rejected=n, refused=problem
             ),
-            warnings=(*warnings, f"{source}: {problem}，整个数据源被拒收"),
+            warnings=(*warnings, f"{problem}，整个数据源被拒收"),
         )
         log.warning("source refused: %s has no key column %s", source, key)
         return refused
@@ -321,10 +322,11 @@ def _resolve_duplicates(
     clean: pl.DataFrame, *, key: str, source: str, shown_key: pl.Expr
 ) -> tuple[pl.DataFrame, pl.DataFrame, int]:
     """Merge identical duplicate rows; reject every row of a key whose rows disagree."""
-    dup_mask = clean[key].is_duplicated()
-    if not dup_mask.any():
+    # Hash first (fast on 1M keys), then confirm exactly on the few candidates.
+    candidates = clean.filter(clean[key].hash().is_duplicated())
+    dups = candidates.filter(candidates[key].is_duplicated())
+    if dups.height == 0:
         return clean, empty_rejects(), 0
-    dups = clean.filter(dup_mask)
     value_cols = [c for c in clean.columns if c not in (_ROW, key)]
     conflicts = dups.group_by(key).agg([pl.col(c).n_unique().alias(c) for c in value_cols])
     conflicts = conflicts.select(
