@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from notifier.links import Links, verify_token
 from notifier.model import Recipient
-from notifier.planning import item_kind, plan_messages
+from notifier.planning import item_key, item_kind, plan_messages
 from notifier.rendering import render_message
 
 from .conftest import ENTERPRISE_ID, PERSON_ID, change
@@ -161,3 +164,25 @@ def test_application_names_the_conditions_still_open(links: Links) -> None:
     assert "尚待确认的条件：需要长期照护(6个月以上)" in render_message(
         message.kind, message.payload
     ).html
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(
+    st.tuples(st.sampled_from(["310101195001011234", "310101195501011238", "E1"]),
+              st.sampled_from(["a", "b", "c", "d"]),
+              st.sampled_from(["new", "revoked", "amount_changed"]),
+              st.sampled_from(["eligible", "undetermined", "ineligible", "over_budget"])),
+    max_size=12,
+))
+def test_each_pushed_change_is_in_exactly_one_message_per_recipient_per_run(
+    rows: list[tuple[str, str, str, str]],
+) -> None:
+    links = Links(base_url="https://x.cn", secret=b"k")
+    batch = [change(entity_id=e, policy_id=p, change=c, outcome=o) for e, p, c, o in rows]
+    planned = plan_messages(batch, links=links, as_of=AS_OF)
+    pushed = {(c.entity_id, item_key(c, kind)) for c in batch
+              if (kind := item_kind(c)) is not None}
+    assert len(planned) == len({e for e, _ in pushed})  # one message per recipient
+    listed = [(m.recipient_id, str(k)) for m in planned
+              for k in m.payload["item_keys"]]  # type: ignore[attr-defined]
+    assert sorted(listed) == sorted(pushed)  # every pushed change exactly once
