@@ -83,8 +83,10 @@ class Plan:
 def policies_in_effect(
     policies: Iterable[Policy], *, entity: str, as_of: dt.date
 ) -> list[Policy]:
-    """The policies of ``entity`` in effect on ``as_of``, sorted by id."""
-    chosen = [p for p in policies if p.entity == entity and p.in_effect(as_of)]
+    """The policies of ``entity`` in effect on ``as_of``, sorted by id. Event-triggered
+    policies (with a ``trigger``) are left to the event engine: a batch cannot see events."""
+    chosen = [p for p in policies if p.entity == entity and p.in_effect(as_of)
+              and p.trigger is None]
     return sorted(chosen, key=lambda p: p.id)
 
 

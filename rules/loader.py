@@ -31,6 +31,7 @@ from rules.model import DELIVERIES, Basis, Budget, BudgetOrder, Exclusivity, Pol
 from rules.parser import parse_number
 from rules.schema import REQUIRED_KEYS, TOP_KEYS, Reader, suggest, type_word
 from rules.sets import NamedSets, bundled_sets, load_sets
+from rules.triggers import read_trigger
 
 SETS_FILE = "sets.yaml"
 
@@ -136,6 +137,7 @@ def _load(path: Path, *, catalog: Catalog, sets: NamedSets,
     amount = r.amount(data) if "amount" in data else None
     excl = _exclusivity(r, data) if "exclusivity" in data else None
     budget = _budget(r, data, catalog, entity) if "budget" in data else None
+    trigger = read_trigger(r, data) if "trigger" in data else None
     if r.checker is not None:
         r.problems += r.checker.problems
     if tree is not None:
@@ -152,7 +154,7 @@ def _load(path: Path, *, catalog: Catalog, sets: NamedSets,
         effective_to=end, delivery=delivery, eligibility=tree,  # type: ignore[arg-type]
         parameters=params, amount=amount, exclusivity=excl, budget=budget,
         description=r.text(data, "description", required=False),
-        version=canonical_version(data), source=file,
+        version=canonical_version(data), source=file, trigger=trigger,
     )
     return policy, []
 

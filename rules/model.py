@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from rules.ast import NOPOS, Expr, Pos, fields_read, policies_referenced
+from rules.triggers import Trigger
 
 Entity = Literal["enterprise", "person"]
 Delivery = Literal["direct", "notice", "apply"]
@@ -189,6 +190,7 @@ class Policy:
     description: str | None = None
     version: str = ""  # sha256 of the canonical document text, first 16 hex digits
     source: str | None = None  # file path it was loaded from
+    trigger: Trigger | None = None  # event-triggered policies only (rules.triggers)
 
     def in_effect(self, when: dt.date) -> bool:
         return self.effective_from <= when and (

@@ -56,7 +56,8 @@ def _check(entity: str, raw: list[dict[str, object]], as_of: dt.date, library) -
     raw = [{key: f"K{i:03d}", **r} for i, r in enumerate(raw)]
     make = enterprise_frame if entity == "enterprise" else person_frame
     frame = make(raw, as_of=as_of)
-    policies = [p for p in library.policies.values() if p.entity == entity]
+    policies = [p for p in library.policies.values()
+                if p.entity == entity and p.trigger is None]  # triggers: event engine only
     assert all(p.exclusivity is None and p.budget is None for p in policies)
     out = match_frame(frame, entity=entity, policies=policies, as_of=as_of, sets=library.sets)
     got = {(r["entity_id"], r["policy_id"]): r for r in out.iter_rows(named=True)}

@@ -20,7 +20,7 @@ def test_library_has_exactly_the_reference_policies(library) -> None:
     assert sorted(p.id for p in library.for_entity("enterprise")) == sorted([
         "cit-small-low-profit", "vat-small-scale-exemption", "six-taxes-two-fees-half",
         "rd-super-deduction", "high-tech-enterprise", "ui-job-retention-refund",
-        "graduate-hiring-subsidy", "gz-little-giant-reward"])
+        "graduate-hiring-subsidy", "gz-little-giant-reward", "graduate-hiring-insured-trigger"])
     assert sorted(p.id for p in library.for_entity("person")) == sorted([
         "sh-elderly-allowance", "bj-elderly-allowance", "sh-disability-living-subsidy",
         "sh-severe-disability-care-subsidy", "family-planning-special-support",
