@@ -225,4 +225,4 @@ def count_by_status(session: Session, *, entity_kind: str | None = None) -> dict
     stmt = select(entitlements.c.status, func.count()).group_by(entitlements.c.status)
     if entity_kind is not None:
         stmt = stmt.where(entitlements.c.entity_kind == entity_kind)
-    return {str(s): int(n) for s, n in session.execute(stmt).tuples()}
+    return {str(s): int(n) for s, n in session.execute(stmt)}

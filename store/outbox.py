@@ -236,4 +236,4 @@ def counts(session: Session) -> dict[str, int]:
     from sqlalchemy import func
 
     rows = session.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))
-    return {str(status): int(n) for status, n in rows.tuples()}
+    return {str(status): int(n) for status, n in rows}
