@@ -69,6 +69,11 @@ def test_decline_needs_a_reason(db_engine: Engine) -> None:
             entitlements.transition(s, first, "declined", actor="E0")
         got = entitlements.transition(s, first, "declined", actor="E0", reason="不需要")
     assert got.status == "declined" and got.reason == "不需要"
+    with transaction(db_engine) as s:
+        assert entitlements.count_by_status(s, entity_kind="enterprise") == {
+            "declined": 1,
+            "new": 2,
+        }
 
 
 def test_change_and_its_message_commit_together(db_engine: Engine) -> None:

@@ -85,6 +85,7 @@ def test_failure_retries_then_dead_letters_and_requeue(db_engine: Engine) -> Non
     with transaction(db_engine) as s:
         assert outbox.get(s, rec.id).status == "queued"
         assert outbox.dead_letters(s) == []
+        assert outbox.counts(s) == {"queued": 1}
 
 
 def test_enqueue_rolls_back_with_the_surrounding_transaction(db_engine: Engine) -> None:
