@@ -8,6 +8,7 @@ with ``MIANSHEN_REQUIRE_POSTGRES=1`` an unset URL or an unreachable server fails
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Iterator
@@ -31,16 +32,25 @@ def _postgres_base_url() -> str:
         if required:
             pytest.fail(f"{REQUIRE_POSTGRES_ENV} is set but {POSTGRES_URL_ENV} is not")
         pytest.skip(f"PostgreSQL variant: set {POSTGRES_URL_ENV} to run it")
+    problem = _probe(url)
+    if problem is not None:
+        if required:
+            pytest.fail(f"PostgreSQL at {POSTGRES_URL_ENV} is unreachable: {problem}")
+        pytest.skip(f"PostgreSQL at {POSTGRES_URL_ENV} is unreachable: {problem}")
+    return url
+
+
+@functools.cache
+def _probe(url: str) -> str | None:
+    """None when the server answers, else the error (asked once per test session)."""
     try:
-        probe = make_engine(url)
+        probe = make_engine(url, connect_args={"connect_timeout": 5})
         with probe.connect() as conn:
             conn.execute(text("select 1"))
         probe.dispose()
     except Exception as exc:  # any driver error means "not reachable"
-        if required:
-            pytest.fail(f"PostgreSQL at {POSTGRES_URL_ENV} is unreachable: {exc}")
-        pytest.skip(f"PostgreSQL at {POSTGRES_URL_ENV} is unreachable: {exc}")
-    return url
+        return str(exc)
+    return None
 
 
 def _with_search_path(url: str, schema: str) -> str:
