@@ -1,0 +1,139 @@
+"""Events from JSON lines, applied in order to an :class:`~matcher.events.engine.EventEngine`.
+
+Two kinds of line:
+
+- a partial profile update: ``{"entity_id": "...", "set": {"employees": 12}}`` (fields by
+  catalog name or Chinese label; ``null`` clears a value, which is then UNKNOWN);
+- a life event: ``{"entity_id": "...", "event": "graduate_hired", "on": "2025-03-01",
+  "person": "..."}`` (other keys are the event's attributes).
+
+Values are parsed and checked by the ingest's own rules (:func:`profiles.ingest.
+validate_frame` on a one-row text table), so an update is accepted exactly when the same
+value in a source table would be. A bad line is refused with its reason and the replay goes
+on; messages never show the values of personal fields.
+
+>>> import datetime as dt
+>>> from rules.loader import bundled_library
+>>> with EventEngine(bundled_library(), entity="enterprise", as_of=dt.date(2025, 10, 1)) as eng:
+...     report = replay(eng, [
+...         '{"entity_id": "91440101000000000J", "set": {"status": "存续", "graduate_hires": 2}}',
+...         '{"entity_id": "91440101000000000J", "set": {"employees": "many"}}',
+...         'not json'])
+...     rows = {o["policy_id"]: o for o in eng.outcomes_of("91440101000000000J")}
+>>> rows["graduate-hiring-subsidy"]["outcome"], rows["graduate-hiring-subsidy"]["amount"]
+('eligible', 3000.0)
+>>> report.applied, [r.line for r in report.rejected]
+(1, [2, 3])
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from matcher.events.engine import EventEngine, OutcomeRow
+from matcher.events.errors import BadEventError, EventError
+from profiles.ingest import validate_frame
+
+Applied = Callable[[int, str, Mapping[str, Any], list[OutcomeRow]], None]
+"""on_applied(line number, entity id, the event, the entity's outcomes after it)."""
+
+
+@dataclass(frozen=True)
+class Rejected:
+    line: int
+    reason: str
+
+
+@dataclass
+class ReplayReport:
+    applied: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value)) if abs(value) < 1e15 else repr(value)
+    return str(value)
+
+
+def parse_update(engine: EventEngine, entity_id: str, values: Mapping[str, Any], *,
+                 line: int) -> dict[str, Any]:
+    """Typed base values of a partial update, checked as the ingest checks a source row."""
+    catalog = engine.catalog
+    names: dict[str, str] = {}
+    for written in values:
+        if written not in catalog:
+            hint = catalog.suggest(written)
+            raise BadEventError(f"未知字段 '{written}'" + (f"(是否为 '{hint}'?)" if hint else ""),
+                                line=line, field=written)
+        f = catalog.field(written)
+        if f.kind != "base" or f.name == engine.key:
+            raise BadEventError(f"字段 '{written}' 不能由事件修改(应为来源数据的基础字段，"
+                                f"实际为 {f.kind if f.name != engine.key else '主键'})",
+                                line=line, field=f.name)
+        names[f.name] = written
+    row = {engine.key: entity_id, **{n: _text(values[w]) for n, w in names.items()}}
+    table = pl.DataFrame([row], schema={c: pl.String() for c in row})
+    clean, rejects = validate_frame(table, entity=engine.entity, source="event")
+    if rejects.height or clean.height != 1:
+        reason = str(rejects.row(0, named=True).get("reason", "")) if rejects.height else ""
+        raise BadEventError(f"取值未通过校验: {reason or '主键无效'}", line=line)
+    typed = clean.row(0, named=True)
+    return {n: typed[n] for n in names}
+
+
+def apply_line(engine: EventEngine, text: str, *, line: int
+               ) -> tuple[str, dict[str, Any], list[OutcomeRow]]:
+    """Apply one JSON line; (entity id, the parsed event, the entity's outcomes after it)."""
+    try:
+        event = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise BadEventError(f"应为一个 JSON 对象，解析失败: {err.msg}", line=line) from None
+    if not isinstance(event, dict) or not isinstance(event.get("entity_id"), str):
+        raise BadEventError("应为带字符串 entity_id 的 JSON 对象", line=line)
+    entity_id = event["entity_id"]
+    if "set" in event:
+        if not isinstance(event["set"], dict) or "event" in event:
+            raise BadEventError("set 应为 {字段: 值} 对象，且不能与 event 同时出现", line=line)
+        values = parse_update(engine, entity_id, event["set"], line=line)
+        return entity_id, event, engine.upsert(entity_id, values)
+    if isinstance(event.get("event"), str):
+        try:
+            on = dt.date.fromisoformat(str(event.get("on")))
+        except ValueError:
+            raise BadEventError("生活事件应带日期 on (YYYY-MM-DD)", line=line) from None
+        attributes = {k: v for k, v in event.items() if k not in ("entity_id", "event", "on")}
+        try:
+            return entity_id, event, engine.record_event(entity_id, event["event"], on,
+                                                         attributes)
+        except BadEventError as err:
+            raise BadEventError(str(err), line=line, field=err.field) from None
+    raise BadEventError("应含 set(画像更新) 或 event(生活事件)", line=line)
+
+
+def replay(engine: EventEngine, lines: Iterable[str], *,
+           on_applied: Applied | None = None) -> ReplayReport:
+    """Apply every line in order; bad lines are refused with their reason."""
+    report = ReplayReport()
+    for number, text in enumerate(lines, start=1):
+        if not text.strip():
+            continue
+        try:
+            entity_id, event, outcomes = apply_line(engine, text, line=number)
+        except EventError as err:
+            report.rejected.append(Rejected(line=number, reason=str(err)))
+            continue
+        report.applied += 1
+        if on_applied is not None:
+            on_applied(number, entity_id, event, outcomes)
+    return report
