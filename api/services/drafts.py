@@ -9,6 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ruamel.yaml.error import YAMLError
+
 from api.services.errors import InvalidPolicy
 from rules.errors import PolicyError
 from rules.loader import Library, load_library
@@ -46,6 +48,10 @@ def parse_policy_text(text: str, *, base: Library | None) -> Policy:
             library = load_library([path], base=base, sets=base.sets if base else None)
         except PolicyError as err:
             raise InvalidPolicy(problem_dicts(err)) from None
+        except YAMLError as err:  # e.g. a control character, which the loader lets through
+            raise InvalidPolicy([{"line": 1, "column": 1, "code": "yaml-error",
+                                  "message": f"expected valid YAML, got {err}",
+                                  "suggestion": None}]) from None
     found = [p for p in library.policies.values() if p.source and Path(p.source).name == DRAFT_FILE]
     if len(found) != 1:
         raise InvalidPolicy([{"line": 1, "column": 1, "code": "schema",
