@@ -45,6 +45,7 @@ from rules.model import (
     Parameter,
     Policy,
     TierAmount,
+    amount_exprs,
 )
 from rules.semantics import decided_value, is_declared, is_listed_bool, list_fields
 from rules.sets import NamedSet
@@ -85,8 +86,8 @@ class Evaluator:
         self._columns: dict[str, Val] = {}
         self._values: dict[object, Val] = {}
         self._truths: dict[object, Val] = {}
-        self._has_param: dict[A.Expr, bool] = {}
-        self._amounts: dict[tuple[AmountRule, int], Val] = {}
+        self._param_names: dict[A.Expr, tuple[str, ...]] = {}
+        self._amounts: dict[object, Val] = {}
         self._date_parts: dict[A.Expr, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._true = np.ones(self.n, dtype=bool)
 
@@ -112,15 +113,9 @@ class Evaluator:
         return self._columns[name]
 
     def _parts(self, node: A.Expr, days: Val) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        key = node
-        if key not in self._date_parts:
-            d = days.value.astype("datetime64[D]")
-            months = d.astype("datetime64[M]")
-            year = d.astype("datetime64[Y]").astype(np.int64) + 1970
-            month = months.astype(np.int64) % 12 + 1
-            day = (d - months.astype("datetime64[D]")).astype(np.int64) + 1
-            self._date_parts[key] = (year, month, day)
-        return self._date_parts[key]
+        if node not in self._date_parts:
+            self._date_parts[node] = civil_from_days(days.value)
+        return self._date_parts[node]
 
     # -- values ------------------------------------------------------------------------------
 
@@ -137,11 +132,16 @@ class Evaluator:
         return self._values[key]
 
     def _key(self, node: A.Expr, params: Mapping[str, Parameter]) -> object:
-        """Memo key: the node, and the policy's parameters when the node reads one."""
-        has = self._has_param.get(node)
-        if has is None:
-            has = self._has_param[node] = any(isinstance(n, A.ParamRef) for n in node.walk())
-        return (node, id(params)) if has else node
+        """Memo key: the node, and the values in force of the parameters it reads (so equal
+        expressions of different policies with equal parameters are computed once)."""
+        names = self._param_names.get(node)
+        if names is None:
+            names = self._param_names[node] = tuple(sorted(
+                {n.name for n in node.walk() if isinstance(n, A.ParamRef)}))
+        if not names:
+            return node
+        bound = tuple((n, params[n].at(self.as_of) if n in params else None) for n in names)
+        return (node, bound)
 
     def _value(self, node: A.Expr, params: Mapping[str, Parameter]) -> Val:
         one = np.ones(1, dtype=bool)
@@ -328,10 +328,16 @@ class Evaluator:
         """The amount; equal rules of different policies are computed once."""
         if policy.amount is None:
             return None
-        key = (policy.amount.rule, id(policy.parameters))
+        rule = policy.amount.rule
+        names = sorted({n.name for e in amount_exprs(policy.amount) for n in e.walk()
+                        if isinstance(n, A.ParamRef)})
+        key = (rule, tuple((n, self._param_at(policy.parameters, n)) for n in names))
         if key not in self._amounts:
             self._amounts[key] = self._amount(policy.amount.rule, policy.parameters)
         return self._amounts[key]
+
+    def _param_at(self, params: Mapping[str, Parameter], name: str) -> A.Expr | None:
+        return params[name].at(self.as_of) if name in params else None
 
     def _amount(self, rule: AmountRule, params: Mapping[str, Parameter]) -> Val:
         if isinstance(rule, FormulaAmount):
@@ -363,6 +369,25 @@ class Evaluator:
                 known = known | (hit & v.known)
             return Val("num", out, known)
         raise UnsupportedNode(TARGET, rule)
+
+
+def civil_from_days(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(year, month, day) of day numbers since 1970-01-01, in integer arithmetic
+    (H. Hinnant's civil-from-days algorithm, vectorised).
+
+    >>> [a.tolist() for a in civil_from_days(np.array([0, 11016, -1]))]
+    [[1970, 2000, 1969], [1, 2, 12], [1, 29, 31]]
+    """
+    z = days.astype(np.int64) + 719468
+    era = np.floor_divide(z, 146097)
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    year = yoe + era * 400 + (month <= 2)
+    return year, month, day
 
 
 def _bool(value: np.ndarray, known: np.ndarray, n: int) -> Val:
