@@ -5,6 +5,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from profiles.catalog import load_catalog
 from profiles.ingest import validate_frame, validate_source
@@ -260,3 +262,29 @@ def test_lower_case_x_in_id_number_is_normalised() -> None:
         pl.DataFrame({"id_number": [PID.lower(), PID2]}), entity="person"
     )
     assert rejects.height == 0 and clean["id_number"].to_list() == [PID, PID2]
+
+
+_cells = {
+    "employees": st.sampled_from(["3", "-1", "x", "", "2.0"]),
+    "founded_on": st.sampled_from(["2020-01-01", "2020-02-30", "", "1700-01-01"]),
+    "status": st.sampled_from(["存续", "营业", ""]),
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.fixed_dictionaries(
+            {"uscc": st.sampled_from([USCC, "91350100M000100Y44", "", "x"]), **_cells}
+        ),
+        max_size=12,
+    )
+)
+def test_every_row_is_accepted_rejected_or_merged(rows: list[dict[str, str]]) -> None:
+    df = pl.DataFrame(rows, schema={c: pl.String for c in ("uscc", *_cells)})
+    result = validate_source(df, entity="enterprise", source="s")
+    stats = result.stats
+    assert stats.rows_read == len(rows)
+    assert stats.rows_accepted + stats.rows_rejected + stats.duplicates_merged == len(rows)
+    assert set(result.rejects["row_number"]) <= set(range(1, len(rows) + 1))
+    assert result.clean["uscc"].to_list() in ([], [USCC])
