@@ -70,7 +70,7 @@ def _selecting(lf: pl.LazyFrame, exprs: list[pl.Expr]) -> Callable[[], object]:
 
 
 def variants(frame: pl.DataFrame, policies: Sequence[Policy], compiled: dict[str, CompiledPolicy],
-             ) -> dict[str, Callable[[], object]]:
+             *, with_match: bool = True) -> dict[str, Callable[[], object]]:
     lf = frame.lazy()
     truths = [cp.truth.alias(pid) for pid, cp in compiled.items()]
     amounts = [cp.amount.cast(pl.Float64).alias(pid + ".amount")
@@ -103,7 +103,8 @@ def variants(frame: pl.DataFrame, policies: Sequence[Policy], compiled: dict[str
         return match_frame(frame, entity="enterprise", policies=policies, as_of=AS_OF,
                            sets=bench_sets())
 
-    out["match_frame (long output)"] = match
+    if with_match:
+        out["match_frame (long output)"] = match
     return out
 
 
@@ -149,13 +150,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--seed", type=int, default=20251)
     p.add_argument("--as-of", type=dt.date.fromisoformat, default=AS_OF)
+    p.add_argument("--no-match", action="store_true", help="skip match_frame (slow at scale)")
     args = p.parse_args(argv)
 
     frame = generate_profiles(args.entities, seed=args.seed, as_of=args.as_of)
     policies = generate_policies(args.policies, seed=args.seed + 1)
     compiled = compile_policies(policies, catalog=catalog(), sets=bench_sets(), as_of=args.as_of)
     timings = {name: _median(fn, args.repeat) for name, fn in
-               variants(frame, policies, compiled).items()}
+               variants(frame, policies, compiled, with_match=not args.no_match).items()}
     floor = timings["lower bound (scan)"]
 
     from rich.console import Console
@@ -177,7 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     console.print(f"{len(leaves)} leaf conditions read {len(columns)} distinct columns "
                   f"{reads} times: the scan reads each column once, the plan once per atom "
                   f"({reads / max(len(columns), 1):.1f}x as many column passes)")
-    console.print(match_breakdown(frame, policies))
+    if not args.no_match:
+        console.print(match_breakdown(frame, policies))
     lf = frame.lazy().select([cp.truth.alias(pid) for pid, cp in compiled.items()])
     plan = lf.explain()
     console.print(f"optimised truths plan: {plan.count('__POLARS_CSE')} references to "
