@@ -1,0 +1,130 @@
+"""A real browser (Chromium headless, driven by Playwright) against a running server: an
+officer edits and simulates a policy, an enterprise confirms a benefit with one click.
+Screenshots are saved in a temporary directory (path printed).
+
+Chromium comes from the distro (``/usr/bin/chromium``, installed by ``.ci/run``); Playwright
+never downloads a browser here. Without Chromium the test skips outside CI and fails in CI."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _require_browser() -> None:
+    missing = None
+    if not CHROMIUM.exists():
+        missing = f"{CHROMIUM} is not installed (apt-get install chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            missing = "the playwright package is not installed (pip install -e '.[test]')"
+    if missing:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"browser test needs Chromium in CI: {missing}")
+        pytest.skip(f"browser test skipped: {missing}")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    _require_browser()
+    import uvicorn
+
+    from api.app import create_app
+    from api.services.demo_data import load_demo
+    from api.settings import Settings
+    from store.db import make_engine
+
+    folder = tmp_path_factory.mktemp("browser")
+    settings = Settings(data_dir=folder / "data", environment="test",
+                        secret_key="browser-test-secret")
+    engine = make_engine(settings.database_url)
+    accounts = load_demo(settings, engine, enterprises=120, persons=60, seed=5,
+                         say=lambda _m: None)
+    port = _free_port()
+    config = uvicorn.Config(create_app(settings, engine=engine), host="127.0.0.1", port=port,
+                            log_level="warning")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not uv.started and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert uv.started, "server did not start"
+    yield f"http://127.0.0.1:{port}", {a.role: a.password for a in accounts}
+    uv.should_exit = True
+    thread.join(timeout=10)
+
+
+def _login(page: object, base: str, user: str, password: str) -> None:
+    page.goto(f"{base}/login")  # type: ignore[attr-defined]
+    page.fill("input[name=username]", user)  # type: ignore[attr-defined]
+    page.fill("input[name=password]", password)  # type: ignore[attr-defined]
+    page.click("#login-submit")  # type: ignore[attr-defined]
+
+
+def test_officer_simulates_and_enterprise_confirms(
+    server: tuple[str, dict[str, str]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    base, passwords = server
+    shots = tmp_path_factory.mktemp("screenshots")
+    print(f"screenshots: {shots}")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            officer = browser.new_context(viewport={"width": 1360, "height": 1000})
+            page = officer.new_page()
+            _login(page, base, "officer", passwords["officer"])
+            expect(page.locator("#policy-list")).to_contain_text("graduate-hiring-subsidy")
+            page.click("text=graduate-hiring-subsidy")
+            editor = page.locator("#policy-text")
+            text = editor.input_value()
+            editor.fill(text.replace("graduate_hires >= 1", "graduate_hire >= 1"))
+            expect(page.locator("#validation")).to_contain_text("graduate_hires", timeout=10_000)
+            editor.fill(text.replace("1500 * graduate_hires", "1800 * graduate_hires"))
+            expect(page.locator("#validation")).to_contain_text("检查通过", timeout=10_000)
+            page.click("#save-draft")
+            expect(page.locator("#flash")).to_contain_text("草稿已保存", timeout=10_000)
+            page.click("#simulate")
+            expect(page.locator("#sim-eligible")).to_be_visible(timeout=60_000)
+            expect(page.locator("#chart-district svg rect").first).to_be_visible()
+            expect(page.locator("#sim-summary")).to_contain_text("与已发布版本相比")
+            page.screenshot(path=str(shots / "officer-simulate.png"), full_page=True)
+            officer.close()
+
+            enterprise = browser.new_context(viewport={"width": 1200, "height": 900})
+            page = enterprise.new_page()
+            _login(page, base, "enterprise", passwords["enterprise"])
+            expect(page.locator("h1")).to_have_text("我的惠企政策")
+            first = page.locator(".benefit", has=page.locator("button.confirm")).first
+            eid = first.get_attribute("data-entitlement")
+            card = page.locator(f'.benefit[data-entitlement="{eid}"]')
+            card.locator("button.confirm").click()
+            expect(page.locator("#flash")).to_contain_text("已确认", timeout=10_000)
+            expect(card.locator(".status")).to_have_text("已确认")
+            page.screenshot(path=str(shots / "enterprise-confirm.png"), full_page=True)
+            page.reload()
+            assert page.locator(".s-confirmed").count() >= 1
+            enterprise.close()
+        finally:
+            browser.close()
+    assert (shots / "officer-simulate.png").stat().st_size > 10_000
