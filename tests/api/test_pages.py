@@ -1,0 +1,58 @@
+"""Pages by role: each role reaches its own pages, the others are refused, anonymous
+visitors are sent to the login page; personal data is masked on reviewer pages."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from .conftest import ROLES, Env
+
+PAGES = {
+    "/officer/policies": {"officer", "reviewer", "admin"},
+    "/officer/policies/new": {"officer", "reviewer", "admin"},
+    "/officer/policies/cit-small-low-profit": {"officer", "reviewer", "admin"},
+    "/officer/runs": {"officer", "reviewer", "admin"},
+    "/reviewer": {"reviewer", "admin"},
+    "/me": {"enterprise", "citizen"},
+}
+HTML = {"Accept": "text/html"}
+
+
+def _login(env: Env, client: TestClient, role: str) -> None:
+    a = env.accounts[role]
+    r = client.post("/login", data={"username": a.user_id, "password": a.password},
+                    follow_redirects=False)
+    assert r.status_code == 303
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_pages_admit_their_roles(role: str, env: Env, client: TestClient) -> None:
+    _login(env, client, role)
+    for path, allowed in PAGES.items():
+        r = client.get(path, headers=HTML)
+        assert r.status_code == (200 if role in allowed else 403), (role, path)
+    client.cookies.clear()
+
+
+def test_anonymous_visitor_is_sent_to_login(client: TestClient) -> None:
+    r = client.get("/me", headers=HTML, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+
+
+def test_enterprise_page_lists_benefits_with_confirm_and_explanation(env: Env,
+                                                                      client: TestClient) -> None:
+    _login(env, client, "enterprise")
+    page = client.get("/me", headers=HTML).text
+    assert "我的惠企政策" in page and ("为什么我符合" in page or "差在哪" in page)
+    eid = env.entitlement_ids("enterprise")[0]
+    detail = client.get(f"/me/benefits/{eid}", headers=HTML)
+    assert detail.status_code == 200 and "处理记录" in detail.text
+    foreign = next(i for i in range(1, 500) if i not in env.entitlement_ids("enterprise"))
+    assert client.get(f"/me/benefits/{foreign}", headers=HTML).status_code == 404
+    client.cookies.clear()
+
+
+def test_login_page_reports_a_wrong_password(client: TestClient) -> None:
+    r = client.post("/login", data={"username": "officer", "password": "wrong"})
+    assert r.status_code == 401 and "用户名或密码错误" in r.text
