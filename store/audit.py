@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from store.schema import audit_log
+from store.schema import audit_head, audit_log
 from store.types import utcnow
 
 GENESIS = "0" * 64
@@ -110,6 +110,7 @@ def append(
         subject=subject,
         detail=detail_json,
     )
+    _move_head(session, seq=seq, digest=digest)
     session.execute(
         audit_log.insert().values(
             seq=seq,
@@ -132,6 +133,20 @@ def append(
         prev_hash=prev_hash,
         hash=digest,
     )
+
+
+def _move_head(session: Session, *, seq: int, digest: str) -> None:
+    moved = session.execute(
+        update(audit_head).where(audit_head.c.name == "main").values(seq=seq, hash=digest)
+    )
+    if moved.rowcount == 0:  # type: ignore[attr-defined]
+        session.execute(audit_head.insert().values(name="main", seq=seq, hash=digest))
+
+
+def head(session: Session) -> tuple[int, str] | None:
+    """(seq, hash) of the newest entry as recorded at append time; anchor it elsewhere."""
+    row = session.execute(select(audit_head.c.seq, audit_head.c.hash)).first()
+    return None if row is None else (int(row[0]), str(row[1]))
 
 
 def entries(
@@ -158,7 +173,8 @@ def entries(
 
 
 def verify(session: Session, *, batch_size: int = 10_000) -> list[Problem]:
-    """Every defect of the chain; an empty list means intact."""
+    """Every defect of the chain, and a head that points past its end (the newest entries
+    deleted); an empty list means intact."""
     problems: list[Problem] = []
     expected_seq, prev_hash = 1, GENESIS
     result = session.execute(
@@ -197,4 +213,22 @@ def verify(session: Session, *, batch_size: int = 10_000) -> list[Problem]:
                 Problem(seq=seq, kind="edited", message=f"entry {seq} was changed after writing")
             )
         expected_seq, prev_hash = seq + 1, r.hash
+    recorded = head(session)
+    last_seq = expected_seq - 1
+    if recorded is not None and recorded[0] > last_seq:
+        problems.append(
+            Problem(
+                seq=recorded[0],
+                kind="missing",
+                message=f"entries {last_seq + 1}..{recorded[0]} at the end of the log are missing",
+            )
+        )
+    elif recorded is not None and recorded != (last_seq, prev_hash):
+        problems.append(
+            Problem(
+                seq=last_seq,
+                kind="chain_broken",
+                message=f"the newest entry {last_seq} is not the recorded head {recorded[0]}",
+            )
+        )
     return problems

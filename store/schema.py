@@ -165,6 +165,17 @@ audit_log = Table(
     Column("hash", String(64), nullable=False),
 )
 
+# The head of the audit chain (one row), written with every entry: deleting the newest
+# entries leaves the head pointing past the end of the chain. Anchor it outside the database
+# (``mianshen audit verify`` prints it) to detect a rewrite of both.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("name", String(20), primary_key=True),
+    Column("seq", BigId, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
 outbox = Table(
     "outbox",
     metadata,

@@ -46,9 +46,13 @@ def audit_verify(database_url: UrlOpt = None) -> None:
     engine = make_engine(_url(database_url))
     with transaction(engine) as session:
         problems = audit.verify(session)
-        total = len(audit.entries(session))
+        head = audit.head(session)
     if not problems:
-        console.print(f"审计日志完整：共 {total} 条，哈希链无误。")
+        if head is None:
+            console.print("审计日志为空。")
+        else:
+            console.print(f"审计日志完整：共 {head[0]} 条，哈希链无误。")
+            console.print(f"链头（请另行留存以便比对）：序号 {head[0]}，哈希 {head[1]}")
         return
     kinds = {"edited": "被修改", "missing": "缺失(被删除)", "chain_broken": "链断裂"}
     table = Table(title=f"审计日志发现 {len(problems)} 处问题")

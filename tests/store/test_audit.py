@@ -58,6 +58,47 @@ def test_deleted_entry_is_found(db_engine: Engine) -> None:
     assert {(p.seq, p.kind) for p in problems} == {(3, "missing"), (3, "chain_broken")}
 
 
+def test_deleting_the_newest_entries_is_found(db_engine: Engine) -> None:
+    _fill(db_engine, 5)
+    with transaction(db_engine) as s:
+        assert audit.head(s) == (5, audit.entries(s)[-1].hash)
+        s.execute(delete(audit_log).where(audit_log.c.seq >= 4))
+    with transaction(db_engine) as s:
+        problems = audit.verify(s)
+    assert [(p.seq, p.kind) for p in problems] == [(5, "missing")]
+
+
+def test_head_is_backfilled_by_the_migration(empty_db_url: str) -> None:
+    from store.db import make_engine, upgrade
+
+    upgrade(empty_db_url, revision="0001")
+    engine = make_engine(empty_db_url)
+    digest = audit.entry_hash(
+        prev_hash=audit.GENESIS, seq=1, at=T0, actor="a", action="x", subject="s", detail="{}"
+    )
+    with engine.begin() as conn:
+        conn.execute(
+            audit_log.insert().values(
+                seq=1,
+                at=T0,
+                actor="a",
+                action="x",
+                subject="s",
+                detail="{}",
+                prev_hash=audit.GENESIS,
+                hash=digest,
+            )
+        )
+    upgrade(engine)
+    with transaction(engine) as s:
+        assert audit.head(s) == (1, digest)
+        assert audit.verify(s) == []
+        audit.append(s, actor="b", action="y", subject="s", now=T0)
+    with transaction(engine) as s:
+        assert audit.verify(s) == [] and audit.head(s) is not None
+    engine.dispose()
+
+
 def test_reordered_entries_are_found(db_engine: Engine) -> None:
     _fill(db_engine, 4)
     with transaction(db_engine) as s:
@@ -91,7 +132,7 @@ def test_reordered_entries_are_found(db_engine: Engine) -> None:
 def test_any_single_tampering_is_found(n: int, victim: int, tamper: str) -> None:
     """SQLite only (a fresh in-memory database per example); the contract tests above
     cover PostgreSQL."""
-    victim = min(victim, n - 1)  # deleting the last entry leaves a valid shorter chain
+    victim = min(victim, n)
     engine = make_engine("sqlite://")
     from store.schema import metadata
 
