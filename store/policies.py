@@ -275,6 +275,13 @@ def publish(
     )
 
 
+def approve(
+    session: Session, version_id: int, *, reviewer: str, now: dt.datetime | None = None
+) -> PolicyVersionRecord:
+    """Approval publishes: the same step as :func:`publish` (four eyes enforced)."""
+    return publish(session, version_id, reviewer=reviewer, now=now)
+
+
 def retire(
     session: Session, version_id: int, *, actor: str, now: dt.datetime | None = None
 ) -> PolicyVersionRecord:
