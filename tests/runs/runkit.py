@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ def policy(
     )
 
 
-def outcomes(rows: list[tuple[Any, ...]]) -> pl.DataFrame:
+def outcomes(rows: Sequence[tuple[Any, ...]]) -> pl.DataFrame:
     """Rows of (entity_id, policy_id, outcome, amount, amount_period)."""
     return pl.DataFrame(
         {
@@ -87,7 +88,7 @@ def main(argv: list[str]) -> None:
         time.sleep(120)
         return written
 
-    entitlement_bulk.write_changes = write_then_hang  # type: ignore[assignment]
+    entitlement_bulk.write_changes = write_then_hang
     runs.execute_run(
         engine=make_engine(url),
         snapshot_path=Path(snapshot),

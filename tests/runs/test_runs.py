@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ POLICIES = [runkit.policy("p1"), runkit.policy("p2", period="month")]
 def _run(
     engine: Engine,
     tmp_path: Path,
-    rows: list[tuple[object, ...]],
+    rows: Sequence[tuple[object, ...]],
     *,
     as_of: dt.date = AS_OF,
     name: str = "snap",
