@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import typer
 
-from api.cli import match_cmd, notify_cmd, profiles_cmd, rules_cmd, run_cmd, serve_cmd, store_cmd
+from api.cli import (
+    events_cmd,
+    match_cmd,
+    notify_cmd,
+    profiles_cmd,
+    rules_cmd,
+    run_cmd,
+    serve_cmd,
+    store_cmd,
+)
 
 app = typer.Typer(
     name="mianshen",
@@ -16,6 +25,7 @@ app = typer.Typer(
 app.add_typer(rules_cmd.app, name="rules", help="政策规则: 检查 (check policy files).")
 app.add_typer(profiles_cmd.app, name="profiles", help="画像: 合成、构建 (synthesise, build).")
 match_cmd.register(app)
+events_cmd.register(app)
 store_cmd.register(app)
 run_cmd.register(app)
 serve_cmd.register(app)

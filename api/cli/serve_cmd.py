@@ -25,10 +25,11 @@ def serve(
     from api.app import create_app
     from api.services.demo_data import DemoAccount, load_demo, store_is_empty
     from api.settings import get_settings
-    from store.db import make_engine
+    from store.db import make_engine, upgrade
 
     settings = get_settings()
     engine = make_engine(settings.database_url)
+    upgrade(engine)
     accounts: list[DemoAccount] = []
     if demo and store_is_empty(engine):
         if settings.environment == "production":
@@ -46,7 +47,9 @@ def serve(
             table.add_row(a.role, a.user_id, a.password, "已绑定" if a.entity_id else "-")
         console.print(table)
     console.print(f"[bold green]已启动：http://{host}:{port}/ （接口文档 /docs）[/bold green]")
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    # No access log: paths can carry ID numbers (/api/matches/entities/person/<id>), which
+    # must never reach a log. Request counts are in /metrics.
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
 
 
 def register(app: typer.Typer) -> None:

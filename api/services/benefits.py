@@ -18,7 +18,7 @@ from store.entitlements import EntitlementRecord
 from store.schema import policies as policies_table
 
 STATUS_LABELS = {
-    "new": "待确认", "notified": "已通知", "confirmed": "已确认", "paid": "已兑现",
+    "new": "待处理", "notified": "已通知", "confirmed": "已确认", "paid": "已兑现",
     "declined": "已放弃", "objected": "异议处理中", "revoked": "已撤销",
 }
 DELIVERY_LABELS = {"direct": "免申即享", "notice": "申报即享", "apply": "依申请"}

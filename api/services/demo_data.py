@@ -29,6 +29,8 @@ class DemoAccount:
 
 
 def store_is_empty(engine: Engine) -> bool:
+    """No policy version and no account yet (the database is migrated)."""
+    ensure_schema(engine)
     with transaction(engine) as session:
         versions = session.execute(select(func.count()).select_from(policy_versions)).scalar_one()
         accounts = count_accounts(session)

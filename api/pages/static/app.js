@@ -41,7 +41,7 @@ function yuan(n) {
 function barChart(el, rows, series) {
   const shown = rows.slice(0, 12);
   if (!shown.length) { el.innerHTML = '<p class="muted">无数据</p>'; return; }
-  const rowH = 22, labelW = 110, width = 520, valueW = 70;
+  const rowH = 22, labelW = 170, width = 600, valueW = 80;
   const max = Math.max(1, ...shown.map((r) => series.reduce((s, k) => s + (r[k.key] || 0), 0)));
   const scale = (width - labelW - valueW) / max;
   let svg = `<svg viewBox="0 0 ${width} ${shown.length * rowH + 24}" role="img">`;
