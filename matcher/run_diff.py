@@ -9,6 +9,10 @@ the entitlement key give what is new, what changed and what was lost.
 - an entitlement not in the outcomes any more, not yet paid -> revoked, with the reason;
 - paid and declined entitlements are settled: a run no longer changes them.
 
+Only the run's scope is compared: the policies it ran and their benefit periods for its
+date. Entitlements of other periods (last month's) or of policies not in the run (retired)
+are left as they are.
+
 >>> import datetime as dt
 >>> outcomes = pl.DataFrame({
 ...     "entity_id": ["A", "B"], "policy_id": ["p", "p"], "policy_version": ["v1", "v1"],
