@@ -56,3 +56,17 @@ def test_enterprise_page_lists_benefits_with_confirm_and_explanation(env: Env,
 def test_login_page_reports_a_wrong_password(client: TestClient) -> None:
     r = client.post("/login", data={"username": "officer", "password": "wrong"})
     assert r.status_code == 401 and "用户名或密码错误" in r.text
+
+
+def test_application_page_shows_prefilled_and_fields_to_fill(env: Env,
+                                                              client: TestClient) -> None:
+    _login(env, client, "enterprise")
+    headers = {**HTML}
+    benefits = client.get("/api/me/benefits", headers={"X-Requested-With": "mianshen"}).json()
+    target = next(b for b in benefits if b["outcome"] == "undetermined")
+    page = client.get(f"/me/benefits/{target['id']}/application", headers=headers)
+    assert page.status_code == 200
+    assert "已由政府数据预填" in page.text and "需要您填写" in page.text
+    detail = client.get(f"/me/benefits/{target['id']}", headers=headers)
+    assert 'id="explanation"' in detail.text and "差在哪" in detail.text
+    client.cookies.clear()
