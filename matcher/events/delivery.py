@@ -41,7 +41,7 @@ def event_run_id(*, entity_kind: str, entity_id: str, as_of: dt.date, sequence: 
 
     >>> event_run_id(entity_kind="person", entity_id="X", as_of=dt.date(2025, 10, 1),
     ...              sequence=1, payload={"alive": False})[:29]
-    'event-2025-10-01-person-4c1c6'
+    'event-2025-10-01-person-c2819'
     """
     text = json.dumps([entity_id, sequence, payload], sort_keys=True, default=str,
                       ensure_ascii=False)
