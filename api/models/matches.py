@@ -56,4 +56,5 @@ class ExplanationPublic(BaseModel):
     conditions: list[ConditionPublic]
     gaps: list[ConditionPublic]
     unknown_fields: list[str]
+    unknown_labels: list[str]
     text: str

@@ -16,7 +16,7 @@ from api.auth import Principal
 from api.deps import CurrentUser, DataDep, SessionDep, Staff
 from api.models.matches import ExplanationPublic, MatchPage, MatchPublic
 from api.services.errors import Forbidden, NotFound
-from api.services.explaining import explanation_dict
+from api.services.explaining import catalog_labels, explanation_dict
 from api.services.population import DISTRICT_COLUMNS, DataAccess
 from matcher.outcomes import OUTCOME_LABELS
 from profiles.masking import mask_id
@@ -118,7 +118,7 @@ def explain_one(principal: Principal, data: DataAccess, session: Session, entity
         raise NotFound("画像中没有这个企业或个人") from None
     except PolicyNotFoundError:
         raise NotFound(f"政策 {policy_id!r} 在评估日不适用于该类对象") from None
-    payload = explanation_dict(explanation)
+    payload = explanation_dict(explanation, field_labels=catalog_labels(entity_kind))
     payload["entity_id"] = shown_id(principal, entity_kind, entity_id)
     return ExplanationPublic.model_validate(payload)
 

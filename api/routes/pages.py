@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 from api.auth import ROLE_LABELS, Principal
 from api.deps import COOKIE_NAME, DataDep, EngineDep, MaybeUser, SessionDep, SettingsDep
 from api.routes.policies import STATUS_LABELS, list_policies, version_detail
+from api.services.benefits import STATUS_LABELS as BENEFIT_STATUS_LABELS
 from api.services.benefits import benefit_detail, benefit_public, own_entitlement, titles
 from api.services.errors import ApiError
 from profiles.masking import mask_id
@@ -188,7 +189,7 @@ def benefit_page(entitlement_id: int, request: Request, session: SessionDep, dat
     except ApiError:
         explanation = None
     return render(request, "benefit.html", user, benefit=benefit_detail(session, e),
-                  explanation=explanation)
+                  explanation=explanation, status_labels=BENEFIT_STATUS_LABELS)
 
 
 @router.get("/me/benefits/{entitlement_id}/application", response_class=HTMLResponse)

@@ -22,6 +22,13 @@ def _json(value: object) -> object:
     return str(value)
 
 
+def catalog_labels(entity: str) -> dict[str, str]:
+    """Chinese labels of the entity's catalog fields, by field name."""
+    from profiles.catalog import load_catalog
+
+    return {f.name: f.label for f in load_catalog().entity(entity).fields}
+
+
 def explanation_dict(
     e: Explanation, *, field_labels: dict[str, str] | None = None
 ) -> dict[str, Any]:
@@ -54,5 +61,6 @@ def explanation_dict(
         "conditions": conditions,
         "gaps": [c for c in conditions if c["truth"] is False],
         "unknown_fields": list(e.unknown_fields),
+        "unknown_labels": [(field_labels or {}).get(f, f) for f in e.unknown_fields],
         "text": render_text(e, field_labels=field_labels),
     }

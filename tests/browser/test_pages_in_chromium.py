@@ -124,7 +124,25 @@ def test_officer_simulates_and_enterprise_confirms(
             page.screenshot(path=str(shots / "enterprise-confirm.png"), full_page=True)
             page.reload()
             assert page.locator(".s-confirmed").count() >= 1
+            page.locator("a", has_text="差在哪").first.click()
+            expect(page.locator("#explanation")).to_be_visible()
+            page.fill("#objection-reason", "我单位已招用高校毕业生，数据未及时更新")
+            page.click("#send-objection")
+            expect(page.locator("#flash")).to_contain_text("异议已提交", timeout=10_000)
+            page.wait_for_timeout(1200)
+            page.screenshot(path=str(shots / "enterprise-explanation.png"), full_page=True)
             enterprise.close()
+
+            reviewer = browser.new_context(viewport={"width": 1200, "height": 900})
+            page = reviewer.new_page()
+            _login(page, base, "reviewer", passwords["reviewer"])
+            card = page.locator("[data-entitlement]", has_text="数据未及时更新")
+            expect(card).to_be_visible()
+            page.screenshot(path=str(shots / "reviewer-queue.png"), full_page=True)
+            card.locator(".answer").fill("已核实人社数据，维持原结论")
+            card.locator("button.keep").click()
+            expect(page.locator("#flash")).to_contain_text("已答复", timeout=10_000)
+            reviewer.close()
         finally:
             browser.close()
     assert (shots / "officer-simulate.png").stat().st_size > 10_000
