@@ -75,10 +75,12 @@ def load_current(
     session: Session, *, entity_kind: str, scope: Sequence[tuple[str, str]]
 ) -> pl.DataFrame:
     """Current entitlements of ``entity_kind`` for the (policy id, benefit period) pairs.
-    Read with ``COPY ... TO STDOUT`` on PostgreSQL, a plain cursor on SQLite."""
-    raw_schema = {**CURRENT_SCHEMA, "unknown_fields": pl.String()}
+    Read with ``COPY ... TO STDOUT`` on PostgreSQL, a plain cursor on SQLite; the constant
+    policy id and period are added in polars rather than fetched a million times."""
+    fetched = [n for n in CURRENT_SCHEMA if n not in ("policy_id", "benefit_period")]
+    raw_schema = {n: CURRENT_SCHEMA[n] for n in fetched} | {"unknown_fields": pl.String()}
     postgres = session.get_bind().dialect.name == "postgresql"
-    names = ", ".join(f"CAST({n} AS TEXT)" if n == "unknown_fields" else n for n in CURRENT_SCHEMA)
+    names = ", ".join(f"CAST({n} AS TEXT)" if n == "unknown_fields" else n for n in fetched)
     mark = "%s" if postgres else "?"
     query = (
         f"SELECT {names} FROM {entitlements.name} WHERE entity_kind = {mark} "
@@ -88,29 +90,31 @@ def load_current(
     parts: list[pl.DataFrame] = []
     for policy_id, period in sorted(set(scope)):
         params = (entity_kind, policy_id, period)
+        chunks: list[pl.DataFrame] = []
         if postgres:
             with dbapi.cursor() as cur:
                 with cur.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", params) as copy:
                     data = b"".join(bytes(block) for block in copy)
             if data:
-                parts.append(
-                    pl.read_csv(
-                        data,
-                        has_header=False,
-                        new_columns=list(raw_schema),
-                        schema=raw_schema,
-                    )
+                chunks.append(
+                    pl.read_csv(data, has_header=False, new_columns=fetched, schema=raw_schema)
                 )
         else:
             cur = dbapi.cursor()
             cur.execute(query, params)
             while rows := cur.fetchmany(200_000):
-                parts.append(pl.DataFrame(rows, schema=raw_schema, orient="row"))
+                chunks.append(pl.DataFrame(rows, schema=raw_schema, orient="row"))
             cur.close()
+        parts.extend(
+            c.with_columns(policy_id=pl.lit(policy_id), benefit_period=pl.lit(period))
+            for c in chunks
+        )
     if not parts:
         return pl.DataFrame(schema=CURRENT_SCHEMA)
-    return pl.concat(parts, how="vertical").with_columns(
-        pl.col("unknown_fields").str.json_decode(pl.List(pl.String()))
+    return (
+        pl.concat(parts, how="vertical")
+        .with_columns(pl.col("unknown_fields").str.json_decode(pl.List(pl.String())))
+        .select(list(CURRENT_SCHEMA))
     )
 
 
