@@ -1,9 +1,10 @@
 """Dependencies of the routes, as ``Annotated`` aliases. Everything comes from
 ``request.app.state`` (built by :func:`api.app.create_app`), nothing from module globals.
 
-Credentials: ``Authorization: Bearer <token>`` or the page cookie. A request authenticated
-by the cookie that changes something must carry ``X-Requested-With: mianshen`` (the pages'
-script sends it; another site's form cannot), on top of the cookie's ``SameSite=Strict``.
+Credentials: ``X-API-Key`` (systems), ``Authorization: Bearer <token>`` or the page cookie.
+A request authenticated by the cookie that changes something must carry
+``X-Requested-With: mianshen`` (the pages' script sends it; another site's form cannot), on
+top of the cookie's ``SameSite=Strict``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, TokenError, read_token
-from api.services.accounts import principal_of
+from api.services.accounts import principal_for_key, principal_of
 from api.services.population import DataAccess
 from api.settings import Settings
 from store.db import transaction
@@ -64,6 +65,9 @@ def _token_of(request: Request) -> tuple[str | None, bool]:
 
 def optional_principal(request: Request, settings: SettingsDep, session: SessionDep
                        ) -> Principal | None:
+    api_key = request.headers.get("x-api-key")
+    if api_key:
+        return principal_for_key(session, api_key)
     token, from_cookie = _token_of(request)
     if not token:
         return None

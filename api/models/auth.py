@@ -24,3 +24,14 @@ class UserPublic(BaseModel):
     role_label: str
     entity_kind: str | None = None
     entity_id: str | None = None
+
+
+class ApiKeyCreate(BaseModel):
+    user_id: str = Field(min_length=1, max_length=64, description="the account the key acts as")
+    label: str = Field(min_length=1, max_length=200, description="which system holds it")
+
+
+class ApiKeyPublic(BaseModel):
+    user_id: str
+    label: str
+    api_key: str = Field(description="shown once; send it as the X-API-Key header")

@@ -6,9 +6,10 @@ from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy import Engine
 
 from api.auth import ROLE_LABELS, Principal, issue_token
-from api.deps import CurrentUser, EngineDep, SettingsDep
-from api.models.auth import LoginCreate, TokenPublic, UserPublic
-from api.services.accounts import authenticate
+from api.deps import Admin, CurrentUser, EngineDep, SessionDep, SettingsDep
+from api.models.auth import ApiKeyCreate, ApiKeyPublic, LoginCreate, TokenPublic, UserPublic
+from api.services.accounts import AccountError, authenticate, create_api_key
+from api.services.errors import NotFound
 from api.settings import Settings
 from store.db import transaction
 
@@ -52,6 +53,16 @@ def user_public(p: Principal) -> UserPublic:
     return UserPublic(user_id=p.user_id, display_name=p.display_name, role=p.role,
                       role_label=ROLE_LABELS.get(p.role, p.role), entity_kind=p.entity_kind,
                       entity_id=p.entity_id)
+
+
+@router.post("/api-keys", response_model=ApiKeyPublic, status_code=201)
+def create_key(body: ApiKeyCreate, session: SessionDep, _admin: Admin) -> ApiKeyPublic:
+    """为外部系统创建 API 密钥（以某个账号的身份和角色访问；密钥只显示这一次）。"""
+    try:
+        key = create_api_key(session, body.user_id, label=body.label)
+    except AccountError:
+        raise NotFound(f"账号 {body.user_id!r} 不存在") from None
+    return ApiKeyPublic(user_id=body.user_id, label=body.label, api_key=key)
 
 
 @router.get("/me", response_model=UserPublic)

@@ -2,12 +2,15 @@
 the account stands for.
 
 The store's ``users`` table has no password or entity column, so the API keeps them in its
-own table ``api_accounts``, created on first use (``ensure_schema``). It belongs in a store
-migration when the store grows credentials.
+own tables ``api_accounts`` and ``api_keys`` (keys for systems, stored as sha256 hashes),
+created on first use (``ensure_schema``). They belong in a store migration when the store
+grows credentials.
 """
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import Column, Engine, MetaData, String, Table, select, update
@@ -16,6 +19,7 @@ from sqlalchemy.orm import Session
 from api.auth import ENTITY_OF_ROLE, ROLES, Principal, hash_password, verify_password
 from store import users as user_store
 from store.errors import NotFoundError
+from store.types import UTCDateTime, utcnow
 
 metadata = MetaData()
 accounts = Table(
@@ -26,6 +30,17 @@ accounts = Table(
     Column("entity_kind", String(20), nullable=True),
     Column("entity_id", String(64), nullable=True),
 )
+
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_hash", String(64), primary_key=True),  # sha256 of the key; the key is shown once
+    Column("user_id", String(64), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+API_KEY_PREFIX = "msk_"
 
 
 class AccountError(ValueError):
@@ -96,6 +111,30 @@ def authenticate(session: Session, user_id: str, password: str) -> Principal | N
     if row is None or not verify_password(password, row.password_hash):
         return None
     return principal_of(session, user_id)
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def create_api_key(session: Session, user_id: str, *, label: str) -> str:
+    """A new API key acting as ``user_id`` (an existing account); only its hash is kept."""
+    if principal_of(session, user_id) is None:
+        raise AccountError(f"expected an existing account, got {user_id!r}")
+    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    session.execute(api_keys.insert().values(key_hash=_key_hash(key), user_id=user_id,
+                                             label=label, created_at=utcnow()))
+    return key
+
+
+def principal_for_key(session: Session, key: str) -> Principal | None:
+    """The principal an API key acts as, or None for an unknown key."""
+    if not key.startswith(API_KEY_PREFIX):
+        return None
+    row = session.execute(
+        select(api_keys.c.user_id).where(api_keys.c.key_hash == _key_hash(key))
+    ).first()
+    return None if row is None else principal_of(session, row.user_id)
 
 
 def count_accounts(session: Session) -> int:

@@ -96,10 +96,12 @@ def routes(t: dict[str, Any], env: Env) -> list[Route]:
               {"decision": "keep", "answer": "经核实维持"}),
         Route("GET", "/api/runs", staff),
         Route("POST", "/api/runs", frozenset({"admin"}), {"entity": "person"}),
+        Route("POST", "/api/auth/api-keys", frozenset({"admin"}),
+              {"user_id": "officer2", "label": "矩阵测试"}),
     ]
 
 
-ROUTE_COUNT = 35
+ROUTE_COUNT = 36
 
 
 @pytest.mark.parametrize("index", range(ROUTE_COUNT))

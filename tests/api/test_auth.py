@@ -64,3 +64,18 @@ def test_cookie_authenticated_changes_need_the_page_header(env: Env, client: Tes
                      headers={"X-Requested-With": "mianshen"})
     assert ok.status_code == 200 and ok.json()["valid"] is False
     client.cookies.clear()
+
+
+def test_api_key_acts_as_its_account(env: Env, client: TestClient) -> None:
+    admin = env.token(client, "admin")
+    r = client.post("/api/auth/api-keys", headers=admin,
+                    json={"user_id": "officer2", "label": "税务系统对接"})
+    assert r.status_code == 201
+    key = r.json()["api_key"]
+    me = client.get("/api/auth/me", headers={"X-API-Key": key}).json()
+    assert me["user_id"] == "officer2" and me["role"] == "officer"
+    assert client.get("/api/policies", headers={"X-API-Key": key}).status_code == 200
+    assert client.get("/api/runs", headers={"X-API-Key": key + "x"}).status_code == 401
+    missing = client.post("/api/auth/api-keys", headers=admin,
+                          json={"user_id": "nobody", "label": "x"})
+    assert missing.status_code == 404
