@@ -91,6 +91,8 @@ class EventEngine:
         self._rows: dict[str, Mapping[str, Any]] = {}
         self.declared = frozenset(f.name for f in self.catalog.fields if f.kind == "declared")
         self.base_fields = tuple(f for f in self.catalog.fields if f.kind == "base")
+        self._derived_inputs = frozenset(i for f in self.catalog.fields if f.kind == "derived"
+                                         for i in f.inputs)
         self.profiles: dict[str, dict[str, Any]] = {}
         self._facts: dict[str, dict[str, Any]] = {}
         self._outcomes: dict[str, list[OutcomeRow]] = {}
@@ -131,6 +133,10 @@ class EventEngine:
         profile = self.profiles.setdefault(entity_id, {f.name: None for f in self.base_fields})
         profile.update(values)
         profile[self.key] = entity_id
+        previous = self._rows.get(entity_id)
+        if previous is not None and not (set(values) & self._derived_inputs):
+            # No input of a derived tag changed: the derived tags stay as derived.
+            return self._evaluate(entity_id, {**previous, **values})
         (derived,) = self.derive_rows([profile])
         return self._evaluate(entity_id, derived)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import zlib
 
 import polars as pl
 import pytest
@@ -83,3 +84,30 @@ def test_thousands_of_profiles_event_equals_batch(rows, as_of, entity, library):
     if entity == "person":
         rows = [{} for _ in rows]  # person fields differ; exercised by an all-unknown frame
     _check(entity, rows, as_of, library, derive_in_engine=False)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=profile_rows("enterprise", max_size=10), as_of=st.sampled_from(DATES),
+       updates=st.lists(st.tuples(st.integers(0, 9), profile_rows("enterprise", max_size=1)),
+                        max_size=8))
+def test_partial_updates_end_where_the_batch_on_the_final_profiles_ends(rows, as_of, updates,
+                                                                         library):
+    """Each update sets a random subset of fields; the engine re-derives only when an input
+    of a derived tag changed. The end state equals the batch on the final profiles."""
+    final = [dict(r) for r in rows]
+    base = base_frame(rows, entity="enterprise")
+    with EventEngine(library, entity="enterprise", as_of=as_of) as engine:
+        engine.load(base)
+        for index, (change,) in updates:
+            i = index % len(rows)
+            subset = {k: v for k, v in change.items() if zlib.crc32(k.encode()) % 3 == index % 3}
+            final[i].update(subset)
+            typed = base_frame([final[i]], entity="enterprise").row(0, named=True)
+            engine.upsert(f"K{i:04d}", {k: typed[k] for k in subset})
+        frame = derived_frame(base_frame(final, entity="enterprise"), entity="enterprise",
+                              as_of=as_of)
+        policies = [p for p in library.policies.values()
+                    if p.entity == "enterprise" and p.trigger is None]
+        batch = match_frame(frame, entity="enterprise", policies=policies, as_of=as_of,
+                            sets=library.sets)
+        assert_same_outcomes(engine.outcomes(), batch)
