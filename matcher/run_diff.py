@@ -33,7 +33,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from matcher.outcomes import OUTCOME_SCHEMA
-from store.entitlement_bulk import CURRENT_SCHEMA, VALUE_COLUMNS, RunChanges
+from store.entitlement_bulk import CURRENT_SCHEMA, VALUE_COLUMNS, RunChanges, value_differs
 from store.entitlements import REVOCABLE, SETTLED, benefit_period
 
 KEY: tuple[str, ...] = ("entity_id", "policy_id", "benefit_period")
@@ -61,13 +61,6 @@ def scope(periods: Mapping[str, str | None], as_of: dt.date) -> list[tuple[str, 
     return sorted((pid, benefit_period(period, as_of)) for pid, period in periods.items())
 
 
-def _differs(column: str) -> pl.Expr:
-    new, old = pl.col(column), pl.col(f"old_{column}")
-    if column == "unknown_fields":
-        new, old = new.list.join("\x1f"), old.list.join("\x1f")
-    return new.ne_missing(old)
-
-
 def compute_changes(
     outcomes: pl.DataFrame, current: pl.DataFrame, *, as_of: dt.date, reason: str
 ) -> RunChanges:
@@ -82,7 +75,7 @@ def compute_changes(
 
     renamed = current.rename({c: f"old_{c}" for c in VALUE_COLUMNS})
     both = fresh.join(renamed, on=list(KEY), how="inner")
-    changed = pl.any_horizontal([_differs(c) for c in VALUE_COLUMNS])
+    changed = pl.any_horizontal([value_differs(c) for c in VALUE_COLUMNS])
     updated = both.filter(
         ~pl.col("status").is_in(list(SETTLED)) & ((pl.col("status") == "revoked") | changed)
     ).select("id", "status", *KEY, *VALUE_COLUMNS, *(f"old_{c}" for c in VALUE_COLUMNS))

@@ -9,12 +9,12 @@ with an event each.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
-from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
 from store.schema import entitlement_events, entitlements
@@ -151,7 +151,7 @@ def insert_new(
     if frame.height == 0:
         return 0
     # SQLAlchemy's storage format for naive-UTC datetimes on SQLite; PostgreSQL parses it too
-    stamp = now.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    stamp = _stamp(now)
     rows = _insert_frame(frame, entity_kind=entity_kind, run_id=run_id, stamp=stamp)
     dbapi: Any = session.connection().connection.dbapi_connection
     names = ", ".join(_INSERT_COLUMNS)
@@ -171,51 +171,160 @@ def insert_new(
     return frame.height
 
 
+_EVENT_COLUMNS: tuple[str, ...] = (
+    "entitlement_id",
+    "run_id",
+    "at",
+    "actor",
+    "kind",
+    "from_status",
+    "to_status",
+    "detail",
+    "reason",
+)
+_PG_TYPES: dict[str, str] = {
+    "policy_version": "text",
+    "outcome": "text",
+    "amount": "double precision",
+    "amount_period": "text",
+    "delivery": "text",
+    "unknown_fields": "text",
+    "reason": "text",
+}
+
+
+def _stamp(now: dt.datetime) -> str:
+    """SQLAlchemy's storage format of a naive-UTC datetime; PostgreSQL parses it too."""
+    return now.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def value_differs(column: str) -> pl.Expr:
+    """Whether ``column`` differs from ``old_<column>`` (nulls equal each other)."""
+    new, old = pl.col(column), pl.col(f"old_{column}")
+    if column == "unknown_fields":
+        new, old = new.list.join("\x1f"), old.list.join("\x1f")
+    return new.ne_missing(old)
+
+
+def _changed_detail() -> pl.Expr:
+    """``{"amount": {"from": 1500.0, "to": 3000.0}, ...}`` for the changed columns, as JSON."""
+    parts = [
+        pl.when(value_differs(c)).then(
+            pl.concat_str(
+                pl.lit(f'"{c}":'),
+                pl.struct(
+                    pl.col(f"old_{c}").alias("from"), pl.col(c).alias("to")
+                ).struct.json_encode(),
+            )
+        )
+        for c in VALUE_COLUMNS
+    ]
+    joined = pl.concat_list(parts).list.drop_nulls().list.join(",")
+    return pl.concat_str(pl.lit("{"), joined, pl.lit("}")).alias("detail")
+
+
+def _copy_csv(dbapi: Any, sql: str, frame: pl.DataFrame) -> None:
+    with dbapi.cursor() as cur, cur.copy(sql) as copy:
+        for chunk in frame.iter_slices(COPY_CHUNK):
+            copy.write(chunk.write_csv(include_header=False, quote_style="non_numeric"))
+
+
+def _insert_events(session: Session, events: pl.DataFrame) -> None:
+    dbapi: Any = session.connection().connection.dbapi_connection
+    names = ", ".join(_EVENT_COLUMNS)
+    events = events.select(_EVENT_COLUMNS)
+    if session.get_bind().dialect.name == "postgresql":
+        _copy_csv(
+            dbapi, f"COPY {entitlement_events.name} ({names}) FROM STDIN WITH (FORMAT csv)", events
+        )
+        return
+    marks = ", ".join("?" for _ in _EVENT_COLUMNS)
+    cur = dbapi.cursor()
+    for chunk in events.iter_slices(COPY_CHUNK):
+        cur.executemany(
+            f"INSERT INTO {entitlement_events.name} ({names}) VALUES ({marks})", chunk.rows()
+        )
+    cur.close()
+
+
+def _update_by_id(
+    session: Session,
+    frame: pl.DataFrame,
+    *,
+    columns: Sequence[str],
+    tail: str,
+    tail_params: tuple[Any, ...],
+) -> None:
+    """``UPDATE entitlements SET <columns from frame>, <tail> WHERE id = frame.id`` for every
+    row: a temporary table and one ``UPDATE ... FROM`` on PostgreSQL, ``executemany`` on
+    SQLite. ``tail`` is SQL with ``{p}`` for its parameters."""
+    dbapi: Any = session.connection().connection.dbapi_connection
+    if session.get_bind().dialect.name == "postgresql":
+        temp = f"run_update_{uuid.uuid4().hex[:8]}"
+        cols = ", ".join(f"{c} {_PG_TYPES[c]}" for c in columns)
+        sets = ", ".join(
+            f"{c} = CAST(u.{c} AS json)" if c == "unknown_fields" else f"{c} = u.{c}"
+            for c in columns
+        )
+        with dbapi.cursor() as cur:
+            cur.execute(f"CREATE TEMPORARY TABLE {temp} (id bigint PRIMARY KEY, {cols})")
+            _copy_csv(
+                dbapi,
+                f"COPY {temp} (id, {', '.join(columns)}) FROM STDIN WITH (FORMAT csv)",
+                frame.select("id", *columns),
+            )
+            cur.execute(
+                f"UPDATE {entitlements.name} SET {sets}, {tail.format(p='%s')} "
+                f"FROM {temp} AS u WHERE {entitlements.name}.id = u.id",
+                tail_params,
+            )
+            cur.execute(f"DROP TABLE {temp}")
+        return
+    sets = ", ".join(f"{c} = ?" for c in columns)
+    sql = f"UPDATE {entitlements.name} SET {sets}, {tail.format(p='?')} WHERE id = ?"
+    rows = frame.select(
+        *columns, *(pl.lit(v).alias(f"_t{i}") for i, v in enumerate(tail_params)), "id"
+    )
+    cur = dbapi.cursor()
+    for chunk in rows.iter_slices(COPY_CHUNK):
+        cur.executemany(sql, chunk.rows())
+    cur.close()
+
+
 def apply_updates(session: Session, frame: pl.DataFrame, *, run_id: str, now: dt.datetime) -> int:
-    """Write changed figures (and reinstate revoked rows as ``new``), one event each."""
+    """Write changed figures (and reinstate revoked rows as ``new``), one event each with
+    the old and new values of what changed."""
     if frame.height == 0:
         return 0
-    params: list[dict[str, Any]] = []
-    history: list[dict[str, Any]] = []
-    for r in frame.iter_rows(named=True):
-        reinstated = r["status"] == "revoked"
-        params.append(
-            {
-                "b_id": r["id"],
-                **{f"b_{c}": r[c] for c in VALUE_COLUMNS},
-                "b_status": "new" if reinstated else r["status"],
-                "b_reason": None if reinstated else r.get("reason"),
-            }
-        )
-        changed = {
-            c: {"from": r[f"old_{c}"], "to": r[c]} for c in VALUE_COLUMNS if r[f"old_{c}"] != r[c]
-        }
-        history.append(
-            {
-                "entitlement_id": r["id"],
-                "run_id": run_id,
-                "at": now,
-                "actor": "run",
-                "kind": "reinstated" if reinstated else "updated",
-                "from_status": r["status"],
-                "to_status": "new" if reinstated else r["status"],
-                "detail": changed,
-                "reason": None,
-            }
-        )
-    stmt = (
-        update(entitlements)
-        .where(entitlements.c.id == bindparam("b_id"))
-        .values(
-            **{c: bindparam(f"b_{c}") for c in VALUE_COLUMNS},
-            status=bindparam("b_status"),
-            reason=bindparam("b_reason"),
-            last_run_id=run_id,
-            updated_at=now,
-        )
+    stamp = _stamp(now)
+    reinstated = pl.col("status") == "revoked"
+    rows = frame.with_columns(_json_list("unknown_fields"), _changed_detail())
+    _update_by_id(
+        session,
+        rows,
+        columns=VALUE_COLUMNS,
+        tail="status = CASE WHEN status = 'revoked' THEN 'new' ELSE status END, "
+        "reason = CASE WHEN status = 'revoked' THEN NULL ELSE reason END, "
+        "last_run_id = {p}, updated_at = {p}",
+        tail_params=(run_id, stamp),
     )
-    session.execute(stmt.execution_options(synchronize_session=False), params)
-    session.execute(entitlement_events.insert(), history)
+    _insert_events(
+        session,
+        rows.select(
+            pl.col("id").alias("entitlement_id"),
+            pl.lit(run_id).alias("run_id"),
+            pl.lit(stamp).alias("at"),
+            pl.lit("run").alias("actor"),
+            pl.when(reinstated)
+            .then(pl.lit("reinstated"))
+            .otherwise(pl.lit("updated"))
+            .alias("kind"),
+            pl.col("status").alias("from_status"),
+            pl.when(reinstated).then(pl.lit("new")).otherwise(pl.col("status")).alias("to_status"),
+            "detail",
+            pl.lit(None, dtype=pl.String).alias("reason"),
+        ),
+    )
     return frame.height
 
 
@@ -223,34 +332,29 @@ def revoke_many(session: Session, frame: pl.DataFrame, *, run_id: str, now: dt.d
     """Revoke entitlements whose eligibility was lost; ``frame`` has id, status, reason."""
     if frame.height == 0:
         return 0
-    rows = list(frame.select("id", "status", "reason").iter_rows(named=True))
-    stmt = (
-        update(entitlements)
-        .where(entitlements.c.id == bindparam("b_id"))
-        .values(status="revoked", reason=bindparam("b_reason"), last_run_id=run_id, updated_at=now)
+    stamp = _stamp(now)
+    _update_by_id(
+        session,
+        frame,
+        columns=("reason",),
+        tail="status = 'revoked', last_run_id = {p}, updated_at = {p}",
+        tail_params=(run_id, stamp),
     )
-    session.execute(
-        stmt.execution_options(synchronize_session=False),
-        [{"b_id": r["id"], "b_reason": r["reason"]} for r in rows],
+    _insert_events(
+        session,
+        frame.select(
+            pl.col("id").alias("entitlement_id"),
+            pl.lit(run_id).alias("run_id"),
+            pl.lit(stamp).alias("at"),
+            pl.lit("run").alias("actor"),
+            pl.lit("status").alias("kind"),
+            pl.col("status").alias("from_status"),
+            pl.lit("revoked").alias("to_status"),
+            pl.lit(None, dtype=pl.String).alias("detail"),
+            "reason",
+        ),
     )
-    session.execute(
-        entitlement_events.insert(),
-        [
-            {
-                "entitlement_id": r["id"],
-                "run_id": run_id,
-                "at": now,
-                "actor": "run",
-                "kind": "status",
-                "from_status": r["status"],
-                "to_status": "revoked",
-                "detail": None,
-                "reason": r["reason"],
-            }
-            for r in rows
-        ],
-    )
-    return len(rows)
+    return frame.height
 
 
 def write_changes(

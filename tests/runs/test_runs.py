@@ -219,3 +219,20 @@ def test_outbox_messages_commit_with_the_runs_changes(db_engine: Engine, tmp_pat
     assert runkit.dump(db_engine) == before
     with transaction(db_engine) as s:
         assert len(outbox.list_messages(s)) == 3
+
+
+def test_a_run_keeps_the_status_and_reason_of_an_objection(
+    db_engine: Engine, tmp_path: Path
+) -> None:
+    _run(db_engine, tmp_path, FIRST)
+    with transaction(db_engine) as s:
+        (e,) = entitlements.list_entitlements(s, entity_id="E1", policy_id="p1")
+        entitlements.transition(s, e.id, "objected", actor="E1", reason="金额有误")
+    changed = [("E1", "p1", "eligible", 1800.0, "once"), *FIRST[1:]]
+    report = _run(db_engine, tmp_path, changed, name="snap2")
+    assert report.updated == 1
+    with transaction(db_engine) as s:
+        after = entitlements.get(s, e.id)
+        history = entitlements.events(s, e.id)
+    assert (after.status, after.reason, after.amount) == ("objected", "金额有误", 1800.0)
+    assert history[-1].detail == {"amount": {"from": 1500.0, "to": 1800.0}}
