@@ -11,6 +11,10 @@ sidecar ``<file>.meta.json`` hold the entity, as-of date, catalog version, per-s
 and file sha256, and the snapshot hash: the sha256 of the data's canonical content (rows
 sorted by key; see ``canonical_hash``), independent of Parquet encoding and compression.
 Rejects go to ``rejects`` (Parquet, or CSV when the name ends in ``.csv``).
+
+With ``tag_model`` (enterprises only), the industry-chain tags and their probabilities are
+inferred from the business scope (``profiles.tags``) and the metadata records the model's
+version and the share of profiles each tag leaves UNKNOWN; without it they stay null.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -38,6 +43,9 @@ from profiles.ingest import (
     validate_source,
 )
 from profiles.sources import file_sha256, find_sources, read_source, source_name
+
+if TYPE_CHECKING:
+    from profiles.tags.training import TagModel
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): called after each step of the build."""
@@ -73,6 +81,7 @@ class BuildReport:
     catalog_version: int
     sources: tuple[SourceReport, ...]
     warnings: tuple[str, ...] = field(default=())
+    tag_model: dict[str, object] | None = None
 
     @property
     def rows_read(self) -> int:
@@ -91,6 +100,7 @@ class BuildReport:
             "snapshot_hash": self.snapshot_hash,
             "profiles": self.profiles,
             "sources": [asdict(s) for s in self.sources],
+            "tag_model": self.tag_model,
         }
 
 
@@ -183,9 +193,12 @@ def build_snapshot(
     out: Path,
     rejects: Path | None = None,
     progress: Progress | None = None,
+    tag_model: TagModel | Path | None = None,
 ) -> BuildReport:
     """Validate, join and derive the extracts in ``sources`` (a directory or a list of files,
-    named as in ``profiles.sources``) into the Parquet snapshot ``out``."""
+    named as in ``profiles.sources``) into the Parquet snapshot ``out``; ``tag_model`` (a
+    model or its file) infers the chain tags."""
+    model = _tag_model(tag_model, entity=entity)
     cat = entity_catalog(entity)
     key = cat.key
     if isinstance(sources, Path) and sources.is_dir():
@@ -237,6 +250,14 @@ def build_snapshot(
     warnings.extend(join_warnings)
     snapshot = derive(complete(joined, entity=entity), entity=entity, as_of=as_of).collect()
     snapshot = snapshot.sort(key)
+    tag_meta: dict[str, object] | None = None
+    if model is not None:
+        snapshot = model.apply(snapshot)
+        tag_meta = {
+            "version": model.version,
+            "file": tag_model.name if isinstance(tag_model, Path) else None,
+            "unknown_share": model.unknown_shares(snapshot),
+        }
     if progress:
         progress("join", len(found) + 1, total)
     rejected = pl.concat(all_rejects)
@@ -251,6 +272,7 @@ def build_snapshot(
         catalog_version=load_catalog().version,
         sources=tuple(reports),
         warnings=tuple(warnings),
+        tag_model=tag_meta,
     )
     meta = json.dumps(report.metadata(), ensure_ascii=False, sort_keys=True)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -261,6 +283,15 @@ def build_snapshot(
     if progress:
         progress("write", total, total)
     return report
+
+
+def _tag_model(model: TagModel | Path | None, *, entity: str) -> TagModel | None:
+    if model is None:
+        return None
+    from profiles.tags.training import load_tag_model, require_enterprise
+
+    require_enterprise(entity)
+    return load_tag_model(model) if isinstance(model, Path) else model
 
 
 def read_snapshot_metadata(path: Path) -> dict[str, object]:

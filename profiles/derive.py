@@ -6,7 +6,9 @@ Enterprise: ``years_since_founding`` (full years; null when founded after the as
 the headcount; null when the headcount is 0 or unknown and someone was laid off),
 ``rd_ratio`` (rd_expense / operating_revenue, with the same rule for a zero numerator),
 ``region`` (full Chinese name of a known 6-digit district code, else null), ``size_class``
-(see ``profiles.sizeclass``).
+(see ``profiles.sizeclass``). The industry-chain tags (``chain_ic`` …, ``chain_ic_p`` …) are
+inferred from the business scope by a tag model (``profiles.tags``), not as of a date: they
+are kept when present and added as null (UNKNOWN) when absent.
 
 Person: ``age`` (full years; the birthday itself counts) and ``hukou_region``.
 
@@ -33,6 +35,7 @@ import polars as pl
 from profiles.errors import UnknownEntityError
 from profiles.regions import load_regions
 from profiles.sizeclass import with_size_class
+from profiles.tags.vocabulary import chain_columns
 
 
 def _is_leap(year: int) -> bool:
@@ -104,8 +107,9 @@ def derive(df: pl.DataFrame | pl.LazyFrame, *, entity: str, as_of: date) -> pl.L
             ),
             region_name(col("district", pl.String())).alias("region"),
         ]
+        chains = [pl.lit(None, t).alias(n) for n, t in chain_columns().items() if n not in names]
         out = with_size_class(lf.with_columns(missing).with_columns(derived))
-        return out.drop([n for n in inputs if n not in names])
+        return out.drop([n for n in inputs if n not in names]).with_columns(chains)
     if entity == "person":
         return lf.with_columns(
             full_years(col("birth_date", pl.Date()), as_of).alias("age"),

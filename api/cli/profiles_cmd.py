@@ -34,8 +34,12 @@ def synth(
     bad_rows: Annotated[
         int, typer.Option("--bad-rows", min=0, help="故意写入的错误行数(演示隔离)")
     ] = 0,
+    label_share: Annotated[
+        float,
+        typer.Option("--label-share", min=0.0, max=1.0, help="写入 labels.csv 的标注企业比例"),
+    ] = 0.2,
 ) -> None:
-    """生成合成画像数据源 (各部门 CSV 抽取文件)。"""
+    """生成合成画像数据源 (各部门 CSV 抽取文件) 及产业链标注表 labels.csv。"""
     from rich.console import Console
 
     from profiles.synth import synthesize
@@ -49,6 +53,7 @@ def synth(
             persons=persons,
             seed=seed,
             bad_rows=bad_rows,
+            label_share=label_share,
             progress=lambda _stage, done, total: bar.update(task, completed=done, total=total),
         )
     console.print(
@@ -56,6 +61,8 @@ def synth(
     )
     for f in report.files:
         console.print(f"  {f.path.name}: {f.rows} 行 ({f.encoding})")
+    if report.labels is not None:
+        console.print(f"  {report.labels.path.name}: {report.labels.rows} 行 (产业链标注)")
 
 
 @app.command("build")
@@ -66,6 +73,9 @@ def build(
     out: Annotated[Path, typer.Option("--out", help="快照文件 (Parquet)")],
     rejects: Annotated[
         Path | None, typer.Option("--rejects", help="拒收行文件 (.parquet 或 .csv)")
+    ] = None,
+    tag_model: Annotated[
+        Path | None, typer.Option("--tag-model", help="产业链标签模型 (train-tags 的输出)")
     ] = None,
 ) -> None:
     """校验、合并各部门数据源并生成画像快照。"""
@@ -94,6 +104,7 @@ def build(
                 out=out,
                 rejects=rejects,
                 progress=lambda _stage, done, total: bar.update(task, completed=done, total=total),
+                tag_model=tag_model,
             )
     except ProfilesError as exc:
         console.print(f"[red]{exc}[/red]")
@@ -122,3 +133,66 @@ def build(
     )
     if rejects is not None:
         console.print(f"拒收明细: {rejects}")
+    if report.tag_model is not None:
+        shares = report.tag_model["unknown_share"]
+        assert isinstance(shares, dict)
+        console.print(
+            f"产业链标签模型 {report.tag_model['version']}；未定(UNKNOWN)比例: "
+            + "，".join(f"{k} {v:.1%}" for k, v in shares.items())
+        )
+
+
+@app.command("train-tags")
+def train_tags(
+    labels: Annotated[Path, typer.Option("--labels", help="标注表 (uscc, business_scope, tags)")],
+    out: Annotated[Path, typer.Option("--out", help="模型文件 (另写 <文件>.card.json 模型卡)")],
+    seed: Annotated[int, typer.Option("--seed", help="随机种子 (划分与交叉验证)")] = 0,
+    target_precision: Annotated[
+        float | None,
+        typer.Option("--target-precision", min=0.5, max=1.0, help="判为“是”所需的精确率"),
+    ] = None,
+    max_missed: Annotated[
+        float | None,
+        typer.Option("--max-missed", min=0.0, max=0.5, help="判为“否”时允许漏掉的正例比例"),
+    ] = None,
+) -> None:
+    """用标注表训练产业链标签模型，在留出数据上确定阈值并写模型卡。"""
+    import time
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from profiles.errors import ProfilesError
+    from profiles.tags.training import card_path, read_labels, train_tag_model
+
+    console = Console()
+    started = time.perf_counter()
+    try:
+        data = read_labels(labels)
+        with console.status("训练中"):
+            model = train_tag_model(
+                data, seed=seed, target_precision=target_precision, max_missed=max_missed
+            )
+    except ProfilesError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    model.save(out)
+    table = Table(title=f"产业链标签模型 {model.version} (留出测试集)")
+    for column in ("标签", "精确率", "召回率", "未定比例", "低阈值", "高阈值", "测试正例"):
+        table.add_column(column)
+
+    def pct(v: object) -> str:
+        return f"{v:.1%}" if isinstance(v, float) else "-"
+
+    for name, m in model.card["tags"].items():
+        table.add_row(
+            f"{name} {m['label']}", pct(m["precision"]), pct(m["recall"]),
+            pct(m["unknown_share"]), f"{m['threshold_low']:.3f}", f"{m['threshold_high']:.3f}",
+            str(m["test_positives"]),
+        )
+    console.print(table)
+    training = model.card["training"]
+    console.print(
+        f"标注 {training['rows']} 行 (无经营范围而舍弃 {training['dropped_without_scope']} 行)，"
+        f"耗时 {time.perf_counter() - started:.1f} 秒；模型 {out}，模型卡 {card_path(out)}"
+    )

@@ -10,6 +10,11 @@ exercised. ``bad_rows=k`` corrupts k rows on purpose (bad check character, 5-dig
 unknown status, impossible date, negative headcount, text in a number, conflicting
 duplicate) for demos of the quarantine.
 
+Enterprises belong to industry chains (集成电路, 生物医药 …) by industry, and their 经营范围
+carries chain phrases with noise (``profiles.synth.chains``); ``labels.csv`` (uscc,
+business_scope, tags) holds the noisy chain labels of ``label_share`` of them, to train and
+evaluate the tag model (``profiles.tags``).
+
 The same seed gives the same files, byte for byte; the enterprise and person streams are
 independent, so the number of persons does not change the enterprises.
 """
@@ -25,8 +30,12 @@ import numpy as np
 import polars as pl
 
 from profiles.catalog import load_catalog
+from profiles.synth.enterprises import LABELS
 from profiles.synth.enterprises import enterprises as make_enterprises
 from profiles.synth.persons import persons as make_persons
+
+LABELS_FILE = "labels.csv"
+"""The labelled chain-tag sample written beside the enterprise extracts."""
 
 REFERENCE_DATE = date(2026, 1, 1)
 """The day the synthetic extracts describe (dates lie before it)."""
@@ -88,6 +97,7 @@ class SynthReport:
     persons: int
     bad_rows: int
     files: tuple[SynthFile, ...]
+    labels: SynthFile | None = None
 
 
 def _as_text(frame: pl.DataFrame, *, yes_no: bool) -> pl.DataFrame:
@@ -149,11 +159,14 @@ def synthesize(
     seed: int = 0,
     bad_rows: int = 0,
     reference: date = REFERENCE_DATE,
+    label_share: float = 0.2,
     progress: Progress | None = None,
 ) -> SynthReport:
-    """Write the extracts of ``enterprises`` enterprises and ``persons`` persons to ``out_dir``."""
+    """Write the extracts of ``enterprises`` enterprises and ``persons`` persons to ``out_dir``,
+    and ``labels.csv`` for ``label_share`` of the enterprises (none when 0)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     files: list[SynthFile] = []
+    labels_file: SynthFile | None = None
     plan: list[tuple[str, int, Callable[..., dict[str, pl.DataFrame]]]] = [
         ("enterprise", enterprises, make_enterprises),
         ("person", persons, make_persons),
@@ -162,7 +175,13 @@ def synthesize(
         if count <= 0:
             continue
         rng = np.random.default_rng([seed, step])
-        frames = make(rng, count, reference=reference)
+        extra = {"label_share": label_share} if entity == "enterprise" else {}
+        frames = make(rng, count, reference=reference, **extra)
+        labels = frames.pop(LABELS, None)
+        if labels is not None and label_share > 0:
+            path = out_dir / LABELS_FILE
+            path.write_bytes(labels.write_csv(null_value="").encode("utf-8"))
+            labels_file = SynthFile(path=path, rows=labels.height, encoding="utf-8")
         texts = {
             dept: _as_text(frame, yes_no=FILE_STYLES[entity][dept][1] == "label")
             for dept, frame in frames.items()
@@ -179,4 +198,5 @@ def synthesize(
         persons=max(persons, 0),
         bad_rows=bad_rows,
         files=tuple(files),
+        labels=labels_file,
     )

@@ -25,9 +25,12 @@ from profiles.synth.common import (
     where_or_null,
     with_missing,
 )
+from profiles.synth.chains import chain_scopes, labelled_table, memberships
 from profiles.synth.names import BRAND_CHARS, CITY_SHORT, SCOPE_SUFFIX
 
 WAN = 10_000.0
+LABELS = "labels"
+"""Key of the labelled table (uscc, business_scope, tags) among the returned frames."""
 RD_HEAVY = ("39", "65", "73", "64", "26", "36")
 
 
@@ -110,8 +113,11 @@ def _scopes(
     ).to_series()
 
 
-def enterprises(rng: np.random.Generator, n: int, *, reference: date) -> dict[str, pl.DataFrame]:
-    """Department extracts (typed, with missing values) for ``n`` enterprises."""
+def enterprises(
+    rng: np.random.Generator, n: int, *, reference: date, label_share: float = 0.2
+) -> dict[str, pl.DataFrame]:
+    """Department extracts (typed, with missing values) for ``n`` enterprises, and under
+    :data:`LABELS` the labelled chain-tag sample of ``label_share`` of them."""
     table = load_industries()
     weights = np.array([i.weight for i in table])
     industry = rng.choice(len(table), size=n, p=weights / weights.sum())
@@ -142,6 +148,12 @@ def enterprises(rng: np.random.Generator, n: int, *, reference: date) -> dict[st
             "contact_phone": phones(rng, n),
         }
     )
+    # chain tags draw from a child generator: the other columns do not change with them
+    chain_rng = rng.spawn(1)[0]
+    member = memberships(chain_rng, codes)
+    scopes = chain_scopes(chain_rng, registry["business_scope"], member)
+    registry = registry.with_columns(scopes)
+    labels = labelled_table(chain_rng, uscc, scopes, member, share=label_share)
     tax = pl.DataFrame(
         {
             "uscc": uscc,
@@ -163,6 +175,7 @@ def enterprises(rng: np.random.Generator, n: int, *, reference: date) -> dict[st
         "科技": _science(rng, uscc, does_rd, employees, revenue, reference),
         "工信": _little_giants(rng, uscc, does_rd, employees),
         "人社": _social_insurance(rng, uscc, employees, age_days),
+        LABELS: labels,
     }
 
 

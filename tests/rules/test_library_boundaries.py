@@ -20,7 +20,8 @@ def test_library_has_exactly_the_reference_policies(library) -> None:
     assert sorted(p.id for p in library.for_entity("enterprise")) == sorted([
         "cit-small-low-profit", "vat-small-scale-exemption", "six-taxes-two-fees-half",
         "rd-super-deduction", "high-tech-enterprise", "ui-job-retention-refund",
-        "graduate-hiring-subsidy", "gz-little-giant-reward", "graduate-hiring-insured-trigger"])
+        "graduate-hiring-subsidy", "gz-little-giant-reward", "graduate-hiring-insured-trigger",
+        "hp-ic-design-revenue-support"])
     assert sorted(p.id for p in library.for_entity("person")) == sorted([
         "sh-elderly-allowance", "bj-elderly-allowance", "sh-disability-living-subsidy",
         "sh-severe-disability-care-subsidy", "family-planning-special-support",
@@ -237,3 +238,26 @@ def test_infant_care_deduction_per_child(evaluate: Evaluate) -> None:
         {"children_under_3": 2}, {"children_under_3": 0}, {"children_under_3": None}])
     assert truths(out) == [True, False, None]
     assert out[0].amount == 4000
+
+
+HP_IC = {"district": "440112", "status": "存续", "chain_ic": True,
+         "operating_revenue": 20_000_000.0}
+
+
+def test_inferred_chain_tag_unknown_gives_undetermined_never_eligible(evaluate: Evaluate) -> None:
+    out = evaluate("hp-ic-design-revenue-support", [
+        HP_IC, {**HP_IC, "chain_ic": None}, {**HP_IC, "chain_ic": False},
+        {**HP_IC, "district": "440106"}])
+    assert truths(out) == [True, None, False, False]
+    assert out[1].conditions["c3"] is None and out[1].amount == 200_000.0
+
+
+def test_ic_revenue_tiers_at_their_boundaries(evaluate: Evaluate) -> None:
+    revenues = [19_999_999.0, 20_000_000.0, 49_999_999.0, 50_000_000.0, 100_000_000.0,
+                300_000_000.0, 500_000_000.0, 999_999_999.0, 1_000_000_000.0, 5e9]
+    out = evaluate("hp-ic-design-revenue-support",
+                   [{**HP_IC, "operating_revenue": r} for r in revenues])
+    assert truths(out) == [False] + [True] * 9
+    assert [o.amount for o in out[1:]] == [200_000.0, 200_000.0, 500_000.0, 1_000_000.0,
+                                           2_000_000.0, 3_000_000.0, 3_000_000.0, 5_000_000.0,
+                                           5_000_000.0]
