@@ -5,7 +5,8 @@
 For each backend (a fresh SQLite file; a fresh PostgreSQL schema, dropped afterwards) it
 times a whole run (``matcher.runs.execute_run``: snapshot hash, outcomes Parquet, diff,
 write, commit) whose N outcome rows are all new, then a second run with the same outcomes
-from another snapshot (loads N entitlements, diffs, writes nothing). The matching step is
+from another snapshot (loads N entitlements, diffs, writes nothing), then a run where every
+known amount changed (N updates, each with an event). The matching step is
 a pass-through: this measures the store, not the matcher. Wall time and this process's CPU
 time are reported; on a shared machine the wall time includes waiting for a CPU, so the
 1-minute load average is recorded with each figure. PostgreSQL comes from
@@ -90,7 +91,7 @@ def _passthrough(frame: pl.DataFrame, **_: Any) -> pl.DataFrame:
     return frame
 
 
-def measure(url: str, *, rows: int, workdir: Path) -> dict[str, Any]:
+def measure(url: str, *, rows: int, workdir: Path, updates: bool = True) -> dict[str, Any]:
     from matcher.runs import execute_run
     from store.db import make_engine, upgrade
 
@@ -98,9 +99,16 @@ def measure(url: str, *, rows: int, workdir: Path) -> dict[str, Any]:
     engine = make_engine(url)
     frame = _outcomes(rows)
     results: dict[str, Any] = {"rows": rows}
-    for label, name in (("first_run", "a"), ("rerun_no_changes", "b")):
-        snap = workdir / f"snapshot-{name}.parquet"
-        (frame if name == "a" else frame.reverse()).write_parquet(snap)
+    variants = {
+        "first_run": frame,
+        "rerun_no_changes": frame.reverse(),
+        "every_amount_changed": frame.with_columns(pl.col("amount") + 1),
+    }
+    if not updates:
+        del variants["every_amount_changed"]
+    for label, data in variants.items():
+        snap = workdir / f"snapshot-{label}.parquet"
+        data.write_parquet(snap)
         t, cpu = time.perf_counter(), time.process_time()
         report = execute_run(
             engine=engine,
@@ -140,6 +148,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--postgres-url", default=os.environ.get("MIANSHEN_TEST_POSTGRES_URL"))
+    parser.add_argument(
+        "--no-updates", action="store_true", help="skip the every-amount-changed run"
+    )
     args = parser.parse_args(argv)
 
     from sqlalchemy import text
@@ -158,7 +169,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         work = Path(tmp)
         (work / "sqlite").mkdir()
         out["backends"]["sqlite"] = measure(
-            f"sqlite:///{work / 'sqlite' / 'bench.db'}", rows=args.rows, workdir=work / "sqlite"
+            f"sqlite:///{work / 'sqlite' / 'bench.db'}",
+            rows=args.rows,
+            workdir=work / "sqlite",
+            updates=not args.no_updates,
         )
         print(json.dumps({"sqlite": out["backends"]["sqlite"]["first_run"]}, ensure_ascii=False))
         if args.postgres_url:
@@ -168,7 +182,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 conn.execute(text(f'CREATE SCHEMA "{schema}"'))
             try:
                 (work / "pg").mkdir()
-                out["backends"]["postgresql"] = measure(url, rows=args.rows, workdir=work / "pg")
+                out["backends"]["postgresql"] = measure(
+                    url, rows=args.rows, workdir=work / "pg", updates=not args.no_updates
+                )
                 print(json.dumps({"postgresql": out["backends"]["postgresql"]["first_run"]}))
             finally:
                 with admin.begin() as conn:

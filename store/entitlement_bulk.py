@@ -273,6 +273,7 @@ def _update_by_id(
                 f"COPY {temp} (id, {', '.join(columns)}) FROM STDIN WITH (FORMAT csv)",
                 frame.select("id", *columns),
             )
+            cur.execute(f"ANALYZE {temp}")  # else the planner guesses a tiny table
             cur.execute(
                 f"UPDATE {entitlements.name} SET {sets}, {tail.format(p='%s')} "
                 f"FROM {temp} AS u WHERE {entitlements.name}.id = u.id",
