@@ -23,8 +23,10 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from api.auth import ROLE_LABELS
     from api.services.demo_data import DemoAccount, load_demo, store_is_empty
     from api.settings import get_settings
+    from profiles.masking import mask_id
     from store.db import make_engine, upgrade
 
     settings = get_settings()
@@ -44,7 +46,10 @@ def serve(
         for col in ("角色", "用户名", "密码", "对应主体"):
             table.add_column(col)
         for a in accounts:
-            table.add_row(a.role, a.user_id, a.password, "已绑定" if a.entity_id else "-")
+            entity = a.entity_id or "-"
+            if a.role == "citizen":
+                entity = mask_id(entity) or "-"
+            table.add_row(ROLE_LABELS[a.role], a.user_id, a.password, entity)
         console.print(table)
     console.print(f"[bold green]已启动：http://{host}:{port}/ （接口文档 /docs）[/bold green]")
     # No access log: paths can carry ID numbers (/api/matches/entities/person/<id>), which

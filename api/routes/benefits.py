@@ -50,10 +50,12 @@ def my_benefit(entitlement_id: int, session: SessionDep, user: EntityUser) -> Be
 
 @router.post("/{entitlement_id}/confirm", response_model=BenefitDetailPublic)
 def confirm(entitlement_id: int, session: SessionDep, user: EntityUser) -> BenefitDetailPublic:
-    """一键确认（确认收款账户）。"""
+    """一键确认（免申即享：确认收款账户；申报即享：确认知悉）。依申请的待遇须提交申请表。"""
     e = own_entitlement(session, user, entitlement_id)
     if e.outcome != "eligible":
         raise Conflict("这项待遇尚待确认资格，请先填写申请表")
+    if e.delivery == "apply":
+        raise Conflict("这项待遇依法须提交申请，请填写预填申请表")
     updated = entitlement_store.transition(session, e.id, "confirmed", actor=user.user_id)
     return benefit_detail(session, updated)
 

@@ -31,6 +31,7 @@ router = APIRouter(include_in_schema=False)
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "pages" / "templates"
 HOME = {"officer": "/officer/policies", "reviewer": "/reviewer", "admin": "/officer/runs",
         "enterprise": "/me", "citizen": "/me"}
+RUN_LABELS = {"running": "运行中", "succeeded": "成功", "failed": "失败"}
 NEW_POLICY = """\
 id: my-new-policy
 title: 新政策
@@ -149,7 +150,8 @@ def runs_page(request: Request, session: SessionDep, user: Officer) -> HTMLRespo
     counts = {kind: entitlement_store.count_by_status(session, entity_kind=kind)
               for kind in ("enterprise", "person")}
     return render(request, "officer_runs.html", user, runs=runs, counts=counts,
-                  is_admin=user.role == "admin")
+                  is_admin=user.role == "admin", status_labels=BENEFIT_STATUS_LABELS,
+                  run_labels=RUN_LABELS)
 
 
 @router.get("/reviewer", response_class=HTMLResponse)

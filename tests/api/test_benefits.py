@@ -26,8 +26,8 @@ def test_enterprise_sees_only_its_own_benefits(env: Env, client: TestClient) -> 
 
 def test_one_click_confirm(env: Env, client: TestClient) -> None:
     headers = env.token(client, "enterprise")
-    target = next(b for b in _mine(env, client, "enterprise")
-                  if b["outcome"] == "eligible" and b["status"] == "new")
+    target = next(b for b in _mine(env, client, "enterprise") if b["outcome"] == "eligible"
+                  and b["status"] == "new" and b["delivery"] != "apply")
     r = client.post(f"/api/me/benefits/{target['id']}/confirm", headers=headers)
     assert r.status_code == 200 and r.json()["status"] == "confirmed"
     again = client.post(f"/api/me/benefits/{target['id']}/confirm", headers=headers)

@@ -67,7 +67,7 @@ def test_benefit_confirm_and_objection_on_postgres(pg_client: tuple[TestClient, 
     client, pw = pg_client
     ent = _token(client, "enterprise", pw["enterprise"])
     mine = client.get("/api/me/benefits", headers=ent).json()
-    eligible = next(b for b in mine if b["outcome"] == "eligible")
+    eligible = next(b for b in mine if b["outcome"] == "eligible" and b["delivery"] != "apply")
     assert client.post(f"/api/me/benefits/{eligible['id']}/confirm",
                        headers=ent).json()["status"] == "confirmed"
     other = next(b for b in mine if b["id"] != eligible["id"])
