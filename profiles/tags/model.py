@@ -97,7 +97,7 @@ def as_indicator(y: Any, n_samples: int) -> np.ndarray:
     return Y.astype(np.int64)
 
 
-class ChainTagger(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+class ChainTagger(ClassifierMixin, BaseEstimator):
     """Char n-gram TF-IDF + calibrated logistic regression, one per tag.
 
     Parameters: ``ngram_range`` and ``min_df``, ``max_features`` of the TF-IDF vocabulary;

@@ -33,7 +33,7 @@ import numpy as np
 import polars as pl
 import sklearn
 
-from profiles.tags.errors import LabelsError, TagModelEntityError, TagModelFileError, TagError
+from profiles.tags.errors import LabelsError, TagError, TagModelEntityError, TagModelFileError
 from profiles.tags.model import ChainTagger
 from profiles.tags.thresholds import Thresholds, choose_thresholds, measure, three_valued
 from profiles.tags.vocabulary import load_chains
@@ -58,7 +58,9 @@ def parse_labels(frame: pl.DataFrame, *, source: str = "labels") -> Labelled:
     chains = load_chains()
     for col in ("business_scope", "tags"):
         if col not in frame.columns:
-            raise LabelsError(source, f"缺少列 {col}", expected="含 uscc, business_scope, tags 三列")
+            raise LabelsError(
+                source, f"缺少列 {col}", expected="含 uscc, business_scope, tags 三列"
+            )
     tags = chains.names
     texts: list[str] = []
     rows: list[list[int]] = []
@@ -168,7 +170,9 @@ def load_tag_model(path: Path) -> TagModel:
     return model
 
 
-def _version(data: Labelled, params: dict[str, Any], seed: int, targets: tuple[float, float]) -> str:
+def _version(
+    data: Labelled, params: dict[str, Any], seed: int, targets: tuple[float, float]
+) -> str:
     digest = hashlib.sha256()
     for text, row in zip(data.texts, data.y.tolist(), strict=True):
         digest.update(text.encode())

@@ -100,7 +100,7 @@ def test_cli_check_fails_with_file_line_column(name: str,
 def test_cli_check_passes_on_the_bundled_library() -> None:
     result = CliRunner().invoke(app, ["rules", "check"])
     assert result.exit_code == 0, result.stdout
-    assert "政策检查通过: 15 项" in result.stdout
+    assert "政策检查通过: 16 项" in result.stdout
 
 
 def test_cli_check_of_a_good_file_lists_only_that_policy() -> None:
