@@ -11,6 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -78,7 +79,8 @@ def render(request: Request, name: str, user: Principal | None, **context: Any) 
     if user is not None:
         shown = {"name": user.display_name, "role": ROLE_LABELS.get(user.role, user.role),
                  "role_code": user.role}
-    return templates().TemplateResponse(request, name, {"user": shown, **context})
+    tz = ZoneInfo(request.app.state.settings.timezone)  # times shown in the local zone
+    return templates().TemplateResponse(request, name, {"user": shown, "tz": tz, **context})
 
 
 @router.get("/", response_class=HTMLResponse)
