@@ -89,6 +89,7 @@ class EventEngine:
         self.triggers = TriggerMatcher(triggered) if triggered else None
         self.occurrences: dict[str, dict[str, int]] = {}
         self._rows: dict[str, Mapping[str, Any]] = {}
+        self._extras: dict[str, dict[str, Any]] = {}
         self.declared = frozenset(f.name for f in self.catalog.fields if f.kind == "declared")
         self.base_fields = tuple(f for f in self.catalog.fields if f.kind == "base")
         self._derived_inputs = frozenset(i for f in self.catalog.fields if f.kind == "derived"
@@ -112,19 +113,30 @@ class EventEngine:
 
     # ---- profiles ---------------------------------------------------------------------
 
-    def derive_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Derived tags as of the engine's date, by the batch's own :func:`derive`."""
-        schema = {f.name: _DTYPES[f.type] for f in self.base_fields}
+    def derive_rows(self, rows: Sequence[Mapping[str, Any]],
+                    passed: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """Derived tags as of the engine's date, by the batch's own :func:`derive`.
+        ``passed``: derived columns the rows carry (as a snapshot may, for tags inferred by a
+        model); :func:`derive` keeps those it does not compute, as in the batch."""
+        names = [f.name for f in self.base_fields] + list(passed)
+        schema = {n: _DTYPES[self.catalog.field(n).type] for n in names}
         frame = pl.DataFrame([{n: r.get(n) for n in schema} for r in rows], schema=schema,
                              orient="row")
         return derive(frame, entity=self.entity, as_of=self.as_of).collect().to_dicts()
 
     def load(self, frame: pl.DataFrame) -> None:
-        """Assert every row of a base profile frame (validated, not yet derived)."""
+        """Assert every row of a base profile frame (validated, not yet derived). Derived
+        tags that :func:`derive` does not compute (tags inferred by a model, e.g. from
+        经营范围) are kept from the frame when it has them, until one of their inputs
+        changes (then UNKNOWN: the model does not run here)."""
         rows = frame.to_dicts()
-        for raw, derived in zip(rows, self.derive_rows(rows), strict=True):
+        passed = [f.name for f in self.catalog.fields
+                  if f.kind == "derived" and f.name in frame.columns]
+        for raw, derived in zip(rows, self.derive_rows(rows, passed), strict=True):
             entity_id = str(raw[self.key])
             self.profiles[entity_id] = {f.name: raw.get(f.name) for f in self.base_fields}
+            if passed:
+                self._extras[entity_id] = {n: raw[n] for n in passed}
             self._evaluate(entity_id, derived)
 
     def upsert(self, entity_id: str, values: Mapping[str, Any]) -> list[OutcomeRow]:
@@ -137,7 +149,11 @@ class EventEngine:
         if previous is not None and not (set(values) & self._derived_inputs):
             # No input of a derived tag changed: the derived tags stay as derived.
             return self._evaluate(entity_id, {**previous, **values})
-        (derived,) = self.derive_rows([profile])
+        extras = self._extras.get(entity_id, {})
+        for name in list(extras):
+            if set(values) & set(self.catalog.field(name).inputs):
+                extras.pop(name)
+        (derived,) = self.derive_rows([{**profile, **extras}], list(extras))
         return self._evaluate(entity_id, derived)
 
     def record_event(self, entity_id: str, event: str, on: dt.date,

@@ -58,13 +58,13 @@ def _check(entity: str, rows: list[dict[str, object]], as_of: dt.date, library: 
         assert_same_outcomes(engine.outcomes(), batch)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=profile_rows("enterprise"), as_of=st.sampled_from(DATES))
 def test_enterprise_event_outcomes_equal_batch(rows, as_of, library):
     _check("enterprise", rows, as_of, library, derive_in_engine=False)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=profile_rows("person"), as_of=st.sampled_from(DATES))
 def test_person_event_outcomes_equal_batch(rows, as_of, library):
     _check("person", rows, as_of, library, derive_in_engine=False)

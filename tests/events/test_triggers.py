@@ -83,3 +83,25 @@ def test_a_trigger_without_days_is_a_schema_error(tmp_path):
     path.write_text(body, encoding="utf-8")
     with pytest.raises(PolicyError, match="within_days"):
         load_policy(path)
+
+
+def test_inferred_tags_from_the_frame_are_kept_until_their_input_changes():
+    import polars as pl
+
+    from tests.events.strategies import base_frame
+
+    base = base_frame([{"status": "存续", "district": "440112", "operating_revenue": 3e7,
+                        "business_scope": "集成电路设计"}], entity="enterprise")
+    base = base.with_columns(pl.lit(True).alias("chain_ic"))
+    pid = "hp-ic-design-revenue-support"
+    with EventEngine(bundled_library(), entity="enterprise", as_of=D(2025, 10, 1)) as eng:
+        if pid not in eng.compiled.policies:
+            pytest.skip("library without the chain_ic policy")
+        eng.load(base)
+        rows = {r["policy_id"]: r for r in eng.outcomes_of("K0000")}
+        assert rows[pid]["outcome"] == "eligible"
+        eng.upsert("K0000", {"employees": 30})
+        assert {r["policy_id"]: r for r in eng.outcomes_of("K0000")}[pid]["outcome"] == "eligible"
+        eng.upsert("K0000", {"business_scope": "餐饮服务"})
+        after = {r["policy_id"]: r for r in eng.outcomes_of("K0000")}[pid]
+        assert after["outcome"] == "undetermined" and "chain_ic" in after["unknown_fields"]
