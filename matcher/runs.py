@@ -266,8 +266,12 @@ def execute_run(
     say = progress or (lambda _stage, _msg: None)
     timings: dict[str, float] = {}
     started = time.perf_counter()
+    # Event-triggered policies are decided by the event engine only: a run neither
+    # matches nor revokes them.
     chosen = sorted(
-        (p for p in policies if p.entity == entity and p.in_effect(as_of)), key=lambda p: p.id
+        (p for p in policies
+         if p.entity == entity and p.in_effect(as_of) and p.trigger is None),
+        key=lambda p: p.id,
     )
     versions = {p.id: p.version for p in chosen}
     snap_hash = snapshot_hash(snapshot_path)
