@@ -12,6 +12,7 @@ import polars as pl
 from ruamel.yaml import YAML
 
 from profiles.idcheck import USCC_ALPHABET, org_code_with_check, uscc_with_check
+from profiles.synth.chains import chain_scopes, labelled_table, memberships
 from profiles.synth.common import (
     CITY_SHARES,
     as_text,
@@ -25,7 +26,6 @@ from profiles.synth.common import (
     where_or_null,
     with_missing,
 )
-from profiles.synth.chains import chain_scopes, labelled_table, memberships
 from profiles.synth.names import BRAND_CHARS, CITY_SHORT, SCOPE_SUFFIX
 
 WAN = 10_000.0
