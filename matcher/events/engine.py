@@ -269,26 +269,26 @@ class EventEngine:
 
     def _unknown_fields(self, pid: str, row: Mapping[str, Any],
                         answers: Mapping[str, bool]) -> list[str]:
-        """As the batch lists them: per UNKNOWN leaf, its null fields (a derived field
-        through its null inputs; a declared field always)."""
-        out: list[str] = []
-
+        """As the batch lists them (catalog order): each null field read by an UNKNOWN leaf;
+        a null derived field through its null inputs, or as itself when its inputs are all
+        known; a declared field always."""
         def null(name: str) -> bool:
             return name in self.declared or row.get(name) is None
 
+        flagged: set[str] = set()
         for cid, fields in self.compiled.leaf_fields[pid]:
             if f"leaf|{pid}|{cid}" in answers:
                 continue
-            for name in sorted(fields):
+            for name in fields:
+                if not null(name):
+                    continue
                 field = self.catalog.field(name)
                 if field.kind == "derived" and field.inputs:
-                    reported = [i for i in field.inputs if null(i)]
-                    if null(name) and not reported:
-                        reported.append(name)
+                    missing = {i for i in field.inputs if null(i)}
+                    flagged |= missing or {name}
                 else:
-                    reported = [name] if null(name) else []
-                out += [r for r in reported if r not in out]
-        return out
+                    flagged.add(name)
+        return [f.name for f in self.catalog.fields if f.name in flagged]
 
     # ---- results ----------------------------------------------------------------------
 
