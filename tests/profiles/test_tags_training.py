@@ -204,3 +204,35 @@ def test_cli_train_tags_reports_a_bad_labels_file_in_chinese(tmp_path: Path) -> 
     result = CliRunner().invoke(app, ["profiles", "train-tags", "--labels", str(bad),
                                       "--out", str(tmp_path / "m.joblib")])
     assert result.exit_code == 1 and "缺少列 tags" in result.output
+
+
+def test_derive_keeps_inferred_tags_and_adds_unknown_ones_when_absent() -> None:
+    from profiles.derive import derive
+
+    inferred = pl.DataFrame({"uscc": ["A", "B"], "chain_ic": [True, None],
+                             "chain_ic_p": [0.99, 0.5]})
+    out = derive(inferred, entity="enterprise", as_of=AS_OF).collect()
+    assert out["chain_ic"].to_list() == [True, None] and out["chain_ic_p"].to_list() == [0.99, 0.5]
+    assert out["chain_ai"].null_count() == 2 and out.schema["chain_ai"] == pl.Boolean
+
+
+def test_an_unknown_inferred_tag_never_makes_the_chain_policy_eligible(
+    population: Path, model: TagModel, tmp_path: Path
+) -> None:
+    from matcher.evaluate import match_frame
+    from rules.loader import bundled_library
+
+    out = tmp_path / "e.parquet"
+    build_snapshot(population, entity="enterprise", as_of=AS_OF, out=out, tag_model=model)
+    snap = pl.read_parquet(out).with_columns(  # everyone in 黄埔区, to exercise the tag
+        pl.lit("440112").alias("district"), pl.lit("存续").alias("status"),
+        pl.lit(30_000_000.0).alias("operating_revenue"))
+    policy = bundled_library()["hp-ic-design-revenue-support"]
+    outcomes = match_frame(snap, entity="enterprise", policies=[policy], as_of=AS_OF)
+    joined = outcomes.join(snap.select(pl.col("uscc").alias("entity_id"), "chain_ic"),
+                           on="entity_id")
+    by_tag = dict(joined.group_by("chain_ic").agg(pl.col("outcome").unique()).rows())
+    assert by_tag[True] == ["eligible"] and by_tag[None] == ["undetermined"]
+    assert False not in by_tag  # FALSE -> ineligible, not listed
+    unknown = joined.filter(pl.col("chain_ic").is_null())["unknown_fields"].to_list()
+    assert unknown and all(f in (["chain_ic"], ["business_scope"]) for f in unknown)
