@@ -100,17 +100,13 @@ def choose_thresholds(
 
 def three_valued(p: np.ndarray, thresholds: Thresholds) -> list[bool | None]:
     """TRUE / FALSE / UNKNOWN (None) per probability; NaN (no scope) is UNKNOWN."""
-    out: list[bool | None] = []
-    for v in np.asarray(p, dtype=np.float64).tolist():
-        if math.isnan(v):
-            out.append(None)
-        elif v >= thresholds.high:
-            out.append(True)
-        elif v <= thresholds.low:
-            out.append(False)
-        else:
-            out.append(None)
-    return out
+    arr = np.asarray(p, dtype=np.float64)
+    out = np.full(arr.shape, None, dtype=object)
+    is_true = arr >= thresholds.high  # NaN compares False both ways
+    out[(arr <= thresholds.low) & ~is_true] = False
+    out[is_true] = True
+    values: list[bool | None] = out.tolist()
+    return values
 
 
 def measure(p: np.ndarray, y: np.ndarray, thresholds: Thresholds) -> TagMetrics:
