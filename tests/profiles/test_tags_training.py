@@ -236,3 +236,16 @@ def test_an_unknown_inferred_tag_never_makes_the_chain_policy_eligible(
     assert False not in by_tag  # FALSE -> ineligible, not listed
     unknown = joined.filter(pl.col("chain_ic").is_null())["unknown_fields"].to_list()
     assert unknown and all(f in (["chain_ic"], ["business_scope"]) for f in unknown)
+
+
+@pytest.mark.slow
+def test_training_on_20k_labelled_rows_takes_under_20_cpu_seconds(tmp_path: Path) -> None:
+    import time
+
+    synthesize(tmp_path, enterprises=40_000, persons=0, seed=2, label_share=0.5)
+    data = read_labels(tmp_path / LABELS_FILE)
+    assert 19_000 < len(data.texts) < 21_000
+    started = time.process_time()  # CPU time: the machine may be shared
+    trained = train_tag_model(data, seed=0)
+    assert time.process_time() - started < 20.0
+    assert floor_holds(trained)
