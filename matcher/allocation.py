@@ -48,7 +48,9 @@ def apply_exclusivity(long: pl.DataFrame, policies: Mapping[str, Any]) -> pl.Dat
         },
         schema={"policy_id": pl.String, "__group": pl.String, "__priority": pl.Int64},
     )
-    tagged = long.with_row_index("__i").join(meta, on="policy_id", how="left")
+    tagged = long.with_row_index("__i").join(
+        meta, on="policy_id", how="left", maintain_order="left"
+    )
     contenders = tagged.filter(pl.col("__group").is_not_null() & (pl.col("outcome") == "eligible"))
     ranked = contenders.sort(
         ["entity_id", "__group", "amount", "__priority", "policy_id"],
@@ -70,21 +72,28 @@ def apply_exclusivity(long: pl.DataFrame, policies: Mapping[str, Any]) -> pl.Dat
 
 
 def apply_budgets(
-    long: pl.DataFrame, policies: Mapping[str, Any], *, profiles: pl.LazyFrame | None = None
+    long: pl.DataFrame,
+    policies: Mapping[str, Any],
+    *,
+    profiles: pl.LazyFrame | None = None,
+    key: str | None = None,
 ) -> pl.DataFrame:
     """Allocate each budgeted policy's total over its eligible outcomes."""
     budgeted = {pid: p.budget for pid, p in policies.items() if p.budget is not None}
     if not budgeted or long.height == 0:
         return long
-    untouched = long.filter(~pl.col("policy_id").is_in(list(budgeted)))
+    indexed = long.with_row_index("__b")
+    untouched = indexed.filter(~pl.col("policy_id").is_in(list(budgeted)))
     parts = [untouched]
     for pid, budget in sorted(budgeted.items()):
-        rows = long.filter(pl.col("policy_id") == pid)
-        parts.append(_allocate(rows, budget, profiles=profiles))
-    return pl.concat(parts, how="vertical")
+        rows = indexed.filter(pl.col("policy_id") == pid)
+        parts.append(_allocate(rows, budget, profiles=profiles, key=key))
+    return pl.concat(parts, how="vertical").sort("__b").drop("__b")
 
 
-def _allocate(rows: pl.DataFrame, budget: Any, *, profiles: pl.LazyFrame | None) -> pl.DataFrame:
+def _allocate(
+    rows: pl.DataFrame, budget: Any, *, profiles: pl.LazyFrame | None, key: str | None
+) -> pl.DataFrame:
     competing = pl.col("outcome").eq("eligible") & pl.col("amount").is_not_null()
     if budget.allocation == "pro_rata":
         total = rows.filter(competing)["amount"].sum()
@@ -98,14 +107,14 @@ def _allocate(rows: pl.DataFrame, budget: Any, *, profiles: pl.LazyFrame | None)
     order_cols = [o.field for o in budget.order]
     ordered = rows.with_row_index("__i")
     if order_cols:
-        if profiles is None or "__row" not in rows.columns:
-            raise ValueError("budget order needs the profile frame and the __row column")
+        if profiles is None or key is None:
+            raise ValueError("a budget order needs the profile frame and its key column")
         keys = (
-            profiles.select("__row", *order_cols)
-            .join(rows.lazy().select("__row"), on="__row", how="semi")
+            profiles.select(pl.col(key).cast(pl.String).alias("entity_id"), *order_cols)
+            .join(rows.lazy().select("entity_id"), on="entity_id", how="semi")
             .collect()
         )
-        ordered = ordered.join(keys, on="__row", how="left")
+        ordered = ordered.join(keys, on="entity_id", how="left", maintain_order="left")
     sort_cols = [*order_cols, "entity_id"]
     descending = [o.descending for o in budget.order] + [False]
     contenders = (

@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import reduce
 
 import polars as pl
 
@@ -130,9 +131,9 @@ def prepare_frame(frame: pl.DataFrame | pl.LazyFrame, plan: Plan) -> pl.LazyFram
 
 
 def wide_truths(lf: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
-    """One column per policy: ``t:<id>`` (Boolean, null = undetermined) and ``a:<id>``,
-    beside ``__row`` (the row index of ``lf``) and ``entity_id``."""
-    exprs: list[pl.Expr] = [pl.col("__row"), pl.col(plan.key).cast(pl.String).alias("entity_id")]
+    """One row per entity: ``t:<id>`` (Boolean, null = undetermined) and ``a:<id>`` (amount)
+    per policy, beside ``entity_id``."""
+    exprs: list[pl.Expr] = [pl.col(plan.key).cast(pl.String).alias("entity_id")]
     for pid, cp in plan.compiled.items():
         exprs.append(cp.truth.alias(f"t:{pid}"))
         amount = cp.amount if cp.amount is not None else pl.lit(None, dtype=pl.Float64)
@@ -140,33 +141,62 @@ def wide_truths(lf: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
     return lf.select(exprs)
 
 
-def unknown_fields_expr(cp: CompiledPolicy, plan: Plan, names: set[str]) -> pl.Expr:
-    """For a row, the fields whose UNKNOWN leaves some condition of ``cp`` UNKNOWN.
+def field_bits(plan: Plan) -> dict[str, int]:
+    """Each catalog field's bit in an unknown-fields mask (catalog order)."""
+    names = [f.name for f in plan.catalog.fields]
+    if len(names) > 64:
+        raise MatchError(f"the {plan.entity} catalog has {len(names)} fields; unknown-field "
+                         "masks hold at most 64")
+    return {name: i for i, name in enumerate(names)}
+
+
+def unknown_mask_expr(cp: CompiledPolicy, plan: Plan, names: set[str]) -> pl.Expr:
+    """For a row, a UInt64 bit mask of the fields whose UNKNOWN leaves some condition of
+    ``cp`` UNKNOWN (bits by :func:`field_bits`; decode with :func:`decode_masks`).
 
     A derived field that is null is reported through its null inputs (what the applicant
-    can supply); a declared field is always reported when its condition is UNKNOWN."""
-    parts: list[pl.Expr] = []
+    can supply), or as itself when all its inputs are known; a declared field is reported
+    whenever its condition is UNKNOWN. Bit masks keep this to integer arithmetic in the
+    plan; lists are built once per distinct mask."""
+    bits = field_bits(plan)
+    unknown_by_field: dict[str, list[pl.Expr]] = {}
     for cc in cp.conditions:
         for name in sorted(cc.fields):
-            field = plan.catalog.field(name)
-            reported: list[tuple[str, pl.Expr]] = []
-            if field.kind == "derived" and field.inputs:
-                for inp in field.inputs:
-                    if inp in names:
-                        reported.append((inp, pl.col(inp).is_null()))
-                reported.append((name, pl.col(name).is_null()
-                                 & pl.all_horizontal([pl.col(i).is_not_null()
-                                                      for i in field.inputs if i in names]
-                                                     or [pl.lit(True)])))
-            else:
-                reported.append((name, pl.col(name).is_null()))
-            for label, is_null in reported:
-                parts.append(
-                    pl.when(cc.truth.is_null() & is_null).then(pl.lit(label)).otherwise(None)
-                )
+            unknown_by_field.setdefault(name, []).append(cc.truth.is_null())
+    parts: list[pl.Expr] = []
+
+    def flag(name: str, when: pl.Expr) -> None:
+        parts.append(when.cast(pl.UInt64) * pl.lit(1 << bits[name], dtype=pl.UInt64))
+
+    for name, unknowns in unknown_by_field.items():
+        unknown = reduce(lambda a, b: a | b, unknowns) & pl.col(name).is_null()
+        field = plan.catalog.field(name)
+        if field.kind == "derived" and field.inputs:
+            inputs = [i for i in field.inputs if i in names]
+            for inp in inputs:
+                flag(inp, unknown & pl.col(inp).is_null())
+            known_inputs = [pl.col(i).is_not_null() for i in inputs] or [pl.lit(True)]
+            flag(name, unknown & pl.all_horizontal(known_inputs))
+        else:
+            flag(name, unknown)
     if not parts:
-        return pl.lit([], dtype=pl.List(pl.String))
-    return pl.concat_list(parts).list.drop_nulls().list.unique(maintain_order=True)
+        return pl.lit(0, dtype=pl.UInt64)
+    return reduce(lambda a, b: a | b, parts)
+
+
+def decode_masks(masks: pl.Series, plan: Plan) -> pl.DataFrame:
+    """A table from each distinct mask to its list of field names (catalog order)."""
+    by_bit = {bit: name for name, bit in field_bits(plan).items()}
+    distinct = masks.unique().drop_nulls().to_list()
+    return pl.DataFrame(
+        {
+            "__mask": distinct,
+            "unknown_fields": [
+                [by_bit[b] for b in sorted(by_bit) if m >> b & 1] for m in distinct
+            ],
+        },
+        schema={"__mask": pl.UInt64, "unknown_fields": pl.List(pl.String)},
+    )
 
 
 def match_frame(
@@ -180,8 +210,8 @@ def match_frame(
 ) -> pl.DataFrame:
     """Match every policy of ``entity`` in effect on ``as_of`` against a derived profile frame.
 
-    Returns the long outcome frame (:data:`matcher.outcomes.OUTCOME_SCHEMA`), sorted by
-    entity id then policy id; ineligible pairs are not listed."""
+    Returns the long outcome frame (:data:`matcher.outcomes.OUTCOME_SCHEMA`), ordered by
+    policy id then entity id; ineligible pairs are not listed."""
     plan = make_plan(policies, entity=entity, as_of=as_of, sets=sets)
     return match_plan(frame, plan, streaming=streaming)
 
@@ -191,49 +221,57 @@ def match_plan(
 ) -> pl.DataFrame:
     if not plan.compiled:
         return empty_outcomes()
-    lf = prepare_frame(frame, plan).with_row_index("__row")
-    names = set(lf.collect_schema().names())
-    wide = wide_truths(lf, plan).collect(engine="streaming" if streaming else "auto")
+    base = prepare_frame(frame, plan).collect(engine="streaming" if streaming else "auto")
+    names = set(base.columns)
+    wide = (
+        wide_truths(base.lazy(), plan)
+        .with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__src"))
+        .collect(engine="streaming" if streaming else "auto")
+    )
+    if not wide["entity_id"].is_sorted():  # snapshots come sorted by key already
+        wide = wide.sort("entity_id")
+    wide = wide.with_row_index("__row")
 
     parts: list[pl.DataFrame] = []
     for pid, cp in plan.compiled.items():
-        t, a = pl.col(f"t:{pid}"), pl.col(f"a:{pid}")
-        kept = wide.filter(t.fill_null(True)).select(
-            "__row",
-            "entity_id",
-            pl.lit(pid).alias("policy_id"),
-            pl.lit(cp.policy.version).alias("policy_version"),
-            pl.when(t).then(pl.lit("eligible")).otherwise(pl.lit("undetermined")).alias("outcome"),
-            a.alias("amount"),
-            pl.lit(cp.policy.amount.period if cp.policy.amount else None, dtype=pl.String).alias(
-                "amount_period"
-            ),
-            pl.lit(cp.policy.delivery).alias("delivery"),
+        t = pl.col(f"t:{pid}")
+        period = cp.policy.amount.period if cp.policy.amount else None
+        kept = wide.select("__row", "__src", "entity_id", t, f"a:{pid}").filter(
+            t.fill_null(True)
         )
-        parts.append(_with_unknown_fields(kept, lf, cp, plan, names))
-    long = pl.concat(parts, how="vertical") if parts else empty_outcomes()
+        # unknown fields only where the policy is undetermined: gather those profile rows
+        # and evaluate the mask there, not over the whole population
+        undetermined = kept.filter(t.is_null())
+        masks = (
+            base[undetermined["__src"]].select(unknown_mask_expr(cp, plan, names))
+            .to_series()
+            .rename("__mask")
+        )
+        kept = pl.concat(
+            [
+                kept.filter(t).with_columns(pl.lit(0, dtype=pl.UInt64).alias("__mask")),
+                undetermined.with_columns(masks),
+            ]
+        )
+        parts.append(
+            kept.sort("__row").select(
+                "entity_id",
+                pl.lit(pid).alias("policy_id"),
+                pl.lit(cp.policy.version).alias("policy_version"),
+                pl.when(t).then(pl.lit("eligible")).otherwise(pl.lit("undetermined"))
+                .alias("outcome"),
+                pl.col(f"a:{pid}").alias("amount"),
+                pl.lit(period, dtype=pl.String).alias("amount_period"),
+                pl.lit(cp.policy.delivery).alias("delivery"),
+                "__mask",
+            )
+        )
+    # parts come in policy id order, each sorted by entity id: no sort of the long frame
+    long = pl.concat(parts, how="vertical")
+    long = long.join(
+        decode_masks(long["__mask"], plan), on="__mask", how="left", maintain_order="left"
+    ).drop("__mask")
     policies = {pid: cp.policy for pid, cp in plan.compiled.items()}
     long = apply_exclusivity(long, policies)
-    long = apply_budgets(long, policies, profiles=lf)
-    return (
-        long.select(list(OUTCOME_SCHEMA))
-        .cast(OUTCOME_SCHEMA)  # type: ignore[arg-type]
-        .sort(["entity_id", "policy_id"])
-    )
-
-
-def _with_unknown_fields(
-    kept: pl.DataFrame, lf: pl.LazyFrame, cp: CompiledPolicy, plan: Plan, names: set[str]
-) -> pl.DataFrame:
-    undetermined = kept.filter(pl.col("outcome") == "undetermined")
-    if undetermined.height == 0:
-        return kept.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias("unknown_fields"))
-    rows = undetermined.select("__row")
-    unknown = (
-        lf.join(rows.lazy(), on="__row", how="semi")
-        .select("__row", unknown_fields_expr(cp, plan, names).alias("unknown_fields"))
-        .collect()
-    )
-    return kept.join(unknown, on="__row", how="left").with_columns(
-        pl.col("unknown_fields").fill_null(pl.lit([], dtype=pl.List(pl.String)))
-    )
+    long = apply_budgets(long, policies, profiles=base.lazy(), key=plan.key)
+    return long.select(list(OUTCOME_SCHEMA)).cast(OUTCOME_SCHEMA)  # type: ignore[arg-type]

@@ -28,7 +28,13 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from matcher.evaluate import MatchError, make_plan, prepare_frame, unknown_fields_expr
+from matcher.evaluate import (
+    MatchError,
+    decode_masks,
+    make_plan,
+    prepare_frame,
+    unknown_mask_expr,
+)
 from matcher.outcomes import OUTCOME_LABELS
 from rules.model import Policy
 
@@ -105,7 +111,7 @@ def explain_entity(
         exprs.append(cp.truth.alias(f"t:{pid}"))
         amount_expr = cp.amount if cp.amount is not None else pl.lit(None, dtype=pl.Float64)
         exprs.append(amount_expr.cast(pl.Float64).alias(f"a:{pid}"))
-        exprs.append(unknown_fields_expr(cp, plan, names).alias(f"u:{pid}"))
+        exprs.append(unknown_mask_expr(cp, plan, names).alias(f"u:{pid}"))
         for cc in cp.conditions:
             cid = f"{pid}:{cc.condition.id}"
             exprs.append(cc.truth.alias(f"ct:{cid}"))
@@ -117,6 +123,8 @@ def explain_entity(
     if row.height == 0:
         raise EntityNotFoundError(entity_id)
     values = row.row(0, named=True)
+    masks = [values[f"u:{pid}"] for pid in compiled]
+    decoded = dict(decode_masks(pl.Series(masks, dtype=pl.UInt64), plan).iter_rows())
     known_outcomes: dict[str, tuple[str, float | None]] = {}
     if outcomes is not None:
         for r in outcomes.filter(pl.col("entity_id") == entity_id).iter_rows(named=True):
@@ -159,7 +167,9 @@ def explain_entity(
                 amount_period=policy.amount.period if policy.amount else None,
                 delivery=policy.delivery,
                 conditions=conditions,
-                unknown_fields=tuple(values[f"u:{pid}"] or ()) if outcome == "undetermined" else (),
+                unknown_fields=(
+                    tuple(decoded[values[f"u:{pid}"]]) if outcome == "undetermined" else ()
+                ),
             )
         )
     return result

@@ -26,7 +26,8 @@ def library() -> Library:
 
 def assert_same_outcomes(event: pl.DataFrame, batch: pl.DataFrame) -> None:
     assert event.columns == batch.columns
-    ev, ba = event.rows(named=True), batch.rows(named=True)
+    order = ["entity_id", "policy_id"]
+    ev, ba = event.sort(order).rows(named=True), batch.sort(order).rows(named=True)
     assert [(r["entity_id"], r["policy_id"]) for r in ev] == \
         [(r["entity_id"], r["policy_id"]) for r in ba]
     for e, b in zip(ev, ba, strict=True):
