@@ -211,7 +211,8 @@ def match_frame(
     """Match every policy of ``entity`` in effect on ``as_of`` against a derived profile frame.
 
     Returns the long outcome frame (:data:`matcher.outcomes.OUTCOME_SCHEMA`), ordered by
-    policy id then entity id; ineligible pairs are not listed."""
+    policy id, then eligible before undetermined, then entity id; ineligible pairs are not
+    listed."""
     plan = make_plan(policies, entity=entity, as_of=as_of, sets=sets)
     return match_plan(frame, plan, streaming=streaming)
 
@@ -230,47 +231,43 @@ def match_plan(
     )
     if not wide["entity_id"].is_sorted():  # snapshots come sorted by key already
         wide = wide.sort("entity_id")
-    wide = wide.with_row_index("__row")
 
     parts: list[pl.DataFrame] = []
+    no_fields = pl.lit([], dtype=pl.List(pl.String)).alias("unknown_fields")
     for pid, cp in plan.compiled.items():
         t = pl.col(f"t:{pid}")
         period = cp.policy.amount.period if cp.policy.amount else None
-        kept = wide.select("__row", "__src", "entity_id", t, f"a:{pid}").filter(
-            t.fill_null(True)
-        )
-        # unknown fields only where the policy is undetermined: gather those profile rows
-        # and evaluate the mask there, not over the whole population
-        undetermined = kept.filter(t.is_null())
+        columns = wide.select("__src", "entity_id", t, f"a:{pid}")
+        eligible = columns.filter(t).with_columns(no_fields)
+        # unknown fields only where the policy is undetermined: gather those profile rows and
+        # evaluate the mask there, not over the whole population; decode each distinct mask once
+        undetermined = columns.filter(t.is_null())
         masks = (
             base[undetermined["__src"]].select(unknown_mask_expr(cp, plan, names))
             .to_series()
             .rename("__mask")
         )
-        kept = pl.concat(
-            [
-                kept.filter(t).with_columns(pl.lit(0, dtype=pl.UInt64).alias("__mask")),
-                undetermined.with_columns(masks),
-            ]
+        undetermined = (
+            undetermined.with_columns(masks)
+            .join(decode_masks(masks, plan), on="__mask", how="left", maintain_order="left")
+            .drop("__mask")
         )
-        parts.append(
-            kept.sort("__row").select(
-                "entity_id",
-                pl.lit(pid).alias("policy_id"),
-                pl.lit(cp.policy.version).alias("policy_version"),
-                pl.when(t).then(pl.lit("eligible")).otherwise(pl.lit("undetermined"))
-                .alias("outcome"),
-                pl.col(f"a:{pid}").alias("amount"),
-                pl.lit(period, dtype=pl.String).alias("amount_period"),
-                pl.lit(cp.policy.delivery).alias("delivery"),
-                "__mask",
+        for part in (eligible, undetermined):
+            parts.append(
+                part.select(
+                    "entity_id",
+                    pl.lit(pid).alias("policy_id"),
+                    pl.lit(cp.policy.version).alias("policy_version"),
+                    pl.when(t).then(pl.lit("eligible")).otherwise(pl.lit("undetermined"))
+                    .alias("outcome"),
+                    pl.col(f"a:{pid}").alias("amount"),
+                    pl.lit(period, dtype=pl.String).alias("amount_period"),
+                    pl.lit(cp.policy.delivery).alias("delivery"),
+                    "unknown_fields",
+                )
             )
-        )
-    # parts come in policy id order, each sorted by entity id: no sort of the long frame
+    # parts come by policy id, then eligible before undetermined, each by entity id
     long = pl.concat(parts, how="vertical")
-    long = long.join(
-        decode_masks(long["__mask"], plan), on="__mask", how="left", maintain_order="left"
-    ).drop("__mask")
     policies = {pid: cp.policy for pid, cp in plan.compiled.items()}
     long = apply_exclusivity(long, policies)
     long = apply_budgets(long, policies, profiles=base.lazy(), key=plan.key)
