@@ -185,6 +185,25 @@ class ChainTagger(ClassifierMixin, BaseEstimator):
             return np.zeros((features.shape[0], 0))
         return np.column_stack([est.predict_proba(features)[:, 1] for est in self.estimators_])
 
+    def out_of_fold_proba(self, X: Iterable[str | None], y: Any) -> np.ndarray:
+        """(n_samples, n_tags) probabilities of the training rows ``X, y`` (exactly those
+        given to ``fit``), each from the calibration fold that held the row out of its
+        logistic regression (the fold's sigmoid was fitted on those rows: two parameters).
+        For choosing thresholds on all training rows instead of a small validation split.
+        A tag fitted without calibration folds gets in-sample probabilities."""
+        check_is_fitted(self, "estimators_")
+        features = self.vectorizer_.transform(as_texts(X))
+        Y = as_indicator(y, features.shape[0])
+        out = np.empty((features.shape[0], len(self.estimators_)))
+        for j, est in enumerate(self.estimators_):
+            if not isinstance(est, CalibratedClassifierCV):
+                out[:, j] = est.predict_proba(features)[:, 1]
+                continue
+            folds = est.cv.split(features, Y[:, j])
+            for fold, (_, held_out) in zip(est.calibrated_classifiers_, folds, strict=True):
+                out[held_out, j] = fold.predict_proba(features[held_out])[:, 1]
+        return out
+
     def predict(self, X: Iterable[str | None]) -> np.ndarray:
         """(n_samples, n_tags) 0/1 at probability 0.5 (two-valued; see ``thresholds`` for the
         three-valued mapping used in profiles)."""

@@ -5,9 +5,10 @@ Labelled table: CSV (UTF-8, BOM allowed) or Parquet with columns ``uscc``,
 ``business_scope`` and ``tags`` (tag names or Chinese labels joined by ';', '；', ',' or
 '、'; empty = no chain). Rows without a business scope are dropped (counted in the card).
 
-Split (seeded): 60 % train the classifier, 20 % (validation) choose the thresholds of each
-tag (``profiles.tags.thresholds``), 20 % (test) measure them; the card reports the test
-figures. The version is ``tags-`` + the first 12 hex digits of the sha256 of the training
+Split (seeded): 80 % train the classifier, and their out-of-fold probabilities (from the
+calibration folds, ``ChainTagger.out_of_fold_proba``) choose the thresholds of each tag
+(``profiles.tags.thresholds``); the other 20 % (test) measure them, and the card reports
+the test figures. The version is ``tags-`` + the first 12 hex digits of the sha256 of the training
 rows, the parameters, the seed and the threshold targets: the same data and settings give
 the same version (and the same model).
 
@@ -39,7 +40,7 @@ from profiles.tags.thresholds import Thresholds, choose_thresholds, measure, thr
 from profiles.tags.vocabulary import load_chains
 
 CARD_SUFFIX = ".card.json"
-SPLIT = (0.6, 0.2, 0.2)  # train, validation (thresholds), test (card)
+TEST_SHARE = 0.2  # held out for the card; the rest trains and chooses thresholds
 _SEPARATORS = re.compile(r"[;；,，、]")
 
 
@@ -201,7 +202,8 @@ def train_tag_model(
     target_precision: float | None = None,
     max_missed: float | None = None,
 ) -> TagModel:
-    """Fit on 60 % of ``data``, choose thresholds on 20 %, measure on the last 20 %."""
+    """Fit on 80 % of ``data`` and choose thresholds on its out-of-fold probabilities;
+    measure on the last 20 %."""
     chains = load_chains()
     tp = chains.target_precision if target_precision is None else target_precision
     tm = chains.max_missed if max_missed is None else max_missed
@@ -209,17 +211,17 @@ def train_tag_model(
     if n < 10:
         raise LabelsError("labels", f"只有 {n} 行有经营范围", expected="至少 10 行标注数据")
     order = np.random.default_rng(seed).permutation(n)
-    n_train, n_val = int(n * SPLIT[0]), int(n * SPLIT[1])
-    train, val, test = order[:n_train], order[n_train : n_train + n_val], order[n_train + n_val :]
+    n_train = n - int(n * TEST_SHARE)
+    train, test = order[:n_train], order[n_train:]
     texts = np.array(data.texts, dtype=object)
     estimator = ChainTagger(random_state=seed, **(params or {}))
     estimator.fit(texts[train], data.y[train])
-    p_val = estimator.predict_proba(texts[val])
+    p_oof = estimator.out_of_fold_proba(texts[train], data.y[train])
     p_test = estimator.predict_proba(texts[test])
     thresholds: dict[str, Thresholds] = {}
     per_tag: dict[str, dict[str, Any]] = {}
     for j, name in enumerate(data.tags):
-        t = choose_thresholds(p_val[:, j], data.y[val, j], target_precision=tp, max_missed=tm)
+        t = choose_thresholds(p_oof[:, j], data.y[train, j], target_precision=tp, max_missed=tm)
         m = measure(p_test[:, j], data.y[test, j], t)
         thresholds[name] = t
         per_tag[name] = {
@@ -246,17 +248,16 @@ def train_tag_model(
         "threshold_rule": {
             "target_precision": tp,
             "max_missed": tm,
-            "high": "smallest validation probability whose TRUE set has precision >= "
-            "target_precision",
-            "low": "largest validation probability whose FALSE set holds at most max_missed "
-            "of the validation positives",
+            "chosen_on": "out-of-fold probabilities of the training rows",
+            "high": "smallest probability whose TRUE set has precision >= target_precision",
+            "low": "largest probability whose FALSE set holds at most max_missed of the "
+            "positives",
             "mapping": "p >= high: TRUE; p <= low: FALSE; otherwise (or no scope): UNKNOWN",
         },
         "training": {
             "rows": n,
             "dropped_without_scope": data.dropped_without_scope,
             "train_rows": int(train.size),
-            "validation_rows": int(val.size),
             "test_rows": int(test.size),
             "positives": {t: int(data.y[:, j].sum()) for j, t in enumerate(data.tags)},
             "data_sha256": _data_sha256(data),

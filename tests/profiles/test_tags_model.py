@@ -139,3 +139,13 @@ def test_empty_and_missing_texts_are_accepted_as_empty() -> None:
 def test_bad_input_is_refused_with_what_was_expected(X: object, y: object, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         _small().fit(X, y)  # type: ignore[arg-type]
+
+
+def test_out_of_fold_probabilities_score_every_training_row_from_its_held_out_fold() -> None:
+    texts, y = _data(90)
+    model = _small().fit(texts, y)
+    oof = model.out_of_fold_proba(texts, y)
+    assert oof.shape == y.shape and np.isfinite(oof).all()
+    assert ((oof >= 0) & (oof <= 1)).all()
+    assert not np.array_equal(oof, model.predict_proba(texts))  # not the ensemble in-sample
+    assert oof[y == 1].mean() > 0.5 > oof[y == 0].mean()

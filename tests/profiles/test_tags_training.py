@@ -106,8 +106,7 @@ def test_card_reports_each_tag_at_its_thresholds(model: TagModel, tmp_path: Path
         assert CARD_FIELDS <= set(tag)
         assert 0.0 <= tag["threshold_low"] < tag["threshold_high"]
     training = card["training"]
-    assert training["train_rows"] + training["validation_rows"] + training["test_rows"] == (
-        training["rows"])
+    assert training["train_rows"] + training["test_rows"] == training["rows"]
     loaded = load_tag_model(path)
     assert loaded.version == model.version and loaded.thresholds == model.thresholds
 
