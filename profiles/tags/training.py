@@ -8,16 +8,17 @@ Labelled table: CSV (UTF-8, BOM allowed) or Parquet with columns ``uscc``,
 Split (seeded): 80 % train the classifier, and their out-of-fold probabilities (from the
 calibration folds, ``ChainTagger.out_of_fold_proba``) choose the thresholds of each tag
 (``profiles.tags.thresholds``); the other 20 % (test) measure them, and the card reports
-the test figures. The version is ``tags-`` + the first 12 hex digits of the sha256 of the training
-rows, the parameters, the seed and the threshold targets: the same data and settings give
-the same version (and the same model).
+the test figures. The version is ``tags-`` + the first 12 hex digits of the sha256 of the
+labelled rows, the parameters, the seed and the threshold targets: the same data and
+settings give the same version (and the same model).
 
 Files: ``MODEL`` (a joblib pickle of :class:`TagModel`; load only files you trust, as with
 any pickle) and ``MODEL.card.json``::
 
     {"version", "model", "params", "seed", "threshold_rule", "training": {...},
-     "tags": {tag: {"label", "precision", "recall", "missed", "npv", "unknown_share", "true_share",
-                    "threshold_low", "threshold_high", "test_rows", "test_positives"}}}
+     "tags": {tag: {"label", "precision", "recall", "missed", "npv", "unknown_share",
+                    "true_share", "threshold_low", "threshold_high", "test_rows",
+                    "test_positives"}}}
 """
 
 from __future__ import annotations
