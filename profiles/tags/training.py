@@ -9,8 +9,8 @@ Split (seeded): 80 % train the classifier, and their out-of-fold probabilities (
 calibration folds, ``ChainTagger.out_of_fold_proba``) choose the thresholds of each tag
 (``profiles.tags.thresholds``); the other 20 % (test) measure them, and the card reports
 the test figures. The version is ``tags-`` + the first 12 hex digits of the sha256 of the
-labelled rows, the parameters, the seed and the threshold targets: the same data and
-settings give the same version (and the same model).
+labelled rows, the parameters, the seed, the threshold targets, the training scheme and
+the scikit-learn version: the same data and settings give the same version (and model).
 
 Files: ``MODEL`` (a joblib pickle of :class:`TagModel`; load only files you trust, as with
 any pickle) and ``MODEL.card.json``::
@@ -42,6 +42,8 @@ from profiles.tags.vocabulary import load_chains
 
 CARD_SUFFIX = ".card.json"
 TEST_SHARE = 0.2  # held out for the card; the rest trains and chooses thresholds
+SCHEME = "train 80% / out-of-fold thresholds / test 20%"
+"""The training procedure; part of the version, so a changed procedure changes it."""
 _SEPARATORS = re.compile(r"[;；,，、]")
 
 
@@ -179,7 +181,8 @@ def _version(
     for text, row in zip(data.texts, data.y.tolist(), strict=True):
         digest.update(text.encode())
         digest.update(b"\x1f" + bytes(row) + b"\x1e")
-    settings = {"params": params, "seed": seed, "targets": targets, "tags": data.tags}
+    settings = {"params": params, "seed": seed, "targets": targets, "tags": data.tags,
+                "scheme": SCHEME, "sklearn": sklearn.__version__}
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
     return "tags-" + digest.hexdigest()[:12]
 
@@ -246,6 +249,7 @@ def train_tag_model(
         f"calibrated ({effective['calibration']}); scikit-learn {sklearn.__version__}",
         "params": {k: list(v) if isinstance(v, tuple) else v for k, v in effective.items()},
         "seed": seed,
+        "scheme": SCHEME,
         "threshold_rule": {
             "target_precision": tp,
             "max_missed": tm,
