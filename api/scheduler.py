@@ -74,7 +74,9 @@ def run_pipeline(
 ) -> PipelineReport:
     """ingest -> build -> match -> diff for each entity; the report is also written to
     ``<data_dir>/reports/<as_of>-<time>.json``."""
+    from api.delivery import outbox_hook
     from matcher.runs import execute_run, published_policies
+    from notifier.links import Links
     from profiles.build import build_snapshot
     from profiles.errors import SourcesNotFoundError
 
@@ -104,6 +106,12 @@ def run_pipeline(
         }
         say("build", f"{entity}: 画像 {built.profiles} 条，隔离 {built.rejected_lines} 行")
         policies, sets = published_policies(engine, entity=entity, as_of=as_of)
+        hook = outbox_hook(
+            entity_kind=entity,
+            policies={p.id: p for p in policies},
+            as_of=as_of,
+            links=Links(base_url=settings.public_base_url, secret=settings.secret_key.encode()),
+        )
         report = execute_run(
             engine=engine,
             snapshot_path=snapshot,
@@ -116,6 +124,7 @@ def run_pipeline(
             rejects=built.rejected_lines,
             lock_ttl=settings.run_lock_ttl_seconds,
             progress=_prefixed(say, entity),
+            on_changes=hook,
         )
         reports.append(report)
         log.info(
@@ -196,14 +205,27 @@ def build_scheduler(
     job: Callable[[], object],
     trigger: Any = None,
     blocking: bool = True,
+    delivery: Callable[[], object] | None = None,
 ) -> Any:
-    """A scheduler with the nightly ``job`` on ``trigger`` (default: the settings' cron)."""
+    """A scheduler with the nightly ``job`` on ``trigger`` (default: the settings' cron) and,
+    when given, the outbox ``delivery`` pass every ``delivery_interval_seconds``."""
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     trigger = trigger or cron_trigger(settings)
     tz = ZoneInfo(settings.timezone)
     scheduler = BlockingScheduler(timezone=tz) if blocking else BackgroundScheduler(timezone=tz)
+    if delivery is not None:
+        scheduler.add_job(
+            delivery,
+            trigger="interval",
+            seconds=settings.delivery_interval_seconds,
+            id="delivery",
+            name="outbox delivery pass",
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+        )
     scheduler.add_job(
         once_per_slot(engine, trigger, job, grace_seconds=settings.misfire_grace_seconds),
         trigger=trigger,
@@ -236,6 +258,19 @@ def nightly_job(settings: Settings, *, engine: Engine) -> Callable[[], object]:
     return job
 
 
+def delivery_job(settings: Settings) -> Callable[[], object]:
+    """One pass of the outbox worker over the configured channels (leases make concurrent
+    passes from two scheduler processes safe)."""
+
+    def job() -> object:
+        from notifier.settings import NotifierSettings, run_configured_delivery_once
+
+        notifier_settings = NotifierSettings(database_url=settings.database_url)
+        return run_configured_delivery_once(settings=notifier_settings)
+
+    return job
+
+
 def serve(settings: Settings) -> None:
     """``mianshen scheduler``: migrate, import the library, then fire the nightly job on
     schedule until interrupted."""
@@ -243,5 +278,10 @@ def serve(settings: Settings) -> None:
 
     engine = make_engine(settings.database_url)
     prepare_store(engine)
-    scheduler = build_scheduler(settings, engine=engine, job=nightly_job(settings, engine=engine))
+    scheduler = build_scheduler(
+        settings,
+        engine=engine,
+        job=nightly_job(settings, engine=engine),
+        delivery=delivery_job(settings),
+    )
     scheduler.start()

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     misfire_grace_seconds: int = Field(default=3600, ge=1)
     run_lock_ttl_seconds: float = Field(default=300.0, gt=0)
 
+    # delivery: links in messages point here; the scheduler runs the outbox worker this often
+    public_base_url: str = "http://127.0.0.1:8000"
+    delivery_interval_seconds: int = Field(default=60, ge=1)
+
     # the HTTP API (api.app)
     token_ttl_seconds: int = Field(default=8 * 3600, ge=60)
     login_rate_limit: int = Field(default=10, ge=1, description="login attempts per window")

@@ -237,8 +237,8 @@ def load_policy(path: Path | str, *, catalog: Catalog | None = None,
 def policy_files(paths_or_dirs: Iterable[Path | str]) -> list[Path]:
     """Policy files named by ``paths_or_dirs`` (directories: every *.yaml but sets.yaml).
 
-    >>> len(policy_files([library_dir()]))
-    14
+    >>> [p.name for p in policy_files([library_dir()])][:2]
+    ['bj-elderly-allowance.yaml', 'cit-small-low-profit.yaml']
     """
     out: list[Path] = []
     for item in paths_or_dirs:

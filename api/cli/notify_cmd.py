@@ -20,11 +20,12 @@ app = typer.Typer(help="消息投递: 运行一次投递循环、查看与重投
 
 
 def _sessions(database_url: str | None) -> tuple[NotifierSettings, sessionmaker[Session]]:
+    from api.settings import Settings
     from notifier.settings import NotifierSettings
     from store.db import make_engine, session_factory
 
-    settings = NotifierSettings()
-    url = database_url or settings.database_url
+    url = database_url or Settings().database_url
+    settings = NotifierSettings().model_copy(update={"database_url": url})
     return settings, session_factory(make_engine(url))
 
 
@@ -44,12 +45,13 @@ def run_once(
         return
     from sqlalchemy.exc import DBAPIError
 
+    from api.settings import Settings
     from notifier.errors import NotifierError
     from notifier.settings import NotifierSettings, run_configured_delivery_once
 
-    settings = NotifierSettings()
-    if database_url:
-        settings = settings.model_copy(update={"database_url": database_url})
+    # the same database as `mianshen run` / `serve` unless one is named here
+    url = database_url or Settings().database_url
+    settings = NotifierSettings().model_copy(update={"database_url": url})
     try:
         report = run_configured_delivery_once(settings=settings, limit=limit)
     except DBAPIError as exc:

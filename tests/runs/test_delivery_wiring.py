@@ -1,0 +1,58 @@
+"""A nightly run enqueues the messages of its changes in the same transaction; a rerun
+enqueues nothing more; one delivery pass sends them once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from api.scheduler import delivery_job, run_pipeline
+from api.settings import Settings, get_settings
+from store import entitlements
+from store.db import make_engine, transaction
+from store.schema import outbox
+
+AS_OF = dt.date(2025, 11, 3)
+
+
+@pytest.fixture
+def sources(tmp_path: Path) -> Path:
+    from profiles.synth import synthesize
+
+    out = tmp_path / "sources"
+    synthesize(out, enterprises=120, persons=120, seed=11)
+    return out
+
+
+def _count(engine, *conditions) -> int:
+    with transaction(engine) as s:
+        return int(s.execute(select(func.count()).select_from(outbox).where(*conditions))
+                   .scalar_one())
+
+
+def test_run_enqueues_messages_with_its_changes_and_rerun_adds_none(
+    empty_db_url: str, sources: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MIANSHEN_ENVIRONMENT", "development")
+    get_settings.cache_clear()
+    settings = Settings(data_dir=tmp_path / "data", database_url=empty_db_url)
+    engine = make_engine(empty_db_url)
+    report = run_pipeline(settings, engine=engine, sources_dir=sources, as_of=AS_OF)
+    assert sum(r.new for r in report.runs) > 0
+    with transaction(engine) as s:
+        new_entitlements = entitlements.list_entitlements(s)
+    queued = _count(engine)
+    # every new entitlement reaches its recipient; digests may merge several into one message
+    recipients = {(e.entity_kind, e.entity_id) for e in new_entitlements}
+    assert 0 < queued and len(recipients) <= queued
+
+    again = run_pipeline(settings, engine=engine, sources_dir=sources, as_of=AS_OF)
+    assert sum(r.new + r.updated + r.revoked for r in again.runs) == 0
+    assert _count(engine) == queued
+
+    delivery_job(settings)()
+    assert _count(engine, outbox.c.status == "sent") > 0
+    assert _count(engine, outbox.c.status == "queued") < queued
