@@ -99,7 +99,7 @@ def _time(run: Callable[[str, dict[str, Any]], Any], updates: Sequence[Update]) 
 def _latency(run: Callable[[str, dict[str, Any]], list[dict[str, Any]]],
              policies: Mapping[str, Any], updates: Sequence[Update], folder: Path,
              name: str) -> list[float]:
-    from api.cli.events_cmd import outbox_hook
+    from api.delivery import outbox_hook
     from notifier.links import Links
     from store.db import make_engine, upgrade
 

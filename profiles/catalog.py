@@ -137,7 +137,9 @@ class Catalog:
 def _parse_field(entity: EntityName, raw: dict[str, object]) -> Field:
     ftype = str(raw["type"])
     if ftype not in FIELD_TYPES:
-        raise CatalogError(f"field {raw.get('name')!r}: type must be one of {FIELD_TYPES}, got {ftype!r}")
+        raise CatalogError(
+            f"field {raw.get('name')!r}: type must be one of {FIELD_TYPES}, got {ftype!r}"
+        )
     values = raw.get("values")
     inputs = raw.get("inputs") or ()
     return Field(
