@@ -28,9 +28,9 @@ def run_demo(
 
     from matcher.evaluate import match_frame
     from profiles.build import build_snapshot
-    from profiles.catalog import load_catalog
     from profiles.derive import derive
-    from profiles.synth import synthesize
+    from profiles.synth import LABELS_FILE, synthesize
+    from profiles.tags.training import read_labels, train_tag_model
     from rules.loader import bundled_library
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -39,7 +39,6 @@ def run_demo(
     dates = [ALL_IN_EFFECT] if today == ALL_IN_EFFECT else [ALL_IN_EFFECT, today]
     library = bundled_library()
     policies = list(library.policies.values())
-    catalog = load_catalog()
     timings: dict[str, float] = {}
 
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
@@ -47,9 +46,16 @@ def run_demo(
     with Progress(*columns, console=console) as progress:
         steps = progress.add_task("合成人群", total=1)
         t0 = time.perf_counter()
-        synthesize(sources, enterprises=enterprises, persons=persons, seed=seed)
+        synthesize(sources, enterprises=enterprises, persons=persons, seed=seed, bad_rows=20)
         timings["synth"] = time.perf_counter() - t0
         progress.update(steps, completed=1)
+
+        tagging = progress.add_task("训练产业链标签模型", total=1)
+        t0 = time.perf_counter()
+        tag_model = train_tag_model(read_labels(sources / LABELS_FILE), seed=seed)
+        tag_model.save(folder / "chain-tags.model")
+        timings["train tags"] = time.perf_counter() - t0
+        progress.update(tagging, completed=1)
 
         build = progress.add_task("构建画像", total=len(ENTITIES))
         snapshots: dict[str, Path] = {}
@@ -60,6 +66,7 @@ def run_demo(
             reports[entity] = build_snapshot(
                 sources, entity=entity, as_of=ALL_IN_EFFECT, out=snapshots[entity],
                 rejects=folder / f"{entity}-rejects.csv",
+                tag_model=tag_model if entity == "enterprise" else None,
             )
             timings[f"build {entity}"] = time.perf_counter() - t0
             progress.advance(build)
@@ -67,9 +74,9 @@ def run_demo(
         matching = progress.add_task("匹配政策", total=len(ENTITIES) * len(dates))
         results: dict[tuple[str, dt.date], pl.DataFrame] = {}
         for entity in ENTITIES:
-            derived = {f.name for f in catalog.entity(entity).by_kind("derived")}
+            # derive() recomputes the date-dependent tags for each date and keeps the
+            # inferred chain tags of the snapshot
             base = pl.read_parquet(snapshots[entity])
-            base = base.drop([c for c in base.columns if c in derived])
             for when in dates:
                 t0 = time.perf_counter()
                 frame = derive(base, entity=entity, as_of=when).collect()
@@ -81,7 +88,17 @@ def run_demo(
                 progress.advance(matching)
 
     for entity in ENTITIES:
-        console.print(f"[bold]{entity}[/bold] 画像构建: {reports[entity]}")
+        r = reports[entity]
+        who = "企业" if entity == "enterprise" else "个人"
+        console.print(
+            f"{who}画像 {r.profiles:,} 条 (读取 {r.rows_read:,} 行, 隔离 {r.rejected_lines:,} 行, "
+            f"明细 {r.rejects}); 快照哈希 {r.snapshot_hash[:16]}"
+        )
+    card = tag_model.card
+    console.print("产业链标签模型 " + str(card.get("version", ""))[:12] + ": " + ", ".join(
+        f"{tag} 精确率 {m['precision']:.2f}/召回率 {m['recall']:.2f}"
+        for tag, m in card["tags"].items()
+    ))
     for (entity, when), outcomes in results.items():
         label = "全部政策生效日" if when == ALL_IN_EFFECT else "今天"
         who = "企业" if entity == "enterprise" else "个人"
