@@ -30,12 +30,12 @@ from rules.errors import UnsupportedNode
 from rules.model import AllOf, AnyOf, CaseAmount, ConditionNode, FormulaAmount, NotOf, Policy
 from rules.semantics import (
     ATOMS,
+    arith,
+    call,
     decided_value,
     is_declared,
     is_listed_bool,
     list_fields,
-    months_between,
-    years_between,
 )
 from rules.sets import NamedSets
 
@@ -133,33 +133,8 @@ def _atom(expr: ast.Expr, ctx: _Ctx) -> Truth:
     return (_eval(expr.item, ctx) is None) != expr.negated
 
 
-def _arith(op: str, left: Any, right: Any) -> Any:
-    if left is None or right is None:
-        return None
-    if op == "+":
-        return left + right
-    if op == "-":
-        return left - right
-    if op == "*":
-        return left * right
-    return None if right == 0 else left / right
-
-
 def _call(expr: ast.Call, ctx: _Ctx) -> Any:
-    args = [_eval(a, ctx) for a in expr.args]
-    if any(a is None for a in args):
-        return None
-    if expr.func == "min":
-        return min(args)
-    if expr.func == "max":
-        return max(args)
-    if expr.func == "abs":
-        return abs(args[0])
-    if expr.func == "year":
-        return args[0].year
-    if expr.func == "years_since":
-        return years_between(args[0], ctx.as_of)
-    return months_between(args[0], ctx.as_of)
+    return call(expr.func, [_eval(a, ctx) for a in expr.args], ctx.as_of)
 
 
 def _eval(expr: ast.Expr, ctx: _Ctx) -> Any:
@@ -188,7 +163,7 @@ def _eval(expr: ast.Expr, ctx: _Ctx) -> Any:
         truth = _cond(expr.item, ctx)
         return None if truth is None else not truth
     if isinstance(expr, ast.Arith):
-        return _arith(expr.op, _eval(expr.left, ctx), _eval(expr.right, ctx))
+        return arith(expr.op, _eval(expr.left, ctx), _eval(expr.right, ctx))
     if isinstance(expr, ast.Neg):
         value = _eval(expr.item, ctx)
         return None if value is None else -value

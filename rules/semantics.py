@@ -13,6 +13,7 @@ arithmetic, and how a row value becomes a three-valued truth.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from profiles.catalog import EntityCatalog
 from rules import ast
@@ -68,3 +69,44 @@ def is_listed_bool(expr: ast.Expr, catalog: EntityCatalog) -> bool:
 def is_declared(name: str, catalog: EntityCatalog) -> bool:
     """A field only the applicant can declare: never in data, so always UNKNOWN here."""
     return name in catalog and catalog.field(name).kind == "declared"
+
+
+def arith(op: str, left: Any, right: Any) -> Any:
+    """Arithmetic on known-or-unknown values: UNKNOWN (None) in, UNKNOWN out; division by
+    zero is UNKNOWN.
+
+    >>> arith("/", 1, 0), arith("+", None, 2), arith("*", 3, 2)
+    (None, None, 6)
+    """
+    if left is None or right is None:
+        return None
+    if op == "+":
+        return left + right
+    if op == "-":
+        return left - right
+    if op == "*":
+        return left * right
+    return None if right == 0 else left / right
+
+
+def call(func: str, args: list[Any], as_of: dt.date) -> Any:
+    """A built-in function on values; any UNKNOWN argument makes the result UNKNOWN.
+
+    >>> call("years_since", [dt.date(1960, 5, 1)], dt.date(2025, 5, 1))
+    65
+    >>> call("max", [1, None], dt.date(2025, 5, 1)) is None
+    True
+    """
+    if any(a is None for a in args):
+        return None
+    if func == "min":
+        return min(args)
+    if func == "max":
+        return max(args)
+    if func == "abs":
+        return abs(args[0])
+    if func == "year":
+        return args[0].year
+    if func == "years_since":
+        return years_between(args[0], as_of)
+    return months_between(args[0], as_of)

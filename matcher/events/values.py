@@ -30,7 +30,7 @@ from typing import Any
 from rules import ast
 from rules.errors import UnsupportedNode
 from rules.model import Parameter
-from rules.semantics import months_between, years_between
+from rules.semantics import arith, call
 
 TARGET = "durable_rules"
 
@@ -54,38 +54,12 @@ def value_of(expr: ast.Expr, row: Mapping[str, Any], *, params: Mapping[str, Par
     if isinstance(expr, ast.Arith):
         left = value_of(expr.left, row, params=params, declared=declared, as_of=as_of)
         right = value_of(expr.right, row, params=params, declared=declared, as_of=as_of)
-        return _arith(expr.op, left, right)
+        return arith(expr.op, left, right)
     if isinstance(expr, ast.Call):
         args = [value_of(a, row, params=params, declared=declared, as_of=as_of)
                 for a in expr.args]
-        return None if any(a is None for a in args) else _call(expr.func, args, as_of)
+        return call(expr.func, args, as_of)
     raise UnsupportedNode(TARGET, expr)
-
-
-def _arith(op: str, left: Any, right: Any) -> Any:
-    if left is None or right is None:
-        return None
-    if op == "+":
-        return left + right
-    if op == "-":
-        return left - right
-    if op == "*":
-        return left * right
-    return None if right == 0 else left / right
-
-
-def _call(func: str, args: list[Any], as_of: dt.date) -> Any:
-    if func == "min":
-        return min(args)
-    if func == "max":
-        return max(args)
-    if func == "abs":
-        return abs(args[0])
-    if func == "year":
-        return args[0].year
-    if func == "years_since":
-        return years_between(args[0], as_of)
-    return months_between(args[0], as_of)
 
 
 def encode(value: Any) -> Any:
