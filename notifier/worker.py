@@ -15,7 +15,7 @@ Guarantees:
   with an idempotency header, the memory channel) deliver it once; SMTP and an SMS gateway
   without one deliver it at least once (twice in that case).
 - Quiet hours and the daily cap defer a message (back to the queue, due later); they never
-  drop it. Each deferral counts as one claim: ``max_attempts`` bounds claims, not failures.
+  drop it, and a deferral does not count as an attempt (``store.outbox.defer``).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ log = logging.getLogger("mianshen.notifier")
 @dataclass(frozen=True, kw_only=True)
 class RetryPolicy:
     """Exponential backoff: ``base_s * factor ** (attempt - 1)``, at most ``max_delay_s``;
-    dead letter after ``max_attempts`` claims.
+    dead letter after ``max_attempts`` attempts (deferrals do not count).
 
     >>> RetryPolicy(base_s=60).delay(3)
     datetime.timedelta(seconds=240)
@@ -142,8 +142,8 @@ def _deliver(
                                             "error": error, "dead": dead})
 
     def defer(until: dt.datetime, why: str) -> None:
-        if settle(lambda s: store_outbox.mark_failed(
-            s, record.id, worker=worker, now=now, error=f"deferred: {why}", retry_at=until
+        if settle(lambda s: store_outbox.defer(
+            s, record.id, worker=worker, now=now, until=until, reason=why
         )):
             report.deferred += 1
 

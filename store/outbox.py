@@ -192,6 +192,31 @@ def mark_failed(
     _settle(session, message_id, worker, values)
 
 
+def defer(
+    session: Session,
+    message_id: int,
+    *,
+    worker: str,
+    now: dt.datetime,
+    until: dt.datetime,
+    reason: str,
+) -> None:
+    """Put a claimed message back in the queue, due at ``until``, without counting the
+    claim as an attempt: quiet hours and daily caps postpone a message, they never use up
+    its retries."""
+    _settle(
+        session,
+        message_id,
+        worker,
+        {
+            "status": "queued",
+            "next_attempt_at": max(until, now),
+            "attempts": outbox.c.attempts - 1,
+            "last_error": f"deferred: {reason}"[:2000],
+        },
+    )
+
+
 def get(session: Session, message_id: int) -> OutboxRecord:
     row = session.execute(select(outbox).where(outbox.c.id == message_id)).first()
     if row is None:

@@ -19,6 +19,7 @@ from notifier.outbox import enqueue_changes, enqueue_messages
 from notifier.worker import DeliveryReport, RetryPolicy, run_delivery_once
 from store import outbox
 from store.db import session_factory
+from store.schema import outbox as outbox_table
 
 from .conftest import NOW, PERSON_ID, change
 
@@ -223,3 +224,19 @@ def test_a_channel_bug_is_retried_and_does_not_stop_the_pass(db_engine: Engine) 
     assert (report.retried, report.sent) == (1, 1)
     (email,) = [r for r in _records(db_engine) if r.channel == "email"]
     assert email.status == "queued" and email.last_error == "channel email raised RuntimeError"
+
+
+def test_deferrals_never_use_up_the_retries(db_engine: Engine) -> None:
+    _enqueue(db_engine, channel="sms", now=dt.datetime(2025, 6, 1, 21, 0, tzinfo=SHANGHAI))
+    sms = MemoryChannel(name="sms")
+    retry = RetryPolicy(max_attempts=2)
+    night = dt.datetime(2025, 6, 1, 23, 0, tzinfo=SHANGHAI)
+    for day in range(5):  # claimed in quiet hours five nights running
+        report = _run(db_engine, {"sms": sms}, night + dt.timedelta(days=day), retry=retry)
+        assert report.deferred == 1 and report.dead == 0
+        (record,) = _records(db_engine)
+        assert record.status == "queued" and record.attempts == 0
+        with session_factory(db_engine)() as s, s.begin():  # due again that night
+            s.execute(outbox_table.update().values(next_attempt_at=record.created_at))
+    morning = dt.datetime(2025, 6, 6, 9, 0, tzinfo=SHANGHAI)
+    assert _run(db_engine, {"sms": sms}, morning, retry=retry).sent == 1
