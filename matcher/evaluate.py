@@ -222,12 +222,16 @@ def match_plan(
 ) -> pl.DataFrame:
     if not plan.compiled:
         return empty_outcomes()
+    # one contiguous chunk per column: row gathers and filters over a frame read from a
+    # multi-row-group Parquet file are several times slower on chunked columns
     base = prepare_frame(frame, plan).collect(engine="streaming" if streaming else "auto")
+    base = base.rechunk()
     names = set(base.columns)
     wide = (
         wide_truths(base.lazy(), plan)
         .with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__src"))
         .collect(engine="streaming" if streaming else "auto")
+        .rechunk()
     )
     if not wide["entity_id"].is_sorted():  # snapshots come sorted by key already
         wide = wide.sort("entity_id")
