@@ -98,6 +98,18 @@ def run_pipeline(
             skipped[entity] = str(exc)
             say("build", f"{entity}: 跳过（{exc}）")
             continue
+        missing = missing_sources(built, entity=entity)
+        if missing and not settings.allow_missing_sources:
+            # a department's extract absent tonight would turn its list-type fields
+            # (certificates, blacklists, disability) into "not on the list" and revoke
+            # entitlements that are still due: refuse the run instead
+            reason = (f"缺少数据源 {'、'.join(missing)}：为避免误撤销待遇，本次不运行"
+                      "(确认缺失无误后可设置 MIANSHEN_ALLOW_MISSING_SOURCES=1)")
+            skipped[entity] = reason
+            say("build", f"{entity}: 跳过（{reason}）")
+            log.warning("run refused: missing sources",
+                        extra={"entity": entity, "missing": list(missing)})
+            continue
         builds[entity] = {
             "profiles": built.profiles,
             "rejected_lines": built.rejected_lines,
@@ -141,6 +153,16 @@ def run_pipeline(
     result = PipelineReport(as_of=as_of, runs=tuple(reports), builds=builds, skipped=skipped)
     _write_report(settings, result)
     return result
+
+
+def missing_sources(built: Any, *, entity: str) -> tuple[str, ...]:
+    """Source departments of the catalog's base fields for ``entity`` that delivered no
+    usable extract in this build (absent, or refused as a whole)."""
+    from profiles.catalog import load_catalog
+
+    expected = {f.source for f in load_catalog().entity(entity).base_fields if f.source}
+    delivered = {s.source for s in built.sources if s.refused is None}
+    return tuple(sorted(expected - delivered))
 
 
 def _prefixed(say: Progress, prefix: str) -> Progress:

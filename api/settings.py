@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     nightly_entities: tuple[Literal["enterprise", "person"], ...] = ("enterprise", "person")
     misfire_grace_seconds: int = Field(default=3600, ge=1)
+    allow_missing_sources: bool = Field(
+        default=False, description="run even when a department's extract is missing"
+    )
     run_lock_ttl_seconds: float = Field(default=300.0, gt=0)
 
     # delivery: links in messages point here; the scheduler runs the outbox worker this often
