@@ -81,14 +81,12 @@ def _install_handlers(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     """The application for ``settings``; the database is migrated on creation."""
     from api.routes import auth, benefits, matches, pages, policies, reviews, runs, system
-    from api.services.accounts import ensure_schema
     from api.services.population import DataAccess
     from store.db import make_engine, upgrade
 
     settings = settings or get_settings()
     engine = engine or make_engine(settings.database_url)
     upgrade(engine)
-    ensure_schema(engine)
 
     app = FastAPI(
         title="mianshen 免申即享",

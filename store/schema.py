@@ -206,3 +206,23 @@ locks = Table(
     Column("until", UTCDateTime(), nullable=False),
     Column("acquired_at", UTCDateTime(), nullable=False),
 )
+
+# Login credentials of users: a password hash and, for enterprise and citizen accounts, the
+# entity the account stands for; API keys for systems, stored as sha256 hashes (migration 0003).
+api_accounts = Table(
+    "api_accounts",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("entity_kind", String(20), nullable=True),
+    Column("entity_id", String(64), nullable=True),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_hash", String(64), primary_key=True),  # sha256 of the key; shown once
+    Column("user_id", String(64), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)

@@ -1,10 +1,6 @@
 """Login accounts: a password hash per user and, for enterprises and citizens, the entity
-the account stands for.
-
-The store's ``users`` table has no password or entity column, so the API keeps them in its
-own tables ``api_accounts`` and ``api_keys`` (keys for systems, stored as sha256 hashes),
-created on first use (``ensure_schema``). They belong in a store migration when the store
-grows credentials.
+the account stands for; API keys for systems, stored as sha256 hashes. The tables
+(``store.schema.api_accounts`` / ``api_keys``) come with the store's migrations.
 """
 
 from __future__ import annotations
@@ -13,33 +9,16 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import Column, Engine, MetaData, String, Table, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.auth import ENTITY_OF_ROLE, ROLES, Principal, hash_password, verify_password
 from store import users as user_store
 from store.errors import NotFoundError
-from store.types import UTCDateTime, utcnow
+from store.schema import api_accounts as accounts
+from store.schema import api_keys
+from store.types import utcnow
 
-metadata = MetaData()
-accounts = Table(
-    "api_accounts",
-    metadata,
-    Column("user_id", String(64), primary_key=True),
-    Column("password_hash", String(200), nullable=False),
-    Column("entity_kind", String(20), nullable=True),
-    Column("entity_id", String(64), nullable=True),
-)
-
-
-api_keys = Table(
-    "api_keys",
-    metadata,
-    Column("key_hash", String(64), primary_key=True),  # sha256 of the key; the key is shown once
-    Column("user_id", String(64), nullable=False),
-    Column("label", String(200), nullable=False),
-    Column("created_at", UTCDateTime(), nullable=False),
-)
 API_KEY_PREFIX = "msk_"
 
 
@@ -54,10 +33,6 @@ class AccountSpec:
     role: str
     password: str
     entity_id: str | None = None
-
-
-def ensure_schema(engine: Engine) -> None:
-    metadata.create_all(engine, checkfirst=True)
 
 
 def upsert_account(session: Session, spec: AccountSpec) -> None:

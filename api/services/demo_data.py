@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
 
-from api.services.accounts import AccountSpec, count_accounts, ensure_schema, upsert_account
+from api.services.accounts import AccountSpec, count_accounts, upsert_account
 from api.settings import Settings
 from store.db import transaction
 from store.schema import entitlements, policy_versions
@@ -30,7 +30,6 @@ class DemoAccount:
 
 def store_is_empty(engine: Engine) -> bool:
     """No policy version and no account yet (the database is migrated)."""
-    ensure_schema(engine)
     with transaction(engine) as session:
         versions = session.execute(select(func.count()).select_from(policy_versions)).scalar_one()
         accounts = count_accounts(session)
@@ -76,7 +75,6 @@ DISPLAY = {"officer": "演示政策员", "reviewer": "演示审核员", "admin":
 
 
 def create_accounts(engine: Engine, accounts: list[DemoAccount]) -> None:
-    ensure_schema(engine)
     with transaction(engine) as session:
         for a in accounts:
             upsert_account(session, AccountSpec(user_id=a.user_id, display_name=DISPLAY[a.role],
