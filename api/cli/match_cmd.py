@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -40,24 +39,25 @@ def check_entity(entity: str) -> Literal["enterprise", "person"]:
 
 
 def read_table(path: Path) -> pl.DataFrame:
-    """A raw profile table: CSV (UTF-8 or GB18030, read as text) or Parquet."""
-    import polars as pl
+    """A raw profile table, every column as text (CSV in UTF-8 or GB18030, or Parquet), read
+    as the ingest reads source extracts (``profiles.sources.read_source``)."""
+    from profiles.errors import SourceError
+    from profiles.sources import read_source
 
     if not path.exists():
         err_console.print(f"[red]找不到文件: {path}[/red]")
         raise typer.Exit(2)
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        return pl.read_parquet(path)
-    if suffix == ".csv":
-        raw = path.read_bytes()
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = raw.decode("gb18030")
-        return pl.read_csv(text.encode("utf-8"), infer_schema=False)
-    err_console.print(f"[red]不支持的文件类型 {suffix!r}：应为 .csv 或 .parquet ({path})[/red]")
-    raise typer.Exit(2)
+    if path.suffix.lower() not in (".csv", ".parquet"):
+        err_console.print(
+            f"[red]不支持的文件类型 {path.suffix!r}：应为 .csv 或 .parquet ({path})[/red]"
+        )
+        raise typer.Exit(2)
+    try:
+        frame, _encoding = read_source(path)
+    except SourceError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    return frame
 
 
 def write_table(frame: pl.DataFrame, path: Path) -> None:
@@ -191,6 +191,4 @@ def demo(
     from api.demo import run_demo
 
     folder = out or Path(f"mianshen-demo-{dt.datetime.now():%Y%m%d-%H%M%S}")
-    code = run_demo(folder, enterprises=enterprises, persons=persons, seed=seed, console=console)
-    if code:
-        sys.exit(code)
+    run_demo(folder, enterprises=enterprises, persons=persons, seed=seed, console=console)

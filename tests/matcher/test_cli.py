@@ -95,3 +95,16 @@ def test_explain_unknown_entity_is_an_error(tmp_path):
                                  str(sample(tmp_path)), "--id", "NOPE", "--as-of", "2025-10-01"])
     assert result.exit_code == 1
     assert "NOPE" in result.output
+
+
+def test_match_reads_a_typed_parquet_profile_table(tmp_path):
+    src = tmp_path / "profiles.parquet"
+    typed = pl.read_csv(sample(tmp_path), infer_schema_length=None)
+    typed.with_columns(pl.col("founded_on").str.to_date()).write_parquet(src)
+    out = tmp_path / "out.csv"
+    result = runner.invoke(app, ["match", "--entity", "enterprise", "--profiles", str(src),
+                                 "--as-of", "2025-10-01", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "读取 4 行" in result.output and "拒收 2 行" in result.output
+    pairs = {(r["entity_id"], r["policy_id"]) for r in pl.read_csv(out).iter_rows(named=True)}
+    assert (GOOD_A, "cit-small-low-profit") in pairs
