@@ -19,11 +19,12 @@ from api.cli.tables import print_summary
 # 广州 小巨人 reward from 2025-08-23 included).
 ALL_IN_EFFECT = dt.date(2025, 10, 1)
 ENTITIES = ("enterprise", "person")
+ENTITY_LABELS = {"enterprise": "企业", "person": "个人"}
 
 
 def run_demo(
     folder: Path, *, enterprises: int, persons: int, seed: int, console: Console
-) -> int:
+) -> None:
     import polars as pl
 
     from matcher.evaluate import match_frame
@@ -89,10 +90,9 @@ def run_demo(
 
     for entity in ENTITIES:
         r = reports[entity]
-        who = "企业" if entity == "enterprise" else "个人"
         console.print(
-            f"{who}画像 {r.profiles:,} 条 (读取 {r.rows_read:,} 行, 隔离 {r.rejected_lines:,} 行, "
-            f"明细 {r.rejects}); 快照哈希 {r.snapshot_hash[:16]}"
+            f"{ENTITY_LABELS[entity]}画像 {r.profiles:,} 条 (读取 {r.rows_read:,} 行, "
+            f"隔离 {r.rejected_lines:,} 行, 明细 {r.rejects}); 快照哈希 {r.snapshot_hash[:16]}"
         )
     card = tag_model.card
     console.print("产业链标签模型 " + str(card.get("version", ""))[:12] + ": " + ", ".join(
@@ -101,8 +101,7 @@ def run_demo(
     ))
     for (entity, when), outcomes in results.items():
         label = "全部政策生效日" if when == ALL_IN_EFFECT else "今天"
-        who = "企业" if entity == "enterprise" else "个人"
-        print_summary(console, outcomes, policies, title=f"{who} · 评估日 {when} ({label})")
+        title = f"{ENTITY_LABELS[entity]} · 评估日 {when} ({label})"
+        print_summary(console, outcomes, policies, title=title)
     console.print("耗时(秒): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
     console.print(f"[bold green]输出目录: {folder.resolve()}[/bold green]")
-    return 0

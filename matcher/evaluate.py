@@ -65,7 +65,7 @@ class MissingColumnsError(MatchError):
 
 @dataclass(frozen=True)
 class Plan:
-    """The policies of one match, compiled, and the frame they run on."""
+    """The policies of one match, compiled for one entity kind and as-of date."""
 
     entity: str
     as_of: dt.date
