@@ -18,7 +18,6 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.auth import LoginRateLimiter
 from api.metrics import Metrics
 from api.services.errors import ApiError
 from api.settings import Settings, get_settings
@@ -29,6 +28,7 @@ from store.errors import (
     StoreError,
     TransitionError,
 )
+from store.policy_integrity import TamperedPolicyError
 
 STATIC_DIR = Path(__file__).parent / "pages" / "static"
 log = logging.getLogger("mianshen.api")
@@ -42,9 +42,17 @@ def _store_error(exc: StoreError) -> JSONResponse:
     if isinstance(exc, NotFoundError):
         return _error(404, "not_found", f"{exc.kind} {exc.key} 不存在")
     if isinstance(exc, FourEyesError):
+        if exc.step == "retire":
+            return _error(409, "four_eyes",
+                          "批准废止的人不得为申请人（四眼原则），请由另一位审核人员批准")
         return _error(409, "four_eyes", "审核人不得为起草人（四眼原则），请由另一位审核人员发布")
     if isinstance(exc, ImmutableVersionError):
         return _error(409, "immutable", "只有草稿可以修改；请新建版本")
+    if isinstance(exc, TamperedPolicyError):
+        log.error("policy versions fail verification", extra={"count": len(exc.problems)})
+        return _error(503, "tampered_policies",
+                      "已发布政策与审核发布记录不符（数据库中的政策可能被直接改动），"
+                      "已停止使用；请管理员运行 mianshen audit verify 查明")
     if isinstance(exc, TransitionError):
         return _error(409, "transition",
                       f"当前状态 {exc.from_status} 不能变更为 {exc.to_status}")
@@ -79,14 +87,21 @@ def _install_handlers(app: FastAPI) -> None:
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
-    """The application for ``settings``; the database is migrated on creation."""
+    """The application for ``settings``; the database is migrated on creation. ``engine``
+    defaults to :func:`api.storage.open_engine` (one given must carry the audit seal too).
+    The login key is read, or generated on this first start, here."""
+    from api.deps import WriteGate
+    from api.keys import ServiceKeys
+    from api.login_limits import DatabaseCounters, LoginLimits, RedisCounters
     from api.routes import auth, benefits, matches, pages, policies, reviews, runs, system
     from api.services.population import DataAccess
-    from store.db import make_engine, upgrade
+    from api.storage import open_engine
+    from store.db import upgrade
 
     settings = settings or get_settings()
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or open_engine(settings)
     upgrade(engine)
+    keys = ServiceKeys.of(settings)
 
     app = FastAPI(
         title="mianshen 免申即享",
@@ -97,8 +112,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine
     app.state.data = DataAccess(settings, engine)
     app.state.metrics = Metrics()
-    app.state.login_limiter = LoginRateLimiter(
-        limit=settings.login_rate_limit, window=settings.login_rate_window_seconds
+    app.state.keys = keys
+    app.state.write_gate = WriteGate()
+    counters = (RedisCounters(settings.redis_url) if settings.redis_url
+                else DatabaseCounters(engine))
+    app.state.login_limits = LoginLimits(
+        counters, per_address=settings.login_limit_per_address,
+        per_account=settings.login_limit_per_account,
+        window=settings.login_limit_window_seconds, pepper=keys.limits_pepper,
     )
     app.state.run_thread = None
     _install_handlers(app)

@@ -52,14 +52,12 @@ class PipelineReport:
         }
 
 
-def prepare_store(engine: Engine) -> int:
-    """Migrate the database and import the bundled library (first start); returns how many
-    policy versions were imported."""
-    from matcher.runs import import_bundled_library
+def prepare_store(engine: Engine) -> None:
+    """Migrate the database. (Policies are never imported here: ``mianshen policies import``
+    puts them under review, and only a reviewer publishes them.)"""
     from store.db import upgrade
 
     upgrade(engine)
-    return import_bundled_library(engine)
 
 
 def run_pipeline(
@@ -75,6 +73,7 @@ def run_pipeline(
     """ingest -> build -> match -> diff for each entity; the report is also written to
     ``<data_dir>/reports/<as_of>-<time>.json``."""
     from api.delivery import outbox_hook
+    from api.keys import named_key
     from matcher.runs import execute_run, published_policies
     from notifier.links import Links
     from profiles.build import build_snapshot
@@ -118,11 +117,17 @@ def run_pipeline(
         }
         say("build", f"{entity}: 画像 {built.profiles} 条，隔离 {built.rejected_lines} 行")
         policies, sets = published_policies(engine, entity=entity, as_of=as_of)
+        if not any(p.entity == entity for p in policies):
+            reason = ("尚无已发布且在评估日生效的政策：请先导入（mianshen policies import），"
+                      "再由审核人员逐项审核发布")
+            skipped[entity] = reason
+            say("match", f"{entity}: 跳过（{reason}）")
+            continue
         hook = outbox_hook(
             entity_kind=entity,
             policies={p.id: p for p in policies},
             as_of=as_of,
-            links=Links(base_url=settings.public_base_url, secret=settings.secret_key.encode()),
+            links=Links(base_url=settings.public_base_url, secret=named_key(settings, "links")),
         )
         report = execute_run(
             engine=engine,
@@ -294,11 +299,11 @@ def delivery_job(settings: Settings) -> Callable[[], object]:
 
 
 def serve(settings: Settings) -> None:
-    """``mianshen scheduler``: migrate, import the library, then fire the nightly job on
-    schedule until interrupted."""
-    from store.db import make_engine
+    """``mianshen scheduler``: migrate, then fire the nightly job on schedule until
+    interrupted."""
+    from api.storage import open_engine
 
-    engine = make_engine(settings.database_url)
+    engine = open_engine(settings)
     prepare_store(engine)
     scheduler = build_scheduler(
         settings,

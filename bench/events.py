@@ -99,14 +99,19 @@ def _time(run: Callable[[str, dict[str, Any]], Any], updates: Sequence[Update]) 
 def _latency(run: Callable[[str, dict[str, Any]], list[dict[str, Any]]],
              policies: Mapping[str, Any], updates: Sequence[Update], folder: Path,
              name: str) -> list[float]:
+    import secrets
+
     from api.delivery import outbox_hook
     from notifier.links import Links
+    from store.audit import AuditSeal
+    from store.audit_heads import HeadFile
     from store.db import make_engine, upgrade
 
-    db = make_engine(f"sqlite:///{folder / f'{name}.sqlite'}")
+    seal = AuditSeal(key=secrets.token_bytes(32), heads=HeadFile(folder / f"{name}-heads.log"))
+    db = make_engine(f"sqlite:///{folder / f'{name}.sqlite'}", audit_seal=seal)
     upgrade(db)
     hook = outbox_hook(entity_kind="enterprise", policies=policies, as_of=AS_OF,
-                       links=Links(base_url="http://localhost", secret=b"bench"))
+                       links=Links(base_url="http://localhost", secret=secrets.token_bytes(32)))
     out = []
     for i, (entity_id, values) in enumerate(updates):
         t = time.perf_counter()

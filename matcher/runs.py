@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 import matcher
 from matcher.run_diff import compute_changes, outcome_counts, scope
 from rules.model import Policy
-from store import entitlement_bulk, locks
+from store import entitlement_bulk, locks, policy_integrity
 from store import policies as policy_store
 from store import runs as run_store
 from store.db import transaction
@@ -163,15 +163,6 @@ def library_documents(policies: Iterable[Policy]) -> list[PolicyDocument]:
     return docs
 
 
-def import_bundled_library(engine: Engine) -> int:
-    """Import the bundled policy library as published (system user); idempotent."""
-    from rules.loader import bundled_library
-
-    docs = library_documents(bundled_library())
-    with transaction(engine) as session:
-        return policy_store.import_published(session, docs)
-
-
 def parse_stored_policies(texts: Mapping[str, str]) -> tuple[list[Policy], Any]:
     """Check and load stored policy texts (``{policy_id: yaml}``) with the rule loader;
     returns the policies and the named sets. The loader reads files, so the texts are
@@ -187,8 +178,11 @@ def parse_stored_policies(texts: Mapping[str, str]) -> tuple[list[Policy], Any]:
 
 def published_policies(engine: Engine, *, entity: str, as_of: dt.date) -> tuple[list[Policy], Any]:
     """The policies of ``entity`` published in the store and in effect on ``as_of``, with
-    the named sets; policies they reference are loaded too but not returned."""
-    with transaction(engine) as session:
+    the named sets; policies they reference are loaded too but not returned. Every published
+    version is first checked against its reviewed content hash
+    (:class:`store.policy_integrity.TamperedPolicyError` when one differs: nothing runs)."""
+    with transaction(engine, write=False) as session:
+        policy_integrity.verify(session)
         versions = policy_store.published_versions(session)
     texts = {v.policy_id: v.text for v in versions}
     if not texts:

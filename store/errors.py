@@ -28,13 +28,16 @@ class TransitionError(StoreError):
 
 
 class FourEyesError(StoreError):
-    """The reviewer of a policy version is its author (四眼原则)."""
+    """The reviewer of a policy version is its author, or the approver of its retirement
+    is the one who asked for it (四眼原则)."""
 
-    def __init__(self, version_id: int, user: str) -> None:
+    def __init__(self, version_id: int, user: str, *, step: str = "publish") -> None:
         self.version_id = version_id
         self.user = user
+        self.step = step
+        who = "the author" if step == "publish" else "the one who asked to retire it"
         super().__init__(
-            f"policy version {version_id}: the reviewer must not be the author ({user!r}); "
+            f"policy version {version_id}: the reviewer must not be {who} ({user!r}); "
             "expected a second person"
         )
 

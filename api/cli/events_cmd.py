@@ -86,15 +86,18 @@ def replay_command(
 
 def _store_writer(engine: Any, url: str, *, base_url: str, as_of: dt.date) -> Any:
     from api.delivery import outbox_hook
+    from api.keys import named_key
     from api.settings import get_settings
+    from api.storage import open_engine
     from matcher.events.delivery import event_run_id, record_outcomes
     from notifier.links import Links
-    from store.db import make_engine, upgrade
+    from store.db import upgrade
 
-    db = make_engine(url)
+    settings = get_settings()
+    db = open_engine(settings, url=url)
     upgrade(db)
     policies = engine.compiled.policies
-    links = Links(base_url=base_url, secret=get_settings().secret_key.encode())
+    links = Links(base_url=base_url, secret=named_key(settings, "links"))
     hook = outbox_hook(entity_kind=engine.entity, policies=policies, as_of=as_of, links=links)
 
     def write(line: int, entity_id: str, event: Mapping[str, Any], outcomes: list[Any]) -> None:

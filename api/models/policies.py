@@ -99,3 +99,19 @@ class SimulationPublic(BaseModel):
     by_industry: list[dict[str, Any]]
     samples: list[dict[str, Any]]
     published: dict[str, Any] | None
+
+
+class RetirementPublic(BaseModel):
+    """A request to retire a published version, and its decision (四眼原则)."""
+
+    id: int
+    version_id: int
+    policy_id: str
+    status: str
+    status_label: str
+    reason: str
+    requested_by: str
+    requested_at: dt.datetime
+    decided_by: str | None
+    decided_at: dt.datetime | None
+    decision_reason: str | None

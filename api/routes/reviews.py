@@ -6,13 +6,14 @@ from fastapi import APIRouter
 
 from api.deps import ReviewerOrAdmin, SessionDep
 from api.models.benefits import BenefitDetailPublic, BenefitPublic, ObjectionAnswer
-from api.models.policies import VersionPublic
-from api.routes.policies import version_public
+from api.models.policies import RetirementPublic, VersionPublic
+from api.routes.policies import retirement_public, version_public
 from api.services.benefits import benefit_detail, benefit_public, titles
 from api.services.errors import Conflict, Forbidden
 from profiles.masking import mask_id
 from store import entitlements as entitlement_store
 from store import policies as policy_store
+from store import retirements
 from store.entitlements import EntitlementStatus
 
 router = APIRouter(prefix="/api/reviews", tags=["reviews"])
@@ -23,6 +24,12 @@ def review_queue(session: SessionDep, _user: ReviewerOrAdmin) -> list[VersionPub
     """待审核的政策版本。"""
     return [version_public(v) for v in policy_store.list_versions(session)
             if v.status == "in_review"]
+
+
+@router.get("/retirements", response_model=list[RetirementPublic])
+def retirement_queue(session: SessionDep, _user: ReviewerOrAdmin) -> list[RetirementPublic]:
+    """待审核的废止申请（批准人不得为申请人）。"""
+    return [retirement_public(session, r) for r in retirements.pending(session)]
 
 
 def _masked(b: BenefitPublic) -> BenefitPublic:
