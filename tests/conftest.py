@@ -119,3 +119,13 @@ def db_engine(db_url: str, tmp_path: Path) -> Iterator[Engine]:
     engine = sealed_engine(db_url, tmp_path / "seal")
     yield engine
     engine.dispose()
+
+
+def publish_bundled_library(engine: Engine) -> int:
+    """The bundled library published the only way there is: the demo officer imports it
+    (versions under review), the demo reviewer approves each one. ``engine`` carries a seal."""
+    from api.services.demo_data import STAFF, create_accounts, publish_library
+
+    upgrade(engine)
+    create_accounts(engine, list(STAFF))
+    return publish_library(engine, say=lambda _message: None)

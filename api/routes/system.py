@@ -46,6 +46,8 @@ def metrics(request: Request, engine: EngineDep, settings: SettingsDep,
     """Prometheus 指标：运行、匹配、投递、失败（默认需指标令牌或管理员身份）。"""
     allowed = (settings.metrics_public or _scraper_token_matches(request, settings)
                or (user is not None and user.role == "admin"))
+    if not allowed and user is not None:
+        raise HTTPException(status_code=403, detail="只有系统管理员可以查看指标")
     if not allowed:
         raise HTTPException(status_code=401,
                             detail="指标需要授权：请携带指标令牌或以管理员身份访问",

@@ -1,5 +1,6 @@
-"""End to end through the command line: synthetic extracts -> `mianshen run` -> entitlements;
-a rerun changes nothing; `mianshen audit verify` passes, then fails on a tampered row."""
+"""End to end through the command line: `mianshen policies import` (under review) -> a
+reviewer approves -> synthetic extracts -> `mianshen run` -> entitlements; a rerun changes
+nothing; `mianshen audit verify` passes, then fails on a tampered row."""
 
 from __future__ import annotations
 
@@ -35,9 +36,60 @@ def _data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     get_settings.cache_clear()
 
 
+def _accounts(url: str) -> None:
+    from api.services.accounts import AccountSpec, upsert_account
+    from api.storage import open_engine
+    from store.db import upgrade
+
+    engine = open_engine(get_settings(), url=url)
+    upgrade(engine)
+    with transaction(engine) as s:
+        upsert_account(s, AccountSpec(user_id="zhang", display_name="张政策员", role="officer",
+                                      password="zhang-password"))
+        upsert_account(s, AccountSpec(user_id="li", display_name="李审核员", role="reviewer",
+                                      password="li-password"))
+    engine.dispose()
+
+
+def _import_and_approve(url: str) -> int:
+    from api.services.library_import import approve_versions
+    from api.storage import open_engine
+
+    _accounts(url)
+    imported = runner.invoke(app, ["policies", "import", "--author", "zhang",
+                                   "--database-url", url], input="zhang-password\n")
+    assert imported.exit_code == 0, imported.output
+    engine = open_engine(get_settings(), url=url)
+    with transaction(engine) as s:
+        pending = [v for v in policies.list_versions(s) if v.status == "in_review"]
+    approve_versions(engine, pending, reviewer="li")
+    engine.dispose()
+    return len(pending)
+
+
+def test_run_before_any_approval_matches_nothing_and_says_why(
+    empty_db_url: str, sources: Path
+) -> None:
+    _accounts(empty_db_url)
+    imported = runner.invoke(app, ["policies", "import", "--author", "zhang",
+                                   "--database-url", empty_db_url], input="zhang-password\n")
+    assert imported.exit_code == 0 and "审核中" in imported.output
+    result = runner.invoke(app, ["run", "--sources", str(sources), "--as-of", "2025-11-03",
+                                 "--database-url", empty_db_url])
+    assert result.exit_code == 0, result.output
+    assert "尚无已发布" in result.output
+    engine = make_engine(empty_db_url)
+    with transaction(engine) as s:
+        assert entitlements.list_entitlements(s) == [] and policies.published_versions(s) == []
+    engine.dispose()
+
+
 def test_run_twice_then_verify_and_detect_tampering(
     empty_db_url: str, sources: Path, tmp_path: Path
 ) -> None:
+    from tests.tampering import drop_guards
+
+    _import_and_approve(empty_db_url)
     args = [
         "run",
         "--sources",
@@ -56,7 +108,8 @@ def test_run_twice_then_verify_and_detect_tampering(
     with transaction(engine) as s:
         created = entitlements.list_entitlements(s)
         lib = policies.published_versions(s, as_of=dt.date(2025, 11, 3))
-    assert created and {v.author for v in lib} == {"system"}
+    assert created and {v.author for v in lib} == {"zhang"}
+    assert {v.reviewer for v in lib} == {"li"}
     assert (tmp_path / "report.json").exists()
 
     second = runner.invoke(app, args)
@@ -67,6 +120,7 @@ def test_run_twice_then_verify_and_detect_tampering(
 
     ok = runner.invoke(app, ["audit", "verify", "--database-url", empty_db_url])
     assert ok.exit_code == 0, ok.output
+    drop_guards(engine)
     with transaction(engine) as s:
         s.execute(update(audit_log).where(audit_log.c.seq == 2).values(actor="someone"))
     bad = runner.invoke(app, ["audit", "verify", "--database-url", empty_db_url])
@@ -75,13 +129,23 @@ def test_run_twice_then_verify_and_detect_tampering(
 
 
 def test_db_upgrade_and_library_import_commands(empty_db_url: str) -> None:
-    up = runner.invoke(app, ["db", "upgrade", "--database-url", empty_db_url])
-    assert up.exit_code == 0 and "0003" in up.output
-    imported = runner.invoke(app, ["policies", "import-library", "--database-url", empty_db_url])
     from rules.loader import bundled_library
 
-    assert imported.exit_code == 0 and f"已导入 {len(bundled_library())}" in imported.output
-    again = runner.invoke(app, ["policies", "import-library", "--database-url", empty_db_url])
+    up = runner.invoke(app, ["db", "upgrade", "--database-url", empty_db_url])
+    assert up.exit_code == 0 and "0004" in up.output
+    _accounts(empty_db_url)
+    wrong = runner.invoke(app, ["policies", "import", "--author", "zhang", "--database-url",
+                                empty_db_url], input="guess\n")
+    assert wrong.exit_code == 2 and "密码不正确" in wrong.output
+    not_officer = runner.invoke(app, ["policies", "import", "--author", "li", "--database-url",
+                                      empty_db_url], input="li-password\n")
+    assert not_officer.exit_code == 2 and "政策业务人员" in not_officer.output
+    imported = runner.invoke(app, ["policies", "import", "--author", "zhang",
+                                   "--database-url", empty_db_url], input="zhang-password\n")
+    assert imported.exit_code == 0, imported.output
+    assert f"已导入 {len(bundled_library())}" in imported.output
+    again = runner.invoke(app, ["policies", "import", "--author", "zhang",
+                                "--database-url", empty_db_url], input="zhang-password\n")
     assert again.exit_code == 0 and "无需导入" in again.output
 
 
