@@ -16,8 +16,8 @@ from sqlalchemy.engine import make_url
 
 from api.app import create_app
 from api.services.demo_data import load_demo
-from api.storage import open_engine
 from api.settings import Settings
+from api.storage import open_engine
 from store.db import make_engine
 
 pytestmark = pytest.mark.postgres

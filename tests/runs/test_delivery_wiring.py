@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 
 from api.scheduler import delivery_job, run_pipeline
 from api.settings import Settings, get_settings
-from store import entitlements
 from api.storage import open_engine
+from store import entitlements
 from store.db import transaction
-from tests.conftest import publish_bundled_library
 from store.schema import outbox
+from tests.conftest import publish_bundled_library
 
 AS_OF = dt.date(2025, 11, 3)
 

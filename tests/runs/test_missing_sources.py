@@ -10,8 +10,8 @@ import pytest
 
 from api.scheduler import run_pipeline
 from api.settings import Settings, get_settings
-from store import entitlements
 from api.storage import open_engine
+from store import entitlements
 from store.db import transaction
 from tests.conftest import publish_bundled_library
 
