@@ -1,7 +1,10 @@
 """`mianshen demo`: the whole batch path on a synthetic population, end to end.
 
-synthesise source extracts -> build profile snapshots (with quarantine) -> match the bundled
-library as of a date when all of it was in effect and as of today -> per-policy totals.
+a store in the output folder: the demo officer imports the bundled library (versions under
+review), the demo reviewer approves each one (two people, both in the audit log) ->
+synthesise source extracts -> build profile snapshots (with quarantine) -> match the
+*published* library, verified against its review records, as of a date when all of it was in
+effect and as of today -> per-policy totals.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -22,6 +26,30 @@ ENTITIES = ("enterprise", "person")
 ENTITY_LABELS = {"enterprise": "企业", "person": "个人"}
 
 
+def _published_library(folder: Path, *, console: Console) -> tuple[list[Any], Any]:
+    """The demo's store (``<folder>/mianshen.db``, keys and audit head file in the folder):
+    demo accounts, the library imported and approved by two of them, then read back as
+    published and verified against its review records."""
+    from api.services.demo_data import STAFF, create_accounts, publish_library
+    from api.settings import Settings
+    from api.storage import open_engine
+    from matcher.runs import parse_stored_policies
+    from store import policy_integrity
+    from store import policies as policy_store
+    from store.db import transaction, upgrade
+
+    settings = Settings(data_dir=folder, database_url=f"sqlite:///{folder / 'mianshen.db'}")
+    engine = open_engine(settings)
+    upgrade(engine)
+    create_accounts(engine, list(STAFF))
+    publish_library(engine, say=console.print)
+    with transaction(engine, write=False) as session:
+        policy_integrity.verify(session)
+        versions = policy_store.published_versions(session)
+    engine.dispose()
+    return parse_stored_policies({v.policy_id: v.text for v in versions})
+
+
 def run_demo(
     folder: Path, *, enterprises: int, persons: int, seed: int, console: Console
 ) -> None:
@@ -32,14 +60,12 @@ def run_demo(
     from profiles.derive import derive
     from profiles.synth import LABELS_FILE, synthesize
     from profiles.tags.training import read_labels, train_tag_model
-    from rules.loader import bundled_library
 
     folder.mkdir(parents=True, exist_ok=True)
     sources = folder / "sources"
     today = dt.date.today()
     dates = [ALL_IN_EFFECT] if today == ALL_IN_EFFECT else [ALL_IN_EFFECT, today]
-    library = bundled_library()
-    policies = list(library.policies.values())
+    policies, sets = _published_library(folder, console=console)
     timings: dict[str, float] = {}
 
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
@@ -82,7 +108,7 @@ def run_demo(
                 t0 = time.perf_counter()
                 frame = derive(base, entity=entity, as_of=when).collect()
                 outcomes = match_frame(frame, entity=entity, policies=policies, as_of=when,
-                                       sets=library.sets)
+                                       sets=sets)
                 outcomes.write_parquet(folder / f"outcomes-{entity}-{when}.parquet")
                 results[(entity, when)] = outcomes
                 timings[f"match {entity} {when}"] = time.perf_counter() - t0
@@ -96,7 +122,7 @@ def run_demo(
         )
     card = tag_model.card
     console.print("产业链标签模型 " + str(card.get("version", ""))[:12] + ": " + ", ".join(
-        f"{tag} 精确率 {m['precision']:.2f}/召回率 {m['recall']:.2f}"
+        f"{tag} 精确率 {_share(m['precision'])}/召回率 {_share(m['recall'])}"
         for tag, m in card["tags"].items()
     ))
     for (entity, when), outcomes in results.items():
@@ -105,3 +131,10 @@ def run_demo(
         print_summary(console, outcomes, policies, title=title)
     console.print("耗时(秒): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
     console.print(f"[bold green]输出目录: {folder.resolve()}[/bold green]")
+    console.print(f"校验审计日志与已发布政策: MIANSHEN_DATA_DIR={folder.resolve()} "
+                  f"mianshen audit verify --database-url sqlite:///{folder.resolve()}/mianshen.db")
+
+
+def _share(value: float | None) -> str:
+    """A precision or recall; "—" when a small population left the tag without examples."""
+    return "—" if value is None else f"{value:.2f}"

@@ -105,7 +105,7 @@ def seal_in(folder: Path) -> AuditSeal:
     key_path = folder / "audit.key"
     if not key_path.exists():
         key_path.write_text(secrets.token_urlsafe(32), encoding="ascii")
-    return AuditSeal(key=key_path.read_text(encoding="ascii").encode("ascii"),
+    return AuditSeal(key=key_path.read_text(encoding="ascii").strip().encode("ascii"),
                      heads=HeadFile(folder / "audit-head.log"))
 
 
