@@ -106,8 +106,8 @@ def audit_verify(
     if problems:
         table = Table(title=f"审计日志发现 {len(problems)} 处问题")
         table.add_column("序号", justify="right")
-        table.add_column("类型")
-        table.add_column("说明")
+        table.add_column("类型", overflow="fold")
+        table.add_column("说明", overflow="fold")
         for p in problems:
             label, text = AUDIT_PROBLEMS.get(p.kind, (p.kind, "{seq}"))
             table.add_row(str(p.seq), label, text.format(seq=p.seq))
@@ -120,7 +120,7 @@ def audit_verify(
 def _print_policy_problems(problems: Sequence[VersionProblem]) -> None:
     table = Table(title=f"{len(problems)} 个政策版本与审核发布记录不符")
     for col in ("政策", "版本", "编号", "问题"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for p in problems:
         table.add_row(p.policy_id, p.version, str(p.version_id),
                       POLICY_PROBLEMS.get(p.kind, p.kind))
