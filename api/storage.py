@@ -22,7 +22,7 @@ from api.keys import key_exists, named_key
 from api.settings import Settings
 from store.audit import SCHEME_KEYED, AuditSeal
 from store.audit_heads import HeadFile
-from store.db import make_engine
+from store.db import make_engine, reading
 
 
 class AuditKeyLostError(Exception):
@@ -50,7 +50,7 @@ def _refuse_if_keyed(url: str, settings: Settings) -> None:
 
     probe = make_engine(url)
     try:
-        with probe.connect() as conn:
+        with reading(probe).connect() as conn:
             keyed = conn.execute(
                 select(func.count()).select_from(audit_log)
                 .where(audit_log.c.scheme == SCHEME_KEYED)

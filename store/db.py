@@ -122,7 +122,7 @@ def upgrade(target: Engine | str, *, revision: str = "head") -> None:
 def current_revision(engine: Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
-    with engine.connect() as conn:
+    with reading(engine).connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from api.deps import EngineDep, MaybeUser, SettingsDep
 from api.metrics import database_figures
+from store.db import reading
 
 router = APIRouter(tags=["system"])
 
@@ -23,7 +24,7 @@ router = APIRouter(tags=["system"])
 def health(engine: EngineDep) -> JSONResponse:
     """健康检查：数据库可连接时 200，否则 503。"""
     try:
-        with engine.connect() as conn:
+        with reading(engine).connect() as conn:  # never waits for a writer
             conn.execute(text("select 1"))
     except Exception as exc:  # any driver error means "not healthy"
         return JSONResponse({"status": "unavailable", "database": type(exc).__name__},
