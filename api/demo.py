@@ -34,8 +34,8 @@ def _published_library(folder: Path, *, console: Console) -> tuple[list[Any], An
     from api.settings import Settings
     from api.storage import open_engine
     from matcher.runs import parse_stored_policies
-    from store import policy_integrity
     from store import policies as policy_store
+    from store import policy_integrity
     from store.db import transaction, upgrade
 
     settings = Settings(data_dir=folder, database_url=f"sqlite:///{folder / 'mianshen.db'}")

@@ -47,7 +47,7 @@ def test_a_read_transaction_takes_no_write_lock_on_sqlite(tmp_path: Path) -> Non
 
 
 def test_a_read_only_transaction_cannot_write(db_engine: Engine) -> None:
-    with pytest.raises(DBAPIError, match="(?i)read.?only|readonly|query_only"), \
+    with pytest.raises(DBAPIError, match=r"(?i)read.?only|readonly|query_only"), \
             transaction(db_engine, write=False) as s:
         s.execute(text("DELETE FROM locks"))
 

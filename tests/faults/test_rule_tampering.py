@@ -87,7 +87,7 @@ def test_ordinary_sql_cannot_change_a_reviewed_version(
     what: str, db_engine: Engine, reviewed: dict[str, int]
 ) -> None:
     params = {k: v for k, v in reviewed.items() if f":{k}" in ORDINARY_SQL[what]}
-    with pytest.raises(DBAPIError, match="policy version|append-only|drafts only"):
+    with pytest.raises(DBAPIError, match=r"policy version|append-only|drafts only"):
         raw_sql(db_engine, ORDINARY_SQL[what], **params)
     with transaction(db_engine) as s:
         assert policy_integrity.check(s) == []
@@ -213,5 +213,6 @@ def test_run_refuses_a_rewritten_published_version_and_changes_nothing(
 
     verify = runner.invoke(app, ["audit", "verify", "--database-url", empty_db_url])
     assert verify.exit_code == 1 and VICTIM in verify.output
-    assert "与审核人员发布时的文本不同" in verify.output.replace("\n", "").replace("│", "").replace(" ", "")
+    flat = verify.output.replace("\n", "").replace("│", "").replace(" ", "")
+    assert "与审核人员发布时的文本不同" in flat
     engine.dispose()
