@@ -42,7 +42,7 @@ def _without_dummy_check(enabled: bool) -> Iterator[None]:
     try:
         yield
     finally:
-        accounts.spend_password_check = original  # type: ignore[assignment]
+        accounts.spend_password_check = original
 
 
 def measure(attempts: int, *, seed: int, dummy_check: bool, folder: Path) -> dict[str, Any]:

@@ -176,10 +176,9 @@ def parse_stored_policies(texts: Mapping[str, str]) -> tuple[list[Policy], Any]:
     return list(library.policies.values()), library.sets
 
 
-def published_policies(engine: Engine, *, entity: str, as_of: dt.date) -> tuple[list[Policy], Any]:
-    """The policies of ``entity`` published in the store and in effect on ``as_of``, with
-    the named sets; policies they reference are loaded too but not returned. Every published
-    version is first checked against its reviewed content hash
+def published_library(engine: Engine) -> tuple[list[Policy], Any]:
+    """Every policy published in the store, loaded, with the named sets; each version first
+    checked against its reviewed content hash
     (:class:`store.policy_integrity.TamperedPolicyError` when one differs: nothing runs)."""
     with transaction(engine, write=False) as session:
         policy_integrity.verify(session)
@@ -187,7 +186,14 @@ def published_policies(engine: Engine, *, entity: str, as_of: dt.date) -> tuple[
     texts = {v.policy_id: v.text for v in versions}
     if not texts:
         return [], None
-    loaded, sets = parse_stored_policies(texts)
+    return parse_stored_policies(texts)
+
+
+def published_policies(engine: Engine, *, entity: str, as_of: dt.date) -> tuple[list[Policy], Any]:
+    """The policies of ``entity`` published in the store and in effect on ``as_of``, with
+    the named sets (verified, see :func:`published_library`); policies they reference are
+    loaded too but not returned."""
+    loaded, sets = published_library(engine)
     return [p for p in loaded if p.entity == entity and p.in_effect(as_of)], sets
 
 
