@@ -10,6 +10,7 @@ from api.cli import (
     match_cmd,
     notify_cmd,
     profiles_cmd,
+    proposals_cmd,
     rules_cmd,
     run_cmd,
     serve_cmd,
@@ -22,6 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+proposals_cmd.register(rules_cmd.app)
 app.add_typer(rules_cmd.app, name="rules", help="政策规则: 检查 (check policy files).")
 app.add_typer(profiles_cmd.app, name="profiles", help="画像: 合成、构建 (synthesise, build).")
 match_cmd.register(app)
