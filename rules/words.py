@@ -8,6 +8,8 @@ An operator is named by a short code: the comparison operators of the language, 
 
 >>> operator_word("<=", field_type="int"), operator_word("<=", field_type="date")
 ('不超过', '不晚于')
+>>> operator_word("=", field_type="str")
+'为'
 >>> operators_for("bool")
 ('true', 'false', 'is empty', 'is known')
 >>> unit_word("yuan"), unit_word(None)
@@ -36,6 +38,8 @@ OPERATOR_WORDS: Final[dict[str, str]] = {
 DATE_OPERATOR_WORDS: Final[dict[str, str]] = {
     "<=": "不晚于", "<": "早于", ">=": "不早于", ">": "晚于", "=": "为", "!=": "不为",
 }
+# Text values read better with 为 (登记状态为存续).
+STRING_OPERATOR_WORDS: Final[dict[str, str]] = {"=": "为", "!=": "不为"}
 UNIT_WORDS: Final[dict[str, str]] = {
     "yuan": "元", "person": "人", "month": "个月", "year": "年", "ratio": "%", "grade": "级",
     "child": "个",
@@ -58,6 +62,8 @@ def operator_word(op: str, *, field_type: str = "") -> str:
     """The Chinese word for an operator code (dates: earlier / later)."""
     if field_type == "date" and op in DATE_OPERATOR_WORDS:
         return DATE_OPERATOR_WORDS[op]
+    if field_type == "str" and op in STRING_OPERATOR_WORDS:
+        return STRING_OPERATOR_WORDS[op]
     return OPERATOR_WORDS[op]
 
 
