@@ -257,6 +257,11 @@ def submit(
     )
 
 
+def _require_reason(reason: str) -> None:
+    if not reason.strip():
+        raise ValueError("a review decision needs a reason; got an empty one")
+
+
 def _record_review(
     session: Session,
     version_id: int,
@@ -267,8 +272,7 @@ def _record_review(
     publish_on: dt.date | None,
     now: dt.datetime,
 ) -> None:
-    if not reason.strip():
-        raise ValueError("a review decision needs a reason; got an empty one")
+    _require_reason(reason)
     session.execute(policy_reviews.insert().values(
         version_id=version_id, reviewer=reviewer, decision=decision, reason=reason.strip(),
         publish_on=publish_on, at=now))
@@ -312,6 +316,7 @@ def reject(
     now: dt.datetime | None = None,
 ) -> PolicyVersionRecord:
     """Send a version under review back to draft, with the reviewer's reason."""
+    _require_reason(reason)
     now = now or utcnow()
     moved = _move(
         session,
@@ -366,6 +371,8 @@ def publish(
 
     The reviewer must be another person than each of its :func:`writers`
     (:class:`~store.errors.FourEyesError` otherwise)."""
+    if reason is not None:
+        _require_reason(reason)
     now = now or utcnow()
     today = today or now.date()
     current = get_version(session, version_id)

@@ -35,4 +35,18 @@ app.add_typer(notify_cmd.app, name="notify", help="消息投递: 投递一次 (d
 
 
 def main() -> None:
+    quiet_logs()
     app()
+
+
+def quiet_logs() -> None:
+    """Logs are English and meant for operators: a command shows its user only Chinese lines,
+    and logs only when ``MIANSHEN_LOG_LEVEL`` asks for them (e.g. INFO, WARNING)."""
+    import logging
+    import os
+
+    level = os.environ.get("MIANSHEN_LOG_LEVEL", "").strip().upper()
+    if level:
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    elif not logging.getLogger().handlers:
+        logging.getLogger().addHandler(logging.NullHandler())

@@ -35,6 +35,7 @@ def swagger_ui(request: Request) -> HTMLResponse:
         swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
         swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
         swagger_favicon_url="/favicon.ico",
+        swagger_ui_parameters={"validatorUrl": None},  # no call to the online validator
     )
 
 

@@ -19,6 +19,7 @@
   let edits = 0;
   let timer = null;
   let proposals = [];
+  const clause = { text: "", ref: "" }; // the pasted clause survives re-rendering
   const vocabularies = {};
 
   // ---- helpers ----------------------------------------------------------------------
@@ -249,8 +250,8 @@
 
   function proposalsHtml() {
     return `<fieldset class="proposals"><legend>从条款原文生成条件</legend>`
-      + `<textarea id="clause-text" rows="3" placeholder="粘贴政策条款原文，如：年应纳税所得额不超过300万元、从业人数不超过300人、资产总额不超过5000万元"></textarea>`
-      + `<div class="cols"><label>条款编号 <input id="clause-ref" placeholder="如 第五条"></label>`
+      + `<textarea id="clause-text" rows="3" placeholder="粘贴政策条款原文，如：年应纳税所得额不超过300万元、从业人数不超过300人、资产总额不超过5000万元">${esc(clause.text)}</textarea>`
+      + `<div class="cols"><label>条款编号 <input id="clause-ref" placeholder="如 第五条" value="${attr(clause.ref)}"></label>`
       + `<button type="button" id="propose">生成条件草案</button>`
       + `<button type="button" id="accept-all" class="secondary"${proposals.length ? "" : " hidden"}>全部采纳</button></div>`
       + `<div id="proposal-list">${proposals.map((p, i) => `<div class="proposal${p.accepted ? " accepted" : ""}" data-i="${i}">`
@@ -331,7 +332,9 @@
 
   guided.addEventListener("input", (ev) => {
     const el = ev.target;
-    if (el.dataset.bind && el.tagName !== "SELECT" && el.type !== "checkbox") {
+    if (el.id === "clause-text" || el.id === "clause-ref") {
+      clause[el.id === "clause-text" ? "text" : "ref"] = el.value;
+    } else if (el.dataset.bind && el.tagName !== "SELECT" && el.type !== "checkbox") {
       set(state.form, el.dataset.bind, el.dataset.number ? Number(el.value) : el.value);
       changed();
     } else if (el.dataset.list) {
@@ -433,15 +436,13 @@
   // ---- clause proposals -------------------------------------------------------------
 
   async function propose() {
-    const text = document.getElementById("clause-text").value;
+    const text = clause.text;
     if (!text.trim()) { flash("请先粘贴条款原文", true); return; }
     try {
       proposals = await api("POST", "/api/editor/proposals",
         { text, entity: state.form.entity === "person" ? "person" : "enterprise" });
     } catch (e) { flash(e.message, true); return; }
-    const clauseText = text;
     await renderGuided();
-    document.getElementById("clause-text").value = clauseText;
     flash(proposals.length ? `识别出 ${proposals.length} 个条件，请逐条采纳或修改` : "未从这段文字中识别出条件", !proposals.length);
   }
 
@@ -449,7 +450,7 @@
     const p = proposals[i];
     if (!p || p.accepted) return;
     const input = guided.querySelector(`input.pvalue[data-i="${i}"]`);
-    const row = { ...p.row, id: null, clause: document.getElementById("clause-ref").value || null };
+    const row = { ...p.row, id: null, clause: clause.ref || null };
     if (input && row.structured && input.value !== row.value) { row.value = input.value; row.when = ""; }
     const top = state.form.eligibility;
     // a condition already there (same expression) is not added twice
