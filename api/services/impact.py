@@ -15,6 +15,7 @@ import polars as pl
 from sqlalchemy.orm import Session
 
 from api.services.groups import ordered
+from api.services.money import to_fen, yuan_of_fen
 from api.services.population import DISTRICT_COLUMNS, DataAccess
 from api.services.simulate import derived_frame, display_id, group_codes, label_of, match_policy
 from profiles.masking import mask_name
@@ -33,8 +34,8 @@ def _side(outcomes: pl.DataFrame, suffix: str) -> pl.DataFrame:
 
 
 def compare(before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
-    """One row per entity matched by either side: newly / lost flags and the cost change
-    (the eligible amount after minus before; an unknown amount counts as none)."""
+    """One row per entity matched by either side: newly / lost flags and the cost change in
+    fen (the eligible amount after minus before; an unknown amount counts as none)."""
     joined = _side(after, "after").join(_side(before, "before"), on="entity_id", how="full",
                                         coalesce=True)
     eligible_after = pl.col("outcome_after") == "eligible"
@@ -42,10 +43,10 @@ def compare(before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
     return joined.with_columns(
         newly=eligible_after.fill_null(False) & ~eligible_before.fill_null(False),
         lost=eligible_before.fill_null(False) & ~eligible_after.fill_null(False),
-        cost_after=pl.when(eligible_after).then(pl.col("amount_after")).otherwise(0.0)
-        .fill_null(0.0),
-        cost_before=pl.when(eligible_before).then(pl.col("amount_before")).otherwise(0.0)
-        .fill_null(0.0),
+        cost_after=pl.when(eligible_after).then(to_fen(pl.col("amount_after"))).otherwise(0)
+        .fill_null(0),
+        cost_before=pl.when(eligible_before).then(to_fen(pl.col("amount_before"))).otherwise(0)
+        .fill_null(0),
     ).with_columns(cost_delta=pl.col("cost_after") - pl.col("cost_before"))
 
 
@@ -59,7 +60,7 @@ def _by(changes: pl.DataFrame, attrs: pl.DataFrame | None, column: str) -> list[
     )
     rows = [
         {"group": label_of(column, r["code"]), "code": r["code"], "newly": int(r["newly"]),
-         "lost": int(r["lost"]), "cost_delta": round(float(r["cost_delta"]), 2),
+         "lost": int(r["lost"]), "cost_delta": yuan_of_fen(r["cost_delta"]),
          "eligible_after": int(r["eligible_after"])}
         for r in table.iter_rows(named=True) if r["newly"] or r["lost"] or r["cost_delta"]
     ]
@@ -132,9 +133,9 @@ def impact(data: DataAccess, session: Session, policy: Policy, *, as_of: dt.date
             "undetermined_after": int((changes["outcome_after"] == "undetermined").sum()),
             "newly": int(changes["newly"].sum()),
             "lost": int(changes["lost"].sum()),
-            "cost_before": round(float(changes["cost_before"].sum()), 2),
-            "cost_after": round(float(changes["cost_after"].sum()), 2),
-            "cost_delta": round(float(changes["cost_delta"].sum()), 2),
+            "cost_before": yuan_of_fen(changes["cost_before"].sum()),
+            "cost_after": yuan_of_fen(changes["cost_after"].sum()),
+            "cost_delta": yuan_of_fen(changes["cost_delta"].sum()),
         },
         "by_district": _by(changes, group_codes(frame, key, district), district),
         "by_industry": _by(changes, group_codes(frame, key, "industry_code"), "industry_code")

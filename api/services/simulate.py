@@ -12,6 +12,7 @@ import polars as pl
 from sqlalchemy.orm import Session
 
 from api.services.groups import district_label, industry_label, ordered
+from api.services.money import to_fen, yuan_of_fen
 from api.services.population import DISTRICT_COLUMNS, DataAccess, Population
 from profiles.masking import mask_id
 from rules.model import Policy
@@ -65,12 +66,12 @@ def _groups(outcomes: pl.DataFrame, frame: pl.DataFrame, key: str, column: str
     table = joined.group_by("code").agg(
         eligible=(pl.col("outcome") == "eligible").sum(),
         undetermined=(pl.col("outcome") == "undetermined").sum(),
-        amount=pl.col("amount").filter(pl.col("outcome") == "eligible").sum(),
+        amount=to_fen(pl.col("amount")).filter(pl.col("outcome") == "eligible").sum(),
     )
     return ordered([
         {"group": label_of(column, r["code"]), "code": r["code"],
          "eligible": int(r["eligible"]), "undetermined": int(r["undetermined"]),
-         "amount": round(float(r["amount"] or 0.0), 2)}
+         "amount": yuan_of_fen(r["amount"])}
         for r in table.iter_rows(named=True)
     ], by=("eligible", "undetermined"))
 
@@ -81,7 +82,7 @@ def _totals(outcomes: pl.DataFrame) -> dict[str, Any]:
               ("eligible", "undetermined", "superseded", "over_budget")}
     return {
         **counts,
-        "total_cost": round(float(eligible["amount"].sum() or 0.0), 2),
+        "total_cost": yuan_of_fen(eligible.select(to_fen(pl.col("amount")).sum()).item()),
         "unknown_amounts": int(eligible["amount"].is_null().sum()),
     }
 
@@ -166,5 +167,5 @@ def _difference(before: pl.DataFrame, after: pl.DataFrame, current: Policy) -> d
         "no_longer_eligible": len(ids(before, "eligible") - ids(after, "eligible")),
         "eligible_delta": a["eligible"] - b["eligible"],
         "undetermined_delta": a["undetermined"] - b["undetermined"],
-        "cost_delta": a["total_cost"] - b["total_cost"],
+        "cost_delta": yuan_of_fen(round(a["total_cost"] * 100) - round(b["total_cost"] * 100)),
     }

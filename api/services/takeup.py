@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Final
 
 import polars as pl
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from api.services.errors import ApiError
 from api.services.groups import district_label, industry_label, ordered
+from api.services.money import decimal_of_fen, fen_of, to_fen
 from api.services.population import DISTRICT_COLUMNS, ENTITY_KEYS, DataAccess
 from rules.model import Policy
 from store.schema import applications, entitlement_events, entitlements, outbox
@@ -32,17 +33,6 @@ LIVE: Final = ("new", "notified", "confirmed", "paid", "objected")  # not revoke
 _ENT_SCHEMA: Final = {"id": pl.Int64, "entity_kind": pl.String, "entity_id": pl.String,
                       "policy_id": pl.String, "benefit_period": pl.String,
                       "outcome": pl.String, "amount": pl.Float64, "status": pl.String}
-
-
-def fen(value: float | None) -> Decimal | None:
-    """An amount in yuan as an exact Decimal to the fen (half up); None stays None.
-
-    >>> fen(331918.14800000004), fen(None)
-    (Decimal('331918.15'), None)
-    """
-    if value is None:
-        return None
-    return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def needs_public_notice(policy: Policy) -> bool:
@@ -146,8 +136,8 @@ def entitlement_frame(data: DataAccess, session: Session, *, policy_id: str | No
         (pl.col("status") == "revoked").alias("revoked"),
         (pl.col("outcome") == "over_budget").alias("over_budget"),
         pl.when((pl.col("outcome") == "eligible") & pl.col("status").is_in(list(LIVE)))
-        .then(pl.col("amount")).otherwise(None).alias("cost"),
-        pl.when(pl.col("status") == "paid").then(pl.col("amount")).otherwise(None)
+        .then(to_fen(pl.col("amount"))).otherwise(None).alias("cost"),
+        pl.when(pl.col("status") == "paid").then(to_fen(pl.col("amount"))).otherwise(None)
         .alias("paid_amount"),
     ]
     out = ents.with_columns(flags).with_columns(
@@ -195,14 +185,14 @@ def _row(r: Mapping[str, Any]) -> dict[str, Any]:
     out = {c: int(r.get(c) or 0) for c in COUNTS}
     out["channels"] = {c: {"delivered": int(r.get(f"{c}_delivered") or 0),
                            "failed": int(r.get(f"{c}_failed") or 0)} for c in CHANNELS}
-    out["cost"] = str(fen(float(r.get("cost") or 0.0)))
-    out["paid_amount"] = str(fen(float(r.get("paid_amount") or 0.0)))
+    out["cost"] = str(decimal_of_fen(r.get("cost")))  # summed in fen
+    out["paid_amount"] = str(decimal_of_fen(r.get("paid_amount")))
     out["unknown_amounts"] = int(r.get("unknown_amounts") or 0)
     return out
 
 
 def _with_budget(row: dict[str, Any], info: PolicyInfo | None) -> dict[str, Any]:
-    budget = fen(info.budget) if info is not None and info.budget is not None else None
+    budget = fen_of(info.budget) if info is not None and info.budget is not None else None
     row["budget"] = str(budget) if budget is not None else None
     row["budget_used"] = (float(Decimal(row["cost"]) / budget) if budget else None)
     return row
@@ -292,7 +282,7 @@ def notice_list(data: DataAccess, session: Session, policy_id: str) -> dict[str,
             "id": (mask_id(r["entity_id"]) if key in personal else r["entity_id"]) or "",
             "district": district_label(r["district"]),
             "period": period_text(r["benefit_period"]),
-            "amount": str(fen(r["amount"])) if r["amount"] is not None else None,
+            "amount": str(fen_of(r["amount"])) if r["amount"] is not None else None,
             "status": zh("entitlement", r["status"]),
         })
     return {"policy_id": policy_id, "title": info.title, "needed": True, "rows": rows}
