@@ -285,14 +285,13 @@ def _numeric(ctx: _Context, text: str, m: _Mention, tail: str, left: str | None
     f = candidates[0]
     after = tail[number.end():].lstrip()
     exclusive = (number.group(4) or "") == "(不含)"
-    op = _op_of(head, after, exclusive=exclusive, grade=f.unit == "grade")
-    if op is None:
-        op = {"年满": ">=", "满": ">="}.get(text[m.start:m.end])
-    if op is None:
+    found = _op_of(head, after, exclusive=exclusive, grade=f.unit == "grade") or {
+        "年满": ">=", "满": ">="}.get(text[m.start:m.end])
+    if found is None:
         return None
     value = _value_text(number.group(1), number.group(2), unit)
     lhs = left or name_source(f.name)
-    return f, op, value, f"{lhs} {op} {value}"
+    return f, found, value, f"{lhs} {found} {value}"
 
 
 def _proposals_in(ctx: _Context, segment: str, offset: int, lexicon: _Lexicon

@@ -51,7 +51,7 @@ def vocabulary(session: SessionDep, data: DataDep, _user: Simulator,
                entity: Annotated[str, Query(pattern="^(enterprise|person)$")] = "enterprise",
                ) -> VocabularyPublic:
     """向导的选项：字段(中文名、类型、单位、来源)、运算词、命名集合、地区、兑现方式、周期。"""
-    ecat = load_catalog().entity(entity)  # type: ignore[arg-type]
+    ecat = load_catalog().entity(entity)
     sets = data.published_library(session).sets
     fields = [
         FieldPublic(name=f.name, label=f.label, type=f.type, unit=f.unit,

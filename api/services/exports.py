@@ -18,14 +18,18 @@ Column = tuple[str, Callable[[dict[str, Any]], Any]]
 Sheet = tuple[str, Sequence[Column], Sequence[dict[str, Any]]]
 
 
+def _channel(channel: str, what: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda r: r["channels"][channel][what]
+
+
 def _counts() -> list[Column]:
     cols: list[Column] = [
         ("匹配", lambda r: r["matched"]), ("符合", lambda r: r["eligible"]),
         ("待确认", lambda r: r["undetermined"]), ("已通知", lambda r: r["notified"]),
     ]
     for c in CHANNELS:
-        cols.append((f"{zh('channel', c)}送达", lambda r, c=c: r["channels"][c]["delivered"]))
-        cols.append((f"{zh('channel', c)}失败", lambda r, c=c: r["channels"][c]["failed"]))
+        cols.append((f"{zh('channel', c)}送达", _channel(c, "delivered")))
+        cols.append((f"{zh('channel', c)}失败", _channel(c, "failed")))
     cols += [
         ("已确认", lambda r: r["confirmed"]), ("已申请", lambda r: r["applied"]),
         ("申请已批准", lambda r: r["approved"]), ("已兑现", lambda r: r["paid"]),

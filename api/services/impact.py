@@ -133,9 +133,9 @@ def impact(data: DataAccess, session: Session, policy: Policy, *, as_of: dt.date
             "undetermined_after": int((changes["outcome_after"] == "undetermined").sum()),
             "newly": int(changes["newly"].sum()),
             "lost": int(changes["lost"].sum()),
-            "cost_before": yuan_of_fen(changes["cost_before"].sum()),
-            "cost_after": yuan_of_fen(changes["cost_after"].sum()),
-            "cost_delta": yuan_of_fen(changes["cost_delta"].sum()),
+            "cost_before": yuan_of_fen(int(changes["cost_before"].sum())),
+            "cost_after": yuan_of_fen(int(changes["cost_after"].sum())),
+            "cost_delta": yuan_of_fen(int(changes["cost_delta"].sum())),
         },
         "by_district": _by(changes, group_codes(frame, key, district), district),
         "by_industry": _by(changes, group_codes(frame, key, "industry_code"), "industry_code")

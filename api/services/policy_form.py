@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from typing import Any
+from typing import Any, Literal
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -97,7 +97,8 @@ def _tree(raw: Any, ecat: EntityCatalog | None) -> RowForm | GroupForm:
         return RowForm(when=_text(raw) or "", line=_line(raw))
     if "when" in raw:
         return _row(raw, ecat)
-    kind = next((k for k in ("all", "any", "not") if k in raw), "all")
+    kind: Literal["all", "any", "not"] = next(
+        (k for k in ("all", "any", "not") if k in raw), "all")
     body = raw.get(kind)
     items = [body] if kind == "not" else list(body or [])
     return GroupForm(kind=kind, label=_text(raw.get("label")), clause=_text(raw.get("clause")),
@@ -112,7 +113,8 @@ def _amount(raw: Any) -> AmountForm | None:
         out.kind = "tiers"
         out.by = _text(raw["tiers"].get("by")) or ""
         table = raw["tiers"].get("table") or []
-        out.tiers = [TierRowForm(from_=_text(r[0]) or "", value=_text(r[1]) or "")
+        out.tiers = [TierRowForm.model_validate({"from": _text(r[0]) or "",
+                                                  "value": _text(r[1]) or ""})
                      for r in table if isinstance(r, list) and len(r) == 2]
     elif "cases" in raw:
         out.kind = "cases"
@@ -140,7 +142,7 @@ def _parameters(raw: Any) -> list[ParameterForm]:
 
 
 def _catalog_of(entity: str) -> EntityCatalog | None:
-    return load_catalog().entity(entity) if entity in ENTITIES else None  # type: ignore[arg-type]
+    return load_catalog().entity(entity) if entity in ENTITIES else None
 
 
 def form_of_data(data: CommentedMap) -> PolicyForm:
@@ -158,7 +160,8 @@ def form_of_data(data: CommentedMap) -> PolicyForm:
         basis=BasisForm(document=_text(basis.get("document")) or "",
                         clause=_text(basis.get("clause")), url=_text(basis.get("url")))
         if isinstance(basis, CommentedMap) else BasisForm(document=_text(basis) or ""),
-        effective=EffectiveForm(from_=_text(eff.get("from")) or "", to=_text(eff.get("to")))
+        effective=EffectiveForm.model_validate({"from": _text(eff.get("from")) or "",
+                                                "to": _text(eff.get("to"))})
         if isinstance(eff, CommentedMap) else EffectiveForm(),
         delivery=_text(data.get("delivery")) or "direct",
         parameters=_parameters(data.get("parameters")),

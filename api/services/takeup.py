@@ -182,7 +182,7 @@ class PolicyInfo:
 
 
 def _row(r: Mapping[str, Any]) -> dict[str, Any]:
-    out = {c: int(r.get(c) or 0) for c in COUNTS}
+    out: dict[str, Any] = {c: int(r.get(c) or 0) for c in COUNTS}
     out["channels"] = {c: {"delivered": int(r.get(f"{c}_delivered") or 0),
                            "failed": int(r.get(f"{c}_failed") or 0)} for c in CHANNELS}
     out["cost"] = str(decimal_of_fen(r.get("cost")))  # summed in fen
@@ -268,7 +268,7 @@ def notice_list(data: DataAccess, session: Session, policy_id: str) -> dict[str,
         raise NotFound(f"政策 {policy_id!r} 没有已发布的版本")
     if not info.notice:
         return {"policy_id": policy_id, "title": info.title, "needed": False, "rows": []}
-    personal = set(load_catalog().entity(info.entity).personal_fields)  # type: ignore[arg-type]
+    personal = set(load_catalog().entity(info.entity).personal_fields)
     key = ENTITY_KEYS[info.entity]
     frame = entitlement_frame(data, session, policy_id=policy_id).filter(
         (pl.col("outcome") == "eligible") & pl.col("status").is_in(list(NOTICE_STATUSES))
