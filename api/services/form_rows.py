@@ -40,12 +40,37 @@ def _literal_text(node: ast.Expr) -> str:
     return to_source(node)
 
 
+_LENIENT = re.compile(r"^\s*(`[^`]+`|[^\s<>=!`]+)\s*(<=|>=|!=|=|<|>)\s*(.+?)\s*$")
+
+
+def _lenient(when: str, ecat: EntityCatalog) -> tuple[str, str, str] | None:
+    """``field op anything``: a row whose value does not parse or resolve (三百, 300万元)
+    stays a row, so the officer fixes the value where they typed it; the check reports it."""
+    m = _LENIENT.match(when)
+    if m is None:
+        return None
+    name, op, value = m.group(1).strip("`"), m.group(2), m.group(3)
+    if name not in ecat:
+        return None
+    f = ecat.field(name)
+    if op not in operators_for(f.type):
+        return None
+    if f.type == "str" and len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        value = value[1:-1]
+    return f.name, op, value
+
+
 def decompose(when: str, ecat: EntityCatalog) -> tuple[str, str, str] | None:
-    """(field name, operator code, value text) of a simple condition, else None."""
+    """(field name, operator code, value text) of a simple condition, else None.
+
+    >>> from profiles.catalog import load_catalog
+    >>> decompose("employees <= 三百", load_catalog().entity("enterprise"))
+    ('employees', '<=', '三百')
+    """
     try:
         expr = parse_expr(when)
     except PolicyError:
-        return None
+        return _lenient(when, ecat)
 
     def field_of(node: ast.Expr) -> Field | None:
         if isinstance(node, ast.FieldRef) and node.name in ecat:
@@ -61,6 +86,9 @@ def decompose(when: str, ecat: EntityCatalog) -> tuple[str, str, str] | None:
     if isinstance(expr, ast.Compare) and (f := field_of(expr.left)) is not None and isinstance(
             expr.right, _LITERALS) and expr.op in operators_for(f.type):
         return f.name, expr.op, _literal_text(expr.right)
+    if isinstance(expr, ast.Compare) and isinstance(expr.right, ast.FieldRef) and (
+            expr.right.name not in ecat):
+        return _lenient(when, ecat)  # a parameter, or a word that is not a value
     if isinstance(expr, ast.In) and (f := field_of(expr.item)) is not None:
         op = "not in" if expr.negated else "in"
         container = expr.container

@@ -335,7 +335,12 @@
     if (el.id === "clause-text" || el.id === "clause-ref") {
       clause[el.id === "clause-text" ? "text" : "ref"] = el.value;
     } else if (el.dataset.bind && el.tagName !== "SELECT" && el.type !== "checkbox") {
-      set(state.form, el.dataset.bind, el.dataset.number ? Number(el.value) : el.value);
+      const path = el.dataset.bind;
+      if (path.endsWith(".value") && path.startsWith("eligibility")) {
+        const row = get(state.form, path.slice(0, path.lastIndexOf(".")));
+        if (row.label === row.default_label) row.label = "";  // the written label follows
+      }
+      set(state.form, path, el.dataset.number ? Number(el.value) : el.value);
       changed();
     } else if (el.dataset.list) {
       set(state.form, el.dataset.list, el.value.split(/[、,，\s]+/).filter(Boolean));
