@@ -105,7 +105,7 @@ def text_diff(old: str, new: str, *, old_name: str, new_name: str) -> str:
 
 
 def diff_lines(old: str, new: str) -> list[dict[str, Any]]:
-    """A line diff for display: each line with its kind and its numbers on either side.
+    r"""A line diff for display: each line with its kind and its numbers on either side.
 
     >>> [(d["kind"], d["old"], d["new"]) for d in diff_lines("a\nb\n", "a\nc\n")]
     [('same', 1, 1), ('del', 2, None), ('add', None, 2)]

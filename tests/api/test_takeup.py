@@ -68,15 +68,16 @@ def _truth(env: Env) -> tuple[Counter[str], Counter[str], Counter[str]]:
 
 
 def test_dashboard_counts_are_the_stores(env: Env, client: TestClient) -> None:
+    from store import entitlements as entitlement_store
+
     _deliver(env)
-    enterprise = env.token(client, "enterprise")
-    mine = client.get("/api/me/benefits", headers=enterprise).json()
-    confirmable = [b for b in mine if b["outcome"] == "eligible" and b["status"] in
-                   ("new", "notified") and b["delivery"] != "apply"]
-    assert confirmable, "the demo enterprise has a benefit to confirm"
-    confirmed_policy = confirmable[0]["policy_id"]
-    r = client.post(f"/api/me/benefits/{confirmable[0]['id']}/confirm", headers=enterprise)
-    assert r.status_code == 200, r.text
+    with transaction(env.engine) as s:  # the entity confirms one benefit
+        e = s.execute(select(entitlements).where(
+            entitlements.c.outcome == "eligible", entitlements.c.status.in_(["new", "notified"]),
+            entitlements.c.delivery != "apply").order_by(entitlements.c.id.desc())
+            .limit(1)).one()
+        entitlement_store.transition(s, e.id, "confirmed", actor="test")
+    confirmed_policy = e.policy_id
 
     report = client.get("/api/takeup", headers=env.token(client, "officer")).json()
     matched, told, failed = _truth(env)
