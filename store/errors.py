@@ -28,16 +28,16 @@ class TransitionError(StoreError):
 
 
 class FourEyesError(StoreError):
-    """The reviewer of a policy version is its author, or the approver of its retirement
-    is the one who asked for it (四眼原则)."""
+    """The reviewer of a policy version wrote it: its author, or an editor of the draft; or
+    the approver of a retirement is the one who asked for it (``role="requester"``) (四眼原则,
+    per person whatever roles they hold)."""
 
-    def __init__(self, version_id: int, user: str, *, step: str = "publish") -> None:
+    def __init__(self, version_id: int, user: str, *, role: str = "author") -> None:
         self.version_id = version_id
         self.user = user
-        self.step = step
-        who = "the author" if step == "publish" else "the one who asked to retire it"
+        self.role = role
         super().__init__(
-            f"policy version {version_id}: the reviewer must not be {who} ({user!r}); "
+            f"policy version {version_id}: the reviewer must not be its {role} ({user!r}); "
             "expected a second person"
         )
 

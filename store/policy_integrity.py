@@ -116,6 +116,32 @@ def check(session: Session) -> list[VersionProblem]:
     return problems
 
 
+def verify_as_submitted(session: Session, version: PolicyVersionRecord) -> None:
+    """:class:`TamperedPolicyError` unless ``version`` still hashes to its content hash and
+    that hash is the one recorded (keyed) when it was last submitted for review: a text
+    changed in the database after submission is never published."""
+    key = audit.seal_of(session).key
+    submitted = [
+        e for e in audit.entries(session, subject=f"policy:{version.policy_id}",
+                                 action="policy.in_review")
+        if e.detail.get("version_id") == version.id and audit.is_authentic(e, key=key)
+    ]
+    actual = hashlib.sha256(version.text.encode("utf-8")).hexdigest()
+    digest = submitted[-1].detail.get("content_hash") if submitted else None
+    if not hmac.compare_digest(actual, version.content_hash):
+        kind: ProblemKind = "hash_mismatch"
+        message = "its text does not hash to its stored content hash"
+    elif not isinstance(digest, str):
+        kind, message = "unattested", "no authentic record of its submission for review"
+    elif not hmac.compare_digest(digest, actual):
+        kind, message = "changed_since_review", "its text differs from the text submitted"
+    else:
+        return
+    raise TamperedPolicyError([VersionProblem(version_id=version.id, policy_id=version.policy_id,
+                                              version=version.version, kind=kind,
+                                              message=message)])
+
+
 def verify(session: Session) -> None:
     """:class:`TamperedPolicyError` unless :func:`check` finds nothing."""
     problems = check(session)

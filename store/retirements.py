@@ -82,7 +82,7 @@ def _decide(session: Session, retirement_id: int, *, reviewer: str, status: Reti
     if current.status != "pending":
         raise TransitionError("policy retirement", retirement_id, current.status, status)
     if reviewer == current.requested_by:
-        raise FourEyesError(current.version_id, reviewer, step="retire")
+        raise FourEyesError(current.version_id, reviewer, role="requester")
     session.execute(
         update(policy_retirements)
         .where(policy_retirements.c.id == retirement_id,

@@ -46,7 +46,7 @@ def metrics(request: Request, engine: EngineDep, settings: SettingsDep,
             user: MaybeUser) -> PlainTextResponse:
     """Prometheus 指标：运行、匹配、投递、失败（默认需指标令牌或管理员身份）。"""
     allowed = (settings.metrics_public or _scraper_token_matches(request, settings)
-               or (user is not None and user.role == "admin"))
+               or (user is not None and user.has_role("admin")))
     if not allowed and user is not None:
         raise HTTPException(status_code=403, detail="只有系统管理员可以查看指标")
     if not allowed:

@@ -32,7 +32,7 @@ class DemoAccount:
 
 def store_is_empty(engine: Engine) -> bool:
     """No policy version and no account yet (the database is migrated)."""
-    with transaction(engine) as session:
+    with transaction(engine, write=False) as session:
         versions = session.execute(select(func.count()).select_from(policy_versions)).scalar_one()
         accounts = count_accounts(session)
     return int(versions) == 0 and accounts == 0
@@ -40,7 +40,7 @@ def store_is_empty(engine: Engine) -> bool:
 
 def _pick(engine: Engine, entity_kind: str) -> str | None:
     """An entity with an eligible direct benefit and, preferably, an undetermined one too."""
-    with transaction(engine) as session:
+    with transaction(engine, write=False) as session:
         rows = session.execute(
             select(entitlements.c.entity_id, entitlements.c.outcome, entitlements.c.delivery)
             .where(entitlements.c.entity_kind == entity_kind)
@@ -94,7 +94,8 @@ def publish_library(engine: Engine, *, say: Say) -> int:
     from store import audit
 
     imported = import_library(engine, author="officer")
-    published = approve_versions(engine, imported.created, reviewer="reviewer")
+    published = approve_versions(engine, imported.created, reviewer="reviewer",
+                                 reason="演示：逐项核对条件、金额与原文一致")
     with transaction(engine, write=False) as session:
         entries = len(audit.entries(session))
     say(f"政策库：演示政策员 officer 导入 {len(imported.created)} 项政策（待审核），演示审核员 "

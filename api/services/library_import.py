@@ -39,10 +39,13 @@ def _package_version() -> str:
 
 
 def _require_role(engine: Engine, user_id: str, role: str, what: str) -> None:
+    from store import users as user_store
+
     with transaction(engine, write=False) as session:
-        found = session.execute(select(users.c.role).where(users.c.id == user_id)).scalar()
-    if found != role:
-        shown = "不存在" if found is None else f"的角色是 {found}"
+        found = session.execute(select(users.c.id).where(users.c.id == user_id)).scalar()
+        held = user_store.roles_of(session, user_id) if found is not None else frozenset()
+    if role not in held:
+        shown = "不存在" if found is None else f"没有该角色（现有：{'、'.join(sorted(held))}）"
         raise ImportRefused(f"{what}应为{'政策业务人员' if role == 'officer' else '审核人员'}"
                             f"账号，{user_id!r} {shown}")
 
@@ -74,9 +77,11 @@ def import_library(engine: Engine, *, author: str,
 
 
 def approve_versions(engine: Engine, versions: Sequence[PolicyVersionRecord], *,
-                     reviewer: str) -> list[PolicyVersionRecord]:
-    """Publish ``versions`` as ``reviewer`` (a reviewer account; four eyes enforced by the
-    store: the reviewer must not be the author)."""
+                     reviewer: str, reason: str) -> list[PolicyVersionRecord]:
+    """Publish ``versions`` as ``reviewer`` (a reviewer account), with the reviewer's
+    ``reason`` recorded for each; four eyes enforced by the store (the reviewer wrote none of
+    them)."""
     _require_role(engine, reviewer, "reviewer", "审核人")
     with transaction(engine) as session:
-        return [policy_store.publish(session, v.id, reviewer=reviewer) for v in versions]
+        return [policy_store.publish(session, v.id, reviewer=reviewer, reason=reason)
+                for v in versions]

@@ -62,7 +62,7 @@ def _import_and_approve(url: str) -> int:
     engine = open_engine(get_settings(), url=url)
     with transaction(engine) as s:
         pending = [v for v in policies.list_versions(s) if v.status == "in_review"]
-    approve_versions(engine, pending, reviewer="li")
+    approve_versions(engine, pending, reviewer="li", reason="与原文一致")
     engine.dispose()
     return len(pending)
 

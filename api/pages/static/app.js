@@ -33,7 +33,9 @@ function esc(s) {
 }
 
 function yuan(n) {
-  return n === null || n === undefined ? "待核定" : Math.round(n).toLocaleString("zh-CN") + " 元";
+  if (n === null || n === undefined || n === "") return "待核定";
+  return Number(n).toLocaleString("zh-CN", { minimumFractionDigits: 2, maximumFractionDigits: 2 })
+    + " 元";
 }
 
 // ---- charts -----------------------------------------------------------------------------
@@ -93,58 +95,6 @@ function drawSimulation(r) {
       + `（${esc(c.value_display)}）`).join("；") + "</div>").join("");
 }
 
-// ---- the policy editor ------------------------------------------------------------------
-
-function setupEditor() {
-  const editor = document.getElementById("editor");
-  if (!editor) return;
-  const text = document.getElementById("policy-text");
-  const out = document.getElementById("validation");
-  let timer = null;
-  const validate = async () => {
-    try {
-      const r = await api("POST", "/api/policies/validate", { yaml: text.value });
-      out.innerHTML = r.valid
-        ? `<span class="ok">✓ 检查通过：${esc(r.policy.title)}（${r.policy.conditions.length} 个条件）</span>`
-        : r.problems.map((p) => `<div class="problem">第 ${p.line} 行第 ${p.column} 列 [${esc(p.code)}] `
-            + `${esc(p.message)}${p.suggestion ? "；是否应为 " + esc(p.suggestion) : ""}</div>`).join("");
-    } catch (e) { out.innerHTML = `<span class="problem">${esc(e.message)}</span>`; }
-  };
-  text.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(validate, 400); });
-  validate();
-  const policyOf = () => (text.value.match(/^id:\s*(\S+)/m) || [])[1];
-  document.getElementById("save-draft").addEventListener("click", async () => {
-    try {
-      const vid = editor.dataset.versionId;
-      const pid = editor.dataset.policyId || policyOf();
-      const r = vid
-        ? await api("PUT", `/api/policies/${pid}/versions/${vid}`, { yaml: text.value })
-        : await api("POST", "/api/policies/drafts", { yaml: text.value });
-      editor.dataset.versionId = r.id;
-      editor.dataset.policyId = r.policy_id;
-      document.getElementById("version-info").textContent = `版本 ${r.id} · ${r.status_label}`;
-      flash(`草稿已保存（版本 ${r.id}）`);
-    } catch (e) { flash(e.message, true); }
-  });
-  document.getElementById("simulate").addEventListener("click", async () => {
-    const vid = editor.dataset.versionId, pid = editor.dataset.policyId;
-    if (!vid) { flash("请先保存草稿", true); return; }
-    document.getElementById("sim-summary").textContent = "模拟中 …";
-    try { drawSimulation(await api("POST", `/api/policies/${pid}/versions/${vid}/simulate`, {})); }
-    catch (e) { flash(e.message, true); }
-  });
-  document.getElementById("submit-review").addEventListener("click", async () => {
-    const vid = editor.dataset.versionId, pid = editor.dataset.policyId;
-    if (!vid) { flash("请先保存草稿", true); return; }
-    try {
-      const r = await api("POST", `/api/policies/${pid}/versions/${vid}/submit`);
-      document.getElementById("version-info").textContent = `版本 ${r.id} · ${r.status_label}`;
-      editor.dataset.versionId = "";
-      flash("已提交审核");
-    } catch (e) { flash(e.message, true); }
-  });
-}
-
 // ---- benefits, reviews, runs ------------------------------------------------------------
 
 function setupButtons() {
@@ -169,15 +119,6 @@ function setupButtons() {
       setTimeout(() => location.reload(), 800);
     } catch (e) { flash(e.message, true); }
   });
-  document.querySelectorAll("[data-version] button").forEach((b) => b.addEventListener("click", async () => {
-    const card = b.closest("[data-version]");
-    const base = `/api/policies/${card.dataset.policy}/versions/${card.dataset.version}`;
-    try {
-      if (b.classList.contains("approve")) await api("POST", `${base}/approve`);
-      else await api("POST", `${base}/reject`, { reason: card.querySelector(".reason").value });
-      flash("已处理"); card.remove();
-    } catch (e) { flash(e.message, true); }
-  }));
   document.querySelectorAll("[data-entitlement] button.keep, [data-entitlement] button.revoke")
     .forEach((b) => b.addEventListener("click", async () => {
       const card = b.closest("[data-entitlement]");
@@ -213,4 +154,4 @@ function setupButtons() {
   });
 }
 
-document.addEventListener("DOMContentLoaded", () => { setupEditor(); setupButtons(); });
+document.addEventListener("DOMContentLoaded", () => { setupButtons(); });

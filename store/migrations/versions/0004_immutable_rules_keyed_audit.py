@@ -2,7 +2,7 @@
 four-eyes retirement
 
 Revision ID: 0004
-Revises: 0003
+Revises: 0009
 Create Date: 2026-11-24 10:00:00
 
 Guards in the database itself, so that whoever reaches the database with ordinary SQL
@@ -11,7 +11,8 @@ cannot rewrite rules or the audit trail:
 - ``policy_versions``: rows are inserted as drafts only; once a version leaves ``draft`` its
   text, hash, version, dates, policy and author never change; a published or retired row
   changes only from ``published`` to ``retired``; a version becomes ``published`` only from
-  ``in_review``, with a reviewer who is not its author; only drafts can be deleted.
+  review (``in_review``, or ``scheduled`` after approval), with a reviewer who is not its
+  author; only drafts can be deleted.
 - ``audit_log``: append-only (no UPDATE, no DELETE, and on PostgreSQL no TRUNCATE).
 
 On SQLite these are triggers on the tables: a later migration that rebuilds one of these
@@ -28,7 +29,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0003"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
@@ -73,7 +74,8 @@ SQLITE_TRIGGERS = {
     "policy_versions_publish_reviewed": f"""
         CREATE TRIGGER policy_versions_publish_reviewed BEFORE UPDATE ON policy_versions
         WHEN NEW.status = 'published' AND OLD.status <> 'published' AND (
-            OLD.status <> 'in_review' OR NEW.reviewer IS NULL OR NEW.reviewer = OLD.author)
+            OLD.status NOT IN ('in_review', 'scheduled') OR NEW.reviewer IS NULL
+            OR NEW.reviewer = OLD.author)
         BEGIN SELECT RAISE(ABORT, '{MSG_PUBLISH}'); END""",
     "policy_versions_delete_draft": f"""
         CREATE TRIGGER policy_versions_delete_draft BEFORE DELETE ON policy_versions
@@ -122,7 +124,7 @@ PG_FUNCTIONS = {
             RAISE EXCEPTION '{MSG_FINAL}' USING ERRCODE = 'integrity_constraint_violation';
           END IF;
           IF NEW.status = 'published' AND OLD.status <> 'published' AND (
-              OLD.status <> 'in_review' OR NEW.reviewer IS NULL
+              OLD.status NOT IN ('in_review', 'scheduled') OR NEW.reviewer IS NULL
               OR NEW.reviewer = OLD.author) THEN
             RAISE EXCEPTION '{MSG_PUBLISH}' USING ERRCODE = 'integrity_constraint_violation';
           END IF;
