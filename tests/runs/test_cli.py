@@ -163,3 +163,31 @@ def test_run_refuses_a_bad_date(empty_db_url: str, tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 2
+
+
+def test_import_of_policy_files_puts_them_under_review_and_refuses_a_bad_file(
+    empty_db_url: str, tmp_path: Path
+) -> None:
+    from rules.loader import library_dir
+
+    _accounts(empty_db_url)
+    folder = tmp_path / "new-policies"
+    folder.mkdir()
+    text = (library_dir() / "graduate-hiring-subsidy.yaml").read_text(encoding="utf-8")
+    (folder / "p.yaml").write_text(text.replace("id: graduate-hiring-subsidy",
+                                                "id: graduate-hiring-subsidy-2026"),
+                                   encoding="utf-8")
+    imported = runner.invoke(app, ["policies", "import", "--author", "zhang", str(folder),
+                                   "--database-url", empty_db_url], input="zhang-password\n")
+    assert imported.exit_code == 0 and "已导入 1 个" in imported.output, imported.output
+    (folder / "bad.yaml").write_text(text.replace("graduate_hires", "graduate_hirez"),
+                                     encoding="utf-8")
+    refused = runner.invoke(app, ["policies", "import", "--author", "zhang", str(folder),
+                                  "--database-url", empty_db_url], input="zhang-password\n")
+    assert refused.exit_code == 1 and "未导入任何版本" in refused.output
+    engine = make_engine(empty_db_url)
+    with transaction(engine) as s:
+        versions = policies.list_versions(s)
+    assert [(v.policy_id, v.status, v.author) for v in versions] == [
+        ("graduate-hiring-subsidy-2026", "in_review", "zhang")]
+    engine.dispose()
