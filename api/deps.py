@@ -192,4 +192,4 @@ ReviewerOrAdmin = Annotated[Principal, Depends(require_roles("reviewer", "admin"
 Admin = Annotated[Principal, Depends(require_roles("admin"))]
 EntityUser = Annotated[Principal, Depends(require_roles("enterprise", "citizen"))]
 Simulator = Annotated[Principal, Depends(require_roles("officer", "reviewer"))]
-OfficerOrReviewer = Simulator
+OfficerOrReviewer = Annotated[Principal, Depends(require_roles("officer", "reviewer"))]

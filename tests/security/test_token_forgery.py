@@ -9,8 +9,12 @@ import base64
 import hashlib
 import hmac
 import json
+import os
+import subprocess
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import jwt
 import pytest
@@ -105,3 +109,16 @@ def test_a_readable_key_file_is_refused(service: Service) -> None:
     login_key.chmod(0o644)
     with pytest.raises(KeyFileError, match="chmod 600"):
         create_app(service.settings, engine=service.engine)
+
+
+@pytest.mark.parametrize("environment", ["development", "production"])
+def test_serve_refuses_to_start_with_the_old_default_key(tmp_path: Path,
+                                                        environment: str) -> None:
+    env = {**os.environ, "MIANSHEN_SECRET_KEY": "change-me", "MIANSHEN_ENVIRONMENT": environment,
+           "MIANSHEN_DATA_DIR": str(tmp_path / "data")}
+    done = subprocess.run([sys.executable, "-c", "from api.cli import main; main()", "serve",
+                           "--port", "0"], env=env, capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "MIANSHEN_SECRET_KEY" in done.stderr and "默认值" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "data").exists()
