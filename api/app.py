@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     """The application for ``settings``; the database is migrated on creation. ``engine``
     defaults to :func:`api.storage.open_engine` (one given must carry the audit seal too).
     The login key is read, or generated on this first start, here."""
-    from api.deps import WriteGate
+    from api.gates import AdmissionGate, WriteGate
     from api.keys import ServiceKeys
     from api.login_limits import DatabaseCounters, LoginLimits, RedisCounters
     from api.routes import (
@@ -187,4 +187,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         app.include_router(module.router)
     docs.mount_assets(app)  # before /static, which would otherwise catch /static/docs
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(AdmissionGate, limit=settings.request_concurrency)
     return app

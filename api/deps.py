@@ -12,24 +12,20 @@ methods; ``ReadSessionDep`` / ``WriteSessionDep`` say it explicitly where the me
 (a POST that only computes, a GET that creates on first view). A read-only session takes no
 write lock (SQLite WAL), so reads never wait for writers. The session commits before the
 response is sent (a client never sees success for a write that then fails). Writing requests
-of one process take turns at an async gate *before* they get a worker thread: a writer that
-holds the database's write lock never waits for a thread that another writer, itself waiting
-for that lock, is holding.
+of one process take turns at an async gate before they get a worker thread (:mod:`api.gates`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated
 
-import anyio
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, TokenClaims, TokenError, read_token
+from api.gates import WriteGate
 from api.services.accounts import principal_for_key, principal_of
 from api.services.population import DataAccess
 from api.settings import Settings
@@ -60,22 +56,6 @@ def get_data(request: Request) -> DataAccess:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 DataDep = Annotated[DataAccess, Depends(get_data)]
-
-
-class WriteGate:
-    """One async lock per event loop (a test may drive the same app from several loops)."""
-
-    def __init__(self) -> None:
-        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.Lock] = (
-            weakref.WeakKeyDictionary()
-        )
-
-    def lock(self) -> anyio.Lock:
-        loop = asyncio.get_running_loop()
-        found = self._locks.get(loop)
-        if found is None:
-            found = self._locks[loop] = anyio.Lock()
-        return found
 
 
 async def write_turn(request: Request) -> AsyncIterator[None]:

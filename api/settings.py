@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     # Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For is believed;
     # from anyone else the header is ignored.
     trusted_proxies: tuple[str, ...] = ()
+    # Requests inside the app at once (the others wait in line, holding nothing); the
+    # database pool of the service holds twice as many connections (api.gates).
+    request_concurrency: int = Field(default=20, ge=1)
     # /metrics: open to anyone when true; else to a bearer of metrics_token or an admin.
     metrics_public: bool = False
     metrics_token: SecretStr | None = None

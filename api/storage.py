@@ -42,7 +42,10 @@ def open_engine(settings: Settings, *, url: str | None = None) -> Engine:
     database_url = url or settings.database_url
     if not key_exists(settings, "audit"):
         _refuse_if_keyed(database_url, settings)
-    return make_engine(database_url, audit_seal=audit_seal(settings))
+    # a request holds at most two connections at a time (api.gates): never wait for one
+    return make_engine(database_url, audit_seal=audit_seal(settings),
+                       pool_size=settings.request_concurrency,
+                       max_overflow=settings.request_concurrency)
 
 
 def _refuse_if_keyed(url: str, settings: Settings) -> None:

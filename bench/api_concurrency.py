@@ -61,6 +61,7 @@ class Level:
     p99_ms: float | None
     all_answered: bool
     load_1min: float
+    error_kinds: dict[str, int]
 
 
 def _free_port() -> int:
@@ -137,6 +138,12 @@ async def _level(base: str, tokens: dict[str, dict[str, str]], *, clients: int,
                  seconds: float, writes: float, timeout: float, seed: int) -> Level:
     latencies: list[float] = []
     counts = {"requests": 0, "answered": 0, "errors": 0, "timeouts": 0}
+    kinds: dict[str, int] = {}
+
+    def error(kind: str) -> None:
+        counts["errors"] += 1
+        kinds[kind] = kinds.get(kind, 0) + 1
+
     stop_at = time.monotonic() + seconds
 
     async def one_client(index: int, http: httpx.AsyncClient) -> None:
@@ -157,14 +164,14 @@ async def _level(base: str, tokens: dict[str, dict[str, str]], *, clients: int,
             except httpx.TimeoutException:
                 counts["timeouts"] += 1
                 continue
-            except httpx.HTTPError:
-                counts["errors"] += 1
+            except httpx.HTTPError as exc:
+                error(type(exc).__name__)
                 continue
             if 200 <= r.status_code < 300:
                 counts["answered"] += 1
                 latencies.append(time.perf_counter() - started)
             else:
-                counts["errors"] += 1
+                error(f"HTTP {r.status_code}")
 
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     started = time.monotonic()
@@ -177,7 +184,7 @@ async def _level(base: str, tokens: dict[str, dict[str, str]], *, clients: int,
         requests_per_second=round(counts["answered"] / elapsed, 1),
         p50_ms=_quantile(latencies, 0.5), p99_ms=_quantile(latencies, 0.99),
         all_answered=counts["answered"] == counts["requests"] and counts["requests"] > 0,
-        load_1min=round(os.getloadavg()[0], 1),
+        load_1min=round(os.getloadavg()[0], 1), error_kinds=kinds,
     )
 
 

@@ -50,6 +50,10 @@ def make_engine(url: str, *, audit_seal: AuditSeal | None = None, **kwargs: Any)
     >>> make_engine("sqlite://").dialect.name
     'sqlite'
     """
+    # Up to 40 connections by default (the web service sizes its pool to its admission
+    # gate, api.gates).
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 30)
     if audit_seal is not None:
         from store.audit import SEAL_OPTION
 
@@ -70,9 +74,9 @@ def make_engine(url: str, *, audit_seal: AuditSeal | None = None, **kwargs: Any)
     database = parsed.database
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-        # Requests run in a thread pool: enough connections that reads never queue for one.
-        kwargs.setdefault("pool_size", 20)
-        kwargs.setdefault("max_overflow", 40)
+    else:  # an in-memory database lives in one connection (SingletonThreadPool)
+        kwargs.pop("pool_size", None)
+        kwargs.pop("max_overflow", None)
     engine = create_engine(url, **kwargs)
 
     @event.listens_for(engine, "connect")
@@ -90,12 +94,12 @@ def make_engine(url: str, *, audit_seal: AuditSeal | None = None, **kwargs: Any)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        if conn.get_execution_options().get(READ_ONLY_OPTION):
-            conn.exec_driver_sql("PRAGMA query_only = 1")
-            conn.exec_driver_sql("BEGIN")
-        else:
-            conn.exec_driver_sql("PRAGMA query_only = 0")
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = bool(conn.get_execution_options().get(READ_ONLY_OPTION))
+        info = conn.connection.info  # per DBAPI connection: emit the pragma only on a change
+        if info.get("query_only") is not read_only:
+            conn.exec_driver_sql(f"PRAGMA query_only = {int(read_only)}")
+            info["query_only"] = read_only
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -133,8 +137,15 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def reading(engine: Engine) -> Engine:
-    """``engine`` for read-only transactions (same pool, same seal)."""
-    return engine.execution_options(**{READ_ONLY_OPTION: True})
+    """``engine`` for read-only transactions (same pool, same seal; made once per engine and
+    kept on it)."""
+    if engine.get_execution_options().get(READ_ONLY_OPTION):
+        return engine
+    found: Engine | None = getattr(engine, "_mianshen_reading", None)
+    if found is None:
+        found = engine.execution_options(**{READ_ONLY_OPTION: True})
+        engine._mianshen_reading = found  # type: ignore[attr-defined]
+    return found
 
 
 @contextmanager
