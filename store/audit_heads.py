@@ -84,6 +84,3 @@ class HeadFile:
                 raise HeadFileDamaged(self.path, number, raw[:120])
             out.append(ExportedHead(seq=int(match[1]), digest=match[2], line=number))
         return out
-
-    def exists(self) -> bool:
-        return self.path.exists()

@@ -191,3 +191,43 @@ def test_import_of_policy_files_puts_them_under_review_and_refuses_a_bad_file(
     assert [(v.policy_id, v.status, v.author) for v in versions] == [
         ("graduate-hiring-subsidy-2026", "in_review", "zhang")]
     engine.dispose()
+
+
+def test_a_version_published_before_the_upgrade_is_refused_until_a_reviewer_attests_it(
+    empty_db_url: str,
+) -> None:
+    """An install from before migration 0004: its library was imported as published by the
+    system user, with unkeyed audit entries. After the upgrade a run refuses those versions
+    until a reviewer (password checked) attests them; a tampered one is never attested."""
+    import hashlib
+
+    from sqlalchemy import text
+
+    from store.db import upgrade
+
+    upgrade(empty_db_url, revision="0009")
+    legacy = make_engine(empty_db_url)
+    body = "id: p-old\ntitle: 旧政策\n"
+    with legacy.begin() as conn:
+        conn.execute(text("INSERT INTO users VALUES ('system', '系统', 'system', "
+                          "'2025-01-01 00:00:00')"))
+        conn.execute(text("INSERT INTO policies VALUES ('p-old', '旧政策', 'enterprise', "
+                          "'2025-01-01 00:00:00')"))
+        conn.execute(text(
+            "INSERT INTO policy_versions (policy_id, version, content_hash, text, "
+            "effective_from, status, author, created_at, submitted_at, published_at) VALUES "
+            "('p-old', 'v1', :h, :t, '2025-01-01', 'published', 'system', "
+            "'2025-01-01 00:00:00', '2025-01-01 00:00:00', '2025-01-01 00:00:00')"),
+            {"h": hashlib.sha256(body.encode()).hexdigest(), "t": body})
+    legacy.dispose()
+    _accounts(empty_db_url)  # upgrades to head on the way
+    before = runner.invoke(app, ["audit", "verify", "--database-url", empty_db_url])
+    assert before.exit_code == 1 and "p-old" in before.output
+    wrong = runner.invoke(app, ["policies", "attest", "--reviewer", "li", "--database-url",
+                                empty_db_url], input="not-it\n")
+    assert wrong.exit_code == 2
+    attested = runner.invoke(app, ["policies", "attest", "--reviewer", "li",
+                                   "--database-url", empty_db_url], input="li-password\n")
+    assert attested.exit_code == 0 and "已补签 1 个" in attested.output, attested.output
+    after = runner.invoke(app, ["audit", "verify", "--database-url", empty_db_url])
+    assert after.exit_code == 0, after.output
