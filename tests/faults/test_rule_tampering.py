@@ -216,3 +216,31 @@ def test_run_refuses_a_rewritten_published_version_and_changes_nothing(
     flat = verify.output.replace("\n", "").replace("│", "").replace(" ", "")
     assert "与审核人员发布时的文本不同" in flat
     engine.dispose()
+
+
+@pytest.mark.parametrize("when", ["under review", "scheduled"])
+def test_a_text_rewritten_after_submission_is_never_published(db_engine: Engine,
+                                                              when: str) -> None:
+    """The owner rewrites a version after the author submitted it (under review, or approved
+    for a later day): it does not go live, not even through the nightly scheduled publish."""
+    with transaction(db_engine) as s:
+        v = policies.create_draft(s, _doc("v1", "id: p1\nvalue: 100\n"), author="alice")
+        policies.submit(s, v.id, actor="alice")
+        if when == "scheduled":
+            policies.publish(s, v.id, reviewer="bob", reason="下月施行",
+                             publish_on=dt.date(2025, 7, 1), today=dt.date(2025, 6, 1))
+    drop_guards(db_engine)
+    text = "id: p1\nvalue: 80000\n"
+    raw_sql(db_engine, "UPDATE policy_versions SET text = :t, content_hash = :h WHERE id = :id",
+            t=text, h=_sha(text), id=v.id)
+    with pytest.raises(policy_integrity.TamperedPolicyError) as err, \
+            transaction(db_engine) as s:
+        if when == "scheduled":
+            policies.publish_due(s, today=dt.date(2025, 7, 1))
+        else:
+            policies.publish(s, v.id, reviewer="bob", reason="同意")
+    assert err.value.problems[0].kind == "changed_since_review"
+    with transaction(db_engine, write=False) as s:
+        assert policies.get_version(s, v.id).status == (
+            "scheduled" if when == "scheduled" else "in_review")
+        assert policies.published_versions(s) == []

@@ -17,7 +17,7 @@ cannot rewrite rules or the audit trail:
 
 On SQLite these are triggers on the tables: a later migration that rebuilds one of these
 tables (``batch_alter_table``) drops them and must create them again
-(``tests/store/test_immutability.py`` fails when they are missing).
+(``tests/faults/test_rule_tampering.py`` fails when they are missing).
 
 Existing audit entries keep their plain SHA-256 (``scheme = 'sha256'``); new entries are
 keyed (HMAC, key outside the database), and the first keyed entry covers the older ones.
