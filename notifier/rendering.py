@@ -1,6 +1,7 @@
 """Rendering a planned message's payload with its Jinja2 template (one per message kind).
 
-Each template has four blocks: ``subject``, ``sms`` (short text), ``text`` and ``html``.
+Each template has three blocks: ``subject``, ``text`` and ``html``; the SMS text (one
+70-character segment with its link) is composed by :mod:`notifier.sms_text`.
 Every rendered part is scanned for unmasked ID and phone numbers; a message that shows one is
 refused with :class:`UnmaskedPersonalDataError` and never reaches a channel.
 """
@@ -16,8 +17,9 @@ import jinja2
 from notifier.errors import PayloadError, TemplateMissingError, UnmaskedPersonalDataError
 from notifier.masking import find_unmasked
 from notifier.model import MESSAGE_KINDS
+from notifier.sms_text import compose_digest_sms, compose_sms
 
-BLOCKS = ("subject", "sms", "text", "html")
+BLOCKS = ("subject", "text", "html")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,13 +67,22 @@ def render_message(kind: str, payload: Mapping[str, object]) -> RenderedMessage:
     except (jinja2.TemplateError, TypeError, AttributeError, KeyError) as exc:
         # Jinja's messages name the missing part, never a value.
         raise PayloadError(kind=kind, problem=f"{type(exc).__name__}: {exc}") from None
-    rendered = RenderedMessage(kind=kind, **parts)
+    rendered = RenderedMessage(kind=kind, sms=_sms(kind, payload), **parts)
     findings: list[str] = []
     for part in rendered.parts():
         findings.extend(f for f in find_unmasked(part) if f not in findings)
     if findings:
         raise UnmaskedPersonalDataError(kind=kind, findings=tuple(findings))
     return rendered
+
+
+def _sms(kind: str, payload: Mapping[str, object]) -> str:
+    items = payload.get("items")
+    if not isinstance(items, list | tuple) or not items:
+        raise PayloadError(kind=kind, problem="no items")
+    if kind == "digest":
+        return compose_digest_sms(len(items), str(payload.get("inbox_url") or ""))
+    return compose_sms(items[0])
 
 
 def render_application_html(application: Mapping[str, object]) -> str:

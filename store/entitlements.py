@@ -2,7 +2,8 @@
 cycle and a history of events.
 
 Status: ``new -> notified -> confirmed -> paid``, or ``declined`` / ``objected`` / ``revoked``
-with a reason. :data:`TRANSITIONS` is the whole life cycle; anything else raises
+with a reason; a benefit that needs an application goes ``new | notified -> applied`` when the
+application is submitted, then ``confirmed`` (approved) or ``rejected`` (with the reason). :data:`TRANSITIONS` is the whole life cycle; anything else raises
 :class:`store.errors.TransitionError` naming both statuses. Runs write entitlements in bulk
 (:mod:`store.entitlement_bulk`); people move them with :func:`transition`.
 """
@@ -22,14 +23,17 @@ from store.schema import entitlement_events, entitlements
 from store.types import utcnow
 
 EntitlementStatus = Literal[
-    "new", "notified", "confirmed", "paid", "declined", "objected", "revoked"
+    "new", "notified", "applied", "confirmed", "paid", "declined", "objected", "revoked",
+    "rejected",
 ]
 Outcome = Literal["eligible", "undetermined", "superseded", "over_budget"]
 OUTCOMES: tuple[Outcome, ...] = ("eligible", "undetermined", "superseded", "over_budget")
 
 TRANSITIONS: dict[str, frozenset[str]] = {
-    "new": frozenset({"notified", "confirmed", "declined", "objected", "revoked"}),
-    "notified": frozenset({"confirmed", "declined", "objected", "revoked"}),
+    "new": frozenset({"notified", "applied", "confirmed", "declined", "objected", "revoked"}),
+    "notified": frozenset({"applied", "confirmed", "declined", "objected", "revoked"}),
+    "applied": frozenset({"confirmed", "rejected", "revoked"}),
+    "rejected": frozenset({"objected"}),
     "confirmed": frozenset({"paid", "objected", "revoked"}),
     "objected": frozenset({"notified", "confirmed", "declined", "revoked"}),
     "paid": frozenset(),
@@ -37,9 +41,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "revoked": frozenset({"new"}),  # eligible again in the same period (a run reinstates)
 }
 # Statuses a run may revoke when eligibility is lost ("before payment").
-REVOCABLE: frozenset[str] = frozenset({"new", "notified", "confirmed", "objected"})
+REVOCABLE: frozenset[str] = frozenset({"new", "notified", "applied", "confirmed", "objected"})
 # Statuses whose figures a run no longer changes.
-SETTLED: frozenset[str] = frozenset({"paid", "declined"})
+SETTLED: frozenset[str] = frozenset({"paid", "declined", "rejected"})
 
 
 def benefit_period(amount_period: str | None, as_of: dt.date) -> str:
@@ -77,7 +81,7 @@ class EntitlementRecord:
     benefit_period: str
     policy_version: str
     outcome: Outcome
-    amount: float | None
+    amount_fen: int | None  # integer fen; None = unknown, never 0
     amount_period: str | None
     delivery: str
     unknown_fields: list[str] | None
@@ -185,7 +189,7 @@ def transition(
     current = get(session, entitlement_id)
     if to not in TRANSITIONS[current.status]:
         raise TransitionError("entitlement", entitlement_id, current.status, to)
-    if to in ("declined", "objected", "revoked") and not reason:
+    if to in ("declined", "objected", "revoked", "rejected") and not reason:
         raise ValueError(f"a reason is required to move entitlement {entitlement_id} to {to!r}")
     result = session.execute(
         update(entitlements)

@@ -67,9 +67,13 @@ def write_table(frame: pl.DataFrame, path: Path) -> None:
     if path.suffix.lower() == ".parquet":
         frame.write_parquet(path)
         return
+    from store.money import yuan_text_expr
+
     flat = frame.with_columns(
         [pl.col(c).list.join(";") for c, t in frame.schema.items() if isinstance(t, pl.List)]
     )
+    if "amount_fen" in flat.columns:  # exact yuan beside the fen, for readers of the CSV
+        flat = flat.with_columns(yuan_text_expr(pl.col("amount_fen")).alias("amount_yuan"))
     flat.write_csv(path)
 
 
