@@ -80,7 +80,19 @@ def _install_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     """The application for ``settings``; the database is migrated on creation."""
-    from api.routes import auth, benefits, matches, pages, policies, reviews, runs, system
+    from api.routes import (
+        applications,
+        auth,
+        benefits,
+        links,
+        matches,
+        pages,
+        policies,
+        reviews,
+        runs,
+        subscriptions,
+        system,
+    )
     from api.services.population import DataAccess
     from store.db import make_engine, upgrade
 
@@ -114,7 +126,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         )
         return response
 
-    for module in (system, auth, policies, matches, benefits, reviews, runs, pages):
+    for module in (system, auth, policies, matches, benefits, subscriptions, reviews,
+                   applications, runs, links, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

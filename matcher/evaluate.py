@@ -4,9 +4,9 @@ The plan computes, for all policies at once, the Kleene truth of the eligibility
 amount (shared subexpressions are computed once by polars' common-subexpression elimination).
 The wide result is turned into the long output of DESIGN §6: one row per (entity, policy)
 whose outcome is not ``ineligible``, its amount in integer fen (``amount_fen``, rounded once
-at the end by :func:`store.money.fen_expr`; null = UNKNOWN). Exclusivity groups and budgets are then applied
-(:mod:`matcher.allocation`), and for undetermined rows the fields whose UNKNOWN made them
-undetermined are listed.
+at the end by :func:`store.money.fen_expr`; null = UNKNOWN). Exclusivity groups and budgets
+are then applied (:mod:`matcher.allocation`), and for undetermined rows the fields whose
+UNKNOWN made them undetermined are listed.
 
 >>> import datetime as dt
 >>> import polars as pl

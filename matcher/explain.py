@@ -233,7 +233,8 @@ def explain_many(
     if rows.height == 0:
         return {}
     mask_names = [f"u:{pid}" for pid in compiled]
-    masks = pl.concat([rows[m] for m in mask_names]) if mask_names else pl.Series([], dtype=pl.UInt64)
+    masks = (pl.concat([rows[m] for m in mask_names]) if mask_names
+             else pl.Series([], dtype=pl.UInt64))
     decoded = dict(decode_masks(masks, plan).iter_rows())
     known: dict[tuple[str, str], tuple[str, int | None]] = {}
     if outcomes is not None:
@@ -289,9 +290,11 @@ def _explanation(
     def leaf(cond: Condition, used: bool) -> ConditionExplanation:
         cc = by_id[cond.id]
         key = f"{pid}:{cond.id}"
-        truth = values[f"ct:{key}"]
+        found = values[f"ct:{key}"]
+        truth = None if found is None else bool(found)
         value = values.get(f"cv:{key}")
-        distance = values.get(f"cd:{key}")
+        raw = values.get(f"cd:{key}")
+        distance = float(raw) if isinstance(raw, float | int) else None
         subject = _subject_field(cond.expr)
         status: Status = ("unused" if not used else
                           "met" if truth is True else "unmet" if truth is False else "unknown")
@@ -303,7 +306,7 @@ def _explanation(
             value_display=words.value_text(value, field=subject) if (
                 value is not None or subject) else "—",
             requirement=words.requirement(cond.expr), threshold=cc.threshold,
-            distance=distance if isinstance(distance, float | int) else None,
+            distance=distance,
             distance_text=words.distance_text(cond.expr, value=value, distance=distance)
             if truth is False else None,
             fields=tuple(sorted(cc.fields)),
@@ -327,6 +330,7 @@ def _explanation(
         truth = node_truth(node)
         status: Status = ("unused" if not used else
                           "met" if truth is True else "unmet" if truth is False else "unknown")
+        children: tuple[ExplanationNode, ...]
         if isinstance(node, NotOf):
             kind: Literal["all", "any", "not"] = "not"
             children = (walk(node.child, used),)
@@ -383,7 +387,8 @@ def _amount_how(policy: Policy, values: Mapping[str, object], words: Words, *,
         for name in sorted(ast.fields_read(rule.expr)):
             shown = words.value_text(values.get(f"f:{name}"), field=name)
             figures.append(f"{words.subject(ast.FieldRef(name=name))} {shown}")
-        detail = f"计算：{words.subject(rule.expr)}" + (f"（{'，'.join(figures)}）" if figures else "")
+        detail = f"计算：{words.subject(rule.expr)}" + (
+            f"（{'，'.join(figures)}）" if figures else "")
     elif isinstance(rule, TierAmount):
         by_name = rule.by.name if isinstance(rule.by, ast.FieldRef) else None
         shown = words.value_text(values.get(f"f:{by_name}"), field=by_name) if by_name else ""

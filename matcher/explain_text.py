@@ -115,7 +115,8 @@ class Words:
         if isinstance(expr, ast.ListLit):
             return "或".join(self.literal(i, unit) for i in expr.items)
         if isinstance(expr, ast.SetRef):
-            named = self.sets[expr.name] if self.sets is not None and expr.name in self.sets else None
+            known = self.sets is not None and expr.name in self.sets
+            named = self.sets[expr.name] if known else None
             return f"“{named.label if named else expr.name}”"
         if isinstance(expr, ast.RegionRef):
             return expr.name
@@ -215,9 +216,9 @@ class Words:
             if limit is None or not isinstance(value, int | float) or isinstance(value, bool):
                 continue
             amount = self.quantity(abs(distance), self.unit_of(subject), self.word_of(subject))
-            if op in (">=", ">") and value < limit or (op == ">" and value == limit):
+            if (op in (">=", ">") and value < limit) or (op == ">" and value == limit):
                 return f"还差 {amount}"
-            if op in ("<=", "<") and value > limit or (op == "<" and value == limit):
+            if (op in ("<=", "<") and value > limit) or (op == "<" and value == limit):
                 return f"超出 {amount}"
             if op == "=" and value != limit:
                 return f"相差 {amount}"

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from notifier.delivery_rules import DeliveryRules
 from notifier.links import LinkIssuer
 from notifier.model import EntitlementChange, FieldInfo, PlannedMessage, Recipient
-from notifier.planning import item_kind, item_key, plan_messages, recipient_routes
+from notifier.planning import item_key, item_kind, plan_messages, recipient_routes
 from store import outbox as store_outbox
 from store.schema import outbox as outbox_table
 from store.types import utcnow

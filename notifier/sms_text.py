@@ -8,8 +8,10 @@ would not fit, then the amount is left out; the link is never cut.
 ...         "2025-11", "amount_fen": 7500, "amount_period": "month",
 ...         "link": "https://ms.example.cn/l/2juzYdYJuhi"}
 >>> text = compose_sms(item)
->>> text, len(text) <= SMS_SEGMENT
-('【免申即享】上海市老年综合津贴11月可享75元/月，一键确认：https://ms.example.cn/l/2juzYdYJuhi', True)
+>>> text
+'【免申即享】上海市老年综合津贴11月可享75元/月，一键确认：https://ms.example.cn/l/2juzYdYJuhi'
+>>> len(text) <= SMS_SEGMENT
+True
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@ cycle and a history of events.
 
 Status: ``new -> notified -> confirmed -> paid``, or ``declined`` / ``objected`` / ``revoked``
 with a reason; a benefit that needs an application goes ``new | notified -> applied`` when the
-application is submitted, then ``confirmed`` (approved) or ``rejected`` (with the reason). :data:`TRANSITIONS` is the whole life cycle; anything else raises
+application is submitted, then ``confirmed`` (approved) or ``rejected`` (with the reason).
+:data:`TRANSITIONS` is the whole life cycle; anything else raises
 :class:`store.errors.TransitionError` naming both statuses. Runs write entitlements in bulk
 (:mod:`store.entitlement_bulk`); people move them with :func:`transition`.
 """
@@ -230,3 +231,61 @@ def count_by_status(session: Session, *, entity_kind: str | None = None) -> dict
     if entity_kind is not None:
         stmt = stmt.where(entitlements.c.entity_kind == entity_kind)
     return {str(s): int(n) for s, n in session.execute(stmt)}
+
+
+def add_event(
+    session: Session,
+    entitlement_id: int,
+    *,
+    kind: str,
+    actor: str,
+    detail: dict[str, Any] | None = None,
+    reason: str | None = None,
+    now: dt.datetime | None = None,
+) -> None:
+    """Record something that happened to an entitlement without changing its status (an
+    application submitted, a link opened …): it shows in the benefit's 处理记录."""
+    now = now or utcnow()
+    session.execute(
+        entitlement_events.insert().values(
+            entitlement_id=entitlement_id, run_id=None, at=now, actor=actor, kind=kind,
+            from_status=None, to_status=None, detail=detail, reason=reason,
+        )
+    )
+    audit.append(session, actor=actor, action=f"entitlement.{kind}",
+                 subject=f"entitlement:{entitlement_id}", detail=detail or {}, now=now)
+
+
+def decide(
+    session: Session,
+    entitlement_id: int,
+    *,
+    to: EntitlementStatus,
+    outcome: Outcome | None,
+    amount_fen: int | None,
+    actor: str,
+    reason: str | None,
+    now: dt.datetime | None = None,
+) -> EntitlementRecord:
+    """A decision on the entitlement's application: the status moves (``confirmed`` when
+    approved, ``rejected`` when not) and, when approved, the outcome and amount become what
+    the completed application decided (its unknowns answered)."""
+    now = now or utcnow()
+    current = get(session, entitlement_id)
+    if outcome is not None:
+        session.execute(
+            update(entitlements)
+            .where(entitlements.c.id == entitlement_id)
+            .values(outcome=outcome, amount_fen=amount_fen, unknown_fields=[], updated_at=now)
+        )
+        if (outcome, amount_fen) != (current.outcome, current.amount_fen):
+            session.execute(
+                entitlement_events.insert().values(
+                    entitlement_id=entitlement_id, run_id=None, at=now, actor=actor,
+                    kind="updated", from_status=current.status, to_status=current.status,
+                    detail={"outcome": {"from": current.outcome, "to": outcome},
+                            "amount_fen": {"from": current.amount_fen, "to": amount_fen}},
+                    reason=None,
+                )
+            )
+    return transition(session, entitlement_id, to, actor=actor, reason=reason, now=now)

@@ -55,13 +55,13 @@ def _groups(outcomes: pl.DataFrame, frame: pl.DataFrame, key: str, column: str,
         .agg(
             eligible=(pl.col("outcome") == "eligible").sum(),
             undetermined=(pl.col("outcome") == "undetermined").sum(),
-            amount=pl.col("amount").filter(pl.col("outcome") == "eligible").sum(),
+            amount_fen=pl.col("amount_fen").filter(pl.col("outcome") == "eligible").sum(),
         )
         .sort(["eligible", "group"], descending=[True, False], nulls_last=True)
     )
     return [
         {"group": _label(column, r["group"]), "code": r["group"], "eligible": int(r["eligible"]),
-         "undetermined": int(r["undetermined"]), "amount": float(r["amount"] or 0.0)}
+         "undetermined": int(r["undetermined"]), "amount_fen": int(r["amount_fen"] or 0)}
         for r in table.iter_rows(named=True)
     ]
 
@@ -83,8 +83,8 @@ def _totals(outcomes: pl.DataFrame) -> dict[str, Any]:
               ("eligible", "undetermined", "superseded", "over_budget")}
     return {
         **counts,
-        "total_cost": float(eligible["amount"].sum() or 0.0),
-        "unknown_amounts": int(eligible["amount"].is_null().sum()),
+        "total_cost_fen": int(eligible["amount_fen"].sum() or 0),
+        "unknown_amounts": int(eligible["amount_fen"].is_null().sum()),
     }
 
 
@@ -168,5 +168,5 @@ def _difference(before: pl.DataFrame, after: pl.DataFrame, current: Policy) -> d
         "no_longer_eligible": len(ids(before, "eligible") - ids(after, "eligible")),
         "eligible_delta": a["eligible"] - b["eligible"],
         "undetermined_delta": a["undetermined"] - b["undetermined"],
-        "cost_delta": a["total_cost"] - b["total_cost"],
+        "cost_delta_fen": a["total_cost_fen"] - b["total_cost_fen"],
     }

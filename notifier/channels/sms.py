@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import httpx
-
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 

@@ -23,9 +23,9 @@ from collections.abc import Callable
 from typing import ClassVar
 
 import httpx
-
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.orm import Session
 
 from notifier.abc import Channel, OutboundMessage, Receipt
 from notifier.channels.http import check_url, post
@@ -157,15 +157,12 @@ class WebhookSettings(BaseSettings):
     webhook_allow_http: bool = False
 
 
-def subscription_secrets(sessions: Callable[[], object]) -> SecretLookup:
+def subscription_secrets(sessions: Callable[[], Session]) -> SecretLookup:
     """Look subscription secrets up in the store (one short read per message)."""
     from store import recipients
 
     def lookup(subscription_id: int) -> bytes | None:
-        from sqlalchemy.orm import Session
-
         with sessions() as session:
-            assert isinstance(session, Session)
             try:
                 sub = recipients.get_webhook(session, subscription_id)
             except LookupError:
@@ -175,7 +172,7 @@ def subscription_secrets(sessions: Callable[[], object]) -> SecretLookup:
     return lookup
 
 
-def from_environment(sessions: Callable[[], object] | None = None) -> WebhookChannel | None:
+def from_environment(sessions: Callable[[], Session] | None = None) -> WebhookChannel | None:
     s = WebhookSettings()
     secret = s.webhook_secret.get_secret_value().encode() if s.webhook_secret else None
     lookup = subscription_secrets(sessions) if sessions is not None else None

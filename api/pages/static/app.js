@@ -32,8 +32,13 @@ function esc(s) {
     (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 }
 
-function yuan(n) {
-  return n === null || n === undefined ? "待核定" : Math.round(n).toLocaleString("zh-CN") + " 元";
+// amounts come in integer fen; shown in yuan with two decimals, never through float math
+function yuan(fen) {
+  if (fen === null || fen === undefined) return "待核定";
+  const neg = fen < 0, abs = Math.abs(fen);
+  const whole = Math.floor(abs / 100).toLocaleString("zh-CN");
+  const cents = String(abs % 100).padStart(2, "0");
+  return (neg ? "-" : "") + whole + "." + cents + " 元";
 }
 
 // ---- charts -----------------------------------------------------------------------------
@@ -67,13 +72,13 @@ function barChart(el, rows, series) {
 function drawSimulation(r) {
   const t = r.totals;
   let summary = `评估日 ${esc(r.as_of)} · 画像 ${r.population} 个 · 符合 <b id="sim-eligible">${t.eligible}</b>`
-    + ` · 待确认 ${t.undetermined} · 总金额 <b>${yuan(t.total_cost)}</b>`;
+    + ` · 待确认 ${t.undetermined} · 总金额 <b>${yuan(t.total_cost_fen)}</b>`;
   if (t.unknown_amounts) summary += `（另有 ${t.unknown_amounts} 个金额待核定）`;
   if (r.note) summary += `<br>${esc(r.note)}`;
   if (r.published) {
     const p = r.published;
     summary += `<br>与已发布版本相比：新增符合 ${p.newly_eligible}，不再符合 ${p.no_longer_eligible}，`
-      + `金额变化 ${yuan(p.cost_delta)}`;
+      + `金额变化 ${yuan(p.cost_delta_fen)}`;
   }
   const box = document.getElementById("sim-summary");
   box.className = "";
@@ -84,7 +89,7 @@ function drawSimulation(r) {
     undetermined: g.undetermined, text: `${g.eligible}/${g.undetermined}` }));
   barChart(document.getElementById("chart-district"), rows(r.by_district), series);
   barChart(document.getElementById("chart-industry"), rows(r.by_industry), series);
-  const cost = r.by_district.map((g) => ({ label: g.group, amount: g.amount, text: yuan(g.amount) }));
+  const cost = r.by_district.map((g) => ({ label: g.group, amount: g.amount_fen, text: yuan(g.amount_fen) }));
   barChart(document.getElementById("chart-cost"), cost.sort((a, b) => b.amount - a.amount),
            [{ key: "amount", cls: "bar-c", name: "符合金额" }]);
   document.getElementById("sim-samples").innerHTML = r.samples.map((s) =>
@@ -194,23 +199,51 @@ function setupButtons() {
     try { flash((await api("POST", "/api/runs", {})).message); } catch (e) { flash(e.message, true); }
   });
   const form = document.getElementById("application-form");
-  if (form) form.addEventListener("submit", async (ev) => {
+  // a form with an action posts itself (one-click link pages); otherwise through the API
+  if (form && !form.getAttribute("action")) form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const answers = {};
-    form.querySelectorAll("input, select").forEach((i) => {
-      if (i.value === "") return;
-      const t = i.dataset.type;
-      answers[i.name] = i.tagName === "SELECT" ? i.value === "true"
-        : (t === "int" || t === "float") ? Number(i.value) : i.value;
-    });
+    form.querySelectorAll("input, select").forEach((i) => { answers[i.name] = i.value; });
+    form.querySelectorAll(".field-error").forEach((el) => el.remove());
     const base = `/api/me/benefits/${form.dataset.entitlement}/application`;
     try {
-      await api("PUT", base, { answers });
+      if (Object.keys(answers).length) await api("PUT", base, { answers });
       const r = await api("POST", `${base}/submit`);
-      document.getElementById("application-status").textContent = r.status;
-      flash("申请已提交");
+      flash(`申请已提交：${r.status_label}${r.reason ? "（" + r.reason + "）" : ""}`);
+      setTimeout(() => location.reload(), 800);
+    } catch (e) {
+      const problems = (e.data && e.data.problems) || {};
+      Object.entries(problems).forEach(([name, msg]) => {
+        const label = form.querySelector(`[data-field="${name}"]`);
+        if (label) label.insertAdjacentHTML("beforeend", `<div class="field-error">${esc(msg)}</div>`);
+      });
+      flash(e.message, true);
+    }
+  });
+  const subs = document.getElementById("subscription-form");
+  if (subs) subs.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const checked = (name) => [...subs.querySelectorAll(`input[name=${name}]`)]
+      .filter((i) => i.checked).map((i) => i.value);
+    const value = (name) => subs.querySelector(`input[name=${name}]`).value.trim() || null;
+    try {
+      await api("PUT", "/api/me/subscriptions", {
+        channels: ["inbox", ...checked("channel")], muted_deliveries: checked("muted"),
+        quiet_start: value("quiet_start"), quiet_end: value("quiet_end"),
+        email: value("email"), phone: value("phone"),
+      });
+      flash("订阅设置已保存，下一次通知起生效");
     } catch (e) { flash(e.message, true); }
   });
+  document.querySelectorAll("[data-application] button").forEach((b) => b.addEventListener("click", async () => {
+    const card = b.closest("[data-application]");
+    const approve = b.classList.contains("approve-application");
+    try {
+      const r = await api("POST", `/api/reviews/applications/${card.dataset.application}/decision`,
+                          { decision: approve ? "approve" : "reject", reason: card.querySelector(".reason").value });
+      flash(`已${approve ? "通过" : "不予通过"}，结果已通知申请人（${r.status_label}）`); card.remove();
+    } catch (e) { flash(e.message, true); }
+  }));
 }
 
 document.addEventListener("DOMContentLoaded", () => { setupEditor(); setupButtons(); });

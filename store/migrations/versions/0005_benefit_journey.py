@@ -1,5 +1,6 @@
 """benefit journey: amounts in integer fen, standing confirmations, one-click links,
-recipient preferences, webhook subscriptions, message keys, application submission and decision times
+recipient preferences, webhook subscriptions, message keys, application submission and
+decision times
 
 Revision ID: 0005
 Revises: 0003
