@@ -25,7 +25,7 @@ MESSAGE_KINDS: tuple[MessageKind, ...] = (
     "renewal", "application_decision", "digest",
 )
 # Serialized form version of a planned message's payload.
-PAYLOAD_VERSION = 1
+PAYLOAD_VERSION = 2  # 2: links, periods, explanation text, amounts in fen
 
 
 @dataclass(frozen=True, kw_only=True)

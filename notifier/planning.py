@@ -171,6 +171,12 @@ def recipient_routes(recipient: Recipient, enabled: Collection[str]) -> list[Rou
     other enabled channel it has an address for and did not refuse (``channels`` limits them
     to those it chose)."""
     routes: list[Route] = []
+    registered = {s.name for s in specs()}
+    for name in enabled:  # explicitly enabled outside the registry: the in-memory reference
+        if name not in registered and name not in recipient.opted_out:
+            extra = ChannelSpec(name=name, label=name, address_kind=None, per_item=False,
+                                build=lambda _s: None)
+            routes.append(Route(spec=extra, address=None, address_ref=None, suffix=name))
     for spec in specs():
         name = spec.name
         if name not in enabled or name in recipient.opted_out:

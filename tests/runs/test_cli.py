@@ -76,7 +76,7 @@ def test_run_twice_then_verify_and_detect_tampering(
 
 def test_db_upgrade_and_library_import_commands(empty_db_url: str) -> None:
     up = runner.invoke(app, ["db", "upgrade", "--database-url", empty_db_url])
-    assert up.exit_code == 0 and "0003" in up.output
+    assert up.exit_code == 0 and "0005" in up.output
     imported = runner.invoke(app, ["policies", "import-library", "--database-url", empty_db_url])
     from rules.loader import bundled_library
 
