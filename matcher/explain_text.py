@@ -151,8 +151,9 @@ class Words:
             left_lit and not right_lit) else (expr.left, expr.op, expr.right)
         unit = self.unit_of(subject)
         words = _COUNT_OPS if unit in ("person", "child") else _OPS
-        return (f"{self.subject(subject)}{words[op]} "
-                f"{self.literal(other, unit, self.word_of(subject))}")
+        shown = self.literal(other, unit, self.word_of(subject))
+        gap = "" if shown.startswith("“") else " "
+        return f"{self.subject(subject)}{words[op]}{gap}{shown}"
 
     def requirement(self, expr: ast.Expr) -> str:
         """What a condition requires, in a sentence."""
