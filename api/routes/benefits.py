@@ -143,7 +143,12 @@ def submit(entitlement_id: int, session: SessionDep, data: DataDep, settings: Se
     """提交申请表（所有待填事项都已填写且有效）；申请只读，进入审核队列或即时审批（秒批）。"""
     e = own_entitlement(session, user, entitlement_id)
     app = open_application(session, data, e, actor=user.user_id)
-    values, problems = parse_answers(to_fill_fields(app), app.answers or {})
+    fields = to_fill_fields(app)
+    answers = app.answers or {}
+    missing = [f.label for n, f in fields.items() if answers.get(n) in (None, "")]
+    if missing:
+        raise Conflict(f"还有待填事项：{'、'.join(missing)}")
+    values, problems = parse_answers(fields, answers)
     if problems:
         raise InvalidAnswers("；".join(problems.values()), extra={"problems": problems})
     app, e, decided = submit_application(session, data, e, app, values, actor=user.user_id)
