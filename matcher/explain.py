@@ -58,7 +58,7 @@ from rules.model import (
     Policy,
     TierAmount,
 )
-from store.money import PERIOD_LABELS, format_fen, yuan_to_fen
+from store.money import PERIOD_LABELS, amount_text, format_fen, yuan_to_fen
 
 Status = Literal["met", "unmet", "unknown", "unused"]
 STATUS_LABELS: dict[str, str] = {
@@ -153,7 +153,7 @@ class Explanation:
 
     @property
     def amount_display(self) -> str:
-        return format_fen(self.amount_fen, period=self.amount_period)
+        return amount_text(self.amount_fen, period=self.amount_period)
 
     @property
     def gaps(self) -> tuple[ConditionExplanation, ...]:
@@ -228,6 +228,8 @@ def explain_many(
             if cc.distance is not None:
                 exprs.append(cc.distance.cast(pl.Float64).alias(f"cd:{cid}"))
         amount_fields |= {f for f in _amount_fields(cp.policy) if f in names}
+        for cc in cp.conditions:
+            amount_fields |= {f for f in ast.fields_read(cc.condition.expr) if f in names}
     exprs.extend(pl.col(f).alias(f"f:{f}") for f in sorted(amount_fields))
     rows = lf.select(exprs).collect()
     if rows.height == 0:
@@ -296,6 +298,7 @@ def _explanation(
         raw = values.get(f"cd:{key}")
         distance = float(raw) if isinstance(raw, float | int) else None
         subject = _subject_field(cond.expr)
+        read = _fields_in_order(cond.expr)
         status: Status = ("unused" if not used else
                           "met" if truth is True else "unmet" if truth is False else "unknown")
         citation = policy.basis.document + (f" {cond.clause}" if cond.clause else (
@@ -303,8 +306,12 @@ def _explanation(
         return ConditionExplanation(
             id=cond.id, label=cond.label, clause=cond.clause, citation=citation, truth=truth,
             status=status, value=value,
-            value_display=words.value_text(value, field=subject) if (
-                value is not None or subject) else "—",
+            value_display=(
+                "；".join(f"{words.subject(ast.FieldRef(name=n))} "
+                         f"{words.value_text(values.get(f'f:{n}'), field=n)}" for n in read)
+                if len(read) > 1 else
+                words.value_text(value, field=subject) if (value is not None or subject)
+                else "—"),
             requirement=words.requirement(cond.expr), threshold=cc.threshold,
             distance=distance,
             distance_text=words.distance_text(cond.expr, value=value, distance=distance)
@@ -364,6 +371,11 @@ def _leaves(node: ExplanationNode) -> Iterable[ConditionExplanation]:
         return
     for child in node.children:
         yield from _leaves(child)
+
+
+def _fields_in_order(expr: ast.Expr) -> list[str]:
+    """The fields a condition reads, in the order they are written."""
+    return list(dict.fromkeys(n.name for n in expr.walk() if isinstance(n, ast.FieldRef)))
 
 
 def _subject_field(expr: ast.Expr) -> str | None:

@@ -35,7 +35,7 @@ from store.money import wan_text, yuan_to_fen
 _OPS = {">=": "不低于", ">": "超过", "<=": "不超过", "<": "低于", "=": "为", "!=": "不为"}
 _COUNT_OPS = {">=": "不少于", ">": "多于", "<=": "不超过", "<": "少于", "=": "为", "!=": "不为"}
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!="}
-_FUNCS = {"years_since": "{0}至今满几年", "months_since": "{0}至今满几个月", "year": "{0}的年份",
+_FUNCS = {"years_since": "{0}至今的整年数", "months_since": "{0}至今的整月数", "year": "{0}的年份",
           "abs": "{0}的绝对值", "min": "{0}与{1}中较小者", "max": "{0}与{1}中较大者"}
 _ARITH = {"+": " + ", "-": " − ", "*": " × ", "/": " ÷ "}
 _LITERALS = (ast.Number, ast.String, ast.Bool, ast.Date, ast.AsOf, ast.ParamRef, ast.ListLit,
@@ -170,10 +170,10 @@ class Words:
         if isinstance(expr, ast.IsEmpty):
             return f"{self.subject(expr.item)}{'已登记' if expr.negated else '未登记'}"
         if isinstance(expr, ast.FieldRef):
-            return self.subject(expr)
+            return f"{self.subject(expr)}：是"
         if isinstance(expr, ast.Not) and isinstance(expr.item, ast.FieldRef):
             label = self.subject(expr.item)
-            return ("未" + label) if label.startswith("列入") else f"不是：{label}"
+            return ("未" + label) if label.startswith("列入") else f"{label}：否"
         if isinstance(expr, ast.Not):
             return f"不满足：{self.requirement(expr.item)}"
         if isinstance(expr, ast.PolicyRef):

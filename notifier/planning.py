@@ -37,7 +37,7 @@ from notifier.model import (
     Recipient,
 )
 from notifier.sms_text import period_short
-from store.money import format_fen
+from store.money import amount_text
 
 PUSHED_OUTCOMES = ("eligible", "undetermined")
 ALWAYS_TOLD: frozenset[str] = frozenset({"revocation", "application_decision"})
@@ -125,7 +125,7 @@ def _item_payload(
         "delivery": change.delivery,
         "amount_fen": change.amount_fen,
         "amount_period": change.amount_period,
-        "amount_display": format_fen(change.amount_fen, period=change.amount_period),
+        "amount_display": amount_text(change.amount_fen, period=change.amount_period),
         "reason": change.reason or (
             "不再满足：" + "、".join(change.failed_conditions) if change.failed_conditions
             else None

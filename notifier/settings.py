@@ -13,7 +13,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from notifier.abc import Channel
 from notifier.channels.registry import build_channels
-from notifier.delivery_rules import DeliveryRules
+from notifier.delivery_rules import DeliveryRules, QuietHours
+from notifier.errors import ConfigurationError
 from notifier.worker import DeliveryReport, RetryPolicy, SessionFactory, run_delivery_once
 
 
@@ -27,6 +28,8 @@ class NotifierSettings(BaseSettings):
     max_attempts: int = 8
     backoff_base_s: float = 60.0
     daily_cap: int | None = 10
+    # quiet hours of the SMS channel, local time, "HH:MM-HH:MM"; empty: none
+    sms_quiet_hours: str = "22:00-08:00"
 
     def worker_name(self) -> str:
         return self.worker_id or f"{socket.gethostname()}-{os.getpid()}"
@@ -35,7 +38,17 @@ class NotifierSettings(BaseSettings):
         return RetryPolicy(max_attempts=self.max_attempts, base_s=self.backoff_base_s)
 
     def delivery_rules(self) -> DeliveryRules:
-        return DeliveryRules(daily_cap=self.daily_cap)
+        quiet: dict[str, QuietHours] = {}
+        if self.sms_quiet_hours.strip():
+            try:
+                start, end = (dt.time.fromisoformat(t.strip())
+                              for t in self.sms_quiet_hours.split("-"))
+            except ValueError:
+                raise ConfigurationError(parameter="MIANSHEN_SMS_QUIET_HOURS",
+                                         expected="HH:MM-HH:MM or empty",
+                                         got=self.sms_quiet_hours) from None
+            quiet["sms"] = QuietHours(start=start, end=end)
+        return DeliveryRules(daily_cap=self.daily_cap, quiet_hours=quiet)
 
     def channels(self, sessions: SessionFactory | None = None) -> dict[str, Channel]:
         """The configured channels by outbox channel name (the registry's, each from its

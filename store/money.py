@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import polars as pl
 
 UNKNOWN_AMOUNT = "待核定"
+NO_AMOUNT = "不涉及金额"  # a benefit without money (a certification, a status)
 PERIOD_SUFFIX = {"once": "(一次性)", "month": "/月", "year": "/年"}
 PERIOD_LABELS = {"once": "一次性", "month": "每月", "year": "每年"}
 _NOISE = 1e-6  # of a fen: binary floating-point error, never a real amount
@@ -99,6 +100,16 @@ def format_fen(fen: int | None, *, period: str | None = None) -> str:
     if yuan is None:
         return UNKNOWN_AMOUNT
     return f"{yuan:,.2f} 元" + PERIOD_SUFFIX.get(period or "", "")
+
+
+def amount_text(fen: int | None, *, period: str | None) -> str:
+    """How a benefit's amount reads: a benefit without an amount period has no money
+    (不涉及金额); one with a period and no figure yet is 待核定.
+
+    >>> amount_text(None, period=None), amount_text(None, period="year")
+    ('不涉及金额', '待核定')
+    """
+    return NO_AMOUNT if period is None and fen is None else format_fen(fen, period=period)
 
 
 def wan_text(fen: int) -> str:

@@ -20,7 +20,7 @@ from api.services.explaining import explanation_dict
 from api.services.population import DISTRICT_COLUMNS, DataAccess, Population, fill_declared
 from matcher.outcomes import OUTCOME_LABELS
 from profiles.masking import mask_id
-from store.money import format_fen
+from store.money import amount_text
 
 router = APIRouter(prefix="/api/matches", tags=["matches"])
 EntityKind = Literal["enterprise", "person"]
@@ -50,7 +50,7 @@ def _rows(principal: Principal, entity: str, frame: pl.DataFrame) -> list[MatchP
             policy_id=r["policy_id"], policy_version=r["policy_version"], outcome=r["outcome"],
             outcome_label=OUTCOME_LABELS.get(r["outcome"], r["outcome"]),
             amount_fen=r["amount_fen"],
-            amount_display=format_fen(r["amount_fen"], period=r["amount_period"]),
+            amount_display=amount_text(r["amount_fen"], period=r["amount_period"]),
             amount_period=r["amount_period"], delivery=r["delivery"],
             unknown_fields=list(r["unknown_fields"] or []), district=r.get("district"),
         )

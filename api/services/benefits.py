@@ -26,7 +26,7 @@ from store import applications as application_store
 from store import confirmations
 from store import entitlements as entitlement_store
 from store.entitlements import EntitlementRecord
-from store.money import format_fen
+from store.money import amount_text, format_fen, yuan_to_fen
 from store.schema import policies as policies_table
 from store.types import utcnow
 
@@ -55,7 +55,7 @@ def benefit_public(e: EntitlementRecord, names: Mapping[str, str]) -> BenefitPub
         period_label=period_label(e.benefit_period),
         policy_version=e.policy_version, outcome=e.outcome,
         outcome_label=OUTCOME_LABELS.get(e.outcome, e.outcome), amount_fen=e.amount_fen,
-        amount_display=format_fen(e.amount_fen, period=e.amount_period),
+        amount_display=amount_text(e.amount_fen, period=e.amount_period),
         amount_period=e.amount_period, delivery=e.delivery,
         delivery_label=DELIVERY_LABELS.get(e.delivery, e.delivery),
         unknown_fields=list(e.unknown_fields or []), status=e.status,
@@ -268,8 +268,19 @@ def submit_application(
         raise Conflict(f"申请已{APPLICATION_LABELS.get(app.status, app.status)}，不能再修改")
     app = application_store.save_answers(session, app.id, dict(answers), actor=actor)
     app = application_store.transition(session, app.id, "submitted", actor=actor)
-    labels = {f["name"]: f["label"] for f in app.prefilled.get("to_fill", [])}
-    summary = "；".join(f"{labels.get(k, k)}：{v}" for k, v in answers.items())
+    asked = {f["name"]: f for f in app.prefilled.get("to_fill", [])}
+
+    def shown(name: str, value: object) -> str:
+        f = asked.get(name, {})
+        if isinstance(value, bool):
+            return "是" if value else "否"
+        unit = f.get("unit_label")
+        if f.get("unit") == "yuan" and isinstance(value, int | float):
+            return format_fen(yuan_to_fen(value))
+        return f"{value} {unit}" if unit and f.get("unit") != "ratio" else str(value)
+
+    summary = "；".join(f"{asked.get(k, {}).get('label', k)}：{shown(k, v)}"
+                       for k, v in answers.items())
     entitlement_store.add_event(session, e.id, kind="application", actor=actor,
                                 detail={"application_id": app.id,
                                         "text": f"提交申请（{summary}）" if summary
