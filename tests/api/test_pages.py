@@ -74,5 +74,8 @@ def test_application_page_shows_prefilled_and_fields_to_fill(env: Env,
     assert "已由政府数据预填" in page.text
     assert "需要您填写" in page.text or "您填写的内容" in page.text
     detail = client.get(f"/me/benefits/{target['id']}", headers=headers)
-    assert 'id="explanation"' in detail.text and "差在哪" in detail.text
+    now = client.get(f"/api/me/benefits/{target['id']}",
+                     headers={"X-Requested-With": "mianshen"}).json()
+    heading = "为什么我符合" if now["outcome"] == "eligible" else "差在哪"
+    assert 'id="explanation"' in detail.text and heading in detail.text
     client.cookies.clear()
