@@ -98,7 +98,7 @@ def run_demo(
         )
     card = tag_model.card
     console.print("产业链标签模型 " + str(card.get("version", ""))[:12] + ": " + ", ".join(
-        f"{tag} 精确率 {m['precision']:.2f}/召回率 {m['recall']:.2f}"
+        f"{tag} 精确率 {_ratio(m['precision'])}/召回率 {_ratio(m['recall'])}"
         for tag, m in card["tags"].items()
     ))
     for (entity, when), outcomes in results.items():
@@ -112,6 +112,11 @@ def run_demo(
                               persons=min(persons, 2000), seed=seed, console=console)
     console.print(f"准备网页演示数据耗时 {time.perf_counter() - t0:.1f} 秒")
     print_journey(console, journey)
+
+
+def _ratio(value: float | None) -> str:
+    """A model-card figure; a tag without any test example has none (a small population)."""
+    return "—" if value is None else f"{value:.2f}"
 
 
 JOURNEY_PORT = 8000
