@@ -361,15 +361,15 @@ def revoke_many(session: Session, frame: pl.DataFrame, *, run_id: str, now: dt.d
 
 def carry_over(session: Session, *, entity_kind: str, run_id: str, now: dt.datetime) -> int:
     """New entitlements of this run whose policy the recipient confirmed for an earlier
-    period (``standing_confirmations``) start ``confirmed``, with an event saying so: a
-    recurring benefit is confirmed once, not every period. Only eligible benefits that need
-    no application are carried over."""
+    period (``standing_confirmations``: a one-click confirmation, or an approved application)
+    start ``confirmed``, with an event saying so: a recurring benefit is confirmed or applied
+    for once, not every period. Only eligible benefits are carried over."""
     stamp = _stamp(now)
     mark = "%s" if session.get_bind().dialect.name == "postgresql" else "?"
     sql = (
         f"UPDATE {entitlements.name} SET status = 'confirmed', updated_at = {mark} "
         f"WHERE entity_kind = {mark} AND first_run_id = {mark} AND status = 'new' "
-        "AND outcome = 'eligible' AND delivery <> 'apply' AND EXISTS (SELECT 1 FROM "
+        "AND outcome = 'eligible' AND EXISTS (SELECT 1 FROM "
         f"{standing_confirmations.name} s WHERE s.entity_kind = {entitlements.name}.entity_kind "
         f"AND s.entity_id = {entitlements.name}.entity_id "
         f"AND s.policy_id = {entitlements.name}.policy_id) RETURNING id"

@@ -322,4 +322,8 @@ def decide_application(
         amount_fen=amount_fen if approve else None, actor=actor,
         reason=reason if not approve else (reason or "申请审核通过"),
     )
+    if approve:  # applied for once: the later periods of a recurring benefit carry it over
+        confirmations.record(session, entity_kind=e.entity_kind, entity_id=e.entity_id,
+                             policy_id=e.policy_id, entitlement_id=e.id, account=None,
+                             actor=actor, now=utcnow())
     return app, e

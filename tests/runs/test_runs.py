@@ -236,3 +236,37 @@ def test_a_run_keeps_the_status_and_reason_of_an_objection(
         history = entitlements.events(s, e.id)
     assert (after.status, after.reason, after.amount_fen) == ("objected", "金额有误", 180000)
     assert history[-1].detail == {"amount_fen": {"from": 150000, "to": 180000}}
+
+
+def test_a_confirmed_recurring_benefit_carries_over_to_the_next_period_without_a_reset(
+    db_engine: Engine, tmp_path: Path
+) -> None:
+    """What the recipient confirmed for November holds for December: the new period starts
+    confirmed (with a 处理记录 entry saying why), a rerun resets nothing, and a benefit never
+    confirmed starts as new."""
+    from store import confirmations
+    from store.types import utcnow
+
+    monthly = [("E1", "p2", "eligible", 7500, "month"), ("E2", "p2", "eligible", 7500, "month")]
+    _run(db_engine, tmp_path, monthly)
+    with transaction(db_engine) as s:
+        nov = entitlements.find(s, entitlements.EntitlementKey(
+            entity_kind="enterprise", entity_id="E1", policy_id="p2", benefit_period="2025-11"))
+        assert nov is not None
+        entitlements.transition(s, nov.id, "confirmed", actor="E1")
+        confirmations.record(s, entity_kind="enterprise", entity_id="E1", policy_id="p2",
+                             entitlement_id=nov.id, account="6222000011112222", actor="E1",
+                             now=utcnow())
+    december = dt.date(2025, 12, 1)
+    report = _run(db_engine, tmp_path, monthly, as_of=december, name="dec")
+    assert (report.new, report.carried_over) == (2, 1)
+    again = _run(db_engine, tmp_path, monthly, as_of=december, name="dec")
+    assert again.status == "unchanged"
+    with transaction(db_engine) as s:
+        got = {(e.entity_id, e.benefit_period): e for e in entitlements.list_entitlements(s)}
+        history = entitlements.events(s, got[("E1", "2025-12")].id)
+    assert got[("E1", "2025-12")].status == "confirmed"
+    assert got[("E2", "2025-12")].status == "new"
+    assert got[("E1", "2025-11")].status == "confirmed"  # last month untouched
+    assert [(h.actor, h.to_status) for h in history] == [("carry-over", "confirmed")]
+    assert "沿用" in (history[0].reason or "")
