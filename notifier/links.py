@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -109,6 +109,9 @@ class LinkIssuer(Protocol):
     @property
     def inbox_url(self) -> str: ...
 
+    def flush(self) -> None:
+        """Record the links issued so far (in the caller's transaction)."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class Links:
@@ -126,6 +129,9 @@ class Links:
     def inbox_url(self) -> str:
         return f"{self.base_url.rstrip('/')}/me"
 
+    def flush(self) -> None:
+        """Nothing to record."""
+
 
 @dataclass(kw_only=True)
 class StoredLinks:
@@ -137,16 +143,24 @@ class StoredLinks:
     signer: LinkSigner
     now: dt.datetime
 
+    pending: dict[str, dict[str, object]] = field(default_factory=dict)
+
     def url(self, *, entitlement_id: int, purpose: Purpose, key: str) -> str:
         lid = link_id(self.signer.secret, entitlement_id=entitlement_id, purpose=purpose,
                       key=key)
-        link_store.add(
-            self.session, link_id=lid,
-            token=self.signer.sign(link_id=lid, entitlement_id=entitlement_id, purpose=purpose),
-            entitlement_id=entitlement_id, purpose=purpose, now=self.now,
-            expires_at=self.now + dt.timedelta(seconds=self.signer.ttl_seconds),
-        )
+        if lid not in self.pending:
+            self.pending[lid] = {
+                "id": lid,
+                "token": self.signer.sign(link_id=lid, entitlement_id=entitlement_id,
+                                          purpose=purpose),
+                "entitlement_id": entitlement_id, "purpose": purpose, "created_at": self.now,
+                "expires_at": self.now + dt.timedelta(seconds=self.signer.ttl_seconds),
+            }
         return short_url(self.base_url, lid)
+
+    def flush(self) -> None:
+        link_store.add_many(self.session, list(self.pending.values()))
+        self.pending.clear()
 
     @property
     def inbox_url(self) -> str:

@@ -88,6 +88,7 @@ def enqueue_changes(
         digest=digest,
         already=already,
     )
+    links.flush()  # the links the messages carry, in the same transaction
     return enqueue_messages(session, planned, rules=rules, now=now)
 
 

@@ -26,29 +26,19 @@ class LinkRecord:
     used_at: dt.datetime | None
 
 
-def add(
-    session: Session,
-    *,
-    link_id: str,
-    token: str,
-    entitlement_id: int,
-    purpose: str,
-    now: dt.datetime,
-    expires_at: dt.datetime,
-) -> None:
-    """Record a link; a link id already recorded keeps its first token (reruns plan the same
-    ids)."""
+def add_many(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Record links (a run's, in bulk); a link id already recorded keeps its first token
+    (reruns plan the same ids)."""
+    if not rows:
+        return
     insert: Any = (
         postgresql.insert(links)
         if session.get_bind().dialect.name == "postgresql"
         else sqlite.insert(links)
     )
-    session.execute(
-        insert.values(
-            id=link_id, token=token, entitlement_id=entitlement_id, purpose=purpose,
-            created_at=now, expires_at=expires_at,
-        ).on_conflict_do_nothing(index_elements=["id"])
-    )
+    stmt = insert.on_conflict_do_nothing(index_elements=["id"])
+    for start in range(0, len(rows), 5000):
+        session.execute(stmt, rows[start : start + 5000])
 
 
 def get(session: Session, link_id: str) -> LinkRecord | None:

@@ -114,7 +114,9 @@ class PreferencesPublic(BaseModel):
 
 
 class WebhookCreate(BaseModel):
-    url: str = Field(min_length=8, max_length=500, pattern=r"^https?://")
+    url: str = Field(min_length=8, max_length=500,
+                     pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[\x21-\x7e]*)?$",
+                     description="接收地址（https；主机名、端口、路径）")
     secret: str = Field(min_length=16, max_length=200, description="HMAC-SHA256 密钥，至少 16 字符")
     label: str | None = Field(default=None, max_length=200)
 

@@ -191,7 +191,7 @@ def open_application(session: Session, data: DataAccess, e: EntitlementRecord, *
                                     missing_fields=missing, actor=actor)
 
 
-def _profile_row(data: DataAccess, session: Session, e: EntitlementRecord) -> dict[str, Any]:
+def profile_row(data: DataAccess, session: Session, e: EntitlementRecord) -> dict[str, Any]:
     import polars as pl
 
     population = data.population(session, e.entity_kind)
@@ -217,7 +217,7 @@ def _prefilled(data: DataAccess, session: Session, e: EntitlementRecord, *,
         delivery=e.delivery,  # type: ignore[arg-type]
         unknown_fields=tuple(e.unknown_fields or ()), entitlement_id=e.id,
     )
-    return build_application(change, _profile_row(data, session, e),
+    return build_application(change, profile_row(data, session, e),
                              field_infos(e.entity_kind, names_read),
                              as_of=population.run.as_of).to_json()
 

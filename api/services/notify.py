@@ -27,7 +27,7 @@ def notify_decision(session: Session, settings: Settings, data: DataAccess,
                     title: str) -> int:
     """Enqueue the decision on ``e``'s application for its recipient, on their channels."""
     from api.delivery import recipients_for
-    from api.services.benefits import _profile_row
+    from api.services.benefits import profile_row
     from api.services.errors import NoDataYet
     from notifier.links import StoredLinks
     from notifier.model import EntitlementChange
@@ -35,7 +35,7 @@ def notify_decision(session: Session, settings: Settings, data: DataAccess,
     from store.types import utcnow
 
     try:
-        row = _profile_row(data, session, e)
+        row = profile_row(data, session, e)
     except NoDataYet:
         row = {}
     change = EntitlementChange(

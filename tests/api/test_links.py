@@ -27,6 +27,7 @@ def _issue(env: Env, entitlement_id: int, purpose: str, key: str) -> str:
                              now=utcnow())
         url = issuer.url(entitlement_id=entitlement_id, purpose=purpose,  # type: ignore[arg-type]
                          key=key)
+        issuer.flush()
     return url.removeprefix("http://testserver")
 
 

@@ -207,14 +207,20 @@ class Platform:
         )
 
     def deliver_all(self, *, rounds: int = 10) -> list[str]:
-        """Run ``mianshen notify`` until a pass claims nothing."""
+        """Run ``mianshen notify`` until a pass leaves nothing behind: it claimed less than a
+        batch and retried, deferred and lost nothing."""
         outputs = []
         for _ in range(rounds):
             done = self.command("notify")
             assert done.returncode == 0, done.stdout + done.stderr
             outputs.append(done.stdout)
-            if "认领 0 条" in done.stdout:
+            figures = dict(re.findall(r"(认领|稍后重试|推迟|租约丢失|转入死信)\s*(\d+)",
+                                      done.stdout.replace("\n", "")))
+            assert figures.get("转入死信") == "0", done.stdout
+            if int(figures["认领"]) < 100 and all(
+                    figures.get(k) == "0" for k in ("稍后重试", "推迟", "租约丢失")):
                 return outputs
+            time.sleep(1.1)  # a retry is due after its backoff (1 s here)
         raise AssertionError(f"the outbox did not drain: {outputs}")
 
 
@@ -238,6 +244,7 @@ def platform_env(*, data_dir: Path, database_url: str, base_url: str, smtp_port:
         "MIANSHEN_LEASE_SECONDS": "3",  # a killed notifier's messages come back quickly
         "MIANSHEN_BACKOFF_BASE_S": "1",
         "PYTHONPATH": str(ROOT),
+        "COLUMNS": "200",  # the CLI's tables and lines unwrapped in the story's log
     })
     return env
 
