@@ -34,37 +34,59 @@ STATIC_DIR = Path(__file__).parent / "pages" / "static"
 log = logging.getLogger("mianshen.api")
 
 
-def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"detail": message, "code": code, **extra}, status_code=status)
+# Chinese for the generic errors the framework raises in English.
+HTTP_MESSAGES = {
+    400: "请求有误", 401: "未登录或登录已过期", 403: "无权访问", 404: "页面或资源不存在",
+    405: "不支持该请求方法", 409: "操作与当前状态冲突", 413: "请求内容过大", 422: "请求参数不正确",
+    429: "请求过于频繁，请稍后再试", 500: "服务器内部错误", 503: "服务暂不可用",
+}
 
 
-def _store_error(exc: StoreError) -> JSONResponse:
+def _error(status: int, code: str, message: str, *, request: Request | None = None,
+           headers: dict[str, str] | None = None, **extra: Any) -> Response:
+    """JSON for API clients; an HTML page for a browser that asked for a page."""
+    from api.routes.pages import render_error, wants_html
+
+    if request is not None and wants_html(request):
+        return render_error(request, status=status, message=message, headers=headers)
+    return JSONResponse({"detail": message, "code": code, **extra}, status_code=status,
+                        headers=headers)
+
+
+def _store_error(exc: StoreError, request: Request) -> Response:
     if isinstance(exc, NotFoundError):
-        return _error(404, "not_found", f"{exc.kind} {exc.key} 不存在")
+        return _error(404, "not_found", f"{exc.kind} {exc.key} 不存在", request=request)
     if isinstance(exc, FourEyesError):
-        return _error(409, "four_eyes", "审核人不得为起草人（四眼原则），请由另一位审核人员发布")
+        who = "修改过该草稿" if getattr(exc, "role", "author") == "editor" else "是该版本的起草人"
+        return _error(409, "four_eyes", f"您{who}，按四眼原则不能审核自己的草稿，"
+                      "请由另一位审核人员审核", request=request)
     if isinstance(exc, ImmutableVersionError):
-        return _error(409, "immutable", "只有草稿可以修改；请新建版本")
+        return _error(409, "immutable", "只有草稿可以修改；请新建版本", request=request)
     if isinstance(exc, TransitionError):
+        from api.services.labels import VERSION_STATUS_LABELS, zh
+
+        vocabulary = "version_status" if exc.from_status in VERSION_STATUS_LABELS else "entitlement"
         return _error(409, "transition",
-                      f"当前状态 {exc.from_status} 不能变更为 {exc.to_status}")
-    return _error(409, "store", "操作未能完成")
+                      f"当前状态“{zh(vocabulary, exc.from_status)}”不能变更为"
+                      f"“{zh(vocabulary, exc.to_status)}”", request=request)
+    return _error(409, "store", "操作未能完成", request=request)
 
 
 def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return _error(exc.status, exc.code, exc.message, **exc.extra)
+    async def api_error(request: Request, exc: ApiError) -> Response:
+        return _error(exc.status, exc.code, exc.message, request=request, **exc.extra)
 
     @app.exception_handler(StoreError)
-    async def store_error(_request: Request, exc: StoreError) -> JSONResponse:
-        return _store_error(exc)
+    async def store_error(request: Request, exc: StoreError) -> Response:
+        return _store_error(exc, request)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
         problems = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
                     for e in exc.errors()]
-        return _error(422, "invalid_request", "请求参数不正确", problems=problems)
+        return _error(422, "invalid_request", "请求参数不正确", request=request,
+                      problems=problems)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -74,8 +96,18 @@ def _install_handlers(app: FastAPI) -> None:
             from fastapi.responses import RedirectResponse
 
             return RedirectResponse("/login", status_code=303)
-        return JSONResponse({"detail": exc.detail, "code": "http"}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        detail = exc.detail
+        if not isinstance(detail, str) or detail.isascii():
+            detail = HTTP_MESSAGES.get(exc.status_code, f"请求失败（{exc.status_code}）")
+        return _error(exc.status_code, "http", detail, request=request,
+                      headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        log.error("unhandled error", extra={"route": route,
+                                            "error": type(exc).__name__})
+        return _error(500, "internal", "服务器内部错误，请稍后重试；问题已记录", request=request)
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -84,6 +116,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         applications,
         auth,
         benefits,
+        docs,
+        editor,
         links,
         matches,
         pages,
@@ -92,6 +126,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         runs,
         subscriptions,
         system,
+        takeup,
     )
     from api.services.population import DataAccess
     from store.db import make_engine, upgrade
@@ -104,6 +139,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         title="mianshen 免申即享",
         version="0.1.0",
         description="政策匹配引擎：政策编写与模拟、审核、匹配结果与解释、我的待遇、运行与指标。",
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -126,8 +163,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         )
         return response
 
-    for module in (system, auth, policies, matches, benefits, subscriptions, reviews,
-                   applications, runs, links, pages):
+    for module in (system, auth, editor, policies, matches, benefits, subscriptions, reviews,
+                   applications, runs, takeup, links, docs, pages):
         app.include_router(module.router)
+    docs.mount_assets(app)  # before /static, which would otherwise catch /static/docs
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

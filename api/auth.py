@@ -61,17 +61,28 @@ class TokenClaims:
 @dataclass(frozen=True, kw_only=True)
 class Principal:
     """Who makes a request: the user, the role, and for enterprises and citizens the entity
-    whose records they may reach."""
+    whose records they may reach. ``extra_roles`` are roles held besides ``role`` (an officer
+    who is also a reviewer)."""
 
     user_id: str
     role: str
     display_name: str
     entity_kind: str | None = None
     entity_id: str | None = None
+    extra_roles: frozenset[str] = frozenset()
 
     @property
     def is_entity(self) -> bool:
         return self.role in ENTITY_OF_ROLE
+
+    def has_role(self, *roles: str) -> bool:
+        """Whether the principal holds any of ``roles``.
+
+        >>> Principal(user_id="u", role="officer", display_name="张",
+        ...           extra_roles=frozenset({"reviewer"})).has_role("reviewer")
+        True
+        """
+        return self.role in roles or not self.extra_roles.isdisjoint(roles)
 
 
 # ---- passwords --------------------------------------------------------------------------

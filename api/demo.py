@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from api.cli.tables import print_summary
 
@@ -22,6 +30,7 @@ from api.cli.tables import print_summary
 ALL_IN_EFFECT = dt.date(2025, 10, 1)
 ENTITIES = ("enterprise", "person")
 ENTITY_LABELS = {"enterprise": "企业", "person": "个人"}
+BUILD_STEPS = {"read": "读取数据源", "join": "合并派生", "write": "写入快照"}
 
 
 def run_demo(
@@ -45,37 +54,60 @@ def run_demo(
     timings: dict[str, float] = {}
 
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-               TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())
+               TextColumn("{task.fields[done]}"), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
-        steps = progress.add_task("合成人群", total=1)
-        t0 = time.perf_counter()
-        synthesize(sources, enterprises=enterprises, persons=persons, seed=seed, bad_rows=20)
-        timings["synth"] = time.perf_counter() - t0
-        progress.update(steps, completed=1)
 
-        tagging = progress.add_task("训练产业链标签模型", total=1)
+        def counted(task: TaskID, unit: str) -> Callable[[int, int], None]:
+            def update(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total,
+                                done=f"{done:,}/{total:,} {unit}")
+            return update
+
+        rows = enterprises + persons
+        steps = progress.add_task("合成人群", total=rows, done=f"0/{rows:,} 行")
+        made = {"enterprise": enterprises, "person": persons}
+        written = [0]
+
+        def synth_progress(entity: str, _step: int, _total: int) -> None:
+            written[0] += made.get(entity, 0)
+            counted(steps, "行")(written[0], rows)
+
         t0 = time.perf_counter()
-        tag_model = train_tag_model(read_labels(sources / LABELS_FILE), seed=seed)
+        synthesize(sources, enterprises=enterprises, persons=persons, seed=seed, bad_rows=20,
+                   progress=synth_progress)
+        timings["合成"] = time.perf_counter() - t0
+
+        labelled = read_labels(sources / LABELS_FILE)
+        tagging = progress.add_task(f"训练产业链标签模型({len(labelled.texts):,} 条标注)",
+                                    total=len(labelled.tags), done="")
+        t0 = time.perf_counter()
+        tag_model = train_tag_model(labelled, seed=seed, progress=counted(tagging, "个标签"))
         tag_model.save(folder / "chain-tags.model")
-        timings["train tags"] = time.perf_counter() - t0
-        progress.update(tagging, completed=1)
+        timings["训练标签模型"] = time.perf_counter() - t0
 
-        build = progress.add_task("构建画像", total=len(ENTITIES))
         snapshots: dict[str, Path] = {}
         reports = {}
         for entity in ENTITIES:
+            build = progress.add_task(f"构建{ENTITY_LABELS[entity]}画像", total=1, done="")
             t0 = time.perf_counter()
             snapshots[entity] = folder / f"{entity}-profiles.parquet"
+
+            def build_progress(stage: str, done: int, total: int, task: TaskID = build) -> None:
+                progress.update(task, completed=done, total=total,
+                                done=f"{BUILD_STEPS.get(stage, stage)} {done}/{total}")
+
             reports[entity] = build_snapshot(
                 sources, entity=entity, as_of=ALL_IN_EFFECT, out=snapshots[entity],
                 rejects=folder / f"{entity}-rejects.csv",
                 tag_model=tag_model if entity == "enterprise" else None,
+                progress=build_progress,
             )
-            timings[f"build {entity}"] = time.perf_counter() - t0
-            progress.advance(build)
+            timings[f"构建{ENTITY_LABELS[entity]}画像"] = time.perf_counter() - t0
 
-        matching = progress.add_task("匹配政策", total=len(ENTITIES) * len(dates))
+        total_rows = sum(r.profiles for r in reports.values()) * len(dates)
+        matching = progress.add_task("匹配政策", total=total_rows, done=f"0/{total_rows:,} 条画像")
         results: dict[tuple[str, dt.date], pl.DataFrame] = {}
+        matched = 0
         for entity in ENTITIES:
             # derive() recomputes the date-dependent tags for each date and keeps the
             # inferred chain tags of the snapshot
@@ -87,8 +119,9 @@ def run_demo(
                                        sets=library.sets)
                 outcomes.write_parquet(folder / f"outcomes-{entity}-{when}.parquet")
                 results[(entity, when)] = outcomes
-                timings[f"match {entity} {when}"] = time.perf_counter() - t0
-                progress.advance(matching)
+                timings[f"匹配{ENTITY_LABELS[entity]} {when}"] = time.perf_counter() - t0
+                matched += frame.height
+                counted(matching, "条画像")(matched, total_rows)
 
     for entity in ENTITIES:
         r = reports[entity]
@@ -97,26 +130,25 @@ def run_demo(
             f"隔离 {r.rejected_lines:,} 行, 明细 {r.rejects}); 快照哈希 {r.snapshot_hash[:16]}"
         )
     card = tag_model.card
-    console.print("产业链标签模型 " + str(card.get("version", ""))[:12] + ": " + ", ".join(
-        f"{tag} 精确率 {_ratio(m['precision'])}/召回率 {_ratio(m['recall'])}"
+    def share(value: float | None) -> str:
+        return "—" if value is None else f"{value:.2f}"
+
+    console.print("产业链标签模型 " + str(card.get("version", ""))[:12] + "：" + "，".join(
+        f"{m.get('label') or tag} 精确率 {share(m['precision'])}/召回率 {share(m['recall'])}"
         for tag, m in card["tags"].items()
     ))
     for (entity, when), outcomes in results.items():
         label = "全部政策生效日" if when == ALL_IN_EFFECT else "今天"
         title = f"{ENTITY_LABELS[entity]} · 评估日 {when} ({label})"
         print_summary(console, outcomes, policies, title=title)
-    console.print("耗时(秒): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
+    console.print("耗时(秒)：" + "，".join(f"{k} {v:.1f}" for k, v in timings.items())
+                  + f"；合计 {sum(timings.values()):.0f}")
     console.print(f"[bold green]输出目录: {folder.resolve()}[/bold green]")
     t0 = time.perf_counter()
     journey = prepare_journey(folder / "serve-data", enterprises=min(enterprises, 2000),
                               persons=min(persons, 2000), seed=seed, console=console)
     console.print(f"准备网页演示数据耗时 {time.perf_counter() - t0:.1f} 秒")
     print_journey(console, journey)
-
-
-def _ratio(value: float | None) -> str:
-    """A model-card figure; a tag without any test example has none (a small population)."""
-    return "—" if value is None else f"{value:.2f}"
 
 
 JOURNEY_PORT = 8000

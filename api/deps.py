@@ -103,7 +103,7 @@ def require_roles(*roles: str) -> Callable[[Principal], Principal]:
     """A dependency that admits only ``roles`` (403 for the others)."""
 
     def check(principal: CurrentUser) -> Principal:
-        if principal.role not in roles:
+        if not principal.has_role(*roles):
             raise HTTPException(status_code=403, detail="当前角色无权执行此操作")
         return principal
 

@@ -62,6 +62,19 @@ def prepare_store(engine: Engine) -> int:
     return import_bundled_library(engine)
 
 
+def publish_scheduled(settings: Settings, *, engine: Engine) -> list[Any]:
+    """Publish the approved versions scheduled for today or earlier (local date), before a
+    run reads the published rules."""
+    from zoneinfo import ZoneInfo
+
+    from store import policies as policy_store
+    from store.db import transaction
+
+    today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
+    with transaction(engine) as session:
+        return policy_store.publish_due(session, today=today)
+
+
 def run_pipeline(
     settings: Settings,
     *,
@@ -82,11 +95,16 @@ def run_pipeline(
 
     say = progress or (lambda _stage, _msg: None)
     prepare_store(engine)
+    for version in publish_scheduled(settings, engine=engine):
+        say("publish", f"定时发布：{version.policy_id} 第 {version.number} 版今日生效")
     reports: list[Any] = []
     builds: dict[str, dict[str, Any]] = {}
     skipped: dict[str, str] = {}
+    from api.services.labels import ENTITY_LABELS
+
     for entity in entities:
-        say("build", f"{entity}: 读取并校验源数据 …")
+        label = ENTITY_LABELS.get(entity, entity)
+        say("build", f"{label}：读取并校验源数据 …")
         snapshot = settings.snapshots_dir / f"{entity}-{as_of.isoformat()}.parquet"
         rejects = settings.snapshots_dir / f"{entity}-{as_of.isoformat()}-rejects.csv"
         started = time.perf_counter()
@@ -96,7 +114,7 @@ def run_pipeline(
             )
         except SourcesNotFoundError as exc:
             skipped[entity] = str(exc)
-            say("build", f"{entity}: 跳过（{exc}）")
+            say("build", f"{label}：跳过（{exc}）")
             continue
         missing = missing_sources(built, entity=entity)
         if missing and not settings.allow_missing_sources:
@@ -106,7 +124,7 @@ def run_pipeline(
             reason = (f"缺少数据源 {'、'.join(missing)}：为避免误撤销待遇，本次不运行"
                       "(确认缺失无误后可设置 MIANSHEN_ALLOW_MISSING_SOURCES=1)")
             skipped[entity] = reason
-            say("build", f"{entity}: 跳过（{reason}）")
+            say("build", f"{label}：跳过（{reason}）")
             log.warning("run refused: missing sources",
                         extra={"entity": entity, "missing": list(missing)})
             continue
@@ -116,7 +134,7 @@ def run_pipeline(
             "snapshot_hash": built.snapshot_hash,
             "seconds": round(time.perf_counter() - started, 3),
         }
-        say("build", f"{entity}: 画像 {built.profiles} 条，隔离 {built.rejected_lines} 行")
+        say("build", f"{label}：画像 {built.profiles} 条，隔离 {built.rejected_lines} 行")
         policies, sets = published_policies(engine, entity=entity, as_of=as_of)
         snapshot, declared = with_declarations(engine, snapshot, entity=entity, as_of=as_of)
         if declared:
@@ -143,7 +161,7 @@ def run_pipeline(
             actor=actor,
             rejects=built.rejected_lines,
             lock_ttl=settings.run_lock_ttl_seconds,
-            progress=_prefixed(say, entity),
+            progress=_prefixed(say, label),
             on_changes=hook,
         )
         reports.append(report)
@@ -205,7 +223,7 @@ def missing_sources(built: Any, *, entity: str) -> tuple[str, ...]:
 
 
 def _prefixed(say: Progress, prefix: str) -> Progress:
-    return lambda stage, msg: say(stage, f"{prefix}: {msg}")
+    return lambda stage, msg: say(stage, f"{prefix}：{msg}")
 
 
 def _write_report(settings: Settings, report: PipelineReport) -> Path:

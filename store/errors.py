@@ -28,13 +28,15 @@ class TransitionError(StoreError):
 
 
 class FourEyesError(StoreError):
-    """The reviewer of a policy version is its author (四眼原则)."""
+    """The reviewer of a policy version wrote it: its author, or an editor of the draft
+    (四眼原则, per person whatever roles they hold)."""
 
-    def __init__(self, version_id: int, user: str) -> None:
+    def __init__(self, version_id: int, user: str, *, role: str = "author") -> None:
         self.version_id = version_id
         self.user = user
+        self.role = role
         super().__init__(
-            f"policy version {version_id}: the reviewer must not be the author ({user!r}); "
+            f"policy version {version_id}: the reviewer must not be its {role} ({user!r}); "
             "expected a second person"
         )
 

@@ -94,6 +94,16 @@ def fen_to_yuan(fen: int | None) -> Decimal | None:
     return (Decimal(int(fen)) / 100).quantize(Decimal("0.01"))
 
 
+def yuan_of_fen(fen: int | None) -> float:
+    """Yuan as a JSON number from integer fen (None counts as 0): a float that prints exactly
+    as the amount to the fen (for reports that chart or sum yuan; sums stay in fen).
+
+    >>> yuan_of_fen(1372651), yuan_of_fen(None)
+    (13726.51, 0.0)
+    """
+    return float(Decimal(int(fen or 0)) / 100)
+
+
 def format_fen(fen: int | None, *, period: str | None = None) -> str:
     """An amount as a person reads it: ``1,500.00 元/月``; UNKNOWN reads 待核定, never 0."""
     yuan = fen_to_yuan(fen)

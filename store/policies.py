@@ -1,9 +1,13 @@
 """Policies and their versions, with the review workflow.
 
 A version moves ``draft -> in_review -> published -> retired`` (a reviewer may also send it
-back: ``in_review -> draft``). The reviewer who publishes must not be its author (四眼原则).
-A version that left ``draft`` is immutable: its text and content hash never change.
-Every step writes an audit entry in the same transaction.
+back: ``in_review -> draft``, or approve it for a later day: ``in_review -> scheduled``, and
+:func:`publish_due` publishes it on that day). Every approval or rejection names its reviewer
+and reason (:func:`reviews`). The reviewer who approves must be another person than whoever
+wrote the version: its author and everyone who edited the draft (四眼原则, per person
+whatever roles they hold). A version that left ``draft`` is immutable: its text and content
+hash never change. Versions of a policy are numbered 1, 2, 3 … in the order they were created
+(:attr:`PolicyVersionRecord.number`). Every step writes an audit entry in the same transaction.
 
 The store does not parse policy YAML; callers pass the parsed id, title, entity, effective
 period and version alongside the text.
@@ -17,19 +21,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from store import audit
 from store.errors import FourEyesError, ImmutableVersionError, NotFoundError, TransitionError
-from store.schema import policies, policy_versions
+from store.schema import policies, policy_reviews, policy_versions
 from store.types import utcnow
 from store.users import SYSTEM_USER, ensure_system_user
 
-VersionStatus = Literal["draft", "in_review", "published", "retired"]
+VersionStatus = Literal["draft", "in_review", "scheduled", "published", "retired"]
 TRANSITIONS: dict[str, frozenset[str]] = {
     "draft": frozenset({"in_review"}),
-    "in_review": frozenset({"published", "draft"}),
+    "in_review": frozenset({"published", "scheduled", "draft"}),
+    "scheduled": frozenset({"published"}),
     "published": frozenset({"retired"}),
     "retired": frozenset(),
 }
@@ -64,6 +69,7 @@ class PolicyVersionRecord:
     submitted_at: dt.datetime | None
     published_at: dt.datetime | None
     retired_at: dt.datetime | None
+    number: int = 0  # 1, 2, 3 … per policy, in the order the versions were created
 
     def in_effect(self, when: dt.date) -> bool:
         return self.effective_from <= when and (
@@ -80,15 +86,40 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _record(row: Any) -> PolicyVersionRecord:
-    return PolicyVersionRecord(**row._asdict())
+@dataclass(frozen=True, kw_only=True)
+class ReviewRecord:
+    """One review decision on a version: approved (at once, or for ``publish_on``) or
+    rejected (sent back to draft), with the reason the reviewer gave."""
+
+    id: int
+    version_id: int
+    reviewer: str
+    decision: Literal["approved", "rejected"]
+    reason: str
+    publish_on: dt.date | None
+    at: dt.datetime
+
+
+def _number(session: Session, policy_id: str, version_id: int) -> int:
+    return int(session.execute(
+        select(func.count()).select_from(policy_versions).where(
+            policy_versions.c.policy_id == policy_id, policy_versions.c.id <= version_id)
+    ).scalar_one())
+
+
+def _record(row: Any, *, number: int) -> PolicyVersionRecord:
+    return PolicyVersionRecord(**row._asdict(), number=number)
+
+
+def _one(session: Session, row: Any) -> PolicyVersionRecord:
+    return _record(row, number=_number(session, row.policy_id, row.id))
 
 
 def get_version(session: Session, version_id: int) -> PolicyVersionRecord:
     row = session.execute(select(policy_versions).where(policy_versions.c.id == version_id)).first()
     if row is None:
         raise NotFoundError("policy version", version_id)
-    return _record(row)
+    return _one(session, row)
 
 
 def find_version(session: Session, policy_id: str, version: str) -> PolicyVersionRecord | None:
@@ -97,7 +128,7 @@ def find_version(session: Session, policy_id: str, version: str) -> PolicyVersio
             policy_versions.c.policy_id == policy_id, policy_versions.c.version == version
         )
     ).first()
-    return None if row is None else _record(row)
+    return None if row is None else _one(session, row)
 
 
 def _ensure_policy(session: Session, doc: PolicyDocument, now: dt.datetime) -> None:
@@ -226,6 +257,56 @@ def submit(
     )
 
 
+def _require_reason(reason: str) -> None:
+    if not reason.strip():
+        raise ValueError("a review decision needs a reason; got an empty one")
+
+
+def _record_review(
+    session: Session,
+    version_id: int,
+    *,
+    reviewer: str,
+    decision: str,
+    reason: str,
+    publish_on: dt.date | None,
+    now: dt.datetime,
+) -> None:
+    _require_reason(reason)
+    session.execute(policy_reviews.insert().values(
+        version_id=version_id, reviewer=reviewer, decision=decision, reason=reason.strip(),
+        publish_on=publish_on, at=now))
+
+
+def reviews(session: Session, version_id: int) -> list[ReviewRecord]:
+    """Every review decision on a version, oldest first."""
+    rows = session.execute(select(policy_reviews).where(policy_reviews.c.version_id == version_id)
+                           .order_by(policy_reviews.c.id))
+    return [ReviewRecord(**r._asdict()) for r in rows]
+
+
+def last_reviews(session: Session, version_ids: Sequence[int]) -> dict[int, ReviewRecord]:
+    """The newest review decision of each of ``version_ids`` that has one."""
+    out: dict[int, ReviewRecord] = {}
+    if not version_ids:
+        return out
+    rows = session.execute(select(policy_reviews).where(
+        policy_reviews.c.version_id.in_(list(version_ids))).order_by(policy_reviews.c.id))
+    for r in rows:
+        out[int(r.version_id)] = ReviewRecord(**r._asdict())
+    return out
+
+
+def writers(session: Session, version_id: int) -> frozenset[str]:
+    """Everyone who wrote the version: its author and each user who edited the draft."""
+    current = get_version(session, version_id)
+    edits = {
+        e.actor for e in audit.entries(session, subject=f"policy:{current.policy_id}")
+        if e.action == "policy.edit" and e.detail.get("version_id") == version_id
+    }
+    return frozenset({current.author, *edits})
+
+
 def reject(
     session: Session,
     version_id: int,
@@ -235,51 +316,124 @@ def reject(
     now: dt.datetime | None = None,
 ) -> PolicyVersionRecord:
     """Send a version under review back to draft, with the reviewer's reason."""
-    return _move(
+    _require_reason(reason)
+    now = now or utcnow()
+    moved = _move(
         session,
         version_id,
         "draft",
         actor=reviewer,
-        now=now or utcnow(),
+        now=now,
         values={"submitted_at": None},
         detail={"reason": reason},
     )
+    _record_review(session, version_id, reviewer=reviewer, decision="rejected", reason=reason,
+                   publish_on=None, now=now)
+    return moved
 
 
-def publish(
-    session: Session, version_id: int, *, reviewer: str, now: dt.datetime | None = None
-) -> PolicyVersionRecord:
-    """Approve and publish a version under review; the previously published version of the
-    same policy is retired. The reviewer must not be the author."""
-    now = now or utcnow()
-    current = get_version(session, version_id)
-    if reviewer == current.author:
-        raise FourEyesError(version_id, reviewer)
-    for older in published_versions(session, policy_id=current.policy_id):
+def _go_live(session: Session, version: PolicyVersionRecord, *, actor: str, reviewer: str,
+             now: dt.datetime, detail: dict[str, Any] | None = None) -> PolicyVersionRecord:
+    for older in published_versions(session, policy_id=version.policy_id):
         _move(
             session,
             older.id,
             "retired",
-            actor=reviewer,
+            actor=actor,
             now=now,
             values={"retired_at": now},
-            detail={"superseded_by": version_id},
+            detail={"superseded_by": version.id},
         )
     return _move(
         session,
-        version_id,
+        version.id,
         "published",
-        actor=reviewer,
+        actor=actor,
         now=now,
         values={"reviewer": reviewer, "published_at": now},
+        detail=detail,
     )
 
 
+def publish(
+    session: Session,
+    version_id: int,
+    *,
+    reviewer: str,
+    reason: str | None = None,
+    publish_on: dt.date | None = None,
+    today: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> PolicyVersionRecord:
+    """Approve a version under review, with the reviewer's reason. It is published at once
+    (the previously published version of the same policy is retired), or, when
+    ``publish_on`` is after ``today``, scheduled for that day (:func:`publish_due`).
+
+    The reviewer must be another person than each of its :func:`writers`
+    (:class:`~store.errors.FourEyesError` otherwise)."""
+    if reason is not None:
+        _require_reason(reason)
+    now = now or utcnow()
+    today = today or now.date()
+    current = get_version(session, version_id)
+    if reviewer == current.author:
+        raise FourEyesError(version_id, reviewer)
+    if reviewer in writers(session, version_id):
+        raise FourEyesError(version_id, reviewer, role="editor")
+    if current.status != "in_review":
+        raise TransitionError("policy version", version_id, current.status, "published")
+    if reason is not None:
+        _record_review(session, version_id, reviewer=reviewer, decision="approved",
+                       reason=reason, publish_on=publish_on, now=now)
+    if publish_on is not None and publish_on > today:
+        return _move(session, version_id, "scheduled", actor=reviewer, now=now,
+                     values={"reviewer": reviewer},
+                     detail={"publish_on": publish_on.isoformat()})
+    return _go_live(session, current, actor=reviewer, reviewer=reviewer, now=now)
+
+
 def approve(
-    session: Session, version_id: int, *, reviewer: str, now: dt.datetime | None = None
+    session: Session,
+    version_id: int,
+    *,
+    reviewer: str,
+    reason: str | None = None,
+    publish_on: dt.date | None = None,
+    now: dt.datetime | None = None,
 ) -> PolicyVersionRecord:
     """Approval publishes: the same step as :func:`publish` (four eyes enforced)."""
-    return publish(session, version_id, reviewer=reviewer, now=now)
+    return publish(session, version_id, reviewer=reviewer, reason=reason,
+                   publish_on=publish_on, now=now)
+
+
+def publish_due(
+    session: Session, *, today: dt.date, now: dt.datetime | None = None
+) -> list[PolicyVersionRecord]:
+    """Publish every scheduled version whose day has come (oldest approval first); returns
+    the versions published. Run by the nightly job before it reads the published rules."""
+    now = now or utcnow()
+    scheduled = [v for v in list_versions(session) if v.status == "scheduled"]
+    approvals = last_reviews(session, [v.id for v in scheduled])
+    due = sorted(
+        (v for v in scheduled
+         if v.id in approvals and (approvals[v.id].publish_on or today) <= today),
+        key=lambda v: approvals[v.id].at,
+    )
+    out = []
+    for v in due:
+        approval = approvals[v.id]
+        out.append(_go_live(session, v, actor=SYSTEM_USER, reviewer=approval.reviewer, now=now,
+                            detail={"scheduled_for": str(approval.publish_on),
+                                    "approved_by": approval.reviewer}))
+    return out
+
+
+def scheduled_for(session: Session, version_id: int) -> dt.date | None:
+    """The day a scheduled version goes live, or None when it is not scheduled."""
+    if get_version(session, version_id).status != "scheduled":
+        return None
+    last = last_reviews(session, [version_id]).get(version_id)
+    return last.publish_on if last else None
 
 
 def retire(
@@ -304,15 +458,21 @@ def published_versions(
         stmt = stmt.join(policies, policies.c.id == policy_versions.c.policy_id).where(
             policies.c.entity == entity
         )
-    out = [_record(r) for r in session.execute(stmt.order_by(policy_versions.c.policy_id))]
+    out = [_one(session, r) for r in session.execute(stmt.order_by(policy_versions.c.policy_id))]
     return [v for v in out if as_of is None or v.in_effect(as_of)]
 
 
 def list_versions(session: Session, *, policy_id: str | None = None) -> list[PolicyVersionRecord]:
+    """Versions (of one policy, or all), by policy and then in the order created."""
     stmt = select(policy_versions).order_by(policy_versions.c.policy_id, policy_versions.c.id)
     if policy_id is not None:
         stmt = stmt.where(policy_versions.c.policy_id == policy_id)
-    return [_record(r) for r in session.execute(stmt)]
+    out: list[PolicyVersionRecord] = []
+    counts: dict[str, int] = {}
+    for r in session.execute(stmt):
+        counts[r.policy_id] = counts.get(r.policy_id, 0) + 1
+        out.append(_record(r, number=counts[r.policy_id]))
+    return out
 
 
 def import_published(

@@ -74,6 +74,30 @@ policy_versions = Table(
     Index(None, "status", "policy_id"),
 )
 
+# Review decisions on policy versions (append-only): who approved or sent back which
+# version, with the reason they had to give, and for an approval scheduled for a later date
+# the day it goes live (migration 0009).
+policy_reviews = Table(
+    "policy_reviews",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("version_id", BigId, ForeignKey("policy_versions.id"), nullable=False),
+    Column("reviewer", String(64), nullable=False),
+    Column("decision", String(16), nullable=False),  # approved | rejected
+    Column("reason", Text(), nullable=False),
+    Column("publish_on", Date(), nullable=True),  # approved for a later day; NULL = at once
+    Column("at", UTCDateTime(), nullable=False),
+    Index(None, "version_id"),
+)
+
+# Roles a user holds besides ``users.role`` (e.g. an officer who is also a reviewer).
+user_roles = Table(
+    "user_roles",
+    metadata,
+    Column("user_id", String(64), ForeignKey("users.id"), primary_key=True),
+    Column("role", String(32), primary_key=True),
+)
+
 runs = Table(
     "runs",
     metadata,

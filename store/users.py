@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from store.errors import NotFoundError
-from store.schema import users
+from store.schema import user_roles, users
 from store.types import utcnow
 
 SYSTEM_USER = "system"
@@ -49,3 +49,20 @@ def get_user(session: Session, user_id: str) -> UserRecord:
 
 def list_users(session: Session) -> list[UserRecord]:
     return [UserRecord(**r._asdict()) for r in session.execute(select(users).order_by(users.c.id))]
+
+
+def grant_role(session: Session, user_id: str, role: str) -> None:
+    """Give an existing user ``role`` besides its own (kept once)."""
+    get_user(session, user_id)
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(
+        dialect.insert(user_roles).values(user_id=user_id, role=role)
+        .on_conflict_do_nothing(index_elements=["user_id", "role"])
+    )
+
+
+def roles_of(session: Session, user_id: str) -> frozenset[str]:
+    """Every role a user holds: its own and those granted with :func:`grant_role`."""
+    user = get_user(session, user_id)
+    extra = session.execute(select(user_roles.c.role).where(user_roles.c.user_id == user_id))
+    return frozenset({user.role, *extra.scalars()})

@@ -10,6 +10,7 @@ from api.cli import (
     match_cmd,
     notify_cmd,
     profiles_cmd,
+    proposals_cmd,
     rules_cmd,
     run_cmd,
     serve_cmd,
@@ -22,6 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+proposals_cmd.register(rules_cmd.app)
 app.add_typer(rules_cmd.app, name="rules", help="政策规则: 检查 (check policy files).")
 app.add_typer(profiles_cmd.app, name="profiles", help="画像: 合成、构建 (synthesise, build).")
 match_cmd.register(app)
@@ -33,4 +35,18 @@ app.add_typer(notify_cmd.app, name="notify", help="消息投递: 投递一次 (d
 
 
 def main() -> None:
+    quiet_logs()
     app()
+
+
+def quiet_logs() -> None:
+    """Logs are English and meant for operators: a command shows its user only Chinese lines,
+    and logs only when ``MIANSHEN_LOG_LEVEL`` asks for them (e.g. INFO, WARNING)."""
+    import logging
+    import os
+
+    level = os.environ.get("MIANSHEN_LOG_LEVEL", "").strip().upper()
+    if level:
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    elif not logging.getLogger().handlers:
+        logging.getLogger().addHandler(logging.NullHandler())

@@ -134,7 +134,9 @@ def match(
     outcomes = match_frame(frame, entity=kind, policies=policy_list, as_of=when, sets=sets,
                            streaming=streaming)
     write_table(outcomes, out)
-    print_summary(console, outcomes, policy_list, title=f"匹配结果 {kind} · {when}")
+    from api.services.labels import zh
+
+    print_summary(console, outcomes, policy_list, title=f"匹配结果 {zh('entity', kind)} · {when}")
     console.print(f"结果已写入 {out}")
     if frame.height == 0:
         err_console.print("[red]没有可匹配的有效行[/red]")

@@ -83,16 +83,22 @@ def run(
         raise typer.Exit(EXIT_REFUSED)
 
 
+STAGE_WORDS = {"build": "构建画像", "load": "读取", "match": "匹配", "allocate": "分配预算",
+               "diff": "比对", "write": "写入", "notify": "生成通知", "total": "合计"}
+
+
 def _print_report(report: PipelineReport) -> None:
+    from api.services.labels import zh
+
     for entity, reason in report.skipped.items():
-        console.print(f"[yellow]{entity}: 未运行 — {reason}[/yellow]")
+        console.print(f"[yellow]{zh('entity', entity)}：未运行 — {reason}[/yellow]")
     for r in report.runs:
         state = "已完成（重复运行，无变化）" if r.status == "unchanged" else "已完成"
         console.print(
-            f"[bold]{r.entity}[/bold] 运行 {r.run_id} {state}：新增 {r.new}，更新 {r.updated}，"
-            f"撤销 {r.revoked}，隔离行 {r.rejects}"
+            f"[bold]{zh('entity', r.entity)}[/bold] 运行 {r.run_id} {state}：新增 {r.new}，"
+            f"更新 {r.updated}，撤销 {r.revoked}，隔离行 {r.rejects}"
         )
-        table = Table(title=f"{r.entity} 各政策结果")
+        table = Table(title=f"{zh('entity', r.entity)} 各政策结果")
         for col in ("政策", "符合", "待确认", "被更优政策替代", "超预算"):
             table.add_column(col, justify="right" if col != "政策" else "left")
         for pid, counts in sorted(r.counts_per_policy.items()):
@@ -105,9 +111,8 @@ def _print_report(report: PipelineReport) -> None:
             )
         console.print(table)
         if r.timings:
-            console.print(
-                "耗时（秒）：" + "，".join(f"{k} {v}" for k, v in sorted(r.timings.items()))
-            )
+            console.print("耗时（秒）：" + "，".join(
+                f"{STAGE_WORDS.get(k, k)} {v}" for k, v in sorted(r.timings.items())))
 
 
 def scheduler() -> None:

@@ -19,7 +19,15 @@ class PolicyTextUpdate(PolicyTextCreate):
 
 
 class ReviewDecision(BaseModel):
-    reason: str = Field(min_length=1, max_length=2000)
+    """A reviewer's decision; the reason is required (it is kept in the version history)."""
+
+    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S")
+
+
+class ApprovalDecision(ReviewDecision):
+    """Approve with a reason; ``publish_on`` a later day schedules the publication."""
+
+    publish_on: dt.date | None = None
 
 
 class SimulateRequest(BaseModel):
@@ -44,6 +52,7 @@ class ValidationPublic(BaseModel):
 class VersionPublic(BaseModel):
     id: int
     policy_id: str
+    number: int  # 1, 2, 3 … per policy
     version: str
     status: str
     status_label: str
@@ -55,6 +64,11 @@ class VersionPublic(BaseModel):
     submitted_at: dt.datetime | None
     published_at: dt.datetime | None
     retired_at: dt.datetime | None
+    review_decision: str | None = None  # approved | rejected (the last review)
+    review_reason: str | None = None
+    reviewed_by: str | None = None
+    reviewed_at: dt.datetime | None = None
+    publish_on: dt.date | None = None  # scheduled publication day
 
 
 class VersionDetailPublic(VersionPublic):
@@ -99,3 +113,26 @@ class SimulationPublic(BaseModel):
     by_industry: list[dict[str, Any]]
     samples: list[dict[str, Any]]
     published: dict[str, Any] | None
+
+
+class DiffLinePublic(BaseModel):
+    kind: str  # add | del | same | hunk
+    old: int | None = None  # line number in the published text
+    new: int | None = None  # line number in the version under review
+    text: str
+
+
+class ReviewEvidencePublic(BaseModel):
+    """What a reviewer sees before deciding: the text against the published version, the
+    simulated impact, and whether this reviewer may decide (四眼原则)."""
+
+    version: VersionDetailPublic
+    title: str
+    published: VersionPublic | None
+    diff: str
+    diff_lines: list[DiffLinePublic]
+    impact: dict[str, Any] | None
+    impact_error: str | None = None
+    writers: list[str]
+    can_decide: bool
+    cannot_decide_reason: str | None = None

@@ -19,10 +19,11 @@ from fastapi.templating import Jinja2Templates
 
 from api.auth import ROLE_LABELS, Principal
 from api.deps import COOKIE_NAME, DataDep, EngineDep, MaybeUser, SessionDep, SettingsDep
-from api.routes.policies import STATUS_LABELS, list_policies, version_detail
+from api.routes.policies import history, list_policies
 from api.services.benefits import STATUS_LABELS as BENEFIT_STATUS_LABELS
 from api.services.benefits import benefit_detail, benefit_public, own_entitlement, titles
 from api.services.errors import ApiError
+from api.services.labels import RUN_LABELS, VERSION_STATUS_LABELS, zh
 from profiles.masking import mask_id
 from store import entitlements as entitlement_store
 from store import policies as policy_store
@@ -32,7 +33,7 @@ router = APIRouter(include_in_schema=False)
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "pages" / "templates"
 HOME = {"officer": "/officer/policies", "reviewer": "/reviewer", "admin": "/officer/runs",
         "enterprise": "/me", "citizen": "/me"}
-RUN_LABELS = {"running": "运行中", "succeeded": "成功", "failed": "失败"}
+STAFF_ROLES = ("officer", "reviewer", "admin")
 NEW_POLICY = """\
 id: my-new-policy
 title: 新政策
@@ -45,17 +46,25 @@ delivery: direct
 eligibility:
   all:
     - {when: status = "存续", label: 登记状态为存续}
-    - {when: employees >= 10, label: 从业人数不少于10人}
-amount:
-  formula: 1000 * employees
-  period: once
-  label: 每人补助1000元
 """
 
 
 @cache
 def templates() -> Jinja2Templates:
-    return Jinja2Templates(directory=str(TEMPLATES_DIR))
+    t = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    t.env.filters["zh"] = lambda value, vocabulary: zh(vocabulary, value)
+    t.env.filters["yuan"] = money_text
+    return t
+
+
+def money_text(value: object) -> str:
+    """An amount in yuan for a page: to the fen, thousands separated; 待核定 when unknown."""
+    if value is None:
+        return "待核定"
+    from decimal import ROUND_HALF_UP, Decimal
+
+    fen = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return f"{fen:,.2f} 元"
 
 
 def wants_html(request: Request) -> bool:
@@ -67,20 +76,36 @@ def page_user(*roles: str) -> Any:
     def check(principal: MaybeUser) -> Principal:
         if principal is None:
             raise HTTPException(status_code=401, detail="未登录或登录已过期")
-        if principal.role not in roles:
+        if not principal.has_role(*roles):
             raise HTTPException(status_code=403, detail="当前角色无权访问此页面")
         return principal
 
     return Depends(check)
 
 
-def render(request: Request, name: str, user: Principal | None, **context: Any) -> HTMLResponse:
-    shown = None
-    if user is not None:
-        shown = {"name": user.display_name, "role": ROLE_LABELS.get(user.role, user.role),
-                 "role_code": user.role}
+def shown_user(user: Principal) -> dict[str, Any]:
+    roles = [user.role, *sorted(user.extra_roles)]
+    return {"name": user.display_name, "role": "、".join(ROLE_LABELS.get(r, r) for r in roles),
+            "role_code": user.role, "roles": roles}
+
+
+def render(request: Request, name: str, user: Principal | None, *, status_code: int = 200,
+           **context: Any) -> HTMLResponse:
+    shown = shown_user(user) if user is not None else None
     tz = ZoneInfo(request.app.state.settings.timezone)  # times shown in the local zone
-    return templates().TemplateResponse(request, name, {"user": shown, "tz": tz, **context})
+    return templates().TemplateResponse(request, name, {"user": shown, "tz": tz, **context},
+                                        status_code=status_code)
+
+
+def render_error(request: Request, *, status: int, message: str,
+                 headers: dict[str, str] | None = None) -> HTMLResponse:
+    """The error page a browser gets (an API client gets JSON)."""
+    response = templates().TemplateResponse(
+        request, "error.html", {"user": None, "status": status, "message": message},
+        status_code=status)
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -119,7 +144,7 @@ def logout() -> Response:
     return response
 
 
-Officer = Annotated[Principal, page_user("officer", "reviewer", "admin")]
+Officer = Annotated[Principal, page_user(*STAFF_ROLES)]
 Reviewer = Annotated[Principal, page_user("reviewer", "admin")]
 Entity = Annotated[Principal, page_user("enterprise", "citizen")]
 
@@ -132,18 +157,18 @@ def policies_page(request: Request, session: SessionDep, user: Officer) -> HTMLR
 @router.get("/officer/policies/new", response_class=HTMLResponse)
 def new_policy_page(request: Request, user: Officer) -> HTMLResponse:
     return render(request, "officer_editor.html", user, policy_id=None, text=NEW_POLICY,
-                  version=None, versions=[])
+                  version=None, versions=[], can_edit=user.has_role("officer"))
 
 
 @router.get("/officer/policies/{policy_id}", response_class=HTMLResponse)
 def editor_page(policy_id: str, request: Request, session: SessionDep,
                 user: Officer) -> HTMLResponse:
-    versions = [version_detail(v) for v in policy_store.list_versions(session, policy_id=policy_id)]
+    versions = history(session, policy_id)
     if not versions:
         raise HTTPException(status_code=404, detail="政策不存在")
     latest = versions[-1]
     return render(request, "officer_editor.html", user, policy_id=policy_id, text=latest.text,
-                  version=latest, versions=versions, status_labels=STATUS_LABELS)
+                  version=latest, versions=versions, can_edit=user.has_role("officer"))
 
 
 @router.get("/officer/runs", response_class=HTMLResponse)
@@ -152,13 +177,33 @@ def runs_page(request: Request, session: SessionDep, user: Officer) -> HTMLRespo
     counts = {kind: entitlement_store.count_by_status(session, entity_kind=kind)
               for kind in ("enterprise", "person")}
     return render(request, "officer_runs.html", user, runs=runs, counts=counts,
-                  is_admin=user.role == "admin", status_labels=BENEFIT_STATUS_LABELS,
+                  is_admin=user.has_role("admin"), status_labels=BENEFIT_STATUS_LABELS,
                   run_labels=RUN_LABELS)
+
+
+@router.get("/reviewer/versions/{version_id}", response_class=HTMLResponse)
+def review_page(version_id: int, request: Request, session: SessionDep,
+                user: Reviewer) -> HTMLResponse:
+    """One version under review: the diff, the impact (loaded by the page) and the decision."""
+    from api.routes.reviews import decision_block
+
+    try:
+        v = policy_store.get_version(session, version_id)
+    except LookupError:
+        raise HTTPException(status_code=404, detail="该政策版本不存在") from None
+    block = decision_block(session, user, version_id)
+    return render(request, "review.html", user, version=v, title=titles(session).get(
+        v.policy_id, v.policy_id), status_label=VERSION_STATUS_LABELS[v.status], block=block,
+        versions=history(session, v.policy_id))
 
 
 @router.get("/reviewer", response_class=HTMLResponse)
 def reviewer_page(request: Request, session: SessionDep, user: Reviewer) -> HTMLResponse:
-    queue = [v for v in policy_store.list_versions(session) if v.status == "in_review"]
+    versions = [v for v in policy_store.list_versions(session)
+                if v.status in ("in_review", "scheduled")]
+    reviews = policy_store.last_reviews(session, [v.id for v in versions])
+    queue = [v for v in versions if v.status == "in_review"]
+    scheduled = [(v, reviews.get(v.id)) for v in versions if v.status == "scheduled"]
     names = titles(session)
     objections = []
     for e in entitlement_store.list_entitlements(session, status="objected"):
@@ -166,8 +211,8 @@ def reviewer_page(request: Request, session: SessionDep, user: Reviewer) -> HTML
         if b.entity_kind == "person":
             b = b.model_copy(update={"entity_id": mask_id(b.entity_id) or ""})
         objections.append(b)
-    return render(request, "reviewer.html", user, queue=queue, objections=objections,
-                  names=names)
+    return render(request, "reviewer.html", user, queue=queue, scheduled=scheduled,
+                  objections=objections, names=names)
 
 
 @router.get("/me", response_class=HTMLResponse)

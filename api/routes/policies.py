@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from api.deps import DataDep, Officer, ReviewerOrAdmin, SessionDep, Simulator, Staff
+from api.deps import (
+    DataDep,
+    Officer,
+    ReviewerOrAdmin,
+    SessionDep,
+    SettingsDep,
+    Simulator,
+    Staff,
+)
 from api.models.policies import (
+    ApprovalDecision,
     DiffPublic,
     PolicyDetailPublic,
     PolicyPublic,
@@ -23,27 +34,39 @@ from api.models.policies import (
 )
 from api.services.drafts import document_of, parse_policy_text, policy_summary, text_diff
 from api.services.errors import Conflict, Forbidden, InvalidPolicy, NotFound
+from api.services.labels import VERSION_STATUS_LABELS as STATUS_LABELS
 from api.services.simulate import simulate
 from store import policies as policy_store
-from store.policies import PolicyVersionRecord
+from store.policies import PolicyVersionRecord, ReviewRecord
 from store.schema import policies as policies_table
 
 router = APIRouter(prefix="/api/policies", tags=["policies"])
 
-STATUS_LABELS = {"draft": "草稿", "in_review": "审核中", "published": "已发布", "retired": "已废止"}
 
-
-def version_public(v: PolicyVersionRecord) -> VersionPublic:
+def version_public(v: PolicyVersionRecord, review: ReviewRecord | None = None) -> VersionPublic:
     return VersionPublic(
-        id=v.id, policy_id=v.policy_id, version=v.version, status=v.status,
+        id=v.id, policy_id=v.policy_id, number=v.number, version=v.version, status=v.status,
         status_label=STATUS_LABELS[v.status], author=v.author, reviewer=v.reviewer,
         effective_from=v.effective_from, effective_to=v.effective_to, created_at=v.created_at,
         submitted_at=v.submitted_at, published_at=v.published_at, retired_at=v.retired_at,
+        review_decision=review.decision if review else None,
+        review_reason=review.reason if review else None,
+        reviewed_by=review.reviewer if review else None,
+        reviewed_at=review.at if review else None,
+        publish_on=review.publish_on if review and v.status == "scheduled" else None,
     )
 
 
-def version_detail(v: PolicyVersionRecord) -> VersionDetailPublic:
-    return VersionDetailPublic(**version_public(v).model_dump(), text=v.text)
+def version_detail(v: PolicyVersionRecord, review: ReviewRecord | None = None
+                   ) -> VersionDetailPublic:
+    return VersionDetailPublic(**version_public(v, review).model_dump(), text=v.text)
+
+
+def history(session: SessionDep, policy_id: str) -> list[VersionDetailPublic]:
+    """Every version of a policy with its last review decision, oldest first."""
+    versions = policy_store.list_versions(session, policy_id=policy_id)
+    reviews = policy_store.last_reviews(session, [v.id for v in versions])
+    return [version_detail(v, reviews.get(v.id)) for v in versions]
 
 
 @router.get("", response_model=list[PolicyPublic])
@@ -72,9 +95,14 @@ def get_policy(policy_id: str, session: SessionDep, _user: Staff) -> PolicyDetai
     head = session.execute(select(policies_table).where(policies_table.c.id == policy_id)).first()
     if head is None:
         raise NotFound(f"政策 {policy_id!r} 不存在")
-    versions = policy_store.list_versions(session, policy_id=policy_id)
     return PolicyDetailPublic(id=head.id, title=head.title, entity=head.entity,
-                              versions=[version_detail(v) for v in versions])
+                              versions=history(session, policy_id))
+
+
+@router.get("/{policy_id}/history", response_model=list[VersionPublic])
+def version_history(policy_id: str, session: SessionDep, _user: Staff) -> list[VersionPublic]:
+    """版本历史：编号、状态、起草人、审核人、审核理由与各时间。"""
+    return [VersionPublic(**v.model_dump(exclude={"text"})) for v in history(session, policy_id)]
 
 
 def _version_of(session: SessionDep, policy_id: str, version_id: int) -> PolicyVersionRecord:
@@ -93,8 +121,8 @@ def diff_versions(
     """两个版本之间的文本差异 (unified diff)。"""
     old = _version_of(session, policy_id, from_version)
     new = _version_of(session, policy_id, to_version)
-    diff = text_diff(old.text, new.text, old_name=f"v{old.id} {old.version}",
-                     new_name=f"v{new.id} {new.version}")
+    diff = text_diff(old.text, new.text, old_name=f"第{old.number}版 {old.version}",
+                     new_name=f"第{new.number}版 {new.version}")
     return DiffPublic(policy_id=policy_id, from_version_id=old.id, to_version_id=new.id,
                       diff=diff)
 
@@ -117,7 +145,7 @@ def create_draft(body: PolicyTextCreate, session: SessionDep, data: DataDep,
     policy = parse_policy_text(body.yaml, base=data.published_library(session))
     existing = policy_store.find_version(session, policy.id, policy.version)
     if existing is not None:
-        raise Conflict(f"政策 {policy.id} 的这一版本已存在（版本号 {existing.id}，"
+        raise Conflict(f"政策 {policy.id} 的这一版本已存在（第 {existing.number} 版，"
                        f"状态 {STATUS_LABELS[existing.status]}）")
     draft = policy_store.create_draft(session, document_of(policy, body.yaml), author=user.user_id)
     return version_detail(draft)
@@ -131,10 +159,11 @@ def update_draft(policy_id: str, version_id: int, body: PolicyTextUpdate, sessio
     policy = parse_policy_text(body.yaml, base=data.published_library(session))
     if policy.id != current.policy_id:
         raise InvalidPolicy([{"line": 1, "column": 1, "code": "schema", "suggestion": None,
-                              "message": f"expected id {current.policy_id!r}, got {policy.id!r}"}])
+                              "message": f"政策编号应为 {current.policy_id}，实际为 {policy.id}"
+                              "（新政策请另建草稿）"}])
     clash = policy_store.find_version(session, policy.id, policy.version)
     if clash is not None and clash.id != version_id:
-        raise Conflict(f"相同内容的版本已存在（版本号 {clash.id}）")
+        raise Conflict(f"相同内容的版本已存在（第 {clash.number} 版）")
     updated = policy_store.update_draft(session, version_id, document_of(policy, body.yaml),
                                         actor=user.user_id)
     return version_detail(updated)
@@ -159,24 +188,31 @@ def submit_version(policy_id: str, version_id: int, session: SessionDep,
 
 
 @router.post("/{policy_id}/versions/{version_id}/approve", response_model=VersionPublic)
-def approve_version(policy_id: str, version_id: int, session: SessionDep,
+def approve_version(policy_id: str, version_id: int, body: ApprovalDecision,
+                    session: SessionDep, settings: SettingsDep,
                     user: ReviewerOrAdmin) -> VersionPublic:
-    """审核通过并发布（审核人不得为起草人）。"""
-    if user.role != "reviewer":
+    """审核通过（须填写理由）：立即发布，或定于 publish_on 当日发布。起草人和修改过草稿的人
+    不得审核（四眼原则，按人而不只按角色）。"""
+    if not user.has_role("reviewer"):
         raise Forbidden("只有审核人员可以发布政策")
     _version_of(session, policy_id, version_id)
-    return version_public(policy_store.publish(session, version_id, reviewer=user.user_id))
+    today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
+    if body.publish_on is not None and body.publish_on < today:
+        raise Conflict(f"定时发布日期 {body.publish_on} 已过，请选择今天或以后的日期")
+    v = policy_store.publish(session, version_id, reviewer=user.user_id, reason=body.reason,
+                             publish_on=body.publish_on, today=today)
+    return version_public(v, policy_store.last_reviews(session, [v.id]).get(v.id))
 
 
 @router.post("/{policy_id}/versions/{version_id}/reject", response_model=VersionPublic)
 def reject_version(policy_id: str, version_id: int, body: ReviewDecision, session: SessionDep,
                    user: ReviewerOrAdmin) -> VersionPublic:
-    """退回修改（回到草稿），附理由。"""
-    if user.role != "reviewer":
+    """退回修改（回到草稿），须填写理由。"""
+    if not user.has_role("reviewer"):
         raise Forbidden("只有审核人员可以退回政策")
     _version_of(session, policy_id, version_id)
-    return version_public(policy_store.reject(session, version_id, reviewer=user.user_id,
-                                              reason=body.reason))
+    v = policy_store.reject(session, version_id, reviewer=user.user_id, reason=body.reason)
+    return version_public(v, policy_store.last_reviews(session, [v.id]).get(v.id))
 
 
 @router.post("/{policy_id}/versions/{version_id}/retire", response_model=VersionPublic)

@@ -33,6 +33,7 @@ class AccountSpec:
     role: str
     password: str
     entity_id: str | None = None
+    extra_roles: tuple[str, ...] = ()  # staff roles held besides ``role``
 
 
 def upsert_account(session: Session, spec: AccountSpec) -> None:
@@ -45,7 +46,14 @@ def upsert_account(session: Session, spec: AccountSpec) -> None:
             f"account {spec.user_id!r}: enterprise and citizen accounts need an entity id, "
             f"other roles none (role {spec.role!r}, entity id given: {spec.entity_id is not None})"
         )
+    staff = {"officer", "reviewer", "admin"}
+    if spec.extra_roles and not ({spec.role, *spec.extra_roles} <= staff):
+        raise AccountError(f"account {spec.user_id!r}: only staff roles can be combined "
+                           f"({', '.join(sorted(staff))}); got {spec.role!r} with "
+                           f"{', '.join(spec.extra_roles)}")
     user_store.ensure_user(session, spec.user_id, display_name=spec.display_name, role=spec.role)
+    for extra in spec.extra_roles:
+        user_store.grant_role(session, spec.user_id, extra)
     values = {
         "password_hash": hash_password(spec.password),
         "entity_kind": entity_kind,
@@ -75,6 +83,7 @@ def principal_of(session: Session, user_id: str) -> Principal | None:
         display_name=user.display_name,
         entity_kind=row.entity_kind,
         entity_id=row.entity_id,
+        extra_roles=user_store.roles_of(session, user_id) - {user.role},
     )
 
 

@@ -102,3 +102,21 @@ def text_diff(old: str, new: str, *, old_name: str, new_name: str) -> str:
             fromfile=old_name, tofile=new_name,
         )
     )
+
+
+def diff_lines(old: str, new: str) -> list[dict[str, Any]]:
+    r"""A line diff for display: each line with its kind and its numbers on either side.
+
+    >>> [(d["kind"], d["old"], d["new"]) for d in diff_lines("a\nb\n", "a\nc\n")]
+    [('same', 1, 1), ('del', 2, None), ('add', None, 2)]
+    """
+    a, b = old.splitlines(), new.splitlines()
+    out: list[dict[str, Any]] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            out += [{"kind": "same", "old": i1 + k + 1, "new": j1 + k + 1, "text": a[i1 + k]}
+                    for k in range(i2 - i1)]
+            continue
+        out += [{"kind": "del", "old": i + 1, "new": None, "text": a[i]} for i in range(i1, i2)]
+        out += [{"kind": "add", "old": None, "new": j + 1, "text": b[j]} for j in range(j1, j2)]
+    return out

@@ -11,14 +11,16 @@ from typing import Any
 import polars as pl
 from sqlalchemy.orm import Session
 
+from api.services.groups import district_label, industry_label, ordered
 from api.services.population import DISTRICT_COLUMNS, DataAccess, Population
 from profiles.masking import mask_id
 from rules.model import Policy
+from store.money import yuan_of_fen
 
 COUNTED = ("eligible", "undetermined")
 
 
-def _derived_frame(population: Population, as_of: dt.date) -> pl.DataFrame:
+def derived_frame(population: Population, as_of: dt.date) -> pl.DataFrame:
     """The snapshot with its derived tags recomputed as of ``as_of`` (the run's date: as is)."""
     if as_of == population.run.as_of:
         return population.frame
@@ -30,7 +32,7 @@ def _derived_frame(population: Population, as_of: dt.date) -> pl.DataFrame:
     return derive(base, entity=population.entity, as_of=as_of).collect()
 
 
-def _match(frame: pl.DataFrame, policy: Policy, others: Sequence[Policy], *, as_of: dt.date,
+def match_policy(frame: pl.DataFrame, policy: Policy, others: Sequence[Policy], *, as_of: dt.date,
            sets: Any) -> pl.DataFrame:
     from matcher.evaluate import match_frame
 
@@ -39,42 +41,39 @@ def _match(frame: pl.DataFrame, policy: Policy, others: Sequence[Policy], *, as_
     return out.filter(pl.col("policy_id") == policy.id)
 
 
-def _groups(outcomes: pl.DataFrame, frame: pl.DataFrame, key: str, column: str,
-            *, width: int | None = None) -> list[dict[str, Any]]:
+def group_codes(frame: pl.DataFrame, key: str, column: str) -> pl.DataFrame | None:
+    """(entity_id, group code): districts as 6-digit codes, industries as 2-digit divisions."""
     if column not in frame.columns:
-        return []
+        return None
     value = pl.col(column).cast(pl.String)
-    if width is not None:
-        value = value.str.slice(0, width)
-    attrs = frame.select(pl.col(key).cast(pl.String).alias("entity_id"), value.alias("group"))
+    if column == "industry_code":
+        value = value.str.slice(0, 2)
+    return frame.select(pl.col(key).cast(pl.String).alias("entity_id"), value.alias("code"))
+
+
+def label_of(column: str, code: str | None) -> str:
+    return industry_label(code) if column == "industry_code" else district_label(code)
+
+
+def _groups(outcomes: pl.DataFrame, frame: pl.DataFrame, key: str, column: str
+            ) -> list[dict[str, Any]]:
+    attrs = group_codes(frame, key, column)
+    if attrs is None:
+        return []
     joined = outcomes.join(attrs, on="entity_id", how="left").filter(
         pl.col("outcome").is_in(COUNTED)
     )
-    table = (
-        joined.group_by("group")
-        .agg(
-            eligible=(pl.col("outcome") == "eligible").sum(),
-            undetermined=(pl.col("outcome") == "undetermined").sum(),
-            amount_fen=pl.col("amount_fen").filter(pl.col("outcome") == "eligible").sum(),
-        )
-        .sort(["eligible", "group"], descending=[True, False], nulls_last=True)
+    table = joined.group_by("code").agg(
+        eligible=(pl.col("outcome") == "eligible").sum(),
+        undetermined=(pl.col("outcome") == "undetermined").sum(),
+        amount=pl.col("amount_fen").filter(pl.col("outcome") == "eligible").sum(),
     )
-    return [
-        {"group": _label(column, r["group"]), "code": r["group"], "eligible": int(r["eligible"]),
-         "undetermined": int(r["undetermined"]), "amount_fen": int(r["amount_fen"] or 0)}
+    return ordered([
+        {"group": label_of(column, r["code"]), "code": r["code"],
+         "eligible": int(r["eligible"]), "undetermined": int(r["undetermined"]),
+         "amount": yuan_of_fen(r["amount"])}
         for r in table.iter_rows(named=True)
-    ]
-
-
-def _label(column: str, code: str | None) -> str:
-    if code is None:
-        return "未知"
-    if column == "industry_code":
-        return f"{code} 大类"
-    from profiles.regions import load_regions
-
-    name = load_regions().name_of(code)
-    return f"{code} {name}" if name else code
+    ], by=("eligible", "undetermined"))
 
 
 def _totals(outcomes: pl.DataFrame) -> dict[str, Any]:
@@ -83,12 +82,13 @@ def _totals(outcomes: pl.DataFrame) -> dict[str, Any]:
               ("eligible", "undetermined", "superseded", "over_budget")}
     return {
         **counts,
+        "total_cost": yuan_of_fen(int(eligible["amount_fen"].sum() or 0)),
         "total_cost_fen": int(eligible["amount_fen"].sum() or 0),
         "unknown_amounts": int(eligible["amount_fen"].is_null().sum()),
     }
 
 
-def _display_id(entity: str, entity_id: str) -> str:
+def display_id(entity: str, entity_id: str) -> str:
     return (mask_id(entity_id) or "") if entity == "person" else entity_id
 
 
@@ -113,7 +113,7 @@ def _samples(frame: pl.DataFrame, outcomes: pl.DataFrame, policy: Policy,
                                        entity_id=entity_id, policy_id=policy.id, sets=sets,
                                        outcomes=outcomes)
         data = explanation_dict(explanation)
-        data["entity_id"] = _display_id(policy.entity, entity_id)
+        data["entity_id"] = display_id(policy.entity, entity_id)
         out.append(data)
     return out
 
@@ -127,9 +127,9 @@ def simulate(data: DataAccess, session: Session, policy: Policy, *,
     if not policy.in_effect(day):
         note = f"政策在 {day} 不在有效期内，改按生效日 {policy.effective_from} 模拟"
         day = policy.effective_from
-    frame = _derived_frame(population, day)
+    frame = derived_frame(population, day)
     others, sets = data.policies_for(session, policy.entity)
-    outcomes = _match(frame, policy, others, as_of=day, sets=sets)
+    outcomes = match_policy(frame, policy, others, as_of=day, sets=sets)
     key = population.key
     district = DISTRICT_COLUMNS[policy.entity]
     report: dict[str, Any] = {
@@ -143,7 +143,7 @@ def simulate(data: DataAccess, session: Session, policy: Policy, *,
         "amount_period": policy.amount.period if policy.amount else None,
         "totals": _totals(outcomes),
         "by_district": _groups(outcomes, frame, key, district),
-        "by_industry": _groups(outcomes, frame, key, "industry_code", width=2)
+        "by_industry": _groups(outcomes, frame, key, "industry_code")
         if policy.entity == "enterprise" else [],
         "samples": _samples(frame, outcomes, policy, others, key=key, as_of=day, sets=sets,
                             per_outcome=samples),
@@ -151,7 +151,7 @@ def simulate(data: DataAccess, session: Session, policy: Policy, *,
     }
     current = next((p for p in others if p.id == policy.id), None)
     if current is not None and current.in_effect(day):
-        before = _match(frame, current, others, as_of=day, sets=sets)
+        before = match_policy(frame, current, others, as_of=day, sets=sets)
         report["published"] = _difference(before, outcomes, current)
     return report
 
@@ -168,5 +168,6 @@ def _difference(before: pl.DataFrame, after: pl.DataFrame, current: Policy) -> d
         "no_longer_eligible": len(ids(before, "eligible") - ids(after, "eligible")),
         "eligible_delta": a["eligible"] - b["eligible"],
         "undetermined_delta": a["undetermined"] - b["undetermined"],
+        "cost_delta": yuan_of_fen(a["total_cost_fen"] - b["total_cost_fen"]),
         "cost_delta_fen": a["total_cost_fen"] - b["total_cost_fen"],
     }

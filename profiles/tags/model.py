@@ -24,7 +24,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -156,8 +156,10 @@ class ChainTagger(ClassifierMixin, BaseEstimator):
         calibrated = CalibratedClassifierCV(linear, method=self.calibration, cv=split)
         return calibrated.fit(features, y)
 
-    def fit(self, X: Iterable[str | None], y: Any) -> ChainTagger:
-        """Learn the vocabulary and one calibrated classifier per tag; returns ``self``."""
+    def fit(self, X: Iterable[str | None], y: Any, *,
+            progress: Callable[[int, int], None] | None = None) -> ChainTagger:
+        """Learn the vocabulary and one calibrated classifier per tag; returns ``self``.
+        ``progress(done, total)`` is called after each tag's classifier."""
         self._validate_params()
         texts = as_texts(X)
         Y = as_indicator(y, len(texts))
@@ -171,7 +173,12 @@ class ChainTagger(ClassifierMixin, BaseEstimator):
         )
         features = vectorizer.fit_transform(texts)
         self.vectorizer_ = vectorizer
-        self.estimators_ = [self._fit_one(features, Y[:, j]) for j in range(Y.shape[1])]
+        estimators = []
+        for j in range(Y.shape[1]):
+            estimators.append(self._fit_one(features, Y[:, j]))
+            if progress is not None:
+                progress(j + 1, Y.shape[1])
+        self.estimators_ = estimators
         self.n_outputs_ = Y.shape[1]
         self.classes_ = [np.array([0, 1]) for _ in range(Y.shape[1])]
         return self

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -205,9 +206,10 @@ def train_tag_model(
     params: dict[str, Any] | None = None,
     target_precision: float | None = None,
     max_missed: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> TagModel:
     """Fit on 80 % of ``data`` and choose thresholds on its out-of-fold probabilities;
-    measure on the last 20 %."""
+    measure on the last 20 %. ``progress(done, total)`` counts the tags fitted."""
     chains = load_chains()
     tp = chains.target_precision if target_precision is None else target_precision
     tm = chains.max_missed if max_missed is None else max_missed
@@ -219,7 +221,7 @@ def train_tag_model(
     train, test = order[:n_train], order[n_train:]
     texts = np.array(data.texts, dtype=object)
     estimator = ChainTagger(random_state=seed, **(params or {}))
-    estimator.fit(texts[train], data.y[train])
+    estimator.fit(texts[train], data.y[train], progress=progress)
     p_oof = estimator.out_of_fold_proba(texts[train], data.y[train])
     p_test = estimator.predict_proba(texts[test])
     thresholds: dict[str, Thresholds] = {}

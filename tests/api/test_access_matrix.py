@@ -72,7 +72,7 @@ def routes(t: dict[str, Any], env: Env) -> list[Route]:
         Route("POST", f"{base}/{d}/simulate", sim, {"samples": 1}),
         Route("POST", f"{base}/{rv}/submit", officer),
         Route("POST", f"{base}/{rv}/reject", rev, {"reason": "金额依据不足"}),
-        Route("POST", f"{base}/{d}/approve", rev),
+        Route("POST", f"{base}/{d}/approve", rev, {"reason": "条件与原文一致"}),
         Route("POST", f"{base}/{d}/retire", rev_admin),
         Route("GET", f"/api/matches/entities/enterprise/{t['uscc']}", staff | ent),
         Route("GET", f"/api/matches/entities/person/{t['person']}", staff | {"citizen"}),
@@ -95,13 +95,22 @@ def routes(t: dict[str, Any], env: Env) -> list[Route]:
         Route("POST", f"/api/reviews/objections/{e}/answer", rev,
               {"decision": "keep", "answer": "经核实维持"}),
         Route("GET", "/api/runs", staff),
+        Route("POST", "/api/editor/from-text", sim, {"yaml": t["text"]}),
+        Route("POST", "/api/editor/from-form", sim, {"form": {"id": "x"}, "base": t["text"]}),
+        Route("GET", "/api/editor/vocabulary?entity=person", sim),
+        Route("POST", "/api/editor/proposals", sim, {"text": "从业人数不超过300人"}),
+        Route("GET", f"/api/policies/{pid}/history", staff),
+        Route("GET", f"/api/reviews/versions/{rv}", rev_admin),
+        Route("GET", "/api/takeup", staff),
+        Route("GET", f"/api/takeup/export.xlsx?policy={pid}", staff),
+        Route("GET", f"/api/takeup/{pid}/notice", staff),
         Route("POST", "/api/runs", frozenset({"admin"}), {"entity": "person"}),
         Route("POST", "/api/auth/api-keys", frozenset({"admin"}),
               {"user_id": "officer2", "label": "矩阵测试"}),
     ]
 
 
-ROUTE_COUNT = 36
+ROUTE_COUNT = 45
 
 
 @pytest.mark.parametrize("index", range(ROUTE_COUNT))

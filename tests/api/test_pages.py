@@ -13,6 +13,9 @@ PAGES = {
     "/officer/policies/new": {"officer", "reviewer", "admin"},
     "/officer/policies/cit-small-low-profit": {"officer", "reviewer", "admin"},
     "/officer/runs": {"officer", "reviewer", "admin"},
+    "/officer/takeup": {"officer", "reviewer", "admin"},
+    "/officer/takeup/ui-job-retention-refund": {"officer", "reviewer", "admin"},
+    "/officer/takeup/ui-job-retention-refund/notice": {"officer", "reviewer", "admin"},
     "/reviewer": {"reviewer", "admin"},
     "/me": {"enterprise", "citizen"},
 }

@@ -68,9 +68,14 @@ def test_draft_simulate_submit_and_publish_with_four_eyes(env: Env, client: Test
     base = f"/api/policies/{PID}/versions/{draft['id']}"
     assert client.post(f"{base}/submit", headers=officer).json()["status"] == "in_review"
     assert client.put(base, json={"yaml": new_text}, headers=officer).status_code == 409
-    assert client.post(f"{base}/approve", headers=env.token(client, "admin")).status_code == 403
-    published = client.post(f"{base}/approve", headers=reviewer).json()
+    reason = {"reason": "条件与原文一致"}
+    assert client.post(f"{base}/approve", json=reason,
+                       headers=env.token(client, "admin")).status_code == 403
+    assert client.post(f"{base}/approve", json={"reason": "  "},
+                       headers=reviewer).status_code == 422, "a reason is required"
+    published = client.post(f"{base}/approve", json=reason, headers=reviewer).json()
     assert published["status"] == "published" and published["reviewer"] == "reviewer"
+    assert published["review_reason"] == "条件与原文一致"
     versions = client.get(f"/api/policies/{PID}", headers=officer).json()["versions"]
     assert [v["status"] for v in versions if v["id"] == published_id] == ["retired"]
 

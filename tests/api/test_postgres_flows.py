@@ -89,7 +89,8 @@ def test_policy_review_and_matches_on_postgres(pg_client: tuple[TestClient, dict
     base = f"/api/policies/graduate-hiring-subsidy/versions/{draft['id']}"
     assert client.post(f"{base}/simulate", json={"samples": 1}, headers=off).status_code == 200
     client.post(f"{base}/submit", headers=off)
-    assert client.post(f"{base}/approve", headers=rev).json()["status"] == "published"
+    approved = client.post(f"{base}/approve", json={"reason": "金额依据已核实"}, headers=rev)
+    assert approved.json()["status"] == "published"
     page = client.get("/api/matches/policies/six-taxes-two-fees-half?limit=5", headers=rev)
     assert page.status_code == 200 and page.json()["total"] > 0
     assert 'mianshen_runs{entity="person",status="succeeded"} 1' in client.get("/metrics").text

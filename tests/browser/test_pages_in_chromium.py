@@ -7,77 +7,21 @@ never downloads a browser here. Without Chromium the test skips outside CI and f
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def _require_browser() -> None:
-    missing = None
-    if not CHROMIUM.exists():
-        missing = f"{CHROMIUM} is not installed (apt-get install chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            missing = "the playwright package is not installed (pip install -e '.[test]')"
-    if missing:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"browser test needs Chromium in CI: {missing}")
-        pytest.skip(f"browser test skipped: {missing}")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from .conftest import CHROMIUM, CHROMIUM_ARGS, demo_server, login, require_browser
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
-    _require_browser()
-    import uvicorn
-
-    from api.app import create_app
-    from api.services.demo_data import load_demo
-    from api.settings import Settings
-    from store.db import make_engine
-
-    folder = tmp_path_factory.mktemp("browser")
-    settings = Settings(data_dir=folder / "data", environment="test",
-                        secret_key="browser-test-secret")
-    engine = make_engine(settings.database_url)
-    accounts = load_demo(settings, engine, enterprises=120, persons=60, seed=5,
-                         say=lambda _m: None)
-    port = _free_port()
-    config = uvicorn.Config(create_app(settings, engine=engine), host="127.0.0.1", port=port,
-                            log_level="warning")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uv.started and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert uv.started, "server did not start"
-    yield f"http://127.0.0.1:{port}", {a.role: a.password for a in accounts}
-    uv.should_exit = True
-    thread.join(timeout=10)
+    require_browser()
+    with demo_server(tmp_path_factory.mktemp("browser")) as (base, passwords, _settings):
+        yield base, passwords
 
 
-def _login(page: object, base: str, user: str, password: str) -> None:
-    page.goto(f"{base}/login")  # type: ignore[attr-defined]
-    page.fill("input[name=username]", user)  # type: ignore[attr-defined]
-    page.fill("input[name=password]", password)  # type: ignore[attr-defined]
-    page.click("#login-submit")  # type: ignore[attr-defined]
+_login = login
 
 
 def test_officer_simulates_and_enterprise_confirms(

@@ -32,13 +32,10 @@ function esc(s) {
     (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 }
 
-// amounts come in integer fen; shown in yuan with two decimals, never through float math
-function yuan(fen) {
-  if (fen === null || fen === undefined) return "待核定";
-  const neg = fen < 0, abs = Math.abs(fen);
-  const whole = Math.floor(abs / 100).toLocaleString("zh-CN");
-  const cents = String(abs % 100).padStart(2, "0");
-  return (neg ? "-" : "") + whole + "." + cents + " 元";
+function yuan(n) {
+  if (n === null || n === undefined || n === "") return "待核定";
+  return Number(n).toLocaleString("zh-CN", { minimumFractionDigits: 2, maximumFractionDigits: 2 })
+    + " 元";
 }
 
 // ---- charts -----------------------------------------------------------------------------
@@ -72,13 +69,13 @@ function barChart(el, rows, series) {
 function drawSimulation(r) {
   const t = r.totals;
   let summary = `评估日 ${esc(r.as_of)} · 画像 ${r.population} 个 · 符合 <b id="sim-eligible">${t.eligible}</b>`
-    + ` · 待确认 ${t.undetermined} · 总金额 <b>${yuan(t.total_cost_fen)}</b>`;
+    + ` · 待确认 ${t.undetermined} · 总金额 <b>${yuan(t.total_cost)}</b>`;
   if (t.unknown_amounts) summary += `（另有 ${t.unknown_amounts} 个金额待核定）`;
   if (r.note) summary += `<br>${esc(r.note)}`;
   if (r.published) {
     const p = r.published;
     summary += `<br>与已发布版本相比：新增符合 ${p.newly_eligible}，不再符合 ${p.no_longer_eligible}，`
-      + `金额变化 ${yuan(p.cost_delta_fen)}`;
+      + `金额变化 ${yuan(p.cost_delta)}`;
   }
   const box = document.getElementById("sim-summary");
   box.className = "";
@@ -89,65 +86,13 @@ function drawSimulation(r) {
     undetermined: g.undetermined, text: `${g.eligible}/${g.undetermined}` }));
   barChart(document.getElementById("chart-district"), rows(r.by_district), series);
   barChart(document.getElementById("chart-industry"), rows(r.by_industry), series);
-  const cost = r.by_district.map((g) => ({ label: g.group, amount: g.amount_fen, text: yuan(g.amount_fen) }));
+  const cost = r.by_district.map((g) => ({ label: g.group, amount: g.amount, text: yuan(g.amount) }));
   barChart(document.getElementById("chart-cost"), cost.sort((a, b) => b.amount - a.amount),
            [{ key: "amount", cls: "bar-c", name: "符合金额" }]);
   document.getElementById("sim-samples").innerHTML = r.samples.map((s) =>
     `<div class="sample"><b>${esc(s.entity_id)}</b> ${esc(s.outcome_label)}：` +
     s.conditions.map((c) => `${c.truth === true ? "✓" : c.truth === false ? "✗" : "?"} ${esc(c.label)}`
       + `（${esc(c.value_display)}）`).join("；") + "</div>").join("");
-}
-
-// ---- the policy editor ------------------------------------------------------------------
-
-function setupEditor() {
-  const editor = document.getElementById("editor");
-  if (!editor) return;
-  const text = document.getElementById("policy-text");
-  const out = document.getElementById("validation");
-  let timer = null;
-  const validate = async () => {
-    try {
-      const r = await api("POST", "/api/policies/validate", { yaml: text.value });
-      out.innerHTML = r.valid
-        ? `<span class="ok">✓ 检查通过：${esc(r.policy.title)}（${r.policy.conditions.length} 个条件）</span>`
-        : r.problems.map((p) => `<div class="problem">第 ${p.line} 行第 ${p.column} 列 [${esc(p.code)}] `
-            + `${esc(p.message)}${p.suggestion ? "；是否应为 " + esc(p.suggestion) : ""}</div>`).join("");
-    } catch (e) { out.innerHTML = `<span class="problem">${esc(e.message)}</span>`; }
-  };
-  text.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(validate, 400); });
-  validate();
-  const policyOf = () => (text.value.match(/^id:\s*(\S+)/m) || [])[1];
-  document.getElementById("save-draft").addEventListener("click", async () => {
-    try {
-      const vid = editor.dataset.versionId;
-      const pid = editor.dataset.policyId || policyOf();
-      const r = vid
-        ? await api("PUT", `/api/policies/${pid}/versions/${vid}`, { yaml: text.value })
-        : await api("POST", "/api/policies/drafts", { yaml: text.value });
-      editor.dataset.versionId = r.id;
-      editor.dataset.policyId = r.policy_id;
-      document.getElementById("version-info").textContent = `版本 ${r.id} · ${r.status_label}`;
-      flash(`草稿已保存（版本 ${r.id}）`);
-    } catch (e) { flash(e.message, true); }
-  });
-  document.getElementById("simulate").addEventListener("click", async () => {
-    const vid = editor.dataset.versionId, pid = editor.dataset.policyId;
-    if (!vid) { flash("请先保存草稿", true); return; }
-    document.getElementById("sim-summary").textContent = "模拟中 …";
-    try { drawSimulation(await api("POST", `/api/policies/${pid}/versions/${vid}/simulate`, {})); }
-    catch (e) { flash(e.message, true); }
-  });
-  document.getElementById("submit-review").addEventListener("click", async () => {
-    const vid = editor.dataset.versionId, pid = editor.dataset.policyId;
-    if (!vid) { flash("请先保存草稿", true); return; }
-    try {
-      const r = await api("POST", `/api/policies/${pid}/versions/${vid}/submit`);
-      document.getElementById("version-info").textContent = `版本 ${r.id} · ${r.status_label}`;
-      editor.dataset.versionId = "";
-      flash("已提交审核");
-    } catch (e) { flash(e.message, true); }
-  });
 }
 
 // ---- benefits, reviews, runs ------------------------------------------------------------
@@ -174,15 +119,6 @@ function setupButtons() {
       setTimeout(() => location.reload(), 800);
     } catch (e) { flash(e.message, true); }
   });
-  document.querySelectorAll("[data-version] button").forEach((b) => b.addEventListener("click", async () => {
-    const card = b.closest("[data-version]");
-    const base = `/api/policies/${card.dataset.policy}/versions/${card.dataset.version}`;
-    try {
-      if (b.classList.contains("approve")) await api("POST", `${base}/approve`);
-      else await api("POST", `${base}/reject`, { reason: card.querySelector(".reason").value });
-      flash("已处理"); card.remove();
-    } catch (e) { flash(e.message, true); }
-  }));
   document.querySelectorAll("[data-entitlement] button.keep, [data-entitlement] button.revoke")
     .forEach((b) => b.addEventListener("click", async () => {
       const card = b.closest("[data-entitlement]");
@@ -246,4 +182,4 @@ function setupButtons() {
   }));
 }
 
-document.addEventListener("DOMContentLoaded", () => { setupEditor(); setupButtons(); });
+document.addEventListener("DOMContentLoaded", () => { setupButtons(); });

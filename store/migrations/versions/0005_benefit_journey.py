@@ -3,7 +3,7 @@ recipient preferences, webhook subscriptions, message keys, application submissi
 decision times
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0009
 Create Date: 2026-12-01 00:10:00
 
 Existing amounts (float yuan) become integer fen by the store's rounding rule (half away from
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
