@@ -91,7 +91,7 @@ function drawSimulation(r) {
            [{ key: "amount", cls: "bar-c", name: "符合金额" }]);
   document.getElementById("sim-samples").innerHTML = r.samples.map((s) =>
     `<div class="sample"><b>${esc(s.entity_id)}</b> ${esc(s.outcome_label)}：` +
-    s.conditions.map((c) => `${c.truth === true ? "✓" : c.truth === false ? "✗" : "?"} ${esc(c.label)}`
+    s.conditions.map((c) => `${({ met: "✓", unmet: "✗", unknown: "?", unused: "–" })[c.status] || "?"} ${esc(c.label)}`
       + `（${esc(c.value_display)}）`).join("；") + "</div>").join("");
 }
 
