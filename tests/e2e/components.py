@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -25,12 +24,6 @@ from notifier.channels.webhook import verify_signature
 
 LINK = re.compile(r"https?://127\.0\.0\.1:\d+/l/[0-9A-Za-z]+")
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # ---- HTTP receivers ---------------------------------------------------------------------
@@ -146,6 +139,8 @@ class Mailbox:
 def serve_mailbox() -> Iterator[Mailbox]:
     from aiosmtpd.controller import Controller
     from aiosmtpd.handlers import Message as MessageHandler
+
+    from tests.browser.conftest import free_port
 
     box = Mailbox(port=free_port())
 

@@ -34,14 +34,13 @@ import pytest
 from sqlalchemy import func, select
 
 from store.db import make_engine, transaction
-from tests.browser.test_pages_in_chromium import CHROMIUM, CHROMIUM_ARGS, _require_browser
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, login, require_browser
 from tests.e2e import population as pop
 from tests.e2e.components import (
     LINK,
     HttpPeer,
     Mailbox,
     Platform,
-    free_port,
     mail_parts,
     platform_env,
     serve_app,
@@ -79,7 +78,7 @@ def platform(db_url: str, tmp_path: Path, sms: HttpPeer,
     from api.services.accounts import AccountSpec, upsert_account
     from api.settings import Settings
 
-    _require_browser()
+    require_browser()
     url = db_url
     base = f"http://127.0.0.1:{free_port()}"
     data = tmp_path / "data"
@@ -292,10 +291,7 @@ def test_three_months_of_benefits_from_message_to_money(
         snap(page, "06-october-application-submitted")
 
         page = page_for("reviewer")
-        page.goto(f"{platform.base_url}/login")
-        page.fill("input[name=username]", "reviewer")
-        page.fill("input[name=password]", PASSWORDS["reviewer"])
-        page.click("#login-submit")
+        login(page, platform.base_url, "reviewer", PASSWORDS["reviewer"])
         page.goto(f"{platform.base_url}/reviewer/applications")
         card = page.locator("[data-application]", has_text="高新技术企业认定")
         expect(card).to_contain_text("科技人员数")
@@ -333,10 +329,7 @@ def test_three_months_of_benefits_from_message_to_money(
             "confirmed"
 
         page = page_for("zhang")
-        page.goto(f"{platform.base_url}/login")
-        page.fill("input[name=username]", "zhang")
-        page.fill("input[name=password]", PASSWORDS["zhang"])
-        page.click("#login-submit")
+        login(page, platform.base_url, "zhang", PASSWORDS["zhang"])
         cards = page.locator(".benefit[data-policy='sh-elderly-allowance']")
         expect(cards).to_have_count(1)  # one card per policy, whatever the runs
         expect(cards.locator(".period")).to_have_text("2025年11月")
@@ -379,10 +372,7 @@ def test_three_months_of_benefits_from_message_to_money(
         assert sum("资格已取消" in t for t in sms_to(sms, pop.E1_PHONE)) == 2
 
         page = page_for("zhang")
-        page.goto(f"{platform.base_url}/login")
-        page.fill("input[name=username]", "zhang")
-        page.fill("input[name=password]", PASSWORDS["zhang"])
-        page.click("#login-submit")
+        login(page, platform.base_url, "zhang", PASSWORDS["zhang"])
         card = page.locator(".benefit[data-policy='sh-elderly-allowance']")
         expect(card.locator(".history li")).to_have_count(2)
         snap(page, "11-december-one-card-two-past-months")
