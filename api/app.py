@@ -113,15 +113,18 @@ def _install_handlers(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     """The application for ``settings``; the database is migrated on creation."""
     from api.routes import (
+        applications,
         auth,
         benefits,
         docs,
         editor,
+        links,
         matches,
         pages,
         policies,
         reviews,
         runs,
+        subscriptions,
         system,
         takeup,
     )
@@ -160,8 +163,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         )
         return response
 
-    for module in (system, auth, editor, policies, matches, benefits, reviews, runs, takeup,
-                   docs, pages):
+    for module in (system, auth, editor, policies, matches, benefits, subscriptions, reviews,
+                   applications, runs, takeup, links, docs, pages):
         app.include_router(module.router)
     docs.mount_assets(app)  # before /static, which would otherwise catch /static/docs
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     # delivery: links in messages point here; the scheduler runs the outbox worker this often
     public_base_url: str = "http://127.0.0.1:8000"
     delivery_interval_seconds: int = Field(default=60, ge=1)
+    # one-click links: signed with a key of their own (never the login key); without
+    # MIANSHEN_LINK_SECRET_KEY one is generated on first start and kept in the data dir
+    link_secret_key: str = ""
+    link_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
+    # messages carry the explanation's text for batches up to this many changes (beyond,
+    # the link leads to the same explanation on the page)
+    explain_in_messages_limit: int = Field(default=20_000, ge=0)
 
     # the HTTP API (api.app)
     token_ttl_seconds: int = Field(default=8 * 3600, ge=60)
@@ -69,6 +76,34 @@ class Settings(BaseSettings):
                 f"(environment is {self.environment!r}; got the default key)"
             )
         return self
+
+    def link_key(self) -> bytes:
+        """The key one-click link tokens are signed with: the configured one, or one
+        generated on first use and stored (owner-only) as ``<data_dir>/link-secret.key``."""
+        if self.link_secret_key:
+            if self.link_secret_key == self.secret_key:
+                raise ValueError("MIANSHEN_LINK_SECRET_KEY must differ from the login key")
+            return self.link_secret_key.encode()
+        import os
+        import secrets
+        import time
+
+        path = self.data_dir / "link-secret.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process is creating it
+                pass
+            else:
+                with os.fdopen(fd, "w", encoding="ascii") as fh:
+                    fh.write(secrets.token_urlsafe(48))
+        for _ in range(50):
+            key = path.read_text(encoding="ascii").strip()
+            if key:
+                return key.encode()
+            time.sleep(0.02)
+        raise RuntimeError(f"the link key file {path} is empty")
 
     @property
     def outcomes_dir(self) -> Path:

@@ -99,14 +99,15 @@ def _time(run: Callable[[str, dict[str, Any]], Any], updates: Sequence[Update]) 
 def _latency(run: Callable[[str, dict[str, Any]], list[dict[str, Any]]],
              policies: Mapping[str, Any], updates: Sequence[Update], folder: Path,
              name: str) -> list[float]:
-    from api.delivery import outbox_hook
-    from notifier.links import Links
+    from api.delivery import LinkConfig, outbox_hook
+    from notifier.links import LinkSigner
     from store.db import make_engine, upgrade
 
     db = make_engine(f"sqlite:///{folder / f'{name}.sqlite'}")
     upgrade(db)
-    hook = outbox_hook(entity_kind="enterprise", policies=policies, as_of=AS_OF,
-                       links=Links(base_url="http://localhost", secret=b"bench"))
+    links = LinkConfig(base_url="http://localhost",
+                       signer=LinkSigner(secret=b"bench-link-key-0123456789", ttl_seconds=3600))
+    hook = outbox_hook(entity_kind="enterprise", policies=policies, as_of=AS_OF, links=links)
     out = []
     for i, (entity_id, values) in enumerate(updates):
         t = time.perf_counter()

@@ -76,7 +76,7 @@ def test_run_twice_then_verify_and_detect_tampering(
 
 def test_db_upgrade_and_library_import_commands(empty_db_url: str) -> None:
     up = runner.invoke(app, ["db", "upgrade", "--database-url", empty_db_url])
-    assert up.exit_code == 0 and "0009" in up.output
+    assert up.exit_code == 0 and "0005" in up.output
     imported = runner.invoke(app, ["policies", "import-library", "--database-url", empty_db_url])
     from rules.loader import bundled_library
 
@@ -99,3 +99,25 @@ def test_run_refuses_a_bad_date(empty_db_url: str, tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 2
+
+
+def test_run_exits_non_zero_when_it_refuses_or_fails(
+    empty_db_url: str, sources: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Monitoring reads the exit code: a refused entity (a department's extract missing) is
+    exit 3 with the reason, a failed run exit 1; a clean run exits 0."""
+    (sources / "person_残联.csv").unlink()
+    refused = runner.invoke(app, ["run", "--sources", str(sources), "--as-of", "2025-11-03",
+                                  "--database-url", empty_db_url])
+    assert refused.exit_code == 3, refused.output
+    assert "残联" in refused.output and "未运行" in refused.output
+
+    import api.scheduler
+
+    def broken(*_a: object, **_k: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(api.scheduler, "run_pipeline", broken)
+    failed = runner.invoke(app, ["run", "--sources", str(sources), "--as-of", "2025-11-03",
+                                 "--database-url", empty_db_url])
+    assert failed.exit_code == 1 and "运行失败" in failed.output
