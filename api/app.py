@@ -127,15 +127,18 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     from api.keys import ServiceKeys
     from api.login_limits import DatabaseCounters, LoginLimits, RedisCounters
     from api.routes import (
+        applications,
         auth,
         benefits,
         docs,
         editor,
+        links,
         matches,
         pages,
         policies,
         reviews,
         runs,
+        subscriptions,
         system,
         takeup,
     )
@@ -182,8 +185,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         )
         return response
 
-    for module in (system, auth, editor, policies, matches, benefits, reviews, runs, takeup,
-                   docs, pages):
+    for module in (system, auth, editor, policies, matches, benefits, subscriptions, reviews,
+                   applications, runs, takeup, links, docs, pages):
         app.include_router(module.router)
     docs.mount_assets(app)  # before /static, which would otherwise catch /static/docs
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

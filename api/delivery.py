@@ -1,46 +1,90 @@
 """Delivery wiring: an entitlement diff (from a nightly run or an event) becomes outbox
 messages in the same transaction as the entitlement changes (DESIGN §3, idempotent delivery).
 
-The notifier may not import the rule model, so this layer, which wires the packages
-together, turns a :class:`store.entitlement_bulk.RunChanges` into the notifier's
-:class:`notifier.model.EntitlementChange` records.
+The notifier may not import the rule model, the catalog or the matcher, so this layer, which
+wires the packages together, gives it everything as plain data: the changes (with their
+entitlement ids and the explanation's text), the recipients (addresses from the profiles,
+preferences and webhook subscriptions from the store), the profile rows and the catalog
+fields of each policy (for pre-filled applications), and the link issuer.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import polars as pl
     from sqlalchemy.orm import Session
 
-    from notifier.links import Links
-    from notifier.model import EntitlementChange
+    from notifier.links import LinkSigner
+    from notifier.model import EntitlementChange, FieldInfo, Recipient
     from rules.model import Policy
     from store.entitlement_bulk import RunChanges
 
 ChangesHook = Callable[["Session", "RunChanges", str], int]
+ENTITY_KEYS = {"enterprise": "uscc", "person": "id_number"}
+# where each entity kind's addresses come from in its profile (DESIGN §5)
+ADDRESS_FIELDS: dict[str, dict[str, str]] = {
+    "enterprise": {"phone": "contact_phone", "email": "contact_email"},
+    "person": {"phone": "phone"},
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinkConfig:
+    """Where links point and what signs them."""
+
+    base_url: str
+    signer: LinkSigner
+
+
+def _entitlement_rows(session: Session, *, entity_kind: str,
+                      run_id: str) -> dict[tuple[str, str, str], tuple[int, str, str]]:
+    """(entity, policy, period) -> (id, status, first run) of what this run wrote."""
+    from sqlalchemy import select
+
+    from store.schema import entitlements as t
+
+    stmt = select(t.c.id, t.c.entity_id, t.c.policy_id, t.c.benefit_period, t.c.status,
+                  t.c.first_run_id).where(t.c.entity_kind == entity_kind,
+                                          t.c.last_run_id == run_id)
+    return {(r.entity_id, r.policy_id, r.benefit_period): (int(r.id), r.status, r.first_run_id)
+            for r in session.execute(stmt)}
 
 
 def entitlement_changes(changes: RunChanges, *, entity_kind: str,
-                        policies: Mapping[str, Policy]) -> list[EntitlementChange]:
-    """The notifier's view of a diff: new (or reinstated) entitlements, amount changes and
-    revocations. A change of outcome only (e.g. undetermined -> eligible) counts as new."""
+                        policies: Mapping[str, Policy],
+                        written: Mapping[tuple[str, str, str], tuple[int, str, str]] | None = None,
+                        run_id: str | None = None) -> list[EntitlementChange]:
+    """The notifier's view of a diff: new (or reinstated) entitlements, new periods carried
+    over from an earlier confirmation (``renewed``), amount changes and revocations. A change
+    of outcome only (e.g. undetermined -> eligible) counts as new."""
     from notifier.model import EntitlementChange
 
+    written = written or {}
     out: list[EntitlementChange] = []
 
     def make(row: Mapping[str, Any], change: str, **extra: Any) -> EntitlementChange:
         policy = policies[row["policy_id"]]
+        key = (row["entity_id"], row["policy_id"], row["benefit_period"])
+        found = written.get(key)
+        if change == "new" and found is not None and found[1] == "confirmed" and (
+                found[2] == run_id):
+            change = "renewed"  # a new period confirmed by a standing confirmation
         values: dict[str, Any] = {
             "policy_version": row.get("policy_version") or policy.version,
             "outcome": row.get("outcome") or "ineligible",
-            "amount": row.get("amount"),
+            "amount_fen": row.get("amount_fen"),
             "amount_period": row.get("amount_period")
             or (policy.amount.period if policy.amount else None),
             "delivery": row.get("delivery") or policy.delivery,
             "unknown_fields": tuple(row.get("unknown_fields") or ()),
+            "entitlement_id": found[0] if found else row.get("id"),
         }
         values.update(extra)
         return EntitlementChange(entity_kind=entity_kind, entity_id=row["entity_id"],
@@ -53,20 +97,147 @@ def entitlement_changes(changes: RunChanges, *, entity_kind: str,
     for row in changes.updated.iter_rows(named=True):
         if row["status"] == "revoked" or row["outcome"] != row["old_outcome"]:
             out.append(make(row, "new"))
-        elif row["amount"] != row["old_amount"]:
+        elif row["amount_fen"] != row["old_amount_fen"]:
             out.append(make(row, "amount_changed"))
     for row in changes.revoked.iter_rows(named=True):
-        out.append(make(row, "revoked", reason=row["reason"], amount=None))
+        out.append(make(row, "revoked", reason=row["reason"], amount_fen=None))
     return out
 
 
+def read_profiles(snapshot: Path, *, entity_kind: str, ids: Iterable[str]) -> pl.DataFrame:
+    """The snapshot rows of some entities (one filtered read)."""
+    import polars as pl
+
+    key = ENTITY_KEYS[entity_kind]
+    wanted = sorted(set(ids))
+    return pl.scan_parquet(snapshot).filter(pl.col(key).cast(pl.String).is_in(wanted)).collect()
+
+
+def field_infos(entity_kind: str, names: Iterable[str]) -> list[FieldInfo]:
+    """Catalog metadata of fields, as the notifier's plain records."""
+    from notifier.model import FieldInfo
+    from profiles.catalog import load_catalog
+
+    catalog = load_catalog().entity(entity_kind)
+    out = []
+    for name in names:
+        if name not in catalog:
+            continue
+        f = catalog.field(name)
+        out.append(FieldInfo(name=f.name, label=f.label, source=f.source, kind=f.kind,
+                             type=f.type, unit=f.unit, unit_label=f.unit_label, empty=f.empty,
+                             personal=f.personal, min=f.min, max=f.max, values=f.values))
+    return out
+
+
+def recipients_for(session: Session, *, entity_kind: str,
+                   profiles: Mapping[str, Mapping[str, Any]],
+                   ids: Sequence[str]) -> dict[tuple[str, str], Recipient]:
+    """Who to tell, where: addresses from the profile (an enterprise's contact phone and
+    e-mail, a citizen's phone), what the recipient gave and chose on 我的订阅, and its webhook
+    subscriptions."""
+    from notifier.model import Recipient, WebhookTarget
+    from store import recipients as recipient_store
+
+    keys = [(entity_kind, i) for i in ids]
+    prefs = recipient_store.preferences_of(session, keys)
+    hooks = recipient_store.webhooks_of(session, keys)
+    out: dict[tuple[str, str], Recipient] = {}
+    for key in keys:
+        row = profiles.get(key[1], {})
+        addresses = {kind: str(row[col]) for kind, col in ADDRESS_FIELDS[entity_kind].items()
+                     if row.get(col)}
+        p = prefs.get(key)
+        if p is not None:
+            addresses.update({k: v for k, v in (("email", p.email), ("phone", p.phone)) if v})
+        name = row.get("name")
+        out[key] = Recipient(
+            entity_kind=entity_kind, entity_id=key[1],
+            display_name=str(name) if name else None, addresses=addresses,
+            webhooks=tuple(WebhookTarget(id=h.id, url=h.url) for h in hooks.get(key, [])),
+            channels=p.channels if p else None,
+            muted_deliveries=frozenset(p.muted_deliveries) if p else frozenset(),
+            quiet_hours=(p.quiet_start, p.quiet_end) if p and p.quiet_start and p.quiet_end
+            else None,
+        )
+    return out
+
+
+def with_explanations(found: list[EntitlementChange], *, frame: pl.DataFrame, entity_kind: str,
+                      policies: Sequence[Policy], as_of: dt.date, sets: Any,
+                      outcomes: pl.DataFrame) -> list[EntitlementChange]:
+    """The changes with the explanation's text (the same builder as the page and the API),
+    the labels of the conditions still open and of those that failed."""
+    from matcher.explain import explain_many
+
+    ids = sorted({c.entity_id for c in found})
+    wanted = {c.policy_id for c in found}
+    explained = explain_many(frame, entity=entity_kind, policies=policies, as_of=as_of,
+                             entity_ids=ids, sets=sets, outcomes=outcomes)
+    by_pair = {(eid, e.policy_id): e for eid, items in explained.items() for e in items
+               if e.policy_id in wanted}
+    out = []
+    for change in found:
+        e = by_pair.get((change.entity_id, change.policy_id))
+        if e is None:
+            out.append(change)
+            continue
+        failed = tuple(c.label for c in e.gaps)
+        reason = change.reason
+        if change.change == "revoked" and failed:
+            reason = "不再满足：" + "、".join(failed)
+        out.append(dataclasses.replace(
+            change, why=e.text, reason=reason, failed_conditions=failed,
+            open_conditions=tuple(c.label for c in e.conditions if c.status == "unknown")))
+    return out
+
+
+def _outcomes_of(changes: RunChanges) -> pl.DataFrame:
+    import polars as pl
+
+    cols = ["entity_id", "policy_id", "outcome", "amount_fen"]
+    parts = [f.select(cols) for f in (changes.new, changes.updated) if f.height]
+    if not parts:
+        return pl.DataFrame(schema={"entity_id": pl.String, "policy_id": pl.String,
+                                    "outcome": pl.String, "amount_fen": pl.Int64})
+    return pl.concat(parts, how="vertical")
+
+
 def outbox_hook(*, entity_kind: str, policies: Mapping[str, Policy], as_of: dt.date,
-                links: Links) -> ChangesHook:
-    """A hook that plans and enqueues the messages of a diff in the caller's transaction."""
+                links: LinkConfig, snapshot: Path | None = None, sets: Any = None,
+                explain_limit: int = 20_000) -> ChangesHook:
+    """A hook that plans and enqueues the messages of a diff in the caller's transaction:
+    explained, addressed from the snapshot's profiles, with one-click links recorded."""
+    from notifier.links import StoredLinks
     from notifier.outbox import enqueue_changes
+    from store.types import utcnow
 
     def hook(session: Session, changes: RunChanges, run_id: str) -> int:
-        found = entitlement_changes(changes, entity_kind=entity_kind, policies=policies)
-        return enqueue_changes(session, found, links=links, as_of=as_of) if found else 0
+        written = _entitlement_rows(session, entity_kind=entity_kind, run_id=run_id)
+        found = entitlement_changes(changes, entity_kind=entity_kind, policies=policies,
+                                    written=written, run_id=run_id)
+        if not found:
+            return 0
+        ids = sorted({c.entity_id for c in found})
+        frame = read_profiles(snapshot, entity_kind=entity_kind, ids=ids) if snapshot else None
+        key = ENTITY_KEYS[entity_kind]
+        profiles: dict[str, dict[str, Any]] = {}
+        if frame is not None:
+            profiles = {str(r[key]): r for r in frame.iter_rows(named=True)}
+            if len(found) <= explain_limit:
+                found = with_explanations(found, frame=frame, entity_kind=entity_kind,
+                                          policies=list(policies.values()), as_of=as_of,
+                                          sets=sets, outcomes=_outcomes_of(changes))
+        fields = {pid: field_infos(entity_kind, sorted(p.fields_read))
+                  for pid, p in policies.items()}
+        issuer = StoredLinks(session=session, base_url=links.base_url, signer=links.signer,
+                             now=utcnow())
+        return enqueue_changes(
+            session, found, links=issuer, as_of=as_of,
+            recipients=recipients_for(session, entity_kind=entity_kind, profiles=profiles,
+                                      ids=ids),
+            profiles={(entity_kind, i): profiles.get(i, {}) for i in ids},
+            fields=fields,
+        )
 
     return hook

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -170,4 +171,79 @@ def run_demo(
     console.print(f"[bold green]输出目录: {folder.resolve()}[/bold green]")
     console.print(f"校验审计日志与已发布政策: MIANSHEN_DATA_DIR={folder.resolve()} "
                   f"mianshen audit verify --database-url sqlite:///{folder.resolve()}/mianshen.db")
+    t0 = time.perf_counter()
+    journey = prepare_journey(folder / "serve-data", enterprises=min(enterprises, 2000),
+                              persons=min(persons, 2000), seed=seed, console=console)
+    console.print(f"准备网页演示数据耗时 {time.perf_counter() - t0:.1f} 秒")
+    print_journey(console, journey)
 
+
+JOURNEY_PORT = 8000
+
+
+@dataclass(frozen=True, kw_only=True)
+class Journey:
+    """What a person needs to walk the journey: the command that serves it, the accounts,
+    and one real one-click link from a message the demo run queued."""
+
+    data_dir: Path
+    accounts: list[Any]
+    link: str | None
+    link_title: str | None
+
+
+def prepare_journey(data_dir: Path, *, enterprises: int, persons: int, seed: int,
+                    console: Console) -> Journey:
+    """A served store for the pages: the bundled library, a small population, a nightly run
+    with its messages in the outbox (one-click links recorded), and demo accounts."""
+    from sqlalchemy import select
+
+    from api.services.demo_data import load_demo, store_is_empty
+    from api.settings import Settings
+    from api.storage import open_engine
+    from store.db import transaction, upgrade
+    from store.schema import entitlements, links, policies
+
+    settings = Settings(data_dir=data_dir, environment="development",
+                        public_base_url=f"http://127.0.0.1:{JOURNEY_PORT}")
+    engine = open_engine(settings)
+    upgrade(engine)
+    accounts = []
+    if store_is_empty(engine):
+        accounts = load_demo(settings, engine, enterprises=enterprises, persons=persons,
+                             seed=seed, say=lambda m: console.print(m, style="dim"))
+    enterprise = next((a for a in accounts if a.role == "enterprise"), None)
+    link = title = None
+    if enterprise is not None:
+        with transaction(engine) as session:
+            row = session.execute(
+                select(links.c.id, policies.c.title)
+                .join(entitlements, entitlements.c.id == links.c.entitlement_id)
+                .join(policies, policies.c.id == entitlements.c.policy_id)
+                .where(entitlements.c.entity_id == enterprise.entity_id,
+                       links.c.purpose == "confirm")
+                .order_by(links.c.created_at)
+            ).first()
+        if row is not None:
+            link = f"{settings.public_base_url}/l/{row.id}"
+            title = row.title
+    engine.dispose()
+    return Journey(data_dir=data_dir, accounts=accounts, link=link, link_title=title)
+
+
+def print_journey(console: Console, journey: Journey) -> None:
+    console.print()
+    console.print("[bold]自己走一遍“一键享”：[/bold]")
+    console.print(f"  1. 启动网页：MIANSHEN_DATA_DIR={journey.data_dir.resolve()} mianshen serve "
+                  f"--port {JOURNEY_PORT}", highlight=False, soft_wrap=True)
+    if journey.link:
+        console.print(f"  2. 打开演示企业收到的一键链接（{journey.link_title}）：{journey.link}",
+                      highlight=False, soft_wrap=True)
+    for a in journey.accounts:
+        if a.role in ("enterprise", "citizen", "reviewer"):
+            label = {"enterprise": "企业", "citizen": "个人", "reviewer": "审核人员"}[a.role]
+            console.print(f"  · 演示账号（{label}）：用户名 {a.user_id}  密码 {a.password}",
+                          highlight=False)
+    console.print(f"  3. 登录后打开 http://127.0.0.1:{JOURNEY_PORT}/me "
+                  "查看每项政策、订阅设置和申请；"
+                  "审核人员在 /reviewer/applications 处理申请。", highlight=False, soft_wrap=True)

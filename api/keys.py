@@ -1,7 +1,8 @@
 """Named keys: one secret per purpose, never a default.
 
 :func:`named_key` returns the key called ``name``: the configured setting when there is one
-for that name (``login`` -> ``MIANSHEN_SECRET_KEY``, ``audit`` -> ``MIANSHEN_AUDIT_KEY``),
+for that name (``login`` -> ``MIANSHEN_SECRET_KEY``, ``links`` -> ``MIANSHEN_LINK_SECRET_KEY``,
+``audit`` -> ``MIANSHEN_AUDIT_KEY``),
 else the key file ``<keys_dir>/<name>.key``, generated on first use with 32 random bytes and
 written once, mode 0600, in a directory of mode 0700. A key file that others may read is
 refused (like ssh refuses a private key with loose permissions). Keys are separate per
@@ -34,7 +35,9 @@ from api.settings import Settings, check_secret
 
 KEY_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 # The setting that, when set, replaces the key file of a name.
-CONFIGURED: Final[dict[str, str]] = {"login": "secret_key", "audit": "audit_key"}
+CONFIGURED: Final[dict[str, str]] = {
+    "login": "secret_key", "links": "link_secret_key", "audit": "audit_key",
+}
 
 
 class KeyFileError(Exception):

@@ -85,10 +85,9 @@ def run_pipeline(
 ) -> PipelineReport:
     """ingest -> build -> match -> diff for each entity; the report is also written to
     ``<data_dir>/reports/<as_of>-<time>.json``."""
-    from api.delivery import outbox_hook
-    from api.keys import named_key
+    from api.delivery import LinkConfig, outbox_hook
     from matcher.runs import execute_run, published_policies
-    from notifier.links import Links
+    from notifier.links import LinkSigner
     from profiles.build import build_snapshot
     from profiles.errors import SourcesNotFoundError
 
@@ -139,13 +138,21 @@ def run_pipeline(
             reason = ("尚无已发布且在评估日生效的政策：请先导入（mianshen policies import），"
                       "再由审核人员逐项审核发布")
             skipped[entity] = reason
-            say("match", f"{entity}: 跳过（{reason}）")
+            say("match", f"{label}：跳过（{reason}）")
             continue
+        snapshot, declared = with_declarations(engine, snapshot, entity=entity, as_of=as_of)
+        if declared:
+            builds[entity]["declared_entities"] = declared
+            say("build", f"{entity}: 采用 {declared} 个主体已获批申请中的申报信息")
         hook = outbox_hook(
             entity_kind=entity,
             policies={p.id: p for p in policies},
             as_of=as_of,
-            links=Links(base_url=settings.public_base_url, secret=named_key(settings, "links")),
+            links=LinkConfig(base_url=settings.public_base_url, signer=LinkSigner(
+                secret=settings.link_key(), ttl_seconds=settings.link_ttl_seconds)),
+            snapshot=snapshot,
+            sets=sets,
+            explain_limit=settings.explain_in_messages_limit,
         )
         report = execute_run(
             engine=engine,
@@ -176,6 +183,37 @@ def run_pipeline(
     result = PipelineReport(as_of=as_of, runs=tuple(reports), builds=builds, skipped=skipped)
     _write_report(settings, result)
     return result
+
+
+def with_declarations(engine: Engine, snapshot: Path, *, entity: str,
+                      as_of: dt.date) -> tuple[Path, int]:
+    """The snapshot a run matches: the built one, or — when applicants declared facts in
+    approved applications — a copy where those answers fill what the data leaves empty
+    (never over a known value), derived tags recomputed, hashed by content so that the run's
+    identity covers the declarations. Returns the path and how many entities it touched."""
+    import hashlib
+
+    import polars as pl
+
+    from api.services.population import fill_declared
+    from profiles.build import META_KEY, read_snapshot_metadata
+    from store.applications import declared_answers
+    from store.db import transaction
+
+    with transaction(engine) as session:
+        answers = declared_answers(session, entity_kind=entity)
+    if not answers:
+        return snapshot, 0
+    overlaid = fill_declared(pl.read_parquet(snapshot), answers, entity=entity, as_of=as_of)
+    meta = dict(read_snapshot_metadata(snapshot))
+    body = json.dumps(answers, sort_keys=True, ensure_ascii=False, default=str)
+    meta["snapshot_hash"] = hashlib.sha256(
+        (str(meta.get("snapshot_hash", "")) + body).encode()).hexdigest()
+    meta["declarations"] = len(answers)
+    out = snapshot.with_name(snapshot.stem + "-declared.parquet")
+    overlaid.write_parquet(out, metadata={META_KEY: json.dumps(meta, ensure_ascii=False,
+                                                               sort_keys=True)})
+    return out, len(answers)
 
 
 def missing_sources(built: Any, *, entity: str) -> tuple[str, ...]:

@@ -95,6 +95,13 @@ class Settings(BaseSettings):
     # delivery: links in messages point here; the scheduler runs the outbox worker this often
     public_base_url: str = "http://127.0.0.1:8000"
     delivery_interval_seconds: int = Field(default=60, ge=1)
+    # one-click links: signed with a key of their own (never the login key); without
+    # MIANSHEN_LINK_SECRET_KEY one is generated on first use and kept in the keys directory
+    link_secret_key: SecretStr | None = None
+    link_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
+    # messages carry the explanation's text for batches up to this many changes (beyond,
+    # the link leads to the same explanation on the page)
+    explain_in_messages_limit: int = Field(default=20_000, ge=0)
 
     # the HTTP API (api.app)
     token_ttl_seconds: int = Field(default=8 * 3600, ge=60)
@@ -123,7 +130,7 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{(self.data_dir / 'mianshen.db').as_posix()}"
         return self
 
-    @field_validator("secret_key", "audit_key", "metrics_token")
+    @field_validator("secret_key", "audit_key", "link_secret_key", "metrics_token")
     @classmethod
     def _refuse_weak_secret(cls, value: SecretStr | None, info: object) -> SecretStr | None:
         if value is not None:
@@ -145,6 +152,22 @@ class Settings(BaseSettings):
                     f"实际为 {item!r}"
                 ) from None
         return value
+
+    @model_validator(mode="after")
+    def _one_key_per_purpose(self) -> Settings:
+        configured = [v.get_secret_value() for v in (self.secret_key, self.link_secret_key,
+                                                      self.audit_key) if v is not None]
+        if len(configured) != len(set(configured)):
+            raise ValueError("MIANSHEN_SECRET_KEY、MIANSHEN_LINK_SECRET_KEY 与 "
+                             "MIANSHEN_AUDIT_KEY 必须各不相同：每种用途一个密钥")
+        return self
+
+    def link_key(self) -> bytes:
+        """The key one-click link tokens are signed with (:func:`api.keys.named_key`
+        ``links``): ``MIANSHEN_LINK_SECRET_KEY``, or one generated on first use."""
+        from api.keys import named_key
+
+        return named_key(self, "links")
 
     @property
     def outcomes_dir(self) -> Path:

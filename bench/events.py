@@ -101,8 +101,8 @@ def _latency(run: Callable[[str, dict[str, Any]], list[dict[str, Any]]],
              name: str) -> list[float]:
     import secrets
 
-    from api.delivery import outbox_hook
-    from notifier.links import Links
+    from api.delivery import LinkConfig, outbox_hook
+    from notifier.links import LinkSigner
     from store.audit import AuditSeal
     from store.audit_heads import HeadFile
     from store.db import make_engine, upgrade
@@ -110,8 +110,9 @@ def _latency(run: Callable[[str, dict[str, Any]], list[dict[str, Any]]],
     seal = AuditSeal(key=secrets.token_bytes(32), heads=HeadFile(folder / f"{name}-heads.log"))
     db = make_engine(f"sqlite:///{folder / f'{name}.sqlite'}", audit_seal=seal)
     upgrade(db)
-    hook = outbox_hook(entity_kind="enterprise", policies=policies, as_of=AS_OF,
-                       links=Links(base_url="http://localhost", secret=secrets.token_bytes(32)))
+    links = LinkConfig(base_url="http://localhost",
+                       signer=LinkSigner(secret=secrets.token_bytes(32), ttl_seconds=3600))
+    hook = outbox_hook(entity_kind="enterprise", policies=policies, as_of=AS_OF, links=links)
     out = []
     for i, (entity_id, values) in enumerate(updates):
         t = time.perf_counter()

@@ -54,7 +54,7 @@ def _outcomes(rows: int) -> pl.DataFrame:
         ),
         policy_version=pl.lit("v1"),
         outcome=pl.when(undetermined).then(pl.lit("undetermined")).otherwise(pl.lit("eligible")),
-        amount=pl.when(undetermined).then(None).otherwise((i % 997).cast(pl.Float64) * 10),
+        amount_fen=pl.when(undetermined).then(None).otherwise((i % 997).cast(pl.Int64) * 1000),
         amount_period=(i // per_policy).replace_strict(
             dict(enumerate(PERIODS.values())), return_dtype=pl.String
         ),
@@ -107,7 +107,7 @@ def measure(url: str, *, rows: int, workdir: Path, updates: bool = True) -> dict
     variants = {
         "first_run": frame,
         "rerun_no_changes": frame.reverse(),
-        "every_amount_changed": frame.with_columns(pl.col("amount") + 1),
+        "every_amount_changed": frame.with_columns(pl.col("amount_fen") + 100),
     }
     if not updates:
         del variants["every_amount_changed"]

@@ -31,8 +31,11 @@ from typing import Any
 import polars as pl
 
 
-def apply_exclusivity(long: pl.DataFrame, policies: Mapping[str, Any]) -> pl.DataFrame:
-    """Mark all but the winner of each (entity, exclusivity group) as ``superseded``."""
+def apply_exclusivity(
+    long: pl.DataFrame, policies: Mapping[str, Any], *, amount: str = "amount"
+) -> pl.DataFrame:
+    """Mark all but the winner of each (entity, exclusivity group) as ``superseded``;
+    ``amount`` names the column that ranks them (yuan or fen)."""
     groups = {
         pid: (p.exclusivity.group, p.exclusivity.priority)
         for pid, p in policies.items()
@@ -53,7 +56,7 @@ def apply_exclusivity(long: pl.DataFrame, policies: Mapping[str, Any]) -> pl.Dat
     )
     contenders = tagged.filter(pl.col("__group").is_not_null() & (pl.col("outcome") == "eligible"))
     ranked = contenders.sort(
-        ["entity_id", "__group", "amount", "__priority", "policy_id"],
+        ["entity_id", "__group", amount, "__priority", "policy_id"],
         descending=[False, False, True, False, False],
         nulls_last=True,
     ).with_columns(

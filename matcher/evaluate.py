@@ -3,9 +3,10 @@
 The plan computes, for all policies at once, the Kleene truth of the eligibility tree and the
 amount (shared subexpressions are computed once by polars' common-subexpression elimination).
 The wide result is turned into the long output of DESIGN §6: one row per (entity, policy)
-whose outcome is not ``ineligible``. Exclusivity groups and budgets are then applied
-(:mod:`matcher.allocation`), and for undetermined rows the fields whose UNKNOWN made them
-undetermined are listed.
+whose outcome is not ``ineligible``, its amount in integer fen (``amount_fen``, rounded once
+at the end by :func:`store.money.fen_expr`; null = UNKNOWN). Exclusivity groups and budgets
+are then applied (:mod:`matcher.allocation`), and for undetermined rows the fields whose
+UNKNOWN made them undetermined are listed.
 
 >>> import datetime as dt
 >>> import polars as pl
@@ -21,8 +22,8 @@ undetermined are listed.
 ...                as_of=dt.date(2025, 10, 1)).collect()
 >>> out = match_frame(frame, entity="person", policies=lib.policies.values(),
 ...                   as_of=dt.date(2025, 10, 1), sets=lib.sets)
->>> out.select("policy_id", "outcome", "amount").rows()  # children_under_3 is unknown
-[('bj-elderly-allowance', 'eligible', 500.0), ('iit-infant-care-deduction', 'undetermined', None)]
+>>> out.select("policy_id", "outcome", "amount_fen").rows()  # children_under_3 is unknown
+[('bj-elderly-allowance', 'eligible', 50000), ('iit-infant-care-deduction', 'undetermined', None)]
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from matcher.outcomes import OUTCOME_SCHEMA, empty_outcomes
 from profiles.catalog import EntityCatalog, load_catalog
 from rules.compile_polars import CompiledPolicy, compile_policies
 from rules.model import Policy
+from store.money import fen_expr
 
 _POLARS_DTYPES: dict[str, pl.DataType] = {
     "str": pl.String(),
@@ -275,4 +277,6 @@ def match_plan(
     policies = {pid: cp.policy for pid, cp in plan.compiled.items()}
     long = apply_exclusivity(long, policies)
     long = apply_budgets(long, policies, profiles=base.lazy(), key=plan.key)
+    # the one rounding of an amount: yuan (float, after budgets) -> integer fen, at the end
+    long = long.with_columns(fen_expr(pl.col("amount")).alias("amount_fen"))
     return long.select(list(OUTCOME_SCHEMA)).cast(OUTCOME_SCHEMA)  # type: ignore[arg-type]

@@ -1,7 +1,12 @@
-"""Explanations: why an entity is (or is not) eligible, condition by condition (差在哪).
+"""Explanations: why an entity is (or is not) eligible (为什么我符合 / 差在哪), as one structure
+that every reader renders — the web page, the API, ``mianshen explain`` and the messages.
 
-For each condition: its truth value, the entity's value, the threshold, the label, the clause,
-and for numeric conditions the distance to the threshold. Computed on demand for one entity.
+The condition tree keeps its groups (以下全部满足 / 满足其一即可 / 以下条件不得满足). Each leaf has
+its truth, the entity's value in words (a list-type field left empty reads 未列入名单, which is
+a decided value; a true unknown reads 未知 — 需补充), the requirement in plain Chinese, the
+distance in words for numbers (还差 12 人, 超出 3.2 万元), and its citation (文号 and clause).
+A branch that does not matter to the outcome — the other options of a satisfied 满足其一即可 —
+is 未使用, never a failure. The amount comes with how it was computed.
 
 >>> import datetime as dt
 >>> import polars as pl
@@ -16,27 +21,56 @@ and for numeric conditions the distance to the threshold. Computed on demand for
 >>> [e] = explain_entity(frame, entity="person", policies=lib.policies.values(),
 ...                      as_of=dt.date(2025, 10, 1), entity_id="310104195501010018",
 ...                      policy_id="sh-elderly-allowance", sets=lib.sets)
->>> e.outcome, [c.truth for c in e.conditions]
-('undetermined', [True, None, True])
+>>> e.outcome, [c.truth for c in e.conditions], [c.status_label for c in e.conditions]
+('undetermined', [True, None, True], ['满足', '未知 — 需补充', '满足'])
+>>> e.conditions[2].requirement, e.conditions[2].value_display
+('年龄不低于 65 岁', '70 岁')
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import polars as pl
 
 from matcher.evaluate import (
     MatchError,
+    Plan,
     decode_masks,
     make_plan,
     prepare_frame,
     unknown_mask_expr,
 )
+from matcher.explain_text import Words
 from matcher.outcomes import OUTCOME_LABELS
-from rules.model import Policy
+from rules import ast
+from rules.model import (
+    AllOf,
+    AnyOf,
+    CaseAmount,
+    Condition,
+    ConditionNode,
+    FormulaAmount,
+    NotOf,
+    Policy,
+    TierAmount,
+)
+from store.money import PERIOD_LABELS, amount_text, format_fen, yuan_to_fen
+
+Status = Literal["met", "unmet", "unknown", "unused"]
+STATUS_LABELS: dict[str, str] = {
+    "met": "满足", "unmet": "不满足", "unknown": "未知 — 需补充", "unused": "未使用",
+}
+STATUS_MARKS: dict[str, str] = {"met": "✓", "unmet": "✗", "unknown": "?", "unused": "–"}
+GROUP_TITLES: dict[str, str] = {
+    "all": "以下全部满足", "any": "满足其一即可", "not": "以下条件不得满足",
+}
+DELIVERY_LABELS: dict[str, str] = {
+    "direct": "免申即享", "notice": "申报即享", "apply": "依申请(预填申请表)",
+}
 
 
 class EntityNotFoundError(MatchError):
@@ -56,14 +90,43 @@ class PolicyNotFoundError(MatchError):
 
 @dataclass(frozen=True, kw_only=True)
 class ConditionExplanation:
+    """One leaf condition for one entity. ``threshold`` is the compiled (rule-language)
+    threshold, kept for tools; people read ``requirement``."""
+
     id: str
     label: str
     clause: str | None
+    citation: str
     truth: bool | None
+    status: Status
     value: object
+    value_display: str
+    requirement: str
     threshold: str | None
     distance: float | None
+    distance_text: str | None
     fields: tuple[str, ...]
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupExplanation:
+    kind: Literal["all", "any", "not"]
+    label: str | None
+    title: str
+    truth: bool | None
+    status: Status
+    children: tuple[ExplanationNode, ...]
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+
+ExplanationNode = ConditionExplanation | GroupExplanation
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,12 +136,33 @@ class Explanation:
     policy_version: str
     title: str
     basis: str
+    basis_url: str | None
     outcome: str
-    amount: float | None
+    amount_fen: int | None
     amount_period: str | None
+    amount_how: str | None
     delivery: str
+    tree: ExplanationNode
     conditions: tuple[ConditionExplanation, ...]
     unknown_fields: tuple[str, ...]
+    unknown_labels: tuple[str, ...]
+
+    @property
+    def outcome_label(self) -> str:
+        return OUTCOME_LABELS.get(self.outcome, self.outcome)
+
+    @property
+    def amount_display(self) -> str:
+        return amount_text(self.amount_fen, period=self.amount_period)
+
+    @property
+    def gaps(self) -> tuple[ConditionExplanation, ...]:
+        """Conditions that fail and matter (差在哪)."""
+        return tuple(c for c in self.conditions if c.status == "unmet")
+
+    @property
+    def text(self) -> str:
+        return render_text(self)
 
 
 def explain_entity(
@@ -97,6 +181,28 @@ def explain_entity(
     ``outcomes``, when given, is the long match output over the whole population: it
     supplies the outcomes that depend on others (superseded, over_budget); without it the
     outcome comes from the conditions alone."""
+    found = explain_many(frame, entity=entity, policies=policies, as_of=as_of,
+                         entity_ids=[entity_id], policy_id=policy_id, sets=sets,
+                         outcomes=outcomes)
+    if not found:
+        raise EntityNotFoundError(entity_id)
+    return found[entity_id]
+
+
+def explain_many(
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    entity: str,
+    policies: Iterable[Policy],
+    as_of: dt.date,
+    entity_ids: Sequence[str],
+    policy_id: str | None = None,
+    sets: object | None = None,
+    outcomes: pl.DataFrame | None = None,
+) -> dict[str, list[Explanation]]:
+    """Explanations of several entities in one pass over the frame (a run explains the
+    changes it announces this way); entities not in the frame are left out."""
+    policies = list(policies)
     plan = make_plan(policies, entity=entity, as_of=as_of, sets=sets)
     if policy_id is not None:
         if policy_id not in plan.compiled:
@@ -104,9 +210,11 @@ def explain_entity(
         compiled = {policy_id: plan.compiled[policy_id]}
     else:
         compiled = plan.compiled
-    lf = prepare_frame(frame, plan).filter(pl.col(plan.key).cast(pl.String) == entity_id)
+    wanted = sorted(set(entity_ids))
+    lf = prepare_frame(frame, plan).filter(pl.col(plan.key).cast(pl.String).is_in(wanted))
     names = set(lf.collect_schema().names())
-    exprs: list[pl.Expr] = []
+    exprs: list[pl.Expr] = [pl.col(plan.key).cast(pl.String).alias("__id")]
+    amount_fields: set[str] = set()
     for pid, cp in compiled.items():
         exprs.append(cp.truth.alias(f"t:{pid}"))
         amount_expr = cp.amount if cp.amount is not None else pl.lit(None, dtype=pl.Float64)
@@ -119,112 +227,226 @@ def explain_entity(
                 exprs.append(cc.value.alias(f"cv:{cid}"))
             if cc.distance is not None:
                 exprs.append(cc.distance.cast(pl.Float64).alias(f"cd:{cid}"))
-    row = lf.select(exprs).collect()
-    if row.height == 0:
-        raise EntityNotFoundError(entity_id)
-    values = row.row(0, named=True)
-    masks = [values[f"u:{pid}"] for pid in compiled]
-    decoded = dict(decode_masks(pl.Series(masks, dtype=pl.UInt64), plan).iter_rows())
-    known_outcomes: dict[str, tuple[str, float | None]] = {}
+        amount_fields |= {f for f in _amount_fields(cp.policy) if f in names}
+        for cc in cp.conditions:
+            amount_fields |= {f for f in ast.fields_read(cc.condition.expr) if f in names}
+    exprs.extend(pl.col(f).alias(f"f:{f}") for f in sorted(amount_fields))
+    rows = lf.select(exprs).collect()
+    if rows.height == 0:
+        return {}
+    mask_names = [f"u:{pid}" for pid in compiled]
+    masks = (pl.concat([rows[m] for m in mask_names]) if mask_names
+             else pl.Series([], dtype=pl.UInt64))
+    decoded = dict(decode_masks(masks, plan).iter_rows())
+    known: dict[tuple[str, str], tuple[str, int | None]] = {}
     if outcomes is not None:
-        for r in outcomes.filter(pl.col("entity_id") == entity_id).iter_rows(named=True):
-            known_outcomes[r["policy_id"]] = (r["outcome"], r["amount"])
-
-    result = []
-    for pid, cp in compiled.items():
-        truth: bool | None = values[f"t:{pid}"]
-        amount: float | None = values[f"a:{pid}"]
-        if outcomes is not None:
-            outcome, amount = known_outcomes.get(pid, ("ineligible", None))
-        else:
-            outcome = {True: "eligible", False: "ineligible", None: "undetermined"}[truth]
-        if outcome == "ineligible":
-            amount = None
-        conditions = tuple(
-            ConditionExplanation(
-                id=cc.condition.id,
-                label=cc.condition.label,
-                clause=cc.condition.clause,
-                truth=values[f"ct:{pid}:{cc.condition.id}"],
-                value=values.get(f"cv:{pid}:{cc.condition.id}"),
-                threshold=cc.threshold,
-                distance=values.get(f"cd:{pid}:{cc.condition.id}"),
-                fields=tuple(sorted(cc.fields)),
-            )
-            for cc in cp.conditions
-        )
-        policy = cp.policy
-        basis = policy.basis.document + (f" {policy.basis.clause}" if policy.basis.clause else "")
-        result.append(
-            Explanation(
-                entity_id=entity_id,
-                policy_id=pid,
-                policy_version=policy.version,
-                title=policy.title,
-                basis=basis,
-                outcome=outcome,
-                amount=amount,
-                amount_period=policy.amount.period if policy.amount else None,
-                delivery=policy.delivery,
-                conditions=conditions,
-                unknown_fields=(
-                    tuple(decoded[values[f"u:{pid}"]]) if outcome == "undetermined" else ()
-                ),
-            )
-        )
+        mine = outcomes.filter(pl.col("entity_id").is_in(wanted))
+        for r in mine.iter_rows(named=True):
+            known[(r["entity_id"], r["policy_id"])] = (r["outcome"], r["amount_fen"])
+    titles = {p.id: p.title for p in policies}
+    result: dict[str, list[Explanation]] = {}
+    for values in rows.iter_rows(named=True):
+        eid = values["__id"]
+        out = result.setdefault(eid, [])
+        for pid, cp in compiled.items():
+            words = Words(catalog=plan.catalog, titles=titles, sets=plan_sets(plan, sets),
+                          as_of=as_of, parameters=cp.policy.parameters)
+            truth: bool | None = values[f"t:{pid}"]
+            amount_fen = yuan_to_fen(values[f"a:{pid}"])
+            if outcomes is not None:
+                outcome, amount_fen = known.get((eid, pid), ("ineligible", None))
+            else:
+                outcome = {True: "eligible", False: "ineligible", None: "undetermined"}[truth]
+            if outcome == "ineligible":
+                amount_fen = None
+            unknown = tuple(decoded.get(values[f"u:{pid}"], ())) if outcome == "undetermined" \
+                else ()
+            out.append(_explanation(eid, cp.policy, plan, values, words, outcome=outcome,
+                                    amount_fen=amount_fen, unknown=unknown))
     return result
 
 
-_PERIOD_LABELS = {"once": "一次性", "month": "每月", "year": "每年"}
-_DELIVERY_LABELS = {"direct": "免申即享", "notice": "申报即享", "apply": "依申请(预填申请表)"}
-_TRUTH_MARKS = {True: "✓ 满足", False: "✗ 不满足", None: "? 待确认"}
+def plan_sets(plan: Plan, sets: object | None) -> object | None:
+    if sets is not None:
+        return sets
+    from rules.loader import bundled_library
+
+    return bundled_library().sets
 
 
-def format_value(value: object) -> str:
-    """Readable Chinese rendering of an entity's value.
+def _amount_fields(policy: Policy) -> set[str]:
+    from rules.model import amount_exprs
 
-    >>> format_value(None), format_value(3500000.0), format_value(True), format_value(12)
-    ('未知(无数据)', '3,500,000', '是', '12')
-    """
-    if value is None:
-        return "未知(无数据)"
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, float):
-        return f"{value:,.2f}".rstrip("0").rstrip(".") if value != int(value) else f"{value:,.0f}"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, list):
-        return "、".join(str(v) for v in value)
-    return str(value)
+    return {n for e in amount_exprs(policy.amount) for n in ast.fields_read(e)}
 
 
-def render_text(explanation: Explanation, *, field_labels: dict[str, str] | None = None) -> str:
-    """Render an explanation as readable Chinese text (为什么我符合 / 差在哪)."""
-    labels = field_labels or {}
+def _explanation(
+    eid: str, policy: Policy, plan: Plan, values: Mapping[str, object], words: Words, *,
+    outcome: str, amount_fen: int | None, unknown: tuple[str, ...],
+) -> Explanation:
+    pid = policy.id
+    cp = plan.compiled[pid]
+    by_id = {cc.condition.id: cc for cc in cp.conditions}
+    basis = policy.basis.document + (f" {policy.basis.clause}" if policy.basis.clause else "")
+
+    def leaf(cond: Condition, used: bool) -> ConditionExplanation:
+        cc = by_id[cond.id]
+        key = f"{pid}:{cond.id}"
+        found = values[f"ct:{key}"]
+        truth = None if found is None else bool(found)
+        value = values.get(f"cv:{key}")
+        raw = values.get(f"cd:{key}")
+        distance = float(raw) if isinstance(raw, float | int) else None
+        subject = _subject_field(cond.expr)
+        read = _fields_in_order(cond.expr)
+        status: Status = ("unused" if not used else
+                          "met" if truth is True else "unmet" if truth is False else "unknown")
+        citation = policy.basis.document + (f" {cond.clause}" if cond.clause else (
+            f" {policy.basis.clause}" if policy.basis.clause else ""))
+        return ConditionExplanation(
+            id=cond.id, label=cond.label, clause=cond.clause, citation=citation, truth=truth,
+            status=status, value=value,
+            value_display=(
+                "；".join(f"{words.subject(ast.FieldRef(name=n))} "
+                         f"{words.value_text(values.get(f'f:{n}'), field=n)}" for n in read)
+                if len(read) > 1 else
+                words.value_text(value, field=subject) if (value is not None or subject)
+                else "—"),
+            requirement=words.requirement(cond.expr), threshold=cc.threshold,
+            distance=distance,
+            distance_text=words.distance_text(cond.expr, value=value, distance=distance)
+            if truth is False else None,
+            fields=tuple(sorted(cc.fields)),
+        )
+
+    def node_truth(node: ConditionNode) -> bool | None:
+        if isinstance(node, Condition):
+            found = values[f"ct:{pid}:{node.id}"]
+            return None if found is None else bool(found)
+        if isinstance(node, NotOf):
+            inner = node_truth(node.child)
+            return None if inner is None else not inner
+        truths = [node_truth(c) for c in node.children]
+        if isinstance(node, AllOf):
+            return False if False in truths else (None if None in truths else True)
+        return True if True in truths else (None if None in truths else False)
+
+    def walk(node: ConditionNode, used: bool) -> ExplanationNode:
+        if isinstance(node, Condition):
+            return leaf(node, used)
+        truth = node_truth(node)
+        status: Status = ("unused" if not used else
+                          "met" if truth is True else "unmet" if truth is False else "unknown")
+        children: tuple[ExplanationNode, ...]
+        if isinstance(node, NotOf):
+            kind: Literal["all", "any", "not"] = "not"
+            children = (walk(node.child, used),)
+        elif isinstance(node, AnyOf):
+            kind = "any"
+            # a satisfied 满足其一即可: the options that were not needed are not used
+            children = tuple(walk(c, used and (truth is not True or node_truth(c) is True))
+                             for c in node.children)
+        else:
+            kind = "all"
+            children = tuple(walk(c, used) for c in node.children)
+        return GroupExplanation(kind=kind, label=node.label, title=GROUP_TITLES[kind],
+                                truth=truth, status=status, children=children)
+
+    tree = walk(policy.eligibility, True)
+    leaves = tuple(_leaves(tree))
+    labels = tuple(plan.catalog.field(f).label if f in plan.catalog else f for f in unknown)
+    return Explanation(
+        entity_id=eid, policy_id=pid, policy_version=policy.version, title=policy.title,
+        basis=basis, basis_url=policy.basis.url, outcome=outcome, amount_fen=amount_fen,
+        amount_period=policy.amount.period if policy.amount else None,
+        amount_how=_amount_how(policy, values, words, amount_fen=amount_fen, outcome=outcome),
+        delivery=policy.delivery, tree=tree, conditions=leaves, unknown_fields=unknown,
+        unknown_labels=labels,
+    )
+
+
+def _leaves(node: ExplanationNode) -> Iterable[ConditionExplanation]:
+    if isinstance(node, ConditionExplanation):
+        yield node
+        return
+    for child in node.children:
+        yield from _leaves(child)
+
+
+def _fields_in_order(expr: ast.Expr) -> list[str]:
+    """The fields a condition reads, in the order they are written."""
+    return list(dict.fromkeys(n.name for n in expr.walk() if isinstance(n, ast.FieldRef)))
+
+
+def _subject_field(expr: ast.Expr) -> str | None:
+    """The field a condition is about, for how its value reads (None for several)."""
+    found = sorted(ast.fields_read(expr))
+    return found[0] if len(found) == 1 else None
+
+
+def _amount_how(policy: Policy, values: Mapping[str, object], words: Words, *,
+                amount_fen: int | None, outcome: str) -> str | None:
+    """How the amount was computed, in words, with the entity's figures."""
+    if policy.amount is None:
+        return None
+    label = policy.amount.label or "按政策规定的标准"
+    rule = policy.amount.rule
+    period = PERIOD_LABELS.get(policy.amount.period, "")
+    if outcome == "ineligible":
+        return f"{label}（{period}）；不符合条件，无金额"
+    if isinstance(rule, FormulaAmount):
+        figures = []
+        for name in sorted(ast.fields_read(rule.expr)):
+            shown = words.value_text(values.get(f"f:{name}"), field=name)
+            figures.append(f"{words.subject(ast.FieldRef(name=name))} {shown}")
+        detail = f"计算：{words.subject(rule.expr)}" + (
+            f"（{'，'.join(figures)}）" if figures else "")
+    elif isinstance(rule, TierAmount):
+        by_name = rule.by.name if isinstance(rule.by, ast.FieldRef) else None
+        shown = words.value_text(values.get(f"f:{by_name}"), field=by_name) if by_name else ""
+        detail = f"按{words.subject(rule.by)}分档" + (f"（{shown}）" if shown else "")
+    elif isinstance(rule, CaseAmount):
+        detail = "按情形确定"
+    else:
+        detail = ""
+    result = (format_fen(amount_fen) if amount_fen is not None
+              else "待核定（所需数据缺失）")
+    return f"{label}：{detail}，{period} {result}".replace("：，", "：")
+
+
+def render_text(explanation: Explanation) -> str:
+    """The explanation as readable Chinese text (为什么我符合 / 差在哪): the same content as
+    the page, the API and the messages."""
     e = explanation
     lines = [
-        f"{e.title} ({e.policy_id}, 版本 {e.policy_version})",
-        f"  依据: {e.basis}",
-        f"  结果: {OUTCOME_LABELS.get(e.outcome, e.outcome)}  ·  兑现方式: "
-        f"{_DELIVERY_LABELS.get(e.delivery, e.delivery)}",
+        f"{e.title}（{e.policy_id}，版本 {e.policy_version}）",
+        f"  依据：{e.basis}",
+        f"  结果：{e.outcome_label} · 兑现方式：{DELIVERY_LABELS.get(e.delivery, e.delivery)}",
     ]
-    if e.amount is not None:
-        period = _PERIOD_LABELS.get(e.amount_period or "", "")
-        lines.append(f"  金额: {period} {format_value(e.amount)} 元")
-    elif e.outcome in ("eligible", "undetermined") and e.amount_period:
-        lines.append("  金额: 待核定(所需数据缺失)")
-    lines.append("  条件:")
-    for c in e.conditions:
-        clause = f" [{c.clause}]" if c.clause else ""
-        shown = c.value is not None or c.truth is None
-        detail = f"当前值: {format_value(c.value)}" if shown else ""
-        if c.threshold:
-            detail += f"  要求: {c.threshold}"
-        if c.truth is False and c.distance is not None and c.distance != 0:
-            detail += f"  差距: {format_value(abs(c.distance))}"
-        lines.append(f"    {_TRUTH_MARKS[c.truth]}  {c.label}{clause}  {detail}".rstrip())
-    if e.unknown_fields:
-        names = "、".join(labels.get(f, f) for f in e.unknown_fields)
-        lines.append(f"  需补充: {names}")
+    if e.amount_how:
+        lines.append(f"  金额：{e.amount_how}")
+    lines.append("  条件：")
+    lines.extend(_tree_lines(e.tree, depth=2))
+    if e.unknown_labels:
+        lines.append(f"  需补充：{'、'.join(e.unknown_labels)}")
     return "\n".join(lines)
+
+
+def _tree_lines(node: ExplanationNode, *, depth: int) -> list[str]:
+    pad = "  " * depth
+    mark = STATUS_MARKS[node.status]
+    if isinstance(node, GroupExplanation):
+        head = f"{pad}{mark} {node.label + '：' if node.label else ''}{node.title}"
+        if node.status == "unused":
+            head += "（未使用）"
+        out = [head]
+        for child in node.children:
+            out.extend(_tree_lines(child, depth=depth + 1))
+        return out
+    c = node
+    parts = [f"{pad}{mark} {c.status_label}  {c.label}", f"要求：{c.requirement}",
+             f"当前：{c.value_display}"]
+    if c.distance_text:
+        parts.append(c.distance_text)
+    parts.append(f"依据：{c.citation}")
+    return ["  ".join(parts)]

@@ -32,7 +32,7 @@ OUTCOME_SCHEMA: Final[dict[str, pl.DataType]] = {
     "policy_id": pl.String(),
     "policy_version": pl.String(),
     "outcome": pl.String(),
-    "amount": pl.Float64(),
+    "amount_fen": pl.Int64(),  # integer fen (store.money); null = UNKNOWN, never 0
     "amount_period": pl.String(),
     "delivery": pl.String(),
     "unknown_fields": pl.List(pl.String()),

@@ -16,13 +16,13 @@ are left as they are.
 >>> import datetime as dt
 >>> outcomes = pl.DataFrame({
 ...     "entity_id": ["A", "B"], "policy_id": ["p", "p"], "policy_version": ["v1", "v1"],
-...     "outcome": ["eligible", "eligible"], "amount": [100.0, None],
+...     "outcome": ["eligible", "eligible"], "amount_fen": [10000, None],
 ...     "amount_period": ["year", "year"], "delivery": ["direct", "direct"],
 ...     "unknown_fields": [[], []],
 ... }, schema=OUTCOME_SCHEMA)
 >>> ch = compute_changes(outcomes, empty_current(), as_of=dt.date(2025, 11, 3), reason="x")
->>> ch.new.select("entity_id", "benefit_period", "amount").rows()
-[('A', '2025', 100.0), ('B', '2025', None)]
+>>> ch.new.select("entity_id", "benefit_period", "amount_fen").rows()
+[('A', '2025', 10000), ('B', '2025', None)]
 """
 
 from __future__ import annotations

@@ -89,6 +89,7 @@ class RunReport:
     new: int = 0
     updated: int = 0
     revoked: int = 0
+    carried_over: int = 0  # new periods confirmed by a standing confirmation
     rejects: int = 0
     resumed: bool = False
     timings: dict[str, float] = field(default_factory=dict)

@@ -37,6 +37,7 @@ class OutboundMessage:
     kind: str
     address: str | None
     rendered: RenderedMessage
+    address_ref: str | None = None  # which stored address (e.g. ``webhook:<id>``)
     items: tuple[Mapping[str, object], ...] = field(default_factory=tuple)
 
 

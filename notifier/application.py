@@ -6,13 +6,14 @@ for the applicant.
 >>> from notifier.model import EntitlementChange, FieldInfo
 >>> change = EntitlementChange(entity_kind="enterprise", entity_id="E1",
 ...     policy_id="high-tech-enterprise", policy_version="v1", policy_title="高新技术企业认定",
-...     benefit_period="2025", change="new", outcome="undetermined", amount=None,
-...     amount_period=None, delivery="apply", unknown_fields=("has_core_ip",))
->>> fields = [FieldInfo(name="employees", label="从业人数", source="税务", type="int"),
+...     benefit_period="2025", change="new", outcome="undetermined",
+...     amount_fen=None, amount_period=None, delivery="apply", unknown_fields=("has_core_ip",))
+>>> fields = [FieldInfo(name="employees", label="从业人数", source="税务", type="int",
+...                     unit="person", unit_label="人"),
 ...           FieldInfo(name="has_core_ip", label="拥有核心自主知识产权", kind="declared")]
 >>> app = build_application(change, {"employees": 40}, fields, as_of=dt.date(2025, 6, 30))
 >>> [(f.name, f.display, f.source) for f in app.prefilled]
-[('employees', '40', '税务')]
+[('employees', '40 人', '税务')]
 >>> [(f.name, f.reason) for f in app.to_fill]
 [('has_core_ip', 'declared')]
 """
@@ -43,11 +44,19 @@ class PrefilledField:
 
 @dataclass(frozen=True, kw_only=True)
 class FieldToFill:
+    """A field the applicant fills: what it is and what a valid answer looks like (the
+    catalog's type, unit, range and allowed values)."""
+
     name: str
     label: str
     type: str
     unit: str | None
     reason: FillReason
+    unit_label: str | None = None
+    min: float | None = None
+    max: float | None = None
+    values: tuple[str, ...] | None = None
+    source: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,7 +95,8 @@ class Application:
             ],
             "to_fill": [
                 {"name": f.name, "label": f.label, "type": f.type, "unit": f.unit,
-                 "reason": f.reason}
+                 "unit_label": f.unit_label, "reason": f.reason, "min": f.min, "max": f.max,
+                 "values": list(f.values) if f.values else None, "source": f.source}
                 for f in self.to_fill
             ],
         }
@@ -132,7 +142,9 @@ def build_application(
         if not known:
             reason: FillReason = "declared" if f.kind == "declared" else "unknown"
             to_fill.append(
-                FieldToFill(name=f.name, label=f.label, type=f.type, unit=f.unit, reason=reason)
+                FieldToFill(name=f.name, label=f.label, type=f.type, unit=f.unit, reason=reason,
+                            unit_label=f.unit_label, min=f.min, max=f.max, values=f.values,
+                            source=f.source)
             )
             continue
         shown = mask_personal(f.name, value) if f.personal else value
@@ -142,7 +154,8 @@ def build_application(
                 name=f.name,
                 label=f.label,
                 value=_json_value(shown),
-                display=format_value(shown, type_=f.type, unit=f.unit, empty=f.empty),
+                display=format_value(shown, type_=f.type, unit=f.unit, empty=f.empty,
+                                     unit_label=f.unit_label),
                 source=source,
                 as_of=dates.get(source, as_of),
             )

@@ -1,85 +1,194 @@
-"""Links in messages: one-click confirmation and the pre-filled application.
+"""One-click links (一键享): a short link in every message, standing for a signed, expiring,
+single-purpose token for one entitlement.
 
-A link names the policy and benefit period, never the entity: the entity comes from the
-signed-in user, and the token (an HMAC of the entitlement key) proves the link was issued for
-that entity. No personal data travels in a URL.
+The token is made and checked with itsdangerous (``URLSafeTimedSerializer``) under a key of
+its own (never the login key) and a salt naming its use; it carries the link id, the
+entitlement id and the purpose, nothing personal. A message carries only the short form
+``<base>/l/<link id>`` (SMS texts must fit one 70-character segment); the server resolves the
+id to the stored token and checks the token's signature and age, then whether the link was
+already used.
 
->>> links = Links(base_url="https://mianshen.example.cn", secret=b"k")
->>> url = links.confirm_url(entity_kind="person", entity_id="X", policy_id="p",
-...                         benefit_period="2025-06")
->>> url.startswith("https://mianshen.example.cn/entitlements/p/2025-06/confirm?token=")
-True
->>> token = url.rsplit("=", 1)[1]
->>> verify_token(b"k", token, entity_kind="person", entity_id="X", policy_id="p",
-...              benefit_period="2025-06")
-True
+>>> import datetime as dt
+>>> signer = LinkSigner(secret=b"k" * 32, ttl_seconds=3600)
+>>> token = signer.sign(link_id="abc", entitlement_id=7, purpose="confirm")
+>>> signer.verify(token).entitlement_id
+7
+>>> signer.verify(token[:-2] + "xx")
+Traceback (most recent call last):
+...
+notifier.links.LinkInvalid: tampered
+>>> link_id(b"k" * 32, entitlement_id=7, purpose="confirm", key="i-1")
+'2juzYdYJuhi'
 """
 
 from __future__ import annotations
 
-import base64
+import datetime as dt
 import hashlib
 import hmac
-from dataclasses import dataclass
-from urllib.parse import quote
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
+
+from store import links as link_store
+
+Purpose = Literal["confirm", "apply", "view"]
+PURPOSES: tuple[Purpose, ...] = ("confirm", "apply", "view")
+SALT = "mianshen.one-click-link.v1"
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+LINK_ID_LENGTH = 11  # 62**11: about 65 bits, unguessable; the token is checked as well
 
 
-def entitlement_token(
-    secret: bytes, *, entity_kind: str, entity_id: str, policy_id: str, benefit_period: str
-) -> str:
-    """The URL-safe HMAC-SHA256 token of one entitlement (entity, policy, benefit period)."""
-    key = "\x1f".join((entity_kind, entity_id, policy_id, benefit_period)).encode()
-    digest = hmac.new(secret, key, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+class LinkInvalid(Exception):
+    """A link that cannot be used; ``why`` is ``unknown``, ``tampered``, ``expired`` or
+    ``used``."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+        super().__init__(why)
 
 
-def verify_token(
-    secret: bytes,
-    token: str,
-    *,
-    entity_kind: str,
-    entity_id: str,
-    policy_id: str,
-    benefit_period: str,
-) -> bool:
-    """Whether ``token`` was issued for this entitlement (constant-time comparison)."""
-    expected = entitlement_token(
-        secret,
-        entity_kind=entity_kind,
-        entity_id=entity_id,
-        policy_id=policy_id,
-        benefit_period=benefit_period,
-    )
-    return hmac.compare_digest(expected, token)
+@dataclass(frozen=True, kw_only=True)
+class LinkClaims:
+    link_id: str
+    entitlement_id: int
+    purpose: Purpose
+
+
+def link_id(secret: bytes, *, entitlement_id: int, purpose: str, key: str) -> str:
+    """The short id of the link for one message item: deterministic (a rerun that plans the
+    same message plans the same link) and unguessable without the key."""
+    digest = hmac.new(secret, f"{entitlement_id}\x1f{purpose}\x1f{key}".encode(),
+                      hashlib.sha256).digest()
+    number = int.from_bytes(digest[:12], "big")
+    out = []
+    for _ in range(LINK_ID_LENGTH):
+        number, rest = divmod(number, 62)
+        out.append(_ALPHABET[rest])
+    return "".join(out)
+
+
+class LinkSigner:
+    """Signs and checks link tokens with the link key (``link_secret_key``)."""
+
+    def __init__(self, *, secret: bytes, ttl_seconds: int) -> None:
+        if len(secret) < 16:
+            raise ValueError(f"the link key must have at least 16 bytes; got {len(secret)}")
+        self.ttl_seconds = ttl_seconds
+        self._serializer = URLSafeTimedSerializer(secret, salt=SALT)
+        self._secret = secret
+
+    @property
+    def secret(self) -> bytes:
+        return self._secret
+
+    def sign(self, *, link_id: str, entitlement_id: int, purpose: Purpose) -> str:
+        return str(self._serializer.dumps({"l": link_id, "e": entitlement_id, "p": purpose}))
+
+    def verify(self, token: str) -> LinkClaims:
+        """The claims of a token that is intact and younger than the ttl, else LinkInvalid."""
+        try:
+            data = self._serializer.loads(token, max_age=self.ttl_seconds)
+        except SignatureExpired:
+            raise LinkInvalid("expired") from None
+        except BadSignature:
+            raise LinkInvalid("tampered") from None
+        if not isinstance(data, dict) or data.get("p") not in PURPOSES:
+            raise LinkInvalid("tampered")
+        return LinkClaims(link_id=str(data["l"]), entitlement_id=int(data["e"]),
+                          purpose=data["p"])
+
+
+class LinkIssuer(Protocol):
+    """What planning needs: a URL for one purpose on one entitlement, and the inbox."""
+
+    def url(self, *, entitlement_id: int, purpose: Purpose, key: str) -> str: ...
+
+    @property
+    def inbox_url(self) -> str: ...
+
+    def flush(self) -> None:
+        """Record the links issued so far (in the caller's transaction)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class Links:
-    """Where the web app lives and the secret its link tokens are signed with."""
+    """Link URLs without a store (previews, tests): the same short ids as
+    :class:`StoredLinks`, nothing recorded, so they do not open anything."""
 
     base_url: str
     secret: bytes
 
-    def _url(self, suffix: str, **entitlement: str) -> str:
-        token = entitlement_token(self.secret, **entitlement)
-        policy = quote(entitlement["policy_id"], safe="")
-        period = quote(entitlement["benefit_period"], safe="")
-        return f"{self.base_url.rstrip('/')}/entitlements/{policy}/{period}/{suffix}?token={token}"
-
-    def confirm_url(
-        self, *, entity_kind: str, entity_id: str, policy_id: str, benefit_period: str
-    ) -> str:
-        """One-click confirmation (or correction) of the receiving account."""
-        return self._url("confirm", entity_kind=entity_kind, entity_id=entity_id,
-                         policy_id=policy_id, benefit_period=benefit_period)
-
-    def application_url(
-        self, *, entity_kind: str, entity_id: str, policy_id: str, benefit_period: str
-    ) -> str:
-        """The pre-filled application, to complete and submit."""
-        return self._url("application", entity_kind=entity_kind, entity_id=entity_id,
-                         policy_id=policy_id, benefit_period=benefit_period)
+    def url(self, *, entitlement_id: int, purpose: Purpose, key: str) -> str:
+        return short_url(self.base_url, link_id(self.secret, entitlement_id=entitlement_id,
+                                                purpose=purpose, key=key))
 
     @property
     def inbox_url(self) -> str:
-        return f"{self.base_url.rstrip('/')}/inbox"
+        return f"{self.base_url.rstrip('/')}/me"
+
+    def flush(self) -> None:
+        """Nothing to record."""
+
+
+@dataclass(kw_only=True)
+class StoredLinks:
+    """Issues links in the caller's transaction: the token is signed and kept in the store
+    under its short id, and the message gets ``<base_url>/l/<id>``."""
+
+    session: Session
+    base_url: str
+    signer: LinkSigner
+    now: dt.datetime
+
+    pending: dict[str, dict[str, object]] = field(default_factory=dict)
+
+    def url(self, *, entitlement_id: int, purpose: Purpose, key: str) -> str:
+        lid = link_id(self.signer.secret, entitlement_id=entitlement_id, purpose=purpose,
+                      key=key)
+        if lid not in self.pending:
+            self.pending[lid] = {
+                "id": lid,
+                "token": self.signer.sign(link_id=lid, entitlement_id=entitlement_id,
+                                          purpose=purpose),
+                "entitlement_id": entitlement_id, "purpose": purpose, "created_at": self.now,
+                "expires_at": self.now + dt.timedelta(seconds=self.signer.ttl_seconds),
+            }
+        return short_url(self.base_url, lid)
+
+    def flush(self) -> None:
+        link_store.add_many(self.session, list(self.pending.values()))
+        self.pending.clear()
+
+    @property
+    def inbox_url(self) -> str:
+        return f"{self.base_url.rstrip('/')}/me"
+
+
+def short_url(base_url: str, lid: str) -> str:
+    return f"{base_url.rstrip('/')}/l/{lid}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResolvedLink:
+    record: link_store.LinkRecord
+    claims: LinkClaims
+
+
+def resolve(session: Session, signer: LinkSigner, lid: str, *,
+            now: dt.datetime) -> ResolvedLink:
+    """The link behind a short id, checked: unknown id, a token that fails its signature or
+    names another link, an expired or an already used link raise LinkInvalid."""
+    record = link_store.get(session, lid)
+    if record is None:
+        raise LinkInvalid("unknown")
+    claims = signer.verify(record.token)
+    if claims.link_id != lid or claims.entitlement_id != record.entitlement_id:
+        raise LinkInvalid("tampered")
+    if record.expires_at <= now:
+        raise LinkInvalid("expired")
+    if record.used_at is not None:
+        raise LinkInvalid("used")
+    return ResolvedLink(record=record, claims=claims)

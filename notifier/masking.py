@@ -46,6 +46,16 @@ def mask_phone(value: str) -> str:
     return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
 
 
+def mask_email(value: str) -> str:
+    """Keep the first character of the mailbox and the domain.
+
+    >>> mask_email("zhang.san@example.cn")
+    'z***@example.cn'
+    """
+    local, _, domain = value.strip().partition("@")
+    return (local[:1] + "***@" + domain) if domain else mask_id(value)
+
+
 def mask_name(value: str) -> str:
     """Keep the first character of a personal name."""
     text = value.strip()

@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from notifier.delivery_rules import DeliveryRules
-from notifier.links import Links
+from notifier.links import LinkIssuer
 from notifier.model import EntitlementChange, FieldInfo, PlannedMessage, Recipient
-from notifier.planning import DEFAULT_CHANNELS, plan_messages
+from notifier.planning import item_key, item_kind, plan_messages, recipient_routes
 from store import outbox as store_outbox
 from store.schema import outbox as outbox_table
 from store.types import utcnow
@@ -36,6 +36,7 @@ def to_outbox(
         kind=message.kind,
         payload=dict(message.payload),
         not_before=not_before,
+        item_keys=message.item_channel_keys,
     )
 
 
@@ -58,18 +59,23 @@ def enqueue_changes(
     session: Session,
     changes: Sequence[EntitlementChange],
     *,
-    links: Links,
+    links: LinkIssuer,
     as_of: dt.date,
     recipients: Mapping[tuple[str, str], Recipient] | None = None,
     profiles: Mapping[tuple[str, str], Mapping[str, object]] | None = None,
     fields: Mapping[str, Sequence[FieldInfo]] | None = None,
     source_as_of: Mapping[str, dt.date] | None = None,
-    enabled_channels: Collection[str] = DEFAULT_CHANNELS,
+    enabled_channels: Collection[str] | None = None,
     digest: bool = True,
     rules: DeliveryRules | None = None,
     now: dt.datetime | None = None,
 ) -> int:
-    """Plan the messages for ``changes`` and enqueue them in ``session``'s transaction."""
+    """Plan the messages for ``changes`` and enqueue them in ``session``'s transaction; a
+    change already told on a channel (by an earlier message, a digest included) is not told
+    there again."""
+    already = store_outbox.known_item_keys(
+        session, _candidate_keys(changes, recipients or {}, enabled_channels)
+    )
     planned = plan_messages(
         changes,
         links=links,
@@ -80,8 +86,30 @@ def enqueue_changes(
         source_as_of=source_as_of,
         enabled_channels=enabled_channels,
         digest=digest,
+        already=already,
     )
+    links.flush()  # the links the messages carry, in the same transaction
     return enqueue_messages(session, planned, rules=rules, now=now)
+
+
+def _candidate_keys(
+    changes: Sequence[EntitlementChange],
+    recipients: Mapping[tuple[str, str], Recipient],
+    enabled: Collection[str] | None,
+) -> list[str]:
+    from notifier.planning import default_channels
+
+    names = default_channels() if enabled is None else tuple(enabled)
+    keys: list[str] = []
+    for change in changes:
+        kind = item_kind(change)
+        if kind is None:
+            continue
+        recipient = recipients.get((change.entity_kind, change.entity_id)) or Recipient(
+            entity_kind=change.entity_kind, entity_id=change.entity_id)
+        key = item_key(change, kind)
+        keys.extend(f"{key}-{r.suffix}" for r in recipient_routes(recipient, names))
+    return keys
 
 
 def sent_today(

@@ -1,6 +1,7 @@
 """Rendering a planned message's payload with its Jinja2 template (one per message kind).
 
-Each template has four blocks: ``subject``, ``sms`` (short text), ``text`` and ``html``.
+Each template has three blocks: ``subject``, ``text`` and ``html``; the SMS text (one
+70-character segment with its link) is composed by :mod:`notifier.sms_text`.
 Every rendered part is scanned for unmasked ID and phone numbers; a message that shows one is
 refused with :class:`UnmaskedPersonalDataError` and never reaches a channel.
 """
@@ -16,8 +17,9 @@ import jinja2
 from notifier.errors import PayloadError, TemplateMissingError, UnmaskedPersonalDataError
 from notifier.masking import find_unmasked
 from notifier.model import MESSAGE_KINDS
+from notifier.sms_text import compose_digest_sms, compose_sms
 
-BLOCKS = ("subject", "sms", "text", "html")
+BLOCKS = ("subject", "text", "html")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +53,7 @@ def render_message(kind: str, payload: Mapping[str, object]) -> RenderedMessage:
         raise TemplateMissingError(kind=kind, known=MESSAGE_KINDS)
     env = _environment()
     template = env.get_template(f"{kind}.j2")
+    payload = upgrade_payload(payload)
     variables: dict[str, object] = {"inbox_url": None, **payload}
     variables["t"] = env.get_template("_text.j2").make_module()
     variables["h"] = env.get_template("_html.j2").make_module()
@@ -65,13 +68,55 @@ def render_message(kind: str, payload: Mapping[str, object]) -> RenderedMessage:
     except (jinja2.TemplateError, TypeError, AttributeError, KeyError) as exc:
         # Jinja's messages name the missing part, never a value.
         raise PayloadError(kind=kind, problem=f"{type(exc).__name__}: {exc}") from None
-    rendered = RenderedMessage(kind=kind, **parts)
+    try:
+        sms = _sms(kind, payload)
+    except (TypeError, AttributeError, KeyError, ValueError) as exc:
+        raise PayloadError(kind=kind, problem=f"{type(exc).__name__}: {exc}") from None
+    rendered = RenderedMessage(kind=kind, sms=sms, **parts)
     findings: list[str] = []
     for part in rendered.parts():
         findings.extend(f for f in find_unmasked(part) if f not in findings)
     if findings:
         raise UnmaskedPersonalDataError(kind=kind, findings=tuple(findings))
     return rendered
+
+
+ITEM_DEFAULTS: dict[str, object] = {
+    "why": None, "link": None, "open_conditions": [], "reason": None, "decision": None,
+    "amount_fen": None, "amount_period": None, "amount_display": "待核定",
+}
+
+
+def upgrade_payload(payload: Mapping[str, object]) -> dict[str, object]:
+    """A payload in the current form: messages queued by an older version (version 1: a
+    ``confirm_url`` / ``application_url`` instead of ``link``, no period label) still render."""
+    out = dict(payload)
+    items = payload.get("items")
+    if isinstance(items, list | tuple):
+        upgraded = []
+        for raw in items:
+            if not isinstance(raw, Mapping):
+                upgraded.append(raw)
+                continue
+            item = {**ITEM_DEFAULTS, **raw}
+            item["link"] = item.get("link") or raw.get("confirm_url") or raw.get(
+                "application_url")
+            if "period_label" not in raw:
+                from notifier.planning import period_label
+
+                item["period_label"] = period_label(str(raw.get("benefit_period") or ""))
+            upgraded.append(item)
+        out["items"] = upgraded
+    return out
+
+
+def _sms(kind: str, payload: Mapping[str, object]) -> str:
+    items = payload.get("items")
+    if not isinstance(items, list | tuple) or not items:
+        raise PayloadError(kind=kind, problem="no items")
+    if kind == "digest":
+        return compose_digest_sms(len(items), str(payload.get("inbox_url") or ""))
+    return compose_sms(items[0])
 
 
 def render_application_html(application: Mapping[str, object]) -> str:

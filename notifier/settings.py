@@ -1,6 +1,7 @@
 """Delivery settings, read from the environment (``MIANSHEN_*``) when asked, never at import;
-and the channels they configure. A channel without its settings is simply not configured:
-its messages wait in the outbox (and are retried) until it is."""
+each channel reads its own settings (see :mod:`notifier.channels.registry`). A channel
+without its settings is simply not configured: its messages wait in the outbox (and are
+retried) until it is."""
 
 from __future__ import annotations
 
@@ -8,15 +9,12 @@ import datetime as dt
 import os
 import socket
 
-from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from notifier.abc import Channel
-from notifier.channels.inbox import InboxChannel
-from notifier.channels.sms import SmsChannel, SmsGateway
-from notifier.channels.smtp import SmtpChannel
-from notifier.channels.webhook import WebhookChannel
-from notifier.delivery_rules import DeliveryRules
+from notifier.channels.registry import build_channels
+from notifier.delivery_rules import DeliveryRules, QuietHours
+from notifier.errors import ConfigurationError
 from notifier.worker import DeliveryReport, RetryPolicy, SessionFactory, run_delivery_once
 
 
@@ -30,20 +28,8 @@ class NotifierSettings(BaseSettings):
     max_attempts: int = 8
     backoff_base_s: float = 60.0
     daily_cap: int | None = 10
-
-    webhook_secret: SecretStr | None = None
-    webhook_timeout_s: float = 10.0
-
-    smtp_host: str | None = None
-    smtp_port: int = 25
-    smtp_sender: str | None = None
-    smtp_username: str | None = None
-    smtp_password: SecretStr | None = None
-    smtp_starttls: bool = False
-
-    sms_gateway_url: str | None = None
-    sms_api_key: SecretStr | None = None
-    sms_signature: str = "免申即享"
+    # quiet hours of the SMS channel, local time, "HH:MM-HH:MM"; empty: none
+    sms_quiet_hours: str = "22:00-08:00"
 
     def worker_name(self) -> str:
         return self.worker_id or f"{socket.gethostname()}-{os.getpid()}"
@@ -52,34 +38,22 @@ class NotifierSettings(BaseSettings):
         return RetryPolicy(max_attempts=self.max_attempts, base_s=self.backoff_base_s)
 
     def delivery_rules(self) -> DeliveryRules:
-        return DeliveryRules(daily_cap=self.daily_cap)
+        quiet: dict[str, QuietHours] = {}
+        if self.sms_quiet_hours.strip():
+            try:
+                start, end = (dt.time.fromisoformat(t.strip())
+                              for t in self.sms_quiet_hours.split("-"))
+            except ValueError:
+                raise ConfigurationError(parameter="MIANSHEN_SMS_QUIET_HOURS",
+                                         expected="HH:MM-HH:MM or empty",
+                                         got=self.sms_quiet_hours) from None
+            quiet["sms"] = QuietHours(start=start, end=end)
+        return DeliveryRules(daily_cap=self.daily_cap, quiet_hours=quiet)
 
-    def channels(self) -> dict[str, Channel]:
-        """The configured channels by outbox channel name; the inbox is always there."""
-        built: dict[str, Channel] = {"inbox": InboxChannel()}
-        if self.webhook_secret is not None:
-            built["webhook"] = WebhookChannel(
-                secret=self.webhook_secret.get_secret_value().encode(),
-                timeout_s=self.webhook_timeout_s,
-            )
-        if self.smtp_host and self.smtp_sender:
-            built["email"] = SmtpChannel(
-                host=self.smtp_host,
-                port=self.smtp_port,
-                sender=self.smtp_sender,
-                username=self.smtp_username,
-                password=self.smtp_password.get_secret_value() if self.smtp_password else None,
-                starttls=self.smtp_starttls,
-            )
-        if self.sms_gateway_url:
-            built["sms"] = SmsChannel(
-                gateway=SmsGateway(
-                    url=self.sms_gateway_url,
-                    api_key=self.sms_api_key.get_secret_value() if self.sms_api_key else None,
-                    signature=self.sms_signature,
-                )
-            )
-        return built
+    def channels(self, sessions: SessionFactory | None = None) -> dict[str, Channel]:
+        """The configured channels by outbox channel name (the registry's, each from its
+        own ``MIANSHEN_*`` settings); the inbox is always there."""
+        return build_channels(sessions)
 
 
 def run_configured_delivery_once(
@@ -99,7 +73,7 @@ def run_configured_delivery_once(
 
         engine = make_engine(settings.database_url)
         sessions = session_factory(engine)
-    channels = settings.channels()
+    channels = settings.channels(sessions)
     try:
         return run_delivery_once(
             sessions,

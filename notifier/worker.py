@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from notifier.abc import Channel, OutboundMessage
-from notifier.delivery_rules import DeliveryRules
-from notifier.errors import ChannelError, NotifierError
+from notifier.delivery_rules import DeliveryRules, QuietHours
+from notifier.errors import ChannelError, ConfigurationError, NotifierError
 from notifier.outbox import sent_today
 from notifier.rendering import render_message
 from store import outbox as store_outbox
@@ -73,6 +73,21 @@ class DeliveryReport:
 
 
 SessionFactory = Callable[[], Session]
+
+
+def recipient_quiet_end(payload: Mapping[str, object], channel: str, now: dt.datetime, *,
+                        tz: str) -> dt.datetime | None:
+    """The end of the recipient's own quiet hours (我的订阅) when ``now`` falls in them, on
+    every channel but the in-app inbox (which disturbs no one)."""
+    window = payload.get("quiet_hours")
+    if channel == "inbox" or not isinstance(window, list | tuple) or len(window) != 2:
+        return None
+    try:
+        start, end = (dt.time.fromisoformat(str(t)) for t in window)
+        quiet = QuietHours(start=start, end=end, tz=tz)
+    except (ValueError, ConfigurationError):
+        return None
+    return quiet.until(now)
 
 
 def run_delivery_once(
@@ -151,7 +166,8 @@ def _deliver(
     if channel is None:
         fail(f"channel {record.channel!r} is not configured", retryable=True)
         return
-    quiet_end = rules.defer_until(record.channel, now)
+    quiet_end = rules.defer_until(record.channel, now) or recipient_quiet_end(
+        record.payload, record.channel, now, tz=rules.tz)
     if quiet_end is not None:
         defer(quiet_end, "quiet hours")
         return
@@ -176,6 +192,7 @@ def _deliver(
         recipient_id=record.recipient_id,
         kind=record.kind,
         address=str(address) if address else None,
+        address_ref=str(payload["address_ref"]) if payload.get("address_ref") else None,
         rendered=rendered,
         items=tuple(dict(i) for i in payload.get("items", [])),
     )

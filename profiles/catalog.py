@@ -46,6 +46,13 @@ class UnknownFieldError(CatalogError, KeyError):
         return str(self.args[0])
 
 
+# How a unit reads after a number, for people (pages, messages, application forms).
+UNIT_LABELS: dict[str, str] = {
+    "yuan": "元", "person": "人", "month": "个月", "year": "年", "ratio": "%", "grade": "级",
+    "child": "个",
+}
+
+
 @dataclass(frozen=True, kw_only=True)
 class Field:
     """One tag of the catalog."""
@@ -64,10 +71,18 @@ class Field:
     format: str | None = None
     min: float | None = None
     max: float | None = None
+    unit_word: str | None = None  # overrides the unit's usual word (age: 岁, not 年)
 
     @property
     def is_numeric(self) -> bool:
         return self.type in ("int", "float")
+
+    @property
+    def unit_label(self) -> str | None:
+        """The unit as a person reads it: ``person`` -> 人, ``yuan`` -> 元."""
+        if self.unit_word:
+            return self.unit_word
+        return UNIT_LABELS.get(self.unit, self.unit) if self.unit else None
 
     @property
     def not_listed_when_empty(self) -> bool:
@@ -148,6 +163,7 @@ def _parse_field(entity: EntityName, raw: dict[str, object]) -> Field:
         type=ftype,  # type: ignore[arg-type]
         entity=entity,
         unit=str(raw["unit"]) if raw.get("unit") else None,
+        unit_word=str(raw["unit_word"]) if raw.get("unit_word") else None,
         source=str(raw["source"]) if raw.get("source") else None,
         kind=str(raw.get("kind", "base")),  # type: ignore[arg-type]
         empty=str(raw.get("empty", "unknown")),  # type: ignore[arg-type]

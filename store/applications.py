@@ -41,6 +41,8 @@ class ApplicationRecord:
     reason: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    submitted_at: dt.datetime | None = None
+    decided_at: dt.datetime | None = None
 
 
 def _record(row: Any) -> ApplicationRecord:
@@ -140,7 +142,11 @@ def transition(
     if to not in TRANSITIONS[current.status]:
         raise TransitionError("application", application_id, current.status, to)
     now = now or utcnow()
-    decided = {"decided_by": actor} if to in ("approved", "rejected") else {}
+    decided: dict[str, Any] = (
+        {"decided_by": actor, "decided_at": now} if to in ("approved", "rejected") else {}
+    )
+    if to == "submitted":
+        decided["submitted_at"] = now
     session.execute(
         update(applications)
         .where(applications.c.id == application_id, applications.c.status == current.status)
@@ -155,3 +161,29 @@ def transition(
         now=now,
     )
     return get(session, application_id)
+
+
+def declared_answers(session: Session, *, entity_kind: str) -> dict[str, dict[str, Any]]:
+    """What applicants declared in their approved applications, per entity (the newest answer
+    to each field wins): a run takes these where the government's data knows nothing, so an
+    approved application keeps deciding the later runs and periods."""
+    from store.schema import entitlements
+
+    stmt = (
+        select(entitlements.c.entity_id, applications.c.answers)
+        .join(entitlements, entitlements.c.id == applications.c.entitlement_id)
+        .where(entitlements.c.entity_kind == entity_kind, applications.c.status == "approved")
+        .order_by(applications.c.decided_at, applications.c.id)
+    )
+    out: dict[str, dict[str, Any]] = {}
+    for entity_id, answers in session.execute(stmt):
+        out.setdefault(str(entity_id), {}).update(
+            {k: v for k, v in (answers or {}).items() if v is not None})
+    return out
+
+
+def submitted_queue(session: Session, *, limit: int = 200) -> list[ApplicationRecord]:
+    """Applications waiting for a reviewer, oldest submission first."""
+    stmt = (select(applications).where(applications.c.status == "submitted")
+            .order_by(applications.c.submitted_at, applications.c.id).limit(limit))
+    return [_record(r) for r in session.execute(stmt)]

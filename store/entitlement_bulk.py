@@ -17,13 +17,13 @@ from typing import Any
 import polars as pl
 from sqlalchemy.orm import Session
 
-from store.schema import entitlement_events, entitlements
+from store.schema import entitlement_events, entitlements, standing_confirmations
 
 # Columns of a run's view of an entitlement (the outcome columns of a match, plus the key).
 VALUE_COLUMNS: tuple[str, ...] = (
     "policy_version",
     "outcome",
-    "amount",
+    "amount_fen",
     "amount_period",
     "delivery",
     "unknown_fields",
@@ -35,7 +35,7 @@ CURRENT_SCHEMA: dict[str, pl.DataType] = {
     "benefit_period": pl.String(),
     "policy_version": pl.String(),
     "outcome": pl.String(),
-    "amount": pl.Float64(),
+    "amount_fen": pl.Int64(),
     "amount_period": pl.String(),
     "delivery": pl.String(),
     "unknown_fields": pl.List(pl.String()),
@@ -185,7 +185,7 @@ _EVENT_COLUMNS: tuple[str, ...] = (
 _PG_TYPES: dict[str, str] = {
     "policy_version": "text",
     "outcome": "text",
-    "amount": "double precision",
+    "amount_fen": "bigint",
     "amount_period": "text",
     "delivery": "text",
     "unknown_fields": "text",
@@ -207,7 +207,8 @@ def value_differs(column: str) -> pl.Expr:
 
 
 def _changed_detail() -> pl.Expr:
-    """``{"amount": {"from": 1500.0, "to": 3000.0}, ...}`` for the changed columns, as JSON."""
+    """``{"amount_fen": {"from": 150000, "to": 300000}, ...}`` for the changed columns, as
+    JSON."""
     parts = [
         pl.when(value_differs(c)).then(
             pl.concat_str(
@@ -358,12 +359,54 @@ def revoke_many(session: Session, frame: pl.DataFrame, *, run_id: str, now: dt.d
     return frame.height
 
 
+def carry_over(session: Session, *, entity_kind: str, run_id: str, now: dt.datetime) -> int:
+    """New entitlements of this run whose policy the recipient confirmed for an earlier
+    period (``standing_confirmations``: a one-click confirmation, or an approved application)
+    start ``confirmed``, with an event saying so: a recurring benefit is confirmed or applied
+    for once, not every period. Only eligible benefits are carried over."""
+    stamp = _stamp(now)
+    mark = "%s" if session.get_bind().dialect.name == "postgresql" else "?"
+    sql = (
+        f"UPDATE {entitlements.name} SET status = 'confirmed', updated_at = {mark} "
+        f"WHERE entity_kind = {mark} AND first_run_id = {mark} AND status = 'new' "
+        "AND outcome = 'eligible' AND EXISTS (SELECT 1 FROM "
+        f"{standing_confirmations.name} s WHERE s.entity_kind = {entitlements.name}.entity_kind "
+        f"AND s.entity_id = {entitlements.name}.entity_id "
+        f"AND s.policy_id = {entitlements.name}.policy_id) RETURNING id"
+    )
+    dbapi: Any = session.connection().connection.dbapi_connection
+    cur = dbapi.cursor()
+    cur.execute(sql, (stamp, entity_kind, run_id))
+    ids = [int(r[0]) for r in cur.fetchall()]
+    cur.close()
+    if ids:
+        _insert_events(
+            session,
+            pl.DataFrame({"entitlement_id": sorted(ids)}, schema={"entitlement_id": pl.Int64})
+            .with_columns(
+                pl.lit(run_id).alias("run_id"),
+                pl.lit(stamp).alias("at"),
+                pl.lit("carry-over").alias("actor"),
+                pl.lit("status").alias("kind"),
+                pl.lit("new").alias("from_status"),
+                pl.lit("confirmed").alias("to_status"),
+                pl.lit(None, dtype=pl.String).alias("detail"),
+                pl.lit("沿用您此前对本政策的确认(收款账户不变)").alias("reason"),
+            ),
+        )
+    return len(ids)
+
+
 def write_changes(
     session: Session, changes: RunChanges, *, entity_kind: str, run_id: str, now: dt.datetime
 ) -> dict[str, int]:
     """All of a run's changes, in the caller's transaction."""
+    new = insert_new(session, changes.new, entity_kind=entity_kind, run_id=run_id, now=now)
     return {
-        "new": insert_new(session, changes.new, entity_kind=entity_kind, run_id=run_id, now=now),
+        "new": new,
         "updated": apply_updates(session, changes.updated, run_id=run_id, now=now),
         "revoked": revoke_many(session, changes.revoked, run_id=run_id, now=now),
+        "carried_over": carry_over(session, entity_kind=entity_kind, run_id=run_id, now=now)
+        if new
+        else 0,
     }

@@ -2,7 +2,9 @@
 cycle and a history of events.
 
 Status: ``new -> notified -> confirmed -> paid``, or ``declined`` / ``objected`` / ``revoked``
-with a reason. :data:`TRANSITIONS` is the whole life cycle; anything else raises
+with a reason; a benefit that needs an application goes ``new | notified -> applied`` when the
+application is submitted, then ``confirmed`` (approved) or ``rejected`` (with the reason).
+:data:`TRANSITIONS` is the whole life cycle; anything else raises
 :class:`store.errors.TransitionError` naming both statuses. Runs write entitlements in bulk
 (:mod:`store.entitlement_bulk`); people move them with :func:`transition`.
 """
@@ -22,14 +24,17 @@ from store.schema import entitlement_events, entitlements
 from store.types import utcnow
 
 EntitlementStatus = Literal[
-    "new", "notified", "confirmed", "paid", "declined", "objected", "revoked"
+    "new", "notified", "applied", "confirmed", "paid", "declined", "objected", "revoked",
+    "rejected",
 ]
 Outcome = Literal["eligible", "undetermined", "superseded", "over_budget"]
 OUTCOMES: tuple[Outcome, ...] = ("eligible", "undetermined", "superseded", "over_budget")
 
 TRANSITIONS: dict[str, frozenset[str]] = {
-    "new": frozenset({"notified", "confirmed", "declined", "objected", "revoked"}),
-    "notified": frozenset({"confirmed", "declined", "objected", "revoked"}),
+    "new": frozenset({"notified", "applied", "confirmed", "declined", "objected", "revoked"}),
+    "notified": frozenset({"applied", "confirmed", "declined", "objected", "revoked"}),
+    "applied": frozenset({"confirmed", "rejected", "revoked"}),
+    "rejected": frozenset({"objected"}),
     "confirmed": frozenset({"paid", "objected", "revoked"}),
     "objected": frozenset({"notified", "confirmed", "declined", "revoked"}),
     "paid": frozenset(),
@@ -37,9 +42,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "revoked": frozenset({"new"}),  # eligible again in the same period (a run reinstates)
 }
 # Statuses a run may revoke when eligibility is lost ("before payment").
-REVOCABLE: frozenset[str] = frozenset({"new", "notified", "confirmed", "objected"})
+REVOCABLE: frozenset[str] = frozenset({"new", "notified", "applied", "confirmed", "objected"})
 # Statuses whose figures a run no longer changes.
-SETTLED: frozenset[str] = frozenset({"paid", "declined"})
+SETTLED: frozenset[str] = frozenset({"paid", "declined", "rejected"})
 
 
 def benefit_period(amount_period: str | None, as_of: dt.date) -> str:
@@ -77,7 +82,7 @@ class EntitlementRecord:
     benefit_period: str
     policy_version: str
     outcome: Outcome
-    amount: float | None
+    amount_fen: int | None  # integer fen; None = unknown, never 0
     amount_period: str | None
     delivery: str
     unknown_fields: list[str] | None
@@ -185,7 +190,7 @@ def transition(
     current = get(session, entitlement_id)
     if to not in TRANSITIONS[current.status]:
         raise TransitionError("entitlement", entitlement_id, current.status, to)
-    if to in ("declined", "objected", "revoked") and not reason:
+    if to in ("declined", "objected", "revoked", "rejected") and not reason:
         raise ValueError(f"a reason is required to move entitlement {entitlement_id} to {to!r}")
     result = session.execute(
         update(entitlements)
@@ -226,3 +231,61 @@ def count_by_status(session: Session, *, entity_kind: str | None = None) -> dict
     if entity_kind is not None:
         stmt = stmt.where(entitlements.c.entity_kind == entity_kind)
     return {str(s): int(n) for s, n in session.execute(stmt)}
+
+
+def add_event(
+    session: Session,
+    entitlement_id: int,
+    *,
+    kind: str,
+    actor: str,
+    detail: dict[str, Any] | None = None,
+    reason: str | None = None,
+    now: dt.datetime | None = None,
+) -> None:
+    """Record something that happened to an entitlement without changing its status (an
+    application submitted, a link opened …): it shows in the benefit's 处理记录."""
+    now = now or utcnow()
+    session.execute(
+        entitlement_events.insert().values(
+            entitlement_id=entitlement_id, run_id=None, at=now, actor=actor, kind=kind,
+            from_status=None, to_status=None, detail=detail, reason=reason,
+        )
+    )
+    audit.append(session, actor=actor, action=f"entitlement.{kind}",
+                 subject=f"entitlement:{entitlement_id}", detail=detail or {}, now=now)
+
+
+def decide(
+    session: Session,
+    entitlement_id: int,
+    *,
+    to: EntitlementStatus,
+    outcome: Outcome | None,
+    amount_fen: int | None,
+    actor: str,
+    reason: str | None,
+    now: dt.datetime | None = None,
+) -> EntitlementRecord:
+    """A decision on the entitlement's application: the status moves (``confirmed`` when
+    approved, ``rejected`` when not) and, when approved, the outcome and amount become what
+    the completed application decided (its unknowns answered)."""
+    now = now or utcnow()
+    current = get(session, entitlement_id)
+    if outcome is not None:
+        session.execute(
+            update(entitlements)
+            .where(entitlements.c.id == entitlement_id)
+            .values(outcome=outcome, amount_fen=amount_fen, unknown_fields=[], updated_at=now)
+        )
+        if (outcome, amount_fen) != (current.outcome, current.amount_fen):
+            session.execute(
+                entitlement_events.insert().values(
+                    entitlement_id=entitlement_id, run_id=None, at=now, actor=actor,
+                    kind="updated", from_status=current.status, to_status=current.status,
+                    detail={"outcome": {"from": current.outcome, "to": outcome},
+                            "amount_fen": {"from": current.amount_fen, "to": amount_fen}},
+                    reason=None,
+                )
+            )
+    return transition(session, entitlement_id, to, actor=actor, reason=reason, now=now)

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from store.errors import LeaseError, NotFoundError, TransitionError
-from store.schema import outbox
+from store.schema import message_keys, outbox
 from store.types import utcnow
 
 OutboxStatus = Literal["queued", "sending", "sent", "dead"]
@@ -41,6 +41,7 @@ class OutboxMessage:
     kind: str
     payload: Mapping[str, Any] = field(default_factory=dict)
     not_before: dt.datetime | None = None
+    item_keys: tuple[str, ...] = ()  # the (change, channel) keys it carries
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,10 +68,22 @@ def _record(row: Row[Any]) -> OutboxRecord:
     return OutboxRecord(**row._asdict())
 
 
-def _insert_ignoring_duplicates(session: Session) -> Any:
+def _insert_ignoring_duplicates(session: Session, table: Any = outbox,
+                                key: str = "idempotency_key") -> Any:
     if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    return sqlite.insert(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=[key])
+    return sqlite.insert(table).on_conflict_do_nothing(index_elements=[key])
+
+
+def known_item_keys(session: Session, keys: Iterable[str]) -> set[str]:
+    """Those of ``keys`` (change + channel) that some enqueued message already carries."""
+    wanted = sorted(set(keys))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 1000):
+        chunk = wanted[start : start + 1000]
+        found.update(session.execute(
+            select(message_keys.c.key).where(message_keys.c.key.in_(chunk))).scalars())
+    return found
 
 
 def enqueue(
@@ -80,9 +93,11 @@ def enqueue(
     present, or repeated in ``messages``, is skipped)."""
     now = now or utcnow()
     rows: dict[str, dict[str, Any]] = {}
+    carried: dict[str, tuple[str, ...]] = {}
     for m in messages:
         if m.idempotency_key in rows:
             continue
+        carried[m.idempotency_key] = m.item_keys
         rows[m.idempotency_key] = {
             "idempotency_key": m.idempotency_key,
             "recipient_kind": m.recipient_kind,
@@ -97,11 +112,16 @@ def enqueue(
         }
     if not rows:
         return 0
-    stmt = _insert_ignoring_duplicates(session).returning(outbox.c.id)
+    stmt = _insert_ignoring_duplicates(session).returning(outbox.c.id, outbox.c.idempotency_key)
     inserted = 0
     batch = list(rows.values())
     for start in range(0, len(batch), 5000):
-        inserted += len(session.execute(stmt, batch[start : start + 5000]).all())
+        new = session.execute(stmt, batch[start : start + 5000]).all()
+        inserted += len(new)
+        keys = [{"key": k, "outbox_id": row.id}
+                for row in new for k in carried.get(row.idempotency_key, ())]
+        if keys:
+            session.execute(_insert_ignoring_duplicates(session, message_keys, "key"), keys)
     return inserted
 
 

@@ -11,7 +11,6 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Date,
-    Float,
     ForeignKey,
     Index,
     Integer,
@@ -128,7 +127,7 @@ entitlements = Table(
     Column("benefit_period", String(10), nullable=False),  # once | 2025 | 2025-11
     Column("policy_version", String(64), nullable=False),
     Column("outcome", String(16), nullable=False),  # eligible undetermined superseded over_budget
-    Column("amount", Float(53), nullable=True),  # yuan; NULL = unknown, never 0
+    Column("amount_fen", BigInteger(), nullable=True),  # integer fen; NULL = unknown, never 0
     Column("amount_period", String(8), nullable=True),
     Column("delivery", String(8), nullable=False),
     Column("unknown_fields", JSON(), nullable=True),
@@ -174,6 +173,70 @@ applications = Table(
     Column("reason", Text(), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    Column("submitted_at", UTCDateTime(), nullable=True),
+    Column("decided_at", UTCDateTime(), nullable=True),
+    Index(None, "status", "submitted_at"),  # the reviewers' queue
+)
+
+# What a recipient confirmed for a recurring benefit (taking it, the account to pay into):
+# carried over to the later periods of the same policy until they change it (DESIGN §3).
+standing_confirmations = Table(
+    "standing_confirmations",
+    metadata,
+    Column("entity_kind", String(20), primary_key=True),
+    Column("entity_id", String(64), primary_key=True),
+    Column("policy_id", String(100), primary_key=True),
+    Column("account", String(64), nullable=True),  # the receiving account as entered
+    Column("entitlement_id", BigId, ForeignKey("entitlements.id"), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("confirmed_at", UTCDateTime(), nullable=False),
+)
+
+# One-click links: a short id in the message, resolved here to a signed, expiring token for
+# one purpose on one entitlement; ``used_at`` makes it single-use.
+links = Table(
+    "links",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("token", Text(), nullable=False),
+    Column("entitlement_id", BigId, ForeignKey("entitlements.id"), nullable=False),
+    Column("purpose", String(16), nullable=False),  # confirm | apply | view
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime(), nullable=True),
+    Index(None, "entitlement_id"),
+)
+
+# A recipient's own delivery preferences (我的订阅); absent = defaults (every channel it has
+# an address for, every kind of policy, the channels' own quiet hours).
+recipient_preferences = Table(
+    "recipient_preferences",
+    metadata,
+    Column("entity_kind", String(20), primary_key=True),
+    Column("entity_id", String(64), primary_key=True),
+    Column("channels", JSON(), nullable=True),  # channel names wanted; NULL = all
+    Column("muted_deliveries", JSON(), nullable=True),  # delivery modes not to be told of
+    Column("quiet_start", String(5), nullable=True),  # HH:MM local
+    Column("quiet_end", String(5), nullable=True),
+    Column("email", String(200), nullable=True),  # an address the recipient gave
+    Column("phone", String(32), nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# Webhooks that an enterprise (or an integrator on its behalf) registered: URL + HMAC secret.
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("entity_kind", String(20), nullable=False),
+    Column("entity_id", String(64), nullable=False),
+    Column("url", String(500), nullable=False),
+    Column("secret", String(200), nullable=False),
+    Column("label", String(200), nullable=True),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+    Index(None, "entity_kind", "entity_id"),
 )
 
 audit_log = Table(
@@ -223,6 +286,15 @@ outbox = Table(
     Column("sent_at", UTCDateTime(), nullable=True),
     Column("provider_receipt", Text(), nullable=True),
     Index(None, "status", "next_attempt_at"),
+)
+
+# Which (change, channel) pairs have been enqueued, whichever message carried them (a digest
+# or a single message): a change is delivered at most once per channel, whatever reruns plan.
+message_keys = Table(
+    "message_keys",
+    metadata,
+    Column("key", String(200), primary_key=True),  # item key + channel (+ address id)
+    Column("outbox_id", BigId, ForeignKey("outbox.id"), nullable=False),
 )
 
 locks = Table(

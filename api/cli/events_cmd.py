@@ -118,19 +118,19 @@ def _published(url: str, *, entity: str, as_of: dt.date) -> tuple[list[Any], Any
 
 
 def _store_writer(engine: Any, url: str, *, base_url: str, as_of: dt.date) -> Any:
-    from api.delivery import outbox_hook
-    from api.keys import named_key
+    from api.delivery import LinkConfig, outbox_hook
     from api.settings import get_settings
     from api.storage import open_engine
     from matcher.events.delivery import event_run_id, record_outcomes
-    from notifier.links import Links
+    from notifier.links import LinkSigner
     from store.db import upgrade
 
     settings = get_settings()
     db = open_engine(settings, url=url)
     upgrade(db)
     policies = engine.compiled.policies
-    links = Links(base_url=base_url, secret=named_key(settings, "links"))
+    links = LinkConfig(base_url=base_url, signer=LinkSigner(
+        secret=settings.link_key(), ttl_seconds=settings.link_ttl_seconds))
     hook = outbox_hook(entity_kind=engine.entity, policies=policies, as_of=as_of, links=links)
 
     def write(line: int, entity_id: str, event: Mapping[str, Any], outcomes: list[Any]) -> None:

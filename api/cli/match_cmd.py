@@ -67,9 +67,13 @@ def write_table(frame: pl.DataFrame, path: Path) -> None:
     if path.suffix.lower() == ".parquet":
         frame.write_parquet(path)
         return
+    from store.money import yuan_text_expr
+
     flat = frame.with_columns(
         [pl.col(c).list.join(";") for c, t in frame.schema.items() if isinstance(t, pl.List)]
     )
+    if "amount_fen" in flat.columns:  # exact yuan beside the fen, for readers of the CSV
+        flat = flat.with_columns(yuan_text_expr(pl.col("amount_fen")).alias("amount_yuan"))
     flat.write_csv(path)
 
 
@@ -156,8 +160,6 @@ def explain(
         explain_entity,
         render_text,
     )
-    from profiles.catalog import load_catalog
-
     kind = check_entity(entity)
     when = parse_date(as_of, option="--as-of")
     policy_list, sets = load_policies(policies)
@@ -172,13 +174,12 @@ def explain(
     except (EntityNotFoundError, PolicyNotFoundError) as exc:
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
-    labels = {f.name: f.label for f in load_catalog().entity(kind).fields}
     from profiles.masking import mask_id
 
     shown = mask_id(entity_id) if kind == "person" else entity_id
     console.print(f"[bold]{shown}[/bold] 评估日 {when}\n")
     for e in explanations:
-        console.print(render_text(e, field_labels=labels), highlight=False, soft_wrap=True)
+        console.print(render_text(e), highlight=False, soft_wrap=True, markup=False)
         console.print()
 
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 console = Console()
 err_console = Console(stderr=True)
+EXIT_REFUSED = 3  # some entity was not run (missing sources); 1: failed; 2: bad arguments
 
 
 def run(
@@ -81,11 +82,20 @@ def run(
                               f"{POLICY_PROBLEMS.get(p.kind, p.kind)}[/red]")
         err_console.print("[red]请运行 mianshen audit verify 查看详情。[/red]")
         raise typer.Exit(1) from None
+    except Exception as exc:  # a failed run is recorded as failed; monitoring sees exit 1
+        err_console.print(f"[red]运行失败：{type(exc).__name__}: {exc}[/red]")
+        raise typer.Exit(1) from None
     _print_report(report)
     if json_out is not None:
         json_out.write_text(
             json.dumps(report.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8"
         )
+    if report.skipped:
+        # a refused entity (missing sources) is not a success: monitoring must see it
+        err_console.print(
+            f"[red]未运行：{'、'.join(report.skipped)}（见上方原因）；退出码 {EXIT_REFUSED}[/red]"
+        )
+        raise typer.Exit(EXIT_REFUSED)
 
 
 STAGE_WORDS = {"build": "构建画像", "load": "读取", "match": "匹配", "allocate": "分配预算",

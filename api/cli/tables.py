@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
+from store.money import PERIOD_LABELS, format_fen
+
 if TYPE_CHECKING:
     import polars as pl
 
     from rules.model import Policy
-
-PERIOD_LABELS = {"once": "一次性", "month": "每月", "year": "每年"}
 
 
 def print_summary(
@@ -42,7 +42,8 @@ def print_summary(
         if policy is None or policy.amount is None:
             amount_text = "不涉及金额"
         else:
-            amount_text = f"{row['eligible_amount']:,.0f} {PERIOD_LABELS[policy.amount.period]}"
+            total = format_fen(row["eligible_amount_fen"]).removesuffix(" 元")
+            amount_text = f"{total} {PERIOD_LABELS[policy.amount.period]}"
             if row["unknown_amounts"]:
                 amount_text += f"\n(另 {row['unknown_amounts']:,} 笔待核定)"
         table.add_row(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class MatchPublic(BaseModel):
@@ -13,7 +13,8 @@ class MatchPublic(BaseModel):
     policy_version: str
     outcome: str
     outcome_label: str
-    amount: float | None
+    amount_fen: int | None
+    amount_display: str
     amount_period: str | None
     delivery: str
     unknown_fields: list[str]
@@ -30,16 +31,38 @@ class MatchPage(BaseModel):
 
 
 class ConditionPublic(BaseModel):
+    node: Literal["condition"] = "condition"
     id: str
     label: str
     clause: str | None
+    citation: str
     truth: bool | None
+    status: str = Field(
+        description="met 满足 / unmet 不满足 / unknown 未知 — 需补充 / unused 未使用")
+    status_label: str
     truth_label: str
     value: Any = None
     value_display: str
+    requirement: str
     threshold: str | None
     distance: float | None
+    distance_text: str | None
     fields: list[str]
+
+
+class GroupPublic(BaseModel):
+    node: Literal["group"] = "group"
+    kind: str
+    label: str | None
+    title: str
+    truth: bool | None
+    status: str
+    status_label: str
+    children: list[ExplanationNode]
+
+
+ExplanationNode = Annotated[GroupPublic | ConditionPublic, Field(discriminator="node")]
+GroupPublic.model_rebuild()
 
 
 class ExplanationPublic(BaseModel):
@@ -48,11 +71,16 @@ class ExplanationPublic(BaseModel):
     policy_version: str
     title: str
     basis: str
+    basis_url: str | None = None
     outcome: str
     outcome_label: str
-    amount: float | None
+    amount_fen: int | None
+    amount_display: str
     amount_period: str | None
+    amount_how: str | None
     delivery: str
+    delivery_label: str
+    tree: ExplanationNode
     conditions: list[ConditionPublic]
     gaps: list[ConditionPublic]
     unknown_fields: list[str]

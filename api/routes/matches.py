@@ -16,10 +16,11 @@ from api.auth import Principal
 from api.deps import CurrentUser, DataDep, SessionDep, Staff
 from api.models.matches import ExplanationPublic, MatchPage, MatchPublic
 from api.services.errors import Forbidden, NotFound
-from api.services.explaining import catalog_labels, explanation_dict
-from api.services.population import DISTRICT_COLUMNS, DataAccess
+from api.services.explaining import explanation_dict
+from api.services.population import DISTRICT_COLUMNS, DataAccess, Population, fill_declared
 from matcher.outcomes import OUTCOME_LABELS
 from profiles.masking import mask_id
+from store.money import amount_text
 
 router = APIRouter(prefix="/api/matches", tags=["matches"])
 EntityKind = Literal["enterprise", "person"]
@@ -47,7 +48,9 @@ def _rows(principal: Principal, entity: str, frame: pl.DataFrame) -> list[MatchP
         MatchPublic(
             entity_id=shown_id(principal, entity, r["entity_id"]),
             policy_id=r["policy_id"], policy_version=r["policy_version"], outcome=r["outcome"],
-            outcome_label=OUTCOME_LABELS.get(r["outcome"], r["outcome"]), amount=r["amount"],
+            outcome_label=OUTCOME_LABELS.get(r["outcome"], r["outcome"]),
+            amount_fen=r["amount_fen"],
+            amount_display=amount_text(r["amount_fen"], period=r["amount_period"]),
             amount_period=r["amount_period"], delivery=r["delivery"],
             unknown_fields=list(r["unknown_fields"] or []), district=r.get("district"),
         )
@@ -103,24 +106,45 @@ def matches_of_policy(
 
 
 def explain_one(principal: Principal, data: DataAccess, session: Session, entity_kind: str,
-                entity_id: str, policy_id: str) -> ExplanationPublic:
+                entity_id: str, policy_id: str, *, outcome: str | None = None,
+                amount_fen: int | None = None) -> ExplanationPublic:
+    """The explanation of one (entity, policy) on the latest run's data, completed by what the
+    applicant declared in approved applications (as the next run will be). ``outcome`` /
+    ``amount_fen``, when given, are the entitlement's own (e.g. approved on application), so
+    that the page never contradicts the benefit it explains."""
+    import dataclasses
+
     from matcher.explain import EntityNotFoundError, PolicyNotFoundError, explain_entity
 
     check_own(principal, entity_kind, entity_id)
     population = data.population(session, entity_kind)
     policies, sets = data.policies_for(session, entity_kind)
+    frame = declared_frame(session, population, entity_id)
     try:
         [explanation] = explain_entity(
-            population.frame, entity=entity_kind, policies=policies, as_of=population.run.as_of,
+            frame, entity=entity_kind, policies=policies, as_of=population.run.as_of,
             entity_id=entity_id, policy_id=policy_id, sets=sets, outcomes=population.outcomes,
         )
     except EntityNotFoundError:
         raise NotFound("画像中没有这个企业或个人") from None
     except PolicyNotFoundError:
         raise NotFound(f"政策 {policy_id!r} 在评估日不适用于该类对象") from None
-    payload = explanation_dict(explanation, field_labels=catalog_labels(entity_kind))
+    if outcome is not None and outcome != explanation.outcome and (
+            explanation.outcome == "undetermined" or outcome != "eligible"):
+        explanation = dataclasses.replace(explanation, outcome=outcome, amount_fen=amount_fen)
+    payload = explanation_dict(explanation)
     payload["entity_id"] = shown_id(principal, entity_kind, entity_id)
     return ExplanationPublic.model_validate(payload)
+
+
+def declared_frame(session: Session, population: Population, entity_id: str) -> pl.DataFrame:
+    """The entity's profile row completed by what it declared in approved applications."""
+    from store.applications import declared_answers
+
+    row = population.frame.filter(pl.col(population.key).cast(pl.String) == entity_id)
+    answers = declared_answers(session, entity_kind=population.entity).get(entity_id)
+    return fill_declared(row, {entity_id: answers} if answers else {},
+                         entity=population.entity, as_of=population.run.as_of)
 
 
 @router.get("/explain/{entity_kind}/{entity_id}/{policy_id}", response_model=ExplanationPublic)

@@ -228,34 +228,39 @@ def reviewer_page(request: Request, session: SessionDep, user: Reviewer) -> HTML
 
 @router.get("/me", response_class=HTMLResponse)
 def my_page(request: Request, session: SessionDep, user: Entity) -> HTMLResponse:
-    names = titles(session)
-    benefits = [benefit_public(e, names) for e in entitlement_store.list_entitlements(
-        session, entity_kind=user.entity_kind, entity_id=user.entity_id)]
+    from api.services.benefits import policy_cards
+
+    assert user.entity_kind and user.entity_id
+    cards = policy_cards(session, entity_kind=user.entity_kind, entity_id=user.entity_id)
     title = "我的惠企政策" if user.role == "enterprise" else "我的惠民待遇"
-    return render(request, "me.html", user, title=title, benefits=benefits)
+    return render(request, "me.html", user, title=title, cards=cards)
 
 
 @router.get("/me/benefits/{entitlement_id}", response_class=HTMLResponse)
 def benefit_page(entitlement_id: int, request: Request, session: SessionDep, data: DataDep,
                  user: Entity) -> HTMLResponse:
     from api.routes.matches import explain_one
+    from api.services.benefits import policy_cards
 
     try:
         e = own_entitlement(session, user, entitlement_id)
     except ApiError as exc:
         raise HTTPException(status_code=404, detail=exc.message) from None
     try:
-        explanation = explain_one(user, data, session, e.entity_kind, e.entity_id, e.policy_id)
+        explanation = explain_one(user, data, session, e.entity_kind, e.entity_id, e.policy_id,
+                                  outcome=e.outcome, amount_fen=e.amount_fen).model_dump()
     except ApiError:
         explanation = None
+    cards = policy_cards(session, entity_kind=e.entity_kind, entity_id=e.entity_id)
+    card = next(c for c in cards if c.current.policy_id == e.policy_id)
     return render(request, "benefit.html", user, benefit=benefit_detail(session, e),
-                  explanation=explanation, status_labels=BENEFIT_STATUS_LABELS)
+                  explanation=explanation, card=card)
 
 
 @router.get("/me/benefits/{entitlement_id}/application", response_class=HTMLResponse)
 def application_page(entitlement_id: int, request: Request, session: WriteSessionDep,
                      data: DataDep, user: Entity) -> HTMLResponse:
-    from api.services.benefits import open_application
+    from api.services.benefits import application_public, open_application
 
     try:
         e = own_entitlement(session, user, entitlement_id)
@@ -263,4 +268,28 @@ def application_page(entitlement_id: int, request: Request, session: WriteSessio
     except ApiError as exc:
         raise HTTPException(status_code=exc.status, detail=exc.message) from None
     return render(request, "application.html", user, benefit=benefit_public(e, titles(session)),
-                  application=app)
+                  application=application_public(app))
+
+
+@router.get("/me/subscriptions", response_class=HTMLResponse)
+def subscriptions_page(request: Request, session: SessionDep, user: Entity) -> HTMLResponse:
+    from notifier.channels.registry import specs
+    from store import recipients
+
+    assert user.entity_kind and user.entity_id
+    prefs = recipients.get_preferences(session, user.entity_kind, user.entity_id)
+    hooks = recipients.webhooks_of(session, [(user.entity_kind, user.entity_id)]).get(
+        (user.entity_kind, user.entity_id), [])
+    return render(request, "subscriptions.html", user, prefs=prefs, webhooks=hooks,
+                  channels=[(s.name, s.label) for s in specs()],
+                  deliveries=[("direct", "免申即享（直接发放的资金）"),
+                              ("notice", "申报即享（已自动享受的税费优惠等）"),
+                              ("apply", "依申请（需提交申请的政策）")])
+
+
+@router.get("/reviewer/applications", response_class=HTMLResponse)
+def review_applications_page(request: Request, session: SessionDep,
+                             user: Reviewer) -> HTMLResponse:
+    from api.routes.applications import review_queue
+
+    return render(request, "reviewer_applications.html", user, queue=review_queue(session))

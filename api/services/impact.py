@@ -15,21 +15,21 @@ import polars as pl
 from sqlalchemy.orm import Session
 
 from api.services.groups import ordered
-from api.services.money import to_fen, yuan_of_fen
 from api.services.population import DISTRICT_COLUMNS, DataAccess
 from api.services.simulate import derived_frame, display_id, group_codes, label_of, match_policy
 from profiles.masking import mask_name
 from rules.model import Policy
+from store.money import yuan_of_fen
 
 _EMPTY = pl.DataFrame(schema={"entity_id": pl.String, "outcome": pl.String,
-                              "amount": pl.Float64})
+                              "amount_fen": pl.Int64})
 
 
 def _side(outcomes: pl.DataFrame, suffix: str) -> pl.DataFrame:
     return outcomes.select(
         pl.col("entity_id").cast(pl.String),
         pl.col("outcome").alias(f"outcome_{suffix}"),
-        pl.col("amount").cast(pl.Float64).alias(f"amount_{suffix}"),
+        pl.col("amount_fen").cast(pl.Int64).alias(f"amount_{suffix}"),
     )
 
 
@@ -43,9 +43,9 @@ def compare(before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
     return joined.with_columns(
         newly=eligible_after.fill_null(False) & ~eligible_before.fill_null(False),
         lost=eligible_before.fill_null(False) & ~eligible_after.fill_null(False),
-        cost_after=pl.when(eligible_after).then(to_fen(pl.col("amount_after"))).otherwise(0)
+        cost_after=pl.when(eligible_after).then(pl.col("amount_after")).otherwise(0)
         .fill_null(0),
-        cost_before=pl.when(eligible_before).then(to_fen(pl.col("amount_before"))).otherwise(0)
+        cost_before=pl.when(eligible_before).then(pl.col("amount_before")).otherwise(0)
         .fill_null(0),
     ).with_columns(cost_delta=pl.col("cost_after") - pl.col("cost_before"))
 
@@ -79,17 +79,16 @@ def _name_of(frame: pl.DataFrame, key: str, entity: str, entity_id: str) -> str 
 def _samples(frame: pl.DataFrame, ids: Sequence[str], policy: Policy, others: Sequence[Policy],
              outcomes: pl.DataFrame, *, key: str, as_of: dt.date, sets: Any
              ) -> list[dict[str, Any]]:
-    from api.services.explaining import catalog_labels, explanation_dict
+    from api.services.explaining import explanation_dict
     from matcher.explain import explain_entity
 
     pool = [policy, *(p for p in others if p.id != policy.id)]
-    labels = catalog_labels(policy.entity)
     out = []
     for entity_id in ids:
         [explanation] = explain_entity(frame, entity=policy.entity, policies=pool, as_of=as_of,
                                        entity_id=entity_id, policy_id=policy.id, sets=sets,
                                        outcomes=outcomes)
-        data = explanation_dict(explanation, field_labels=labels)
+        data = explanation_dict(explanation)
         data["entity_id"] = display_id(policy.entity, entity_id)
         data["name"] = _name_of(frame, key, policy.entity, entity_id)
         out.append(data)

@@ -119,3 +119,36 @@ class DataAccess:
     def policies_for(self, session: Session, entity: str) -> tuple[list[Policy], Any]:
         policies, sets = self.published(session)
         return [p for p in policies if p.entity == entity], sets
+
+
+def fill_declared(frame: pl.DataFrame, answers: dict[str, dict[str, Any]], *, entity: str,
+                  as_of: Any) -> pl.DataFrame:
+    """Profiles completed by what their entities declared (approved applications): a declared
+    value fills a field the data leaves empty, never one it knows; derived tags are computed
+    again. The nightly run, the explanations and the instant decision all use this."""
+    from profiles.catalog import load_catalog
+    from profiles.derive import derive
+
+    if not answers or frame.height == 0:
+        return frame
+    catalog = load_catalog().entity(entity)
+    ids = frame[catalog.key].cast(pl.String)
+    names = sorted({n for a in answers.values() for n in a if n in catalog})
+    dtypes = {"int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean, "date": pl.Date,
+              "str": pl.String}
+    updates = []
+    for name in names:
+        dtype = dtypes[catalog.field(name).type]
+        given = {eid: a[name] for eid, a in answers.items() if name in a}
+        raw = ids.replace_strict(list(given), [str(v) if dtype == pl.Date else v
+                                               for v in given.values()],
+                                 default=None, return_dtype=pl.String if dtype == pl.Date
+                                 else dtype)
+        value = raw.str.to_date() if dtype == pl.Date else raw
+        column = frame[name] if name in frame.columns else pl.Series(
+            name, [None] * frame.height, dtype=dtype)
+        updates.append(column.cast(dtype).fill_null(value).alias(name))
+    if not updates:
+        return frame
+    out = derive(frame.with_columns(updates), entity=entity, as_of=as_of).collect()
+    return out.select(frame.columns + [c for c in out.columns if c not in frame.columns])

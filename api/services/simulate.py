@@ -12,10 +12,10 @@ import polars as pl
 from sqlalchemy.orm import Session
 
 from api.services.groups import district_label, industry_label, ordered
-from api.services.money import to_fen, yuan_of_fen
 from api.services.population import DISTRICT_COLUMNS, DataAccess, Population
 from profiles.masking import mask_id
 from rules.model import Policy
+from store.money import yuan_of_fen
 
 COUNTED = ("eligible", "undetermined")
 
@@ -66,7 +66,7 @@ def _groups(outcomes: pl.DataFrame, frame: pl.DataFrame, key: str, column: str
     table = joined.group_by("code").agg(
         eligible=(pl.col("outcome") == "eligible").sum(),
         undetermined=(pl.col("outcome") == "undetermined").sum(),
-        amount=to_fen(pl.col("amount")).filter(pl.col("outcome") == "eligible").sum(),
+        amount=pl.col("amount_fen").filter(pl.col("outcome") == "eligible").sum(),
     )
     return ordered([
         {"group": label_of(column, r["code"]), "code": r["code"],
@@ -82,8 +82,9 @@ def _totals(outcomes: pl.DataFrame) -> dict[str, Any]:
               ("eligible", "undetermined", "superseded", "over_budget")}
     return {
         **counts,
-        "total_cost": yuan_of_fen(eligible.select(to_fen(pl.col("amount")).sum()).item()),
-        "unknown_amounts": int(eligible["amount"].is_null().sum()),
+        "total_cost": yuan_of_fen(int(eligible["amount_fen"].sum() or 0)),
+        "total_cost_fen": int(eligible["amount_fen"].sum() or 0),
+        "unknown_amounts": int(eligible["amount_fen"].is_null().sum()),
     }
 
 
@@ -167,5 +168,6 @@ def _difference(before: pl.DataFrame, after: pl.DataFrame, current: Policy) -> d
         "no_longer_eligible": len(ids(before, "eligible") - ids(after, "eligible")),
         "eligible_delta": a["eligible"] - b["eligible"],
         "undetermined_delta": a["undetermined"] - b["undetermined"],
-        "cost_delta": yuan_of_fen(round(a["total_cost"] * 100) - round(b["total_cost"] * 100)),
+        "cost_delta": yuan_of_fen(a["total_cost_fen"] - b["total_cost_fen"]),
+        "cost_delta_fen": a["total_cost_fen"] - b["total_cost_fen"],
     }

@@ -20,19 +20,20 @@ from sqlalchemy.orm import Session
 
 from api.services.errors import ApiError
 from api.services.groups import district_label, industry_label, ordered
-from api.services.money import decimal_of_fen, fen_of, to_fen
 from api.services.population import DISTRICT_COLUMNS, ENTITY_KEYS, DataAccess
 from rules.model import Policy
+from store.money import fen_to_yuan, yuan_to_fen
 from store.schema import applications, entitlement_events, entitlements, outbox
 
 CHANNELS: Final = ("inbox", "sms", "email", "webhook")
 COUNTS: Final = ("matched", "eligible", "undetermined", "notified", "confirmed", "applied",
                  "approved", "paid", "declined", "objections", "revoked", "over_budget")
-LIVE: Final = ("new", "notified", "confirmed", "paid", "objected")  # not revoked / declined
+LIVE: Final = ("new", "notified", "applied", "confirmed", "paid", "objected")  # not revoked etc.
 
 _ENT_SCHEMA: Final = {"id": pl.Int64, "entity_kind": pl.String, "entity_id": pl.String,
                       "policy_id": pl.String, "benefit_period": pl.String,
-                      "outcome": pl.String, "amount": pl.Float64, "status": pl.String}
+                      "outcome": pl.String, "amount_fen": pl.Int64,
+                      "status": pl.String}
 
 
 def needs_public_notice(policy: Policy) -> bool:
@@ -45,7 +46,7 @@ def needs_public_notice(policy: Policy) -> bool:
 def _entitlements(session: Session, policy_id: str | None) -> pl.DataFrame:
     e = entitlements.c
     stmt = select(e.id, e.entity_kind, e.entity_id, e.policy_id, e.benefit_period, e.outcome,
-                  e.amount, e.status)
+                  e.amount_fen, e.status)
     if policy_id is not None:
         stmt = stmt.where(e.policy_id == policy_id)
     rows = [tuple(r) for r in session.execute(stmt)]
@@ -136,8 +137,8 @@ def entitlement_frame(data: DataAccess, session: Session, *, policy_id: str | No
         (pl.col("status") == "revoked").alias("revoked"),
         (pl.col("outcome") == "over_budget").alias("over_budget"),
         pl.when((pl.col("outcome") == "eligible") & pl.col("status").is_in(list(LIVE)))
-        .then(to_fen(pl.col("amount"))).otherwise(None).alias("cost"),
-        pl.when(pl.col("status") == "paid").then(to_fen(pl.col("amount"))).otherwise(None)
+        .then(pl.col("amount_fen")).otherwise(None).alias("cost"),
+        pl.when(pl.col("status") == "paid").then(pl.col("amount_fen")).otherwise(None)
         .alias("paid_amount"),
     ]
     out = ents.with_columns(flags).with_columns(
@@ -185,14 +186,15 @@ def _row(r: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {c: int(r.get(c) or 0) for c in COUNTS}
     out["channels"] = {c: {"delivered": int(r.get(f"{c}_delivered") or 0),
                            "failed": int(r.get(f"{c}_failed") or 0)} for c in CHANNELS}
-    out["cost"] = str(decimal_of_fen(r.get("cost")))  # summed in fen
-    out["paid_amount"] = str(decimal_of_fen(r.get("paid_amount")))
+    out["cost"] = str(fen_to_yuan(r.get("cost") or 0))  # summed in fen
+    out["paid_amount"] = str(fen_to_yuan(r.get("paid_amount") or 0))
     out["unknown_amounts"] = int(r.get("unknown_amounts") or 0)
     return out
 
 
 def _with_budget(row: dict[str, Any], info: PolicyInfo | None) -> dict[str, Any]:
-    budget = fen_of(info.budget) if info is not None and info.budget is not None else None
+    budget = (fen_to_yuan(yuan_to_fen(info.budget)) if info is not None
+              and info.budget is not None else None)
     row["budget"] = str(budget) if budget is not None else None
     row["budget_used"] = (float(Decimal(row["cost"]) / budget) if budget else None)
     return row
@@ -282,7 +284,7 @@ def notice_list(data: DataAccess, session: Session, policy_id: str) -> dict[str,
             "id": (mask_id(r["entity_id"]) if key in personal else r["entity_id"]) or "",
             "district": district_label(r["district"]),
             "period": period_text(r["benefit_period"]),
-            "amount": str(fen_of(r["amount"])) if r["amount"] is not None else None,
+            "amount": str(fen_to_yuan(r["amount_fen"])) if r["amount_fen"] is not None else None,
             "status": zh("entitlement", r["status"]),
         })
     return {"policy_id": policy_id, "title": info.title, "needed": True, "rows": rows}

@@ -16,9 +16,9 @@ population allocation done by the nightly batch; the event engine does not apply
 >>> with EventEngine(lib, entity="person", as_of=dt.date(2025, 10, 1)) as engine:
 ...     _ = engine.upsert("p1", {"birth_date": dt.date(1930, 1, 1), "hukou_district": "110105",
 ...                              "alive": True})
-...     got = [(o["policy_id"], o["outcome"], o["amount"]) for o in engine.outcomes_of("p1")]
+...     got = [(o["policy_id"], o["outcome"], o["amount_fen"]) for o in engine.outcomes_of("p1")]
 >>> got[0]
-('bj-elderly-allowance', 'eligible', 500.0)
+('bj-elderly-allowance', 'eligible', 50000)
 >>> got[1]  # children_under_3 is not known
 ('iit-infant-care-deduction', 'undetermined', None)
 """
@@ -44,6 +44,7 @@ from profiles.catalog import load_catalog
 from profiles.derive import derive
 from rules.model import CaseAmount, FormulaAmount, Policy, TierAmount
 from rules.sets import NamedSets
+from store.money import yuan_to_fen
 
 Truth = bool | None
 OutcomeRow = dict[str, Any]
@@ -221,7 +222,7 @@ class EventEngine:
                 "policy_id": pid,
                 "policy_version": policy.version,
                 "outcome": "eligible" if truth else "undetermined",
-                "amount": None if amount is None else amount * times,
+                "amount_fen": None if amount is None else yuan_to_fen(amount * times),
                 "amount_period": policy.amount.period if policy.amount else None,
                 "delivery": policy.delivery,
                 "unknown_fields": [] if truth else self._unknown_fields(pid, row, answers),
@@ -235,7 +236,7 @@ class EventEngine:
         if len(named) == len(set(named)):
             return rows  # no group has two eligible policies: nothing to decide
         frame = pl.DataFrame(rows, schema=OUTCOME_SCHEMA)
-        return apply_exclusivity(frame, self.compiled.policies).to_dicts()
+        return apply_exclusivity(frame, self.compiled.policies, amount="amount_fen").to_dicts()
 
     def _value(self, expr: Any, policy: Policy, row: Mapping[str, Any]) -> float | None:
         value = value_of(expr, row, params=policy.parameters, declared=self.declared,

@@ -20,8 +20,8 @@ on; messages never show the values of personal fields.
 ...         '{"entity_id": "91440101000000000J", "set": {"employees": "many"}}',
 ...         'not json'])
 ...     rows = {o["policy_id"]: o for o in eng.outcomes_of("91440101000000000J")}
->>> rows["graduate-hiring-subsidy"]["outcome"], rows["graduate-hiring-subsidy"]["amount"]
-('eligible', 3000.0)
+>>> rows["graduate-hiring-subsidy"]["outcome"], rows["graduate-hiring-subsidy"]["amount_fen"]
+('eligible', 300000)
 >>> report.applied, [r.line for r in report.rejected]
 (1, [2, 3])
 """

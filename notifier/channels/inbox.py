@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notifier.abc import Channel, OutboundMessage, Receipt
+from notifier.channels.registry import ChannelSpec
 from notifier.rendering import RenderedMessage, render_message
 from store.schema import outbox as outbox_table
 
@@ -26,6 +27,10 @@ class InboxChannel(Channel):
 
     def send(self, message: OutboundMessage) -> Receipt:
         return Receipt(provider_id=f"inbox:{message.idempotency_key}")
+
+
+SPEC = ChannelSpec(name=INBOX, label="站内信", address_kind=None, per_item=False,
+                   build=lambda _sessions: InboxChannel())
 
 
 @dataclass(frozen=True, kw_only=True)

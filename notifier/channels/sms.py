@@ -10,10 +10,14 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import httpx
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from notifier.abc import Channel, OutboundMessage, Receipt
 from notifier.channels.http import check_url, post
+from notifier.channels.registry import ChannelSpec
 from notifier.errors import ConfigurationError, PermanentChannelError
+from notifier.sms_text import SMS_SEGMENT
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,7 +35,7 @@ class SmsGateway:
     reference_field: str = "client_ref"
     idempotency_header: str | None = "Idempotency-Key"
     receipt_field: str = "message_id"
-    max_length: int = 500
+    max_length: int = SMS_SEGMENT
     timeout_s: float = 5.0
     allow_http: bool = False
 
@@ -56,8 +60,11 @@ class SmsChannel(Channel):
         if not message.address:
             raise PermanentChannelError(channel=self.name, reason="no phone number")
         text = message.rendered.sms
-        if len(text) > g.max_length:
-            text = text[: g.max_length - 1] + "…"
+        if len(text) > g.max_length:  # never cut: the link at the end would break
+            raise PermanentChannelError(
+                channel=self.name,
+                reason=f"text has {len(text)} characters; the gateway takes {g.max_length}",
+            )
         body = {
             g.to_field: message.address,
             g.text_field: text,
@@ -75,3 +82,29 @@ class SmsChannel(Channel):
 
     def close(self) -> None:
         self._client.close()
+
+
+class SmsSettings(BaseSettings):
+    """``MIANSHEN_SMS_*``: the gateway; without its URL, no SMS."""
+
+    model_config = SettingsConfigDict(env_prefix="MIANSHEN_", extra="ignore")
+
+    sms_gateway_url: str | None = None
+    sms_api_key: SecretStr | None = None
+    sms_signature: str = "免申即享"
+    sms_allow_http: bool = False  # a gateway on the local network (tests, intranets)
+
+
+def from_environment(_sessions: object = None) -> SmsChannel | None:
+    s = SmsSettings()
+    if not s.sms_gateway_url:
+        return None
+    return SmsChannel(gateway=SmsGateway(
+        url=s.sms_gateway_url,
+        api_key=s.sms_api_key.get_secret_value() if s.sms_api_key else None,
+        signature=s.sms_signature, allow_http=s.sms_allow_http,
+    ))
+
+
+SPEC = ChannelSpec(name="sms", label="短信", address_kind="phone", per_item=True,
+                   build=from_environment)

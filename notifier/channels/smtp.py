@@ -9,7 +9,11 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import ClassVar
 
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
 from notifier.abc import Channel, OutboundMessage, Receipt
+from notifier.channels.registry import ChannelSpec
 from notifier.errors import ConfigurationError, PermanentChannelError, TransientChannelError
 
 
@@ -82,3 +86,31 @@ class SmtpChannel(Channel):
                 channel=self.name, reason=f"connection failed ({type(exc).__name__})"
             ) from None
         return Receipt(provider_id=str(mail["Message-ID"]))
+
+
+class SmtpSettings(BaseSettings):
+    """``MIANSHEN_SMTP_*``: the mail relay; without a host and a sender, no e-mail."""
+
+    model_config = SettingsConfigDict(env_prefix="MIANSHEN_", extra="ignore")
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_sender: str | None = None
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+
+
+def from_environment(_sessions: object = None) -> SmtpChannel | None:
+    s = SmtpSettings()
+    if not (s.smtp_host and s.smtp_sender):
+        return None
+    return SmtpChannel(
+        host=s.smtp_host, port=s.smtp_port, sender=s.smtp_sender, username=s.smtp_username,
+        password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+        starttls=s.smtp_starttls,
+    )
+
+
+SPEC = ChannelSpec(name="email", label="电子邮件", address_kind="email", per_item=False,
+                   build=from_environment)

@@ -148,6 +148,15 @@ def enterprises(
             "contact_phone": phones(rng, n),
         }
     )
+    # a contact e-mail for about two firms in three, derived from the code (no draw from rng:
+    # the other columns stay as they were)
+    tail = pl.col("uscc").str.slice(10, 8).str.to_lowercase()
+    registry = registry.with_columns(
+        pl.when(pl.col("uscc").str.slice(16, 1).is_in(list("0123456789ABCDEFGHJKLMN")))
+        .then(pl.concat_str(pl.lit("contact-"), tail, pl.lit("@qiye.example.cn")))
+        .otherwise(None)
+        .alias("contact_email")
+    )
     # chain tags draw from a child generator: the other columns do not change with them
     chain_rng = rng.spawn(1)[0]
     member = memberships(chain_rng, codes)

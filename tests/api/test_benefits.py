@@ -56,7 +56,7 @@ def test_objection_reaches_the_reviewer_and_the_answer_comes_back(env: Env,
 def test_undetermined_benefit_has_a_prefilled_application(env: Env, client: TestClient) -> None:
     headers = env.token(client, "enterprise")
     target = next(b for b in _mine(env, client, "enterprise")
-                  if b["outcome"] == "undetermined" and b["status"] == "new")
+                  if b["outcome"] == "undetermined" and b["status"] in ("new", "notified"))
     base = f"/api/me/benefits/{target['id']}/application"
     app = client.get(base, headers=headers).json()
     missing = app["missing_fields"]
@@ -68,7 +68,13 @@ def test_undetermined_benefit_has_a_prefilled_application(env: Env, client: Test
     saved = client.put(base, json={"answers": {f: 1 for f in missing}}, headers=headers)
     assert saved.status_code == 200
     submitted = client.post(f"{base}/submit", headers=headers).json()
-    assert submitted["status"] == "submitted"
+    if target["delivery"] == "apply":  # the law wants a reviewer: into the queue
+        assert submitted["status"] == "submitted"
+    else:  # the answers were all the policy waited for: decided at once by the same rules
+        assert submitted["status"] in ("approved", "rejected")
+        assert submitted["decided_by"] == "秒批"
+    again = client.put(base, json={"answers": {f: 2 for f in missing}}, headers=headers)
+    assert again.status_code == 409  # read-only once submitted
 
 
 def test_explanation_of_an_ineligible_policy_says_what_is_missing(env: Env,

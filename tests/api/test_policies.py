@@ -59,7 +59,7 @@ def test_draft_simulate_submit_and_publish_with_four_eyes(env: Env, client: Test
     assert totals["eligible"] == sum(g["eligible"] for g in report["by_district"])
     assert totals["undetermined"] == sum(g["undetermined"] for g in report["by_industry"])
     assert report["published"]["eligible_delta"] == 0  # conditions unchanged
-    assert report["published"]["cost_delta"] == 0
+    assert report["published"]["cost_delta_fen"] == 0
     outcomes = {s["outcome"] for s in report["samples"]}
     assert "ineligible" in outcomes
     ineligible = next(s for s in report["samples"] if s["outcome"] == "ineligible")

@@ -75,7 +75,8 @@ def test_replay_equals_match_on_the_final_profiles(tmp_path):
     assert done.exit_code == 0, done.output
     got = pl.read_csv(out, infer_schema_length=None)
     trigger = got.filter(pl.col("policy_id") == "graduate-hiring-insured-trigger")
-    assert trigger.select("entity_id", "outcome", "amount").rows() == [(E1, "eligible", 1500.0)]
+    assert trigger.select("entity_id", "outcome", "amount_fen").rows() == [
+        (E1, "eligible", 150000)]
     expected = pl.read_csv(batch_out, infer_schema_length=None).sort("entity_id", "policy_id")
     rest = got.filter(pl.col("policy_id") != "graduate-hiring-insured-trigger")
     assert rest.sort("entity_id", "policy_id").equals(expected)

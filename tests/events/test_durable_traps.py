@@ -170,7 +170,7 @@ def test_an_unchanged_update_is_retracted_then_asserted_again():
                      sets=lib.sets) as eng:
         first = eng.upsert("e1", {"status": "存续", "graduate_hires": 2})
         again = eng.upsert("e1", {"status": "存续", "graduate_hires": 2})
-        assert first == again and first[0]["amount"] == 3000.0
+        assert first == again and first[0]["amount_fen"] == 300000
 
 
 def test_an_or_fires_its_rule_once_per_true_branch():

@@ -63,9 +63,9 @@ def test_each_occurrence_pays_once_and_eligibility_still_applies():
             eng.record_event("E", "graduate_hired", D(2025, 3, 1), {"person": person})
         eng.record_event("E", "insured_3_months", D(2025, 5, 1), {"person": "P1"})
         rows = {r["policy_id"]: r for r in eng.outcomes_of("E")}
-        assert rows[PID]["outcome"] == "eligible" and rows[PID]["amount"] == 1500.0
+        assert rows[PID]["outcome"] == "eligible" and rows[PID]["amount_fen"] == 150000
         eng.record_event("E", "insured_3_months", D(2025, 5, 2), {"person": "P2"})
-        assert {r["policy_id"]: r for r in eng.outcomes_of("E")}[PID]["amount"] == 3000.0
+        assert {r["policy_id"]: r for r in eng.outcomes_of("E")}[PID]["amount_fen"] == 300000
         eng.upsert("E", {"status": "注销"})
         assert PID not in {r["policy_id"] for r in eng.outcomes_of("E")}
 

@@ -93,7 +93,7 @@ def test_pro_rata_budget_scales_every_eligible_amount(policy_dir):
                     extra="budget: {total: 600, allocation: pro_rata}"),
     })
     got = run(lib, [{"uscc": "E1", "employees": 2}, {"uscc": "E2", "employees": 10}])
-    assert got[("E1", "a")]["amount"] == 100.0 and got[("E2", "a")]["amount"] == 500.0
+    assert got[("E1", "a")]["amount_fen"] == 10000 and got[("E2", "a")]["amount_fen"] == 50000
     assert {got[(e, "a")]["outcome"] for e in ("E1", "E2")} == {"eligible"}
 
 

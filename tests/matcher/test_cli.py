@@ -50,11 +50,12 @@ def test_match_writes_outcomes_and_quarantines_bad_rows(tmp_path):
                                  "--rejects", str(rejects)])
     assert result.exit_code == 0, result.output
     outcomes = pl.read_csv(out)
-    assert outcomes.columns == ["entity_id", "policy_id", "policy_version", "outcome", "amount",
-                                "amount_period", "delivery", "unknown_fields"]
+    assert outcomes.columns == ["entity_id", "policy_id", "policy_version", "outcome",
+                                "amount_fen", "amount_period", "delivery", "unknown_fields",
+                                "amount_yuan"]
     pairs = {(r["entity_id"], r["policy_id"]): r for r in outcomes.iter_rows(named=True)}
     assert pairs[(GOOD_A, "cit-small-low-profit")]["outcome"] == "eligible"
-    assert pairs[(GOOD_A, "vat-small-scale-exemption")]["amount"] == 900.0
+    assert pairs[(GOOD_A, "vat-small-scale-exemption")]["amount_fen"] == 90000
     assert (GOOD_B, "cit-small-low-profit") not in pairs  # income 350万 > 300万
     bad = pl.read_csv(rejects)
     assert bad.height == 2
@@ -87,7 +88,9 @@ def test_explain_shows_what_is_missing_for_an_ineligible_firm(tmp_path):
     text = result.output
     assert "小型微利企业所得税优惠" in text and "不符合" in text
     assert "✗ 不满足  年度应纳税所得额不超过300万元" in text
-    assert "当前值: 3,500,000" in text and "300万" in text
+    # requirement in plain Chinese, money to the fen, the distance in words
+    assert "当前：3,500,000.00 元" in text and "不超过 300 万元" in text
+    assert "超出 50 万元" in text and "<=" not in text
 
 
 def test_explain_unknown_entity_is_an_error(tmp_path):

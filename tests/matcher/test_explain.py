@@ -1,4 +1,6 @@
-"""Explanations: truth, value, threshold, label, clause and distance per condition."""
+"""Explanations: the condition tree with its groups, each condition's status, value,
+requirement in plain Chinese, distance in words and citation; never contradicting the
+outcome."""
 
 from __future__ import annotations
 
@@ -18,12 +20,13 @@ def test_numeric_condition_reports_how_far_from_the_threshold(library):
     [e] = explain_entity(frame, entity="enterprise", policies=library.policies.values(),
                          as_of=AS_OF, entity_id="E1", policy_id="cit-small-low-profit",
                          sets=library.sets)
-    assert e.outcome == "ineligible" and e.amount is None
+    assert e.outcome == "ineligible" and e.amount_fen is None
     staff = next(c for c in e.conditions if "employees" in c.fields)
     assert staff.truth is False and staff.value == 350 and staff.distance == 50
     assert staff.label and staff.clause and staff.threshold
     text = render_text(e)
-    assert "✗ 不满足" in text and "差距: 50" in text and e.basis in text
+    assert "✗ 不满足" in text and "超出 50 人" in text and e.basis in text
+    assert staff.distance_text == "超出 50 人" and staff.requirement == "从业人数不超过 300 人"
 
 
 def test_undetermined_explanation_lists_what_to_supply(library):
@@ -33,7 +36,9 @@ def test_undetermined_explanation_lists_what_to_supply(library):
                          as_of=AS_OF, entity_id="P1", policy_id="sh-elderly-allowance",
                          sets=library.sets)
     assert e.outcome == "undetermined" and e.unknown_fields == ("alive",)
-    assert "需补充: 是否健在" in render_text(e, field_labels={"alive": "是否健在"})
+    assert "需补充：是否健在" in render_text(e)
+    alive = next(c for c in e.conditions if c.fields == ("alive",))
+    assert (alive.status_label, alive.value_display) == ("未知 — 需补充", "未知 — 需补充")
 
 
 def test_explanation_takes_population_outcomes_when_given(library, policy_dir):
@@ -71,3 +76,72 @@ def test_range_condition_reports_the_distance_to_the_failing_bound(library):
         income = next(c for c in e.conditions if c.fields == ("annual_taxable_income",))
         distances[eid] = (income.truth, income.distance)
     assert distances == {"E1": (False, 500_000.0), "E2": (False, 20_000.0), "E3": (True, 0.0)}
+
+
+def test_list_type_empty_reads_not_listed_and_is_a_decided_value(library):
+    frame = enterprise_frame([{"uscc": "E1", "status": "存续", "industry_code": "5110",
+                               "employees": 12, "total_assets": 1e6,
+                               "annual_taxable_income": 1e6}], as_of=AS_OF)
+    [e] = explain_entity(frame, entity="enterprise", policies=library.policies.values(),
+                         as_of=AS_OF, entity_id="E1", policy_id="high-tech-enterprise",
+                         sets=library.sets)
+    cert = next(c for c in e.conditions if "high_tech_cert_on" in c.fields)
+    assert cert.truth is True and cert.status == "met"
+    assert cert.value_display == "未列入名单"  # empty on a list-type field: not on the list
+    assert "未知" not in cert.value_display
+
+
+def test_options_of_a_satisfied_any_group_are_not_used_never_failed(library):
+    # revenue under 5000万 with an R&D ratio of 6%: the first option holds, the two others
+    # (bigger firms) do not apply to this firm and must not read as failures
+    frame = enterprise_frame([{"uscc": "E1", "status": "存续", "industry_code": "6510",
+                               "founded_on": dt.date(2015, 1, 1), "employees": 40,
+                               "tech_staff": 10, "operating_revenue": 10_000_000.0,
+                               "rd_expense": 600_000.0, "high_tech_revenue": 8_000_000.0,
+                               "total_assets": 5e6}], as_of=AS_OF)
+    [e] = explain_entity(frame, entity="enterprise", policies=library.policies.values(),
+                         as_of=AS_OF, entity_id="E1", policy_id="high-tech-enterprise",
+                         sets=library.sets)
+    [group] = [n for n in e.tree.children if getattr(n, "kind", None) == "any"]  # type: ignore[union-attr]
+    assert group.title == "满足其一即可" and group.status == "met"
+    statuses = [c.status for c in group.children]  # type: ignore[union-attr]
+    assert statuses == ["met", "unused", "unused"]
+    assert all(c.status != "unmet" for c in e.conditions if c.truth is False) or \
+        e.outcome == "ineligible"
+    text = render_text(e)
+    assert "满足其一即可" in text and "未使用" in text
+
+
+def test_requirements_read_as_plain_chinese_without_rule_syntax(library):
+    frame = enterprise_frame([{"uscc": "E1", "status": "存续", "industry_code": "5110",
+                               "employees": 350, "total_assets": 1e6,
+                               "annual_taxable_income": 1e6}], as_of=AS_OF)
+    for pid in library.policies:
+        policy = library[pid]
+        if policy.entity != "enterprise" or not policy.in_effect(AS_OF) or policy.trigger:
+            continue
+        [e] = explain_entity(frame, entity="enterprise", policies=library.policies.values(),
+                             as_of=AS_OF, entity_id="E1", policy_id=pid, sets=library.sets)
+        for c in e.conditions:
+            for syntax in ("<=", ">=", " and ", " or ", " in [", "属于 [", "且 否", "_"):
+                assert syntax not in c.requirement, (pid, c.requirement)
+            assert c.citation.startswith(policy.basis.document)
+
+
+def test_the_explanation_never_contradicts_the_outcome(library):
+    rows = [{"uscc": f"E{i}", "status": s, "industry_code": "5110", "employees": n,
+             "total_assets": 1e6, "annual_taxable_income": inc}
+            for i, (s, n, inc) in enumerate([("存续", 12, 1e6), ("存续", 350, 1e6),
+                                              ("吊销", 12, None), ("存续", None, 1e6)])]
+    frame = enterprise_frame(rows, as_of=AS_OF)
+    for row in rows:
+        [e] = explain_entity(frame, entity="enterprise", policies=library.policies.values(),
+                             as_of=AS_OF, entity_id=str(row["uscc"]),
+                             policy_id="cit-small-low-profit", sets=library.sets)
+        used = [c.status for c in e.conditions if c.status != "unused"]
+        if e.outcome == "eligible":
+            assert set(used) == {"met"}
+        elif e.outcome == "ineligible":
+            assert "unmet" in used and e.gaps
+        else:
+            assert "unknown" in used and "unmet" not in used and e.unknown_labels

@@ -39,7 +39,7 @@ def test_small_low_profit_firm_is_eligible_with_amount(library):
     got = outcomes_of(enterprise_frame([SMALL_FIRM], as_of=AS_OF), library, "enterprise")
     row = got[("E1", "cit-small-low-profit")]
     assert row["outcome"] == "eligible"
-    assert row["amount"] == 1_200_000.0 * 0.20
+    assert row["amount_fen"] == 24_000_000  # 1,200,000 × 20% = 240,000.00 元
     assert row["amount_period"] == "year" and row["delivery"] == "notice"
     assert row["unknown_fields"] == []
 
@@ -50,7 +50,7 @@ def test_unknown_income_makes_outcome_undetermined(library):
         ("E1", "cit-small-low-profit")
     ]
     assert row["outcome"] == "undetermined"
-    assert row["amount"] is None  # unknown, never 0
+    assert row["amount_fen"] is None  # unknown, never 0
     assert row["unknown_fields"] == ["annual_taxable_income"]
 
 
@@ -87,7 +87,7 @@ def test_policies_outside_their_effective_period_are_not_evaluated(library):
     assert ("E1", "graduate-hiring-subsidy") not in got
     assert ("E1", "ui-job-retention-refund") not in got
     got_2025 = outcomes_of(enterprise_frame([firm], as_of=AS_OF), library, "enterprise")
-    assert got_2025[("E1", "graduate-hiring-subsidy")]["amount"] == 3000.0
+    assert got_2025[("E1", "graduate-hiring-subsidy")]["amount_fen"] == 300000
 
 
 def test_elderly_allowance_tiers_by_age_on_the_birthday(library):
@@ -98,8 +98,8 @@ def test_elderly_allowance_tiers_by_age_on_the_birthday(library):
          "alive": True},  # 70 today
     ]
     got = outcomes_of(person_frame(people, as_of=AS_OF), library, "person")
-    assert got[("P69", "sh-elderly-allowance")]["amount"] == 75.0
-    assert got[("P70", "sh-elderly-allowance")]["amount"] == 150.0
+    assert got[("P69", "sh-elderly-allowance")]["amount_fen"] == 7500
+    assert got[("P70", "sh-elderly-allowance")]["amount_fen"] == 15000
 
 
 def test_empty_list_fields_are_decided_not_unknown(library):
@@ -120,7 +120,7 @@ def test_severe_disability_care_needs_the_declared_care_condition(library):
     ]
     assert row["outcome"] == "undetermined"
     assert row["unknown_fields"] == ["needs_long_term_care"]
-    assert row["amount"] == 300.0  # the amount itself is decided by the known grade
+    assert row["amount_fen"] == 30000  # the amount itself is decided by the known grade
 
 
 def test_streaming_engine_gives_the_same_outcomes(library):

@@ -40,7 +40,8 @@ def change(**overrides: Any) -> EntitlementChange:
         "benefit_period": "2025-06",
         "change": "new",
         "outcome": "eligible",
-        "amount": 150.0,
+        "amount_fen": 15000,
+        "entitlement_id": 7,
         "amount_period": "month",
         "delivery": "direct",
     }

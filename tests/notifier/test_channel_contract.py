@@ -142,14 +142,17 @@ def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
 
 
 def _enqueue(db_engine: Engine, h: Harness) -> str:
-    """One digest (a direct benefit and a pre-filled application) for a person."""
+    """One digest (a direct benefit and a pre-filled application) for a person; on SMS,
+    which carries one change a text, the direct benefit alone."""
     changes = [
         change(),
         change(policy_id="sh-severe-disability-care-subsidy",
                policy_title="重度残疾人护理补贴(上海)", delivery="apply",
-               outcome="undetermined", amount=300.0,
+               outcome="undetermined", amount_fen=30000,
                unknown_fields=("needs_long_term_care",)),
     ]
+    if h.outbox_name == "sms":
+        changes = changes[:1]
     addresses = {h.outbox_name: h.address} if h.address else {}
     with session_factory(db_engine)() as s, s.begin():
         enqueue_changes(
@@ -208,7 +211,9 @@ def test_same_key_sent_twice_is_delivered_once_where_the_channel_is_idempotent(
     payload = {
         "recipient": {"entity_kind": "person", "display_name": "张*"},
         "items": [{"kind": "benefit_notice", "policy_title": "婴幼儿照护专项附加扣除",
-                   "benefit_period": "2025", "amount_display": "2,000.00 元/月"}],
+                   "benefit_period": "2025", "period_label": "2025年度",
+                   "amount_fen": 200000, "amount_period": "month",
+                   "amount_display": "2,000.00 元/月", "link": "https://x.cn/l/abcdefghijk"}],
     }
     message = OutboundMessage(
         idempotency_key="i-contract-twice", channel=harness.outbox_name,
@@ -328,25 +333,36 @@ def test_webhook_refuses_plain_http_unless_allowed_and_does_not_echo_the_url() -
     hook.close()
 
 
-def test_sms_gateway_adapter_uses_the_configured_fields_and_truncates(
+def test_sms_gateway_adapter_uses_the_configured_fields_and_never_cuts_the_link(
     http_receiver: HttpReceiver,
 ) -> None:
     gateway = SmsGateway(url=http_receiver.url, allow_http=True, to_field="mobile",
-                         text_field="content", idempotency_header=None, max_length=30,
+                         text_field="content", idempotency_header=None,
                          api_key="k", api_key_header="X-Api-Key", api_key_prefix="")
     sms = SmsChannel(gateway=gateway)
     assert sms.idempotent is False  # no idempotency header: at least once
+    link = "https://mianshen.example.cn/l/abcdefghijk"
     payload = {"recipient": {"display_name": None},
                "items": [{"kind": "benefit_notice", "policy_title": "很长的政策名称" * 5,
-                          "benefit_period": "2025", "amount_display": "待核定"}]}
-    sms.send(OutboundMessage(
+                          "benefit_period": "2025", "period_label": "2025年度",
+                          "amount_fen": None, "amount_period": "year",
+                          "amount_display": "待核定", "link": link}]}
+    message = OutboundMessage(
         idempotency_key="i-sms", channel="sms", recipient_kind="person", recipient_id="x",
         kind="benefit_notice", address="13800000000",
-        rendered=render_message("benefit_notice", payload)))
+        rendered=render_message("benefit_notice", payload))
+    sms.send(message)
     (request,) = http_receiver.delivered
     body = json.loads(request["body"])
     assert body["mobile"] == "13800000000"
-    assert len(body["content"]) == 30 and body["content"].endswith("…")
+    # one 70-character segment: the title shrinks, the link stays whole
+    assert len(body["content"]) <= 70 and body["content"].endswith(link)
+    assert "…" in body["content"]
     assert request["headers"]["X-Api-Key"] == "k"
     assert "Idempotency-Key" not in request["headers"]
     sms.close()
+    narrow = SmsChannel(gateway=SmsGateway(url=http_receiver.url, allow_http=True,
+                                           max_length=30))
+    with pytest.raises(PermanentChannelError):  # refused, never cut
+        narrow.send(message)
+    narrow.close()

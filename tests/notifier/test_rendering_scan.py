@@ -36,9 +36,11 @@ changes = st.builds(
     policy_version=st.just("v1"),
     policy_title=st.sampled_from(["上海市老年综合津贴", "重度残疾人护理补贴(上海)"]),
     benefit_period=st.sampled_from(["2025-06", "2025", "once"]),
-    change=st.sampled_from(["new", "revoked", "amount_changed"]),
+    change=st.sampled_from(["new", "revoked", "amount_changed", "renewed", "decided"]),
     outcome=st.sampled_from(["eligible", "undetermined"]),
-    amount=st.one_of(st.none(), st.floats(0, 2_000_000, allow_nan=False)),
+    amount_fen=st.one_of(st.none(), st.integers(0, 200_000_000)),
+    entitlement_id=st.one_of(st.none(), st.integers(1, 10**9)),
+    decision=st.sampled_from([None, "approved", "rejected"]),
     amount_period=st.sampled_from(["once", "month", "year", None]),
     delivery=st.sampled_from(["direct", "notice", "apply"]),
     reason=st.one_of(st.none(), st.just("不再符合条件")),
@@ -52,7 +54,7 @@ def test_no_rendered_message_shows_a_full_id_or_phone(batch: list[EntitlementCha
     entities = {c.entity_id for c in batch}
     recipients = {
         ("person", e): Recipient(entity_kind="person", entity_id=e, display_name="王小明",
-                                 addresses={"sms": "13912345678", "email": "w@example.cn"})
+                                 addresses={"phone": "13912345678", "email": "w@example.cn"})
         for e in entities
     }
     profiles = {("person", e): {**PERSON_PROFILE, "id_number": e} for e in entities}

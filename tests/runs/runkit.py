@@ -39,14 +39,14 @@ def policy(
 
 
 def outcomes(rows: Sequence[tuple[Any, ...]]) -> pl.DataFrame:
-    """Rows of (entity_id, policy_id, outcome, amount, amount_period)."""
+    """Rows of (entity_id, policy_id, outcome, amount in fen, amount_period)."""
     return pl.DataFrame(
         {
             "entity_id": [r[0] for r in rows],
             "policy_id": [r[1] for r in rows],
             "policy_version": ["v1"] * len(rows),
             "outcome": [r[2] for r in rows],
-            "amount": [r[3] for r in rows],
+            "amount_fen": [r[3] for r in rows],
             "amount_period": [r[4] for r in rows],
             "delivery": ["direct"] * len(rows),
             "unknown_fields": [[] for _ in rows],

@@ -76,7 +76,7 @@ def test_run_before_any_approval_matches_nothing_and_says_why(
     assert imported.exit_code == 0 and "审核中" in imported.output
     result = runner.invoke(app, ["run", "--sources", str(sources), "--as-of", "2025-11-03",
                                  "--database-url", empty_db_url])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # nothing ran: not a success
     assert "尚无已发布" in result.output
     engine = make_engine(empty_db_url)
     with transaction(engine) as s:
@@ -231,3 +231,26 @@ def test_a_version_published_before_the_upgrade_is_refused_until_a_reviewer_atte
     assert attested.exit_code == 0 and "已补签 1 个" in attested.output, attested.output
     after = runner.invoke(app, ["audit", "verify", "--database-url", empty_db_url])
     assert after.exit_code == 0, after.output
+
+
+def test_run_exits_non_zero_when_it_refuses_or_fails(
+    empty_db_url: str, sources: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Monitoring reads the exit code: a refused entity (a department's extract missing) is
+    exit 3 with the reason, a failed run exit 1; a clean run exits 0."""
+    _import_and_approve(empty_db_url)
+    (sources / "person_残联.csv").unlink()
+    refused = runner.invoke(app, ["run", "--sources", str(sources), "--as-of", "2025-11-03",
+                                  "--database-url", empty_db_url])
+    assert refused.exit_code == 3, refused.output
+    assert "残联" in refused.output and "未运行" in refused.output
+
+    import api.scheduler
+
+    def broken(*_a: object, **_k: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(api.scheduler, "run_pipeline", broken)
+    failed = runner.invoke(app, ["run", "--sources", str(sources), "--as-of", "2025-11-03",
+                                 "--database-url", empty_db_url])
+    assert failed.exit_code == 1 and "运行失败" in failed.output

@@ -17,11 +17,11 @@ AS_OF = dt.date(2025, 11, 3)
 STATUSES = ("new", "notified", "confirmed", "paid", "declined", "objected", "revoked")
 keys = st.tuples(st.sampled_from(["E1", "E2", "E3", "E4"]), st.sampled_from(["p1", "p2"]))
 values = st.tuples(
-    st.sampled_from(["eligible", "undetermined"]), st.sampled_from([None, 100.0, 250.5])
+    st.sampled_from(["eligible", "undetermined"]), st.sampled_from([None, 10000, 25050])
 )
 stored_values = st.tuples(
     st.sampled_from(["eligible", "undetermined"]),
-    st.sampled_from([None, 100.0, 250.5]),
+    st.sampled_from([None, 10000, 25050]),
     st.sampled_from(STATUSES),
 )
 

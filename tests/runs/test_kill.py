@@ -45,15 +45,15 @@ def test_killed_run_leaves_previous_state_and_can_be_resumed(
     outdir = tmp_path / "outcomes"
     first = runkit.write_snapshot(
         runkit.outcomes(
-            [("E1", "p1", "eligible", 100.0, "once"), ("E2", "p2", "eligible", 75.0, "month")]
+            [("E1", "p1", "eligible", 10000, "once"), ("E2", "p2", "eligible", 7500, "month")]
         ),
         tmp_path / "first.parquet",
     )
     _run_here(db_engine, first, outdir)
     before = runkit.dump(db_engine)
 
-    rows = [("E1", "p1", "eligible", 200.0, "once")] + [
-        (f"N{i:04d}", "p1", "eligible", float(i), "once") for i in range(500)
+    rows = [("E1", "p1", "eligible", 20000, "once")] + [
+        (f"N{i:04d}", "p1", "eligible", i * 100, "once") for i in range(500)
     ]
     second = runkit.write_snapshot(runkit.outcomes(rows), tmp_path / "second.parquet")
     marker = tmp_path / "written"

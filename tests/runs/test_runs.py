@@ -44,9 +44,9 @@ def _run(
 
 
 FIRST = [
-    ("E1", "p1", "eligible", 1500.0, "once"),
+    ("E1", "p1", "eligible", 150000, "once"),
     ("E2", "p1", "undetermined", None, "once"),
-    ("E1", "p2", "eligible", 75.0, "month"),
+    ("E1", "p2", "eligible", 7500, "month"),
 ]
 
 
@@ -62,7 +62,7 @@ def test_first_run_creates_entitlements_with_benefit_periods(
         assert audit.verify(s) == []
     assert got[("E1", "p1")].benefit_period == "once"
     assert got[("E1", "p2")].benefit_period == "2025-11"
-    assert got[("E2", "p1")].amount is None  # unknown stays NULL, never 0
+    assert got[("E2", "p1")].amount_fen is None  # unknown stays NULL, never 0
     assert {e.status for e in got.values()} == {"new"}
     assert run.status == "succeeded" and run.counts["per_policy"]["p1"] == {  # type: ignore[index]
         "eligible": 1,
@@ -90,15 +90,15 @@ def test_same_outcomes_from_another_snapshot_write_no_changes(
 
 
 def test_changes_update_revoke_and_keep_settled(db_engine: Engine, tmp_path: Path) -> None:
-    _run(db_engine, tmp_path, [*FIRST, ("E3", "p1", "eligible", 10.0, "once")])
+    _run(db_engine, tmp_path, [*FIRST, ("E3", "p1", "eligible", 1000, "once")])
     with transaction(db_engine) as s:
         e3 = entitlements.list_entitlements(s, entity_id="E3")[0]
         entitlements.transition(s, e3.id, "notified", actor="notifier")
         entitlements.transition(s, e3.id, "confirmed", actor="E3")
         entitlements.transition(s, e3.id, "paid", actor="treasury")
     second = [
-        ("E1", "p1", "eligible", 3000.0, "once"),  # amount changed
-        ("E2", "p1", "eligible", 800.0, "once"),  # undetermined -> eligible
+        ("E1", "p1", "eligible", 300000, "once"),  # amount changed
+        ("E2", "p1", "eligible", 80000, "once"),  # undetermined -> eligible
         # E1/p2 lost -> revoked; E3/p1 lost but paid -> kept
     ]
     report = _run(db_engine, tmp_path, second, name="snap2")
@@ -106,16 +106,16 @@ def test_changes_update_revoke_and_keep_settled(db_engine: Engine, tmp_path: Pat
     with transaction(db_engine) as s:
         got = {(e.entity_id, e.policy_id): e for e in entitlements.list_entitlements(s)}
         history = entitlements.events(s, got[("E1", "p1")].id)
-    assert got[("E1", "p1")].amount == 3000.0 and got[("E1", "p1")].last_run_id == report.run_id
+    assert got[("E1", "p1")].amount_fen == 300000 and got[("E1", "p1")].last_run_id == report.run_id
     assert got[("E2", "p1")].outcome == "eligible"
     assert got[("E1", "p2")].status == "revoked" and "不再符合" in (got[("E1", "p2")].reason or "")
     assert got[("E3", "p1")].status == "paid"
     assert history[-1].kind == "updated" and history[-1].detail == {
-        "amount": {"from": 1500.0, "to": 3000.0}
+        "amount_fen": {"from": 150000, "to": 300000}
     }
     # eligible again -> reinstated as new
     third = _run(
-        db_engine, tmp_path, [*second, ("E1", "p2", "eligible", 75.0, "month")], name="snap3"
+        db_engine, tmp_path, [*second, ("E1", "p2", "eligible", 7500, "month")], name="snap3"
     )
     assert (third.new, third.updated, third.revoked) == (0, 1, 0)
     with transaction(db_engine) as s:
@@ -149,7 +149,7 @@ def test_failure_before_commit_leaves_previous_state_and_rerun_succeeds(
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(entitlement_bulk, "write_changes", write_then_fail)
-    changed = [("E9", "p1", "eligible", 1.0, "once")]
+    changed = [("E9", "p1", "eligible", 100, "once")]
     with pytest.raises(RuntimeError):
         _run(db_engine, tmp_path, changed, name="snap2")
     assert runkit.dump(db_engine) == before
@@ -210,7 +210,7 @@ def test_outbox_messages_commit_with_the_runs_changes(db_engine: Engine, tmp_pat
     with transaction(db_engine) as s:
         assert len(outbox.list_messages(s)) == 3
     more = runkit.write_snapshot(
-        runkit.outcomes([*FIRST, *[(f"X{i}", "p1", "eligible", 1.0, "once") for i in range(4)]]),
+        runkit.outcomes([*FIRST, *[(f"X{i}", "p1", "eligible", 100, "once") for i in range(4)]]),
         tmp_path / "b.parquet",
     )
     before = runkit.dump(db_engine)
@@ -228,11 +228,45 @@ def test_a_run_keeps_the_status_and_reason_of_an_objection(
     with transaction(db_engine) as s:
         (e,) = entitlements.list_entitlements(s, entity_id="E1", policy_id="p1")
         entitlements.transition(s, e.id, "objected", actor="E1", reason="金额有误")
-    changed = [("E1", "p1", "eligible", 1800.0, "once"), *FIRST[1:]]
+    changed = [("E1", "p1", "eligible", 180000, "once"), *FIRST[1:]]
     report = _run(db_engine, tmp_path, changed, name="snap2")
     assert report.updated == 1
     with transaction(db_engine) as s:
         after = entitlements.get(s, e.id)
         history = entitlements.events(s, e.id)
-    assert (after.status, after.reason, after.amount) == ("objected", "金额有误", 1800.0)
-    assert history[-1].detail == {"amount": {"from": 1500.0, "to": 1800.0}}
+    assert (after.status, after.reason, after.amount_fen) == ("objected", "金额有误", 180000)
+    assert history[-1].detail == {"amount_fen": {"from": 150000, "to": 180000}}
+
+
+def test_a_confirmed_recurring_benefit_carries_over_to_the_next_period_without_a_reset(
+    db_engine: Engine, tmp_path: Path
+) -> None:
+    """What the recipient confirmed for November holds for December: the new period starts
+    confirmed (with a 处理记录 entry saying why), a rerun resets nothing, and a benefit never
+    confirmed starts as new."""
+    from store import confirmations
+    from store.types import utcnow
+
+    monthly = [("E1", "p2", "eligible", 7500, "month"), ("E2", "p2", "eligible", 7500, "month")]
+    _run(db_engine, tmp_path, monthly)
+    with transaction(db_engine) as s:
+        nov = entitlements.find(s, entitlements.EntitlementKey(
+            entity_kind="enterprise", entity_id="E1", policy_id="p2", benefit_period="2025-11"))
+        assert nov is not None
+        entitlements.transition(s, nov.id, "confirmed", actor="E1")
+        confirmations.record(s, entity_kind="enterprise", entity_id="E1", policy_id="p2",
+                             entitlement_id=nov.id, account="6222000011112222", actor="E1",
+                             now=utcnow())
+    december = dt.date(2025, 12, 1)
+    report = _run(db_engine, tmp_path, monthly, as_of=december, name="dec")
+    assert (report.new, report.carried_over) == (2, 1)
+    again = _run(db_engine, tmp_path, monthly, as_of=december, name="dec")
+    assert again.status == "unchanged"
+    with transaction(db_engine) as s:
+        got = {(e.entity_id, e.benefit_period): e for e in entitlements.list_entitlements(s)}
+        history = entitlements.events(s, got[("E1", "2025-12")].id)
+    assert got[("E1", "2025-12")].status == "confirmed"
+    assert got[("E2", "2025-12")].status == "new"
+    assert got[("E1", "2025-11")].status == "confirmed"  # last month untouched
+    assert [(h.actor, h.to_status) for h in history] == [("carry-over", "confirmed")]
+    assert "沿用" in (history[0].reason or "")

@@ -28,7 +28,7 @@ def test_environment_variables_override(monkeypatch: pytest.MonkeyPatch) -> None
 @pytest.mark.parametrize("known", ["change-me", "CHANGE-ME", "secret", " changeme "])
 def test_a_known_default_secret_is_refused_in_every_environment(environment: str,
                                                                  known: str) -> None:
-    for setting in ("secret_key", "audit_key", "metrics_token"):
+    for setting in ("secret_key", "audit_key", "link_secret_key", "metrics_token"):
         with pytest.raises(ValidationError, match=f"MIANSHEN_{setting.upper()}"):
             Settings(environment=environment, **{setting: known})  # type: ignore[arg-type]
 

@@ -24,7 +24,7 @@ def _seed(engine: Engine, n: int = 3) -> list[int]:
             "benefit_period": ["2025"] * n,
             "policy_version": ["v1"] * n,
             "outcome": ["eligible"] * (n - 1) + ["undetermined"],
-            "amount": [100.0 * i for i in range(n - 1)] + [None],
+            "amount_fen": [10000 * i for i in range(n - 1)] + [None],
             "amount_period": ["year"] * n,
             "delivery": ["direct"] * n,
             "unknown_fields": [[] for _ in range(n - 1)] + [["从业人数"]],
@@ -40,7 +40,7 @@ def test_bulk_insert_round_trips_values(db_engine: Engine) -> None:
     with transaction(db_engine) as s:
         rows = entitlements.list_entitlements(s)
         current = load_current(s, entity_kind="enterprise", scope=[("p1", "2025")])
-    assert [r.amount for r in rows] == [0.0, 100.0, None]
+    assert [r.amount_fen for r in rows] == [0, 10000, None]
     assert rows[2].unknown_fields == ["从业人数"] and rows[0].unknown_fields == []
     assert rows[0].created_at == NOW and rows[0].first_run_id == "r1"
     assert current.height == 3 and current["status"].to_list() == ["new"] * 3

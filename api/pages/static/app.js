@@ -91,7 +91,7 @@ function drawSimulation(r) {
            [{ key: "amount", cls: "bar-c", name: "符合金额" }]);
   document.getElementById("sim-samples").innerHTML = r.samples.map((s) =>
     `<div class="sample"><b>${esc(s.entity_id)}</b> ${esc(s.outcome_label)}：` +
-    s.conditions.map((c) => `${c.truth === true ? "✓" : c.truth === false ? "✗" : "?"} ${esc(c.label)}`
+    s.conditions.map((c) => `${({ met: "✓", unmet: "✗", unknown: "?", unused: "–" })[c.status] || "?"} ${esc(c.label)}`
       + `（${esc(c.value_display)}）`).join("；") + "</div>").join("");
 }
 
@@ -135,23 +135,51 @@ function setupButtons() {
     try { flash((await api("POST", "/api/runs", {})).message); } catch (e) { flash(e.message, true); }
   });
   const form = document.getElementById("application-form");
-  if (form) form.addEventListener("submit", async (ev) => {
+  // a form with an action posts itself (one-click link pages); otherwise through the API
+  if (form && !form.getAttribute("action")) form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const answers = {};
-    form.querySelectorAll("input, select").forEach((i) => {
-      if (i.value === "") return;
-      const t = i.dataset.type;
-      answers[i.name] = i.tagName === "SELECT" ? i.value === "true"
-        : (t === "int" || t === "float") ? Number(i.value) : i.value;
-    });
+    form.querySelectorAll("input, select").forEach((i) => { answers[i.name] = i.value; });
+    form.querySelectorAll(".field-error").forEach((el) => el.remove());
     const base = `/api/me/benefits/${form.dataset.entitlement}/application`;
     try {
-      await api("PUT", base, { answers });
+      if (Object.keys(answers).length) await api("PUT", base, { answers });
       const r = await api("POST", `${base}/submit`);
-      document.getElementById("application-status").textContent = r.status;
-      flash("申请已提交");
+      flash(`申请已提交：${r.status_label}${r.reason ? "（" + r.reason + "）" : ""}`);
+      setTimeout(() => location.reload(), 800);
+    } catch (e) {
+      const problems = (e.data && e.data.problems) || {};
+      Object.entries(problems).forEach(([name, msg]) => {
+        const label = form.querySelector(`[data-field="${name}"]`);
+        if (label) label.insertAdjacentHTML("beforeend", `<div class="field-error">${esc(msg)}</div>`);
+      });
+      flash(e.message, true);
+    }
+  });
+  const subs = document.getElementById("subscription-form");
+  if (subs) subs.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const checked = (name) => [...subs.querySelectorAll(`input[name=${name}]`)]
+      .filter((i) => i.checked).map((i) => i.value);
+    const value = (name) => subs.querySelector(`input[name=${name}]`).value.trim() || null;
+    try {
+      await api("PUT", "/api/me/subscriptions", {
+        channels: ["inbox", ...checked("channel")], muted_deliveries: checked("muted"),
+        quiet_start: value("quiet_start"), quiet_end: value("quiet_end"),
+        email: value("email"), phone: value("phone"),
+      });
+      flash("订阅设置已保存，下一次通知起生效");
     } catch (e) { flash(e.message, true); }
   });
+  document.querySelectorAll("[data-application] button").forEach((b) => b.addEventListener("click", async () => {
+    const card = b.closest("[data-application]");
+    const approve = b.classList.contains("approve-application");
+    try {
+      const r = await api("POST", `/api/reviews/applications/${card.dataset.application}/decision`,
+                          { decision: approve ? "approve" : "reject", reason: card.querySelector(".reason").value });
+      flash(`已${approve ? "通过" : "不予通过"}，结果已通知申请人（${r.status_label}）`); card.remove();
+    } catch (e) { flash(e.message, true); }
+  }));
 }
 
 document.addEventListener("DOMContentLoaded", () => { setupButtons(); });

@@ -27,8 +27,8 @@
     : `<tbody><tr><td class="muted">无变化</td></tr></tbody>`);
 
   const sampleOf = (s) => `<div class="sample"><b>${esc(s.name || "")} ${esc(s.entity_id)}</b> `
-    + `${esc(s.outcome_label)}${s.amount !== null && s.amount !== undefined ? "，" + yuan(s.amount) : ""}：`
-    + s.conditions.map((c) => `${c.truth === true ? "✓" : c.truth === false ? "✗" : "?"} ${esc(c.label)}`
+    + `${esc(s.outcome_label)}${s.amount_fen !== null && s.amount_fen !== undefined ? "，" + esc(s.amount_display) : ""}：`
+    + s.conditions.map((c) => `${({ met: "✓", unmet: "✗", unknown: "?", unused: "–" })[c.status] || "?"} ${esc(c.label)}`
       + `（${esc(c.value_display)}）`).join("；") + "</div>";
 
   function drawImpact(e) {

@@ -2,7 +2,7 @@
 four-eyes retirement
 
 Revision ID: 0004
-Revises: 0009
+Revises: 0005
 Create Date: 2026-11-24 10:00:00
 
 Guards in the database itself, so that whoever reaches the database with ordinary SQL
@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0009"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
