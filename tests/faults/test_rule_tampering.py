@@ -165,7 +165,7 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 def _entitlements(engine: Engine) -> list[tuple[object, ...]]:
     with transaction(engine, write=False) as s:
-        return sorted((e.entity_id, e.policy_id, e.status, e.amount)
+        return sorted((e.entity_id, e.policy_id, e.status, e.amount_fen)
                       for e in entitlements.list_entitlements(s))
 
 
