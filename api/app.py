@@ -18,7 +18,6 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.auth import LoginRateLimiter
 from api.metrics import Metrics
 from api.services.errors import ApiError
 from api.settings import Settings, get_settings
@@ -29,6 +28,7 @@ from store.errors import (
     StoreError,
     TransitionError,
 )
+from store.policy_integrity import TamperedPolicyError
 
 STATIC_DIR = Path(__file__).parent / "pages" / "static"
 log = logging.getLogger("mianshen.api")
@@ -57,11 +57,20 @@ def _store_error(exc: StoreError, request: Request) -> Response:
     if isinstance(exc, NotFoundError):
         return _error(404, "not_found", f"{exc.kind} {exc.key} 不存在", request=request)
     if isinstance(exc, FourEyesError):
+        if getattr(exc, "role", "author") == "requester":
+            return _error(409, "four_eyes", "您是该废止申请的申请人，按四眼原则不能批准自己的"
+                          "申请，请由另一位审核人员批准", request=request)
         who = "修改过该草稿" if getattr(exc, "role", "author") == "editor" else "是该版本的起草人"
         return _error(409, "four_eyes", f"您{who}，按四眼原则不能审核自己的草稿，"
                       "请由另一位审核人员审核", request=request)
     if isinstance(exc, ImmutableVersionError):
         return _error(409, "immutable", "只有草稿可以修改；请新建版本", request=request)
+    if isinstance(exc, TamperedPolicyError):
+        log.error("policy versions fail verification", extra={"count": len(exc.problems)})
+        return _error(503, "tampered_policies",
+                      "政策版本的文本与提交审核或审核发布时的记录不符（数据库中的政策可能被"
+                      "直接改动），已拒绝使用；请管理员运行 mianshen audit verify 查明",
+                      request=request)
     if isinstance(exc, TransitionError):
         from api.services.labels import VERSION_STATUS_LABELS, zh
 
@@ -111,7 +120,12 @@ def _install_handlers(app: FastAPI) -> None:
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
-    """The application for ``settings``; the database is migrated on creation."""
+    """The application for ``settings``; the database is migrated on creation. ``engine``
+    defaults to :func:`api.storage.open_engine` (one given must carry the audit seal too).
+    The login key is read, or generated on this first start, here."""
+    from api.gates import AdmissionGate, WriteGate
+    from api.keys import ServiceKeys
+    from api.login_limits import DatabaseCounters, LoginLimits, RedisCounters
     from api.routes import (
         applications,
         auth,
@@ -129,11 +143,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         takeup,
     )
     from api.services.population import DataAccess
-    from store.db import make_engine, upgrade
+    from api.storage import open_engine
+    from store.db import upgrade
 
     settings = settings or get_settings()
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or open_engine(settings)
     upgrade(engine)
+    keys = ServiceKeys.of(settings)
 
     app = FastAPI(
         title="mianshen 免申即享",
@@ -146,8 +162,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine
     app.state.data = DataAccess(settings, engine)
     app.state.metrics = Metrics()
-    app.state.login_limiter = LoginRateLimiter(
-        limit=settings.login_rate_limit, window=settings.login_rate_window_seconds
+    app.state.keys = keys
+    app.state.write_gate = WriteGate()
+    counters = (RedisCounters(settings.redis_url) if settings.redis_url
+                else DatabaseCounters(engine))
+    app.state.login_limits = LoginLimits(
+        counters, per_address=settings.login_limit_per_address,
+        per_account=settings.login_limit_per_account,
+        window=settings.login_limit_window_seconds, pepper=keys.limits_pepper,
     )
     app.state.run_thread = None
     _install_handlers(app)
@@ -168,4 +190,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         app.include_router(module.router)
     docs.mount_assets(app)  # before /static, which would otherwise catch /static/docs
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(AdmissionGate, limit=settings.request_concurrency)
     return app

@@ -1,34 +1,41 @@
-"""Authentication: hashed passwords, signed expiring tokens, roles, and the login rate limit.
+"""Authentication: hashed passwords, signed expiring login tokens, roles.
 
 Passwords are hashed with ``hashlib.scrypt`` and a per-user random salt; the stored form
-names its parameters so they can be raised later. Tokens are ``<payload>.<signature>``: the
-payload is base64url JSON (subject, role, expiry), the signature an HMAC-SHA256 of it with the
-settings' secret key. Nothing here touches the database.
+names its parameters so they can be raised later. A login attempt for an unknown user
+spends the same scrypt work on a dummy hash (:func:`spend_password_check`), so the answer
+time does not tell which accounts exist. Login tokens are JWTs (PyJWT, HS256) signed with the
+``login`` key (never the key of message links), carrying the subject, role, issue and expiry
+times and a random token id that logout revokes. Nothing here touches the database.
 
 >>> stored = hash_password("s3cret!", n=2**10)
 >>> verify_password("s3cret!", stored), verify_password("wrong", stored)
 (True, False)
->>> token = issue_token("u1", role="officer", secret="k", ttl_seconds=60, now=1000.0)
->>> read_token(token, secret="k", now=1010.0).role
-'officer'
->>> read_token(token, secret="k", now=2000.0)
+>>> key = b"k" * 32
+>>> token = issue_token("u1", role="officer", key=key, ttl_seconds=60)
+>>> claims = read_token(token, key=key)
+>>> claims.subject, claims.role, len(claims.token_id) >= 16
+('u1', 'officer', True)
+>>> read_token(issue_token("u1", role="officer", key=key, ttl_seconds=-1), key=key)
 Traceback (most recent call last):
 ...
 api.auth.TokenError: token expired
+>>> read_token(token, key=b"another key of thirty-two bytes!")
+Traceback (most recent call last):
+...
+api.auth.TokenError: bad token signature
 """
 
 from __future__ import annotations
 
-import base64
+import functools
 import hashlib
 import hmac
-import json
 import secrets
-import threading
 import time
-from collections import deque
 from dataclasses import dataclass
 from typing import Final, Literal
+
+import jwt
 
 Role = Literal["officer", "reviewer", "admin", "enterprise", "citizen"]
 ROLES: Final[tuple[Role, ...]] = ("officer", "reviewer", "admin", "enterprise", "citizen")
@@ -56,6 +63,7 @@ class TokenClaims:
     subject: str
     role: str
     expires_at: float
+    token_id: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -112,88 +120,58 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(digest.hex(), expected)
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def spend_password_check(password: str) -> None:
+    """The work of :func:`verify_password` against a dummy hash with the default
+    parameters: what a login for an unknown user costs, so that it costs the same."""
+    verify_password(password, _dummy_hash())
+
+
 # ---- tokens -----------------------------------------------------------------------------
 
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _sign(payload: str, secret: str) -> str:
-    return _b64(hmac.new(secret.encode("utf-8"), payload.encode("ascii"), "sha256").digest())
+TOKEN_ALGORITHM: Final = "HS256"
+TOKEN_ISSUER: Final = "mianshen"
+TOKEN_AUDIENCE: Final = "mianshen:login"
 
 
 def issue_token(
-    subject: str, *, role: str, secret: str, ttl_seconds: float, now: float | None = None
+    subject: str, *, role: str, key: bytes, ttl_seconds: float, now: float | None = None
 ) -> str:
-    """A signed token for ``subject`` valid for ``ttl_seconds``."""
-    expires = (time.time() if now is None else now) + ttl_seconds
-    body = json.dumps({"sub": subject, "role": role, "exp": round(expires, 3)},
-                      separators=(",", ":"), sort_keys=True)
-    payload = _b64(body.encode("utf-8"))
-    return f"{payload}.{_sign(payload, secret)}"
+    """A signed login token for ``subject`` valid for ``ttl_seconds``, with a fresh id."""
+    issued = time.time() if now is None else now
+    claims = {
+        "sub": subject,
+        "role": role,
+        "iat": int(issued),
+        "exp": int(issued + ttl_seconds),
+        "jti": secrets.token_urlsafe(18),
+        "iss": TOKEN_ISSUER,
+        "aud": TOKEN_AUDIENCE,
+    }
+    return jwt.encode(claims, key, algorithm=TOKEN_ALGORITHM)
 
 
-def read_token(token: str, *, secret: str, now: float | None = None) -> TokenClaims:
-    """The claims of a valid token; :class:`TokenError` when forged, malformed or expired."""
-    payload, _, signature = token.partition(".")
-    if not payload or not signature:
-        raise TokenError("malformed token")
-    if not hmac.compare_digest(_sign(payload, secret), signature):
-        raise TokenError("bad token signature")
+def read_token(token: str, *, key: bytes) -> TokenClaims:
+    """The claims of a valid token; :class:`TokenError` when forged, malformed or expired.
+    (Whether it was revoked is the store's business: ``store.tokens.is_revoked``.)"""
     try:
-        data = json.loads(_unb64(payload))
-        claims = TokenClaims(
-            subject=str(data["sub"]), role=str(data["role"]), expires_at=float(data["exp"])
+        data = jwt.decode(
+            token, key, algorithms=[TOKEN_ALGORITHM], audience=TOKEN_AUDIENCE,
+            issuer=TOKEN_ISSUER,
+            options={"require": ["sub", "exp", "iat", "jti", "iss", "aud"]},
         )
-    except (ValueError, KeyError, TypeError):
+    except jwt.ExpiredSignatureError:
+        raise TokenError("token expired") from None
+    except jwt.InvalidSignatureError:
+        raise TokenError("bad token signature") from None
+    except jwt.PyJWTError:
         raise TokenError("malformed token") from None
-    if claims.expires_at <= (time.time() if now is None else now):
-        raise TokenError("token expired")
-    return claims
-
-
-# ---- the login rate limit ---------------------------------------------------------------
-
-
-class LoginRateLimiter:
-    """In-process sliding window: at most ``limit`` login attempts per (username, client IP)
-    within ``window`` seconds. Each process keeps its own window (several workers multiply
-    the limit by their number); memory holds only keys seen within the last window.
-
-    >>> rl = LoginRateLimiter(limit=2, window=10.0)
-    >>> [rl.hit("u", "1.2.3.4", now=t) for t in (0.0, 1.0, 2.0)]
-    [0.0, 0.0, 8.0]
-    >>> rl.hit("u", "1.2.3.4", now=11.5)
-    0.0
-    """
-
-    def __init__(self, *, limit: int, window: float) -> None:
-        self.limit = limit
-        self.window = window
-        self._hits: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def hit(self, username: str, ip: str, *, now: float | None = None) -> float:
-        """Record an attempt; 0 when allowed, else the seconds until the next is allowed
-        (a refused attempt is not recorded)."""
-        at = time.monotonic() if now is None else now
-        key = (username.strip().lower(), ip)
-        with self._lock:
-            window = self._hits.setdefault(key, deque())
-            while window and window[0] <= at - self.window:
-                window.popleft()
-            if len(window) >= self.limit:
-                return round(window[0] + self.window - at, 3)
-            window.append(at)
-            if len(self._hits) > 10_000:
-                self._prune(at)
-            return 0.0
-
-    def _prune(self, at: float) -> None:
-        for key in [k for k, w in self._hits.items() if not w or w[-1] <= at - self.window]:
-            del self._hits[key]
+    try:
+        return TokenClaims(subject=str(data["sub"]), role=str(data["role"]),
+                           expires_at=float(data["exp"]), token_id=str(data["jti"]))
+    except (KeyError, TypeError, ValueError):
+        raise TokenError("malformed token") from None

@@ -1,7 +1,10 @@
 """`mianshen demo`: the whole batch path on a synthetic population, end to end.
 
-synthesise source extracts -> build profile snapshots (with quarantine) -> match the bundled
-library as of a date when all of it was in effect and as of today -> per-policy totals.
+a store in the output folder: the demo officer imports the bundled library (versions under
+review), the demo reviewer approves each one (two people, both in the audit log) ->
+synthesise source extracts -> build profile snapshots (with quarantine) -> match the
+*published* library, verified against its review records, as of a date when all of it was in
+effect and as of today -> per-policy totals.
 """
 
 from __future__ import annotations
@@ -33,6 +36,30 @@ ENTITY_LABELS = {"enterprise": "企业", "person": "个人"}
 BUILD_STEPS = {"read": "读取数据源", "join": "合并派生", "write": "写入快照"}
 
 
+def _published_library(folder: Path, *, console: Console) -> tuple[list[Any], Any]:
+    """The demo's store (``<folder>/mianshen.db``, keys and audit head file in the folder):
+    demo accounts, the library imported and approved by two of them, then read back as
+    published and verified against its review records."""
+    from api.services.demo_data import STAFF, create_accounts, publish_library
+    from api.settings import Settings
+    from api.storage import open_engine
+    from matcher.runs import parse_stored_policies
+    from store import policies as policy_store
+    from store import policy_integrity
+    from store.db import transaction, upgrade
+
+    settings = Settings(data_dir=folder, database_url=f"sqlite:///{folder / 'mianshen.db'}")
+    engine = open_engine(settings)
+    upgrade(engine)
+    create_accounts(engine, list(STAFF))
+    publish_library(engine, say=console.print)
+    with transaction(engine, write=False) as session:
+        policy_integrity.verify(session)
+        versions = policy_store.published_versions(session)
+    engine.dispose()
+    return parse_stored_policies({v.policy_id: v.text for v in versions})
+
+
 def run_demo(
     folder: Path, *, enterprises: int, persons: int, seed: int, console: Console
 ) -> None:
@@ -43,14 +70,12 @@ def run_demo(
     from profiles.derive import derive
     from profiles.synth import LABELS_FILE, synthesize
     from profiles.tags.training import read_labels, train_tag_model
-    from rules.loader import bundled_library
 
     folder.mkdir(parents=True, exist_ok=True)
     sources = folder / "sources"
     today = dt.date.today()
     dates = [ALL_IN_EFFECT] if today == ALL_IN_EFFECT else [ALL_IN_EFFECT, today]
-    library = bundled_library()
-    policies = list(library.policies.values())
+    policies, sets = _published_library(folder, console=console)
     timings: dict[str, float] = {}
 
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
@@ -116,7 +141,7 @@ def run_demo(
                 t0 = time.perf_counter()
                 frame = derive(base, entity=entity, as_of=when).collect()
                 outcomes = match_frame(frame, entity=entity, policies=policies, as_of=when,
-                                       sets=library.sets)
+                                       sets=sets)
                 outcomes.write_parquet(folder / f"outcomes-{entity}-{when}.parquet")
                 results[(entity, when)] = outcomes
                 timings[f"匹配{ENTITY_LABELS[entity]} {when}"] = time.perf_counter() - t0
@@ -144,6 +169,8 @@ def run_demo(
     console.print("耗时(秒)：" + "，".join(f"{k} {v:.1f}" for k, v in timings.items())
                   + f"；合计 {sum(timings.values()):.0f}")
     console.print(f"[bold green]输出目录: {folder.resolve()}[/bold green]")
+    console.print(f"校验审计日志与已发布政策: MIANSHEN_DATA_DIR={folder.resolve()} "
+                  f"mianshen audit verify --database-url sqlite:///{folder.resolve()}/mianshen.db")
     t0 = time.perf_counter()
     journey = prepare_journey(folder / "serve-data", enterprises=min(enterprises, 2000),
                               persons=min(persons, 2000), seed=seed, console=console)
@@ -173,12 +200,13 @@ def prepare_journey(data_dir: Path, *, enterprises: int, persons: int, seed: int
 
     from api.services.demo_data import load_demo, store_is_empty
     from api.settings import Settings
-    from store.db import make_engine, transaction, upgrade
+    from api.storage import open_engine
+    from store.db import transaction, upgrade
     from store.schema import entitlements, links, policies
 
     settings = Settings(data_dir=data_dir, environment="development",
                         public_base_url=f"http://127.0.0.1:{JOURNEY_PORT}")
-    engine = make_engine(settings.database_url)
+    engine = open_engine(settings)
     upgrade(engine)
     accounts = []
     if store_is_empty(engine):

@@ -72,7 +72,7 @@ def database_figures(engine: Engine) -> str:
     from store.db import transaction
     from store.schema import entitlements, outbox, runs
 
-    with transaction(engine) as session:
+    with transaction(engine, write=False) as session:
         run_rows = session.execute(
             select(runs.c.entity_kind, runs.c.status, func.count()).group_by(
                 runs.c.entity_kind, runs.c.status)

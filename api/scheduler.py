@@ -52,14 +52,12 @@ class PipelineReport:
         }
 
 
-def prepare_store(engine: Engine) -> int:
-    """Migrate the database and import the bundled library (first start); returns how many
-    policy versions were imported."""
-    from matcher.runs import import_bundled_library
+def prepare_store(engine: Engine) -> None:
+    """Migrate the database. (Policies are never imported here: ``mianshen policies import``
+    puts them under review, and only a reviewer publishes them.)"""
     from store.db import upgrade
 
     upgrade(engine)
-    return import_bundled_library(engine)
 
 
 def publish_scheduled(settings: Settings, *, engine: Engine) -> list[Any]:
@@ -136,6 +134,12 @@ def run_pipeline(
         }
         say("build", f"{label}：画像 {built.profiles} 条，隔离 {built.rejected_lines} 行")
         policies, sets = published_policies(engine, entity=entity, as_of=as_of)
+        if not any(p.entity == entity for p in policies):
+            reason = ("尚无已发布且在评估日生效的政策：请先导入（mianshen policies import），"
+                      "再由审核人员逐项审核发布")
+            skipped[entity] = reason
+            say("match", f"{label}：跳过（{reason}）")
+            continue
         snapshot, declared = with_declarations(engine, snapshot, entity=entity, as_of=as_of)
         if declared:
             builds[entity]["declared_entities"] = declared
@@ -351,11 +355,11 @@ def delivery_job(settings: Settings) -> Callable[[], object]:
 
 
 def serve(settings: Settings) -> None:
-    """``mianshen scheduler``: migrate, import the library, then fire the nightly job on
-    schedule until interrupted."""
-    from store.db import make_engine
+    """``mianshen scheduler``: migrate, then fire the nightly job on schedule until
+    interrupted."""
+    from api.storage import open_engine
 
-    engine = make_engine(settings.database_url)
+    engine = open_engine(settings)
     prepare_store(engine)
     scheduler = build_scheduler(
         settings,

@@ -99,14 +99,19 @@ def _time(run: Callable[[str, dict[str, Any]], Any], updates: Sequence[Update]) 
 def _latency(run: Callable[[str, dict[str, Any]], list[dict[str, Any]]],
              policies: Mapping[str, Any], updates: Sequence[Update], folder: Path,
              name: str) -> list[float]:
+    import secrets
+
     from api.delivery import LinkConfig, outbox_hook
     from notifier.links import LinkSigner
+    from store.audit import AuditSeal
+    from store.audit_heads import HeadFile
     from store.db import make_engine, upgrade
 
-    db = make_engine(f"sqlite:///{folder / f'{name}.sqlite'}")
+    seal = AuditSeal(key=secrets.token_bytes(32), heads=HeadFile(folder / f"{name}-heads.log"))
+    db = make_engine(f"sqlite:///{folder / f'{name}.sqlite'}", audit_seal=seal)
     upgrade(db)
     links = LinkConfig(base_url="http://localhost",
-                       signer=LinkSigner(secret=b"bench-link-key-0123456789", ttl_seconds=3600))
+                       signer=LinkSigner(secret=secrets.token_bytes(32), ttl_seconds=3600))
     hook = outbox_hook(entity_kind="enterprise", policies=policies, as_of=AS_OF, links=links)
     out = []
     for i, (entity_id, values) in enumerate(updates):

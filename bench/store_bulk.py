@@ -92,11 +92,16 @@ def _passthrough(frame: pl.DataFrame, **_: Any) -> pl.DataFrame:
 
 
 def measure(url: str, *, rows: int, workdir: Path, updates: bool = True) -> dict[str, Any]:
+    import secrets
+
     from matcher.runs import execute_run
+    from store.audit import AuditSeal
+    from store.audit_heads import HeadFile
     from store.db import make_engine, upgrade
 
     upgrade(url)
-    engine = make_engine(url)
+    seal = AuditSeal(key=secrets.token_bytes(32), heads=HeadFile(workdir / "audit-head.log"))
+    engine = make_engine(url, audit_seal=seal)
     frame = _outcomes(rows)
     results: dict[str, Any] = {"rows": rows}
     variants = {

@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 import matcher
 from matcher.run_diff import compute_changes, outcome_counts, scope
 from rules.model import Policy
-from store import entitlement_bulk, locks
+from store import entitlement_bulk, locks, policy_integrity
 from store import policies as policy_store
 from store import runs as run_store
 from store.db import transaction
@@ -164,15 +164,6 @@ def library_documents(policies: Iterable[Policy]) -> list[PolicyDocument]:
     return docs
 
 
-def import_bundled_library(engine: Engine) -> int:
-    """Import the bundled policy library as published (system user); idempotent."""
-    from rules.loader import bundled_library
-
-    docs = library_documents(bundled_library())
-    with transaction(engine) as session:
-        return policy_store.import_published(session, docs)
-
-
 def parse_stored_policies(texts: Mapping[str, str]) -> tuple[list[Policy], Any]:
     """Check and load stored policy texts (``{policy_id: yaml}``) with the rule loader;
     returns the policies and the named sets. The loader reads files, so the texts are
@@ -186,15 +177,24 @@ def parse_stored_policies(texts: Mapping[str, str]) -> tuple[list[Policy], Any]:
     return list(library.policies.values()), library.sets
 
 
-def published_policies(engine: Engine, *, entity: str, as_of: dt.date) -> tuple[list[Policy], Any]:
-    """The policies of ``entity`` published in the store and in effect on ``as_of``, with
-    the named sets; policies they reference are loaded too but not returned."""
-    with transaction(engine) as session:
+def published_library(engine: Engine) -> tuple[list[Policy], Any]:
+    """Every policy published in the store, loaded, with the named sets; each version first
+    checked against its reviewed content hash
+    (:class:`store.policy_integrity.TamperedPolicyError` when one differs: nothing runs)."""
+    with transaction(engine, write=False) as session:
+        policy_integrity.verify(session)
         versions = policy_store.published_versions(session)
     texts = {v.policy_id: v.text for v in versions}
     if not texts:
         return [], None
-    loaded, sets = parse_stored_policies(texts)
+    return parse_stored_policies(texts)
+
+
+def published_policies(engine: Engine, *, entity: str, as_of: dt.date) -> tuple[list[Policy], Any]:
+    """The policies of ``entity`` published in the store and in effect on ``as_of``, with
+    the named sets (verified, see :func:`published_library`); policies they reference are
+    loaded too but not returned."""
+    loaded, sets = published_library(engine)
     return [p for p in loaded if p.entity == entity and p.in_effect(as_of)], sets
 
 

@@ -4,9 +4,15 @@
 ``upgrade`` runs the Alembic migrations shipped inside this package, so an installed package
 can migrate its database without an ``alembic.ini``.
 
-On SQLite every transaction starts with ``BEGIN IMMEDIATE`` (writers queue on the busy
-timeout instead of failing half-way with "database is locked"), in WAL mode so readers are
-not blocked.
+Transactions are writing (the default) or read-only (``transaction(engine, write=False)``).
+On SQLite (WAL mode) a writing transaction starts with ``BEGIN IMMEDIATE`` (writers queue on
+the busy timeout instead of failing half-way with "database is locked"), a read-only one with
+a plain ``BEGIN`` under ``PRAGMA query_only``: it takes no write lock, never waits for a
+writer and cannot write by mistake. On PostgreSQL a read-only transaction is
+``READ ONLY``.
+
+An engine may carry the audit log's seal (its key and head sink, kept outside the
+database): ``make_engine(url, audit_seal=...)``; :mod:`store.audit` reads it from there.
 """
 
 from __future__ import annotations
@@ -14,14 +20,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+if TYPE_CHECKING:
+    from store.audit import AuditSeal
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+READ_ONLY_OPTION = "mianshen_read_only"
 
 
 def is_postgres(bind: Engine | Connection | Session) -> bool:
@@ -32,20 +42,41 @@ def is_postgres(bind: Engine | Connection | Session) -> bool:
     )
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, audit_seal: AuditSeal | None = None, **kwargs: Any) -> Engine:
     """An engine for ``url``. SQLite files get their parent directory created, WAL mode,
-    foreign keys and a busy timeout.
+    foreign keys and a busy timeout. ``audit_seal`` travels with the engine to every
+    session (see :mod:`store.audit`).
 
     >>> make_engine("sqlite://").dialect.name
     'sqlite'
     """
+    # Up to 40 connections by default (the web service sizes its pool to its admission
+    # gate, api.gates).
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 30)
+    if audit_seal is not None:
+        from store.audit import SEAL_OPTION
+
+        kwargs["execution_options"] = {
+            **kwargs.get("execution_options", {}), SEAL_OPTION: audit_seal,
+        }
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
-        return create_engine(url, **kwargs)
+        engine = create_engine(url, **kwargs)
+
+        @event.listens_for(engine, "begin")
+        def _on_pg_begin(conn: Connection) -> None:
+            if conn.get_execution_options().get(READ_ONLY_OPTION):
+                conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+
+        return engine
     database = parsed.database
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+    else:  # an in-memory database lives in one connection (SingletonThreadPool)
+        kwargs.pop("pool_size", None)
+        kwargs.pop("max_overflow", None)
     engine = create_engine(url, **kwargs)
 
     @event.listens_for(engine, "connect")
@@ -63,7 +94,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = bool(conn.get_execution_options().get(READ_ONLY_OPTION))
+        info = conn.connection.info  # per DBAPI connection: emit the pragma only on a change
+        if info.get("query_only") is not read_only:
+            conn.exec_driver_sql(f"PRAGMA query_only = {int(read_only)}")
+            info["query_only"] = read_only
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -90,7 +126,7 @@ def upgrade(target: Engine | str, *, revision: str = "head") -> None:
 def current_revision(engine: Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
-    with engine.connect() as conn:
+    with reading(engine).connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
@@ -100,14 +136,27 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, future=True)
 
 
+def reading(engine: Engine) -> Engine:
+    """``engine`` for read-only transactions (same pool, same seal; made once per engine and
+    kept on it)."""
+    if engine.get_execution_options().get(READ_ONLY_OPTION):
+        return engine
+    found: Engine | None = getattr(engine, "_mianshen_reading", None)
+    if found is None:
+        found = engine.execution_options(**{READ_ONLY_OPTION: True})
+        engine._mianshen_reading = found  # type: ignore[attr-defined]
+    return found
+
+
 @contextmanager
-def transaction(engine: Engine) -> Iterator[Session]:
-    """One session, one transaction: committed on success, rolled back on error.
+def transaction(engine: Engine, *, write: bool = True) -> Iterator[Session]:
+    """One session, one transaction: committed on success, rolled back on error. With
+    ``write=False`` the transaction is read-only (no write lock on SQLite; a write fails).
 
     >>> eng = make_engine("sqlite://")
-    >>> with transaction(eng) as s:
+    >>> with transaction(eng, write=False) as s:
     ...     s.execute(text("select 1")).scalar()
     1
     """
-    with session_factory(engine)() as session, session.begin():
+    with session_factory(engine if write else reading(engine))() as session, session.begin():
         yield session

@@ -28,8 +28,9 @@ class TransitionError(StoreError):
 
 
 class FourEyesError(StoreError):
-    """The reviewer of a policy version wrote it: its author, or an editor of the draft
-    (四眼原则, per person whatever roles they hold)."""
+    """The reviewer of a policy version wrote it: its author, or an editor of the draft; or
+    the approver of a retirement is the one who asked for it (``role="requester"``) (四眼原则,
+    per person whatever roles they hold)."""
 
     def __init__(self, version_id: int, user: str, *, role: str = "author") -> None:
         self.version_id = version_id

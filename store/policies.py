@@ -5,9 +5,15 @@ back: ``in_review -> draft``, or approve it for a later day: ``in_review -> sche
 :func:`publish_due` publishes it on that day). Every approval or rejection names its reviewer
 and reason (:func:`reviews`). The reviewer who approves must be another person than whoever
 wrote the version: its author and everyone who edited the draft (四眼原则, per person
-whatever roles they hold). A version that left ``draft`` is immutable: its text and content
-hash never change. Versions of a policy are numbered 1, 2, 3 … in the order they were created
-(:attr:`PolicyVersionRecord.number`). Every step writes an audit entry in the same transaction.
+whatever roles they hold); retiring a published version takes two people as well
+(:mod:`store.retirements`). A version that left ``draft`` is immutable: its text and content
+hash never change, and the database itself refuses such a change (triggers of migration
+0004). Versions of a policy are numbered 1, 2, 3 … in the order they were created
+(:attr:`PolicyVersionRecord.number`). Every step writes an audit entry in the same
+transaction; the keyed entries of publishing and retiring carry the version's content hash,
+which is what :mod:`store.policy_integrity` checks the stored versions against before a run
+uses them. Nothing is ever imported as published: an import creates versions awaiting review
+(:func:`import_for_review`).
 
 The store does not parse policy YAML; callers pass the parsed id, title, entity, effective
 period and version alongside the text.
@@ -28,7 +34,7 @@ from store import audit
 from store.errors import FourEyesError, ImmutableVersionError, NotFoundError, TransitionError
 from store.schema import policies, policy_reviews, policy_versions
 from store.types import utcnow
-from store.users import SYSTEM_USER, ensure_system_user
+from store.users import SYSTEM_USER
 
 VersionStatus = Literal["draft", "in_review", "scheduled", "published", "retired"]
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -250,10 +256,13 @@ def _move(
 def submit(
     session: Session, version_id: int, *, actor: str, now: dt.datetime | None = None
 ) -> PolicyVersionRecord:
-    """Send a draft for review."""
+    """Send a draft for review. The audit entry records the content hash submitted: what is
+    published later must still be that text."""
     now = now or utcnow()
+    current = get_version(session, version_id)
     return _move(
-        session, version_id, "in_review", actor=actor, now=now, values={"submitted_at": now}
+        session, version_id, "in_review", actor=actor, now=now, values={"submitted_at": now},
+        detail={"content_hash": current.content_hash}
     )
 
 
@@ -334,6 +343,9 @@ def reject(
 
 def _go_live(session: Session, version: PolicyVersionRecord, *, actor: str, reviewer: str,
              now: dt.datetime, detail: dict[str, Any] | None = None) -> PolicyVersionRecord:
+    from store.policy_integrity import verify_as_submitted
+
+    verify_as_submitted(session, version)  # never publish a text changed since submission
     for older in published_versions(session, policy_id=version.policy_id):
         _move(
             session,
@@ -342,7 +354,7 @@ def _go_live(session: Session, version: PolicyVersionRecord, *, actor: str, revi
             actor=actor,
             now=now,
             values={"retired_at": now},
-            detail={"superseded_by": version.id},
+            detail={"superseded_by": version.id, "content_hash": older.content_hash},
         )
     return _move(
         session,
@@ -351,7 +363,7 @@ def _go_live(session: Session, version: PolicyVersionRecord, *, actor: str, revi
         actor=actor,
         now=now,
         values={"reviewer": reviewer, "published_at": now},
-        detail=detail,
+        detail={**(detail or {}), "content_hash": version.content_hash},
     )
 
 
@@ -437,10 +449,26 @@ def scheduled_for(session: Session, version_id: int) -> dt.date | None:
 
 
 def retire(
-    session: Session, version_id: int, *, actor: str, now: dt.datetime | None = None
+    session: Session,
+    version_id: int,
+    *,
+    reviewer: str,
+    requested_by: str,
+    reason: str,
+    now: dt.datetime | None = None,
 ) -> PolicyVersionRecord:
+    """Retire a published version on ``requested_by``'s request, approved by ``reviewer``,
+    who must be another person (:class:`FourEyesError`, role ``requester``). Called by
+    :func:`store.retirements.approve`, which keeps the request."""
+    if reviewer == requested_by:
+        raise FourEyesError(version_id, reviewer, role="requester")
     now = now or utcnow()
-    return _move(session, version_id, "retired", actor=actor, now=now, values={"retired_at": now})
+    current = get_version(session, version_id)
+    return _move(
+        session, version_id, "retired", actor=reviewer, now=now, values={"retired_at": now},
+        detail={"requested_by": requested_by, "reason": reason,
+                "content_hash": current.content_hash},
+    )
 
 
 def published_versions(
@@ -475,41 +503,32 @@ def list_versions(session: Session, *, policy_id: str | None = None) -> list[Pol
     return out
 
 
-def import_published(
-    session: Session, docs: Sequence[PolicyDocument], *, now: dt.datetime | None = None
-) -> int:
-    """Import bundled policies as published, attributed to the system user (no four-eyes:
-    the library is reviewed where it is written). A version already stored is skipped; a new
-    version retires the older published one. Returns how many versions were imported."""
+def import_for_review(
+    session: Session,
+    docs: Sequence[PolicyDocument],
+    *,
+    author: str,
+    source: str,
+    now: dt.datetime | None = None,
+) -> list[PolicyVersionRecord]:
+    """Import ``docs`` as versions under review, written by ``author`` (who therefore cannot
+    approve them): each becomes a draft and is submitted at once; a version already stored
+    (same policy and version) is skipped. Nothing is published here: a reviewer approves each
+    one (:func:`publish`). Returns the versions created."""
     now = now or utcnow()
-    ensure_system_user(session)
-    imported = 0
+    created = []
     for doc in docs:
         if find_version(session, doc.policy_id, doc.version) is not None:
             continue
-        draft = create_draft(session, doc, author=SYSTEM_USER, now=now)
-        for older in published_versions(session, policy_id=doc.policy_id):
-            _move(
-                session,
-                older.id,
-                "retired",
-                actor=SYSTEM_USER,
-                now=now,
-                values={"retired_at": now},
-                detail={"superseded_by": draft.id},
-            )
-        session.execute(
-            update(policy_versions)
-            .where(policy_versions.c.id == draft.id)
-            .values(status="published", submitted_at=now, published_at=now)
-        )
+        draft = create_draft(session, doc, author=author, now=now)
         audit.append(
             session,
-            actor=SYSTEM_USER,
+            actor=author,
             action="policy.import",
             subject=f"policy:{doc.policy_id}",
-            detail={"version_id": draft.id, "version": doc.version, "source": "bundled library"},
+            detail={"version_id": draft.id, "version": doc.version, "source": source,
+                    "content_hash": draft.content_hash},
             now=now,
         )
-        imported += 1
-    return imported
+        created.append(submit(session, draft.id, actor=author, now=now))
+    return created

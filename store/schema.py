@@ -250,11 +250,14 @@ audit_log = Table(
     Column("detail", Text(), nullable=False),  # canonical JSON, hashed as written
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # hmac-sha256 (keyed, migration 0004 on) or sha256 (entries written before the key)
+    Column("scheme", String(16), nullable=False, server_default="sha256"),
+    Index(None, "action"),  # replaying the publishing records (store.policy_integrity)
 )
 
 # The head of the audit chain (one row), written with every entry: deleting the newest
-# entries leaves the head pointing past the end of the chain. Anchor it outside the database
-# (``mianshen audit verify`` prints it) to detect a rewrite of both.
+# entries leaves the head pointing past the end of the chain. Every committed head is also
+# exported outside the database (store.audit_heads), which detects a rewrite of both.
 audit_head = Table(
     "audit_head",
     metadata,
@@ -321,4 +324,42 @@ api_keys = Table(
     Column("user_id", String(64), nullable=False),
     Column("label", String(200), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# Login tokens revoked before they expire (logout); a row can go once its token has expired.
+revoked_tokens = Table(
+    "revoked_tokens",
+    metadata,
+    Column("token_id", String(64), primary_key=True),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime(), nullable=False),
+    Index(None, "expires_at"),
+)
+
+# Counters of the login limits (per client address, per account name) in fixed windows;
+# shared by every process of the service (Redis replaces this table when configured).
+rate_counters = Table(
+    "rate_counters",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("bucket", BigInteger(), primary_key=True, autoincrement=False),
+    Column("count", Integer(), nullable=False),
+    Index(None, "bucket"),
+)
+
+# Retiring a published policy version takes two people: one asks, a reviewer who is not the
+# one who asked approves (or rejects) it.
+policy_retirements = Table(
+    "policy_retirements",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("version_id", BigId, ForeignKey("policy_versions.id"), nullable=False),
+    Column("status", String(16), nullable=False),  # pending approved rejected
+    Column("reason", Text(), nullable=False),
+    Column("requested_by", String(64), nullable=False),
+    Column("requested_at", UTCDateTime(), nullable=False),
+    Column("decided_by", String(64), nullable=True),
+    Column("decided_at", UTCDateTime(), nullable=True),
+    Column("decision_reason", Text(), nullable=True),
+    Index(None, "version_id", "status"),
 )

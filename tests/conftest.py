@@ -18,6 +18,8 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
+from store.audit import AuditSeal
+from store.audit_heads import HeadFile
 from store.db import make_engine, upgrade
 
 POSTGRES_URL_ENV = "MIANSHEN_TEST_POSTGRES_URL"
@@ -94,8 +96,36 @@ def db_url(empty_db_url: str) -> str:
     return empty_db_url
 
 
+def seal_in(folder: Path) -> AuditSeal:
+    """An audit seal kept in ``folder``: a random key (never a fixed one) and a head file.
+    Engines of one test that share a folder share the seal."""
+    import secrets
+
+    folder.mkdir(parents=True, exist_ok=True)
+    key_path = folder / "audit.key"
+    if not key_path.exists():
+        key_path.write_text(secrets.token_urlsafe(32), encoding="ascii")
+    return AuditSeal(key=key_path.read_text(encoding="ascii").strip().encode("ascii"),
+                     heads=HeadFile(folder / "audit-head.log"))
+
+
+def sealed_engine(url: str, folder: Path) -> Engine:
+    """An engine for ``url`` carrying the seal kept in ``folder``."""
+    return make_engine(url, audit_seal=seal_in(folder))
+
+
 @pytest.fixture
-def db_engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
+def db_engine(db_url: str, tmp_path: Path) -> Iterator[Engine]:
+    engine = sealed_engine(db_url, tmp_path / "seal")
     yield engine
     engine.dispose()
+
+
+def publish_bundled_library(engine: Engine) -> int:
+    """The bundled library published the only way there is: the demo officer imports it
+    (versions under review), the demo reviewer approves each one. ``engine`` carries a seal."""
+    from api.services.demo_data import STAFF, create_accounts, publish_library
+
+    upgrade(engine)
+    create_accounts(engine, list(STAFF))
+    return publish_library(engine, say=lambda _message: None)

@@ -36,7 +36,35 @@ app.add_typer(notify_cmd.app, name="notify", help="消息投递: 投递一次 (d
 
 def main() -> None:
     quiet_logs()
-    app()
+    try:
+        app()
+    except Exception as exc:
+        if not _is_configuration_error(exc):
+            raise
+        from rich.console import Console
+
+        Console(stderr=True).print(f"[red]配置有误，未执行：{_configuration_message(exc)}[/red]")
+        raise SystemExit(2) from None
+
+
+def _is_configuration_error(exc: Exception) -> bool:
+    """Settings that fail validation (a default secret …) or a key file that cannot be used:
+    the operator gets the reason in Chinese, not a traceback."""
+    from pydantic import ValidationError
+
+    from api.keys import KeyFileError
+    from api.storage import AuditKeyLostError
+
+    return isinstance(exc, ValidationError | KeyFileError | AuditKeyLostError)
+
+
+def _configuration_message(exc: Exception) -> str:
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        return "；".join(str(e.get("msg", "")).removeprefix("Value error, ")
+                        for e in exc.errors())
+    return str(exc)
 
 
 def quiet_logs() -> None:

@@ -2,7 +2,9 @@
 event engine (durable_rules); the final outcomes in the columns of `mianshen match`.
 
 With ``--database`` every applied event also writes its entitlement changes and outbox
-messages, in one transaction per event, through the same store and notifier path as a run.
+messages, in one transaction per event, through the same store and notifier path as a run;
+the policies are then the ones published in that database (checked against their review
+records, like a run's), never files: what changes entitlements has passed review.
 """
 
 from __future__ import annotations
@@ -62,11 +64,18 @@ def replay_command(
     when = parse_date(as_of, option="--as-of")
     lines = _read_lines(events)
     table = read_table(profiles)
-    policy_list, sets = load_policies(policies)
+    if database is not None:
+        if policies is not None:
+            err_console.print("[red]写入数据库时只使用库中已发布（经审核）的政策，"
+                              "不能同时给出 --policies。[/red]")
+            raise typer.Exit(2)
+        policy_list, sets = _published(database, entity=kind, as_of=when)
+    else:
+        policy_list, sets = load_policies(policies)
     clean, rejected_rows = validate_frame(table, entity=kind, source=profiles.name)
     console.print(f"读取画像 {table.height} 行，通过校验 {clean.height} 行，"
                   f"拒收 {rejected_rows.height} 行")
-    with EventEngine(policy_list, entity=kind, as_of=when, sets=sets) as engine:  # type: ignore[arg-type]
+    with EventEngine(policy_list, entity=kind, as_of=when, sets=sets) as engine:
         engine.load(clean)
         on_applied = None
         if database is not None:
@@ -84,17 +93,42 @@ def replay_command(
                                  schema={"line": pl.Int64, "reason": pl.String}), rejects)
 
 
+def _published(url: str, *, entity: str, as_of: dt.date) -> tuple[list[Any], Any]:
+    from api.settings import get_settings
+    from api.storage import open_engine
+    from matcher.runs import published_library
+    from store.db import upgrade
+    from store.policy_integrity import TamperedPolicyError
+
+    engine = open_engine(get_settings(), url=url)
+    upgrade(engine)
+    try:
+        loaded, sets = published_library(engine)
+    except TamperedPolicyError as exc:
+        err_console.print(f"[red]拒绝运行：{len(exc.problems)} 个已发布政策版本与审核发布记录"
+                          "不符；请运行 mianshen audit verify 查看。[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    if not any(p.entity == entity and p.in_effect(as_of) for p in loaded):
+        err_console.print("[red]库中尚无已发布且在评估日生效的政策：请先导入"
+                          "（mianshen policies import）并由审核人员批准。[/red]")
+        raise typer.Exit(1)
+    return loaded, sets
+
+
 def _store_writer(engine: Any, url: str, *, base_url: str, as_of: dt.date) -> Any:
     from api.delivery import LinkConfig, outbox_hook
     from api.settings import get_settings
+    from api.storage import open_engine
     from matcher.events.delivery import event_run_id, record_outcomes
     from notifier.links import LinkSigner
-    from store.db import make_engine, upgrade
+    from store.db import upgrade
 
-    db = make_engine(url)
+    settings = get_settings()
+    db = open_engine(settings, url=url)
     upgrade(db)
     policies = engine.compiled.policies
-    settings = get_settings()
     links = LinkConfig(base_url=base_url, signer=LinkSigner(
         secret=settings.link_key(), ttl_seconds=settings.link_ttl_seconds))
     hook = outbox_hook(entity_kind=engine.entity, policies=policies, as_of=as_of, links=links)

@@ -30,10 +30,12 @@ def run(
     json_out: Annotated[Path | None, typer.Option("--json", help="把运行报告写成 JSON")] = None,
 ) -> None:
     """运行一次：读取源数据、构建画像、匹配已发布政策、写入资格变化。"""
+    from api.cli.store_cmd import POLICY_PROBLEMS
     from api.scheduler import run_pipeline
     from api.settings import get_settings
+    from api.storage import AuditKeyLostError, open_engine
     from matcher.runs import RunLockedError
-    from store.db import make_engine
+    from store.policy_integrity import TamperedPolicyError
 
     try:
         day = dt.date.fromisoformat(as_of)
@@ -47,7 +49,11 @@ def run(
         err_console.print(f"[red]--sources 应为目录，实际不存在或不是目录：{sources}[/red]")
         raise typer.Exit(2)
     settings = get_settings()
-    engine = make_engine(database_url or settings.database_url)
+    try:
+        engine = open_engine(settings, url=database_url)
+    except AuditKeyLostError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
     entities = (entity,) if entity else ("enterprise", "person")
     try:
         with console.status("运行中 …") as status:
@@ -66,6 +72,15 @@ def run(
             )
     except RunLockedError as exc:
         err_console.print(f"[red]另一个运行正在进行（{exc.holder}），请稍后重试。[/red]")
+        raise typer.Exit(1) from None
+    except TamperedPolicyError as exc:
+        err_console.print(
+            f"[red]拒绝运行：{len(exc.problems)} 个已发布政策版本与审核发布时的记录不符"
+            "（数据库中的政策可能被直接改动）。未匹配任何政策，未改动任何待遇。[/red]")
+        for p in exc.problems:
+            err_console.print(f"[red]  · {p.policy_id}（版本 {p.version}，编号 {p.version_id}）："
+                              f"{POLICY_PROBLEMS.get(p.kind, p.kind)}[/red]")
+        err_console.print("[red]请运行 mianshen audit verify 查看详情。[/red]")
         raise typer.Exit(1) from None
     except Exception as exc:  # a failed run is recorded as failed; monitoring sees exit 1
         err_console.print(f"[red]运行失败：{type(exc).__name__}: {exc}[/red]")

@@ -1,5 +1,10 @@
 """`mianshen serve`: the HTTP API and the pages. On an empty database (nothing configured)
-it loads demo data first and prints the demo account of each role."""
+it loads demo data first (the library imported by the demo officer and approved by the demo
+reviewer) and prints the demo account of each role.
+
+The client address is the connection's peer: uvicorn's own ``X-Forwarded-For`` handling (which
+believes 127.0.0.1 by default) is off; the app believes the header only from
+``MIANSHEN_TRUSTED_PROXIES``."""
 
 from __future__ import annotations
 
@@ -26,11 +31,12 @@ def serve(
     from api.auth import ROLE_LABELS
     from api.services.demo_data import DemoAccount, load_demo, store_is_empty
     from api.settings import get_settings
+    from api.storage import open_engine
     from profiles.masking import mask_id
-    from store.db import make_engine, upgrade
+    from store.db import upgrade
 
     settings = get_settings()
-    engine = make_engine(settings.database_url)
+    engine = open_engine(settings)
     upgrade(engine)
     accounts: list[DemoAccount] = []
     if demo and store_is_empty(engine):
@@ -40,6 +46,8 @@ def serve(
         accounts = load_demo(settings, engine, enterprises=settings.demo_enterprises,
                              persons=settings.demo_persons, seed=settings.demo_seed,
                              say=console.print)
+        if "metrics_public" not in settings.model_fields_set:
+            settings = settings.model_copy(update={"metrics_public": True})
     app = create_app(settings, engine=engine)
     if accounts:
         table = Table(title="演示账号（仅用于本机演示）")
@@ -52,9 +60,16 @@ def serve(
             table.add_row(ROLE_LABELS[a.role], a.user_id, a.password, entity)
         console.print(table)
     console.print(f"[bold green]已启动：http://{host}:{port}/ （接口文档 /docs）[/bold green]")
+    if settings.metrics_public:
+        console.print("指标 /metrics：对所有人开放" + ("（演示模式）" if accounts else "")
+                      + "；正式环境请关闭（MIANSHEN_METRICS_PUBLIC=0）"
+                      "并设置 MIANSHEN_METRICS_TOKEN。")
+    else:
+        console.print("指标 /metrics：需携带 MIANSHEN_METRICS_TOKEN 或以管理员身份访问。")
     # No access log: paths can carry ID numbers (/api/matches/entities/person/<id>), which
     # must never reach a log. Request counts are in /metrics.
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False,
+                proxy_headers=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -27,7 +27,10 @@ class UserPublic(BaseModel):
 
 
 class ApiKeyCreate(BaseModel):
-    user_id: str = Field(min_length=1, max_length=64, description="the account the key acts as")
+    user_id: str | None = Field(
+        default=None, min_length=1, max_length=64,
+        description="the account the key acts as: the caller's own (another is refused)",
+    )
     label: str = Field(min_length=1, max_length=200, description="which system holds it")
 
 

@@ -136,3 +136,19 @@ class ReviewEvidencePublic(BaseModel):
     writers: list[str]
     can_decide: bool
     cannot_decide_reason: str | None = None
+
+
+class RetirementPublic(BaseModel):
+    """A request to retire a published version, and its decision (四眼原则)."""
+
+    id: int
+    version_id: int
+    policy_id: str
+    status: str
+    status_label: str
+    reason: str
+    requested_by: str
+    requested_at: dt.datetime
+    decided_by: str | None
+    decided_at: dt.datetime | None
+    decision_reason: str | None

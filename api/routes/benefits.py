@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import DataDep, EntityUser, SessionDep, SettingsDep
+from api.deps import DataDep, EntityUser, SessionDep, SettingsDep, WriteSessionDep
 from api.models.benefits import (
     AnswersUpdate,
     ApplicationPublic,
@@ -111,7 +111,7 @@ def explain_mine(entitlement_id: int, session: SessionDep, data: DataDep,
 
 
 @router.get("/benefits/{entitlement_id}/application", response_model=ApplicationPublic)
-def get_application(entitlement_id: int, session: SessionDep, data: DataDep,
+def get_application(entitlement_id: int, session: WriteSessionDep, data: DataDep,
                     user: EntityUser) -> ApplicationPublic:
     """预填申请表（首次打开时生成）：只需补充数据无法证明的事项。"""
     e = own_entitlement(session, user, entitlement_id)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from api.deps import DataDep, SessionDep, SettingsDep
+from api.deps import DataDep, SessionDep, SettingsDep, WriteSessionDep
 from api.routes.pages import render
 from api.services.answers import parse_answers
 from api.services.benefits import (
@@ -89,7 +89,7 @@ def _page(request: Request, session: Session, data: DataAccess, link: ResolvedLi
 
 
 @router.get("/l/{lid}", response_class=HTMLResponse)
-def open_link(lid: str, request: Request, session: SessionDep, data: DataDep,
+def open_link(lid: str, request: Request, session: WriteSessionDep, data: DataDep,
               settings: SettingsDep) -> HTMLResponse:
     try:
         link = _resolve(session, settings, lid)

@@ -18,7 +18,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from api.auth import ROLE_LABELS, Principal
-from api.deps import COOKIE_NAME, DataDep, EngineDep, MaybeUser, SessionDep, SettingsDep
+from api.deps import (
+    COOKIE_NAME,
+    DataDep,
+    EngineDep,
+    MaybeUser,
+    SessionDep,
+    SettingsDep,
+    WriteSessionDep,
+)
 from api.routes.policies import history, list_policies
 from api.services.benefits import STATUS_LABELS as BENEFIT_STATUS_LABELS
 from api.services.benefits import benefit_detail, benefit_public, own_entitlement, titles
@@ -138,7 +146,10 @@ async def login_form(request: Request, settings: SettingsDep, engine: EngineDep)
 
 
 @router.post("/logout")
-def logout() -> Response:
+def logout(request: Request, engine: EngineDep) -> Response:
+    from api.routes.auth import revoke_request_token
+
+    revoke_request_token(request, engine)  # the cookie's token is void from now on
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE_NAME)
     return response
@@ -247,7 +258,7 @@ def benefit_page(entitlement_id: int, request: Request, session: SessionDep, dat
 
 
 @router.get("/me/benefits/{entitlement_id}/application", response_class=HTMLResponse)
-def application_page(entitlement_id: int, request: Request, session: SessionDep,
+def application_page(entitlement_id: int, request: Request, session: WriteSessionDep,
                      data: DataDep, user: Entity) -> HTMLResponse:
     from api.services.benefits import application_public, open_application
 

@@ -12,6 +12,9 @@ from sqlalchemy import select
 from api.deps import (
     DataDep,
     Officer,
+    OfficerOrReviewer,
+    ReadSessionDep,
+    Reviewer,
     ReviewerOrAdmin,
     SessionDep,
     SettingsDep,
@@ -25,6 +28,7 @@ from api.models.policies import (
     PolicyPublic,
     PolicyTextCreate,
     PolicyTextUpdate,
+    RetirementPublic,
     ReviewDecision,
     SimulateRequest,
     SimulationPublic,
@@ -37,7 +41,9 @@ from api.services.errors import Conflict, Forbidden, InvalidPolicy, NotFound
 from api.services.labels import VERSION_STATUS_LABELS as STATUS_LABELS
 from api.services.simulate import simulate
 from store import policies as policy_store
+from store import retirements
 from store.policies import PolicyVersionRecord, ReviewRecord
+from store.retirements import RetirementRecord
 from store.schema import policies as policies_table
 
 router = APIRouter(prefix="/api/policies", tags=["policies"])
@@ -128,7 +134,7 @@ def diff_versions(
 
 
 @router.post("/validate", response_model=ValidationPublic)
-def validate_policy(body: PolicyTextCreate, session: SessionDep, data: DataDep,
+def validate_policy(body: PolicyTextCreate, session: ReadSessionDep, data: DataDep,
                     _user: Simulator) -> ValidationPublic:
     """检查政策文本；问题带行号和列号。"""
     try:
@@ -171,7 +177,8 @@ def update_draft(policy_id: str, version_id: int, body: PolicyTextUpdate, sessio
 
 @router.post("/{policy_id}/versions/{version_id}/simulate", response_model=SimulationPublic)
 def simulate_version(policy_id: str, version_id: int, body: SimulateRequest,
-                     session: SessionDep, data: DataDep, _user: Simulator) -> SimulationPublic:
+                     session: ReadSessionDep, data: DataDep,
+                     _user: Simulator) -> SimulationPublic:
     """在当前画像快照上模拟该版本：按区划、行业统计，总金额，样例与解释，与已发布版本的差异。"""
     v = _version_of(session, policy_id, version_id)
     policy = parse_policy_text(v.text, base=data.published_library(session))
@@ -215,9 +222,50 @@ def reject_version(policy_id: str, version_id: int, body: ReviewDecision, sessio
     return version_public(v, policy_store.last_reviews(session, [v.id]).get(v.id))
 
 
-@router.post("/{policy_id}/versions/{version_id}/retire", response_model=VersionPublic)
-def retire_version(policy_id: str, version_id: int, session: SessionDep,
-                   user: ReviewerOrAdmin) -> VersionPublic:
-    """废止已发布版本。"""
+RETIREMENT_LABELS = {"pending": "待审核", "approved": "已批准", "rejected": "已驳回"}
+
+
+def retirement_public(session: SessionDep, r: RetirementRecord) -> RetirementPublic:
+    v = policy_store.get_version(session, r.version_id)
+    return RetirementPublic(
+        id=r.id, version_id=r.version_id, policy_id=v.policy_id, status=r.status,
+        status_label=RETIREMENT_LABELS[r.status], reason=r.reason,
+        requested_by=r.requested_by, requested_at=r.requested_at, decided_by=r.decided_by,
+        decided_at=r.decided_at, decision_reason=r.decision_reason,
+    )
+
+
+def _pending_retirement(session: SessionDep, policy_id: str, version_id: int) -> RetirementRecord:
     _version_of(session, policy_id, version_id)
-    return version_public(policy_store.retire(session, version_id, actor=user.user_id))
+    found = retirements.pending(session, version_id=version_id)
+    if not found:
+        raise NotFound(f"版本 {version_id} 没有待审核的废止申请")
+    return found[0]
+
+
+@router.post("/{policy_id}/versions/{version_id}/retire", response_model=RetirementPublic,
+             status_code=202)
+def retire_version(policy_id: str, version_id: int, body: ReviewDecision, session: SessionDep,
+                   user: OfficerOrReviewer) -> RetirementPublic:
+    """申请废止已发布版本（附理由）；须由另一位审核人员批准后才废止（四眼原则）。"""
+    _version_of(session, policy_id, version_id)
+    requested = retirements.request(session, version_id, actor=user.user_id, reason=body.reason)
+    return retirement_public(session, requested)
+
+
+@router.post("/{policy_id}/versions/{version_id}/retire/approve", response_model=VersionPublic)
+def approve_retirement(policy_id: str, version_id: int, session: SessionDep,
+                       user: Reviewer) -> VersionPublic:
+    """批准废止申请（批准人不得为申请人），版本即废止。"""
+    pending = _pending_retirement(session, policy_id, version_id)
+    return version_public(retirements.approve(session, pending.id, reviewer=user.user_id))
+
+
+@router.post("/{policy_id}/versions/{version_id}/retire/reject", response_model=RetirementPublic)
+def reject_retirement(policy_id: str, version_id: int, body: ReviewDecision,
+                      session: SessionDep, user: Reviewer) -> RetirementPublic:
+    """驳回废止申请（附理由），版本保持已发布。"""
+    pending = _pending_retirement(session, policy_id, version_id)
+    rejected = retirements.reject(session, pending.id, reviewer=user.user_id,
+                                  reason=body.reason)
+    return retirement_public(session, rejected)

@@ -7,14 +7,20 @@ from fastapi import APIRouter
 from api.auth import Principal
 from api.deps import DataDep, ReviewerOrAdmin, SessionDep
 from api.models.benefits import BenefitDetailPublic, BenefitPublic, ObjectionAnswer
-from api.models.policies import DiffLinePublic, ReviewEvidencePublic, VersionPublic
-from api.routes.policies import version_detail, version_public
+from api.models.policies import (
+    DiffLinePublic,
+    RetirementPublic,
+    ReviewEvidencePublic,
+    VersionPublic,
+)
+from api.routes.policies import retirement_public, version_detail, version_public
 from api.services.benefits import benefit_detail, benefit_public, titles
 from api.services.drafts import diff_lines, parse_policy_text, text_diff
 from api.services.errors import ApiError, Conflict, Forbidden
 from profiles.masking import mask_id
 from store import entitlements as entitlement_store
 from store import policies as policy_store
+from store import retirements
 from store.entitlements import EntitlementStatus
 
 router = APIRouter(prefix="/api/reviews", tags=["reviews"])
@@ -69,6 +75,12 @@ def review_evidence(version_id: int, session: SessionDep, data: DataDep,
         impact=report, impact_error=error,
         writers=sorted(policy_store.writers(session, version_id)),
         can_decide=block is None, cannot_decide_reason=block)
+
+
+@router.get("/retirements", response_model=list[RetirementPublic])
+def retirement_queue(session: SessionDep, _user: ReviewerOrAdmin) -> list[RetirementPublic]:
+    """待审核的废止申请（批准人不得为申请人）。"""
+    return [retirement_public(session, r) for r in retirements.pending(session)]
 
 
 def _masked(b: BenefitPublic) -> BenefitPublic:

@@ -9,11 +9,20 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
-from api.auth import ENTITY_OF_ROLE, ROLES, Principal, hash_password, verify_password
+from api.auth import (
+    ENTITY_OF_ROLE,
+    ROLES,
+    Principal,
+    hash_password,
+    spend_password_check,
+    verify_password,
+)
+from store import audit
 from store import users as user_store
+from store.db import transaction
 from store.errors import NotFoundError
 from store.schema import api_accounts as accounts
 from store.schema import api_keys
@@ -87,27 +96,37 @@ def principal_of(session: Session, user_id: str) -> Principal | None:
     )
 
 
-def authenticate(session: Session, user_id: str, password: str) -> Principal | None:
-    """The principal when the password matches, else None."""
-    row = session.execute(
-        select(accounts.c.password_hash).where(accounts.c.user_id == user_id)
-    ).first()
-    if row is None or not verify_password(password, row.password_hash):
+def authenticate(engine: Engine, user_id: str, password: str) -> Principal | None:
+    """The principal when the password matches, else None. The password is checked outside
+    any transaction, and an unknown user costs the same scrypt work as a known one."""
+    with transaction(engine, write=False) as session:
+        stored = session.execute(
+            select(accounts.c.password_hash).where(accounts.c.user_id == user_id)
+        ).scalar()
+    if stored is None:
+        spend_password_check(password)
         return None
-    return principal_of(session, user_id)
+    if not verify_password(password, stored):
+        return None
+    with transaction(engine, write=False) as session:
+        return principal_of(session, user_id)
 
 
 def _key_hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def create_api_key(session: Session, user_id: str, *, label: str) -> str:
-    """A new API key acting as ``user_id`` (an existing account); only its hash is kept."""
+def create_api_key(session: Session, user_id: str, *, label: str, actor: str) -> str:
+    """A new API key acting as ``user_id`` (an existing account); only its hash is kept.
+    Recorded in the audit log with who created it and the key's id (a prefix of its hash)."""
     if principal_of(session, user_id) is None:
         raise AccountError(f"expected an existing account, got {user_id!r}")
     key = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    session.execute(api_keys.insert().values(key_hash=_key_hash(key), user_id=user_id,
+    digest = _key_hash(key)
+    session.execute(api_keys.insert().values(key_hash=digest, user_id=user_id,
                                              label=label, created_at=utcnow()))
+    audit.append(session, actor=actor, action="auth.api_key.create", subject=f"user:{user_id}",
+                 detail={"key_id": digest[:12], "label": label})
     return key
 
 

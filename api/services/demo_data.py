@@ -1,6 +1,8 @@
-"""Demo data for ``mianshen serve`` on an empty database: the bundled library, a synthetic
-population in the data directory, one run per entity kind, and one account per role (the
-enterprise and the citizen chosen among those with entitlements)."""
+"""Demo data for ``mianshen serve`` on an empty database: one account per role, the bundled
+library imported by the demo officer and approved one by one by the demo reviewer (two
+people, both in the audit log), a synthetic population in the data directory, one run per
+entity kind (the enterprise and the citizen accounts are chosen among those with
+entitlements)."""
 
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ class DemoAccount:
 
 def store_is_empty(engine: Engine) -> bool:
     """No policy version and no account yet (the database is migrated)."""
-    with transaction(engine) as session:
+    with transaction(engine, write=False) as session:
         versions = session.execute(select(func.count()).select_from(policy_versions)).scalar_one()
         accounts = count_accounts(session)
     return int(versions) == 0 and accounts == 0
@@ -38,7 +40,7 @@ def store_is_empty(engine: Engine) -> bool:
 
 def _pick(engine: Engine, entity_kind: str) -> str | None:
     """An entity with an eligible direct benefit and, preferably, an undetermined one too."""
-    with transaction(engine) as session:
+    with transaction(engine, write=False) as session:
         rows = session.execute(
             select(entitlements.c.entity_id, entitlements.c.outcome, entitlements.c.delivery)
             .where(entitlements.c.entity_kind == entity_kind)
@@ -53,14 +55,17 @@ def _pick(engine: Engine, entity_kind: str) -> str | None:
     return best[0] if best else None
 
 
+STAFF = (
+    DemoAccount(user_id="officer", password="officer-demo", role="officer"),
+    DemoAccount(user_id="reviewer", password="reviewer-demo", role="reviewer"),
+    DemoAccount(user_id="admin", password="admin-demo", role="admin"),
+)
+
+
 def demo_accounts(engine: Engine) -> list[DemoAccount]:
     enterprise = _pick(engine, "enterprise")
     person = _pick(engine, "person")
-    out = [
-        DemoAccount(user_id="officer", password="officer-demo", role="officer"),
-        DemoAccount(user_id="reviewer", password="reviewer-demo", role="reviewer"),
-        DemoAccount(user_id="admin", password="admin-demo", role="admin"),
-    ]
+    out = list(STAFF)
     if enterprise:
         out.append(DemoAccount(user_id="enterprise", password="enterprise-demo",
                                role="enterprise", entity_id=enterprise))
@@ -82,13 +87,33 @@ def create_accounts(engine: Engine, accounts: list[DemoAccount]) -> None:
                                                 entity_id=a.entity_id))
 
 
+def publish_library(engine: Engine, *, say: Say) -> int:
+    """The bundled library, imported by the demo officer and approved by the demo reviewer:
+    two distinct accounts, each step in the audit log. Returns how many were published."""
+    from api.services.library_import import approve_versions, import_library
+    from store import audit
+
+    imported = import_library(engine, author="officer")
+    published = approve_versions(engine, imported.created, reviewer="reviewer",
+                                 reason="演示：逐项核对条件、金额与原文一致")
+    with transaction(engine, write=False) as session:
+        entries = len(audit.entries(session))
+    say(f"政策库：演示政策员 officer 导入 {len(imported.created)} 项政策（待审核），演示审核员 "
+        f"reviewer 逐项审核发布 {len(published)} 项（四眼原则：导入人与审核人不同）；"
+        f"以上每一步都记入审计日志（共 {entries} 条，可用 mianshen audit verify 校验）。")
+    return len(published)
+
+
 def load_demo(settings: Settings, engine: Engine, *, enterprises: int, persons: int,
               seed: int, say: Say) -> list[DemoAccount]:
-    """Fill an empty store with demo data; returns the demo accounts."""
+    """Fill an empty store with demo data; returns the demo accounts. ``engine`` must carry
+    the audit seal (:func:`api.storage.open_engine`)."""
     from api.scheduler import prepare_store, run_pipeline
     from profiles.synth import synthesize
 
     prepare_store(engine)
+    create_accounts(engine, list(STAFF))
+    publish_library(engine, say=say)
     sources = settings.data_dir / "demo-sources"
     say(f"合成演示人群：企业 {enterprises}，个人 {persons} …")
     synthesize(sources, enterprises=enterprises, persons=persons, seed=seed)

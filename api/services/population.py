@@ -18,6 +18,7 @@ from api.settings import Settings
 from rules.loader import Library
 from rules.model import Policy
 from store import policies as policy_store
+from store import policy_integrity
 from store import runs as run_store
 from store.runs import RunRecord
 
@@ -67,7 +68,7 @@ class DataAccess:
         self.engine = engine
         self._lock = threading.Lock()
         self._populations: dict[str, Population] = {}
-        self._libraries: dict[tuple[tuple[str, str], ...], tuple[list[Policy], Any]] = {}
+        self._libraries: dict[tuple[tuple[int, str], ...], tuple[list[Policy], Any]] = {}
 
     def population(self, session: Session, entity: str) -> Population:
         run = run_store.last_successful(session, entity_kind=entity)
@@ -97,10 +98,11 @@ class DataAccess:
         from matcher.runs import parse_stored_policies
 
         versions = policy_store.published_versions(session)
-        key = tuple(sorted((v.policy_id, v.version) for v in versions))
+        key = tuple(sorted((v.id, v.content_hash) for v in versions))
         with self._lock:
             if key in self._libraries:
                 return self._libraries[key]
+        policy_integrity.verify(session)  # TamperedPolicyError: nothing uses them
         loaded: tuple[list[Policy], Any] = ([], None)
         if versions:
             loaded = parse_stored_policies({v.policy_id: v.text for v in versions})

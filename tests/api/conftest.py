@@ -17,7 +17,8 @@ from api.app import create_app
 from api.services.accounts import AccountSpec, upsert_account
 from api.services.demo_data import DemoAccount, load_demo
 from api.settings import Settings
-from store.db import make_engine, transaction
+from api.storage import open_engine
+from store.db import transaction
 from store.schema import entitlements
 
 ROLES = ("officer", "reviewer", "admin", "enterprise", "citizen")
@@ -59,10 +60,12 @@ def _other(engine: Engine, kind: str, not_id: str | None) -> str:
 def build_env(folder: Path) -> Env:
     empty_sources = folder / "no-sources"
     empty_sources.mkdir(parents=True)
+    # No configured secret: the login, links and audit keys are generated into the data
+    # directory on first use, as on a default install.
     settings = Settings(data_dir=folder / "data", environment="test",
-                        secret_key="test-secret-key", sources_dir=empty_sources,
-                        login_rate_limit=1000)
-    engine = make_engine(settings.database_url)
+                        sources_dir=empty_sources, login_limit_per_address=100_000,
+                        login_limit_per_account=100_000)
+    engine = open_engine(settings)
     accounts = load_demo(settings, engine, enterprises=150, persons=200, seed=3,
                          say=lambda _m: None)
     by_role = {a.role: a for a in accounts}

@@ -61,7 +61,7 @@ def routes(t: dict[str, Any], env: Env) -> list[Route]:
     me = f"/api/me/benefits/{e}"
     return [
         Route("GET", "/health", frozenset(PUBLIC), public=True),
-        Route("GET", "/metrics", frozenset(PUBLIC), public=True),
+        Route("GET", "/metrics", frozenset({"admin"})),
         Route("GET", "/api/auth/me", frozenset(PUBLIC)),
         Route("GET", "/api/policies", staff),
         Route("GET", f"/api/policies/{pid}", staff),
@@ -73,7 +73,9 @@ def routes(t: dict[str, Any], env: Env) -> list[Route]:
         Route("POST", f"{base}/{rv}/submit", officer),
         Route("POST", f"{base}/{rv}/reject", rev, {"reason": "金额依据不足"}),
         Route("POST", f"{base}/{d}/approve", rev, {"reason": "条件与原文一致"}),
-        Route("POST", f"{base}/{d}/retire", rev_admin),
+        Route("POST", f"{base}/{d}/retire", sim, {"reason": "政策到期"}),
+        Route("POST", f"{base}/{d}/retire/approve", rev),
+        Route("POST", f"{base}/{d}/retire/reject", rev, {"reason": "仍在执行期"}),
         Route("GET", f"/api/matches/entities/enterprise/{t['uscc']}", staff | ent),
         Route("GET", f"/api/matches/entities/person/{t['person']}", staff | {"citizen"}),
         Route("GET", f"/api/matches/entities/enterprise/{env.other_enterprise}", staff),
@@ -92,6 +94,7 @@ def routes(t: dict[str, Any], env: Env) -> list[Route]:
         Route("POST", f"{me}/decline", ent, {"reason": "不需要"}, denied_status=404),
         Route("GET", "/api/reviews/policies", rev_admin),
         Route("GET", "/api/reviews/objections", rev_admin),
+        Route("GET", "/api/reviews/retirements", rev_admin),
         Route("POST", f"/api/reviews/objections/{e}/answer", rev,
               {"decision": "keep", "answer": "经核实维持"}),
         Route("GET", "/api/runs", staff),
@@ -105,12 +108,12 @@ def routes(t: dict[str, Any], env: Env) -> list[Route]:
         Route("GET", f"/api/takeup/export.xlsx?policy={pid}", staff),
         Route("GET", f"/api/takeup/{pid}/notice", staff),
         Route("POST", "/api/runs", frozenset({"admin"}), {"entity": "person"}),
-        Route("POST", "/api/auth/api-keys", frozenset({"admin"}),
-              {"user_id": "officer2", "label": "矩阵测试"}),
+        Route("POST", "/api/auth/api-keys", frozenset(PUBLIC), {"label": "矩阵测试"}),
+        Route("POST", "/api/auth/logout", frozenset(PUBLIC)),
     ]
 
 
-ROUTE_COUNT = 45
+ROUTE_COUNT = 49
 
 
 @pytest.mark.parametrize("index", range(ROUTE_COUNT))

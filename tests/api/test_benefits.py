@@ -140,7 +140,7 @@ def test_matches_by_policy_filter_and_paginate(env: Env, client: TestClient) -> 
 
 
 def test_metrics_count_runs_matches_and_failures(env: Env, client: TestClient) -> None:
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers=env.token(client, "admin")).text
     assert 'mianshen_runs{entity="enterprise",status="succeeded"}' in text
     assert "mianshen_matches{" in text and 'mianshen_failures{kind="delivery"} 0' in text
     assert "mianshen_http_requests_total" in text

@@ -109,11 +109,12 @@ def test_tokens_are_signed_with_the_link_key_and_expire(monkeypatch: pytest.Monk
 def test_the_link_key_is_generated_once_and_differs_from_the_login_key(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from api.settings import Settings
 
-    settings = Settings(data_dir=tmp_path, environment="test", secret_key="login-key-123456")
+    login = "login-key-" + "x" * 32
+    settings = Settings(data_dir=tmp_path, environment="test", secret_key=login)
     first = settings.link_key()
     assert first == settings.link_key() and len(first) >= 32
-    assert first != settings.secret_key.encode()
-    assert (tmp_path / "link-secret.key").stat().st_mode & 0o077 == 0
+    assert first != login.encode()
+    assert (tmp_path / "keys" / "links.key").stat().st_mode & 0o077 == 0
     with pytest.raises(ValueError):
-        Settings(data_dir=tmp_path, environment="test", secret_key="same-key-12345678",
-                 link_secret_key="same-key-12345678").link_key()
+        Settings(data_dir=tmp_path, environment="test", secret_key="same-key-" + "y" * 32,
+                 link_secret_key="same-key-" + "y" * 32).link_key()

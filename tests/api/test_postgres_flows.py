@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from api.app import create_app
 from api.services.demo_data import load_demo
 from api.settings import Settings
+from api.storage import open_engine
 from store.db import make_engine
 
 pytestmark = pytest.mark.postgres
@@ -41,10 +42,10 @@ def pg_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestCl
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
     folder: Path = tmp_path_factory.mktemp("pg-api")
-    settings = Settings(data_dir=folder, environment="test", secret_key="pg-secret",
+    settings = Settings(data_dir=folder, environment="test",
                         database_url=url.render_as_string(hide_password=False),
                         sources_dir=folder)
-    engine = make_engine(settings.database_url)
+    engine = open_engine(settings)
     try:
         accounts = load_demo(settings, engine, enterprises=100, persons=120, seed=11,
                              say=lambda _m: None)
@@ -93,4 +94,6 @@ def test_policy_review_and_matches_on_postgres(pg_client: tuple[TestClient, dict
     assert approved.json()["status"] == "published"
     page = client.get("/api/matches/policies/six-taxes-two-fees-half?limit=5", headers=rev)
     assert page.status_code == 200 and page.json()["total"] > 0
-    assert 'mianshen_runs{entity="person",status="succeeded"} 1' in client.get("/metrics").text
+    admin = _token(client, "admin", pw["admin"])
+    metrics = client.get("/metrics", headers=admin).text
+    assert 'mianshen_runs{entity="person",status="succeeded"} 1' in metrics

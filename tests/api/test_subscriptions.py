@@ -7,7 +7,6 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from api.delivery import recipients_for
-from api.services.accounts import create_api_key
 from store.db import transaction
 from tests.api.conftest import Env
 
@@ -45,9 +44,10 @@ def test_preferences_are_checked_saved_and_used_to_address_messages(
 def test_an_integrator_registers_the_firms_webhook_with_its_api_key(
     env: Env, client: TestClient
 ) -> None:
-    with transaction(env.engine) as s:
-        key = create_api_key(s, env.accounts["enterprise"].user_id, label="ERP")
-    headers = {"X-API-Key": key}
+    created = client.post("/api/auth/api-keys", headers=env.token(client, "enterprise"),
+                          json={"label": "ERP"})  # the firm mints its own key
+    assert created.status_code == 201, created.text
+    headers = {"X-API-Key": created.json()["api_key"]}
     weak = client.post("/api/me/webhooks", headers=headers,
                        json={"url": "https://erp.example.cn/hook", "secret": "short"})
     assert weak.status_code == 422

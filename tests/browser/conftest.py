@@ -51,11 +51,11 @@ def demo_server(folder: Path, *, prepare: Callable[[Any, Any], None] | None = No
     from api.app import create_app
     from api.services.demo_data import load_demo
     from api.settings import Settings
-    from store.db import make_engine
+    from api.storage import open_engine
 
-    settings = Settings(data_dir=folder / "data", environment="test",
-                        secret_key="browser-test-secret")
-    engine = make_engine(settings.database_url)
+    # no configured secret: the keys are generated into the data directory on first start
+    settings = Settings(data_dir=folder / "data", environment="test")
+    engine = open_engine(settings)
     accounts = load_demo(settings, engine, enterprises=120, persons=60, seed=5,
                          say=lambda _m: None)
     if prepare is not None:

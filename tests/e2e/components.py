@@ -226,7 +226,8 @@ def platform_env(*, data_dir: Path, database_url: str, base_url: str, smtp_port:
         "MIANSHEN_ENVIRONMENT": "test",
         "MIANSHEN_DATA_DIR": str(data_dir),
         "MIANSHEN_DATABASE_URL": database_url,
-        "MIANSHEN_SECRET_KEY": "journey-login-key-0123456789",
+        # no MIANSHEN_SECRET_KEY: the keys are generated into the data directory on first
+        # use and shared by the app and every command, as on a default install
         "MIANSHEN_PUBLIC_BASE_URL": base_url,
         "MIANSHEN_SMTP_HOST": "127.0.0.1",
         "MIANSHEN_SMTP_PORT": str(smtp_port),

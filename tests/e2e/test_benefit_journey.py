@@ -76,7 +76,9 @@ def platform(db_url: str, tmp_path: Path, sms: HttpPeer,
              mailbox: Mailbox) -> Iterator[Platform]:
     """The platform on each backend (``db_url``: a migrated SQLite file or PostgreSQL schema)."""
     from api.services.accounts import AccountSpec, upsert_account
+    from api.services.library_import import approve_versions, import_library
     from api.settings import Settings
+    from api.storage import open_engine
 
     require_browser()
     url = db_url
@@ -85,8 +87,8 @@ def platform(db_url: str, tmp_path: Path, sms: HttpPeer,
     env = platform_env(data_dir=data, database_url=url, base_url=base,
                        smtp_port=mailbox.port, sms_url=sms.url)
     settings = Settings(data_dir=data, database_url=url, environment="test",
-                        secret_key=env["MIANSHEN_SECRET_KEY"], public_base_url=base)
-    engine = make_engine(url)
+                        public_base_url=base)
+    engine = open_engine(settings)
     with transaction(engine) as s:  # the people of the story have accounts
         upsert_account(s, AccountSpec(user_id="zhang", display_name="张建国", role="citizen",
                                       password=PASSWORDS["zhang"], entity_id=pop.P1))
@@ -95,6 +97,12 @@ def platform(db_url: str, tmp_path: Path, sms: HttpPeer,
                                       entity_id=pop.E1))
         upsert_account(s, AccountSpec(user_id="reviewer", display_name="审核员",
                                       role="reviewer", password=PASSWORDS["reviewer"]))
+        upsert_account(s, AccountSpec(user_id="officer", display_name="政策员",
+                                      role="officer", password="officer-pass-2025"))
+    # the library goes live the only way there is: imported by an officer, approved by a
+    # reviewer
+    imported = import_library(engine, author="officer")
+    approve_versions(engine, imported.created, reviewer="reviewer", reason="与原文一致")
     app = serve_app(settings, engine)
     next(app)
     platform = Platform(data_dir=data, database_url=url, base_url=base, env=env)
@@ -178,12 +186,13 @@ def register_webhook(platform: Platform) -> None:
     """星河科技's ERP integrator registers its webhook with the firm's API key."""
     import httpx
 
-    from api.services.accounts import create_api_key
-
-    engine = make_engine(platform.database_url)
-    with transaction(engine) as s:
-        key = create_api_key(s, "xinghe", label="星河 ERP 集成")
-    engine.dispose()
+    login = httpx.post(f"{platform.base_url}/api/auth/login",
+                       json={"username": "xinghe", "password": PASSWORDS["xinghe"]})
+    token = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    created = httpx.post(f"{platform.base_url}/api/auth/api-keys", headers=token,
+                         json={"label": "星河 ERP 集成"})
+    assert created.status_code == 201, created.text
+    key = created.json()["api_key"]
     r = httpx.post(f"{platform.base_url}/api/me/webhooks", headers={"X-API-Key": key},
                    json={"url": WEBHOOK_URL[0], "secret": WEBHOOK_SECRET, "label": "ERP"})
     assert r.status_code == 201, r.text

@@ -82,9 +82,23 @@ def test_replay_equals_match_on_the_final_profiles(tmp_path):
     assert rest.sort("entity_id", "policy_id").equals(expected)
 
 
-def test_replay_with_a_database_writes_entitlements_and_outbox(tmp_path):
+def test_replay_with_a_database_writes_entitlements_and_outbox(tmp_path, monkeypatch):
+    from api.settings import get_settings
+    from api.storage import open_engine
+    from tests.conftest import publish_bundled_library
+
+    monkeypatch.setenv("MIANSHEN_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
     profiles, events = write_inputs(tmp_path)
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    base = ["events", "replay", "--entity", "enterprise", "--profiles", str(profiles),
+            "--events", str(events), "--as-of", AS_OF, "--out", str(tmp_path / "o.parquet"),
+            "--database", url]
+    unreviewed = CliRunner().invoke(app, base)  # nothing published yet: nothing is written
+    assert unreviewed.exit_code == 1 and "尚无已发布" in unreviewed.output
+    files = CliRunner().invoke(app, [*base, "--policies", str(tmp_path)])
+    assert files.exit_code == 2 and "已发布" in files.output
+    publish_bundled_library(open_engine(get_settings(), url=url))
     result = CliRunner().invoke(app, [
         "events", "replay", "--entity", "enterprise", "--profiles", str(profiles),
         "--events", str(events), "--as-of", AS_OF, "--out", str(tmp_path / "o.parquet"),
@@ -104,3 +118,4 @@ def test_replay_with_a_database_writes_entitlements_and_outbox(tmp_path):
     assert (E1, "graduate-hiring-insured-trigger") in pairs
     assert all(r.last_run_id.startswith("event-2025-10-01-enterprise-") for r in rows)
     assert any(m.recipient_id == E1 for m in messages)
+    get_settings.cache_clear()

@@ -73,13 +73,14 @@ def dump(engine: Engine) -> list[tuple[Any, ...]]:
 
 
 def main(argv: list[str]) -> None:
-    """``python runkit.py URL SNAPSHOT OUTDIR MARKER``: run once with policies p1/p2 and
-    hang after writing the changes, before the commit, until killed."""
+    """``python runkit.py URL SNAPSHOT OUTDIR MARKER SEAL_DIR``: run once with policies p1/p2
+    and hang after writing the changes, before the commit, until killed. ``SEAL_DIR`` holds
+    the test's audit key and head file (``tests.conftest.seal_in``)."""
     from matcher import runs
     from store import entitlement_bulk
-    from store.db import make_engine
+    from tests.conftest import sealed_engine
 
-    url, snapshot, outdir, marker = argv
+    url, snapshot, outdir, marker, seal_dir = argv
     original = entitlement_bulk.write_changes
 
     def write_then_hang(*args: Any, **kwargs: Any) -> dict[str, int]:
@@ -90,7 +91,7 @@ def main(argv: list[str]) -> None:
 
     entitlement_bulk.write_changes = write_then_hang
     runs.execute_run(
-        engine=make_engine(url),
+        engine=sealed_engine(url, Path(seal_dir)),
         snapshot_path=Path(snapshot),
         as_of=dt.date(2025, 11, 3),
         policies=[policy("p1"), policy("p2", period="month")],

@@ -11,9 +11,11 @@ from sqlalchemy import func, select
 
 from api.scheduler import delivery_job, run_pipeline
 from api.settings import Settings, get_settings
+from api.storage import open_engine
 from store import entitlements
-from store.db import make_engine, transaction
+from store.db import transaction
 from store.schema import outbox
+from tests.conftest import publish_bundled_library
 
 AS_OF = dt.date(2025, 11, 3)
 
@@ -39,7 +41,8 @@ def test_run_enqueues_messages_with_its_changes_and_rerun_adds_none(
     monkeypatch.setenv("MIANSHEN_ENVIRONMENT", "development")
     get_settings.cache_clear()
     settings = Settings(data_dir=tmp_path / "data", database_url=empty_db_url)
-    engine = make_engine(empty_db_url)
+    engine = open_engine(settings)
+    publish_bundled_library(engine)
     report = run_pipeline(settings, engine=engine, sources_dir=sources, as_of=AS_OF)
     assert sum(r.new for r in report.runs) > 0
     with transaction(engine) as s:

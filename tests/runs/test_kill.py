@@ -65,6 +65,7 @@ def test_killed_run_leaves_previous_state_and_can_be_resumed(
             str(second),
             str(outdir),
             str(marker),
+            str(tmp_path / "seal"),  # the db_engine fixture's seal
         ],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},

@@ -10,8 +10,10 @@ import pytest
 
 from api.scheduler import run_pipeline
 from api.settings import Settings, get_settings
+from api.storage import open_engine
 from store import entitlements
-from store.db import make_engine, transaction
+from store.db import transaction
+from tests.conftest import publish_bundled_library
 
 AS_OF = dt.date(2025, 11, 3)
 
@@ -31,7 +33,8 @@ def test_missing_department_extract_skips_the_entity_and_revokes_nothing(
     monkeypatch.setenv("MIANSHEN_ENVIRONMENT", "development")
     get_settings.cache_clear()
     settings = Settings(data_dir=tmp_path / "data", database_url=empty_db_url)
-    engine = make_engine(empty_db_url)
+    engine = open_engine(settings)
+    publish_bundled_library(engine)
     first = run_pipeline(settings, engine=engine, sources_dir=sources, as_of=AS_OF)
     assert not first.skipped
     with transaction(engine) as s:

@@ -1,8 +1,10 @@
-"""The audit chain detects an edited, a deleted and a reordered entry."""
+"""The audit chain detects an edited, a deleted and a reordered entry (written by someone who
+dropped the database's append-only guards first: ordinary SQL is refused outright)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,6 +13,8 @@ from sqlalchemy import Engine, delete, update
 from store import audit
 from store.db import make_engine, transaction
 from store.schema import audit_log
+from tests.conftest import seal_in
+from tests.tampering import drop_guards
 
 T0 = dt.datetime(2026, 3, 1, 8, 30, 0, 123456, tzinfo=dt.UTC)
 
@@ -40,8 +44,22 @@ def test_intact_chain_verifies(db_engine: Engine) -> None:
     )
 
 
+def test_ordinary_sql_cannot_edit_or_delete_entries(db_engine: Engine) -> None:
+    import pytest
+    from sqlalchemy.exc import DBAPIError
+
+    _fill(db_engine, 3)
+    for stmt in (update(audit_log).where(audit_log.c.seq == 2).values(actor="intruder"),
+                 delete(audit_log).where(audit_log.c.seq == 3)):
+        with pytest.raises(DBAPIError, match="append-only"), db_engine.begin() as conn:
+            conn.execute(stmt)
+    with transaction(db_engine) as s:
+        assert audit.verify(s) == [] and len(audit.entries(s)) == 3
+
+
 def test_edited_entry_is_found(db_engine: Engine) -> None:
     _fill(db_engine, 5)
+    drop_guards(db_engine)
     with transaction(db_engine) as s:
         s.execute(update(audit_log).where(audit_log.c.seq == 3).values(actor="intruder"))
     with transaction(db_engine) as s:
@@ -51,6 +69,7 @@ def test_edited_entry_is_found(db_engine: Engine) -> None:
 
 def test_deleted_entry_is_found(db_engine: Engine) -> None:
     _fill(db_engine, 5)
+    drop_guards(db_engine)
     with transaction(db_engine) as s:
         s.execute(delete(audit_log).where(audit_log.c.seq == 2))
     with transaction(db_engine) as s:
@@ -60,21 +79,25 @@ def test_deleted_entry_is_found(db_engine: Engine) -> None:
 
 def test_deleting_the_newest_entries_is_found(db_engine: Engine) -> None:
     _fill(db_engine, 5)
+    drop_guards(db_engine)
     with transaction(db_engine) as s:
         assert audit.head(s) == (5, audit.entries(s)[-1].hash)
         s.execute(delete(audit_log).where(audit_log.c.seq >= 4))
     with transaction(db_engine) as s:
         problems = audit.verify(s)
-    assert [(p.seq, p.kind) for p in problems] == [(5, "missing")]
+    assert [(p.seq, p.kind) for p in problems] == [(5, "missing"), (5, "truncated")]
 
 
-def test_head_is_backfilled_by_the_migration(empty_db_url: str) -> None:
+def test_head_is_backfilled_by_the_migration_and_old_entries_are_covered_by_keyed_ones(
+    empty_db_url: str, tmp_path: Path
+) -> None:
     from store.db import make_engine, upgrade
 
     upgrade(empty_db_url, revision="0001")
-    engine = make_engine(empty_db_url)
+    engine = make_engine(empty_db_url, audit_seal=seal_in(tmp_path))
     digest = audit.entry_hash(
-        prev_hash=audit.GENESIS, seq=1, at=T0, actor="a", action="x", subject="s", detail="{}"
+        prev_hash=audit.GENESIS, seq=1, at=T0, actor="a", action="x", subject="s", detail="{}",
+        key=None,
     )
     with engine.begin() as conn:
         conn.execute(
@@ -96,11 +119,21 @@ def test_head_is_backfilled_by_the_migration(empty_db_url: str) -> None:
         audit.append(s, actor="b", action="y", subject="s", now=T0)
     with transaction(engine) as s:
         assert audit.verify(s) == [] and audit.head(s) is not None
+        assert [e.scheme for e in audit.entries(s)] == ["sha256", "hmac-sha256"]
+    drop_guards(engine)
+    with engine.begin() as conn:  # the old, unkeyed entry is now covered by the keyed one
+        conn.execute(update(audit_log).where(audit_log.c.seq == 1).values(
+            actor="z", hash=audit.entry_hash(prev_hash=audit.GENESIS, seq=1, at=T0,
+                                             actor="z", action="x", subject="s", detail="{}",
+                                             key=None)))
+    with transaction(engine) as s:
+        assert {p.kind for p in audit.verify(s)} == {"chain_broken"}
     engine.dispose()
 
 
 def test_reordered_entries_are_found(db_engine: Engine) -> None:
     _fill(db_engine, 4)
+    drop_guards(db_engine)
     with transaction(db_engine) as s:
         rows = {r.seq: r for r in s.execute(audit_log.select())}
         for a, b in ((2, 3), (3, 2)):
@@ -132,8 +165,10 @@ def test_reordered_entries_are_found(db_engine: Engine) -> None:
 def test_any_single_tampering_is_found(n: int, victim: int, tamper: str) -> None:
     """SQLite only (a fresh in-memory database per example); the contract tests above
     cover PostgreSQL."""
+    import tempfile
+
     victim = min(victim, n)
-    engine = make_engine("sqlite://")
+    engine = make_engine("sqlite://", audit_seal=seal_in(Path(tempfile.mkdtemp())))
     from store.schema import metadata
 
     metadata.create_all(engine)

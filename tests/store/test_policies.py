@@ -43,7 +43,9 @@ def test_full_life_cycle_is_audited(db_engine: Engine) -> None:
         v = policies.create_draft(s, _doc(), author="alice")
         policies.submit(s, v.id, actor="alice")
         policies.publish(s, v.id, reviewer="bob")
-        policies.retire(s, v.id, actor="bob")
+        with pytest.raises(FourEyesError):
+            policies.retire(s, v.id, reviewer="bob", requested_by="bob", reason="废止")
+        policies.retire(s, v.id, reviewer="bob", requested_by="carol", reason="已到期")
         actions = [e.action for e in audit.entries(s, subject="policy:p1")]
         assert audit.verify(s) == []
     assert actions == ["policy.draft", "policy.in_review", "policy.published", "policy.retired"]
@@ -76,15 +78,19 @@ def test_publishing_a_new_version_retires_the_old_one(db_engine: Engine) -> None
         assert policies.published_versions(s, as_of=dt.date(2026, 1, 1)) == []
 
 
-def test_library_import_is_published_by_system_and_idempotent(db_engine: Engine) -> None:
+def test_import_creates_versions_under_review_and_never_publishes(db_engine: Engine) -> None:
     docs = [_doc("v1")]
     with transaction(db_engine) as s:
-        assert policies.import_published(s, docs) == 1
+        (created,) = policies.import_for_review(s, docs, author="alice", source="test")
     with transaction(db_engine) as s:
-        assert policies.import_published(s, docs) == 0
-        (v,) = policies.published_versions(s, entity="enterprise")
-        assert v.author == "system" and v.status == "published"
-        assert [x.version for x in policies.published_versions(s, entity="person")] == []
+        assert policies.import_for_review(s, docs, author="alice", source="test") == []
+        assert created.status == "in_review" and created.author == "alice"
+        assert policies.published_versions(s) == []
+        with pytest.raises(FourEyesError):
+            policies.publish(s, created.id, reviewer="alice")
+        policies.publish(s, created.id, reviewer="bob")
+        actions = [e.action for e in audit.entries(s, subject="policy:p1")]
+    assert actions == ["policy.draft", "policy.import", "policy.in_review", "policy.published"]
 
 
 def test_versions_are_numbered_one_two_three_per_policy(db_engine: Engine) -> None:
