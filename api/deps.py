@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated
+from urllib.parse import parse_qs
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy import Engine
@@ -53,6 +54,18 @@ def get_data(request: Request) -> DataAccess:
     return data
 
 
+async def url_encoded_form(request: Request) -> dict[str, str]:
+    """The request's ``application/x-www-form-urlencoded`` body, first value per name.
+
+    Read here, in an async dependency, so that the routes themselves stay plain ``def``
+    routes: FastAPI runs those in a worker thread, and their blocking database and scrypt
+    calls never stall the event loop.
+    """
+    body = parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+    return {name: values[0] for name, values in body.items()}
+
+
+FormDep = Annotated[dict[str, str], Depends(url_encoded_form)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 DataDep = Annotated[DataAccess, Depends(get_data)]

@@ -6,13 +6,12 @@ or used link gets a page that says so in Chinese and offers login."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from api.deps import DataDep, SessionDep, SettingsDep, WriteSessionDep
+from api.deps import DataDep, FormDep, SessionDep, SettingsDep, WriteSessionDep
 from api.routes.pages import render
 from api.services.answers import parse_answers
 from api.services.benefits import (
@@ -98,15 +97,9 @@ def open_link(lid: str, request: Request, session: WriteSessionDep, data: DataDe
     return _page(request, session, data, link)
 
 
-async def _form(request: Request) -> dict[str, str]:
-    body = parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
-    return {k: v[0] for k, v in body.items()}
-
-
 @router.post("/l/{lid}/confirm", response_class=HTMLResponse)
-async def confirm_by_link(lid: str, request: Request, session: SessionDep, data: DataDep,
-                          settings: SettingsDep) -> HTMLResponse:
-    form = await _form(request)
+def confirm_by_link(lid: str, request: Request, session: SessionDep, data: DataDep,
+                    settings: SettingsDep, form: FormDep) -> HTMLResponse:
     try:
         link = _resolve(session, settings, lid)
     except LinkInvalid as exc:
@@ -126,9 +119,8 @@ async def confirm_by_link(lid: str, request: Request, session: SessionDep, data:
 
 
 @router.post("/l/{lid}/application", response_class=HTMLResponse)
-async def apply_by_link(lid: str, request: Request, session: SessionDep, data: DataDep,
-                        settings: SettingsDep) -> HTMLResponse:
-    form = await _form(request)
+def apply_by_link(lid: str, request: Request, session: SessionDep, data: DataDep,
+                  settings: SettingsDep, form: FormDep) -> HTMLResponse:
     try:
         link = _resolve(session, settings, lid)
     except LinkInvalid as exc:

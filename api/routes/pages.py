@@ -10,7 +10,6 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -22,6 +21,7 @@ from api.deps import (
     COOKIE_NAME,
     DataDep,
     EngineDep,
+    FormDep,
     MaybeUser,
     SessionDep,
     SettingsDep,
@@ -127,12 +127,12 @@ def login_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/login", response_class=HTMLResponse)
-async def login_form(request: Request, settings: SettingsDep, engine: EngineDep) -> Response:
+def login_form(request: Request, settings: SettingsDep, engine: EngineDep,
+               form: FormDep) -> Response:
     from api.routes.auth import login_principal
 
-    form = parse_qs((await request.body()).decode("utf-8", "replace"))
-    username = (form.get("username") or [""])[0]
-    password = (form.get("password") or [""])[0]
+    username = form.get("username", "")
+    password = form.get("password", "")
     try:
         principal, token = login_principal(request, settings, engine, username, password)
     except HTTPException as exc:
