@@ -102,7 +102,12 @@ class RunReport:
 
 
 def snapshot_hash(path: Path) -> str:
-    """The snapshot's content hash from its metadata when it has one, else the file's sha256."""
+    """The snapshot's content hash: a dataset's from its manifest (the partitions' hashes
+    combined), a file's from its metadata when it has one, else the file's sha256."""
+    if path.is_dir():
+        from profiles.partitions import read_manifest
+
+        return read_manifest(path).snapshot_hash
     try:
         from profiles.build import read_snapshot_metadata
 
@@ -261,9 +266,15 @@ def execute_run(
     lock_ttl: float = 120.0,
     progress: Progress | None = None,
     on_changes: ChangesHook | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    part_progress: Callable[[str, int, int], None] | None = None,
 ) -> RunReport:
     """Run ``policies`` (those of ``entity`` in effect on ``as_of`` are used) on the
-    snapshot and write the entitlement changes; see the module docstring."""
+    snapshot and write the entitlement changes; see the module docstring. A snapshot that
+    is a partitioned dataset (:mod:`profiles.partitions`) is run partition by partition
+    (:mod:`matcher.partitioned`), in process, on a local cluster of ``workers`` processes
+    or on the Dask cluster at ``scheduler``."""
     say = progress or (lambda _stage, _msg: None)
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -283,7 +294,8 @@ def execute_run(
         policy_versions=versions,
         engine_version=matcher.__version__,
     )
-    outcomes_path = outcomes_dir / f"{run_id}.parquet"
+    partitioned = snapshot_path.is_dir()
+    outcomes_path = outcomes_dir / (run_id if partitioned else f"{run_id}.parquet")
     base = RunReport(
         run_id=run_id,
         entity=entity,
@@ -311,6 +323,15 @@ def execute_run(
                 actor=actor,
             )
         try:
+            if partitioned:
+                from matcher.partitioned import work_partitioned
+
+                report: RunReport = work_partitioned(
+                    engine=engine, report=base, snapshot=snapshot_path, chosen=chosen,
+                    sets=sets, timings=timings, started=started, say=say, actor=actor,
+                    on_changes=on_changes, scheduler=scheduler, workers=workers,
+                    part_progress=part_progress)
+                return report
             return _work(
                 engine,
                 base,
