@@ -31,13 +31,14 @@ without the section letter (``C3911`` -> ``3911``; a contradicting letter is rej
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
 from profiles.catalog import EntityCatalog, Field, load_catalog
+from profiles.csv_lines import BadLine
 from profiles.errors import UnknownEntityError
 from profiles.idcheck import id_number_problems, uscc_problems
 from profiles.masking import mask_expr
@@ -82,6 +83,10 @@ class Validated:
     rejects: pl.DataFrame
     stats: SourceStats
     warnings: tuple[str, ...] = field(default=())
+    held: pl.DataFrame | None = None
+    """Entities whose row (or line) in this source was quarantined while their key is valid:
+    ``(key, code)``, one row per key with the first reason's code. Their fields from this
+    source are UNKNOWN for the run, never "not listed" (DESIGN §3)."""
 
 
 def entity_catalog(entity: str) -> EntityCatalog:
@@ -162,12 +167,23 @@ def _key_and_mask(cat: EntityCatalog, key: str) -> tuple[pl.Expr, dict[str, pl.E
     return shown, masks
 
 
-def validate_source(df: pl.DataFrame, *, entity: str, source: str) -> Validated:
-    """Validate one extract (text or typed columns); only the columns it has come back."""
+def validate_source(
+    df: pl.DataFrame,
+    *,
+    entity: str,
+    source: str,
+    rows: pl.Series | None = None,
+    bad_lines: Sequence[BadLine] = (),
+) -> Validated:
+    """Validate one extract (text or typed columns); only the columns it has come back.
+
+    ``rows`` numbers the records (default 1, 2, ...); ``bad_lines`` are the lines the reader
+    could not read: each is a reject, and its entity, when its key can still be read, is
+    held like the entity of any quarantined row (see :attr:`Validated.held`)."""
     cat = entity_catalog(entity)
     key = cat.key
     mapping, warnings = _resolve_columns(df.columns, cat)
-    n = df.height
+    n = df.height + len(bad_lines)
     if key not in mapping.values():
         problem = f"缺少主键列 {key}({cat.field(key).label})"
         refused = Validated(
@@ -206,7 +222,10 @@ def validate_source(df: pl.DataFrame, *, entity: str, source: str) -> Validated:
             ]
         )
         .with_columns(pl.col(key).str.to_uppercase())
-        .with_row_index(_ROW, offset=1)
+        .with_columns(
+            (rows if rows is not None else pl.Series(range(1, df.height + 1)))
+            .cast(pl.Int64).alias(_ROW)
+        )
     )
     key_problem = (
         uscc_problems(text[key]) if entity == "enterprise" else id_number_problems(text[key])
@@ -250,10 +269,27 @@ def validate_source(df: pl.DataFrame, *, entity: str, source: str) -> Validated:
         )
     good = work.filter(pl.all_horizontal(pl.col(c).is_null() for c in bad_cols))
     clean = good.select(pl.col(_ROW), pl.col(key), *parsed)
-    clean, dup_rejects, merged = _resolve_duplicates(
+    clean, dup_rejects, merged, conflicting = _resolve_duplicates(
         clean, key=key, source=source, shown_key=shown_key
     )
-    rejects = pl.concat([rejects, dup_rejects]).sort("row_number", maintain_order=True)
+    line_rejects, line_keys = _bad_line_rejects(
+        bad_lines, df.columns, mapping, key=key, entity=entity, source=source
+    )
+    rejects = pl.concat([rejects, dup_rejects, line_rejects]).sort(
+        "row_number", maintain_order=True
+    )
+    key_ok = pl.col(f"__bad_{key}").is_null()
+    any_bad = pl.any_horizontal(pl.col(c).is_not_null() for c in bad_cols)
+    first_bad = pl.coalesce([pl.col(c) for c in bad_cols[1:]] or [pl.lit(None, pl.String)])
+    held = pl.concat(
+        [
+            work.filter(key_ok & any_bad).select(
+                pl.col(key), first_bad.str.extract(r"\[(\w+)\]$").alias("code")
+            ),
+            conflicting.to_frame(key).with_columns(pl.lit("duplicate_conflict").alias("code")),
+            line_keys,
+        ]
+    ).unique(subset=key, keep="first", maintain_order=True)
     stats = SourceStats(
         source=source,
         rows_read=n,
@@ -262,18 +298,58 @@ def validate_source(df: pl.DataFrame, *, entity: str, source: str) -> Validated:
         duplicates_merged=merged,
         ignored_columns=tuple(c for c in df.columns if c not in mapping),
     )
-    return Validated(clean=clean.drop(_ROW), rejects=rejects, stats=stats, warnings=tuple(warnings))
+    return Validated(
+        clean=clean.drop(_ROW), rejects=rejects, stats=stats, warnings=tuple(warnings), held=held
+    )
+
+
+def _bad_line_rejects(
+    bad_lines: Sequence[BadLine],
+    columns: list[str],
+    mapping: dict[str, str],
+    *,
+    key: str,
+    entity: str,
+    source: str,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rejects for unreadable lines, and the keys still legible in them (held entities)."""
+    rejects = pl.DataFrame(
+        {
+            "source": [source] * len(bad_lines),
+            "row_number": [b.line - 1 for b in bad_lines],
+            "key": [None] * len(bad_lines),
+            "field": [None] * len(bad_lines),
+            "value": [None] * len(bad_lines),
+            "reason": [_reason(b.reason, b.code) for b in bad_lines],
+        },
+        schema=REJECT_SCHEMA,
+    )
+    key_col = next((c for c, name in mapping.items() if name == key), None)
+    position = columns.index(key_col) if key_col in columns else None
+    guesses = [
+        b.fields[position].strip().upper()
+        for b in bad_lines
+        if position is not None and len(b.fields) > position
+    ]
+    candidates = pl.Series(key, guesses, dtype=pl.String)
+    problems = (
+        uscc_problems(candidates) if entity == "enterprise" else id_number_problems(candidates)
+    )
+    legible = candidates.filter(problems.is_null()) if len(candidates) else candidates
+    keys = legible.to_frame(key).with_columns(pl.lit("bad_line").alias("code"))
+    return rejects, keys
 
 
 def _resolve_duplicates(
     clean: pl.DataFrame, *, key: str, source: str, shown_key: pl.Expr
-) -> tuple[pl.DataFrame, pl.DataFrame, int]:
-    """Merge identical duplicate rows; reject every row of a key whose rows disagree."""
+) -> tuple[pl.DataFrame, pl.DataFrame, int, pl.Series]:
+    """Merge identical duplicate rows; reject every row of a key whose rows disagree (their
+    keys are returned last)."""
     # Hash first (fast on 1M keys), then confirm exactly on the few candidates.
     candidates = clean.filter(clean[key].hash().is_duplicated())
     dups = candidates.filter(candidates[key].is_duplicated())
     if dups.height == 0:
-        return clean, empty_rejects(), 0
+        return clean, empty_rejects(), 0, pl.Series(key, [], pl.String)
     value_cols = [c for c in clean.columns if c not in (_ROW, key)]
     conflicts = dups.group_by(key).agg([pl.col(c).n_unique().alias(c) for c in value_cols])
     conflicts = conflicts.select(
@@ -300,7 +376,7 @@ def _resolve_duplicates(
     kept = clean.filter(~pl.col(key).is_in(bad_keys.implode()))
     before = kept.height
     kept = kept.unique(subset=key, keep="first", maintain_order=True)
-    return kept, rejected, before - kept.height
+    return kept, rejected, before - kept.height, bad_keys.cast(pl.String)
 
 
 def complete(clean: pl.DataFrame, *, entity: str) -> pl.DataFrame:
