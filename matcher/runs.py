@@ -6,7 +6,9 @@ tag-model versions, as-of date, engine version), so running the same run again f
 and changes nothing, and changing any input is a new run. Its steps:
 
 1. take the database lock ``run`` (never two runs at once, across processes and machines);
-   a heartbeat keeps it while the run lasts, and a killed run's lock expires;
+   a heartbeat keeps it while the run lasts; a killed run's lock is released at once (its
+   process is gone, or on PostgreSQL its advisory lock went with its connection), else it
+   expires;
 2. record the run as ``running`` (committed on its own);
 3. match, and keep the outcomes as ``<outcomes_dir>/<run_id>.parquet`` (a resumed run reuses
    them);
@@ -25,11 +27,9 @@ import datetime as dt
 import hashlib
 import logging
 import os
-import socket
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -195,12 +195,20 @@ class _LockKeeper:
 
     def __init__(self, engine: Engine, *, ttl: float) -> None:
         self.engine, self.ttl = engine, ttl
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = locks.process_owner()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, daemon=True, name="run-lock")
+        self._session = locks.session_lock(engine, RUN_LOCK)
 
     def __enter__(self) -> _LockKeeper:
-        if not locks.acquire(self.engine, RUN_LOCK, owner=self.owner, ttl_seconds=self.ttl):
+        # PostgreSQL: the advisory lock, freed by the server when a holder dies; then the row
+        # (taken over when we have the advisory lock: its holder cannot be alive)
+        got_session = self._session.__enter__()
+        if not got_session or not locks.acquire(
+            self.engine, RUN_LOCK, owner=self.owner, ttl_seconds=self.ttl,
+            take_over=self.engine.dialect.name == "postgresql",
+        ):
+            self._session.__exit__(None, None, None)
             held = locks.holder(self.engine, RUN_LOCK)
             raise RunLockedError(held.owner if held else None)
         self._thread.start()
@@ -216,7 +224,10 @@ class _LockKeeper:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
-        locks.release(self.engine, RUN_LOCK, owner=self.owner)
+        try:
+            locks.release(self.engine, RUN_LOCK, owner=self.owner)
+        finally:
+            self._session.__exit__(None, None, None)
 
 
 # ---- the run ----------------------------------------------------------------------------
