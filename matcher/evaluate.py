@@ -105,13 +105,15 @@ def make_plan(
     """Compile the policies of ``entity`` in effect on ``as_of`` (``held``: for frames with
     held entities, see :data:`profiles.catalog.HELD_FIELDS`)."""
     catalog = load_catalog().entity(entity)
-    chosen = policies_in_effect(policies, entity=entity, as_of=as_of)
+    every = list(policies)
+    chosen = policies_in_effect(every, entity=entity, as_of=as_of)
     if sets is None:
         from rules.loader import bundled_library
 
         sets = bundled_library().sets
+    # every policy resolves eligible() references: one out of effect is FALSE, not missing
     compiled = compile_policies(chosen, catalog=catalog, sets=sets, as_of=as_of,  # type: ignore[arg-type]
-                                held=held)
+                                held=held, library=every)
     ordered = {pid: compiled[pid] for pid in sorted(compiled)}
     return Plan(entity=entity, as_of=as_of, key=catalog.key, compiled=ordered, catalog=catalog,
                 held=held)

@@ -81,7 +81,7 @@ class _Compiler:
     def __init__(self, policies: dict[str, Policy], catalog: EntityCatalog, sets: NamedSets,
                  as_of: dt.date, *, held: bool = False) -> None:
         self.held = held
-        self.policies = policies
+        self.policies = policies  # those compiled, and every one they may reference
         self.catalog = catalog
         self.sets = sets
         self.as_of = as_of
@@ -372,18 +372,22 @@ class _Compiler:
 
 
 def compile_policies(policies: Iterable[Policy], *, catalog: EntityCatalog, sets: NamedSets,
-                     as_of: dt.date, held: bool = False) -> dict[str, CompiledPolicy]:
+                     as_of: dt.date, held: bool = False, library: Iterable[Policy] | None = None
+                     ) -> dict[str, CompiledPolicy]:
     """Compile policies of one entity (that of ``catalog``) as of a date. Policies named by
-    ``eligible()`` must be among ``policies``; their truth is inlined (FALSE when not in
-    effect on ``as_of``). A policy's own effective period is not applied: check
+    ``eligible()`` must be among ``policies`` or ``library`` (e.g. every policy, in effect or
+    not); their truth is inlined, FALSE when not in effect on ``as_of`` (DESIGN §3: out of
+    effect means not eligible). A policy's own effective period is not applied: check
     :meth:`Policy.in_effect`. With ``held``, the frame has the column
     :data:`profiles.catalog.HELD_FIELDS` and a field empty on a data defect is UNKNOWN."""
     by_id = {p.id: p for p in policies}
+    refs = {p.id: p for p in (library or ()) if p.entity == catalog.name}
+    refs.update(by_id)
     wrong = [p for p in by_id.values() if p.entity != catalog.name]
     if wrong:
         raise PolicyError([Problem(file=p.source or p.id, line=1, column=1,
                                    code="entity-mismatch", message=f"expected a policy for "
                                    f"{catalog.name} to compile with its catalog, got '{p.id}' "
                                    f"for {p.entity}") for p in wrong])
-    compiler = _Compiler(by_id, catalog, sets, as_of, held=held)
+    compiler = _Compiler(refs, catalog, sets, as_of, held=held)
     return {pid: compiler.compile(p) for pid, p in by_id.items()}
