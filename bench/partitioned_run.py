@@ -27,19 +27,10 @@ from pathlib import Path
 
 import polars as pl
 
+from bench.match import machine
+
 AS_OF = dt.date(2025, 11, 3)
 CHUNK = 500_000
-
-
-def machine() -> dict[str, object]:
-    """The machine, as a record: cores, memory, load when measured."""
-    mem_kb = 0
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            mem_kb = int(line.split()[1])
-    return {"cpus": os.cpu_count(), "memory_gb": round(mem_kb / 1024 / 1024, 1),
-            "load_average": [round(x, 2) for x in os.getloadavg()],
-            "polars": pl.__version__, "python": sys.version.split()[0]}
 
 
 def profile_chunks(n: int, *, seed: int) -> Iterator[pl.DataFrame]:
@@ -84,13 +75,47 @@ def run_cli(args: list[str], log: Path) -> tuple[float, float, int, str]:
     return seconds, usage.ru_maxrss / 1024, proc.returncode, log.read_text()[-3000:]
 
 
+def run_child(args: list[str], log: Path) -> tuple[float, float, int, str]:
+    """The run alone (match, allocate, diff, write; no outbox planning) in a subprocess."""
+    code = ("import sys; from bench.partitioned_run import child; child(sys.argv[1:])")
+    cmd = [sys.executable, "-c", code, *args]
+    start = time.perf_counter()
+    with log.open("w", encoding="utf-8") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+    return (time.perf_counter() - start, usage.ru_maxrss / 1024,
+            os.waitstatus_to_exitcode(status), log.read_text()[-3000:])
+
+
+def child(argv: list[str]) -> None:
+    """``DATASET URL REPORT WORKERS``: :func:`matcher.runs.execute_run` with the published
+    policies, its report as ``{"runs": [...]}`` JSON."""
+    from api.settings import get_settings
+    from api.storage import open_engine
+    from matcher.runs import execute_run, published_policies
+
+    dataset, url, report, workers = argv
+    engine = open_engine(get_settings(), url=url)
+    policies, sets = published_policies(engine, entity="enterprise", as_of=AS_OF)
+    t0 = time.perf_counter()
+    r = execute_run(engine=engine, snapshot_path=Path(dataset), as_of=AS_OF, policies=policies,
+                    sets=sets, outcomes_dir=get_settings().outcomes_dir, entity="enterprise",
+                    workers=int(workers) or None,
+                    progress=lambda s, m: print(f"{time.perf_counter() - t0:8.1f} {m}",
+                                                flush=True))
+    Path(report).write_text(json.dumps({"runs": [r.to_dict()]}, ensure_ascii=False))
+
+
 def measure(n: int, *, partitions: int, workers: int | None, seed: int, work: Path,
-            database_url: str | None) -> dict[str, object]:
+            database_url: str | None, outbox: bool = True) -> dict[str, object]:
     from profiles.partitions import write_dataset
 
     work.mkdir(parents=True, exist_ok=True)
     os.environ["MIANSHEN_DATA_DIR"] = str(work / "data")
     os.environ.setdefault("MIANSHEN_ENVIRONMENT", "development")
+    # messages are planned and enqueued, without the explanation of each condition (at
+    # population scale a run exceeds the limit anyway; see the bench README)
+    os.environ.setdefault("MIANSHEN_EXPLAIN_IN_MESSAGES_LIMIT", "0")
     dataset = work / f"enterprise-{n}-p{partitions}"
     t = time.perf_counter()
     if not (dataset / "_snapshot.json").exists():
@@ -99,17 +124,21 @@ def measure(n: int, *, partitions: int, workers: int | None, seed: int, work: Pa
     url = database_url or f"sqlite:///{work / f'bench-{n}-{workers or 0}.db'}"
     prepare_store(url)
     report = work / f"report-{n}.json"
-    args = ["run", "--snapshot", str(dataset), "--entity", "enterprise", "--as-of",
-            AS_OF.isoformat(), "--database-url", url, "--json", str(report)]
-    if workers:
-        args += ["--workers", str(workers)]
-    seconds, peak_mb, status, tail = run_cli(args, work / f"run-{n}.log")
+    if outbox:
+        args = ["run", "--snapshot", str(dataset), "--entity", "enterprise", "--as-of",
+                AS_OF.isoformat(), "--database-url", url, "--json", str(report)]
+        if workers:
+            args += ["--workers", str(workers)]
+        seconds, peak_mb, status, tail = run_cli(args, work / f"run-{n}.log")
+    else:
+        seconds, peak_mb, status, tail = run_child(
+            [str(dataset), url, str(report), str(workers or 0)], work / f"run-{n}.log")
     if status != 0:
         raise SystemExit(f"mianshen run failed with status {status}:\n{tail}")
     runs = json.loads(report.read_text(encoding="utf-8"))["runs"]
     r = runs[0]
     return {
-        "engine": "mianshen-run-partitioned",
+        "engine": "mianshen run" if outbox else "execute_run (no outbox)",
         "entities": n,
         "partitions": partitions,
         "workers": workers or 0,
@@ -134,6 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=20251)
     p.add_argument("--work-dir", type=Path, help="keep datasets and stores here (reused)")
     p.add_argument("--database-url", help="an empty PostgreSQL database (default: SQLite)")
+    p.add_argument("--no-outbox", action="store_true",
+                   help="measure the run alone (execute_run), not `mianshen run` with its "
+                   "outbox planning")
     p.add_argument("--json", type=Path)
     p.add_argument("--append", action="store_true")
     args = p.parse_args(argv)
@@ -143,7 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for n in args.entities:
             parts = args.partitions or max(4, -(-n // CHUNK))
             rec = measure(n, partitions=parts, workers=args.workers or None, seed=args.seed,
-                          work=work, database_url=args.database_url)
+                          work=work, database_url=args.database_url,
+                          outbox=not args.no_outbox)
             print(json.dumps(rec, ensure_ascii=False), flush=True)
             records.append(rec)
     if args.json:

@@ -48,7 +48,7 @@ from matcher.lean import (
     wide_to_long,
 )
 from matcher.outcomes import empty_outcomes
-from profiles.catalog import EntityCatalog, load_catalog
+from profiles.catalog import HELD_FIELDS, EntityCatalog, load_catalog
 from rules.compile_polars import CompiledPolicy, compile_policies
 from rules.model import Policy
 from store.money import fen_expr
@@ -85,6 +85,7 @@ class Plan:
     key: str
     compiled: dict[str, CompiledPolicy]
     catalog: EntityCatalog
+    held: bool = False  # the frame may hold entities on a data defect (HELD_FIELDS)
 
     @property
     def fields(self) -> frozenset[str]:
@@ -110,17 +111,23 @@ def make_plan(
     entity: str,
     as_of: dt.date,
     sets: object | None = None,
+    held: bool = False,
 ) -> Plan:
-    """Compile the policies of ``entity`` in effect on ``as_of``."""
+    """Compile the policies of ``entity`` in effect on ``as_of`` (``held``: for frames with
+    held entities, see :data:`profiles.catalog.HELD_FIELDS`)."""
     catalog = load_catalog().entity(entity)
-    chosen = policies_in_effect(policies, entity=entity, as_of=as_of)
+    every = list(policies)
+    chosen = policies_in_effect(every, entity=entity, as_of=as_of)
     if sets is None:
         from rules.loader import bundled_library
 
         sets = bundled_library().sets
-    compiled = compile_policies(chosen, catalog=catalog, sets=sets, as_of=as_of)  # type: ignore[arg-type]
+    # every policy resolves eligible() references: one out of effect is FALSE, not missing
+    compiled = compile_policies(chosen, catalog=catalog, sets=sets, as_of=as_of,  # type: ignore[arg-type]
+                                held=held, library=every)
     ordered = {pid: compiled[pid] for pid in sorted(compiled)}
-    return Plan(entity=entity, as_of=as_of, key=catalog.key, compiled=ordered, catalog=catalog)
+    return Plan(entity=entity, as_of=as_of, key=catalog.key, compiled=ordered, catalog=catalog,
+                held=held)
 
 
 def prepare_frame(frame: pl.DataFrame | pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
@@ -140,6 +147,8 @@ def prepare_frame(frame: pl.DataFrame | pl.LazyFrame, plan: Plan) -> pl.LazyFram
             missing.append(name)
     if missing:
         raise MissingColumnsError(missing, entity=plan.entity)
+    if plan.held and HELD_FIELDS not in names:
+        additions.append(pl.lit(None, dtype=pl.List(pl.String)).alias(HELD_FIELDS))
     return lf.with_columns(additions) if additions else lf
 
 
@@ -200,7 +209,8 @@ def match_frame(
     Returns the decoded long frame (:data:`matcher.outcomes.OUTCOME_SCHEMA`), ordered by
     policy id, then entity id; ineligible pairs are not listed. A run uses
     :func:`match_lean` instead."""
-    plan = make_plan(policies, entity=entity, as_of=as_of, sets=sets)
+    held = HELD_FIELDS in frame.collect_schema().names()
+    plan = make_plan(policies, entity=entity, as_of=as_of, sets=sets, held=held)
     return match_plan(frame, plan, streaming=streaming)
 
 

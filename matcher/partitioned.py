@@ -80,19 +80,21 @@ def outcomes_part(outcomes: str, k: int) -> str:
     return f"{outcomes.rstrip('/')}/part={k:05d}.parquet"
 
 
-def _plan(task: PartitionTask) -> Any:
+def _plan(task: PartitionTask, *, held: bool) -> Any:
     from matcher.evaluate import make_plan
 
-    return make_plan(task.policies, entity=task.entity, as_of=task.as_of, sets=task.sets)
+    return make_plan(task.policies, entity=task.entity, as_of=task.as_of, sets=task.sets,
+                     held=held)
 
 
 def match_partition(task: PartitionTask) -> PartitionResult:
     """Match one partition and write its lean outcomes (the map step)."""
     from matcher.evaluate import match_lean, profile_base
+    from profiles.catalog import HELD_FIELDS
 
     start = time.perf_counter()
-    plan = _plan(task)
     frame = pl.read_parquet(snapshot_part(task.snapshot, task.partition))
+    plan = _plan(task, held=HELD_FIELDS in frame.columns)
     base = profile_base(frame, plan)
     lean = match_lean(base, plan, budgets=False)
     policies = {pid: cp.policy for pid, cp in plan.compiled.items()}
@@ -209,12 +211,14 @@ def work_partitioned(
     report: Any,
     snapshot: Path,
     chosen: list[Policy],
+    references: list[Policy],
     sets: Any,
     timings: dict[str, float],
     started: float,
     say: Callable[[str, str], None],
     actor: str,
     on_changes: Any,
+    held_ids: pl.Series | None = None,
     scheduler: str | None = None,
     workers: int | None = None,
     part_progress: PartProgress | None = None,
@@ -236,7 +240,7 @@ def work_partitioned(
     policies = {p.id: p for p in chosen}
     tasks = [
         PartitionTask(snapshot=str(snapshot), partition=k, entity=report.entity,
-                      as_of=report.as_of, policies=tuple(chosen), sets=sets,
+                      as_of=report.as_of, policies=(*chosen, *references), sets=sets,
                       outcomes=outcomes)
         for k in range(manifest.partitions)
     ]
@@ -252,11 +256,13 @@ def work_partitioned(
     decision = reduce_budgets(results, policies)
     timings["allocate"] = round(time.perf_counter() - t, 3)
 
-    facts = plan_facts(chosen, entity=report.entity, as_of=report.as_of, sets=sets)
+    facts = plan_facts([*chosen, *references], entity=report.entity, as_of=report.as_of,
+                       sets=sets)
     periods = {p.id: (p.amount.period if p.amount else None) for p in chosen}
     reason = f"{report.as_of.isoformat()} 运行 {report.run_id}：不再符合政策条件"
     now = utcnow()
     totals = {"new": 0, "updated": 0, "revoked": 0, "carried_over": 0}
+    held_changes = 0
     per_policy: list[dict[str, dict[str, int]]] = []
     listed = 0
     scratch = scratch_dir(Path(report.outcomes_path).parent)
@@ -277,7 +283,9 @@ def work_partitioned(
                     policies=policies, decision=decision):
                 d = time.perf_counter()
                 current = spill.part(k, entitlement_bulk.CURRENT_SCHEMA)
-                changes = compute_changes(decoded, current, as_of=report.as_of, reason=reason)
+                changes = compute_changes(decoded, current, as_of=report.as_of, reason=reason,
+                                          held=held_ids)
+                held_changes += changes.held
                 diff_s += time.perf_counter() - d
                 written = entitlement_bulk.write_changes(
                     session, changes, entity_kind=report.entity, run_id=report.run_id, now=now,
@@ -301,9 +309,15 @@ def work_partitioned(
             run_store.finish_run(
                 session, report.run_id, actor=actor, timings=timings,
                 counts={**totals, "outcomes": listed, "rejects": report.rejects,
-                        "per_policy": merged, "partitions": manifest.partitions},
+                        "per_policy": merged, "partitions": manifest.partitions,
+                        "held": held_changes, "held_entities": report.held_entities,
+                        "held_reasons": report.held_reasons, "inputs": report.inputs},
             )
     finally:
         remove_scratch(scratch)
     say("done", f"新增 {totals['new']}，更新 {totals['updated']}，撤销 {totals['revoked']}")
-    return replace(report, counts_per_policy=merged, timings=dict(timings), **totals)
+    if report.held_entities:
+        say("held", f"因数据缺陷暂缓 {report.held_entities} 个主体，保留其现有待遇、"
+                    f"暂不变更 {held_changes} 项（未撤销）")
+    return replace(report, counts_per_policy=merged, timings=dict(timings),
+                   held_changes=held_changes, **totals)

@@ -197,8 +197,15 @@ def partition_file(snapshot: Path, directory: Path, *, key: str, partitions: int
         for start in range(0, max(total, 1), chunk_rows):
             yield lf.slice(start, chunk_rows).collect()
 
-    return write_dataset(chunks(), directory, key=key, partitions=partitions,
-                         metadata={"source": snapshot.name})
+    try:
+        from profiles.build import read_snapshot_metadata
+
+        meta: dict[str, object] = dict(read_snapshot_metadata(snapshot))
+    except (KeyError, OSError, ValueError):
+        meta = {}
+    meta["partitioned_from"] = snapshot.name
+    meta.pop("snapshot_hash", None)  # the dataset's hash is its partitions' (manifest)
+    return write_dataset(chunks(), directory, key=key, partitions=partitions, metadata=meta)
 
 
 def scan_snapshot(path: Path) -> pl.LazyFrame:
