@@ -86,7 +86,8 @@ def load_policies(policies_dir: Path | None) -> tuple[list[Policy], object]:
     except PolicyError as exc:
         err_console.print(f"[red]政策文件有误，未执行匹配:[/red]\n{exc}")
         raise typer.Exit(1) from None
-    return list(lib.policies.values()), lib.sets
+    # a policy marked 待核 is a draft: never matched as if published
+    return [p for p in lib.policies.values() if p.verified], lib.sets
 
 
 def derived_profiles(

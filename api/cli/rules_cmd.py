@@ -45,13 +45,13 @@ def check(
         typer.echo(f"检查未通过: 共 {len(err.problems)} 个问题", err=True)
         raise typer.Exit(code=1) from None
     table = Table(title=f"政策检查通过: {len(checked)} 项")
-    for column in ("编号", "名称", "对象", "交付方式", "条件数", "金额", "版本"):
+    for column in ("编号", "名称", "对象", "交付方式", "条件数", "金额", "核验", "版本"):
         table.add_column(column, overflow="fold")
     for policy in checked:
         amount = _PERIOD[policy.amount.period] if policy.amount else "—"
         table.add_row(policy.id, policy.title, _ENTITY[policy.entity],
                       _DELIVERY[policy.delivery], str(len(policy.conditions)), amount,
-                      policy.version)
+                      policy.verification, policy.version)
     Console().print(table)
 
 
@@ -71,7 +71,7 @@ def show(policy_id: Annotated[str, typer.Argument(help="政策编号 (policy id)
         typer.echo(str(err.problems[0]), err=True)
         raise typer.Exit(code=1) from None
     console = Console()
-    basis = " ".join(x for x in (policy.basis.document, policy.basis.clause) if x)
+    basis = "；".join(b.cite for b in policy.bases)
     end = policy.effective_to.isoformat() if policy.effective_to else "长期"
     console.print(f"[bold]{policy.title}[/bold] ({policy.id}, 版本 {policy.version})")
     console.print(f"依据: {basis}")
