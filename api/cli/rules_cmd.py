@@ -84,3 +84,31 @@ def show(policy_id: Annotated[str, typer.Argument(help="政策编号 (policy id)
     for cond in policy.conditions:
         table.add_row(cond.id, cond.label, to_source(cond.expr), cond.clause or "")
     console.print(table)
+
+
+DEFAULT_TABLE = Path("docs/library.md")
+
+
+@app.command("table")
+def table(
+    out: Annotated[Path, typer.Option("--out", help="输出文件")] = DEFAULT_TABLE,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="统计日期 YYYY-MM-DD(默认今天)；此前结束的为已到期"),
+    ] = None,
+) -> None:
+    """生成政策库覆盖表(编号、名称、地区、文号、原文链接、有效期、兑现方式、金额、所需数据、核验)。"""
+    import datetime as dt
+
+    from rules.coverage import coverage_markdown
+    from rules.loader import bundled_library
+
+    try:
+        when = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
+    except ValueError:
+        typer.echo(f"统计日期应为 YYYY-MM-DD，收到 {as_of!r}", err=True)
+        raise typer.Exit(code=2) from None
+    text = coverage_markdown(bundled_library(), as_of=when)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    typer.echo(f"已生成 {out}（统计日期 {when.isoformat()}，{len(bundled_library())} 项政策）")
