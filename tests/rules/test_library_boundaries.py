@@ -12,6 +12,11 @@ CIT_OK = {"status": "存续", "industry_code": "6510", "annual_taxable_income": 
           "employees": 300, "total_assets": 50_000_000.0}
 
 
+# local policies of the seeds' regions (tests in test_library_local.py)
+LOCAL_ENTERPRISE = ["gz-single-champion-reward"]
+LOCAL_PERSON: list[str] = []
+
+
 def truths(outcomes: list) -> list[bool | None]:
     return [o.truth for o in outcomes]
 
@@ -21,11 +26,11 @@ def test_library_has_exactly_the_reference_policies(library) -> None:
         "cit-small-low-profit", "vat-small-scale-exemption", "six-taxes-two-fees-half",
         "rd-super-deduction", "high-tech-enterprise", "ui-job-retention-refund",
         "graduate-hiring-subsidy", "gz-little-giant-reward", "graduate-hiring-insured-trigger",
-        "hp-ic-design-revenue-support"])
+        "hp-ic-design-revenue-support", *LOCAL_ENTERPRISE])
     assert sorted(p.id for p in library.for_entity("person")) == sorted([
         "sh-elderly-allowance", "bj-elderly-allowance", "sh-disability-living-subsidy",
         "sh-severe-disability-care-subsidy", "family-planning-special-support",
-        "iit-infant-care-deduction"])
+        "iit-infant-care-deduction", *LOCAL_PERSON])
     for policy in library:
         assert policy.basis.document and policy.basis.clause
         assert all(c.label for c in policy.conditions)
