@@ -37,7 +37,7 @@ import polars as pl
 from profiles.catalog import EntityCatalog, Field, load_catalog
 from profiles.errors import UnknownEntityError
 from profiles.idcheck import id_number_problems, uscc_problems
-from profiles.masking import mask_expr
+from profiles.masking import Kind, mask_expr
 
 log = logging.getLogger(__name__)
 
@@ -211,9 +211,9 @@ def _key_and_mask(cat: EntityCatalog, key: str) -> tuple[pl.Expr, dict[str, pl.E
     personal = {f.name: f for f in cat.fields if f.personal}
     masks: dict[str, pl.Expr] = {}
     for name in personal:
-        head, tail = (4, 4) if name == key else (3, 4) if "phone" in name else (1, 0)
-        masks[name] = mask_expr(pl.col("value"), head=head, tail=tail)
-    shown = mask_expr(pl.col(key), head=4, tail=4) if key in personal else pl.col(key)
+        kind: Kind = "id_number" if name == key else "phone" if "phone" in name else "name"
+        masks[name] = mask_expr(pl.col("value"), kind)
+    shown = mask_expr(pl.col(key), "id_number") if key in personal else pl.col(key)
     return shown, masks
 
 
