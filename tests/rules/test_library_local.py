@@ -43,12 +43,13 @@ def test_new_recognition_is_within_a_year_and_the_list_empty_means_not_recognise
     rows = [
         base,
         {**base, field: YEAR_AGO},          # a full year ago: not newly recognised
+        {**base, field: dt.date(2026, 12, 1)},  # after the as-of date: not yet recognised
         {**base, field: None},              # not on the list: decided, not unknown
         {**base, "district": outside},
         {**base, "district": None},         # district unknown
     ]
     out = evaluate(policy, rows, as_of=AS_OF)
-    assert truths(out) == [True, False, False, False, None]
+    assert truths(out) == [True, False, False, False, False, None]
     assert out[0].amount == amount
 
 
@@ -61,9 +62,10 @@ def test_hp_little_giant_counts_from_the_day_the_measures_took_effect(
         {**base, "little_giant_on": dt.date(2025, 6, 1), "status": "吊销"},
         {**base, "little_giant_on": dt.date(2025, 6, 1), "serious_dishonesty": True},
         {**base, "little_giant_on": dt.date(2025, 6, 1), "status": None},
+        {**base, "little_giant_on": dt.date(2026, 1, 1)},   # after the as-of date
     ]
     out = evaluate("hp-little-giant-support", rows, as_of=dt.date(2025, 12, 31))
-    assert truths(out) == [True, False, False, False, None]
+    assert truths(out) == [True, False, False, False, None, False]
     # the measures run from 2025-03-31 to 2028-03-30, both days included
     policy = library["hp-little-giant-support"]
     assert [policy.in_effect(d) for d in (dt.date(2025, 3, 30), dt.date(2025, 3, 31),
@@ -75,9 +77,9 @@ def test_guangzhou_single_champion_from_the_measures_day(evaluate: Evaluate, lib
     base = {"district": "440112", "single_champion_on": dt.date(2025, 8, 23)}
     rows = [base, {**base, "single_champion_on": dt.date(2025, 8, 22)},
             {**base, "single_champion_on": None}, {**base, "district": "440306"},
-            {**base, "district": None}]
+            {**base, "district": None}, {**base, "single_champion_on": dt.date(2026, 12, 1)}]
     out = evaluate("gz-single-champion-reward", rows, as_of=AS_OF)
-    assert truths(out) == [True, False, False, False, None]
+    assert truths(out) == [True, False, False, False, None, False]
     assert out[0].amount == 1_500_000.0
     policy = library["gz-single-champion-reward"]
     assert [policy.in_effect(d) for d in (dt.date(2025, 8, 22), dt.date(2025, 8, 23),
