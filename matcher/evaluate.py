@@ -21,8 +21,9 @@ fields whose UNKNOWN made them undetermined. Exclusivity groups and budgets are 
 ... })
 >>> frame = derive(complete(people, entity="person"), entity="person",
 ...                as_of=dt.date(2025, 10, 1)).collect()
->>> out = match_frame(frame, entity="person", policies=lib.policies.values(),
-...                   as_of=dt.date(2025, 10, 1), sets=lib.sets)
+>>> two = [lib["bj-elderly-allowance"], lib["iit-infant-care-deduction"]]
+>>> out = match_frame(frame, entity="person", policies=two, as_of=dt.date(2025, 10, 1),
+...                   sets=lib.sets)
 >>> out.select("policy_id", "outcome", "amount_fen").rows()  # children_under_3 is unknown
 [('bj-elderly-allowance', 'eligible', 50000), ('iit-infant-care-deduction', 'undetermined', None)]
 """
@@ -30,7 +31,7 @@ fields whose UNKNOWN made them undetermined. Exclusivity groups and budgets are 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import reduce
 
@@ -49,7 +50,9 @@ from matcher.lean import (
 )
 from matcher.outcomes import empty_outcomes
 from profiles.catalog import HELD_FIELDS, EntityCatalog, load_catalog
+from profiles.relations import RelatedFrame
 from rules.compile_polars import CompiledPolicy, compile_policies
+from rules.compile_related import AggregateColumns, attach_related
 from rules.model import Policy
 from store.money import fen_expr
 
@@ -94,6 +97,14 @@ class Plan:
             out |= cp.fields
         return frozenset(out)
 
+    @property
+    def related(self) -> dict[str, AggregateColumns]:
+        """Every aggregate over related entities the policies read, by column key."""
+        out: dict[str, AggregateColumns] = {}
+        for cp in self.compiled.values():
+            out.update(cp.related)
+        return out
+
 
 def policies_in_effect(
     policies: Iterable[Policy], *, entity: str, as_of: dt.date
@@ -130,9 +141,12 @@ def make_plan(
                 held=held)
 
 
-def prepare_frame(frame: pl.DataFrame | pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
+def prepare_frame(frame: pl.DataFrame | pl.LazyFrame, plan: Plan, *,
+                  related: Mapping[str, RelatedFrame] | None = None) -> pl.LazyFrame:
     """Add columns of nulls for declared fields (never in data: UNKNOWN until declared) and
-    refuse a frame that lacks any other column the policies read."""
+    refuse a frame that lacks any other column the policies read. Aggregates over related
+    entities are joined in from ``related`` (relation name -> members,
+    :func:`profiles.relations.related_frames`); a relation not given is UNKNOWN."""
     lf = frame.lazy()
     names = set(lf.collect_schema().names())
     if plan.key not in names:
@@ -149,7 +163,8 @@ def prepare_frame(frame: pl.DataFrame | pl.LazyFrame, plan: Plan) -> pl.LazyFram
         raise MissingColumnsError(missing, entity=plan.entity)
     if plan.held and HELD_FIELDS not in names:
         additions.append(pl.lit(None, dtype=pl.List(pl.String)).alias(HELD_FIELDS))
-    return lf.with_columns(additions) if additions else lf
+    lf = lf.with_columns(additions) if additions else lf
+    return attach_related(lf, key=plan.key, columns=plan.related, related=related)
 
 
 def field_bits(plan: Plan) -> dict[str, int]:
@@ -203,35 +218,40 @@ def match_frame(
     as_of: dt.date,
     sets: object | None = None,
     streaming: bool = False,
+    related: Mapping[str, RelatedFrame] | None = None,
 ) -> pl.DataFrame:
-    """Match every policy of ``entity`` in effect on ``as_of`` against a derived profile frame.
+    """Match every policy of ``entity`` in effect on ``as_of`` against a derived profile frame
+    (and the members of its relations in ``related``, see :func:`prepare_frame`).
 
     Returns the decoded long frame (:data:`matcher.outcomes.OUTCOME_SCHEMA`), ordered by
     policy id, then entity id; ineligible pairs are not listed. A run uses
     :func:`match_lean` instead."""
     held = HELD_FIELDS in frame.collect_schema().names()
     plan = make_plan(policies, entity=entity, as_of=as_of, sets=sets, held=held)
-    return match_plan(frame, plan, streaming=streaming)
+    return match_plan(frame, plan, streaming=streaming, related=related)
 
 
 def match_plan(
-    frame: pl.DataFrame | pl.LazyFrame, plan: Plan, *, streaming: bool = False
+    frame: pl.DataFrame | pl.LazyFrame, plan: Plan, *, streaming: bool = False,
+    related: Mapping[str, RelatedFrame] | None = None,
 ) -> pl.DataFrame:
     """The decoded long frame of :func:`match_lean` (strings and lists, for pages and small
     frames; a run keeps the lean frame and decodes only what it writes)."""
     if not plan.compiled:
         return empty_outcomes()
-    lean = match_lean(frame, plan, streaming=streaming)
+    lean = match_lean(frame, plan, streaming=streaming, related=related)
     return decode(lean)
 
 
 def profile_base(
-    frame: pl.DataFrame | pl.LazyFrame, plan: Plan, *, streaming: bool = False
+    frame: pl.DataFrame | pl.LazyFrame, plan: Plan, *, streaming: bool = False,
+    related: Mapping[str, RelatedFrame] | None = None,
 ) -> pl.DataFrame:
     """The profile frame the plan runs on: declared fields added, one chunk per column (row
     gathers over a multi-row-group Parquet read are several times slower on chunked
     columns), sorted by key unless it already is (snapshots are)."""
-    base = prepare_frame(frame, plan).collect(engine="streaming" if streaming else "auto")
+    base = prepare_frame(frame, plan, related=related).collect(
+        engine="streaming" if streaming else "auto")
     if base.n_chunks() > 1:
         base = base.rechunk()
     if not base[plan.key].is_sorted():
@@ -245,13 +265,14 @@ def match_lean(
     *,
     streaming: bool = False,
     budgets: bool = True,
+    related: Mapping[str, RelatedFrame] | None = None,
 ) -> LeanOutcomes:
     """Match ``plan`` against a derived profile frame; the lean long frame
     (:mod:`matcher.lean`), exclusivity applied, and budgets too unless ``budgets=False``
     (a partitioned run allocates them globally, :mod:`matcher.allocation`)."""
     facts = facts_of(plan)
     schema = lean_schema(facts.ids)
-    base = profile_base(frame, plan, streaming=streaming)
+    base = profile_base(frame, plan, streaming=streaming, related=related)
     ids = base[plan.key].cast(pl.String)
     pol, row, kind, yuan = wide_to_long(base, plan)
     unknown = unknown_masks(base, plan, pol, row, kind)

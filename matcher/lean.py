@@ -29,8 +29,8 @@ one ``numpy.nonzero`` per slice of rows, not by a loop over policies.
 ... })
 >>> frame = derive(complete(people, entity="person"), entity="person",
 ...                as_of=dt.date(2025, 10, 1)).collect()
->>> plan = make_plan(lib.policies.values(), entity="person", as_of=dt.date(2025, 10, 1),
-...                  sets=lib.sets)
+>>> two = [lib["bj-elderly-allowance"], lib["iit-infant-care-deduction"]]
+>>> plan = make_plan(two, entity="person", as_of=dt.date(2025, 10, 1), sets=lib.sets)
 >>> lean = match_lean(frame, plan)
 >>> lean.frame.select("row", "outcome", "amount_fen").rows()
 [(0, 'eligible', 50000), (0, 'undetermined', None)]

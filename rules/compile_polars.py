@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import reduce
 
 import polars as pl
 
 from profiles.catalog import HELD_FIELDS, EntityCatalog
 from rules import ast
+from rules.compile_related import AggregateColumns, RelatedCompiler, has_interval
 from rules.errors import PolicyError, Problem, UnsupportedNode
 from rules.model import (
     AllOf,
@@ -75,6 +76,9 @@ class CompiledPolicy:
     conditions: tuple[CompiledCondition, ...]  # leaves, document order
     amount: pl.Expr | None  # Float64, null when any input is unknown; None without amount
     fields: frozenset[str]
+    #: aggregates over related entities the expressions read, by column key: add them to
+    #: the frame first (:func:`rules.compile_related.attach_related`)
+    related: dict[str, AggregateColumns] = field(default_factory=dict)
 
 
 class _Compiler:
@@ -87,6 +91,7 @@ class _Compiler:
         self.as_of = as_of
         self._truths: dict[str, pl.Expr] = {}
         self._busy: set[str] = set()
+        self.related = RelatedCompiler(self)
 
     # ---- policies and trees -----------------------------------------------------------
 
@@ -164,12 +169,16 @@ class _Compiler:
             return reduce(lambda a, b: a | b, (self.cond(i, policy) for i in expr.items))
         if isinstance(expr, ast.Not):
             return ~self.cond(expr.item, policy)
+        if isinstance(expr, ast.Arith | ast.Neg) and has_interval(expr):
+            return self.related.exact(expr, policy)
         if isinstance(expr, ast.Arith):
             return self.arith(expr, policy)
         if isinstance(expr, ast.Neg):
             return -self.expr(expr.item, policy)
         if isinstance(expr, ast.Call):
             return self.call(expr, policy)
+        if isinstance(expr, ast.Aggregate):
+            return self.related.exact(expr, policy)
         raise UnsupportedNode("polars", expr)
 
     def atom(self, expr: ast.Expr, policy: Policy) -> pl.Expr:
@@ -185,6 +194,9 @@ class _Compiler:
         if isinstance(expr, ast.IsEmpty):
             empty = self.expr(expr.item, policy).is_null()
             return ~empty if expr.negated else empty
+        if isinstance(expr, ast.Compare) and (has_interval(expr.left)
+                                              or has_interval(expr.right)):
+            return self.related.compare(expr, policy)
         if isinstance(expr, ast.Compare):
             left, right = self.expr(expr.left, policy), self.expr(expr.right, policy)
             ops = {"<": left.lt, "<=": left.le, ">": left.gt, ">=": left.ge, "=": left.eq,
@@ -366,9 +378,11 @@ class _Compiler:
             leaves.append(CompiledCondition(condition=leaf, truth=truth, fields=fields,
                                             value=value, threshold=threshold,
                                             distance=distance))
-        return CompiledPolicy(policy=policy, truth=self.policy_truth(policy.id),
-                              conditions=tuple(leaves), amount=self.amount(policy),
-                              fields=self.fields_of(policy.fields_read, policy.references))
+        truth, amount = self.policy_truth(policy.id), self.amount(policy)
+        return CompiledPolicy(policy=policy, truth=truth,
+                              conditions=tuple(leaves), amount=amount,
+                              fields=self.fields_of(policy.fields_read, policy.references),
+                              related=dict(self.related.columns))
 
 
 def compile_policies(policies: Iterable[Policy], *, catalog: EntityCatalog, sets: NamedSets,
