@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from rules.ast import NOPOS, Expr, Pos, fields_read, policies_referenced
+from rules.ast import NOPOS, Aggregate, Expr, Pos, aggregates, fields_read, policies_referenced
 from rules.triggers import Trigger
 
 Entity = Literal["enterprise", "person"]
@@ -210,6 +210,12 @@ class Policy:
         for expr in amount_exprs(self.amount):
             out |= fields_read(expr)
         return frozenset(out)
+
+    @property
+    def aggregates(self) -> tuple[Aggregate, ...]:
+        """Aggregates over related entities in the eligibility and the amount."""
+        exprs = [leaf.expr for leaf in self.conditions] + list(amount_exprs(self.amount))
+        return tuple(a for e in exprs for a in aggregates(e))
 
     @property
     def references(self) -> frozenset[str]:

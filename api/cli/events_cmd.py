@@ -36,7 +36,15 @@ def _read_lines(path: Path) -> Sequence[str]:
     if not path.exists():
         err_console.print(f"[red]找不到事件文件: {path}[/red]")
         raise typer.Exit(2)
-    return path.read_text(encoding="utf-8-sig").splitlines()
+    try:
+        return path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as err:
+        problem = f"第 {err.start + 1} 个字节处不是 UTF-8 文本"
+    except OSError as err:
+        problem = err.strerror or type(err).__name__
+    err_console.print(f"事件文件 {path}: 期望 UTF-8 编码的 .jsonl 文本(每行一个事件)，"
+                      f"实际{problem}", style="red", markup=False, highlight=False)
+    raise typer.Exit(2)
 
 
 @app.command("replay", help="按顺序回放事件(画像局部更新、生活事件)，输出最终匹配结果。")

@@ -84,7 +84,8 @@ def load_policies(policies_dir: Path | None) -> tuple[list[Policy], object]:
     try:
         lib = bundled_library() if policies_dir is None else load_library([policies_dir])
     except PolicyError as exc:
-        err_console.print(f"[red]政策文件有误，未执行匹配:[/red]\n{exc}")
+        err_console.print("政策文件有误，未执行匹配:", style="red")
+        err_console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     return list(lib.policies.values()), lib.sets
 

@@ -62,8 +62,8 @@ EXPECTED: dict[str, str] = {
     "schema.yaml": "schema.yaml:8:1: [schema] expected a key of a policy (id, title, entity, "
     "basis, effective, delivery, parameters, eligibility, amount, exclusivity, budget, "
     "description, trigger), got 'budgett'; did you mean 'budget'?",
-    "yaml-error.yaml": "yaml-error.yaml:7:1: [yaml-error] expected valid YAML, got expected "
-    "',' or '}', but got '<stream end>'",
+    "yaml-error.yaml": "yaml-error.yaml:7:1: [yaml-error] 期望合法的 YAML，实际为 文件已结束，"
+    "缺少 ',' 或 '}'",
     "duplicate-id": "duplicate-id/b.yaml:2:5: [duplicate-id] expected a unique policy id, got "
     "'broken-x' already in duplicate-id/a.yaml",
     "reference-cycle": "reference-cycle/b.yaml:11:14: [reference-cycle] expected eligible() "
@@ -77,7 +77,8 @@ def test_every_sample_is_listed() -> None:
 
 def test_every_error_code_has_a_sample() -> None:
     shown = {message.split("[")[1].split("]")[0] for message in EXPECTED.values()}
-    assert shown == set(CODES)
+    # internal-error is the checker's last line of defence: a sample of it would be a defect
+    assert shown == set(CODES) - {"internal-error"}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
