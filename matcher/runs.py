@@ -149,6 +149,7 @@ def library_documents(policies: Iterable[Policy]) -> list[PolicyDocument]:
                 version=p.version,
                 effective_from=p.effective_from,
                 effective_to=p.effective_to,
+                verified=p.verified,
             )
         )
     return docs
