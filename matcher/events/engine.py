@@ -25,11 +25,11 @@ nightly batch.
 >>> with EventEngine(lib, entity="person", as_of=dt.date(2025, 10, 1)) as engine:
 ...     _ = engine.upsert("p1", {"birth_date": dt.date(1930, 1, 1), "hukou_district": "110105",
 ...                              "alive": True})
-...     got = [(o["policy_id"], o["outcome"], o["amount_fen"]) for o in engine.outcomes_of("p1")]
->>> got[0]
-('bj-elderly-allowance', 'eligible', 50000)
->>> got[1]  # children_under_3 is not known
-('iit-infant-care-deduction', 'undetermined', None)
+...     got = {o["policy_id"]: (o["outcome"], o["amount_fen"]) for o in engine.outcomes_of("p1")}
+>>> got["bj-elderly-allowance"]
+('eligible', 50000)
+>>> got["iit-infant-care-deduction"]  # children_under_3 is not known
+('undetermined', None)
 """
 
 from __future__ import annotations
