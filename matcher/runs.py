@@ -52,6 +52,7 @@ from rules.model import Policy
 from store import entitlement_bulk, locks, policy_integrity
 from store import policies as policy_store
 from store import runs as run_store
+from store.budget_draws import lock_budgets
 from store.db import transaction
 from store.entitlement_bulk import RunChanges
 from store.policies import PolicyDocument
@@ -434,6 +435,10 @@ def _work(
     reason = f"{base.as_of.isoformat()} 运行 {base.run_id}：不再符合政策条件"
     now = utcnow()
     with transaction(engine) as session:
+        # real-time awards draw on the same budgets: hold them while this run writes
+        lock_budgets(session, base.entity, [
+            (pid, period) for pid, period in scope(periods, base.as_of)
+            if any(p.id == pid and p.budget is not None for p in chosen)])
         current = entitlement_bulk.load_current(
             session, entity_kind=base.entity, scope=scope(periods, base.as_of)
         )

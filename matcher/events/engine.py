@@ -25,11 +25,11 @@ nightly batch.
 >>> with EventEngine(lib, entity="person", as_of=dt.date(2025, 10, 1)) as engine:
 ...     _ = engine.upsert("p1", {"birth_date": dt.date(1930, 1, 1), "hukou_district": "110105",
 ...                              "alive": True})
-...     got = [(o["policy_id"], o["outcome"], o["amount_fen"]) for o in engine.outcomes_of("p1")]
->>> got[0]
-('bj-elderly-allowance', 'eligible', 50000)
->>> got[1]  # children_under_3 is not known
-('iit-infant-care-deduction', 'undetermined', None)
+...     got = {o["policy_id"]: (o["outcome"], o["amount_fen"]) for o in engine.outcomes_of("p1")}
+>>> got["bj-elderly-allowance"]
+('eligible', 50000)
+>>> got["iit-infant-care-deduction"]  # children_under_3 is not known
+('undetermined', None)
 """
 
 from __future__ import annotations
@@ -221,6 +221,43 @@ class EventEngine:
                 extras.pop(name)
         (derived,) = self.derive_rows([{**profile, **extras}], list(extras))
         return self._evaluate(entity_id, derived)
+
+    def upsert_many(self, updates: Sequence[tuple[str, Mapping[str, Any]]]
+                    ) -> list[list[OutcomeRow]]:
+        """:meth:`upsert` of several entities at once (each entity at most once): the tags
+        of those whose derived inputs changed are derived in one frame. The outcomes of
+        each update, in order."""
+        ids = [e for e, _ in updates]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"expected each entity at most once, got {len(ids)} updates of "
+                             f"{len(set(ids))} entities")
+        rederive: list[str] = []
+        for entity_id, values in updates:
+            profile = self.profiles.get(entity_id)
+            if profile is None:
+                profile = self.profile(entity_id) or {f.name: None for f in self.base_fields}
+                self.profiles[entity_id] = profile
+            profile.update(values)
+            profile[self.key] = entity_id
+            if entity_id not in self._rows or set(values) & self._derived_inputs:
+                extras = self._extras.get(entity_id, {})
+                for name in list(extras):
+                    if set(values) & set(self.catalog.field(name).inputs):
+                        extras.pop(name)
+                rederive.append(entity_id)
+        derived: dict[str, Mapping[str, Any]] = {}
+        # one frame per set of passed-through tags (each entity keeps only its own)
+        by_passed: dict[tuple[str, ...], list[str]] = {}
+        for entity_id in rederive:
+            by_passed.setdefault(tuple(self._extras.get(entity_id, {})), []).append(entity_id)
+        for passed, group in by_passed.items():
+            rows = [{**self.profiles[e], **self._extras.get(e, {})} for e in group]
+            derived.update(zip(group, self.derive_rows(rows, list(passed)), strict=True))
+        out = []
+        for entity_id, values in updates:
+            row = derived.get(entity_id) or {**self._rows[entity_id], **values}
+            out.append(self._evaluate(entity_id, row))
+        return out
 
     def record_event(self, entity_id: str, event: str, on: dt.date,
                      attributes: Mapping[str, Any] | None = None) -> list[OutcomeRow]:

@@ -118,3 +118,28 @@ def test_partial_updates_end_where_the_batch_on_the_final_profiles_ends(rows, as
         batch = match_frame(frame, entity="enterprise", policies=policies, as_of=as_of,
                             sets=library.sets)
         assert_same_outcomes(engine.outcomes(), batch)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=profile_rows("enterprise", max_size=10), as_of=st.sampled_from(DATES),
+       change=profile_rows("enterprise", max_size=10))
+def test_updates_of_several_entities_at_once_equal_the_batch(rows, as_of, change, library):
+    """upsert_many (one derive for the batch of entities) ends where the batch ends."""
+    final = [dict(r) for r in rows]
+    base = base_frame(rows, entity="enterprise")
+    with EventEngine(library, entity="enterprise", as_of=as_of) as engine:
+        engine.load(base)
+        updates = []
+        for i, new in enumerate(change[:len(rows)]):
+            subset = {k: v for k, v in new.items() if zlib.crc32(k.encode()) % 2 == i % 2}
+            final[i].update(subset)
+            typed = base_frame([final[i]], entity="enterprise").row(0, named=True)
+            updates.append((f"K{i:04d}", {k: typed[k] for k in subset}))
+        engine.upsert_many(updates)
+        frame = derived_frame(base_frame(final, entity="enterprise"), entity="enterprise",
+                              as_of=as_of)
+        policies = [p for p in library.policies.values()
+                    if p.entity == "enterprise" and p.trigger is None]
+        batch = match_frame(frame, entity="enterprise", policies=policies, as_of=as_of,
+                            sets=library.sets)
+        assert_same_outcomes(engine.outcomes(), batch)
