@@ -148,6 +148,7 @@ def library_documents(policies: Iterable[Policy]) -> list[PolicyDocument]:
                 version=p.version,
                 effective_from=p.effective_from,
                 effective_to=p.effective_to,
+                verified=p.verified,
             )
         )
     return docs
@@ -342,6 +343,8 @@ def execute_run(
                 base,
                 snapshot_path,
                 chosen,
+                # out of effect on as_of, but eligible() may name them (FALSE, not missing)
+                [p for p in policies if p.entity == entity and not p.in_effect(as_of)],
                 sets,
                 match,
                 timings,
@@ -375,6 +378,7 @@ def _work(
     base: RunReport,
     snapshot_path: Path,
     chosen: list[Policy],
+    references: list[Policy],
     sets: Any,
     match: MatchFn | None,
     timings: dict[str, float],
@@ -393,7 +397,8 @@ def _work(
         say("match", f"匹配 {len(chosen)} 项政策 …")
         frame = pl.read_parquet(snapshot_path)
         outcomes = (match or _default_match)(
-            frame, entity=base.entity, policies=chosen, as_of=base.as_of, sets=sets
+            frame, entity=base.entity, policies=[*chosen, *references], as_of=base.as_of,
+            sets=sets
         )
         _write_atomically(outcomes, base.outcomes_path)
     timings["match"] = round(time.perf_counter() - t, 3)

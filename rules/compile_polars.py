@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import reduce
 
 import polars as pl
 
 from profiles.catalog import HELD_FIELDS, EntityCatalog
 from rules import ast
+from rules.compile_related import AggregateColumns, RelatedCompiler, has_interval
 from rules.errors import PolicyError, Problem, UnsupportedNode
 from rules.model import (
     AllOf,
@@ -75,18 +76,22 @@ class CompiledPolicy:
     conditions: tuple[CompiledCondition, ...]  # leaves, document order
     amount: pl.Expr | None  # Float64, null when any input is unknown; None without amount
     fields: frozenset[str]
+    #: aggregates over related entities the expressions read, by column key: add them to
+    #: the frame first (:func:`rules.compile_related.attach_related`)
+    related: dict[str, AggregateColumns] = field(default_factory=dict)
 
 
 class _Compiler:
     def __init__(self, policies: dict[str, Policy], catalog: EntityCatalog, sets: NamedSets,
                  as_of: dt.date, *, held: bool = False) -> None:
         self.held = held
-        self.policies = policies
+        self.policies = policies  # those compiled, and every one they may reference
         self.catalog = catalog
         self.sets = sets
         self.as_of = as_of
         self._truths: dict[str, pl.Expr] = {}
         self._busy: set[str] = set()
+        self.related = RelatedCompiler(self)
 
     # ---- policies and trees -----------------------------------------------------------
 
@@ -164,12 +169,16 @@ class _Compiler:
             return reduce(lambda a, b: a | b, (self.cond(i, policy) for i in expr.items))
         if isinstance(expr, ast.Not):
             return ~self.cond(expr.item, policy)
+        if isinstance(expr, ast.Arith | ast.Neg) and has_interval(expr):
+            return self.related.exact(expr, policy)
         if isinstance(expr, ast.Arith):
             return self.arith(expr, policy)
         if isinstance(expr, ast.Neg):
             return -self.expr(expr.item, policy)
         if isinstance(expr, ast.Call):
             return self.call(expr, policy)
+        if isinstance(expr, ast.Aggregate):
+            return self.related.exact(expr, policy)
         raise UnsupportedNode("polars", expr)
 
     def atom(self, expr: ast.Expr, policy: Policy) -> pl.Expr:
@@ -185,6 +194,9 @@ class _Compiler:
         if isinstance(expr, ast.IsEmpty):
             empty = self.expr(expr.item, policy).is_null()
             return ~empty if expr.negated else empty
+        if isinstance(expr, ast.Compare) and (has_interval(expr.left)
+                                              or has_interval(expr.right)):
+            return self.related.compare(expr, policy)
         if isinstance(expr, ast.Compare):
             left, right = self.expr(expr.left, policy), self.expr(expr.right, policy)
             ops = {"<": left.lt, "<=": left.le, ">": left.gt, ">=": left.ge, "=": left.eq,
@@ -366,24 +378,30 @@ class _Compiler:
             leaves.append(CompiledCondition(condition=leaf, truth=truth, fields=fields,
                                             value=value, threshold=threshold,
                                             distance=distance))
-        return CompiledPolicy(policy=policy, truth=self.policy_truth(policy.id),
-                              conditions=tuple(leaves), amount=self.amount(policy),
-                              fields=self.fields_of(policy.fields_read, policy.references))
+        truth, amount = self.policy_truth(policy.id), self.amount(policy)
+        return CompiledPolicy(policy=policy, truth=truth,
+                              conditions=tuple(leaves), amount=amount,
+                              fields=self.fields_of(policy.fields_read, policy.references),
+                              related=dict(self.related.columns))
 
 
 def compile_policies(policies: Iterable[Policy], *, catalog: EntityCatalog, sets: NamedSets,
-                     as_of: dt.date, held: bool = False) -> dict[str, CompiledPolicy]:
+                     as_of: dt.date, held: bool = False, library: Iterable[Policy] | None = None
+                     ) -> dict[str, CompiledPolicy]:
     """Compile policies of one entity (that of ``catalog``) as of a date. Policies named by
-    ``eligible()`` must be among ``policies``; their truth is inlined (FALSE when not in
-    effect on ``as_of``). A policy's own effective period is not applied: check
+    ``eligible()`` must be among ``policies`` or ``library`` (e.g. every policy, in effect or
+    not); their truth is inlined, FALSE when not in effect on ``as_of`` (DESIGN §3: out of
+    effect means not eligible). A policy's own effective period is not applied: check
     :meth:`Policy.in_effect`. With ``held``, the frame has the column
     :data:`profiles.catalog.HELD_FIELDS` and a field empty on a data defect is UNKNOWN."""
     by_id = {p.id: p for p in policies}
+    refs = {p.id: p for p in (library or ()) if p.entity == catalog.name}
+    refs.update(by_id)
     wrong = [p for p in by_id.values() if p.entity != catalog.name]
     if wrong:
         raise PolicyError([Problem(file=p.source or p.id, line=1, column=1,
                                    code="entity-mismatch", message=f"expected a policy for "
                                    f"{catalog.name} to compile with its catalog, got '{p.id}' "
                                    f"for {p.entity}") for p in wrong])
-    compiler = _Compiler(by_id, catalog, sets, as_of, held=held)
+    compiler = _Compiler(refs, catalog, sets, as_of, held=held)
     return {pid: compiler.compile(p) for pid, p in by_id.items()}
