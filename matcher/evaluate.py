@@ -37,7 +37,7 @@ import polars as pl
 
 from matcher.allocation import apply_budgets, apply_exclusivity
 from matcher.outcomes import OUTCOME_SCHEMA, empty_outcomes
-from profiles.catalog import EntityCatalog, load_catalog
+from profiles.catalog import HELD_FIELDS, EntityCatalog, load_catalog
 from profiles.relations import RelatedFrame
 from rules.compile_polars import CompiledPolicy, compile_policies
 from rules.compile_related import AggregateColumns, attach_related
@@ -76,6 +76,7 @@ class Plan:
     key: str
     compiled: dict[str, CompiledPolicy]
     catalog: EntityCatalog
+    held: bool = False  # the frame may hold entities on a data defect (HELD_FIELDS)
 
     @property
     def fields(self) -> frozenset[str]:
@@ -109,17 +110,23 @@ def make_plan(
     entity: str,
     as_of: dt.date,
     sets: object | None = None,
+    held: bool = False,
 ) -> Plan:
-    """Compile the policies of ``entity`` in effect on ``as_of``."""
+    """Compile the policies of ``entity`` in effect on ``as_of`` (``held``: for frames with
+    held entities, see :data:`profiles.catalog.HELD_FIELDS`)."""
     catalog = load_catalog().entity(entity)
-    chosen = policies_in_effect(policies, entity=entity, as_of=as_of)
+    every = list(policies)
+    chosen = policies_in_effect(every, entity=entity, as_of=as_of)
     if sets is None:
         from rules.loader import bundled_library
 
         sets = bundled_library().sets
-    compiled = compile_policies(chosen, catalog=catalog, sets=sets, as_of=as_of)  # type: ignore[arg-type]
+    # every policy resolves eligible() references: one out of effect is FALSE, not missing
+    compiled = compile_policies(chosen, catalog=catalog, sets=sets, as_of=as_of,  # type: ignore[arg-type]
+                                held=held, library=every)
     ordered = {pid: compiled[pid] for pid in sorted(compiled)}
-    return Plan(entity=entity, as_of=as_of, key=catalog.key, compiled=ordered, catalog=catalog)
+    return Plan(entity=entity, as_of=as_of, key=catalog.key, compiled=ordered, catalog=catalog,
+                held=held)
 
 
 def prepare_frame(frame: pl.DataFrame | pl.LazyFrame, plan: Plan, *,
@@ -142,6 +149,8 @@ def prepare_frame(frame: pl.DataFrame | pl.LazyFrame, plan: Plan, *,
             missing.append(name)
     if missing:
         raise MissingColumnsError(missing, entity=plan.entity)
+    if plan.held and HELD_FIELDS not in names:
+        additions.append(pl.lit(None, dtype=pl.List(pl.String)).alias(HELD_FIELDS))
     lf = lf.with_columns(additions) if additions else lf
     return attach_related(lf, key=plan.key, columns=plan.related, related=related)
 
@@ -231,7 +240,8 @@ def match_frame(
     Returns the long outcome frame (:data:`matcher.outcomes.OUTCOME_SCHEMA`), ordered by
     policy id, then eligible before undetermined, then entity id; ineligible pairs are not
     listed."""
-    plan = make_plan(policies, entity=entity, as_of=as_of, sets=sets)
+    held = HELD_FIELDS in frame.collect_schema().names()
+    plan = make_plan(policies, entity=entity, as_of=as_of, sets=sets, held=held)
     return match_plan(frame, plan, streaming=streaming, related=related)
 
 

@@ -5,7 +5,8 @@ Enterprise: ``years_since_founding`` (full years; null when founded after the as
 ``layoff_rate`` (layoffs_last_year / insured_employees; 0 when nobody was laid off, whatever
 the headcount; null when the headcount is 0 or unknown and someone was laid off),
 ``rd_ratio`` (rd_expense / operating_revenue, with the same rule for a zero numerator),
-``region`` (full Chinese name of a known 6-digit district code, else null), ``size_class``
+``region`` (full Chinese name of a known 6-digit district code, else null),
+``individual_business`` (个体工商户: the 统一社会信用代码 starts with ``92``), ``size_class``
 (see ``profiles.sizeclass``). The industry-chain tags (``chain_ic`` …, ``chain_ic_p`` …) are
 inferred from the business scope by a tag model (``profiles.tags``), not as of a date: they
 are kept when present and added as null (UNKNOWN) when absent.
@@ -117,6 +118,8 @@ def derive(df: pl.DataFrame | pl.LazyFrame, *, entity: str, as_of: date) -> pl.L
                 "rd_ratio"
             ),
             region_name(col("district", pl.String())).alias("region"),
+            # 个体工商户: 统一社会信用代码 whose 登记管理部门 is 9 (工商) and 机构类别 2
+            col("uscc", pl.String()).str.slice(0, 2).eq("92").alias("individual_business"),
         ]
         chains = [pl.lit(None, t).alias(n) for n, t in chain_columns().items() if n not in names]
         out = with_size_class(lf.with_columns(missing).with_columns(derived))

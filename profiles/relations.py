@@ -46,9 +46,9 @@ from profiles.ingest import (
     REJECT_SCHEMA,
     SourceStats,
     Validated,
+    _parser,
     _problem,
     _reason,
-    _value,
 )
 from profiles.masking import mask_expr
 
@@ -138,8 +138,9 @@ def validate_table(df: pl.DataFrame, *, table: str, source: str) -> Validated:
             checks.append(pl.Series(f"__bad_{f.name}", bad).set(keys.is_null(), None))
             text = text.with_columns(raw.alias(f"__v_{f.name}"))
         else:
-            text = text.with_columns(_value(f, raw).cast(DTYPES[f.type]).alias(f"__v_{f.name}"))
-            text = text.with_columns(_problem(f, raw, pl.col(f"__v_{f.name}"))
+            parsed = _parser(f)(raw)
+            text = text.with_columns(parsed.value.cast(DTYPES[f.type]).alias(f"__v_{f.name}"))
+            text = text.with_columns(_problem(f, parsed, pl.col(f"__v_{f.name}"))
                                      .alias(f"__bad_{f.name}"))
     if checks:
         text = text.with_columns(checks)

@@ -33,6 +33,7 @@ from rules.semantics import (
     arith,
     call,
     decided_value,
+    held_empty,
     is_declared,
     is_listed_bool,
     list_fields,
@@ -87,7 +88,8 @@ def _cond(expr: ast.Expr, ctx: _Ctx) -> Truth:
     """An expression used as a condition (bare list-type booleans: empty is FALSE)."""
     value = _eval(expr, ctx)
     if value is None and is_listed_bool(expr, ctx.catalog):
-        return False
+        assert isinstance(expr, ast.FieldRef)
+        return None if held_empty([expr.name], ctx.row) else False
     return value
 
 
@@ -167,6 +169,8 @@ def _interval(expr: ast.Expr, ctx: _Ctx) -> intervals.Interval:
 
 
 def _atom(expr: ast.Expr, ctx: _Ctx) -> Truth:
+    if held_empty(ast.fields_read(expr), ctx.row):
+        return None
     listed = list_fields(expr, ctx.catalog)
     if any(ctx.row.get(name) is None for name in listed):
         return decided_value(expr)

@@ -20,6 +20,7 @@ True
 from __future__ import annotations
 
 import datetime as dt
+import math
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -123,6 +124,9 @@ class _ToAst(Transformer[Token, ast.Expr]):
 
     def number(self, meta: Meta, children: list[Token]) -> ast.Expr:
         num = parse_number(str(children[0]))
+        if not math.isfinite(num.value):
+            raise _problem(self.file, self._pos(meta), "syntax-error",
+                           f"期望有限的数值，实际为 {children[0]}(超出可表示的范围)")
         return ast.Number(value=num.value, unit=num.unit, text=num.text, pos=self._pos(meta))
 
     def string(self, meta: Meta, children: list[Token]) -> ast.Expr:
@@ -320,12 +324,20 @@ def parse_expr(
     offset = _Offset(line, column, indent)
     try:
         tree = _lark().parse(text)
+        result = _ToAst(offset, file).transform(tree)
     except UnexpectedInput as err:
         raise _syntax_problem(err, text, offset, file) from None
-    try:
-        result = _ToAst(offset, file).transform(tree)
     except VisitError as err:
         if isinstance(err.orig_exc, PolicyError):
             raise err.orig_exc from None
+        if isinstance(err.orig_exc, RecursionError):
+            raise _too_deep(file, offset) from None
         raise
+    except RecursionError:
+        raise _too_deep(file, offset) from None
     return result
+
+
+def _too_deep(file: str, offset: _Offset) -> PolicyError:
+    return _problem(file, offset.pos(1, 1), "syntax-error",
+                    "期望较短的表达式，实际表达式过长或括号嵌套过深；请拆成几个条件")

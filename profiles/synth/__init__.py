@@ -33,6 +33,7 @@ from profiles.catalog import load_catalog
 from profiles.synth.enterprises import LABELS
 from profiles.synth.enterprises import enterprises as make_enterprises
 from profiles.synth.links import employment_links, households
+from profiles.synth.national import add_enterprise_fields, add_person_fields
 from profiles.synth.persons import persons as make_persons
 
 LABELS_FILE = "labels.csv"
@@ -49,6 +50,8 @@ FILE_STYLES: dict[str, dict[str, tuple[str, str]]] = {
         "科技": ("utf-8", "name"),
         "工信": ("utf-8", "label"),
         "人社": ("utf-8", "label"),
+        "退役军人事务": ("utf-8", "label"),
+        "残联": ("gb18030", "name"),
     },
     "person": {
         "公安": ("utf-8", "name"),
@@ -57,6 +60,8 @@ FILE_STYLES: dict[str, dict[str, tuple[str, str]]] = {
         "人社": ("utf-8", "name"),
         "卫健": ("utf-8", "label"),
         "本人": ("utf-8", "name"),
+        "教育": ("utf-8", "label"),
+        "退役军人事务": ("gb18030", "label"),
     },
 }
 
@@ -201,6 +206,11 @@ def synthesize(
         rng = np.random.default_rng([seed, step])
         extra = {"label_share": label_share} if entity == "enterprise" else {}
         frames = make(rng, count, reference=reference, **extra)
+        national = np.random.default_rng([seed, step, 16])  # the other columns stay as they were
+        if entity == "enterprise":
+            add_enterprise_fields(frames, national)
+        else:
+            add_person_fields(frames, national, reference=reference)
         made[entity] = {dept: frame for dept, frame in frames.items() if dept != LABELS}
         labels = frames.pop(LABELS, None)
         if labels is not None and label_share > 0:
