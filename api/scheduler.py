@@ -83,9 +83,16 @@ def run_pipeline(
     entities: Sequence[str] = ("enterprise", "person"),
     actor: str = "system",
     progress: Progress | None = None,
+    partitions: int | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    part_progress: Callable[[str, int, int], None] | None = None,
 ) -> PipelineReport:
     """ingest -> build -> match -> diff for each entity; the report is also written to
-    ``<data_dir>/reports/<as_of>-<time>.json``."""
+    ``<data_dir>/reports/<as_of>-<time>.json``. With ``partitions`` the built snapshot is
+    written as a dataset of that many partitions and matched partition by partition, in
+    process, on ``workers`` local processes or on the Dask cluster at ``scheduler``
+    (:mod:`matcher.partitioned`)."""
     from api.delivery import LinkConfig, outbox_hook
     from matcher.runs import execute_run, published_policies
     from notifier.links import LinkSigner
@@ -166,6 +173,15 @@ def run_pipeline(
             sets=sets,
             explain_limit=settings.explain_in_messages_limit,
         )
+        if partitions:
+            from profiles.catalog import load_catalog
+            from profiles.partitions import partition_file
+
+            say("build", f"{label}：按主体代码散列写成 {partitions} 个分区 …")
+            dataset = snapshot.with_name(snapshot.stem + f"-p{partitions}")
+            partition_file(snapshot, dataset, key=load_catalog().entity(entity).key,
+                           partitions=partitions)
+            snapshot = dataset
         report = execute_run(
             engine=engine,
             snapshot_path=snapshot,
@@ -179,6 +195,9 @@ def run_pipeline(
             lock_ttl=settings.run_lock_ttl_seconds,
             progress=_prefixed(say, label),
             on_changes=hook,
+            scheduler=scheduler,
+            workers=workers,
+            part_progress=part_progress,
         )
         reports.append(report)
         log.info(
@@ -193,6 +212,61 @@ def run_pipeline(
             },
         )
     result = PipelineReport(as_of=as_of, runs=tuple(reports), builds=builds, skipped=skipped)
+    _write_report(settings, result)
+    return result
+
+
+def run_snapshot(
+    settings: Settings,
+    *,
+    engine: Engine,
+    snapshot: Path,
+    entity: str,
+    as_of: dt.date,
+    actor: str = "system",
+    progress: Progress | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    part_progress: Callable[[str, int, int], None] | None = None,
+) -> PipelineReport:
+    """match -> diff -> outbox for a snapshot built beforehand (a file or a partitioned
+    dataset, :mod:`profiles.partitions`). Refused while approved applications hold declared
+    facts for ``entity``: only a snapshot built by :func:`run_pipeline` carries them."""
+    from api.delivery import LinkConfig, outbox_hook
+    from matcher.runs import RunError, execute_run, published_policies
+    from notifier.links import LinkSigner
+    from store.applications import declared_answers
+    from store.db import transaction
+
+    say = progress or (lambda _stage, _msg: None)
+    prepare_store(engine)
+    with transaction(engine) as session:
+        if declared_answers(session, entity_kind=entity):
+            raise RunError("已批准的申请中有申报信息，需由源数据构建画像时叠加："
+                           "请用 --sources 运行，而不是 --snapshot")
+    policies, sets = published_policies(engine, entity=entity, as_of=as_of)
+    if not any(p.entity == entity for p in policies):
+        reason = ("尚无已发布且在评估日生效的政策：请先导入（mianshen policies import），"
+                  "再由审核人员逐项审核发布")
+        say("match", reason)
+        return PipelineReport(as_of=as_of, runs=(), builds={}, skipped={entity: reason})
+    hook = outbox_hook(
+        entity_kind=entity,
+        policies={p.id: p for p in policies},
+        as_of=as_of,
+        links=LinkConfig(base_url=settings.public_base_url, signer=LinkSigner(
+            secret=settings.link_key(), ttl_seconds=settings.link_ttl_seconds)),
+        snapshot=snapshot,
+        sets=sets,
+        explain_limit=settings.explain_in_messages_limit,
+    )
+    report = execute_run(
+        engine=engine, snapshot_path=snapshot, as_of=as_of, policies=policies,
+        outcomes_dir=settings.outcomes_dir, entity=entity, sets=sets, actor=actor,
+        lock_ttl=settings.run_lock_ttl_seconds, progress=say, on_changes=hook,
+        scheduler=scheduler, workers=workers, part_progress=part_progress,
+    )
+    result = PipelineReport(as_of=as_of, runs=(report,), builds={}, skipped={})
     _write_report(settings, result)
     return result
 

@@ -114,7 +114,12 @@ class RunReport:
 
 
 def snapshot_hash(path: Path) -> str:
-    """The snapshot's content hash from its metadata when it has one, else the file's sha256."""
+    """The snapshot's content hash: a dataset's from its manifest (the partitions' hashes
+    combined), a file's from its metadata when it has one, else the file's sha256."""
+    if path.is_dir():
+        from profiles.partitions import read_manifest
+
+        return read_manifest(path).snapshot_hash
     try:
         from profiles.build import read_snapshot_metadata
 
@@ -262,9 +267,15 @@ def execute_run(
     lock_ttl: float = 120.0,
     progress: Progress | None = None,
     on_changes: ChangesHook | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    part_progress: Callable[[str, int, int], None] | None = None,
 ) -> RunReport:
     """Run ``policies`` (those of ``entity`` in effect on ``as_of`` are used) on the
-    snapshot and write the entitlement changes; see the module docstring."""
+    snapshot and write the entitlement changes; see the module docstring. A snapshot that
+    is a partitioned dataset (:mod:`profiles.partitions`) is run partition by partition
+    (:mod:`matcher.partitioned`), in process, on a local cluster of ``workers`` processes
+    or on the Dask cluster at ``scheduler``."""
     say = progress or (lambda _stage, _msg: None)
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -292,7 +303,12 @@ def execute_run(
     )
     run_id = inputs.run_id()
     held_ids, held_reasons = held_entities(snapshot_path, meta, entity=entity)
-    outcomes_path = outcomes_dir / f"{run_id}.parquet"
+    partitioned = snapshot_path.is_dir()
+
+    def outcomes_at(rid: str) -> Path:  # a dataset's outcomes are a folder of partitions
+        return outcomes_dir / (rid if partitioned else f"{rid}.parquet")
+
+    outcomes_path = outcomes_at(run_id)
     base = RunReport(
         run_id=run_id,
         entity=entity,
@@ -319,8 +335,7 @@ def execute_run(
                 # these inputs ran before, but another run of the date changed the store
                 # since (X, then Y, then X again): X must apply again, as a run of its own
                 run_id = inputs.run_id(after=latest.id)
-                base = _replace(base, run_id=run_id,
-                                outcomes_path=outcomes_dir / f"{run_id}.parquet")
+                base = _replace(base, run_id=run_id, outcomes_path=outcomes_at(run_id))
                 found = run_store.find_run(session, run_id)
             if found is not None and found.status == "succeeded":
                 say("done", f"运行 {found.id} 已完成，未作任何更改")
@@ -338,6 +353,17 @@ def execute_run(
                 actor=actor,
             )
         try:
+            if partitioned:
+                from matcher.partitioned import work_partitioned
+
+                report: RunReport = work_partitioned(
+                    engine=engine, report=base, snapshot=snapshot_path, chosen=chosen,
+                    references=[p for p in policies
+                                if p.entity == entity and not p.in_effect(as_of)],
+                    sets=sets, timings=timings, started=started, say=say, actor=actor,
+                    on_changes=on_changes, held_ids=held_ids, scheduler=scheduler,
+                    workers=workers, part_progress=part_progress)
+                return report
             return _work(
                 engine,
                 base,
@@ -451,6 +477,10 @@ def _work(
 
 
 def _snapshot_meta(path: Path) -> dict[str, Any]:
+    if path.is_dir():  # a dataset keeps its source snapshot's metadata in its manifest
+        from profiles.partitions import read_manifest
+
+        return dict(read_manifest(path).metadata)
     try:
         from profiles.build import read_snapshot_metadata
 
@@ -469,13 +499,15 @@ def held_entities(
     """Ids of the snapshot's entities held on a data defect, and why (source -> reason code
     -> entities, from the snapshot's metadata)."""
     from profiles.catalog import HELD_FIELDS, load_catalog
+    from profiles.partitions import scan_snapshot
 
     key = load_catalog().entity(entity).key
     empty = pl.Series("entity_id", [], pl.String)
-    if HELD_FIELDS not in pl.read_parquet_schema(path):
+    lf = scan_snapshot(path)
+    if HELD_FIELDS not in lf.collect_schema().names():
         return empty, {}
-    frame = pl.read_parquet(path, columns=[key, HELD_FIELDS])
-    ids = frame.filter(pl.col(HELD_FIELDS).is_not_null())[key].cast(pl.String)
+    frame = lf.select(key, HELD_FIELDS).filter(pl.col(HELD_FIELDS).is_not_null()).collect()
+    ids = frame[key].cast(pl.String)
     held = meta.get("held") if isinstance(meta.get("held"), Mapping) else {}
     by_source = held.get("by_source", {}) if isinstance(held, Mapping) else {}
     reasons = {str(src): {str(c): int(n) for c, n in codes.items()}
