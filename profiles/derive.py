@@ -66,6 +66,23 @@ def full_years(start: pl.Expr, as_of: date) -> pl.Expr:
     return years.cast(pl.Int64)
 
 
+def full_months(start: pl.Expr, as_of: date) -> pl.Expr:
+    """Completed months from ``start`` to ``as_of``: a day the as-of month lacks counts as its
+    last day (31 January + 1 month = 28 February); negative when ``start`` is later.
+
+    >>> df = pl.DataFrame({"d": [date(2025, 1, 31), date(2025, 1, 28), date(2025, 3, 1)]})
+    >>> df.select(full_months(pl.col("d"), date(2025, 2, 28))).to_series().to_list()
+    [1, 1, -1]
+    """
+    months = ((as_of.year * 12 + as_of.month) - (start.dt.year().cast(pl.Int64) * 12
+                                                   + start.dt.month().cast(pl.Int64)))
+    next_month = date(as_of.year + (as_of.month == 12), as_of.month % 12 + 1, 1)
+    month_end = (next_month.toordinal() - 1) == as_of.toordinal()
+    if month_end:  # every start day has its anniversary in this month on or before as_of
+        return months
+    return months - (start.dt.day().cast(pl.Int64) > as_of.day).cast(pl.Int64)
+
+
 def ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
     """numerator / denominator; 0 when the numerator is 0 (decided whatever the denominator);
     null when the denominator is 0 or null otherwise."""
