@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,17 +104,22 @@ def run_pipeline(
     for entity in entities:
         label = ENTITY_LABELS.get(entity, entity)
         say("build", f"{label}：读取并校验源数据 …")
-        snapshot = settings.snapshots_dir / f"{entity}-{as_of.isoformat()}.parquet"
+        # each pass builds under a name of its own, then files the snapshot under its content
+        # hash: two runs started together never read each other's half-written file
+        building = settings.snapshots_dir / (
+            f".build-{os.getpid()}-{uuid.uuid4().hex[:8]}-{entity}-{as_of.isoformat()}.parquet")
         rejects = settings.snapshots_dir / f"{entity}-{as_of.isoformat()}-rejects.csv"
         started = time.perf_counter()
         try:
             built = build_snapshot(
-                sources_dir, entity=entity, as_of=as_of, out=snapshot, rejects=rejects
+                sources_dir, entity=entity, as_of=as_of, out=building, rejects=rejects
             )
         except SourcesNotFoundError as exc:
             skipped[entity] = str(exc)
             say("build", f"{label}：跳过（{exc}）")
             continue
+        snapshot = file_snapshot(building, entity=entity, as_of=as_of,
+                                 content_hash=built.snapshot_hash)
         missing = missing_sources(built, entity=entity)
         if missing and not settings.allow_missing_sources:
             # a department's extract absent tonight would turn its list-type fields
@@ -133,6 +139,12 @@ def run_pipeline(
             "seconds": round(time.perf_counter() - started, 3),
         }
         say("build", f"{label}：画像 {built.profiles} 条，隔离 {built.rejected_lines} 行")
+        held = int(built.held.get("entities", 0) or 0) if built.held else 0
+        if held:
+            builds[entity]["held_entities"] = held
+            by_source = built.held.get("by_source")
+            why = held_reasons_text(by_source if isinstance(by_source, dict) else {})
+            say("build", f"{label}：{held} 个主体的源数据行被隔离，本次暂缓变更其待遇（{why}）")
         policies, sets = published_policies(engine, entity=entity, as_of=as_of)
         if not any(p.entity == entity for p in policies):
             reason = ("尚无已发布且在评估日生效的政策：请先导入（mianshen policies import），"
@@ -196,7 +208,7 @@ def with_declarations(engine: Engine, snapshot: Path, *, entity: str,
     import polars as pl
 
     from api.services.population import fill_declared
-    from profiles.build import META_KEY, read_snapshot_metadata
+    from profiles.build import META_KEY, read_snapshot_metadata, write_atomically
     from store.applications import declared_answers
     from store.db import transaction
 
@@ -210,10 +222,34 @@ def with_declarations(engine: Engine, snapshot: Path, *, entity: str,
     meta["snapshot_hash"] = hashlib.sha256(
         (str(meta.get("snapshot_hash", "")) + body).encode()).hexdigest()
     meta["declarations"] = len(answers)
-    out = snapshot.with_name(snapshot.stem + "-declared.parquet")
-    overlaid.write_parquet(out, metadata={META_KEY: json.dumps(meta, ensure_ascii=False,
-                                                               sort_keys=True)})
+    out = snapshot.with_name(f"{entity}-{as_of.isoformat()}-{str(meta['snapshot_hash'])[:12]}"
+                             "-declared.parquet")
+    text = json.dumps(meta, ensure_ascii=False, sort_keys=True)
+    write_atomically(out, lambda tmp: overlaid.write_parquet(tmp, metadata={META_KEY: text}))
     return out, len(answers)
+
+
+def file_snapshot(building: Path, *, entity: str, as_of: dt.date, content_hash: str) -> Path:
+    """Move a freshly built snapshot (and its sidecar) to ``<entity>-<as_of>-<hash>.parquet``:
+    one rename each, so the name always holds the whole file, and the same content always
+    has the same name."""
+    final = building.with_name(f"{entity}-{as_of.isoformat()}-{content_hash[:12]}.parquet")
+    sidecar = building.with_name(building.name + ".meta.json")
+    if sidecar.exists():
+        os.replace(sidecar, final.with_name(final.name + ".meta.json"))
+    os.replace(building, final)
+    return final
+
+
+def held_reasons_text(by_source: dict[str, dict[str, int]]) -> str:
+    """Why entities were held, for people: ``残联：不是整数 3 个``."""
+    from profiles.ingest import reason_label
+
+    parts = []
+    for source, codes in sorted(by_source.items()):
+        what = "、".join(f"{reason_label(code)} {n} 个" for code, n in sorted(codes.items()))
+        parts.append(f"{source}：{what}")
+    return "；".join(parts)
 
 
 def missing_sources(built: Any, *, entity: str) -> tuple[str, ...]:

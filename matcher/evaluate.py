@@ -29,7 +29,7 @@ UNKNOWN made them undetermined are listed.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import reduce
 
@@ -37,8 +37,10 @@ import polars as pl
 
 from matcher.allocation import apply_budgets, apply_exclusivity
 from matcher.outcomes import OUTCOME_SCHEMA, empty_outcomes
-from profiles.catalog import EntityCatalog, load_catalog
+from profiles.catalog import HELD_FIELDS, EntityCatalog, load_catalog
+from profiles.relations import RelatedFrame
 from rules.compile_polars import CompiledPolicy, compile_policies
+from rules.compile_related import AggregateColumns, attach_related
 from rules.model import Policy
 from store.money import fen_expr
 
@@ -74,6 +76,7 @@ class Plan:
     key: str
     compiled: dict[str, CompiledPolicy]
     catalog: EntityCatalog
+    held: bool = False  # the frame may hold entities on a data defect (HELD_FIELDS)
 
     @property
     def fields(self) -> frozenset[str]:
@@ -81,6 +84,14 @@ class Plan:
         for cp in self.compiled.values():
             out |= cp.fields
         return frozenset(out)
+
+    @property
+    def related(self) -> dict[str, AggregateColumns]:
+        """Every aggregate over related entities the policies read, by column key."""
+        out: dict[str, AggregateColumns] = {}
+        for cp in self.compiled.values():
+            out.update(cp.related)
+        return out
 
 
 def policies_in_effect(
@@ -99,8 +110,10 @@ def make_plan(
     entity: str,
     as_of: dt.date,
     sets: object | None = None,
+    held: bool = False,
 ) -> Plan:
-    """Compile the policies of ``entity`` in effect on ``as_of``."""
+    """Compile the policies of ``entity`` in effect on ``as_of`` (``held``: for frames with
+    held entities, see :data:`profiles.catalog.HELD_FIELDS`)."""
     catalog = load_catalog().entity(entity)
     every = list(policies)
     chosen = policies_in_effect(every, entity=entity, as_of=as_of)
@@ -110,14 +123,18 @@ def make_plan(
         sets = bundled_library().sets
     # every policy resolves eligible() references: one out of effect is FALSE, not missing
     compiled = compile_policies(chosen, catalog=catalog, sets=sets, as_of=as_of,  # type: ignore[arg-type]
-                                library=every)
+                                held=held, library=every)
     ordered = {pid: compiled[pid] for pid in sorted(compiled)}
-    return Plan(entity=entity, as_of=as_of, key=catalog.key, compiled=ordered, catalog=catalog)
+    return Plan(entity=entity, as_of=as_of, key=catalog.key, compiled=ordered, catalog=catalog,
+                held=held)
 
 
-def prepare_frame(frame: pl.DataFrame | pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
+def prepare_frame(frame: pl.DataFrame | pl.LazyFrame, plan: Plan, *,
+                  related: Mapping[str, RelatedFrame] | None = None) -> pl.LazyFrame:
     """Add columns of nulls for declared fields (never in data: UNKNOWN until declared) and
-    refuse a frame that lacks any other column the policies read."""
+    refuse a frame that lacks any other column the policies read. Aggregates over related
+    entities are joined in from ``related`` (relation name -> members,
+    :func:`profiles.relations.related_frames`); a relation not given is UNKNOWN."""
     lf = frame.lazy()
     names = set(lf.collect_schema().names())
     if plan.key not in names:
@@ -132,7 +149,10 @@ def prepare_frame(frame: pl.DataFrame | pl.LazyFrame, plan: Plan) -> pl.LazyFram
             missing.append(name)
     if missing:
         raise MissingColumnsError(missing, entity=plan.entity)
-    return lf.with_columns(additions) if additions else lf
+    if plan.held and HELD_FIELDS not in names:
+        additions.append(pl.lit(None, dtype=pl.List(pl.String)).alias(HELD_FIELDS))
+    lf = lf.with_columns(additions) if additions else lf
+    return attach_related(lf, key=plan.key, columns=plan.related, related=related)
 
 
 def wide_truths(lf: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
@@ -212,24 +232,29 @@ def match_frame(
     as_of: dt.date,
     sets: object | None = None,
     streaming: bool = False,
+    related: Mapping[str, RelatedFrame] | None = None,
 ) -> pl.DataFrame:
-    """Match every policy of ``entity`` in effect on ``as_of`` against a derived profile frame.
+    """Match every policy of ``entity`` in effect on ``as_of`` against a derived profile frame
+    (and the members of its relations in ``related``, see :func:`prepare_frame`).
 
     Returns the long outcome frame (:data:`matcher.outcomes.OUTCOME_SCHEMA`), ordered by
     policy id, then eligible before undetermined, then entity id; ineligible pairs are not
     listed."""
-    plan = make_plan(policies, entity=entity, as_of=as_of, sets=sets)
-    return match_plan(frame, plan, streaming=streaming)
+    held = HELD_FIELDS in frame.collect_schema().names()
+    plan = make_plan(policies, entity=entity, as_of=as_of, sets=sets, held=held)
+    return match_plan(frame, plan, streaming=streaming, related=related)
 
 
 def match_plan(
-    frame: pl.DataFrame | pl.LazyFrame, plan: Plan, *, streaming: bool = False
+    frame: pl.DataFrame | pl.LazyFrame, plan: Plan, *, streaming: bool = False,
+    related: Mapping[str, RelatedFrame] | None = None,
 ) -> pl.DataFrame:
     if not plan.compiled:
         return empty_outcomes()
     # one contiguous chunk per column: row gathers and filters over a frame read from a
     # multi-row-group Parquet file are several times slower on chunked columns
-    base = prepare_frame(frame, plan).collect(engine="streaming" if streaming else "auto")
+    base = prepare_frame(frame, plan, related=related).collect(
+        engine="streaming" if streaming else "auto")
     base = base.rechunk()
     names = set(base.columns)
     wide = (

@@ -20,15 +20,25 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from profiles.catalog import ENTITIES, Catalog, load_catalog
 from rules import ast
 from rules.checker import Checker, Scope
 from rules.errors import PolicyError, Problem, UnknownPolicyError
-from rules.model import DELIVERIES, Basis, Budget, BudgetOrder, Exclusivity, Policy, leaves
+from rules.model import (
+    DELIVERIES,
+    UNVERIFIED,
+    VERIFICATIONS,
+    Basis,
+    Budget,
+    BudgetOrder,
+    Exclusivity,
+    Policy,
+    leaves,
+)
 from rules.parser import parse_number
-from rules.schema import REQUIRED_KEYS, TOP_KEYS, Reader, suggest, type_word
+from rules.schema import BASIS_KEYS, REQUIRED_KEYS, TOP_KEYS, Reader, suggest, type_word
 from rules.sets import NamedSets, bundled_sets, load_sets
 from rules.triggers import read_trigger
 from rules.yaml_text import position, read_yaml_file
@@ -107,7 +117,10 @@ def _load(path: Path, *, catalog: Catalog, sets: NamedSets,
     pid, title = r.text(data, "id"), r.text(data, "title")
     entity = r.choice(data, "entity", ENTITIES, "bad-entity")
     delivery = r.choice(data, "delivery", DELIVERIES, "bad-delivery")
-    basis = _basis(r, data)
+    bases = _bases(r, data)
+    basis = bases[0] if bases else None
+    verification = (r.choice(data, "verification", VERIFICATIONS, "bad-verification")
+                    if "verification" in data else None)
     eff = r.mapping(data, "effective", ("from", "to"))
     start = r.date(eff, "from") if eff is not None else None
     end = r.date(eff, "to") if eff is not None and eff.get("to") is not None else None
@@ -134,6 +147,11 @@ def _load(path: Path, *, catalog: Catalog, sets: NamedSets,
                 r.error(cond.pos, "duplicate-id", f"expected unique condition ids, got "
                         f"'{cond.id}' twice")
             seen.add(cond.id)
+            names = [n for b in bases for n in (b.document, b.title) if n]
+            if cond.document is not None and cond.document not in names:
+                r.error(cond.pos, "unknown-document", f"expected the condition's document to "
+                        f"be one of the basis documents ({', '.join(names)}), got "
+                        f"'{cond.document}'", suggest(cond.document, names))
     if r.problems or None in (pid, title, entity, delivery, basis, start, tree, r.checker):
         return None, r.problems
     policy = Policy(
@@ -142,6 +160,7 @@ def _load(path: Path, *, catalog: Catalog, sets: NamedSets,
         parameters=params, amount=amount, exclusivity=excl, budget=budget,
         description=description,
         version=canonical_version(data), source=file, trigger=trigger,
+        further_basis=tuple(bases[1:]), verified=verification != UNVERIFIED,
     )
     return policy, []
 
@@ -162,17 +181,39 @@ def _load_guarded(path: Path, *, catalog: Catalog, sets: NamedSets,
                           message=message)]
 
 
-def _basis(r: Reader, data: CommentedMap) -> Basis | None:
+def _bases(r: Reader, data: CommentedMap) -> list[Basis]:
+    """``basis``: one document (a mapping, or a bare 文号) or a list of them; each needs a 文号
+    (``document``) or, for a text that has none, a ``title``."""
     raw = data["basis"]
     if isinstance(raw, str):
-        return Basis(document=raw)
-    body = r.mapping(data, "basis", ("document", "clause", "url"))
-    if body is None:
+        return [Basis(document=raw)]
+    if isinstance(raw, CommentedSeq):
+        if not raw:
+            r.error(r.value_pos(data, "basis"), "schema",
+                    "expected at least one document under 'basis', got an empty list")
+            return []
+        found = [_one_basis(r, raw, i) for i in range(len(raw))]
+        return [b for b in found if b is not None] if None not in found else []
+    one = _one_basis(r, data, "basis")
+    return [] if one is None else [one]
+
+
+def _one_basis(r: Reader, node: Any, key: Any) -> Basis | None:
+    body = node[key]
+    if not isinstance(body, CommentedMap):
+        r.error(r.value_pos(node, key), "schema", "expected a document {document: 文号, title, "
+                f"clause, url, text}} under 'basis', got {type_word(body)}")
         return None
-    doc = r.text(body, "document")
-    return None if doc is None else Basis(document=doc, clause=r.text(body, "clause",
-                                          required=False), url=r.text(body, "url",
-                                                                      required=False))
+    r.only_keys(body, BASIS_KEYS, where="a basis document")
+    doc = r.text(body, "document", required=False) or None
+    title = r.text(body, "title", required=False) or None
+    if doc is None and title is None:
+        r.error(r.node_pos(body), "schema", "expected a 'document' (文号) or, for a text "
+                "without one, a 'title' in the basis document, got neither")
+        return None
+    return Basis(document=doc, title=title, clause=r.text(body, "clause", required=False),
+                 url=r.text(body, "url", required=False),
+                 text=r.text(body, "text", required=False))
 
 
 def _exclusivity(r: Reader, data: CommentedMap) -> Exclusivity | None:
@@ -312,6 +353,27 @@ def _cycles(policies: dict[str, Policy]) -> list[Problem]:
     return problems
 
 
+def _unverified_references(policies: Mapping[str, Policy],
+                           everything: Mapping[str, Policy]) -> list[Problem]:
+    """A verified policy may not depend on the outcome of one marked 待核 (which is never
+    published, so the reference could never be decided)."""
+    problems: list[Problem] = []
+    for policy in policies.values():
+        if not policy.verified:
+            continue
+        for cond in policy.conditions:
+            for node in cond.expr.walk():
+                target = (everything.get(node.policy_id)
+                          if isinstance(node, ast.PolicyRef) else None)
+                if target is not None and not target.verified:
+                    problems.append(Problem(
+                        file=policy.source or policy.id, line=node.pos.line,
+                        column=node.pos.column, code="unverified-reference",
+                        message=f"expected eligible() to name a verified policy, got "
+                        f"'{target.id}', which is marked 待核"))
+    return problems
+
+
 def load_library(paths_or_dirs: Iterable[Path | str], *, catalog: Catalog | None = None,
                  sets: NamedSets | None = None, base: Library | None = None) -> Library:
     """Load every policy of the given files and directories, check each one and what spans
@@ -346,6 +408,8 @@ def load_library(paths_or_dirs: Iterable[Path | str], *, catalog: Catalog | None
         if policy is not None:
             policies[policy.id] = policy
     problems += _cycles(policies)
+    everything = {**({p.id: p for p in base} if base is not None else {}), **policies}
+    problems += _unverified_references(policies, everything)
     if problems:
         raise PolicyError(problems)
     if base is not None:

@@ -44,7 +44,9 @@ from rules.parser import parse_expr
 from rules.yaml_text import as_date, date_problem_text, position
 
 TOP_KEYS = ("id", "title", "entity", "basis", "effective", "delivery", "parameters",
-            "eligibility", "amount", "exclusivity", "budget", "description", "trigger")
+            "eligibility", "amount", "exclusivity", "budget", "description", "trigger",
+            "verification")
+BASIS_KEYS = ("document", "title", "clause", "url", "text")
 REQUIRED_KEYS = ("id", "title", "entity", "basis", "effective", "delivery", "eligibility")
 
 
@@ -214,7 +216,8 @@ class Reader:
             return None
         label = self.text(raw, "label", required=False)
         if "when" in raw:
-            self.only_keys(raw, ("when", "label", "clause", "id"), where="a condition")
+            self.only_keys(raw, ("when", "label", "clause", "id", "document"),
+                           where="a condition")
             counter[0] += 1
             expr = self.condition_expr(raw, "when")
             if label is None:
@@ -224,7 +227,8 @@ class Reader:
             if expr is None:
                 return None
             return Condition(id=cid, expr=expr, label=label or "", pos=self.node_pos(raw),
-                             clause=self.text(raw, "clause", required=False))
+                             clause=self.text(raw, "clause", required=False),
+                             document=self.text(raw, "document", required=False))
         group = [k for k in ("all", "any", "not") if k in raw]
         if len(group) != 1:
             self.error(self.node_pos(raw), "schema", "expected exactly one of when, all, any, "

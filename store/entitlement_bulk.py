@@ -65,6 +65,7 @@ class RunChanges:
     new: pl.DataFrame
     updated: pl.DataFrame
     revoked: pl.DataFrame
+    held: int = 0  # changes withheld because the entity is held on a data defect
 
     @property
     def total(self) -> int:

@@ -113,6 +113,16 @@ def _print_report(report: PipelineReport) -> None:
             f"[bold]{zh('entity', r.entity)}[/bold] 运行 {r.run_id} {state}：新增 {r.new}，"
             f"更新 {r.updated}，撤销 {r.revoked}，隔离行 {r.rejects}"
         )
+        if r.held_entities:
+            from api.scheduler import held_reasons_text
+
+            console.print(
+                f"[yellow]因数据缺陷暂缓 {r.held_entities} 个主体"
+                f"（{held_reasons_text(r.held_reasons) or '源数据行被隔离'}）：其相关字段"
+                f"本次按“未知”处理，现有待遇保留，暂不变更 {r.held_changes} 项，"
+                "未因数据缺陷撤销任何待遇。"
+                "更正源数据后重新运行同一日期即可恢复。[/yellow]"
+            )
         table = Table(title=f"{zh('entity', r.entity)} 各政策结果")
         for col in ("政策", "符合", "待确认", "被更优政策替代", "超预算"):
             table.add_column(col, justify="right" if col != "政策" else "left")

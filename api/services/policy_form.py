@@ -149,6 +149,8 @@ def form_of_data(data: CommentedMap) -> PolicyForm:
     entity = _text(data.get("entity")) or "enterprise"
     ecat = _catalog_of(entity)
     basis = data.get("basis")
+    if isinstance(basis, CommentedSeq) and basis:
+        basis = basis[0]  # the form edits the first document; the others stay as written
     eff = data.get("effective")
     eligibility = _tree(data.get("eligibility"), ecat) if "eligibility" in data else GroupForm()
     if isinstance(eligibility, RowForm):
@@ -356,6 +358,12 @@ def text_of_form(form: PolicyForm, *, base: str = "", names: frozenset[str] = fr
         tree = CommentedMap()
     for key in [k for k in tree if str(k) in TOP_KEYS and str(k) not in FORM_KEYS]:
         data[str(key)] = tree[key]  # keys the form does not edit (trigger) stay as written
+    listed = tree.get("basis")
+    if isinstance(listed, CommentedSeq) and listed:  # several documents: the first is edited
+        first = listed[0]
+        extra = ({str(k): v for k, v in first.items() if str(k) in ("title", "text")}
+                 if isinstance(first, CommentedMap) else {})
+        data["basis"] = [{**data["basis"], **extra}, *list(listed)[1:]]
     ordered = {k: data[k] for k in TOP_KEYS if k in data}
     merged = _merge(tree, ordered)
     out = io.StringIO()

@@ -42,7 +42,7 @@ import polars as pl
 
 from matcher.allocation import apply_exclusivity
 from matcher.evaluate import policies_in_effect
-from matcher.events.compiler import CompiledRuleset, compile_ruleset
+from matcher.events.compiler import CompiledRuleset, batch_only, compile_ruleset
 from matcher.events.errors import EngineFailure
 from matcher.events.facts import build_fact
 from matcher.events.ruleset import DurableRuleset
@@ -89,7 +89,13 @@ class EventEngine:
         self.as_of = as_of
         self.catalog = load_catalog().entity(entity)
         self.key = self.catalog.key
+        library = {p.id: p for p in every}
         chosen = policies_in_effect(every, entity=entity, as_of=as_of)
+        #: policies left to the nightly batch, with the located reason (aggregates over
+        #: related entities: see README)
+        self.batch_only = {p.id: why for p in chosen
+                           if (why := batch_only(p, library)) is not None}
+        chosen = [p for p in chosen if p.id not in self.batch_only]
         triggered = [p for p in every if p.entity == entity and p.in_effect(as_of)
                      and p.trigger is not None]
         self.compiled: CompiledRuleset = compile_ruleset(
