@@ -108,6 +108,16 @@ def test_pudong_support_is_a_tenth_of_rd_capped(evaluate: Evaluate, policy: str,
     assert out[4].amount is None
 
 
+def test_pudong_pays_a_firm_new_on_both_lists_only_at_the_national_level(
+        evaluate: Evaluate) -> None:
+    both = {"district": "310115", "rd_expense": 1_000_000.0, "little_giant_on": DAY_AFTER,
+            "specialized_sme_on": DAY_AFTER}
+    rows = [both, {**both, "little_giant_on": YEAR_AGO}]
+    national = evaluate("sh-pudong-little-giant-support", rows, as_of=AS_OF)
+    municipal = evaluate("sh-pudong-specialized-sme-support", rows, as_of=AS_OF)
+    assert truths(national) == [True, False] and truths(municipal) == [False, True]
+
+
 # ---- persons ------------------------------------------------------------------------------
 
 GZ = {"hukou_district": "440106", "alive": True}
