@@ -16,7 +16,7 @@ instead of stopping at the first; the loader raises them together.
 >>> p.line, p.column, p.code
 (7, 33, 'unit-mismatch')
 >>> p.message
-'expected a value in yuan (元) to compare with operating_revenue, got ratio (%) 5%'
+'期望与 operating_revenue 比较的值单位为 元，实际为 百分比(%) 5%'
 """
 
 from __future__ import annotations
@@ -40,13 +40,13 @@ _FIELD_KINDS: dict[str, Kind] = {
     "int": "number", "float": "number", "str": "str", "date": "date", "bool": "bool",
 }
 _KIND_WORDS: dict[str, str] = {
-    "bool": "a true/false condition", "number": "a number", "str": "a string",
-    "date": "a date", "list": "a list", "set": "a named set", "region": "a region",
+    "bool": "真/假条件", "number": "数值", "str": "文本",
+    "date": "日期", "list": "列表", "set": "命名集合", "region": "行政区划",
 }
 UNIT_WORDS: dict[str, str] = {
-    "yuan": "yuan (元)", "ratio": "ratio (%)", "person": "persons (人)",
-    "month": "months (月)", "year": "years (年)", "grade": "grade (级)",
-    "child": "children (个)",
+    "yuan": "元", "ratio": "百分比(%)", "person": "人",
+    "month": "月", "year": "年", "grade": "级",
+    "child": "个",
 }
 
 
@@ -80,7 +80,7 @@ def _words(t: Type) -> str:
 
 
 def _unit(u: str | None) -> str:
-    return UNIT_WORDS.get(u, u) if u else "no unit"
+    return UNIT_WORDS.get(u, u) if u else "无单位"
 
 
 def _desc(expr: ast.Expr) -> str:
@@ -102,11 +102,11 @@ class Checker:
         self._want_bool(out, t)
         return out
 
-    def number(self, expr: ast.Expr, *, what: str = "an amount") -> ast.Expr:
+    def number(self, expr: ast.Expr, *, what: str = "金额") -> ast.Expr:
         """Resolve an expression that must be a number (amounts, tier keys)."""
         out, t = self.infer(expr)
         if t.kind not in ("number", "error"):
-            self.error(out.pos, "type-mismatch", f"expected a number for {what}, got "
+            self.error(out.pos, "type-mismatch", f"期望{what}为数值，实际为 "
                        f"{_words(t)} {_desc(out)}")
         return out
 
@@ -143,14 +143,14 @@ class Checker:
             pool = [*scope.sets, *scope.regions.names]
             hint = self._suggest(name, pool)
             if (hint in scope.regions.names) or (hint is None and name[-1:] in "省市区县"):
-                self.error(pos, "unknown-region", f"expected a region name (GB/T 2260), "
-                           f"got '{name}'", hint)
+                self.error(pos, "unknown-region", f"期望行政区划名称(GB/T 2260)，"
+                           f"实际为 '{name}'", hint)
             else:
-                self.error(pos, "unknown-set", f"expected a named set, got '{name}'", hint)
+                self.error(pos, "unknown-set", f"期望命名集合，实际为 '{name}'", hint)
             return ref, ERROR
         pool = [*self._field_names(), *scope.parameters]
-        self.error(pos, "unknown-field", f"expected a field of the {scope.entity.name} "
-                   f"catalog or a parameter, got '{name}'", self._suggest(name, pool))
+        self.error(pos, "unknown-field", f"期望 {scope.entity.name} 目录中的"
+                   f"字段或参数，实际为 '{name}'", self._suggest(name, pool))
         return ref, ERROR
 
     def _param_type(self, param: Parameter) -> Type:
@@ -215,15 +215,15 @@ class Checker:
         if rel is None:
             names = [n for r in catalog.relations.get(owner, {}).values()
                      for n in (r.name, r.label)]
-            self.error(expr.pos, "unknown-relation", f"expected a relation of the {owner} "
-                       f"catalog ({', '.join(names) or 'none'}), got '{expr.relation}'",
+            self.error(expr.pos, "unknown-relation", f"期望 {owner} 目录中的关系"
+                       f"({', '.join(names) or '无'})，实际为 '{expr.relation}'",
                        self._suggest(expr.relation, names))
             return expr, ERROR
         navigation = bool(expr.written) and expr.where is None and expr.func == "max"
         if navigation and rel.many:
-            self.error(expr.pos, "type-mismatch", f"expected a relation of at most one member "
-                       f"before '.', got {rel.name} ({rel.label}) of many: use count(), "
-                       f"sum(), min() or max() over it")
+            self.error(expr.pos, "type-mismatch", f"期望 '.' 前为至多一个成员的关系，"
+                       f"实际为 多个成员的 {rel.name}({rel.label})；请对它用 count()、"
+                       f"sum()、min() 或 max()")
         inner = Checker(replace(self.scope, entity=catalog.member_scope(rel)))
         where = value = None
         vt = Type(kind="number")
@@ -232,11 +232,11 @@ class Checker:
         if expr.value is not None:
             value, vt = inner.infer(expr.value)
             if expr.func == "sum" and vt.kind not in ("number", "error"):
-                inner.error(value.pos, "type-mismatch", f"expected a number to sum, got "
+                inner.error(value.pos, "type-mismatch", f"期望求和的值为数值，实际为 "
                             f"{_words(vt)} {_desc(value)}")
         if any(ast.aggregates(p) for p in (where, value) if p is not None):
-            inner.error(expr.pos, "unsupported", "expected no aggregate inside an aggregate, "
-                        "got one nested")
+            inner.error(expr.pos, "unsupported", "期望聚合函数内不再有聚合，"
+                        "实际为 嵌套的聚合")
         self.problems.extend(inner.problems)
         out = replace(expr, relation=rel.name, where=where, value=value)
         if expr.func == "count":
@@ -247,14 +247,14 @@ class Checker:
 
     def _want_bool(self, expr: ast.Expr, t: Type) -> None:
         if t.kind not in ("bool", "error"):
-            self.error(expr.pos, "type-mismatch", f"expected a true/false condition, got "
+            self.error(expr.pos, "type-mismatch", f"期望真/假条件，实际为 "
                        f"{_words(t)} {_desc(expr)}")
 
     def _numeric(self, expr: ast.Expr, where: str) -> tuple[ast.Expr, Type]:
         out, t = self.infer(expr)
         if t.kind not in ("number", "error"):
-            used = "bool used as a number" if t.kind == "bool" else _words(t)
-            self.error(out.pos, "type-mismatch", f"expected a number for {where}, got "
+            used = "被当作数值的真/假值" if t.kind == "bool" else _words(t)
+            self.error(out.pos, "type-mismatch", f"期望 {where} 的操作数为数值，实际为 "
                        f"{used} {_desc(out)}")
             return out, ERROR
         return out, t
@@ -264,12 +264,12 @@ class Checker:
         if known is None:
             return ref
         if ref.policy_id not in known:
-            self.error(ref.pos, "unknown-policy", f"expected the id of a policy in the library, "
-                       f"got '{ref.policy_id}'", self._suggest(ref.policy_id, list(known)))
+            self.error(ref.pos, "unknown-policy", f"期望政策库中的政策 id，"
+                       f"实际为 '{ref.policy_id}'", self._suggest(ref.policy_id, list(known)))
         elif known[ref.policy_id] != self.scope.entity.name:
-            self.error(ref.pos, "entity-mismatch", f"expected a policy for "
-                       f"{self.scope.entity.name}, got '{ref.policy_id}' for "
-                       f"{known[ref.policy_id]}")
+            self.error(ref.pos, "entity-mismatch", f"期望适用于 "
+                       f"{self.scope.entity.name} 的政策，实际为 适用于 {known[ref.policy_id]} 的 "
+                       f"'{ref.policy_id}'")
         return ref
 
     def _list(self, expr: ast.ListLit) -> tuple[ast.Expr, Type]:
@@ -281,16 +281,16 @@ class Checker:
             if elem is None or elem.kind == "error":
                 elem = t
             elif t.kind not in (elem.kind, "error"):
-                self.error(out.pos, "type-mismatch", f"expected {_words(elem)} in the list, "
-                           f"got {_words(t)} {_desc(out)}")
+                self.error(out.pos, "type-mismatch", f"期望列表中为{_words(elem)}，"
+                           f"实际为 {_words(t)} {_desc(out)}")
         return replace(expr, items=tuple(items)), Type(kind="list", elem=elem)
 
     def _check_value(self, f: Field | None, lit: ast.Expr) -> None:
         if f is None or f.values is None or not isinstance(lit, ast.String):
             return
         if lit.value not in f.values:
-            self.error(lit.pos, "unknown-value", f"expected one of {', '.join(f.values)} for "
-                       f"{f.name} ({f.label}), got '{lit.value}'",
+            self.error(lit.pos, "unknown-value", f"期望 {f.name}({f.label}) 为 "
+                       f"{'、'.join(f.values)} 之一，实际为 '{lit.value}'",
                        self._suggest(lit.value, list(f.values)))
 
     def _same_unit(self, a: Type, b: Type) -> bool:
@@ -303,14 +303,14 @@ class Checker:
         if "error" in (lt.kind, rt.kind):
             return out, BOOL
         if lt.kind != rt.kind:
-            self.error(right.pos, "type-mismatch", f"expected {_words(lt)} to compare with "
-                       f"{_desc(left)}, got {_words(rt)} {_desc(right)}")
+            self.error(right.pos, "type-mismatch", f"期望与 {_desc(left)} 比较的值为"
+                       f"{_words(lt)}，实际为 {_words(rt)} {_desc(right)}")
         elif expr.op not in ("=", "!=") and lt.kind not in ("number", "date"):
-            self.error(expr.pos, "type-mismatch", f"expected numbers or dates around "
-                       f"'{expr.op}', got {_words(lt)} {_desc(left)}")
+            self.error(expr.pos, "type-mismatch", f"期望 '{expr.op}' 两边为"
+                       f"数值或日期，实际为 {_words(lt)} {_desc(left)}")
         elif lt.kind == "number" and not self._same_unit(lt, rt):
-            self.error(right.pos, "unit-mismatch", f"expected a value in {_unit(lt.unit)} to "
-                       f"compare with {_desc(left)}, got {_unit(rt.unit)} {_desc(right)}")
+            self.error(right.pos, "unit-mismatch", f"期望与 {_desc(left)} 比较的值单位为 "
+                       f"{_unit(lt.unit)}，实际为 {_unit(rt.unit)} {_desc(right)}")
         else:
             self._check_value(lt.field, right)
             self._check_value(rt.field, left)
@@ -327,17 +327,17 @@ class Checker:
             for elem in container.items:
                 _, et = self.infer(elem)
                 if et.kind not in (it.kind, "error"):
-                    self.error(elem.pos, "type-mismatch", f"expected {_words(it)} like "
-                               f"{_desc(item)}, got {_words(et)} {_desc(elem)}")
+                    self.error(elem.pos, "type-mismatch", f"期望与 {_desc(item)} 同为"
+                               f"{_words(it)}，实际为 {_words(et)} {_desc(elem)}")
                 else:
                     self._check_value(it.field, elem)
         elif ct.kind in ("set", "region"):
             if it.kind != "str":
-                self.error(item.pos, "type-mismatch", f"expected a code string before 'in "
-                           f"{_desc(container)}', got {_words(it)} {_desc(item)}")
+                self.error(item.pos, "type-mismatch", f"期望 'in "
+                           f"{_desc(container)}' 前为代码文本，实际为 {_words(it)} {_desc(item)}")
         else:
-            self.error(container.pos, "type-mismatch", f"expected a list, a named set or a "
-                       f"region after 'in', got {_words(ct)} {_desc(container)}")
+            self.error(container.pos, "type-mismatch", f"期望 'in' 后为列表、命名集合或"
+                       f"行政区划，实际为 {_words(ct)} {_desc(container)}")
         return out, BOOL
 
     def _arith(self, expr: ast.Arith) -> tuple[ast.Expr, Type]:
@@ -349,8 +349,8 @@ class Checker:
         lu, ru = lt.unit, rt.unit
         if expr.op in "+-":
             if not self._same_unit(lt, rt):
-                self.error(expr.pos, "unit-mismatch", f"expected both sides of '{expr.op}' in "
-                           f"one unit, got {_unit(lu)} and {_unit(ru)} in {_desc(out)}")
+                self.error(expr.pos, "unit-mismatch", f"期望 '{expr.op}' 两边单位相同，"
+                           f"实际为 {_desc(out)} 中的 {_unit(lu)} 和 {_unit(ru)}")
             return out, Type(kind="number", unit=lu or ru)
         if expr.op == "*":
             if lu is None or lu == "ratio":
@@ -365,7 +365,7 @@ class Checker:
         day, t = self.infer(expr.args[0])
         if t.kind not in ("date", "error"):
             self.error(day.pos, "type-mismatch", f"期望 {expr.func}() 的第一个参数为日期，"
-                       f"实际为{_words(t)} {_desc(day)}")
+                       f"实际为 {_words(t)} {_desc(day)}")
         count = expr.args[1]
         if not (isinstance(count, ast.Number) and count.unit is None
                 and float(count.value).is_integer()):
@@ -384,8 +384,8 @@ class Checker:
             if expr.func in ("year", "years_since", "months_since"):
                 out, t = self.infer(a)
                 if t.kind not in ("date", "error"):
-                    self.error(out.pos, "type-mismatch", f"expected a date for {expr.func}(), "
-                               f"got {_words(t)} {_desc(out)}")
+                    self.error(out.pos, "type-mismatch", f"期望 {expr.func}() 的参数为日期，"
+                               f"实际为 {_words(t)} {_desc(out)}")
             else:
                 out, t = self._numeric(a, f"{expr.func}()")
             args.append(out)
@@ -396,6 +396,6 @@ class Checker:
             return out_expr, Type(kind="number", unit=result[expr.func])
         units = {t.unit for t in types if t.unit is not None}
         if len(units) > 1:
-            self.error(expr.pos, "unit-mismatch", f"expected the arguments of {expr.func}() "
-                       f"in one unit, got {', '.join(sorted(_unit(u) for u in units))}")
+            self.error(expr.pos, "unit-mismatch", f"期望 {expr.func}() 的各参数单位相同，"
+                       f"实际为 {'、'.join(sorted(_unit(u) for u in units))}")
         return out_expr, Type(kind="number", unit=next(iter(units), None))

@@ -101,8 +101,8 @@ class _Compiler:
             if pid in self._busy:
                 raise PolicyError([Problem(file=self.policies[pid].source or pid, line=0,
                                            column=0, code="reference-cycle",
-                                           message=f"expected no reference cycle, got one "
-                                           f"through '{pid}'")])
+                                           message=f"期望引用不成环，实际为 "
+                                           f"经过 '{pid}' 的环")])
             self._busy.add(pid)
             policy = self.policies[pid]
             self._truths[pid] = self.tree(policy.eligibility, policy)
@@ -157,8 +157,8 @@ class _Compiler:
             if expr.policy_id not in self.policies:
                 raise PolicyError([Problem(file=policy.source or policy.id, line=expr.pos.line,
                                            column=expr.pos.column, code="unknown-policy",
-                                           message="expected the referenced policy among the "
-                                           f"compiled ones, got '{expr.policy_id}'")])
+                                           message="期望被引用的政策在编译的"
+                                           f"政策之中，实际为 '{expr.policy_id}'")])
             if not self.policies[expr.policy_id].in_effect(self.as_of):
                 return pl.lit(False)
             return self.policy_truth(expr.policy_id)
@@ -402,8 +402,8 @@ def compile_policies(policies: Iterable[Policy], *, catalog: EntityCatalog, sets
     wrong = [p for p in by_id.values() if p.entity != catalog.name]
     if wrong:
         raise PolicyError([Problem(file=p.source or p.id, line=1, column=1,
-                                   code="entity-mismatch", message=f"expected a policy for "
-                                   f"{catalog.name} to compile with its catalog, got '{p.id}' "
-                                   f"for {p.entity}") for p in wrong])
+                                   code="entity-mismatch", message=f"期望与目录 "
+                                   f"{catalog.name} 一同编译的政策适用于它，实际为 '{p.id}' "
+                                   f"适用于 {p.entity}") for p in wrong])
     compiler = _Compiler(refs, catalog, sets, as_of, held=held)
     return {pid: compiler.compile(p) for pid, p in by_id.items()}

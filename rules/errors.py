@@ -2,11 +2,11 @@
 :class:`Problem` found in a file (or a library), each with file, line, column and a stable code.
 
 >>> p = Problem(file="p.yaml", line=3, column=7, code="unknown-field",
-...             message="unknown enterprise field 'employes'", suggestion="employees")
+...             message="期望字段名，实际为 'employes'", suggestion="employees")
 >>> str(p)
-"p.yaml:3:7: [unknown-field] unknown enterprise field 'employes'; did you mean 'employees'?"
+"p.yaml:3:7: [unknown-field] 期望字段名，实际为 'employes'；是否应为 'employees'？"
 >>> str(PolicyError([p])).splitlines()[0]
-'1 problem in policy files:'
+'政策文件中有 1 个问题：'
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class Problem:
     suggestion: str | None = None
 
     def __str__(self) -> str:
-        hint = f"; did you mean '{self.suggestion}'?" if self.suggestion else ""
+        hint = f"；是否应为 '{self.suggestion}'？" if self.suggestion else ""
         return f"{self.file}:{self.line}:{self.column}: [{self.code}] {self.message}{hint}"
 
 
@@ -62,7 +62,7 @@ class PolicyError(Exception):
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems: tuple[Problem, ...] = tuple(problems)
         n = len(self.problems)
-        head = f"{n} problem{'s' if n != 1 else ''} in policy files:"
+        head = f"政策文件中有 {n} 个问题："
         super().__init__("\n".join([head, *(str(p) for p in self.problems)]))
 
 
@@ -77,7 +77,7 @@ class UnsupportedNode(PolicyError):
             line=0,
             column=0,
             code="unsupported",
-            message=f"the {target} compiler does not support {type(node).__name__} nodes",
+            message=f"期望 {target} 编译器支持的节点，实际为 {type(node).__name__}",
         )
         super().__init__([problem])
 
@@ -92,7 +92,7 @@ class UnknownPolicyError(PolicyError, KeyError):
             line=0,
             column=0,
             code="unknown-policy",
-            message=f"expected a policy id of the library, got '{policy_id}'",
+            message=f"期望政策库中的政策 id，实际为 '{policy_id}'",
             suggestion=suggestion,
         )
         super().__init__([problem])

@@ -106,12 +106,12 @@ def _load(path: Path, *, catalog: Catalog, sets: NamedSets,
         return None, list(err.problems)
     r = Reader(file, text)
     if not isinstance(data, CommentedMap):
-        r.error(ast.Pos(1, 1), "schema", f"expected a policy mapping, got {type_word(data)}")
+        r.error(ast.Pos(1, 1), "schema", f"期望政策的映射，实际为 {type_word(data)}")
         return None, r.problems
-    r.only_keys(data, TOP_KEYS, where="a policy")
+    r.only_keys(data, TOP_KEYS, where="政策")
     missing = [k for k in REQUIRED_KEYS if k not in data]
     for key in missing:
-        r.error(ast.Pos(1, 1), "schema", f"expected a '{key}' in the policy, got none")
+        r.error(ast.Pos(1, 1), "schema", f"期望政策中有 '{key}'，实际没有")
     if missing:
         return None, r.problems
     pid, title = r.text(data, "id"), r.text(data, "title")
@@ -125,8 +125,8 @@ def _load(path: Path, *, catalog: Catalog, sets: NamedSets,
     start = r.date(eff, "from") if eff is not None else None
     end = r.date(eff, "to") if eff is not None and eff.get("to") is not None else None
     if start and end and end < start:
-        r.error(r.value_pos(eff, "to"), "inverted-effective", f"expected the end of the "
-                f"effective period on or after {start}, got {end}")
+        r.error(r.value_pos(eff, "to"), "inverted-effective", f"期望有效期的结束日期"
+                f"不早于 {start}，实际为 {end}")
     params = r.parameters(data, start)
     if entity is not None:
         r.checker = Checker(Scope(entity=catalog.entity(entity), sets=sets, file=file,
@@ -144,13 +144,13 @@ def _load(path: Path, *, catalog: Catalog, sets: NamedSets,
         seen: set[str] = set()
         for cond in leaves(tree):
             if cond.id in seen:
-                r.error(cond.pos, "duplicate-id", f"expected unique condition ids, got "
-                        f"'{cond.id}' twice")
+                r.error(cond.pos, "duplicate-id", f"期望条件 id 不重复，实际为 "
+                        f"'{cond.id}' 出现两次")
             seen.add(cond.id)
             names = [n for b in bases for n in (b.document, b.title) if n]
             if cond.document is not None and cond.document not in names:
-                r.error(cond.pos, "unknown-document", f"expected the condition's document to "
-                        f"be one of the basis documents ({', '.join(names)}), got "
+                r.error(cond.pos, "unknown-document", f"期望条件的 document 为 "
+                        f"依据文件({', '.join(names)})之一，实际为 "
                         f"'{cond.document}'", suggest(cond.document, names))
     if r.problems or None in (pid, title, entity, delivery, basis, start, tree, r.checker):
         return None, r.problems
@@ -190,7 +190,7 @@ def _bases(r: Reader, data: CommentedMap) -> list[Basis]:
     if isinstance(raw, CommentedSeq):
         if not raw:
             r.error(r.value_pos(data, "basis"), "schema",
-                    "expected at least one document under 'basis', got an empty list")
+                    "期望 'basis' 下至少有一个文件，实际为 空列表")
             return []
         found = [_one_basis(r, raw, i) for i in range(len(raw))]
         return [b for b in found if b is not None] if None not in found else []
@@ -201,15 +201,15 @@ def _bases(r: Reader, data: CommentedMap) -> list[Basis]:
 def _one_basis(r: Reader, node: Any, key: Any) -> Basis | None:
     body = node[key]
     if not isinstance(body, CommentedMap):
-        r.error(r.value_pos(node, key), "schema", "expected a document {document: 文号, title, "
-                f"clause, url, text}} under 'basis', got {type_word(body)}")
+        r.error(r.value_pos(node, key), "schema", "期望 'basis' 下为文件 {document: 文号, title, "
+                f"clause, url, text}}，实际为 {type_word(body)}")
         return None
-    r.only_keys(body, BASIS_KEYS, where="a basis document")
+    r.only_keys(body, BASIS_KEYS, where="依据文件")
     doc = r.text(body, "document", required=False) or None
     title = r.text(body, "title", required=False) or None
     if doc is None and title is None:
-        r.error(r.node_pos(body), "schema", "expected a 'document' (文号) or, for a text "
-                "without one, a 'title' in the basis document, got neither")
+        r.error(r.node_pos(body), "schema", "期望依据文件中有 'document'(文号)，无文号的"
+                "文件则有 'title'，实际两者都没有")
         return None
     return Basis(document=doc, title=title, clause=r.text(body, "clause", required=False),
                  url=r.text(body, "url", required=False),
@@ -224,7 +224,7 @@ def _exclusivity(r: Reader, data: CommentedMap) -> Exclusivity | None:
     prio = body.get("priority", 0)
     if not isinstance(prio, int) or isinstance(prio, bool):
         r.error(r.value_pos(body, "priority"), "schema",
-                f"expected an integer priority, got {type_word(prio)}")
+                f"期望 priority 为整数，实际为 {type_word(prio)}")
         return None
     return Exclusivity(group=group, priority=prio)
 
@@ -245,8 +245,8 @@ def _budget(r: Reader, data: CommentedMap, catalog: Catalog,
         return None
     allocation = body.get("allocation", "ordered")
     if allocation not in ("ordered", "pro_rata"):
-        r.error(r.value_pos(body, "allocation"), "schema", "expected allocation one of "
-                f"ordered, pro_rata, got '{allocation}'")
+        r.error(r.value_pos(body, "allocation"), "schema", "期望 allocation 为 "
+                f"ordered、pro_rata 之一，实际为 '{allocation}'")
         return None
     order: list[BudgetOrder] = []
     raw_order = body.get("order") or []
@@ -258,8 +258,8 @@ def _budget(r: Reader, data: CommentedMap, catalog: Catalog,
         name = str(item).lstrip("-").strip()
         ecat = catalog.entity(entity) if entity else None
         if ecat is not None and name not in ecat:
-            r.error(r.value_pos(body["order"], i), "unknown-field", f"expected a field of the "
-                    f"{entity} catalog to order the budget by, got '{name}'", ecat.suggest(name))
+            r.error(r.value_pos(body["order"], i), "unknown-field", f"期望预算排序依据为 "
+                    f"{entity} 目录中的字段，实际为 '{name}'", ecat.suggest(name))
             continue
         fname = ecat.field(name).name if ecat else name
         order.append(BudgetOrder(field=fname, descending=str(item).startswith("-")))
@@ -341,8 +341,8 @@ def _cycles(policies: dict[str, Policy]) -> list[Problem]:
                     cycle = " -> ".join([*path[path.index(ref):], ref])
                     problems.append(Problem(
                         file=policy.source or pid, line=node.pos.line, column=node.pos.column,
-                        code="reference-cycle", message="expected eligible() references "
-                        f"without a cycle, got {cycle}"))
+                        code="reference-cycle", message="期望 eligible() 引用"
+                        f"不成环，实际为 {cycle}"))
                 elif ref not in state:
                     visit(ref, [*stack, pid])
         state[pid] = 2
@@ -369,8 +369,8 @@ def _unverified_references(policies: Mapping[str, Policy],
                     problems.append(Problem(
                         file=policy.source or policy.id, line=node.pos.line,
                         column=node.pos.column, code="unverified-reference",
-                        message=f"expected eligible() to name a verified policy, got "
-                        f"'{target.id}', which is marked 待核"))
+                        message=f"期望 eligible() 引用已核实的政策，实际为 "
+                        f"标为待核的 '{target.id}'"))
     return problems
 
 
@@ -401,8 +401,8 @@ def load_library(paths_or_dirs: Iterable[Path | str], *, catalog: Catalog | None
             pid, _, pos = scanned[path]
             if pid in first:
                 problems.append(Problem(file=str(path), line=pos.line, column=pos.column,
-                                        code="duplicate-id", message=f"expected a unique "
-                                        f"policy id, got '{pid}' already in {first[pid]}"))
+                                        code="duplicate-id", message=f"期望政策 id "
+                                        f"不重复，实际为 '{pid}'，已在 {first[pid]} 中"))
                 continue
             first[pid] = path
         if policy is not None:

@@ -14,7 +14,7 @@ True
 ...     parse_expr("x <", line=4, column=10)
 ... except PolicyError as err:
 ...     print(err.problems[0].line, err.problems[0].column, err.problems[0].message)
-4 13 expected a number, string, date, name, '(', '[' or '-', got end of expression
+4 13 期望 数值、文本、日期、名称、'('、'[' 或 '-'，实际为 表达式结尾
 """
 
 from __future__ import annotations
@@ -44,12 +44,12 @@ AGGREGATES: tuple[str, ...] = (*get_args(ast.AggFunc), "any", "all")
 
 # How expected terminals are named in syntax errors (in this order).
 _EXPECTED_NAMES: dict[str, str] = {
-    "NUMBER": "a number",
-    "STRING": "string",
-    "DATE": "date",
-    "NAME": "name",
-    "QUOTED_NAME": "name",
-    "COMP_OP": "comparison operator",
+    "NUMBER": "数值",
+    "STRING": "文本",
+    "DATE": "日期",
+    "NAME": "名称",
+    "QUOTED_NAME": "名称",
+    "COMP_OP": "比较运算符",
     "LPAR": "'('",
     "LSQB": "'['",
     "MINUS": "'-'",
@@ -137,7 +137,7 @@ class _ToAst(Transformer[Token, ast.Expr]):
             value = dt.date.fromisoformat(str(children[0]))
         except ValueError:
             raise _problem(self.file, self._pos(meta), "syntax-error",
-                           f"expected a valid date YYYY-MM-DD, got '{children[0]}'") from None
+                           f"期望有效的日期 YYYY-MM-DD，实际为 '{children[0]}'") from None
         return ast.Date(value=value, pos=self._pos(meta))
 
     def name(self, meta: Meta, children: list[Token]) -> ast.Expr:
@@ -173,8 +173,8 @@ class _ToAst(Transformer[Token, ast.Expr]):
         pos = self._pos(meta)
         if fname not in AGGREGATES:
             raise _problem(self.file, pos, "syntax-error",
-                           f"expected 'where' only inside {', '.join(AGGREGATES)}(), "
-                           f"got {fname}(... where ...)")
+                           f"期望 'where' 只用在 {'、'.join(AGGREGATES)}() 中，"
+                           f"实际为 {fname}(... where ...)")
         return self._aggregate(fname, over, where, pos)
 
     def _aggregate(self, fname: str, over: ast.Expr, where: ast.Expr | None,
@@ -187,12 +187,12 @@ class _ToAst(Transformer[Token, ast.Expr]):
                 relation = over.written
             else:
                 raise _problem(self.file, over.pos, "syntax-error",
-                               f"expected a relation such as household.members or hires in "
-                               f"{fname}(), got {type(over).__name__.lower()}")
+                               f"期望 {fname}() 中为关系，如 household.members 或 "
+                               f"hires，实际为 {type(over).__name__.lower()}")
             if fname == "all":
                 if where is None:
                     raise _problem(self.file, pos, "syntax-error",
-                                   "expected all(relation where condition), got no 'where'")
+                                   "期望 all(关系 where 条件)，实际没有 'where'")
                 count = ast.Aggregate(func="count", relation=relation,
                                       where=ast.Not(item=where, pos=where.pos), pos=pos)
                 return ast.Compare(op="=", left=count, right=ast.Number(value=0, text="0"),
@@ -204,8 +204,8 @@ class _ToAst(Transformer[Token, ast.Expr]):
             return count
         if not (isinstance(over, ast.Aggregate) and over.written and over.value is not None):
             raise _problem(self.file, over.pos, "syntax-error",
-                           f"expected relation.field in {fname}() such as "
-                           f"{fname}(hires.wage_base), got {type(over).__name__.lower()}")
+                           f"期望 {fname}() 中为 关系.字段，如 "
+                           f"{fname}(hires.wage_base)，实际为 {type(over).__name__.lower()}")
         return ast.Aggregate(func=fname, relation=over.relation, value=over.value,  # type: ignore[arg-type]
                              where=where, pos=pos)
 
@@ -219,18 +219,18 @@ class _ToAst(Transformer[Token, ast.Expr]):
         if fname in _ELIGIBLE:
             if len(args) != 1 or not isinstance(args[0], ast.String):
                 raise _problem(self.file, pos, "syntax-error",
-                               f"expected {fname}(\"policy-id\") with one quoted policy id, "
-                               f"got {len(args)} argument(s)")
+                               f"期望 {fname}(\"政策id\") 带一个加引号的政策 id，"
+                               f"实际为 {len(args)} 个参数")
             return ast.PolicyRef(policy_id=args[0].value, pos=pos)
         if fname not in FUNCTIONS:
             raise _problem(self.file, pos, "unknown-function",
-                           f"expected one of {', '.join(FUNCTIONS)}, eligible; got '{fname}'")
+                           f"期望 {'、'.join(FUNCTIONS)}、eligible 之一，实际为 '{fname}'")
         wanted = {"abs": 1, "year": 1, "years_since": 1, "months_since": 1, "add_years": 2,
                   "add_months": 2}.get(fname)
         if (wanted is not None and len(args) != wanted) or not args:
             raise _problem(self.file, pos, "syntax-error",
-                           f"expected {wanted or 'at least 1'} argument(s) to {fname}(), "
-                           f"got {len(args)}")
+                           f"期望 {fname}() 有 {wanted or '至少 1'} 个参数，"
+                           f"实际为 {len(args)} 个")
         return ast.Call(func=fname, args=args, pos=pos)  # type: ignore[arg-type]
 
     def compare(self, meta: Meta, children: list[Any]) -> ast.Expr:
@@ -292,15 +292,15 @@ def _expected(names: set[str]) -> str:
             seen.append(label)
     seen += sorted(n for n in names if n not in _EXPECTED_NAMES and not n.startswith("$"))
     if not seen:
-        return "end of expression"
-    return seen[0] if len(seen) == 1 else ", ".join(seen[:-1]) + " or " + seen[-1]
+        return "表达式结尾"
+    return seen[0] if len(seen) == 1 else "、".join(seen[:-1]) + " 或 " + seen[-1]
 
 
 def _syntax_problem(err: UnexpectedInput, text: str, offset: _Offset, file: str) -> PolicyError:
     if isinstance(err, UnexpectedToken) and err.token.type == "$END":
         lines = text.split("\n")
         line, column = len(lines), len(lines[-1].rstrip()) + 1
-        got = "end of expression"
+        got = "表达式结尾"
         expected = _expected(set(err.expected))
     elif isinstance(err, UnexpectedToken):
         line, column = err.line, err.column
@@ -311,9 +311,9 @@ def _syntax_problem(err: UnexpectedInput, text: str, offset: _Offset, file: str)
         got = f"'{text.split(chr(10))[line - 1][column - 1]}'"
         expected = _expected(set(err.allowed or ()))
     else:  # pragma: no cover - lark has no other kinds for LALR
-        line, column, got, expected = err.line, err.column, "invalid input", "an expression"
+        line, column, got, expected = err.line, err.column, "无效输入", "表达式"
     pos = offset.pos(line, column)
-    return _problem(file, pos, "syntax-error", f"expected {expected}, got {got}")
+    return _problem(file, pos, "syntax-error", f"期望 {expected}，实际为 {got}")
 
 
 def parse_expr(

@@ -90,22 +90,22 @@ class Reader:
         value = node.get(key)
         if not isinstance(value, CommentedMap):
             self.error(self.value_pos(node, key), "schema",
-                       f"expected a mapping for '{key}', got {type_word(value)}")
+                       f"期望 '{key}' 为映射，实际为 {type_word(value)}")
             return None
-        self.only_keys(value, allowed, where=str(key))
+        self.only_keys(value, allowed, where=f" '{key}' ")
         return value
 
     def only_keys(self, node: CommentedMap, allowed: Sequence[str], *, where: str) -> None:
         for k in node:
             if str(k) not in allowed:
-                self.error(self.key_pos(node, k), "schema", f"expected a key of {where} "
-                           f"({', '.join(allowed)}), got '{k}'", suggest(str(k), allowed))
+                self.error(self.key_pos(node, k), "schema", f"期望{where}的键"
+                           f"({', '.join(allowed)})，实际为 '{k}'", suggest(str(k), allowed))
 
     def text(self, node: Any, key: str, *, required: bool = True) -> str | None:
         value = node.get(key)
         if value is None:
             if required:
-                self.error(self.node_pos(node), "schema", f"expected a '{key}', got nothing")
+                self.error(self.node_pos(node), "schema", f"期望有 '{key}'，实际没有")
             return None
         if not isinstance(value, str | int | float | dt.date):
             self.error(self.value_pos(node, key), "schema",
@@ -124,8 +124,8 @@ class Reader:
     def choice(self, node: Any, key: str, options: Sequence[str], code: str) -> str | None:
         value = self.text(node, key)
         if value is not None and value not in options:
-            self.error(self.value_pos(node, key), code, f"expected {key} one of "
-                       f"{', '.join(options)}, got '{value}'", suggest(value, options))
+            self.error(self.value_pos(node, key), code, f"期望 {key} 为 "
+                       f"{'、'.join(options)} 之一，实际为 '{value}'", suggest(value, options))
             return None
         return value
 
@@ -142,7 +142,7 @@ class Reader:
         if isinstance(value, dt.date):
             return ast.Date(value=value, pos=pos)
         if not isinstance(value, str):
-            self.error(pos, "schema", f"expected an expression, got {type_word(value)}")
+            self.error(pos, "schema", f"期望表达式，实际为 {type_word(value)}")
             return None
         line, column, indent = pos.line, pos.column, 0
         if isinstance(value, DoubleQuotedScalarString | SingleQuotedScalarString):
@@ -180,7 +180,7 @@ class Reader:
             return {}
         if not isinstance(raw, CommentedMap):
             self.error(self.value_pos(node, "parameters"), "schema",
-                       f"expected a mapping of parameters, got {type_word(raw)}")
+                       f"期望参数的映射，实际为 {type_word(raw)}")
             return {}
         out: dict[str, Parameter] = {}
         for name, body in raw.items():
@@ -196,8 +196,8 @@ class Reader:
                                f"实际为 {date_problem_text(since)}")
                 elif expr is not None and not isinstance(
                         expr, ast.Number | ast.String | ast.Bool | ast.Date):
-                    self.error(expr.pos, "schema", f"expected a literal value for parameter "
-                               f"'{name}', got an expression")
+                    self.error(expr.pos, "schema", f"期望参数 "
+                               f"'{name}' 为字面值，实际为 表达式")
                 elif expr is not None:
                     values.append(DatedValue(since=since, value=expr))
             values.sort(key=lambda d: d.since)
@@ -208,21 +208,21 @@ class Reader:
         raw = node[key]
         pos = self.value_pos(node, key)
         if isinstance(raw, str):
-            self.error(pos, "missing-label", "expected a condition {when: …, label: …} with a "
-                       f"Chinese label, got a bare expression '{raw}'")
+            self.error(pos, "missing-label", "期望带中文标签的条件 {when: …, label: …}，"
+                       f"实际为 无标签的表达式 '{raw}'")
             return None
         if not isinstance(raw, CommentedMap):
-            self.error(pos, "schema", f"expected a condition mapping, got {type_word(raw)}")
+            self.error(pos, "schema", f"期望条件的映射，实际为 {type_word(raw)}")
             return None
         label = self.text(raw, "label", required=False)
         if "when" in raw:
             self.only_keys(raw, ("when", "label", "clause", "id", "document"),
-                           where="a condition")
+                           where="条件")
             counter[0] += 1
             expr = self.condition_expr(raw, "when")
             if label is None:
                 self.error(self.key_pos(raw, "when"), "missing-label",
-                           "expected a Chinese label for the condition, got none")
+                           "期望条件有中文标签(label)，实际没有")
             cid = self.text(raw, "id", required=False) or f"c{counter[0]}"
             if expr is None:
                 return None
@@ -231,11 +231,11 @@ class Reader:
                              document=self.text(raw, "document", required=False))
         group = [k for k in ("all", "any", "not") if k in raw]
         if len(group) != 1:
-            self.error(self.node_pos(raw), "schema", "expected exactly one of when, all, any, "
-                       f"not in a condition, got {', '.join(map(str, raw)) or 'nothing'}")
+            self.error(self.node_pos(raw), "schema", "期望条件中恰有 when、all、any、"
+                       f"not 之一，实际为 {', '.join(map(str, raw)) or '空'}")
             return None
         kind = group[0]
-        self.only_keys(raw, (kind, "label", "clause"), where=f"an '{kind}' group")
+        self.only_keys(raw, (kind, "label", "clause"), where=f"'{kind}' 条件组")
         if kind == "not":
             child = self.condition_tree(raw, "not", counter)
             return None if child is None else NotOf(child=child, label=label,
@@ -243,7 +243,7 @@ class Reader:
         items = raw[kind]
         if not isinstance(items, CommentedSeq) or not items:
             self.error(self.value_pos(raw, kind), "schema",
-                       f"expected a non-empty list under '{kind}', got {type_word(items)}")
+                       f"期望 '{kind}' 下为非空列表，实际为 {type_word(items)}")
             return None
         children = [self.condition_tree(items, i, counter) for i in range(len(items))]
         kept = tuple(c for c in children if c is not None)
@@ -259,13 +259,14 @@ class Reader:
         period = raw.get("period")
         if period is None:
             self.error(self.key_pos(node, "amount"), "missing-period",
-                       f"expected an amount period ({', '.join(PERIODS)}), got none")
+                       f"期望金额有发放周期 period({', '.join(PERIODS)})，实际没有")
         elif str(period) not in PERIODS:
-            self.error(self.value_pos(raw, "period"), "bad-period", f"expected period one of "
-                       f"{', '.join(PERIODS)}, got '{period}'", suggest(str(period), PERIODS))
+            self.error(self.value_pos(raw, "period"), "bad-period", f"期望 period 为 "
+                       f"{'、'.join(PERIODS)} 之一，实际为 '{period}'",
+                       suggest(str(period), PERIODS))
         rule: AmountRule | None = None
         if "formula" in raw:
-            expr = self.number_expr(raw, "formula", "the amount formula")
+            expr = self.number_expr(raw, "formula", "金额公式")
             rule = None if expr is None else FormulaAmount(expr=expr)
         elif "tiers" in raw:
             rule = self.tiers(raw)
@@ -273,7 +274,7 @@ class Reader:
             rule = self.cases(raw)
         else:
             self.error(self.key_pos(node, "amount"), "schema",
-                       "expected one of formula, tiers, cases in the amount, got none")
+                       "期望金额中有 formula、tiers、cases 之一，实际没有")
         if rule is None or str(period) not in PERIODS:
             return None
         return Amount(rule=rule, period=str(period), label=self.text(raw, "label",  # type: ignore[arg-type]
@@ -284,9 +285,9 @@ class Reader:
         if body is None or "by" not in body or not isinstance(body.get("table"), CommentedSeq):
             if body is not None:
                 self.error(self.value_pos(raw, "tiers"), "schema",
-                           "expected tiers {by: expression, table: [[from, value], ...]}")
+                           "期望 tiers 为 {by: 表达式, table: [[起点, 值], ...]}，实际不是")
             return None
-        by = self.number_expr(body, "by", "the tier key")
+        by = self.number_expr(body, "by", "分档依据")
         rows: list[Tier] = []
         table = body["table"]
         for i, row in enumerate(table):
@@ -294,12 +295,12 @@ class Reader:
                     and isinstance(row[0], int | float) and not isinstance(row[0], bool)
                     and math.isfinite(row[0])):
                 self.error(self.value_pos(table, i), "schema",
-                           f"expected a tier row [from, value], got {type_word(row)}")
+                           f"期望分档行 [起点, 值]，实际为 {type_word(row)}")
                 continue
             if rows and float(row[0]) <= rows[-1].from_:
-                self.error(self.value_pos(table, i), "schema", f"expected tier rows in "
-                           f"ascending order, got {row[0]} after {rows[-1].from_:g}")
-            value = self.number_expr(row, 1, "a tier value")
+                self.error(self.value_pos(table, i), "schema", f"期望分档行按起点"
+                           f"升序，实际为 {rows[-1].from_:g} 之后的 {row[0]}")
+            value = self.number_expr(row, 1, "分档值")
             if value is not None:
                 rows.append(Tier(from_=float(row[0]), value=value))
         if by is None or len(rows) != len(table):
@@ -310,21 +311,21 @@ class Reader:
         items = raw["cases"]
         if not isinstance(items, CommentedSeq) or not items:
             self.error(self.value_pos(raw, "cases"), "schema",
-                       f"expected a list of cases, got {type_word(items)}")
+                       f"期望 cases 为列表，实际为 {type_word(items)}")
             return None
         out: list[Case] = []
         ok = True
         for i, case in enumerate(items):
             if isinstance(case, CommentedMap) and "else" in case and i == len(items) - 1:
-                value = self.number_expr(case, "else", "an amount case")
+                value = self.number_expr(case, "else", "金额分支")
                 when = None
             elif isinstance(case, CommentedMap) and {"when", "value"} <= set(case):
                 when = self.condition_expr(case, "when")
-                value = self.number_expr(case, "value", "an amount case")
+                value = self.number_expr(case, "value", "金额分支")
                 ok = ok and when is not None
             else:
-                self.error(self.value_pos(items, i), "schema", "expected {when: …, value: …} "
-                           "or a last {else: …}, got " + type_word(case))
+                self.error(self.value_pos(items, i), "schema", "期望 {when: …, value: …} "
+                           "或末尾的 {else: …}，实际为 " + type_word(case))
                 ok = False
                 continue
             if value is None:
@@ -336,9 +337,9 @@ class Reader:
 
 def type_word(value: object) -> str:
     if value is None:
-        return "nothing"
+        return "空值"
     if isinstance(value, CommentedMap):
-        return "a mapping"
+        return "映射"
     if isinstance(value, CommentedSeq):
-        return "a list"
+        return "列表"
     return f"'{value}'"

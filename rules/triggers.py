@@ -55,8 +55,8 @@ def read_trigger(r: Any, data: Any) -> Trigger | None:
     steps: list[EventStep] = []
     for key in ("first", "then"):
         if key not in raw:
-            r.error(r.node_pos(raw), "schema", f"expected a '{key}' event in the trigger, "
-                    "got none")
+            r.error(r.node_pos(raw), "schema", f"期望 trigger 中有 '{key}' 事件，"
+                    "实际没有")
             continue
         step = r.mapping(raw, key, STEP_KEYS)
         event = r.text(step, "event") if step is not None else None
@@ -65,7 +65,7 @@ def read_trigger(r: Any, data: Any) -> Trigger | None:
     days = raw.get("within_days")
     if not isinstance(days, int) or isinstance(days, bool) or days < 0:
         r.error(r.value_pos(raw, "within_days") if "within_days" in raw else r.node_pos(raw),
-                "schema", f"expected a whole number of days >= 0 for 'within_days', got "
+                "schema", f"期望 'within_days' 为不小于 0 的整天数，实际为 "
                 f"{days!r}")
         return None
     correlate = r.text(raw, "correlate", required=False)

@@ -38,8 +38,8 @@ def parse_policy_text(text: str, *, base: Library | None) -> Policy:
     """Load one policy from YAML text; :class:`InvalidPolicy` lists its problems."""
     if not text.strip():
         raise InvalidPolicy(
-            [{"line": 1, "column": 1, "code": "schema", "message": "expected a policy "
-              "document, got empty text", "suggestion": None}]
+            [{"line": 1, "column": 1, "code": "schema", "message": "期望一份政策"
+              "文件，实际为 空文本", "suggestion": None}]
         )
     with tempfile.TemporaryDirectory(prefix="draft-") as tmp:
         path = Path(tmp) / DRAFT_FILE
@@ -50,12 +50,12 @@ def parse_policy_text(text: str, *, base: Library | None) -> Policy:
             raise InvalidPolicy(problem_dicts(err)) from None
         except YAMLError as err:  # e.g. a control character, which the loader lets through
             raise InvalidPolicy([{"line": 1, "column": 1, "code": "yaml-error",
-                                  "message": f"expected valid YAML, got {err}",
+                                  "message": f"期望合法的 YAML，实际为 {err}",
                                   "suggestion": None}]) from None
     found = [p for p in library.policies.values() if p.source and Path(p.source).name == DRAFT_FILE]
     if len(found) != 1:
         raise InvalidPolicy([{"line": 1, "column": 1, "code": "schema",
-                              "message": "expected one policy document", "suggestion": None}])
+                              "message": "期望一份政策文件，实际不是", "suggestion": None}])
     return found[0]
 
 

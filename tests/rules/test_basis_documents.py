@@ -66,10 +66,10 @@ def test_a_single_mapping_basis_stays_valid(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("basis", "expected"), [
-    ("basis: []", "got an empty list"),
-    ("basis: [{clause: 第一条}]", "expected a 'document' (文号) or, for a text without one"),
-    ("basis: [{document: 文件, page: 3}]", "got 'page'"),
-    ("basis: [文件]", "expected a document {document"),
+    ("basis: []", "实际为 空列表"),
+    ("basis: [{clause: 第一条}]", "期望依据文件中有 'document'(文号)"),
+    ("basis: [{document: 文件, page: 3}]", "实际为 'page'"),
+    ("basis: [文件]", "期望 'basis' 下为文件 {document"),
 ])
 def test_a_bad_basis_is_refused_with_where_and_what(tmp_path: Path, basis: str,
                                                     expected: str) -> None:

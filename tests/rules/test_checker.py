@@ -75,28 +75,27 @@ def test_well_typed_expressions_have_no_problem(text: str) -> None:
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("operating_revenue > 5%", "unit-mismatch: expected a value in yuan (元) to compare with "
-     "operating_revenue, got ratio (%) 5%"),
-    ("operating_revenue + employees > 0", "unit-mismatch: expected both sides of '+' in one "
-     "unit, got yuan (元) and persons (人) in operating_revenue + employees"),
-    ("employees > \"300\"", "type-mismatch: expected a number to compare with employees, got "
-     "a string \"300\""),
-    ("founded_on > 5", "type-mismatch: expected a date to compare with founded_on, got a "
-     "number 5"),
-    ("serious_dishonesty * 2 > 1", "type-mismatch: expected a number for '*', got bool used "
-     "as a number serious_dishonesty"),
-    ("employees", "type-mismatch: expected a true/false condition, got a number employees"),
-    ("status = \"存在\"", "unknown-value: expected one of 存续, 吊销, 注销 for status (登记状态), "
-     "got '存在' (存续)"),
-    ("employes <= 300", "unknown-field: expected a field of the enterprise catalog or a "
-     "parameter, got 'employes' (employees)"),
-    ("industry_code in 国家禁止行业", "unknown-set: expected a named set, got '国家禁止行业' "
+    ("operating_revenue > 5%", "unit-mismatch: 期望与 operating_revenue 比较的值单位为 元，"
+     "实际为 百分比(%) 5%"),
+    ("operating_revenue + employees > 0", "unit-mismatch: 期望 '+' 两边单位相同，实际为 "
+     "operating_revenue + employees 中的 元 和 人"),
+    ("employees > \"300\"", "type-mismatch: 期望与 employees 比较的值为数值，实际为 "
+     "文本 \"300\""),
+    ("founded_on > 5", "type-mismatch: 期望与 founded_on 比较的值为日期，实际为 数值 5"),
+    ("serious_dishonesty * 2 > 1", "type-mismatch: 期望 '*' 的操作数为数值，实际为 "
+     "被当作数值的真/假值 serious_dishonesty"),
+    ("employees", "type-mismatch: 期望真/假条件，实际为 数值 employees"),
+    ("status = \"存在\"", "unknown-value: 期望 status(登记状态) 为 存续、吊销、注销 之一，"
+     "实际为 '存在' (存续)"),
+    ("employes <= 300", "unknown-field: 期望 enterprise 目录中的字段或参数，实际为 "
+     "'employes' (employees)"),
+    ("industry_code in 国家禁止行业", "unknown-set: 期望命名集合，实际为 '国家禁止行业' "
      "(国家限制和禁止行业)"),
-    ("district in 深圳", "unknown-region: expected a region name (GB/T 2260), got '深圳' (深圳市)"),
-    ("status < \"存续\"", "type-mismatch: expected numbers or dates around '<', got a string "
-     "status"),
-    ("employees in 广州市", "type-mismatch: expected a code string before 'in 广州市', got a "
-     "number employees"),
+    ("district in 深圳", "unknown-region: 期望行政区划名称(GB/T 2260)，实际为 '深圳' "
+     "(深圳市)"),
+    ("status < \"存续\"", "type-mismatch: 期望 '<' 两边为数值或日期，实际为 文本 status"),
+    ("employees in 广州市", "type-mismatch: 期望 'in 广州市' 前为代码文本，实际为 "
+     "数值 employees"),
 ])
 def test_problems_say_what_was_expected_and_what_came(text: str, expected: str) -> None:
     assert _problems(text) == [expected]
@@ -110,8 +109,7 @@ def test_every_problem_of_an_expression_is_reported() -> None:
 
 def test_amount_must_be_a_number() -> None:
     assert _problems("status = \"存续\"", amount=True) == [
-        "type-mismatch: expected a number for an amount, got a true/false condition "
-        "status = \"存续\""]
+        "type-mismatch: 期望金额为数值，实际为 真/假条件 status = \"存续\""]
 
 
 def test_person_fields_are_not_enterprise_fields() -> None:

@@ -91,7 +91,7 @@ def test_duplicate_condition_ids_are_refused(tmp_path: Path) -> None:
 def test_tier_rows_must_ascend(tmp_path: Path) -> None:
     text = POLICY.replace("{formula: operating_revenue * rate, period: year}",
                           "{tiers: {by: employees, table: [[10, 5], [5, 1]]}, period: year}")
-    with pytest.raises(PolicyError, match=r"\[schema\] expected tier rows in ascending order"):
+    with pytest.raises(PolicyError, match=r"\[schema\] 期望分档行按起点升序"):
         load_policy(_write(tmp_path, text))
     ok = text.replace("[[10, 5], [5, 1]]", "[[5, 1], [10, 5]]")
     amount = load_policy(_write(tmp_path, ok)).amount
@@ -108,5 +108,5 @@ def test_library_resolves_references_across_files(tmp_path: Path) -> None:
 
 def test_unknown_policy_lookup_suggests(tmp_path: Path) -> None:
     lib = load_library([_write(tmp_path, POLICY)])
-    with pytest.raises(PolicyError, match="did you mean 'test-reward'"):
+    with pytest.raises(PolicyError, match="是否应为 'test-reward'"):
         lib["test-rewards"]

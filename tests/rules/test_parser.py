@@ -57,12 +57,12 @@ def test_syntax_error_names_what_was_expected_and_where() -> None:
     with pytest.raises(PolicyError) as info:
         parse_expr("employees <= <= 300", line=3, column=9, file="p.yaml")
     assert str(info.value.problems[0]) == (
-        "p.yaml:3:22: [syntax-error] expected a number, string, date, name, '(', '[' or '-', "
-        "got '<='")
+        "p.yaml:3:22: [syntax-error] 期望 数值、文本、日期、名称、'('、'[' 或 '-'，"
+        "实际为 '<='")
 
 
 def test_eligible_needs_one_quoted_policy_id() -> None:
-    with pytest.raises(PolicyError, match=r"\[syntax-error\] expected eligible"):
+    with pytest.raises(PolicyError, match=r"\[syntax-error\] 期望 eligible"):
         parse_expr("eligible(x)")
 
 
