@@ -3,8 +3,8 @@
 >>> lib = bundled_library()
 >>> lib["cit-small-low-profit"].title
 '小型微利企业所得税优惠'
->>> sorted(p.id for p in lib.for_entity("person"))[:2]
-['bj-elderly-allowance', 'family-planning-special-support']
+>>> "family-planning-special-support" in {p.id for p in lib.for_entity("person")}
+True
 """
 
 from __future__ import annotations
@@ -288,8 +288,9 @@ def load_policy(path: Path | str, *, catalog: Catalog | None = None,
 def policy_files(paths_or_dirs: Iterable[Path | str]) -> list[Path]:
     """Policy files named by ``paths_or_dirs`` (directories: every *.yaml but sets.yaml).
 
-    >>> [p.name for p in policy_files([library_dir()])][:2]
-    ['bj-elderly-allowance.yaml', 'cit-small-low-profit.yaml']
+    >>> names = [p.name for p in policy_files([library_dir()])]
+    >>> names == sorted(names) and "cit-small-low-profit.yaml" in names
+    True
     """
     out: list[Path] = []
     for item in paths_or_dirs:
