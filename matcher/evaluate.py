@@ -38,7 +38,9 @@ import polars as pl
 from matcher.allocation import apply_budgets, apply_exclusivity
 from matcher.outcomes import OUTCOME_SCHEMA, empty_outcomes
 from profiles.catalog import EntityCatalog, load_catalog
+from rules.ast import LedgerRef
 from rules.compile_polars import CompiledPolicy, compile_policies
+from rules.ledger import AwardLedger, join_ledger
 from rules.model import Policy
 from store.money import fen_expr
 
@@ -74,6 +76,15 @@ class Plan:
     key: str
     compiled: dict[str, CompiledPolicy]
     catalog: EntityCatalog
+    #: the award ledger the plan joins for received() lookups (None: every lookup UNKNOWN)
+    ledger: AwardLedger | None = None
+
+    @property
+    def ledger_refs(self) -> frozenset[LedgerRef]:
+        out: set[LedgerRef] = set()
+        for cp in self.compiled.values():
+            out |= cp.ledger
+        return frozenset(out)
 
     @property
     def fields(self) -> frozenset[str]:
@@ -99,8 +110,10 @@ def make_plan(
     entity: str,
     as_of: dt.date,
     sets: object | None = None,
+    ledger: AwardLedger | None = None,
 ) -> Plan:
-    """Compile the policies of ``entity`` in effect on ``as_of``."""
+    """Compile the policies of ``entity`` in effect on ``as_of``; ``ledger`` answers the
+    award-history lookups (``received()``)."""
     catalog = load_catalog().entity(entity)
     chosen = policies_in_effect(policies, entity=entity, as_of=as_of)
     if sets is None:
@@ -109,7 +122,8 @@ def make_plan(
         sets = bundled_library().sets
     compiled = compile_policies(chosen, catalog=catalog, sets=sets, as_of=as_of)  # type: ignore[arg-type]
     ordered = {pid: compiled[pid] for pid in sorted(compiled)}
-    return Plan(entity=entity, as_of=as_of, key=catalog.key, compiled=ordered, catalog=catalog)
+    return Plan(entity=entity, as_of=as_of, key=catalog.key, compiled=ordered, catalog=catalog,
+                ledger=ledger)
 
 
 def prepare_frame(frame: pl.DataFrame | pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
@@ -129,7 +143,12 @@ def prepare_frame(frame: pl.DataFrame | pl.LazyFrame, plan: Plan) -> pl.LazyFram
             missing.append(name)
     if missing:
         raise MissingColumnsError(missing, entity=plan.entity)
-    return lf.with_columns(additions) if additions else lf
+    lf = lf.with_columns(additions) if additions else lf
+    refs = plan.ledger_refs
+    if refs:  # the award history, per entity: a group-by and a join in the plan
+        lf = join_ledger(lf, plan.ledger or AwardLedger.empty(), refs, key=plan.key,
+                         as_of=plan.as_of)
+    return lf
 
 
 def wide_truths(lf: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
@@ -209,13 +228,14 @@ def match_frame(
     as_of: dt.date,
     sets: object | None = None,
     streaming: bool = False,
+    ledger: AwardLedger | None = None,
 ) -> pl.DataFrame:
     """Match every policy of ``entity`` in effect on ``as_of`` against a derived profile frame.
 
     Returns the long outcome frame (:data:`matcher.outcomes.OUTCOME_SCHEMA`), ordered by
     policy id, then eligible before undetermined, then entity id; ineligible pairs are not
     listed."""
-    plan = make_plan(policies, entity=entity, as_of=as_of, sets=sets)
+    plan = make_plan(policies, entity=entity, as_of=as_of, sets=sets, ledger=ledger)
     return match_plan(frame, plan, streaming=streaming)
 
 

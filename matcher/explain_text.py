@@ -140,7 +140,20 @@ class Words:
             return self.literal(expr, None)
         if isinstance(expr, ast.PolicyRef):
             return f"《{self.titles.get(expr.policy_id, expr.policy_id)}》"
+        if isinstance(expr, ast.LedgerRef):
+            return self.ledger_words(expr)
         return self.requirement(expr)
+
+    def ledger_words(self, expr: ast.LedgerRef) -> str:
+        """An award-history lookup in words: 近3年已获得《…》的金额 / 已获得过《…》."""
+        title = f"《{self.titles.get(expr.policy_id, expr.policy_id)}》"
+        window = ""
+        if expr.within_months is not None:
+            m = expr.within_months
+            window = f"近{m // 12}年" if m % 12 == 0 else f"近{m}个月"
+        if expr.kind == "amount":
+            return f"{window}已获得{title}的金额"
+        return f"{window}已获得过{title}"
 
     # ---- conditions --------------------------------------------------------------------
 
@@ -171,6 +184,10 @@ class Words:
             return f"{self.subject(expr.item)}{'已登记' if expr.negated else '未登记'}"
         if isinstance(expr, ast.FieldRef):
             return f"{self.subject(expr)}：是"
+        if isinstance(expr, ast.LedgerRef):
+            return self.ledger_words(expr)
+        if isinstance(expr, ast.Not) and isinstance(expr.item, ast.LedgerRef):
+            return "未" + self.ledger_words(expr.item).replace("已获得过", "获得过", 1)
         if isinstance(expr, ast.Not) and isinstance(expr.item, ast.FieldRef):
             label = self.subject(expr.item)
             return ("未" + label) if label.startswith("列入") else f"{label}：否"

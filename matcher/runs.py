@@ -364,8 +364,15 @@ def _work(
     else:
         say("match", f"匹配 {len(chosen)} 项政策 …")
         frame = pl.read_parquet(snapshot_path)
+        extra: dict[str, Any] = {}
+        if any(p.ledger_lookups for p in chosen):  # received(): the award history
+            from matcher.award_import import load_ledger
+
+            with transaction(engine, write=False) as session:
+                extra["ledger"] = load_ledger(session, entity_kind=base.entity,
+                                              library=chosen, as_of=base.as_of)
         outcomes = (match or _default_match)(
-            frame, entity=base.entity, policies=chosen, as_of=base.as_of, sets=sets
+            frame, entity=base.entity, policies=chosen, as_of=base.as_of, sets=sets, **extra
         )
         _write_atomically(outcomes, base.outcomes_path)
     timings["match"] = round(time.perf_counter() - t, 3)

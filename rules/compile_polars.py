@@ -33,6 +33,7 @@ import polars as pl
 from profiles.catalog import EntityCatalog
 from rules import ast
 from rules.errors import PolicyError, Problem, UnsupportedNode
+from rules.ledger import ledger_column
 from rules.model import (
     AllOf,
     AnyOf,
@@ -75,6 +76,9 @@ class CompiledPolicy:
     conditions: tuple[CompiledCondition, ...]  # leaves, document order
     amount: pl.Expr | None  # Float64, null when any input is unknown; None without amount
     fields: frozenset[str]
+    #: award-ledger lookups (own and of referenced policies): columns the frame must carry,
+    #: added by rules.ledger.join_ledger
+    ledger: frozenset[ast.LedgerRef] = frozenset()
 
 
 class _Compiler:
@@ -139,6 +143,8 @@ class _Compiler:
             if not self.policies[expr.policy_id].in_effect(self.as_of):
                 return pl.lit(False)
             return self.policy_truth(expr.policy_id)
+        if isinstance(expr, ast.LedgerRef):  # joined into the frame (rules.ledger.join_ledger)
+            return pl.col(ledger_column(expr))
         if isinstance(expr, ATOMS):
             return self.atom(expr, policy)
         if isinstance(expr, ast.And):
@@ -258,6 +264,8 @@ class _Compiler:
             return True
         if isinstance(expr, ast.Call):
             return True
+        if isinstance(expr, ast.LedgerRef):
+            return expr.kind == "amount"
         if isinstance(expr, ast.FieldRef):
             return self.catalog.field(expr.name).is_numeric
         if isinstance(expr, ast.ParamRef):
@@ -302,6 +310,10 @@ class _Compiler:
             return self.expr(expr.item, policy), "否", None
         if isinstance(expr, ast.PolicyRef):
             return None, f"符合 {expr.policy_id}", None
+        if isinstance(expr, ast.LedgerRef):
+            return self.expr(expr, policy), f"已领取 {expr.policy_id}", None
+        if isinstance(expr, ast.Not) and isinstance(expr.item, ast.LedgerRef):
+            return self.expr(expr.item, policy), f"未领取 {expr.item.policy_id}", None
         if isinstance(expr, ast.And | ast.Or):
             parts = [self.explain(i, policy, self.cond(i, policy)) for i in expr.items]
             values = [p[0] for p in parts if p[0] is not None]
@@ -338,6 +350,14 @@ class _Compiler:
                 out |= self.fields_of(other.fields_read, other.references)
         return frozenset(out)
 
+    def ledger_of(self, policy: Policy) -> frozenset[ast.LedgerRef]:
+        out = set(policy.ledger_lookups)
+        for pid in policy.references:
+            other = self.policies.get(pid)
+            if other is not None:
+                out |= self.ledger_of(other)
+        return frozenset(out)
+
     def compile(self, policy: Policy) -> CompiledPolicy:
         leaves: list[CompiledCondition] = []
         for leaf in policy.conditions:
@@ -350,7 +370,8 @@ class _Compiler:
                                             distance=distance))
         return CompiledPolicy(policy=policy, truth=self.policy_truth(policy.id),
                               conditions=tuple(leaves), amount=self.amount(policy),
-                              fields=self.fields_of(policy.fields_read, policy.references))
+                              fields=self.fields_of(policy.fields_read, policy.references),
+                              ledger=self.ledger_of(policy))
 
 
 def compile_policies(policies: Iterable[Policy], *, catalog: EntityCatalog, sets: NamedSets,

@@ -131,7 +131,7 @@ def _load(path: Path, *, catalog: Catalog, sets: NamedSets,
     params = r.parameters(data, start)
     if entity is not None:
         r.checker = Checker(Scope(entity=catalog.entity(entity), sets=sets, file=file,
-                                  parameters=params, policies=known))
+                                  parameters=params, policies=known, policy_id=pid))
     counter = [0]
     tree = r.condition_tree(data, "eligibility", counter)
     amount = r.amount(data) if "amount" in data else None

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from rules.ast import NOPOS, Expr, Pos, fields_read, policies_referenced
+from rules.ast import NOPOS, Expr, LedgerRef, Pos, fields_read, ledger_refs, policies_referenced
 from rules.triggers import Trigger
 
 Entity = Literal["enterprise", "person"]
@@ -209,6 +209,17 @@ class Policy:
             out |= fields_read(leaf.expr)
         for expr in amount_exprs(self.amount):
             out |= fields_read(expr)
+        return frozenset(out)
+
+    @property
+    def ledger_lookups(self) -> frozenset[LedgerRef]:
+        """Award-ledger lookups of the eligibility and the amount (not of referenced
+        policies)."""
+        out: set[LedgerRef] = set()
+        for leaf in self.conditions:
+            out |= ledger_refs(leaf.expr)
+        for expr in amount_exprs(self.amount):
+            out |= ledger_refs(expr)
         return frozenset(out)
 
     @property

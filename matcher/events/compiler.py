@@ -39,6 +39,7 @@ from matcher.events.values import TARGET, encode, value_of
 from profiles.catalog import EntityCatalog
 from rules import ast
 from rules.errors import PolicyError, Problem, UnsupportedNode
+from rules.ledger import ledger_column
 from rules.model import (
     AllOf,
     AnyOf,
@@ -132,7 +133,7 @@ class _Compiler:
     def constant(self, expr: ast.Expr, policy: Policy) -> tuple[bool, Any]:
         """(True, value) when ``expr`` reads no field, else (False, None)."""
         for node in expr.walk():
-            if isinstance(node, ast.FieldRef | ast.PolicyRef):
+            if isinstance(node, ast.FieldRef | ast.PolicyRef | ast.LedgerRef):
                 return False, None
             if isinstance(node, ast.ParamRef):
                 value = policy.parameters[node.name].at(self.as_of)
@@ -143,6 +144,10 @@ class _Compiler:
 
     def key(self, expr: ast.Expr, policy: Policy) -> str | None:
         """The fact key holding a non-constant value; None for a declared field."""
+        if isinstance(expr, ast.LedgerRef):  # the fact carries the ledger lookup's value
+            name = ledger_column(expr)
+            self.plan.fields.add(name)
+            return field_key(name)
         if isinstance(expr, ast.FieldRef):
             if expr.name in self.declared:
                 return None
@@ -260,6 +265,10 @@ class _Compiler:
             if is_listed_bool(expr, self.catalog):
                 return t, disj([f, Test({"$nex": {key: 1}})])
             return t, f
+        if isinstance(expr, ast.LedgerRef):
+            name = field_key(ledger_column(expr))
+            self.plan.fields.add(ledger_column(expr))
+            return Test({name: True}), Test({name: False})
         if isinstance(expr, ast.PolicyRef):
             other = self.library.get(expr.policy_id)
             if other is None:
