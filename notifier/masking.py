@@ -1,4 +1,7 @@
-"""Masking of personal data in outgoing messages, and a scanner that finds what was missed.
+"""A scanner that finds personal data left unmasked in outgoing messages.
+
+The masks themselves are the one rule of :mod:`profiles.masking`, re-exported here for the
+notifier.
 
 The scanner runs on every rendered message before it is handed to a channel; a message that
 still shows a full ID number or mobile number is refused (never sent).
@@ -20,46 +23,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from profiles.masking import mask_email, mask_id, mask_name, mask_phone
+
+__all__ = ["find_unmasked", "mask_email", "mask_id", "mask_name", "mask_phone"]
+
 # 18-character resident ID (GB 11643-1999): 6-digit region, 8-digit birth date, 3-digit
 # sequence, check character. Not preceded or followed by another alphanumeric character,
 # so an 18-character code inside a longer token is not taken for one.
 _ID_RE = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[\dXx])(?![0-9A-Za-z])")
 # Mainland mobile numbers, optionally written with +86 / 86.
 _PHONE_RE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d{9}(?!\d)")
-
-
-def mask_id(value: str) -> str:
-    """Keep the first four and last four characters of an ID number; star the rest."""
-    text = value.strip()
-    if len(text) <= 8:
-        return "*" * len(text)
-    return text[:4] + "*" * (len(text) - 8) + text[-4:]
-
-
-def mask_phone(value: str) -> str:
-    """Keep the first three and last four digits of a phone number; star the rest."""
-    digits = re.sub(r"\D", "", value)
-    if digits.startswith("86") and len(digits) == 13:
-        digits = digits[2:]
-    if len(digits) <= 7:
-        return "*" * len(digits)
-    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
-
-
-def mask_email(value: str) -> str:
-    """Keep the first character of the mailbox and the domain.
-
-    >>> mask_email("zhang.san@example.cn")
-    'z***@example.cn'
-    """
-    local, _, domain = value.strip().partition("@")
-    return (local[:1] + "***@" + domain) if domain else mask_id(value)
-
-
-def mask_name(value: str) -> str:
-    """Keep the first character of a personal name."""
-    text = value.strip()
-    return text[:1] + "*" * max(len(text) - 1, 1) if text else text
 
 
 def _plausible_birth_date(digits: str) -> bool:

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -31,7 +33,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from profiles.catalog import load_catalog
+from profiles.catalog import HELD_FIELDS, load_catalog
 from profiles.derive import derive
 from profiles.errors import SourceError, SourcesNotFoundError
 from profiles.ingest import (
@@ -42,7 +44,7 @@ from profiles.ingest import (
     entity_catalog,
     validate_source,
 )
-from profiles.sources import file_sha256, find_sources, read_source, source_name
+from profiles.sources import file_sha256, find_sources, read_extract, source_name
 
 if TYPE_CHECKING:
     from profiles.tags.training import TagModel
@@ -82,6 +84,7 @@ class BuildReport:
     sources: tuple[SourceReport, ...]
     warnings: tuple[str, ...] = field(default=())
     tag_model: dict[str, object] | None = None
+    held: dict[str, object] = field(default_factory=dict)
 
     @property
     def rows_read(self) -> int:
@@ -101,6 +104,7 @@ class BuildReport:
             "profiles": self.profiles,
             "sources": [asdict(s) for s in self.sources],
             "tag_model": self.tag_model,
+            "held": self.held,
         }
 
 
@@ -120,6 +124,8 @@ def _column_bytes(col: pl.Series) -> list[bytes | memoryview]:
         data = arrow.buffers()[2]
         if data is not None and len(offsets):
             parts.append(memoryview(data)[int(offsets[0]) : int(offsets[-1])])
+    elif isinstance(dtype, pl.List):
+        parts.append(col.list.join("\x1e").fill_null("").str.join("\x1f").item().encode())
     elif dtype == pl.Boolean:
         parts.append(col.fill_null(False).to_numpy().astype(np.uint8).tobytes())
     elif dtype == pl.Date:
@@ -177,8 +183,69 @@ def _join(parts: list[tuple[str, pl.DataFrame]], *, key: str) -> tuple[pl.DataFr
     return joined, warnings
 
 
-def _write_rejects(rejects: pl.DataFrame, path: Path) -> None:
+def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
+    """Write ``path`` through a temporary name in its directory, then rename it into place:
+    a reader sees the old file or the whole new one, never a half-written one."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    # the temporary name keeps the suffix: writers choose the format by it
+    tmp = path.with_name(f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}-{path.name}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _held(parts: list[pl.DataFrame], *, key: str) -> pl.DataFrame:
+    """One row per held entity: its key and the fields it has UNKNOWN (``HELD_FIELDS``)."""
+    if not parts:
+        return pl.DataFrame(schema={key: pl.String, HELD_FIELDS: pl.List(pl.String)})
+    return (
+        pl.concat([p.select(key, "fields") for p in parts])
+        .explode("fields")
+        .group_by(key)
+        .agg(pl.col("fields").unique().sort().alias(HELD_FIELDS))
+        .sort(key)
+    )
+
+
+def _held_summary(parts: list[pl.DataFrame], *, entities: int) -> dict[str, object]:
+    """What the run report says about held entities: how many, and why (source -> reason
+    code -> entities)."""
+    by_source: dict[str, dict[str, int]] = {}
+    for part in parts:
+        for source, code, n in part.group_by("source", "code").len().sort("code").iter_rows():
+            by_source.setdefault(source, {})[code or "unknown"] = n
+    return {"entities": entities, "by_source": by_source}
+
+
+def _sha256_or_empty(path: Path) -> str:
+    try:
+        return file_sha256(path)
+    except OSError:
+        return ""
+
+
+def _unreadable(exc: SourceError, *, entity: str, source: str) -> Validated:
+    """A file that cannot be used at all is a refused source (the run then refuses to revoke
+    anything that depends on it), not a crash."""
+    key = entity_catalog(entity).key
+    problem = exc.problem + (f"；应为{exc.expected}" if exc.expected else "")
+    rejects = pl.DataFrame(
+        [{"source": source, "row_number": None, "key": None, "field": None, "value": None,
+          "reason": f"{problem} [unreadable]"}],
+        schema=empty_rejects().schema,
+    )
+    return Validated(
+        clean=pl.DataFrame(schema={key: pl.String()}),
+        rejects=rejects,
+        stats=SourceStats(source=source, rows_read=0, rows_accepted=0, rows_rejected=0,
+                          refused=problem),
+        warnings=(f"{problem}，整个数据源被拒收",),
+    )
+
+
+def _write_rejects(rejects: pl.DataFrame, path: Path) -> None:
     if path.suffix.lower() == ".csv":
         path.write_bytes(b"\xef\xbb\xbf" + rejects.write_csv().encode())
     else:
@@ -220,15 +287,23 @@ def build_snapshot(
     all_rejects: list[pl.DataFrame] = [empty_rejects()]
     parts: list[tuple[str, pl.DataFrame]] = []
     warnings: list[str] = []
+    held_parts: list[pl.DataFrame] = []
     for i, (name, path) in enumerate(found):
-        frame, encoding = read_source(path)
-        result: Validated = validate_source(frame, entity=entity, source=name)
+        try:
+            extract = read_extract(path)
+        except SourceError as exc:
+            result = _unreadable(exc, entity=entity, source=name)
+            encoding = "unreadable"
+        else:
+            encoding = extract.encoding
+            result = validate_source(extract.frame, entity=entity, source=name,
+                                     rows=extract.rows, bad_lines=extract.bad_lines)
         stats: SourceStats = result.stats
         reports.append(
             SourceReport(
                 source=name,
                 file=path.name,
-                sha256=file_sha256(path),
+                sha256=_sha256_or_empty(path),
                 encoding=encoding,
                 rows_read=stats.rows_read,
                 rows_accepted=stats.rows_accepted,
@@ -242,13 +317,23 @@ def build_snapshot(
         all_rejects.append(result.rejects)
         if stats.refused is None:
             parts.append((name, result.clean))
+        if result.held is not None and result.held.height:
+            fields = sorted(c for c in result.clean.columns if c != key)
+            held_parts.append(result.held.with_columns(
+                pl.lit(name).alias("source"), pl.lit(fields, pl.List(pl.String)).alias("fields")))
         if progress:
             progress("read", i + 1, total)
     joined, join_warnings = (
         _join(parts, key=key) if parts else (pl.DataFrame(schema={key: pl.String()}), [])
     )
     warnings.extend(join_warnings)
+    held = _held(held_parts, key=key)
+    if held.height:
+        # a held entity is a profile even when its only row was quarantined
+        joined = joined.join(held.select(key), on=key, how="full", coalesce=True)
     snapshot = derive(complete(joined, entity=entity), entity=entity, as_of=as_of).collect()
+    if held.height:
+        snapshot = snapshot.join(held.select(key, HELD_FIELDS), on=key, how="left")
     snapshot = snapshot.sort(key)
     tag_meta: dict[str, object] | None = None
     if model is not None:
@@ -273,13 +358,15 @@ def build_snapshot(
         sources=tuple(reports),
         warnings=tuple(warnings),
         tag_model=tag_meta,
+        held=_held_summary(held_parts, entities=held.height),
     )
     meta = json.dumps(report.metadata(), ensure_ascii=False, sort_keys=True)
     out.parent.mkdir(parents=True, exist_ok=True)
-    snapshot.write_parquet(out, metadata={META_KEY: meta})
-    out.with_name(out.name + ".meta.json").write_text(meta + "\n", encoding="utf-8")
+    write_atomically(out, lambda tmp: snapshot.write_parquet(tmp, metadata={META_KEY: meta}))
+    write_atomically(out.with_name(out.name + ".meta.json"),
+                     lambda tmp: tmp.write_text(meta + "\n", encoding="utf-8"))
     if rejects is not None:
-        _write_rejects(rejected, rejects)
+        write_atomically(rejects, lambda tmp: _write_rejects(rejected, tmp))
     if progress:
         progress("write", total, total)
     return report

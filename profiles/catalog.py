@@ -46,6 +46,12 @@ class UnknownFieldError(CatalogError, KeyError):
         return str(self.args[0])
 
 
+HELD_FIELDS = "held_fields"
+"""Snapshot column: for an entity held on a data defect (its row in some source was
+quarantined), the fields that source supplies. They are UNKNOWN for the run, even list-type
+ones whose empty cell would otherwise mean "not listed" (DESIGN §3); null for everyone else.
+The column is present only when some entity is held."""
+
 # How a unit reads after a number, for people (pages, messages, application forms).
 UNIT_LABELS: dict[str, str] = {
     "yuan": "元", "person": "人", "month": "个月", "year": "年", "ratio": "%", "grade": "级",

@@ -12,10 +12,12 @@ Unknown columns, derived and declared fields are ignored with a warning (logged 
 returned). Duplicate keys: identical rows are merged into one; rows of one key that disagree
 are *all* rejected (``duplicate_conflict``), since we cannot know which one is right.
 
-Accepted spellings: integers (``12``, ``12.0``), numbers (``1.5e6``), dates (``2024-03-01``,
-``2024/03/01``, ``2024.03.01``, ``20240301``, optionally followed by a time), booleans
-(``true/false``, ``1/0``, ``是/否``, ``y/n``, ``yes/no``), industry codes with or without the
-section letter (``C3911`` -> ``3911``).
+Each type has one parser (``profiles.parse``): a value parses exactly as written or the row
+is rejected with the reason -- integers (``12``, ``12.0``; never through a float), numbers
+(``1.5e6``; only when a float holds them exactly), dates (``2024-03-01``, ``2024/03/01``,
+``2024.03.01``, ``20240301``, optionally followed by a valid time; nothing else after),
+booleans (``true/false``, ``1/0``, ``是/否``, ``y/n``, ``yes/no``), industry codes with or
+without the section letter (``C3911`` -> ``3911``; a contradicting letter is rejected).
 
 >>> df = pl.DataFrame({"uscc": ["91350100M000100Y43", "91350100M000100Y44"],
 ...                    "从业人数": ["12", "-3"]})
@@ -29,15 +31,18 @@ section letter (``C3911`` -> ``3911``).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
 from profiles.catalog import EntityCatalog, Field, load_catalog
+from profiles.csv_lines import BadLine
 from profiles.errors import UnknownEntityError
 from profiles.idcheck import id_number_problems, uscc_problems
-from profiles.masking import mask_expr
+from profiles.masking import Kind, mask_expr
+from profiles.parse import PARSERS, Parsed, parse_industry_code, reason
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +61,6 @@ DTYPES: dict[str, pl.DataType] = {
     "date": pl.Date(),
     "bool": pl.Boolean(),
 }
-TRUE_WORDS = ("true", "1", "是", "y", "yes", "t")
-FALSE_WORDS = ("false", "0", "否", "n", "no", "f")
-DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d")
-DATE_RANGE = (1800, 2199)
 _ROW = "__row"
 
 
@@ -82,6 +83,10 @@ class Validated:
     rejects: pl.DataFrame
     stats: SourceStats
     warnings: tuple[str, ...] = field(default=())
+    held: pl.DataFrame | None = None
+    """Entities whose row (or line) in this source was quarantined while their key is valid:
+    ``(key, code)``, one row per key with the first reason's code. Their fields from this
+    source are UNKNOWN for the run, never "not listed" (DESIGN §3)."""
 
 
 def entity_catalog(entity: str) -> EntityCatalog:
@@ -94,66 +99,30 @@ def empty_rejects() -> pl.DataFrame:
     return pl.DataFrame(schema=REJECT_SCHEMA)
 
 
-def _reason(text: str, code: str) -> str:
-    return f"{text} [{code}]"
+_reason = reason
 
 
 def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
-def _value(f: Field, raw: pl.Expr) -> pl.Expr:
-    """The parsed, typed value of the stripped text ``raw`` of field ``f`` (null if it fails)."""
-    if f.type == "int":
-        as_float = raw.cast(pl.Float64, strict=False)
-        whole = pl.when(as_float == as_float.round(0)).then(as_float.cast(pl.Int64, strict=False))
-        return raw.str.to_integer(strict=False).fill_null(whole)
-    if f.type == "float":
-        parsed = raw.cast(pl.Float64, strict=False)
-        return pl.when(parsed.is_finite()).then(parsed)
-    if f.type == "date":
-        # literal replaces and a slice only: regexes cost seconds per million rows
-        text = raw.str.replace_all("/", "-", literal=True).str.replace_all(".", "-", literal=True)
-        text = pl.when(text.str.len_bytes() > 10).then(text.str.slice(0, 10)).otherwise(text)
-        return pl.coalesce(
-            text.str.to_date("%Y-%m-%d", strict=False),
-            text.str.to_date("%Y%m%d", strict=False),
-        )
-    if f.type == "bool":
-        low = raw.str.to_lowercase()
-        return pl.when(low.is_in(TRUE_WORDS)).then(True).when(low.is_in(FALSE_WORDS)).then(False)
-    if f.format == "industry_code":
-        return pl.when(raw.str.contains(r"^[A-Ta-t]\d{4}$")).then(raw.str.slice(1)).otherwise(raw)
-    return raw
+def _parser(f: Field) -> Callable[[pl.Expr], Parsed]:
+    return parse_industry_code if f.format == "industry_code" else PARSERS[f.type]
 
 
-def _problem(f: Field, raw: pl.Expr, value: pl.Expr) -> pl.Expr:
-    """The reason (or null) for field ``f`` given its text ``raw`` and parsed ``value``."""
-    failed = raw.is_not_null() & value.is_null()
-    bad: Any
-    if f.type == "int":
-        bad = pl.when(failed).then(pl.lit(_reason("不是整数", "not_integer")))
-    elif f.type == "float":
-        bad = pl.when(failed).then(pl.lit(_reason("不是数字", "not_number")))
-    elif f.type == "date":
-        year = value.dt.year()
-        bad = (
-            pl.when(failed)
-            .then(pl.lit(_reason("不是有效日期，应为 YYYY-MM-DD", "not_date")))
-            .when((year < DATE_RANGE[0]) | (year > DATE_RANGE[1]))
-            .then(
-                pl.lit(
-                    _reason(
-                        f"日期不合理，应在 {DATE_RANGE[0]}-{DATE_RANGE[1]} 年之间",
-                        "implausible_date",
-                    )
-                )
-            )
+def _problem(f: Field, parsed: Parsed, value: pl.Expr) -> pl.Expr:
+    """The reason (or null) for field ``f``: its parser's, else the catalog's checks on the
+    parsed ``value`` (format, ``values``, ``min``, ``max``)."""
+    bad: Any = pl.when(parsed.reason.is_not_null()).then(parsed.reason)
+    if f.format == "region_code":
+        bad = bad.when(~value.str.contains(r"^[1-9]\d{5}$")).then(
+            pl.lit(_reason("区划代码应为6位数字", "bad_format"))
         )
-    elif f.type == "bool":
-        bad = pl.when(failed).then(pl.lit(_reason("不是是/否值", "not_bool")))
-    else:
-        bad = _text_problem(f, value)
+    if f.values is not None:
+        allowed = "/".join(f.values)
+        bad = bad.when(~value.is_in(list(f.values))).then(
+            pl.lit(_reason(f"不在允许取值内(允许: {allowed})", "not_in_values"))
+        )
     if f.is_numeric:
         if f.min is not None:
             bad = bad.when(value < f.min).then(
@@ -165,25 +134,6 @@ def _problem(f: Field, raw: pl.Expr, value: pl.Expr) -> pl.Expr:
             )
     result: pl.Expr = bad.otherwise(None).cast(pl.String)
     return result
-
-
-def _text_problem(f: Field, value: pl.Expr) -> Any:
-    bad: Any = pl.when(pl.lit(False)).then(pl.lit(None, pl.String))
-    if f.format == "region_code":
-        bad = pl.when(~value.str.contains(r"^[1-9]\d{5}$")).then(
-            pl.lit(_reason("区划代码应为6位数字", "bad_format"))
-        )
-    elif f.format == "industry_code":
-        division = value.str.slice(0, 2).cast(pl.Int32, strict=False)
-        bad = pl.when(~value.str.contains(r"^\d{4}$") | (division < 1) | (division > 97)).then(
-            pl.lit(_reason("国民经济行业代码应为4位数字(GB/T 4754-2017)", "bad_format"))
-        )
-    if f.values is not None:
-        allowed = "/".join(f.values)
-        bad = bad.when(~value.is_in(list(f.values))).then(
-            pl.lit(_reason(f"不在允许取值内(允许: {allowed})", "not_in_values"))
-        )
-    return bad
 
 
 def _resolve_columns(columns: list[str], cat: EntityCatalog) -> tuple[dict[str, str], list[str]]:
@@ -211,18 +161,29 @@ def _key_and_mask(cat: EntityCatalog, key: str) -> tuple[pl.Expr, dict[str, pl.E
     personal = {f.name: f for f in cat.fields if f.personal}
     masks: dict[str, pl.Expr] = {}
     for name in personal:
-        head, tail = (4, 4) if name == key else (3, 4) if "phone" in name else (1, 0)
-        masks[name] = mask_expr(pl.col("value"), head=head, tail=tail)
-    shown = mask_expr(pl.col(key), head=4, tail=4) if key in personal else pl.col(key)
+        kind: Kind = "id_number" if name == key else "phone" if "phone" in name else "name"
+        masks[name] = mask_expr(pl.col("value"), kind)
+    shown = mask_expr(pl.col(key), "id_number") if key in personal else pl.col(key)
     return shown, masks
 
 
-def validate_source(df: pl.DataFrame, *, entity: str, source: str) -> Validated:
-    """Validate one extract (text or typed columns); only the columns it has come back."""
+def validate_source(
+    df: pl.DataFrame,
+    *,
+    entity: str,
+    source: str,
+    rows: pl.Series | None = None,
+    bad_lines: Sequence[BadLine] = (),
+) -> Validated:
+    """Validate one extract (text or typed columns); only the columns it has come back.
+
+    ``rows`` numbers the records (default 1, 2, ...); ``bad_lines`` are the lines the reader
+    could not read: each is a reject, and its entity, when its key can still be read, is
+    held like the entity of any quarantined row (see :attr:`Validated.held`)."""
     cat = entity_catalog(entity)
     key = cat.key
     mapping, warnings = _resolve_columns(df.columns, cat)
-    n = df.height
+    n = df.height + len(bad_lines)
     if key not in mapping.values():
         problem = f"缺少主键列 {key}({cat.field(key).label})"
         refused = Validated(
@@ -261,7 +222,10 @@ def validate_source(df: pl.DataFrame, *, entity: str, source: str) -> Validated:
             ]
         )
         .with_columns(pl.col(key).str.to_uppercase())
-        .with_row_index(_ROW, offset=1)
+        .with_columns(
+            (rows if rows is not None else pl.Series(range(1, df.height + 1)))
+            .cast(pl.Int64).alias(_ROW)
+        )
     )
     key_problem = (
         uscc_problems(text[key]) if entity == "enterprise" else id_number_problems(text[key])
@@ -270,10 +234,12 @@ def validate_source(df: pl.DataFrame, *, entity: str, source: str) -> Validated:
     work = (
         text.with_columns(pl.Series(f"__bad_{key}", key_problem))
         .with_columns(
-            _value(f, pl.col(f.name)).cast(DTYPES[f.type]).alias(f"__v_{f.name}") for f in others
+            _parser(f)(pl.col(f.name)).value.cast(DTYPES[f.type]).alias(f"__v_{f.name}")
+            for f in others
         )
         .with_columns(
-            _problem(f, pl.col(f.name), pl.col(f"__v_{f.name}")).alias(f"__bad_{f.name}")
+            _problem(f, _parser(f)(pl.col(f.name)), pl.col(f"__v_{f.name}"))
+            .alias(f"__bad_{f.name}")
             for f in others
         )
     )
@@ -303,10 +269,27 @@ def validate_source(df: pl.DataFrame, *, entity: str, source: str) -> Validated:
         )
     good = work.filter(pl.all_horizontal(pl.col(c).is_null() for c in bad_cols))
     clean = good.select(pl.col(_ROW), pl.col(key), *parsed)
-    clean, dup_rejects, merged = _resolve_duplicates(
+    clean, dup_rejects, merged, conflicting = _resolve_duplicates(
         clean, key=key, source=source, shown_key=shown_key
     )
-    rejects = pl.concat([rejects, dup_rejects]).sort("row_number", maintain_order=True)
+    line_rejects, line_keys = _bad_line_rejects(
+        bad_lines, df.columns, mapping, key=key, entity=entity, source=source
+    )
+    rejects = pl.concat([rejects, dup_rejects, line_rejects]).sort(
+        "row_number", maintain_order=True
+    )
+    key_ok = pl.col(f"__bad_{key}").is_null()
+    any_bad = pl.any_horizontal(pl.col(c).is_not_null() for c in bad_cols)
+    first_bad = pl.coalesce([pl.col(c) for c in bad_cols[1:]] or [pl.lit(None, pl.String)])
+    held = pl.concat(
+        [
+            work.filter(key_ok & any_bad).select(
+                pl.col(key), first_bad.str.extract(r"\[(\w+)\]$").alias("code")
+            ),
+            conflicting.to_frame(key).with_columns(pl.lit("duplicate_conflict").alias("code")),
+            line_keys,
+        ]
+    ).unique(subset=key, keep="first", maintain_order=True)
     stats = SourceStats(
         source=source,
         rows_read=n,
@@ -315,18 +298,58 @@ def validate_source(df: pl.DataFrame, *, entity: str, source: str) -> Validated:
         duplicates_merged=merged,
         ignored_columns=tuple(c for c in df.columns if c not in mapping),
     )
-    return Validated(clean=clean.drop(_ROW), rejects=rejects, stats=stats, warnings=tuple(warnings))
+    return Validated(
+        clean=clean.drop(_ROW), rejects=rejects, stats=stats, warnings=tuple(warnings), held=held
+    )
+
+
+def _bad_line_rejects(
+    bad_lines: Sequence[BadLine],
+    columns: list[str],
+    mapping: dict[str, str],
+    *,
+    key: str,
+    entity: str,
+    source: str,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rejects for unreadable lines, and the keys still legible in them (held entities)."""
+    rejects = pl.DataFrame(
+        {
+            "source": [source] * len(bad_lines),
+            "row_number": [b.line - 1 for b in bad_lines],
+            "key": [None] * len(bad_lines),
+            "field": [None] * len(bad_lines),
+            "value": [None] * len(bad_lines),
+            "reason": [_reason(b.reason, b.code) for b in bad_lines],
+        },
+        schema=REJECT_SCHEMA,
+    )
+    key_col = next((c for c, name in mapping.items() if name == key), None)
+    position = columns.index(key_col) if key_col in columns else None
+    guesses = [
+        b.fields[position].strip().upper()
+        for b in bad_lines
+        if position is not None and len(b.fields) > position
+    ]
+    candidates = pl.Series(key, guesses, dtype=pl.String)
+    problems = (
+        uscc_problems(candidates) if entity == "enterprise" else id_number_problems(candidates)
+    )
+    legible = candidates.filter(problems.is_null()) if len(candidates) else candidates
+    keys = legible.to_frame(key).with_columns(pl.lit("bad_line").alias("code"))
+    return rejects, keys
 
 
 def _resolve_duplicates(
     clean: pl.DataFrame, *, key: str, source: str, shown_key: pl.Expr
-) -> tuple[pl.DataFrame, pl.DataFrame, int]:
-    """Merge identical duplicate rows; reject every row of a key whose rows disagree."""
+) -> tuple[pl.DataFrame, pl.DataFrame, int, pl.Series]:
+    """Merge identical duplicate rows; reject every row of a key whose rows disagree (their
+    keys are returned last)."""
     # Hash first (fast on 1M keys), then confirm exactly on the few candidates.
     candidates = clean.filter(clean[key].hash().is_duplicated())
     dups = candidates.filter(candidates[key].is_duplicated())
     if dups.height == 0:
-        return clean, empty_rejects(), 0
+        return clean, empty_rejects(), 0, pl.Series(key, [], pl.String)
     value_cols = [c for c in clean.columns if c not in (_ROW, key)]
     conflicts = dups.group_by(key).agg([pl.col(c).n_unique().alias(c) for c in value_cols])
     conflicts = conflicts.select(
@@ -353,7 +376,7 @@ def _resolve_duplicates(
     kept = clean.filter(~pl.col(key).is_in(bad_keys.implode()))
     before = kept.height
     kept = kept.unique(subset=key, keep="first", maintain_order=True)
-    return kept, rejected, before - kept.height
+    return kept, rejected, before - kept.height, bad_keys.cast(pl.String)
 
 
 def complete(clean: pl.DataFrame, *, entity: str) -> pl.DataFrame:

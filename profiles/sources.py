@@ -9,8 +9,10 @@ Naming scheme (one directory holds the extracts of one date):
 * ``{entity}.csv`` / ``.parquet`` -- one wide table with any catalog fields.
 
 Columns may be named by catalog name (``employees``) or Chinese label (``从业人数``).
-CSV files are UTF-8 (with or without BOM) or GB18030; the encoding is detected. Everything
-is read as text; parsing and validation happen in ``profiles.ingest``.
+CSV files are UTF-8 (with or without BOM) or GB18030; the encoding is decided per file, and
+a line that is malformed (bad bytes, wrong number of fields, unclosed quote) is left out with
+its line number and reason (``profiles.csv_lines``). Everything is read as text; parsing and
+validation happen in ``profiles.ingest``.
 
 >>> source_name(Path("enterprise_税务.csv"), entity="enterprise")
 '税务'
@@ -23,12 +25,13 @@ True
 from __future__ import annotations
 
 import hashlib
-import io
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from profiles.csv_lines import BadLine, UnreadableHeaderError, read_csv_bytes
 from profiles.errors import SourceError
 
 SUFFIXES = (".csv", ".parquet")
@@ -56,21 +59,6 @@ def find_sources(directory: Path, *, entity: str) -> list[tuple[str, Path]]:
     return found
 
 
-def detect_encoding(data: bytes) -> str:
-    """``'utf-8'`` when ``data`` decodes as UTF-8 (a BOM is allowed), else ``'gb18030'``.
-
-    >>> detect_encoding("企业".encode("gb18030"))
-    'gb18030'
-    >>> detect_encoding("企业".encode())
-    'utf-8'
-    """
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return "gb18030"
-    return "utf-8"
-
-
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -79,24 +67,39 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_source(path: Path) -> tuple[pl.DataFrame, str]:
-    """The extract at ``path`` with every column as text, and the encoding it was read in."""
+@dataclass(frozen=True, kw_only=True)
+class Extract:
+    """One extract read as text: its records, each record's data-row number, the encoding,
+    and the lines that could not be read (``profiles.csv_lines``)."""
+
+    frame: pl.DataFrame
+    rows: pl.Series
+    encoding: str
+    bad_lines: tuple[BadLine, ...] = ()
+
+
+def read_extract(path: Path) -> Extract:
+    """The extract at ``path`` with every column as text; a bad CSV line is left out and
+    listed, never fatal. :class:`SourceError` only when the file cannot be used at all."""
     suffix = path.suffix.lower()
     try:
         if suffix == ".parquet":
-            frame = pl.read_parquet(path)
-            return frame.select(pl.all().cast(pl.String)), "parquet"
-        data = path.read_bytes()
-        encoding = detect_encoding(data)
-        if encoding != "utf-8":
-            data = data.decode(encoding).encode("utf-8")
-        if data.startswith(b"\xef\xbb\xbf"):
-            data = data[3:]
-        frame = pl.read_csv(io.BytesIO(data), infer_schema=False, raise_if_empty=False)
-        # polars keeps a quoted header's doubled quotes ("" in 专精特新"小巨人"认定日期): undo that
-        frame = frame.rename({c: c.replace('""', '"') for c in frame.columns if '""' in c})
-    except (OSError, pl.exceptions.PolarsError, UnicodeDecodeError) as exc:
+            frame = pl.read_parquet(path).select(pl.all().cast(pl.String))
+            rows = pl.Series("row", range(1, frame.height + 1), dtype=pl.Int64)
+            return Extract(frame=frame, rows=rows, encoding="parquet")
+        read = read_csv_bytes(path.read_bytes())
+    except UnreadableHeaderError as exc:
+        raise SourceError(path.name, exc.problem, expected="CSV 表头行") from None
+    except (OSError, pl.exceptions.PolarsError) as exc:
         raise SourceError(
             path.name, f"无法读取 ({type(exc).__name__})", expected="CSV 或 Parquet"
         ) from None
-    return frame, encoding
+    return Extract(frame=read.frame, rows=read.rows, encoding=read.encoding,
+                   bad_lines=read.bad_lines)
+
+
+def read_source(path: Path) -> tuple[pl.DataFrame, str]:
+    """The extract at ``path`` with every column as text, and the encoding it was read in
+    (bad lines left out; :func:`read_extract` lists them)."""
+    extract = read_extract(path)
+    return extract.frame, extract.encoding

@@ -8,8 +8,11 @@ from fastapi import APIRouter
 
 from api.deps import EntityUser, SessionDep
 from api.models.benefits import PreferencesPublic, WebhookCreate, WebhookPublic
-from api.services.errors import Conflict, NotFound
+from api.services.errors import ApiError, Conflict, NotFound
+from notifier.channels.http import check_url
 from notifier.channels.registry import names
+from notifier.channels.webhook import WebhookSettings
+from notifier.errors import ConfigurationError
 from store import recipients
 from store.recipients import Preferences, WebhookSubscription
 
@@ -69,8 +72,18 @@ def list_webhooks(session: SessionDep, user: EntityUser) -> list[WebhookPublic]:
 
 @router.post("/webhooks", response_model=WebhookPublic, status_code=201)
 def add_webhook(body: WebhookCreate, session: SessionDep, user: EntityUser) -> WebhookPublic:
-    """登记 Webhook：之后的通知以 HMAC-SHA256（X-Mianshen-Signature）签名推送到该地址。"""
+    """登记 Webhook：之后的通知以 HMAC-SHA256（X-Mianshen-Signature）签名推送到该地址。
+
+    Checked now by the same rule the delivery applies (HTTPS, or plain HTTP only where the
+    platform allows a local receiver), so an address that could never be delivered to is
+    refused at registration instead of failing every message later.
+    """
     assert user.entity_kind and user.entity_id
+    try:
+        check_url(body.url, parameter="url", allow_http=WebhookSettings().webhook_allow_http)
+    except ConfigurationError:
+        raise ApiError(f"Webhook 地址须以 https:// 开头，收到的是：{body.url}",
+                       extra={"field": "url", "expected": "https://…"}) from None
     sub = recipients.add_webhook(session, entity_kind=user.entity_kind,
                                  entity_id=user.entity_id, url=body.url, secret=body.secret,
                                  label=body.label, actor=user.user_id)

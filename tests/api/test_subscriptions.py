@@ -51,6 +51,9 @@ def test_an_integrator_registers_the_firms_webhook_with_its_api_key(
     weak = client.post("/api/me/webhooks", headers=headers,
                        json={"url": "https://erp.example.cn/hook", "secret": "short"})
     assert weak.status_code == 422
+    plain = client.post("/api/me/webhooks", headers=headers, json={
+        "url": "http://erp.example.cn/hook", "secret": "erp-hmac-secret-0123456789"})
+    assert plain.status_code == 400 and "https://" in plain.json()["detail"], plain.text
     made = client.post("/api/me/webhooks", headers=headers, json={
         "url": "https://erp.example.cn/hook", "secret": "erp-hmac-secret-0123456789"})
     assert made.status_code == 201 and made.json()["secret_hint"] == "6789"

@@ -72,8 +72,8 @@ def mailbox() -> Iterator[Mailbox]:
 
 
 @pytest.fixture
-def platform(db_url: str, tmp_path: Path, sms: HttpPeer,
-             mailbox: Mailbox) -> Iterator[Platform]:
+def platform(db_url: str, tmp_path: Path, sms: HttpPeer, mailbox: Mailbox,
+             monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
     """The platform on each backend (``db_url``: a migrated SQLite file or PostgreSQL schema)."""
     from api.services.accounts import AccountSpec, upsert_account
     from api.services.library_import import approve_versions, import_library
@@ -88,6 +88,9 @@ def platform(db_url: str, tmp_path: Path, sms: HttpPeer,
                        smtp_port=mailbox.port, sms_url=sms.url)
     settings = Settings(data_dir=data, database_url=url, environment="test",
                         public_base_url=base)
+    # the app runs in this process: it reads the same webhook setting as the notifier (the
+    # ERP receiver here is plain HTTP on the loopback)
+    monkeypatch.setenv("MIANSHEN_WEBHOOK_ALLOW_HTTP", "true")
     engine = open_engine(settings)
     with transaction(engine) as s:  # the people of the story have accounts
         upsert_account(s, AccountSpec(user_id="zhang", display_name="张建国", role="citizen",

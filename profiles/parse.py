@@ -1,0 +1,202 @@
+"""Parsers of cell text, one per catalog type: a value parses exactly as written or is
+rejected with its reason (DESIGN §3, "data defects never decide").
+
+Each parser takes the stripped text of a column (null = empty cell) and returns a
+:class:`Parsed`: the typed value (null where the text is empty or rejected) and the reason
+(null where the text is empty or accepted). Nothing is truncated, rounded or dropped:
+
+* ``int``: digits with an optional sign, or a whole number written with zero decimals
+  (``12``, ``-3``, ``12.0``); beyond the 64-bit range it is rejected, never approximated.
+* ``float``: a decimal or scientific number (``1.5e6``) whose value a 64-bit float holds
+  exactly as written (at most 15 significant digits always; more when the float's shortest
+  form equals the text), else rejected; ``nan`` and ``inf`` are rejected.
+* ``date``: ``YYYY-MM-DD`` (separators ``-``, ``/`` or ``.``, one kind per date; month and
+  day of one or two digits) or ``YYYYMMDD``, optionally followed by a valid time
+  (``HH:MM``, ``HH:MM:SS``, fractions of a second); a real calendar date between 1800 and
+  2199. Anything after it (``2024-01-019``) is rejected.
+* ``bool``: ``true/false``, ``1/0``, ``是/否``, ``y/n``, ``yes/no``, ``t/f`` (any case).
+* industry codes (``format: industry_code``): four digits of a GB/T 4754-2017 division, or
+  the same with its section letter (``C3911`` -> ``3911``); a letter that contradicts the
+  code's section (``A3911``) is rejected.
+
+>>> s = pl.Series(["2024-01-01", "2024-01-019", "2024-02-30", "20240301 25:00"])
+>>> p = parse_date(pl.col("x"))
+>>> pl.DataFrame({"x": s}).select(p.value, p.reason.str.extract(r"\\[(\\w+)\\]")).rows()
+[(datetime.date(2024, 1, 1), None), (None, 'not_date'), (None, 'not_date'), (None, 'bad_time')]
+>>> pl.DataFrame({"x": ["9007199254740993", "12.0", "1e3"]}).select(
+...     parse_int(pl.col("x")).value).to_series().to_list()
+[9007199254740993, 12, None]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+import polars as pl
+
+from profiles.industries import load_divisions
+
+TRUE_WORDS = ("true", "1", "是", "y", "yes", "t")
+FALSE_WORDS = ("false", "0", "否", "n", "no", "f")
+DATE_RANGE = (1800, 2199)
+EXACT_DIGITS = 15  # every decimal of at most 15 significant digits survives a float64
+
+_INT = r"^[+-]?\d+(?:\.0*)?$"
+_FLOAT = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
+_DATE = r"^(\d{4})([-/.])(\d{1,2})([-/.])(\d{1,2})|^(\d{4})(\d{2})(\d{2})"
+_TIME = r"^(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?)?$"
+
+
+def reason(text: str, code: str) -> str:
+    """A reject reason: Chinese text, then the machine code in brackets."""
+    return f"{text} [{code}]"
+
+
+@dataclass(frozen=True)
+class Parsed:
+    value: pl.Expr
+    reason: pl.Expr
+
+
+def _lit(text: str) -> pl.Expr:
+    return pl.lit(text, dtype=pl.String)
+
+
+def parse_int(raw: pl.Expr) -> Parsed:
+    """Whole numbers exactly: no float in between, so 2^53 + 1 keeps its last digit."""
+    shaped = raw.str.contains(_INT)
+    digits = raw.str.replace(r"\.0*$", "")
+    value = pl.when(shaped).then(digits.str.to_integer(strict=False))
+    why = (
+        pl.when(raw.is_null()).then(None)
+        .when(~shaped).then(_lit(reason("不是整数", "not_integer")))
+        .when(value.is_null()).then(_lit(reason("整数超出可表示范围(64位)", "integer_overflow")))
+    )
+    return Parsed(value, why)
+
+
+def _survives_float(text: str) -> bool:
+    try:
+        return Decimal(text) == Decimal(repr(float(text)))
+    except (InvalidOperation, ValueError):
+        return False
+
+
+def parse_float(raw: pl.Expr) -> Parsed:
+    """Numbers a float64 holds as written; a longer one is checked exactly (rare)."""
+    shaped = raw.str.contains(_FLOAT)
+    parsed = pl.when(shaped).then(raw.cast(pl.Float64, strict=False))
+    mantissa = (
+        raw.str.to_lowercase().str.split("e").list.first()
+        .str.replace(".", "", literal=True).str.strip_chars_start("+-0").str.strip_chars_end("0")
+    )
+    long = mantissa.str.len_chars() > EXACT_DIGITS
+    exact = pl.when(shaped & long).then(
+        raw.map_elements(_survives_float, return_dtype=pl.Boolean, skip_nulls=True)
+    ).otherwise(pl.lit(True))
+    finite = parsed.is_finite()
+    value = pl.when(finite & exact).then(parsed)
+    why = (
+        pl.when(raw.is_null()).then(None)
+        .when(~shaped | ~finite).then(_lit(reason("不是数字", "not_number")))
+        .when(~exact).then(
+            _lit(reason(f"有效数字超过{EXACT_DIGITS}位，无法精确保存，请核对", "inexact_number"))
+        )
+    )
+    return Parsed(value, why)
+
+
+def parse_date(raw: pl.Expr) -> Parsed:
+    """A calendar date, optionally with a valid time after it; nothing else after it."""
+    parts = raw.str.extract_groups(_DATE)
+    sep_ok = parts.struct.field("2") == parts.struct.field("4")
+    separated = pl.concat_str(
+        parts.struct.field("1"), parts.struct.field("3").str.zfill(2),
+        parts.struct.field("5").str.zfill(2), separator="-",
+    )
+    compact = pl.concat_str(
+        parts.struct.field("6"), parts.struct.field("7"), parts.struct.field("8"), separator="-"
+    )
+    head = pl.when(parts.struct.field("1").is_not_null() & sep_ok).then(separated).otherwise(
+        pl.when(parts.struct.field("6").is_not_null()).then(compact)
+    )
+    matched_len = (
+        pl.when(parts.struct.field("1").is_not_null())
+        .then(pl.concat_str(*(parts.struct.field(str(i)) for i in range(1, 6))).str.len_chars())
+        .otherwise(pl.lit(8, dtype=pl.UInt32))
+    )
+    tail = raw.str.slice(matched_len.cast(pl.Int64))
+    time = tail.str.extract_groups(_TIME)
+    time_shaped = tail.str.contains(_TIME)
+    hour = time.struct.field("1").cast(pl.Int32, strict=False)
+    minute = time.struct.field("2").cast(pl.Int32, strict=False)
+    second = time.struct.field("3").cast(pl.Int32, strict=False)
+    time_ok = (
+        hour.is_null() | ((hour <= 23) & (minute <= 59) & (second.is_null() | (second <= 59)))
+    )
+    day = head.str.to_date("%Y-%m-%d", strict=False)
+    year = day.dt.year()
+    in_range = (year >= DATE_RANGE[0]) & (year <= DATE_RANGE[1])
+    value = pl.when(time_shaped & time_ok & in_range).then(day)
+    why = (
+        pl.when(raw.is_null()).then(None)
+        .when(day.is_null() | ~time_shaped)
+        .then(_lit(reason("不是有效日期，应为 YYYY-MM-DD", "not_date")))
+        .when(~time_ok)
+        .then(_lit(reason("时间不存在，应为 HH:MM[:SS]，时 0-23、分秒 0-59", "bad_time")))
+        .when(~in_range)
+        .then(_lit(reason(
+            f"日期不合理，应在 {DATE_RANGE[0]}-{DATE_RANGE[1]} 年之间", "implausible_date")))
+    )
+    return Parsed(value, why)
+
+
+def parse_bool(raw: pl.Expr) -> Parsed:
+    low = raw.str.to_lowercase()
+    value = pl.when(low.is_in(TRUE_WORDS)).then(True).when(low.is_in(FALSE_WORDS)).then(False)
+    why = pl.when(raw.is_not_null() & value.is_null()).then(
+        _lit(reason("不是是/否值", "not_bool"))
+    )
+    return Parsed(value, why)
+
+
+def parse_text(raw: pl.Expr) -> Parsed:
+    return Parsed(raw, pl.lit(None, dtype=pl.String))
+
+
+def parse_industry_code(raw: pl.Expr) -> Parsed:
+    """``3911`` or ``C3911``: the letter, when given, must be the division's section."""
+    divisions = load_divisions()
+    section_of_division = {
+        div: letter
+        for letter, (_, first, last) in divisions.sections.items()
+        for div in divisions.divisions
+        if first <= div <= last
+    }
+    lettered = raw.str.contains(r"^[A-Ta-t]\d{4}$")
+    code = pl.when(lettered).then(raw.str.slice(1)).otherwise(raw)
+    division = code.str.slice(0, 2)
+    expected = division.replace_strict(section_of_division, default=None, return_dtype=pl.String)
+    valid = code.str.contains(r"^\d{4}$") & expected.is_not_null()
+    agrees = ~lettered | (raw.str.slice(0, 1).str.to_uppercase() == expected)
+    value = pl.when(valid & agrees).then(code)
+    why = (
+        pl.when(raw.is_null()).then(None)
+        .when(~valid).then(_lit(reason("国民经济行业代码应为4位数字(GB/T 4754-2017)",
+                                       "bad_format")))
+        .when(~agrees).then(pl.concat_str(
+            _lit("门类字母 "), raw.str.slice(0, 1), _lit(" 与行业代码所属门类 "), expected,
+            _lit(" 不符 [section_mismatch]")))
+    )
+    return Parsed(value, why)
+
+
+PARSERS: dict[str, Callable[[pl.Expr], Parsed]] = {
+    "int": parse_int,
+    "float": parse_float,
+    "date": parse_date,
+    "bool": parse_bool,
+    "str": parse_text,
+}
