@@ -132,3 +132,103 @@ def _allocate(
         .otherwise(pl.col("outcome"))
         .alias("outcome")
     ).select(rows.columns)
+
+
+def apply_caps(
+    long: pl.DataFrame,
+    policies: Mapping[str, Any],
+    *,
+    as_of: Any,
+    ledger: Any | None = None,
+) -> pl.DataFrame:
+    """Cap groups (:mod:`rules.caps`): per entity and group, the eligible amounts are paid in
+    the group's order (priority, then policy id) until the limit, less what the award ledger
+    already holds for the period (calendar year of ``as_of``, or all years; the system's own
+    grants of the current benefit periods are this run's rows, not counted twice). The row
+    that crosses the limit is paid the remainder; the rows after it become ``over_budget``.
+    Where the ledger is not complete for the period, what was already received is not known:
+    the rows still paid keep their place but their amount is UNKNOWN (待核定), never a
+    guess; rows beyond the limit by this run's amounts alone are ``over_budget`` all the same.
+    Undetermined rows and unknown amounts do not compete. The event engine applies the same
+    function to one entity's outcomes after each change.
+
+    >>> import datetime as dt
+    >>> from rules.caps import CapGroup
+    >>> class P:
+    ...     def __init__(self, prio):
+    ...         self.cap = CapGroup(group="g", limit=500.0, priority=prio)
+    >>> long = pl.DataFrame({"entity_id": ["e", "e", "e"], "policy_id": ["a", "b", "c"],
+    ...                      "outcome": ["eligible"] * 3, "amount": [300.0, 300.0, 100.0]})
+    >>> from rules.ledger import AwardLedger
+    >>> full = AwardLedger.from_records([], complete_from={p: dt.date.min for p in "abc"})
+    >>> out = apply_caps(long, {"a": P(1), "b": P(2), "c": P(3)}, as_of=dt.date(2026, 3, 1),
+    ...                  ledger=full)
+    >>> out.select("policy_id", "outcome", "amount").rows()
+    [('a', 'eligible', 300.0), ('b', 'eligible', 200.0), ('c', 'over_budget', 100.0)]
+    """
+    import datetime as dt
+
+    capped = {pid: p.cap for pid, p in policies.items() if getattr(p, "cap", None) is not None}
+    if not capped or long.height == 0:
+        return long
+    meta = pl.DataFrame(
+        {"policy_id": list(capped), "__cap_group": [c.group for c in capped.values()],
+         "__cap_prio": [c.priority for c in capped.values()]},
+        schema={"policy_id": pl.String, "__cap_group": pl.String, "__cap_prio": pl.Int64},
+    )
+    tagged = long.with_row_index("__k").join(meta, on="policy_id", how="left",
+                                             maintain_order="left")
+    competing = (pl.col("__cap_group").is_not_null() & (pl.col("outcome") == "eligible")
+                 & pl.col("amount").is_not_null())
+    groups: dict[str, Any] = {}
+    for pid, cap in sorted(capped.items()):
+        groups.setdefault(cap.group, (cap, []))[1].append(pid)
+    limits: list[tuple[str, float, bool]] = []
+    priors: list[pl.DataFrame] = []
+    for name, (cap, members) in sorted(groups.items()):
+        start = dt.date(as_of.year, 1, 1) if cap.per == "year" else dt.date.min
+        known = ledger is not None and all(
+            ledger.complete_from.get(m) is not None and ledger.complete_from[m] <= max(
+                start, ledger.policy_starts.get(m, dt.date.min)) for m in members)
+        if ledger is not None and ledger.awards.height:
+            prior = (ledger.awards.filter(pl.col("policy_id").is_in(members)
+                                          & pl.col("granted_on").is_between(start, as_of)
+                                          & ~pl.col("current_grant"))
+                     .group_by("entity_id").agg(pl.col("amount").sum().alias("__cap_prior"))
+                     .with_columns(pl.lit(name).alias("__cap_group")))
+            priors.append(prior)
+        limits.append((name, cap.limit, known))
+    limit_frame = pl.DataFrame(
+        {"__cap_group": [n for n, _, _ in limits], "__cap_limit": [v for _, v, _ in limits],
+         "__cap_known": [k for _, _, k in limits]},
+        schema={"__cap_group": pl.String, "__cap_limit": pl.Float64, "__cap_known": pl.Boolean})
+    rows = tagged.filter(competing).join(limit_frame, on="__cap_group", how="left")
+    if priors:
+        rows = rows.join(pl.concat(priors), on=["entity_id", "__cap_group"], how="left")
+    else:
+        rows = rows.with_columns(pl.lit(None, dtype=pl.Float64).alias("__cap_prior"))
+    rows = (
+        rows.sort(["entity_id", "__cap_group", "__cap_prio", "policy_id"])
+        .with_columns(
+            (pl.col("__cap_limit") - pl.col("__cap_prior").fill_null(0.0)
+             - (pl.col("amount").cum_sum() - pl.col("amount"))
+             .over(["entity_id", "__cap_group"])).alias("__left"))
+        .select(
+            "__k",
+            pl.when(pl.col("__left") <= 0).then(pl.lit("over_budget"))
+            .otherwise(pl.lit("eligible")).alias("__cap_outcome"),
+            pl.when(pl.col("__left") <= 0).then(pl.col("amount"))
+            .when(~pl.col("__cap_known")).then(pl.lit(None, dtype=pl.Float64))
+            .otherwise(pl.min_horizontal(pl.col("amount"), pl.col("__left")))
+            .alias("__cap_amount"),
+        )
+    )
+    return (
+        tagged.join(rows, on="__k", how="left", maintain_order="left")
+        .with_columns(
+            pl.coalesce("__cap_outcome", "outcome").alias("outcome"),
+            pl.when(pl.col("__cap_outcome").is_not_null()).then(pl.col("__cap_amount"))
+            .otherwise(pl.col("amount")).alias("amount"),
+        )
+        .select(long.columns)
+    )

@@ -35,7 +35,7 @@ from functools import reduce
 
 import polars as pl
 
-from matcher.allocation import apply_budgets, apply_exclusivity
+from matcher.allocation import apply_budgets, apply_caps, apply_exclusivity
 from matcher.outcomes import OUTCOME_SCHEMA, empty_outcomes
 from profiles.catalog import EntityCatalog, load_catalog
 from rules.ast import LedgerRef
@@ -297,6 +297,7 @@ def match_plan(
     policies = {pid: cp.policy for pid, cp in plan.compiled.items()}
     long = apply_exclusivity(long, policies)
     long = apply_budgets(long, policies, profiles=base.lazy(), key=plan.key)
+    long = apply_caps(long, policies, as_of=plan.as_of, ledger=plan.ledger)
     # the one rounding of an amount: yuan (float, after budgets) -> integer fen, at the end
     long = long.with_columns(fen_expr(pl.col("amount")).alias("amount_fen"))
     return long.select(list(OUTCOME_SCHEMA)).cast(OUTCOME_SCHEMA)  # type: ignore[arg-type]

@@ -365,7 +365,7 @@ def _work(
         say("match", f"匹配 {len(chosen)} 项政策 …")
         frame = pl.read_parquet(snapshot_path)
         extra: dict[str, Any] = {}
-        if any(p.ledger_lookups for p in chosen):  # received(): the award history
+        if any(p.ledger_lookups or p.cap for p in chosen):  # the award history
             from matcher.award_import import load_ledger
 
             with transaction(engine, write=False) as session:

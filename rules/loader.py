@@ -25,6 +25,7 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from profiles.catalog import ENTITIES, Catalog, load_catalog
 from rules import ast
+from rules.caps import cap_problems, read_cap
 from rules.checker import Checker, Scope
 from rules.errors import PolicyError, Problem, UnknownPolicyError
 from rules.model import DELIVERIES, Basis, Budget, BudgetOrder, Exclusivity, Policy, leaves
@@ -138,6 +139,7 @@ def _load(path: Path, *, catalog: Catalog, sets: NamedSets,
     excl = _exclusivity(r, data) if "exclusivity" in data else None
     budget = _budget(r, data, catalog, entity) if "budget" in data else None
     trigger = read_trigger(r, data) if "trigger" in data else None
+    cap = read_cap(r, data) if "cap" in data else None
     if r.checker is not None:
         r.problems += r.checker.problems
     if tree is not None:
@@ -154,7 +156,7 @@ def _load(path: Path, *, catalog: Catalog, sets: NamedSets,
         effective_to=end, delivery=delivery, eligibility=tree,  # type: ignore[arg-type]
         parameters=params, amount=amount, exclusivity=excl, budget=budget,
         description=r.text(data, "description", required=False),
-        version=canonical_version(data), source=file, trigger=trigger,
+        version=canonical_version(data), source=file, trigger=trigger, cap=cap,
     )
     return policy, []
 
@@ -335,6 +337,7 @@ def load_library(paths_or_dirs: Iterable[Path | str], *, catalog: Catalog | None
         if policy is not None:
             policies[policy.id] = policy
     problems += _cycles(policies)
+    problems += cap_problems([*policies.values(), *(base or ())])
     if problems:
         raise PolicyError(problems)
     if base is not None:

@@ -10,10 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from rules.ast import NOPOS, Expr, LedgerRef, Pos, fields_read, ledger_refs, policies_referenced
 from rules.triggers import Trigger
+
+if TYPE_CHECKING:
+    from rules.caps import CapGroup
 
 Entity = Literal["enterprise", "person"]
 Delivery = Literal["direct", "notice", "apply"]
@@ -191,6 +194,7 @@ class Policy:
     version: str = ""  # sha256 of the canonical document text, first 16 hex digits
     source: str | None = None  # file path it was loaded from
     trigger: Trigger | None = None  # event-triggered policies only (rules.triggers)
+    cap: CapGroup | None = None  # a limit shared with other policies (rules.caps)
 
     def in_effect(self, when: dt.date) -> bool:
         return self.effective_from <= when and (

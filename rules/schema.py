@@ -42,7 +42,8 @@ from rules.model import (
 from rules.parser import parse_expr
 
 TOP_KEYS = ("id", "title", "entity", "basis", "effective", "delivery", "parameters",
-            "eligibility", "amount", "exclusivity", "budget", "description", "trigger")
+            "eligibility", "amount", "exclusivity", "budget", "description", "trigger",
+            "cap")
 REQUIRED_KEYS = ("id", "title", "entity", "basis", "effective", "delivery", "eligibility")
 
 
