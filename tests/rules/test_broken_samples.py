@@ -61,7 +61,7 @@ EXPECTED: dict[str, str] = {
     "for the condition, got none",
     "schema.yaml": "schema.yaml:8:1: [schema] expected a key of a policy (id, title, entity, "
     "basis, effective, delivery, parameters, eligibility, amount, exclusivity, budget, "
-    "description, trigger), got 'budgett'; did you mean 'budget'?",
+    "description, trigger, cap), got 'budgett'; did you mean 'budget'?",
     "yaml-error.yaml": "yaml-error.yaml:7:1: [yaml-error] expected valid YAML, got expected "
     "',' or '}', but got '<stream end>'",
     "duplicate-id": "duplicate-id/b.yaml:2:5: [duplicate-id] expected a unique policy id, got "
