@@ -190,8 +190,11 @@ class _Compiler:
         elif isinstance(container, ast.SetRef):
             named = self.sets[container.name]
             text = item.cast(pl.String)
-            tests = [text.str.starts_with(i) if named.by_prefix else text.eq(pl.lit(i))
-                     for i in named.items]
+            chain: pl.Expr = pl.lit(False)  # the longest listed code decides (rules.sets)
+            for code, status in reversed(named.statuses()):
+                hit = text.str.starts_with(code) if named.by_prefix else text.eq(pl.lit(code))
+                chain = pl.when(hit).then(pl.lit(status, dtype=pl.Boolean)).otherwise(chain)
+            return chain
         elif isinstance(container, ast.RegionRef):
             tests = [item.cast(pl.String).str.starts_with(container.prefix)]
         else:

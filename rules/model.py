@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 Entity = Literal["enterprise", "person"]
 Delivery = Literal["direct", "notice", "apply"]
 Period = Literal["once", "month", "year"]
+#: what an amount is: money paid (cash), tax not paid (tax_saving), an amount deducted from
+#: taxable income (deduction, e.g. 个税专项附加扣除: not money received), or in kind
+AmountKind = Literal["cash", "tax_saving", "deduction", "in_kind"]
+AMOUNT_KINDS: tuple[AmountKind, ...] = ("cash", "tax_saving", "deduction", "in_kind")
 
 DELIVERIES: tuple[Delivery, ...] = ("direct", "notice", "apply")
 PERIODS: tuple[Period, ...] = ("once", "month", "year")
@@ -149,6 +153,7 @@ class Amount:
     rule: AmountRule
     period: Period
     label: str | None = None
+    kind: AmountKind = "cash"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -23,6 +23,7 @@ from rules import ast
 from rules.checker import Checker
 from rules.errors import PolicyError, Problem
 from rules.model import (
+    AMOUNT_KINDS,
     PERIODS,
     AllOf,
     Amount,
@@ -261,7 +262,8 @@ class Reader:
         return cls(children=kept, label=label, pos=self.node_pos(raw))
 
     def amount(self, node: Any) -> Amount | None:
-        raw = self.mapping(node, "amount", ("formula", "tiers", "cases", "period", "label"))
+        raw = self.mapping(node, "amount", ("formula", "tiers", "cases", "period", "label",
+                                            "kind"))
         if raw is None:
             return None
         period = raw.get("period")
@@ -282,10 +284,16 @@ class Reader:
         else:
             self.error(self.key_pos(node, "amount"), "schema",
                        "expected one of formula, tiers, cases in the amount, got none")
+        kind = str(raw.get("kind", "cash"))
+        if kind not in AMOUNT_KINDS:
+            self.error(self.value_pos(raw, "kind"), "schema", f"expected amount kind one of "
+                       f"{', '.join(AMOUNT_KINDS)}, got '{kind}'", suggest(kind, AMOUNT_KINDS))
+            return None
         if rule is None or str(period) not in PERIODS:
             return None
         return Amount(rule=rule, period=str(period), label=self.text(raw, "label",  # type: ignore[arg-type]
-                                                                     required=False))
+                                                                     required=False),
+                      kind=kind)
 
     def tiers(self, raw: CommentedMap) -> TierAmount | None:
         body = self.mapping(raw, "tiers", ("by", "table"))

@@ -51,7 +51,7 @@ from rules.model import (
     TierAmount,
 )
 from rules.semantics import ATOMS, decided_value, is_listed_bool, list_fields
-from rules.sets import NamedSets
+from rules.sets import NamedSet, NamedSets
 
 GUARD: dict[str, Any] = {"kind": "profile"}
 _OPS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", "!=": "$neq"}
@@ -207,11 +207,9 @@ class _Compiler:
         if base is None:
             return UNKNOWN_PAIR
         if isinstance(container, ast.SetRef):
-            named = self.sets[container.name]
-            items: Iterable[tuple[str, int | None]] = [
-                (i, len(i) if named.by_prefix else None) for i in named.items]
-        elif isinstance(container, ast.RegionRef):
-            items = [(container.prefix, len(container.prefix))]
+            return self.set_member(base, self.sets[container.name])
+        if isinstance(container, ast.RegionRef):
+            items: Iterable[tuple[str, int | None]] = [(container.prefix, len(container.prefix))]
         else:
             raise UnsupportedNode(TARGET, container)
         tests = [(self.text_key(base, n), text) for text, n in items]
@@ -219,6 +217,31 @@ class _Compiler:
             return NEVER, Test({"$ex": {base: 1}})
         return (disj(Test({k: text}) for k, text in tests),
                 conj(Test({"$neq": {k: text}}) for k, text in tests))
+
+    def set_member(self, base: str, named: NamedSet) -> Pair:
+        """``x in set`` with certain, 待核 and excluded codes: the longest listed code that
+        matches decides (rules.sets); TRUE on a certain one, FALSE on an excluded one or on
+        none, neither (UNKNOWN) on a 待核 one."""
+        codes = named.statuses()
+        if not codes:
+            return NEVER, Test({"$ex": {base: 1}})
+
+        def hit(code: str, *, equal: bool = True) -> Formula:
+            key = self.text_key(base, len(code) if named.by_prefix else None)
+            return Test({key: code}) if equal else Test({"$neq": {key: code}})
+
+        def longest(code: str) -> Formula:
+            longer = [c for c, _ in codes if len(c) > len(code) and c.startswith(code)]
+            if not named.by_prefix or not longer:
+                return hit(code)
+            return conj([hit(code), *(hit(c, equal=False) for c in longer)])
+
+        true = disj(longest(c) for c, s in codes if s is True)
+        listed = [c for c, s in codes if s is not False]
+        none = (conj(hit(c, equal=False) for c in listed) if listed
+                else Test({"$ex": {base: 1}}))
+        false = disj([none, *(longest(c) for c, s in codes if s is False)])
+        return true, false
 
     def present(self, expr: ast.Expr, policy: Policy) -> Pair:
         """(NEVER, known) - the answer of ``x in []``: FALSE when x is known."""
