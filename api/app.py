@@ -27,6 +27,7 @@ from store.errors import (
     NotFoundError,
     StoreError,
     TransitionError,
+    UnverifiedPolicyError,
 )
 from store.policy_integrity import TamperedPolicyError
 
@@ -71,6 +72,9 @@ def _store_error(exc: StoreError, request: Request) -> Response:
                       "政策版本的文本与提交审核或审核发布时的记录不符（数据库中的政策可能被"
                       "直接改动），已拒绝使用；请管理员运行 mianshen audit verify 查明",
                       request=request)
+    if isinstance(exc, UnverifiedPolicyError):
+        return _error(409, "unverified", "该政策标记为“待核”（文号、日期或金额尚未与原文核对），"
+                      "核对原文并改为 verification: 已核 后才能提交审核", request=request)
     if isinstance(exc, TransitionError):
         from api.services.labels import VERSION_STATUS_LABELS, zh
 

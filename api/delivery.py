@@ -106,12 +106,14 @@ def entitlement_changes(changes: RunChanges, *, entity_kind: str,
 
 
 def read_profiles(snapshot: Path, *, entity_kind: str, ids: Iterable[str]) -> pl.DataFrame:
-    """The snapshot rows of some entities (one filtered read)."""
+    """The snapshot rows of some entities (one filtered read of a file or a dataset)."""
     import polars as pl
+
+    from profiles.partitions import scan_snapshot
 
     key = ENTITY_KEYS[entity_kind]
     wanted = sorted(set(ids))
-    return pl.scan_parquet(snapshot).filter(pl.col(key).cast(pl.String).is_in(wanted)).collect()
+    return scan_snapshot(snapshot).filter(pl.col(key).cast(pl.String).is_in(wanted)).collect()
 
 
 def field_infos(entity_kind: str, names: Iterable[str]) -> list[FieldInfo]:

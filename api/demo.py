@@ -165,7 +165,9 @@ def run_demo(
     for (entity, when), outcomes in results.items():
         label = "全部政策生效日" if when == ALL_IN_EFFECT else "今天"
         title = f"{ENTITY_LABELS[entity]} · 评估日 {when} ({label})"
-        print_summary(console, outcomes, policies, title=title)
+        shown = [p for p in policies if p.entity == entity and p.in_effect(when)
+                 and p.trigger is None]  # trigger policies are matched by events only
+        print_summary(console, outcomes, shown, title=title)
     console.print("耗时(秒)：" + "，".join(f"{k} {v:.1f}" for k, v in timings.items())
                   + f"；合计 {sum(timings.values()):.0f}")
     console.print(f"[bold green]输出目录: {folder.resolve()}[/bold green]")

@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,9 +83,16 @@ def run_pipeline(
     entities: Sequence[str] = ("enterprise", "person"),
     actor: str = "system",
     progress: Progress | None = None,
+    partitions: int | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    part_progress: Callable[[str, int, int], None] | None = None,
 ) -> PipelineReport:
     """ingest -> build -> match -> diff for each entity; the report is also written to
-    ``<data_dir>/reports/<as_of>-<time>.json``."""
+    ``<data_dir>/reports/<as_of>-<time>.json``. With ``partitions`` the built snapshot is
+    written as a dataset of that many partitions and matched partition by partition, in
+    process, on ``workers`` local processes or on the Dask cluster at ``scheduler``
+    (:mod:`matcher.partitioned`)."""
     from api.delivery import LinkConfig, outbox_hook
     from matcher.runs import execute_run, published_policies
     from notifier.links import LinkSigner
@@ -103,17 +111,22 @@ def run_pipeline(
     for entity in entities:
         label = ENTITY_LABELS.get(entity, entity)
         say("build", f"{label}：读取并校验源数据 …")
-        snapshot = settings.snapshots_dir / f"{entity}-{as_of.isoformat()}.parquet"
+        # each pass builds under a name of its own, then files the snapshot under its content
+        # hash: two runs started together never read each other's half-written file
+        building = settings.snapshots_dir / (
+            f".build-{os.getpid()}-{uuid.uuid4().hex[:8]}-{entity}-{as_of.isoformat()}.parquet")
         rejects = settings.snapshots_dir / f"{entity}-{as_of.isoformat()}-rejects.csv"
         started = time.perf_counter()
         try:
             built = build_snapshot(
-                sources_dir, entity=entity, as_of=as_of, out=snapshot, rejects=rejects
+                sources_dir, entity=entity, as_of=as_of, out=building, rejects=rejects
             )
         except SourcesNotFoundError as exc:
             skipped[entity] = str(exc)
             say("build", f"{label}：跳过（{exc}）")
             continue
+        snapshot = file_snapshot(building, entity=entity, as_of=as_of,
+                                 content_hash=built.snapshot_hash)
         missing = missing_sources(built, entity=entity)
         if missing and not settings.allow_missing_sources:
             # a department's extract absent tonight would turn its list-type fields
@@ -133,6 +146,12 @@ def run_pipeline(
             "seconds": round(time.perf_counter() - started, 3),
         }
         say("build", f"{label}：画像 {built.profiles} 条，隔离 {built.rejected_lines} 行")
+        held = int(built.held.get("entities", 0) or 0) if built.held else 0
+        if held:
+            builds[entity]["held_entities"] = held
+            by_source = built.held.get("by_source")
+            why = held_reasons_text(by_source if isinstance(by_source, dict) else {})
+            say("build", f"{label}：{held} 个主体的源数据行被隔离，本次暂缓变更其待遇（{why}）")
         policies, sets = published_policies(engine, entity=entity, as_of=as_of)
         if not any(p.entity == entity for p in policies):
             reason = ("尚无已发布且在评估日生效的政策：请先导入（mianshen policies import），"
@@ -154,6 +173,15 @@ def run_pipeline(
             sets=sets,
             explain_limit=settings.explain_in_messages_limit,
         )
+        if partitions:
+            from profiles.catalog import load_catalog
+            from profiles.partitions import partition_file
+
+            say("build", f"{label}：按主体代码散列写成 {partitions} 个分区 …")
+            dataset = snapshot.with_name(snapshot.stem + f"-p{partitions}")
+            partition_file(snapshot, dataset, key=load_catalog().entity(entity).key,
+                           partitions=partitions)
+            snapshot = dataset
         report = execute_run(
             engine=engine,
             snapshot_path=snapshot,
@@ -167,6 +195,9 @@ def run_pipeline(
             lock_ttl=settings.run_lock_ttl_seconds,
             progress=_prefixed(say, label),
             on_changes=hook,
+            scheduler=scheduler,
+            workers=workers,
+            part_progress=part_progress,
         )
         reports.append(report)
         log.info(
@@ -185,6 +216,61 @@ def run_pipeline(
     return result
 
 
+def run_snapshot(
+    settings: Settings,
+    *,
+    engine: Engine,
+    snapshot: Path,
+    entity: str,
+    as_of: dt.date,
+    actor: str = "system",
+    progress: Progress | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    part_progress: Callable[[str, int, int], None] | None = None,
+) -> PipelineReport:
+    """match -> diff -> outbox for a snapshot built beforehand (a file or a partitioned
+    dataset, :mod:`profiles.partitions`). Refused while approved applications hold declared
+    facts for ``entity``: only a snapshot built by :func:`run_pipeline` carries them."""
+    from api.delivery import LinkConfig, outbox_hook
+    from matcher.runs import RunError, execute_run, published_policies
+    from notifier.links import LinkSigner
+    from store.applications import declared_answers
+    from store.db import transaction
+
+    say = progress or (lambda _stage, _msg: None)
+    prepare_store(engine)
+    with transaction(engine) as session:
+        if declared_answers(session, entity_kind=entity):
+            raise RunError("已批准的申请中有申报信息，需由源数据构建画像时叠加："
+                           "请用 --sources 运行，而不是 --snapshot")
+    policies, sets = published_policies(engine, entity=entity, as_of=as_of)
+    if not any(p.entity == entity for p in policies):
+        reason = ("尚无已发布且在评估日生效的政策：请先导入（mianshen policies import），"
+                  "再由审核人员逐项审核发布")
+        say("match", reason)
+        return PipelineReport(as_of=as_of, runs=(), builds={}, skipped={entity: reason})
+    hook = outbox_hook(
+        entity_kind=entity,
+        policies={p.id: p for p in policies},
+        as_of=as_of,
+        links=LinkConfig(base_url=settings.public_base_url, signer=LinkSigner(
+            secret=settings.link_key(), ttl_seconds=settings.link_ttl_seconds)),
+        snapshot=snapshot,
+        sets=sets,
+        explain_limit=settings.explain_in_messages_limit,
+    )
+    report = execute_run(
+        engine=engine, snapshot_path=snapshot, as_of=as_of, policies=policies,
+        outcomes_dir=settings.outcomes_dir, entity=entity, sets=sets, actor=actor,
+        lock_ttl=settings.run_lock_ttl_seconds, progress=say, on_changes=hook,
+        scheduler=scheduler, workers=workers, part_progress=part_progress,
+    )
+    result = PipelineReport(as_of=as_of, runs=(report,), builds={}, skipped={})
+    _write_report(settings, result)
+    return result
+
+
 def with_declarations(engine: Engine, snapshot: Path, *, entity: str,
                       as_of: dt.date) -> tuple[Path, int]:
     """The snapshot a run matches: the built one, or — when applicants declared facts in
@@ -196,7 +282,7 @@ def with_declarations(engine: Engine, snapshot: Path, *, entity: str,
     import polars as pl
 
     from api.services.population import fill_declared
-    from profiles.build import META_KEY, read_snapshot_metadata
+    from profiles.build import META_KEY, read_snapshot_metadata, write_atomically
     from store.applications import declared_answers
     from store.db import transaction
 
@@ -210,10 +296,34 @@ def with_declarations(engine: Engine, snapshot: Path, *, entity: str,
     meta["snapshot_hash"] = hashlib.sha256(
         (str(meta.get("snapshot_hash", "")) + body).encode()).hexdigest()
     meta["declarations"] = len(answers)
-    out = snapshot.with_name(snapshot.stem + "-declared.parquet")
-    overlaid.write_parquet(out, metadata={META_KEY: json.dumps(meta, ensure_ascii=False,
-                                                               sort_keys=True)})
+    out = snapshot.with_name(f"{entity}-{as_of.isoformat()}-{str(meta['snapshot_hash'])[:12]}"
+                             "-declared.parquet")
+    text = json.dumps(meta, ensure_ascii=False, sort_keys=True)
+    write_atomically(out, lambda tmp: overlaid.write_parquet(tmp, metadata={META_KEY: text}))
     return out, len(answers)
+
+
+def file_snapshot(building: Path, *, entity: str, as_of: dt.date, content_hash: str) -> Path:
+    """Move a freshly built snapshot (and its sidecar) to ``<entity>-<as_of>-<hash>.parquet``:
+    one rename each, so the name always holds the whole file, and the same content always
+    has the same name."""
+    final = building.with_name(f"{entity}-{as_of.isoformat()}-{content_hash[:12]}.parquet")
+    sidecar = building.with_name(building.name + ".meta.json")
+    if sidecar.exists():
+        os.replace(sidecar, final.with_name(final.name + ".meta.json"))
+    os.replace(building, final)
+    return final
+
+
+def held_reasons_text(by_source: dict[str, dict[str, int]]) -> str:
+    """Why entities were held, for people: ``残联：不是整数 3 个``."""
+    from profiles.ingest import reason_label
+
+    parts = []
+    for source, codes in sorted(by_source.items()):
+        what = "、".join(f"{reason_label(code)} {n} 个" for code, n in sorted(codes.items()))
+        parts.append(f"{source}：{what}")
+    return "；".join(parts)
 
 
 def missing_sources(built: Any, *, entity: str) -> tuple[str, ...]:

@@ -4,9 +4,10 @@ Every engine returns an :class:`EngineRun`: the seconds for all entities (measur
 measured on a sample and extrapolated linearly) and, where it evaluated every entity, the
 per-policy count of TRUE and UNKNOWN results, so that the run can check the engines agree.
 
-- ``mianshen``: our batch matcher, :func:`matcher.evaluate.match_frame` (compiled polars plan,
-  long output with unknown fields, exclusivity and budgets), or when it is missing the
-  compiled policies in one lazy polars plan;
+- ``mianshen``: our batch matcher as a run uses it, :func:`matcher.evaluate.match_lean`
+  (compiled polars plan, lean long output with unknown-field masks and amounts in fen,
+  exclusivity and budgets);
+- ``mianshen-decoded``: the same, decoded for display (:func:`matcher.evaluate.match_frame`);
 - ``mianshen-plan``: only the compiled plan (one wide select of every truth and amount), the
   same output the peers produce;
 - ``duckdb``, ``numpy``: the peers in :mod:`bench.peers`;
@@ -78,20 +79,37 @@ def run_mianshen_plan(inp: Inputs) -> EngineRun:
 
 
 def run_mianshen(inp: Inputs) -> EngineRun:
-    try:
-        from matcher.evaluate import match_frame
-    except ImportError:  # the matcher is not there: measure the compiled plan alone
-        return run_mianshen_plan(inp)
+    """The full matcher as a run uses it: plan, lean long output (unknown-field masks,
+    amounts in fen), exclusivity and budgets (:func:`matcher.evaluate.match_lean`)."""
+    from matcher.evaluate import make_plan, match_lean
+
+    def go() -> pl.DataFrame:
+        plan = make_plan(inp.policies, entity="enterprise", as_of=inp.as_of,
+                         sets=bench_sets())
+        return match_lean(inp.frame, plan).frame
+
+    seconds, long = _timed(go)
+    return EngineRun(seconds=seconds, counts=_long_counts(
+        long.with_columns(pl.col("policy").cast(pl.String).alias("policy_id")), inp.policies))
+
+
+def run_mianshen_decoded(inp: Inputs) -> EngineRun:
+    """The matcher with its output decoded for display (:func:`matcher.evaluate.match_frame`:
+    entity ids, policy ids and outcomes as strings, unknown fields as lists)."""
+    from matcher.evaluate import match_frame
 
     seconds, long = _timed(lambda: match_frame(
         inp.frame, entity="enterprise", policies=inp.policies, as_of=inp.as_of,
         sets=bench_sets()))
+    return EngineRun(seconds=seconds, counts=_long_counts(long, inp.policies))
+
+
+def _long_counts(long: pl.DataFrame, policies: Sequence[Policy]) -> dict[str, tuple[int, int]]:
     per = long.group_by("policy_id").agg(
-        (pl.col("outcome") != "undetermined").sum().alias("t"),
-        (pl.col("outcome") == "undetermined").sum().alias("u"))
+        (pl.col("outcome").cast(pl.String) != "undetermined").sum().alias("t"),
+        (pl.col("outcome").cast(pl.String) == "undetermined").sum().alias("u"))
     found = {r[0]: (int(r[1]), int(r[2])) for r in per.iter_rows()}
-    counts = {p.id: found.get(p.id, (0, 0)) for p in inp.policies}
-    return EngineRun(seconds=seconds, counts=counts)
+    return {p.id: found.get(p.id, (0, 0)) for p in policies}
 
 
 def run_duckdb(inp: Inputs) -> EngineRun:
@@ -159,6 +177,7 @@ def run_lower_bound(inp: Inputs) -> EngineRun:
 
 ENGINES: dict[str, Engine] = {
     "mianshen": run_mianshen,
+    "mianshen-decoded": run_mianshen_decoded,
     "mianshen-plan": run_mianshen_plan,
     "duckdb": run_duckdb,
     "numpy": run_numpy,

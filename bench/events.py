@@ -1,7 +1,9 @@
 """The event benchmark: one entity's profile change at a time, through the event engine
-(durable_rules) and through the batch plan (polars) on a one-row frame, side by side.
+(durable_rules) and through the batch plan (polars) on a one-row frame, side by side; the
+event engine's latency at a steady arrival rate; its memory per entity.
 
-    python -m bench.events --entities 2000 --events 500 --json out.json
+    python -m bench.events --entities 2000 --events 300 --json out.json
+    python -m bench.events --entities 2000 --events 600 --rate 100 --memory 10000,100000,1000000
 
 Both engines get the same bundled enterprise policies, the same generated profiles and the
 same partial updates (a random base field of a random entity set to a value of another
@@ -14,6 +16,15 @@ entity), and both derive tags with :func:`profiles.derive.derive` on the one-row
 
 The polars side compiles its plan once (as a long-running consumer would) and runs
 ``match_plan`` on the one-row frame per event.
+
+- paced (``--rate``): events arrive on a fixed schedule (``rate`` per second); the consumer
+  takes every event that has arrived (a batch cut before an entity's second update), derives
+  their tags in one frame (:meth:`EventEngine.upsert_many`), and writes each event's outbox
+  rows in its own transaction; latency is from the event's scheduled arrival to its commit,
+  so a consumer that falls behind shows it;
+- memory (``--memory``): for each population size, in a fresh process, the resident memory
+  of the engine after loading the snapshot and applying 1 000 updates, minus before the
+  engine, per entity (the snapshot frame it keeps included); and of open trigger patterns.
 """
 
 from __future__ import annotations
@@ -21,7 +32,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
+import platform
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -125,6 +140,119 @@ def _latency(run: Callable[[str, dict[str, Any]], list[dict[str, Any]]],
     return out
 
 
+def _store(folder: Path, name: str, policies: Mapping[str, Any]) -> tuple[Any, Any]:
+    import secrets
+
+    from api.delivery import LinkConfig, outbox_hook
+    from notifier.links import LinkSigner
+    from store.audit import AuditSeal
+    from store.audit_heads import HeadFile
+    from store.db import make_engine, upgrade
+
+    seal = AuditSeal(key=secrets.token_bytes(32), heads=HeadFile(folder / f"{name}-heads.log"))
+    db = make_engine(f"sqlite:///{folder / f'{name}.sqlite'}", audit_seal=seal)
+    upgrade(db)
+    links = LinkConfig(base_url="http://localhost",
+                       signer=LinkSigner(secret=secrets.token_bytes(32), ttl_seconds=3600))
+    return db, outbox_hook(entity_kind="enterprise", policies=policies, as_of=AS_OF,
+                           links=links)
+
+
+def paced(engine: EventEngine, updates: Sequence[Update], *, rate: float,
+          folder: Path) -> dict[str, object]:
+    """Latency from scheduled arrival to committed outbox rows at ``rate`` events/s."""
+    policies = dict(engine.compiled.policies)
+    db, hook = _store(folder, "paced", policies)
+    start = time.perf_counter() + 0.05
+    arrival = [start + i / rate for i in range(len(updates))]
+    latencies: list[float] = []
+    batches: list[int] = []
+    i = 0
+    while i < len(updates):
+        now = time.perf_counter()
+        if arrival[i] > now:
+            time.sleep(arrival[i] - now)
+            now = time.perf_counter()
+        batch: list[int] = []
+        seen: set[str] = set()
+        j = i
+        while j < len(updates) and arrival[j] <= now and updates[j][0] not in seen:
+            seen.add(updates[j][0])
+            batch.append(j)
+            j += 1
+        results = engine.upsert_many([updates[k] for k in batch])
+        for k, rows in zip(batch, results, strict=True):
+            record_outcomes(db, entity_kind="enterprise", entity_id=updates[k][0],
+                            outcomes=rows, policies=policies, as_of=AS_OF,
+                            run_id=f"bench-paced-{k}", on_changes=hook)
+            latencies.append(time.perf_counter() - arrival[k])
+        batches.append(len(batch))
+        i = j
+    db.dispose()
+    return {
+        "engine": "durable_rules event engine, paced", "rate_per_second": rate,
+        "events": len(updates), "batches": len(batches),
+        "batch_size_max": max(batches),
+        "outbox_latency_ms_p50": round(1000 * _percentile(latencies, 0.5), 3),
+        "outbox_latency_ms_p99": round(1000 * _percentile(latencies, 0.99), 3),
+        "outbox_latency_ms_max": round(1000 * max(latencies), 3),
+    }
+
+
+def _rss() -> int:
+    with open("/proc/self/statm", encoding="ascii") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def memory_one(entities: int, *, seed: int) -> dict[str, object]:
+    """Resident bytes per entity of an engine holding ``entities`` (this process only), and
+    per open trigger pattern."""
+    from matcher.events.triggers import TriggerMatcher
+
+    base, updates = make_inputs(entities, 200, seed=seed)
+    lib = bundled_library()
+    before = _rss()
+    with EventEngine(lib, entity="enterprise", as_of=AS_OF) as engine:
+        t = time.perf_counter()
+        engine.load(base)
+        load_s = time.perf_counter() - t
+        del base
+        for entity_id, values in updates:
+            engine.upsert(entity_id, values)
+        after = _rss()
+        frame = engine._frame.estimated_size() if engine._frame is not None else 0
+    # open trigger patterns: a graduate hired at each of 2 000 firms, none insured yet
+    with TriggerMatcher(lib.for_entity("enterprise")) as tm:
+        trig_before = _rss()
+        for k in range(2000):
+            tm.post(f"T{k}", "graduate_hired", dt.date(2025, 3, 1), {"person": "P"})
+        trig = _rss() - trig_before
+    # the engine's frame shares its buffers with the input frame, made before ``before``
+    return {"entities": entities,
+            "bytes_per_entity": round((after - before + frame) / entities),
+            "rss_bytes_per_entity_besides_the_snapshot": round((after - before) / entities),
+            "snapshot_frame_bytes_per_entity": round(frame / entities),
+            "load_seconds": round(load_s, 3), "updates_applied": len(updates),
+            "open_trigger_patterns": 2000,
+            "rss_bytes_per_open_trigger_pattern": round(trig / 2000)}
+
+
+def memory(scales: Sequence[int], *, seed: int) -> list[dict[str, object]]:
+    out = []
+    for n in scales:
+        done = subprocess.run([sys.executable, "-m", "bench.events", "--memory-one", str(n),
+                               "--seed", str(seed)], capture_output=True, text=True,
+                              check=True)
+        out.append({"engine": "durable_rules event engine, memory",
+                    **json.loads(done.stdout.strip().splitlines()[-1])})
+    return out
+
+
+def machine() -> dict[str, object]:
+    return {"machine": platform.node(), "cpus": os.cpu_count(), "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
 def run(*, entities: int, events: int, seed: int) -> list[dict[str, object]]:
     base, updates = make_inputs(entities, events, seed=seed)
     half = len(updates) // 2
@@ -159,13 +287,32 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--entities", type=int, default=2000)
     p.add_argument("--events", type=int, default=400)
     p.add_argument("--seed", type=int, default=20251001)
+    p.add_argument("--rate", type=float, default=None,
+                   help="also run the event engine paced at this many events per second")
+    p.add_argument("--memory", type=str, default=None,
+                   help="also measure memory per entity at these sizes (comma-separated)")
+    p.add_argument("--memory-one", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--json", type=Path, default=None)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    records = run(entities=args.entities, events=args.events, seed=args.seed)
+    if args.memory_one is not None:
+        print(json.dumps(memory_one(args.memory_one, seed=args.seed)))
+        return 0
+    records = (run(entities=args.entities, events=args.events, seed=args.seed)
+               if args.events else [])
+    if args.rate is not None and args.events:
+        base, updates = make_inputs(args.entities, args.events, seed=args.seed + 7)
+        with EventEngine(bundled_library(), entity="enterprise", as_of=AS_OF) as engine, \
+                tempfile.TemporaryDirectory() as tmp:
+            engine.load(base)
+            records.append(paced(engine, updates, rate=args.rate, folder=Path(tmp)))
+    if args.memory:
+        records.extend(memory([int(x) for x in args.memory.split(",")], seed=args.seed))
+    for r in records:
+        r.update(machine())
     for r in records:
         print(" | ".join(f"{k}={v}" for k, v in r.items()))
     if args.json is not None:

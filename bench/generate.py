@@ -26,8 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from profiles.catalog import EntityCatalog, load_catalog
+from profiles.catalog import OWNER_COLUMN, EntityCatalog, load_catalog
 from profiles.regions import load_regions
+from profiles.relations import RelatedFrame
 from rules import ast as A
 from rules.model import (
     DELIVERIES,
@@ -219,18 +220,21 @@ def bench_sets() -> NamedSets:
 # ---- policies -----------------------------------------------------------------------------
 
 
-def generate_policies(count: int, *, seed: int) -> list[Policy]:
+def generate_policies(count: int, *, seed: int, related: bool = False) -> list[Policy]:
     """``count`` random enterprise policies with 3-8 leaf conditions in nested all/any/not
     trees, over numeric thresholds, ratios, sets, regions, value lists, dates and list-type
-    fields; most carry an amount (formula with a dated parameter, tiers or cases)."""
+    fields; most carry an amount (formula with a dated parameter, tiers or cases). With
+    ``related``, about one leaf in four is an aggregate over the firm's employment links
+    (``hires``: count/sum/min/max/any/all with filters, see :func:`generate_links`), and
+    some amounts count hires."""
     rng = np.random.default_rng(seed)
-    return [_policy(i, rng) for i in range(count)]
+    return [_policy(i, rng, related=related) for i in range(count)]
 
 
-def _policy(i: int, rng: Rng) -> Policy:
+def _policy(i: int, rng: Rng, *, related: bool = False) -> Policy:
     leaves = int(rng.integers(3, 9))
     counter = iter(range(1, 100))
-    tree = _tree(leaves, rng, counter, depth=0)
+    tree = _tree(leaves, rng, counter, depth=0, related=related)
     if not isinstance(tree, AllOfNode):
         tree = AllOfNode(children=(tree,))
     return Policy(
@@ -246,21 +250,23 @@ def _policy(i: int, rng: Rng) -> Policy:
             DatedValue(since=dt.date(2023, 1, 1), value=_pct(0.2)),
             DatedValue(since=dt.date(2025, 1, 1), value=_pct(0.15)),
         ))},
-        amount=_amount(rng),
+        amount=_related_amount(rng) if related and rng.random() < 0.3 else _amount(rng),
     )
 
 
-def _tree(n: int, rng: Rng, counter: object, *, depth: int) -> ConditionNode:
+def _tree(n: int, rng: Rng, counter: object, *, depth: int, related: bool = False
+          ) -> ConditionNode:
     node: ConditionNode
     if n == 1:
         cid = f"c{next(counter)}"  # type: ignore[call-overload]
-        expr = _leaf(rng)
+        expr = related_leaf(rng) if related and rng.random() < 0.25 else _leaf(rng)
         node = Condition(id=cid, expr=expr, label=f"条件{cid}")
     else:
         parts = int(rng.integers(2, min(n, 4) + 1))
         cuts = np.sort(rng.choice(np.arange(1, n), parts - 1, replace=False))
         sizes = np.diff(np.concatenate(([0], cuts, [n])))
-        children = tuple(_tree(int(s), rng, counter, depth=depth + 1) for s in sizes)
+        children = tuple(_tree(int(s), rng, counter, depth=depth + 1, related=related)
+                         for s in sizes)
         node = (AllOfNode if depth == 0 or rng.random() < 0.55 else AnyOfNode)(children=children)
     if depth > 0 and rng.random() < 0.12:
         node = NotOf(child=node)
@@ -412,3 +418,107 @@ def _amount(rng: Rng) -> Amount | None:
         ))
     period = PERIODS[int(rng.integers(0, 3))]
     return Amount(rule=rule, period=period)
+
+
+# ---- related entities: employment links ---------------------------------------------------
+
+#: Person fields the generated link members carry (beside the link's own fields).
+MEMBER_COLUMNS = ("id_number", "birth_date", "age", "sex", "employed", "disability_grade")
+
+
+def generate_links(profiles: pl.DataFrame, *, seed: int, as_of: dt.date = AS_OF,
+                   mean_links: float = 3.0) -> dict[str, RelatedFrame]:
+    """Employment links for the firms of ``profiles`` (Poisson, ``mean_links`` per firm),
+    as the ``hires`` relation's member frame: link fields (``hired_on``, ``left_on`` mostly
+    empty = still employed, ``insured_months``, ``wage_base`` in whole yuan) and the member's
+    person fields, each with 3-5% missing values; ``disability_grade`` is list-type (mostly
+    empty)."""
+    rng = np.random.default_rng(seed)
+    per_firm = rng.poisson(mean_links, profiles.height)
+    owners = np.repeat(profiles["uscc"].to_numpy(), per_firm)
+    n = owners.shape[0]
+    hired = pl.Series("hired_on", _days(dt.date(2015, 1, 1), as_of, rng, n)).cast(pl.Date)
+    left = pl.Series("left_on", _days(dt.date(2016, 1, 1), as_of, rng, n)).cast(pl.Date)
+    left = left.scatter(np.flatnonzero(rng.random(n) < 0.8), None)
+    birth = pl.Series("birth_date", _days(dt.date(1960, 1, 1), dt.date(2006, 12, 31), rng, n)
+                      ).cast(pl.Date)
+    months = rng.integers(0, 37, n)
+    grade = pl.Series("disability_grade", rng.integers(1, 5, n)).cast(pl.Int64)
+    frame = pl.DataFrame([
+        pl.Series(OWNER_COLUMN, owners).cast(pl.String),
+        pl.Series("id_number", np.arange(n)).cast(pl.String).str.zfill(18),
+        hired.scatter(np.flatnonzero(rng.random(n) < 0.01), None),
+        left,
+        _with_nulls(months, rng, pl.Int64(), "insured_months"),
+        _with_nulls(np.floor(rng.lognormal(8.5, 0.5, n)), rng, pl.Float64(), "wage_base"),
+        _with_nulls(birth.to_numpy(), rng, pl.Date(), "birth_date"),
+        _with_nulls(np.array(["男", "女"])[rng.integers(0, 2, n)], rng, pl.String(), "sex"),
+        _with_nulls(rng.random(n) < 0.9, rng, pl.Boolean(), "employed"),
+        grade.scatter(np.flatnonzero(rng.random(n) >= 0.05), None),
+    ])
+    born = pl.col("birth_date")
+    before = (born.dt.month() > as_of.month) | (
+        (born.dt.month() == as_of.month) & (born.dt.day() > as_of.day))
+    frame = frame.with_columns(
+        age=(as_of.year - born.dt.year() - before.cast(pl.Int32)).cast(pl.Int64))
+    return {"hires": RelatedFrame(members=frame.lazy())}
+
+
+def _hires_filter(rng: Rng) -> A.Expr:
+    """A filter on one link and its person, as an officer writes them."""
+    parts: list[A.Expr] = []
+    choice = int(rng.integers(0, 6))
+    if choice in (0, 1):
+        parts.append(A.Compare(op=">=", left=_field("insured_months"),
+                               right=_num(int(rng.integers(1, 13)))))
+    if choice in (1, 2):
+        parts.append(A.Compare(op="<", left=_field("age"), right=_num(int(rng.integers(25, 46)))))
+    if choice == 3:
+        parts.append(A.Compare(op=">=", left=_field("hired_on"),
+                               right=A.Date(value=dt.date(int(rng.integers(2018, 2026)), 1, 1))))
+    if choice == 4:
+        parts.append(A.IsEmpty(item=_field("left_on")))
+    if choice == 5:
+        parts.append(A.Compare(op=">=", left=_field("disability_grade"), right=_num(1)))
+    if rng.random() < 0.3:
+        parts.append(A.Compare(op="=", left=_field("sex"),
+                               right=A.String(value=("男", "女")[int(rng.integers(0, 2))])))
+    return parts[0] if len(parts) == 1 else A.And(items=tuple(parts))
+
+
+def related_leaf(rng: Rng) -> A.Expr:
+    """A condition over the firm's hires: count/any/all with a filter, or sum/min/max of a
+    link or person field, compared with a threshold."""
+    where = _hires_filter(rng)
+    op = _OPS[int(rng.integers(0, 6))]
+    choice = int(rng.integers(0, 7))
+    if choice <= 1:
+        count = A.Aggregate(func="count", relation="hires", where=where)
+        return A.Compare(op=op, left=count, right=_num(int(rng.integers(0, 6))))
+    if choice == 2:  # any(hires where ...)
+        return A.Compare(op=">=", left=A.Aggregate(func="count", relation="hires",
+                                                   where=where), right=_num(1))
+    if choice == 3:  # all(hires where ...)
+        return A.Compare(op="=", left=A.Aggregate(func="count", relation="hires",
+                                                  where=A.Not(item=where)), right=_num(0))
+    if choice == 4:
+        total = A.Aggregate(func="sum", relation="hires", value=_field("wage_base"),
+                            where=where if rng.random() < 0.6 else None)
+        right: A.Expr = _num(float(np.floor(rng.lognormal(9.5, 1.0))))
+        if rng.random() < 0.3:  # average wage base: interval arithmetic
+            count = A.Aggregate(func="count", relation="hires", where=None)
+            return A.Compare(op=op, left=A.Arith(op="/", left=total, right=count),
+                             right=_num(6000))
+        return A.Compare(op=op, left=total, right=right)
+    func: A.AggFunc = ("min", "max")[int(rng.integers(0, 2))]
+    name = ("age", "insured_months")[int(rng.integers(0, 2))]
+    agg = A.Aggregate(func=func, relation="hires", value=_field(name),
+                      where=where if rng.random() < 0.5 else None)
+    return A.Compare(op=op, left=agg, right=_num(int(rng.integers(1, 40))))
+
+
+def _related_amount(rng: Rng) -> Amount:
+    """1500 per qualifying hire (一次性扩岗补助-like)."""
+    count = A.Aggregate(func="count", relation="hires", where=_hires_filter(rng))
+    return Amount(rule=FormulaAmount(expr=A.Arith(op="*", left=_num(1500), right=count)),
+                  period="once")

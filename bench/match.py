@@ -99,7 +99,23 @@ def measure(*, engine: str, data: Path, entities: int, policies: int, seed: int,
         "runs": [round(s, 6) for s in child["runs"]],
         "sampled_rows": child["sampled_rows"],
         "counts": child["counts"],
+        "machine": machine(),
     }
+
+
+def machine() -> dict[str, object]:
+    """The machine a record was measured on: cores, memory, load average at the time."""
+    import os
+
+    import polars as pl
+
+    mem_kb = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            mem_kb = int(line.split()[1])
+    return {"cpus": os.cpu_count(), "memory_gb": round(mem_kb / 1024 / 1024, 1),
+            "load_average": [round(x, 2) for x in os.getloadavg()],
+            "polars": pl.__version__, "python": sys.version.split()[0]}
 
 
 def add_comparisons(records: list[dict[str, object]]) -> None:

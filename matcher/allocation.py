@@ -1,21 +1,29 @@
-"""Exclusivity groups and budgets over the long outcome frame (DESIGN §3).
+"""Exclusivity groups and budgets over a long outcome frame (DESIGN §3).
 
 Exclusivity (同一事项不得重复享受): among the *eligible* outcomes of one entity in one group,
 the largest amount stays eligible; ties go to the lower declared priority number, then the
 policy id. The others become ``superseded``. An unknown amount ranks below every known one.
-Undetermined outcomes do not compete: they are not yet benefits.
+Undetermined outcomes do not compete: they are not yet benefits. Exclusivity is per entity,
+so a partition of the population decides it alone.
 
-Budgets: a policy's eligible outcomes (after exclusivity) are allocated in the declared order
-(profile fields, nulls last, then entity id). ``ordered``: the longest prefix whose cumulative
-amount fits the total stays eligible, the rest become ``over_budget`` (a waiting list in that
-order). ``pro_rata``: when the eligible total exceeds the budget every eligible amount is scaled
-by budget / total. Eligible outcomes with an unknown amount are not allocated and stay eligible
-(their amount must be settled first).
+Budgets are global: a policy's eligible outcomes (after exclusivity) with a known amount are
+gathered from every partition (:func:`budget_candidates`, only the policies that have a
+budget), allocated once (:func:`allocate_budgets`), and the decision is applied to each
+partition (:func:`apply_budget_decision`). ``ordered``: in the declared order (profile fields,
+nulls last, then entity id) the longest prefix whose cumulative amount fits the total stays
+eligible, the rest become ``over_budget`` (a waiting list in that order). ``pro_rata``: when
+the eligible total exceeds the budget every eligible amount is scaled by budget / total and
+rounded once to the fen. Amounts are integer fen throughout (:mod:`store.money`). Eligible
+outcomes with an unknown amount are not allocated and stay eligible (their amount must be
+settled first).
+
+The functions work on the decoded frame (``entity_id``, ``policy_id``, ``outcome`` strings)
+and on the lean one (``row``, ``policy`` and ``outcome`` as ``Enum``), named by keywords.
 
 >>> import polars as pl
 >>> from rules.model import Exclusivity
 >>> long = pl.DataFrame({"entity_id": ["e1", "e1"], "policy_id": ["a", "b"],
-...                      "outcome": ["eligible", "eligible"], "amount": [100.0, 300.0]})
+...                      "outcome": ["eligible", "eligible"], "amount_fen": [100, 300]})
 >>> class P:
 ...     def __init__(self, g): self.exclusivity, self.budget = g, None
 >>> policies = {"a": P(Exclusivity(group="g")), "b": P(Exclusivity(group="g"))}
@@ -26,16 +34,39 @@ by budget / total. Eligible outcomes with an unknown amount are not allocated an
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import polars as pl
+
+from matcher.lean import enum_from_codes
+from store.money import fen_expr, yuan_to_fen
+
+
+def set_outcome(frame: pl.DataFrame, index: np.ndarray, value: str) -> pl.DataFrame:
+    """``frame`` with the outcome of the rows at ``index`` set to ``value`` (String or Enum)."""
+    if index.size == 0:
+        return frame
+    col = frame["outcome"]
+    if isinstance(col.dtype, pl.Enum):
+        codes = col.to_physical().to_numpy().copy()
+        codes[index] = col.dtype.categories.to_list().index(value)
+        new = enum_from_codes(codes, col.dtype, name="outcome")
+    else:
+        new = col.clone().scatter(pl.Series(index), value)
+    return frame.with_columns(new)
 
 
 def apply_exclusivity(
-    long: pl.DataFrame, policies: Mapping[str, Any], *, amount: str = "amount"
+    long: pl.DataFrame,
+    policies: Mapping[str, Any],
+    *,
+    amount: str = "amount_fen",
+    entity: str = "entity_id",
+    policy: str = "policy_id",
 ) -> pl.DataFrame:
-    """Mark all but the winner of each (entity, exclusivity group) as ``superseded``;
-    ``amount`` names the column that ranks them (yuan or fen)."""
+    """Mark all but the winner of each (entity, exclusivity group) as ``superseded``."""
     groups = {
         pid: (p.exclusivity.group, p.exclusivity.priority)
         for pid, p in policies.items()
@@ -43,95 +74,164 @@ def apply_exclusivity(
     }
     if not groups or long.height == 0:
         return long
-    meta = pl.DataFrame(
-        {
-            "policy_id": list(groups),
-            "__group": [g for g, _ in groups.values()],
-            "__priority": [pr for _, pr in groups.values()],
-        },
-        schema={"policy_id": pl.String, "__group": pl.String, "__priority": pl.Int64},
-    )
-    tagged = long.with_row_index("__i").join(
-        meta, on="policy_id", how="left", maintain_order="left"
-    )
-    contenders = tagged.filter(pl.col("__group").is_not_null() & (pl.col("outcome") == "eligible"))
-    ranked = contenders.sort(
-        ["entity_id", "__group", amount, "__priority", "policy_id"],
-        descending=[False, False, True, False, False],
-        nulls_last=True,
-    ).with_columns(
-        (pl.int_range(pl.len()).over(["entity_id", "__group"]) > 0).alias("__loser")
-    )
-    losers = ranked.filter(pl.col("__loser")).select("__i")
-    return (
-        tagged.with_columns(
-            pl.when(pl.col("__i").is_in(losers["__i"].implode()))
-            .then(pl.lit("superseded"))
-            .otherwise(pl.col("outcome"))
-            .alias("outcome")
+    pid_text = pl.col(policy).cast(pl.String)
+    contenders = (
+        long.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__i"), entity, policy,
+                    amount, "outcome")
+        .filter(pl.col(policy).cast(pl.String).is_in(list(groups))
+                & (pl.col("outcome").cast(pl.String) == "eligible"))
+        .with_columns(
+            pid_text.replace_strict({k: g for k, (g, _) in groups.items()}).alias("__group"),
+            pid_text.replace_strict({k: pr for k, (_, pr) in groups.items()},
+                                    return_dtype=pl.Int64).alias("__priority"),
+            pid_text.alias("__pid"),
         )
-        .drop("__i", "__group", "__priority")
     )
+    losers = (
+        contenders.sort(
+            [entity, "__group", amount, "__priority", "__pid"],
+            descending=[False, False, True, False, False],
+            nulls_last=True,
+        )
+        .filter(pl.int_range(pl.len()).over([entity, "__group"]) > 0)["__i"]
+    )
+    return set_outcome(long, losers.to_numpy(), "superseded")
+
+
+# ---- budgets ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BudgetDecision:
+    """The global allocation: per ordered policy, the entity ids put on the waiting list;
+    per pro-rata policy, the factor applied to every competing amount."""
+
+    over: dict[str, list[str]] = field(default_factory=dict)
+    factor: dict[str, float] = field(default_factory=dict)
+
+
+def budgeted(policies: Mapping[str, Any]) -> dict[str, Any]:
+    return {pid: p.budget for pid, p in sorted(policies.items()) if p.budget is not None}
+
+
+def _competing() -> pl.Expr:
+    return (pl.col("outcome").cast(pl.String) == "eligible") & pl.col("amount_fen").is_not_null()
+
+
+def budget_candidates(
+    long: pl.DataFrame,
+    policies: Mapping[str, Any],
+    *,
+    entity_ids: pl.Series | None = None,
+    profiles: pl.DataFrame | None = None,
+    key: str | None = None,
+    policy: str = "policy_id",
+) -> dict[str, pl.DataFrame]:
+    """Per budgeted policy, its competing rows (eligible, known amount): ``entity_id``,
+    ``amount_fen`` and the fields of its declared order. ``long`` is lean when
+    ``entity_ids`` is given (``row`` refers into it and into ``profiles``)."""
+    out: dict[str, pl.DataFrame] = {}
+    for pid, budget in budgeted(policies).items():
+        rows = long.filter(pl.col(policy).cast(pl.String).eq(pid) & _competing())
+        order_cols = [o.field for o in budget.order]
+        if entity_ids is not None:
+            idx = rows["row"]
+            part = pl.DataFrame({"entity_id": entity_ids.gather(idx),
+                                 "amount_fen": rows["amount_fen"]})
+            if order_cols:
+                if profiles is None:
+                    raise ValueError("a budget order needs the profile frame")
+                part = part.hstack(profiles.select(order_cols)[idx.to_numpy()])
+        else:
+            part = rows.select("entity_id", "amount_fen")
+            if order_cols:
+                if profiles is None or key is None:
+                    raise ValueError("a budget order needs the profile frame and its key column")
+                keys = profiles.select(pl.col(key).cast(pl.String).alias("entity_id"),
+                                       *order_cols)
+                part = part.join(keys, on="entity_id", how="left", maintain_order="left")
+        out[pid] = part
+    return out
+
+
+def allocate_budgets(
+    candidates: Mapping[str, list[pl.DataFrame] | pl.DataFrame], policies: Mapping[str, Any]
+) -> BudgetDecision:
+    """Allocate each budgeted policy's total over its candidates from every partition."""
+    decision = BudgetDecision()
+    for pid, budget in budgeted(policies).items():
+        got = candidates.get(pid, [])
+        parts = [got] if isinstance(got, pl.DataFrame) else list(got)
+        rows = pl.concat(parts, how="vertical") if parts else pl.DataFrame(
+            schema={"entity_id": pl.String, "amount_fen": pl.Int64})
+        total_fen = yuan_to_fen(budget.total) or 0
+        if budget.allocation == "pro_rata":
+            total = int(rows["amount_fen"].sum() or 0)
+            if total > total_fen:
+                decision.factor[pid] = total_fen / total
+            continue
+        order_cols = [o.field for o in budget.order]
+        ranked = rows.sort(
+            [*order_cols, "entity_id"],
+            descending=[o.descending for o in budget.order] + [False],
+            nulls_last=True,
+        ).with_columns(pl.col("amount_fen").cum_sum().alias("__cum"))
+        decision.over[pid] = ranked.filter(pl.col("__cum") > total_fen)["entity_id"].to_list()
+    return decision
+
+
+def apply_budget_decision(
+    long: pl.DataFrame,
+    decision: BudgetDecision,
+    *,
+    entity_ids: pl.Series | None = None,
+    policy: str = "policy_id",
+) -> pl.DataFrame:
+    """``long`` with the global allocation applied to its rows."""
+    if not decision.over and not decision.factor:
+        return long
+    entity = (pl.col("row").map_batches(lambda r: entity_ids.gather(r), return_dtype=pl.String)
+              if entity_ids is not None else pl.col("entity_id"))
+    pid = pl.col(policy).cast(pl.String)
+    index = pl.int_range(pl.len(), dtype=pl.UInt32).alias("__i")
+    losers: list[np.ndarray] = []
+    for p, over in decision.over.items():
+        if over:
+            hit = long.select(index, pid.alias("__p"), entity.alias("__e"), "outcome",
+                              "amount_fen").filter(
+                (pl.col("__p") == p) & _competing() & pl.col("__e").is_in(over))
+            losers.append(hit["__i"].to_numpy())
+    out = set_outcome(long, np.concatenate(losers) if losers else np.empty(0, np.uint32),
+                      "over_budget")
+    for p, factor in decision.factor.items():
+        scaled = fen_expr(pl.col("amount_fen").cast(pl.Float64) * factor / 100.0)
+        out = out.with_columns(
+            pl.when((pid == p) & _competing()).then(scaled).otherwise(pl.col("amount_fen"))
+            .alias("amount_fen")
+        )
+    return out
 
 
 def apply_budgets(
     long: pl.DataFrame,
     policies: Mapping[str, Any],
     *,
-    profiles: pl.LazyFrame | None = None,
+    entity_ids: pl.Series | None = None,
+    profiles: pl.DataFrame | None = None,
     key: str | None = None,
+    policy: str = "policy_id",
 ) -> pl.DataFrame:
-    """Allocate each budgeted policy's total over its eligible outcomes."""
-    budgeted = {pid: p.budget for pid, p in policies.items() if p.budget is not None}
-    if not budgeted or long.height == 0:
+    """Allocate each budgeted policy's total over the eligible outcomes of ``long`` alone
+    (one partition holding the whole population)."""
+    if not budgeted(policies) or long.height == 0:
         return long
-    indexed = long.with_row_index("__b")
-    untouched = indexed.filter(~pl.col("policy_id").is_in(list(budgeted)))
-    parts = [untouched]
-    for pid, budget in sorted(budgeted.items()):
-        rows = indexed.filter(pl.col("policy_id") == pid)
-        parts.append(_allocate(rows, budget, profiles=profiles, key=key))
-    return pl.concat(parts, how="vertical").sort("__b").drop("__b")
+    cands = budget_candidates(long, policies, entity_ids=entity_ids, profiles=profiles,
+                              key=key, policy=policy)
+    decision = allocate_budgets(cands, policies)
+    return apply_budget_decision(long, decision, entity_ids=entity_ids, policy=policy)
 
 
-def _allocate(
-    rows: pl.DataFrame, budget: Any, *, profiles: pl.LazyFrame | None, key: str | None
-) -> pl.DataFrame:
-    competing = pl.col("outcome").eq("eligible") & pl.col("amount").is_not_null()
-    if budget.allocation == "pro_rata":
-        total = rows.filter(competing)["amount"].sum()
-        if total <= budget.total:
-            return rows
-        factor = budget.total / total
-        return rows.with_columns(
-            pl.when(competing).then(pl.col("amount") * factor).otherwise(pl.col("amount"))
-            .alias("amount")
-        )
-    order_cols = [o.field for o in budget.order]
-    ordered = rows.with_row_index("__i")
-    if order_cols:
-        if profiles is None or key is None:
-            raise ValueError("a budget order needs the profile frame and its key column")
-        keys = (
-            profiles.select(pl.col(key).cast(pl.String).alias("entity_id"), *order_cols)
-            .join(rows.lazy().select("entity_id"), on="entity_id", how="semi")
-            .collect()
-        )
-        ordered = ordered.join(keys, on="entity_id", how="left", maintain_order="left")
-    sort_cols = [*order_cols, "entity_id"]
-    descending = [o.descending for o in budget.order] + [False]
-    contenders = (
-        ordered.filter(competing)
-        .sort(sort_cols, descending=descending, nulls_last=True)
-        .with_columns(pl.col("amount").cum_sum().alias("__cum"))
-    )
-    over = contenders.filter(pl.col("__cum") > budget.total).select("__i")
-    return ordered.with_columns(
-        pl.when(pl.col("__i").is_in(over["__i"].implode()))
-        .then(pl.lit("over_budget"))
-        .otherwise(pl.col("outcome"))
-        .alias("outcome")
-    ).select(rows.columns)
+# ---- cap groups -------------------------------------------------------------------------
 
 
 def apply_caps(
@@ -140,6 +240,9 @@ def apply_caps(
     *,
     as_of: Any,
     ledger: Any | None = None,
+    entity_ids: pl.Series | None = None,
+    entity: str = "entity_id",
+    policy: str = "policy_id",
 ) -> pl.DataFrame:
     """Cap groups (:mod:`rules.caps`): per entity and group, the eligible amounts are paid in
     the group's order (priority, then policy id) until the limit, less what the award ledger
@@ -149,8 +252,10 @@ def apply_caps(
     Where the ledger is not complete for the period, what was already received is not known:
     the rows still paid keep their place but their amount is UNKNOWN (待核定), never a
     guess; rows beyond the limit by this run's amounts alone are ``over_budget`` all the same.
-    Undetermined rows and unknown amounts do not compete. The event engine applies the same
-    function to one entity's outcomes after each change.
+    Undetermined rows and unknown amounts do not compete. Amounts are integer fen. Like the
+    budgets, it works on the decoded frame and on the lean one (``entity="row"``,
+    ``policy="policy"``, ``entity_ids`` the ids the rows refer to); caps are per entity, so
+    a partition of the population decides them alone.
 
     >>> import datetime as dt
     >>> from rules.caps import CapGroup
@@ -158,13 +263,13 @@ def apply_caps(
     ...     def __init__(self, prio):
     ...         self.cap = CapGroup(group="g", limit=500.0, priority=prio)
     >>> long = pl.DataFrame({"entity_id": ["e", "e", "e"], "policy_id": ["a", "b", "c"],
-    ...                      "outcome": ["eligible"] * 3, "amount": [300.0, 300.0, 100.0]})
+    ...                      "outcome": ["eligible"] * 3, "amount_fen": [30000, 30000, 10000]})
     >>> from rules.ledger import AwardLedger
     >>> full = AwardLedger.from_records([], complete_from={p: dt.date.min for p in "abc"})
     >>> out = apply_caps(long, {"a": P(1), "b": P(2), "c": P(3)}, as_of=dt.date(2026, 3, 1),
     ...                  ledger=full)
-    >>> out.select("policy_id", "outcome", "amount").rows()
-    [('a', 'eligible', 300.0), ('b', 'eligible', 200.0), ('c', 'over_budget', 100.0)]
+    >>> out.select("policy_id", "outcome", "amount_fen").rows()
+    [('a', 'eligible', 30000), ('b', 'eligible', 20000), ('c', 'over_budget', 10000)]
     """
     import datetime as dt
 
@@ -172,18 +277,26 @@ def apply_caps(
     if not capped or long.height == 0:
         return long
     meta = pl.DataFrame(
-        {"policy_id": list(capped), "__cap_group": [c.group for c in capped.values()],
+        {"__p": list(capped), "__cap_group": [c.group for c in capped.values()],
          "__cap_prio": [c.priority for c in capped.values()]},
-        schema={"policy_id": pl.String, "__cap_group": pl.String, "__cap_prio": pl.Int64},
+        schema={"__p": pl.String, "__cap_group": pl.String, "__cap_prio": pl.Int64},
     )
-    tagged = long.with_row_index("__k").join(meta, on="policy_id", how="left",
-                                             maintain_order="left")
-    competing = (pl.col("__cap_group").is_not_null() & (pl.col("outcome") == "eligible")
-                 & pl.col("amount").is_not_null())
+    pid = pl.col(policy).cast(pl.String)
+    rows = (
+        long.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__i"), pid.alias("__p"),
+                    entity, "outcome", "amount_fen")
+        .filter(pl.col("__p").is_in(list(capped)) & _competing())
+    )
+    if rows.height == 0:
+        return long
+    if entity_ids is not None:
+        rows = rows.with_columns(entity_ids.gather(rows[entity]).alias("__e"))
+    else:
+        rows = rows.with_columns(pl.col(entity).cast(pl.String).alias("__e"))
     groups: dict[str, Any] = {}
-    for pid, cap in sorted(capped.items()):
-        groups.setdefault(cap.group, (cap, []))[1].append(pid)
-    limits: list[tuple[str, float, bool]] = []
+    for p, cap in sorted(capped.items()):
+        groups.setdefault(cap.group, (cap, []))[1].append(p)
+    limits: list[tuple[str, int, bool]] = []
     priors: list[pl.DataFrame] = []
     for name, (cap, members) in sorted(groups.items()):
         start = dt.date(as_of.year, 1, 1) if cap.per == "year" else dt.date.min
@@ -194,41 +307,38 @@ def apply_caps(
             prior = (ledger.awards.filter(pl.col("policy_id").is_in(members)
                                           & pl.col("granted_on").is_between(start, as_of)
                                           & ~pl.col("current_grant"))
-                     .group_by("entity_id").agg(pl.col("amount").sum().alias("__cap_prior"))
-                     .with_columns(pl.lit(name).alias("__cap_group")))
+                     .group_by("entity_id")
+                     .agg(fen_expr(pl.col("amount")).sum().alias("__cap_prior"))
+                     .select(pl.col("entity_id").cast(pl.String).alias("__e"),
+                             pl.col("__cap_prior").cast(pl.Int64), pl.lit(name)
+                             .alias("__cap_group")))
             priors.append(prior)
-        limits.append((name, cap.limit, known))
+        limits.append((name, yuan_to_fen(cap.limit) or 0, known))
     limit_frame = pl.DataFrame(
         {"__cap_group": [n for n, _, _ in limits], "__cap_limit": [v for _, v, _ in limits],
          "__cap_known": [k for _, _, k in limits]},
-        schema={"__cap_group": pl.String, "__cap_limit": pl.Float64, "__cap_known": pl.Boolean})
-    rows = tagged.filter(competing).join(limit_frame, on="__cap_group", how="left")
+        schema={"__cap_group": pl.String, "__cap_limit": pl.Int64, "__cap_known": pl.Boolean})
+    rows = rows.join(meta, on="__p", how="left").join(limit_frame, on="__cap_group", how="left")
     if priors:
-        rows = rows.join(pl.concat(priors), on=["entity_id", "__cap_group"], how="left")
+        rows = rows.join(pl.concat(priors), on=["__e", "__cap_group"], how="left")
     else:
-        rows = rows.with_columns(pl.lit(None, dtype=pl.Float64).alias("__cap_prior"))
-    rows = (
-        rows.sort(["entity_id", "__cap_group", "__cap_prio", "policy_id"])
+        rows = rows.with_columns(pl.lit(None, dtype=pl.Int64).alias("__cap_prior"))
+    decided = (
+        rows.sort(["__e", "__cap_group", "__cap_prio", "__p"])
         .with_columns(
-            (pl.col("__cap_limit") - pl.col("__cap_prior").fill_null(0.0)
-             - (pl.col("amount").cum_sum() - pl.col("amount"))
-             .over(["entity_id", "__cap_group"])).alias("__left"))
+            (pl.col("__cap_limit") - pl.col("__cap_prior").fill_null(0)
+             - (pl.col("amount_fen").cum_sum() - pl.col("amount_fen"))
+             .over(["__e", "__cap_group"])).alias("__left"))
         .select(
-            "__k",
-            pl.when(pl.col("__left") <= 0).then(pl.lit("over_budget"))
-            .otherwise(pl.lit("eligible")).alias("__cap_outcome"),
-            pl.when(pl.col("__left") <= 0).then(pl.col("amount"))
-            .when(~pl.col("__cap_known")).then(pl.lit(None, dtype=pl.Float64))
-            .otherwise(pl.min_horizontal(pl.col("amount"), pl.col("__left")))
-            .alias("__cap_amount"),
+            "__i",
+            (pl.col("__left") <= 0).alias("__over"),
+            pl.when(pl.col("__left") <= 0).then(pl.col("amount_fen"))
+            .when(~pl.col("__cap_known")).then(pl.lit(None, dtype=pl.Int64))
+            .otherwise(pl.min_horizontal(pl.col("amount_fen"), pl.col("__left")))
+            .cast(pl.Int64).alias("__cap_amount"),
         )
     )
-    return (
-        tagged.join(rows, on="__k", how="left", maintain_order="left")
-        .with_columns(
-            pl.coalesce("__cap_outcome", "outcome").alias("outcome"),
-            pl.when(pl.col("__cap_outcome").is_not_null()).then(pl.col("__cap_amount"))
-            .otherwise(pl.col("amount")).alias("amount"),
-        )
-        .select(long.columns)
-    )
+    out = set_outcome(long, decided.filter("__over")["__i"].to_numpy(), "over_budget")
+    amounts = out["amount_fen"].cast(pl.Int64).clone().scatter(decided["__i"],
+                                                                decided["__cap_amount"])
+    return out.with_columns(amounts.cast(long.schema["amount_fen"]).alias("amount_fen"))

@@ -2,11 +2,12 @@
 
 The plan computes, for all policies at once, the Kleene truth of the eligibility tree and the
 amount (shared subexpressions are computed once by polars' common-subexpression elimination).
-The wide result is turned into the long output of DESIGN §6: one row per (entity, policy)
-whose outcome is not ``ineligible``, its amount in integer fen (``amount_fen``, rounded once
-at the end by :func:`store.money.fen_expr`; null = UNKNOWN). Exclusivity groups and budgets
-are then applied (:mod:`matcher.allocation`), and for undetermined rows the fields whose
-UNKNOWN made them undetermined are listed.
+The wide result is turned into the lean long output of DESIGN §6 (:mod:`matcher.lean`): one
+row per (entity, policy) whose outcome is not ``ineligible``, the entity by reference, policy
+and outcome as ``Enum``, its amount in integer fen (``amount_fen``, rounded once by
+:func:`store.money.fen_expr`; null = UNKNOWN) and, for undetermined rows, a bit mask of the
+fields whose UNKNOWN made them undetermined. Exclusivity groups and budgets are then applied
+(:mod:`matcher.allocation`). :func:`match_frame` decodes it for callers that show it.
 
 >>> import datetime as dt
 >>> import polars as pl
@@ -20,8 +21,9 @@ UNKNOWN made them undetermined are listed.
 ... })
 >>> frame = derive(complete(people, entity="person"), entity="person",
 ...                as_of=dt.date(2025, 10, 1)).collect()
->>> out = match_frame(frame, entity="person", policies=lib.policies.values(),
-...                   as_of=dt.date(2025, 10, 1), sets=lib.sets)
+>>> two = [lib["bj-elderly-allowance"], lib["iit-infant-care-deduction"]]
+>>> out = match_frame(frame, entity="person", policies=two, as_of=dt.date(2025, 10, 1),
+...                   sets=lib.sets)
 >>> out.select("policy_id", "outcome", "amount_fen").rows()  # children_under_3 is unknown
 [('bj-elderly-allowance', 'eligible', 50000), ('iit-infant-care-deduction', 'undetermined', None)]
 """
@@ -29,17 +31,29 @@ UNKNOWN made them undetermined are listed.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import reduce
 
+import numpy as np
 import polars as pl
 
 from matcher.allocation import apply_budgets, apply_caps, apply_exclusivity
-from matcher.outcomes import OUTCOME_SCHEMA, empty_outcomes
-from profiles.catalog import EntityCatalog, load_catalog
+from matcher.lean import (
+    OUTCOME_ENUM,
+    LeanOutcomes,
+    decode,
+    enum_from_codes,
+    facts_of,
+    lean_schema,
+    wide_to_long,
+)
+from matcher.outcomes import empty_outcomes
+from profiles.catalog import HELD_FIELDS, EntityCatalog, load_catalog
+from profiles.relations import RelatedFrame
 from rules.ast import LedgerRef
 from rules.compile_polars import CompiledPolicy, compile_policies
+from rules.compile_related import AggregateColumns, attach_related
 from rules.ledger import AwardLedger, join_ledger
 from rules.model import Policy
 from store.money import fen_expr
@@ -78,6 +92,7 @@ class Plan:
     catalog: EntityCatalog
     #: the award ledger the plan joins for received() lookups (None: every lookup UNKNOWN)
     ledger: AwardLedger | None = None
+    held: bool = False  # the frame may hold entities on a data defect (HELD_FIELDS)
 
     @property
     def ledger_refs(self) -> frozenset[LedgerRef]:
@@ -92,6 +107,14 @@ class Plan:
         for cp in self.compiled.values():
             out |= cp.fields
         return frozenset(out)
+
+    @property
+    def related(self) -> dict[str, AggregateColumns]:
+        """Every aggregate over related entities the policies read, by column key."""
+        out: dict[str, AggregateColumns] = {}
+        for cp in self.compiled.values():
+            out.update(cp.related)
+        return out
 
 
 def policies_in_effect(
@@ -110,25 +133,33 @@ def make_plan(
     entity: str,
     as_of: dt.date,
     sets: object | None = None,
+    held: bool = False,
     ledger: AwardLedger | None = None,
 ) -> Plan:
-    """Compile the policies of ``entity`` in effect on ``as_of``; ``ledger`` answers the
+    """Compile the policies of ``entity`` in effect on ``as_of`` (``held``: for frames with
+    held entities, see :data:`profiles.catalog.HELD_FIELDS`); ``ledger`` answers the
     award-history lookups (``received()``)."""
     catalog = load_catalog().entity(entity)
-    chosen = policies_in_effect(policies, entity=entity, as_of=as_of)
+    every = list(policies)
+    chosen = policies_in_effect(every, entity=entity, as_of=as_of)
     if sets is None:
         from rules.loader import bundled_library
 
         sets = bundled_library().sets
-    compiled = compile_policies(chosen, catalog=catalog, sets=sets, as_of=as_of)  # type: ignore[arg-type]
+    # every policy resolves eligible() references: one out of effect is FALSE, not missing
+    compiled = compile_policies(chosen, catalog=catalog, sets=sets, as_of=as_of,  # type: ignore[arg-type]
+                                held=held, library=every)
     ordered = {pid: compiled[pid] for pid in sorted(compiled)}
     return Plan(entity=entity, as_of=as_of, key=catalog.key, compiled=ordered, catalog=catalog,
-                ledger=ledger)
+                held=held, ledger=ledger)
 
 
-def prepare_frame(frame: pl.DataFrame | pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
+def prepare_frame(frame: pl.DataFrame | pl.LazyFrame, plan: Plan, *,
+                  related: Mapping[str, RelatedFrame] | None = None) -> pl.LazyFrame:
     """Add columns of nulls for declared fields (never in data: UNKNOWN until declared) and
-    refuse a frame that lacks any other column the policies read."""
+    refuse a frame that lacks any other column the policies read. Aggregates over related
+    entities are joined in from ``related`` (relation name -> members,
+    :func:`profiles.relations.related_frames`); a relation not given is UNKNOWN."""
     lf = frame.lazy()
     names = set(lf.collect_schema().names())
     if plan.key not in names:
@@ -143,23 +174,14 @@ def prepare_frame(frame: pl.DataFrame | pl.LazyFrame, plan: Plan) -> pl.LazyFram
             missing.append(name)
     if missing:
         raise MissingColumnsError(missing, entity=plan.entity)
+    if plan.held and HELD_FIELDS not in names:
+        additions.append(pl.lit(None, dtype=pl.List(pl.String)).alias(HELD_FIELDS))
     lf = lf.with_columns(additions) if additions else lf
     refs = plan.ledger_refs
     if refs:  # the award history, per entity: a group-by and a join in the plan
         lf = join_ledger(lf, plan.ledger or AwardLedger.empty(), refs, key=plan.key,
                          as_of=plan.as_of)
-    return lf
-
-
-def wide_truths(lf: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
-    """One row per entity: ``t:<id>`` (Boolean, null = undetermined) and ``a:<id>`` (amount)
-    per policy, beside ``entity_id``."""
-    exprs: list[pl.Expr] = [pl.col(plan.key).cast(pl.String).alias("entity_id")]
-    for pid, cp in plan.compiled.items():
-        exprs.append(cp.truth.alias(f"t:{pid}"))
-        amount = cp.amount if cp.amount is not None else pl.lit(None, dtype=pl.Float64)
-        exprs.append(amount.cast(pl.Float64).alias(f"a:{pid}"))
-    return lf.select(exprs)
+    return attach_related(lf, key=plan.key, columns=plan.related, related=related)
 
 
 def field_bits(plan: Plan) -> dict[str, int]:
@@ -173,7 +195,7 @@ def field_bits(plan: Plan) -> dict[str, int]:
 
 def unknown_mask_expr(cp: CompiledPolicy, plan: Plan, names: set[str]) -> pl.Expr:
     """For a row, a UInt64 bit mask of the fields whose UNKNOWN leaves some condition of
-    ``cp`` UNKNOWN (bits by :func:`field_bits`; decode with :func:`decode_masks`).
+    ``cp`` UNKNOWN (bits by :func:`field_bits`; decode with :func:`matcher.lean.decode_masks`).
 
     A derived field that is null is reported through its null inputs (what the applicant
     can supply), or as itself when all its inputs are known; a declared field is reported
@@ -205,21 +227,6 @@ def unknown_mask_expr(cp: CompiledPolicy, plan: Plan, names: set[str]) -> pl.Exp
     return reduce(lambda a, b: a | b, parts)
 
 
-def decode_masks(masks: pl.Series, plan: Plan) -> pl.DataFrame:
-    """A table from each distinct mask to its list of field names (catalog order)."""
-    by_bit = {bit: name for name, bit in field_bits(plan).items()}
-    distinct = masks.unique().drop_nulls().to_list()
-    return pl.DataFrame(
-        {
-            "__mask": distinct,
-            "unknown_fields": [
-                [by_bit[b] for b in sorted(by_bit) if m >> b & 1] for m in distinct
-            ],
-        },
-        schema={"__mask": pl.UInt64, "unknown_fields": pl.List(pl.String)},
-    )
-
-
 def match_frame(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
@@ -228,76 +235,108 @@ def match_frame(
     as_of: dt.date,
     sets: object | None = None,
     streaming: bool = False,
+    related: Mapping[str, RelatedFrame] | None = None,
     ledger: AwardLedger | None = None,
 ) -> pl.DataFrame:
-    """Match every policy of ``entity`` in effect on ``as_of`` against a derived profile frame.
+    """Match every policy of ``entity`` in effect on ``as_of`` against a derived profile frame
+    (and the members of its relations in ``related``, see :func:`prepare_frame`).
 
-    Returns the long outcome frame (:data:`matcher.outcomes.OUTCOME_SCHEMA`), ordered by
-    policy id, then eligible before undetermined, then entity id; ineligible pairs are not
-    listed."""
-    plan = make_plan(policies, entity=entity, as_of=as_of, sets=sets, ledger=ledger)
-    return match_plan(frame, plan, streaming=streaming)
+    Returns the decoded long frame (:data:`matcher.outcomes.OUTCOME_SCHEMA`), ordered by
+    policy id, then entity id; ineligible pairs are not listed. A run uses
+    :func:`match_lean` instead."""
+    held = HELD_FIELDS in frame.collect_schema().names()
+    plan = make_plan(policies, entity=entity, as_of=as_of, sets=sets, held=held,
+                     ledger=ledger)
+    return match_plan(frame, plan, streaming=streaming, related=related)
 
 
 def match_plan(
-    frame: pl.DataFrame | pl.LazyFrame, plan: Plan, *, streaming: bool = False
+    frame: pl.DataFrame | pl.LazyFrame, plan: Plan, *, streaming: bool = False,
+    related: Mapping[str, RelatedFrame] | None = None,
 ) -> pl.DataFrame:
+    """The decoded long frame of :func:`match_lean` (strings and lists, for pages and small
+    frames; a run keeps the lean frame and decodes only what it writes)."""
     if not plan.compiled:
         return empty_outcomes()
-    # one contiguous chunk per column: row gathers and filters over a frame read from a
-    # multi-row-group Parquet file are several times slower on chunked columns
-    base = prepare_frame(frame, plan).collect(engine="streaming" if streaming else "auto")
-    base = base.rechunk()
-    names = set(base.columns)
-    wide = (
-        wide_truths(base.lazy(), plan)
-        .with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__src"))
-        .collect(engine="streaming" if streaming else "auto")
-        .rechunk()
-    )
-    if not wide["entity_id"].is_sorted():  # snapshots come sorted by key already
-        wide = wide.sort("entity_id")
+    lean = match_lean(frame, plan, streaming=streaming, related=related)
+    return decode(lean)
 
-    parts: list[pl.DataFrame] = []
-    no_fields = pl.lit([], dtype=pl.List(pl.String)).alias("unknown_fields")
-    for pid, cp in plan.compiled.items():
-        t = pl.col(f"t:{pid}")
-        period = cp.policy.amount.period if cp.policy.amount else None
-        columns = wide.select("__src", "entity_id", t, f"a:{pid}")
-        eligible = columns.filter(t).with_columns(no_fields)
-        # unknown fields only where the policy is undetermined: gather those profile rows and
-        # evaluate the mask there, not over the whole population; decode each distinct mask once
-        undetermined = columns.filter(t.is_null())
-        masks = (
-            base[undetermined["__src"]].select(unknown_mask_expr(cp, plan, names))
-            .to_series()
-            .rename("__mask")
-        )
-        undetermined = (
-            undetermined.with_columns(masks)
-            .join(decode_masks(masks, plan), on="__mask", how="left", maintain_order="left")
-            .drop("__mask")
-        )
-        for part in (eligible, undetermined):
-            parts.append(
-                part.select(
-                    "entity_id",
-                    pl.lit(pid).alias("policy_id"),
-                    pl.lit(cp.policy.version).alias("policy_version"),
-                    pl.when(t).then(pl.lit("eligible")).otherwise(pl.lit("undetermined"))
-                    .alias("outcome"),
-                    pl.col(f"a:{pid}").alias("amount"),
-                    pl.lit(period, dtype=pl.String).alias("amount_period"),
-                    pl.lit(cp.policy.delivery).alias("delivery"),
-                    "unknown_fields",
-                )
-            )
-    # parts come by policy id, then eligible before undetermined, each by entity id
-    long = pl.concat(parts, how="vertical")
+
+def profile_base(
+    frame: pl.DataFrame | pl.LazyFrame, plan: Plan, *, streaming: bool = False,
+    related: Mapping[str, RelatedFrame] | None = None,
+) -> pl.DataFrame:
+    """The profile frame the plan runs on: declared fields added, one chunk per column (row
+    gathers over a multi-row-group Parquet read are several times slower on chunked
+    columns), sorted by key unless it already is (snapshots are)."""
+    base = prepare_frame(frame, plan, related=related).collect(
+        engine="streaming" if streaming else "auto")
+    if base.n_chunks() > 1:
+        base = base.rechunk()
+    if not base[plan.key].is_sorted():
+        base = base.sort(plan.key)
+    return base
+
+
+def match_lean(
+    frame: pl.DataFrame | pl.LazyFrame,
+    plan: Plan,
+    *,
+    streaming: bool = False,
+    budgets: bool = True,
+    related: Mapping[str, RelatedFrame] | None = None,
+) -> LeanOutcomes:
+    """Match ``plan`` against a derived profile frame; the lean long frame
+    (:mod:`matcher.lean`), exclusivity applied, and budgets and cap groups too unless
+    ``budgets=False`` (a partitioned run allocates budgets globally, then applies the caps,
+    :mod:`matcher.allocation`)."""
+    facts = facts_of(plan)
+    schema = lean_schema(facts.ids)
+    base = profile_base(frame, plan, streaming=streaming, related=related)
+    ids = base[plan.key].cast(pl.String)
+    pol, row, kind, yuan = wide_to_long(base, plan)
+    unknown = unknown_masks(base, plan, pol, row, kind)
+    amounts = pl.Series("amount_fen", yuan, dtype=pl.Float64, nan_to_null=True)
+    long = pl.DataFrame(
+        {
+            "row": pl.Series(row, dtype=pl.UInt32),
+            "policy": enum_from_codes(pol, schema["policy"]),  # type: ignore[arg-type]
+            "outcome": enum_from_codes(kind - 1, OUTCOME_ENUM),
+            "amount_fen": amounts.to_frame().select(fen_expr(pl.col("amount_fen")))
+            .to_series(),
+            "unknown": pl.Series(unknown, dtype=pl.UInt64),
+        }
+    )
     policies = {pid: cp.policy for pid, cp in plan.compiled.items()}
-    long = apply_exclusivity(long, policies)
-    long = apply_budgets(long, policies, profiles=base.lazy(), key=plan.key)
-    long = apply_caps(long, policies, as_of=plan.as_of, ledger=plan.ledger)
-    # the one rounding of an amount: yuan (float, after budgets) -> integer fen, at the end
-    long = long.with_columns(fen_expr(pl.col("amount")).alias("amount_fen"))
-    return long.select(list(OUTCOME_SCHEMA)).cast(OUTCOME_SCHEMA)  # type: ignore[arg-type]
+    long = apply_exclusivity(long, policies, entity="row", policy="policy")
+    if budgets:
+        long = apply_budgets(long, policies, entity_ids=ids, profiles=base, policy="policy")
+        # cap groups come after budgets, per entity (a partitioned run applies them after
+        # its global budget decision, matcher.partitioned.decoded_partitions)
+        long = apply_caps(long, policies, as_of=plan.as_of, ledger=plan.ledger, entity_ids=ids,
+                          entity="row", policy="policy")
+    return LeanOutcomes(frame=long, ids=ids, facts=facts)
+
+
+def unknown_masks(
+    base: pl.DataFrame, plan: Plan, pol: np.ndarray, row: np.ndarray, kind: np.ndarray
+) -> np.ndarray:
+    """The unknown-field mask of every listed pair (0 where eligible). Pairs come ordered by
+    policy, so each policy's undetermined rows are one slice; only those profile rows are
+    gathered and only the fields that policy reads (a loop over policies, never over the
+    population)."""
+    out = np.zeros(pol.shape[0], dtype=np.uint64)
+    names = set(base.columns)
+    bounds = np.searchsorted(pol, np.arange(len(plan.compiled) + 1))
+    for n, cp in enumerate(plan.compiled.values()):
+        lo, hi = int(bounds[n]), int(bounds[n + 1])
+        which = np.flatnonzero(kind[lo:hi] == 2) + lo
+        if which.size == 0:
+            continue
+        expr = unknown_mask_expr(cp, plan, names)
+        cols = sorted(set(expr.meta.root_names()))
+        if not cols:
+            out[which] = base.head(1).select(expr).item()
+            continue
+        out[which] = base.select(cols)[row[which]].select(expr).to_series().to_numpy()
+    return out

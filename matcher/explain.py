@@ -39,17 +39,18 @@ import polars as pl
 from matcher.evaluate import (
     MatchError,
     Plan,
-    decode_masks,
     make_plan,
     prepare_frame,
     unknown_mask_expr,
 )
 from matcher.explain_text import Words
+from matcher.lean import decode_masks
 from matcher.outcomes import OUTCOME_LABELS
 from rules import ast
 from rules.model import (
     AllOf,
     AnyOf,
+    Basis,
     CaseAmount,
     Condition,
     ConditionNode,
@@ -137,6 +138,7 @@ class Explanation:
     title: str
     basis: str
     basis_url: str | None
+    documents: tuple[Basis, ...]  # every document cited, with its URL and clause text
     outcome: str
     amount_fen: int | None
     amount_period: str | None
@@ -237,7 +239,7 @@ def explain_many(
     mask_names = [f"u:{pid}" for pid in compiled]
     masks = (pl.concat([rows[m] for m in mask_names]) if mask_names
              else pl.Series([], dtype=pl.UInt64))
-    decoded = dict(decode_masks(masks, plan).iter_rows())
+    decoded = dict(decode_masks(masks, tuple(f.name for f in plan.catalog.fields)).iter_rows())
     known: dict[tuple[str, str], tuple[str, int | None]] = {}
     if outcomes is not None:
         mine = outcomes.filter(pl.col("entity_id").is_in(wanted))
@@ -287,7 +289,7 @@ def _explanation(
     pid = policy.id
     cp = plan.compiled[pid]
     by_id = {cc.condition.id: cc for cc in cp.conditions}
-    basis = policy.basis.document + (f" {policy.basis.clause}" if policy.basis.clause else "")
+    basis = "；".join(b.cite for b in policy.bases)
 
     def leaf(cond: Condition, used: bool) -> ConditionExplanation:
         cc = by_id[cond.id]
@@ -301,8 +303,7 @@ def _explanation(
         read = _fields_in_order(cond.expr)
         status: Status = ("unused" if not used else
                           "met" if truth is True else "unmet" if truth is False else "unknown")
-        citation = policy.basis.document + (f" {cond.clause}" if cond.clause else (
-            f" {policy.basis.clause}" if policy.basis.clause else ""))
+        citation = policy.basis_of(cond).cite
         return ConditionExplanation(
             id=cond.id, label=cond.label, clause=cond.clause, citation=citation, truth=truth,
             status=status, value=value,
@@ -357,7 +358,8 @@ def _explanation(
     labels = tuple(plan.catalog.field(f).label if f in plan.catalog else f for f in unknown)
     return Explanation(
         entity_id=eid, policy_id=pid, policy_version=policy.version, title=policy.title,
-        basis=basis, basis_url=policy.basis.url, outcome=outcome, amount_fen=amount_fen,
+        basis=basis, basis_url=policy.basis.url, documents=policy.bases, outcome=outcome,
+        amount_fen=amount_fen,
         amount_period=policy.amount.period if policy.amount else None,
         amount_how=_amount_how(policy, values, words, amount_fen=amount_fen, outcome=outcome),
         delivery=policy.delivery, tree=tree, conditions=leaves, unknown_fields=unknown,
@@ -429,7 +431,21 @@ def render_text(explanation: Explanation) -> str:
     lines.extend(_tree_lines(e.tree, depth=2))
     if e.unknown_labels:
         lines.append(f"  需补充：{'、'.join(e.unknown_labels)}")
+    lines.append("  依据文件：")
+    lines.extend(f"    {document_line(b)}" for b in e.documents)
     return "\n".join(lines)
+
+
+def document_line(basis: Basis) -> str:
+    """One cited document: 文号, title, clause and the URL of the text read.
+
+    >>> document_line(Basis(document="国发〔2015〕52号", title="关于全面建立困难残疾人生活补贴和"
+    ...               "重度残疾人护理补贴制度的意见", url="https://www.gov.cn/x.htm"))
+    '国发〔2015〕52号《关于全面建立困难残疾人生活补贴和重度残疾人护理补贴制度的意见》 原文：https://www.gov.cn/x.htm'
+    """
+    head = " ".join(x for x in (basis.document, f"《{basis.title}》" if basis.title else None,
+                                basis.clause) if x).replace(" 《", "《")
+    return head + (f" 原文：{basis.url}" if basis.url else "")
 
 
 def _tree_lines(node: ExplanationNode, *, depth: int) -> list[str]:
@@ -449,4 +465,6 @@ def _tree_lines(node: ExplanationNode, *, depth: int) -> list[str]:
     if c.distance_text:
         parts.append(c.distance_text)
     parts.append(f"依据：{c.citation}")
+    if c.clause:
+        parts.append(f"条款原文：{c.clause}")
     return ["  ".join(parts)]

@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from profiles.catalog import EntityCatalog
+from profiles.catalog import EntityCatalog, load_catalog
 from rules import ast
+from rules.printer import to_source
 from store.money import wan_text, yuan_to_fen
 
 _OPS = {">=": "不低于", ">": "超过", "<=": "不超过", "<": "低于", "=": "为", "!=": "不为"}
@@ -74,12 +75,26 @@ class Words:
             return "ratio" if left and left == right else None
         if isinstance(expr, ast.Arith):
             return self.unit_of(expr.left) or self.unit_of(expr.right)
+        if isinstance(expr, ast.Aggregate):
+            member = self._member(expr)
+            if expr.func == "count":
+                return "person"
+            return member.unit_of(expr.value) if member and expr.value is not None else None
         return None
+
+    def _member(self, expr: ast.Aggregate) -> Words | None:
+        """The wording inside an aggregate: the member's fields and the link's."""
+        cat = load_catalog()
+        rel = cat.relation(self.catalog.name, expr.relation)
+        return None if rel is None else replace(self, catalog=cat.member_scope(rel))
 
     def word_of(self, expr: ast.Expr) -> str | None:
         """The unit word after a subject's number (the catalog's: 人, 岁, 个月)."""
         if isinstance(expr, ast.FieldRef) and expr.name in self.catalog:
             return self.catalog.field(expr.name).unit_label
+        if isinstance(expr, ast.Aggregate) and expr.func != "count" and expr.value is not None:
+            member = self._member(expr)
+            return member.word_of(expr.value) if member else None
         return self.catalog_unit_label(self.unit_of(expr))
 
     def quantity(self, value: float, unit: str | None, word: str | None = None) -> str:
@@ -102,6 +117,8 @@ class Words:
         if isinstance(expr, ast.ParamRef) and self.parameters and expr.name in self.parameters:
             found = self.parameters[expr.name].at(self.as_of)
             return "未定义" if found is None else self.literal(found, unit, word)
+        if isinstance(expr, ast.ParamRef):  # parameters not given: its name, never a loop
+            return f"参数 {expr.name}"
         if isinstance(expr, ast.Number):
             return self.quantity(expr.value, expr.unit or unit, word)
         if isinstance(expr, ast.String):
@@ -142,7 +159,27 @@ class Words:
             return f"《{self.titles.get(expr.policy_id, expr.policy_id)}》"
         if isinstance(expr, ast.LedgerRef):
             return self.ledger_words(expr)
-        return self.requirement(expr)
+        if isinstance(expr, ast.Aggregate):
+            return self._aggregate(expr)
+        if isinstance(expr, (ast.Compare, ast.In, ast.IsEmpty, ast.Not, ast.And, ast.Or)):
+            return self.requirement(expr)
+        return to_source(expr)  # a node without words yet: the rule text, never a loop
+
+    def _aggregate(self, expr: ast.Aggregate) -> str:
+        """An aggregate over related entities in words, its filter and value read with the
+        member's labels: 配偶的年龄, 招用人员中（参保月数不少于 3 个月）的人数."""
+        rel = load_catalog().relation(self.catalog.name, expr.relation)
+        member = self._member(expr)
+        if rel is None or member is None:
+            return to_source(expr)
+        value = member.subject(expr.value) if expr.value is not None else ""
+        if not rel.many and expr.value is not None and expr.where is None:
+            return f"{rel.label}的{value}"
+        where = f"中（{member.requirement(expr.where)}）" if expr.where is not None else ""
+        if expr.func == "count":
+            return f"{rel.label}{where}的人数"
+        total = {"sum": "合计", "min": "最小值", "max": "最大值"}[expr.func]
+        return f"{rel.label}{where}的{value}{total}"
 
     def ledger_words(self, expr: ast.LedgerRef) -> str:
         """An award-history lookup in words: 近3年已获得《…》的金额 / 已获得过《…》."""
@@ -201,7 +238,9 @@ class Words:
             return "，或".join(self.requirement(i) for i in expr.items)
         if isinstance(expr, ast.Bool):
             return "无条件" if expr.value else "不可能满足"
-        return self.subject(expr)
+        if isinstance(expr, ast.Aggregate):
+            return self.subject(expr)
+        return to_source(expr)  # a node without words yet: the rule text, never a loop
 
     # ---- distances ---------------------------------------------------------------------
 

@@ -62,10 +62,21 @@ def scope(periods: Mapping[str, str | None], as_of: dt.date) -> list[tuple[str, 
 
 
 def compute_changes(
-    outcomes: pl.DataFrame, current: pl.DataFrame, *, as_of: dt.date, reason: str
+    outcomes: pl.DataFrame,
+    current: pl.DataFrame,
+    *,
+    as_of: dt.date,
+    reason: str,
+    held: pl.Series | None = None,
 ) -> RunChanges:
     """The changes that take ``current`` (entitlements in the run's scope) to ``outcomes``
-    (the run's long outcome frame). ``reason`` is recorded on revocations."""
+    (the run's long outcome frame). ``reason`` is recorded on revocations.
+
+    ``held``: ids of entities held on a data defect (a quarantined row). Their benefits are
+    held, not revoked: no revocation, no update except to a decided ``eligible`` outcome
+    (with its amount known when it was known), and no new undetermined entitlement (no
+    pre-filled application asks for what a defect hid). What was withheld is counted in
+    :attr:`RunChanges.held`."""
     fresh = (
         outcomes.select(list(OUTCOME_SCHEMA))
         .with_columns(benefit_period_expr(as_of))
@@ -85,9 +96,22 @@ def compute_changes(
         .join(fresh.select(KEY), on=list(KEY), how="anti")
         .select("id", "status", *KEY, pl.lit(reason).alias("reason"))
     )
+    withheld = 0
+    if held is not None and len(held):
+        is_held = pl.col("entity_id").is_in(held.implode())
+        decided = (pl.col("outcome") == "eligible") & (
+            pl.col("amount_fen").is_not_null() | pl.col("old_amount_fen").is_null()
+        )
+        kept_new = new.filter(~is_held | (pl.col("outcome") == "eligible"))
+        kept_updated = updated.filter(~is_held | decided)
+        kept_revoked = revoked.filter(~is_held)
+        withheld = (new.height - kept_new.height + updated.height - kept_updated.height
+                    + revoked.height - kept_revoked.height)
+        new, updated, revoked = kept_new, kept_updated, kept_revoked
     # New rows in the order of the store's unique key: index inserts become appends.
     new = new.sort("policy_id", "benefit_period", "entity_id")
-    return RunChanges(new=new, updated=updated.sort("id"), revoked=revoked.sort("id"))
+    return RunChanges(new=new, updated=updated.sort("id"), revoked=revoked.sort("id"),
+                      held=withheld)
 
 
 def outcome_counts(outcomes: pl.DataFrame) -> dict[str, dict[str, int]]:

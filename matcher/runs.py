@@ -1,10 +1,14 @@
 """Runs: a snapshot and the policies published as of a date -> outcomes -> entitlement changes.
 
-A run is identified by its inputs (policy versions, snapshot hash, as-of date, engine
-version), so running the same run again finds it done and changes nothing. Its steps:
+A run is identified by every input that can change an outcome (``matcher.run_inputs``:
+snapshot content and source files, policy versions, named sets, reference tables, catalog and
+tag-model versions, as-of date, engine version), so running the same run again finds it done
+and changes nothing, and changing any input is a new run. Its steps:
 
 1. take the database lock ``run`` (never two runs at once, across processes and machines);
-   a heartbeat keeps it while the run lasts, and a killed run's lock expires;
+   a heartbeat keeps it while the run lasts; a killed run's lock is released at once (its
+   process is gone, or on PostgreSQL its advisory lock went with its connection), else it
+   expires;
 2. record the run as ``running`` (committed on its own);
 3. match, and keep the outcomes as ``<outcomes_dir>/<run_id>.parquet`` (a resumed run reuses
    them);
@@ -12,23 +16,20 @@ version), so running the same run again finds it done and changes nothing. Its s
    mark the run succeeded, append the audit entry. A crash before the commit leaves the
    previous state as it was; the run can then be resumed (same id) or rerun.
 
->>> compute_run_id(entity="person", as_of=dt.date(2025, 11, 1), snapshot_hash="ab",
-...                policy_versions={"p": "v1"}, engine_version="0.1.0")
-'run-2025-11-01-person-4077118b1ed3'
+Entities held on a data defect (``profiles.catalog.HELD_FIELDS``) keep their benefits: the
+diff withholds their revocations and downgrades (``matcher.run_diff``), and the report says
+how many entities were held, why (source and reason), and how many changes were withheld.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import logging
 import os
-import socket
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -38,12 +39,20 @@ import polars as pl
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-import matcher
 from matcher.run_diff import compute_changes, outcome_counts, scope
+from matcher.run_inputs import (
+    RunInputs,
+    engine_version,
+    reference_tables_hash,
+    sets_hash,
+    snapshot_sources,
+    tag_model_version,
+)
 from rules.model import Policy
 from store import entitlement_bulk, locks, policy_integrity
 from store import policies as policy_store
 from store import runs as run_store
+from store.budget_draws import lock_budgets
 from store.db import transaction
 from store.entitlement_bulk import RunChanges
 from store.policies import PolicyDocument
@@ -93,6 +102,10 @@ class RunReport:
     rejects: int = 0
     resumed: bool = False
     timings: dict[str, float] = field(default_factory=dict)
+    held_entities: int = 0  # entities held on a data defect (a quarantined row)
+    held_changes: int = 0  # revocations / downgrades withheld for them
+    held_reasons: dict[str, dict[str, int]] = field(default_factory=dict)  # source -> code -> n
+    inputs: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -102,7 +115,12 @@ class RunReport:
 
 
 def snapshot_hash(path: Path) -> str:
-    """The snapshot's content hash from its metadata when it has one, else the file's sha256."""
+    """The snapshot's content hash: a dataset's from its manifest (the partitions' hashes
+    combined), a file's from its metadata when it has one, else the file's sha256."""
+    if path.is_dir():
+        from profiles.partitions import read_manifest
+
+        return read_manifest(path).snapshot_hash
     try:
         from profiles.build import read_snapshot_metadata
 
@@ -116,29 +134,6 @@ def snapshot_hash(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def compute_run_id(
-    *,
-    entity: str,
-    as_of: dt.date,
-    snapshot_hash: str,
-    policy_versions: Mapping[str, str],
-    engine_version: str,
-) -> str:
-    """A readable, deterministic id of the run's inputs."""
-    body = json.dumps(
-        {
-            "entity": entity,
-            "as_of": as_of.isoformat(),
-            "snapshot": snapshot_hash,
-            "policies": dict(sorted(policy_versions.items())),
-            "engine": engine_version,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-    )
-    return f"run-{as_of.isoformat()}-{entity}-{hashlib.sha256(body.encode()).hexdigest()[:12]}"
 
 
 # ---- policies ---------------------------------------------------------------------------
@@ -159,6 +154,7 @@ def library_documents(policies: Iterable[Policy]) -> list[PolicyDocument]:
                 version=p.version,
                 effective_from=p.effective_from,
                 effective_to=p.effective_to,
+                verified=p.verified,
             )
         )
     return docs
@@ -206,12 +202,20 @@ class _LockKeeper:
 
     def __init__(self, engine: Engine, *, ttl: float) -> None:
         self.engine, self.ttl = engine, ttl
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = locks.process_owner()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, daemon=True, name="run-lock")
+        self._session = locks.session_lock(engine, RUN_LOCK)
 
     def __enter__(self) -> _LockKeeper:
-        if not locks.acquire(self.engine, RUN_LOCK, owner=self.owner, ttl_seconds=self.ttl):
+        # PostgreSQL: the advisory lock, freed by the server when a holder dies; then the row
+        # (taken over when we have the advisory lock: its holder cannot be alive)
+        got_session = self._session.__enter__()
+        if not got_session or not locks.acquire(
+            self.engine, RUN_LOCK, owner=self.owner, ttl_seconds=self.ttl,
+            take_over=self.engine.dialect.name == "postgresql",
+        ):
+            self._session.__exit__(None, None, None)
             held = locks.holder(self.engine, RUN_LOCK)
             raise RunLockedError(held.owner if held else None)
         self._thread.start()
@@ -227,7 +231,10 @@ class _LockKeeper:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
-        locks.release(self.engine, RUN_LOCK, owner=self.owner)
+        try:
+            locks.release(self.engine, RUN_LOCK, owner=self.owner)
+        finally:
+            self._session.__exit__(None, None, None)
 
 
 # ---- the run ----------------------------------------------------------------------------
@@ -261,9 +268,15 @@ def execute_run(
     lock_ttl: float = 120.0,
     progress: Progress | None = None,
     on_changes: ChangesHook | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    part_progress: Callable[[str, int, int], None] | None = None,
 ) -> RunReport:
     """Run ``policies`` (those of ``entity`` in effect on ``as_of`` are used) on the
-    snapshot and write the entitlement changes; see the module docstring."""
+    snapshot and write the entitlement changes; see the module docstring. A snapshot that
+    is a partitioned dataset (:mod:`profiles.partitions`) is run partition by partition
+    (:mod:`matcher.partitioned`), in process, on a local cluster of ``workers`` processes
+    or on the Dask cluster at ``scheduler``."""
     say = progress or (lambda _stage, _msg: None)
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -276,14 +289,27 @@ def execute_run(
     )
     versions = {p.id: p.version for p in chosen}
     snap_hash = snapshot_hash(snapshot_path)
-    run_id = compute_run_id(
+    meta = _snapshot_meta(snapshot_path)
+    inputs = RunInputs(
         entity=entity,
         as_of=as_of,
-        snapshot_hash=snap_hash,
-        policy_versions=versions,
-        engine_version=matcher.__version__,
+        snapshot=snap_hash,
+        sources=snapshot_sources(meta),
+        policies=versions,
+        sets=sets_hash(sets),
+        reference_tables=reference_tables_hash(),
+        catalog_version=_int_or_none(meta.get("catalog_version")),
+        tag_model=tag_model_version(meta),
+        engine=engine_version(),
     )
-    outcomes_path = outcomes_dir / f"{run_id}.parquet"
+    run_id = inputs.run_id()
+    held_ids, held_reasons = held_entities(snapshot_path, meta, entity=entity)
+    partitioned = snapshot_path.is_dir()
+
+    def outcomes_at(rid: str) -> Path:  # a dataset's outcomes are a folder of partitions
+        return outcomes_dir / (rid if partitioned else f"{rid}.parquet")
+
+    outcomes_path = outcomes_at(run_id)
     base = RunReport(
         run_id=run_id,
         entity=entity,
@@ -293,13 +319,30 @@ def execute_run(
         policy_versions=versions,
         outcomes_path=outcomes_path,
         rejects=rejects,
+        held_entities=len(held_ids),
+        held_reasons=held_reasons,
+        inputs=inputs.to_dict(),
     )
     with _LockKeeper(engine, ttl=lock_ttl):
         with transaction(engine) as session:
             found = run_store.find_run(session, run_id)
+            latest = run_store.last_successful(session, entity_kind=entity, as_of=as_of)
+            if latest is not None and latest.id != run_id and (
+                (latest.counts or {}).get("inputs") == inputs.to_dict()
+            ):
+                found = latest  # the last run of the date had these very inputs
+            elif found is not None and found.status == "succeeded" and latest is not None \
+                    and latest.id != run_id:
+                # these inputs ran before, but another run of the date changed the store
+                # since (X, then Y, then X again): X must apply again, as a run of its own
+                run_id = inputs.run_id(after=latest.id)
+                base = _replace(base, run_id=run_id, outcomes_path=outcomes_at(run_id))
+                found = run_store.find_run(session, run_id)
             if found is not None and found.status == "succeeded":
-                say("done", f"运行 {run_id} 已完成，未作任何更改")
-                return _replace(base, status="unchanged", counts_per_policy=_counts_of(found))
+                say("done", f"运行 {found.id} 已完成，未作任何更改")
+                return _replace(base, run_id=found.id, status="unchanged",
+                                counts_per_policy=_counts_of(found),
+                                held_changes=int((found.counts or {}).get("held", 0)))
             run_store.start_run(
                 session,
                 run_id=run_id,
@@ -307,15 +350,28 @@ def execute_run(
                 as_of=as_of,
                 snapshot_hash=snap_hash,
                 policy_versions=versions,
-                engine_version=matcher.__version__,
+                engine_version=inputs.engine,
                 actor=actor,
             )
         try:
+            if partitioned:
+                from matcher.partitioned import work_partitioned
+
+                report: RunReport = work_partitioned(
+                    engine=engine, report=base, snapshot=snapshot_path, chosen=chosen,
+                    references=[p for p in policies
+                                if p.entity == entity and not p.in_effect(as_of)],
+                    sets=sets, timings=timings, started=started, say=say, actor=actor,
+                    on_changes=on_changes, held_ids=held_ids, scheduler=scheduler,
+                    workers=workers, part_progress=part_progress)
+                return report
             return _work(
                 engine,
                 base,
                 snapshot_path,
                 chosen,
+                # out of effect on as_of, but eligible() may name them (FALSE, not missing)
+                [p for p in policies if p.entity == entity and not p.in_effect(as_of)],
                 sets,
                 match,
                 timings,
@@ -323,6 +379,7 @@ def execute_run(
                 say,
                 actor,
                 on_changes,
+                held_ids,
             )
         except BaseException as exc:
             with transaction(engine) as session:
@@ -348,6 +405,7 @@ def _work(
     base: RunReport,
     snapshot_path: Path,
     chosen: list[Policy],
+    references: list[Policy],
     sets: Any,
     match: MatchFn | None,
     timings: dict[str, float],
@@ -355,6 +413,7 @@ def _work(
     say: Progress,
     actor: str,
     on_changes: ChangesHook | None,
+    held_ids: pl.Series,
 ) -> RunReport:
     resumed = base.outcomes_path.exists()
     t = time.perf_counter()
@@ -365,14 +424,16 @@ def _work(
         say("match", f"匹配 {len(chosen)} 项政策 …")
         frame = pl.read_parquet(snapshot_path)
         extra: dict[str, Any] = {}
-        if any(p.ledger_lookups or p.cap for p in chosen):  # the award history
+        if any(p.ledger_lookups or p.cap for p in [*chosen, *references]):  # award history
             from matcher.award_import import load_ledger
 
             with transaction(engine, write=False) as session:
                 extra["ledger"] = load_ledger(session, entity_kind=base.entity,
-                                              library=chosen, as_of=base.as_of)
+                                              library=[*chosen, *references],
+                                              as_of=base.as_of)
         outcomes = (match or _default_match)(
-            frame, entity=base.entity, policies=chosen, as_of=base.as_of, sets=sets, **extra
+            frame, entity=base.entity, policies=[*chosen, *references], as_of=base.as_of,
+            sets=sets, **extra
         )
         _write_atomically(outcomes, base.outcomes_path)
     timings["match"] = round(time.perf_counter() - t, 3)
@@ -382,10 +443,16 @@ def _work(
     reason = f"{base.as_of.isoformat()} 运行 {base.run_id}：不再符合政策条件"
     now = utcnow()
     with transaction(engine) as session:
+        # real-time awards draw on the same budgets: hold them while this run writes
+        lock_budgets(session, base.entity, [
+            (pid, period) for pid, period in scope(periods, base.as_of)
+            if any(p.id == pid and p.budget is not None for p in chosen)])
         current = entitlement_bulk.load_current(
             session, entity_kind=base.entity, scope=scope(periods, base.as_of)
         )
-        changes = compute_changes(outcomes, current, as_of=base.as_of, reason=reason)
+        changes = compute_changes(
+            outcomes, current, as_of=base.as_of, reason=reason, held=held_ids
+        )
         timings["diff"] = round(time.perf_counter() - t, 3)
         t = time.perf_counter()
         written = entitlement_bulk.write_changes(
@@ -406,9 +473,56 @@ def _work(
                 "outcomes": outcomes.height,
                 "rejects": base.rejects,
                 "per_policy": per_policy,
+                "held": changes.held,
+                "held_entities": base.held_entities,
+                "held_reasons": base.held_reasons,
+                "inputs": base.inputs,
             },
         )
     say("done", f"新增 {written['new']}，更新 {written['updated']}，撤销 {written['revoked']}")
+    if base.held_entities:
+        say("held", f"因数据缺陷暂缓 {base.held_entities} 个主体，保留其现有待遇、"
+                    f"暂不变更 {changes.held} 项（未撤销）")
     return _replace(
-        base, counts_per_policy=per_policy, resumed=resumed, timings=dict(timings), **written
+        base, counts_per_policy=per_policy, resumed=resumed, timings=dict(timings),
+        held_changes=changes.held, **written
     )
+
+
+def _snapshot_meta(path: Path) -> dict[str, Any]:
+    if path.is_dir():  # a dataset keeps its source snapshot's metadata in its manifest
+        from profiles.partitions import read_manifest
+
+        return dict(read_manifest(path).metadata)
+    try:
+        from profiles.build import read_snapshot_metadata
+
+        return dict(read_snapshot_metadata(path))
+    except (KeyError, ImportError, OSError, ValueError):
+        return {}
+
+
+def _int_or_none(value: object) -> int | None:
+    return int(value) if isinstance(value, int | str) and str(value).isdigit() else None
+
+
+def held_entities(
+    path: Path, meta: Mapping[str, Any], *, entity: str
+) -> tuple[pl.Series, dict[str, dict[str, int]]]:
+    """Ids of the snapshot's entities held on a data defect, and why (source -> reason code
+    -> entities, from the snapshot's metadata)."""
+    from profiles.catalog import HELD_FIELDS, load_catalog
+    from profiles.partitions import scan_snapshot
+
+    key = load_catalog().entity(entity).key
+    empty = pl.Series("entity_id", [], pl.String)
+    lf = scan_snapshot(path)
+    if HELD_FIELDS not in lf.collect_schema().names():
+        return empty, {}
+    frame = lf.select(key, HELD_FIELDS).filter(pl.col(HELD_FIELDS).is_not_null()).collect()
+    ids = frame[key].cast(pl.String)
+    held = meta.get("held") if isinstance(meta.get("held"), Mapping) else {}
+    by_source = held.get("by_source", {}) if isinstance(held, Mapping) else {}
+    reasons = {str(src): {str(c): int(n) for c, n in codes.items()}
+               for src, codes in by_source.items() if isinstance(codes, Mapping)}
+    return ids.rename("entity_id"), reasons

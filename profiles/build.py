@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -84,7 +84,7 @@ class BuildReport:
     sources: tuple[SourceReport, ...]
     warnings: tuple[str, ...] = field(default=())
     tag_model: dict[str, object] | None = None
-    held: dict[str, object] = field(default_factory=dict)
+    held: dict[str, Any] = field(default_factory=dict)
 
     @property
     def rows_read(self) -> int:
@@ -209,7 +209,7 @@ def _held(parts: list[pl.DataFrame], *, key: str) -> pl.DataFrame:
     )
 
 
-def _held_summary(parts: list[pl.DataFrame], *, entities: int) -> dict[str, object]:
+def _held_summary(parts: list[pl.DataFrame], *, entities: int) -> dict[str, Any]:
     """What the run report says about held entities: how many, and why (source -> reason
     code -> entities)."""
     by_source: dict[str, dict[str, int]] = {}

@@ -27,6 +27,8 @@ EmptyMeaning = Literal["unknown", "not_listed"]
 EntityName = Literal["enterprise", "person"]
 
 ENTITIES: tuple[EntityName, ...] = ("enterprise", "person")
+#: The column of a relation's member frame that holds the owner's key.
+OWNER_COLUMN = "__owner"
 FIELD_TYPES: tuple[str, ...] = ("str", "int", "float", "date", "bool")
 
 
@@ -139,12 +141,70 @@ class EntityCatalog:
         return tuple(f.name for f in self.fields if f.personal)
 
 
+@dataclass(frozen=True, kw_only=True)
+class Relation:
+    """Related entities of an owner, read from a link table (``spouse``, ``household.members``,
+    ``hires``). ``many`` is False for a relation of at most one member (navigation,
+    ``spouse.age``). ``empty`` says what an owner without rows means: ``unknown`` (not on
+    record: every aggregate over it is UNKNOWN) or ``not_listed`` (the table lists only owners
+    that have members, so no rows means no members)."""
+
+    name: str
+    label: str
+    owner: EntityName
+    table: str
+    many: bool
+    empty: EmptyMeaning = "unknown"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinkTable:
+    """A table relating entities (household register, employment links): validated and
+    quarantined like a profile source, one row per link."""
+
+    name: str
+    label: str
+    source: str
+    fields: tuple[Field, ...]
+    required: tuple[str, ...]
+    unique: tuple[str, ...]
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if name in (f.name, f.label):
+                return f
+        raise UnknownFieldError(self.name, name, None)
+
+    @property
+    def link_fields(self) -> tuple[Field, ...]:
+        """Fields of a link readable inside an aggregate (all but the entity keys)."""
+        return tuple(f for f in self.fields if f.name not in ("id_number", "uscc",
+                                                               "household_id"))
+
+
 @dataclass(frozen=True)
 class Catalog:
-    """Both entity catalogs."""
+    """Both entity catalogs, their relations and the link tables behind them."""
 
     version: int
     entities: dict[str, EntityCatalog]
+    relations: dict[str, dict[str, Relation]] = field(default_factory=dict)
+    tables: dict[str, LinkTable] = field(default_factory=dict)
+
+    def relation(self, entity: str, name: str) -> Relation | None:
+        """The relation of ``entity`` called ``name`` (name or Chinese label), or None."""
+        for rel in self.relations.get(entity, {}).values():
+            if name in (rel.name, rel.label):
+                return rel
+        return None
+
+    def member_scope(self, relation: Relation) -> EntityCatalog:
+        """What a filter inside an aggregate over ``relation`` may read: the link's own fields
+        (``relation``, ``insured_months``...) and the member's person fields."""
+        person = self.entity("person")
+        links = self.tables[relation.table].link_fields
+        return EntityCatalog(name="person", key=person.key, label=relation.label,
+                             fields=(*links, *person.fields))
 
     def entity(self, name: str) -> EntityCatalog:
         try:
@@ -185,6 +245,7 @@ def _parse_field(entity: EntityName, raw: dict[str, object]) -> Field:
 def parse_catalog(data: dict[str, object]) -> Catalog:
     """Build a Catalog from its YAML mapping."""
     entities: dict[str, EntityCatalog] = {}
+    relations: dict[str, dict[str, Relation]] = {}
     raw_entities = data.get("entities")
     if not isinstance(raw_entities, dict):
         raise CatalogError("catalog: expected a mapping 'entities'")
@@ -195,7 +256,27 @@ def parse_catalog(data: dict[str, object]) -> Catalog:
         entities[ename] = EntityCatalog(
             name=ename, key=str(body["key"]), label=str(body["label"]), fields=fields
         )
-    return Catalog(version=int(data.get("version", 1)), entities=entities)  # type: ignore[call-overload]
+        relations[ename] = {
+            str(r["name"]): Relation(name=str(r["name"]), label=str(r["label"]), owner=ename,
+                                     table=str(r["table"]), many=bool(r["many"]),
+                                     empty=str(r.get("empty", "unknown")))  # type: ignore[arg-type]
+            for r in body.get("relations") or ()
+        }
+    tables: dict[str, LinkTable] = {}
+    for tname, body in (data.get("tables") or {}).items():  # type: ignore[attr-defined]
+        tfields = tuple(_parse_field("person", dict(f)) for f in body["fields"])
+        tables[str(tname)] = LinkTable(
+            name=str(tname), label=str(body["label"]), source=str(body["source"]),
+            fields=tfields,
+            required=tuple(str(f["name"]) for f in body["fields"] if f.get("required")),
+            unique=tuple(str(u) for u in body.get("unique") or ()))
+    for rels in relations.values():
+        for rel in rels.values():
+            if rel.table not in tables:
+                raise CatalogError(f"catalog: relation {rel.name!r} reads unknown table "
+                                   f"{rel.table!r}; expected one of {sorted(tables)}")
+    return Catalog(version=int(data.get("version", 1)), entities=entities,  # type: ignore[call-overload]
+                   relations=relations, tables=tables)
 
 
 @cache

@@ -149,6 +149,13 @@ def read_csv_bytes(data: bytes) -> CsvRead:
             i += 1
             continue
         assert record is not None
+        if used > 1 and len(record) != width:
+            # a quote left open swallowed the next lines: only this line is bad
+            bad.append(BadLine(line=line_no, code="unbalanced_quote",
+                               reason=f"第 {line_no} 行的引号未闭合，整行拒收",
+                               fields=_guess(text)))
+            i += 1
+            continue
         if len(record) != width:
             bad.append(BadLine(line=line_no, code="field_count",
                                reason=f"第 {line_no} 行有 {len(record)} 个字段，应为 {width} "

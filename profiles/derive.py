@@ -5,12 +5,14 @@ Enterprise: ``years_since_founding`` (full years; null when founded after the as
 ``layoff_rate`` (layoffs_last_year / insured_employees; 0 when nobody was laid off, whatever
 the headcount; null when the headcount is 0 or unknown and someone was laid off),
 ``rd_ratio`` (rd_expense / operating_revenue, with the same rule for a zero numerator),
-``region`` (full Chinese name of a known 6-digit district code, else null), ``size_class``
+``region`` (full Chinese name of a known 6-digit district code, else null),
+``individual_business`` (个体工商户: the 统一社会信用代码 starts with ``92``), ``size_class``
 (see ``profiles.sizeclass``). The industry-chain tags (``chain_ic`` …, ``chain_ic_p`` …) are
 inferred from the business scope by a tag model (``profiles.tags``), not as of a date: they
 are kept when present and added as null (UNKNOWN) when absent.
 
-Person: ``age`` (full years; the birthday itself counts) and ``hukou_region``.
+Person: ``age`` (full years; the birthday itself counts), ``hukou_region`` and ``sex`` (from
+the 17th character of the 公民身份号码: odd 男, even 女).
 
 29 February: in a year without 29 February the anniversary falls on 28 February (民法典
 第二百零二条: a period counted in years whose end month has no corresponding day ends on the
@@ -71,6 +73,16 @@ def ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
     )
 
 
+def sex_of(id_number: pl.Expr) -> pl.Expr:
+    """男 / 女 from the 17th character of a 公民身份号码 (odd: 男, even: 女; GB 11643-1999);
+    null when the number is missing or not 18 characters."""
+    digit = id_number.str.slice(16, 1).cast(pl.Int32, strict=False)
+    valid = id_number.str.len_chars() == 18
+    return (pl.when(valid & digit.is_not_null())
+            .then(pl.when(digit % 2 == 1).then(pl.lit("男")).otherwise(pl.lit("女")))
+            .otherwise(pl.lit(None, pl.String)))
+
+
 def region_name(code: pl.Expr) -> pl.Expr:
     """Full name (省市区) of a 6-digit district code known to ``profiles/data/regions.yaml``."""
     regions = load_regions()
@@ -106,6 +118,8 @@ def derive(df: pl.DataFrame | pl.LazyFrame, *, entity: str, as_of: date) -> pl.L
                 "rd_ratio"
             ),
             region_name(col("district", pl.String())).alias("region"),
+            # 个体工商户: 统一社会信用代码 whose 登记管理部门 is 9 (工商) and 机构类别 2
+            col("uscc", pl.String()).str.slice(0, 2).eq("92").alias("individual_business"),
         ]
         chains = [pl.lit(None, t).alias(n) for n, t in chain_columns().items() if n not in names]
         out = with_size_class(lf.with_columns(missing).with_columns(derived))
@@ -114,5 +128,6 @@ def derive(df: pl.DataFrame | pl.LazyFrame, *, entity: str, as_of: date) -> pl.L
         return lf.with_columns(
             full_years(col("birth_date", pl.Date()), as_of).alias("age"),
             region_name(col("hukou_district", pl.String())).alias("hukou_region"),
+            sex_of(col("id_number", pl.String())).alias("sex"),
         )
     raise UnknownEntityError(entity)

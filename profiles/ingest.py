@@ -101,6 +101,27 @@ def empty_rejects() -> pl.DataFrame:
 
 _reason = reason
 
+REASON_LABELS: dict[str, str] = {
+    "key_missing": "主键为空", "key_length": "主键长度错误", "key_charset": "主键含非法字符",
+    "key_check_char": "主键校验码错误", "id_birth_date": "身份证号中的出生日期不存在",
+    "uscc_department": "登记管理部门码错误", "uscc_category": "机构类别码错误",
+    "uscc_org_check": "组织机构代码校验码错误",
+    "not_integer": "不是整数", "integer_overflow": "整数超出范围", "not_number": "不是数字",
+    "inexact_number": "数字无法精确保存", "not_date": "不是有效日期", "bad_time": "时间不存在",
+    "implausible_date": "日期不合理", "not_bool": "不是是/否值",
+    "not_in_values": "不在允许取值内", "bad_format": "格式错误",
+    "section_mismatch": "行业门类字母矛盾", "below_min": "小于最小值", "above_max": "大于最大值",
+    "duplicate_conflict": "同一主键多行冲突", "bad_line": "整行无法读取",
+    "bad_encoding": "含无法解码的字节", "field_count": "字段数与表头不符",
+    "unbalanced_quote": "引号未闭合", "unreadable": "文件无法读取",
+}
+"""Each reject reason code in a few Chinese words (reports); the full reason is in the
+rejects table."""
+
+
+def reason_label(code: str) -> str:
+    return REASON_LABELS.get(code, code)
+
 
 def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)

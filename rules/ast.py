@@ -237,9 +237,47 @@ class Call(Node):
         return self.args
 
 
+# ---- related entities (households, employment links) -------------------------------------
+
+AggFunc = Literal["count", "sum", "min", "max"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Aggregate(Node):
+    """The core node over related entities: ``count``, ``sum``, ``min`` or ``max`` of the
+    members of ``relation`` (``household.members``, ``hires``, ``spouse``) for which ``where``
+    holds; ``value`` (sum/min/max) is read on each member. Inside ``value`` and ``where``,
+    FieldRefs name the member's fields (link fields first, then person fields).
+
+    Its value is an interval [known, possible] (:mod:`rules.intervals`): a member whose
+    ``where`` or ``value`` is UNKNOWN widens it. Sugar the parser rewrites into it:
+    ``spouse.age`` (navigation: ``max`` over a relation of at most one member),
+    ``any(C where p)`` (``count(C where p) >= 1``), ``all(C where p)``
+    (``count(C where not p) = 0``). ``written`` keeps what the author wrote, for messages."""
+
+    func: AggFunc
+    relation: str
+    value: Expr | None = None
+    where: Expr | None = None
+    written: str = ""
+
+    def children(self) -> tuple[Expr, ...]:
+        return tuple(e for e in (self.value, self.where) if e is not None)
+
+    def walk(self) -> Iterator[Expr]:
+        """This node only: its children read another entity's fields, not the owner's."""
+        yield self
+
+
+def aggregates(expr: Expr) -> tuple[Aggregate, ...]:
+    """Aggregates in an expression, in document order."""
+    return tuple(n for n in expr.walk() if isinstance(n, Aggregate))
+
+
 Expr = (
     Number | String | Bool | Date | AsOf | FieldRef | ParamRef | SetRef | RegionRef | PolicyRef
     | LedgerRef | ListLit | Compare | In | IsEmpty | And | Or | Not | Arith | Neg | Call
+    | Aggregate
 )
 
 

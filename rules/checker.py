@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from profiles.catalog import EntityCatalog, Field
+from profiles.catalog import EntityCatalog, Field, load_catalog
 from profiles.regions import Regions, UnknownRegionError, load_regions
 from rules import ast
 from rules.errors import Problem
@@ -209,7 +209,47 @@ class Checker:
         if isinstance(expr, ast.Neg):
             out, t = self._numeric(expr.item, "'-'")
             return replace(expr, item=out), Type(kind=t.kind, unit=t.unit)
+        if isinstance(expr, ast.Aggregate):
+            return self._aggregate(expr)
         return self._call(expr)
+
+    def _aggregate(self, expr: ast.Aggregate) -> tuple[ast.Expr, Type]:
+        """Resolve the relation, then the filter and value against the member scope."""
+        catalog = load_catalog()
+        owner = self.scope.entity.name
+        rel = catalog.relation(owner, expr.relation)
+        if rel is None:
+            names = [n for r in catalog.relations.get(owner, {}).values()
+                     for n in (r.name, r.label)]
+            self.error(expr.pos, "unknown-relation", f"expected a relation of the {owner} "
+                       f"catalog ({', '.join(names) or 'none'}), got '{expr.relation}'",
+                       self._suggest(expr.relation, names))
+            return expr, ERROR
+        navigation = bool(expr.written) and expr.where is None and expr.func == "max"
+        if navigation and rel.many:
+            self.error(expr.pos, "type-mismatch", f"expected a relation of at most one member "
+                       f"before '.', got {rel.name} ({rel.label}) of many: use count(), "
+                       f"sum(), min() or max() over it")
+        inner = Checker(replace(self.scope, entity=catalog.member_scope(rel)))
+        where = value = None
+        vt = Type(kind="number")
+        if expr.where is not None:
+            where = inner.condition(expr.where)
+        if expr.value is not None:
+            value, vt = inner.infer(expr.value)
+            if expr.func == "sum" and vt.kind not in ("number", "error"):
+                inner.error(value.pos, "type-mismatch", f"expected a number to sum, got "
+                            f"{_words(vt)} {_desc(value)}")
+        if any(ast.aggregates(p) for p in (where, value) if p is not None):
+            inner.error(expr.pos, "unsupported", "expected no aggregate inside an aggregate, "
+                        "got one nested")
+        self.problems.extend(inner.problems)
+        out = replace(expr, relation=rel.name, where=where, value=value)
+        if expr.func == "count":
+            return out, Type(kind="number")
+        if navigation:
+            return out, replace(vt, field=vt.field)
+        return out, replace(vt, field=None)
 
     def _want_bool(self, expr: ast.Expr, t: Type) -> None:
         if t.kind not in ("bool", "error"):

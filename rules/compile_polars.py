@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import reduce
 
 import polars as pl
 
-from profiles.catalog import EntityCatalog
+from profiles.catalog import HELD_FIELDS, EntityCatalog
 from rules import ast
+from rules.compile_related import AggregateColumns, RelatedCompiler, has_interval
 from rules.errors import PolicyError, Problem, UnsupportedNode
 from rules.ledger import ledger_column
 from rules.model import (
@@ -79,17 +80,22 @@ class CompiledPolicy:
     #: award-ledger lookups (own and of referenced policies): columns the frame must carry,
     #: added by rules.ledger.join_ledger
     ledger: frozenset[ast.LedgerRef] = frozenset()
+    #: aggregates over related entities the expressions read, by column key: add them to
+    #: the frame first (:func:`rules.compile_related.attach_related`)
+    related: dict[str, AggregateColumns] = field(default_factory=dict)
 
 
 class _Compiler:
     def __init__(self, policies: dict[str, Policy], catalog: EntityCatalog, sets: NamedSets,
-                 as_of: dt.date) -> None:
-        self.policies = policies
+                 as_of: dt.date, *, held: bool = False) -> None:
+        self.held = held
+        self.policies = policies  # those compiled, and every one they may reference
         self.catalog = catalog
         self.sets = sets
         self.as_of = as_of
         self._truths: dict[str, pl.Expr] = {}
         self._busy: set[str] = set()
+        self.related = RelatedCompiler(self)
 
     # ---- policies and trees -----------------------------------------------------------
 
@@ -120,7 +126,23 @@ class _Compiler:
     def cond(self, expr: ast.Expr, policy: Policy) -> pl.Expr:
         """An expression used as a condition: a bare list-type boolean is FALSE when empty."""
         out = self.expr(expr, policy)
-        return out.fill_null(False) if is_listed_bool(expr, self.catalog) else out
+        if not is_listed_bool(expr, self.catalog):
+            return out
+        assert isinstance(expr, ast.FieldRef)
+        held = self.held_empty([expr.name])
+        filled = out.fill_null(False)
+        return filled if held is None else pl.when(held).then(_NULL_BOOL).otherwise(filled)
+
+    def held_empty(self, names: Iterable[str]) -> pl.Expr | None:
+        """Rows where one of ``names`` is empty because of a data defect
+        (:func:`rules.semantics.held_empty`); None when the frame has no held entities."""
+        names = sorted(names)
+        if not self.held or not names:
+            return None
+        held = pl.col(HELD_FIELDS)
+        return reduce(lambda a, b: a | b, (
+            pl.col(n).is_null() & held.list.contains(pl.lit(n)).fill_null(False)
+            for n in names))
 
     def expr(self, expr: ast.Expr, policy: Policy) -> pl.Expr:
         if isinstance(expr, ast.Number | ast.String | ast.Bool | ast.Date):
@@ -153,26 +175,34 @@ class _Compiler:
             return reduce(lambda a, b: a | b, (self.cond(i, policy) for i in expr.items))
         if isinstance(expr, ast.Not):
             return ~self.cond(expr.item, policy)
+        if isinstance(expr, ast.Arith | ast.Neg) and has_interval(expr):
+            return self.related.exact(expr, policy)
         if isinstance(expr, ast.Arith):
             return self.arith(expr, policy)
         if isinstance(expr, ast.Neg):
             return -self.expr(expr.item, policy)
         if isinstance(expr, ast.Call):
             return self.call(expr, policy)
+        if isinstance(expr, ast.Aggregate):
+            return self.related.exact(expr, policy)
         raise UnsupportedNode("polars", expr)
 
     def atom(self, expr: ast.Expr, policy: Policy) -> pl.Expr:
         raw = self.raw_atom(expr, policy)
         listed = list_fields(expr, self.catalog)
-        if not listed:
-            return raw
-        empty = reduce(lambda a, b: a | b, (pl.col(n).is_null() for n in listed))
-        return pl.when(empty).then(pl.lit(decided_value(expr))).otherwise(raw)
+        if listed:
+            empty = reduce(lambda a, b: a | b, (pl.col(n).is_null() for n in listed))
+            raw = pl.when(empty).then(pl.lit(decided_value(expr))).otherwise(raw)
+        held = self.held_empty(ast.fields_read(expr))
+        return raw if held is None else pl.when(held).then(_NULL_BOOL).otherwise(raw)
 
     def raw_atom(self, expr: ast.Expr, policy: Policy) -> pl.Expr:
         if isinstance(expr, ast.IsEmpty):
             empty = self.expr(expr.item, policy).is_null()
             return ~empty if expr.negated else empty
+        if isinstance(expr, ast.Compare) and (has_interval(expr.left)
+                                              or has_interval(expr.right)):
+            return self.related.compare(expr, policy)
         if isinstance(expr, ast.Compare):
             left, right = self.expr(expr.left, policy), self.expr(expr.right, policy)
             ops = {"<": left.lt, "<=": left.le, ">": left.gt, ">=": left.ge, "=": left.eq,
@@ -371,24 +401,31 @@ class _Compiler:
             leaves.append(CompiledCondition(condition=leaf, truth=truth, fields=fields,
                                             value=value, threshold=threshold,
                                             distance=distance))
-        return CompiledPolicy(policy=policy, truth=self.policy_truth(policy.id),
-                              conditions=tuple(leaves), amount=self.amount(policy),
+        truth, amount = self.policy_truth(policy.id), self.amount(policy)
+        return CompiledPolicy(policy=policy, truth=truth,
+                              conditions=tuple(leaves), amount=amount,
                               fields=self.fields_of(policy.fields_read, policy.references),
+                              related=dict(self.related.columns),
                               ledger=self.ledger_of(policy))
 
 
 def compile_policies(policies: Iterable[Policy], *, catalog: EntityCatalog, sets: NamedSets,
-                     as_of: dt.date) -> dict[str, CompiledPolicy]:
+                     as_of: dt.date, held: bool = False, library: Iterable[Policy] | None = None
+                     ) -> dict[str, CompiledPolicy]:
     """Compile policies of one entity (that of ``catalog``) as of a date. Policies named by
-    ``eligible()`` must be among ``policies``; their truth is inlined (FALSE when not in
-    effect on ``as_of``). A policy's own effective period is not applied: check
-    :meth:`Policy.in_effect`."""
+    ``eligible()`` must be among ``policies`` or ``library`` (e.g. every policy, in effect or
+    not); their truth is inlined, FALSE when not in effect on ``as_of`` (DESIGN §3: out of
+    effect means not eligible). A policy's own effective period is not applied: check
+    :meth:`Policy.in_effect`. With ``held``, the frame has the column
+    :data:`profiles.catalog.HELD_FIELDS` and a field empty on a data defect is UNKNOWN."""
     by_id = {p.id: p for p in policies}
+    refs = {p.id: p for p in (library or ()) if p.entity == catalog.name}
+    refs.update(by_id)
     wrong = [p for p in by_id.values() if p.entity != catalog.name]
     if wrong:
         raise PolicyError([Problem(file=p.source or p.id, line=1, column=1,
                                    code="entity-mismatch", message=f"expected a policy for "
                                    f"{catalog.name} to compile with its catalog, got '{p.id}' "
                                    f"for {p.entity}") for p in wrong])
-    compiler = _Compiler(by_id, catalog, sets, as_of)
+    compiler = _Compiler(refs, catalog, sets, as_of, held=held)
     return {pid: compiler.compile(p) for pid, p in by_id.items()}

@@ -36,6 +36,7 @@ CODES: tuple[str, ...] = (
     "duplicate-id",
     "reference-cycle",
     "entity-mismatch",
+    "internal-error",
 )
 
 

@@ -24,8 +24,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from profiles.catalog import EntityCatalog
-from rules import ast
+from profiles.catalog import EntityCatalog, load_catalog
+from rules import ast, intervals
 from rules.errors import UnsupportedNode
 from rules.ledger import AwardLedger, ledger_value
 from rules.model import AllOf, AnyOf, CaseAmount, ConditionNode, FormulaAmount, NotOf, Policy
@@ -34,6 +34,7 @@ from rules.semantics import (
     arith,
     call,
     decided_value,
+    held_empty,
     is_declared,
     is_listed_bool,
     list_fields,
@@ -89,7 +90,8 @@ def _cond(expr: ast.Expr, ctx: _Ctx) -> Truth:
     """An expression used as a condition (bare list-type booleans: empty is FALSE)."""
     value = _eval(expr, ctx)
     if value is None and is_listed_bool(expr, ctx.catalog):
-        return False
+        assert isinstance(expr, ast.FieldRef)
+        return None if held_empty([expr.name], ctx.row) else False
     return value
 
 
@@ -122,10 +124,62 @@ def _member(item: Any, container: ast.Expr, ctx: _Ctx) -> Truth:
     raise UnsupportedNode("interpreter", container)
 
 
+def _has_interval(expr: ast.Expr) -> bool:
+    return any(isinstance(n, ast.Aggregate) for n in expr.walk())
+
+
+def _members(rel_name: str, ctx: _Ctx) -> tuple[list[_Ctx] | None, EntityCatalog]:
+    """The member contexts of a relation, None when the owner is not on record."""
+    catalog = load_catalog()
+    rel = catalog.relation(ctx.catalog.name, rel_name)
+    if rel is None:
+        raise UnsupportedNode("interpreter", ast.FieldRef(name=rel_name))
+    scope = catalog.member_scope(rel)
+    rows = ctx.row.get(rel.name)
+    if rows is None:
+        return None, scope
+    return [_Ctx(ctx.policy, m, scope, ctx.sets, ctx.as_of, ctx.library) for m in rows], scope
+
+
+def _aggregate(expr: ast.Aggregate, ctx: _Ctx) -> intervals.Interval:
+    """The interval of an aggregate (:mod:`rules.intervals` is its specification)."""
+    members, _ = _members(expr.relation, ctx)
+    if members is None:
+        return intervals.UNBOUNDED
+    truths = [True if expr.where is None else _cond(expr.where, m) for m in members]
+    if expr.func == "count":
+        return intervals.count(truths)
+    assert expr.value is not None
+    pairs = [(t, _eval(expr.value, m)) for t, m in zip(truths, members, strict=True)]
+    if expr.func == "sum":
+        return intervals.total(pairs)
+    return intervals.least(pairs) if expr.func == "min" else intervals.greatest(pairs)
+
+
+#: Interval evaluation, one rule per core node that can carry an interval.
+_INTERVAL_RULES: dict[type, Any] = {
+    ast.Aggregate: _aggregate,
+    ast.Arith: lambda e, ctx: intervals.arith(e.op, _interval(e.left, ctx),
+                                              _interval(e.right, ctx)),
+    ast.Neg: lambda e, ctx: intervals.negate(_interval(e.item, ctx)),
+}
+
+
+def _interval(expr: ast.Expr, ctx: _Ctx) -> intervals.Interval:
+    rule = _INTERVAL_RULES.get(type(expr))
+    return intervals.point(_eval(expr, ctx)) if rule is None else rule(expr, ctx)
+
+
 def _atom(expr: ast.Expr, ctx: _Ctx) -> Truth:
+    if held_empty(ast.fields_read(expr), ctx.row):
+        return None
     listed = list_fields(expr, ctx.catalog)
     if any(ctx.row.get(name) is None for name in listed):
         return decided_value(expr)
+    if isinstance(expr, ast.Compare) and (_has_interval(expr.left)
+                                          or _has_interval(expr.right)):
+        return intervals.compare(expr.op, _interval(expr.left, ctx),
+                                 _interval(expr.right, ctx))
     if isinstance(expr, ast.Compare):
         return _compare(expr.op, _eval(expr.left, ctx), _eval(expr.right, ctx))
     if isinstance(expr, ast.In):
@@ -167,6 +221,8 @@ def _eval(expr: ast.Expr, ctx: _Ctx) -> Any:
     if isinstance(expr, ast.Not):
         truth = _cond(expr.item, ctx)
         return None if truth is None else not truth
+    if isinstance(expr, ast.Arith | ast.Neg) and _has_interval(expr):
+        return _interval(expr, ctx).exact
     if isinstance(expr, ast.Arith):
         return arith(expr.op, _eval(expr.left, ctx), _eval(expr.right, ctx))
     if isinstance(expr, ast.Neg):
@@ -174,6 +230,8 @@ def _eval(expr: ast.Expr, ctx: _Ctx) -> Any:
         return None if value is None else -value
     if isinstance(expr, ast.Call):
         return _call(expr, ctx)
+    if isinstance(expr, ast.Aggregate):
+        return _aggregate(expr, ctx).exact
     raise UnsupportedNode("interpreter", expr)
 
 

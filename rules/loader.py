@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -19,20 +20,29 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from profiles.catalog import ENTITIES, Catalog, load_catalog
 from rules import ast
 from rules.caps import cap_problems, read_cap
 from rules.checker import Checker, Scope
 from rules.errors import PolicyError, Problem, UnknownPolicyError
-from rules.model import DELIVERIES, Basis, Budget, BudgetOrder, Exclusivity, Policy, leaves
+from rules.model import (
+    DELIVERIES,
+    UNVERIFIED,
+    VERIFICATIONS,
+    Basis,
+    Budget,
+    BudgetOrder,
+    Exclusivity,
+    Policy,
+    leaves,
+)
 from rules.parser import parse_number
-from rules.schema import REQUIRED_KEYS, TOP_KEYS, Reader, suggest, type_word
+from rules.schema import BASIS_KEYS, REQUIRED_KEYS, TOP_KEYS, Reader, suggest, type_word
 from rules.sets import NamedSets, bundled_sets, load_sets
 from rules.triggers import read_trigger
+from rules.yaml_text import position, read_yaml_file
 
 SETS_FILE = "sets.yaml"
 
@@ -85,21 +95,7 @@ def canonical_version(data: Any) -> str:
 
 
 def _read_yaml(path: Path, file: str) -> tuple[Any, str]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise PolicyError([Problem(file=file, line=1, column=1, code="yaml-error",
-                                   message=f"expected a readable UTF-8 policy file, got "
-                                   f"{type(err).__name__}")]) from None
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    try:
-        return yaml.load(text), text
-    except MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise PolicyError([Problem(file=file, line=line, column=col, code="yaml-error",
-                                   message=f"expected valid YAML, got {err.problem}")]) from None
+    return read_yaml_file(path, file=file)
 
 
 def _load(path: Path, *, catalog: Catalog, sets: NamedSets,
@@ -122,7 +118,10 @@ def _load(path: Path, *, catalog: Catalog, sets: NamedSets,
     pid, title = r.text(data, "id"), r.text(data, "title")
     entity = r.choice(data, "entity", ENTITIES, "bad-entity")
     delivery = r.choice(data, "delivery", DELIVERIES, "bad-delivery")
-    basis = _basis(r, data)
+    bases = _bases(r, data)
+    basis = bases[0] if bases else None
+    verification = (r.choice(data, "verification", VERIFICATIONS, "bad-verification")
+                    if "verification" in data else None)
     eff = r.mapping(data, "effective", ("from", "to"))
     start = r.date(eff, "from") if eff is not None else None
     end = r.date(eff, "to") if eff is not None and eff.get("to") is not None else None
@@ -140,6 +139,7 @@ def _load(path: Path, *, catalog: Catalog, sets: NamedSets,
     budget = _budget(r, data, catalog, entity) if "budget" in data else None
     trigger = read_trigger(r, data) if "trigger" in data else None
     cap = read_cap(r, data) if "cap" in data else None
+    description = r.text(data, "description", required=False)
     if r.checker is not None:
         r.problems += r.checker.problems
     if tree is not None:
@@ -149,29 +149,73 @@ def _load(path: Path, *, catalog: Catalog, sets: NamedSets,
                 r.error(cond.pos, "duplicate-id", f"expected unique condition ids, got "
                         f"'{cond.id}' twice")
             seen.add(cond.id)
+            names = [n for b in bases for n in (b.document, b.title) if n]
+            if cond.document is not None and cond.document not in names:
+                r.error(cond.pos, "unknown-document", f"expected the condition's document to "
+                        f"be one of the basis documents ({', '.join(names)}), got "
+                        f"'{cond.document}'", suggest(cond.document, names))
     if r.problems or None in (pid, title, entity, delivery, basis, start, tree, r.checker):
         return None, r.problems
     policy = Policy(
         id=pid, title=title, entity=entity, basis=basis, effective_from=start,  # type: ignore[arg-type]
         effective_to=end, delivery=delivery, eligibility=tree,  # type: ignore[arg-type]
         parameters=params, amount=amount, exclusivity=excl, budget=budget,
-        description=r.text(data, "description", required=False),
+        description=description,
         version=canonical_version(data), source=file, trigger=trigger, cap=cap,
+        further_basis=tuple(bases[1:]), verified=verification != UNVERIFIED,
     )
     return policy, []
 
 
-def _basis(r: Reader, data: CommentedMap) -> Basis | None:
+def _load_guarded(path: Path, *, catalog: Catalog, sets: NamedSets,
+                  known: Mapping[str, str] | None) -> tuple[Policy | None, list[Problem]]:
+    """:func:`_load`, with a last line of defence: whatever a file holds, checking it ends in
+    located problems, never in an exception (a problem coded ``internal-error`` is a defect
+    of the checker, which the tests that feed it malformed files look for)."""
+    try:
+        return _load(path, catalog=catalog, sets=sets, known=known)
+    except RecursionError:
+        message = "期望可检查的政策文件，实际结构嵌套过深，检查器无法处理"
+    except Exception as err:  # the last line of defence, see above
+        message = (f"期望可检查的政策文件，实际检查器在此文件上出错({type(err).__name__})；"
+                   "请把此文件报告给维护人员")
+    return None, [Problem(file=str(path), line=1, column=1, code="internal-error",
+                          message=message)]
+
+
+def _bases(r: Reader, data: CommentedMap) -> list[Basis]:
+    """``basis``: one document (a mapping, or a bare 文号) or a list of them; each needs a 文号
+    (``document``) or, for a text that has none, a ``title``."""
     raw = data["basis"]
     if isinstance(raw, str):
-        return Basis(document=raw)
-    body = r.mapping(data, "basis", ("document", "clause", "url"))
-    if body is None:
+        return [Basis(document=raw)]
+    if isinstance(raw, CommentedSeq):
+        if not raw:
+            r.error(r.value_pos(data, "basis"), "schema",
+                    "expected at least one document under 'basis', got an empty list")
+            return []
+        found = [_one_basis(r, raw, i) for i in range(len(raw))]
+        return [b for b in found if b is not None] if None not in found else []
+    one = _one_basis(r, data, "basis")
+    return [] if one is None else [one]
+
+
+def _one_basis(r: Reader, node: Any, key: Any) -> Basis | None:
+    body = node[key]
+    if not isinstance(body, CommentedMap):
+        r.error(r.value_pos(node, key), "schema", "expected a document {document: 文号, title, "
+                f"clause, url, text}} under 'basis', got {type_word(body)}")
         return None
-    doc = r.text(body, "document")
-    return None if doc is None else Basis(document=doc, clause=r.text(body, "clause",
-                                          required=False), url=r.text(body, "url",
-                                                                      required=False))
+    r.only_keys(body, BASIS_KEYS, where="a basis document")
+    doc = r.text(body, "document", required=False) or None
+    title = r.text(body, "title", required=False) or None
+    if doc is None and title is None:
+        r.error(r.node_pos(body), "schema", "expected a 'document' (文号) or, for a text "
+                "without one, a 'title' in the basis document, got neither")
+        return None
+    return Basis(document=doc, title=title, clause=r.text(body, "clause", required=False),
+                 url=r.text(body, "url", required=False),
+                 text=r.text(body, "text", required=False))
 
 
 def _exclusivity(r: Reader, data: CommentedMap) -> Exclusivity | None:
@@ -196,8 +240,10 @@ def _budget(r: Reader, data: CommentedMap, catalog: Catalog,
     try:
         amount = float(total) if isinstance(total, int | float) else parse_number(str(total)).value
     except (ArithmeticError, ValueError):
+        amount = math.nan
+    if isinstance(total, bool) or not math.isfinite(amount) or amount < 0:
         r.error(r.value_pos(body, "total"), "schema",
-                f"expected a budget total like 5000万, got {type_word(total)}")
+                f"期望预算总额为不小于 0 的金额(如 5000万)，实际为 {type_word(total)}")
         return None
     allocation = body.get("allocation", "ordered")
     if allocation not in ("ordered", "pro_rata"):
@@ -205,7 +251,12 @@ def _budget(r: Reader, data: CommentedMap, catalog: Catalog,
                 f"ordered, pro_rata, got '{allocation}'")
         return None
     order: list[BudgetOrder] = []
-    for i, item in enumerate(body.get("order") or ()):
+    raw_order = body.get("order") or []
+    if not isinstance(raw_order, list):
+        r.error(r.value_pos(body, "order"), "schema", "期望 order 为字段名的列表(如 "
+                f"[little_giant_on, -employees])，实际为 {type_word(raw_order)}")
+        return None
+    for i, item in enumerate(raw_order):
         name = str(item).lstrip("-").strip()
         ecat = catalog.entity(entity) if entity else None
         if ecat is not None and name not in ecat:
@@ -228,7 +279,7 @@ def load_policy(path: Path | str, *, catalog: Catalog | None = None,
     >>> load_policy(str(path)).conditions[2].label
     '年度应纳税所得额不超过300万元'
     """
-    policy, problems = _load(Path(path), catalog=catalog or load_catalog(),
+    policy, problems = _load_guarded(Path(path), catalog=catalog or load_catalog(),
                              sets=sets if sets is not None else bundled_sets(),
                              known=known_policies)
     if problems or policy is None:
@@ -270,8 +321,8 @@ def _scan_ids(files: list[Path]) -> dict[Path, tuple[str, str, ast.Pos]]:
         except (PolicyError, OSError):
             continue
         if isinstance(data, CommentedMap) and "id" in data:
-            line, col = data.lc.value("id")
-            out[path] = (str(data["id"]), str(data.get("entity")), ast.Pos(line + 1, col + 1))
+            out[path] = (str(data["id"]), str(data.get("entity")),
+                         ast.Pos(*position(data, "id")))
     return out
 
 
@@ -288,7 +339,8 @@ def _cycles(policies: dict[str, Policy]) -> list[Problem]:
                     continue
                 ref = node.policy_id
                 if state.get(ref) == 1:
-                    cycle = " -> ".join([*stack[stack.index(ref):], pid, ref])
+                    path = [*stack, pid]
+                    cycle = " -> ".join([*path[path.index(ref):], ref])
                     problems.append(Problem(
                         file=policy.source or pid, line=node.pos.line, column=node.pos.column,
                         code="reference-cycle", message="expected eligible() references "
@@ -300,6 +352,27 @@ def _cycles(policies: dict[str, Policy]) -> list[Problem]:
     for pid in sorted(policies):
         if pid not in state:
             visit(pid, [])
+    return problems
+
+
+def _unverified_references(policies: Mapping[str, Policy],
+                           everything: Mapping[str, Policy]) -> list[Problem]:
+    """A verified policy may not depend on the outcome of one marked 待核 (which is never
+    published, so the reference could never be decided)."""
+    problems: list[Problem] = []
+    for policy in policies.values():
+        if not policy.verified:
+            continue
+        for cond in policy.conditions:
+            for node in cond.expr.walk():
+                target = (everything.get(node.policy_id)
+                          if isinstance(node, ast.PolicyRef) else None)
+                if target is not None and not target.verified:
+                    problems.append(Problem(
+                        file=policy.source or policy.id, line=node.pos.line,
+                        column=node.pos.column, code="unverified-reference",
+                        message=f"expected eligible() to name a verified policy, got "
+                        f"'{target.id}', which is marked 待核"))
     return problems
 
 
@@ -324,7 +397,7 @@ def load_library(paths_or_dirs: Iterable[Path | str], *, catalog: Catalog | None
     policies: dict[str, Policy] = {}
     first: dict[str, Path] = {}
     for path in files:
-        policy, found = _load(path, catalog=catalog, sets=sets, known=known)
+        policy, found = _load_guarded(path, catalog=catalog, sets=sets, known=known)
         problems += sorted(found, key=lambda p: (p.line, p.column))
         if path in scanned:
             pid, _, pos = scanned[path]
@@ -338,6 +411,8 @@ def load_library(paths_or_dirs: Iterable[Path | str], *, catalog: Catalog | None
             policies[policy.id] = policy
     problems += _cycles(policies)
     problems += cap_problems([*policies.values(), *(base or ())])
+    everything = {**({p.id: p for p in base} if base is not None else {}), **policies}
+    problems += _unverified_references(policies, everything)
     if problems:
         raise PolicyError(problems)
     if base is not None:

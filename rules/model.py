@@ -12,7 +12,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from rules.ast import NOPOS, Expr, LedgerRef, Pos, fields_read, ledger_refs, policies_referenced
+from rules.ast import (
+    NOPOS,
+    Aggregate,
+    Expr,
+    LedgerRef,
+    Pos,
+    aggregates,
+    fields_read,
+    ledger_refs,
+    policies_referenced,
+)
 from rules.triggers import Trigger
 
 if TYPE_CHECKING:
@@ -30,13 +40,35 @@ DELIVERIES: tuple[Delivery, ...] = ("direct", "notice", "apply")
 PERIODS: tuple[Period, ...] = ("once", "month", "year")
 
 
+VERIFIED = "已核"
+UNVERIFIED = "待核"
+VERIFICATIONS = (VERIFIED, UNVERIFIED)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Basis:
-    """The document a policy encodes: 文号, clause, optional URL."""
+    """One document a policy encodes: its 文号 (None when the text has none), title, the
+    clause, the URL of the source read and the clause text as read.
 
-    document: str
+    >>> Basis(title="工伤保险条例", clause="第三十七条").cite
+    '工伤保险条例 第三十七条'
+    """
+
+    document: str | None = None
+    title: str | None = None
     clause: str | None = None
     url: str | None = None
+    text: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The 文号, or the title of a document without one."""
+        return self.document or self.title or ""
+
+    @property
+    def cite(self) -> str:
+        """文号 (or title) and clause, as cited in explanations."""
+        return " ".join(x for x in (self.name, self.clause) if x)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,7 +79,8 @@ class Condition:
     id: str
     expr: Expr
     label: str
-    clause: str | None = None
+    clause: str | None = None  # the clause text this condition encodes, as read
+    document: str | None = None  # which basis document (文号 or title); None: the first
     pos: Pos = field(default=NOPOS, compare=False)
 
 
@@ -200,6 +233,25 @@ class Policy:
     source: str | None = None  # file path it was loaded from
     trigger: Trigger | None = None  # event-triggered policies only (rules.triggers)
     cap: CapGroup | None = None  # a limit shared with other policies (rules.caps)
+    further_basis: tuple[Basis, ...] = ()  # documents cited after the first
+    verified: bool = True  # False: a draft marked 待核, never published or matched
+
+    @property
+    def bases(self) -> tuple[Basis, ...]:
+        """Every document the policy cites, the first one first."""
+        return (self.basis, *self.further_basis)
+
+    @property
+    def verification(self) -> str:
+        return VERIFIED if self.verified else UNVERIFIED
+
+    def basis_of(self, condition: Condition) -> Basis:
+        """The document ``condition`` cites: the one it names, else the first."""
+        for basis in self.bases:
+            if condition.document is not None and condition.document in (
+                    basis.document, basis.title):
+                return basis
+        return self.basis
 
     def in_effect(self, when: dt.date) -> bool:
         return self.effective_from <= when and (
@@ -230,6 +282,12 @@ class Policy:
         for expr in amount_exprs(self.amount):
             out |= ledger_refs(expr)
         return frozenset(out)
+
+    @property
+    def aggregates(self) -> tuple[Aggregate, ...]:
+        """Aggregates over related entities in the eligibility and the amount."""
+        exprs = [leaf.expr for leaf in self.conditions] + list(amount_exprs(self.amount))
+        return tuple(a for e in exprs for a in aggregates(e))
 
     @property
     def references(self) -> frozenset[str]:

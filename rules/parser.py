@@ -20,6 +20,7 @@ True
 from __future__ import annotations
 
 import datetime as dt
+import math
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -45,6 +46,8 @@ LEDGER_FUNCTIONS: dict[str, str] = {
     "first_time": "first_time", "首次": "first_time",
 }
 _WITHIN = frozenset({"within", "期间"})
+#: Aggregates over related entities; ``any``/``all`` are sugar over ``count``.
+AGGREGATES: tuple[str, ...] = (*get_args(ast.AggFunc), "any", "all")
 
 # How expected terminals are named in syntax errors (in this order).
 _EXPECTED_NAMES: dict[str, str] = {
@@ -71,6 +74,9 @@ _EXPECTED_NAMES: dict[str, str] = {
     "_EMPTY_ZH": "'为空'",
     "_KNOWN_ZH": "'已知'",
     "_OR": "'or'",
+    "_WHERE": "'where'",
+    "_WHERE_ZH": "'其中'",
+    "DOT": "'.'",
     "_IN": "'in'",
     "_IS": "'is'",
     "PLUS": "'+'",
@@ -126,6 +132,9 @@ class _ToAst(Transformer[Token, ast.Expr]):
 
     def number(self, meta: Meta, children: list[Token]) -> ast.Expr:
         num = parse_number(str(children[0]))
+        if not math.isfinite(num.value):
+            raise _problem(self.file, self._pos(meta), "syntax-error",
+                           f"期望有限的数值，实际为 {children[0]}(超出可表示的范围)")
         return ast.Number(value=num.value, unit=num.unit, text=num.text, pos=self._pos(meta))
 
     def duration(self, meta: Meta, children: list[Token]) -> ast.Expr:
@@ -188,10 +197,65 @@ class _ToAst(Transformer[Token, ast.Expr]):
         items = tuple(c for c in children if c is not None)
         return ast.ListLit(items=items, pos=self._pos(meta))
 
+    def path(self, meta: Meta, children: list[Token]) -> ast.Expr:
+        """``spouse.age``: navigation, sugar for ``max`` over a relation of at most one
+        member (the checker refuses a relation of many)."""
+        parts = [str(c) for c in children]
+        pos = self._pos(meta)
+        last = children[-1]
+        return ast.Aggregate(func="max", relation=".".join(parts[:-1]),
+                             value=ast.FieldRef(name=parts[-1], written=parts[-1],
+                                                pos=self._pos(last)),
+                             written=".".join(parts), pos=pos)
+
+    def call_where(self, meta: Meta, children: list[Any]) -> ast.Expr:
+        fname, over, where = str(children[0]), children[1], children[2]
+        pos = self._pos(meta)
+        if fname not in AGGREGATES:
+            raise _problem(self.file, pos, "syntax-error",
+                           f"expected 'where' only inside {', '.join(AGGREGATES)}(), "
+                           f"got {fname}(... where ...)")
+        return self._aggregate(fname, over, where, pos)
+
+    def _aggregate(self, fname: str, over: ast.Expr, where: ast.Expr | None,
+                   pos: ast.Pos) -> ast.Expr:
+        """An aggregate, with ``any``/``all`` rewritten to the core ``count``."""
+        if fname in ("count", "any", "all"):
+            if isinstance(over, ast.FieldRef):
+                relation = over.name
+            elif isinstance(over, ast.Aggregate) and over.written and over.where is None:
+                relation = over.written
+            else:
+                raise _problem(self.file, over.pos, "syntax-error",
+                               f"expected a relation such as household.members or hires in "
+                               f"{fname}(), got {type(over).__name__.lower()}")
+            if fname == "all":
+                if where is None:
+                    raise _problem(self.file, pos, "syntax-error",
+                                   "expected all(relation where condition), got no 'where'")
+                count = ast.Aggregate(func="count", relation=relation,
+                                      where=ast.Not(item=where, pos=where.pos), pos=pos)
+                return ast.Compare(op="=", left=count, right=ast.Number(value=0, text="0"),
+                                   pos=pos)
+            count = ast.Aggregate(func="count", relation=relation, where=where, pos=pos)
+            if fname == "any":
+                return ast.Compare(op=">=", left=count, right=ast.Number(value=1, text="1"),
+                                   pos=pos)
+            return count
+        if not (isinstance(over, ast.Aggregate) and over.written and over.value is not None):
+            raise _problem(self.file, over.pos, "syntax-error",
+                           f"expected relation.field in {fname}() such as "
+                           f"{fname}(hires.wage_base), got {type(over).__name__.lower()}")
+        return ast.Aggregate(func=fname, relation=over.relation, value=over.value,  # type: ignore[arg-type]
+                             where=where, pos=pos)
+
     def call(self, meta: Meta, children: list[Any]) -> ast.Expr:
         fname = str(children[0])
         args = tuple(c for c in children[1:] if c is not None)
         pos = self._pos(meta)
+        if fname in AGGREGATES and len(args) == 1 and (
+                fname not in FUNCTIONS or isinstance(args[0], ast.Aggregate)):
+            return self._aggregate(fname, args[0], None, pos)
         if fname in _ELIGIBLE:
             if len(args) != 1 or not isinstance(args[0], ast.String):
                 raise _problem(self.file, pos, "syntax-error",
@@ -302,12 +366,20 @@ def parse_expr(
     offset = _Offset(line, column, indent)
     try:
         tree = _lark().parse(text)
+        result = _ToAst(offset, file).transform(tree)
     except UnexpectedInput as err:
         raise _syntax_problem(err, text, offset, file) from None
-    try:
-        result = _ToAst(offset, file).transform(tree)
     except VisitError as err:
         if isinstance(err.orig_exc, PolicyError):
             raise err.orig_exc from None
+        if isinstance(err.orig_exc, RecursionError):
+            raise _too_deep(file, offset) from None
         raise
+    except RecursionError:
+        raise _too_deep(file, offset) from None
     return result
+
+
+def _too_deep(file: str, offset: _Offset) -> PolicyError:
+    return _problem(file, offset.pos(1, 1), "syntax-error",
+                    "期望较短的表达式，实际表达式过长或括号嵌套过深；请拆成几个条件")

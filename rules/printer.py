@@ -17,7 +17,7 @@ from rules.errors import UnsupportedNode
 KEYWORDS = frozenset({
     "and", "or", "not", "in", "is", "empty", "known", "true", "false", "as_of", "eligible",
     "received", "received_amount", "first_time", "已领取", "已领取金额", "首次",
-    "且", "或", "非", "为空", "已知", "是", "否", "评估日", "符合",
+    "且", "或", "非", "为空", "已知", "是", "否", "评估日", "符合", "where", "其中",
 })
 _NAME = re.compile(r"[^\W\d]\w*")
 
@@ -104,6 +104,14 @@ def to_source(expr: ast.Expr) -> str:
         window = "" if expr.within_months is None else ", within = " + months_source(
             expr.within_months)
         return f'{fname}("{expr.policy_id}"{window})'
+    if isinstance(expr, ast.Aggregate):
+        if expr.written:
+            return expr.written
+        over = expr.relation
+        if expr.value is not None:
+            over += "." + to_source(expr.value)
+        where = "" if expr.where is None else f" where {to_source(expr.where)}"
+        return f"{expr.func}({over}{where})"
     if isinstance(expr, ast.ListLit):
         return "[" + ", ".join(to_source(i) for i in expr.items) + "]"
     if isinstance(expr, ast.Compare):

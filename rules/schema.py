@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -41,10 +42,12 @@ from rules.model import (
     TierAmount,
 )
 from rules.parser import parse_expr
+from rules.yaml_text import as_date, date_problem_text, position
 
 TOP_KEYS = ("id", "title", "entity", "basis", "effective", "delivery", "parameters",
             "eligibility", "amount", "exclusivity", "budget", "description", "trigger",
-            "cap")
+            "verification", "cap")
+BASIS_KEYS = ("document", "title", "clause", "url", "text")
 REQUIRED_KEYS = ("id", "title", "entity", "basis", "effective", "delivery", "eligibility")
 
 
@@ -65,19 +68,11 @@ class Reader:
     # ---- positions --------------------------------------------------------------------
 
     def key_pos(self, node: Any, key: Any) -> ast.Pos:
-        if isinstance(node, CommentedMap) and key in node:
-            line, col = node.lc.key(key)
-            return ast.Pos(line + 1, col + 1)
-        return self.node_pos(node)
+        return ast.Pos(*position(node, key, of="key"))
 
     def value_pos(self, node: Any, key: Any) -> ast.Pos:
-        if isinstance(node, CommentedMap) and key in node:
-            line, col = node.lc.value(key)
-            return ast.Pos(line + 1, col + 1)
-        if isinstance(node, CommentedSeq) and isinstance(key, int) and key < len(node):
-            line, col = node.lc.item(key)
-            return ast.Pos(line + 1, col + 1)
-        return self.node_pos(node)
+        of = "item" if isinstance(node, CommentedSeq) else "value"
+        return ast.Pos(*position(node, key, of=of))
 
     def node_pos(self, node: Any) -> ast.Pos:
         lc = getattr(node, "lc", None)
@@ -113,24 +108,19 @@ class Reader:
             if required:
                 self.error(self.node_pos(node), "schema", f"expected a '{key}', got nothing")
             return None
-        if isinstance(value, CommentedMap | CommentedSeq):
+        if not isinstance(value, str | int | float | dt.date):
             self.error(self.value_pos(node, key), "schema",
-                       f"expected text for '{key}', got {type_word(value)}")
+                       f"期望 '{key}' 为文本，实际为 {type_word(value)}")
             return None
         return str(value)
 
     def date(self, node: Any, key: str) -> dt.date | None:
         value = node.get(key)
-        if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, dt.date):
-            return value
-        try:
-            return dt.date.fromisoformat(str(value))
-        except ValueError:
-            self.error(self.value_pos(node, key), "schema",
-                       f"expected a date YYYY-MM-DD for '{key}', got '{value}'")
-            return None
+        found = as_date(value)
+        if found is None:
+            self.error(self.value_pos(node, key), "schema", f"期望 '{key}' 为日期 "
+                       f"YYYY-MM-DD，实际为 {date_problem_text(value)}")
+        return found
 
     def choice(self, node: Any, key: str, options: Sequence[str], code: str) -> str | None:
         value = self.text(node, key)
@@ -203,8 +193,8 @@ class Reader:
                 dated = [(k, self.expr(body, k), self.key_pos(body, k)) for k in body]
             for since, expr, pos in dated:
                 if not isinstance(since, dt.date):
-                    self.error(pos, "schema", f"expected a date YYYY-MM-DD as key of "
-                               f"parameter '{name}', got '{since}'")
+                    self.error(pos, "schema", f"期望参数 '{name}' 的键为生效日期 YYYY-MM-DD，"
+                               f"实际为 {date_problem_text(since)}")
                 elif expr is not None and not isinstance(
                         expr, ast.Number | ast.String | ast.Bool | ast.Date):
                     self.error(expr.pos, "schema", f"expected a literal value for parameter "
@@ -227,7 +217,8 @@ class Reader:
             return None
         label = self.text(raw, "label", required=False)
         if "when" in raw:
-            self.only_keys(raw, ("when", "label", "clause", "id"), where="a condition")
+            self.only_keys(raw, ("when", "label", "clause", "id", "document"),
+                           where="a condition")
             counter[0] += 1
             expr = self.condition_expr(raw, "when")
             if label is None:
@@ -237,7 +228,8 @@ class Reader:
             if expr is None:
                 return None
             return Condition(id=cid, expr=expr, label=label or "", pos=self.node_pos(raw),
-                             clause=self.text(raw, "clause", required=False))
+                             clause=self.text(raw, "clause", required=False),
+                             document=self.text(raw, "document", required=False))
         group = [k for k in ("all", "any", "not") if k in raw]
         if len(group) != 1:
             self.error(self.node_pos(raw), "schema", "expected exactly one of when, all, any, "
@@ -307,7 +299,8 @@ class Reader:
         table = body["table"]
         for i, row in enumerate(table):
             if not (isinstance(row, CommentedSeq) and len(row) == 2
-                    and isinstance(row[0], int | float) and not isinstance(row[0], bool)):
+                    and isinstance(row[0], int | float) and not isinstance(row[0], bool)
+                    and math.isfinite(row[0])):
                 self.error(self.value_pos(table, i), "schema",
                            f"expected a tier row [from, value], got {type_word(row)}")
                 continue

@@ -13,9 +13,10 @@ arithmetic, and how a row value becomes a three-valued truth.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from profiles.catalog import EntityCatalog
+from profiles.catalog import HELD_FIELDS, EntityCatalog
 from rules import ast
 
 ATOMS = (ast.Compare, ast.In, ast.IsEmpty)
@@ -64,6 +65,22 @@ def is_listed_bool(expr: ast.Expr, catalog: EntityCatalog) -> bool:
         return False
     f = catalog.field(expr.name)
     return f.type == "bool" and f.not_listed_when_empty
+
+
+def held_empty(names: Iterable[str], row: Mapping[str, Any]) -> bool:
+    """Whether one of ``names`` is empty *because of a data defect*: the entity is held
+    (its row in the field's source was quarantined, ``profiles.catalog.HELD_FIELDS``). Such a
+    field is UNKNOWN whatever its kind: an atom reading it is UNKNOWN (never "not listed"),
+    ``is empty`` on it too.
+
+    >>> held_empty(["disability_grade"], {"disability_grade": None,
+    ...                                   HELD_FIELDS: ["disability_grade"]})
+    True
+    >>> held_empty(["disability_grade"], {"disability_grade": None})
+    False
+    """
+    held = row.get(HELD_FIELDS) or ()
+    return any(n in held and row.get(n) is None for n in names)
 
 
 def is_declared(name: str, catalog: EntityCatalog) -> bool:

@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
 from rules.errors import PolicyError, Problem
+from rules.yaml_text import position, read_yaml_file
 
 SetKind = Literal["industry_prefix", "values"]
 SET_KINDS: tuple[SetKind, ...] = ("industry_prefix", "values")
@@ -94,33 +94,34 @@ class NamedSets(Mapping[str, NamedSet]):
 def load_sets(path: Path | str) -> NamedSets:
     """Read a sets file: ``name: {label, kind, items}`` per set."""
     file = str(path)
-    raw: Any = YAML(typ="rt").load(Path(path).read_text(encoding="utf-8"))
+    raw, _ = read_yaml_file(Path(path), file=file)
     problems: list[Problem] = []
     out: dict[str, NamedSet] = {}
     if not isinstance(raw, CommentedMap):
         raise PolicyError([Problem(file=file, line=1, column=1, code="schema",
-                                   message="expected a mapping of named sets")])
+                                   message="期望命名集合的映射(名称: {label, kind, items})，"
+                                   "实际不是映射")])
     for name, body in raw.items():
-        line, col = raw.lc.key(name)
-        where = {"file": file, "line": line + 1, "column": col + 1}
+        line, col = position(raw, name, of="key")
+
+        def problem(message: str, line: int = line, col: int = col) -> Problem:
+            return Problem(file=file, line=line, column=col, code="schema", message=message)
+
         if not isinstance(body, Mapping) or not isinstance(body.get("items"), list):
-            problems.append(Problem(**where, code="schema",
-                                    message=f"set '{name}': expected a mapping with items"))
+            problems.append(problem(f"集合 '{name}': 期望含 items 列表的映射，实际不是"))
             continue
         kind = str(body.get("kind", "values"))
         if kind not in SET_KINDS:
-            problems.append(Problem(**where, code="schema",
-                                    message=f"set '{name}': expected kind one of "
-                                    f"{', '.join(SET_KINDS)}, got '{kind}'"))
+            problems.append(problem(f"集合 '{name}': 期望 kind 为 {'、'.join(SET_KINDS)} "
+                                    f"之一，实际为 '{kind}'"))
             continue
         lists = {key: tuple(str(i) for i in body.get(key) or ()) for key in
                  ("items", "pending", "excluded")}
         twice = sorted({c for key in lists for c in lists[key]
                         if sum(c in v for v in lists.values()) > 1})
         if twice:
-            problems.append(Problem(**where, code="schema", message=f"set '{name}': expected "
-                                    f"each code in one of items, pending, excluded, got "
-                                    f"{', '.join(twice)} in several"))
+            problems.append(problem(f"集合 '{name}': 期望每个代码只出现在 items、pending、"
+                                    f"excluded 之一中，实际 {', '.join(twice)} 出现在多处"))
             continue
         out[str(name)] = NamedSet(
             name=str(name),

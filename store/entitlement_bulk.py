@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +65,7 @@ class RunChanges:
     new: pl.DataFrame
     updated: pl.DataFrame
     revoked: pl.DataFrame
+    held: int = 0  # changes withheld because the entity is held on a data defect
 
     @property
     def total(self) -> int:
@@ -74,9 +75,25 @@ class RunChanges:
 def load_current(
     session: Session, *, entity_kind: str, scope: Sequence[tuple[str, str]]
 ) -> pl.DataFrame:
-    """Current entitlements of ``entity_kind`` for the (policy id, benefit period) pairs.
-    Read with ``COPY ... TO STDOUT`` on PostgreSQL, a plain cursor on SQLite; the constant
-    policy id and period are added in polars rather than fetched a million times."""
+    """Current entitlements of ``entity_kind`` for the (policy id, benefit period) pairs
+    (all of :func:`iter_current` in one frame)."""
+    parts = list(iter_current(session, entity_kind=entity_kind, scope=scope))
+    if not parts:
+        return pl.DataFrame(schema=CURRENT_SCHEMA)
+    return pl.concat(parts, how="vertical")
+
+
+def iter_current(
+    session: Session,
+    *,
+    entity_kind: str,
+    scope: Sequence[tuple[str, str]],
+    chunk_rows: int = 200_000,
+) -> Iterator[pl.DataFrame]:
+    """Current entitlements of ``entity_kind`` for the (policy id, benefit period) pairs,
+    ``chunk_rows`` at a time (:data:`CURRENT_SCHEMA`). Read with ``COPY ... TO STDOUT`` on
+    PostgreSQL, a plain cursor on SQLite; the constant policy id and period are added in
+    polars rather than fetched a million times."""
     fetched = [n for n in CURRENT_SCHEMA if n not in ("policy_id", "benefit_period")]
     raw_schema = {n: CURRENT_SCHEMA[n] for n in fetched} | {"unknown_fields": pl.String()}
     postgres = session.get_bind().dialect.name == "postgresql"
@@ -87,35 +104,41 @@ def load_current(
         f"AND policy_id = {mark} AND benefit_period = {mark}"
     )
     dbapi: Any = session.connection().connection.dbapi_connection
-    parts: list[pl.DataFrame] = []
+
+    def finish(raw: pl.DataFrame, policy_id: str, period: str) -> pl.DataFrame:
+        return raw.with_columns(
+            pl.col("unknown_fields").str.json_decode(pl.List(pl.String())),
+            policy_id=pl.lit(policy_id), benefit_period=pl.lit(period),
+        ).select(list(CURRENT_SCHEMA))
+
     for policy_id, period in sorted(set(scope)):
         params = (entity_kind, policy_id, period)
-        chunks: list[pl.DataFrame] = []
         if postgres:
             with dbapi.cursor() as cur:
                 with cur.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", params) as copy:
-                    data = b"".join(bytes(block) for block in copy)
+                    buffer: list[bytes] = []
+                    size = 0
+                    for block in copy:
+                        buffer.append(bytes(block))
+                        size += len(block)
+                        if size >= chunk_rows * 64:
+                            data = b"".join(buffer)
+                            cut = data.rfind(b"\n") + 1
+                            yield finish(pl.read_csv(data[:cut], has_header=False,
+                                                     new_columns=fetched, schema=raw_schema),
+                                         policy_id, period)
+                            buffer, size = [data[cut:]], len(data) - cut
+                    data = b"".join(buffer)
             if data:
-                chunks.append(
-                    pl.read_csv(data, has_header=False, new_columns=fetched, schema=raw_schema)
-                )
+                yield finish(pl.read_csv(data, has_header=False, new_columns=fetched,
+                                         schema=raw_schema), policy_id, period)
         else:
             cur = dbapi.cursor()
             cur.execute(query, params)
-            while rows := cur.fetchmany(200_000):
-                chunks.append(pl.DataFrame(rows, schema=raw_schema, orient="row"))
+            while rows := cur.fetchmany(chunk_rows):
+                yield finish(pl.DataFrame(rows, schema=raw_schema, orient="row"),
+                             policy_id, period)
             cur.close()
-        parts.extend(
-            c.with_columns(policy_id=pl.lit(policy_id), benefit_period=pl.lit(period))
-            for c in chunks
-        )
-    if not parts:
-        return pl.DataFrame(schema=CURRENT_SCHEMA)
-    return (
-        pl.concat(parts, how="vertical")
-        .with_columns(pl.col("unknown_fields").str.json_decode(pl.List(pl.String())))
-        .select(list(CURRENT_SCHEMA))
-    )
 
 
 def _json_list(column: str) -> pl.Expr:
@@ -398,15 +421,23 @@ def carry_over(session: Session, *, entity_kind: str, run_id: str, now: dt.datet
 
 
 def write_changes(
-    session: Session, changes: RunChanges, *, entity_kind: str, run_id: str, now: dt.datetime
+    session: Session,
+    changes: RunChanges,
+    *,
+    entity_kind: str,
+    run_id: str,
+    now: dt.datetime,
+    carry: bool = True,
 ) -> dict[str, int]:
-    """All of a run's changes, in the caller's transaction."""
+    """All of a run's changes, in the caller's transaction. ``carry=False`` leaves the
+    carry-over of standing confirmations (:func:`carry_over`) to the caller, once after the
+    run's last partition."""
     new = insert_new(session, changes.new, entity_kind=entity_kind, run_id=run_id, now=now)
     return {
         "new": new,
         "updated": apply_updates(session, changes.updated, run_id=run_id, now=now),
         "revoked": revoke_many(session, changes.revoked, run_id=run_id, now=now),
         "carried_over": carry_over(session, entity_kind=entity_kind, run_id=run_id, now=now)
-        if new
+        if new and carry
         else 0,
     }

@@ -64,3 +64,14 @@ class LeaseError(StoreError):
             f"outbox message {message_id} is not leased by worker {worker!r} "
             "(lease expired or claimed by another worker)"
         )
+
+
+class UnverifiedPolicyError(StoreError):
+    """A draft marked 待核 (its 文号, dates or amounts not verified against the source) cannot
+    be submitted for publishing until it is verified."""
+
+    def __init__(self, policy_id: str, version_id: int) -> None:
+        self.policy_id = policy_id
+        self.version_id = version_id
+        super().__init__(f"policy {policy_id!r} version {version_id} is marked 待核 "
+                         "(verification: 待核); expected a verified text before review")

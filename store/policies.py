@@ -31,7 +31,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from store import audit
-from store.errors import FourEyesError, ImmutableVersionError, NotFoundError, TransitionError
+from store.errors import (
+    FourEyesError,
+    ImmutableVersionError,
+    NotFoundError,
+    TransitionError,
+    UnverifiedPolicyError,
+)
 from store.schema import policies, policy_reviews, policy_versions
 from store.types import utcnow
 from store.users import SYSTEM_USER
@@ -57,6 +63,7 @@ class PolicyDocument:
     version: str
     effective_from: dt.date
     effective_to: dt.date | None = None
+    verified: bool = True  # False: marked 待核 in the text; imported as a draft only
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -254,12 +261,17 @@ def _move(
 
 
 def submit(
-    session: Session, version_id: int, *, actor: str, now: dt.datetime | None = None
+    session: Session, version_id: int, *, actor: str, verified: bool = True,
+    now: dt.datetime | None = None,
 ) -> PolicyVersionRecord:
     """Send a draft for review. The audit entry records the content hash submitted: what is
-    published later must still be that text."""
+    published later must still be that text. ``verified`` is what the caller read in the text
+    (the store does not parse it): a draft marked 待核 is refused
+    (:class:`store.errors.UnverifiedPolicyError`)."""
     now = now or utcnow()
     current = get_version(session, version_id)
+    if not verified:
+        raise UnverifiedPolicyError(current.policy_id, version_id)
     return _move(
         session, version_id, "in_review", actor=actor, now=now, values={"submitted_at": now},
         detail={"content_hash": current.content_hash}
@@ -512,9 +524,10 @@ def import_for_review(
     now: dt.datetime | None = None,
 ) -> list[PolicyVersionRecord]:
     """Import ``docs`` as versions under review, written by ``author`` (who therefore cannot
-    approve them): each becomes a draft and is submitted at once; a version already stored
-    (same policy and version) is skipped. Nothing is published here: a reviewer approves each
-    one (:func:`publish`). Returns the versions created."""
+    approve them): each becomes a draft and is submitted at once, except a draft marked 待核
+    (``verified`` False), which stays a draft until its text is verified; a version already
+    stored (same policy and version) is skipped. Nothing is published here: a reviewer approves
+    each one (:func:`publish`). Returns the versions created (in review, or draft)."""
     now = now or utcnow()
     created = []
     for doc in docs:
@@ -527,8 +540,9 @@ def import_for_review(
             action="policy.import",
             subject=f"policy:{doc.policy_id}",
             detail={"version_id": draft.id, "version": doc.version, "source": source,
-                    "content_hash": draft.content_hash},
+                    "content_hash": draft.content_hash, "verified": doc.verified},
             now=now,
         )
-        created.append(submit(session, draft.id, actor=author, now=now))
+        created.append(submit(session, draft.id, actor=author, verified=True, now=now)
+                       if doc.verified else draft)
     return created

@@ -163,10 +163,16 @@ def fail_run(
     )
 
 
-def last_successful(session: Session, *, entity_kind: str) -> RunRecord | None:
+def last_successful(
+    session: Session, *, entity_kind: str, as_of: dt.date | None = None
+) -> RunRecord | None:
+    """The run of ``entity_kind`` (of ``as_of`` when given) that succeeded last."""
+    where = [runs.c.entity_kind == entity_kind, runs.c.status == "succeeded"]
+    if as_of is not None:
+        where.append(runs.c.as_of == as_of)
     row = session.execute(
         select(runs)
-        .where(runs.c.entity_kind == entity_kind, runs.c.status == "succeeded")
+        .where(*where)
         .order_by(runs.c.finished_at.desc())
         .limit(1)
     ).first()

@@ -36,7 +36,15 @@ def _read_lines(path: Path) -> Sequence[str]:
     if not path.exists():
         err_console.print(f"[red]找不到事件文件: {path}[/red]")
         raise typer.Exit(2)
-    return path.read_text(encoding="utf-8-sig").splitlines()
+    try:
+        return path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as err:
+        problem = f"第 {err.start + 1} 个字节处不是 UTF-8 文本"
+    except OSError as err:
+        problem = err.strerror or type(err).__name__
+    err_console.print(f"事件文件 {path}: 期望 UTF-8 编码的 .jsonl 文本(每行一个事件)，"
+                      f"实际{problem}", style="red", markup=False, highlight=False)
+    raise typer.Exit(2)
 
 
 @app.command("replay", help="按顺序回放事件(画像局部更新、生活事件)，输出最终匹配结果。")
@@ -91,6 +99,62 @@ def replay_command(
         write_table(pl.DataFrame({"line": [r.line for r in report.rejected],
                                   "reason": [r.reason for r in report.rejected]},
                                  schema={"line": pl.Int64, "reason": pl.String}), rejects)
+
+
+@app.command("consume", help="事件处理进程：按顺序应用事件并逐条写库(断点续处理，可重复应用)。")
+def consume_command(
+    entity: EntityOpt,
+    profiles: Annotated[Path, typer.Option("--profiles", help="画像表 .csv 或 .parquet")],
+    events: Annotated[Path, typer.Option("--events", help="事件文件 .jsonl，每行一个事件")],
+    as_of: AsOfOpt,
+    database: Annotated[str, typer.Option("--database", help="数据库 URL")],
+    checkpoint: Annotated[Path, typer.Option("--checkpoint", help="断点文件(已提交的事件行号)")],
+    base_url: Annotated[str, typer.Option("--base-url", help="通知中链接的网址")] = (
+        "http://localhost:8000"),
+    pause_ms: Annotated[int, typer.Option("--pause-ms", help="每条事件后暂停(毫秒)")] = 0,
+) -> None:
+    from matcher.events.engine import EventEngine
+    from matcher.events.worker import consume
+    from profiles.ingest import validate_frame
+
+    kind = check_entity(entity)
+    when = parse_date(as_of, option="--as-of")
+    lines = _read_lines(events)
+    policy_list, sets = _published(database, entity=kind, as_of=when)
+    clean, _ = validate_frame(read_table(profiles), entity=kind, source=profiles.name)
+    with EventEngine(policy_list, entity=kind, as_of=when, sets=sets) as engine:
+        engine.load(clean)
+        write = _store_writer(engine, database, base_url=base_url, as_of=when)
+        report = consume(engine, lines, checkpoint=checkpoint, write=write,
+                         pause_s=pause_ms / 1000)
+    console.print(f"重建 {report.rebuilt} 条，写库 {report.applied} 条，被拒 {report.rejected} 条")
+
+
+@app.command("serve", help="在受监护的子进程中处理事件：崩溃后自动重启，不丢失也不重复应用。")
+def serve_command(
+    entity: EntityOpt,
+    profiles: Annotated[Path, typer.Option("--profiles", help="画像表 .csv 或 .parquet")],
+    events: Annotated[Path, typer.Option("--events", help="事件文件 .jsonl，每行一个事件")],
+    as_of: AsOfOpt,
+    database: Annotated[str, typer.Option("--database", help="数据库 URL")],
+    checkpoint: Annotated[Path, typer.Option("--checkpoint", help="断点文件(已提交的事件行号)")],
+    base_url: Annotated[str, typer.Option("--base-url", help="通知中链接的网址")] = (
+        "http://localhost:8000"),
+) -> None:
+    import sys
+
+    from matcher.events.worker import Supervisor
+
+    command = [sys.executable, "-c", "from api.cli import main; main()", "events", "consume",
+               "--entity", entity, "--profiles", str(profiles), "--events", str(events),
+               "--as-of", as_of, "--database", database, "--checkpoint", str(checkpoint),
+               "--base-url", base_url]
+    try:
+        restarts = Supervisor(command, checkpoint=checkpoint).run()
+    except RuntimeError as exc:
+        err_console.print(f"[red]事件处理进程反复失败，已停止：{exc}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"事件处理完成，子进程重启 {restarts} 次")
 
 
 def _published(url: str, *, entity: str, as_of: dt.date) -> tuple[list[Any], Any]:

@@ -84,9 +84,11 @@ def load_policies(policies_dir: Path | None) -> tuple[list[Policy], object]:
     try:
         lib = bundled_library() if policies_dir is None else load_library([policies_dir])
     except PolicyError as exc:
-        err_console.print(f"[red]政策文件有误，未执行匹配:[/red]\n{exc}")
+        err_console.print("政策文件有误，未执行匹配:", style="red")
+        err_console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
-    return list(lib.policies.values()), lib.sets
+    # a policy marked 待核 is a draft: never matched as if published
+    return [p for p in lib.policies.values() if p.verified], lib.sets
 
 
 def derived_profiles(
@@ -136,7 +138,9 @@ def match(
     write_table(outcomes, out)
     from api.services.labels import zh
 
-    print_summary(console, outcomes, policy_list, title=f"匹配结果 {zh('entity', kind)} · {when}")
+    shown = [p for p in policy_list if p.entity == kind and p.in_effect(when)
+             and p.trigger is None]  # trigger policies are matched by events only
+    print_summary(console, outcomes, shown, title=f"匹配结果 {zh('entity', kind)} · {when}")
     console.print(f"结果已写入 {out}")
     if frame.height == 0:
         err_console.print("[red]没有可匹配的有效行[/red]")

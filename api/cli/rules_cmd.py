@@ -45,13 +45,13 @@ def check(
         typer.echo(f"检查未通过: 共 {len(err.problems)} 个问题", err=True)
         raise typer.Exit(code=1) from None
     table = Table(title=f"政策检查通过: {len(checked)} 项")
-    for column in ("编号", "名称", "对象", "交付方式", "条件数", "金额", "版本"):
+    for column in ("编号", "名称", "对象", "交付方式", "条件数", "金额", "核验", "版本"):
         table.add_column(column, overflow="fold")
     for policy in checked:
         amount = _PERIOD[policy.amount.period] if policy.amount else "—"
         table.add_row(policy.id, policy.title, _ENTITY[policy.entity],
                       _DELIVERY[policy.delivery], str(len(policy.conditions)), amount,
-                      policy.version)
+                      policy.verification, policy.version)
     Console().print(table)
 
 
@@ -71,7 +71,7 @@ def show(policy_id: Annotated[str, typer.Argument(help="政策编号 (policy id)
         typer.echo(str(err.problems[0]), err=True)
         raise typer.Exit(code=1) from None
     console = Console()
-    basis = " ".join(x for x in (policy.basis.document, policy.basis.clause) if x)
+    basis = "；".join(b.cite for b in policy.bases)
     end = policy.effective_to.isoformat() if policy.effective_to else "长期"
     console.print(f"[bold]{policy.title}[/bold] ({policy.id}, 版本 {policy.version})")
     console.print(f"依据: {basis}")
@@ -84,3 +84,31 @@ def show(policy_id: Annotated[str, typer.Argument(help="政策编号 (policy id)
     for cond in policy.conditions:
         table.add_row(cond.id, cond.label, to_source(cond.expr), cond.clause or "")
     console.print(table)
+
+
+DEFAULT_TABLE = Path("docs/library.md")
+
+
+@app.command("table")
+def table(
+    out: Annotated[Path, typer.Option("--out", help="输出文件")] = DEFAULT_TABLE,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="统计日期 YYYY-MM-DD(默认今天)；此前结束的为已到期"),
+    ] = None,
+) -> None:
+    """生成政策库覆盖表(编号、名称、地区、文号、原文链接、有效期、兑现方式、金额、所需数据、核验)。"""
+    import datetime as dt
+
+    from rules.coverage import coverage_markdown
+    from rules.loader import bundled_library
+
+    try:
+        when = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
+    except ValueError:
+        typer.echo(f"统计日期应为 YYYY-MM-DD，收到 {as_of!r}", err=True)
+        raise typer.Exit(code=2) from None
+    text = coverage_markdown(bundled_library(), as_of=when)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    typer.echo(f"已生成 {out}（统计日期 {when.isoformat()}，{len(bundled_library())} 项政策）")

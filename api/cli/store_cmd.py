@@ -165,9 +165,14 @@ def import_policies(
         err_console.print(f"[red]政策文件有误，未导入任何版本：{exc}[/red]")
         raise typer.Exit(1) from None
     if result.created:
-        console.print(f"已导入 {len(result.created)} 个政策版本，状态为“审核中”"
+        console.print(f"已导入 {len(result.in_review)} 个政策版本，状态为“审核中”"
                       f"（导入人 {author}）；跳过已存在的 {result.skipped} 个。"
                       "须由另一位审核人员逐项批准后才生效。")
+        if result.unverified:
+            console.print(f"另有 {len(result.unverified)} 个标记为“待核”的政策导入为草稿，"
+                          "不会提交审核或发布，须先核对原文（文号、日期、金额）并改为 "
+                          "verification: 已核：" + "、".join(v.policy_id
+                                                             for v in result.unverified))
     else:
         console.print(f"没有新的政策版本（{result.skipped} 个均已存在），无需导入。")
 

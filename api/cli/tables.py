@@ -19,12 +19,16 @@ if TYPE_CHECKING:
 def print_summary(
     console: Console, outcomes: pl.DataFrame, policies: Iterable[Policy], *, title: str
 ) -> None:
-    """Per policy: eligible and undetermined counts and the total eligible amount. Columns for
-    superseded and over-budget outcomes appear only when some policy has them."""
+    """Per policy — every one of ``policies``, those that matched no one with zeros — eligible
+    and undetermined counts and the total eligible amount. Columns for superseded and
+    over-budget outcomes appear only when some policy has them."""
     from matcher.summary import summarize
 
     by_id = {p.id: p for p in policies}
-    rows = summarize(outcomes).rows(named=True)
+    found = {r["policy_id"]: r for r in summarize(outcomes).rows(named=True)}
+    zero = {"eligible": 0, "undetermined": 0, "superseded": 0, "over_budget": 0,
+            "eligible_amount_fen": 0, "unknown_amounts": 0}
+    rows = [found.get(pid, {**zero, "policy_id": pid}) for pid in sorted({*by_id, *found})]
     extra = [
         (name, label)
         for name, label in (("superseded", "被更优替代"), ("over_budget", "超预算"))

@@ -18,6 +18,7 @@ class RowForm(BaseModel):
     id: str | None = None
     label: str = ""
     clause: str | None = None
+    document: str | None = None  # the basis document it cites (文号 or title); None: the first
     when: str = ""
     field: str | None = None
     op: str | None = None
@@ -40,9 +41,11 @@ class GroupForm(BaseModel):
 
 
 class BasisForm(BaseModel):
-    document: str = ""
+    document: str = ""  # 文号; empty for a text without one (then the title names it)
+    title: str | None = None
     clause: str | None = None
     url: str | None = None
+    text: str | None = None  # the clause text as read
 
 
 class EffectiveForm(BaseModel):
@@ -103,6 +106,7 @@ class PolicyForm(BaseModel):
     entity: str = "enterprise"
     description: str | None = None
     basis: BasisForm = Field(default_factory=BasisForm)
+    further_basis: list[BasisForm] = Field(default_factory=list)  # documents after the first
     effective: EffectiveForm = Field(default_factory=EffectiveForm)
     delivery: str = "direct"
     parameters: list[ParameterForm] = Field(default_factory=list)

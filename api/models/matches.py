@@ -65,6 +65,17 @@ ExplanationNode = Annotated[GroupPublic | ConditionPublic, Field(discriminator="
 GroupPublic.model_rebuild()
 
 
+class DocumentPublic(BaseModel):
+    """One document a policy cites: 文号 (none for a text without one), title, clause, the URL
+    of the source read and the clause text."""
+
+    document: str | None = None
+    title: str | None = None
+    clause: str | None = None
+    url: str | None = None
+    text: str | None = None
+
+
 class ExplanationPublic(BaseModel):
     entity_id: str
     policy_id: str
@@ -72,6 +83,7 @@ class ExplanationPublic(BaseModel):
     title: str
     basis: str
     basis_url: str | None = None
+    documents: list[DocumentPublic] = Field(default_factory=list)
     outcome: str
     outcome_label: str
     amount_fen: int | None

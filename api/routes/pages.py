@@ -7,6 +7,7 @@ one-click confirm, 为什么我符合 / 差在哪, objection and application for
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -163,6 +164,18 @@ Entity = Annotated[Principal, page_user("enterprise", "citizen")]
 @router.get("/officer/policies", response_class=HTMLResponse)
 def policies_page(request: Request, session: SessionDep, user: Officer) -> HTMLResponse:
     return render(request, "officer_policies.html", user, policies=list_policies(session, user))
+
+
+@router.get("/officer/library", response_class=HTMLResponse)
+def library_page(request: Request, user: Officer,
+                 as_of: dt.date | None = None) -> HTMLResponse:
+    """政策库覆盖表: the bundled library as docs/library.md shows it (as of a date)."""
+    from rules.coverage import coverage_rows
+    from rules.loader import bundled_library
+
+    when = as_of or dt.date.today()
+    rows = coverage_rows(bundled_library(), as_of=when)
+    return render(request, "officer_library.html", user, rows=rows, as_of=when)
 
 
 @router.get("/officer/policies/new", response_class=HTMLResponse)

@@ -187,11 +187,13 @@ def simulate_version(policy_id: str, version_id: int, body: SimulateRequest,
 
 
 @router.post("/{policy_id}/versions/{version_id}/submit", response_model=VersionPublic)
-def submit_version(policy_id: str, version_id: int, session: SessionDep,
+def submit_version(policy_id: str, version_id: int, session: SessionDep, data: DataDep,
                    user: Officer) -> VersionPublic:
-    """提交审核。"""
-    _version_of(session, policy_id, version_id)
-    return version_public(policy_store.submit(session, version_id, actor=user.user_id))
+    """提交审核。标记为“待核”的草稿不能提交（409），须先核对原文并改为 verification: 已核。"""
+    v = _version_of(session, policy_id, version_id)
+    policy = parse_policy_text(v.text, base=data.published_library(session))
+    return version_public(policy_store.submit(session, version_id, actor=user.user_id,
+                                              verified=policy.verified))
 
 
 @router.post("/{policy_id}/versions/{version_id}/approve", response_model=VersionPublic)

@@ -98,7 +98,9 @@ def publish_library(engine: Engine, *, say: Say) -> int:
                                  reason="演示：逐项核对条件、金额与原文一致")
     with transaction(engine, write=False) as session:
         entries = len(audit.entries(session))
-    say(f"政策库：演示政策员 officer 导入 {len(imported.created)} 项政策（待审核），演示审核员 "
+    say(f"政策库：演示政策员 officer 导入 {len(imported.in_review)} 项政策（待审核）"
+        f"{f'及 {len(imported.unverified)} 项“待核”草稿（不发布）' if imported.unverified else ''}"
+        "，演示审核员 "
         f"reviewer 逐项审核发布 {len(published)} 项（四眼原则：导入人与审核人不同）；"
         f"以上每一步都记入审计日志（共 {entries} 条，可用 mianshen audit verify 校验）。")
     return len(published)

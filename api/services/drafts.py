@@ -68,6 +68,7 @@ def document_of(policy: Policy, text: str) -> PolicyDocument:
         version=policy.version,
         effective_from=policy.effective_from,
         effective_to=policy.effective_to,
+        verified=policy.verified,
     )
 
 

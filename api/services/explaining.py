@@ -78,6 +78,8 @@ def explanation_dict(e: Explanation) -> dict[str, Any]:
         "title": e.title,
         "basis": e.basis,
         "basis_url": e.basis_url,
+        "documents": [{"document": b.document, "title": b.title, "clause": b.clause,
+                       "url": b.url, "text": b.text} for b in e.documents],
         "outcome": e.outcome,
         "outcome_label": e.outcome_label,
         "amount_fen": e.amount_fen,

@@ -26,9 +26,18 @@ class ImportRefused(Exception):
 
 @dataclass(frozen=True, kw_only=True)
 class ImportResult:
-    created: tuple[PolicyVersionRecord, ...]
+    created: tuple[PolicyVersionRecord, ...]  # in review, and drafts marked 待核
     skipped: int
     source: str
+
+    @property
+    def in_review(self) -> tuple[PolicyVersionRecord, ...]:
+        return tuple(v for v in self.created if v.status == "in_review")
+
+    @property
+    def unverified(self) -> tuple[PolicyVersionRecord, ...]:
+        """Drafts marked 待核: imported, never submitted until verified."""
+        return tuple(v for v in self.created if v.status == "draft")
 
 
 def _package_version() -> str:
@@ -54,7 +63,8 @@ def import_library(engine: Engine, *, author: str,
                    paths: Sequence[Path] = ()) -> ImportResult:
     """Import the policy files under ``paths`` (default: the bundled library) as versions
     awaiting review, authored by ``author`` (an officer account). Files are checked by the
-    rule loader first; an invalid file imports nothing."""
+    rule loader first; an invalid file imports nothing. A policy marked 待核 is imported as a
+    draft that cannot be submitted until it is verified."""
     from matcher.runs import library_documents
     from rules.loader import bundled_library, load_library
 
@@ -80,8 +90,8 @@ def approve_versions(engine: Engine, versions: Sequence[PolicyVersionRecord], *,
                      reviewer: str, reason: str) -> list[PolicyVersionRecord]:
     """Publish ``versions`` as ``reviewer`` (a reviewer account), with the reviewer's
     ``reason`` recorded for each; four eyes enforced by the store (the reviewer wrote none of
-    them)."""
+    them). Only versions in review are approved: drafts (marked 待核) are left as they are."""
     _require_role(engine, reviewer, "reviewer", "审核人")
     with transaction(engine) as session:
         return [policy_store.publish(session, v.id, reviewer=reviewer, reason=reason)
-                for v in versions]
+                for v in versions if v.status == "in_review"]

@@ -83,7 +83,8 @@ def _text(value: Any) -> str | None:
 def _row(raw: CommentedMap, ecat: EntityCatalog | None) -> RowForm:
     when = _text(raw.get("when")) or ""
     row = RowForm(id=_text(raw.get("id")), label=_text(raw.get("label")) or "",
-                  clause=_text(raw.get("clause")), when=when, line=_line(raw))
+                  clause=_text(raw.get("clause")), document=_text(raw.get("document")),
+                  when=when, line=_line(raw))
     parts = decompose(when, ecat) if ecat is not None else None
     if parts is not None and ecat is not None:
         row.field, row.op, row.value = parts
@@ -145,10 +146,28 @@ def _catalog_of(entity: str) -> EntityCatalog | None:
     return load_catalog().entity(entity) if entity in ENTITIES else None
 
 
+def _basis_form(raw: CommentedMap) -> BasisForm:
+    return BasisForm(document=_text(raw.get("document")) or "", title=_text(raw.get("title")),
+                     clause=_text(raw.get("clause")), url=_text(raw.get("url")),
+                     text=_text(raw.get("text")))
+
+
+def _basis_data(form: BasisForm) -> dict[str, Any]:
+    out: dict[str, Any] = {"document": form.document} if form.document else {}
+    for key in ("title", "clause", "url", "text"):
+        if getattr(form, key):
+            out[key] = getattr(form, key)
+    return out
+
+
 def form_of_data(data: CommentedMap) -> PolicyForm:
     entity = _text(data.get("entity")) or "enterprise"
     ecat = _catalog_of(entity)
     basis = data.get("basis")
+    further: list[BasisForm] = []
+    if isinstance(basis, CommentedSeq) and basis:
+        further = [_basis_form(b) for b in list(basis)[1:] if isinstance(b, CommentedMap)]
+        basis = basis[0]
     eff = data.get("effective")
     eligibility = _tree(data.get("eligibility"), ecat) if "eligibility" in data else GroupForm()
     if isinstance(eligibility, RowForm):
@@ -157,9 +176,9 @@ def form_of_data(data: CommentedMap) -> PolicyForm:
     return PolicyForm(
         id=_text(data.get("id")) or "", title=_text(data.get("title")) or "", entity=entity,
         description=_text(data.get("description")),
-        basis=BasisForm(document=_text(basis.get("document")) or "",
-                        clause=_text(basis.get("clause")), url=_text(basis.get("url")))
-        if isinstance(basis, CommentedMap) else BasisForm(document=_text(basis) or ""),
+        basis=_basis_form(basis) if isinstance(basis, CommentedMap)
+        else BasisForm(document=_text(basis) or ""),
+        further_basis=further,
         effective=EffectiveForm.model_validate({"from": _text(eff.get("from")) or "",
                                                 "to": _text(eff.get("to"))})
         if isinstance(eff, CommentedMap) else EffectiveForm(),
@@ -226,6 +245,8 @@ def _row_data(row: RowForm, ecat: EntityCatalog | None, names: frozenset[str]) -
         except UnknownFieldError:
             pass
     out = Flow(when=_scalar(when), label=label)
+    if row.document:
+        out["document"] = row.document
     if row.clause:
         out["clause"] = row.clause
     if row.id:
@@ -264,11 +285,9 @@ def _amount_data(a: AmountForm) -> dict[str, Any]:
 
 def data_of_form(form: PolicyForm, names: frozenset[str]) -> dict[str, Any]:
     ecat = _catalog_of(form.entity)
-    basis: dict[str, Any] = {"document": form.basis.document}
-    if form.basis.clause:
-        basis["clause"] = form.basis.clause
-    if form.basis.url:
-        basis["url"] = form.basis.url
+    basis: Any = _basis_data(form.basis)
+    if form.further_basis:
+        basis = [basis, *(_basis_data(b) for b in form.further_basis)]
     effective = Flow({"from": _date(form.effective.from_)})
     if form.effective.to:
         effective["to"] = _date(form.effective.to)

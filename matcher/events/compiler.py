@@ -50,6 +50,7 @@ from rules.model import (
     Policy,
     TierAmount,
 )
+from rules.printer import to_source
 from rules.semantics import ATOMS, decided_value, is_listed_bool, list_fields
 from rules.sets import NamedSet, NamedSets
 
@@ -369,6 +370,30 @@ class _Compiler:
         return frozenset(out)
 
 
+def batch_only(policy: Policy, library: Mapping[str, Policy]) -> Problem | None:
+    """Why the event engine leaves ``policy`` to the batch, or None. Aggregates over related
+    entities (``count(household.members where ...)``, ``spouse.age``) read other entities'
+    profiles: a fact here is one entity's row, so the batch (a join and a group-by) decides
+    them; a policy referring to such a policy through ``eligible()`` follows it."""
+    seen: set[str] = set()
+    todo = [policy]
+    while todo:
+        current = todo.pop()
+        if current.id in seen:
+            continue
+        seen.add(current.id)
+        if current.aggregates:
+            node = current.aggregates[0]
+            via = "" if current.id == policy.id else f" (through eligible(\"{current.id}\"))"
+            return Problem(file=current.source or current.id, line=node.pos.line,
+                           column=node.pos.column, code="unsupported",
+                           message=f"expected no aggregate over related entities in a policy "
+                           f"the event engine evaluates, got {to_source(node)}{via}: the "
+                           f"nightly batch decides it")
+        todo += [library[r] for r in current.references if r in library]
+    return None
+
+
 def _test(op: str, key: str, rhs: Any) -> Test:
     return Test({key: rhs}) if op == "=" else Test({_OPS[op]: {key: rhs}})
 
@@ -383,6 +408,9 @@ def compile_ruleset(policies: Iterable[Policy], *, catalog: EntityCatalog, sets:
     chosen = {p.id: p for p in policies}
     refs: dict[str, Policy] = dict(library) if library is not None else {}
     refs.update(chosen)
+    refused = [p for p in (batch_only(policy, refs) for policy in chosen.values()) if p]
+    if refused:
+        raise PolicyError(refused)
     compiler = _Compiler(refs, catalog, sets, as_of)
     questions: list[Question] = []
     leaf_fields: dict[str, tuple[tuple[str, frozenset[str]], ...]] = {}

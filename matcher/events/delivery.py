@@ -7,6 +7,13 @@ hook runs inside the same transaction (the application wires the notifier's outb
 for runs); either everything commits or nothing does. Only the entity's own entitlements
 are read: those of the policies the engine decides, for the benefit periods of ``as_of``.
 
+Budgets: a real-time award draws on the same budget as the nightly batch, in the store and
+in the same transaction (:mod:`store.budget_draws`): the budget's lock is taken, what the
+other entities' entitlements already draw is read, and an eligible amount that does not fit
+what is left - or that would pass someone already waiting (``over_budget``) - becomes
+``over_budget`` itself, like the batch's waiting list. The batch takes the same locks while it
+writes, so the two paths together never exceed a cap.
+
 Each event gets a traceable id ``event-<as_of>-<entity kind>-<hash>`` recorded as the
 entitlements' run id.
 """
@@ -27,8 +34,11 @@ from matcher.outcomes import OUTCOME_SCHEMA
 from matcher.run_diff import compute_changes, scope
 from rules.model import Policy
 from store import entitlement_bulk
+from store.budget_draws import drawn, lock_budgets
 from store.db import transaction
 from store.entitlement_bulk import CURRENT_SCHEMA, RunChanges
+from store.entitlements import benefit_period
+from store.money import yuan_to_fen
 from store.schema import entitlements
 from store.types import utcnow
 
@@ -84,11 +94,14 @@ def record_outcomes(
     """Write the changes that take the store to ``outcomes`` (the entity's rows of every
     policy in ``policies``; a policy without a row is ineligible) and run ``on_changes``,
     all in one transaction. Returns the changes."""
-    frame = pl.DataFrame(list(outcomes), schema=OUTCOME_SCHEMA)
+    rows = [dict(r) for r in outcomes]
     periods = {pid: (p.amount.period if p.amount else None) for pid, p in policies.items()}
     reason = f"{as_of.isoformat()} 实时事件 {run_id}：不再符合政策条件"
     now = now or utcnow()
     with transaction(db) as session:
+        rows = draw_budgets(session, rows, entity_kind=entity_kind, entity_id=entity_id,
+                            policies=policies, periods=periods, as_of=as_of)
+        frame = pl.DataFrame(rows, schema=OUTCOME_SCHEMA)
         current = load_entity_current(session, entity_kind=entity_kind, entity_id=entity_id,
                                       pairs=scope(periods, as_of))
         changes = compute_changes(frame, current, as_of=as_of, reason=reason)
@@ -98,3 +111,24 @@ def record_outcomes(
             if on_changes is not None:
                 on_changes(session, changes, run_id)
     return changes
+
+
+def draw_budgets(session: Session, rows: list[dict[str, Any]], *, entity_kind: str,
+                 entity_id: str, policies: Mapping[str, Policy],
+                 periods: Mapping[str, str | None], as_of: dt.date) -> list[dict[str, Any]]:
+    """The entity's rows with each eligible amount of a budgeted policy checked against what
+    is left of the budget in the store (locked until the caller's transaction ends)."""
+    budgeted = [r for r in rows if r["outcome"] == "eligible" and r["amount_fen"] is not None
+                and policies[r["policy_id"]].budget is not None]
+    if not budgeted:
+        return rows
+    keys = {r["policy_id"]: benefit_period(periods[r["policy_id"]], as_of) for r in budgeted}
+    lock_budgets(session, entity_kind, keys.items())
+    for row in budgeted:
+        budget = policies[row["policy_id"]].budget
+        assert budget is not None
+        used, waiting = drawn(session, entity_kind=entity_kind, policy_id=row["policy_id"],
+                              benefit_period=keys[row["policy_id"]], except_entity=entity_id)
+        if waiting or used + row["amount_fen"] > yuan_to_fen(budget.total):
+            row["outcome"] = "over_budget"
+    return rows

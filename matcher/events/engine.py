@@ -1,4 +1,11 @@
-"""The event engine: profiles as durable_rules facts, re-evaluated one entity at a time.
+"""The event engine: one changed entity at a time, decided by durable_rules.
+
+durable_rules keeps no profile: an event's entity is evaluated by asserting its fact into
+one scratch session, reading the rules that fired and retracting it at once; the profiles
+stay in the loaded snapshot frame (plus the entities changed since), so memory grows with
+the population only by the snapshot's own columns. durable_rules keeps only what a pattern
+still waits for: the open multi-event patterns of trigger policies
+(:mod:`matcher.events.triggers`).
 
 What runs in durable_rules (Rete): every truth decision - each comparison, set and region
 test, ``is empty``, list-type rule, and the Kleene AND / OR / NOT of every policy's
@@ -8,7 +15,9 @@ eligibility, of every leaf condition, of every case ``when`` and tier threshold 
 arithmetic terms and text prefixes, :mod:`matcher.events.facts`), computing the amount
 *value* of the branch durable_rules chose, listing unknown fields, and exclusivity groups
 (:func:`matcher.allocation.apply_exclusivity`, the batch's own code). Budgets are a
-population allocation done by the nightly batch; the event engine does not apply them.
+population allocation: the event engine gives eligible amounts, and the delivery path
+(:mod:`matcher.events.delivery`) draws them from the budget in the store, shared with the
+nightly batch.
 
 >>> import datetime as dt
 >>> from rules.loader import bundled_library
@@ -16,11 +25,11 @@ population allocation done by the nightly batch; the event engine does not apply
 >>> with EventEngine(lib, entity="person", as_of=dt.date(2025, 10, 1)) as engine:
 ...     _ = engine.upsert("p1", {"birth_date": dt.date(1930, 1, 1), "hukou_district": "110105",
 ...                              "alive": True})
-...     got = [(o["policy_id"], o["outcome"], o["amount_fen"]) for o in engine.outcomes_of("p1")]
->>> got[0]
-('bj-elderly-allowance', 'eligible', 50000)
->>> got[1]  # children_under_3 is not known
-('iit-infant-care-deduction', 'undetermined', None)
+...     got = {o["policy_id"]: (o["outcome"], o["amount_fen"]) for o in engine.outcomes_of("p1")}
+>>> got["bj-elderly-allowance"]
+('eligible', 50000)
+>>> got["iit-infant-care-deduction"]  # children_under_3 is not known
+('undetermined', None)
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ import polars as pl
 
 from matcher.allocation import apply_exclusivity
 from matcher.evaluate import policies_in_effect
-from matcher.events.compiler import CompiledRuleset, compile_ruleset
+from matcher.events.compiler import CompiledRuleset, batch_only, compile_ruleset
 from matcher.events.errors import EngineFailure
 from matcher.events.facts import build_fact
 from matcher.events.ruleset import DurableRuleset
@@ -80,13 +89,20 @@ class EventEngine:
         self.as_of = as_of
         self.catalog = load_catalog().entity(entity)
         self.key = self.catalog.key
+        library = {p.id: p for p in every}
         chosen = policies_in_effect(every, entity=entity, as_of=as_of)
+        #: policies left to the nightly batch, with the located reason (aggregates over
+        #: related entities: see README)
+        self.batch_only = {p.id: why for p in chosen
+                           if (why := batch_only(p, library)) is not None}
+        chosen = [p for p in chosen if p.id not in self.batch_only]
         triggered = [p for p in every if p.entity == entity and p.in_effect(as_of)
                      and p.trigger is not None]
         self.compiled: CompiledRuleset = compile_ruleset(
             [*chosen, *triggered], catalog=self.catalog, sets=self.sets, as_of=as_of,
             library={p.id: p for p in every})
         self.ruleset = DurableRuleset(self.compiled.rules(), name=f"mianshen_{entity}")
+        self._scratch = f"{entity}-eval"  # the one session a fact lives in while evaluated
         self.triggers = TriggerMatcher(triggered) if triggered else None
         self.occurrences: dict[str, dict[str, int]] = {}
         self._rows: dict[str, Mapping[str, Any]] = {}
@@ -95,8 +111,12 @@ class EventEngine:
         self.base_fields = tuple(f for f in self.catalog.fields if f.kind == "base")
         self._derived_inputs = frozenset(i for f in self.catalog.fields if f.kind == "derived"
                                          for i in f.inputs)
+        # profiles: the loaded snapshot frame (row index by key) and the entities changed
+        # since it was loaded; derived rows and outcomes only of entities evaluated
+        self._frame: pl.DataFrame | None = None
+        self._index: dict[str, int] = {}
+        self._passed: list[str] = []
         self.profiles: dict[str, dict[str, Any]] = {}
-        self._facts: dict[str, dict[str, Any]] = {}
         self._outcomes: dict[str, list[OutcomeRow]] = {}
 
     # ---- life cycle -------------------------------------------------------------------
@@ -126,24 +146,69 @@ class EventEngine:
         return derive(frame, entity=self.entity, as_of=self.as_of).collect().to_dicts()
 
     def load(self, frame: pl.DataFrame) -> None:
-        """Assert every row of a base profile frame (validated, not yet derived). Derived
-        tags that :func:`derive` does not compute (tags inferred by a model, e.g. from
-        经营范围) are kept from the frame when it has them, until one of their inputs
-        changes (then UNKNOWN: the model does not run here)."""
-        rows = frame.to_dicts()
+        """Take a base profile frame (validated, not yet derived) as the snapshot. Nothing is
+        evaluated yet: an entity is evaluated when an event touches it, or when its
+        outcomes are asked for. Derived tags that :func:`derive` does not compute (tags
+        inferred by a model, e.g. from 经营范围) are kept from the frame when it has them,
+        until one of their inputs changes (then UNKNOWN: the model does not run here)."""
         passed = [f.name for f in self.catalog.fields
                   if f.kind == "derived" and f.name in frame.columns]
-        for raw, derived in zip(rows, self.derive_rows(rows, passed), strict=True):
-            entity_id = str(raw[self.key])
-            self.profiles[entity_id] = {f.name: raw.get(f.name) for f in self.base_fields}
-            if passed:
-                self._extras[entity_id] = {n: raw[n] for n in passed}
+        names = [f.name for f in self.base_fields if f.name in frame.columns] + passed
+        part = frame.select(names)
+        start = 0 if self._frame is None else self._frame.height
+        if self._frame is not None:
+            if self._passed != passed or self._frame.columns != part.columns:
+                raise ValueError(f"expected frames with the columns {self._frame.columns}, "
+                                 f"got {part.columns}")
+            part = pl.concat([self._frame, part])
+        self._frame, self._passed = part, passed
+        keys = frame[self.key].cast(pl.String).to_list()
+        for i, entity_id in enumerate(keys, start=start):
+            self._index[entity_id] = i
+            self.profiles.pop(entity_id, None)
+            self._rows.pop(entity_id, None)
+            self._outcomes.pop(entity_id, None)
+            self._extras.pop(entity_id, None)
+
+    @property
+    def entities(self) -> int:
+        """How many entities the engine holds a profile of."""
+        return len(self._index) + sum(1 for e in self.profiles if e not in self._index)
+
+    def profile(self, entity_id: str) -> dict[str, Any] | None:
+        """The entity's current base profile (None if never seen)."""
+        if entity_id in self.profiles:
+            return self.profiles[entity_id]
+        i = self._index.get(entity_id)
+        if i is None or self._frame is None:
+            return None
+        row = self._frame.row(i, named=True)
+        out = {f.name: row.get(f.name) for f in self.base_fields}
+        if self._passed:
+            self._extras[entity_id] = {n: row[n] for n in self._passed}
+        return out
+
+    def _evaluate_loaded(self, entity_ids: Sequence[str]) -> None:
+        """Evaluate loaded entities not evaluated yet, deriving their tags in one frame."""
+        todo = [e for e in entity_ids if e not in self._outcomes]
+        if not todo:
+            return
+        profiles = []
+        for entity_id in todo:
+            profile = self.profile(entity_id)
+            assert profile is not None
+            profiles.append({**profile, **self._extras.get(entity_id, {})})
+        for entity_id, derived in zip(todo, self.derive_rows(profiles, self._passed),
+                                      strict=True):
             self._evaluate(entity_id, derived)
 
     def upsert(self, entity_id: str, values: Mapping[str, Any]) -> list[OutcomeRow]:
         """Apply a partial update (typed base values) to one entity, re-evaluate it, and
         return its new outcomes. An id never seen starts a profile with only these values."""
-        profile = self.profiles.setdefault(entity_id, {f.name: None for f in self.base_fields})
+        profile = self.profiles.get(entity_id)
+        if profile is None:
+            profile = self.profile(entity_id) or {f.name: None for f in self.base_fields}
+            self.profiles[entity_id] = profile
         profile.update(values)
         profile[self.key] = entity_id
         previous = self._rows.get(entity_id)
@@ -156,6 +221,43 @@ class EventEngine:
                 extras.pop(name)
         (derived,) = self.derive_rows([{**profile, **extras}], list(extras))
         return self._evaluate(entity_id, derived)
+
+    def upsert_many(self, updates: Sequence[tuple[str, Mapping[str, Any]]]
+                    ) -> list[list[OutcomeRow]]:
+        """:meth:`upsert` of several entities at once (each entity at most once): the tags
+        of those whose derived inputs changed are derived in one frame. The outcomes of
+        each update, in order."""
+        ids = [e for e, _ in updates]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"expected each entity at most once, got {len(ids)} updates of "
+                             f"{len(set(ids))} entities")
+        rederive: list[str] = []
+        for entity_id, values in updates:
+            profile = self.profiles.get(entity_id)
+            if profile is None:
+                profile = self.profile(entity_id) or {f.name: None for f in self.base_fields}
+                self.profiles[entity_id] = profile
+            profile.update(values)
+            profile[self.key] = entity_id
+            if entity_id not in self._rows or set(values) & self._derived_inputs:
+                extras = self._extras.get(entity_id, {})
+                for name in list(extras):
+                    if set(values) & set(self.catalog.field(name).inputs):
+                        extras.pop(name)
+                rederive.append(entity_id)
+        derived: dict[str, Mapping[str, Any]] = {}
+        # one frame per set of passed-through tags (each entity keeps only its own)
+        by_passed: dict[tuple[str, ...], list[str]] = {}
+        for entity_id in rederive:
+            by_passed.setdefault(tuple(self._extras.get(entity_id, {})), []).append(entity_id)
+        for passed, group in by_passed.items():
+            rows = [{**self.profiles[e], **self._extras.get(e, {})} for e in group]
+            derived.update(zip(group, self.derive_rows(rows, list(passed)), strict=True))
+        out = []
+        for entity_id, values in updates:
+            row = derived.get(entity_id) or {**self._rows[entity_id], **values}
+            out.append(self._evaluate(entity_id, row))
+        return out
 
     def record_event(self, entity_id: str, event: str, on: dt.date,
                      attributes: Mapping[str, Any] | None = None) -> list[OutcomeRow]:
@@ -173,6 +275,11 @@ class EventEngine:
             return self.upsert(entity_id, {})
         return self._evaluate(entity_id, self._rows[entity_id])
 
+    def forget(self, entity_id: str) -> None:
+        """Drop the cached derived row and outcomes of an entity (its profile stays)."""
+        self._rows.pop(entity_id, None)
+        self._outcomes.pop(entity_id, None)
+
     def evaluate_derived(self, entity_id: str, row: Mapping[str, Any]) -> list[OutcomeRow]:
         """Evaluate an already-derived row (as the batch sees it) for ``entity_id``."""
         return self._evaluate(entity_id, row)
@@ -180,13 +287,12 @@ class EventEngine:
     # ---- evaluation -------------------------------------------------------------------
 
     def _evaluate(self, entity_id: str, row: Mapping[str, Any]) -> list[OutcomeRow]:
-        old = self._facts.pop(entity_id, None)
-        if old is not None:
-            self.ruleset.retract_fact(old)
-        fact = build_fact(row, self.compiled.plan, sid=entity_id, declared=self.declared,
+        fact = build_fact(row, self.compiled.plan, sid=self._scratch, declared=self.declared,
                           as_of=self.as_of)
-        fired = self.ruleset.assert_fact(fact)
-        self._facts[entity_id] = fact
+        try:
+            fired = self.ruleset.assert_fact(fact)
+        finally:
+            self.ruleset.retract_fact(fact)  # durable_rules keeps no profile
         answers = self._answers(name for name, _ in fired)
         self._rows[entity_id] = row
         rows = self._outcome_rows(entity_id, row, answers)
@@ -294,9 +400,13 @@ class EventEngine:
     # ---- results ----------------------------------------------------------------------
 
     def outcomes_of(self, entity_id: str) -> list[OutcomeRow]:
+        if entity_id not in self._outcomes and entity_id in self._index:
+            self._evaluate_loaded([entity_id])
         return list(self._outcomes.get(entity_id, []))
 
     def outcomes(self) -> pl.DataFrame:
-        """Current outcomes of every entity, in the columns and order of ``mianshen match``."""
+        """Current outcomes of every entity, in the columns and order of ``mianshen match``
+        (entities of the snapshot not evaluated yet are evaluated now)."""
+        self._evaluate_loaded(list(self._index))
         rows = [r for rs in self._outcomes.values() for r in rs]
         return pl.DataFrame(rows, schema=OUTCOME_SCHEMA).sort(["entity_id", "policy_id"])

@@ -32,6 +32,8 @@ import polars as pl
 from profiles.catalog import load_catalog
 from profiles.synth.enterprises import LABELS
 from profiles.synth.enterprises import enterprises as make_enterprises
+from profiles.synth.links import employment_links, households
+from profiles.synth.national import add_enterprise_fields, add_person_fields
 from profiles.synth.persons import persons as make_persons
 
 LABELS_FILE = "labels.csv"
@@ -48,6 +50,8 @@ FILE_STYLES: dict[str, dict[str, tuple[str, str]]] = {
         "科技": ("utf-8", "name"),
         "工信": ("utf-8", "label"),
         "人社": ("utf-8", "label"),
+        "退役军人事务": ("utf-8", "label"),
+        "残联": ("gb18030", "name"),
     },
     "person": {
         "公安": ("utf-8", "name"),
@@ -56,6 +60,8 @@ FILE_STYLES: dict[str, dict[str, tuple[str, str]]] = {
         "人社": ("utf-8", "name"),
         "卫健": ("utf-8", "label"),
         "本人": ("utf-8", "name"),
+        "教育": ("utf-8", "label"),
+        "退役军人事务": ("gb18030", "label"),
     },
 }
 
@@ -151,6 +157,28 @@ def _write(texts: dict[str, pl.DataFrame], entity: str, out_dir: Path) -> list[S
     return files
 
 
+def _write_links(made: dict[str, dict[str, pl.DataFrame]], out_dir: Path, *,
+                 rng: np.random.Generator, reference: date) -> list[SynthFile]:
+    """The household register (with persons) and employment links (with both)."""
+    if "person" not in made:
+        return []
+    police = made["person"]["公安"]
+    tables = {"households_公安": households(rng, police["id_number"], police["birth_date"],
+                                            reference=reference)}
+    if "enterprise" in made:
+        firms = made["enterprise"]["市场监管"].select("uscc").join(
+            made["enterprise"]["税务"].select("uscc", "employees"), on="uscc", how="left")
+        tables["employment_links_人社"] = employment_links(
+            rng, firms["uscc"], firms["employees"], police["id_number"], police["birth_date"],
+            reference=reference)
+    files = []
+    for stem, frame in tables.items():
+        path = out_dir / f"{stem}.csv"
+        path.write_bytes(frame.write_csv(null_value="").encode("utf-8"))
+        files.append(SynthFile(path=path, rows=frame.height, encoding="utf-8"))
+    return files
+
+
 def synthesize(
     out_dir: Path,
     *,
@@ -171,12 +199,19 @@ def synthesize(
         ("enterprise", enterprises, make_enterprises),
         ("person", persons, make_persons),
     ]
+    made: dict[str, dict[str, pl.DataFrame]] = {}
     for step, (entity, count, make) in enumerate(plan):
         if count <= 0:
             continue
         rng = np.random.default_rng([seed, step])
         extra = {"label_share": label_share} if entity == "enterprise" else {}
         frames = make(rng, count, reference=reference, **extra)
+        national = np.random.default_rng([seed, step, 16])  # the other columns stay as they were
+        if entity == "enterprise":
+            add_enterprise_fields(frames, national)
+        else:
+            add_person_fields(frames, national, reference=reference)
+        made[entity] = {dept: frame for dept, frame in frames.items() if dept != LABELS}
         labels = frames.pop(LABELS, None)
         if labels is not None and label_share > 0:
             path = out_dir / LABELS_FILE
@@ -191,6 +226,8 @@ def synthesize(
         files.extend(_write(texts, entity, out_dir))
         if progress:
             progress(entity, step + 1, len(plan))
+    files.extend(_write_links(made, out_dir, rng=np.random.default_rng([seed, len(plan)]),
+                              reference=reference))
     return SynthReport(
         out_dir=out_dir,
         seed=seed,

@@ -182,7 +182,7 @@ def enterprises(
         "市场监管": with_missing(rng, registry, keep=("uscc", "serious_dishonesty")),
         "税务": with_missing(rng, tax, keep=("uscc",)),
         "科技": _science(rng, uscc, does_rd, employees, revenue, reference),
-        "工信": _little_giants(rng, uscc, does_rd, employees),
+        "工信": _recognitions(rng, uscc, does_rd, employees, reference),
         "人社": _social_insurance(rng, uscc, employees, age_days),
         LABELS: labels,
     }
@@ -216,20 +216,48 @@ def _science(
     return with_missing(rng, frame, keep=("uscc", "high_tech_cert_on"))
 
 
-def _little_giants(
-    rng: np.random.Generator, uscc: pl.Series, does_rd: np.ndarray, employees: np.ndarray
+def _recognitions(
+    rng: np.random.Generator,
+    uscc: pl.Series,
+    does_rd: np.ndarray,
+    employees: np.ndarray,
+    reference: date,
 ) -> pl.DataFrame:
-    pool = np.flatnonzero(does_rd & (employees >= 20))
-    share = rng.random(len(pool)) < 0.12
-    idx = pool[share]
-    years = 2019 + choose_idx(rng, (0.08, 0.1, 0.12, 0.15, 0.15, 0.15, 0.25), len(idx))
-    day = rng.integers(0, 365, size=len(idx))
-    dates = (years - 1970).astype("datetime64[Y]").astype("datetime64[D]") + day.astype(
-        "timedelta64[D]"
-    )
+    """工信: the 优质中小企业 ladder. About one firm in three hundred is a 专精特新"小巨人"
+    (national), several times as many are 专精特新中小企业 (provincial list; every 小巨人 is one
+    too), and about one 小巨人 in ten is also a 国家级制造业单项冠军. Recognition dates spread
+    over the seven to nine years before ``reference``."""
+    pool = np.flatnonzero(does_rd & (employees >= 10))
+    m = len(pool)
+    giant = (employees[pool] >= 20) & (rng.random(m) < 0.12)
+    specialized = giant | (rng.random(m) < 0.25)
+    champion = giant & (rng.random(m) < 0.10)
+    keep = specialized
+    idx = pool[keep]
+    giant, champion = giant[keep], champion[keep]
+    k = len(idx)
+    # years before ``reference``, the most recent first (the lists grow every year)
+    giant_on = _recent_dates(rng, (0.18, 0.16, 0.15, 0.14, 0.13, 0.12, 0.12), k, reference)
+    specialized_on = _recent_dates(rng, (0.2, 0.18, 0.16, 0.14, 0.12, 0.1, 0.1), k, reference)
+    champion_on = _recent_dates(rng, (0.2, 0.15, 0.13, 0.11, 0.1, 0.09, 0.08, 0.07, 0.07), k,
+                                reference)
     return pl.DataFrame(
-        {"uscc": uscc.gather(idx), "little_giant_on": pl.Series(dates, dtype=pl.Date)}
+        {
+            "uscc": uscc.gather(idx),
+            "specialized_sme_on": specialized_on,
+            "little_giant_on": where_or_null(giant, giant_on.to_numpy(), dtype=pl.Date()),
+            "single_champion_on": where_or_null(champion, champion_on.to_numpy(), dtype=pl.Date()),
+        }
     )
+
+
+def _recent_dates(
+    rng: np.random.Generator, shares: tuple[float, ...], n: int, reference: date
+) -> pl.Series:
+    """``n`` dates before ``reference``: ``shares[k]`` of them in the k-th year back."""
+    years_back = choose_idx(rng, shares, n)
+    days = years_back * 365 + rng.integers(0, 365, size=n)
+    return days_before(reference, days.astype(np.int64))
 
 
 def _social_insurance(

@@ -22,8 +22,11 @@ from profiles.synth.common import (
 )
 from profiles.synth.names import GIVEN_CHARS, SURNAMES
 
-# Hukou: mostly Shanghai and Beijing (the bundled citizen policies are theirs).
-HUKOU_SHARES: dict[str, float] = {"31": 0.36, "11": 0.34, "4401": 0.16, "4403": 0.14}
+# Hukou: mostly Shanghai and Beijing (most bundled citizen policies are theirs), with 广州,
+# 深圳, 陕西 and 新疆.
+HUKOU_SHARES: dict[str, float] = {
+    "31": 0.33, "11": 0.31, "4401": 0.15, "4403": 0.12, "61": 0.05, "65": 0.04
+}
 # Age bands (first, last, share): enough people over 65, 80, 90 and 100.
 AGE_BANDS: tuple[tuple[int, int, float], ...] = (
     (0, 2, 0.03),
@@ -102,7 +105,13 @@ def persons(rng: np.random.Generator, n: int, *, reference: date) -> dict[str, p
     )
     extracts = {"公安": with_missing(rng, police, keep=("id_number",))}
     extracts["残联"] = _disability(rng, ids, age)
-    status = choose_idx(rng, (0.02, 0.003, 0.025, 0.952), n)
+    # 救助身份: about one disabled person in eight is on 低保, several times the overall share
+    disabled = ids.is_in(extracts["残联"]["id_number"].implode()).to_numpy()
+    status = np.where(
+        disabled,
+        choose_idx(rng, (0.12, 0.01, 0.06, 0.81), n),
+        choose_idx(rng, (0.02, 0.003, 0.025, 0.952), n),
+    )
     listed = np.flatnonzero(status < 3)
     extracts["民政"] = pl.DataFrame(
         {

@@ -13,6 +13,7 @@ PAGES = {
     "/officer/policies/new": {"officer", "reviewer", "admin"},
     "/officer/policies/cit-small-low-profit": {"officer", "reviewer", "admin"},
     "/officer/runs": {"officer", "reviewer", "admin"},
+    "/officer/library": {"officer", "reviewer", "admin"},
     "/officer/takeup": {"officer", "reviewer", "admin"},
     "/officer/takeup/ui-job-retention-refund": {"officer", "reviewer", "admin"},
     "/officer/takeup/ui-job-retention-refund/notice": {"officer", "reviewer", "admin"},
@@ -36,6 +37,17 @@ def test_pages_admit_their_roles(role: str, env: Env, client: TestClient) -> Non
         r = client.get(path, headers=HTML)
         assert r.status_code == (200 if role in allowed else 403), (role, path)
     client.cookies.clear()
+
+
+def test_library_page_shows_the_coverage_table_with_expired_and_unverified(
+        env: Env, client: TestClient) -> None:
+    from rules.loader import bundled_library
+
+    _login(env, client, "officer")
+    page = client.get("/officer/library?as_of=2026-11-30", headers=HTML).text
+    client.cookies.clear()
+    assert page.count("<tr data-policy=") == len(bundled_library())
+    assert "统计日期 2026-11-30" in page and "（已到期）" in page and ">待核<" in page
 
 
 def test_anonymous_visitor_is_sent_to_login(client: TestClient) -> None:

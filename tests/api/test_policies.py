@@ -105,4 +105,20 @@ def test_policy_list_shows_every_bundled_policy(env: Env, client: TestClient) ->
     from rules.loader import bundled_library
 
     assert {p["id"] for p in listed} == set(bundled_library().policies)
-    assert all(p["published_version_id"] for p in listed)
+    verified = {p.id for p in bundled_library() if p.verified}
+    assert all(bool(p["published_version_id"]) == (p["id"] in verified) for p in listed)
+
+
+def test_a_draft_marked_unverified_cannot_be_submitted_until_verified(
+        env: Env, client: TestClient) -> None:
+    officer = env.token(client, "officer")
+    _, text = _published_text(env, client)
+    marked = text.replace("title: ", "verification: 待核\ntitle: (待核) ", 1)
+    draft = client.post("/api/policies/drafts", json={"yaml": marked}, headers=officer).json()
+    base = f"/api/policies/{PID}/versions/{draft['id']}"
+    refused = client.post(f"{base}/submit", headers=officer)
+    assert refused.status_code == 409 and refused.json()["code"] == "unverified"
+    assert "待核" in refused.json()["detail"]
+    verified = marked.replace("verification: 待核", "verification: 已核")
+    assert client.put(base, json={"yaml": verified}, headers=officer).status_code == 200
+    assert client.post(f"{base}/submit", headers=officer).json()["status"] == "in_review"

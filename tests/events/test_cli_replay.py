@@ -51,13 +51,29 @@ def write_inputs(tmp_path: Path) -> tuple[Path, Path]:
     return profiles, events
 
 
+def verified_library(tmp_path: Path) -> Path:
+    """The bundled library with the trigger policy (a draft marked 待核, never matched as
+    published) marked verified, for tests of the event engine's triggers."""
+    import shutil
+
+    from rules.loader import library_dir
+
+    folder = tmp_path / "policies"
+    shutil.copytree(library_dir(), folder)
+    trigger = folder / "graduate-hiring-insured-trigger.yaml"
+    trigger.write_text(trigger.read_text(encoding="utf-8").replace(
+        "verification: 待核", "verification: 已核"), encoding="utf-8")
+    return folder
+
+
 def test_replay_equals_match_on_the_final_profiles(tmp_path):
     profiles, events = write_inputs(tmp_path)
+    policies = verified_library(tmp_path)
     out, rejects = tmp_path / "out.csv", tmp_path / "rejects.csv"
     result = CliRunner().invoke(app, [
         "events", "replay", "--entity", "enterprise", "--profiles", str(profiles),
         "--events", str(events), "--as-of", AS_OF, "--out", str(out),
-        "--rejects", str(rejects)])
+        "--rejects", str(rejects), "--policies", str(policies)])
     assert result.exit_code == 0, result.output
     assert "事件 5 条已应用，3 条被拒" in result.output
     assert pl.read_csv(rejects)["line"].to_list() == [3, 4, 8]
@@ -71,7 +87,8 @@ def test_replay_equals_match_on_the_final_profiles(tmp_path):
     }).write_csv(final)
     batch_out = tmp_path / "batch.csv"
     done = CliRunner().invoke(app, ["match", "--entity", "enterprise", "--profiles",
-                                    str(final), "--as-of", AS_OF, "--out", str(batch_out)])
+                                    str(final), "--as-of", AS_OF, "--out", str(batch_out),
+                                    "--policies", str(policies)])
     assert done.exit_code == 0, done.output
     got = pl.read_csv(out, infer_schema_length=None)
     trigger = got.filter(pl.col("policy_id") == "graduate-hiring-insured-trigger")
@@ -98,7 +115,13 @@ def test_replay_with_a_database_writes_entitlements_and_outbox(tmp_path, monkeyp
     assert unreviewed.exit_code == 1 and "尚无已发布" in unreviewed.output
     files = CliRunner().invoke(app, [*base, "--policies", str(tmp_path)])
     assert files.exit_code == 2 and "已发布" in files.output
-    publish_bundled_library(open_engine(get_settings(), url=url))
+    engine = open_engine(get_settings(), url=url)
+    publish_bundled_library(engine)
+    from api.services.library_import import approve_versions, import_library
+
+    trigger = verified_library(tmp_path) / "graduate-hiring-insured-trigger.yaml"
+    imported = import_library(engine, author="officer", paths=[trigger])
+    approve_versions(engine, imported.created, reviewer="reviewer", reason="测试：已核对原文")
     result = CliRunner().invoke(app, [
         "events", "replay", "--entity", "enterprise", "--profiles", str(profiles),
         "--events", str(events), "--as-of", AS_OF, "--out", str(tmp_path / "o.parquet"),

@@ -52,6 +52,9 @@ def _check(entity: str, rows: list[dict[str, object]], as_of: dt.date, library: 
             key = engine.key
             for row in frame.iter_rows(named=True):
                 engine.evaluate_derived(str(row[key]), row)
+        # policies with aggregates over related entities are the batch's alone (located
+        # reason in batch_only); every other decision must be equal
+        batch = batch.filter(~pl.col("policy_id").is_in(list(engine.batch_only)))
         assert_same_outcomes(engine.outcomes(), batch)
 
 
@@ -65,6 +68,14 @@ def test_enterprise_event_outcomes_equal_batch(rows, as_of, library):
 @given(rows=profile_rows("person"), as_of=st.sampled_from(DATES))
 def test_person_event_outcomes_equal_batch(rows, as_of, library):
     _check("person", rows, as_of, library, derive_in_engine=False)
+
+
+def test_policies_over_related_entities_are_left_to_the_batch_with_a_located_reason(
+        library):
+    with EventEngine(library, entity="person", as_of=dt.date(2025, 9, 30)) as engine:
+        why = engine.batch_only["family-planning-special-support"]
+    assert why.file.endswith("family-planning-special-support.yaml")
+    assert why.line > 0 and "nightly batch" in why.message
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -100,6 +111,31 @@ def test_partial_updates_end_where_the_batch_on_the_final_profiles_ends(rows, as
             final[i].update(subset)
             typed = base_frame([final[i]], entity="enterprise").row(0, named=True)
             engine.upsert(f"K{i:04d}", {k: typed[k] for k in subset})
+        frame = derived_frame(base_frame(final, entity="enterprise"), entity="enterprise",
+                              as_of=as_of)
+        policies = [p for p in library.policies.values()
+                    if p.entity == "enterprise" and p.trigger is None]
+        batch = match_frame(frame, entity="enterprise", policies=policies, as_of=as_of,
+                            sets=library.sets)
+        assert_same_outcomes(engine.outcomes(), batch)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=profile_rows("enterprise", max_size=10), as_of=st.sampled_from(DATES),
+       change=profile_rows("enterprise", max_size=10))
+def test_updates_of_several_entities_at_once_equal_the_batch(rows, as_of, change, library):
+    """upsert_many (one derive for the batch of entities) ends where the batch ends."""
+    final = [dict(r) for r in rows]
+    base = base_frame(rows, entity="enterprise")
+    with EventEngine(library, entity="enterprise", as_of=as_of) as engine:
+        engine.load(base)
+        updates = []
+        for i, new in enumerate(change[:len(rows)]):
+            subset = {k: v for k, v in new.items() if zlib.crc32(k.encode()) % 2 == i % 2}
+            final[i].update(subset)
+            typed = base_frame([final[i]], entity="enterprise").row(0, named=True)
+            updates.append((f"K{i:04d}", {k: typed[k] for k in subset}))
+        engine.upsert_many(updates)
         frame = derived_frame(base_frame(final, entity="enterprise"), entity="enterprise",
                               as_of=as_of)
         policies = [p for p in library.policies.values()

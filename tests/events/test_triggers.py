@@ -9,7 +9,7 @@ import pytest
 
 from matcher.events.engine import EventEngine
 from matcher.events.errors import BadEventError
-from matcher.events.triggers import TriggerMatcher
+from matcher.events.triggers import SESSIONS_PER_RULESET, TriggerMatcher
 from rules.errors import PolicyError
 from rules.loader import bundled_library, load_policy
 
@@ -53,6 +53,32 @@ def test_events_out_of_date_order_are_refused(matcher):
 def test_a_missing_correlation_attribute_is_refused(matcher):
     with pytest.raises(BadEventError, match="person"):
         matcher.post("E", "graduate_hired", D(2025, 3, 1), {})
+
+
+def test_more_open_patterns_than_one_ruleset_holds_all_complete(matcher):
+    # durable_rules keeps at most 1024 sessions per ruleset: more open patterns use more
+    n = 2 * SESSIONS_PER_RULESET + 500
+    for k in range(n):
+        assert matcher.post(f"E{k}", "graduate_hired", D(2025, 3, 1), {"person": "P"}) == []
+    assert matcher.open_patterns == n and len(matcher.rulesets) == 3
+    done = [matcher.post(f"E{k}", "insured_3_months", D(2025, 4, 1), {"person": "P"})
+            for k in range(n)]
+    assert done == [[(f"E{k}", PID)] for k in range(n)] and matcher.open_patterns == 0
+
+
+def test_a_reused_session_does_not_pair_with_an_abandoned_pattern(matcher):
+    # E's pattern expires; its session is emptied and reused for F's new pattern
+    matcher.post("E", "graduate_hired", D(2025, 1, 1), {"person": "P"})
+    assert matcher.post("E", "insured_3_months", D(2025, 6, 1), {"person": "P"}) == []
+    assert matcher.open_patterns == 0
+    matcher.post("F", "graduate_hired", D(2025, 6, 2), {"person": "P"})
+    assert matcher.post("F", "insured_3_months", D(2025, 6, 3), {"person": "P"}) == [("F", PID)]
+    # a second first event replaces the first one: one occurrence, not two
+    matcher.post("G", "graduate_hired", D(2025, 1, 1), {"person": "P"})
+    matcher.post("G", "graduate_hired", D(2025, 2, 1), {"person": "P"})
+    assert matcher.post("G", "insured_3_months", D(2025, 5, 30), {"person": "P"}) == [("G", PID)]
+    assert matcher.post("G", "insured_3_months", D(2025, 5, 31), {"person": "P"}) == []
+    assert len(matcher.rulesets) == 1
 
 
 def test_each_occurrence_pays_once_and_eligibility_still_applies():

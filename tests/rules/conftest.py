@@ -13,6 +13,7 @@ import pytest
 
 from profiles.catalog import EntityCatalog, load_catalog
 from rules.compile_polars import DTYPES, CompiledPolicy, compile_policies
+from rules.compile_related import attach_related
 from rules.interpret import evaluate_policy
 from rules.ledger import AwardLedger, join_ledger
 from rules.loader import Library, bundled_library
@@ -33,7 +34,12 @@ def frame(rows: Sequence[dict[str, Any]], catalog: EntityCatalog) -> pl.DataFram
     return pl.DataFrame([{k: r.get(k) for k in schema} for r in rows], schema=schema)
 
 
-def run_polars(compiled: CompiledPolicy, df: pl.DataFrame) -> list[Outcome]:
+def run_polars(compiled: CompiledPolicy, df: pl.DataFrame,
+               related: dict[str, Any] | None = None) -> list[Outcome]:
+    """Outcomes per row; aggregates over related entities read ``related`` (none: UNKNOWN)."""
+    if compiled.related:
+        df = attach_related(df.lazy(), key=_key(compiled),
+                            columns=compiled.related, related=related).collect()
     exprs = [compiled.truth.alias("__truth")]
     exprs += [c.truth.alias(f"__c_{c.condition.id}") for c in compiled.conditions]
     amount = compiled.amount if compiled.amount is not None else pl.lit(None, dtype=pl.Float64)
@@ -45,6 +51,10 @@ def run_polars(compiled: CompiledPolicy, df: pl.DataFrame) -> list[Outcome]:
                 amount=row["__amount"])
         for row in out.iter_rows(named=True)
     ]
+
+
+def _key(compiled: CompiledPolicy) -> str:
+    return load_catalog().entity(compiled.policy.entity).key
 
 
 Evaluate = Callable[..., list[Outcome]]

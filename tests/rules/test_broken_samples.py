@@ -61,9 +61,9 @@ EXPECTED: dict[str, str] = {
     "for the condition, got none",
     "schema.yaml": "schema.yaml:8:1: [schema] expected a key of a policy (id, title, entity, "
     "basis, effective, delivery, parameters, eligibility, amount, exclusivity, budget, "
-    "description, trigger, cap), got 'budgett'; did you mean 'budget'?",
-    "yaml-error.yaml": "yaml-error.yaml:7:1: [yaml-error] expected valid YAML, got expected "
-    "',' or '}', but got '<stream end>'",
+    "description, trigger, verification, cap), got 'budgett'; did you mean 'budget'?",
+    "yaml-error.yaml": "yaml-error.yaml:7:1: [yaml-error] 期望合法的 YAML，实际为 文件已结束，"
+    "缺少 ',' 或 '}'",
     "duplicate-id": "duplicate-id/b.yaml:2:5: [duplicate-id] expected a unique policy id, got "
     "'broken-x' already in duplicate-id/a.yaml",
     "reference-cycle": "reference-cycle/b.yaml:11:14: [reference-cycle] expected eligible() "
@@ -77,7 +77,8 @@ def test_every_sample_is_listed() -> None:
 
 def test_every_error_code_has_a_sample() -> None:
     shown = {message.split("[")[1].split("]")[0] for message in EXPECTED.values()}
-    assert shown == set(CODES)
+    # internal-error is the checker's last line of defence: a sample of it would be a defect
+    assert shown == set(CODES) - {"internal-error"}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -100,7 +101,9 @@ def test_cli_check_fails_with_file_line_column(name: str,
 def test_cli_check_passes_on_the_bundled_library() -> None:
     result = CliRunner().invoke(app, ["rules", "check"])
     assert result.exit_code == 0, result.stdout
-    assert "政策检查通过: 16 项" in result.stdout
+    from rules.loader import bundled_library
+
+    assert f"政策检查通过: {len(bundled_library())} 项" in result.stdout
 
 
 def test_cli_check_of_a_good_file_lists_only_that_policy() -> None:

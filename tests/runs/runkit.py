@@ -73,14 +73,15 @@ def dump(engine: Engine) -> list[tuple[Any, ...]]:
 
 
 def main(argv: list[str]) -> None:
-    """``python runkit.py URL SNAPSHOT OUTDIR MARKER SEAL_DIR``: run once with policies p1/p2
-    and hang after writing the changes, before the commit, until killed. ``SEAL_DIR`` holds
-    the test's audit key and head file (``tests.conftest.seal_in``)."""
+    """``python runkit.py URL SNAPSHOT OUTDIR MARKER SEAL_DIR [LOCK_TTL]``: run once with
+    policies p1/p2 and hang after writing the changes, before the commit, until killed.
+    ``SEAL_DIR`` holds the test's audit key and head file (``tests.conftest.seal_in``)."""
     from matcher import runs
     from store import entitlement_bulk
     from tests.conftest import sealed_engine
 
-    url, snapshot, outdir, marker, seal_dir = argv
+    url, snapshot, outdir, marker, seal_dir, *rest = argv
+    lock_ttl = float(rest[0]) if rest else 1.0
     original = entitlement_bulk.write_changes
 
     def write_then_hang(*args: Any, **kwargs: Any) -> dict[str, int]:
@@ -98,7 +99,7 @@ def main(argv: list[str]) -> None:
         outcomes_dir=Path(outdir),
         entity="enterprise",
         match=passthrough_match,
-        lock_ttl=1.0,
+        lock_ttl=lock_ttl,
     )
 
 

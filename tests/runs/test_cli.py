@@ -143,7 +143,9 @@ def test_db_upgrade_and_library_import_commands(empty_db_url: str) -> None:
     imported = runner.invoke(app, ["policies", "import", "--author", "zhang",
                                    "--database-url", empty_db_url], input="zhang-password\n")
     assert imported.exit_code == 0, imported.output
-    assert f"已导入 {len(bundled_library())}" in imported.output
+    drafts = sum(1 for p in bundled_library() if not p.verified)
+    assert f"已导入 {len(bundled_library()) - drafts} 个" in imported.output
+    assert f"另有 {drafts} 个标记为“待核”的政策导入为草稿" in imported.output.replace("\n", "")
     again = runner.invoke(app, ["policies", "import", "--author", "zhang",
                                 "--database-url", empty_db_url], input="zhang-password\n")
     assert again.exit_code == 0 and "无需导入" in again.output
@@ -190,6 +192,35 @@ def test_import_of_policy_files_puts_them_under_review_and_refuses_a_bad_file(
         versions = policies.list_versions(s)
     assert [(v.policy_id, v.status, v.author) for v in versions] == [
         ("graduate-hiring-subsidy-2026", "in_review", "zhang")]
+    engine.dispose()
+
+
+def test_a_policy_marked_unverified_is_imported_as_a_draft_that_cannot_be_submitted(
+    empty_db_url: str, tmp_path: Path
+) -> None:
+    from rules.loader import library_dir
+    from store.errors import UnverifiedPolicyError
+
+    _accounts(empty_db_url)
+    folder = tmp_path / "drafts"
+    folder.mkdir()
+    text = (library_dir() / "graduate-hiring-subsidy.yaml").read_text(encoding="utf-8")
+    (folder / "p.yaml").write_text(text.replace("id: graduate-hiring-subsidy",
+                                                "id: graduate-hiring-draft\nverification: 待核"),
+                                   encoding="utf-8")
+    imported = runner.invoke(app, ["policies", "import", "--author", "zhang", str(folder),
+                                   "--database-url", empty_db_url], input="zhang-password\n")
+    assert imported.exit_code == 0, imported.output
+    shown = imported.output.replace("\n", "")
+    assert "已导入 0 个" in shown and "graduate-hiring-draft" in shown
+    engine = make_engine(empty_db_url)
+    with transaction(engine) as s:
+        [version] = policies.list_versions(s)
+    assert (version.policy_id, version.status) == ("graduate-hiring-draft", "draft")
+    with transaction(engine) as s, pytest.raises(UnverifiedPolicyError):
+        policies.submit(s, version.id, actor="zhang", verified=False)
+    with transaction(engine, write=False) as s:
+        assert policies.published_versions(s) == []
     engine.dispose()
 
 

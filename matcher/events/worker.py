@@ -1,0 +1,125 @@
+"""The event engine in a supervised worker process: restarted after a crash, without losing
+an event or applying one twice.
+
+durable_rules runs in C and a crash there (a segmentation fault) takes the whole process
+down, so a long-running consumer runs the engine in a worker process watched by a
+:class:`Supervisor`, which starts a new worker whenever one dies abnormally.
+
+The stream is a JSON-lines file (:mod:`matcher.events.replay`), read in order; line *n* is
+event *n*. After the transaction of event *n* commits, the worker writes *n* to its
+checkpoint file (written to a temporary file, then renamed). A new worker:
+
+1. loads the snapshot and re-applies events ``1..checkpoint`` to the engine **in memory
+   only** (the engine's state - profiles changed since the snapshot, open trigger patterns,
+   occurrences - is a pure function of the snapshot and the events, so it is rebuilt exactly);
+2. applies the events after the checkpoint **with** their store writes.
+
+Consumed at least once: an event is applied again when the worker died after its commit
+but before its checkpoint. Applied idempotently: an event's store write is the difference
+between the entity's outcomes and the entitlements already in the store
+(:func:`matcher.events.delivery.record_outcomes`), and the outbox has one message per
+idempotency key; an event applied a second time finds its changes already there and writes
+nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from matcher.events.engine import EventEngine
+from matcher.events.errors import EventError
+from matcher.events.replay import Applied, apply_line
+
+
+def read_checkpoint(path: Path) -> int:
+    """The last event number whose store write committed (0 when none)."""
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return 0
+    if not text.isdigit():
+        raise ValueError(f"expected a line number in the checkpoint {path.name}, got {text!r}")
+    return int(text)
+
+
+def write_checkpoint(path: Path, number: int) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(str(number), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+@dataclass
+class ConsumeReport:
+    rebuilt: int = 0  # events re-applied in memory from before the checkpoint
+    applied: int = 0  # events applied with their store writes
+    rejected: int = 0
+
+
+def consume(engine: EventEngine, lines: Sequence[str], *, checkpoint: Path,
+            write: Applied, pause_s: float = 0.0,
+            on_progress: Callable[[int], None] | None = None) -> ConsumeReport:
+    """Apply ``lines`` to ``engine``: those up to the checkpoint in memory only, the rest
+    with ``write`` (the entity's store transaction), checkpointing after each."""
+    done = read_checkpoint(checkpoint)
+    report = ConsumeReport()
+    for number, text in enumerate(lines, start=1):
+        if not text.strip():
+            continue
+        try:
+            entity_id, event, outcomes = apply_line(engine, text, line=number)
+        except EventError:
+            report.rejected += 1  # refused the same way every time: nothing to write
+            outcomes = None
+        if number <= done:
+            report.rebuilt += 1
+            continue
+        if outcomes is not None:
+            write(number, entity_id, event, outcomes)
+            report.applied += 1
+        write_checkpoint(checkpoint, number)
+        if on_progress is not None:
+            on_progress(number)
+        if pause_s:
+            time.sleep(pause_s)
+    return report
+
+
+class Supervisor:
+    """Runs a worker command until it exits normally, starting a new one after a crash.
+
+    ``command`` is the worker's argv; a worker that exits with 0 has finished the stream; any
+    other ending (a signal, a non-zero status) is a crash: the worker is started again, up to
+    ``max_restarts`` times in a row without progress (then :class:`RuntimeError`)."""
+
+    def __init__(self, command: Sequence[str], *, checkpoint: Path, max_restarts: int = 5,
+                 env: dict[str, str] | None = None) -> None:
+        self.command = list(command)
+        self.checkpoint = checkpoint
+        self.max_restarts = max_restarts
+        self.env = env
+        self.restarts = 0
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def run(self) -> int:
+        """Run to the end of the stream; the number of restarts."""
+        failures = 0
+        while True:
+            before = read_checkpoint(self.checkpoint)
+            self.process = subprocess.Popen(self.command, env=self.env)
+            code = self.process.wait()
+            if code == 0:
+                return self.restarts
+            progress = read_checkpoint(self.checkpoint) > before
+            failures = 0 if progress else failures + 1
+            if failures > self.max_restarts:
+                raise RuntimeError(f"event worker failed {failures} times without progress "
+                                   f"(last exit status {code})")
+            self.restarts += 1
+            print(f"event worker ended with status {code}; restarting "
+                  f"(checkpoint {read_checkpoint(self.checkpoint)})", file=sys.stderr)

@@ -1,0 +1,111 @@
+"""A run over a partitioned snapshot gives the entitlements of the one-file run: budgets
+allocated globally, exclusivity per entity, entities that left the snapshot revoked, a
+killed run leaving the previous state; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import Engine
+
+sys.path.insert(0, str(Path(__file__).parent))
+import partitionkit as kit
+
+from matcher import runs
+from profiles.partitions import read_manifest, write_dataset
+from store import entitlement_bulk
+
+
+def _run(engine: Engine, snapshot: Path, lib, tmp_path: Path, **kw) -> runs.RunReport:
+    return runs.execute_run(engine=engine, snapshot_path=snapshot, as_of=kit.AS_OF,
+                            policies=list(lib.policies.values()), sets=lib.sets,
+                            outcomes_dir=tmp_path / "outcomes", entity="enterprise", **kw)
+
+
+def test_partitioned_run_writes_the_entitlements_of_the_one_file_run(
+    db_engine: Engine, db_backend: str, tmp_path: Path
+) -> None:
+    lib = kit.library(tmp_path / "policies")
+    file, dataset = kit.snapshots(tmp_path / "snap", 400, partitions=5)
+    single = _run(db_engine, file, lib, tmp_path)
+    for other in kit.second_engine(db_backend, tmp_path / "second"):
+        parted = _run(other, dataset, lib, tmp_path)
+        assert kit.dump(other) == kit.dump(db_engine)
+        assert parted.counts_per_policy == single.counts_per_policy
+        assert (parted.new, parted.updated, parted.revoked) == (single.new, 0, 0)
+    got = single.counts_per_policy
+    # the budgets bite and the exclusivity group decides: the test would not prove much else
+    assert got["ordered"].get("over_budget", 0) > 0 and got["big"]["eligible"] > 0
+    assert got["small"].get("superseded", 0) > 0
+
+
+def test_rerun_changes_nothing_and_a_changed_partition_changes_only_its_rows(
+    db_engine: Engine, tmp_path: Path
+) -> None:
+    lib = kit.library(tmp_path / "policies")
+    _, dataset = kit.snapshots(tmp_path / "snap", 200, partitions=3)
+    first = _run(db_engine, dataset, lib, tmp_path)
+    assert first.new > 0
+    assert _run(db_engine, dataset, lib, tmp_path).status == "unchanged"
+    before = kit.dump(db_engine)
+    # the last entity leaves the population; everything else stays
+    frame = kit.profiles(200).sort("uscc")
+    gone = frame["uscc"][-1]
+    write_dataset([frame.head(199)], dataset, key="uscc", partitions=3)
+    second = _run(db_engine, dataset, lib, tmp_path)
+    after = kit.dump(db_engine)
+    changed = {r[0] for r in set(after) ^ set(before)}
+    assert gone in changed
+    # a global budget may move the waiting list; every other change is a budgeted policy's
+    others = {(r[0], r[1]) for r in set(after) ^ set(before) if r[0] != gone}
+    assert {p for _, p in others} <= {"ordered", "prorata"}
+    assert second.revoked >= 1
+
+
+def test_a_run_that_fails_while_writing_a_partition_leaves_the_previous_state(
+    db_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lib = kit.library(tmp_path / "policies")
+    _, dataset = kit.snapshots(tmp_path / "snap", 300, partitions=4)
+    _run(db_engine, dataset, lib, tmp_path)
+    before = kit.dump(db_engine)
+    write_dataset([kit.profiles(300, seed=8)], dataset, key="uscc", partitions=4)
+    original = entitlement_bulk.write_changes
+    calls = {"n": 0}
+
+    def fail_on_third(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("killed while writing partition 3")
+        return original(*a, **k)
+
+    monkeypatch.setattr(entitlement_bulk, "write_changes", fail_on_third)
+    with pytest.raises(RuntimeError, match="partition 3"):
+        _run(db_engine, dataset, lib, tmp_path)
+    assert kit.dump(db_engine) == before  # nothing of partitions 1 and 2 stayed
+    monkeypatch.setattr(entitlement_bulk, "write_changes", original)
+    assert _run(db_engine, dataset, lib, tmp_path).status == "succeeded"
+    assert kit.dump(db_engine) != before
+
+
+def test_dataset_hash_is_its_content_not_its_chunks(tmp_path: Path) -> None:
+    frame = kit.profiles(120).sort("uscc")
+    one = write_dataset([frame], tmp_path / "a", key="uscc", partitions=4)
+    shuffled = frame.sample(fraction=1.0, shuffle=True, seed=1)
+    two = write_dataset([shuffled.head(50), shuffled.tail(70)], tmp_path / "b", key="uscc",
+                        partitions=4)
+    assert one.snapshot_hash == two.snapshot_hash and one.part_hashes == two.part_hashes
+    assert sum(one.rows) == 120 and min(one.rows) > 0
+    assert read_manifest(tmp_path / "a") == one
+    changed = frame.with_columns(
+        pl.when(pl.col("uscc") == "E00003").then(99).otherwise(pl.col("employees"))
+        .alias("employees"))
+    three = write_dataset([changed], tmp_path / "c", key="uscc", partitions=4)
+    differs = [a != b for a, b in zip(one.part_hashes, three.part_hashes, strict=True)]
+    assert sum(differs) == 1 and three.snapshot_hash != one.snapshot_hash
+    parts = [pl.read_parquet(p) for p in sorted((tmp_path / "a").glob("part=*/data.parquet"))]
+    assert all(p["uscc"].is_sorted() for p in parts)
+    assert pl.concat(parts).sort("uscc").equals(frame)
