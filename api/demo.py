@@ -68,6 +68,7 @@ def run_demo(
     from matcher.evaluate import match_frame
     from profiles.build import build_snapshot
     from profiles.derive import derive
+    from profiles.relations import load_link_tables, related_frames
     from profiles.synth import LABELS_FILE, synthesize
     from profiles.tags.training import read_labels, train_tag_model
 
@@ -133,6 +134,9 @@ def run_demo(
         matching = progress.add_task("匹配政策", total=total_rows, done=f"0/{total_rows:,} 条画像")
         results: dict[tuple[str, dt.date], pl.DataFrame] = {}
         matched = 0
+        # the household register and employment links the policies aggregate over
+        links, _ = load_link_tables(sources)
+        people = pl.read_parquet(snapshots["person"])
         for entity in ENTITIES:
             # derive() recomputes the date-dependent tags for each date and keeps the
             # inferred chain tags of the snapshot
@@ -140,8 +144,11 @@ def run_demo(
             for when in dates:
                 t0 = time.perf_counter()
                 frame = derive(base, entity=entity, as_of=when).collect()
+                people_now = derive(people, entity="person", as_of=when).collect()
+                related = related_frames(persons=people_now, households=links.get("households"),
+                                         employment_links=links.get("employment_links"))
                 outcomes = match_frame(frame, entity=entity, policies=policies, as_of=when,
-                                       sets=sets)
+                                       sets=sets, related=related)
                 outcomes.write_parquet(folder / f"outcomes-{entity}-{when}.parquet")
                 results[(entity, when)] = outcomes
                 timings[f"匹配{ENTITY_LABELS[entity]} {when}"] = time.perf_counter() - t0

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
 
 from bench.generate import bench_sets, catalog
+from profiles.catalog import OWNER_COLUMN
+from profiles.relations import RelatedFrame
 from rules.model import Policy
 
 
@@ -41,6 +43,12 @@ class Inputs:
     policies: Sequence[Policy]
     as_of: dt.date
     sample_rows: int
+    #: member frames of the relations the policies aggregate over (``--related``)
+    related: Mapping[str, RelatedFrame] | None = None
+
+
+#: Engines that evaluate aggregates over related entities; the peers do not (yet).
+RELATED_ENGINES = ("mianshen", "mianshen-decoded", "mianshen-plan", "lower-bound")
 
 
 Engine = Callable[[Inputs], EngineRun]
@@ -63,6 +71,7 @@ def _timed(fn: Callable[[], pl.DataFrame]) -> tuple[float, pl.DataFrame]:
 
 def run_mianshen_plan(inp: Inputs) -> EngineRun:
     from rules.compile_polars import compile_policies
+    from rules.compile_related import AggregateColumns, attach_related
 
     def go() -> pl.DataFrame:
         compiled = compile_policies(inp.policies, catalog=catalog(), sets=bench_sets(),
@@ -72,7 +81,12 @@ def run_mianshen_plan(inp: Inputs) -> EngineRun:
             exprs.append(cp.truth.alias(pid))
             if cp.amount is not None:
                 exprs.append(cp.amount.cast(pl.Float64).alias(pid + ".amount"))
-        return inp.frame.lazy().select(exprs).collect()
+        columns: dict[str, AggregateColumns] = {}
+        for cp in compiled.values():
+            columns.update(cp.related)
+        lf = attach_related(inp.frame.lazy(), key="uscc", columns=columns,
+                            related=inp.related)
+        return lf.select(exprs).collect()
 
     seconds, wide = _timed(go)
     return EngineRun(seconds=seconds, counts=wide_counts(wide, inp.policies))
@@ -86,7 +100,7 @@ def run_mianshen(inp: Inputs) -> EngineRun:
     def go() -> pl.DataFrame:
         plan = make_plan(inp.policies, entity="enterprise", as_of=inp.as_of,
                          sets=bench_sets())
-        return match_lean(inp.frame, plan).frame
+        return match_lean(inp.frame, plan, related=inp.related).frame
 
     seconds, long = _timed(go)
     return EngineRun(seconds=seconds, counts=_long_counts(
@@ -100,7 +114,7 @@ def run_mianshen_decoded(inp: Inputs) -> EngineRun:
 
     seconds, long = _timed(lambda: match_frame(
         inp.frame, entity="enterprise", policies=inp.policies, as_of=inp.as_of,
-        sets=bench_sets()))
+        sets=bench_sets(), related=inp.related))
     return EngineRun(seconds=seconds, counts=_long_counts(long, inp.policies))
 
 
@@ -171,7 +185,15 @@ def run_lower_bound(inp: Inputs) -> EngineRun:
     for policy in inp.policies:
         columns |= policy.fields_read
     exprs = scan_exprs(inp.frame, sorted(columns))
-    seconds, _ = _timed(lambda: inp.frame.lazy().select(exprs).collect())
+    members = [rf.members.collect() for rf in (inp.related or {}).values()]
+
+    def scan() -> pl.DataFrame:
+        for m in members:  # every member row is read once at least
+            m.lazy().select(scan_exprs(m, [c for c in m.columns if c != OWNER_COLUMN])
+                            ).collect()
+        return inp.frame.lazy().select(exprs).collect()
+
+    seconds, _ = _timed(scan)
     return EngineRun(seconds=seconds)
 
 

@@ -23,8 +23,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.engines import ENGINES, Inputs
-from bench.generate import AS_OF, generate_policies, generate_profiles
+from bench.engines import ENGINES, RELATED_ENGINES, Inputs
+from bench.generate import AS_OF, generate_links, generate_policies, generate_profiles
+from profiles.relations import RelatedFrame
 
 DEFAULT_ENGINES = ("mianshen", "mianshen-plan", "duckdb", "numpy", "durable", "python-loop",
                    "lower-bound")
@@ -58,13 +59,18 @@ def _reset_peak() -> None:
 
 
 def run_child(*, engine: str, data: Path, policies: int, seed: int, repeat: int,
-              sample_rows: int, as_of: dt.date) -> dict[str, object]:
-    """Inside the engine's subprocess: load, reset the peak, run ``repeat`` times."""
+              sample_rows: int, as_of: dt.date, related: bool = False) -> dict[str, object]:
+    """Inside the engine's subprocess: load, reset the peak, run ``repeat`` times. With
+    ``related``, a quarter of the leaves aggregate over generated employment links."""
     import polars as pl
 
     frame = pl.read_parquet(data)
-    inputs = Inputs(frame=frame, policies=generate_policies(policies, seed=seed + 1),
-                    as_of=as_of, sample_rows=sample_rows)
+    links = generate_links(frame, seed=seed + 2, as_of=as_of) if related else None
+    if links is not None:  # materialised before the clock starts, like the profiles
+        links = {k: RelatedFrame(members=v.members.collect().lazy()) for k, v in links.items()}
+    inputs = Inputs(frame=frame, policies=generate_policies(policies, seed=seed + 1,
+                                                            related=related),
+                    as_of=as_of, sample_rows=sample_rows, related=links)
     baseline = _rss_kb("VmRSS")
     _reset_peak()
     runs = [ENGINES[engine](inputs) for _ in range(repeat)]
@@ -78,11 +84,12 @@ def run_child(*, engine: str, data: Path, policies: int, seed: int, repeat: int,
 
 
 def measure(*, engine: str, data: Path, entities: int, policies: int, seed: int, repeat: int,
-            sample_rows: int, as_of: dt.date) -> dict[str, object]:
+            sample_rows: int, as_of: dt.date, related: bool = False) -> dict[str, object]:
     """Run one engine in a subprocess; its JSON record."""
     cmd = [sys.executable, "-m", "bench.match", "--child", engine, "--data", str(data),
            "--policies", str(policies), "--seed", str(seed), "--repeat", str(repeat),
-           "--sample-rows", str(sample_rows), "--as-of", as_of.isoformat()]
+           "--sample-rows", str(sample_rows), "--as-of", as_of.isoformat(),
+           *(["--related"] if related else [])]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise EngineFailed(engine, proc.returncode, proc.stderr)
@@ -92,6 +99,7 @@ def measure(*, engine: str, data: Path, entities: int, policies: int, seed: int,
         "engine": engine,
         "entities": entities,
         "policies": policies,
+        "related": related,
         "seconds": round(seconds, 6),
         "evals_per_second": round(entities * policies / seconds, 1) if seconds > 0 else None,
         "peak_rss_mb": child["peak_rss_mb"],
@@ -158,12 +166,19 @@ def print_table(records: Sequence[dict[str, object]]) -> None:
 
 
 def run(*, entities: Sequence[int], policies: int, engines: Sequence[str], repeat: int,
-        seed: int, sample_rows: int, as_of: dt.date) -> list[dict[str, object]]:
+        seed: int, sample_rows: int, as_of: dt.date, related: bool = False
+        ) -> list[dict[str, object]]:
     """Measure every engine at every size; the records, comparisons added."""
     unknown = [e for e in engines if e not in ENGINES]
     if unknown:
         raise BenchError(f"unknown engine(s) {', '.join(unknown)}; expected some of "
                          f"{', '.join(ENGINES)}")
+    if related:
+        skipped = [e for e in engines if e not in RELATED_ENGINES]
+        if skipped:
+            print(f"--related: 以下引擎不支持关联实体聚合，已跳过: {', '.join(skipped)}",
+                  file=sys.stderr)
+        engines = [e for e in engines if e in RELATED_ENGINES]
     records: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="mianshen-bench-") as tmp:
         for n in entities:
@@ -171,7 +186,7 @@ def run(*, entities: Sequence[int], policies: int, engines: Sequence[str], repea
             generate_profiles(n, seed=seed, as_of=as_of).write_parquet(data)
             size_records = [
                 measure(engine=e, data=data, entities=n, policies=policies, seed=seed,
-                        repeat=repeat, sample_rows=sample_rows, as_of=as_of)
+                        repeat=repeat, sample_rows=sample_rows, as_of=as_of, related=related)
                 for e in engines
             ]
             add_comparisons(size_records)
@@ -194,6 +209,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="rows evaluated by the sampled engines (durable, python-loop)")
     p.add_argument("--as-of", type=dt.date.fromisoformat, default=AS_OF)
     p.add_argument("--append", action="store_true", help="add to the records in --json")
+    p.add_argument("--related", action="store_true",
+                   help="a quarter of the leaves aggregate over generated employment links")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     return p
@@ -204,13 +221,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.child:
         out = run_child(engine=args.child, data=args.data, policies=args.policies,
                         seed=args.seed, repeat=args.repeat, sample_rows=args.sample_rows,
-                        as_of=args.as_of)
+                        as_of=args.as_of, related=args.related)
         print(json.dumps(out))
         return 0
     try:
         records = run(entities=args.entities, policies=args.policies, engines=args.engines,
                       repeat=args.repeat, seed=args.seed, sample_rows=args.sample_rows,
-                      as_of=args.as_of)
+                      as_of=args.as_of, related=args.related)
     except BenchError as exc:
         print(f"基准测试失败: {exc}", file=sys.stderr)
         return 1

@@ -1,7 +1,12 @@
 """Derived tags, as of an evaluation date, three-valued (null inputs give null unless the
 known inputs decide the value).
 
-Enterprise: ``years_since_founding`` (full years; null when founded after the as-of date),
+Every derived tag was reviewed for an entity that does not exist yet on the as-of date: its
+date is known, so what depends on it is decided. ``years_since_founding`` and ``age`` are then
+negative (FALSE for ``>= 1``, ``>= 65``), and a person born after the as-of date is not
+``alive`` for that date. The other tags do not depend on the as-of date.
+
+Enterprise: ``years_since_founding`` (full years; negative when founded after the as-of date),
 ``layoff_rate`` (layoffs_last_year / insured_employees; 0 when nobody was laid off, whatever
 the headcount; null when the headcount is 0 or unknown and someone was laid off),
 ``rd_ratio`` (rd_expense / operating_revenue, with the same rule for a zero numerator),
@@ -11,8 +16,9 @@ the headcount; null when the headcount is 0 or unknown and someone was laid off)
 inferred from the business scope by a tag model (``profiles.tags``), not as of a date: they
 are kept when present and added as null (UNKNOWN) when absent.
 
-Person: ``age`` (full years; the birthday itself counts), ``hukou_region`` and ``sex`` (from
-the 17th character of the 公民身份号码: odd 男, even 女).
+Person: ``age`` (full years; the birthday itself counts; negative before birth), ``alive``
+made FALSE before birth, ``hukou_region`` and ``sex`` (from the 17th character of the
+公民身份号码: odd 男, even 女).
 
 29 February: in a year without 29 February the anniversary falls on 28 February (民法典
 第二百零二条: a period counted in years whose end month has no corresponding day ends on the
@@ -45,18 +51,38 @@ def _is_leap(year: int) -> bool:
 
 
 def full_years(start: pl.Expr, as_of: date) -> pl.Expr:
-    """Completed years from ``start`` to ``as_of``; null when ``start`` is null or later.
+    """Completed years from ``start`` to ``as_of`` (the anniversary counts); null only when
+    ``start`` is null. A ``start`` after ``as_of`` gives a negative number (-1 or less): the
+    entity did not exist yet, which decides ``age >= 65`` (FALSE) instead of leaving it
+    UNKNOWN.
 
-    >>> df = pl.DataFrame({"d": [date(2000, 3, 1), date(2000, 3, 2)]})
+    >>> df = pl.DataFrame({"d": [date(2000, 3, 1), date(2000, 3, 2), date(2025, 3, 2)]})
     >>> df.select(full_years(pl.col("d"), date(2025, 3, 1))).to_series().to_list()
-    [25, 24]
+    [25, 24, -1]
     """
     month_day = start.dt.month().cast(pl.Int32) * 100 + start.dt.day().cast(pl.Int32)
     if not _is_leap(as_of.year):
         month_day = pl.when(month_day == 229).then(228).otherwise(month_day)
     years = pl.lit(as_of.year, pl.Int32) - start.dt.year().cast(pl.Int32)
     years = years - (month_day > as_of.month * 100 + as_of.day).cast(pl.Int32)
-    return pl.when(start <= pl.lit(as_of)).then(years.cast(pl.Int64)).otherwise(None)
+    return years.cast(pl.Int64)
+
+
+def full_months(start: pl.Expr, as_of: date) -> pl.Expr:
+    """Completed months from ``start`` to ``as_of``: a day the as-of month lacks counts as its
+    last day (31 January + 1 month = 28 February); negative when ``start`` is later.
+
+    >>> df = pl.DataFrame({"d": [date(2025, 1, 31), date(2025, 1, 28), date(2025, 3, 1)]})
+    >>> df.select(full_months(pl.col("d"), date(2025, 2, 28))).to_series().to_list()
+    [1, 1, -1]
+    """
+    months = ((as_of.year * 12 + as_of.month) - (start.dt.year().cast(pl.Int64) * 12
+                                                   + start.dt.month().cast(pl.Int64)))
+    next_month = date(as_of.year + (as_of.month == 12), as_of.month % 12 + 1, 1)
+    month_end = (next_month.toordinal() - 1) == as_of.toordinal()
+    if month_end:  # every start day has its anniversary in this month on or before as_of
+        return months
+    return months - (start.dt.day().cast(pl.Int64) > as_of.day).cast(pl.Int64)
 
 
 def ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
@@ -125,8 +151,12 @@ def derive(df: pl.DataFrame | pl.LazyFrame, *, entity: str, as_of: date) -> pl.L
         out = with_size_class(lf.with_columns(missing).with_columns(derived))
         return out.drop([n for n in inputs if n not in names]).with_columns(chains)
     if entity == "person":
+        born = col("birth_date", pl.Date())
+        # not yet born on the as-of date: not alive for that date (DESIGN §5), decided
+        alive = pl.when(born > pl.lit(as_of)).then(False).otherwise(col("alive", pl.Boolean()))
         return lf.with_columns(
-            full_years(col("birth_date", pl.Date()), as_of).alias("age"),
+            full_years(born, as_of).alias("age"),
+            alive.alias("alive"),
             region_name(col("hukou_district", pl.String())).alias("hukou_region"),
             sex_of(col("id_number", pl.String())).alias("sex"),
         )

@@ -111,7 +111,7 @@ REASON_LABELS: dict[str, str] = {
     "implausible_date": "日期不合理", "not_bool": "不是是/否值",
     "not_in_values": "不在允许取值内", "bad_format": "格式错误",
     "section_mismatch": "行业门类字母矛盾", "below_min": "小于最小值", "above_max": "大于最大值",
-    "duplicate_conflict": "同一主键多行冲突", "bad_line": "整行无法读取",
+    "duplicate_conflict": "同一主键多行冲突",
     "bad_encoding": "含无法解码的字节", "field_count": "字段数与表头不符",
     "unbalanced_quote": "引号未闭合", "unreadable": "文件无法读取",
 }
@@ -347,17 +347,17 @@ def _bad_line_rejects(
     )
     key_col = next((c for c, name in mapping.items() if name == key), None)
     position = columns.index(key_col) if key_col in columns else None
-    guesses = [
-        b.fields[position].strip().upper()
-        for b in bad_lines
-        if position is not None and len(b.fields) > position
-    ]
-    candidates = pl.Series(key, guesses, dtype=pl.String)
-    problems = (
-        uscc_problems(candidates) if entity == "enterprise" else id_number_problems(candidates)
+    readable = [b for b in bad_lines if position is not None and len(b.fields) > position]
+    candidates = pl.DataFrame(
+        {key: [b.fields[position].strip().upper() for b in readable],  # type: ignore[index]
+         "code": [b.code for b in readable]},
+        schema={key: pl.String, "code": pl.String},
     )
-    legible = candidates.filter(problems.is_null()) if len(candidates) else candidates
-    keys = legible.to_frame(key).with_columns(pl.lit("bad_line").alias("code"))
+    problems = (
+        uscc_problems(candidates[key]) if entity == "enterprise"
+        else id_number_problems(candidates[key])
+    )
+    keys = candidates.filter(problems.is_null()) if candidates.height else candidates
     return rejects, keys
 
 

@@ -51,6 +51,7 @@ from profiles.ingest import (
     _reason,
 )
 from profiles.masking import mask_expr
+from profiles.sources import read_source
 
 OWNER = OWNER_COLUMN
 _ROW = "__row"
@@ -209,6 +210,24 @@ def _household_conflicts(clean: pl.DataFrame, *, source: str, shown_key: pl.Expr
         shown_key.alias("key"), pl.lit("household_id").alias("field"),
         pl.col("household_id").alias("value"), reason.alias("reason"))
     return clean.filter(~(bad_person | bad_household)), rejected.cast(REJECT_SCHEMA)  # type: ignore[arg-type]
+
+
+def load_link_tables(directory: Path) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """The clean rows of every link table in ``directory`` (by table name) and the rejects
+    of all of them; a table refused whole is left out (its relations are then UNKNOWN)."""
+    clean: dict[str, pl.DataFrame] = {}
+    rejects = [pl.DataFrame(schema=REJECT_SCHEMA)]
+    for path in sorted(directory.iterdir()):
+        table = table_name(path) if path.is_file() else None
+        if table is None:
+            continue
+        frame, _ = read_source(path)
+        result = validate_table(frame, table=table, source=path.stem)
+        rejects.append(result.rejects)
+        if result.stats.refused is None:
+            clean[table] = (pl.concat([clean[table], result.clean]) if table in clean
+                            else result.clean)
+    return clean, pl.concat(rejects)
 
 
 def related_frames(*, persons: pl.DataFrame | pl.LazyFrame,

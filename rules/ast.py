@@ -15,7 +15,8 @@ from typing import Literal
 
 CompareOp = Literal["<", "<=", ">", ">=", "=", "!="]
 ArithOp = Literal["+", "-", "*", "/"]
-FuncName = Literal["min", "max", "abs", "year", "years_since", "months_since"]
+FuncName = Literal["min", "max", "abs", "year", "years_since", "months_since", "add_years",
+                   "add_months"]
 
 
 @dataclass(frozen=True)

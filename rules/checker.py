@@ -366,11 +366,26 @@ class Checker:
             return out, Type(kind="number", unit="ratio")
         return out, Type(kind="number", unit=lu if ru in (None, "ratio") else None)
 
+    def _add_period(self, expr: ast.Call) -> tuple[ast.Expr, Type]:
+        """``add_years(date, n)`` / ``add_months(date, n)``: a date; n a whole number."""
+        day, t = self.infer(expr.args[0])
+        if t.kind not in ("date", "error"):
+            self.error(day.pos, "type-mismatch", f"期望 {expr.func}() 的第一个参数为日期，"
+                       f"实际为{_words(t)} {_desc(day)}")
+        count = expr.args[1]
+        if not (isinstance(count, ast.Number) and count.unit is None
+                and float(count.value).is_integer()):
+            self.error(count.pos, "type-mismatch", f"期望 {expr.func}() 的第二个参数为整数"
+                       f"(如 3)，实际为 {_desc(count)}")
+        return replace(expr, args=(day, count)), Type(kind="date")
+
     def _call(self, expr: ast.Expr) -> tuple[ast.Expr, Type]:
         if not isinstance(expr, ast.Call):
             raise TypeError(f"expected an expression node, got {type(expr).__name__}")
         args: list[ast.Expr] = []
         types: list[Type] = []
+        if expr.func in ("add_years", "add_months"):
+            return self._add_period(expr)
         for a in expr.args:
             if expr.func in ("year", "years_since", "months_since"):
                 out, t = self.infer(a)

@@ -31,6 +31,7 @@ from functools import reduce
 import polars as pl
 
 from profiles.catalog import HELD_FIELDS, EntityCatalog
+from profiles.derive import full_months, full_years
 from rules import ast
 from rules.compile_related import AggregateColumns, RelatedCompiler, has_interval
 from rules.errors import PolicyError, Problem, UnsupportedNode
@@ -254,13 +255,14 @@ class _Compiler:
             return d.abs()
         if expr.func == "year":
             return d.dt.year().cast(pl.Int64)
-        year, month, day = (d.dt.year().cast(pl.Int64), d.dt.month().cast(pl.Int64),
-                            d.dt.day().cast(pl.Int64))
+        if expr.func in ("add_years", "add_months"):
+            count = expr.args[1]
+            assert isinstance(count, ast.Number)  # the checker requires a whole number
+            unit = "y" if expr.func == "add_years" else "mo"
+            return d.dt.offset_by(f"{int(count.value)}{unit}")
         if expr.func == "years_since":
-            before = (month * 100 + day) > (self.as_of.month * 100 + self.as_of.day)
-            return self.as_of.year - year - before.cast(pl.Int64)
-        return ((self.as_of.year - year) * 12 + (self.as_of.month - month)
-                - (day > self.as_of.day).cast(pl.Int64))
+            return full_years(d, self.as_of)
+        return full_months(d, self.as_of)
 
     # ---- amounts ----------------------------------------------------------------------
 

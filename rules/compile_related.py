@@ -51,8 +51,9 @@ class AggregateColumns:
     relation: str
     lo: str
     hi: str
-    member_columns: tuple[pl.Expr, ...]  # with_columns on the member frame
-    aggs: tuple[pl.Expr, ...]  # group_by(__owner).agg(...) giving lo and hi
+    member_columns: tuple[pl.Expr, ...]  # with_columns on the member frame (vectorized)
+    aggs: tuple[pl.Expr, ...]  # plain sums/min/max/any per owner (polars' fast group-by path)
+    finish: tuple[pl.Expr, ...]  # over the per-owner frame: lo and hi from the partials
     empty_value: float | None  # lo and hi of an owner on record without members
 
 
@@ -173,44 +174,56 @@ class RelatedCompiler:
         member = self.member_compiler(rel)
         w = (member.cond(expr.where, policy) if expr.where is not None
              else pl.lit(True))
-        wcol, vcol = pl.col(f"{tag}_w"), pl.col(f"{tag}_v")
-        prepare = [w.cast(pl.Boolean).alias(f"{tag}_w")]
+        w = w.cast(pl.Boolean)
         lo, hi = f"{tag}_lo", f"{tag}_hi"
+
+        def part(name: str) -> str:
+            return f"{tag}_{name}"
+
+        prepare: list[pl.Expr]
+        aggs: list[pl.Expr]
+        finish: list[pl.Expr]
         empty_value: float | None = 0
         if expr.func == "count":
-            aggs = (wcol.fill_null(False).cast(pl.Int64).sum().alias(lo),
-                    wcol.fill_null(True).cast(pl.Int64).sum().alias(hi))
+            prepare = [w.fill_null(False).cast(pl.Int64).alias(part("t")),
+                       w.fill_null(True).cast(pl.Int64).alias(part("p"))]
+            aggs = [pl.col(part("t")).sum().alias(lo), pl.col(part("p")).sum().alias(hi)]
+            finish = [pl.col(lo), pl.col(hi)]
         else:
             assert expr.value is not None
-            prepare.append(member.expr(expr.value, policy).alias(f"{tag}_v"))
-            counted = wcol.fill_null(True)
+            v = member.expr(expr.value, policy)
+            counted = w.fill_null(True)
+            unknown_value = (counted & v.is_null()).alias(part("u"))
             if expr.func == "sum":
-                unbounded = (counted & vcol.is_null()).any()
-                v = vcol.cast(pl.Float64)
-                low = pl.when(wcol).then(v).otherwise(pl.when(wcol.is_null())
-                                                      .then(pl.min_horizontal(v, 0.0))
-                                                      .otherwise(0.0))
-                high = pl.when(wcol).then(v).otherwise(pl.when(wcol.is_null())
-                                                       .then(pl.max_horizontal(v, 0.0))
-                                                       .otherwise(0.0))
-                aggs = (pl.when(~unbounded).then(low.sum()).alias(lo),
-                        pl.when(~unbounded).then(high.sum()).alias(hi))
+                fv = v.cast(pl.Float64)
+                low = pl.when(w).then(fv).when(w.is_null()).then(
+                    pl.min_horizontal(fv, pl.lit(0.0))).otherwise(0.0)
+                high = pl.when(w).then(fv).when(w.is_null()).then(
+                    pl.max_horizontal(fv, pl.lit(0.0))).otherwise(0.0)
+                prepare = [low.alias(part("l")), high.alias(part("h")), unknown_value]
+                aggs = [pl.col(part("l")).sum(), pl.col(part("h")).sum(),
+                        pl.col(part("u")).any()]
+                finish = [pl.when(~pl.col(part("u"))).then(pl.col(part("l"))).alias(lo),
+                          pl.when(~pl.col(part("u"))).then(pl.col(part("h"))).alias(hi)]
             else:
                 empty_value = None
-                sure = wcol.fill_null(False) & vcol.is_not_null()
-                maybe = wcol.is_null() & vcol.is_not_null()
-                unknown_value = (counted & vcol.is_null()).any()
-                pick: Callable[[pl.Expr], pl.Expr] = (
-                    (lambda e: e.min()) if expr.func == "min" else (lambda e: e.max()))
-                near = pick(vcol.filter(sure))
-                far = pl.when(~unknown_value).then(pick(vcol.filter(sure | maybe)))
-                any_sure = sure.any()
-                near = pl.when(any_sure).then(near)
-                far = pl.when(any_sure).then(far)
-                first, second = (far, near) if expr.func == "min" else (near, far)
-                aggs = (first.alias(lo), second.alias(hi))
+                sure = w.fill_null(False) & v.is_not_null()
+                maybe = w.is_null() & v.is_not_null()
+                prepare = [pl.when(sure).then(v).alias(part("n")),
+                           pl.when(sure | maybe).then(v).alias(part("f")),
+                           sure.alias(part("s")), unknown_value]
+                smallest = expr.func == "min"
+                aggs = [(pl.col(part("n")).min() if smallest else pl.col(part("n")).max()),
+                        (pl.col(part("f")).min() if smallest else pl.col(part("f")).max()),
+                        pl.col(part("s")).any(), pl.col(part("u")).any()]
+                any_sure = pl.col(part("s"))
+                near = pl.when(any_sure).then(pl.col(part("n")))
+                far = pl.when(any_sure & ~pl.col(part("u"))).then(pl.col(part("f")))
+                first, second = (far, near) if smallest else (near, far)
+                finish = [first.alias(lo), second.alias(hi)]
         cols = AggregateColumns(relation=rel.name, lo=lo, hi=hi, member_columns=tuple(prepare),
-                                aggs=aggs, empty_value=empty_value)
+                                aggs=tuple(aggs), finish=tuple(finish),
+                                empty_value=empty_value)
         self.columns[key] = cols
         return cols
 
@@ -225,11 +238,12 @@ INTERVAL_RULES: dict[type, Callable[[RelatedCompiler, ast.Expr, Policy], Bounds]
 def attach_related(lf: pl.LazyFrame, *, key: str, columns: Mapping[str, AggregateColumns],
                    related: Mapping[str, RelatedFrame] | None) -> pl.LazyFrame:
     """``lf`` with the ``lo``/``hi`` columns of every aggregate. Per relation, one plan joins
-    the members to their fields and groups them by owner; its result (one row per owner
-    with members) is looked up by the owner's key with a hash lookup (``replace_strict``),
-    which keeps ``lf``'s row order by construction (a join does not promise it, and polars
-    2.1 was seen to drop the sort restoring it). A relation without data makes its
-    aggregates UNKNOWN (null)."""
+    the members to their fields, computes the member-level partials and groups them by owner
+    (plain sums, minima, maxima: polars' fast path); the result (one row per owner with
+    members) is found by a hash lookup of the owner's key (``replace_strict`` to a row
+    position, then ``gather``), which keeps ``lf``'s row order by construction (a join does
+    not promise it, and polars 2.1 was seen to drop the sort restoring it). A relation
+    without data makes its aggregates UNKNOWN (null)."""
     if not columns:
         return lf
     owner_key = pl.col(key).cast(pl.String)
@@ -237,6 +251,7 @@ def attach_related(lf: pl.LazyFrame, *, key: str, columns: Mapping[str, Aggregat
     for cols in columns.values():
         by_relation.setdefault(cols.relation, []).append(cols)
     added: list[pl.Expr] = []
+    drop: list[str] = []
     for name, group in sorted(by_relation.items()):
         frame = (related or {}).get(name)
         if frame is None:
@@ -245,18 +260,25 @@ def attach_related(lf: pl.LazyFrame, *, key: str, columns: Mapping[str, Aggregat
             continue
         members = frame.members.with_columns(
             [e for cols in group for e in cols.member_columns])
-        per_owner = members.group_by(OWNER).agg(
-            [a for cols in group for a in cols.aggs]).collect()
-        owners = per_owner[OWNER].cast(pl.String)
-        has_rows = owner_key.is_in(owners.implode())
+        per_owner = (members.group_by(OWNER).agg([a for cols in group for a in cols.aggs])
+                     .select(pl.col(OWNER).cast(pl.String),
+                             *[f for cols in group for f in cols.finish])
+                     .collect())
+        index = f"__index_{name}"
+        position = owner_key.replace_strict(
+            per_owner[OWNER], pl.Series(range(per_owner.height), dtype=pl.UInt32),
+            default=None, return_dtype=pl.UInt32)
+        lf = lf.with_columns(position.alias(index))
+        has_rows = pl.col(index).is_not_null()
         on_record: pl.Expr = pl.lit(True)
         if frame.owners is not None:
             listed = frame.owners.select(pl.col(OWNER).cast(pl.String)).collect().to_series()
             on_record = owner_key.is_in(listed.implode()) | has_rows
         for cols in group:
             for c in (cols.lo, cols.hi):
-                found = owner_key.replace_strict(owners, per_owner[c], default=None,
-                                                 return_dtype=per_owner.schema[c])
+                found = (pl.lit(per_owner[c]).gather(pl.col(index).fill_null(0))
+                         if per_owner.height else pl.lit(None, dtype=per_owner.schema[c]))
                 value = pl.when(has_rows).then(found).otherwise(pl.lit(cols.empty_value))
                 added.append(pl.when(on_record).then(value).alias(c))
-    return lf.with_columns(added)
+        drop.append(index)
+    return lf.with_columns(added).drop(drop)

@@ -267,7 +267,8 @@ class _ToAst(Transformer[Token, ast.Expr]):
         if fname not in FUNCTIONS:
             raise _problem(self.file, pos, "unknown-function",
                            f"expected one of {', '.join(FUNCTIONS)}, eligible; got '{fname}'")
-        wanted = {"abs": 1, "year": 1, "years_since": 1, "months_since": 1}.get(fname)
+        wanted = {"abs": 1, "year": 1, "years_since": 1, "months_since": 1, "add_years": 2,
+                  "add_months": 2}.get(fname)
         if (wanted is not None and len(args) != wanted) or not args:
             raise _problem(self.file, pos, "syntax-error",
                            f"expected {wanted or 'at least 1'} argument(s) to {fname}(), "

@@ -8,6 +8,8 @@ arithmetic, and how a row value becomes a three-valued truth.
 (65, 64)
 >>> months_between(dt.date(2025, 1, 31), dt.date(2025, 3, 30))
 1
+>>> months_between(dt.date(2025, 1, 31), dt.date(2025, 2, 28))  # the month has no 31st
+1
 """
 
 from __future__ import annotations
@@ -22,15 +24,40 @@ from rules import ast
 ATOMS = (ast.Compare, ast.In, ast.IsEmpty)
 
 
-def years_between(start: dt.date, as_of: dt.date) -> int:
-    """Full years from ``start`` to ``as_of``; the anniversary on ``as_of`` counts."""
-    before = (as_of.month, as_of.day) < (start.month, start.day)
-    return as_of.year - start.year - int(before)
+def add_months(start: dt.date, months: int) -> dt.date:
+    """``start`` moved by whole months; a day the target month lacks becomes its last day
+    (民法典 第二百零二条: a period whose end month has no corresponding day ends on the last
+    day of that month).
+
+    >>> add_months(dt.date(2025, 1, 31), 1), add_months(dt.date(2024, 2, 29), 12)
+    (datetime.date(2025, 2, 28), datetime.date(2025, 2, 28))
+    """
+    index = start.year * 12 + start.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    last = (dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(start.day, last))
+
+
+def add_years(start: dt.date, years: int) -> dt.date:
+    """The ``years``-th anniversary of ``start`` (29 February falls on 28 February).
+
+    >>> add_years(dt.date(2022, 3, 1), 3), add_years(dt.date(2000, 2, 29), 1)
+    (datetime.date(2025, 3, 1), datetime.date(2001, 2, 28))
+    """
+    return add_months(start, 12 * years)
 
 
 def months_between(start: dt.date, as_of: dt.date) -> int:
-    """Full months from ``start`` to ``as_of``."""
-    return (as_of.year - start.year) * 12 + as_of.month - start.month - int(as_of.day < start.day)
+    """Full months from ``start`` to ``as_of``: the largest n with ``add_months(start, n) <=
+    as_of`` (negative when ``start`` is later)."""
+    n = (as_of.year - start.year) * 12 + as_of.month - start.month
+    return n - int(add_months(start, n) > as_of)
+
+
+def years_between(start: dt.date, as_of: dt.date) -> int:
+    """Full years from ``start`` to ``as_of``; the anniversary on ``as_of`` counts."""
+    return months_between(start, as_of) // 12
 
 
 def list_fields(atom: ast.Expr, catalog: EntityCatalog) -> tuple[str, ...]:
@@ -126,4 +153,8 @@ def call(func: str, args: list[Any], as_of: dt.date) -> Any:
         return args[0].year
     if func == "years_since":
         return years_between(args[0], as_of)
-    return months_between(args[0], as_of)
+    if func == "months_since":
+        return months_between(args[0], as_of)
+    if func == "add_years":
+        return add_years(args[0], int(args[1]))
+    return add_months(args[0], int(args[1]))

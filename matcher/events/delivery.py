@@ -90,10 +90,12 @@ def record_outcomes(
     run_id: str,
     on_changes: ChangesHook | None = None,
     now: dt.datetime | None = None,
+    held: bool = False,
 ) -> RunChanges:
     """Write the changes that take the store to ``outcomes`` (the entity's rows of every
     policy in ``policies``; a policy without a row is ineligible) and run ``on_changes``,
-    all in one transaction. Returns the changes."""
+    all in one transaction. Returns the changes. ``held``: the entity is held on a data
+    defect — its benefits are held, not revoked, exactly as in the nightly run."""
     rows = [dict(r) for r in outcomes]
     periods = {pid: (p.amount.period if p.amount else None) for pid, p in policies.items()}
     reason = f"{as_of.isoformat()} 实时事件 {run_id}：不再符合政策条件"
@@ -104,7 +106,8 @@ def record_outcomes(
         frame = pl.DataFrame(rows, schema=OUTCOME_SCHEMA)
         current = load_entity_current(session, entity_kind=entity_kind, entity_id=entity_id,
                                       pairs=scope(periods, as_of))
-        changes = compute_changes(frame, current, as_of=as_of, reason=reason)
+        changes = compute_changes(frame, current, as_of=as_of, reason=reason,
+                                  held=pl.Series([entity_id]) if held else None)
         if changes.total:
             entitlement_bulk.write_changes(session, changes, entity_kind=entity_kind,
                                            run_id=run_id, now=now)

@@ -49,7 +49,7 @@ from matcher.events.ruleset import DurableRuleset
 from matcher.events.triggers import TriggerMatcher
 from matcher.events.values import value_of
 from matcher.outcomes import OUTCOME_SCHEMA
-from profiles.catalog import load_catalog
+from profiles.catalog import HELD_FIELDS, load_catalog
 from profiles.derive import derive
 from rules.model import CaseAmount, FormulaAmount, Policy, TierAmount
 from rules.sets import NamedSets
@@ -118,6 +118,9 @@ class EventEngine:
         self._passed: list[str] = []
         self.profiles: dict[str, dict[str, Any]] = {}
         self._outcomes: dict[str, list[OutcomeRow]] = {}
+        # entities the snapshot holds on a data defect (a quarantined row): their benefits
+        # are held, as in the nightly run (:func:`matcher.run_diff.compute_changes`)
+        self.held: set[str] = set()
 
     # ---- life cycle -------------------------------------------------------------------
 
@@ -163,6 +166,10 @@ class EventEngine:
             part = pl.concat([self._frame, part])
         self._frame, self._passed = part, passed
         keys = frame[self.key].cast(pl.String).to_list()
+        self.held.difference_update(keys)
+        if HELD_FIELDS in frame.columns:
+            is_held = frame[HELD_FIELDS].list.len().fill_null(0) > 0
+            self.held.update(frame.filter(is_held)[self.key].cast(pl.String).to_list())
         for i, entity_id in enumerate(keys, start=start):
             self._index[entity_id] = i
             self.profiles.pop(entity_id, None)

@@ -133,6 +133,9 @@ def test_bad_lines_are_rejected_with_their_number_and_the_run_goes_on(
                            env={"MIANSHEN_DATA_DIR": str(settings.data_dir)})
     assert result.exit_code == 0, result.output
     assert "Traceback" not in result.output
+    # the line with a bad byte still shows its key: that person is held, and the report says so
+    said = "".join(result.output.split())
+    assert "因数据缺陷暂缓3个主体" in said and "含无法解码的字节1个" in said
     rejects = (settings.snapshots_dir / f"person-{AS_OF.isoformat()}-rejects.csv").read_text(
         encoding="utf-8-sig")
     for line_no, code in ((4, "bad_encoding"), (6, "field_count"), (8, "unbalanced_quote")):

@@ -64,7 +64,7 @@ def test_a_quarantined_list_row_makes_its_fields_unknown_not_unlisted(tmp_path: 
     assert report.rows_rejected == 2
     meta = read_snapshot_metadata(out)
     assert meta["held"] == {"entities": 2,
-                            "by_source": {"残联": {"bad_line": 1, "not_integer": 1}}}
+                            "by_source": {"残联": {"bad_encoding": 1, "not_integer": 1}}}
 
 
 def test_a_file_without_a_readable_header_is_a_refused_source_not_a_crash(

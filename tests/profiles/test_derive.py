@@ -34,8 +34,16 @@ def test_leap_day_birthdays_reach_the_age_on_28_february_in_common_years(
     assert ages([date(2000, 2, 29)], as_of) == [age]
 
 
-def test_unknown_or_future_birth_date_gives_unknown_age() -> None:
-    assert ages([None, date(2030, 1, 1)], date(2025, 1, 1)) == [None, None]
+def test_unknown_birth_date_gives_unknown_age() -> None:
+    assert ages([None], date(2025, 1, 1)) == [None]
+
+
+def test_a_person_not_yet_born_has_a_negative_age_and_is_not_alive() -> None:
+    out = derive(pl.DataFrame({"birth_date": [date(2030, 1, 1), date(2025, 1, 2)],
+                               "alive": [True, None]}),
+                 entity="person", as_of=date(2025, 1, 1)).collect()
+    assert out["age"].to_list() == [-5, -1]
+    assert out["alive"].to_list() == [False, False]
 
 
 def test_newborn_is_zero_on_the_day_of_birth() -> None:
@@ -52,7 +60,7 @@ def enterprise(**columns: list[object]) -> dict[str, list[object]]:
 
 def test_years_since_founding_is_in_full_years_as_of_the_date() -> None:
     out = enterprise(founded_on=[date(2024, 7, 1), date(2024, 7, 2), date(2026, 1, 1), None])
-    assert out["years_since_founding"] == [1, 0, None, None]
+    assert out["years_since_founding"] == [1, 0, -1, None]  # founded later: not yet a firm
 
 
 def test_layoff_rate_is_decided_when_nobody_was_laid_off() -> None:

@@ -80,3 +80,30 @@ def test_synthetic_population_writes_valid_link_tables(tmp_path: Path) -> None:
     share = dict(zip(shares["relation"], shares["proportion"], strict=True))
     assert 0.2 < share["配偶"] < 0.45 and share["子女"] > 0.05
     assert 360 <= register.height <= 400  # about 3 % absent from the register
+
+
+def test_link_tables_of_a_directory_feed_the_matcher(tmp_path: Path) -> None:
+    from matcher.evaluate import match_frame
+    from profiles.build import build_snapshot
+    from profiles.relations import load_link_tables
+    from rules.loader import bundled_library
+
+    as_of = dt.date(2025, 10, 1)
+    synthesize(tmp_path, enterprises=50, persons=3000, seed=4)
+    build_snapshot(tmp_path, entity="person", as_of=as_of, out=tmp_path / "p.parquet")
+    links, rejects = load_link_tables(tmp_path)
+    assert set(links) == {"households", "employment_links"} and rejects.height == 0
+    people = derive(pl.read_parquet(tmp_path / "p.parquet"), entity="person",
+                    as_of=as_of).collect()
+    lib = bundled_library()
+
+    def outcomes(related: object) -> list[str]:
+        out = match_frame(people, entity="person", policies=lib.policies.values(),
+                          as_of=as_of, sets=lib.sets, related=related)  # type: ignore[arg-type]
+        return out.filter(pl.col("policy_id") == "family-planning-special-support")[
+            "outcome"].to_list()
+
+    without = outcomes(None)
+    with_register = outcomes(related_frames(persons=people, households=links["households"]))
+    assert without and set(without) == {"undetermined"}  # no register: the spouse UNKNOWN
+    assert "eligible" in with_register  # the register decides

@@ -28,7 +28,8 @@ EXPECTED: dict[str, str] = {
     "unknown-policy.yaml": "unknown-policy.yaml:11:14: [unknown-policy] expected the id of a "
     "policy in the library, got 'cit-small-low-proft'; did you mean 'cit-small-low-profit'?",
     "unknown-function.yaml": "unknown-function.yaml:11:14: [unknown-function] expected one of "
-    "min, max, abs, year, years_since, months_since, eligible; got 'floor'",
+    "min, max, abs, year, years_since, months_since, add_years, add_months, eligible; got "
+    "'floor'",
     "type-mismatch-string-number.yaml": "type-mismatch-string-number.yaml:11:26: "
     "[type-mismatch] expected a number to compare with employees, got a string \"300\"",
     "type-mismatch-date-number.yaml": "type-mismatch-date-number.yaml:11:27: [type-mismatch] "

@@ -109,3 +109,21 @@ def test_policies_of_another_entity_are_refused(library: Library) -> None:
     with pytest.raises(PolicyError, match=r"\[entity-mismatch\]"):
         compile_policies(library, catalog=load_catalog().entity("person"), sets=library.sets,
                          as_of=AS_OF)
+
+
+def test_date_arithmetic_is_one_rule_in_polars_and_the_interpreter() -> None:
+    # 29 February and month ends: a day the target month lacks is its last day (民法典
+    # 第二百零二条); the batch and the reference interpreter count alike.
+    from rules.semantics import call
+
+    cases = [("years_since(founded_on) >= 1", dt.date(2000, 2, 29), dt.date(2001, 2, 28)),
+             ("months_since(founded_on) >= 1", dt.date(2025, 1, 31), dt.date(2025, 2, 28)),
+             ("years_since(founded_on) >= 0", dt.date(2025, 3, 2), dt.date(2025, 3, 1)),
+             ("add_years(founded_on, 3) < as_of", dt.date(2022, 3, 1), dt.date(2025, 3, 1))]
+    got = [_expr_values(text, [{"founded_on": start}], as_of)[0] for text, start, as_of in cases]
+    assert got == [True, True, False, False]
+    assert [call("years_since", [dt.date(2000, 2, 29)], dt.date(2001, 2, 28)),
+            call("months_since", [dt.date(2025, 1, 31)], dt.date(2025, 2, 28)),
+            call("years_since", [dt.date(2025, 3, 2)], dt.date(2025, 3, 1)),
+            call("add_years", [dt.date(2022, 3, 1), 3], dt.date(2025, 3, 1))] == [
+        1, 1, -1, dt.date(2025, 3, 1)]

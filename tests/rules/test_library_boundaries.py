@@ -121,11 +121,26 @@ def test_high_tech_rd_ratio_bands(evaluate: Evaluate) -> None:
         False, None, False, None, False, False, False]
 
 
-def test_high_tech_certificate_lapses_after_three_full_years(evaluate: Evaluate) -> None:
+def test_high_tech_certificate_counts_only_when_more_than_three_years_old(
+        evaluate: Evaluate) -> None:
+    # as of 2025-09-30: the third anniversary of 2022-09-30 is that very day, which is not
+    # "more than 3 years" (library.md, corrections); the day before it is
     out = evaluate("high-tech-enterprise", [
+        {**HT, "high_tech_cert_on": dt.date(2022, 9, 29)},
         {**HT, "high_tech_cert_on": dt.date(2022, 9, 30)},
         {**HT, "high_tech_cert_on": dt.date(2022, 10, 1)}])
-    assert [o.conditions["c8"] for o in out] == [True, False]
+    assert [o.conditions["c8"] for o in out] == [True, False, False]
+
+
+def test_a_certificate_of_29_february_has_its_anniversary_on_28_february(
+        evaluate: Evaluate) -> None:
+    as_of = dt.date(2023, 3, 1)  # 2020-02-29 + 3 years = 2023-02-28, before the as-of date
+    out = evaluate("high-tech-enterprise", [
+        {**HT, "high_tech_cert_on": dt.date(2020, 2, 29)}], as_of=as_of)
+    assert out[0].conditions["c8"] is True
+    out = evaluate("high-tech-enterprise", [
+        {**HT, "high_tech_cert_on": dt.date(2020, 2, 29)}], as_of=dt.date(2023, 2, 28))
+    assert out[0].conditions["c8"] is False
 
 
 UI = {"status": "存续", "serious_dishonesty": None, "ui_paid_months": 12,
