@@ -83,6 +83,7 @@ def entitlement_changes(changes: RunChanges, *, entity_kind: str,
             "amount_period": row.get("amount_period")
             or (policy.amount.period if policy.amount else None),
             "delivery": row.get("delivery") or policy.delivery,
+            "amount_kind": policy.amount.kind if policy.amount else "cash",
             "unknown_fields": tuple(row.get("unknown_fields") or ()),
             "entitlement_id": found[0] if found else row.get("id"),
         }

@@ -38,7 +38,7 @@ from functools import reduce
 import numpy as np
 import polars as pl
 
-from matcher.allocation import apply_budgets, apply_exclusivity
+from matcher.allocation import apply_budgets, apply_caps, apply_exclusivity
 from matcher.lean import (
     OUTCOME_ENUM,
     LeanOutcomes,
@@ -51,8 +51,10 @@ from matcher.lean import (
 from matcher.outcomes import empty_outcomes
 from profiles.catalog import HELD_FIELDS, EntityCatalog, load_catalog
 from profiles.relations import RelatedFrame
+from rules.ast import LedgerRef
 from rules.compile_polars import CompiledPolicy, compile_policies
 from rules.compile_related import AggregateColumns, attach_related
+from rules.ledger import AwardLedger, join_ledger
 from rules.model import Policy
 from store.money import fen_expr
 
@@ -88,7 +90,16 @@ class Plan:
     key: str
     compiled: dict[str, CompiledPolicy]
     catalog: EntityCatalog
+    #: the award ledger the plan joins for received() lookups (None: every lookup UNKNOWN)
+    ledger: AwardLedger | None = None
     held: bool = False  # the frame may hold entities on a data defect (HELD_FIELDS)
+
+    @property
+    def ledger_refs(self) -> frozenset[LedgerRef]:
+        out: set[LedgerRef] = set()
+        for cp in self.compiled.values():
+            out |= cp.ledger
+        return frozenset(out)
 
     @property
     def fields(self) -> frozenset[str]:
@@ -123,9 +134,11 @@ def make_plan(
     as_of: dt.date,
     sets: object | None = None,
     held: bool = False,
+    ledger: AwardLedger | None = None,
 ) -> Plan:
     """Compile the policies of ``entity`` in effect on ``as_of`` (``held``: for frames with
-    held entities, see :data:`profiles.catalog.HELD_FIELDS`)."""
+    held entities, see :data:`profiles.catalog.HELD_FIELDS`); ``ledger`` answers the
+    award-history lookups (``received()``)."""
     catalog = load_catalog().entity(entity)
     every = list(policies)
     chosen = policies_in_effect(every, entity=entity, as_of=as_of)
@@ -138,7 +151,7 @@ def make_plan(
                                 held=held, library=every)
     ordered = {pid: compiled[pid] for pid in sorted(compiled)}
     return Plan(entity=entity, as_of=as_of, key=catalog.key, compiled=ordered, catalog=catalog,
-                held=held)
+                held=held, ledger=ledger)
 
 
 def prepare_frame(frame: pl.DataFrame | pl.LazyFrame, plan: Plan, *,
@@ -164,6 +177,10 @@ def prepare_frame(frame: pl.DataFrame | pl.LazyFrame, plan: Plan, *,
     if plan.held and HELD_FIELDS not in names:
         additions.append(pl.lit(None, dtype=pl.List(pl.String)).alias(HELD_FIELDS))
     lf = lf.with_columns(additions) if additions else lf
+    refs = plan.ledger_refs
+    if refs:  # the award history, per entity: a group-by and a join in the plan
+        lf = join_ledger(lf, plan.ledger or AwardLedger.empty(), refs, key=plan.key,
+                         as_of=plan.as_of)
     return attach_related(lf, key=plan.key, columns=plan.related, related=related)
 
 
@@ -219,6 +236,7 @@ def match_frame(
     sets: object | None = None,
     streaming: bool = False,
     related: Mapping[str, RelatedFrame] | None = None,
+    ledger: AwardLedger | None = None,
 ) -> pl.DataFrame:
     """Match every policy of ``entity`` in effect on ``as_of`` against a derived profile frame
     (and the members of its relations in ``related``, see :func:`prepare_frame`).
@@ -227,7 +245,8 @@ def match_frame(
     policy id, then entity id; ineligible pairs are not listed. A run uses
     :func:`match_lean` instead."""
     held = HELD_FIELDS in frame.collect_schema().names()
-    plan = make_plan(policies, entity=entity, as_of=as_of, sets=sets, held=held)
+    plan = make_plan(policies, entity=entity, as_of=as_of, sets=sets, held=held,
+                     ledger=ledger)
     return match_plan(frame, plan, streaming=streaming, related=related)
 
 
@@ -268,8 +287,9 @@ def match_lean(
     related: Mapping[str, RelatedFrame] | None = None,
 ) -> LeanOutcomes:
     """Match ``plan`` against a derived profile frame; the lean long frame
-    (:mod:`matcher.lean`), exclusivity applied, and budgets too unless ``budgets=False``
-    (a partitioned run allocates them globally, :mod:`matcher.allocation`)."""
+    (:mod:`matcher.lean`), exclusivity applied, and budgets and cap groups too unless
+    ``budgets=False`` (a partitioned run allocates budgets globally, then applies the caps,
+    :mod:`matcher.allocation`)."""
     facts = facts_of(plan)
     schema = lean_schema(facts.ids)
     base = profile_base(frame, plan, streaming=streaming, related=related)
@@ -291,6 +311,10 @@ def match_lean(
     long = apply_exclusivity(long, policies, entity="row", policy="policy")
     if budgets:
         long = apply_budgets(long, policies, entity_ids=ids, profiles=base, policy="policy")
+        # cap groups come after budgets, per entity (a partitioned run applies them after
+        # its global budget decision, matcher.partitioned.decoded_partitions)
+        long = apply_caps(long, policies, as_of=plan.as_of, ledger=plan.ledger, entity_ids=ids,
+                          entity="row", policy="policy")
     return LeanOutcomes(frame=long, ids=ids, facts=facts)
 
 

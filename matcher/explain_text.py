@@ -118,6 +118,8 @@ class Words:
         if isinstance(expr, ast.ParamRef) and self.parameters and expr.name in self.parameters:
             found = self.parameters[expr.name].at(self.as_of)
             return "未定义" if found is None else self.literal(found, unit, word)
+        if isinstance(expr, ast.ParamRef):  # parameters not given: its name, never a loop
+            return f"参数 {expr.name}"
         if isinstance(expr, ast.Number):
             return self.quantity(expr.value, expr.unit or unit, word)
         if isinstance(expr, ast.String):
@@ -156,6 +158,8 @@ class Words:
             return self.literal(expr, None)
         if isinstance(expr, ast.PolicyRef):
             return f"《{self.titles.get(expr.policy_id, expr.policy_id)}》"
+        if isinstance(expr, ast.LedgerRef):
+            return self.ledger_words(expr)
         if isinstance(expr, ast.Aggregate):
             return self._aggregate(expr)
         if isinstance(expr, (ast.Compare, ast.In, ast.IsEmpty, ast.Not, ast.And, ast.Or)):
@@ -177,6 +181,17 @@ class Words:
             return f"{rel.label}{where}的人数"
         total = {"sum": "合计", "min": "最小值", "max": "最大值"}[expr.func]
         return f"{rel.label}{where}的{value}{total}"
+
+    def ledger_words(self, expr: ast.LedgerRef) -> str:
+        """An award-history lookup in words: 近3年已获得《…》的金额 / 已获得过《…》."""
+        title = f"《{self.titles.get(expr.policy_id, expr.policy_id)}》"
+        window = ""
+        if expr.within_months is not None:
+            m = expr.within_months
+            window = f"近{m // 12}年" if m % 12 == 0 else f"近{m}个月"
+        if expr.kind == "amount":
+            return f"{window}已获得{title}的金额"
+        return f"{window}已获得过{title}"
 
     # ---- conditions --------------------------------------------------------------------
 
@@ -207,6 +222,10 @@ class Words:
             return f"{self.subject(expr.item)}{'已登记' if expr.negated else '未登记'}"
         if isinstance(expr, ast.FieldRef):
             return f"{self.subject(expr)}：是"
+        if isinstance(expr, ast.LedgerRef):
+            return self.ledger_words(expr)
+        if isinstance(expr, ast.Not) and isinstance(expr.item, ast.LedgerRef):
+            return "未" + self.ledger_words(expr.item).replace("已获得过", "获得过", 1)
         if isinstance(expr, ast.Not) and isinstance(expr.item, ast.FieldRef):
             label = self.subject(expr.item)
             return ("未" + label) if label.startswith("列入") else f"{label}：否"

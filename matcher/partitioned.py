@@ -37,6 +37,7 @@ from matcher.allocation import (
     BudgetDecision,
     allocate_budgets,
     apply_budget_decision,
+    apply_caps,
     budget_candidates,
     budgeted,
 )
@@ -60,6 +61,7 @@ class PartitionTask:
     policies: tuple[Policy, ...]
     sets: Any
     outcomes: str
+    ledger: Any = None  # rules.ledger.AwardLedger for received() lookups and cap groups
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,7 +86,7 @@ def _plan(task: PartitionTask, *, held: bool) -> Any:
     from matcher.evaluate import make_plan
 
     return make_plan(task.policies, entity=task.entity, as_of=task.as_of, sets=task.sets,
-                     held=held)
+                     held=held, ledger=task.ledger)
 
 
 def match_partition(task: PartitionTask) -> PartitionResult:
@@ -175,14 +177,22 @@ def partition_ids(snapshot: str, k: int, key: str) -> pl.Series:
 
 def decoded_partitions(
     *, manifest: Manifest, snapshot: str, outcomes: str, facts: PolicyFacts,
-    policies: dict[str, Policy], decision: BudgetDecision,
+    policies: dict[str, Policy], decision: BudgetDecision, as_of: dt.date | None = None,
+    ledger: Any = None,
 ) -> Iterator[tuple[int, pl.DataFrame, dict[str, dict[str, int]]]]:
-    """Per partition: its decoded outcomes after the budget decision, and its counts."""
+    """Per partition: its decoded outcomes after the budget decision and the cap groups
+    (per entity, after budgets, as in :func:`matcher.evaluate.match_lean`), and its
+    counts."""
     for k in range(manifest.partitions):
         ids = partition_ids(snapshot, k, manifest.key)
         lean = read_lean(outcomes, k, facts)
         if budgeted(policies):
             lean = apply_budget_decision(lean, decision, entity_ids=ids, policy="policy")
+        if any(p.cap is not None for p in policies.values()):
+            if as_of is None:
+                raise ValueError("cap groups need the run's as_of date")
+            lean = apply_caps(lean, policies, as_of=as_of, ledger=ledger, entity_ids=ids,
+                              entity="row", policy="policy")
         yield k, decode(LeanOutcomes(frame=lean, ids=ids, facts=facts)), counts(lean)
 
 
@@ -238,10 +248,17 @@ def work_partitioned(
     manifest = read_manifest(snapshot)
     outcomes = str(report.outcomes_path)
     policies = {p.id: p for p in chosen}
+    ledger = None
+    if any(p.ledger_lookups or p.cap for p in [*chosen, *references]):  # award history
+        from matcher.award_import import load_ledger
+
+        with transaction(engine, write=False) as session:
+            ledger = load_ledger(session, entity_kind=report.entity,
+                                 library=[*chosen, *references], as_of=report.as_of)
     tasks = [
         PartitionTask(snapshot=str(snapshot), partition=k, entity=report.entity,
                       as_of=report.as_of, policies=(*chosen, *references), sets=sets,
-                      outcomes=outcomes)
+                      outcomes=outcomes, ledger=ledger)
         for k in range(manifest.partitions)
     ]
     t = time.perf_counter()
@@ -280,7 +297,8 @@ def work_partitioned(
             diff_s = 0.0
             for k, decoded, part_counts in decoded_partitions(
                     manifest=manifest, snapshot=str(snapshot), outcomes=outcomes, facts=facts,
-                    policies=policies, decision=decision):
+                    policies=policies, decision=decision, as_of=report.as_of,
+                    ledger=ledger):
                 d = time.perf_counter()
                 current = spill.part(k, entitlement_bulk.CURRENT_SCHEMA)
                 changes = compute_changes(decoded, current, as_of=report.as_of, reason=reason,

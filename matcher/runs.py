@@ -423,9 +423,17 @@ def _work(
     else:
         say("match", f"匹配 {len(chosen)} 项政策 …")
         frame = pl.read_parquet(snapshot_path)
+        extra: dict[str, Any] = {}
+        if any(p.ledger_lookups or p.cap for p in [*chosen, *references]):  # award history
+            from matcher.award_import import load_ledger
+
+            with transaction(engine, write=False) as session:
+                extra["ledger"] = load_ledger(session, entity_kind=base.entity,
+                                              library=[*chosen, *references],
+                                              as_of=base.as_of)
         outcomes = (match or _default_match)(
             frame, entity=base.entity, policies=[*chosen, *references], as_of=base.as_of,
-            sets=sets
+            sets=sets, **extra
         )
         _write_atomically(outcomes, base.outcomes_path)
     timings["match"] = round(time.perf_counter() - t, 3)

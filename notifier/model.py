@@ -57,6 +57,9 @@ class EntitlementChange:
     failed_conditions: tuple[str, ...] = ()
     why: str | None = None
     decision: Literal["approved", "rejected"] | None = None
+    #: what the amount is (rules.model.AmountKind): cash, tax_saving, deduction, in_kind;
+    #: messages word a deduction as 可在个税中扣除, never as money received
+    amount_kind: str = "cash"
 
     @property
     def entitlement_key(self) -> str:

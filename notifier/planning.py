@@ -125,7 +125,9 @@ def _item_payload(
         "delivery": change.delivery,
         "amount_fen": change.amount_fen,
         "amount_period": change.amount_period,
-        "amount_display": amount_text(change.amount_fen, period=change.amount_period),
+        "amount_display": amount_text(change.amount_fen, period=change.amount_period,
+                                      kind=change.amount_kind),
+        "amount_kind": change.amount_kind,
         "reason": change.reason or (
             "不再满足：" + "、".join(change.failed_conditions) if change.failed_conditions
             else None

@@ -116,6 +116,29 @@ class PolicyRef(Node):
     policy_id: str
 
 
+# ---- award ledger (rules.ledger) ----------------------------------------------------------
+
+LedgerKind = Literal["received", "amount"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LedgerRef(Node):
+    """What the award ledger knows about the entity and one policy: ``received("p")``
+    (kind 'received': TRUE when an award of ``p`` is on record in the window, FALSE when none
+    is and the ledger is complete for the window, else UNKNOWN) or
+    ``received_amount("p", within = 3 years)`` (kind 'amount': the sum in yuan when the
+    ledger is complete for the window, else UNKNOWN). ``within_months`` None is every award up
+    to the as-of date. See :mod:`rules.ledger`."""
+
+    kind: LedgerKind
+    policy_id: str
+    within_months: int | None = None
+    #: set by the checker, never written: the lookup is made by the policy it names, so the
+    #: system's own grant of the current benefit period is not a previous award (it is this
+    #: very benefit; see rules.ledger)
+    own: bool = False
+
+
 # ---- composites -------------------------------------------------------------------------
 
 
@@ -254,7 +277,8 @@ def aggregates(expr: Expr) -> tuple[Aggregate, ...]:
 
 Expr = (
     Number | String | Bool | Date | AsOf | FieldRef | ParamRef | SetRef | RegionRef | PolicyRef
-    | ListLit | Compare | In | IsEmpty | And | Or | Not | Arith | Neg | Call | Aggregate
+    | LedgerRef | ListLit | Compare | In | IsEmpty | And | Or | Not | Arith | Neg | Call
+    | Aggregate
 )
 
 
@@ -269,3 +293,8 @@ def fields_read(expr: Expr) -> frozenset[str]:
 
 def policies_referenced(expr: Expr) -> frozenset[str]:
     return frozenset(n.policy_id for n in expr.walk() if isinstance(n, PolicyRef))
+
+
+def ledger_refs(expr: Expr) -> frozenset[LedgerRef]:
+    """Award-ledger lookups an expression makes (positions ignored)."""
+    return frozenset(n for n in expr.walk() if isinstance(n, LedgerRef))

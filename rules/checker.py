@@ -73,6 +73,8 @@ class Scope:
     regions: Regions = field(default_factory=load_regions)
     #: id -> entity of every known policy; None skips the reference check (single file).
     policies: Mapping[str, str] | None = None
+    #: the id of the policy being checked (its own award-ledger lookups are marked ``own``)
+    policy_id: str | None = None
 
 
 def _words(t: Type) -> str:
@@ -178,6 +180,10 @@ class Checker:
                               container=container)
         if isinstance(expr, ast.PolicyRef):
             return self._policy_ref(expr), BOOL
+        if isinstance(expr, ast.LedgerRef):
+            self._policy_ref(ast.PolicyRef(policy_id=expr.policy_id, pos=expr.pos))
+            expr = replace(expr, own=expr.policy_id == self.scope.policy_id)
+            return expr, (BOOL if expr.kind == "received" else Type(kind="number", unit="yuan"))
         if isinstance(expr, ast.ListLit):
             return self._list(expr)
         if isinstance(expr, ast.Compare):

@@ -35,6 +35,7 @@ from profiles.derive import full_months, full_years
 from rules import ast
 from rules.compile_related import AggregateColumns, RelatedCompiler, has_interval
 from rules.errors import PolicyError, Problem, UnsupportedNode
+from rules.ledger import ledger_column
 from rules.model import (
     AllOf,
     AnyOf,
@@ -77,6 +78,9 @@ class CompiledPolicy:
     conditions: tuple[CompiledCondition, ...]  # leaves, document order
     amount: pl.Expr | None  # Float64, null when any input is unknown; None without amount
     fields: frozenset[str]
+    #: award-ledger lookups (own and of referenced policies): columns the frame must carry,
+    #: added by rules.ledger.join_ledger
+    ledger: frozenset[ast.LedgerRef] = frozenset()
     #: aggregates over related entities the expressions read, by column key: add them to
     #: the frame first (:func:`rules.compile_related.attach_related`)
     related: dict[str, AggregateColumns] = field(default_factory=dict)
@@ -162,6 +166,8 @@ class _Compiler:
             if not self.policies[expr.policy_id].in_effect(self.as_of):
                 return pl.lit(False)
             return self.policy_truth(expr.policy_id)
+        if isinstance(expr, ast.LedgerRef):  # joined into the frame (rules.ledger.join_ledger)
+            return pl.col(ledger_column(expr))
         if isinstance(expr, ATOMS):
             return self.atom(expr, policy)
         if isinstance(expr, ast.And):
@@ -215,8 +221,11 @@ class _Compiler:
         elif isinstance(container, ast.SetRef):
             named = self.sets[container.name]
             text = item.cast(pl.String)
-            tests = [text.str.starts_with(i) if named.by_prefix else text.eq(pl.lit(i))
-                     for i in named.items]
+            chain: pl.Expr = pl.lit(False)  # the longest listed code decides (rules.sets)
+            for code, status in reversed(named.statuses()):
+                hit = text.str.starts_with(code) if named.by_prefix else text.eq(pl.lit(code))
+                chain = pl.when(hit).then(pl.lit(status, dtype=pl.Boolean)).otherwise(chain)
+            return chain
         elif isinstance(container, ast.RegionRef):
             tests = [item.cast(pl.String).str.starts_with(container.prefix)]
         else:
@@ -290,6 +299,8 @@ class _Compiler:
             return True
         if isinstance(expr, ast.Call):
             return True
+        if isinstance(expr, ast.LedgerRef):
+            return expr.kind == "amount"
         if isinstance(expr, ast.FieldRef):
             return self.catalog.field(expr.name).is_numeric
         if isinstance(expr, ast.ParamRef):
@@ -334,6 +345,10 @@ class _Compiler:
             return self.expr(expr.item, policy), "否", None
         if isinstance(expr, ast.PolicyRef):
             return None, f"符合 {expr.policy_id}", None
+        if isinstance(expr, ast.LedgerRef):
+            return self.expr(expr, policy), f"已领取 {expr.policy_id}", None
+        if isinstance(expr, ast.Not) and isinstance(expr.item, ast.LedgerRef):
+            return self.expr(expr.item, policy), f"未领取 {expr.item.policy_id}", None
         if isinstance(expr, ast.And | ast.Or):
             parts = [self.explain(i, policy, self.cond(i, policy)) for i in expr.items]
             values = [p[0] for p in parts if p[0] is not None]
@@ -370,6 +385,14 @@ class _Compiler:
                 out |= self.fields_of(other.fields_read, other.references)
         return frozenset(out)
 
+    def ledger_of(self, policy: Policy) -> frozenset[ast.LedgerRef]:
+        out = set(policy.ledger_lookups)
+        for pid in policy.references:
+            other = self.policies.get(pid)
+            if other is not None:
+                out |= self.ledger_of(other)
+        return frozenset(out)
+
     def compile(self, policy: Policy) -> CompiledPolicy:
         leaves: list[CompiledCondition] = []
         for leaf in policy.conditions:
@@ -384,7 +407,8 @@ class _Compiler:
         return CompiledPolicy(policy=policy, truth=truth,
                               conditions=tuple(leaves), amount=amount,
                               fields=self.fields_of(policy.fields_read, policy.references),
-                              related=dict(self.related.columns))
+                              related=dict(self.related.columns),
+                              ledger=self.ledger_of(policy))
 
 
 def compile_policies(policies: Iterable[Policy], *, catalog: EntityCatalog, sets: NamedSets,

@@ -27,6 +27,7 @@ from typing import Any
 from profiles.catalog import EntityCatalog, load_catalog
 from rules import ast, intervals
 from rules.errors import UnsupportedNode
+from rules.ledger import AwardLedger, ledger_value
 from rules.model import AllOf, AnyOf, CaseAmount, ConditionNode, FormulaAmount, NotOf, Policy
 from rules.semantics import (
     ATOMS,
@@ -82,6 +83,7 @@ class _Ctx:
     sets: NamedSets
     as_of: dt.date
     library: Mapping[str, Policy] | Any
+    ledger: AwardLedger | None = None
 
 
 def _cond(expr: ast.Expr, ctx: _Ctx) -> Truth:
@@ -205,8 +207,11 @@ def _eval(expr: ast.Expr, ctx: _Ctx) -> Any:
         other = ctx.library[expr.policy_id]
         if not other.in_effect(ctx.as_of):
             return False
-        sub = _Ctx(other, ctx.row, ctx.catalog, ctx.sets, ctx.as_of, ctx.library)
+        sub = _Ctx(other, ctx.row, ctx.catalog, ctx.sets, ctx.as_of, ctx.library, ctx.ledger)
         return _tree(other.eligibility, sub, {})
+    if isinstance(expr, ast.LedgerRef):
+        return ledger_value(ctx.ledger or AwardLedger.empty(), expr,
+                            ctx.row.get(ctx.catalog.key), ctx.as_of)
     if isinstance(expr, ATOMS):
         return _atom(expr, ctx)
     if isinstance(expr, ast.And):
@@ -267,12 +272,13 @@ def _amount(ctx: _Ctx) -> float | None:
 
 
 def evaluate_policy(policy: Policy, row: Mapping[str, Any], *, catalog: EntityCatalog,
-                    sets: NamedSets, as_of: dt.date, library: Mapping[str, Policy] | Any
-                    ) -> RowResult:
+                    sets: NamedSets, as_of: dt.date, library: Mapping[str, Policy] | Any,
+                    ledger: AwardLedger | None = None) -> RowResult:
     """Truth of every leaf condition and of the policy, and the amount, for one row.
     ``library`` maps policy ids to policies (for ``eligible()``); the policy's own effective
-    period is not applied (callers check :meth:`Policy.in_effect`)."""
-    ctx = _Ctx(policy, row, catalog, sets, as_of, library)
+    period is not applied (callers check :meth:`Policy.in_effect`). ``ledger`` answers
+    ``received()`` lookups (none: every lookup UNKNOWN)."""
+    ctx = _Ctx(policy, row, catalog, sets, as_of, library, ledger)
     conditions: dict[str, Truth] = {}
     truth = _tree(policy.eligibility, ctx, conditions)
     return RowResult(truth=truth, conditions=conditions, amount=_amount(ctx))

@@ -24,6 +24,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from profiles.catalog import ENTITIES, Catalog, load_catalog
 from rules import ast
+from rules.caps import cap_problems, read_cap
 from rules.checker import Checker, Scope
 from rules.errors import PolicyError, Problem, UnknownPolicyError
 from rules.model import (
@@ -130,13 +131,14 @@ def _load(path: Path, *, catalog: Catalog, sets: NamedSets,
     params = r.parameters(data, start)
     if entity is not None:
         r.checker = Checker(Scope(entity=catalog.entity(entity), sets=sets, file=file,
-                                  parameters=params, policies=known))
+                                  parameters=params, policies=known, policy_id=pid))
     counter = [0]
     tree = r.condition_tree(data, "eligibility", counter)
     amount = r.amount(data) if "amount" in data else None
     excl = _exclusivity(r, data) if "exclusivity" in data else None
     budget = _budget(r, data, catalog, entity) if "budget" in data else None
     trigger = read_trigger(r, data) if "trigger" in data else None
+    cap = read_cap(r, data) if "cap" in data else None
     description = r.text(data, "description", required=False)
     if r.checker is not None:
         r.problems += r.checker.problems
@@ -159,7 +161,7 @@ def _load(path: Path, *, catalog: Catalog, sets: NamedSets,
         effective_to=end, delivery=delivery, eligibility=tree,  # type: ignore[arg-type]
         parameters=params, amount=amount, exclusivity=excl, budget=budget,
         description=description,
-        version=canonical_version(data), source=file, trigger=trigger,
+        version=canonical_version(data), source=file, trigger=trigger, cap=cap,
         further_basis=tuple(bases[1:]), verified=verification != UNVERIFIED,
     )
     return policy, []
@@ -409,6 +411,7 @@ def load_library(paths_or_dirs: Iterable[Path | str], *, catalog: Catalog | None
         if policy is not None:
             policies[policy.id] = policy
     problems += _cycles(policies)
+    problems += cap_problems([*policies.values(), *(base or ())])
     everything = {**({p.id: p for p in base} if base is not None else {}), **policies}
     problems += _unverified_references(policies, everything)
     if problems:

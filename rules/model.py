@@ -10,14 +10,31 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from rules.ast import NOPOS, Aggregate, Expr, Pos, aggregates, fields_read, policies_referenced
+from rules.ast import (
+    NOPOS,
+    Aggregate,
+    Expr,
+    LedgerRef,
+    Pos,
+    aggregates,
+    fields_read,
+    ledger_refs,
+    policies_referenced,
+)
 from rules.triggers import Trigger
+
+if TYPE_CHECKING:
+    from rules.caps import CapGroup
 
 Entity = Literal["enterprise", "person"]
 Delivery = Literal["direct", "notice", "apply"]
 Period = Literal["once", "month", "year"]
+#: what an amount is: money paid (cash), tax not paid (tax_saving), an amount deducted from
+#: taxable income (deduction, e.g. 个税专项附加扣除: not money received), or in kind
+AmountKind = Literal["cash", "tax_saving", "deduction", "in_kind"]
+AMOUNT_KINDS: tuple[AmountKind, ...] = ("cash", "tax_saving", "deduction", "in_kind")
 
 DELIVERIES: tuple[Delivery, ...] = ("direct", "notice", "apply")
 PERIODS: tuple[Period, ...] = ("once", "month", "year")
@@ -169,6 +186,7 @@ class Amount:
     rule: AmountRule
     period: Period
     label: str | None = None
+    kind: AmountKind = "cash"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -214,6 +232,7 @@ class Policy:
     version: str = ""  # sha256 of the canonical document text, first 16 hex digits
     source: str | None = None  # file path it was loaded from
     trigger: Trigger | None = None  # event-triggered policies only (rules.triggers)
+    cap: CapGroup | None = None  # a limit shared with other policies (rules.caps)
     further_basis: tuple[Basis, ...] = ()  # documents cited after the first
     verified: bool = True  # False: a draft marked 待核, never published or matched
 
@@ -251,6 +270,17 @@ class Policy:
             out |= fields_read(leaf.expr)
         for expr in amount_exprs(self.amount):
             out |= fields_read(expr)
+        return frozenset(out)
+
+    @property
+    def ledger_lookups(self) -> frozenset[LedgerRef]:
+        """Award-ledger lookups of the eligibility and the amount (not of referenced
+        policies)."""
+        out: set[LedgerRef] = set()
+        for leaf in self.conditions:
+            out |= ledger_refs(leaf.expr)
+        for expr in amount_exprs(self.amount):
+            out |= ledger_refs(expr)
         return frozenset(out)
 
     @property

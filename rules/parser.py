@@ -39,12 +39,20 @@ _FALSE = frozenset({"false", "否"})
 _AS_OF = frozenset({"as_of", "评估日"})
 _ELIGIBLE = frozenset({"eligible", "符合"})
 FUNCTIONS: tuple[str, ...] = get_args(ast.FuncName)
+#: award-ledger functions (rules.ledger): written name -> what it becomes
+LEDGER_FUNCTIONS: dict[str, str] = {
+    "received": "received", "已领取": "received",
+    "received_amount": "amount", "已领取金额": "amount",
+    "first_time": "first_time", "首次": "first_time",
+}
+_WITHIN = frozenset({"within", "期间"})
 #: Aggregates over related entities; ``any``/``all`` are sugar over ``count``.
 AGGREGATES: tuple[str, ...] = (*get_args(ast.AggFunc), "any", "all")
 
 # How expected terminals are named in syntax errors (in this order).
 _EXPECTED_NAMES: dict[str, str] = {
     "NUMBER": "数值",
+    "DURATION": "数值",
     "STRING": "文本",
     "DATE": "日期",
     "NAME": "名称",
@@ -128,6 +136,38 @@ class _ToAst(Transformer[Token, ast.Expr]):
             raise _problem(self.file, self._pos(meta), "syntax-error",
                            f"期望有限的数值，实际为 {children[0]}(超出可表示的范围)")
         return ast.Number(value=num.value, unit=num.unit, text=num.text, pos=self._pos(meta))
+
+    def duration(self, meta: Meta, children: list[Token]) -> ast.Expr:
+        text = str(children[0])
+        digits = text.rstrip("yearsmonth个月年 \t")
+        unit = "month" if ("month" in text or "月" in text) else "year"
+        return ast.Number(value=float(int(digits)), unit=unit, text=text, pos=self._pos(meta))
+
+    def _ledger(self, fname: str, args: tuple[ast.Expr, ...], pos: ast.Pos) -> ast.Expr:
+        """``received("p")``, ``received_amount("p", within = 3 years)`` and the sugar
+        ``first_time("p")`` (= ``not received("p")``), rewritten to the core
+        :class:`~rules.ast.LedgerRef`."""
+        kind = LEDGER_FUNCTIONS[fname]
+        if not args or not isinstance(args[0], ast.String) or len(args) > 2:
+            raise _problem(self.file, pos, "syntax-error", f"expected {fname}(\"policy-id\") "
+                           f"or {fname}(\"policy-id\", within = 3 years), got "
+                           f"{len(args)} argument(s)")
+        months: int | None = None
+        if len(args) == 2:
+            w = args[1]
+            if not (isinstance(w, ast.Compare) and w.op == "="
+                    and isinstance(w.left, ast.FieldRef) and w.left.name in _WITHIN
+                    and isinstance(w.right, ast.Number) and w.right.unit in ("year", "month")):
+                raise _problem(self.file, w.pos, "syntax-error", "expected a window like "
+                               "`within = 3 years` or `within = 6 months` as the second "
+                               "argument of " + fname)
+            months = int(w.right.value) * (12 if w.right.unit == "year" else 1)
+            if months <= 0:
+                raise _problem(self.file, w.pos, "syntax-error",
+                               f"expected a window of at least one month, got {w.right.text}")
+        ref = ast.LedgerRef(kind="amount" if kind == "amount" else "received",
+                            policy_id=args[0].value, within_months=months, pos=pos)
+        return ast.Not(item=ref, pos=pos) if kind == "first_time" else ref
 
     def string(self, meta: Meta, children: list[Token]) -> ast.Expr:
         return ast.String(value=str(children[0])[1:-1], pos=self._pos(meta))
@@ -222,6 +262,8 @@ class _ToAst(Transformer[Token, ast.Expr]):
                                f"期望 {fname}(\"政策id\") 带一个加引号的政策 id，"
                                f"实际为 {len(args)} 个参数")
             return ast.PolicyRef(policy_id=args[0].value, pos=pos)
+        if fname in LEDGER_FUNCTIONS:
+            return self._ledger(fname, args, pos)
         if fname not in FUNCTIONS:
             raise _problem(self.file, pos, "unknown-function",
                            f"期望 {'、'.join(FUNCTIONS)}、eligible 之一，实际为 '{fname}'")

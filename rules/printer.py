@@ -16,6 +16,7 @@ from rules.errors import UnsupportedNode
 
 KEYWORDS = frozenset({
     "and", "or", "not", "in", "is", "empty", "known", "true", "false", "as_of", "eligible",
+    "received", "received_amount", "first_time", "已领取", "已领取金额", "首次",
     "且", "或", "非", "为空", "已知", "是", "否", "评估日", "符合", "where", "其中",
 })
 _NAME = re.compile(r"[^\W\d]\w*")
@@ -66,6 +67,15 @@ def number_source(value: float) -> str:
     return repr(value)
 
 
+def months_source(months: int) -> str:
+    """A window in the words it is written with.
+
+    >>> months_source(36), months_source(18)
+    ('3 years', '18 months')
+    """
+    return f"{months // 12} years" if months % 12 == 0 else f"{months} months"
+
+
 def to_source(expr: ast.Expr) -> str:
     """Source text of an expression (inverse of :func:`rules.parser.parse_expr`)."""
     if isinstance(expr, ast.Number):
@@ -89,6 +99,11 @@ def to_source(expr: ast.Expr) -> str:
         return name_source(expr.name)
     if isinstance(expr, ast.PolicyRef):
         return f'eligible("{expr.policy_id}")'
+    if isinstance(expr, ast.LedgerRef):
+        fname = "received" if expr.kind == "received" else "received_amount"
+        window = "" if expr.within_months is None else ", within = " + months_source(
+            expr.within_months)
+        return f'{fname}("{expr.policy_id}"{window})'
     if isinstance(expr, ast.Aggregate):
         if expr.written:
             return expr.written

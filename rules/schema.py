@@ -24,6 +24,7 @@ from rules import ast
 from rules.checker import Checker
 from rules.errors import PolicyError, Problem
 from rules.model import (
+    AMOUNT_KINDS,
     PERIODS,
     AllOf,
     Amount,
@@ -45,7 +46,7 @@ from rules.yaml_text import as_date, date_problem_text, position
 
 TOP_KEYS = ("id", "title", "entity", "basis", "effective", "delivery", "parameters",
             "eligibility", "amount", "exclusivity", "budget", "description", "trigger",
-            "verification")
+            "verification", "cap")
 BASIS_KEYS = ("document", "title", "clause", "url", "text")
 REQUIRED_KEYS = ("id", "title", "entity", "basis", "effective", "delivery", "eligibility")
 
@@ -253,7 +254,8 @@ class Reader:
         return cls(children=kept, label=label, pos=self.node_pos(raw))
 
     def amount(self, node: Any) -> Amount | None:
-        raw = self.mapping(node, "amount", ("formula", "tiers", "cases", "period", "label"))
+        raw = self.mapping(node, "amount", ("formula", "tiers", "cases", "period", "label",
+                                            "kind"))
         if raw is None:
             return None
         period = raw.get("period")
@@ -275,10 +277,17 @@ class Reader:
         else:
             self.error(self.key_pos(node, "amount"), "schema",
                        "期望金额中有 formula、tiers、cases 之一，实际没有")
+        kind = str(raw.get("kind", "cash"))
+        if kind not in AMOUNT_KINDS:
+            self.error(self.value_pos(raw, "kind"), "schema", f"期望金额种类为 "
+                       f"{'、'.join(AMOUNT_KINDS)} 之一，实际为 '{kind}'",
+                       suggest(kind, AMOUNT_KINDS))
+            return None
         if rule is None or str(period) not in PERIODS:
             return None
         return Amount(rule=rule, period=str(period), label=self.text(raw, "label",  # type: ignore[arg-type]
-                                                                     required=False))
+                                                                     required=False),
+                      kind=kind)
 
     def tiers(self, raw: CommentedMap) -> TierAmount | None:
         body = self.mapping(raw, "tiers", ("by", "table"))

@@ -3,6 +3,17 @@
 An ``industry_prefix`` set holds GB/T 4754-2017 codes and matches by prefix (division "16"
 matches class "1610"); a ``values`` set matches whole values.
 
+Members may be uncertain while a catalogue is being checked: ``items`` are certain members,
+``pending`` are members marked 待核 and ``excluded`` are codes explicitly outside the set
+(a class carved out of an included division). For a prefix set the longest matching code
+decides; ``in`` is TRUE on a certain member, UNKNOWN on a 待核 one, FALSE on an excluded code
+or none (the honest answer while the list is checked).
+
+>>> s = NamedSet(name="s", label="s", kind="industry_prefix", items=("16",),
+...              pending=("3011",), excluded=("1690",))
+>>> s.contains("1620"), s.contains("3011"), s.contains("1690"), s.contains("3110")
+(True, None, False, False)
+
 >>> sets = bundled_sets()
 >>> sets["加计扣除负面清单行业"].contains("6110")
 True
@@ -35,16 +46,30 @@ class NamedSet:
     kind: SetKind
     items: tuple[str, ...]
     source: str | None = None
+    pending: tuple[str, ...] = ()  # members marked 待核: ``in`` is UNKNOWN on them
+    excluded: tuple[str, ...] = ()  # codes explicitly outside the set
 
     @property
     def by_prefix(self) -> bool:
         return self.kind == "industry_prefix"
 
-    def contains(self, value: str) -> bool:
-        """Whether ``value`` belongs to the set (by prefix for industry sets)."""
-        if self.by_prefix:
-            return any(value.startswith(item) for item in self.items)
-        return value in self.items
+    def statuses(self) -> list[tuple[str, bool | None]]:
+        """Every listed code with what ``in`` answers on it (TRUE, None = 待核, FALSE),
+        longest first: for a prefix set the longest matching code decides."""
+        out: list[tuple[str, bool | None]] = [(i, True) for i in self.items]
+        out += [(i, None) for i in self.pending]
+        out += [(i, False) for i in self.excluded]
+        return sorted(out, key=lambda t: (-len(t[0]), t[0]))
+
+    def matches(self, value: str, code: str) -> bool:
+        return value.startswith(code) if self.by_prefix else value == code
+
+    def contains(self, value: str) -> bool | None:
+        """Whether ``value`` belongs to the set: TRUE, FALSE, or None for a 待核 member."""
+        for code, status in self.statuses():
+            if self.matches(value, code):
+                return status
+        return False
 
 
 class NamedSets(Mapping[str, NamedSet]):
@@ -90,12 +115,22 @@ def load_sets(path: Path | str) -> NamedSets:
             problems.append(problem(f"集合 '{name}': 期望 kind 为 {'、'.join(SET_KINDS)} "
                                     f"之一，实际为 '{kind}'"))
             continue
+        lists = {key: tuple(str(i) for i in body.get(key) or ()) for key in
+                 ("items", "pending", "excluded")}
+        twice = sorted({c for key in lists for c in lists[key]
+                        if sum(c in v for v in lists.values()) > 1})
+        if twice:
+            problems.append(problem(f"集合 '{name}': 期望每个代码只出现在 items、pending、"
+                                    f"excluded 之一中，实际 {', '.join(twice)} 出现在多处"))
+            continue
         out[str(name)] = NamedSet(
             name=str(name),
             label=str(body.get("label", name)),
             kind=kind,
-            items=tuple(str(i) for i in body["items"]),
+            items=lists["items"],
             source=str(body["source"]) if body.get("source") else None,
+            pending=lists["pending"],
+            excluded=lists["excluded"],
         )
     if problems:
         raise PolicyError(problems)

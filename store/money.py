@@ -112,14 +112,25 @@ def format_fen(fen: int | None, *, period: str | None = None) -> str:
     return f"{yuan:,.2f} 元" + PERIOD_SUFFIX.get(period or "", "")
 
 
-def amount_text(fen: int | None, *, period: str | None) -> str:
+#: How each kind of amount reads (rules.model.AmountKind): money paid, tax not paid, an amount
+#: deducted from taxable income (not money received), a benefit in kind valued in yuan.
+KIND_WORDS = {"cash": "{}", "tax_saving": "预计减免税款 {}", "deduction": "可在个税中扣除 {}",
+              "in_kind": "实物或服务，折合 {}"}
+
+
+def amount_text(fen: int | None, *, period: str | None, kind: str = "cash") -> str:
     """How a benefit's amount reads: a benefit without an amount period has no money
-    (不涉及金额); one with a period and no figure yet is 待核定.
+    (不涉及金额); one with a period and no figure yet is 待核定; a deduction is never worded
+    as money received.
 
     >>> amount_text(None, period=None), amount_text(None, period="year")
     ('不涉及金额', '待核定')
+    >>> amount_text(200000, period="month", kind="deduction")
+    '可在个税中扣除 2,000.00 元/月'
     """
-    return NO_AMOUNT if period is None and fen is None else format_fen(fen, period=period)
+    if period is None and fen is None:
+        return NO_AMOUNT
+    return KIND_WORDS.get(kind, "{}").format(format_fen(fen, period=period))
 
 
 def wan_text(fen: int) -> str:

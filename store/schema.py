@@ -363,3 +363,36 @@ policy_retirements = Table(
     Column("decision_reason", Text(), nullable=True),
     Index(None, "version_id", "status"),
 )
+
+# The award ledger (DESIGN §7): awards imported from earlier systems, one per (entity, policy,
+# benefit period); the system's own grants are its confirmed and paid entitlements
+# (store.awards reads both). ``award_coverage`` says from which date the ledger holds every
+# award of a policy: before it, "no award on record" is not "never awarded".
+awards = Table(
+    "awards",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("entity_kind", String(20), nullable=False),
+    Column("entity_id", String(64), nullable=False),
+    Column("policy_id", String(100), nullable=False),
+    Column("benefit_period", String(10), nullable=False),  # once | 2025 | 2025-11
+    Column("amount_fen", BigInteger(), nullable=False),
+    Column("granted_on", Date(), nullable=False),
+    Column("source", String(200), nullable=False),  # the import file and line it came from
+    Column("imported_by", String(64), nullable=False),
+    Column("imported_at", UTCDateTime(), nullable=False),
+    UniqueConstraint(
+        "entity_kind", "policy_id", "benefit_period", "entity_id", name="uq_awards_key"
+    ),
+    Index(None, "entity_kind", "policy_id"),
+)
+
+award_coverage = Table(
+    "award_coverage",
+    metadata,
+    Column("entity_kind", String(20), primary_key=True),
+    Column("policy_id", String(100), primary_key=True),
+    Column("complete_from", Date(), nullable=False),
+    Column("declared_by", String(64), nullable=False),
+    Column("declared_at", UTCDateTime(), nullable=False),
+)

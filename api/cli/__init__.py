@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from api.cli import (
+    awards_cmd,
     events_cmd,
     match_cmd,
     notify_cmd,
@@ -31,6 +32,7 @@ events_cmd.register(app)
 store_cmd.register(app)
 run_cmd.register(app)
 serve_cmd.register(app)
+app.add_typer(awards_cmd.app, name="awards", help="奖励台账: 导入以往系统发放的奖励。")
 app.add_typer(notify_cmd.app, name="notify", help="消息投递: 投递一次 (deliver once), 死信。")
 
 

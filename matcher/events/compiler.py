@@ -39,6 +39,7 @@ from matcher.events.values import TARGET, encode, value_of
 from profiles.catalog import EntityCatalog
 from rules import ast
 from rules.errors import PolicyError, Problem, UnsupportedNode
+from rules.ledger import ledger_column
 from rules.model import (
     AllOf,
     AnyOf,
@@ -51,7 +52,7 @@ from rules.model import (
 )
 from rules.printer import to_source
 from rules.semantics import ATOMS, decided_value, is_listed_bool, list_fields
-from rules.sets import NamedSets
+from rules.sets import NamedSet, NamedSets
 
 GUARD: dict[str, Any] = {"kind": "profile"}
 _OPS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", "!=": "$neq"}
@@ -133,7 +134,7 @@ class _Compiler:
     def constant(self, expr: ast.Expr, policy: Policy) -> tuple[bool, Any]:
         """(True, value) when ``expr`` reads no field, else (False, None)."""
         for node in expr.walk():
-            if isinstance(node, ast.FieldRef | ast.PolicyRef):
+            if isinstance(node, ast.FieldRef | ast.PolicyRef | ast.LedgerRef):
                 return False, None
             if isinstance(node, ast.ParamRef):
                 value = policy.parameters[node.name].at(self.as_of)
@@ -144,6 +145,10 @@ class _Compiler:
 
     def key(self, expr: ast.Expr, policy: Policy) -> str | None:
         """The fact key holding a non-constant value; None for a declared field."""
+        if isinstance(expr, ast.LedgerRef):  # the fact carries the ledger lookup's value
+            name = ledger_column(expr)
+            self.plan.fields.add(name)
+            return field_key(name)
         if isinstance(expr, ast.FieldRef):
             if expr.name in self.declared:
                 return None
@@ -203,11 +208,9 @@ class _Compiler:
         if base is None:
             return UNKNOWN_PAIR
         if isinstance(container, ast.SetRef):
-            named = self.sets[container.name]
-            items: Iterable[tuple[str, int | None]] = [
-                (i, len(i) if named.by_prefix else None) for i in named.items]
-        elif isinstance(container, ast.RegionRef):
-            items = [(container.prefix, len(container.prefix))]
+            return self.set_member(base, self.sets[container.name])
+        if isinstance(container, ast.RegionRef):
+            items: Iterable[tuple[str, int | None]] = [(container.prefix, len(container.prefix))]
         else:
             raise UnsupportedNode(TARGET, container)
         tests = [(self.text_key(base, n), text) for text, n in items]
@@ -215,6 +218,31 @@ class _Compiler:
             return NEVER, Test({"$ex": {base: 1}})
         return (disj(Test({k: text}) for k, text in tests),
                 conj(Test({"$neq": {k: text}}) for k, text in tests))
+
+    def set_member(self, base: str, named: NamedSet) -> Pair:
+        """``x in set`` with certain, 待核 and excluded codes: the longest listed code that
+        matches decides (rules.sets); TRUE on a certain one, FALSE on an excluded one or on
+        none, neither (UNKNOWN) on a 待核 one."""
+        codes = named.statuses()
+        if not codes:
+            return NEVER, Test({"$ex": {base: 1}})
+
+        def hit(code: str, *, equal: bool = True) -> Formula:
+            key = self.text_key(base, len(code) if named.by_prefix else None)
+            return Test({key: code}) if equal else Test({"$neq": {key: code}})
+
+        def longest(code: str) -> Formula:
+            longer = [c for c, _ in codes if len(c) > len(code) and c.startswith(code)]
+            if not named.by_prefix or not longer:
+                return hit(code)
+            return conj([hit(code), *(hit(c, equal=False) for c in longer)])
+
+        true = disj(longest(c) for c, s in codes if s is True)
+        listed = [c for c, s in codes if s is not False]
+        none = (conj(hit(c, equal=False) for c in listed) if listed
+                else Test({"$ex": {base: 1}}))
+        false = disj([none, *(longest(c) for c, s in codes if s is False)])
+        return true, false
 
     def present(self, expr: ast.Expr, policy: Policy) -> Pair:
         """(NEVER, known) - the answer of ``x in []``: FALSE when x is known."""
@@ -261,6 +289,10 @@ class _Compiler:
             if is_listed_bool(expr, self.catalog):
                 return t, disj([f, Test({"$nex": {key: 1}})])
             return t, f
+        if isinstance(expr, ast.LedgerRef):
+            name = field_key(ledger_column(expr))
+            self.plan.fields.add(ledger_column(expr))
+            return Test({name: True}), Test({name: False})
         if isinstance(expr, ast.PolicyRef):
             other = self.library.get(expr.policy_id)
             if other is None:

@@ -29,6 +29,7 @@ from typing import Any
 
 from rules import ast
 from rules.errors import UnsupportedNode
+from rules.ledger import ledger_column
 from rules.model import Parameter
 from rules.semantics import arith, call
 
@@ -44,6 +45,8 @@ def value_of(expr: ast.Expr, row: Mapping[str, Any], *, params: Mapping[str, Par
         return as_of
     if isinstance(expr, ast.FieldRef):
         return None if expr.name in declared else row.get(expr.name)
+    if isinstance(expr, ast.LedgerRef):  # filled from rules.ledger.join_ledger's columns
+        return row.get(ledger_column(expr))
     if isinstance(expr, ast.ParamRef):
         value = params[expr.name].at(as_of)
         return None if value is None else value_of(value, row, params=params,

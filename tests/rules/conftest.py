@@ -15,6 +15,7 @@ from profiles.catalog import EntityCatalog, load_catalog
 from rules.compile_polars import DTYPES, CompiledPolicy, compile_policies
 from rules.compile_related import attach_related
 from rules.interpret import evaluate_policy
+from rules.ledger import AwardLedger, join_ledger
 from rules.loader import Library, bundled_library
 
 AS_OF = dt.date(2025, 9, 30)
@@ -90,15 +91,19 @@ def evaluate(library: Library) -> Evaluate:
     asserting that the reference interpreter agrees row by row."""
 
     def run(policy_id: str, rows: Sequence[dict[str, Any]], *,
-            as_of: dt.date = AS_OF) -> list[Outcome]:
+            as_of: dt.date = AS_OF, ledger: AwardLedger | None = None) -> list[Outcome]:
         policy = library[policy_id]
         catalog = load_catalog().entity(policy.entity)
         compiled = compile_policies(library.for_entity(policy.entity), catalog=catalog,
                                     sets=library.sets, as_of=as_of)[policy_id]
-        outcomes = run_polars(compiled, frame(rows, catalog))
+        df = frame(rows, catalog)
+        if compiled.ledger:  # the award history, joined as the matcher joins it
+            df = join_ledger(df.lazy(), ledger or AwardLedger.empty(), compiled.ledger,
+                             key=catalog.key, as_of=as_of).collect()
+        outcomes = run_polars(compiled, df)
         for row, got in zip(rows, outcomes, strict=True):
             ref = evaluate_policy(policy, row, catalog=catalog, sets=library.sets,
-                                  as_of=as_of, library=library)
+                                  as_of=as_of, library=library, ledger=ledger)
             assert (ref.truth, ref.conditions, ref.amount) == (
                 got.truth, got.conditions, got.amount), row
         return outcomes

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from profiles.catalog import Field, load_catalog
 from rules.compile_polars import compile_policies
 from rules.interpret import evaluate_policy
+from rules.ledger import AwardLedger, join_ledger
 
 _NUMBERS: dict[str, list[float]] = {
     "annual_taxable_income": [0, 1, 3_000_000, 3_000_001],
@@ -66,12 +67,25 @@ def test_polars_equals_interpreter_on_every_bundled_policy(
     catalog = load_catalog().entity(entity)
     compiled = compile_policies(library.for_entity(entity), catalog=catalog,
                                 sets=library.sets, as_of=as_of)
+    # an award history over the rows' keys (policies that read it: received(), ...)
+    keys = sorted({str(r[catalog.key]) for r in rows if r.get(catalog.key) is not None})
+    pids = sorted(compiled)
+    ledger = AwardLedger.from_records(
+        data.draw(st.lists(st.tuples(st.sampled_from(keys or ["x"]), st.sampled_from(pids),
+                                     st.dates(dt.date(2023, 1, 1), dt.date(2028, 1, 1)),
+                                     st.sampled_from([1000.0, 1e6]), st.booleans()),
+                           max_size=6)),
+        complete_from=data.draw(st.dictionaries(st.sampled_from(pids),
+                                                st.dates(dt.date(2023, 1, 1),
+                                                         dt.date(2026, 1, 1)), max_size=3)),
+        policy_starts={p.id: p.effective_from for p in library.for_entity(entity)})
     df = frame_of(rows, catalog)
     for pid, cp in compiled.items():
-        got = outcomes_of(cp, df)
+        got = outcomes_of(cp, join_ledger(df.lazy(), ledger, cp.ledger, key=catalog.key,
+                                          as_of=as_of).collect())
         for row, out in zip(rows, got, strict=True):
             ref = evaluate_policy(library[pid], row, catalog=catalog, sets=library.sets,
-                                  as_of=as_of, library=library)
+                                  as_of=as_of, library=library, ledger=ledger)
             assert ref.conditions == out.conditions, (pid, row)
             assert ref.truth == out.truth, (pid, row)
             assert ref.amount == out.amount, (pid, row)

@@ -180,11 +180,18 @@ def test_graduate_hiring_subsidy_per_hire(evaluate: Evaluate) -> None:
 
 
 def test_little_giant_reward_needs_guangzhou_and_2025_recognition(evaluate: Evaluate) -> None:
-    base = {"district": "440106", "little_giant_on": dt.date(2025, 7, 1)}
+    from rules.ledger import AwardLedger
+
+    base = {"uscc": "91350100M000100Y43", "district": "440106",
+            "little_giant_on": dt.date(2025, 7, 1)}
+    # the ledger holds every award of the policy since it started, and none to this firm
+    ledger = AwardLedger.from_records(
+        [], complete_from={"gz-little-giant-reward": dt.date(2025, 8, 23)},
+        policy_starts={"gz-little-giant-reward": dt.date(2025, 8, 23)})
     out = evaluate("gz-little-giant-reward", [
         base, {**base, "little_giant_on": dt.date(2024, 12, 31)},
         {**base, "little_giant_on": None}, {**base, "district": "440306"},
-        {**base, "district": None}])
+        {**base, "district": None}], ledger=ledger)
     assert truths(out) == [True, False, False, False, None]
     assert out[0].amount == 1_000_000.0
 
