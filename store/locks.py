@@ -76,13 +76,17 @@ def holder_alive(owner: str) -> bool | None:
 def session_lock(engine: Engine, name: str) -> Iterator[bool]:
     """On PostgreSQL, hold the session advisory lock of ``name`` on a connection of its
     own for the block (yields whether it was got); the server drops it with the connection,
-    so a killed holder frees it at once. Elsewhere yields True (nothing to hold)."""
+    so a killed holder frees it at once. Elsewhere yields True (nothing to hold).
+
+    Advisory locks belong to the whole database: the key names the schema too, so two
+    installations in schemas of one database never take each other's lock."""
     if engine.dialect.name != "postgresql":
         yield True
         return
-    key = int.from_bytes(hashlib.sha256(f"mianshen:{name}".encode()).digest()[:8], "big",
-                         signed=True)
     with engine.connect() as conn:
+        schema = conn.execute(text("SELECT current_schema()")).scalar()
+        key = int.from_bytes(hashlib.sha256(f"mianshen:{schema}:{name}".encode()).digest()[:8],
+                             "big", signed=True)
         got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
         conn.commit()
         try:
