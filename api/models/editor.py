@@ -84,6 +84,8 @@ class AmountForm(BaseModel):
     tiers: list[TierRowForm] = Field(default_factory=list)
     cases: list[CaseForm] = Field(default_factory=list)
     period: str = "once"
+    #: what the amount is (rules.model AMOUNT_KINDS: cash, tax_saving, deduction, in_kind)
+    money_kind: str = "cash"
     label: str | None = None
 
 

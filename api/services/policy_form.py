@@ -109,7 +109,8 @@ def _tree(raw: Any, ecat: EntityCatalog | None) -> RowForm | GroupForm:
 def _amount(raw: Any) -> AmountForm | None:
     if not isinstance(raw, CommentedMap):
         return None
-    out = AmountForm(period=_text(raw.get("period")) or "once", label=_text(raw.get("label")))
+    out = AmountForm(period=_text(raw.get("period")) or "once", label=_text(raw.get("label")),
+                     money_kind=_text(raw.get("kind")) or "cash")
     if "tiers" in raw and isinstance(raw["tiers"], CommentedMap):
         out.kind = "tiers"
         out.by = _text(raw["tiers"].get("by")) or ""
@@ -278,6 +279,8 @@ def _amount_data(a: AmountForm) -> dict[str, Any]:
     else:
         out["formula"] = _scalar(a.formula)
     out["period"] = a.period
+    if a.money_kind != "cash":
+        out["kind"] = a.money_kind
     if a.label:
         out["label"] = a.label
     return out
