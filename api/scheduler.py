@@ -93,9 +93,7 @@ def run_pipeline(
     written as a dataset of that many partitions and matched partition by partition, in
     process, on ``workers`` local processes or on the Dask cluster at ``scheduler``
     (:mod:`matcher.partitioned`)."""
-    from api.delivery import LinkConfig, outbox_hook
     from matcher.runs import execute_run, published_policies
-    from notifier.links import LinkSigner
     from profiles.build import build_snapshot
     from profiles.errors import SourcesNotFoundError
 
@@ -163,16 +161,7 @@ def run_pipeline(
         if declared:
             builds[entity]["declared_entities"] = declared
             say("build", f"{entity}: 采用 {declared} 个主体已获批申请中的申报信息")
-        hook = outbox_hook(
-            entity_kind=entity,
-            policies={p.id: p for p in policies},
-            as_of=as_of,
-            links=LinkConfig(base_url=settings.public_base_url, signer=LinkSigner(
-                secret=settings.link_key(), ttl_seconds=settings.link_ttl_seconds)),
-            snapshot=snapshot,
-            sets=sets,
-            explain_limit=settings.explain_in_messages_limit,
-        )
+        hook = _run_hook(settings, entity, policies, as_of=as_of, snapshot=snapshot, sets=sets)
         if partitions:
             from profiles.catalog import load_catalog
             from profiles.partitions import partition_file
@@ -232,9 +221,7 @@ def run_snapshot(
     """match -> diff -> outbox for a snapshot built beforehand (a file or a partitioned
     dataset, :mod:`profiles.partitions`). Refused while approved applications hold declared
     facts for ``entity``: only a snapshot built by :func:`run_pipeline` carries them."""
-    from api.delivery import LinkConfig, outbox_hook
     from matcher.runs import RunError, execute_run, published_policies
-    from notifier.links import LinkSigner
     from store.applications import declared_answers
     from store.db import transaction
 
@@ -250,16 +237,7 @@ def run_snapshot(
                   "再由审核人员逐项审核发布")
         say("match", reason)
         return PipelineReport(as_of=as_of, runs=(), builds={}, skipped={entity: reason})
-    hook = outbox_hook(
-        entity_kind=entity,
-        policies={p.id: p for p in policies},
-        as_of=as_of,
-        links=LinkConfig(base_url=settings.public_base_url, signer=LinkSigner(
-            secret=settings.link_key(), ttl_seconds=settings.link_ttl_seconds)),
-        snapshot=snapshot,
-        sets=sets,
-        explain_limit=settings.explain_in_messages_limit,
-    )
+    hook = _run_hook(settings, entity, policies, as_of=as_of, snapshot=snapshot, sets=sets)
     report = execute_run(
         engine=engine, snapshot_path=snapshot, as_of=as_of, policies=policies,
         outcomes_dir=settings.outcomes_dir, entity=entity, sets=sets, actor=actor,
@@ -478,3 +456,22 @@ def serve(settings: Settings) -> None:
         delivery=delivery_job(settings),
     )
     scheduler.start()
+
+
+def _run_hook(settings: Any, entity: str, policies: Any, *, as_of: dt.date, snapshot: Path,
+              sets: Any) -> Any:
+    """The outbox hook of one entity's run: messages with signed one-click links, written in
+    the run's transaction."""
+    from api.delivery import LinkConfig, outbox_hook
+    from notifier.links import LinkSigner
+
+    return outbox_hook(
+        entity_kind=entity,
+        policies={p.id: p for p in policies},
+        as_of=as_of,
+        links=LinkConfig(base_url=settings.public_base_url, signer=LinkSigner(
+            secret=settings.link_key(), ttl_seconds=settings.link_ttl_seconds)),
+        snapshot=snapshot,
+        sets=sets,
+        explain_limit=settings.explain_in_messages_limit,
+    )
