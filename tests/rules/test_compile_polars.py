@@ -45,7 +45,7 @@ def _expr_values(text: str, rows: list[dict], as_of: dt.date = AS_OF) -> list:
 def test_thresholds_are_readable(library) -> None:
     cit = _compiled(library, "cit-small-low-profit")
     assert [c.threshold for c in cit.conditions] == [
-        "= \"存续\"", "不属于 国家限制和禁止行业", "> 0 且 ≤ 300万", "≤ 300", "≤ 5000万"]
+        "= \"存续\"", "= false", "≤ 300万", "≤ 300", "≤ 5000万"]
     gz = _compiled(library, "gz-little-giant-reward")
     assert gz.conditions[0].threshold == "属于 广州市"
 
@@ -61,7 +61,8 @@ def test_distance_says_how_far_from_passing(library) -> None:
 
 def test_fields_include_those_of_referenced_policies(library) -> None:
     six = _compiled(library, "six-taxes-two-fees-half")
-    assert {"vat_taxpayer_type", "annual_taxable_income", "industry_code"} <= six.fields
+    assert {"vat_taxpayer_type", "annual_taxable_income", "restricted_industry",
+            "individual_business"} <= six.fields
     assert six.conditions[1].fields >= {"employees", "total_assets"}
 
 
