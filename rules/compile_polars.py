@@ -34,6 +34,7 @@ from profiles.catalog import HELD_FIELDS, EntityCatalog
 from profiles.derive import full_months, full_years
 from rules import ast
 from rules.compile_related import AggregateColumns, RelatedCompiler, has_interval
+from rules.dated import container_at
 from rules.errors import PolicyError, Problem, UnsupportedNode
 from rules.ledger import ledger_column
 from rules.model import (
@@ -48,7 +49,7 @@ from rules.model import (
 )
 from rules.printer import to_source
 from rules.semantics import ATOMS, decided_value, is_declared, is_listed_bool, list_fields
-from rules.sets import NamedSets
+from rules.sets import NamedSet, NamedSets
 
 DTYPES: dict[str, pl.DataType] = {
     "int": pl.Int64(), "float": pl.Float64(), "str": pl.String(), "date": pl.Date(),
@@ -216,16 +217,20 @@ class _Compiler:
         return ~found if expr.negated else found
 
     def member(self, item: pl.Expr, container: ast.Expr, policy: Policy) -> pl.Expr:
-        if isinstance(container, ast.ListLit):
-            tests = [item.eq(self.expr(v, policy)) for v in container.items]
-        elif isinstance(container, ast.SetRef):
-            named = self.sets[container.name]
+        found = container_at(container, policy.parameters, self.sets, self.as_of)
+        if found is None:  # a dated parameter with no value yet (rules.dated)
+            return _NULL_BOOL
+        if isinstance(found, NamedSet):
+            named = found
             text = item.cast(pl.String)
             chain: pl.Expr = pl.lit(False)  # the longest listed code decides (rules.sets)
             for code, status in reversed(named.statuses()):
                 hit = text.str.starts_with(code) if named.by_prefix else text.eq(pl.lit(code))
                 chain = pl.when(hit).then(pl.lit(status, dtype=pl.Boolean)).otherwise(chain)
             return chain
+        container = found
+        if isinstance(container, ast.ListLit):
+            tests = [item.eq(self.expr(v, policy)) for v in container.items]
         elif isinstance(container, ast.RegionRef):
             tests = [item.cast(pl.String).str.starts_with(container.prefix)]
         else:

@@ -26,6 +26,7 @@ from typing import Any
 
 from profiles.catalog import EntityCatalog, load_catalog
 from rules import ast, intervals
+from rules.dated import container_at
 from rules.errors import UnsupportedNode
 from rules.ledger import AwardLedger, ledger_value
 from rules.model import AllOf, AnyOf, CaseAmount, ConditionNode, FormulaAmount, NotOf, Policy
@@ -39,7 +40,7 @@ from rules.semantics import (
     is_listed_bool,
     list_fields,
 )
-from rules.sets import NamedSets
+from rules.sets import NamedSet, NamedSets
 
 Truth = bool | None
 
@@ -114,11 +115,15 @@ def _compare(op: str, left: Any, right: Any) -> Truth:
 def _member(item: Any, container: ast.Expr, ctx: _Ctx) -> Truth:
     if item is None:
         return None
+    found = container_at(container, ctx.policy.parameters, ctx.sets, ctx.as_of)
+    if found is None:
+        return None
+    if isinstance(found, NamedSet):
+        return found.contains(str(item))
+    container = found
     if isinstance(container, ast.ListLit):
         values = [_eval(v, ctx) for v in container.items]
         return kleene_or(_compare("=", item, v) for v in values)
-    if isinstance(container, ast.SetRef):
-        return ctx.sets[container.name].contains(str(item))
     if isinstance(container, ast.RegionRef):
         return str(item).startswith(container.prefix)
     raise UnsupportedNode("interpreter", container)

@@ -132,6 +132,7 @@ def _load(path: Path, *, catalog: Catalog, sets: NamedSets,
     if entity is not None:
         r.checker = Checker(Scope(entity=catalog.entity(entity), sets=sets, file=file,
                                   parameters=params, policies=known, policy_id=pid))
+        r.checker.parameters()
     counter = [0]
     tree = r.condition_tree(data, "eligibility", counter)
     amount = r.amount(data) if "amount" in data else None

@@ -38,6 +38,7 @@ from matcher.events.formula import ALWAYS, NEVER, Formula, Test, conj, disj, to_
 from matcher.events.values import TARGET, encode, value_of
 from profiles.catalog import EntityCatalog
 from rules import ast
+from rules.dated import container_at
 from rules.errors import PolicyError, Problem, UnsupportedNode
 from rules.ledger import ledger_column
 from rules.model import (
@@ -195,7 +196,10 @@ class _Compiler:
         return _test(op, lkey, rhs), _test(_NEGATE[op], lkey, rhs)
 
     def member_raw(self, expr: ast.In, policy: Policy) -> Pair:
-        container = expr.container
+        found = container_at(expr.container, policy.parameters, self.sets, self.as_of)
+        if found is None:  # a dated parameter with no value yet (rules.dated)
+            return UNKNOWN_PAIR
+        container = found if isinstance(found, ast.Node) else expr.container
         if isinstance(container, ast.ListLit):
             pairs = [self.compare_raw("=", expr.item, v, policy) for v in container.items]
             if not pairs:
@@ -207,8 +211,8 @@ class _Compiler:
         base = self.key(expr.item, policy)
         if base is None:
             return UNKNOWN_PAIR
-        if isinstance(container, ast.SetRef):
-            return self.set_member(base, self.sets[container.name])
+        if isinstance(found, NamedSet):
+            return self.set_member(base, found)
         if isinstance(container, ast.RegionRef):
             items: Iterable[tuple[str, int | None]] = [(container.prefix, len(container.prefix))]
         else:
