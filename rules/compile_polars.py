@@ -1,8 +1,9 @@
 """Compile checked policies to polars expressions (pure: no I/O, no data).
 
 Null is UNKNOWN; ``&``, ``|`` and ``~`` on nullable booleans are Kleene in polars, which is
-exactly DESIGN §3. Every referenced column is assumed present in the frame; declared fields
-(only the applicant can attest them) compile to null literals.
+exactly DESIGN §3. Every referenced column is assumed present in the frame; a declared field
+(only the applicant can attest it, :mod:`rules.declared`) is a column the plan adds as nulls
+until the applicant's answer completes the profile.
 
 >>> import datetime as dt
 >>> import polars as pl
@@ -35,6 +36,7 @@ from profiles.derive import full_months, full_years
 from rules import ast
 from rules.compile_related import AggregateColumns, RelatedCompiler, has_interval
 from rules.dated import container_at
+from rules.declared import for_policies
 from rules.errors import PolicyError, Problem, UnsupportedNode
 from rules.ledger import ledger_column
 from rules.model import (
@@ -48,7 +50,7 @@ from rules.model import (
     Policy,
 )
 from rules.printer import to_source
-from rules.semantics import ATOMS, decided_value, is_declared, is_listed_bool, list_fields
+from rules.semantics import ATOMS, decided_value, is_listed_bool, list_fields
 from rules.sets import NamedSet, NamedSets
 
 DTYPES: dict[str, pl.DataType] = {
@@ -152,8 +154,9 @@ class _Compiler:
         if isinstance(expr, ast.AsOf):
             return pl.lit(self.as_of)
         if isinstance(expr, ast.FieldRef):
-            if is_declared(expr.name, self.catalog):
-                return pl.lit(None, dtype=DTYPES[self.catalog.field(expr.name).type])
+            # a declared field is read like any other: the plan adds it as a null column
+            # (UNKNOWN) unless the profile was completed by the applicant's answer
+            # (matcher.evaluate.prepare_frame, api.services.population.fill_declared)
             return pl.col(expr.name)
         if isinstance(expr, ast.ParamRef):
             value = policy.parameters[expr.name].at(self.as_of)
@@ -428,6 +431,7 @@ def compile_policies(policies: Iterable[Policy], *, catalog: EntityCatalog, sets
     by_id = {p.id: p for p in policies}
     refs = {p.id: p for p in (library or ()) if p.entity == catalog.name}
     refs.update(by_id)
+    catalog = for_policies(catalog, refs.values())  # declared conditions (rules.declared)
     wrong = [p for p in by_id.values() if p.entity != catalog.name]
     if wrong:
         raise PolicyError([Problem(file=p.source or p.id, line=1, column=1,

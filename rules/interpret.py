@@ -36,7 +36,6 @@ from rules.semantics import (
     call,
     decided_value,
     held_empty,
-    is_declared,
     is_listed_bool,
     list_fields,
 )
@@ -204,7 +203,8 @@ def _eval(expr: ast.Expr, ctx: _Ctx) -> Any:
     if isinstance(expr, ast.AsOf):
         return ctx.as_of
     if isinstance(expr, ast.FieldRef):
-        return None if is_declared(expr.name, ctx.catalog) else ctx.row.get(expr.name)
+        # a declared field is in the row only once the applicant declared it (rules.declared)
+        return ctx.row.get(expr.name)
     if isinstance(expr, ast.ParamRef):
         value = ctx.policy.parameters[expr.name].at(ctx.as_of)
         return None if value is None else _eval(value, ctx)

@@ -46,7 +46,7 @@ from rules.yaml_text import as_date, date_problem_text, position
 
 TOP_KEYS = ("id", "title", "entity", "basis", "effective", "delivery", "parameters",
             "eligibility", "amount", "exclusivity", "budget", "description", "trigger",
-            "verification", "cap")
+            "verification", "cap", "declared")
 BASIS_KEYS = ("document", "title", "clause", "url", "text")
 REQUIRED_KEYS = ("id", "title", "entity", "basis", "effective", "delivery", "eligibility")
 

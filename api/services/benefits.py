@@ -225,16 +225,26 @@ def _prefilled(data: DataAccess, session: Session, e: EntitlementRecord, *,
         amount_kind=policy.amount.kind if policy and policy.amount else "cash",
     )
     return build_application(change, profile_row(data, session, e),
-                             field_infos(e.entity_kind, names_read),
+                             field_infos(e.entity_kind, names_read,
+                                         policies=[policy] if policy else []),
                              as_of=population.run.as_of).to_json()
 
 
 def to_fill_fields(app: application_store.ApplicationRecord) -> dict[str, Any]:
-    """The catalog fields the application asks for, by name."""
+    """The fields the application asks for, by name: catalog fields, and the policy's
+    declared conditions as the form asked them (name, label, type; rules.declared)."""
     from api.delivery import field_infos
+    from notifier.model import FieldInfo
 
     kind = str(app.prefilled.get("entity_kind") or "enterprise")
-    return {f.name: f for f in field_infos(kind, app.missing_fields)}
+    out: dict[str, Any] = {f.name: f for f in field_infos(kind, app.missing_fields)}
+    for asked in app.prefilled.get("to_fill", []):
+        name = asked.get("name")
+        if name in app.missing_fields and name not in out and asked.get("reason") == "declared":
+            out[name] = FieldInfo(name=name, label=asked.get("label") or name, kind="declared",
+                                  type=asked.get("type") or "bool", unit=asked.get("unit"),
+                                  unit_label=asked.get("unit_label"))
+    return out
 
 
 def instant_decision(session: Session, data: DataAccess, e: EntitlementRecord,

@@ -39,6 +39,7 @@ from matcher.events.values import TARGET, encode, value_of
 from profiles.catalog import EntityCatalog
 from rules import ast
 from rules.dated import container_at
+from rules.declared import for_policies
 from rules.errors import PolicyError, Problem, UnsupportedNode
 from rules.ledger import ledger_column
 from rules.model import (
@@ -415,6 +416,7 @@ def compile_ruleset(policies: Iterable[Policy], *, catalog: EntityCatalog, sets:
     refused = [p for p in (batch_only(policy, refs) for policy in chosen.values()) if p]
     if refused:
         raise PolicyError(refused)
+    catalog = for_policies(catalog, refs.values())  # declared conditions (rules.declared)
     compiler = _Compiler(refs, catalog, sets, as_of)
     questions: list[Question] = []
     leaf_fields: dict[str, tuple[tuple[str, frozenset[str]], ...]] = {}

@@ -51,6 +51,7 @@ from matcher.events.values import value_of
 from matcher.outcomes import OUTCOME_SCHEMA
 from profiles.catalog import HELD_FIELDS, load_catalog
 from profiles.derive import derive
+from rules.declared import for_policies
 from rules.model import CaseAmount, FormulaAmount, Policy, TierAmount
 from rules.sets import NamedSets
 from store.money import yuan_to_fen
@@ -87,7 +88,8 @@ class EventEngine:
         every, self.sets = _policies_and_sets(policies, sets)
         self.entity = entity
         self.as_of = as_of
-        self.catalog = load_catalog().entity(entity)
+        # the policies' declared conditions are catalog fields too (rules.declared)
+        self.catalog = for_policies(load_catalog().entity(entity), every)
         self.key = self.catalog.key
         library = {p.id: p for p in every}
         chosen = policies_in_effect(every, entity=entity, as_of=as_of)

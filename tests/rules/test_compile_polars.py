@@ -66,11 +66,15 @@ def test_fields_include_those_of_referenced_policies(library) -> None:
     assert six.conditions[1].fields >= {"employees", "total_assets"}
 
 
-def test_declared_fields_compile_to_unknown_without_a_column(library) -> None:
+def test_a_declared_condition_is_unknown_until_declared_then_decides(library) -> None:
+    """拥有核心自主知识产权 is declared in the policy (rules.declared): a null column until the
+    applicant answers, then the answer decides."""
     ht = _compiled(library, "high-tech-enterprise")
     assert "has_core_ip" in ht.fields
-    out = pl.DataFrame({"x": [1]}).select(ht.conditions[1].truth.alias("t"))
-    assert out["t"].to_list() == [None]
+    assert [d.label for d in library["high-tech-enterprise"].declared] == ["拥有核心自主知识产权"]
+    rows = pl.DataFrame({"has_core_ip": [None, True, False]}, schema={"has_core_ip": pl.Boolean})
+    out = rows.select(ht.conditions[1].truth.alias("t"))
+    assert out["t"].to_list() == [None, True, False]
 
 
 def test_division_by_zero_is_unknown() -> None:
