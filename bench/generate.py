@@ -20,8 +20,8 @@ True
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
@@ -30,6 +30,8 @@ from profiles.catalog import OWNER_COLUMN, EntityCatalog, load_catalog
 from profiles.regions import load_regions
 from profiles.relations import RelatedFrame
 from rules import ast as A
+from rules.caps import CapGroup
+from rules.ledger import AwardLedger
 from rules.model import (
     DELIVERIES,
     PERIODS,
@@ -220,23 +222,43 @@ def bench_sets() -> NamedSets:
 # ---- policies -----------------------------------------------------------------------------
 
 
-def generate_policies(count: int, *, seed: int, related: bool = False) -> list[Policy]:
+def generate_policies(count: int, *, seed: int, related: bool = False, ledger: bool = False,
+                      caps: bool = False) -> list[Policy]:
     """``count`` random enterprise policies with 3-8 leaf conditions in nested all/any/not
     trees, over numeric thresholds, ratios, sets, regions, value lists, dates and list-type
     fields; most carry an amount (formula with a dated parameter, tiers or cases). With
     ``related``, about one leaf in four is an aggregate over the firm's employment links
     (``hires``: count/sum/min/max/any/all with filters, see :func:`generate_links`), and
-    some amounts count hires."""
+    some amounts count hires. With ``ledger``, about one leaf in five reads the award ledger
+    (``received``, first time, ``received_amount`` over a window, of the policy itself or of
+    another generated one, see :func:`generate_ledger`) and some amounts are top-ups
+    (``150万 - received_amount(own, within = 3 years)``). With ``caps``, about half the
+    policies join one of two cap groups. Without these options the draws are the same as
+    before they existed (a seed gives the same policies)."""
     rng = np.random.default_rng(seed)
-    return [_policy(i, rng, related=related) for i in range(count)]
+    ids = tuple(f"bench-{i:04d}" for i in range(count))
+    groups = (CapGroup(group="上限甲", limit=float(rng.integers(1, 20)) * 100_000, per="year"),
+              CapGroup(group="上限乙", limit=float(rng.integers(1, 20)) * 100_000, per="all")
+              ) if caps else ()
+    return [_policy(i, rng, related=related, ledger=ids if ledger else (), caps=groups)
+            for i in range(count)]
 
 
-def _policy(i: int, rng: Rng, *, related: bool = False) -> Policy:
+def _policy(i: int, rng: Rng, *, related: bool = False, ledger: tuple[str, ...] = (),
+            caps: tuple[CapGroup, ...] = ()) -> Policy:
     leaves = int(rng.integers(3, 9))
     counter = iter(range(1, 100))
-    tree = _tree(leaves, rng, counter, depth=0, related=related)
+    own = f"bench-{i:04d}"
+    tree = _tree(leaves, rng, counter, depth=0, related=related, ledger=ledger, own=own)
     if not isinstance(tree, AllOfNode):
         tree = AllOfNode(children=(tree,))
+    delivery = DELIVERIES[int(rng.integers(0, 3))]
+    amount = _related_amount(rng) if related and rng.random() < 0.3 else _amount(rng)
+    if ledger and rng.random() < 0.3:
+        amount = _top_up_amount(rng, own)
+    cap = None
+    if caps and rng.random() < 0.5:
+        cap = replace(caps[int(rng.integers(0, len(caps)))], priority=int(rng.integers(0, 3)))
     return Policy(
         id=f"bench-{i:04d}",
         title=f"基准政策{i}",
@@ -244,29 +266,35 @@ def _policy(i: int, rng: Rng, *, related: bool = False) -> Policy:
         basis=Basis(document="基准测试"),
         effective_from=dt.date(2020, 1, 1),
         effective_to=None,
-        delivery=DELIVERIES[int(rng.integers(0, 3))],
+        delivery=delivery,
         eligibility=tree,
         parameters={"rate": Parameter(name="rate", values=(
             DatedValue(since=dt.date(2023, 1, 1), value=_pct(0.2)),
             DatedValue(since=dt.date(2025, 1, 1), value=_pct(0.15)),
         ))},
-        amount=_related_amount(rng) if related and rng.random() < 0.3 else _amount(rng),
+        amount=amount,
+        cap=cap,
     )
 
 
-def _tree(n: int, rng: Rng, counter: object, *, depth: int, related: bool = False
-          ) -> ConditionNode:
+def _tree(n: int, rng: Rng, counter: object, *, depth: int, related: bool = False,
+          ledger: tuple[str, ...] = (), own: str = "") -> ConditionNode:
     node: ConditionNode
     if n == 1:
         cid = f"c{next(counter)}"  # type: ignore[call-overload]
-        expr = related_leaf(rng) if related and rng.random() < 0.25 else _leaf(rng)
+        if related and rng.random() < 0.25:
+            expr = related_leaf(rng)
+        elif ledger and rng.random() < 0.2:
+            expr = ledger_leaf(rng, ledger, own)
+        else:
+            expr = _leaf(rng)
         node = Condition(id=cid, expr=expr, label=f"条件{cid}")
     else:
         parts = int(rng.integers(2, min(n, 4) + 1))
         cuts = np.sort(rng.choice(np.arange(1, n), parts - 1, replace=False))
         sizes = np.diff(np.concatenate(([0], cuts, [n])))
-        children = tuple(_tree(int(s), rng, counter, depth=depth + 1, related=related)
-                         for s in sizes)
+        children = tuple(_tree(int(s), rng, counter, depth=depth + 1, related=related,
+                               ledger=ledger, own=own) for s in sizes)
         node = (AllOfNode if depth == 0 or rng.random() < 0.55 else AnyOfNode)(children=children)
     if depth > 0 and rng.random() < 0.12:
         node = NotOf(child=node)
@@ -522,3 +550,58 @@ def _related_amount(rng: Rng) -> Amount:
     count = A.Aggregate(func="count", relation="hires", where=_hires_filter(rng))
     return Amount(rule=FormulaAmount(expr=A.Arith(op="*", left=_num(1500), right=count)),
                   period="once")
+
+
+# ---- the award ledger: received(), first time, received_amount() -------------------------
+
+_WINDOWS = (None, 12, 36)  # months; None: every award up to the as-of date
+
+
+def ledger_leaf(rng: Rng, ids: tuple[str, ...], own: str) -> A.Expr:
+    """A condition on the award ledger, of the policy itself (half the time) or of another
+    generated one: ``received``, first time (``not received``), or ``received_amount``
+    over a window compared with a threshold."""
+    pid = own if rng.random() < 0.5 else ids[int(rng.integers(0, len(ids)))]
+    within = _WINDOWS[int(rng.integers(0, len(_WINDOWS)))]
+    choice = int(rng.integers(0, 3))
+    if choice == 2:
+        ref = A.LedgerRef(kind="amount", policy_id=pid, within_months=within or 36,
+                          own=pid == own)
+        return A.Compare(op=_OPS[int(rng.integers(0, 4))], left=ref,
+                         right=_num(float(rng.integers(1, 20)) * 50_000))
+    ref = A.LedgerRef(kind="received", policy_id=pid, within_months=within, own=pid == own)
+    return A.Not(item=ref) if choice == 1 else ref
+
+
+def _top_up_amount(rng: Rng, own: str) -> Amount:
+    """差额补足: the tier less what the policy already paid within three years."""
+    paid = A.LedgerRef(kind="amount", policy_id=own, within_months=36, own=True)
+    top = _num(float(rng.integers(2, 30)) * 50_000)
+    return Amount(rule=FormulaAmount(expr=A.Arith(op="-", left=top, right=paid)),
+                  period="once")
+
+
+def generate_ledger(profiles: pl.DataFrame, policies: Sequence[Policy], *, seed: int,
+                    as_of: dt.date = AS_OF, awards: int | None = None) -> AwardLedger:
+    """An award history for ``profiles`` and ``policies``: awards (some after the as-of date,
+    some the system's own current grants) in multiples of 50 000 yuan, and per policy a
+    complete-from date that is the start of time, a date in the middle of the history, or
+    absent (the earlier system's records were never imported)."""
+    rng = np.random.default_rng(seed)
+    keys = profiles["uscc"].to_list()
+    pids = [p.id for p in policies]
+    n = awards if awards is not None else max(1, len(keys) // 2)
+    start, end = dt.date(2020, 1, 1).toordinal(), (as_of + dt.timedelta(days=200)).toordinal()
+    records = [(keys[int(rng.integers(0, len(keys)))], pids[int(rng.integers(0, len(pids)))],
+                dt.date.fromordinal(int(rng.integers(start, end + 1))),
+                float(rng.integers(1, 10)) * 50_000, bool(rng.random() < 0.2))
+               for _ in range(n)]
+    complete: dict[str, dt.date] = {}
+    for pid in pids:
+        pick = int(rng.integers(0, 3))
+        if pick == 0:
+            complete[pid] = dt.date.min
+        elif pick == 1:
+            complete[pid] = dt.date.fromordinal(int(rng.integers(start, as_of.toordinal())))
+    return AwardLedger.from_records(records, complete_from=complete,
+                                    policy_starts={p.id: p.effective_from for p in policies})
