@@ -17,8 +17,10 @@ from bench.generate import (
     AS_OF,
     bench_sets,
     catalog,
+    generate_households,
     generate_ledger,
     generate_links,
+    generate_person_policies,
     generate_policies,
     generate_profiles,
 )
@@ -189,6 +191,23 @@ def _policy(expr_text: str, entity: str = "person") -> Policy:
     return Policy(id="p", title="t", entity=entity, basis=Basis(document="t"),  # type: ignore[arg-type]
                   effective_from=dt.date(2020, 1, 1), effective_to=None, delivery="direct",
                   eligibility=AllOf(children=(Condition(id="c1", expr=expr, label="c"),)))
+
+
+@SETTINGS
+@given(policy_seed=st.integers(0, 2**31), people_seed=st.integers(0, 2**31),
+       as_of=st.sampled_from([AS_OF, dt.date(2026, 1, 1)]))
+def test_polars_equals_interpreter_on_generated_policies_over_households(
+        policy_seed: int, people_seed: int, as_of: dt.date) -> None:
+    persons, related = generate_households(15, seed=people_seed, as_of=as_of)
+    _same_everywhere(generate_person_policies(5, seed=policy_seed), persons, entity="person",
+                     related=related, as_of=as_of, sets=bench_sets())
+
+
+def test_generated_household_policies_cover_every_aggregate() -> None:
+    aggs = [a for p in generate_person_policies(30, seed=5) for a in p.aggregates]
+    assert {(a.func, a.relation) for a in aggs} >= {
+        ("count", "household.members"), ("sum", "household.members"),
+        ("min", "household.members"), ("max", "household.members"), ("max", "spouse")}
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
