@@ -119,15 +119,15 @@ class Regions:
     def _level(self, digits: int) -> dict[str, str]:
         return {c: r.name for c, r in self.by_code.items() if len(c) == digits}
 
-    @property
+    @cached_property
     def provinces(self) -> dict[str, str]:
         return self._level(2)
 
-    @property
+    @cached_property
     def cities(self) -> dict[str, str]:
         return self._level(4)
 
-    @property
+    @cached_property
     def districts(self) -> dict[str, str]:
         """Every county-level region (6-digit code -> name)."""
         return self._level(6)
