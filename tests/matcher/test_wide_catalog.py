@@ -140,3 +140,34 @@ def test_event_engine_lists_unknown_fields_in_a_wide_catalog(wide_catalog, tmp_p
         got = {r["entity_id"]: r["unknown_fields"] for r in engine.outcomes()
                .filter(pl.col("policy_id") == "wide-policy").iter_rows(named=True)}
     assert got == _expected(unknown)
+
+
+def test_a_partitioned_run_reads_back_every_mask_word(wide_catalog, tmp_path):
+    """A run writes each partition's lean outcomes to Parquet and decodes them later: the
+    second mask word travels with the first."""
+    from matcher.partitioned import outcomes_part, read_lean
+
+    lib = _library(tmp_path, wide_catalog)
+    frame, unknown = _rows(wide_catalog)
+    plan = make_plan(lib.policies.values(), entity="enterprise", as_of=AS_OF, sets=lib.sets)
+    lean = match_lean(frame, plan, budgets=False)
+    assert lean.facts.words == 2 and "unknown_1" in lean.frame.columns
+    target = str(tmp_path / "outcomes")
+    Path(outcomes_part(target, 0)).parent.mkdir(parents=True, exist_ok=True)
+    lean.frame.write_parquet(outcomes_part(target, 0))
+    back = read_lean(target, 0, lean.facts)
+    decoded = decode(dataclasses.replace(lean, frame=back))
+    got = dict(decoded.select("entity_id", "unknown_fields").iter_rows())
+    assert got == _expected(unknown)
+
+
+def test_the_bundled_library_needs_one_mask_word_per_row():
+    """The mask is local to each policy: a run of the bundled library keeps one UInt64 per
+    listed pair, however many fields the catalog holds."""
+    from rules.loader import bundled_library
+
+    lib = bundled_library()
+    for entity in ("enterprise", "person"):
+        plan = make_plan(lib.policies.values(), entity=entity, as_of=AS_OF, sets=lib.sets)
+        assert plan.mask_words == 1
+        assert max(len(f) for f in plan.mask_fields.values()) <= 64
