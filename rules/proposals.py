@@ -34,6 +34,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Final
 
 from profiles.catalog import EntityCatalog, Field, load_catalog
@@ -415,11 +416,20 @@ def _grades(ctx: _Context, segment: str, offset: int, label: str) -> Iterator[Pr
     yield _make(f, op, value, _compose(f, op, value), label, offset)
 
 
+@cache
+def _region_names() -> list[str]:
+    """Region names to look for in a clause, longest first: each region by the name that
+    resolves to it alone, leaving out two-character names other than counties (东区 would be
+    found in 广东区域)."""
+    names = [n for n in load_regions().names if len(n) >= 3 or n.endswith("县")]
+    return sorted(names, key=len, reverse=True)
+
+
 def _regions(ctx: _Context, segment: str, offset: int, label: str) -> Iterator[Proposal]:
     fields = [f for f in ctx.ecat.fields if f.format == "region_code"]
     if not fields:
         return
-    names = sorted(load_regions().names, key=len, reverse=True)
+    names = _region_names()
     taken: list[tuple[int, int]] = []
     for name in names:
         at = segment.find(name)
