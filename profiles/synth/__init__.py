@@ -30,6 +30,7 @@ import numpy as np
 import polars as pl
 
 from profiles.catalog import load_catalog
+from profiles.synth.awards import AWARDS_FILE, little_giant_awards
 from profiles.synth.enterprises import LABELS
 from profiles.synth.enterprises import enterprises as make_enterprises
 from profiles.synth.links import employment_links, households
@@ -104,6 +105,7 @@ class SynthReport:
     bad_rows: int
     files: tuple[SynthFile, ...]
     labels: SynthFile | None = None
+    awards: SynthFile | None = None  # award history of an earlier system (profiles.synth.awards)
 
 
 def _as_text(frame: pl.DataFrame, *, yes_no: bool) -> pl.DataFrame:
@@ -228,6 +230,13 @@ def synthesize(
             progress(entity, step + 1, len(plan))
     files.extend(_write_links(made, out_dir, rng=np.random.default_rng([seed, len(plan)]),
                               reference=reference))
+    awards: SynthFile | None = None
+    if "enterprise" in made:  # what an earlier system paid: imported into the award ledger
+        paid = little_giant_awards(np.random.default_rng([seed, len(plan), 1]),
+                                   made["enterprise"]["市场监管"], made["enterprise"]["工信"])
+        path = out_dir / AWARDS_FILE
+        path.write_bytes(paid.write_csv().encode("utf-8"))
+        awards = SynthFile(path=path, rows=paid.height, encoding="utf-8")
     return SynthReport(
         out_dir=out_dir,
         seed=seed,
@@ -236,4 +245,5 @@ def synthesize(
         bad_rows=bad_rows,
         files=tuple(files),
         labels=labels_file,
+        awards=awards,
     )
