@@ -42,6 +42,15 @@ def add_enterprise_tax_fields(frames: dict[str, pl.DataFrame],
         rng, pl.DataFrame({"uscc": tax["uscc"], "input_vat_monthly": input_vat}),
         keep=("uscc",)), "uscc")
     registry = frames["市场监管"].select("uscc", "industry_code")
+    # 软件产品: some software and electronics firms sell their own software products
+    software_firm = (registry.join(tax.select("uscc"), on="uscc", how="right")["industry_code"]
+                     .fill_null("").str.slice(0, 2).is_in(["39", "64", "65"]).to_numpy())
+    sells = np.flatnonzero(software_firm & general & (rng.random(n) < 0.3))
+    soft_sales = np.round(sales[sells] * rng.uniform(0.3, 1.0, size=len(sells)), 2)
+    soft_vat = np.round(soft_sales * rng.uniform(0.005, 0.10, size=len(sells)), 2)
+    _merge(frames, "税务", with_missing(rng, pl.DataFrame({
+        "uscc": tax["uscc"].gather(sells), "software_sales_monthly": soft_sales,
+        "software_vat_monthly": soft_vat}), keep=("uscc",)), "uscc")
     science = frames["科技"].select("uscc", "high_tech_cert_on")
     firms = registry.join(science, on="uscc", how="left")
     code = firms["industry_code"].fill_null("")
@@ -109,6 +118,12 @@ def add_person_deduction_fields(frames: dict[str, pl.DataFrame], rng: np.random.
     _merge(frames, "住建", with_missing(rng, pl.DataFrame({
         "id_number": ids.gather(workers), "renting_in_work_city": renting}),
         keep=("id_number",)), "id_number")
+    # 人社: 个人养老金 contributions this year (many at the 12,000 元 ceiling)
+    saver = np.flatnonzero(adult & (age >= 22) & (rng.random(n) < 0.08))
+    full = rng.random(len(saver)) < 0.4
+    paid_in = np.where(full, 12_000.0, np.round(rng.uniform(100, 12_000, size=len(saver)), 2))
+    _merge(frames, "人社", pl.DataFrame({"id_number": ids.gather(saver),
+                                         "personal_pension_paid": paid_in}), "id_number")
     # 医保: self-paid medical costs in the catalogue this year (a long tail)
     insured = np.flatnonzero(rng.random(n) < 0.95)
     scale = np.where(age[insured] >= 60, 2500.0, 700.0)
