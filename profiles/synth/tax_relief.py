@@ -45,11 +45,11 @@ def add_enterprise_tax_fields(frames: dict[str, pl.DataFrame],
     # 软件产品: some software and electronics firms sell their own software products
     software_firm = (registry.join(tax.select("uscc"), on="uscc", how="right")["industry_code"]
                      .fill_null("").str.slice(0, 2).is_in(["39", "64", "65"]).to_numpy())
-    sells = np.flatnonzero(software_firm & general & (rng.random(n) < 0.3))
-    soft_sales = np.round(sales[sells] * rng.uniform(0.3, 1.0, size=len(sells)), 2)
-    soft_vat = np.round(soft_sales * rng.uniform(0.005, 0.10, size=len(sells)), 2)
+    sells = software_firm & general & (rng.random(n) < 0.3)
+    soft_sales = np.where(sells, np.round(sales * rng.uniform(0.3, 1.0, size=n), 2), 0.0)
+    soft_vat = np.where(sells, np.round(soft_sales * rng.uniform(0.005, 0.10, size=n), 2), 0.0)
     _merge(frames, "税务", with_missing(rng, pl.DataFrame({
-        "uscc": tax["uscc"].gather(sells), "software_sales_monthly": soft_sales,
+        "uscc": tax["uscc"], "software_sales_monthly": soft_sales,
         "software_vat_monthly": soft_vat}), keep=("uscc",)), "uscc")
     science = frames["科技"].select("uscc", "high_tech_cert_on")
     firms = registry.join(science, on="uscc", how="left")
@@ -114,10 +114,10 @@ def add_person_deduction_fields(frames: dict[str, pl.DataFrame], rng: np.random.
     owners = pl.DataFrame({"id_number": ids.gather(workers[owns]),
                            "owns_home_in_work_city": np.ones(int(owns.sum()), dtype=bool)})
     _merge(frames, "住建", owners, "id_number")
-    renting = np.where(owns, False, rng.random(len(workers)) < 0.55)
-    _merge(frames, "住建", with_missing(rng, pl.DataFrame({
-        "id_number": ids.gather(workers), "renting_in_work_city": renting}),
-        keep=("id_number",)), "id_number")
+    renting = ~owns & (rng.random(len(workers)) < 0.55)
+    _merge(frames, "住建", pl.DataFrame({
+        "id_number": ids.gather(workers[renting]),
+        "renting_in_work_city": np.ones(int(renting.sum()), dtype=bool)}), "id_number")
     # 人社: 个人养老金 contributions this year (many at the 12,000 元 ceiling)
     saver = np.flatnonzero(adult & (age >= 22) & (rng.random(n) < 0.08))
     full = rng.random(len(saver)) < 0.4
