@@ -51,6 +51,16 @@ def add_enterprise_tax_fields(frames: dict[str, pl.DataFrame],
     _merge(frames, "税务", with_missing(rng, pl.DataFrame({
         "uscc": tax["uscc"], "software_sales_monthly": soft_sales,
         "software_vat_monthly": soft_vat}), keep=("uscc",)), "uscc")
+    # 西部大开发: firms registered in the west report their encouraged-industry share
+    west = (frames["市场监管"].select("uscc", "district")
+            .join(tax.select("uscc"), on="uscc", how="right")["district"].fill_null("")
+            .str.slice(0, 2).is_in(["61", "65"]).to_numpy())
+    encouraged = np.where(rng.random(n) < 0.3, np.round(rng.uniform(0.5, 1.0, size=n), 4),
+                          np.round(rng.uniform(0.0, 0.3, size=n), 4))
+    picked = np.flatnonzero(west)
+    _merge(frames, "税务", with_missing(rng, pl.DataFrame({
+        "uscc": tax["uscc"].gather(picked),
+        "western_encouraged_revenue_ratio": encouraged[picked]}), keep=("uscc",)), "uscc")
     science = frames["科技"].select("uscc", "high_tech_cert_on")
     firms = registry.join(science, on="uscc", how="left")
     code = firms["industry_code"].fill_null("")

@@ -31,6 +31,8 @@ AMC = {"status": "存续", "advanced_manufacturing_listed": True,
 IC = {"status": "存续", "ic_vat_credit_listed": True, "vat_taxpayer_type": "一般纳税人",
       "input_vat_monthly": 100_000.0}
 
+WEST = {"status": "存续", "district": "610403", "western_encouraged_revenue_ratio": 0.6,
+        "annual_taxable_income": 1_000_000.0}
 SOFT = {"status": "存续", "vat_taxpayer_type": "一般纳税人", "software_sales_monthly": 100_000.0,
         "software_vat_monthly": 5000.0}
 
@@ -130,6 +132,23 @@ CASES: list[tuple[str, str, dict[str, Any], bool | None, Any]] = [
      None, None),
     ("soft/unknown-sales", "vat-software-refund", {**SOFT, "software_sales_monthly": None},
      None, None),
+    # 西部大开发 15%: 西部地区 (and the four 比照 areas), 鼓励类 60%以上 (60% itself in)
+    ("west/yangling-60pct", "cit-western-development", WEST, True, 100_000.0),
+    ("west/59.99pct", "cit-western-development",
+     {**WEST, "western_encouraged_revenue_ratio": 0.5999}, False, None),
+    ("west/urumqi", "cit-western-development", {**WEST, "district": "650102"}, True, ANY),
+    ("west/ganzhou-bizhao", "cit-western-development", {**WEST, "district": "360702"}, True,
+     ANY),
+    ("west/nanchang-not", "cit-western-development", {**WEST, "district": "360102"}, False,
+     None),
+    ("west/guangzhou-not", "cit-western-development", {**WEST, "district": "440106"}, False,
+     None),
+    ("west/unknown-district", "cit-western-development", {**WEST, "district": None}, None,
+     100_000.0),
+    ("west/unknown-ratio", "cit-western-development",
+     {**WEST, "western_encouraged_revenue_ratio": None}, None, 100_000.0),
+    ("west/loss", "cit-western-development", {**WEST, "annual_taxable_income": -5.0}, False,
+     None),
     # 个人养老金 (待核): 据实扣除, at most 12000 a year
     ("pension/some", "iit-personal-pension-deduction", {"personal_pension_paid": 5000.0},
      True, 5000.0),
@@ -194,7 +213,7 @@ def test_amounts_are_deductions_and_tax_savings(library: Any) -> None:
         "iit-degree-continuing-education-deduction", "iit-vocational-qualification-deduction",
         "iit-housing-loan-interest-deduction", "iit-housing-rent-deduction",
         "iit-serious-illness-deduction", "vat-software-refund",
-        "iit-personal-pension-deduction")}
+        "iit-personal-pension-deduction", "cit-western-development")}
     assert kinds == {"vat-advanced-manufacturing-super-credit": "tax_saving",
                      "vat-ic-super-credit": "tax_saving",
                      "iit-degree-continuing-education-deduction": "deduction",
@@ -203,7 +222,8 @@ def test_amounts_are_deductions_and_tax_savings(library: Any) -> None:
                      "iit-housing-rent-deduction": "deduction",
                      "iit-serious-illness-deduction": "deduction",
                      "vat-software-refund": "tax_saving",
-                     "iit-personal-pension-deduction": "deduction"}
+                     "iit-personal-pension-deduction": "deduction",
+                     "cit-western-development": "tax_saving"}
     for pid in set(kinds) - {"iit-personal-pension-deduction"}:
         policy = library[pid]
         assert policy.verified and all(b.url and b.text for b in policy.bases), pid
