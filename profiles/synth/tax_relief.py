@@ -61,6 +61,12 @@ def add_enterprise_tax_fields(frames: dict[str, pl.DataFrame],
     _merge(frames, "税务", with_missing(rng, pl.DataFrame({
         "uscc": tax["uscc"].gather(picked),
         "western_encouraged_revenue_ratio": encouraged[picked]}), keep=("uscc",)), "uscc")
+    # 残疾职工工资: what firms employing disabled people (残联 count) paid them this year
+    disabled = frames["残联"].select("uscc", "disabled_employees").join(
+        tax.select("uscc"), on="uscc", how="right")["disabled_employees"].fill_null(0).to_numpy()
+    wages = np.round(disabled * rng.uniform(30_000, 80_000, size=n), 2)
+    _merge(frames, "税务", with_missing(rng, pl.DataFrame({
+        "uscc": tax["uscc"], "disabled_staff_wages": wages}), keep=("uscc",)), "uscc")
     science = frames["科技"].select("uscc", "high_tech_cert_on")
     firms = registry.join(science, on="uscc", how="left")
     code = firms["industry_code"].fill_null("")

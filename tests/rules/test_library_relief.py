@@ -33,6 +33,7 @@ IC = {"status": "存续", "ic_vat_credit_listed": True, "vat_taxpayer_type": "�
 
 WEST = {"status": "存续", "district": "610403", "western_encouraged_revenue_ratio": 0.6,
         "annual_taxable_income": 1_000_000.0}
+DISAB = {"status": "存续", "disabled_employees": 2, "disabled_staff_wages": 100_000.0}
 SOFT = {"status": "存续", "vat_taxpayer_type": "一般纳税人", "software_sales_monthly": 100_000.0,
         "software_vat_monthly": 5000.0}
 
@@ -149,6 +150,16 @@ CASES: list[tuple[str, str, dict[str, Any], bool | None, Any]] = [
      {**WEST, "western_encouraged_revenue_ratio": None}, None, 100_000.0),
     ("west/loss", "cit-western-development", {**WEST, "annual_taxable_income": -5.0}, False,
      None),
+    # 安置残疾人工资加计扣除: the firm's own terms (declared) keep it undetermined at best
+    ("disab/all-data-true", "cit-disabled-staff-wage-deduction", DISAB, None, 25_000.0),
+    ("disab/no-disabled-staff", "cit-disabled-staff-wage-deduction",
+     {**DISAB, "disabled_employees": 0}, False, None),
+    ("disab/no-wages", "cit-disabled-staff-wage-deduction",
+     {**DISAB, "disabled_staff_wages": 0.0}, False, None),
+    ("disab/unknown-count", "cit-disabled-staff-wage-deduction",
+     {**DISAB, "disabled_employees": None}, None, 25_000.0),
+    ("disab/deregistered", "cit-disabled-staff-wage-deduction",
+     {**DISAB, "status": "注销"}, False, None),
     # 个人养老金 (待核): 据实扣除, at most 12000 a year
     ("pension/some", "iit-personal-pension-deduction", {"personal_pension_paid": 5000.0},
      True, 5000.0),
@@ -213,7 +224,8 @@ def test_amounts_are_deductions_and_tax_savings(library: Any) -> None:
         "iit-degree-continuing-education-deduction", "iit-vocational-qualification-deduction",
         "iit-housing-loan-interest-deduction", "iit-housing-rent-deduction",
         "iit-serious-illness-deduction", "vat-software-refund",
-        "iit-personal-pension-deduction", "cit-western-development")}
+        "iit-personal-pension-deduction", "cit-western-development",
+        "cit-disabled-staff-wage-deduction")}
     assert kinds == {"vat-advanced-manufacturing-super-credit": "tax_saving",
                      "vat-ic-super-credit": "tax_saving",
                      "iit-degree-continuing-education-deduction": "deduction",
@@ -223,7 +235,8 @@ def test_amounts_are_deductions_and_tax_savings(library: Any) -> None:
                      "iit-serious-illness-deduction": "deduction",
                      "vat-software-refund": "tax_saving",
                      "iit-personal-pension-deduction": "deduction",
-                     "cit-western-development": "tax_saving"}
+                     "cit-western-development": "tax_saving",
+                     "cit-disabled-staff-wage-deduction": "tax_saving"}
     for pid in set(kinds) - {"iit-personal-pension-deduction"}:
         policy = library[pid]
         assert policy.verified and all(b.url and b.text for b in policy.bases), pid
