@@ -61,6 +61,22 @@ def add_enterprise_tax_fields(frames: dict[str, pl.DataFrame],
     _merge(frames, "税务", with_missing(rng, pl.DataFrame({
         "uscc": tax["uscc"].gather(picked),
         "western_encouraged_revenue_ratio": encouraged[picked]}), keep=("uscc",)), "uscc")
+    # 新疆: firms founded since 2021 report their 困难地区目录 share and first operating income
+    founded = (frames["市场监管"].select("uscc", "founded_on")
+               .join(tax.select("uscc"), on="uscc", how="right")["founded_on"])
+    in_xj = (frames["市场监管"].select("uscc", "district")
+             .join(tax.select("uscc"), on="uscc", how="right")["district"].fill_null("")
+             .str.starts_with("65").to_numpy())
+    new_xj = np.flatnonzero(in_xj & (founded >= date(2021, 1, 1)).fill_null(False).to_numpy())
+    lag = pl.Series(rng.integers(0, 540, size=len(new_xj)))
+    first_income = pl.select(pl.lit(founded.gather(new_xj))
+                             + pl.duration(days=pl.lit(lag))).to_series()
+    _merge(frames, "税务", with_missing(rng, pl.DataFrame({
+        "uscc": tax["uscc"].gather(new_xj),
+        "xj_catalog_revenue_ratio": np.where(rng.random(len(new_xj)) < 0.3,
+                                             np.round(rng.uniform(0.6, 1.0, len(new_xj)), 4),
+                                             np.round(rng.uniform(0.0, 0.4, len(new_xj)), 4)),
+        "first_operating_income_on": first_income}), keep=("uscc",)), "uscc")
     # 残疾职工工资: what firms employing disabled people (残联 count) paid them this year
     disabled = frames["残联"].select("uscc", "disabled_employees").join(
         tax.select("uscc"), on="uscc", how="right")["disabled_employees"].fill_null(0).to_numpy()

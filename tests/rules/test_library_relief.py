@@ -34,6 +34,9 @@ IC = {"status": "存续", "ic_vat_credit_listed": True, "vat_taxpayer_type": "�
 WEST = {"status": "存续", "district": "610403", "western_encouraged_revenue_ratio": 0.6,
         "annual_taxable_income": 1_000_000.0}
 DISAB = {"status": "存续", "disabled_employees": 2, "disabled_staff_wages": 100_000.0}
+XJ = {"status": "存续", "district": "653101", "founded_on": dt.date(2024, 5, 1),
+      "xj_catalog_revenue_ratio": 0.6, "first_operating_income_on": dt.date(2025, 1, 1),
+      "annual_taxable_income": 1_000_000.0}
 SOFT = {"status": "存续", "vat_taxpayer_type": "一般纳税人", "software_sales_monthly": 100_000.0,
         "software_vat_monthly": 5000.0}
 
@@ -160,6 +163,30 @@ CASES: list[tuple[str, str, dict[str, Any], bool | None, Any]] = [
      {**DISAB, "disabled_employees": None}, None, 25_000.0),
     ("disab/deregistered", "cit-disabled-staff-wage-deduction",
      {**DISAB, "status": "注销"}, False, None),
+    # 新疆困难地区两免三减半 (as of 2026-11-30): first income in 2025 -> year 2 (exempt),
+    # 2024 -> year 3 (half), 2022 -> year 5 (half), 2021 -> year 6 (over)
+    ("xj/kashgar-year-2", "xj-hardship-new-enterprise-cit", XJ, True, 250_000.0),
+    ("xj/year-3-half", "xj-hardship-new-enterprise-cit",
+     {**XJ, "first_operating_income_on": dt.date(2024, 12, 31)}, True, 125_000.0),
+    ("xj/year-5-half", "xj-hardship-new-enterprise-cit",
+     {**XJ, "first_operating_income_on": dt.date(2022, 1, 1)}, True, 125_000.0),
+    ("xj/year-6-over", "xj-hardship-new-enterprise-cit",
+     {**XJ, "first_operating_income_on": dt.date(2021, 12, 31)}, False, None),
+    ("xj/first-income-tomorrow", "xj-hardship-new-enterprise-cit",
+     {**XJ, "first_operating_income_on": dt.date(2026, 12, 1)}, False, None),
+    ("xj/unknown-first-income", "xj-hardship-new-enterprise-cit",
+     {**XJ, "first_operating_income_on": None}, None, None),
+    ("xj/founded-2020-12-31", "xj-hardship-new-enterprise-cit",
+     {**XJ, "founded_on": dt.date(2020, 12, 31)}, False, None),
+    ("xj/founded-2021-01-01", "xj-hardship-new-enterprise-cit",
+     {**XJ, "founded_on": dt.date(2021, 1, 1)}, True, 250_000.0),
+    ("xj/catalog-59pct", "xj-hardship-new-enterprise-cit",
+     {**XJ, "xj_catalog_revenue_ratio": 0.59}, False, None),
+    ("xj/hotan", "xj-hardship-new-enterprise-cit", {**XJ, "district": "653201"}, True, ANY),
+    ("xj/urumqi-pending", "xj-hardship-new-enterprise-cit", {**XJ, "district": "650102"},
+     None, 250_000.0),
+    ("xj/xian-not", "xj-hardship-new-enterprise-cit", {**XJ, "district": "610113"}, False,
+     None),
     # 个人养老金 (待核): 据实扣除, at most 12000 a year
     ("pension/some", "iit-personal-pension-deduction", {"personal_pension_paid": 5000.0},
      True, 5000.0),
@@ -225,7 +252,7 @@ def test_amounts_are_deductions_and_tax_savings(library: Any) -> None:
         "iit-housing-loan-interest-deduction", "iit-housing-rent-deduction",
         "iit-serious-illness-deduction", "vat-software-refund",
         "iit-personal-pension-deduction", "cit-western-development",
-        "cit-disabled-staff-wage-deduction")}
+        "cit-disabled-staff-wage-deduction", "xj-hardship-new-enterprise-cit")}
     assert kinds == {"vat-advanced-manufacturing-super-credit": "tax_saving",
                      "vat-ic-super-credit": "tax_saving",
                      "iit-degree-continuing-education-deduction": "deduction",
@@ -236,7 +263,8 @@ def test_amounts_are_deductions_and_tax_savings(library: Any) -> None:
                      "vat-software-refund": "tax_saving",
                      "iit-personal-pension-deduction": "deduction",
                      "cit-western-development": "tax_saving",
-                     "cit-disabled-staff-wage-deduction": "tax_saving"}
+                     "cit-disabled-staff-wage-deduction": "tax_saving",
+                     "xj-hardship-new-enterprise-cit": "tax_saving"}
     for pid in set(kinds) - {"iit-personal-pension-deduction"}:
         policy = library[pid]
         assert policy.verified and all(b.url and b.text for b in policy.bases), pid
@@ -252,6 +280,8 @@ def test_super_credits_and_housing_deductions_are_mutually_exclusive(library: An
         library["vat-advanced-manufacturing-super-credit"].exclusivity.group
     assert library["iit-housing-rent-deduction"].exclusivity.group == \
         library["iit-housing-loan-interest-deduction"].exclusivity.group
+    assert library["xj-hardship-new-enterprise-cit"].exclusivity.group == \
+        library["cit-western-development"].exclusivity.group
 
 
 # ---- 住房租金: the spouse's home counts as the taxpayer's -----------------------------------
