@@ -25,7 +25,8 @@ MANUFACTURING = tuple(str(d) for d in range(13, 44))
 
 def _merge(frames: dict[str, pl.DataFrame], dept: str, extra: pl.DataFrame, key: str) -> None:
     if dept in frames:
-        frames[dept] = frames[dept].join(extra, on=key, how="full", coalesce=True)
+        frames[dept] = frames[dept].join(extra, on=key, how="full", coalesce=True,
+                                         maintain_order="left_right")
     else:
         frames[dept] = extra
 
@@ -51,38 +52,28 @@ def add_enterprise_tax_fields(frames: dict[str, pl.DataFrame],
     _merge(frames, "税务", with_missing(rng, pl.DataFrame({
         "uscc": tax["uscc"], "software_sales_monthly": soft_sales,
         "software_vat_monthly": soft_vat}), keep=("uscc",)), "uscc")
-    # 西部大开发: firms registered in the west report their encouraged-industry share
-    west = (frames["市场监管"].select("uscc", "district")
-            .join(tax.select("uscc"), on="uscc", how="right")["district"].fill_null("")
-            .str.slice(0, 2).is_in(["61", "65"]).to_numpy())
+    # 西部大开发 and 新疆困难地区: the CIT return's shares (0 where the firm reports none) and
+    # every firm's first operating income (within 18 months of registration)
+    registered = (frames["市场监管"].select("uscc", "district", "founded_on")
+                  .join(tax.select("uscc"), on="uscc", how="right", maintain_order="right"))
+    prefix = registered["district"].fill_null("").str.slice(0, 2)
+    west = prefix.is_in(["61", "65"]).to_numpy()
+    founded = registered["founded_on"]
+    new_xj = (prefix == "65").to_numpy() & (founded >= date(2021, 1, 1)).fill_null(False) \
+        .to_numpy()
     encouraged = np.where(rng.random(n) < 0.3, np.round(rng.uniform(0.5, 1.0, size=n), 4),
                           np.round(rng.uniform(0.0, 0.3, size=n), 4))
-    picked = np.flatnonzero(west)
+    catalog = np.where(rng.random(n) < 0.3, np.round(rng.uniform(0.6, 1.0, size=n), 4),
+                       np.round(rng.uniform(0.0, 0.4, size=n), 4))
+    lag = pl.Series(rng.integers(0, 540, size=n))
+    # (a firm whose registration date is missing from its extract still has a first income)
+    start = founded.fill_null(date(2015, 1, 1))
+    first_income = pl.select(pl.lit(start) + pl.duration(days=pl.lit(lag))).to_series()
     _merge(frames, "税务", with_missing(rng, pl.DataFrame({
-        "uscc": tax["uscc"].gather(picked),
-        "western_encouraged_revenue_ratio": encouraged[picked]}), keep=("uscc",)), "uscc")
-    # 新疆: firms founded since 2021 report their 困难地区目录 share and first operating income
-    founded = (frames["市场监管"].select("uscc", "founded_on")
-               .join(tax.select("uscc"), on="uscc", how="right")["founded_on"])
-    in_xj = (frames["市场监管"].select("uscc", "district")
-             .join(tax.select("uscc"), on="uscc", how="right")["district"].fill_null("")
-             .str.starts_with("65").to_numpy())
-    new_xj = np.flatnonzero(in_xj & (founded >= date(2021, 1, 1)).fill_null(False).to_numpy())
-    lag = pl.Series(rng.integers(0, 540, size=len(new_xj)))
-    first_income = pl.select(pl.lit(founded.gather(new_xj))
-                             + pl.duration(days=pl.lit(lag))).to_series()
-    _merge(frames, "税务", with_missing(rng, pl.DataFrame({
-        "uscc": tax["uscc"].gather(new_xj),
-        "xj_catalog_revenue_ratio": np.where(rng.random(len(new_xj)) < 0.3,
-                                             np.round(rng.uniform(0.6, 1.0, len(new_xj)), 4),
-                                             np.round(rng.uniform(0.0, 0.4, len(new_xj)), 4)),
+        "uscc": tax["uscc"],
+        "western_encouraged_revenue_ratio": np.where(west, encouraged, 0.0),
+        "xj_catalog_revenue_ratio": np.where(new_xj, catalog, 0.0),
         "first_operating_income_on": first_income}), keep=("uscc",)), "uscc")
-    # 残疾职工工资: what firms employing disabled people (残联 count) paid them this year
-    disabled = frames["残联"].select("uscc", "disabled_employees").join(
-        tax.select("uscc"), on="uscc", how="right")["disabled_employees"].fill_null(0).to_numpy()
-    wages = np.round(disabled * rng.uniform(30_000, 80_000, size=n), 2)
-    _merge(frames, "税务", with_missing(rng, pl.DataFrame({
-        "uscc": tax["uscc"], "disabled_staff_wages": wages}), keep=("uscc",)), "uscc")
     science = frames["科技"].select("uscc", "high_tech_cert_on")
     firms = registry.join(science, on="uscc", how="left")
     code = firms["industry_code"].fill_null("")
