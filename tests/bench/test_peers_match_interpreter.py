@@ -72,26 +72,29 @@ def check_all_peers(frame: pl.DataFrame, policies: Sequence[Policy]) -> None:
 
 @SETTINGS
 @given(policy_seed=st.integers(0, 2**31), profile_seed=st.integers(0, 2**31))
-def test_duckdb_equals_interpreter_on_generated_aggregates_over_hires(
+def test_peers_equal_interpreter_on_generated_aggregates_over_hires(
         policy_seed: int, profile_seed: int) -> None:
     policies = generate_policies(6, seed=policy_seed, related=True)
     frame = generate_profiles(40, seed=profile_seed)
     links = generate_links(frame, seed=profile_seed + 1, mean_links=2.5)
-    got = duckdb_sql.evaluate(frame, policies, catalog=catalog(), sets=bench_sets(),
-                              as_of=AS_OF, related=links)
-    assert_same(got, reference(frame, policies, related=links), "duckdb")
+    want = reference(frame, policies, related=links)
+    for name, peer in (("duckdb", duckdb_sql), ("numpy", numpy_eval)):
+        got = peer.evaluate(frame, policies, catalog=catalog(), sets=bench_sets(),
+                            as_of=AS_OF, related=links)
+        assert_same(got, want, name)
 
 
 @SETTINGS
 @given(policy_seed=st.integers(0, 2**31), people_seed=st.integers(0, 2**31))
-def test_duckdb_equals_interpreter_on_generated_aggregates_over_households(
+def test_peers_equal_interpreter_on_generated_aggregates_over_households(
         policy_seed: int, people_seed: int) -> None:
     persons, related = generate_households(15, seed=people_seed)
     policies = generate_person_policies(5, seed=policy_seed)
-    got = duckdb_sql.evaluate(persons, policies, catalog=load_catalog().entity("person"),
-                              sets=bench_sets(), as_of=AS_OF, related=related)
     want = reference(persons, policies, related=related, entity="person")
-    assert_same(got, want, "duckdb")
+    for name, peer in (("duckdb", duckdb_sql), ("numpy", numpy_eval)):
+        got = peer.evaluate(persons, policies, catalog=load_catalog().entity("person"),
+                            sets=bench_sets(), as_of=AS_OF, related=related)
+        assert_same(got, want, name)
 
 
 @SETTINGS
