@@ -47,8 +47,10 @@ class Inputs:
     related: Mapping[str, RelatedFrame] | None = None
 
 
-#: Engines that evaluate aggregates over related entities; the peers do not (yet).
-RELATED_ENGINES = ("mianshen", "mianshen-decoded", "mianshen-plan", "lower-bound")
+#: Engines that evaluate aggregates over related entities (the DuckDB peer: a group-by per
+#: aggregate joined on the owner; numpy: vectorised per owner).
+RELATED_ENGINES = ("mianshen", "mianshen-decoded", "mianshen-plan", "duckdb", "numpy",
+                   "lower-bound")
 
 
 Engine = Callable[[Inputs], EngineRun]
@@ -130,7 +132,8 @@ def run_duckdb(inp: Inputs) -> EngineRun:
     from bench.peers import duckdb_sql
 
     seconds, wide = _timed(lambda: duckdb_sql.evaluate(
-        inp.frame, inp.policies, catalog=catalog(), sets=bench_sets(), as_of=inp.as_of))
+        inp.frame, inp.policies, catalog=catalog(), sets=bench_sets(), as_of=inp.as_of,
+        related=inp.related))
     return EngineRun(seconds=seconds, counts=wide_counts(wide, inp.policies))
 
 
@@ -138,7 +141,8 @@ def run_numpy(inp: Inputs) -> EngineRun:
     from bench.peers import numpy_eval
 
     seconds, wide = _timed(lambda: numpy_eval.evaluate(
-        inp.frame, inp.policies, catalog=catalog(), sets=bench_sets(), as_of=inp.as_of))
+        inp.frame, inp.policies, catalog=catalog(), sets=bench_sets(), as_of=inp.as_of,
+        related=inp.related))
     return EngineRun(seconds=seconds, counts=wide_counts(wide, inp.policies))
 
 
