@@ -29,6 +29,7 @@ import polars as pl
 from profiles.catalog import OWNER_COLUMN, EntityCatalog, load_catalog
 from profiles.regions import load_regions
 from profiles.relations import RelatedFrame
+from profiles.synth.common import SYNTH_DISTRICTS
 from rules import ast as A
 from rules.caps import CapGroup
 from rules.ledger import AwardLedger
@@ -149,7 +150,7 @@ def generate_profiles(n: int, *, seed: int, as_of: dt.date = AS_OF) -> pl.DataFr
     column, list-type fields mostly empty, and the derived tags as of ``as_of``."""
     rng = np.random.default_rng(seed)
     regions = load_regions()
-    districts = np.array(sorted(regions.districts))
+    districts = np.array(sorted(SYNTH_DISTRICTS))
     cols: dict[str, pl.Series] = {
         "uscc": pl.Series("uscc", np.arange(n)).cast(pl.String).str.zfill(18),
     }

@@ -55,6 +55,11 @@ from rules.semantics import decided_value, is_listed_bool, list_fields
 from rules.sets import NamedSet, NamedSets
 
 GUARD: dict[str, Any] = {"kind": "profile"}
+#: Rules hang from the guard in groups of this many, each group behind a key of its own
+#: (``g0``, ``g1``... every fact carries them all): durable_rules evaluates a fact with a
+#: stack of at most 64 alpha nodes passing at once (its ERR_MAX_STACK_SIZE, code 303), so 65
+#: tests passing side by side under the guard alone would refuse the fact.
+GROUP_SIZE = 32
 _OPS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", "!=": "$neq"}
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!="}
 _NEGATE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "=": "!=", "!=": "="}
@@ -81,11 +86,16 @@ class FactPlan:
     fields: set[str] = field(default_factory=set)
     terms: dict[str, tuple[ast.Expr, Mapping[str, Any]]] = field(default_factory=dict)
     texts: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    groups: int = 0  # rule groups (:data:`GROUP_SIZE`): keys g0... of every fact
     _term_keys: dict[tuple[ast.Expr, int], str] = field(default_factory=dict)
 
 
 def field_key(name: str) -> str:
     return f"f_{name}"
+
+
+def group_key(n: int) -> str:
+    return f"g{n}"
 
 
 @dataclass(frozen=True)
@@ -108,13 +118,17 @@ class CompiledRuleset:
         """durable_rules definitions: ``<question>|T`` and ``<question>|F`` per question
         (a NEVER formula has no rule), and ``seen`` (the guard alone)."""
         out: dict[str, dict[str, Any]] = {"seen": {"all": [{"m": dict(GUARD)}]}}
-        for q in self.questions:
-            for suffix, formula in (("T", q.true), ("F", q.false)):
-                if formula == NEVER:
-                    continue
-                body = GUARD if formula == ALWAYS else {"$and": [GUARD, to_json(formula)]}
-                out[f"{q.id}|{suffix}"] = {"all": [{"m": body}]}
+        for n, (name, formula) in enumerate(_formulas(self.questions)):
+            guard = [GUARD, {group_key(n // GROUP_SIZE): 1}]
+            body = {"$and": guard if formula == ALWAYS else [*guard, to_json(formula)]}
+            out[name] = {"all": [{"m": body}]}
         return out
+
+
+def _formulas(questions: Iterable[Question]) -> list[tuple[str, Formula]]:
+    """Rule name and formula of every question's TRUE and FALSE side that can fire."""
+    return [(f"{q.id}|{suffix}", formula) for q in questions
+            for suffix, formula in (("T", q.true), ("F", q.false)) if formula != NEVER]
 
 
 class _Compiler:
@@ -522,6 +536,7 @@ def compile_ruleset(policies: Iterable[Policy], *, catalog: EntityCatalog, sets:
             (leaf.id, compiler.fields_of(ast.fields_read(leaf.expr),
                                          ast.policies_referenced(leaf.expr)))
             for leaf in policy.conditions)
+    compiler.plan.groups = -(-len(_formulas(questions)) // GROUP_SIZE)
     return CompiledRuleset(entity=catalog.name, as_of=as_of, policies=chosen,
                            questions=tuple(questions), plan=compiler.plan,
                            leaf_fields=leaf_fields, catalog=catalog)
