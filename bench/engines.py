@@ -48,9 +48,10 @@ class Inputs:
 
 
 #: Engines that evaluate aggregates over related entities (the DuckDB peer: a group-by per
-#: aggregate joined on the owner; numpy: vectorised per owner).
+#: aggregate joined on the owner; numpy: vectorised per owner; the Python loop: the
+#: interpreter over each owner's members).
 RELATED_ENGINES = ("mianshen", "mianshen-decoded", "mianshen-plan", "duckdb", "numpy",
-                   "lower-bound")
+                   "python-loop", "lower-bound")
 
 
 Engine = Callable[[Inputs], EngineRun]
@@ -150,8 +151,12 @@ def run_python_loop(inp: Inputs) -> EngineRun:
     from bench.peers import python_loop
 
     sample = inp.frame.head(inp.sample_rows)
+    keys = sample.get_column("uscc").cast(pl.String).implode()
+    related = {name: RelatedFrame(  # the sampled owners' members: what the loop reads
+        members=rf.members.filter(pl.col(OWNER_COLUMN).cast(pl.String).is_in(keys)).collect()
+        .lazy(), owners=rf.owners) for name, rf in (inp.related or {}).items()}
     result = python_loop.evaluate_rows(sample, inp.policies, catalog=catalog(),
-                                       sets=bench_sets(), as_of=inp.as_of)
+                                       sets=bench_sets(), as_of=inp.as_of, related=related)
     scale = inp.frame.height / max(sample.height, 1)
     return EngineRun(seconds=result.seconds * scale, sampled_rows=sample.height)
 
