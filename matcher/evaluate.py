@@ -195,7 +195,10 @@ def prepare_frame(frame: pl.DataFrame | pl.LazyFrame, plan: Plan, *,
     if refs:  # the award history, per entity: a group-by and a join in the plan
         lf = join_ledger(lf, plan.ledger or AwardLedger.empty(), refs, key=plan.key,
                          as_of=plan.as_of)
-    return attach_related(lf, key=plan.key, columns=plan.related, related=related)
+    # a frame prepared before (profile_base, then match_lean on its result) keeps the
+    # aggregates it was given: they are not joined again, nor reset to UNKNOWN
+    pending = {k: c for k, c in plan.related.items() if c.lo not in names}
+    return attach_related(lf, key=plan.key, columns=pending, related=related)
 
 
 def mask_fields(cp: CompiledPolicy, catalog: EntityCatalog) -> tuple[str, ...]:

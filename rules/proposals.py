@@ -446,7 +446,7 @@ def _named(ctx: _Context, segment: str, offset: int, label: str) -> Iterator[Pro
     industry = next((f for f in ctx.ecat.fields if f.format == "industry_code"), None)
     for name, named in ctx.sets.items():
         word = name if name in segment else named.label if named.label in segment else None
-        if word is None or industry is None or not named.by_prefix:
+        if word is None or industry is None or named.kind != "industry_prefix":
             continue
         op = "not in" if _negated_at(segment, segment.find(word)) else "in"
         yield _make(industry, op, name, _compose(industry, op, name_source(name)), label,
