@@ -48,6 +48,7 @@ from matcher.lean import (
     facts_of,
     lean_schema,
     mask_columns,
+    mask_words,
     wide_to_long,
 )
 from matcher.outcomes import empty_outcomes
@@ -118,10 +119,8 @@ class Plan:
 
     @property
     def mask_words(self) -> int:
-        """64-bit words per row of the unknown-field mask: enough for the policy that reads
-        the most fields (one for every policy of the bundled library)."""
-        widest = max((len(f) for f in self.mask_fields.values()), default=0)
-        return max(1, -(-widest // MASK_BITS))
+        """64-bit words per row of the unknown-field mask (:func:`matcher.lean.mask_words`)."""
+        return mask_words(self.mask_fields)
 
     @property
     def related(self) -> dict[str, AggregateColumns]:
