@@ -164,7 +164,7 @@ def spill_current(chunks: Iterator[pl.DataFrame], *, partitions: int, directory:
 
 
 def read_lean(outcomes: str, k: int, facts: PolicyFacts) -> pl.DataFrame:
-    schema = lean_schema(facts.ids)
+    schema = lean_schema(facts.ids, words=facts.words)
     frame = pl.read_parquet(outcomes_part(outcomes, k))
     return frame.with_columns(
         pl.col("policy").cast(pl.String).cast(schema["policy"]),

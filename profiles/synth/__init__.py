@@ -36,6 +36,7 @@ from profiles.synth.enterprises import enterprises as make_enterprises
 from profiles.synth.links import employment_links, households
 from profiles.synth.national import add_enterprise_fields, add_person_fields
 from profiles.synth.persons import persons as make_persons
+from profiles.synth.tax_relief import add_enterprise_tax_fields, add_person_deduction_fields
 
 LABELS_FILE = "labels.csv"
 """The labelled chain-tag sample written beside the enterprise extracts."""
@@ -63,6 +64,8 @@ FILE_STYLES: dict[str, dict[str, tuple[str, str]]] = {
         "本人": ("utf-8", "name"),
         "教育": ("utf-8", "label"),
         "退役军人事务": ("gb18030", "label"),
+        "住建": ("utf-8", "label"),
+        "医保": ("gb18030", "name"),
     },
 }
 
@@ -209,10 +212,13 @@ def synthesize(
         extra = {"label_share": label_share} if entity == "enterprise" else {}
         frames = make(rng, count, reference=reference, **extra)
         national = np.random.default_rng([seed, step, 16])  # the other columns stay as they were
+        relief = np.random.default_rng([seed, step, 161])
         if entity == "enterprise":
             add_enterprise_fields(frames, national)
+            add_enterprise_tax_fields(frames, relief)
         else:
             add_person_fields(frames, national, reference=reference)
+            add_person_deduction_fields(frames, relief, reference=reference)
         made[entity] = {dept: frame for dept, frame in frames.items() if dept != LABELS}
         labels = frames.pop(LABELS, None)
         if labels is not None and label_share > 0:
