@@ -89,13 +89,17 @@ def add_enterprise_tax_fields(frames: dict[str, pl.DataFrame],
     advanced = manufacturer & certified & (draw < 0.5)
     electronics = code.str.slice(0, 2).is_in(["39", "65"]).to_numpy()
     ic = electronics & (rng.random(m) < np.where(certified, 0.15, 0.01))
+    machine_tool = code.str.slice(0, 2).is_in(["34"]).to_numpy() & (rng.random(m) < 0.05)
+    rd_listed = (ic & (rng.random(m) < 0.8)) | machine_tool
     listed = pl.DataFrame({
         "uscc": firms["uscc"],
         "advanced_manufacturing_listed": where_or_null(advanced, True, dtype=pl.Boolean()),
         "ic_vat_credit_listed": where_or_null(ic, True, dtype=pl.Boolean()),
+        "ic_machine_tool_rd_listed": where_or_null(rd_listed, True, dtype=pl.Boolean()),
     })
     listed = listed.filter(pl.col("advanced_manufacturing_listed").is_not_null()
-                           | pl.col("ic_vat_credit_listed").is_not_null())
+                           | pl.col("ic_vat_credit_listed").is_not_null()
+                           | pl.col("ic_machine_tool_rd_listed").is_not_null())
     _merge(frames, "工信", listed, "uscc")
 
 

@@ -189,6 +189,17 @@ CASES: list[tuple[str, str, dict[str, Any], bool | None, Any]] = [
      None, 250_000.0),
     ("xj/xian-not", "xj-hardship-new-enterprise-cit", {**XJ, "district": "610113"}, False,
      None),
+    # 集成电路和工业母机 120%: only the extra 20% over the general 100% (tax value at 25%)
+    ("rd120/listed", "rd-super-deduction-ic-machine-tool",
+     {"status": "存续", "ic_machine_tool_rd_listed": True, "rd_expense": 1_000_000.0},
+     True, 50_000.0),
+    ("rd120/not-listed", "rd-super-deduction-ic-machine-tool",
+     {"status": "存续", "ic_machine_tool_rd_listed": None, "rd_expense": 1_000_000.0},
+     False, None),
+    ("rd120/no-rd", "rd-super-deduction-ic-machine-tool",
+     {"status": "存续", "ic_machine_tool_rd_listed": True, "rd_expense": 0.0}, False, None),
+    ("rd120/unknown-rd", "rd-super-deduction-ic-machine-tool",
+     {"status": "存续", "ic_machine_tool_rd_listed": True, "rd_expense": None}, None, None),
     # 商业健康保险: 据实扣除, at most 2400 a year
     ("health/some", "iit-health-insurance-deduction", {"health_insurance_premium": 1200.0},
      True, 1200.0),
@@ -286,7 +297,7 @@ def test_amounts_are_deductions_and_tax_savings(library: Any) -> None:
         "iit-serious-illness-deduction", "vat-software-refund",
         "iit-personal-pension-deduction", "cit-western-development",
         "cit-disabled-staff-wage-deduction", "xj-hardship-new-enterprise-cit",
-        "iit-health-insurance-deduction")}
+        "iit-health-insurance-deduction", "rd-super-deduction-ic-machine-tool")}
     assert kinds == {"vat-advanced-manufacturing-super-credit": "tax_saving",
                      "vat-ic-super-credit": "tax_saving",
                      "iit-degree-continuing-education-deduction": "deduction",
@@ -299,7 +310,8 @@ def test_amounts_are_deductions_and_tax_savings(library: Any) -> None:
                      "cit-western-development": "tax_saving",
                      "cit-disabled-staff-wage-deduction": "tax_saving",
                      "xj-hardship-new-enterprise-cit": "tax_saving",
-                     "iit-health-insurance-deduction": "deduction"}
+                     "iit-health-insurance-deduction": "deduction",
+                     "rd-super-deduction-ic-machine-tool": "tax_saving"}
     for pid in set(kinds) - {"iit-personal-pension-deduction"}:
         policy = library[pid]
         assert policy.verified and all(b.url and b.text for b in policy.bases), pid
