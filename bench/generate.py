@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from bench.generate_yearly import yearly_amount_expr, yearly_leaf
 from profiles.catalog import OWNER_COLUMN, EntityCatalog, load_catalog
 from profiles.regions import load_regions
 from profiles.relations import RelatedFrame
@@ -220,21 +221,24 @@ def bench_sets() -> NamedSets:
 # ---- policies -----------------------------------------------------------------------------
 
 
-def generate_policies(count: int, *, seed: int, related: bool = False) -> list[Policy]:
+def generate_policies(count: int, *, seed: int, related: bool = False,
+                      yearly: bool = False) -> list[Policy]:
     """``count`` random enterprise policies with 3-8 leaf conditions in nested all/any/not
     trees, over numeric thresholds, ratios, sets, regions, value lists, dates and list-type
     fields; most carry an amount (formula with a dated parameter, tiers or cases). With
     ``related``, about one leaf in four is an aggregate over the firm's employment links
     (``hires``: count/sum/min/max/any/all with filters, see :func:`generate_links`), and
-    some amounts count hires."""
+    some amounts count hires. With ``yearly``, about one leaf in four reads yearly fields
+    (one year, windows, growth: :mod:`bench.generate_yearly`; add the year columns to the
+    profiles with :func:`bench.generate_yearly.add_yearly`), and some amounts too."""
     rng = np.random.default_rng(seed)
-    return [_policy(i, rng, related=related) for i in range(count)]
+    return [_policy(i, rng, related=related, yearly=yearly) for i in range(count)]
 
 
-def _policy(i: int, rng: Rng, *, related: bool = False) -> Policy:
+def _policy(i: int, rng: Rng, *, related: bool = False, yearly: bool = False) -> Policy:
     leaves = int(rng.integers(3, 9))
     counter = iter(range(1, 100))
-    tree = _tree(leaves, rng, counter, depth=0, related=related)
+    tree = _tree(leaves, rng, counter, depth=0, related=related, yearly=yearly)
     if not isinstance(tree, AllOfNode):
         tree = AllOfNode(children=(tree,))
     return Policy(
@@ -250,23 +254,29 @@ def _policy(i: int, rng: Rng, *, related: bool = False) -> Policy:
             DatedValue(since=dt.date(2023, 1, 1), value=_pct(0.2)),
             DatedValue(since=dt.date(2025, 1, 1), value=_pct(0.15)),
         ))},
-        amount=_related_amount(rng) if related and rng.random() < 0.3 else _amount(rng),
+        amount=(_related_amount(rng) if related and rng.random() < 0.3
+                else _yearly_amount(rng) if yearly and rng.random() < 0.3 else _amount(rng)),
     )
 
 
-def _tree(n: int, rng: Rng, counter: object, *, depth: int, related: bool = False
-          ) -> ConditionNode:
+def _yearly_amount(rng: Rng) -> Amount:
+    return Amount(rule=FormulaAmount(expr=yearly_amount_expr(rng)), period="year")
+
+
+def _tree(n: int, rng: Rng, counter: object, *, depth: int, related: bool = False,
+          yearly: bool = False) -> ConditionNode:
     node: ConditionNode
     if n == 1:
         cid = f"c{next(counter)}"  # type: ignore[call-overload]
-        expr = related_leaf(rng) if related and rng.random() < 0.25 else _leaf(rng)
+        expr = (related_leaf(rng) if related and rng.random() < 0.25
+                else yearly_leaf(rng) if yearly and rng.random() < 0.25 else _leaf(rng))
         node = Condition(id=cid, expr=expr, label=f"条件{cid}")
     else:
         parts = int(rng.integers(2, min(n, 4) + 1))
         cuts = np.sort(rng.choice(np.arange(1, n), parts - 1, replace=False))
         sizes = np.diff(np.concatenate(([0], cuts, [n])))
-        children = tuple(_tree(int(s), rng, counter, depth=depth + 1, related=related)
-                         for s in sizes)
+        children = tuple(_tree(int(s), rng, counter, depth=depth + 1, related=related,
+                               yearly=yearly) for s in sizes)
         node = (AllOfNode if depth == 0 or rng.random() < 0.55 else AnyOfNode)(children=children)
     if depth > 0 and rng.random() < 0.12:
         node = NotOf(child=node)

@@ -46,6 +46,7 @@ from matcher.lean import (
     enum_from_codes,
     facts_of,
     lean_schema,
+    mask_fields,
     wide_to_long,
 )
 from matcher.outcomes import empty_outcomes
@@ -168,7 +169,8 @@ def prepare_frame(frame: pl.DataFrame | pl.LazyFrame, plan: Plan, *,
     missing = []
     for name in sorted(plan.fields - names):
         field = plan.catalog.field(name)
-        if field.kind == "declared":
+        # declared fields, and years no extract covered (rules.years): UNKNOWN
+        if field.kind == "declared" or field.year is not None:
             additions.append(pl.lit(None, dtype=_POLARS_DTYPES[field.type]).alias(name))
         else:
             missing.append(name)
@@ -185,8 +187,8 @@ def prepare_frame(frame: pl.DataFrame | pl.LazyFrame, plan: Plan, *,
 
 
 def field_bits(plan: Plan) -> dict[str, int]:
-    """Each catalog field's bit in an unknown-fields mask (catalog order)."""
-    names = [f.name for f in plan.catalog.fields]
+    """Each field's bit in an unknown-fields mask (:func:`mask_fields`)."""
+    names = mask_fields(plan.catalog)
     if len(names) > 64:
         raise MatchError(f"the {plan.entity} catalog has {len(names)} fields; unknown-field "
                          "masks hold at most 64")
@@ -209,7 +211,8 @@ def unknown_mask_expr(cp: CompiledPolicy, plan: Plan, names: set[str]) -> pl.Exp
     parts: list[pl.Expr] = []
 
     def flag(name: str, when: pl.Expr) -> None:
-        parts.append(when.cast(pl.UInt64) * pl.lit(1 << bits[name], dtype=pl.UInt64))
+        bit = bits[plan.catalog.field(name).series or name]
+        parts.append(when.cast(pl.UInt64) * pl.lit(1 << bit, dtype=pl.UInt64))
 
     for name, unknowns in unknown_by_field.items():
         unknown = reduce(lambda a, b: a | b, unknowns) & pl.col(name).is_null()

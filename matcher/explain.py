@@ -44,7 +44,7 @@ from matcher.evaluate import (
     unknown_mask_expr,
 )
 from matcher.explain_text import Words
-from matcher.lean import decode_masks
+from matcher.lean import decode_masks, mask_fields
 from matcher.outcomes import OUTCOME_LABELS
 from rules import ast
 from rules.model import (
@@ -239,7 +239,7 @@ def explain_many(
     mask_names = [f"u:{pid}" for pid in compiled]
     masks = (pl.concat([rows[m] for m in mask_names]) if mask_names
              else pl.Series([], dtype=pl.UInt64))
-    decoded = dict(decode_masks(masks, tuple(f.name for f in plan.catalog.fields)).iter_rows())
+    decoded = dict(decode_masks(masks, mask_fields(plan.catalog)).iter_rows())
     known: dict[tuple[str, str], tuple[str, int | None]] = {}
     if outcomes is not None:
         mine = outcomes.filter(pl.col("entity_id").is_in(wanted))

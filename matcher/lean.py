@@ -51,6 +51,7 @@ from matcher.outcomes import OUTCOME_SCHEMA, OUTCOMES
 
 if TYPE_CHECKING:
     from matcher.evaluate import Plan
+    from profiles.catalog import EntityCatalog
 
 OUTCOME_ENUM = pl.Enum(list(OUTCOMES))
 PERIOD_ENUM = pl.Enum(["once", "month", "year"])
@@ -105,13 +106,20 @@ class LeanOutcomes:
         return self.frame.height
 
 
+def mask_fields(catalog: EntityCatalog) -> tuple[str, ...]:
+    """The field of each bit of an unknown-fields mask: the catalog's fields in order, then
+    the yearly fields without a scalar twin (a year column shares its series' bit)."""
+    names = [f.name for f in catalog.fields]
+    return (*names, *(f.name for f in catalog.yearly if f.name not in names))
+
+
 def facts_of(plan: Plan) -> PolicyFacts:
     policies = {pid: cp.policy for pid, cp in plan.compiled.items()}
     return PolicyFacts(
         version={pid: p.version for pid, p in policies.items()},
         period={pid: (p.amount.period if p.amount else None) for pid, p in policies.items()},
         delivery={pid: p.delivery for pid, p in policies.items()},
-        field_names=tuple(f.name for f in plan.catalog.fields),
+        field_names=mask_fields(plan.catalog),
     )
 
 

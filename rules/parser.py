@@ -30,8 +30,9 @@ from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedInput
 from lark.exceptions import UnexpectedToken, VisitError
 from lark.tree import Meta
 
-from rules import ast
+from rules import ast, years
 from rules.errors import PolicyError, Problem
+from rules.printer import to_source
 
 _MULTIPLIERS = {"万": Decimal(10_000), "亿": Decimal(100_000_000), "%": Decimal("0.01")}
 _TRUE = frozenset({"true", "是"})
@@ -249,10 +250,24 @@ class _ToAst(Transformer[Token, ast.Expr]):
         return ast.Aggregate(func=fname, relation=over.relation, value=over.value,  # type: ignore[arg-type]
                              where=where, pos=pos)
 
+    def year_value(self, meta: Meta, children: list[Any]) -> ast.Expr:
+        """``营业收入[year(as_of) - 1]``: a yearly field in one accounting year."""
+        name, year = children
+        if not isinstance(name, ast.FieldRef):
+            raise _problem(self.file, self._pos(meta), "syntax-error",
+                           f"期望 '[' 前为按年度记录的字段，实际为 {to_source(name)}")
+        return ast.YearValue(field=name.name, year=year, written=name.written,
+                             pos=self._pos(meta))
+
     def call(self, meta: Meta, children: list[Any]) -> ast.Expr:
         fname = str(children[0])
         args = tuple(c for c in children[1:] if c is not None)
         pos = self._pos(meta)
+        if years.is_window_call(fname, args):
+            try:
+                return years.window(fname, args, pos)
+            except years.WindowError as err:
+                raise _problem(self.file, pos, "syntax-error", str(err)) from None
         if fname in AGGREGATES and len(args) == 1 and (
                 fname not in FUNCTIONS or isinstance(args[0], ast.Aggregate)):
             return self._aggregate(fname, args[0], None, pos)
@@ -278,7 +293,8 @@ class _ToAst(Transformer[Token, ast.Expr]):
     def compare(self, meta: Meta, children: list[Any]) -> ast.Expr:
         left, op, right = children
         norm = {"==": "=", "≤": "<=", "≥": ">=", "≠": "!="}.get(str(op), str(op))
-        return ast.Compare(op=norm, left=left, right=right, pos=self._pos(meta))  # type: ignore[arg-type]
+        return years.decide_extreme(ast.Compare(op=norm, left=left, right=right,  # type: ignore[arg-type]
+                                                pos=self._pos(meta)))
 
     def in_(self, meta: Meta, children: list[Any]) -> ast.Expr:
         return ast.In(item=children[0], container=children[1], pos=self._pos(meta))
