@@ -42,6 +42,7 @@ import polars as pl
 
 from matcher.allocation import apply_exclusivity
 from matcher.evaluate import policies_in_effect
+from matcher.lean import mask_fields
 from matcher.events.compiler import CompiledRuleset, batch_only, compile_ruleset
 from matcher.events.errors import EngineFailure
 from matcher.events.facts import build_fact
@@ -49,7 +50,7 @@ from matcher.events.ruleset import DurableRuleset
 from matcher.events.triggers import TriggerMatcher
 from matcher.events.values import value_of
 from matcher.outcomes import OUTCOME_SCHEMA
-from profiles.catalog import HELD_FIELDS, load_catalog
+from profiles.catalog import HELD_FIELDS, load_catalog, split_year_column
 from profiles.derive import derive
 from rules.model import CaseAmount, FormulaAmount, Policy, TierAmount
 from rules.sets import NamedSets
@@ -156,6 +157,9 @@ class EventEngine:
         until one of their inputs changes (then UNKNOWN: the model does not run here)."""
         passed = [f.name for f in self.catalog.fields
                   if f.kind == "derived" and f.name in frame.columns]
+        # year columns of yearly fields (rules.years) travel like passed-through tags: no
+        # derived input changes them
+        passed += [c for c in frame.columns if split_year_column(c) and c in self.catalog]
         names = [f.name for f in self.base_fields if f.name in frame.columns] + passed
         part = frame.select(names)
         start = 0 if self._frame is None else self._frame.height
@@ -401,8 +405,8 @@ class EventEngine:
                     missing = {i for i in field.inputs if null(i)}
                     flagged |= missing or {name}
                 else:
-                    flagged.add(name)
-        return [f.name for f in self.catalog.fields if f.name in flagged]
+                    flagged.add(field.series or name)  # a year column: its yearly field
+        return [name for name in mask_fields(self.catalog) if name in flagged]
 
     # ---- results ----------------------------------------------------------------------
 
