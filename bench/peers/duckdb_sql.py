@@ -43,6 +43,7 @@ from rules.model import (
 )
 from rules.semantics import decided_value, is_declared, is_listed_bool, list_fields
 from rules.sets import NamedSet
+from rules.years import bind_policy
 
 TARGET = "DuckDB SQL"
 
@@ -289,7 +290,7 @@ def compile_query(policies: Iterable[Policy], *, catalog: EntityCatalog,
                   table: str = "profiles") -> str:
     """One SELECT with ``<id>`` (truth) and ``<id>.amount`` columns per policy."""
     columns = []
-    for policy in policies:
+    for policy in (bind_policy(p, as_of) for p in policies):  # yearly fields: year columns
         c = SqlCompiler(catalog=catalog, sets=sets, as_of=as_of, parameters=policy.parameters)
         columns.append(f"{tree_sql(c, policy.eligibility)} AS {quote_ident(policy.id)}")
         amount = amount_sql(c, policy)
