@@ -52,6 +52,7 @@ from profiles.ingest import (
     DTYPES,
     REJECT_SCHEMA,
     SourceStats,
+    _bad_line_rejects,
     _parser,
     _problem,
     entity_catalog,
@@ -210,11 +211,16 @@ def validate_yearly(df: pl.DataFrame, *, entity: str, source: str,
     good = good.unique(subset=[key, "__y"], keep="first", maintain_order=True)
     years = sorted(good["__y"].unique().drop_nulls().to_list())
     every_column = [year_column(f.name, y) for f in fields for y in years]
-    held = _held(work, key, key_ok, every_column, conflict, fields, held_cells, bad_lines,
-                 df.columns, mapping, entity)
+    line_rejects, line_keys = _bad_line_rejects(bad_lines, df.columns, mapping, key=key,
+                                                entity=entity, source=source)
+    rejects = pl.concat([rejects, line_rejects]).sort("row_number", maintain_order=True)
+    held = _held(work, key, key_ok, every_column, conflict, fields, held_cells, line_keys)
     wide = _wide(good, key, fields, years)
+    # a row with a bad cell stays (only the cell is UNKNOWN): rows rejected are those that
+    # left whole (bad key, bad year, conflicting duplicates, unreadable lines)
+    whole = rejects.filter(~pl.col("field").is_in(every_column) | pl.col("field").is_null())
     stats = SourceStats(source=source, rows_read=n, rows_accepted=good.height,
-                        rows_rejected=rejects["row_number"].n_unique() if rejects.height else 0,
+                        rows_rejected=whole["row_number"].n_unique() if whole.height else 0,
                         duplicates_merged=merged,
                         ignored_columns=tuple(c for c in df.columns if c not in mapping))
     return YearlyValidated(wide=wide, rejects=rejects, held=held, stats=stats,
@@ -236,8 +242,7 @@ def _wide(good: pl.DataFrame, key: str, fields: list[Field], years: list[int]
 
 def _held(work: pl.DataFrame, key: str, key_ok: pl.Expr, every_column: list[str],
           conflict: pl.DataFrame, fields: list[Field], held_cells: pl.DataFrame,
-          bad_lines: Sequence[BadLine], columns: list[str], mapping: dict[str, str],
-          entity: str) -> pl.DataFrame:
+          line_keys: pl.DataFrame) -> pl.DataFrame:
     """Held entities: (key, code, year columns): bad cells hold their column; a bad year or
     an unreadable line every column; a conflicting key and year that year's columns."""
     whole = pl.lit(every_column, dtype=pl.List(pl.String))
@@ -249,17 +254,7 @@ def _held(work: pl.DataFrame, key: str, key_ok: pl.Expr, every_column: list[str]
                                 for f in fields]) if fields else whole
     conflicts = conflict.select(pl.col(key), pl.lit("duplicate_conflict").alias("code"),
                                 year_cols.alias("fields"))
-    key_col = next((c for c, m in mapping.items() if m == key), None)
-    position = columns.index(key_col) if key_col in columns else None
-    legible = [b for b in bad_lines if position is not None and len(b.fields) > position]
-    lines = pl.DataFrame({key: [b.fields[position].strip().upper() for b in legible],  # type: ignore[index]
-                          "code": [b.code for b in legible]},
-                         schema={key: pl.String(), "code": pl.String()})
-    if lines.height:
-        ok = (uscc_problems(lines[key]) if entity == "enterprise"
-              else id_number_problems(lines[key]))
-        lines = lines.filter(ok.is_null())
-    lines = lines.with_columns(whole.alias("fields"))
+    lines = line_keys.with_columns(whole.alias("fields"))
     cells = held_cells.group_by(key, maintain_order=True).agg(
         pl.col("code").first(), pl.col("field").alias("fields"))
     schema = {key: pl.String(), **HELD_SCHEMA}

@@ -181,7 +181,8 @@ def decide_extreme(compare: ast.Compare) -> ast.Expr:
     >>> to_source(parse_expr("5 < max(employees, years = 2, until = 2025)"))
     'employees[2025 - 1] > 5 or employees[2025] > 5'
     """
-    op, left, right = compare.op, compare.left, compare.right
+    op: str = compare.op
+    left, right = compare.left, compare.right
     if _is_year_extreme(right) and not _is_year_extreme(left):
         op, left, right = _FLIP[op], right, left
     if not _is_year_extreme(left) or ast.year_values(right):
@@ -244,7 +245,8 @@ def year_of(expr: ast.Expr, *, as_of: dt.date, parameters: Mapping[str, Paramete
         return int(expr.value)
     if isinstance(expr, ast.Call):
         arg = expr.args[0]
-        return as_of.year if isinstance(arg, ast.AsOf) else arg.value.year  # type: ignore[union-attr]
+        day = arg.value if isinstance(arg, ast.Date) else as_of  # year(as_of) or year(date)
+        return day.year
     if isinstance(expr, ast.Arith):
         left = year_of(expr.left, as_of=as_of, parameters=parameters)
         right = year_of(expr.right, as_of=as_of, parameters=parameters)

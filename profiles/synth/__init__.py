@@ -230,8 +230,6 @@ def synthesize(
         national = np.random.default_rng([seed, step, 16])  # the other columns stay as they were
         if entity == "enterprise":
             add_enterprise_fields(frames, national)
-            files.append(_write_yearly(frames, out_dir, seed=seed, step=step,
-                                       reference=reference, bad_rows=bad_rows))
         else:
             add_person_fields(frames, national, reference=reference)
         made[entity] = {dept: frame for dept, frame in frames.items() if dept != LABELS}
@@ -247,6 +245,9 @@ def synthesize(
         if bad_rows:
             _corrupt(texts, entity, bad_rows, np.random.default_rng([seed, step, 99]))
         files.extend(_write(texts, entity, out_dir))
+        if entity == "enterprise":
+            files.append(_write_yearly(frames, out_dir, seed=seed, step=step,
+                                       reference=reference, bad_rows=bad_rows))
         if progress:
             progress(entity, step + 1, len(plan))
     files.extend(_write_links(made, out_dir, rng=np.random.default_rng([seed, len(plan)]),

@@ -83,6 +83,10 @@ def test_an_unreadable_line_with_a_legible_key_holds_the_entity(tmp_path: Path) 
     result = validate_yearly(read.frame, entity="enterprise", source="t", rows=read.rows,
                              bad_lines=read.bad_lines)
     assert result.held.rows() == [(A, "unbalanced_quote", ["operating_revenue_y2024"])]
+    assert result.rejects.select("row_number", "field").rows() == [(2, None)]
+    assert "[unbalanced_quote]" in result.rejects["reason"][0]
+    assert (result.stats.rows_read, result.stats.rows_accepted,
+            result.stats.rows_rejected) == (2, 1, 1)
 
 
 def test_snapshot_carries_year_columns_and_holds_a_bad_cell(tmp_path: Path) -> None:
