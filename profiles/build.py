@@ -45,7 +45,13 @@ from profiles.ingest import (
     validate_source,
 )
 from profiles.sources import file_sha256, find_sources, read_extract, source_name
-from profiles.yearly import find_yearly_sources, join_yearly, validate_yearly, yearly_source
+from profiles.yearly import (
+    find_yearly_sources,
+    join_yearly,
+    validate_yearly,
+    yearly_source,
+    zero_before_founding,
+)
 
 if TYPE_CHECKING:
     from profiles.tags.training import TagModel
@@ -372,6 +378,8 @@ def build_snapshot(
         snapshot = snapshot.join(years, on=key, how="left")
     if held.height:
         snapshot = snapshot.join(held.select(key, HELD_FIELDS), on=key, how="left")
+    if years.width > 1:
+        snapshot = zero_before_founding(snapshot)
     snapshot = snapshot.sort(key)
     tag_meta: dict[str, object] | None = None
     if model is not None:

@@ -45,7 +45,7 @@ from pathlib import Path
 
 import polars as pl
 
-from profiles.catalog import Field, year_column
+from profiles.catalog import HELD_FIELDS, Field, split_year_column, year_column
 from profiles.csv_lines import BadLine
 from profiles.idcheck import id_number_problems, uscc_problems
 from profiles.ingest import (
@@ -278,3 +278,30 @@ def join_yearly(left: pl.DataFrame, right: pl.DataFrame, *, key: str
     order = sorted(c for c in out.columns if c != key)
     warnings = [f"年度字段 {', '.join(both)} 出现在多个年度数据源，以先读到的为准"] if both else []
     return out.select(key, *order).sort(key), warnings
+
+
+def zero_before_founding(frame: pl.DataFrame, *, founded: str = "founded_on") -> pl.DataFrame:
+    """Year columns of years wholly before the founding year are 0, not UNKNOWN: the firm did
+    not exist, so it had no revenue, R&D expense, staff or tax (近三年 … 实际经营期不满三年的
+    按实际经营时间计算 then reads the years it operated). Unknown founding date, or a cell held
+    on a data defect: left as it is.
+
+    >>> import datetime as dt
+    >>> f = pl.DataFrame({"founded_on": [dt.date(2024, 5, 1), None],
+    ...                   "operating_revenue_y2023": [None, None],
+    ...                   "operating_revenue_y2024": [None, 7.0]},
+    ...                  schema_overrides={"operating_revenue_y2023": pl.Float64})
+    >>> zero_before_founding(f).rows()
+    [(datetime.date(2024, 5, 1), 0.0, None), (None, None, 7.0)]
+    """
+    columns = [(c, split[1]) for c in frame.columns if (split := split_year_column(c))]
+    if founded not in frame.columns or not columns:
+        return frame
+    before = pl.col(founded).dt.year()
+    held = (pl.col(HELD_FIELDS) if HELD_FIELDS in frame.columns
+            else pl.lit(None, dtype=pl.List(pl.String())))
+    return frame.with_columns(
+        pl.when(pl.col(c).is_null() & (before > year)
+                & ~held.list.contains(pl.lit(c)).fill_null(False))
+        .then(pl.lit(0).cast(frame.schema[c])).otherwise(pl.col(c)).alias(c)
+        for c, year in columns)

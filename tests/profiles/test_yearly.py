@@ -12,10 +12,14 @@ import pytest
 
 from matcher.evaluate import match_frame
 from profiles.build import build_snapshot
+from profiles.catalog import load_catalog
 from profiles.csv_lines import read_csv_bytes
 from profiles.synth import synthesize
 from profiles.yearly import validate_yearly
+from rules.interpret import evaluate_policy
 from rules.loader import bundled_library
+from rules.sets import bundled_sets
+from tests.rules.test_years import _policy
 
 A = "91350100M000100Y43"
 B = "9144010123PX14RXX3"
@@ -126,3 +130,24 @@ def test_synthetic_panel_lets_the_high_tech_ratio_decide(tmp_path: Path) -> None
     asks = undetermined["unknown_fields"].to_list()
     assert any(a == ["has_core_ip"] for a in asks)
     assert any("rd_expense" in a or "operating_revenue" in a for a in asks)
+
+
+def test_years_before_founding_are_zero_so_a_young_firm_is_judged_on_its_own_years(
+        tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "enterprise_市场监管.csv").write_text(
+        f"uscc,founded_on,status\n{A},2024-05-01,存续\n{B},,存续\n", encoding="utf-8")
+    (src / "yearly_enterprise_税务.csv").write_text(
+        "uscc,year,operating_revenue,rd_expense\n"
+        f"{A},2024,1000000,60000\n{A},2025,3000000,180000\n"
+        f"{B},2023,1,1\n{B},2024,1000000,60000\n{B},2025,3000000,180000\n", encoding="utf-8")
+    build_snapshot(src, entity="enterprise", as_of=dt.date(2026, 6, 30),
+                   out=tmp_path / "e.parquet")
+    rows = {r["uscc"]: r for r in pl.read_parquet(tmp_path / "e.parquet").iter_rows(named=True)}
+    assert (rows[A]["operating_revenue_y2023"], rows[A]["rd_expense_y2023"]) == (0.0, 0.0)
+    assert rows[B]["operating_revenue_y2023"] == 1.0  # a value on record is kept
+    text = "sum(rd_expense, years = 3) / sum(operating_revenue, years = 3) >= 6%"
+    got = evaluate_policy(_policy(text), rows[A], catalog=load_catalog().entity("enterprise"),
+                          sets=bundled_sets(), as_of=dt.date(2026, 6, 30), library={})
+    assert got.truth is True  # 240 000 / 4 000 000 over the two years it operated
