@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 CompareOp = Literal["<", "<=", ">", ">=", "=", "!="]
 ArithOp = Literal["+", "-", "*", "/"]
@@ -306,6 +306,17 @@ Expr = (
     | LedgerRef | ListLit | Compare | In | IsEmpty | And | Or | Not | Arith | Neg | Call
     | Aggregate | YearValue
 )
+
+#: Nodes resolved once the as-of date is known, before any target compiles: a yearly lookup
+#: becomes the FieldRef of its year column (:func:`rules.years.bind_policy`, called by every
+#: target's entry point), so no target needs a rule of its own for it.
+BOUND_AT_AS_OF: tuple[type[Node], ...] = (YearValue,)
+
+#: The core node types: what the parser produces once sugar (ranges, ``any``/``all``,
+#: navigation, Chinese phrasings, windows over years) is rewritten and the as-of date bound,
+#: and what every target compiles, each with one dispatch table holding one rule per type
+#: (docs/grammar.md, "The core").
+CORE: tuple[type[Node], ...] = tuple(t for t in get_args(Expr) if t not in BOUND_AT_AS_OF)
 
 
 def fields_read(expr: Expr) -> frozenset[str]:

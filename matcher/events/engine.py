@@ -42,7 +42,6 @@ import polars as pl
 
 from matcher.allocation import apply_exclusivity
 from matcher.evaluate import policies_in_effect
-from matcher.lean import mask_fields
 from matcher.events.compiler import CompiledRuleset, batch_only, compile_ruleset
 from matcher.events.errors import EngineFailure
 from matcher.events.facts import build_fact
@@ -406,7 +405,7 @@ class EventEngine:
                     flagged |= missing or {name}
                 else:
                     flagged.add(field.series or name)  # a year column: its yearly field
-        return [name for name in mask_fields(self.catalog) if name in flagged]
+        return [name for name in self.catalog.reported_names if name in flagged]
 
     # ---- results ----------------------------------------------------------------------
 

@@ -20,11 +20,11 @@ from rules.checker import Checker, Scope
 from rules.compile_polars import compile_policies
 from rules.errors import PolicyError
 from rules.interpret import evaluate_policy
-from rules.model import AllOf, Basis, Condition, DatedValue, Parameter, Policy
+from rules.model import AllOf, Basis, Condition, DatedValue, Parameter, Policy, amount_exprs
 from rules.parser import parse_expr
 from rules.printer import to_source
 from rules.sets import bundled_sets
-from rules.years import bind_expr
+from rules.years import bind_expr, bind_policy
 
 ENT = load_catalog().entity("enterprise")
 SETTINGS = settings(max_examples=10, deadline=None,
@@ -195,3 +195,12 @@ def test_generated_policies_do_read_yearly_fields() -> None:
     reading = [p for p in policies
                if any(ast.year_values(c.expr) for c in p.conditions)]
     assert len(reading) >= 10
+
+
+def test_after_binding_only_core_nodes_remain() -> None:
+    policies = generate_policies(20, seed=11, yearly=True)
+    for policy in policies:
+        bound = bind_policy(policy, AS_OF)
+        for leaf in bound.conditions:
+            assert {type(n) for n in leaf.expr.walk()} <= set(ast.CORE), leaf.expr
+        assert not any(ast.year_values(e) for e in amount_exprs(bound.amount))
