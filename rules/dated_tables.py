@@ -19,7 +19,7 @@ dated tables exist: each one already chooses a parameter's value by its evaluati
 ...                                  DatedValue(since=dt.date(2026, 1, 1), value=table((65, 80)))))
 >>> bands, cells = split_table(p)
 >>> bands, [c.at(dt.date(2026, 1, 1)).value for c in cells]
-([65.0], [80.0])
+([65.0], [80])
 """
 
 from __future__ import annotations

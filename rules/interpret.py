@@ -5,7 +5,7 @@ It is the oracle the compilers are tested against; ``None`` is UNKNOWN.
 >>> from profiles.catalog import load_catalog
 >>> from rules.loader import bundled_library
 >>> lib = bundled_library()
->>> row = {"status": "存续", "industry_code": "6510", "annual_taxable_income": 3_000_000,
+>>> row = {"status": "存续", "restricted_industry": False, "annual_taxable_income": 3_000_000,
 ...        "employees": 20, "total_assets": 1_000_000}
 >>> ent = load_catalog().entity("enterprise")
 >>> r = evaluate_policy(lib["cit-small-low-profit"], row, catalog=ent, sets=lib.sets,
