@@ -50,6 +50,7 @@ from matcher.lean import (
 )
 from matcher.outcomes import empty_outcomes
 from profiles.catalog import HELD_FIELDS, EntityCatalog, load_catalog
+from profiles.possible import MASK_DTYPE, possible_column
 from profiles.relations import RelatedFrame
 from rules.ast import LedgerRef
 from rules.compile_polars import CompiledPolicy, compile_policies
@@ -174,6 +175,10 @@ def prepare_frame(frame: pl.DataFrame | pl.LazyFrame, plan: Plan, *,
             missing.append(name)
     if missing:
         raise MissingColumnsError(missing, entity=plan.entity)
+    for name in sorted(plan.fields):  # a frame built without a tag's possible set: none
+        column = possible_column(name)
+        if plan.catalog.field(name).possible and column not in names:
+            additions.append(pl.lit(None, dtype=MASK_DTYPE).alias(column))
     if plan.held and HELD_FIELDS not in names:
         additions.append(pl.lit(None, dtype=pl.List(pl.String)).alias(HELD_FIELDS))
     lf = lf.with_columns(additions) if additions else lf

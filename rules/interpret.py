@@ -26,9 +26,11 @@ from typing import Any
 
 from profiles.catalog import EntityCatalog, load_catalog
 from rules import ast, intervals
+from rules.amount_branches import NO_BRANCH, agreed, case_branches, tier_branches
 from rules.errors import UnsupportedNode
 from rules.ledger import AwardLedger, ledger_value
 from rules.model import AllOf, AnyOf, CaseAmount, ConditionNode, FormulaAmount, NotOf, Policy
+from rules.possible import possible_test, possible_truth
 from rules.semantics import (
     ATOMS,
     arith,
@@ -173,6 +175,9 @@ def _interval(expr: ast.Expr, ctx: _Ctx) -> intervals.Interval:
 def _atom(expr: ast.Expr, ctx: _Ctx) -> Truth:
     if held_empty(ast.fields_read(expr), ctx.row):
         return None
+    test = possible_test(expr, ctx.catalog, ctx.policy.parameters, ctx.as_of)
+    if test is not None and ctx.row.get(test.field) is None:  # decided by what is possible
+        return possible_truth(test, ctx.row.get(test.column))
     listed = list_fields(expr, ctx.catalog)
     if any(ctx.row.get(name) is None for name in listed):
         return decided_value(expr)
@@ -248,6 +253,7 @@ def _tree(node: ConditionNode, ctx: _Ctx, out: dict[str, Truth]) -> Truth:
 
 
 def _amount(ctx: _Ctx) -> float | None:
+    """The amount of every still-possible branch when they agree (rules.amount_branches)."""
     amount = ctx.policy.amount
     if amount is None:
         return None
@@ -256,18 +262,14 @@ def _amount(ctx: _Ctx) -> float | None:
     if isinstance(rule, FormulaAmount):
         value = _eval(rule.expr, ctx)
     elif isinstance(rule, CaseAmount):
-        value = None
-        for case in rule.cases:
-            when = True if case.when is None else _cond(case.when, ctx)
-            if when is None:
-                break
-            if when:
-                value = _eval(case.value, ctx)
-                break
+        whens = [True if c.when is None else _cond(c.when, ctx) for c in rule.cases]
+        value = agreed(None if i == NO_BRANCH else _eval(rule.cases[i].value, ctx)
+                       for i in case_branches(whens))
     else:
         by = _eval(rule.by, ctx)
-        chosen = [t for t in rule.tiers if by is not None and t.from_ <= by]
-        value = _eval(chosen[-1].value, ctx) if chosen else None
+        meets = [_compare(">=", by, t.from_) for t in rule.tiers]
+        value = agreed(None if i == NO_BRANCH else _eval(rule.tiers[i].value, ctx)
+                       for i in tier_branches(meets))
     return None if value is None else float(value)
 
 

@@ -41,6 +41,7 @@ from rules.model import (
     Policy,
     TierAmount,
 )
+from rules.possible import possible_test
 from rules.semantics import decided_value, is_declared, is_listed_bool, list_fields
 from rules.sets import NamedSet
 
@@ -95,7 +96,7 @@ class SqlCompiler:
             raw = f"({self.value(node.item)} IS {'NOT ' if node.negated else ''}NULL)"
             return self._decided(node, raw)
         if isinstance(node, (A.Compare, A.In)):
-            return self._decided(node, self._atom(node))
+            return self._decided(node, self._possible(node, self._atom(node)))
         if isinstance(node, A.Bool):
             return "TRUE" if node.value else "FALSE"
         if isinstance(node, A.ParamRef):
@@ -127,6 +128,21 @@ class SqlCompiler:
         else:
             raise UnsupportedNode(TARGET, container)
         return f"(NOT {inside})" if node.negated else inside
+
+    def _possible(self, node: A.Compare | A.In, sql: str) -> str:
+        """Where the tag is NULL, the truth its possible-set mask decides (rules.possible)."""
+        test = possible_test(node, self.catalog, self.parameters, self.as_of)
+        if test is None:
+            return sql
+        mask = quote_ident(test.column)
+
+        def among(masks: tuple[int, ...]) -> str:
+            return f"{mask} IN ({', '.join(map(str, masks))})" if masks else "FALSE"
+
+        true, false = ("FALSE", "TRUE") if test.negated else ("TRUE", "FALSE")
+        return (f"(CASE WHEN {quote_ident(test.field)} IS NOT NULL THEN {sql} "
+                f"WHEN {among(test.within)} THEN {true} WHEN {among(test.outside)} THEN {false} "
+                "END)")
 
     def _decided(self, node: A.Compare | A.In | A.IsEmpty, sql: str) -> str:
         """An atom reading an empty list-type field has the value the rule language decides
@@ -265,23 +281,40 @@ def amount_sql(c: SqlCompiler, policy: Policy) -> str | None:
     rule = policy.amount.rule
     if isinstance(rule, FormulaAmount):
         body = c.value(rule.expr)
-    elif isinstance(rule, TierAmount):
+    elif isinstance(rule, TierAmount):  # what is still possible: rules.amount_branches
         by = c.value(rule.by)
-        whens = " ".join(f"WHEN {by} >= {t.from_!r} THEN {c.value(t.value)}"
-                         for t in reversed(rule.tiers))
-        body = f"CASE {whens} END"
+        meets = [f"({by} >= {t.from_!r})" for t in rule.tiers]
+        branches: list[tuple[str, str]] = [(f"(NOT COALESCE({meets[0]}, FALSE))", "NULL")]
+        for i, tier in enumerate(rule.tiers):
+            possible = f"COALESCE({meets[i]}, TRUE)"
+            if i + 1 < len(meets):
+                possible += f" AND NOT COALESCE({meets[i + 1]}, FALSE)"
+            branches.append((f"({possible})", c.value(tier.value)))
+        body = _agreed(branches)
     elif isinstance(rule, CaseAmount):
-        parts = []
+        branches = []
+        reach = "TRUE"  # no earlier case TRUE
         for case in rule.cases:
             if case.when is None:
-                parts.append(f"ELSE {c.value(case.value)}")
+                branches.append((reach, c.value(case.value)))
+                reach = "FALSE"
                 break
             when = c.truth(case.when)
-            parts.append(f"WHEN {when} IS NULL THEN NULL WHEN {when} THEN {c.value(case.value)}")
-        body = "CASE " + " ".join(parts) + " END"
+            branches.append((f"({reach} AND COALESCE({when}, TRUE))", c.value(case.value)))
+            reach = f"({reach} AND NOT COALESCE({when}, FALSE))"
+        body = _agreed([*branches, (reach, "NULL")])
     else:
         raise UnsupportedNode(TARGET, rule)
     return f"CAST({body} AS DOUBLE)"
+
+
+def _agreed(branches: list[tuple[str, str]]) -> str:
+    """The amount every still-possible branch gives; NULL when they differ or one is
+    UNKNOWN. ``branches``: (possible, value) in SQL."""
+    unknown = " OR ".join(f"({p} AND ({v}) IS NULL)" for p, v in branches)
+    values = [f"CASE WHEN {p} THEN CAST({v} AS DOUBLE) END" for p, v in branches]
+    low, high = f"least({', '.join(values)})", f"greatest({', '.join(values)})"
+    return f"CASE WHEN {unknown} THEN NULL WHEN {low} = {high} THEN {low} END"
 
 
 def compile_query(policies: Iterable[Policy], *, catalog: EntityCatalog,

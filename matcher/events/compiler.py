@@ -50,6 +50,7 @@ from rules.model import (
     Policy,
     TierAmount,
 )
+from rules.possible import PossibleTest, possible_test
 from rules.printer import to_source
 from rules.semantics import ATOMS, decided_value, is_listed_bool, list_fields
 from rules.sets import NamedSet, NamedSets
@@ -265,6 +266,9 @@ class _Compiler:
             t, f = self.member_raw(expr, policy)
             if expr.negated:
                 t, f = f, t
+        test = possible_test(expr, self.catalog, policy.parameters, self.as_of)
+        if test is not None:  # a null tag: decided by its still-possible values
+            t, f = self.by_mask(test, t, f)
         listed = list_fields(expr, self.catalog)
         if listed:
             absent = disj(Test({"$nex": {field_key(n): 1}}) for n in listed)
@@ -274,6 +278,18 @@ class _Compiler:
             else:
                 f = disj([f, absent])
         return t, f
+
+    def by_mask(self, test: PossibleTest, t: Formula, f: Formula) -> Pair:
+        """The exact test when the tag is in the fact, else its possible-set mask
+        (:mod:`rules.possible`): equality tests on the mask, no bitwise operator."""
+        self.plan.fields.add(test.column)
+        absent = Test({"$nex": {field_key(test.field): 1}})
+        key = field_key(test.column)
+        within = disj(Test({key: m}) for m in test.within)
+        outside = disj(Test({key: m}) for m in test.outside)
+        if test.negated:
+            within, outside = outside, within
+        return disj([t, conj([absent, within])]), disj([f, conj([absent, outside])])
 
     # ---- conditions and trees ---------------------------------------------------------
 

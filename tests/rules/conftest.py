@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from profiles.catalog import EntityCatalog, load_catalog
+from profiles.possible import MASK_DTYPE, possible_column
 from rules.compile_polars import DTYPES, CompiledPolicy, compile_policies
 from rules.compile_related import attach_related
 from rules.interpret import evaluate_policy
@@ -29,8 +30,10 @@ class Outcome:
 
 
 def frame(rows: Sequence[dict[str, Any]], catalog: EntityCatalog) -> pl.DataFrame:
-    """A frame with every catalog column (missing keys are null)."""
+    """A frame with every catalog column and possible-set column (missing keys are
+    null)."""
     schema = {f.name: DTYPES[f.type] for f in catalog.fields}
+    schema.update({possible_column(f.name): MASK_DTYPE for f in catalog.fields if f.possible})
     return pl.DataFrame([{k: r.get(k) for k in schema} for r in rows], schema=schema)
 
 
