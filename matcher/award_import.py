@@ -172,12 +172,13 @@ def import_awards(session: Session, text: str, *, entity_kind: str, library: Any
 
 
 def load_ledger(session: Session, *, entity_kind: str, library: Any,
-                as_of: dt.date) -> AwardLedger:
+                as_of: dt.date, entity_id: str | None = None) -> AwardLedger:
     """The ledger a run as of ``as_of`` matches against: awards on record (yuan from integer
     fen, exact), the declared complete periods, and each policy's start. The system's own
     grant of a policy's current benefit period is marked (``current_grant``): for that
-    policy's own lookups it is this benefit, not an earlier one."""
-    rows = award_store.ledger_awards(session, entity_kind=entity_kind)
+    policy's own lookups it is this benefit, not an earlier one. ``entity_id``: one
+    entity's awards only (a real-time event)."""
+    rows = award_store.ledger_awards(session, entity_kind=entity_kind, entity_id=entity_id)
     policies = {p.id: p for p in library if p.entity == entity_kind}
     starts = {pid: p.effective_from for pid, p in policies.items()}
 

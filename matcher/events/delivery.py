@@ -14,6 +14,12 @@ what is left - or that would pass someone already waiting (``over_budget``) - be
 ``over_budget`` itself, like the batch's waiting list. The batch takes the same locks while it
 writes, so the two paths together never exceed a cap.
 
+Cap groups (:mod:`rules.caps`): after the budgets, the entity's rows of a capped policy are
+allocated by the batch's own :func:`matcher.allocation.apply_caps`, under the group's lock,
+counting the entity's earlier awards (award ledger) and what the group's policies that the
+event engine does not decide (left to the batch) already draw in the store
+(:mod:`store.cap_draws`); the nightly run takes the same locks while it writes.
+
 Each event gets a traceable id ``event-<as_of>-<entity kind>-<hash>`` recorded as the
 entitlements' run id.
 """
@@ -30,11 +36,14 @@ import polars as pl
 from sqlalchemy import Engine, select, tuple_
 from sqlalchemy.orm import Session
 
+from matcher.allocation import apply_caps
+from matcher.award_import import load_ledger
 from matcher.outcomes import OUTCOME_SCHEMA
 from matcher.run_diff import compute_changes, scope
 from rules.model import Policy
 from store import entitlement_bulk
 from store.budget_draws import drawn, lock_budgets
+from store.cap_draws import group_draws, lock_caps
 from store.db import transaction
 from store.entitlement_bulk import CURRENT_SCHEMA, RunChanges
 from store.entitlements import benefit_period
@@ -91,11 +100,14 @@ def record_outcomes(
     on_changes: ChangesHook | None = None,
     now: dt.datetime | None = None,
     held: bool = False,
+    library: Mapping[str, Policy] | None = None,
 ) -> RunChanges:
     """Write the changes that take the store to ``outcomes`` (the entity's rows of every
     policy in ``policies``; a policy without a row is ineligible) and run ``on_changes``,
     all in one transaction. Returns the changes. ``held``: the entity is held on a data
-    defect — its benefits are held, not revoked, exactly as in the nightly run."""
+    defect — its benefits are held, not revoked, exactly as in the nightly run.
+    ``library``: every policy (default ``policies``), for the members of a cap group that
+    this call does not decide."""
     rows = [dict(r) for r in outcomes]
     periods = {pid: (p.amount.period if p.amount else None) for pid, p in policies.items()}
     reason = f"{as_of.isoformat()} 实时事件 {run_id}：不再符合政策条件"
@@ -103,6 +115,8 @@ def record_outcomes(
     with transaction(db) as session:
         rows = draw_budgets(session, rows, entity_kind=entity_kind, entity_id=entity_id,
                             policies=policies, periods=periods, as_of=as_of)
+        rows = draw_caps(session, rows, entity_kind=entity_kind, entity_id=entity_id,
+                         policies=policies, library=library or policies, as_of=as_of)
         frame = pl.DataFrame(rows, schema=OUTCOME_SCHEMA)
         current = load_entity_current(session, entity_kind=entity_kind, entity_id=entity_id,
                                       pairs=scope(periods, as_of))
@@ -135,3 +149,28 @@ def draw_budgets(session: Session, rows: list[dict[str, Any]], *, entity_kind: s
         if waiting or used + row["amount_fen"] > yuan_to_fen(budget.total):
             row["outcome"] = "over_budget"
     return rows
+
+
+def draw_caps(session: Session, rows: list[dict[str, Any]], *, entity_kind: str,
+              entity_id: str, policies: Mapping[str, Policy], library: Mapping[str, Policy],
+              as_of: dt.date) -> list[dict[str, Any]]:
+    """The entity's rows with its cap groups applied as the batch applies them
+    (:func:`matcher.allocation.apply_caps`), counting in the store, under the groups' locks
+    until the caller's transaction ends: the award ledger's earlier awards of the entity, and
+    what the group's policies this call does not decide draw in their current period
+    (:func:`store.cap_draws.group_draws`)."""
+    groups = {policies[r["policy_id"]].cap.group for r in rows  # type: ignore[union-attr]
+              if r["outcome"] == "eligible" and r["amount_fen"] is not None
+              and policies[r["policy_id"]].cap is not None}
+    if not groups:
+        return rows
+    lock_caps(session, entity_kind, groups)
+    members = {pid: p for pid, p in {**library, **policies}.items()
+               if p.entity == entity_kind and p.cap is not None and p.cap.group in groups}
+    others = {pid: (p.cap.group, benefit_period(p.amount.period if p.amount else None, as_of))
+              for pid, p in members.items() if pid not in policies and p.cap is not None}
+    drawn = group_draws(session, entity_kind=entity_kind, others=others, entity_id=entity_id)
+    ledger = load_ledger(session, entity_kind=entity_kind, library=members.values(),
+                         as_of=as_of, entity_id=entity_id)
+    frame = pl.DataFrame(rows, schema=OUTCOME_SCHEMA)
+    return apply_caps(frame, members, as_of=as_of, ledger=ledger, drawn=drawn).to_dicts()

@@ -91,6 +91,8 @@ class EventEngine:
         self.catalog = load_catalog().entity(entity)
         self.key = self.catalog.key
         library = {p.id: p for p in every}
+        #: every policy given, by id (cap groups span policies left to the batch)
+        self.library = library
         chosen = policies_in_effect(every, entity=entity, as_of=as_of)
         #: policies left to the nightly batch, with the located reason (aggregates over
         #: related entities: see README)
