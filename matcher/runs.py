@@ -53,6 +53,7 @@ from store import entitlement_bulk, locks, policy_integrity
 from store import policies as policy_store
 from store import runs as run_store
 from store.budget_draws import lock_budgets
+from store.cap_draws import lock_caps
 from store.db import transaction
 from store.entitlement_bulk import RunChanges
 from store.policies import PolicyDocument
@@ -447,6 +448,8 @@ def _work(
         lock_budgets(session, base.entity, [
             (pid, period) for pid, period in scope(periods, base.as_of)
             if any(p.id == pid and p.budget is not None for p in chosen)])
+        # and on the same cap groups (store.cap_draws)
+        lock_caps(session, base.entity, [p.cap.group for p in chosen if p.cap is not None])
         current = entitlement_bulk.load_current(
             session, entity_kind=base.entity, scope=scope(periods, base.as_of)
         )
