@@ -243,7 +243,6 @@ def apply_caps(
     entity_ids: pl.Series | None = None,
     entity: str = "entity_id",
     policy: str = "policy_id",
-    drawn: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Cap groups (:mod:`rules.caps`): per entity and group, the eligible amounts are paid in
     the group's order (priority, then policy id) until the limit, less what the award ledger
@@ -256,9 +255,9 @@ def apply_caps(
     Undetermined rows and unknown amounts do not compete. Amounts are integer fen. Like the
     budgets, it works on the decoded frame and on the lean one (``entity="row"``,
     ``policy="policy"``, ``entity_ids`` the ids the rows refer to); caps are per entity, so
-    a partition of the population decides them alone. ``drawn`` (``entity_id``, ``group``,
-    ``amount_fen``: :func:`store.cap_draws.group_draws`) is what the group's policies that
-    this caller does not decide already draw in their current period; it counts as received.
+    a partition of the population decides them alone. The ledger's ``cap_draws`` (what the
+    group's policies that this caller does not decide already draw in their current period,
+    :func:`store.cap_draws.group_draws`) count as received.
 
     >>> import datetime as dt
     >>> from rules.caps import CapGroup
@@ -321,6 +320,7 @@ def apply_caps(
         {"__cap_group": [n for n, _, _ in limits], "__cap_limit": [v for _, v, _ in limits],
          "__cap_known": [k for _, _, k in limits]},
         schema={"__cap_group": pl.String, "__cap_limit": pl.Int64, "__cap_known": pl.Boolean})
+    drawn = None if ledger is None else ledger.cap_draws
     if drawn is not None and drawn.height:  # other writers' awards of the current period
         priors.append(drawn.select(pl.col("entity_id").cast(pl.String).alias("__e"),
                                    pl.col("amount_fen").cast(pl.Int64).alias("__cap_prior"),

@@ -381,6 +381,9 @@ def execute_run(
                 actor,
                 on_changes,
                 held_ids,
+                # members of cap groups decided by the event engine: what they draw counts
+                undecided=[p for p in policies if p.entity == entity and p.in_effect(as_of)
+                           and p.trigger is not None and p.cap is not None],
             )
         except BaseException as exc:
             with transaction(engine) as session:
@@ -415,6 +418,7 @@ def _work(
     actor: str,
     on_changes: ChangesHook | None,
     held_ids: pl.Series,
+    undecided: list[Policy] | None = None,
 ) -> RunReport:
     resumed = base.outcomes_path.exists()
     t = time.perf_counter()
@@ -431,7 +435,7 @@ def _work(
             with transaction(engine, write=False) as session:
                 extra["ledger"] = load_ledger(session, entity_kind=base.entity,
                                               library=[*chosen, *references],
-                                              as_of=base.as_of)
+                                              as_of=base.as_of, undecided=undecided or ())
         outcomes = (match or _default_match)(
             frame, entity=base.entity, policies=[*chosen, *references], as_of=base.as_of,
             sets=sets, **extra

@@ -43,7 +43,7 @@ from matcher.run_diff import compute_changes, scope
 from rules.model import Policy
 from store import entitlement_bulk
 from store.budget_draws import drawn, lock_budgets
-from store.cap_draws import group_draws, lock_caps
+from store.cap_draws import lock_caps
 from store.db import transaction
 from store.entitlement_bulk import CURRENT_SCHEMA, RunChanges
 from store.entitlements import benefit_period
@@ -158,7 +158,7 @@ def draw_caps(session: Session, rows: list[dict[str, Any]], *, entity_kind: str,
     (:func:`matcher.allocation.apply_caps`), counting in the store, under the groups' locks
     until the caller's transaction ends: the award ledger's earlier awards of the entity, and
     what the group's policies this call does not decide draw in their current period
-    (:func:`store.cap_draws.group_draws`)."""
+    (``undecided`` of :func:`matcher.award_import.load_ledger`)."""
     groups = {policies[r["policy_id"]].cap.group for r in rows  # type: ignore[union-attr]
               if r["outcome"] == "eligible" and r["amount_fen"] is not None
               and policies[r["policy_id"]].cap is not None}
@@ -167,10 +167,8 @@ def draw_caps(session: Session, rows: list[dict[str, Any]], *, entity_kind: str,
     lock_caps(session, entity_kind, groups)
     members = {pid: p for pid, p in {**library, **policies}.items()
                if p.entity == entity_kind and p.cap is not None and p.cap.group in groups}
-    others = {pid: (p.cap.group, benefit_period(p.amount.period if p.amount else None, as_of))
-              for pid, p in members.items() if pid not in policies and p.cap is not None}
-    drawn = group_draws(session, entity_kind=entity_kind, others=others, entity_id=entity_id)
     ledger = load_ledger(session, entity_kind=entity_kind, library=members.values(),
-                         as_of=as_of, entity_id=entity_id)
+                         as_of=as_of, entity_id=entity_id,
+                         undecided=[p for pid, p in members.items() if pid not in policies])
     frame = pl.DataFrame(rows, schema=OUTCOME_SCHEMA)
-    return apply_caps(frame, members, as_of=as_of, ledger=ledger, drawn=drawn).to_dicts()
+    return apply_caps(frame, members, as_of=as_of, ledger=ledger).to_dicts()

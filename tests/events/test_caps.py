@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from matcher.award_import import load_ledger
 from matcher.evaluate import match_frame
 from matcher.events.delivery import record_outcomes
 from matcher.events.engine import EventEngine
@@ -136,3 +137,24 @@ def test_without_the_library_the_other_members_are_not_seen(tmp_path):
     apply_events(url, {REFUND: policies[REFUND]}, sets, [(2, 5_000.0)])
     apply_events(url, {HIRING: policies[HIRING]}, sets, [(2, 5_000.0)])
     assert store_outcomes(url)[("K0000", HIRING)] == ("eligible", 300_000)
+
+
+def test_the_batch_counts_what_a_policy_it_does_not_decide_drew_in_real_time(tmp_path):
+    # the refund stands for an event-triggered policy: only the event engine decides it
+    policies, sets = capped(4_000.0)
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    new_store(url, tmp_path)
+    apply_events(url, {REFUND: policies[REFUND]}, sets, [(2, 5_000.0)], library=policies)
+    frame = derived_frame(base_frame(rows_of([(2, 5_000.0)]), entity="enterprise"),
+                          entity="enterprise", as_of=AS_OF)
+    db = sealed_engine(url, tmp_path)
+    with transaction(db, write=False) as s:
+        ledger = load_ledger(s, entity_kind="enterprise", library=[policies[HIRING]],
+                             as_of=AS_OF, undecided=[policies[REFUND]])
+        blind = load_ledger(s, entity_kind="enterprise", library=[policies[HIRING]],
+                            as_of=AS_OF)
+    db.dispose()
+    for known, want in ((ledger, 100_000), (blind, 300_000)):
+        batch = match_frame(frame, entity="enterprise", policies=[policies[HIRING]],
+                            as_of=AS_OF, sets=sets, ledger=known)
+        assert batch.select("outcome", "amount_fen").rows() == [("eligible", want)]
