@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from store.entitlement_bulk import RunChanges
 
 ChangesHook = Callable[["Session", "RunChanges", str], int]
+_LOOKUP_CHUNK = 5_000  # entity ids per lookup (within SQLite's and PostgreSQL's limits)
 ENTITY_KEYS = {"enterprise": "uscc", "person": "id_number"}
 # where each entity kind's addresses come from in its profile (DESIGN §5)
 ADDRESS_FIELDS: dict[str, dict[str, str]] = {
@@ -43,18 +44,27 @@ class LinkConfig:
     signer: LinkSigner
 
 
-def _entitlement_rows(session: Session, *, entity_kind: str,
-                      run_id: str) -> dict[tuple[str, str, str], tuple[int, str, str]]:
-    """(entity, policy, period) -> (id, status, first run) of what this run wrote."""
+def _entitlement_rows(session: Session, *, entity_kind: str, run_id: str,
+                      entity_ids: Iterable[str],
+                      ) -> dict[tuple[str, str, str], tuple[int, str, str]]:
+    """(entity, policy, period) -> (id, status, first run) of what this run wrote for some
+    entities: looked up by entity (indexed), so a partitioned run pays for each partition's
+    own changes, not for every row the run wrote before."""
     from sqlalchemy import select
 
     from store.schema import entitlements as t
 
-    stmt = select(t.c.id, t.c.entity_id, t.c.policy_id, t.c.benefit_period, t.c.status,
-                  t.c.first_run_id).where(t.c.entity_kind == entity_kind,
-                                          t.c.last_run_id == run_id)
-    return {(r.entity_id, r.policy_id, r.benefit_period): (int(r.id), r.status, r.first_run_id)
-            for r in session.execute(stmt)}
+    wanted = sorted(set(entity_ids))
+    out: dict[tuple[str, str, str], tuple[int, str, str]] = {}
+    for start in range(0, len(wanted), _LOOKUP_CHUNK):
+        stmt = select(t.c.id, t.c.entity_id, t.c.policy_id, t.c.benefit_period, t.c.status,
+                      t.c.first_run_id).where(
+            t.c.entity_id.in_(wanted[start:start + _LOOKUP_CHUNK]),
+            t.c.entity_kind == entity_kind, t.c.last_run_id == run_id)
+        for r in session.execute(stmt):
+            out[(r.entity_id, r.policy_id, r.benefit_period)] = (int(r.id), r.status,
+                                                                  r.first_run_id)
+    return out
 
 
 def entitlement_changes(changes: RunChanges, *, entity_kind: str,
@@ -106,14 +116,11 @@ def entitlement_changes(changes: RunChanges, *, entity_kind: str,
 
 
 def read_profiles(snapshot: Path, *, entity_kind: str, ids: Iterable[str]) -> pl.DataFrame:
-    """The snapshot rows of some entities (one filtered read of a file or a dataset)."""
-    import polars as pl
+    """The snapshot rows of some entities (a filtered read of a file, or of the partitions of a
+    dataset they are in)."""
+    from profiles.partitions import scan_keys
 
-    from profiles.partitions import scan_snapshot
-
-    key = ENTITY_KEYS[entity_kind]
-    wanted = sorted(set(ids))
-    return scan_snapshot(snapshot).filter(pl.col(key).cast(pl.String).is_in(wanted)).collect()
+    return scan_keys(snapshot, key=ENTITY_KEYS[entity_kind], keys=ids).collect()
 
 
 def field_infos(entity_kind: str, names: Iterable[str]) -> list[FieldInfo]:
@@ -216,7 +223,10 @@ def outbox_hook(*, entity_kind: str, policies: Mapping[str, Policy], as_of: dt.d
     from store.types import utcnow
 
     def hook(session: Session, changes: RunChanges, run_id: str) -> int:
-        written = _entitlement_rows(session, entity_kind=entity_kind, run_id=run_id)
+        # only new rows need their ids (updated and revoked ones carry theirs)
+        written = _entitlement_rows(session, entity_kind=entity_kind, run_id=run_id,
+                                    entity_ids=changes.new.get_column("entity_id").to_list()
+                                    if changes.new.height else ())
         found = entitlement_changes(changes, entity_kind=entity_kind, policies=policies,
                                     written=written, run_id=run_id)
         if not found:

@@ -41,15 +41,12 @@ def _published_library(folder: Path, *, console: Console) -> tuple[list[Any], An
     demo accounts, the library imported and approved by two of them, then read back as
     published and verified against its review records."""
     from api.services.demo_data import STAFF, create_accounts, publish_library
-    from api.settings import Settings
-    from api.storage import open_engine
     from matcher.runs import parse_stored_policies
     from store import policies as policy_store
     from store import policy_integrity
     from store.db import transaction, upgrade
 
-    settings = Settings(data_dir=folder, database_url=f"sqlite:///{folder / 'mianshen.db'}")
-    engine = open_engine(settings)
+    engine = _demo_engine(folder)
     upgrade(engine)
     create_accounts(engine, list(STAFF))
     publish_library(engine, say=console.print)
@@ -58,6 +55,41 @@ def _published_library(folder: Path, *, console: Console) -> tuple[list[Any], An
         versions = policy_store.published_versions(session)
     engine.dispose()
     return parse_stored_policies({v.policy_id: v.text for v in versions})
+
+
+def _demo_engine(folder: Path) -> Any:
+    from api.settings import Settings
+    from api.storage import open_engine
+
+    settings = Settings(data_dir=folder, database_url=f"sqlite:///{folder / 'mianshen.db'}")
+    return open_engine(settings)
+
+
+def _import_awards(folder: Path, sources: Path, *, console: Console) -> None:
+    """The synthetic award history into the demo store's ledger (complete from each
+    looked-up policy's start), as an officer would import an earlier system's file."""
+    from api.services.demo_data import import_demo_awards
+
+    engine = _demo_engine(folder)
+    import_demo_awards(engine, sources, say=console.print)
+    engine.dispose()
+
+
+def _ledgers(folder: Path, policies: list[Any], dates: list[dt.date]
+             ) -> dict[tuple[str, dt.date], Any]:
+    """The award ledger each (entity, date) match reads, from the demo store."""
+    from matcher.award_import import load_ledger
+    from store.db import transaction
+
+    engine = _demo_engine(folder)
+    out: dict[tuple[str, dt.date], Any] = {}
+    with transaction(engine, write=False) as session:
+        for entity in ENTITIES:
+            for when in dates:
+                out[(entity, when)] = load_ledger(session, entity_kind=entity,
+                                                  library=policies, as_of=when)
+    engine.dispose()
+    return out
 
 
 def run_demo(
@@ -102,6 +134,8 @@ def run_demo(
         synthesize(sources, enterprises=enterprises, persons=persons, seed=seed, bad_rows=20,
                    progress=synth_progress)
         timings["合成"] = time.perf_counter() - t0
+        _import_awards(folder, sources, console=console)
+        ledgers = _ledgers(folder, policies, dates)
 
         labelled = read_labels(sources / LABELS_FILE)
         tagging = progress.add_task(f"训练产业链标签模型({len(labelled.texts):,} 条标注)",
@@ -148,7 +182,8 @@ def run_demo(
                 related = related_frames(persons=people_now, households=links.get("households"),
                                          employment_links=links.get("employment_links"))
                 outcomes = match_frame(frame, entity=entity, policies=policies, as_of=when,
-                                       sets=sets, related=related)
+                                       sets=sets, related=related,
+                                       ledger=ledgers[(entity, when)])
                 outcomes.write_parquet(folder / f"outcomes-{entity}-{when}.parquet")
                 results[(entity, when)] = outcomes
                 timings[f"匹配{ENTITY_LABELS[entity]} {when}"] = time.perf_counter() - t0

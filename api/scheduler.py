@@ -23,12 +23,15 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
 from api.settings import Settings
+
+if TYPE_CHECKING:
+    from profiles.relations import Relations
 
 log = logging.getLogger("mianshen.scheduler")
 Progress = Callable[[str, str], None]
@@ -106,7 +109,10 @@ def run_pipeline(
     skipped: dict[str, str] = {}
     from api.services.labels import ENTITY_LABELS
 
-    for entity in entities:
+    # persons first: their snapshot gives the members' own fields to the relations an
+    # enterprise's policies aggregate over (its hires); reports keep the order asked for
+    persons: tuple[Path, str] | None = None
+    for entity in sorted(entities, key=lambda e: e != "person"):
         label = ENTITY_LABELS.get(entity, entity)
         say("build", f"{label}：读取并校验源数据 …")
         # each pass builds under a name of its own, then files the snapshot under its content
@@ -125,6 +131,8 @@ def run_pipeline(
             continue
         snapshot = file_snapshot(building, entity=entity, as_of=as_of,
                                  content_hash=built.snapshot_hash)
+        if entity == "person":
+            persons = (snapshot, built.snapshot_hash)
         missing = missing_sources(built, entity=entity)
         if missing and not settings.allow_missing_sources:
             # a department's extract absent tonight would turn its list-type fields
@@ -162,6 +170,10 @@ def run_pipeline(
             builds[entity]["declared_entities"] = declared
             say("build", f"{entity}: 采用 {declared} 个主体已获批申请中的申报信息")
         hook = _run_hook(settings, entity, policies, as_of=as_of, snapshot=snapshot, sets=sets)
+        relations = run_relations(settings, sources_dir, policies, entity=entity, as_of=as_of,
+                                  persons=persons, say=say)
+        if relations.rejects.height:
+            builds[entity]["link_rejected_lines"] = relations.rejects.height
         if partitions:
             from profiles.catalog import load_catalog
             from profiles.partitions import partition_file
@@ -187,6 +199,7 @@ def run_pipeline(
             scheduler=scheduler,
             workers=workers,
             part_progress=part_progress,
+            related=relations,
         )
         reports.append(report)
         log.info(
@@ -200,9 +213,31 @@ def run_pipeline(
                 "revoked": report.revoked,
             },
         )
+    reports.sort(key=lambda r: list(entities).index(r.entity))
     result = PipelineReport(as_of=as_of, runs=tuple(reports), builds=builds, skipped=skipped)
     _write_report(settings, result)
     return result
+
+
+def run_relations(settings: Settings, links_dir: Path | None, policies: Sequence[Any], *,
+                  entity: str, as_of: dt.date, persons: tuple[Path, str] | None,
+                  say: Progress) -> Relations:
+    """The household register and employment links in ``links_dir`` over the person
+    snapshot ``persons`` (path, content hash), when a policy of ``entity`` aggregates over a
+    relation; their quarantined rows go to ``<snapshots>/links-<as_of>-rejects.csv``."""
+    from profiles.partitions import scan_snapshot
+    from profiles.relations import Relations, load_relations
+
+    if links_dir is None or not any(p.entity == entity and p.aggregates for p in policies):
+        return Relations.none()
+    people = scan_snapshot(persons[0]) if persons is not None else None
+    relations = load_relations(links_dir, persons=people,
+                               persons_hash=persons[1] if persons is not None else None)
+    if relations.rejects.height:
+        relations.rejects.write_csv(
+            settings.snapshots_dir / f"links-{as_of.isoformat()}-rejects.csv")
+        say("build", f"关联表（户籍家庭成员、就业参保登记）隔离 {relations.rejects.height} 行")
+    return relations
 
 
 def run_snapshot(
@@ -217,10 +252,15 @@ def run_snapshot(
     scheduler: str | None = None,
     workers: int | None = None,
     part_progress: Callable[[str, int, int], None] | None = None,
+    links: Path | None = None,
+    persons: Path | None = None,
 ) -> PipelineReport:
     """match -> diff -> outbox for a snapshot built beforehand (a file or a partitioned
     dataset, :mod:`profiles.partitions`). Refused while approved applications hold declared
-    facts for ``entity``: only a snapshot built by :func:`run_pipeline` carries them."""
+    facts for ``entity``: only a snapshot built by :func:`run_pipeline` carries them.
+    ``links``: the folder of the link tables (household register, employment links) and
+    ``persons`` the person snapshot giving their members' fields (for a person run, the
+    snapshot itself)."""
     from matcher.runs import RunError, execute_run, published_policies
     from store.applications import declared_answers
     from store.db import transaction
@@ -238,11 +278,18 @@ def run_snapshot(
         say("match", reason)
         return PipelineReport(as_of=as_of, runs=(), builds={}, skipped={entity: reason})
     hook = _run_hook(settings, entity, policies, as_of=as_of, snapshot=snapshot, sets=sets)
+    from matcher.runs import snapshot_hash
+
+    people = persons or (snapshot if entity == "person" else None)
+    relations = run_relations(
+        settings, links, policies, entity=entity, as_of=as_of, say=say,
+        persons=(people, snapshot_hash(people)) if people is not None else None)
     report = execute_run(
         engine=engine, snapshot_path=snapshot, as_of=as_of, policies=policies,
         outcomes_dir=settings.outcomes_dir, entity=entity, sets=sets, actor=actor,
         lock_ttl=settings.run_lock_ttl_seconds, progress=say, on_changes=hook,
         scheduler=scheduler, workers=workers, part_progress=part_progress,
+        related=relations,
     )
     result = PipelineReport(as_of=as_of, runs=(report,), builds={}, skipped={})
     _write_report(settings, result)

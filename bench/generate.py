@@ -20,8 +20,8 @@ True
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
@@ -31,7 +31,10 @@ from profiles.possible import MASK_DTYPE, possible_column
 from profiles.regions import load_regions
 from profiles.relations import RelatedFrame
 from profiles.sizeclass import SIZE_CLASSES
+from profiles.synth.common import SYNTH_DISTRICTS
 from rules import ast as A
+from rules.caps import CapGroup
+from rules.ledger import AwardLedger
 from rules.model import (
     DELIVERIES,
     PERIODS,
@@ -149,7 +152,7 @@ def generate_profiles(n: int, *, seed: int, as_of: dt.date = AS_OF) -> pl.DataFr
     column, list-type fields mostly empty, and the derived tags as of ``as_of``."""
     rng = np.random.default_rng(seed)
     regions = load_regions()
-    districts = np.array(sorted(regions.districts))
+    districts = np.array(sorted(SYNTH_DISTRICTS))
     cols: dict[str, pl.Series] = {
         "uscc": pl.Series("uscc", np.arange(n)).cast(pl.String).str.zfill(18),
     }
@@ -229,23 +232,43 @@ def bench_sets() -> NamedSets:
 # ---- policies -----------------------------------------------------------------------------
 
 
-def generate_policies(count: int, *, seed: int, related: bool = False) -> list[Policy]:
+def generate_policies(count: int, *, seed: int, related: bool = False, ledger: bool = False,
+                      caps: bool = False) -> list[Policy]:
     """``count`` random enterprise policies with 3-8 leaf conditions in nested all/any/not
     trees, over numeric thresholds, ratios, sets, regions, value lists, dates and list-type
     fields; most carry an amount (formula with a dated parameter, tiers or cases). With
     ``related``, about one leaf in four is an aggregate over the firm's employment links
     (``hires``: count/sum/min/max/any/all with filters, see :func:`generate_links`), and
-    some amounts count hires."""
+    some amounts count hires. With ``ledger``, about one leaf in five reads the award ledger
+    (``received``, first time, ``received_amount`` over a window, of the policy itself or of
+    another generated one, see :func:`generate_ledger`) and some amounts are top-ups
+    (``150万 - received_amount(own, within = 3 years)``). With ``caps``, about half the
+    policies join one of two cap groups. Without these options the draws are the same as
+    before they existed (a seed gives the same policies)."""
     rng = np.random.default_rng(seed)
-    return [_policy(i, rng, related=related) for i in range(count)]
+    ids = tuple(f"bench-{i:04d}" for i in range(count))
+    groups = (CapGroup(group="上限甲", limit=float(rng.integers(1, 20)) * 100_000, per="year"),
+              CapGroup(group="上限乙", limit=float(rng.integers(1, 20)) * 100_000, per="all")
+              ) if caps else ()
+    return [_policy(i, rng, related=related, ledger=ids if ledger else (), caps=groups)
+            for i in range(count)]
 
 
-def _policy(i: int, rng: Rng, *, related: bool = False) -> Policy:
+def _policy(i: int, rng: Rng, *, related: bool = False, ledger: tuple[str, ...] = (),
+            caps: tuple[CapGroup, ...] = ()) -> Policy:
     leaves = int(rng.integers(3, 9))
     counter = iter(range(1, 100))
-    tree = _tree(leaves, rng, counter, depth=0, related=related)
+    own = f"bench-{i:04d}"
+    tree = _tree(leaves, rng, counter, depth=0, related=related, ledger=ledger, own=own)
     if not isinstance(tree, AllOfNode):
         tree = AllOfNode(children=(tree,))
+    delivery = DELIVERIES[int(rng.integers(0, 3))]
+    amount = _related_amount(rng) if related and rng.random() < 0.3 else _amount(rng)
+    if ledger and rng.random() < 0.3:
+        amount = _top_up_amount(rng, own)
+    cap = None
+    if caps and rng.random() < 0.5:
+        cap = replace(caps[int(rng.integers(0, len(caps)))], priority=int(rng.integers(0, 3)))
     return Policy(
         id=f"bench-{i:04d}",
         title=f"基准政策{i}",
@@ -253,29 +276,35 @@ def _policy(i: int, rng: Rng, *, related: bool = False) -> Policy:
         basis=Basis(document="基准测试"),
         effective_from=dt.date(2020, 1, 1),
         effective_to=None,
-        delivery=DELIVERIES[int(rng.integers(0, 3))],
+        delivery=delivery,
         eligibility=tree,
         parameters={"rate": Parameter(name="rate", values=(
             DatedValue(since=dt.date(2023, 1, 1), value=_pct(0.2)),
             DatedValue(since=dt.date(2025, 1, 1), value=_pct(0.15)),
         ))},
-        amount=_related_amount(rng) if related and rng.random() < 0.3 else _amount(rng),
+        amount=amount,
+        cap=cap,
     )
 
 
-def _tree(n: int, rng: Rng, counter: object, *, depth: int, related: bool = False
-          ) -> ConditionNode:
+def _tree(n: int, rng: Rng, counter: object, *, depth: int, related: bool = False,
+          ledger: tuple[str, ...] = (), own: str = "") -> ConditionNode:
     node: ConditionNode
     if n == 1:
         cid = f"c{next(counter)}"  # type: ignore[call-overload]
-        expr = related_leaf(rng) if related and rng.random() < 0.25 else _leaf(rng)
+        if related and rng.random() < 0.25:
+            expr = related_leaf(rng)
+        elif ledger and rng.random() < 0.2:
+            expr = ledger_leaf(rng, ledger, own)
+        else:
+            expr = _leaf(rng)
         node = Condition(id=cid, expr=expr, label=f"条件{cid}")
     else:
         parts = int(rng.integers(2, min(n, 4) + 1))
         cuts = np.sort(rng.choice(np.arange(1, n), parts - 1, replace=False))
         sizes = np.diff(np.concatenate(([0], cuts, [n])))
-        children = tuple(_tree(int(s), rng, counter, depth=depth + 1, related=related)
-                         for s in sizes)
+        children = tuple(_tree(int(s), rng, counter, depth=depth + 1, related=related,
+                               ledger=ledger, own=own) for s in sizes)
         node = (AllOfNode if depth == 0 or rng.random() < 0.55 else AnyOfNode)(children=children)
     if depth > 0 and rng.random() < 0.12:
         node = NotOf(child=node)
@@ -535,3 +564,223 @@ def _related_amount(rng: Rng) -> Amount:
     count = A.Aggregate(func="count", relation="hires", where=_hires_filter(rng))
     return Amount(rule=FormulaAmount(expr=A.Arith(op="*", left=_num(1500), right=count)),
                   period="once")
+
+
+# ---- the award ledger: received(), first time, received_amount() -------------------------
+
+_WINDOWS = (None, 12, 36)  # months; None: every award up to the as-of date
+
+
+def ledger_leaf(rng: Rng, ids: tuple[str, ...], own: str) -> A.Expr:
+    """A condition on the award ledger, of the policy itself (half the time) or of another
+    generated one: ``received``, first time (``not received``), or ``received_amount``
+    over a window compared with a threshold."""
+    pid = own if rng.random() < 0.5 else ids[int(rng.integers(0, len(ids)))]
+    within = _WINDOWS[int(rng.integers(0, len(_WINDOWS)))]
+    choice = int(rng.integers(0, 3))
+    if choice == 2:
+        ref = A.LedgerRef(kind="amount", policy_id=pid, within_months=within or 36,
+                          own=pid == own)
+        return A.Compare(op=_OPS[int(rng.integers(0, 4))], left=ref,
+                         right=_num(float(rng.integers(1, 20)) * 50_000))
+    ref = A.LedgerRef(kind="received", policy_id=pid, within_months=within, own=pid == own)
+    return A.Not(item=ref) if choice == 1 else ref
+
+
+def _top_up_amount(rng: Rng, own: str) -> Amount:
+    """差额补足: the tier less what the policy already paid within three years."""
+    paid = A.LedgerRef(kind="amount", policy_id=own, within_months=36, own=True)
+    top = _num(float(rng.integers(2, 30)) * 50_000)
+    return Amount(rule=FormulaAmount(expr=A.Arith(op="-", left=top, right=paid)),
+                  period="once")
+
+
+def generate_ledger(profiles: pl.DataFrame, policies: Sequence[Policy], *, seed: int,
+                    as_of: dt.date = AS_OF, awards: int | None = None) -> AwardLedger:
+    """An award history for ``profiles`` and ``policies``: awards (some after the as-of date,
+    some the system's own current grants) in multiples of 50 000 yuan, and per policy a
+    complete-from date that is the start of time, a date in the middle of the history, or
+    absent (the earlier system's records were never imported)."""
+    rng = np.random.default_rng(seed)
+    keys = profiles["uscc"].to_list()
+    pids = [p.id for p in policies]
+    n = awards if awards is not None else max(1, len(keys) // 2)
+    start, end = dt.date(2020, 1, 1).toordinal(), (as_of + dt.timedelta(days=200)).toordinal()
+    records = [(keys[int(rng.integers(0, len(keys)))], pids[int(rng.integers(0, len(pids)))],
+                dt.date.fromordinal(int(rng.integers(start, end + 1))),
+                float(rng.integers(1, 10)) * 50_000, bool(rng.random() < 0.2))
+               for _ in range(n)]
+    complete: dict[str, dt.date] = {}
+    for pid in pids:
+        pick = int(rng.integers(0, 3))
+        if pick == 0:
+            complete[pid] = dt.date.min
+        elif pick == 1:
+            complete[pid] = dt.date.fromordinal(int(rng.integers(start, as_of.toordinal())))
+    return AwardLedger.from_records(records, complete_from=complete,
+                                    policy_starts={p.id: p.effective_from for p in policies})
+
+
+# ---- households: people, the household register and person policies over them ------------
+
+_RELATIONS = ("户主", "配偶", "子女", "父母", "其他")
+_BORN = {"户主": (1935, 1995), "配偶": (1935, 1995), "子女": (1985, 2024),
+         "父母": (1920, 1965), "其他": (1930, 2020)}
+
+
+def generate_households(households: int, *, seed: int, as_of: dt.date = AS_OF
+                        ) -> tuple[pl.DataFrame, dict[str, RelatedFrame]]:
+    """People in ``households`` households of one to five (a 户主, often a 配偶, then
+    children, parents or others), about one person in ten absent from the household register
+    (their household is UNKNOWN), 3-5% missing values per field and list-type fields mostly
+    empty; the persons frame derived as of ``as_of`` and the ``household.members`` and
+    ``spouse`` relations built from the register as the matcher builds them."""
+    from profiles.derive import derive
+    from profiles.relations import related_frames
+
+    rng = np.random.default_rng(seed)
+    ids: list[str] = []
+    births: list[dt.date] = []
+    register: list[tuple[str, str, str]] = []
+    for h in range(households):
+        size = int(rng.integers(1, 6))
+        roles = ["户主", *(("配偶",) if size > 1 and rng.random() < 0.8 else ())]
+        roles += [_RELATIONS[int(rng.integers(2, 5))] for _ in range(size - len(roles))]
+        for role in roles:
+            lo, hi = _BORN[role]
+            born = dt.date(int(rng.integers(lo, hi + 1)), int(rng.integers(1, 13)),
+                           int(rng.integers(1, 29)))
+            sex = int(rng.integers(0, 10))
+            pid = f"110105{born:%Y%m%d}{len(ids) % 100:02d}{sex}0"
+            ids.append(pid)
+            births.append(born)
+            if rng.random() >= 0.1:
+                register.append((f"H{h:05d}", pid, role))
+    n = len(ids)
+    grade = pl.Series("disability_grade", rng.integers(1, 5, n)).cast(pl.Int64)
+    status = np.array(["低保", "特困", "低收入", "无"])[rng.integers(0, 4, n)]
+    people = pl.DataFrame([
+        pl.Series("id_number", ids, dtype=pl.String),
+        _with_nulls(np.array(births, dtype="datetime64[D]").astype("int32"), rng, pl.Date(),
+                    "birth_date"),
+        _with_nulls(rng.random(n) < 0.6, rng, pl.Boolean(), "employed"),
+        grade.scatter(np.flatnonzero(rng.random(n) >= 0.1), None),
+        pl.Series("subsistence_status", status).scatter(
+            np.flatnonzero(rng.random(n) >= 0.15), None),
+        _with_nulls(np.array(["110105", "440106"])[rng.integers(0, 2, n)], rng, pl.String(),
+                    "hukou_district"),
+    ])
+    persons = derive(people, entity="person", as_of=as_of).collect()
+    frame = pl.DataFrame(register, schema={"household_id": pl.String, "id_number": pl.String,
+                                           "relation": pl.String}, orient="row")
+    return persons, related_frames(persons=persons, households=frame)
+
+
+def _member_filter(rng: Rng) -> A.Expr:
+    """A filter on one household member, as an officer writes them."""
+    options: tuple[A.Expr, ...] = (
+        A.Compare(op=">=", left=_field("age"), right=_num(int(rng.integers(16, 66)))),
+        A.Compare(op="<", left=_field("age"), right=_num(int(rng.integers(3, 19)))),
+        _field("employed"),
+        A.Compare(op="=", left=_field("relation"),
+                  right=A.String(value=_RELATIONS[int(rng.integers(0, 5))])),
+        A.Compare(op="<=", left=_field("disability_grade"), right=_num(int(rng.integers(1, 5)))),
+        A.Compare(op="=", left=_field("sex"), right=A.String(value=("男", "女")[
+            int(rng.integers(0, 2))])),
+        A.In(item=_field("subsistence_status"), container=A.ListLit(
+            items=(A.String(value="低保"), A.String(value="特困")))),
+    )
+    first = options[int(rng.integers(0, len(options)))]
+    if rng.random() < 0.35:
+        second = options[int(rng.integers(0, len(options)))]
+        return (A.And if rng.random() < 0.7 else A.Or)(items=(first, second))
+    return first
+
+
+def household_leaf(rng: Rng) -> A.Expr:
+    """A condition over the person's household or spouse: count/any/all with a filter,
+    sum/min/max of a member's age or birth date, an average, or navigation to the spouse."""
+    members = "household.members"
+    where = _member_filter(rng) if rng.random() < 0.8 else None
+    op = _OPS[int(rng.integers(0, 6))]
+    choice = int(rng.integers(0, 8))
+    if choice <= 1:
+        count = A.Aggregate(func="count", relation=members, where=where)
+        return A.Compare(op=op, left=count, right=_num(int(rng.integers(0, 4))))
+    if choice == 2:  # any / all
+        test = where or _member_filter(rng)
+        if rng.random() < 0.5:
+            return A.Compare(op=">=", left=A.Aggregate(func="count", relation=members,
+                                                       where=test), right=_num(1))
+        return A.Compare(op="=", left=A.Aggregate(func="count", relation=members,
+                                                  where=A.Not(item=test)), right=_num(0))
+    if choice == 3:
+        total = A.Aggregate(func="sum", relation=members, value=_field("age"), where=where)
+        return A.Compare(op=op, left=total, right=_num(int(rng.integers(20, 200))))
+    if choice == 4:  # average age: interval arithmetic
+        total = A.Aggregate(func="sum", relation=members, value=_field("age"), where=where)
+        count = A.Aggregate(func="count", relation=members)
+        return A.Compare(op=op, left=A.Arith(op="/", left=total, right=count),
+                         right=_num(int(rng.integers(10, 60))))
+    if choice == 5:
+        func: A.AggFunc = ("min", "max")[int(rng.integers(0, 2))]
+        if rng.random() < 0.5:
+            agg = A.Aggregate(func=func, relation=members, value=_field("birth_date"),
+                              where=where)
+            return A.Compare(op=op, left=agg, right=A.Date(value=dt.date(
+                int(rng.integers(1940, 2020)), 1, 1)))
+        agg = A.Aggregate(func=func, relation=members, value=_field("age"), where=where)
+        return A.Compare(op=op, left=agg, right=_num(int(rng.integers(1, 90))))
+    # navigation: spouse.age, spouse.birth_date (max over at most one member)
+    if rng.random() < 0.5:
+        return A.Compare(op=op, left=A.Aggregate(func="max", relation="spouse",
+                                                 value=_field("age")),
+                         right=_num(int(rng.integers(40, 70))))
+    return A.Compare(op=">=", left=A.Aggregate(func="max", relation="spouse",
+                                               value=_field("birth_date")),
+                     right=A.Date(value=dt.date(1933, 1, 1)))
+
+
+def _person_leaf(rng: Rng) -> A.Expr:
+    choice = int(rng.integers(0, 4))
+    if choice == 0:
+        return A.Compare(op=_OPS[int(rng.integers(0, 4))], left=_field("age"),
+                         right=_num(int(rng.integers(16, 80))))
+    if choice == 1:
+        return A.Compare(op="=", left=_field("sex"),
+                         right=A.String(value=("男", "女")[int(rng.integers(0, 2))]))
+    if choice == 2:
+        return _field("employed")
+    return A.In(item=_field("hukou_district"), container=A.RegionRef(
+        name="北京市", prefix=load_regions().prefix("北京市")))
+
+
+def generate_person_policies(count: int, *, seed: int) -> list[Policy]:
+    """``count`` random person policies of 2-6 leaves, two in three over the household or
+    the spouse (:func:`household_leaf`), the rest over the person; some amounts count
+    household members (100 per qualifying member) or depend on the spouse's age."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(count):
+        counter = iter(range(1, 100))
+        leaves = [Condition(id=f"c{next(counter)}", label="条件",
+                            expr=household_leaf(rng) if rng.random() < 0.67 else _person_leaf(rng))
+                  for _ in range(int(rng.integers(2, 7)))]
+        split = int(rng.integers(1, len(leaves)))
+        tree = AllOfNode(children=(*leaves[:split], AnyOfNode(children=tuple(leaves[split:]))))
+        rule: AmountRule
+        if rng.random() < 0.5:
+            rule = FormulaAmount(expr=A.Arith(op="*", left=_num(100), right=A.Aggregate(
+                func="count", relation="household.members", where=_member_filter(rng))))
+        else:
+            rule = CaseAmount(cases=(
+                Case(when=A.Compare(op=">=", left=A.Aggregate(
+                    func="max", relation="spouse", value=_field("age")), right=_num(60)),
+                    value=_num(300)),
+                Case(when=None, value=_num(150))))
+        out.append(Policy(
+            id=f"bench-person-{i:04d}", title=f"基准个人政策{i}", entity="person",
+            basis=Basis(document="基准测试"), effective_from=dt.date(2020, 1, 1),
+            effective_to=None, delivery=DELIVERIES[int(rng.integers(0, 3))], eligibility=tree,
+            amount=Amount(rule=rule, period="month")))
+    return out

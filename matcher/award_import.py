@@ -173,6 +173,22 @@ def import_awards(session: Session, text: str, *, entity_kind: str, library: Any
                         complete_from=declared)
 
 
+def file_ledger(text: str, *, entity_kind: str, library: Any, source: str, today: dt.date,
+                complete_from: dt.date | None = None) -> tuple[AwardLedger, CheckedImport]:
+    """The ledger of one import file, without a store (``mianshen match --awards``): its
+    valid lines, complete from ``complete_from`` for each policy the file names (None: a
+    partial record, lookups it cannot decide stay UNKNOWN); and the checked lines."""
+    checked = check_lines(text, entity_kind=entity_kind, library=library, source=source,
+                          today=today)
+    named = sorted({a.policy_id for a in checked.accepted})
+    ledger = AwardLedger.from_records(
+        ((a.entity_id, a.policy_id, a.granted_on, float(fen_to_yuan(a.amount_fen) or 0))
+         for a in checked.accepted),
+        complete_from={pid: complete_from for pid in named} if complete_from else {},
+        policy_starts={pid: library[pid].effective_from for pid in named})
+    return ledger, checked
+
+
 def load_ledger(session: Session, *, entity_kind: str, library: Any,
                 as_of: dt.date, entity_id: str | None = None,
                 undecided: Iterable[Any] = ()) -> AwardLedger:

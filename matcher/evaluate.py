@@ -33,19 +33,21 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import reduce
+from functools import cached_property, reduce
 
 import numpy as np
 import polars as pl
 
 from matcher.allocation import apply_budgets, apply_caps, apply_exclusivity
 from matcher.lean import (
+    MASK_BITS,
     OUTCOME_ENUM,
     LeanOutcomes,
     decode,
     enum_from_codes,
     facts_of,
     lean_schema,
+    mask_columns,
     wide_to_long,
 )
 from matcher.outcomes import empty_outcomes
@@ -108,6 +110,19 @@ class Plan:
         for cp in self.compiled.values():
             out |= cp.fields
         return frozenset(out)
+
+    @cached_property
+    def mask_fields(self) -> dict[str, tuple[str, ...]]:
+        """Per policy, the fields its unknown-field mask can name, in bit order
+        (:func:`mask_fields`)."""
+        return {pid: mask_fields(cp, self.catalog) for pid, cp in self.compiled.items()}
+
+    @property
+    def mask_words(self) -> int:
+        """64-bit words per row of the unknown-field mask: enough for the policy that reads
+        the most fields (one for every policy of the bundled library)."""
+        widest = max((len(f) for f in self.mask_fields.values()), default=0)
+        return max(1, -(-widest // MASK_BITS))
 
     @property
     def related(self) -> dict[str, AggregateColumns]:
@@ -186,35 +201,47 @@ def prepare_frame(frame: pl.DataFrame | pl.LazyFrame, plan: Plan, *,
     if refs:  # the award history, per entity: a group-by and a join in the plan
         lf = join_ledger(lf, plan.ledger or AwardLedger.empty(), refs, key=plan.key,
                          as_of=plan.as_of)
-    return attach_related(lf, key=plan.key, columns=plan.related, related=related)
+    # a frame prepared before (profile_base, then match_lean on its result) keeps the
+    # aggregates it was given: they are not joined again, nor reset to UNKNOWN
+    pending = {k: c for k, c in plan.related.items() if c.lo not in names}
+    return attach_related(lf, key=plan.key, columns=pending, related=related)
 
 
-def field_bits(plan: Plan) -> dict[str, int]:
-    """Each catalog field's bit in an unknown-fields mask (catalog order)."""
-    names = [f.name for f in plan.catalog.fields]
-    if len(names) > 64:
-        raise MatchError(f"the {plan.entity} catalog has {len(names)} fields; unknown-field "
-                         "masks hold at most 64")
-    return {name: i for i, name in enumerate(names)}
+def mask_fields(cp: CompiledPolicy, catalog: EntityCatalog) -> tuple[str, ...]:
+    """The fields an undetermined row of ``cp`` may report, in catalog order: each field its
+    conditions read and, for a derived one, its inputs. The policy's unknown-field mask has
+    one bit per entry, local to the policy (bit ``i`` is word ``i // 64``, bit ``i % 64``):
+    a catalog of any size costs one 64-bit word per row as long as no single policy reads
+    more than 64 fields, and a word more for each further 64."""
+    wanted: set[str] = set()
+    for cc in cp.conditions:
+        for name in cc.fields:
+            wanted.add(name)
+            field = catalog.field(name)
+            if field.kind == "derived":
+                wanted.update(field.inputs)
+    return tuple(f.name for f in catalog.fields if f.name in wanted)
 
 
-def unknown_mask_expr(cp: CompiledPolicy, plan: Plan, names: set[str]) -> pl.Expr:
-    """For a row, a UInt64 bit mask of the fields whose UNKNOWN leaves some condition of
-    ``cp`` UNKNOWN (bits by :func:`field_bits`; decode with :func:`matcher.lean.decode_masks`).
+def unknown_mask_exprs(cp: CompiledPolicy, plan: Plan, names: set[str]) -> list[pl.Expr]:
+    """For a row, the ``plan.mask_words`` UInt64 words of the mask of the fields whose UNKNOWN
+    leaves some condition of ``cp`` UNKNOWN (bits by :attr:`Plan.mask_fields`; decode with
+    :func:`matcher.lean.decode_masks`).
 
     A derived field that is null is reported through its null inputs (what the applicant
     can supply), or as itself when all its inputs are known; a declared field is reported
     whenever its condition is UNKNOWN. Bit masks keep this to integer arithmetic in the
     plan; lists are built once per distinct mask."""
-    bits = field_bits(plan)
+    bits = {name: i for i, name in enumerate(plan.mask_fields[cp.policy.id])}
     unknown_by_field: dict[str, list[pl.Expr]] = {}
     for cc in cp.conditions:
         for name in sorted(cc.fields):
             unknown_by_field.setdefault(name, []).append(cc.truth.is_null())
-    parts: list[pl.Expr] = []
+    parts: list[list[pl.Expr]] = [[] for _ in range(plan.mask_words)]
 
     def flag(name: str, when: pl.Expr) -> None:
-        parts.append(when.cast(pl.UInt64) * pl.lit(1 << bits[name], dtype=pl.UInt64))
+        word, bit = divmod(bits[name], MASK_BITS)
+        parts[word].append(when.cast(pl.UInt64) * pl.lit(1 << bit, dtype=pl.UInt64))
 
     for name, unknowns in unknown_by_field.items():
         unknown = reduce(lambda a, b: a | b, unknowns) & pl.col(name).is_null()
@@ -227,9 +254,8 @@ def unknown_mask_expr(cp: CompiledPolicy, plan: Plan, names: set[str]) -> pl.Exp
             flag(name, unknown & pl.all_horizontal(known_inputs))
         else:
             flag(name, unknown)
-    if not parts:
-        return pl.lit(0, dtype=pl.UInt64)
-    return reduce(lambda a, b: a | b, parts)
+    return [reduce(lambda a, b: a | b, word) if word else pl.lit(0, dtype=pl.UInt64)
+            for word in parts]
 
 
 def match_frame(
@@ -296,7 +322,7 @@ def match_lean(
     ``budgets=False`` (a partitioned run allocates budgets globally, then applies the caps,
     :mod:`matcher.allocation`)."""
     facts = facts_of(plan)
-    schema = lean_schema(facts.ids)
+    schema = lean_schema(facts.ids, words=facts.words)
     base = profile_base(frame, plan, streaming=streaming, related=related)
     ids = base[plan.key].cast(pl.String)
     pol, row, kind, yuan = wide_to_long(base, plan)
@@ -309,7 +335,8 @@ def match_lean(
             "outcome": enum_from_codes(kind - 1, OUTCOME_ENUM),
             "amount_fen": amounts.to_frame().select(fen_expr(pl.col("amount_fen")))
             .to_series(),
-            "unknown": pl.Series(unknown, dtype=pl.UInt64),
+            **{name: pl.Series(unknown[:, w], dtype=pl.UInt64)
+               for w, name in enumerate(mask_columns(facts.words))},
         }
     )
     policies = {pid: cp.policy for pid, cp in plan.compiled.items()}
@@ -326,11 +353,11 @@ def match_lean(
 def unknown_masks(
     base: pl.DataFrame, plan: Plan, pol: np.ndarray, row: np.ndarray, kind: np.ndarray
 ) -> np.ndarray:
-    """The unknown-field mask of every listed pair (0 where eligible). Pairs come ordered by
-    policy, so each policy's undetermined rows are one slice; only those profile rows are
-    gathered and only the fields that policy reads (a loop over policies, never over the
-    population)."""
-    out = np.zeros(pol.shape[0], dtype=np.uint64)
+    """The unknown-field mask words of every listed pair, ``(pairs, plan.mask_words)`` (0
+    where eligible). Pairs come ordered by policy, so each policy's undetermined rows are
+    one slice; only those profile rows are gathered and only the fields that policy reads
+    (a loop over policies, never over the population)."""
+    out = np.zeros((pol.shape[0], plan.mask_words), dtype=np.uint64)
     names = set(base.columns)
     bounds = np.searchsorted(pol, np.arange(len(plan.compiled) + 1))
     for n, cp in enumerate(plan.compiled.values()):
@@ -338,10 +365,10 @@ def unknown_masks(
         which = np.flatnonzero(kind[lo:hi] == 2) + lo
         if which.size == 0:
             continue
-        expr = unknown_mask_expr(cp, plan, names)
-        cols = sorted(set(expr.meta.root_names()))
+        exprs = [e.alias(f"w{w}") for w, e in enumerate(unknown_mask_exprs(cp, plan, names))]
+        cols = sorted({c for e in exprs for c in e.meta.root_names()})
         if not cols:
-            out[which] = base.head(1).select(expr).item()
+            out[which] = base.head(1).select(exprs).to_numpy()
             continue
-        out[which] = base.select(cols)[row[which]].select(expr).to_series().to_numpy()
+        out[which] = base.select(cols)[row[which]].select(exprs).to_numpy()
     return out

@@ -41,10 +41,10 @@ from matcher.evaluate import (
     Plan,
     make_plan,
     prepare_frame,
-    unknown_mask_expr,
+    unknown_mask_exprs,
 )
 from matcher.explain_text import Words
-from matcher.lean import decode_masks
+from matcher.lean import mask_names
 from matcher.outcomes import OUTCOME_LABELS
 from rules import ast
 from rules.model import (
@@ -221,7 +221,8 @@ def explain_many(
         exprs.append(cp.truth.alias(f"t:{pid}"))
         amount_expr = cp.amount if cp.amount is not None else pl.lit(None, dtype=pl.Float64)
         exprs.append(amount_expr.cast(pl.Float64).alias(f"a:{pid}"))
-        exprs.append(unknown_mask_expr(cp, plan, names).alias(f"u:{pid}"))
+        exprs.extend(e.alias(f"u{w}:{pid}")
+                     for w, e in enumerate(unknown_mask_exprs(cp, plan, names)))
         for cc in cp.conditions:
             cid = f"{pid}:{cc.condition.id}"
             exprs.append(cc.truth.alias(f"ct:{cid}"))
@@ -236,10 +237,6 @@ def explain_many(
     rows = lf.select(exprs).collect()
     if rows.height == 0:
         return {}
-    mask_names = [f"u:{pid}" for pid in compiled]
-    masks = (pl.concat([rows[m] for m in mask_names]) if mask_names
-             else pl.Series([], dtype=pl.UInt64))
-    decoded = dict(decode_masks(masks, tuple(f.name for f in plan.catalog.fields)).iter_rows())
     known: dict[tuple[str, str], tuple[str, int | None]] = {}
     if outcomes is not None:
         mine = outcomes.filter(pl.col("entity_id").is_in(wanted))
@@ -261,8 +258,9 @@ def explain_many(
                 outcome = {True: "eligible", False: "ineligible", None: "undetermined"}[truth]
             if outcome == "ineligible":
                 amount_fen = None
-            unknown = tuple(decoded.get(values[f"u:{pid}"], ())) if outcome == "undetermined" \
-                else ()
+            mask = [values[f"u{w}:{pid}"] for w in range(plan.mask_words)]
+            unknown = tuple(mask_names(mask, plan.mask_fields[pid])) \
+                if outcome == "undetermined" else ()
             out.append(_explanation(eid, cp.policy, plan, values, words, outcome=outcome,
                                     amount_fen=amount_fen, unknown=unknown))
     return result

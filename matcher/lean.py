@@ -9,8 +9,11 @@ One row per (entity, policy) whose outcome is not ``ineligible`` (:data:`LEAN_SC
 - ``outcome``: an ``Enum`` of :data:`matcher.outcomes.OUTCOMES`;
 - ``amount_fen``: integer fen (:mod:`store.money`), null = UNKNOWN;
 - ``unknown``: the fields whose UNKNOWN left an undetermined policy undetermined, as a bit
-  mask over the catalog's fields (0 elsewhere); :func:`decode` turns each distinct mask into
-  its list of names once.
+  mask (0 elsewhere) over the fields *that policy* reads (:attr:`PolicyFacts.mask_fields`),
+  not over the catalog: the catalog may hold any number of fields, and one ``UInt64`` word
+  serves every policy that reads at most 64 of them. A plan with a wider policy gets
+  further words, ``unknown_1``, ``unknown_2``... (:func:`mask_columns`). :func:`decode` turns
+  each distinct (policy, mask) into its list of names once.
 
 At 100 policies that is 19 bytes per listed pair instead of the strings and lists of the
 decoded frame. The population is turned from wide (one state column per policy) to long by
@@ -40,7 +43,7 @@ one ``numpy.nonzero`` per slice of rows, not by a loop over policies.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -56,6 +59,7 @@ OUTCOME_ENUM = pl.Enum(list(OUTCOMES))
 PERIOD_ENUM = pl.Enum(["once", "month", "year"])
 DELIVERY_ENUM = pl.Enum(["direct", "notice", "apply"])
 ELIGIBLE, UNDETERMINED = OUTCOMES.index("eligible"), OUTCOMES.index("undetermined")
+MASK_BITS = 64  # bits of one unknown-field mask word
 SLICE_ROWS = 65_536  # rows turned from wide to long at a time: bounds the wide intermediate
 
 
@@ -68,13 +72,22 @@ def enum_from_codes(codes: np.ndarray, dtype: pl.Enum, *, name: str = "") -> pl.
         return series.cat.to(dtype)
 
 
-def lean_schema(policy_ids: list[str]) -> dict[str, pl.DataType]:
+def mask_columns(words: int) -> list[str]:
+    """The columns of an unknown-field mask of ``words`` 64-bit words.
+
+    >>> mask_columns(1), mask_columns(3)
+    (['unknown'], ['unknown', 'unknown_1', 'unknown_2'])
+    """
+    return ["unknown", *(f"unknown_{w}" for w in range(1, words))]
+
+
+def lean_schema(policy_ids: list[str], *, words: int = 1) -> dict[str, pl.DataType]:
     return {
         "row": pl.UInt32(),
         "policy": pl.Enum(policy_ids),
         "outcome": OUTCOME_ENUM,
         "amount_fen": pl.Int64(),
-        "unknown": pl.UInt64(),
+        **{name: pl.UInt64() for name in mask_columns(words)},
     }
 
 
@@ -85,11 +98,18 @@ class PolicyFacts:
     version: Mapping[str, str]
     period: Mapping[str, str | None]
     delivery: Mapping[str, str]
-    field_names: tuple[str, ...]  # the catalog's fields, in mask-bit order
+    #: per policy, the fields its unknown-field mask names, in bit order (catalog order)
+    mask_fields: Mapping[str, tuple[str, ...]]
 
     @property
     def ids(self) -> list[str]:
         return sorted(self.version)
+
+    @property
+    def words(self) -> int:
+        """64-bit words per row of the unknown-field mask."""
+        widest = max((len(f) for f in self.mask_fields.values()), default=0)
+        return max(1, -(-widest // MASK_BITS))
 
 
 @dataclass(frozen=True)
@@ -111,7 +131,7 @@ def facts_of(plan: Plan) -> PolicyFacts:
         version={pid: p.version for pid, p in policies.items()},
         period={pid: (p.amount.period if p.amount else None) for pid, p in policies.items()},
         delivery={pid: p.delivery for pid, p in policies.items()},
-        field_names=tuple(f.name for f in plan.catalog.fields),
+        mask_fields=plan.mask_fields,
     )
 
 
@@ -157,32 +177,41 @@ def wide_to_long(base: pl.DataFrame, plan: Plan, *, slice_rows: int = SLICE_ROWS
             np.concatenate(values)[order])
 
 
-def decode_masks(masks: pl.Series, field_names: tuple[str, ...]) -> pl.DataFrame:
-    """A table from each distinct mask to its list of field names (catalog order)."""
-    distinct = masks.unique().drop_nulls().to_list()
-    return pl.DataFrame(
-        {
-            "unknown": distinct,
-            "unknown_fields": [
-                [name for b, name in enumerate(field_names) if m >> b & 1] for m in distinct
-            ],
-        },
-        schema={"unknown": pl.UInt64, "unknown_fields": pl.List(pl.String)},
-    )
+def mask_names(words: Sequence[int], fields: Sequence[str]) -> list[str]:
+    """The names of the fields set in a mask (``words``, lowest first) over ``fields``.
+
+    >>> mask_names([0b101, 0b1], [f"f{i}" for i in range(70)])
+    ['f0', 'f2', 'f64']
+    """
+    return [name for i, name in enumerate(fields)
+            if words[i // MASK_BITS] >> (i % MASK_BITS) & 1]
+
+
+def decode_masks(frame: pl.DataFrame, facts: PolicyFacts) -> pl.DataFrame:
+    """A table from each distinct non-zero (policy, mask words) of ``frame`` to its list of
+    field names (catalog order); join it on ``policy`` and the mask columns."""
+    cols = mask_columns(facts.words)
+    distinct = frame.select("policy", *cols).filter(
+        pl.any_horizontal(pl.col(c) != 0 for c in cols)).unique()
+    names = [mask_names(words, facts.mask_fields[str(pid)])
+             for pid, *words in distinct.iter_rows()]
+    return distinct.with_columns(
+        pl.Series("unknown_fields", names, dtype=pl.List(pl.String)))
 
 
 def decode(lean: LeanOutcomes, frame: pl.DataFrame | None = None) -> pl.DataFrame:
     """The decoded long frame (:data:`matcher.outcomes.OUTCOME_SCHEMA`) of ``lean`` (or of
     ``frame``, a slice of its rows): entity ids looked up, the policy's version, period and
-    delivery added, each distinct unknown mask turned into its field names once."""
+    delivery added, each distinct (policy, unknown mask) turned into its field names once."""
     f = lean.frame if frame is None else frame
     facts = lean.facts
     ids = facts.ids
     policy = pl.col("policy").cast(pl.String)
-    masks = decode_masks(f["unknown"], facts.field_names)
+    masks = decode_masks(f, facts)
     out = (
         f.with_columns(lean.ids.gather(f["row"]).alias("entity_id"))
-        .join(masks, on="unknown", how="left", maintain_order="left")
+        .join(masks, on=["policy", *mask_columns(facts.words)], how="left",
+              maintain_order="left")
         .select(
             "entity_id",
             policy.alias("policy_id"),

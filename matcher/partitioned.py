@@ -62,6 +62,7 @@ class PartitionTask:
     sets: Any
     outcomes: str
     ledger: Any = None  # rules.ledger.AwardLedger for received() lookups and cap groups
+    related: Any = None  # relation name -> profiles.relations.RelatedFrame (aggregates)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,7 +98,7 @@ def match_partition(task: PartitionTask) -> PartitionResult:
     start = time.perf_counter()
     frame = pl.read_parquet(snapshot_part(task.snapshot, task.partition))
     plan = _plan(task, held=HELD_FIELDS in frame.columns)
-    base = profile_base(frame, plan)
+    base = profile_base(frame, plan, related=task.related)
     lean = match_lean(base, plan, budgets=False)
     policies = {pid: cp.policy for pid, cp in plan.compiled.items()}
     candidates = budget_candidates(lean.frame, policies, entity_ids=lean.ids, profiles=base,
@@ -163,7 +164,7 @@ def spill_current(chunks: Iterator[pl.DataFrame], *, partitions: int, directory:
 
 
 def read_lean(outcomes: str, k: int, facts: PolicyFacts) -> pl.DataFrame:
-    schema = lean_schema(facts.ids)
+    schema = lean_schema(facts.ids, words=facts.words)
     frame = pl.read_parquet(outcomes_part(outcomes, k))
     return frame.with_columns(
         pl.col("policy").cast(pl.String).cast(schema["policy"]),
@@ -232,8 +233,11 @@ def work_partitioned(
     scheduler: str | None = None,
     workers: int | None = None,
     part_progress: PartProgress | None = None,
+    related: Any = None,
 ) -> Any:
-    """Steps 1-4 of the module docstring for the run ``report`` describes; its report."""
+    """Steps 1-4 of the module docstring for the run ``report`` describes; its report.
+    ``related``: the member frames of the relations (each partition joins the aggregates of
+    its own entities)."""
     from dataclasses import replace
 
     from matcher.cluster import run_partitions
@@ -258,7 +262,7 @@ def work_partitioned(
     tasks = [
         PartitionTask(snapshot=str(snapshot), partition=k, entity=report.entity,
                       as_of=report.as_of, policies=(*chosen, *references), sets=sets,
-                      outcomes=outcomes, ledger=ledger)
+                      outcomes=outcomes, ledger=ledger, related=related)
         for k in range(manifest.partitions)
     ]
     t = time.perf_counter()

@@ -28,7 +28,7 @@ from typing import Any
 
 DISTRIBUTION = "mianshen"
 ENGINE_PACKAGES = ("profiles", "rules", "matcher")
-REFERENCE_TABLES = ("regions.yaml", "industries.yaml", "industry_divisions.yaml", "catalog.yaml")
+REFERENCE_TABLES = ("regions.csv", "industries.yaml", "industry_divisions.yaml", "catalog.yaml")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -48,6 +48,7 @@ from matcher.run_inputs import (
     snapshot_sources,
     tag_model_version,
 )
+from profiles.relations import RelatedFrame, Relations
 from rules.model import Policy
 from store import entitlement_bulk, locks, policy_integrity
 from store import policies as policy_store
@@ -272,12 +273,16 @@ def execute_run(
     scheduler: str | None = None,
     workers: int | None = None,
     part_progress: Callable[[str, int, int], None] | None = None,
+    related: Relations | None = None,
 ) -> RunReport:
     """Run ``policies`` (those of ``entity`` in effect on ``as_of`` are used) on the
     snapshot and write the entitlement changes; see the module docstring. A snapshot that
     is a partitioned dataset (:mod:`profiles.partitions`) is run partition by partition
     (:mod:`matcher.partitioned`), in process, on a local cluster of ``workers`` processes
-    or on the Dask cluster at ``scheduler``."""
+    or on the Dask cluster at ``scheduler``. ``related``: the household register and
+    employment links the policies aggregate over (:func:`profiles.relations.load_relations`;
+    without them every aggregate over a relation is UNKNOWN); their files are part of the
+    run's identity."""
     say = progress or (lambda _stage, _msg: None)
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -295,7 +300,7 @@ def execute_run(
         entity=entity,
         as_of=as_of,
         snapshot=snap_hash,
-        sources=snapshot_sources(meta),
+        sources={**snapshot_sources(meta), **(related.sources if related else {})},
         policies=versions,
         sets=sets_hash(sets),
         reference_tables=reference_tables_hash(),
@@ -364,7 +369,8 @@ def execute_run(
                                 if p.entity == entity and not p.in_effect(as_of)],
                     sets=sets, timings=timings, started=started, say=say, actor=actor,
                     on_changes=on_changes, held_ids=held_ids, scheduler=scheduler,
-                    workers=workers, part_progress=part_progress)
+                    workers=workers, part_progress=part_progress,
+                    related=related.frames if related else None)
                 return report
             return _work(
                 engine,
@@ -381,6 +387,7 @@ def execute_run(
                 actor,
                 on_changes,
                 held_ids,
+                related.frames if related else None,
                 # members of cap groups decided by the event engine: what they draw counts
                 undecided=[p for p in policies if p.entity == entity and p.in_effect(as_of)
                            and p.trigger is not None and p.cap is not None],
@@ -418,6 +425,7 @@ def _work(
     actor: str,
     on_changes: ChangesHook | None,
     held_ids: pl.Series,
+    related: Mapping[str, RelatedFrame] | None = None,
     undecided: list[Policy] | None = None,
 ) -> RunReport:
     resumed = base.outcomes_path.exists()
@@ -436,6 +444,8 @@ def _work(
                 extra["ledger"] = load_ledger(session, entity_kind=base.entity,
                                               library=[*chosen, *references],
                                               as_of=base.as_of, undecided=undecided or ())
+        if related:  # households, employment links: aggregates over related entities
+            extra["related"] = related
         outcomes = (match or _default_match)(
             frame, entity=base.entity, policies=[*chosen, *references], as_of=base.as_of,
             sets=sets, **extra

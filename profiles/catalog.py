@@ -9,6 +9,8 @@ The catalog is data (``profiles/data/catalog.yaml``); this module gives it a typ
 'not_listed'
 >>> cat.entity("enterprise").suggest("employes")
 'employees'
+>>> print(unknown_field_hint(cat.entity("enterprise"), "age"))
+('age（年龄）是个人画像字段，这里只能读取企业画像字段', None)
 """
 
 from __future__ import annotations
@@ -37,12 +39,14 @@ class CatalogError(Exception):
 
 
 class UnknownFieldError(CatalogError, KeyError):
-    def __init__(self, entity: str, name: str, suggestion: str | None) -> None:
+    def __init__(self, entity: str, name: str, suggestion: str | None, *,
+                 note: str | None = None) -> None:
         self.entity = entity
         self.name = name
         self.suggestion = suggestion
-        hint = f"; did you mean '{suggestion}'?" if suggestion else ""
-        super().__init__(f"unknown {entity} field '{name}'{hint}")
+        hint = f"；是否应为 '{suggestion}'？" if suggestion else ""
+        why = f"（{note}）" if note else ""
+        super().__init__(f"{entity} 目录中没有字段 '{name}'{why}{hint}")
 
     def __str__(self) -> str:
         return str(self.args[0])
@@ -125,12 +129,13 @@ class EntityCatalog:
         try:
             return self._by_name[name]
         except KeyError:
-            raise UnknownFieldError(self.name, name, self.suggest(name)) from None
+            note, suggestion = unknown_field_hint(self, name)
+            raise UnknownFieldError(self.name, name, suggestion, note=note) from None
 
     def suggest(self, name: str) -> str | None:
-        """The nearest valid name or label, or None when nothing is close."""
-        found = difflib.get_close_matches(name, list(self._by_name), n=1, cutoff=0.5)
-        return found[0] if found else None
+        """The nearest valid name or label, or None when nothing is close; never for a field
+        of another entity (see :func:`unknown_field_hint`)."""
+        return unknown_field_hint(self, name)[1]
 
     def by_kind(self, kind: FieldKind) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.kind == kind)
@@ -281,6 +286,28 @@ def parse_catalog(data: dict[str, object]) -> Catalog:
                                    f"{rel.table!r}; expected one of {sorted(tables)}")
     return Catalog(version=int(data.get("version", 1)), entities=entities,  # type: ignore[call-overload]
                    relations=relations, tables=tables)
+
+
+ENTITY_FIELD_WORDS: dict[str, str] = {"enterprise": "企业画像字段", "person": "个人画像字段"}
+_SUGGEST_CUTOFF = 0.6  # below it a "similar" name is usually another thing (age -> name)
+
+
+def unknown_field_hint(catalog: EntityCatalog, name: str) -> tuple[str | None, str | None]:
+    """Why ``name`` is not a field of ``catalog``, and what was probably meant.
+
+    A field of the other entity (``age`` in an enterprise policy) is said to be one, with no
+    suggestion: the nearest enterprise name would be another thing altogether. Otherwise
+    the note is None and the suggestion is a close spelling of a field of ``catalog``, or
+    None when nothing is close."""
+    for other in load_catalog().entities.values():
+        if other.name == catalog.name or name not in other:
+            continue
+        f = other.field(name)
+        return (f"{f.name}（{f.label}）是{ENTITY_FIELD_WORDS.get(other.name, other.name)}，"
+                f"这里只能读取{ENTITY_FIELD_WORDS.get(catalog.name, catalog.name)}"), None
+    found = difflib.get_close_matches(name, list(catalog._by_name), n=1,
+                                      cutoff=_SUGGEST_CUTOFF)
+    return None, (found[0] if found else None)
 
 
 @cache

@@ -110,7 +110,7 @@ def sex_of(id_number: pl.Expr) -> pl.Expr:
 
 
 def region_name(code: pl.Expr) -> pl.Expr:
-    """Full name (省市区) of a 6-digit district code known to ``profiles/data/regions.yaml``."""
+    """Full name (省市区) of a 6-digit district code of ``profiles/data/regions.csv``."""
     regions = load_regions()
     names = {c: regions.name_of(c) for c in regions.districts}
     return code.cast(pl.String).replace_strict(names, default=None, return_dtype=pl.String)

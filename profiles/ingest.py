@@ -37,7 +37,7 @@ from typing import Any
 
 import polars as pl
 
-from profiles.catalog import EntityCatalog, Field, load_catalog
+from profiles.catalog import EntityCatalog, Field, load_catalog, unknown_field_hint
 from profiles.csv_lines import BadLine
 from profiles.errors import UnknownEntityError
 from profiles.idcheck import id_number_problems, uscc_problems
@@ -164,8 +164,9 @@ def _resolve_columns(columns: list[str], cat: EntityCatalog) -> tuple[dict[str, 
     for col in columns:
         name = col.strip()
         if name not in cat:
-            hint = cat.suggest(name)
-            warnings.append(f"未知列 '{col}' 已忽略" + (f"(是否为 '{hint}'?)" if hint else ""))
+            note, hint = unknown_field_hint(cat, name)
+            warnings.append(f"未知列 '{col}' 已忽略" + (f"({note})" if note else "")
+                            + (f"(是否为 '{hint}'?)" if hint else ""))
             continue
         f = cat.field(name)
         if f.kind != "base":

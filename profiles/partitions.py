@@ -214,3 +214,21 @@ def scan_snapshot(path: Path) -> pl.LazyFrame:
     if path.is_dir():
         return pl.scan_parquet(str(path / "part=*" / "data.parquet"), hive_partitioning=False)
     return pl.scan_parquet(path)
+
+
+def scan_keys(path: Path, *, key: str, keys: Iterable[str]) -> pl.LazyFrame:
+    """The rows whose ``key`` column is one of ``keys``, lazily: in a dataset only the
+    partitions those keys hash to are read (a partition's outbox planning reads its own
+    file, not the whole population)."""
+    path = Path(path)
+    wanted = sorted(set(keys))
+    if not is_dataset(path):
+        return scan_snapshot(path).filter(pl.col(key).cast(pl.String).is_in(wanted))
+    manifest = read_manifest(path)
+    parts = sorted(set(bucket_of(pl.Series(wanted, dtype=pl.String),
+                                 manifest.partitions).to_list()))
+    if not parts:
+        return pl.scan_parquet(str(partition_path(path, 0))).head(0)
+    files = [str(partition_path(path, k)) for k in parts]
+    return pl.scan_parquet(files, hive_partitioning=False).filter(
+        pl.col(key).cast(pl.String).is_in(wanted))

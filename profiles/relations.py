@@ -51,7 +51,7 @@ from profiles.ingest import (
     _reason,
 )
 from profiles.masking import mask_expr
-from profiles.sources import read_source
+from profiles.sources import file_sha256, read_source
 
 OWNER = OWNER_COLUMN
 _ROW = "__row"
@@ -258,6 +258,49 @@ def related_frames(*, persons: pl.DataFrame | pl.LazyFrame,
         links = employment_links.lazy().rename({"uscc": OWNER})
         out["hires"] = RelatedFrame(members=links.join(people, on="id_number", how="left"))
     return out
+
+
+@dataclass(frozen=True)
+class Relations:
+    """What a match aggregates over, for every path that matches (nightly run, partitioned
+    run, simulation, ``mianshen match``, the demo): the member frames by relation name,
+    the files they came from with their sha256 (a run's identity covers them, as it covers
+    the snapshot's own sources) and the link-table rows quarantined on the way."""
+
+    frames: dict[str, RelatedFrame]
+    sources: dict[str, str]
+    rejects: pl.DataFrame
+
+    @classmethod
+    def none(cls) -> Relations:
+        return cls(frames={}, sources={}, rejects=pl.DataFrame(schema=REJECT_SCHEMA))
+
+
+def link_files(directory: Path) -> list[Path]:
+    """The link-table files in ``directory`` (sorted), or none when it does not exist."""
+    if not directory.is_dir():
+        return []
+    return [p for p in sorted(directory.iterdir()) if p.is_file() and table_name(p)]
+
+
+def load_relations(directory: Path, *, persons: pl.DataFrame | pl.LazyFrame | None,
+                   persons_hash: str | None = None) -> Relations:
+    """The relations of the link tables in ``directory`` over the derived person profiles
+    ``persons`` (the members' own fields; None: only the link fields are known, a member's
+    person fields are UNKNOWN). No link table in the folder: no relation, every aggregate
+    over one is UNKNOWN."""
+    files = link_files(directory)
+    if not files:
+        return Relations.none()
+    clean, rejects = load_link_tables(directory)
+    people = persons if persons is not None else pl.DataFrame(
+        {"id_number": pl.Series([], dtype=pl.String)})
+    frames = related_frames(persons=people, households=clean.get("households"),
+                            employment_links=clean.get("employment_links"))
+    sources = {f"link:{p.name}": file_sha256(p) for p in files}
+    if persons_hash:
+        sources["link:persons"] = persons_hash
+    return Relations(frames=frames, sources=sources, rejects=rejects)
 
 
 def members_by_owner(frame: RelatedFrame) -> dict[str, list[dict[str, object]]]:

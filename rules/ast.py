@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 CompareOp = Literal["<", "<=", ">", ">=", "=", "!="]
 ArithOp = Literal["+", "-", "*", "/"]
@@ -280,6 +280,11 @@ Expr = (
     | LedgerRef | ListLit | Compare | In | IsEmpty | And | Or | Not | Arith | Neg | Call
     | Aggregate
 )
+
+#: The core node types: what the parser produces once sugar (ranges, ``any``/``all``,
+#: navigation, Chinese phrasings) is rewritten, and what every target compiles, each with
+#: one dispatch table holding one rule per type (docs/grammar.md, "The core").
+CORE: tuple[type[Node], ...] = get_args(Expr)
 
 
 def fields_read(expr: Expr) -> frozenset[str]:

@@ -26,13 +26,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from profiles.catalog import EntityCatalog, Field, load_catalog
-from profiles.regions import Regions, UnknownRegionError, load_regions
+from profiles.catalog import EntityCatalog, Field, load_catalog, unknown_field_hint
+from profiles.regions import (
+    AmbiguousRegionError,
+    Regions,
+    UnknownRegionError,
+    load_regions,
+)
 from rules import ast
 from rules.errors import Problem
 from rules.model import Parameter
 from rules.printer import to_source
 from rules.sets import NamedSets
+from rules.suggest import suggest_policy, suggest_value
 
 Kind = Literal["bool", "number", "str", "date", "list", "set", "region", "error"]
 
@@ -122,9 +128,6 @@ class Checker:
         found = difflib.get_close_matches(name, list(pool), n=1, cutoff=0.5)
         return found[0] if found else None
 
-    def _field_names(self) -> list[str]:
-        return [n for f in self.scope.entity.fields for n in (f.name, f.label)]
-
     def _name(self, ref: ast.FieldRef, *, container: bool) -> tuple[ast.Expr, Type]:
         name, pos, scope = ref.name, ref.pos, self.scope
         if name in scope.parameters:
@@ -136,23 +139,41 @@ class Checker:
         if container:
             if name in scope.sets:
                 return ast.SetRef(name=name, pos=pos), Type(kind="set")
-            try:
-                prefix = scope.regions.prefix(name)
-            except UnknownRegionError:
-                pass
-            else:
-                return ast.RegionRef(name=name, prefix=prefix, pos=pos), Type(kind="region")
-            pool = [*scope.sets, *scope.regions.names]
-            hint = self._suggest(name, pool)
-            if (hint in scope.regions.names) or (hint is None and name[-1:] in "省市区县"):
-                self.error(pos, "unknown-region", f"期望行政区划名称(GB/T 2260)，"
-                           f"实际为 '{name}'", hint)
-            else:
-                self.error(pos, "unknown-set", f"期望命名集合，实际为 '{name}'", hint)
-            return ref, ERROR
-        pool = [*self._field_names(), *scope.parameters]
+            return self._region(ref)
+        note, hint = unknown_field_hint(scope.entity, name)
+        if note is None and hint is None:
+            hint = self._suggest(name, list(scope.parameters))
         self.error(pos, "unknown-field", f"期望 {scope.entity.name} 目录中的"
-                   f"字段或参数，实际为 '{name}'", self._suggest(name, pool))
+                   f"字段或参数，实际为 '{name}'" + (f"：{note}" if note else ""), hint)
+        return ref, ERROR
+
+    def _region(self, ref: ast.FieldRef) -> tuple[ast.Expr, Type]:
+        """A name after ``in`` that is no named set: a region of China, by name or code. A
+        region is never "suggested" by resemblance (杭州市 is not 广州市): only a short form of
+        the same name (广州 -> 广州市), and a name shared by several regions lists them."""
+        name, pos, scope = ref.name, ref.pos, self.scope
+        try:
+            prefix = scope.regions.prefix(name)
+        except AmbiguousRegionError as e:
+            listed = "、".join(f"{c.full_name}({c.code})" for c in e.candidates)
+            self.error(pos, "ambiguous-region", f"期望唯一的行政区划名称，实际为 '{name}'，"
+                       f"同名的有 {listed}；请写明上级（如 '{e.example}'）或写代码")
+            return ref, ERROR
+        except UnknownRegionError as e:
+            unknown = e
+        else:
+            return ast.RegionRef(name=name, prefix=prefix, pos=pos), Type(kind="region")
+        set_hint = self._suggest(name, list(scope.sets))
+        if unknown.candidates or (set_hint is None and name[-1:] in "省市区县州盟旗"):
+            more = ""
+            if len(unknown.candidates) > 1:
+                more = "；名称以它开头的有：" + "、".join(unknown.candidates[:8])
+            elif not unknown.candidates:
+                more = "；全国行政区划代码表中没有这个名称"
+            self.error(pos, "unknown-region", f"期望行政区划名称(GB/T 2260)，"
+                       f"实际为 '{name}'{more}", unknown.suggestion)
+        else:
+            self.error(pos, "unknown-set", f"期望命名集合，实际为 '{name}'", set_hint)
         return ref, ERROR
 
     def _param_type(self, param: Parameter) -> Type:
@@ -271,7 +292,7 @@ class Checker:
             return ref
         if ref.policy_id not in known:
             self.error(ref.pos, "unknown-policy", f"期望政策库中的政策 id，"
-                       f"实际为 '{ref.policy_id}'", self._suggest(ref.policy_id, list(known)))
+                       f"实际为 '{ref.policy_id}'", suggest_policy(ref.policy_id, list(known)))
         elif known[ref.policy_id] != self.scope.entity.name:
             self.error(ref.pos, "entity-mismatch", f"期望适用于 "
                        f"{self.scope.entity.name} 的政策，实际为 适用于 {known[ref.policy_id]} 的 "
@@ -297,7 +318,7 @@ class Checker:
         if lit.value not in f.values:
             self.error(lit.pos, "unknown-value", f"期望 {f.name}({f.label}) 为 "
                        f"{'、'.join(f.values)} 之一，实际为 '{lit.value}'",
-                       self._suggest(lit.value, list(f.values)))
+                       suggest_value(lit.value, list(f.values)))
 
     def _same_unit(self, a: Type, b: Type) -> bool:
         return a.unit is None or b.unit is None or a.unit == b.unit

@@ -24,9 +24,10 @@ exactly DESIGN §3. Every referenced column is assumed present in the frame; dec
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import reduce
+from typing import Any
 
 import polars as pl
 
@@ -48,7 +49,7 @@ from rules.model import (
 )
 from rules.possible import PossibleTest, possible_test
 from rules.printer import to_source
-from rules.semantics import ATOMS, decided_value, is_declared, is_listed_bool, list_fields
+from rules.semantics import decided_value, is_declared, is_listed_bool, list_fields
 from rules.sets import NamedSets
 
 DTYPES: dict[str, pl.DataType] = {
@@ -147,130 +148,22 @@ class _Compiler:
             for n in names))
 
     def expr(self, expr: ast.Expr, policy: Policy) -> pl.Expr:
-        if isinstance(expr, ast.Number | ast.String | ast.Bool | ast.Date):
-            return pl.lit(expr.value)
-        if isinstance(expr, ast.AsOf):
-            return pl.lit(self.as_of)
-        if isinstance(expr, ast.FieldRef):
-            if is_declared(expr.name, self.catalog):
-                return pl.lit(None, dtype=DTYPES[self.catalog.field(expr.name).type])
-            return pl.col(expr.name)
-        if isinstance(expr, ast.ParamRef):
-            value = policy.parameters[expr.name].at(self.as_of)
-            return pl.lit(None) if value is None else self.expr(value, policy)
-        if isinstance(expr, ast.PolicyRef):
-            if expr.policy_id not in self.policies:
-                raise PolicyError([Problem(file=policy.source or policy.id, line=expr.pos.line,
-                                           column=expr.pos.column, code="unknown-policy",
-                                           message="期望被引用的政策在编译的"
-                                           f"政策之中，实际为 '{expr.policy_id}'")])
-            if not self.policies[expr.policy_id].in_effect(self.as_of):
-                return pl.lit(False)
-            return self.policy_truth(expr.policy_id)
-        if isinstance(expr, ast.LedgerRef):  # joined into the frame (rules.ledger.join_ledger)
-            return pl.col(ledger_column(expr))
-        if isinstance(expr, ATOMS):
-            return self.atom(expr, policy)
-        if isinstance(expr, ast.And):
-            return reduce(lambda a, b: a & b, (self.cond(i, policy) for i in expr.items))
-        if isinstance(expr, ast.Or):
-            return reduce(lambda a, b: a | b, (self.cond(i, policy) for i in expr.items))
-        if isinstance(expr, ast.Not):
-            return ~self.cond(expr.item, policy)
-        if isinstance(expr, ast.Arith | ast.Neg) and has_interval(expr):
-            return self.related.exact(expr, policy)
-        if isinstance(expr, ast.Arith):
-            return self.arith(expr, policy)
-        if isinstance(expr, ast.Neg):
-            return -self.expr(expr.item, policy)
-        if isinstance(expr, ast.Call):
-            return self.call(expr, policy)
-        if isinstance(expr, ast.Aggregate):
-            return self.related.exact(expr, policy)
-        raise UnsupportedNode("polars", expr)
+        """Any core node: one rule per node type (:data:`RULES`)."""
+        rule = RULES.get(type(expr))
+        if rule is None:
+            raise UnsupportedNode("polars", expr)
+        out: pl.Expr = rule(self, expr, policy)
+        return out
 
-    def atom(self, expr: ast.Expr, policy: Policy) -> pl.Expr:
-        raw = self.raw_atom(expr, policy)
+    def guarded(self, expr: ast.Expr, raw: pl.Expr) -> pl.Expr:
+        """An atom with the rules every atom obeys: an empty list-type field decides it,
+        a field empty on a data defect makes it UNKNOWN (:mod:`rules.semantics`)."""
         listed = list_fields(expr, self.catalog)
         if listed:
             empty = reduce(lambda a, b: a | b, (pl.col(n).is_null() for n in listed))
             raw = pl.when(empty).then(pl.lit(decided_value(expr))).otherwise(raw)
         held = self.held_empty(ast.fields_read(expr))
         return raw if held is None else pl.when(held).then(_NULL_BOOL).otherwise(raw)
-
-    def raw_atom(self, expr: ast.Expr, policy: Policy) -> pl.Expr:
-        test = possible_test(expr, self.catalog, policy.parameters, self.as_of)
-        if test is not None:  # a null tag: decided by its still-possible values
-            return (pl.when(pl.col(test.field).is_null()).then(_by_mask(test))
-                    .otherwise(self.exact_atom(expr, policy)))
-        return self.exact_atom(expr, policy)
-
-    def exact_atom(self, expr: ast.Expr, policy: Policy) -> pl.Expr:
-        if isinstance(expr, ast.IsEmpty):
-            empty = self.expr(expr.item, policy).is_null()
-            return ~empty if expr.negated else empty
-        if isinstance(expr, ast.Compare) and (has_interval(expr.left)
-                                              or has_interval(expr.right)):
-            return self.related.compare(expr, policy)
-        if isinstance(expr, ast.Compare):
-            left, right = self.expr(expr.left, policy), self.expr(expr.right, policy)
-            ops = {"<": left.lt, "<=": left.le, ">": left.gt, ">=": left.ge, "=": left.eq,
-                   "!=": left.ne}
-            return ops[expr.op](right)
-        assert isinstance(expr, ast.In)
-        item = self.expr(expr.item, policy)
-        found = self.member(item, expr.container, policy)
-        found = pl.when(item.is_null()).then(_NULL_BOOL).otherwise(found)
-        return ~found if expr.negated else found
-
-    def member(self, item: pl.Expr, container: ast.Expr, policy: Policy) -> pl.Expr:
-        if isinstance(container, ast.ListLit):
-            tests = [item.eq(self.expr(v, policy)) for v in container.items]
-        elif isinstance(container, ast.SetRef):
-            named = self.sets[container.name]
-            text = item.cast(pl.String)
-            chain: pl.Expr = pl.lit(False)  # the longest listed code decides (rules.sets)
-            for code, status in reversed(named.statuses()):
-                hit = text.str.starts_with(code) if named.by_prefix else text.eq(pl.lit(code))
-                chain = pl.when(hit).then(pl.lit(status, dtype=pl.Boolean)).otherwise(chain)
-            return chain
-        elif isinstance(container, ast.RegionRef):
-            tests = [item.cast(pl.String).str.starts_with(container.prefix)]
-        else:
-            raise UnsupportedNode("polars", container)
-        if not tests:
-            return pl.lit(False)
-        return reduce(lambda a, b: a | b, tests)
-
-    def arith(self, expr: ast.Arith, policy: Policy) -> pl.Expr:
-        left, right = self.expr(expr.left, policy), self.expr(expr.right, policy)
-        if expr.op == "+":
-            return left + right
-        if expr.op == "-":
-            return left - right
-        if expr.op == "*":
-            return left * right
-        return pl.when(right == 0).then(pl.lit(None, dtype=pl.Float64)).otherwise(left / right)
-
-    def call(self, expr: ast.Call, policy: Policy) -> pl.Expr:
-        args = [self.expr(a, policy) for a in expr.args]
-        if expr.func in ("min", "max"):
-            any_null = reduce(lambda a, b: a | b, (a.is_null() for a in args))
-            both = pl.min_horizontal(args) if expr.func == "min" else pl.max_horizontal(args)
-            return pl.when(any_null).then(None).otherwise(both)
-        d = args[0]
-        if expr.func == "abs":
-            return d.abs()
-        if expr.func == "year":
-            return d.dt.year().cast(pl.Int64)
-        if expr.func in ("add_years", "add_months"):
-            count = expr.args[1]
-            assert isinstance(count, ast.Number)  # the checker requires a whole number
-            unit = "y" if expr.func == "add_years" else "mo"
-            return d.dt.offset_by(f"{int(count.value)}{unit}")
-        if expr.func == "years_since":
-            return full_years(d, self.as_of)
-        return full_months(d, self.as_of)
 
     # ---- amounts ----------------------------------------------------------------------
 
@@ -426,6 +319,24 @@ class _Compiler:
                               ledger=self.ledger_of(policy))
 
 
+
+# ---- the rules: one per core node ---------------------------------------------------------
+
+Rule = Callable[[_Compiler, Any, Policy], Any]
+Membership = Callable[[pl.Expr], pl.Expr]  # a container: is the (known) item in it?
+
+
+def _atom(raw: Rule) -> Rule:
+    def rule(c: _Compiler, expr: ast.Expr, policy: Policy) -> pl.Expr:
+        out = raw(c, expr, policy)
+        test = possible_test(expr, c.catalog, policy.parameters, c.as_of)
+        if test is not None:  # a null tag: decided by its still-possible values
+            out = pl.when(pl.col(test.field).is_null()).then(_by_mask(test)).otherwise(out)
+        return c.guarded(expr, out)
+
+    return rule
+
+
 def _by_mask(test: PossibleTest) -> pl.Expr:
     """An atom's truth from a possible-set column (:mod:`rules.possible`)."""
     mask = pl.col(test.column)
@@ -445,6 +356,156 @@ def _agreed(branches: list[tuple[pl.Expr, pl.Expr]]) -> pl.Expr:
     candidates = [pl.when(p).then(v).otherwise(null) for p, v in branches]
     low, high = pl.min_horizontal(candidates), pl.max_horizontal(candidates)
     return pl.when(unknown | (low != high)).then(null).otherwise(low)
+
+
+def _literal(c: _Compiler, expr: ast.Number | ast.String | ast.Bool | ast.Date,
+             policy: Policy) -> pl.Expr:
+    return pl.lit(expr.value)
+
+
+def _field(c: _Compiler, expr: ast.FieldRef, policy: Policy) -> pl.Expr:
+    if is_declared(expr.name, c.catalog):
+        return pl.lit(None, dtype=DTYPES[c.catalog.field(expr.name).type])
+    return pl.col(expr.name)
+
+
+def _param(c: _Compiler, expr: ast.ParamRef, policy: Policy) -> Any:
+    value = policy.parameters[expr.name].at(c.as_of)
+    return pl.lit(None) if value is None else c.expr(value, policy)
+
+
+def _policy_ref(c: _Compiler, expr: ast.PolicyRef, policy: Policy) -> pl.Expr:
+    if expr.policy_id not in c.policies:
+        raise PolicyError([Problem(file=policy.source or policy.id, line=expr.pos.line,
+                                   column=expr.pos.column, code="unknown-policy",
+                                   message="期望被引用的政策在编译的"
+                                   f"政策之中，实际为 '{expr.policy_id}'")])
+    if not c.policies[expr.policy_id].in_effect(c.as_of):
+        return pl.lit(False)
+    return c.policy_truth(expr.policy_id)
+
+
+def _ledger(c: _Compiler, expr: ast.LedgerRef, policy: Policy) -> pl.Expr:
+    return pl.col(ledger_column(expr))  # joined into the frame (rules.ledger.join_ledger)
+
+
+def _compare(c: _Compiler, expr: ast.Compare, policy: Policy) -> pl.Expr:
+    if has_interval(expr.left) or has_interval(expr.right):
+        return c.related.compare(expr, policy)
+    left, right = c.expr(expr.left, policy), c.expr(expr.right, policy)
+    ops = {"<": left.lt, "<=": left.le, ">": left.gt, ">=": left.ge, "=": left.eq,
+           "!=": left.ne}
+    return ops[expr.op](right)
+
+
+def _in(c: _Compiler, expr: ast.In, policy: Policy) -> pl.Expr:
+    item = c.expr(expr.item, policy)
+    membership: Membership = c.expr(expr.container, policy)  # type: ignore[assignment]
+    found = pl.when(item.is_null()).then(_NULL_BOOL).otherwise(membership(item))
+    return ~found if expr.negated else found
+
+
+def _is_empty(c: _Compiler, expr: ast.IsEmpty, policy: Policy) -> pl.Expr:
+    empty = c.expr(expr.item, policy).is_null()
+    return ~empty if expr.negated else empty
+
+
+def _any_of(tests: list[pl.Expr]) -> pl.Expr:
+    return reduce(lambda a, b: a | b, tests) if tests else pl.lit(False)
+
+
+def _list(c: _Compiler, expr: ast.ListLit, policy: Policy) -> Membership:
+    values = [c.expr(v, policy) for v in expr.items]
+    return lambda item: _any_of([item.eq(v) for v in values])
+
+
+def _set(c: _Compiler, expr: ast.SetRef, policy: Policy) -> Membership:
+    named = c.sets[expr.name]
+
+    def member(item: pl.Expr) -> pl.Expr:
+        text = item.cast(pl.String)
+        chain: pl.Expr = pl.lit(False)  # the longest listed code decides (rules.sets)
+        for code, status in reversed(named.statuses()):
+            hit = text.str.starts_with(code) if named.by_prefix else text.eq(pl.lit(code))
+            chain = pl.when(hit).then(pl.lit(status, dtype=pl.Boolean)).otherwise(chain)
+        return chain
+
+    return member
+
+
+def _region(c: _Compiler, expr: ast.RegionRef, policy: Policy) -> Membership:
+    return lambda item: item.cast(pl.String).str.starts_with(expr.prefix)
+
+
+def _arith(c: _Compiler, expr: ast.Arith, policy: Policy) -> pl.Expr:
+    if has_interval(expr):
+        return c.related.exact(expr, policy)
+    left, right = c.expr(expr.left, policy), c.expr(expr.right, policy)
+    if expr.op == "+":
+        return left + right
+    if expr.op == "-":
+        return left - right
+    if expr.op == "*":
+        return left * right
+    return pl.when(right == 0).then(pl.lit(None, dtype=pl.Float64)).otherwise(left / right)
+
+
+def _neg(c: _Compiler, expr: ast.Neg, policy: Policy) -> pl.Expr:
+    if has_interval(expr):
+        return c.related.exact(expr, policy)
+    return -c.expr(expr.item, policy)
+
+
+def _call(c: _Compiler, expr: ast.Call, policy: Policy) -> pl.Expr:
+    args = [c.expr(a, policy) for a in expr.args]
+    if expr.func in ("min", "max"):
+        any_null = reduce(lambda a, b: a | b, (a.is_null() for a in args))
+        both = pl.min_horizontal(args) if expr.func == "min" else pl.max_horizontal(args)
+        return pl.when(any_null).then(None).otherwise(both)
+    d = args[0]
+    if expr.func == "abs":
+        return d.abs()
+    if expr.func == "year":
+        return d.dt.year().cast(pl.Int64)
+    if expr.func in ("add_years", "add_months"):
+        count = expr.args[1]
+        assert isinstance(count, ast.Number)  # the checker requires a whole number
+        unit = "y" if expr.func == "add_years" else "mo"
+        return d.dt.offset_by(f"{int(count.value)}{unit}")
+    if expr.func == "years_since":
+        return full_years(d, c.as_of)
+    return full_months(d, c.as_of)
+
+
+#: The polars form of every core node (:data:`rules.ast.CORE`); :data:`rules.interpret.RULES`
+#: is the specification each rule follows. Null is UNKNOWN; a container compiles to a
+#: membership test.
+RULES: dict[type, Rule] = {
+    ast.Number: _literal,
+    ast.String: _literal,
+    ast.Bool: _literal,
+    ast.Date: _literal,
+    ast.AsOf: lambda c, e, policy: pl.lit(c.as_of),
+    ast.FieldRef: _field,
+    ast.ParamRef: _param,
+    ast.SetRef: _set,
+    ast.RegionRef: _region,
+    ast.ListLit: _list,
+    ast.PolicyRef: _policy_ref,
+    ast.LedgerRef: _ledger,
+    ast.Compare: _atom(_compare),
+    ast.In: _atom(_in),
+    ast.IsEmpty: _atom(_is_empty),
+    ast.And: lambda c, e, policy: reduce(lambda a, b: a & b,
+                                         (c.cond(i, policy) for i in e.items)),
+    ast.Or: lambda c, e, policy: reduce(lambda a, b: a | b,
+                                        (c.cond(i, policy) for i in e.items)),
+    ast.Not: lambda c, e, policy: ~c.cond(e.item, policy),
+    ast.Arith: _arith,
+    ast.Neg: _neg,
+    ast.Call: _call,
+    ast.Aggregate: lambda c, e, policy: c.related.exact(e, policy),
+}
 
 
 def compile_policies(policies: Iterable[Policy], *, catalog: EntityCatalog, sets: NamedSets,

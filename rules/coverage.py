@@ -1,7 +1,8 @@
 """The coverage table of a policy library (docs/library.md, ``mianshen rules table`` and the
 officer's 政策库覆盖 page): per policy its id, title, entity, region, 文号, URL, effective
 period (已到期 once ended on the date given), delivery mode, amount kind, the data it needs
-by source department, and whether it is verified (已核) or a draft marked 待核.
+by source department, whether each URL read is the issuing authority's own site (官方) or a
+reproduction elsewhere (转载), and whether it is verified (已核) or a draft marked 待核.
 
 >>> import datetime as dt
 >>> from rules.loader import bundled_library
@@ -18,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from profiles.catalog import Catalog, load_catalog
 from rules import ast
@@ -38,12 +40,27 @@ class CoverageRow:
     region: str
     documents: str  # 文号 (or title of a text without one), several joined by ；
     urls: tuple[str, ...]
+    sources: tuple[str, ...]  # per URL: 官方 (a government site) or 转载
     period: str
     expired: bool
     delivery: str
     amount: str
     data: str  # 部门: 字段、字段；部门: …
     verification: str
+
+
+OFFICIAL = "官方"
+REPRODUCED = "转载"
+
+
+def source_kind(url: str) -> str:
+    """官方 when the URL is on a government site (a host under ``gov.cn``), else 转载.
+
+    >>> source_kind("https://www.beijing.gov.cn/fuwu/x.html"), source_kind("http://a.com/gov.cn")
+    ('官方', '转载')
+    """
+    host = urlsplit(url).hostname or ""
+    return OFFICIAL if host == "gov.cn" or host.endswith(".gov.cn") else REPRODUCED
 
 
 def _regions(policy: Policy) -> list[str]:
@@ -121,6 +138,7 @@ def coverage_rows(policies: Iterable[Policy], *, as_of: dt.date,
             region="、".join(_regions(p)) or "全国",
             documents="；".join(b.cite for b in p.bases),
             urls=tuple(b.url for b in p.bases if b.url),
+            sources=tuple(source_kind(b.url) for b in p.bases if b.url),
             period=period + ("（已到期）" if expired else ""), expired=expired,
             delivery=DELIVERY_WORDS.get(p.delivery, p.delivery), amount=_amount_kind(p),
             data=_data_by_department(p, catalog), verification=p.verification,
@@ -148,15 +166,21 @@ def coverage_markdown(policies: Iterable[Policy], *, as_of: dt.date,
         f"已到期 {len(rows) - len(in_force)} 项。“待核”的政策是草稿：导入时不提交审核，"
         "不会发布，也不参与匹配。",
         "",
-        "| 编号 | 名称 | 对象 | 地区 | 文号 | 原文 | 有效期 | 兑现方式 | 金额 "
+        f"当日有效且已核的 {len(verified)} 项中，有原文读自政府网站（来源“官方”）的 "
+        f"{sum(OFFICIAL in r.sources for r in verified)} 项，只有转载原文的 "
+        f"{sum(bool(r.sources) and OFFICIAL not in r.sources for r in verified)} 项，"
+        f"未列原文链接的 {sum(not r.sources for r in verified)} 项。",
+        "",
+        "| 编号 | 名称 | 对象 | 地区 | 文号 | 原文 | 来源 | 有效期 | 兑现方式 | 金额 "
         "| 所需数据(按部门) | 核验 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         links = " ".join(f"[原文{i + 1 if len(r.urls) > 1 else ''}]({u})"
                          for i, u in enumerate(r.urls)) or "—"
         lines.append("| " + " | ".join(_cell(x) for x in (
-            f"`{r.id}`", r.title, r.entity, r.region, r.documents, links, r.period, r.delivery,
+            f"`{r.id}`", r.title, r.entity, r.region, r.documents, links,
+            "、".join(dict.fromkeys(r.sources)) or "—", r.period, r.delivery,
             r.amount, r.data, r.verification)) + " |")
     return "\n".join(lines) + "\n"
 

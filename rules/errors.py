@@ -22,6 +22,7 @@ CODES: tuple[str, ...] = (
     "unknown-field",
     "unknown-set",
     "unknown-region",
+    "ambiguous-region",
     "unknown-policy",
     "unknown-function",
     "type-mismatch",

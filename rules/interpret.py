@@ -20,7 +20,7 @@ True
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +32,6 @@ from rules.ledger import AwardLedger, ledger_value
 from rules.model import AllOf, AnyOf, CaseAmount, ConditionNode, FormulaAmount, NotOf, Policy
 from rules.possible import possible_test, possible_truth
 from rules.semantics import (
-    ATOMS,
     arith,
     call,
     decided_value,
@@ -97,7 +96,16 @@ def _cond(expr: ast.Expr, ctx: _Ctx) -> Truth:
     return value
 
 
-def _compare(op: str, left: Any, right: Any) -> Truth:
+def _eval(expr: ast.Expr, ctx: _Ctx) -> Any:
+    """The value of any core node: one rule per node type (:data:`RULES`)."""
+    rule = RULES.get(type(expr))
+    if rule is None:
+        raise UnsupportedNode("interpreter", expr)
+    return rule(expr, ctx)
+
+
+def compare_values(op: str, left: Any, right: Any) -> Truth:
+    """A comparison of two values; UNKNOWN when either is."""
     if left is None or right is None:
         return None
     if op == "=":
@@ -111,19 +119,6 @@ def _compare(op: str, left: Any, right: Any) -> Truth:
     if op == ">":
         return bool(left > right)
     return bool(left >= right)
-
-
-def _member(item: Any, container: ast.Expr, ctx: _Ctx) -> Truth:
-    if item is None:
-        return None
-    if isinstance(container, ast.ListLit):
-        values = [_eval(v, ctx) for v in container.items]
-        return kleene_or(_compare("=", item, v) for v in values)
-    if isinstance(container, ast.SetRef):
-        return ctx.sets[container.name].contains(str(item))
-    if isinstance(container, ast.RegionRef):
-        return str(item).startswith(container.prefix)
-    raise UnsupportedNode("interpreter", container)
 
 
 def _has_interval(expr: ast.Expr) -> bool:
@@ -172,72 +167,138 @@ def _interval(expr: ast.Expr, ctx: _Ctx) -> intervals.Interval:
     return intervals.point(_eval(expr, ctx)) if rule is None else rule(expr, ctx)
 
 
-def _atom(expr: ast.Expr, ctx: _Ctx) -> Truth:
-    if held_empty(ast.fields_read(expr), ctx.row):
-        return None
-    test = possible_test(expr, ctx.catalog, ctx.policy.parameters, ctx.as_of)
-    if test is not None and ctx.row.get(test.field) is None:  # decided by what is possible
-        return possible_truth(test, ctx.row.get(test.column))
-    listed = list_fields(expr, ctx.catalog)
-    if any(ctx.row.get(name) is None for name in listed):
-        return decided_value(expr)
-    if isinstance(expr, ast.Compare) and (_has_interval(expr.left)
-                                          or _has_interval(expr.right)):
+# ---- the rules: one per core node ---------------------------------------------------------
+
+Rule = Callable[[Any, _Ctx], Any]
+Membership = Callable[[Any], Truth]  # the value of a container: is a (known) item in it?
+
+
+def _atom(raw: Rule) -> Rule:
+    """An atom (comparison, ``in``, ``is empty``) with the rules every atom obeys: a field
+    empty on a data defect makes it UNKNOWN; a null tag with a possible set is decided by
+    that set (:mod:`rules.possible`); an empty list-type field decides it
+    (:mod:`rules.semantics`)."""
+
+    def rule(expr: ast.Expr, ctx: _Ctx) -> Truth:
+        if held_empty(ast.fields_read(expr), ctx.row):
+            return None
+        test = possible_test(expr, ctx.catalog, ctx.policy.parameters, ctx.as_of)
+        if test is not None and ctx.row.get(test.field) is None:  # decided by what is possible
+            return possible_truth(test, ctx.row.get(test.column))
+        if any(ctx.row.get(name) is None for name in list_fields(expr, ctx.catalog)):
+            return decided_value(expr)
+        return raw(expr, ctx)
+
+    return rule
+
+
+def _compare(expr: ast.Compare, ctx: _Ctx) -> Truth:
+    if _has_interval(expr.left) or _has_interval(expr.right):
         return intervals.compare(expr.op, _interval(expr.left, ctx),
                                  _interval(expr.right, ctx))
-    if isinstance(expr, ast.Compare):
-        return _compare(expr.op, _eval(expr.left, ctx), _eval(expr.right, ctx))
-    if isinstance(expr, ast.In):
-        found = _member(_eval(expr.item, ctx), expr.container, ctx)
-        return None if found is None else found != expr.negated
-    assert isinstance(expr, ast.IsEmpty)
+    return compare_values(expr.op, _eval(expr.left, ctx), _eval(expr.right, ctx))
+
+
+def _in(expr: ast.In, ctx: _Ctx) -> Truth:
+    item = _eval(expr.item, ctx)
+    if item is None:
+        return None
+    found = _eval(expr.container, ctx)(item)
+    return None if found is None else found != expr.negated
+
+
+def _is_empty(expr: ast.IsEmpty, ctx: _Ctx) -> Truth:
     return (_eval(expr.item, ctx) is None) != expr.negated
+
+
+def _list(expr: ast.ListLit, ctx: _Ctx) -> Membership:
+    values = [_eval(v, ctx) for v in expr.items]
+    return lambda item: kleene_or(compare_values("=", item, v) for v in values)
+
+
+def _set(expr: ast.SetRef, ctx: _Ctx) -> Membership:
+    named = ctx.sets[expr.name]
+    return lambda item: named.contains(str(item))
+
+
+def _region(expr: ast.RegionRef, ctx: _Ctx) -> Membership:
+    return lambda item: str(item).startswith(expr.prefix)
+
+
+def _field(expr: ast.FieldRef, ctx: _Ctx) -> Any:
+    return None if is_declared(expr.name, ctx.catalog) else ctx.row.get(expr.name)
+
+
+def _param(expr: ast.ParamRef, ctx: _Ctx) -> Any:
+    value = ctx.policy.parameters[expr.name].at(ctx.as_of)
+    return None if value is None else _eval(value, ctx)
+
+
+def _policy_ref(expr: ast.PolicyRef, ctx: _Ctx) -> Truth:
+    other = ctx.library[expr.policy_id]
+    if not other.in_effect(ctx.as_of):
+        return False
+    sub = _Ctx(other, ctx.row, ctx.catalog, ctx.sets, ctx.as_of, ctx.library, ctx.ledger)
+    return _tree(other.eligibility, sub, {})
+
+
+def _ledger(expr: ast.LedgerRef, ctx: _Ctx) -> Any:
+    return ledger_value(ctx.ledger or AwardLedger.empty(), expr,
+                        ctx.row.get(ctx.catalog.key), ctx.as_of)
+
+
+def _not(expr: ast.Not, ctx: _Ctx) -> Truth:
+    truth = _cond(expr.item, ctx)
+    return None if truth is None else not truth
+
+
+def _arith(expr: ast.Arith, ctx: _Ctx) -> Any:
+    if _has_interval(expr):
+        return _interval(expr, ctx).exact
+    return arith(expr.op, _eval(expr.left, ctx), _eval(expr.right, ctx))
+
+
+def _neg(expr: ast.Neg, ctx: _Ctx) -> Any:
+    if _has_interval(expr):
+        return _interval(expr, ctx).exact
+    value = _eval(expr.item, ctx)
+    return None if value is None else -value
 
 
 def _call(expr: ast.Call, ctx: _Ctx) -> Any:
     return call(expr.func, [_eval(a, ctx) for a in expr.args], ctx.as_of)
 
 
-def _eval(expr: ast.Expr, ctx: _Ctx) -> Any:
-    if isinstance(expr, ast.Number | ast.String | ast.Bool | ast.Date):
-        return expr.value
-    if isinstance(expr, ast.AsOf):
-        return ctx.as_of
-    if isinstance(expr, ast.FieldRef):
-        return None if is_declared(expr.name, ctx.catalog) else ctx.row.get(expr.name)
-    if isinstance(expr, ast.ParamRef):
-        value = ctx.policy.parameters[expr.name].at(ctx.as_of)
-        return None if value is None else _eval(value, ctx)
-    if isinstance(expr, ast.PolicyRef):
-        other = ctx.library[expr.policy_id]
-        if not other.in_effect(ctx.as_of):
-            return False
-        sub = _Ctx(other, ctx.row, ctx.catalog, ctx.sets, ctx.as_of, ctx.library, ctx.ledger)
-        return _tree(other.eligibility, sub, {})
-    if isinstance(expr, ast.LedgerRef):
-        return ledger_value(ctx.ledger or AwardLedger.empty(), expr,
-                            ctx.row.get(ctx.catalog.key), ctx.as_of)
-    if isinstance(expr, ATOMS):
-        return _atom(expr, ctx)
-    if isinstance(expr, ast.And):
-        return kleene_and(_cond(i, ctx) for i in expr.items)
-    if isinstance(expr, ast.Or):
-        return kleene_or(_cond(i, ctx) for i in expr.items)
-    if isinstance(expr, ast.Not):
-        truth = _cond(expr.item, ctx)
-        return None if truth is None else not truth
-    if isinstance(expr, ast.Arith | ast.Neg) and _has_interval(expr):
-        return _interval(expr, ctx).exact
-    if isinstance(expr, ast.Arith):
-        return arith(expr.op, _eval(expr.left, ctx), _eval(expr.right, ctx))
-    if isinstance(expr, ast.Neg):
-        value = _eval(expr.item, ctx)
-        return None if value is None else -value
-    if isinstance(expr, ast.Call):
-        return _call(expr, ctx)
-    if isinstance(expr, ast.Aggregate):
-        return _aggregate(expr, ctx).exact
-    raise UnsupportedNode("interpreter", expr)
+def _literal(expr: ast.Number | ast.String | ast.Bool | ast.Date, ctx: _Ctx) -> Any:
+    return expr.value
+
+
+#: The specification of every core node (:data:`rules.ast.CORE`): its value for one row;
+#: ``None`` is UNKNOWN. A container (list, named set, region) is a membership test.
+RULES: dict[type, Rule] = {
+    ast.Number: _literal,
+    ast.String: _literal,
+    ast.Bool: _literal,
+    ast.Date: _literal,
+    ast.AsOf: lambda e, ctx: ctx.as_of,
+    ast.FieldRef: _field,
+    ast.ParamRef: _param,
+    ast.SetRef: _set,
+    ast.RegionRef: _region,
+    ast.ListLit: _list,
+    ast.PolicyRef: _policy_ref,
+    ast.LedgerRef: _ledger,
+    ast.Compare: _atom(_compare),
+    ast.In: _atom(_in),
+    ast.IsEmpty: _atom(_is_empty),
+    ast.And: lambda e, ctx: kleene_and(_cond(i, ctx) for i in e.items),
+    ast.Or: lambda e, ctx: kleene_or(_cond(i, ctx) for i in e.items),
+    ast.Not: _not,
+    ast.Arith: _arith,
+    ast.Neg: _neg,
+    ast.Call: _call,
+    ast.Aggregate: lambda e, ctx: _aggregate(e, ctx).exact,
+}
 
 
 def _tree(node: ConditionNode, ctx: _Ctx, out: dict[str, Truth]) -> Truth:
@@ -267,7 +328,7 @@ def _amount(ctx: _Ctx) -> float | None:
                        for i in case_branches(whens))
     else:
         by = _eval(rule.by, ctx)
-        meets = [_compare(">=", by, t.from_) for t in rule.tiers]
+        meets = [compare_values(">=", by, t.from_) for t in rule.tiers]
         value = agreed(None if i == NO_BRANCH else _eval(rule.tiers[i].value, ctx)
                        for i in tier_branches(meets))
     return None if value is None else float(value)

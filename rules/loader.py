@@ -39,8 +39,9 @@ from rules.model import (
     leaves,
 )
 from rules.parser import parse_number
-from rules.schema import BASIS_KEYS, REQUIRED_KEYS, TOP_KEYS, Reader, suggest, type_word
+from rules.schema import BASIS_KEYS, REQUIRED_KEYS, TOP_KEYS, Reader, type_word
 from rules.sets import NamedSets, bundled_sets, load_sets
+from rules.suggest import suggest, suggest_policy
 from rules.triggers import read_trigger
 from rules.yaml_text import position, read_yaml_file
 
@@ -58,7 +59,8 @@ class Library:
         try:
             return self.policies[policy_id]
         except KeyError:
-            raise UnknownPolicyError(policy_id, suggest(policy_id, list(self.policies))) from None
+            raise UnknownPolicyError(policy_id,
+                                     suggest_policy(policy_id, list(self.policies))) from None
 
     def __contains__(self, policy_id: object) -> bool:
         return policy_id in self.policies

@@ -46,6 +46,14 @@ LEDGER_FUNCTIONS: dict[str, str] = {
     "first_time": "first_time", "首次": "first_time",
 }
 _WITHIN = frozenset({"within", "期间"})
+#: Comparison operators as written -> the core operator (rules.ast.CompareOp).
+COMPARE_WORDS: dict[str, str] = {
+    "==": "=", "≤": "<=", "≥": ">=", "≠": "!=",
+    "不超过": "<=", "不高于": "<=", "不大于": "<=", "不多于": "<=",
+    "不低于": ">=", "不少于": ">=", "不小于": ">=", "不等于": "!=",
+    "超过": ">", "高于": ">", "大于": ">", "多于": ">",
+    "低于": "<", "少于": "<", "小于": "<", "等于": "=",
+}
 #: Aggregates over related entities; ``any``/``all`` are sugar over ``count``.
 AGGREGATES: tuple[str, ...] = (*get_args(ast.AggFunc), "any", "all")
 
@@ -78,6 +86,10 @@ _EXPECTED_NAMES: dict[str, str] = {
     "_WHERE_ZH": "'其中'",
     "DOT": "'.'",
     "_IN": "'in'",
+    "_BETWEEN": "'between'",
+    "_BETWEEN_ZH": "'介于'",
+    "_WITH_ZH": "'和'",
+    "_BETWEEN_END_ZH": "'之间'",
     "_IS": "'is'",
     "PLUS": "'+'",
     "STAR": "'*'",
@@ -276,9 +288,20 @@ class _ToAst(Transformer[Token, ast.Expr]):
         return ast.Call(func=fname, args=args, pos=pos)  # type: ignore[arg-type]
 
     def compare(self, meta: Meta, children: list[Any]) -> ast.Expr:
-        left, op, right = children
-        norm = {"==": "=", "≤": "<=", "≥": ">=", "≠": "!="}.get(str(op), str(op))
-        return ast.Compare(op=norm, left=left, right=right, pos=self._pos(meta))  # type: ignore[arg-type]
+        """``a op b``; a chain ``a op b op c`` (a range, ``0 < x <= 300万``) is sugar for
+        ``a op b and b op c``. Symbols and Chinese words (``不超过``) become the core ops."""
+        operands, ops = children[0::2], children[1::2]
+        pairs = [ast.Compare(op=COMPARE_WORDS.get(str(op), str(op)),  # type: ignore[arg-type]
+                             left=left, right=right, pos=self._pos(meta))
+                 for left, op, right in zip(operands, ops, operands[1:], strict=False)]
+        return pairs[0] if len(pairs) == 1 else ast.And(items=tuple(pairs), pos=self._pos(meta))
+
+    def between(self, meta: Meta, children: list[Any]) -> ast.Expr:
+        """``x between a and b`` / ``x 介于 a 和 b 之间``: sugar for ``a <= x and x <= b``."""
+        item, low, high = (c for c in children if isinstance(c, ast.Node))
+        pos = self._pos(meta)
+        return ast.And(items=(ast.Compare(op="<=", left=low, right=item, pos=pos),
+                              ast.Compare(op="<=", left=item, right=high, pos=pos)), pos=pos)
 
     def in_(self, meta: Meta, children: list[Any]) -> ast.Expr:
         return ast.In(item=children[0], container=children[1], pos=self._pos(meta))

@@ -34,6 +34,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Final
 
 from profiles.catalog import EntityCatalog, Field, load_catalog
@@ -415,11 +416,20 @@ def _grades(ctx: _Context, segment: str, offset: int, label: str) -> Iterator[Pr
     yield _make(f, op, value, _compose(f, op, value), label, offset)
 
 
+@cache
+def _region_names() -> list[str]:
+    """Region names to look for in a clause, longest first: each region by the name that
+    resolves to it alone, leaving out two-character names other than counties (东区 would be
+    found in 广东区域)."""
+    names = [n for n in load_regions().names if len(n) >= 3 or n.endswith("县")]
+    return sorted(names, key=len, reverse=True)
+
+
 def _regions(ctx: _Context, segment: str, offset: int, label: str) -> Iterator[Proposal]:
     fields = [f for f in ctx.ecat.fields if f.format == "region_code"]
     if not fields:
         return
-    names = sorted(load_regions().names, key=len, reverse=True)
+    names = _region_names()
     taken: list[tuple[int, int]] = []
     for name in names:
         at = segment.find(name)
@@ -436,7 +446,7 @@ def _named(ctx: _Context, segment: str, offset: int, label: str) -> Iterator[Pro
     industry = next((f for f in ctx.ecat.fields if f.format == "industry_code"), None)
     for name, named in ctx.sets.items():
         word = name if name in segment else named.label if named.label in segment else None
-        if word is None or industry is None or not named.by_prefix:
+        if word is None or industry is None or named.kind != "industry_prefix":
             continue
         op = "not in" if _negated_at(segment, segment.find(word)) else "in"
         yield _make(industry, op, name, _compose(industry, op, name_source(name)), label,

@@ -7,7 +7,6 @@ expressions are parsed at the position of their scalar so their errors point int
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -42,6 +41,7 @@ from rules.model import (
     TierAmount,
 )
 from rules.parser import parse_expr
+from rules.suggest import suggest
 from rules.yaml_text import as_date, date_problem_text, position
 
 TOP_KEYS = ("id", "title", "entity", "basis", "effective", "delivery", "parameters",
@@ -49,11 +49,6 @@ TOP_KEYS = ("id", "title", "entity", "basis", "effective", "delivery", "paramete
             "verification", "cap")
 BASIS_KEYS = ("document", "title", "clause", "url", "text")
 REQUIRED_KEYS = ("id", "title", "entity", "basis", "effective", "delivery", "eligibility")
-
-
-def suggest(word: str, pool: Sequence[str]) -> str | None:
-    found = difflib.get_close_matches(word, list(pool), n=1, cutoff=0.5)
-    return found[0] if found else None
 
 
 class Reader:

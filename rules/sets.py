@@ -1,7 +1,8 @@
 """Named sets kept as data in the library (``rules/library/sets.yaml``).
 
 An ``industry_prefix`` set holds GB/T 4754-2017 codes and matches by prefix (division "16"
-matches class "1610"); a ``values`` set matches whole values.
+matches class "1610"); a ``region_prefix`` set holds GB/T 2260 codes and matches by prefix
+(city "4401" matches district "440106"); a ``values`` set matches whole values.
 
 Members may be uncertain while a catalogue is being checked: ``items`` are certain members,
 ``pending`` are members marked 待核 and ``excluded`` are codes explicitly outside the set
@@ -35,8 +36,8 @@ from ruamel.yaml.comments import CommentedMap
 from rules.errors import PolicyError, Problem
 from rules.yaml_text import position, read_yaml_file
 
-SetKind = Literal["industry_prefix", "values"]
-SET_KINDS: tuple[SetKind, ...] = ("industry_prefix", "values")
+SetKind = Literal["industry_prefix", "region_prefix", "values"]
+SET_KINDS: tuple[SetKind, ...] = ("industry_prefix", "region_prefix", "values")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,7 +52,7 @@ class NamedSet:
 
     @property
     def by_prefix(self) -> bool:
-        return self.kind == "industry_prefix"
+        return self.kind in ("industry_prefix", "region_prefix")
 
     def statuses(self) -> list[tuple[str, bool | None]]:
         """Every listed code with what ``in`` answers on it (TRUE, None = 待核, FALSE),

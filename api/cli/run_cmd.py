@@ -42,6 +42,16 @@ def run(
     workers: Annotated[
         int | None, typer.Option("--workers", help="在本机启动 N 个 Dask 工作进程匹配分区")
     ] = None,
+    links: Annotated[
+        Path | None,
+        typer.Option("--links",
+                     help="与 --snapshot 同用：关联表目录（户籍家庭成员、就业参保登记）"),
+    ] = None,
+    persons: Annotated[
+        Path | None,
+        typer.Option("--persons",
+                     help="与 --snapshot --links 同用：个人画像快照（关联成员的个人字段）"),
+    ] = None,
     database_url: Annotated[str | None, typer.Option("--database-url")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="把运行报告写成 JSON")] = None,
 ) -> None:
@@ -73,6 +83,14 @@ def run(
                           f"并用 --entity 指明主体类型，实际为 {snapshot}"
                           f"（--entity {entity}）[/red]")
         raise typer.Exit(2)
+    if (links is not None or persons is not None) and snapshot is None:
+        err_console.print("[red]--links、--persons 只与 --snapshot 同用"
+                          "（--sources 目录中的关联表会自动读取）[/red]")
+        raise typer.Exit(2)
+    for name, folder in (("--links", links), ("--persons", persons)):
+        if folder is not None and not folder.exists():
+            err_console.print(f"[red]{name} 不存在：{folder}[/red]")
+            raise typer.Exit(2)
     if scheduler and workers:
         err_console.print("[red]--scheduler 与 --workers 只能选一个[/red]")
         raise typer.Exit(2)
@@ -93,7 +111,7 @@ def run(
                 report = run_snapshot(
                     settings, engine=engine, snapshot=snapshot, entity=str(entity), as_of=day,
                     progress=bars.message, scheduler=scheduler, workers=workers,
-                    part_progress=bars.advance,
+                    part_progress=bars.advance, links=links, persons=persons,
                 )
             else:
                 assert sources is not None

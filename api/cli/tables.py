@@ -57,4 +57,40 @@ def print_summary(
             *(f"{row[name]:,}" for name, _ in extra),
             amount_text,
         )
+    by_period: dict[str, int] = {}
+    for row in rows:
+        policy = by_id.get(row["policy_id"])
+        if policy is not None and policy.amount is not None:
+            period = policy.amount.period
+            by_period[period] = by_period.get(period, 0) + int(row["eligible_amount_fen"] or 0)
+    table.add_section()
+    table.add_row(
+        f"合计（{len(rows)} 项政策）",
+        f"{sum(r['eligible'] for r in rows):,}",
+        f"{sum(r['undetermined'] for r in rows):,}",
+        *(f"{sum(r[name] for r in rows):,}" for name, _ in extra),
+        "\n".join(f"{format_fen(fen).removesuffix(' 元')} {PERIOD_LABELS[period]}"
+                  for period, fen in sorted(by_period.items(), key=lambda kv: PERIOD_ORDER[kv[0]]))
+        or "不涉及金额",
+    )
     console.print(table)
+    declared_only = [by_id[r["policy_id"]] for r in rows
+                     if r["policy_id"] in by_id and not r["eligible"]
+                     and declared_conditions(by_id[r["policy_id"]])]
+    if declared_only:
+        console.print("其中 " + "、".join(
+            f"{p.title}（须申报：{'、'.join(declared_conditions(p))}）" for p in declared_only)
+            + " 含只能由申请人申报的条件，数据最多判定为“待确认”，由预填申请补齐。",
+            highlight=False, soft_wrap=True)
+
+
+PERIOD_ORDER = {"year": 0, "month": 1, "once": 2}
+
+
+def declared_conditions(policy: Policy) -> list[str]:
+    """Labels of the catalog fields the policy reads that only the applicant declares (no
+    source has them: UNKNOWN until declared)."""
+    from profiles.catalog import load_catalog
+
+    entity = load_catalog().entity(policy.entity)
+    return [f.label for f in entity.by_kind("declared") if f.name in policy.fields_read]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
@@ -106,6 +107,39 @@ def publish_library(engine: Engine, *, say: Say) -> int:
     return len(published)
 
 
+def import_demo_awards(engine: Engine, sources: Path, *, say: Say) -> int:
+    """Import the synthetic award history (:mod:`profiles.synth.awards`) into the award
+    ledger and declare the ledger complete from each start of the policies that look it up:
+    an earlier system paid what the file lists, this one pays every later award itself.
+    Returns the number imported."""
+    from matcher.award_import import import_awards
+    from profiles.synth.awards import AWARDS_FILE
+    from rules.loader import bundled_library
+    from store import awards as award_store
+
+    library = bundled_library()
+    path = sources / AWARDS_FILE
+    looked_up = sorted((p for p in library if p.ledger_lookups or p.cap), key=lambda p: p.id)
+    with transaction(engine) as session:
+        imported, rejects = 0, 0
+        if path.exists():
+            report = import_awards(session, path.read_text(encoding="utf-8"),
+                                   entity_kind="enterprise", library=library,
+                                   source=path.name, actor="officer", today=dt.date.today())
+            imported, rejects = report.imported, len(report.rejects)
+        for policy in looked_up:
+            award_store.declare_complete(session, entity_kind=policy.entity,
+                                         policy_id=policy.id,
+                                         complete_from=policy.effective_from, actor="officer")
+    message = f"奖励台账：导入以往系统已发放的奖励 {imported} 笔"
+    if rejects:
+        message += f"，隔离 {rejects} 行"
+    if looked_up:
+        message += (f"；{'、'.join(p.title for p in looked_up)} 的发放记录自政策生效日起完整")
+    say(message)
+    return imported
+
+
 def load_demo(settings: Settings, engine: Engine, *, enterprises: int, persons: int,
               seed: int, say: Say) -> list[DemoAccount]:
     """Fill an empty store with demo data; returns the demo accounts. ``engine`` must carry
@@ -119,6 +153,7 @@ def load_demo(settings: Settings, engine: Engine, *, enterprises: int, persons: 
     sources = settings.data_dir / "demo-sources"
     say(f"合成演示人群：企业 {enterprises}，个人 {persons} …")
     synthesize(sources, enterprises=enterprises, persons=persons, seed=seed)
+    import_demo_awards(engine, sources, say=say)
     say(f"构建画像并匹配（评估日 {DEMO_AS_OF}）…")
     run_pipeline(settings, engine=engine, sources_dir=sources, as_of=DEMO_AS_OF,
                  progress=lambda _stage, message: say(message))

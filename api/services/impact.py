@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session
 
 from api.services.groups import ordered
 from api.services.population import DISTRICT_COLUMNS, DataAccess
-from api.services.simulate import derived_frame, display_id, group_codes, label_of, match_policy
+from api.services.simulate import (
+    derived_frame,
+    display_id,
+    group_codes,
+    label_of,
+    match_context,
+    match_policy,
+)
 from profiles.masking import mask_name
 from rules.model import Policy
 from store.money import yuan_of_fen
@@ -107,11 +114,13 @@ def impact(data: DataAccess, session: Session, policy: Policy, *, as_of: dt.date
         day = policy.effective_from
     frame = derived_frame(population, day)
     others, sets = data.policies_for(session, policy.entity)
-    after = match_policy(frame, policy, others, as_of=day, sets=sets)
+    extra = match_context(data, session, population, frame,
+                          [policy, *(p for p in others if p.id != policy.id)], as_of=day)
+    after = match_policy(frame, policy, others, as_of=day, sets=sets, extra=extra)
     current = next((p for p in others if p.id == policy.id), None)
     before = _EMPTY
     if current is not None and current.in_effect(day):
-        before = match_policy(frame, current, others, as_of=day, sets=sets)
+        before = match_policy(frame, current, others, as_of=day, sets=sets, extra=extra)
     changes = compare(before, after)
     key = population.key
     district = DISTRICT_COLUMNS[policy.entity]

@@ -12,7 +12,7 @@ import polars as pl
 from sqlalchemy.orm import Session
 
 from api.services.groups import district_label, industry_label, ordered
-from api.services.population import DISTRICT_COLUMNS, DataAccess, Population
+from api.services.population import DISTRICT_COLUMNS, DataAccess, NoDataYet, Population
 from profiles.masking import mask_id
 from rules.model import Policy
 from store.money import yuan_of_fen
@@ -33,12 +33,40 @@ def derived_frame(population: Population, as_of: dt.date) -> pl.DataFrame:
 
 
 def match_policy(frame: pl.DataFrame, policy: Policy, others: Sequence[Policy], *, as_of: dt.date,
-           sets: Any) -> pl.DataFrame:
+           sets: Any, extra: dict[str, Any] | None = None) -> pl.DataFrame:
     from matcher.evaluate import match_frame
 
     pool = [policy, *(p for p in others if p.id != policy.id)]
-    out = match_frame(frame, entity=policy.entity, policies=pool, as_of=as_of, sets=sets)
+    out = match_frame(frame, entity=policy.entity, policies=pool, as_of=as_of, sets=sets,
+                      **(extra or {}))
     return out.filter(pl.col("policy_id") == policy.id)
+
+
+def match_context(data: DataAccess, session: Session, population: Population,
+                  frame: pl.DataFrame, pool: Sequence[Policy], *, as_of: dt.date
+                  ) -> dict[str, Any]:
+    """What the nightly run gives the matcher besides the profiles, so that a simulation
+    decides as the run would: the award ledger (received(), first-time conditions, cap
+    groups) and the household register and employment links of the sources folder, their
+    members' own fields from the person snapshot."""
+    extra: dict[str, Any] = {}
+    if any(p.ledger_lookups or p.cap for p in pool):
+        from matcher.award_import import load_ledger
+
+        extra["ledger"] = load_ledger(session, entity_kind=population.entity, library=pool,
+                                      as_of=as_of)
+    folder = data.settings.sources_dir
+    if folder is not None and any(p.aggregates for p in pool):
+        from profiles.relations import load_relations
+
+        persons: pl.DataFrame | None = frame if population.entity == "person" else None
+        if persons is None:
+            try:
+                persons = derived_frame(data.population(session, "person"), as_of)
+            except NoDataYet:
+                persons = None  # members' person fields UNKNOWN, link fields known
+        extra["related"] = load_relations(folder, persons=persons).frames
+    return extra
 
 
 def group_codes(frame: pl.DataFrame, key: str, column: str) -> pl.DataFrame | None:
@@ -129,7 +157,9 @@ def simulate(data: DataAccess, session: Session, policy: Policy, *,
         day = policy.effective_from
     frame = derived_frame(population, day)
     others, sets = data.policies_for(session, policy.entity)
-    outcomes = match_policy(frame, policy, others, as_of=day, sets=sets)
+    extra = match_context(data, session, population, frame,
+                          [policy, *(p for p in others if p.id != policy.id)], as_of=day)
+    outcomes = match_policy(frame, policy, others, as_of=day, sets=sets, extra=extra)
     key = population.key
     district = DISTRICT_COLUMNS[policy.entity]
     report: dict[str, Any] = {
@@ -151,7 +181,7 @@ def simulate(data: DataAccess, session: Session, policy: Policy, *,
     }
     current = next((p for p in others if p.id == policy.id), None)
     if current is not None and current.in_effect(day):
-        before = match_policy(frame, current, others, as_of=day, sets=sets)
+        before = match_policy(frame, current, others, as_of=day, sets=sets, extra=extra)
         report["published"] = _difference(before, outcomes, current)
     return report
 

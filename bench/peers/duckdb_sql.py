@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -65,69 +66,24 @@ class SqlCompiler:
     sets: Mapping[str, NamedSet]
     as_of: dt.date
     parameters: Mapping[str, Parameter]
-    _values: dict[type, Callable[[SqlCompiler, A.Expr], str]] = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self._values = VALUE_RULES
-
     # -- values ---------------------------------------------------------------------------
 
     def value(self, node: A.Expr) -> str:
-        rule = self._values.get(type(node))
+        """Any core node: one rule per node type (:data:`RULES`)."""
+        rule = RULES.get(type(node))
         if rule is None:
             raise UnsupportedNode(TARGET, node)
-        return rule(self, node)
+        out: str = rule(self, node)
+        return out
 
     # -- truth ----------------------------------------------------------------------------
 
     def truth(self, node: A.Expr) -> str:
-        """A boolean SQL expression; NULL = UNKNOWN."""
-        if isinstance(node, A.And):
-            return "(" + " AND ".join(self.truth(i) for i in node.items) + ")"
-        if isinstance(node, A.Or):
-            return "(" + " OR ".join(self.truth(i) for i in node.items) + ")"
-        if isinstance(node, A.Not):
-            return f"(NOT {self.truth(node.item)})"
-        if isinstance(node, A.FieldRef):
-            if is_listed_bool(node, self.catalog):
-                return f"COALESCE({quote_ident(node.name)}, FALSE)"
-            return self.value(node)
-        if isinstance(node, A.IsEmpty):
-            raw = f"({self.value(node.item)} IS {'NOT ' if node.negated else ''}NULL)"
-            return self._decided(node, raw)
-        if isinstance(node, (A.Compare, A.In)):
-            return self._decided(node, self._possible(node, self._atom(node)))
-        if isinstance(node, A.Bool):
-            return "TRUE" if node.value else "FALSE"
-        if isinstance(node, A.ParamRef):
-            bound = self.param(node)
-            return "CAST(NULL AS BOOLEAN)" if bound is None else self.truth(bound)
-        raise UnsupportedNode(TARGET, node)
-
-    def _atom(self, node: A.Compare | A.In) -> str:
-        if isinstance(node, A.Compare):
-            op = "=" if node.op == "=" else "<>" if node.op == "!=" else node.op
-            return f"({self.value(node.left)} {op} {self.value(node.right)})"
-        item = self.value(node.item)
-        container = node.container
-        if isinstance(container, A.ListLit):
-            if not container.items:
-                inside = "FALSE"
-            else:
-                inside = f"({item} IN ({', '.join(self.value(i) for i in container.items)}))"
-        elif isinstance(container, A.SetRef) and not self.sets[container.name].by_prefix:
-            items = ", ".join(quote_str(v) for v in self.sets[container.name].items)
-            inside = f"({item} IN ({items}))" if items else "FALSE"
-        elif isinstance(container, (A.SetRef, A.RegionRef)):
-            prefixes = self._prefixes(container)
-            if prefixes:
-                inside = "(" + " OR ".join(
-                    f"starts_with({item}, {quote_str(p)})" for p in prefixes) + ")"
-            else:
-                inside = f"CASE WHEN {item} IS NULL THEN NULL ELSE FALSE END"
-        else:
-            raise UnsupportedNode(TARGET, container)
-        return f"(NOT {inside})" if node.negated else inside
+        """A boolean SQL expression; NULL = UNKNOWN. A bare list-type boolean that is empty
+        is FALSE."""
+        if is_listed_bool(node, self.catalog):
+            return f"COALESCE({self.value(node)}, FALSE)"
+        return self.value(node)
 
     def _possible(self, node: A.Compare | A.In, sql: str) -> str:
         """Where the tag is NULL, the truth its possible-set mask decides (rules.possible)."""
@@ -153,11 +109,6 @@ class SqlCompiler:
         decided = "TRUE" if decided_value(node) else "FALSE"
         empty = " OR ".join(f"{quote_ident(f)} IS NULL" for f in listed)
         return f"(CASE WHEN {empty} THEN {decided} ELSE {sql} END)"
-
-    def _prefixes(self, node: A.SetRef | A.RegionRef) -> tuple[str, ...]:
-        if isinstance(node, A.RegionRef):
-            return (node.prefix,)
-        return self.sets[node.name].items
 
     def param(self, node: A.ParamRef) -> A.Expr | None:
         """The parameter's value in force on ``as_of``; None (NULL) before its first date."""
@@ -237,12 +188,65 @@ def _neg(c: SqlCompiler, node: A.Expr) -> str:
     return f"(- {c.value(node.item)})"
 
 
-def _boolean(c: SqlCompiler, node: A.Expr) -> str:
-    return c.truth(node)
+def _atom(raw: Callable[[SqlCompiler, Any], str]) -> Rule:
+    def rule(c: SqlCompiler, node: A.Expr) -> str:
+        return c._decided(node, raw(c, node))  # type: ignore[arg-type]
+
+    return rule
 
 
-#: The one dispatch table of value compilation; a node type not here is unsupported.
-VALUE_RULES: dict[type, Callable[[SqlCompiler, A.Expr], str]] = {
+def _compare(c: SqlCompiler, node: A.Compare) -> str:
+    op = "=" if node.op == "=" else "<>" if node.op == "!=" else node.op
+    return f"({c.value(node.left)} {op} {c.value(node.right)})"
+
+
+def _in(c: SqlCompiler, node: A.In) -> str:
+    item = c.value(node.item)
+    membership: Membership = c.value(node.container)  # type: ignore[assignment]
+    inside = membership(item)
+    return f"(NOT {inside})" if node.negated else inside
+
+
+def _is_empty(c: SqlCompiler, node: A.IsEmpty) -> str:
+    return f"({c.value(node.item)} IS {'NOT ' if node.negated else ''}NULL)"
+
+
+def _list(c: SqlCompiler, node: A.ListLit) -> Membership:
+    values = ", ".join(c.value(i) for i in node.items)
+    return lambda item: f"({item} IN ({values}))" if values else "FALSE"
+
+
+def _prefixes(item: str, prefixes: tuple[str, ...]) -> str:
+    if not prefixes:
+        return f"CASE WHEN {item} IS NULL THEN NULL ELSE FALSE END"
+    return "(" + " OR ".join(f"starts_with({item}, {quote_str(p)})" for p in prefixes) + ")"
+
+
+def _set(c: SqlCompiler, node: A.SetRef) -> Membership:
+    named = c.sets[node.name]
+    if named.by_prefix:
+        return lambda item: _prefixes(item, named.items)
+    items = ", ".join(quote_str(v) for v in named.items)
+    return lambda item: f"({item} IN ({items}))" if items else "FALSE"
+
+
+def _region(c: SqlCompiler, node: A.RegionRef) -> Membership:
+    return lambda item: _prefixes(item, (node.prefix,))
+
+
+def _unsupported(c: SqlCompiler, node: A.Expr) -> str:
+    """Not in this peer: the bench policies do not refer to other policies, the award
+    ledger or related entities."""
+    raise UnsupportedNode(TARGET, node)
+
+
+Rule = Callable[[SqlCompiler, Any], Any]
+Membership = Callable[[str], str]  # a container: SQL of "the item is in it"
+
+#: The SQL form of every core node (:data:`rules.ast.CORE`); :data:`rules.interpret.RULES`
+#: is the specification (SQL's NULL logic is Kleene). A container compiles to a membership
+#: test on the item's SQL.
+RULES: dict[type, Rule] = {
     A.Number: _number,
     A.String: _string,
     A.Bool: _bool_lit,
@@ -250,15 +254,21 @@ VALUE_RULES: dict[type, Callable[[SqlCompiler, A.Expr], str]] = {
     A.AsOf: _date,
     A.FieldRef: _field_ref,
     A.ParamRef: _param_value,
+    A.SetRef: _set,
+    A.RegionRef: _region,
+    A.ListLit: _list,
+    A.PolicyRef: _unsupported,
+    A.LedgerRef: _unsupported,
+    A.Compare: _atom(lambda c, n: c._possible(n, _compare(c, n))),
+    A.In: _atom(lambda c, n: c._possible(n, _in(c, n))),
+    A.IsEmpty: _atom(_is_empty),
+    A.And: lambda c, n: "(" + " AND ".join(c.truth(i) for i in n.items) + ")",
+    A.Or: lambda c, n: "(" + " OR ".join(c.truth(i) for i in n.items) + ")",
+    A.Not: lambda c, n: f"(NOT {c.truth(n.item)})",
     A.Arith: _arith,
     A.Neg: _neg,
     A.Call: _call,
-    A.Compare: _boolean,
-    A.In: _boolean,
-    A.IsEmpty: _boolean,
-    A.And: _boolean,
-    A.Or: _boolean,
-    A.Not: _boolean,
+    A.Aggregate: _unsupported,
 }
 
 

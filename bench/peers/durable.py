@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,13 +113,12 @@ class _Builder:
         return getattr(lang.m, key) == positive
 
     def expr(self, node: A.Expr, *, positive: bool) -> Any:
-        if isinstance(node, A.Not):
-            return self.expr(node.item, positive=not positive)
-        if isinstance(node, (A.And, A.Or)):
-            parts = [self.expr(i, positive=positive) for i in node.items]
-            conj = isinstance(node, A.And) == positive  # De Morgan under negation
-            return _fold(parts, conj=conj)
-        return self.atom(node, positive=positive)
+        """Any core node as a condition (``positive`` False: its negation), one rule per node
+        type (:data:`RULES`)."""
+        rule = RULES.get(type(node))
+        if rule is None:
+            raise UnsupportedNode(TARGET, node)
+        return rule(self, node, positive)
 
     def tree(self, node: ConditionNode, *, positive: bool = True) -> Any:
         if isinstance(node, Condition):
@@ -131,6 +130,24 @@ class _Builder:
             return _fold(parts, conj=isinstance(node, AllOf) == positive)
         raise UnsupportedNode(TARGET, node)
 
+
+
+def _logic(b: _Builder, node: A.And | A.Or, positive: bool, *, conj: bool) -> Any:
+    parts = [b.expr(i, positive=positive) for i in node.items]
+    return _fold(parts, conj=conj == positive)  # De Morgan under negation
+
+
+Rule = Callable[[_Builder, Any, bool], Any]
+
+#: The durable_rules (bench) form of every core node (:data:`rules.ast.CORE`) as a condition
+#: of a fully-known fact: logic runs in durable_rules (NOT pushed to the atoms); every other
+#: node is an atom, native (``field op literal``) or precomputed by the numpy peer.
+RULES: dict[type, Rule] = {
+    **{t: lambda b, node, positive: b.atom(node, positive=positive) for t in A.CORE},
+    A.And: lambda b, node, positive: _logic(b, node, positive, conj=True),
+    A.Or: lambda b, node, positive: _logic(b, node, positive, conj=False),
+    A.Not: lambda b, node, positive: b.expr(node.item, positive=not positive),
+}
 
 def _fold(parts: list[Any], *, conj: bool) -> Any:
     out = parts[0]

@@ -25,6 +25,7 @@ import datetime as dt
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -121,12 +122,7 @@ class Evaluator:
     # -- values ------------------------------------------------------------------------------
 
     def value(self, node: A.Expr, params: Mapping[str, Parameter]) -> Val:
-        if isinstance(node, A.ParamRef):
-            param = params.get(node.name)
-            bound = param.at(self.as_of) if param is not None else None
-            if bound is None:
-                return Val("num", np.zeros(1), np.zeros(1, dtype=bool))
-            return self.value(bound, params)
+        """The value of a node, computed once per node and parameter values in force."""
         key = self._key(node, params)
         if key not in self._values:
             self._values[key] = self._value(node, params)
@@ -145,31 +141,12 @@ class Evaluator:
         return (node, bound)
 
     def _value(self, node: A.Expr, params: Mapping[str, Parameter]) -> Val:
-        one = np.ones(1, dtype=bool)
-        if isinstance(node, A.Number):
-            return Val("num", np.array([node.value], dtype=np.float64), one)
-        if isinstance(node, A.String):
-            return Val("str", np.zeros(1, dtype=np.int32), one, literal=node.value)
-        if isinstance(node, A.Bool):
-            return Val("bool", np.array([node.value]), one)
-        if isinstance(node, (A.Date, A.AsOf)):
-            day = node.value if isinstance(node, A.Date) else self.as_of
-            return Val("date", np.array([day.toordinal() - _EPOCH], dtype=np.int64), one)
-        if isinstance(node, A.FieldRef):
-            if is_declared(node.name, self.catalog):  # only the applicant can declare it
-                return Val(_KINDS[self.catalog.field(node.name).type], np.zeros(1),
-                           np.zeros(1, dtype=bool), categories=np.array([], dtype=str))
-            return self.column(node.name)
-        if isinstance(node, A.Arith):
-            return self._arith(node, params)
-        if isinstance(node, A.Neg):
-            item = self.value(node.item, params)
-            return Val("num", -item.value, item.known)
-        if isinstance(node, A.Call):
-            return self._call(node, params)
-        if isinstance(node, (A.Compare, A.In, A.IsEmpty, A.And, A.Or, A.Not)):
-            return self.truth(node, params)
-        raise UnsupportedNode(TARGET, node)
+        """Any core node: one rule per node type (:data:`RULES`)."""
+        rule = RULES.get(type(node))
+        if rule is None:
+            raise UnsupportedNode(TARGET, node)
+        out: Val = rule(self, node, params)
+        return out
 
     def _arith(self, node: A.Arith, params: Mapping[str, Parameter]) -> Val:
         left, right = self.value(node.left, params), self.value(node.right, params)
@@ -208,37 +185,15 @@ class Evaluator:
     # -- truth -------------------------------------------------------------------------------
 
     def truth(self, node: A.Expr, params: Mapping[str, Parameter]) -> Val:
-        """Kleene truth of a boolean expression as (value, known)."""
+        """Kleene truth of an expression used as a condition, as (value, known) over every
+        row; a bare list-type boolean that is empty is FALSE."""
         key = self._key(node, params)
         if key not in self._truths:
-            self._truths[key] = self._truth(node, params)
-        return self._truths[key]
-
-    def _truth(self, node: A.Expr, params: Mapping[str, Parameter]) -> Val:
-        if isinstance(node, (A.And, A.Or)):
-            items = [self.truth(i, params) for i in node.items]
-            return kleene_and(items) if isinstance(node, A.And) else kleene_or(items)
-        if isinstance(node, A.Not):
-            return kleene_not(self.truth(node.item, params))
-        if isinstance(node, A.FieldRef):
-            col = self.value(node, params)
-            if is_listed_bool(node, self.catalog):
-                return _bool(col.value & col.known, self._true, self.n)
-            return _bool(col.value & col.known, col.known, self.n)
-        if isinstance(node, A.IsEmpty):
-            item = self.value(node.item, params)
-            empty = np.broadcast_to(~item.known, (self.n,))
-            return self._decided(node, Val("bool", ~empty if node.negated else empty,
-                                           self._true))
-        if isinstance(node, A.Compare):
-            return self._decided(node, self._possible(node, params, self._compare(node, params)))
-        if isinstance(node, A.In):
-            return self._decided(node, self._possible(node, params, self._in(node, params)))
-        if isinstance(node, (A.Bool, A.ParamRef)):
             v = self.value(node, params)
-            return Val("bool", np.broadcast_to(v.value.astype(bool) & v.known, (self.n,)),
-                       np.broadcast_to(v.known, (self.n,)))
-        raise UnsupportedNode(TARGET, node)
+            value = v.value.astype(bool) & v.known
+            known = self._true if is_listed_bool(node, self.catalog) else v.known
+            self._truths[key] = _bool(value, known, self.n)
+        return self._truths[key]
 
     def _compare(self, node: A.Compare, params: Mapping[str, Parameter]) -> Val:
         left, right = self.value(node.left, params), self.value(node.right, params)
@@ -268,25 +223,8 @@ class Evaluator:
 
     def _in(self, node: A.In, params: Mapping[str, Parameter]) -> Val:
         item = self.value(node.item, params)
-        container = node.container
-        if isinstance(container, A.ListLit):
-            if item.kind == "str":
-                wanted = [str(self.value(i, params).literal) for i in container.items]
-                assert item.categories is not None
-                inside = self._codes_where(item, np.isin(item.categories, wanted))
-            else:
-                values = [self.value(i, params).value[0] for i in container.items]
-                inside = np.isin(item.value, values)
-        elif isinstance(container, (A.SetRef, A.RegionRef)):
-            if item.categories is None:
-                raise UnsupportedNode(TARGET + " (set membership of a non-string)", node.item)
-            if isinstance(container, A.RegionRef):
-                per_cat = np.char.startswith(item.categories, container.prefix)
-            else:
-                per_cat = self._set_members(container.name, item.categories)
-            inside = self._codes_where(item, per_cat)
-        else:
-            raise UnsupportedNode(TARGET, container)
+        membership: Membership = self.value(node.container, params)  # type: ignore[assignment]
+        inside = membership(item)
         if node.negated:
             inside = ~inside
         return _bool(inside & item.known, item.known, self.n)
@@ -363,7 +301,8 @@ class Evaluator:
             by = self.value(rule.by, params)
             meets = [Val("bool", by.known & (by.value >= t.from_), by.known)
                      for t in rule.tiers]
-            branches = [(~(meets[0].known & meets[0].value), None)]
+            branches: list[tuple[np.ndarray, Val | None]] = [
+                (~(meets[0].known & meets[0].value), None)]
             for i, tier in enumerate(rule.tiers):
                 possible = ~meets[i].known | meets[i].value
                 if i + 1 < len(meets):
@@ -401,6 +340,109 @@ class Evaluator:
             high = np.where(possible, np.maximum(high, value), high)
         known = ~unknown & (low == high)
         return Val("num", np.where(known, low, 0.0), known)
+
+
+
+# ---- the rules: one per core node ---------------------------------------------------------
+
+Rule = Callable[[Evaluator, Any, Mapping[str, Parameter]], Any]
+Membership = Callable[[Val], np.ndarray]  # a container: per row, is the item in it?
+_ONE = np.ones(1, dtype=bool)
+
+
+def _decided(raw: Rule) -> Rule:
+    def rule(ev: Evaluator, node: A.Expr, params: Mapping[str, Parameter]) -> Val:
+        return ev._decided(node, raw(ev, node, params))  # type: ignore[arg-type]
+
+    return rule
+
+
+def _param(ev: Evaluator, node: A.ParamRef, params: Mapping[str, Parameter]) -> Any:
+    param = params.get(node.name)
+    bound = param.at(ev.as_of) if param is not None else None
+    if bound is None:
+        return Val("num", np.zeros(1), np.zeros(1, dtype=bool))
+    return ev.value(bound, params)
+
+
+def _date(ev: Evaluator, node: A.Date | A.AsOf, params: Mapping[str, Parameter]) -> Val:
+    day = node.value if isinstance(node, A.Date) else ev.as_of
+    return Val("date", np.array([day.toordinal() - _EPOCH], dtype=np.int64), _ONE)
+
+
+def _field(ev: Evaluator, node: A.FieldRef, params: Mapping[str, Parameter]) -> Val:
+    if is_declared(node.name, ev.catalog):  # only the applicant can declare it
+        return Val(_KINDS[ev.catalog.field(node.name).type], np.zeros(1),
+                   np.zeros(1, dtype=bool), categories=np.array([], dtype=str))
+    return ev.column(node.name)
+
+
+def _is_empty(ev: Evaluator, node: A.IsEmpty, params: Mapping[str, Parameter]) -> Val:
+    item = ev.value(node.item, params)
+    empty = np.broadcast_to(~item.known, (ev.n,))
+    return Val("bool", ~empty if node.negated else empty, ev._true)
+
+
+def _list(ev: Evaluator, node: A.ListLit, params: Mapping[str, Parameter]) -> Membership:
+    def member(item: Val) -> np.ndarray:
+        if item.kind == "str":
+            wanted = [str(ev.value(i, params).literal) for i in node.items]
+            assert item.categories is not None
+            return ev._codes_where(item, np.isin(item.categories, wanted))
+        return np.isin(item.value, [ev.value(i, params).value[0] for i in node.items])
+
+    return member
+
+
+def _strings(item: Val, node: A.Expr) -> np.ndarray:
+    if item.categories is None:
+        raise UnsupportedNode(TARGET + " (set membership of a non-string)", node)
+    return item.categories
+
+
+def _set(ev: Evaluator, node: A.SetRef, params: Mapping[str, Parameter]) -> Membership:
+    return lambda item: ev._codes_where(
+        item, ev._set_members(node.name, _strings(item, node)))
+
+
+def _region(ev: Evaluator, node: A.RegionRef, params: Mapping[str, Parameter]) -> Membership:
+    return lambda item: ev._codes_where(
+        item, np.char.startswith(_strings(item, node), node.prefix))
+
+
+def _unsupported(ev: Evaluator, node: A.Expr, params: Mapping[str, Parameter]) -> Val:
+    """Not in this peer: the bench policies do not refer to other policies, the award
+    ledger or related entities."""
+    raise UnsupportedNode(TARGET, node)
+
+
+#: The numpy form of every core node (:data:`rules.ast.CORE`); :data:`rules.interpret.RULES`
+#: is the specification. A container compiles to a membership test.
+RULES: dict[type, Rule] = {
+    A.Number: lambda ev, n, p: Val("num", np.array([n.value], dtype=np.float64), _ONE),
+    A.String: lambda ev, n, p: Val("str", np.zeros(1, dtype=np.int32), _ONE, literal=n.value),
+    A.Bool: lambda ev, n, p: Val("bool", np.array([n.value]), _ONE),
+    A.Date: _date,
+    A.AsOf: _date,
+    A.FieldRef: _field,
+    A.ParamRef: _param,
+    A.SetRef: _set,
+    A.RegionRef: _region,
+    A.ListLit: _list,
+    A.PolicyRef: _unsupported,
+    A.LedgerRef: _unsupported,
+    A.Compare: _decided(lambda ev, n, p: ev._possible(n, p, ev._compare(n, p))),
+    A.In: _decided(lambda ev, n, p: ev._possible(n, p, ev._in(n, p))),
+    A.IsEmpty: _decided(_is_empty),
+    A.And: lambda ev, n, p: kleene_and([ev.truth(i, p) for i in n.items]),
+    A.Or: lambda ev, n, p: kleene_or([ev.truth(i, p) for i in n.items]),
+    A.Not: lambda ev, n, p: kleene_not(ev.truth(n.item, p)),
+    A.Arith: lambda ev, n, p: ev._arith(n, p),
+    A.Neg: lambda ev, n, p: (lambda item: Val("num", -item.value, item.known))(
+        ev.value(n.item, p)),
+    A.Call: lambda ev, n, p: ev._call(n, p),
+    A.Aggregate: _unsupported,
+}
 
 
 def civil_from_days(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -30,7 +30,7 @@ named sets and regions use prefix keys (``f_industry_code__p2``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,10 +52,15 @@ from rules.model import (
 )
 from rules.possible import PossibleTest, possible_test
 from rules.printer import to_source
-from rules.semantics import ATOMS, decided_value, is_listed_bool, list_fields
+from rules.semantics import decided_value, is_listed_bool, list_fields
 from rules.sets import NamedSet, NamedSets
 
 GUARD: dict[str, Any] = {"kind": "profile"}
+#: Rules hang from the guard in groups of this many, each group behind a key of its own
+#: (``g0``, ``g1``... every fact carries them all): durable_rules evaluates a fact with a
+#: stack of at most 64 alpha nodes passing at once (its ERR_MAX_STACK_SIZE, code 303), so 65
+#: tests passing side by side under the guard alone would refuse the fact.
+GROUP_SIZE = 32
 _OPS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", "!=": "$neq"}
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!="}
 _NEGATE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "=": "!=", "!=": "="}
@@ -82,11 +87,16 @@ class FactPlan:
     fields: set[str] = field(default_factory=set)
     terms: dict[str, tuple[ast.Expr, Mapping[str, Any]]] = field(default_factory=dict)
     texts: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    groups: int = 0  # rule groups (:data:`GROUP_SIZE`): keys g0... of every fact
     _term_keys: dict[tuple[ast.Expr, int], str] = field(default_factory=dict)
 
 
 def field_key(name: str) -> str:
     return f"f_{name}"
+
+
+def group_key(n: int) -> str:
+    return f"g{n}"
 
 
 @dataclass(frozen=True)
@@ -109,13 +119,17 @@ class CompiledRuleset:
         """durable_rules definitions: ``<question>|T`` and ``<question>|F`` per question
         (a NEVER formula has no rule), and ``seen`` (the guard alone)."""
         out: dict[str, dict[str, Any]] = {"seen": {"all": [{"m": dict(GUARD)}]}}
-        for q in self.questions:
-            for suffix, formula in (("T", q.true), ("F", q.false)):
-                if formula == NEVER:
-                    continue
-                body = GUARD if formula == ALWAYS else {"$and": [GUARD, to_json(formula)]}
-                out[f"{q.id}|{suffix}"] = {"all": [{"m": body}]}
+        for n, (name, formula) in enumerate(_formulas(self.questions)):
+            guard = [GUARD, {group_key(n // GROUP_SIZE): 1}]
+            body = {"$and": guard if formula == ALWAYS else [*guard, to_json(formula)]}
+            out[name] = {"all": [{"m": body}]}
         return out
+
+
+def _formulas(questions: Iterable[Question]) -> list[tuple[str, Formula]]:
+    """Rule name and formula of every question's TRUE and FALSE side that can fire."""
+    return [(f"{q.id}|{suffix}", formula) for q in questions
+            for suffix, formula in (("T", q.true), ("F", q.false)) if formula != NEVER]
 
 
 class _Compiler:
@@ -192,33 +206,13 @@ class _Compiler:
             rkey = self.key(right, policy)
             if rkey is None:
                 return UNKNOWN_PAIR
+            # durable_rules compares with an absent right-hand key as if it held a value
+            # (both rules fired): the right side must be present, as the left side must
+            present = Test({"$ex": {rkey: 1}})
             rhs = {"$m": rkey}
+            return (conj([_test(op, lkey, rhs), present]),
+                    conj([_test(_NEGATE[op], lkey, rhs), present]))
         return _test(op, lkey, rhs), _test(_NEGATE[op], lkey, rhs)
-
-    def member_raw(self, expr: ast.In, policy: Policy) -> Pair:
-        container = expr.container
-        if isinstance(container, ast.ListLit):
-            pairs = [self.compare_raw("=", expr.item, v, policy) for v in container.items]
-            if not pairs:
-                return self.present(expr.item, policy)
-            return disj(p[0] for p in pairs), conj(p[1] for p in pairs)
-        is_const, _ = self.constant(expr.item, policy)
-        if is_const:
-            raise UnsupportedNode(TARGET, expr)  # a constant item: the checker refuses it
-        base = self.key(expr.item, policy)
-        if base is None:
-            return UNKNOWN_PAIR
-        if isinstance(container, ast.SetRef):
-            return self.set_member(base, self.sets[container.name])
-        if isinstance(container, ast.RegionRef):
-            items: Iterable[tuple[str, int | None]] = [(container.prefix, len(container.prefix))]
-        else:
-            raise UnsupportedNode(TARGET, container)
-        tests = [(self.text_key(base, n), text) for text, n in items]
-        if not tests:
-            return NEVER, Test({"$ex": {base: 1}})
-        return (disj(Test({k: text}) for k, text in tests),
-                conj(Test({"$neq": {k: text}}) for k, text in tests))
 
     def set_member(self, base: str, named: NamedSet) -> Pair:
         """``x in set`` with certain, 待核 and excluded codes: the longest listed code that
@@ -250,25 +244,10 @@ class _Compiler:
         key = self.key(expr, policy)
         return (NEVER, NEVER) if key is None else (NEVER, Test({"$ex": {key: 1}}))
 
-    def atom(self, expr: ast.Expr, policy: Policy) -> Pair:
-        if isinstance(expr, ast.IsEmpty):
-            is_const, value = self.constant(expr.item, policy)
-            key = None if is_const else self.key(expr.item, policy)
-            if key is None:
-                empty: Pair = (ALWAYS, NEVER) if (value is None) else (NEVER, ALWAYS)
-            else:
-                empty = Test({"$nex": {key: 1}}), Test({"$ex": {key: 1}})
-            return (empty[1], empty[0]) if expr.negated else empty
-        if isinstance(expr, ast.Compare):
-            t, f = self.compare_raw(expr.op, expr.left, expr.right, policy)
-        else:
-            assert isinstance(expr, ast.In)
-            t, f = self.member_raw(expr, policy)
-            if expr.negated:
-                t, f = f, t
-        test = possible_test(expr, self.catalog, policy.parameters, self.as_of)
-        if test is not None:  # a null tag: decided by its still-possible values
-            t, f = self.by_mask(test, t, f)
+    def guarded(self, expr: ast.Expr, pair: Pair) -> Pair:
+        """An atom with the rule every atom obeys: an absent list-type field decides it
+        (:mod:`rules.semantics`), so ``$nex`` joins its TRUE or FALSE formula."""
+        t, f = pair
         listed = list_fields(expr, self.catalog)
         if listed:
             absent = disj(Test({"$nex": {field_key(n): 1}}) for n in listed)
@@ -294,44 +273,12 @@ class _Compiler:
     # ---- conditions and trees ---------------------------------------------------------
 
     def cond(self, expr: ast.Expr, policy: Policy) -> Pair:
-        if isinstance(expr, ast.Bool):
-            return (ALWAYS, NEVER) if expr.value else (NEVER, ALWAYS)
-        if isinstance(expr, ast.FieldRef):
-            key = self.key(expr, policy)
-            if key is None:
-                return UNKNOWN_PAIR
-            t: Formula = Test({key: True})
-            f: Formula = Test({key: False})
-            if is_listed_bool(expr, self.catalog):
-                return t, disj([f, Test({"$nex": {key: 1}})])
-            return t, f
-        if isinstance(expr, ast.LedgerRef):
-            name = field_key(ledger_column(expr))
-            self.plan.fields.add(ledger_column(expr))
-            return Test({name: True}), Test({name: False})
-        if isinstance(expr, ast.PolicyRef):
-            other = self.library.get(expr.policy_id)
-            if other is None:
-                raise PolicyError([Problem(file=policy.source or policy.id,
-                                           line=expr.pos.line, column=expr.pos.column,
-                                           code="unknown-policy",
-                                           message="expected a policy of the library, got "
-                                           f"'{expr.policy_id}'")])
-            if not other.in_effect(self.as_of):
-                return NEVER, ALWAYS
-            return self.policy_tree(other)
-        if isinstance(expr, ast.And):
-            pairs = [self.cond(i, policy) for i in expr.items]
-            return conj(p[0] for p in pairs), disj(p[1] for p in pairs)
-        if isinstance(expr, ast.Or):
-            pairs = [self.cond(i, policy) for i in expr.items]
-            return disj(p[0] for p in pairs), conj(p[1] for p in pairs)
-        if isinstance(expr, ast.Not):
-            t, f = self.cond(expr.item, policy)
-            return f, t
-        if isinstance(expr, ATOMS):
-            return self.atom(expr, policy)
-        raise UnsupportedNode(TARGET, expr)
+        """Any core node used as a condition: one rule per node type (:data:`RULES`)."""
+        rule = RULES.get(type(expr))
+        if rule is None:
+            raise UnsupportedNode(TARGET, expr)
+        pair: Pair = rule(self, expr, policy)
+        return pair
 
     def tree(self, node: ConditionNode, policy: Policy) -> Pair:
         if isinstance(node, Condition):
@@ -386,6 +333,180 @@ class _Compiler:
         return frozenset(out)
 
 
+
+# ---- the rules: one per core node ---------------------------------------------------------
+
+Rule = Callable[[_Compiler, Any, Policy], Any]
+#: a container: the (TRUE, FALSE) formulas of ``item in container`` for the item expression
+Membership = Callable[[ast.Expr], Pair]
+
+
+def _atom(raw: Rule) -> Rule:
+    def rule(c: _Compiler, expr: ast.Expr, policy: Policy) -> Pair:
+        t, f = raw(c, expr, policy)
+        test = possible_test(expr, c.catalog, policy.parameters, c.as_of)
+        if test is not None:  # a null tag: decided by its still-possible values
+            t, f = c.by_mask(test, t, f)
+        return c.guarded(expr, (t, f))
+
+    return rule
+
+
+def _term(c: _Compiler, expr: ast.Expr, policy: Policy) -> Pair:
+    """A value node used as a condition (a boolean parameter, literal or computed term):
+    TRUE when its value is true, FALSE when false, neither when UNKNOWN."""
+    is_const, value = c.constant(expr, policy)
+    if is_const:
+        return UNKNOWN_PAIR if value is None else (ALWAYS, NEVER) if value else (NEVER, ALWAYS)
+    key = c.key(expr, policy)
+    if key is None:
+        return UNKNOWN_PAIR
+    return Test({key: True}), Test({key: False})
+
+
+def _param(c: _Compiler, expr: ast.ParamRef, policy: Policy) -> Any:
+    """The parameter's value in force, compiled by its own rule (a dated list stays a
+    container); UNKNOWN before its first date."""
+    value = policy.parameters[expr.name].at(c.as_of)
+    return UNKNOWN_PAIR if value is None else RULES[type(value)](c, value, policy)
+
+
+def _field(c: _Compiler, expr: ast.FieldRef, policy: Policy) -> Pair:
+    key = c.key(expr, policy)
+    if key is None:
+        return UNKNOWN_PAIR
+    t: Formula = Test({key: True})
+    f: Formula = Test({key: False})
+    if is_listed_bool(expr, c.catalog):
+        return t, disj([f, Test({"$nex": {key: 1}})])
+    return t, f
+
+
+def _ledger(c: _Compiler, expr: ast.LedgerRef, policy: Policy) -> Pair:
+    name = field_key(ledger_column(expr))
+    c.plan.fields.add(ledger_column(expr))
+    return Test({name: True}), Test({name: False})
+
+
+def _policy_ref(c: _Compiler, expr: ast.PolicyRef, policy: Policy) -> Pair:
+    other = c.library.get(expr.policy_id)
+    if other is None:
+        raise PolicyError([Problem(file=policy.source or policy.id,
+                                   line=expr.pos.line, column=expr.pos.column,
+                                   code="unknown-policy",
+                                   message="expected a policy of the library, got "
+                                   f"'{expr.policy_id}'")])
+    if not other.in_effect(c.as_of):
+        return NEVER, ALWAYS
+    return c.policy_tree(other)
+
+
+def _and(c: _Compiler, expr: ast.And, policy: Policy) -> Pair:
+    pairs = [c.cond(i, policy) for i in expr.items]
+    return conj(p[0] for p in pairs), disj(p[1] for p in pairs)
+
+
+def _or(c: _Compiler, expr: ast.Or, policy: Policy) -> Pair:
+    pairs = [c.cond(i, policy) for i in expr.items]
+    return disj(p[0] for p in pairs), conj(p[1] for p in pairs)
+
+
+def _not(c: _Compiler, expr: ast.Not, policy: Policy) -> Pair:
+    t, f = c.cond(expr.item, policy)
+    return f, t
+
+
+def _compare(c: _Compiler, expr: ast.Compare, policy: Policy) -> Pair:
+    return c.compare_raw(expr.op, expr.left, expr.right, policy)
+
+
+def _in(c: _Compiler, expr: ast.In, policy: Policy) -> Pair:
+    membership: Membership = RULES[type(expr.container)](c, expr.container, policy)
+    t, f = membership(expr.item)
+    return (f, t) if expr.negated else (t, f)
+
+
+def _is_empty(c: _Compiler, expr: ast.IsEmpty, policy: Policy) -> Pair:
+    is_const, value = c.constant(expr.item, policy)
+    key = None if is_const else c.key(expr.item, policy)
+    if key is None:
+        empty: Pair = (ALWAYS, NEVER) if (value is None) else (NEVER, ALWAYS)
+    else:
+        empty = Test({"$nex": {key: 1}}), Test({"$ex": {key: 1}})
+    return (empty[1], empty[0]) if expr.negated else empty
+
+
+def _list(c: _Compiler, expr: ast.ListLit, policy: Policy) -> Membership:
+    def member(item: ast.Expr) -> Pair:
+        pairs = [c.compare_raw("=", item, v, policy) for v in expr.items]
+        if not pairs:
+            return c.present(item, policy)
+        return disj(p[0] for p in pairs), conj(p[1] for p in pairs)
+
+    return member
+
+
+def _text_base(c: _Compiler, item: ast.Expr, policy: Policy) -> str | None:
+    if c.constant(item, policy)[0]:
+        raise UnsupportedNode(TARGET, item)  # a constant item: the checker refuses it
+    return c.key(item, policy)
+
+
+def _set(c: _Compiler, expr: ast.SetRef, policy: Policy) -> Membership:
+    def member(item: ast.Expr) -> Pair:
+        base = _text_base(c, item, policy)
+        return UNKNOWN_PAIR if base is None else c.set_member(base, c.sets[expr.name])
+
+    return member
+
+
+def _region(c: _Compiler, expr: ast.RegionRef, policy: Policy) -> Membership:
+    def member(item: ast.Expr) -> Pair:
+        base = _text_base(c, item, policy)
+        if base is None:
+            return UNKNOWN_PAIR
+        key = c.text_key(base, len(expr.prefix))
+        return Test({key: expr.prefix}), Test({"$neq": {key: expr.prefix}})
+
+    return member
+
+
+def _related(c: _Compiler, expr: ast.Aggregate, policy: Policy) -> Pair:
+    """Refused: a fact is one entity's row; :func:`batch_only` leaves such policies to the
+    batch before compiling."""
+    raise UnsupportedNode(TARGET, expr)
+
+
+#: The durable_rules form of every core node (:data:`rules.ast.CORE`) used as a condition:
+#: its (TRUE, FALSE) formulas; :data:`rules.interpret.RULES` is the specification. Value
+#: nodes are terms computed when the fact is built (:data:`matcher.events.values.RULES`);
+#: a container compiles to the formulas of membership.
+RULES: dict[type, Rule] = {
+    ast.Number: _term,
+    ast.String: _term,
+    ast.Bool: _term,
+    ast.Date: _term,
+    ast.AsOf: _term,
+    ast.FieldRef: _field,
+    ast.ParamRef: _param,
+    ast.SetRef: _set,
+    ast.RegionRef: _region,
+    ast.ListLit: _list,
+    ast.PolicyRef: _policy_ref,
+    ast.LedgerRef: _ledger,
+    ast.Compare: _atom(_compare),
+    ast.In: _atom(_in),
+    ast.IsEmpty: _is_empty,
+    ast.And: _and,
+    ast.Or: _or,
+    ast.Not: _not,
+    ast.Arith: _term,
+    ast.Neg: _term,
+    ast.Call: _term,
+    ast.Aggregate: _related,
+}
+
+
 def batch_only(policy: Policy, library: Mapping[str, Policy]) -> Problem | None:
     """Why the event engine leaves ``policy`` to the batch, or None. Aggregates over related
     entities (``count(household.members where ...)``, ``spouse.age``) read other entities'
@@ -437,6 +558,7 @@ def compile_ruleset(policies: Iterable[Policy], *, catalog: EntityCatalog, sets:
             (leaf.id, compiler.fields_of(ast.fields_read(leaf.expr),
                                          ast.policies_referenced(leaf.expr)))
             for leaf in policy.conditions)
+    compiler.plan.groups = -(-len(_formulas(questions)) // GROUP_SIZE)
     return CompiledRuleset(entity=catalog.name, as_of=as_of, policies=chosen,
                            questions=tuple(questions), plan=compiler.plan,
                            leaf_fields=leaf_fields, catalog=catalog)

@@ -29,7 +29,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -71,13 +72,20 @@ def event_run_id(*, entity_kind: str, entity_id: str, as_of: dt.date, sequence: 
 def load_entity_current(session: Session, *, entity_kind: str, entity_id: str,
                         pairs: Iterable[tuple[str, str]]) -> pl.DataFrame:
     """The entity's entitlements for the (policy id, benefit period) pairs."""
+    return load_entities_current(session, entity_kind=entity_kind, entity_ids=[entity_id],
+                                 pairs=pairs)
+
+
+def load_entities_current(session: Session, *, entity_kind: str, entity_ids: Sequence[str],
+                          pairs: Iterable[tuple[str, str]]) -> pl.DataFrame:
+    """Some entities' entitlements for the (policy id, benefit period) pairs, in one read."""
     wanted = sorted(set(pairs))
-    if not wanted:
+    if not wanted or not entity_ids:
         return pl.DataFrame(schema=CURRENT_SCHEMA)
     cols = [entitlements.c[name] for name in CURRENT_SCHEMA]
     stmt = select(*cols).where(
         entitlements.c.entity_kind == entity_kind,
-        entitlements.c.entity_id == entity_id,
+        entitlements.c.entity_id.in_(sorted(set(entity_ids))),
         tuple_(entitlements.c.policy_id, entitlements.c.benefit_period).in_(wanted),
     )
     rows = [dict(r._mapping) for r in session.execute(stmt)]
@@ -86,6 +94,16 @@ def load_entity_current(session: Session, *, entity_kind: str, entity_id: str,
             row["unknown_fields"] = json.loads(row["unknown_fields"])
         row["unknown_fields"] = list(row["unknown_fields"] or [])
     return pl.DataFrame(rows, schema=CURRENT_SCHEMA)
+
+
+@dataclass(frozen=True)
+class EntityOutcomes:
+    """One applied event's result: the entity's rows of every policy (a policy without a
+    row is ineligible), and whether the entity is held on a data defect."""
+
+    entity_id: str
+    outcomes: Sequence[Mapping[str, Any]]
+    held: bool = False
 
 
 def record_outcomes(
@@ -108,25 +126,91 @@ def record_outcomes(
     defect — its benefits are held, not revoked, exactly as in the nightly run.
     ``library``: every policy (default ``policies``), for the members of a cap group that
     this call does not decide."""
-    rows = [dict(r) for r in outcomes]
+    return record_batch(db, [EntityOutcomes(entity_id, list(outcomes), held)],
+                        entity_kind=entity_kind, policies=policies, as_of=as_of,
+                        run_id=run_id, on_changes=on_changes, now=now, library=library)
+
+
+def record_batch(
+    db: Engine,
+    batch: Sequence[EntityOutcomes],
+    *,
+    entity_kind: str,
+    policies: Mapping[str, Policy],
+    as_of: dt.date,
+    run_id: str,
+    on_changes: ChangesHook | None = None,
+    now: dt.datetime | None = None,
+    library: Mapping[str, Policy] | None = None,
+) -> RunChanges:
+    """:func:`record_outcomes` of several entities (each at most once) in **one**
+    transaction: one read of their entitlements, one diff, one write and one ``on_changes``
+    for all of them, recorded under ``run_id``. A consumer that takes the events that
+    arrived while it wrote the previous batch pays a transaction per batch, not per event.
+
+    Entities with an eligible amount on a budgeted or capped policy are drawn and written
+    one after the other inside the transaction, so each sees what the batch drew before it
+    (two entities of one batch never exceed a budget together); the rest are diffed
+    together."""
+    ids = [b.entity_id for b in batch]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"expected each entity at most once in a batch, got {len(ids)} "
+                         f"results of {len(set(ids))} entities")
     periods = {pid: (p.amount.period if p.amount else None) for pid, p in policies.items()}
     reason = f"{as_of.isoformat()} 实时事件 {run_id}：不再符合政策条件"
     now = now or utcnow()
+    pairs = scope(periods, as_of)
+    budgeted = [b for b in batch if any(_draws(r, policies, caps=True) for r in b.outcomes)]
+    drawing = {b.entity_id for b in budgeted}
+    plain = [b for b in batch if b.entity_id not in drawing]
+    parts: list[RunChanges] = []
     with transaction(db) as session:
-        rows = draw_budgets(session, rows, entity_kind=entity_kind, entity_id=entity_id,
-                            policies=policies, periods=periods, as_of=as_of)
-        rows = draw_caps(session, rows, entity_kind=entity_kind, entity_id=entity_id,
-                         policies=policies, library=library or policies, as_of=as_of)
-        frame = pl.DataFrame(rows, schema=OUTCOME_SCHEMA)
-        current = load_entity_current(session, entity_kind=entity_kind, entity_id=entity_id,
-                                      pairs=scope(periods, as_of))
-        changes = compute_changes(frame, current, as_of=as_of, reason=reason,
-                                  held=pl.Series([entity_id]) if held else None)
-        if changes.total:
-            entitlement_bulk.write_changes(session, changes, entity_kind=entity_kind,
-                                           run_id=run_id, now=now)
-            if on_changes is not None:
-                on_changes(session, changes, run_id)
+        for one in budgeted:
+            rows = draw_budgets(session, [dict(r) for r in one.outcomes],
+                                entity_kind=entity_kind, entity_id=one.entity_id,
+                                policies=policies, periods=periods, as_of=as_of)
+            rows = draw_caps(session, rows, entity_kind=entity_kind, entity_id=one.entity_id,
+                             policies=policies, library=library or policies, as_of=as_of)
+            parts.append(_write(session, [one], {one.entity_id: rows}, pairs=pairs,
+                                entity_kind=entity_kind, as_of=as_of, reason=reason,
+                                run_id=run_id, now=now, on_changes=on_changes))
+        if plain:
+            parts.append(_write(session, plain,
+                                {b.entity_id: [dict(r) for r in b.outcomes] for b in plain},
+                                pairs=pairs, entity_kind=entity_kind, as_of=as_of,
+                                reason=reason, run_id=run_id, now=now,
+                                on_changes=on_changes))
+    if len(parts) == 1:
+        return parts[0]
+    return RunChanges(new=pl.concat([c.new for c in parts], how="vertical_relaxed"),
+                      updated=pl.concat([c.updated for c in parts], how="vertical_relaxed"),
+                      revoked=pl.concat([c.revoked for c in parts], how="vertical_relaxed"),
+                      held=sum(c.held for c in parts))
+
+
+def _draws(row: Mapping[str, Any], policies: Mapping[str, Policy], *,
+           caps: bool = False) -> bool:
+    """An eligible known amount of a budgeted policy (``caps``: or of a capped one)."""
+    policy = policies[row["policy_id"]]
+    return (row["outcome"] == "eligible" and row["amount_fen"] is not None
+            and (policy.budget is not None or (caps and policy.cap is not None)))
+
+
+def _write(session: Session, group: Sequence[EntityOutcomes],
+           rows: Mapping[str, list[dict[str, Any]]], *, pairs: list[tuple[str, str]],
+           entity_kind: str, as_of: dt.date, reason: str, run_id: str, now: dt.datetime,
+           on_changes: ChangesHook | None) -> RunChanges:
+    frame = pl.DataFrame([r for b in group for r in rows[b.entity_id]], schema=OUTCOME_SCHEMA)
+    current = load_entities_current(session, entity_kind=entity_kind,
+                                    entity_ids=[b.entity_id for b in group], pairs=pairs)
+    held = [b.entity_id for b in group if b.held]
+    changes = compute_changes(frame, current, as_of=as_of, reason=reason,
+                              held=pl.Series(held, dtype=pl.String) if held else None)
+    if changes.total:
+        entitlement_bulk.write_changes(session, changes, entity_kind=entity_kind,
+                                       run_id=run_id, now=now)
+        if on_changes is not None:
+            on_changes(session, changes, run_id)
     return changes
 
 
@@ -135,8 +219,7 @@ def draw_budgets(session: Session, rows: list[dict[str, Any]], *, entity_kind: s
                  periods: Mapping[str, str | None], as_of: dt.date) -> list[dict[str, Any]]:
     """The entity's rows with each eligible amount of a budgeted policy checked against what
     is left of the budget in the store (locked until the caller's transaction ends)."""
-    budgeted = [r for r in rows if r["outcome"] == "eligible" and r["amount_fen"] is not None
-                and policies[r["policy_id"]].budget is not None]
+    budgeted = [r for r in rows if _draws(r, policies)]
     if not budgeted:
         return rows
     keys = {r["policy_id"]: benefit_period(periods[r["policy_id"]], as_of) for r in budgeted}

@@ -21,7 +21,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from matcher.events.compiler import FactPlan, field_key
+from matcher.events.compiler import FactPlan, field_key, group_key
 from matcher.events.values import encode, value_of
 
 
@@ -29,6 +29,7 @@ def build_fact(row: Mapping[str, Any], plan: FactPlan, *, sid: str,
                declared: frozenset[str], as_of: dt.date) -> dict[str, Any]:
     """The fact for ``row`` (a derived profile as a mapping of catalog names to values)."""
     fact: dict[str, Any] = {"sid": sid, "kind": "profile"}
+    fact.update({group_key(n): 1 for n in range(plan.groups)})
     raw: dict[str, Any] = {}
     for name in sorted(plan.fields):
         value = None if name in declared else row.get(name)

@@ -38,6 +38,7 @@ import polars as pl
 
 from matcher.events.engine import EventEngine, OutcomeRow
 from matcher.events.errors import BadEventError, EventError
+from profiles.catalog import unknown_field_hint
 from profiles.ingest import validate_frame
 
 Applied = Callable[[int, str, Mapping[str, Any], list[OutcomeRow]], None]
@@ -73,8 +74,9 @@ def parse_update(engine: EventEngine, entity_id: str, values: Mapping[str, Any],
     names: dict[str, str] = {}
     for written in values:
         if written not in catalog:
-            hint = catalog.suggest(written)
-            raise BadEventError(f"未知字段 '{written}'" + (f"(是否为 '{hint}'?)" if hint else ""),
+            note, hint = unknown_field_hint(catalog, written)
+            raise BadEventError(f"未知字段 '{written}'" + (f"({note})" if note else "")
+                                + (f"(是否为 '{hint}'?)" if hint else ""),
                                 line=line, field=written)
         f = catalog.field(written)
         if f.kind != "base" or f.name == engine.key:

@@ -24,7 +24,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from rules import ast
@@ -39,30 +40,51 @@ TARGET = "durable_rules"
 def value_of(expr: ast.Expr, row: Mapping[str, Any], *, params: Mapping[str, Parameter],
              declared: frozenset[str], as_of: dt.date) -> Any:
     """The value of a value expression for ``row`` (None when unknown)."""
-    if isinstance(expr, ast.Number | ast.String | ast.Bool | ast.Date):
-        return expr.value
-    if isinstance(expr, ast.AsOf):
-        return as_of
-    if isinstance(expr, ast.FieldRef):
-        return None if expr.name in declared else row.get(expr.name)
-    if isinstance(expr, ast.LedgerRef):  # filled from rules.ledger.join_ledger's columns
-        return row.get(ledger_column(expr))
-    if isinstance(expr, ast.ParamRef):
-        value = params[expr.name].at(as_of)
-        return None if value is None else value_of(value, row, params=params,
-                                                    declared=declared, as_of=as_of)
-    if isinstance(expr, ast.Neg):
-        inner = value_of(expr.item, row, params=params, declared=declared, as_of=as_of)
-        return None if inner is None else -inner
-    if isinstance(expr, ast.Arith):
-        left = value_of(expr.left, row, params=params, declared=declared, as_of=as_of)
-        right = value_of(expr.right, row, params=params, declared=declared, as_of=as_of)
-        return arith(expr.op, left, right)
-    if isinstance(expr, ast.Call):
-        args = [value_of(a, row, params=params, declared=declared, as_of=as_of)
-                for a in expr.args]
-        return call(expr.func, args, as_of)
-    raise UnsupportedNode(TARGET, expr)
+    rule = RULES.get(type(expr))
+    if rule is None:
+        raise UnsupportedNode(TARGET, expr)
+    return rule(expr, _Row(row, params, declared, as_of))
+
+
+@dataclass(frozen=True)
+class _Row:
+    row: Mapping[str, Any]
+    params: Mapping[str, Parameter]
+    declared: frozenset[str]
+    as_of: dt.date
+
+    def value(self, expr: ast.Expr) -> Any:
+        return value_of(expr, self.row, params=self.params, declared=self.declared,
+                        as_of=self.as_of)
+
+
+def _param(expr: ast.ParamRef, r: _Row) -> Any:
+    value = r.params[expr.name].at(r.as_of)
+    return None if value is None else r.value(value)
+
+
+def _neg(expr: ast.Neg, r: _Row) -> Any:
+    inner = r.value(expr.item)
+    return None if inner is None else -inner
+
+
+#: Terms: the value nodes a fact carries computed (the comparisons on them run in
+#: durable_rules, :data:`matcher.events.compiler.RULES`); the interpreter's rules
+#: (:data:`rules.interpret.RULES`) are their specification.
+RULES: dict[type, Callable[[Any, _Row], Any]] = {
+    ast.Number: lambda e, r: e.value,
+    ast.String: lambda e, r: e.value,
+    ast.Bool: lambda e, r: e.value,
+    ast.Date: lambda e, r: e.value,
+    ast.AsOf: lambda e, r: r.as_of,
+    ast.FieldRef: lambda e, r: None if e.name in r.declared else r.row.get(e.name),
+    # filled from rules.ledger.join_ledger's columns
+    ast.LedgerRef: lambda e, r: r.row.get(ledger_column(e)),
+    ast.ParamRef: _param,
+    ast.Neg: _neg,
+    ast.Arith: lambda e, r: arith(e.op, r.value(e.left), r.value(e.right)),
+    ast.Call: lambda e, r: call(e.func, [r.value(a) for a in e.args], r.as_of),
+}
 
 
 def encode(value: Any) -> Any:

@@ -30,11 +30,13 @@ import numpy as np
 import polars as pl
 
 from profiles.catalog import load_catalog
+from profiles.synth.awards import AWARDS_FILE, little_giant_awards
 from profiles.synth.enterprises import LABELS
 from profiles.synth.enterprises import enterprises as make_enterprises
 from profiles.synth.links import employment_links, households
 from profiles.synth.national import add_enterprise_fields, add_person_fields
 from profiles.synth.persons import persons as make_persons
+from profiles.synth.tax_relief import add_enterprise_tax_fields, add_person_deduction_fields
 
 LABELS_FILE = "labels.csv"
 """The labelled chain-tag sample written beside the enterprise extracts."""
@@ -62,6 +64,8 @@ FILE_STYLES: dict[str, dict[str, tuple[str, str]]] = {
         "本人": ("utf-8", "name"),
         "教育": ("utf-8", "label"),
         "退役军人事务": ("gb18030", "label"),
+        "住建": ("utf-8", "label"),
+        "医保": ("gb18030", "name"),
     },
 }
 
@@ -104,6 +108,7 @@ class SynthReport:
     bad_rows: int
     files: tuple[SynthFile, ...]
     labels: SynthFile | None = None
+    awards: SynthFile | None = None  # award history of an earlier system (profiles.synth.awards)
 
 
 def _as_text(frame: pl.DataFrame, *, yes_no: bool) -> pl.DataFrame:
@@ -207,10 +212,13 @@ def synthesize(
         extra = {"label_share": label_share} if entity == "enterprise" else {}
         frames = make(rng, count, reference=reference, **extra)
         national = np.random.default_rng([seed, step, 16])  # the other columns stay as they were
+        relief = np.random.default_rng([seed, step, 161])
         if entity == "enterprise":
             add_enterprise_fields(frames, national)
+            add_enterprise_tax_fields(frames, relief)
         else:
             add_person_fields(frames, national, reference=reference)
+            add_person_deduction_fields(frames, relief, reference=reference)
         made[entity] = {dept: frame for dept, frame in frames.items() if dept != LABELS}
         labels = frames.pop(LABELS, None)
         if labels is not None and label_share > 0:
@@ -228,6 +236,13 @@ def synthesize(
             progress(entity, step + 1, len(plan))
     files.extend(_write_links(made, out_dir, rng=np.random.default_rng([seed, len(plan)]),
                               reference=reference))
+    awards: SynthFile | None = None
+    if "enterprise" in made:  # what an earlier system paid: imported into the award ledger
+        paid = little_giant_awards(np.random.default_rng([seed, len(plan), 1]),
+                                   made["enterprise"]["市场监管"], made["enterprise"]["工信"])
+        path = out_dir / AWARDS_FILE
+        path.write_bytes(paid.write_csv().encode("utf-8"))
+        awards = SynthFile(path=path, rows=paid.height, encoding="utf-8")
     return SynthReport(
         out_dir=out_dir,
         seed=seed,
@@ -236,4 +251,5 @@ def synthesize(
         bad_rows=bad_rows,
         files=tuple(files),
         labels=labels_file,
+        awards=awards,
     )

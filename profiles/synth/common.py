@@ -16,8 +16,26 @@ CITY_SHARES: dict[str, float] = {
 }
 
 
+#: The districts synthetic entities live in: every district of 北京, 上海, 广州 and 深圳, and a
+#: few of 西安, 咸阳 (杨陵区) and 乌鲁木齐. The national table (:mod:`profiles.regions`) holds
+#: every county of China; populations are drawn from these so that they stay the same.
+SYNTH_DISTRICTS: tuple[str, ...] = (
+    "110101", "110102", "110105", "110106", "110107", "110108", "110109", "110111", "110112",
+    "110113", "110114", "110115", "110116", "110117", "110118", "110119",
+    "310101", "310104", "310105", "310106", "310107", "310109", "310110", "310112", "310113",
+    "310114", "310115", "310116", "310117", "310118", "310120", "310151",
+    "440103", "440104", "440105", "440106", "440111", "440112", "440113", "440114", "440115",
+    "440117", "440118",
+    "440303", "440304", "440305", "440306", "440307", "440308", "440309", "440310", "440311",
+    "610102", "610103", "610104", "610113", "610403",
+    "650102", "650103", "650104", "650105",
+)
+
+
 def districts_of(prefix: str) -> list[str]:
-    return sorted(c for c in load_regions().districts if c.startswith(prefix))
+    """The synthetic districts inside the region of code ``prefix`` (all in the table)."""
+    known = load_regions().by_code
+    return sorted(c for c in SYNTH_DISTRICTS if c.startswith(prefix) and c in known)
 
 
 def pick_districts(

@@ -158,8 +158,8 @@ def _only_child(rng: np.random.Generator, ids: pl.Series, age: np.ndarray) -> pl
     """卫健: 独生子女 died or disabled, rare, for parents of 49 and over; the 残联 grade of the
     disabled child rides along (only_child_disability_grade)."""
     draw = rng.random(len(age))
-    died = (age >= 49) & (draw < 0.004)
-    hurt = (age >= 49) & (draw >= 0.004) & (draw < 0.010)
+    died = (age >= 49) & (draw < 0.006)
+    hurt = (age >= 49) & (draw >= 0.006) & (draw < 0.014)
     idx = np.flatnonzero(died | hurt)
     grade = choose_idx(rng, (0.2, 0.3, 0.3, 0.2), len(idx)) + 1
     return pl.DataFrame(

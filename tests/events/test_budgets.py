@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from matcher.evaluate import match_frame
-from matcher.events.delivery import record_outcomes
+from matcher.events.delivery import EntityOutcomes, record_batch, record_outcomes
 from matcher.events.engine import EventEngine
 from rules.loader import bundled_library
 from rules.model import Budget
@@ -46,10 +46,18 @@ def store_outcomes(url: str) -> dict[str, tuple[str, int | None]]:
     return got
 
 
-def apply_events(url: str, policies, sets, hires: list[int | None]) -> None:
+def apply_events(url: str, policies, sets, hires: list[int | None], *,
+                 batched: bool = False) -> None:
     db = make_engine(url)
     with EventEngine(policies, entity="enterprise", as_of=AS_OF, sets=sets) as engine:
         engine.load(base_frame(rows_of(hires), entity="enterprise"))
+        if batched:  # every event in one transaction (a consumer's micro-batch)
+            record_batch(db, [EntityOutcomes(f"K{i:04d}", engine.outcomes_of(f"K{i:04d}"))
+                              for i in range(len(hires))],
+                         entity_kind="enterprise", policies=engine.compiled.policies,
+                         as_of=AS_OF, run_id="event-batch")
+            db.dispose()
+            return
         for i in range(len(hires)):  # the batch's order: entity id
             entity_id = f"K{i:04d}"
             record_outcomes(db, entity_kind="enterprise", entity_id=entity_id,
@@ -71,8 +79,10 @@ def cap_used(url: str) -> int:
 @settings(max_examples=12, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(hires=st.lists(st.one_of(st.none(), st.integers(0, 4)), min_size=1, max_size=8),
-       total=st.sampled_from([0, 1500, 4000, 6000, 30000]))
-def test_events_in_allocation_order_end_with_the_batch_outcomes(hires, total, tmp_path_factory):
+       total=st.sampled_from([0, 1500, 4000, 6000, 30000]), batched=st.booleans())
+def test_events_in_allocation_order_end_with_the_batch_outcomes(hires, total, batched,
+                                                                tmp_path_factory):
+    """One event per transaction, or all of them in one micro-batch: the same outcomes."""
     policies, sets = library_with_budget(total)
     frame = derived_frame(base_frame(rows_of(hires), entity="enterprise"), entity="enterprise",
                           as_of=AS_OF)
@@ -81,7 +91,7 @@ def test_events_in_allocation_order_end_with_the_batch_outcomes(hires, total, tm
                 for r in batch.iter_rows(named=True)}
     url = f"sqlite:///{tmp_path_factory.mktemp('budget') / 'db.sqlite'}"
     upgrade(url)
-    apply_events(url, policies, sets, hires)
+    apply_events(url, policies, sets, hires, batched=batched)
     assert store_outcomes(url) == expected
     assert cap_used(url) <= total * 100
 
@@ -90,8 +100,9 @@ def test_events_draw_only_what_the_batch_left(db_url):
     policies, sets = library_with_budget(6000)  # 600000 fen
     # what the nightly batch awarded: K0000 with 3 hires (450000 fen)
     apply_events(db_url, policies, sets, [3])
-    # then events: K0001 (150000 fits exactly), K0002 (150000 does not), K0003 must wait
-    apply_events(db_url, policies, sets, [3, 1, 1, 1])
+    # then events, in one micro-batch: K0001 (150000 fits exactly), K0002 (150000 does not:
+    # K0001 drew it in the same transaction), K0003 must wait
+    apply_events(db_url, policies, sets, [3, 1, 1, 1], batched=True)
     got = store_outcomes(db_url)
     assert got["K0000"] == ("eligible", 450000)
     assert got["K0001"] == ("eligible", 150000)

@@ -85,8 +85,11 @@ def test_well_typed_expressions_have_no_problem(text: str) -> None:
     ("serious_dishonesty * 2 > 1", "type-mismatch: 期望 '*' 的操作数为数值，实际为 "
      "被当作数值的真/假值 serious_dishonesty"),
     ("employees", "type-mismatch: 期望真/假条件，实际为 数值 employees"),
+    # one character apart is no typo between two-character values (吊销/注销): no guess
     ("status = \"存在\"", "unknown-value: 期望 status(登记状态) 为 存续、吊销、注销 之一，"
-     "实际为 '存在' (存续)"),
+     "实际为 '存在'"),
+    ("vat_taxpayer_type = \"小规模\"", "unknown-value: 期望 vat_taxpayer_type(增值税纳税人类型) 为 "
+     "一般纳税人、小规模纳税人 之一，实际为 '小规模' (小规模纳税人)"),
     ("employes <= 300", "unknown-field: 期望 enterprise 目录中的字段或参数，实际为 "
      "'employes' (employees)"),
     ("industry_code in 国家禁止行业", "unknown-set: 期望命名集合，实际为 '国家禁止行业' "

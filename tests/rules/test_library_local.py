@@ -118,6 +118,25 @@ def test_pudong_pays_a_firm_new_on_both_lists_only_at_the_national_level(
     assert truths(national) == [True, False] and truths(municipal) == [False, True]
 
 
+def test_pudong_support_ended_on_the_last_day_a_2025_summary_gives(library) -> None:
+    """有效期至2025年12月31日 (read in a 2025 summary of the districts' measures): in force on
+    that day, ended the day after, and the coverage table says 已到期."""
+    from rules.coverage import coverage_rows
+
+    for pid in ("sh-pudong-little-giant-support", "sh-pudong-specialized-sme-support"):
+        policy = library[pid]
+        assert [policy.in_effect(d) for d in (dt.date(2025, 12, 31), dt.date(2026, 1, 1))] \
+            == [True, False], pid
+        [row] = coverage_rows([policy], as_of=AS_OF)
+        assert row.expired and row.period.endswith("（已到期）")
+
+
+def test_shaanxi_reward_from_the_day_the_plan_was_issued(library) -> None:
+    policy = library["sn-specialized-sme-reward"]  # 陕西省人民政府办公厅 2022年1月2日
+    assert [policy.in_effect(d) for d in (dt.date(2022, 1, 1), dt.date(2022, 1, 2))] == [
+        False, True]
+
+
 # ---- persons ------------------------------------------------------------------------------
 
 GZ = {"hukou_district": "440106", "alive": True}
@@ -210,8 +229,7 @@ def test_local_drafts_say_what_is_unverified(library) -> None:
 LOCAL = {
     "enterprise": ["gz-single-champion-reward", "hp-little-giant-support", "gd-little-giant-reward",
                    "sh-huangpu-little-giant-reward", "sh-huangpu-specialized-sme-reward",
-                   "sh-hongkou-specialized-sme-reward", "sh-pudong-little-giant-support",
-                   "sh-pudong-specialized-sme-support", "sn-specialized-sme-reward"],
+                   "sh-hongkou-specialized-sme-reward", "sn-specialized-sme-reward"],
     "person": ["gz-longevity-allowance", "gz-centenarian-condolence",
                "bj-needy-elderly-service-subsidy",
                *(f"{r}-{kind}" for r in sorted(HUKOU)

@@ -51,3 +51,15 @@ def test_rules_table_command_writes_the_table(tmp_path: Path) -> None:
                                                                 as_of=dt.date(2026, 11, 30))
     bad = CliRunner().invoke(app, ["rules", "table", "--out", str(out), "--as-of", "30/11"])
     assert bad.exit_code == 2
+
+
+def test_each_url_read_is_said_to_be_official_or_a_reproduction() -> None:
+    rows = {r.id: r for r in coverage_rows(bundled_library(), as_of=dt.date(2026, 11, 30))}
+    assert rows["bj-needy-elderly-service-subsidy"].sources == ("官方",)  # beijing.gov.cn
+    assert rows["sh-elderly-allowance"].sources == ("转载",)  # law.esnai.com
+    assert rows["sh-disability-living-subsidy"].sources == ("转载", "官方")
+    assert rows["cit-small-low-profit"].sources == ()
+    text = coverage_markdown(bundled_library(), as_of=dt.date(2026, 11, 30))
+    line = next(x for x in text.splitlines() if x.startswith("| `sh-elderly-allowance`"))
+    assert "| 转载 |" in line
+    assert "| 来源 |" in text and "有原文读自政府网站（来源“官方”）的" in text

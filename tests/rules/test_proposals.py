@@ -86,3 +86,13 @@ def test_the_bundled_library_is_measured_condition_by_condition() -> None:
     partial = next(r for r in rows.values() if r.expected.startswith("0 < annual_taxable"))
     assert not partial.exact and partial.proposed == ("annual_taxable_income <= 300万",)
     assert score.share >= 0.6, score.share
+
+
+def test_any_region_of_china_is_proposed_by_the_name_that_resolves_to_it() -> None:
+    assert whens("注册地在杭州市的企业") == ["district in 杭州市"]
+    assert whens("注册地在北京市朝阳区的企业") == ["district in 北京市朝阳区"]
+
+
+def test_a_short_region_name_inside_another_word_is_not_proposed() -> None:
+    # 东区 (攀枝花市) is a county, but here it is part of 广东区域
+    assert whens("在广东区域内经营，从业人数不超过300人") == ["employees <= 300"]

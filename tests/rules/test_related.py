@@ -17,7 +17,10 @@ from bench.generate import (
     AS_OF,
     bench_sets,
     catalog,
+    generate_households,
+    generate_ledger,
     generate_links,
+    generate_person_policies,
     generate_policies,
     generate_profiles,
 )
@@ -25,11 +28,13 @@ from matcher.events.compiler import compile_ruleset
 from profiles.catalog import load_catalog
 from profiles.derive import derive
 from profiles.relations import RelatedFrame, members_by_owner, related_frames
+from rules.ast import Arith
 from rules.checker import Checker, Scope
 from rules.compile_polars import compile_policies
 from rules.compile_related import attach_related
 from rules.errors import PolicyError
 from rules.interpret import evaluate_policy
+from rules.ledger import AwardLedger, join_ledger
 from rules.model import AllOf, Basis, Condition, Policy
 from rules.parser import parse_expr
 from rules.sets import bundled_sets
@@ -53,13 +58,17 @@ def _rows_with_members(frame: pl.DataFrame, key: str,
 
 
 def _same_everywhere(policies: list[Policy], frame: pl.DataFrame, *, entity: str,
-                     related: dict[str, RelatedFrame], as_of: dt.date, sets: Any) -> None:
+                     related: dict[str, RelatedFrame], as_of: dt.date, sets: Any,
+                     ledger: AwardLedger | None = None) -> None:
     cat = load_catalog().entity(entity)
     compiled = compile_policies(policies, catalog=cat, sets=sets, as_of=as_of)
     columns: dict[str, Any] = {}
     for cp in compiled.values():
         columns.update(cp.related)
     lf = attach_related(frame.lazy(), key=cat.key, columns=columns, related=related)
+    if ledger is not None:
+        refs = {r for cp in compiled.values() for r in cp.ledger}
+        lf = join_ledger(lf, ledger, refs, key=cat.key, as_of=as_of)
     exprs = []
     for pid, cp in compiled.items():
         exprs.append(cp.truth.alias(f"t:{pid}"))
@@ -74,7 +83,7 @@ def _same_everywhere(policies: list[Policy], frame: pl.DataFrame, *, entity: str
         got = out.row(i, named=True)
         for policy in policies:
             ref = evaluate_policy(policy, row, catalog=cat, sets=sets, as_of=as_of,
-                                  library=library)
+                                  library=library, ledger=ledger)
             for cid, truth in ref.conditions.items():
                 assert got[f"c:{policy.id}:{cid}"] == truth, (policy.id, cid, row[cat.key])
             assert got[f"t:{policy.id}"] == ref.truth, (policy.id, row[cat.key])
@@ -91,6 +100,28 @@ def test_polars_equals_interpreter_on_generated_policies_over_hires(
     links = generate_links(frame, seed=profile_seed + 1, mean_links=2.5)
     _same_everywhere(policies, frame, entity="enterprise", related=links, as_of=AS_OF,
                      sets=bench_sets())
+
+
+@SETTINGS
+@given(policy_seed=st.integers(0, 2**31), profile_seed=st.integers(0, 2**31),
+       as_of=st.sampled_from([AS_OF, dt.date(2026, 1, 1), dt.date(2023, 12, 31)]))
+def test_polars_equals_interpreter_on_generated_policies_over_hires_and_the_ledger(
+        policy_seed: int, profile_seed: int, as_of: dt.date) -> None:
+    policies = generate_policies(6, seed=policy_seed, related=True, ledger=True)
+    frame = generate_profiles(40, seed=profile_seed, as_of=as_of)
+    links = generate_links(frame, seed=profile_seed + 1, mean_links=2.5, as_of=as_of)
+    ledger = generate_ledger(frame, policies, seed=profile_seed + 2, as_of=as_of)
+    _same_everywhere(policies, frame, entity="enterprise", related=links, as_of=as_of,
+                     sets=bench_sets(), ledger=ledger)
+
+
+def test_generated_policies_read_the_ledger() -> None:
+    policies = generate_policies(30, seed=3, ledger=True)
+    refs = [r for p in policies for r in p.ledger_lookups]
+    assert {r.kind for r in refs} == {"received", "amount"}
+    assert any(r.own for r in refs) and any(not r.own for r in refs)
+    assert any(isinstance(p.amount.rule.expr, Arith) for p in policies  # top-ups
+               if p.amount is not None and hasattr(p.amount.rule, "expr"))
 
 
 def test_generated_policies_do_aggregate() -> None:
@@ -160,6 +191,23 @@ def _policy(expr_text: str, entity: str = "person") -> Policy:
     return Policy(id="p", title="t", entity=entity, basis=Basis(document="t"),  # type: ignore[arg-type]
                   effective_from=dt.date(2020, 1, 1), effective_to=None, delivery="direct",
                   eligibility=AllOf(children=(Condition(id="c1", expr=expr, label="c"),)))
+
+
+@SETTINGS
+@given(policy_seed=st.integers(0, 2**31), people_seed=st.integers(0, 2**31),
+       as_of=st.sampled_from([AS_OF, dt.date(2026, 1, 1)]))
+def test_polars_equals_interpreter_on_generated_policies_over_households(
+        policy_seed: int, people_seed: int, as_of: dt.date) -> None:
+    persons, related = generate_households(15, seed=people_seed, as_of=as_of)
+    _same_everywhere(generate_person_policies(5, seed=policy_seed), persons, entity="person",
+                     related=related, as_of=as_of, sets=bench_sets())
+
+
+def test_generated_household_policies_cover_every_aggregate() -> None:
+    aggs = [a for p in generate_person_policies(30, seed=5) for a in p.aggregates]
+    assert {(a.func, a.relation) for a in aggs} >= {
+        ("count", "household.members"), ("sum", "household.members"),
+        ("min", "household.members"), ("max", "household.members"), ("max", "spouse")}
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -59,3 +59,34 @@ def test_run_enqueues_messages_with_its_changes_and_rerun_adds_none(
     delivery_job(settings)()
     assert _count(engine, outbox.c.status == "sent") > 0
     assert _count(engine, outbox.c.status == "queued") < queued
+
+
+def test_partitioned_run_messages_point_at_the_entitlements_it_wrote(
+    empty_db_url: str, sources: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each partition's messages are planned from that partition's own rows: every item of
+    every message names the entitlement the run wrote for its entity, policy and period,
+    and its link is recorded for that entitlement."""
+    from store.schema import entitlements as ent_table
+    from store.schema import links as link_table
+
+    monkeypatch.setenv("MIANSHEN_ENVIRONMENT", "development")
+    get_settings.cache_clear()
+    settings = Settings(data_dir=tmp_path / "data", database_url=empty_db_url)
+    engine = open_engine(settings)
+    publish_bundled_library(engine)
+    report = run_pipeline(settings, engine=engine, sources_dir=sources, as_of=AS_OF,
+                          partitions=4)
+    assert sum(r.new for r in report.runs) > 0
+    with transaction(engine) as s:
+        ids = {(r.entity_kind, r.entity_id, r.policy_id, r.benefit_period): int(r.id)
+               for r in s.execute(select(ent_table))}
+        link_of = {r.id: int(r.entitlement_id) for r in s.execute(select(link_table))}
+        payloads = [(r.recipient_kind, r.recipient_id, r.payload)
+                    for r in s.execute(select(outbox))]
+    items = [(kind, rid, item) for kind, rid, p in payloads for item in p["items"]]
+    assert len({(k, r) for k, r, _ in items}) > 4 * 4  # recipients in every partition
+    for kind, rid, item in items:
+        expected = ids[(kind, rid, item["policy_id"], item["benefit_period"])]
+        assert item["entitlement_id"] == expected
+        assert link_of[item["link"].rsplit("/", 1)[1]] == expected

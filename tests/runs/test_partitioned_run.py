@@ -135,3 +135,23 @@ def test_cap_groups_apply_in_the_partitioned_run_as_in_the_one_file_run(
     assert got["cap-b"].get("over_budget", 0) > 0 and got["cap-b"].get("eligible", 0) > 0
     rows = {(r[0], r[1]): r for r in kit.dump(db_engine)}
     assert all(r[5] is None for r in rows.values() if r[4] == "eligible")
+
+
+def test_rows_of_some_keys_are_read_from_their_partitions_only(tmp_path: Path) -> None:
+    """Planning a partition's messages reads that partition's file, not the population's: the
+    other partitions' files are not opened (here they are unreadable)."""
+    import polars as pl
+
+    from profiles.partitions import bucket_of, partition_path, scan_keys, write_dataset
+
+    frame = pl.DataFrame({"uscc": [f"91440000{i:010d}" for i in range(400)],
+                          "employees": list(range(400))})
+    dataset = tmp_path / "ds"
+    write_dataset([frame], dataset, key="uscc", partitions=8)
+    assert scan_keys(dataset, key="uscc", keys=[]).collect().height == 0
+    wanted = ["914400000000000003", "914400000000000117"]
+    mine = set(bucket_of(pl.Series(wanted), 8).to_list())
+    for k in set(range(8)) - mine:
+        partition_path(dataset, k).write_bytes(b"not parquet")
+    got = scan_keys(dataset, key="uscc", keys=wanted).collect().sort("uscc")
+    assert got.rows() == [("914400000000000003", 3), ("914400000000000117", 117)]

@@ -1,0 +1,82 @@
+"""`mianshen match --links/--persons` reads the household register and the employment links
+as the nightly run does, and `--awards` the award ledger: 特扶 decided for a husband through
+his wife's age, 小巨人 once per firm."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from typer.testing import CliRunner
+
+from api.cli import app
+from profiles.idcheck import id_number_with_check
+from tests.matcher.conftest import valid_uscc
+
+runner = CliRunner()
+# 17th digit odd: 男, even: 女
+HUSBAND, WIFE = id_number_with_check(np.array([b"44010619730101001", b"44010619760930002"]))
+AS_OF = "2025-09-30"  # the wife turns 49 on this day
+
+
+def _csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def _outcome(out: Path, entity: str, policy: str) -> str | None:
+    rows = pl.read_csv(out, infer_schema=False).filter(pl.col("entity_id") == entity,
+                                   pl.col("policy_id") == policy)
+    return rows["outcome"][0] if rows.height else None
+
+
+def test_a_husband_is_decided_on_his_wifes_age_with_the_household_register(
+        tmp_path: Path) -> None:
+    people = _csv(tmp_path / "persons.csv",
+                  ["id_number", "birth_date", "hukou_district", "alive", "only_child_status"],
+                  [[HUSBAND, "1973-01-01", "440106", "true", "死亡"],
+                   [WIFE, "1976-09-30", "440106", "true", "死亡"]])
+    links = tmp_path / "links"
+    links.mkdir()
+    _csv(links / "households_公安.csv", ["household_id", "id_number", "relation"],
+         [["H1", HUSBAND, "户主"], ["H1", WIFE, "配偶"]])
+    args = ["match", "--entity", "person", "--profiles", str(people), "--as-of", AS_OF]
+    without = runner.invoke(app, [*args, "--out", str(tmp_path / "a.csv")])
+    assert without.exit_code == 0, without.output
+    assert _outcome(tmp_path / "a.csv", HUSBAND, "family-planning-special-support") \
+        == "undetermined"  # no spouse on record: his wife's age is unknown
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "b.csv"), "--links", str(links)])
+    assert result.exit_code == 0, result.output
+    assert "关联表：household.members、spouse，隔离 0 行" in result.output
+    for pid in (HUSBAND, WIFE):
+        assert _outcome(tmp_path / "b.csv", pid, "family-planning-special-support") == "eligible"
+
+
+def test_the_award_file_pays_the_little_giant_reward_once_per_firm(tmp_path: Path) -> None:
+    paid, due = valid_uscc("9144010600000010"), valid_uscc("9144010600000011")
+    firms = _csv(tmp_path / "firms.csv", ["uscc", "district", "status", "little_giant_on"],
+                 [[paid, "440106", "存续", "2025-07-15"], [due, "440106", "存续", "2025-07-15"]])
+    awards = _csv(tmp_path / "awards.csv",
+                  ["policy_id", "entity_id", "benefit_period", "amount", "granted_on"],
+                  [["gz-little-giant-reward", paid, "once", "1000000", "2026-02-12"]])
+    args = ["match", "--entity", "enterprise", "--profiles", str(firms), "--as-of", "2026-03-01"]
+    plain = runner.invoke(app, [*args, "--out", str(tmp_path / "a.csv")])
+    assert plain.exit_code == 0, plain.output
+    assert _outcome(tmp_path / "a.csv", due, "gz-little-giant-reward") == "undetermined"
+    partial = runner.invoke(app, [*args, "--out", str(tmp_path / "b.csv"),
+                                  "--awards", str(awards)])
+    assert partial.exit_code == 0, partial.output
+    assert _outcome(tmp_path / "b.csv", paid, "gz-little-giant-reward") is None  # ineligible
+    assert _outcome(tmp_path / "b.csv", due, "gz-little-giant-reward") == "undetermined"
+    complete = runner.invoke(app, [*args, "--out", str(tmp_path / "c.csv"),
+                                   "--awards", str(awards),
+                                   "--awards-complete-from", "2025-08-23"])
+    assert complete.exit_code == 0, complete.output
+    assert "奖励台账：1 笔，隔离 0 行" in complete.output
+    assert _outcome(tmp_path / "c.csv", paid, "gz-little-giant-reward") is None
+    assert _outcome(tmp_path / "c.csv", due, "gz-little-giant-reward") == "eligible"

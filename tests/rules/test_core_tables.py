@@ -1,0 +1,70 @@
+"""Every target compiles the core (rules.ast.CORE) through one dispatch table: each core node
+type has a rule in each table, so a core operator added without its rule somewhere fails
+here, by name, instead of surfacing as an UnsupportedNode in some later run."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from bench.peers import duckdb_sql, durable, numpy_eval
+from matcher.events import compiler as events
+from matcher.events import values as event_values
+from profiles.catalog import load_catalog
+from rules import ast, compile_polars, interpret
+from rules.errors import UnsupportedNode
+from rules.model import AllOf, Basis, Condition, Policy
+
+TABLES: dict[str, dict[type, Any]] = {
+    "interpreter (the specification)": interpret.RULES,
+    "polars (batch)": compile_polars.RULES,
+    "durable_rules (event engine)": events.RULES,
+    "DuckDB SQL (bench peer)": duckdb_sql.RULES,
+    "numpy (bench peer)": numpy_eval.RULES,
+    "durable_rules (bench peer)": durable.RULES,
+}
+
+
+def test_the_core_is_every_expression_node_of_the_ast() -> None:
+    nodes = {c for c in vars(ast).values()
+             if isinstance(c, type) and issubclass(c, ast.Node) and c is not ast.Node}
+    assert set(ast.CORE) == nodes
+
+
+@pytest.mark.parametrize("target", sorted(TABLES))
+def test_every_core_node_has_a_rule_in_every_target(target: str) -> None:
+    table = TABLES[target]
+    missing = sorted(c.__name__ for c in ast.CORE if c not in table)
+    assert not missing, f"{target} has no rule for {missing}"
+    extra = sorted(getattr(c, "__name__", str(c)) for c in table if c not in ast.CORE)
+    assert not extra, f"{target} has rules for node types outside the core: {extra}"
+
+
+def test_every_event_term_is_computed_when_the_fact_is_built() -> None:
+    # a value node the event compiler leaves to the fact (a term) needs a value rule there
+    terms = [t for t, rule in events.RULES.items() if rule is events._term]
+    missing = sorted(t.__name__ for t in terms if t not in event_values.RULES)
+    assert terms and not missing, missing
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Novel(ast.Node):
+    """A node no target knows."""
+
+
+def test_a_node_without_a_rule_is_refused_by_name() -> None:
+    catalog = load_catalog().entity("enterprise")
+    policy = Policy(id="p", title="p", entity="enterprise", basis=Basis(document="x"),
+                    effective_from=dt.date(2020, 1, 1), effective_to=None, delivery="notice",
+                    eligibility=AllOf(children=(Condition(id="c", expr=_Novel(),  # type: ignore[arg-type]
+                                                          label="c"),)),
+                    parameters={}, amount=None)
+    with pytest.raises(UnsupportedNode, match="_Novel"):
+        interpret.evaluate_policy(policy, {}, catalog=catalog, sets={},  # type: ignore[arg-type]
+                                  as_of=dt.date(2025, 1, 1), library={"p": policy})
+    with pytest.raises(UnsupportedNode, match="_Novel"):
+        compile_polars.compile_policies([policy], catalog=catalog, sets={},  # type: ignore[arg-type]
+                                        as_of=dt.date(2025, 1, 1))

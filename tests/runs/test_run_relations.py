@@ -1,0 +1,104 @@
+"""The nightly run reads the household register and the employment links of its sources
+folder (as the demo and `mianshen match --links` do), partitioned or not, and the link files
+are part of the run's identity: 特扶 is decided through the spouse, not left undetermined."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import Engine
+
+from api.scheduler import run_pipeline
+from api.settings import Settings, get_settings
+from api.storage import open_engine
+from matcher.evaluate import match_frame
+from profiles.relations import load_relations
+from rules.loader import bundled_library
+from store import entitlements
+from store.db import transaction
+from tests.conftest import fresh_database_url, publish_bundled_library
+
+AS_OF = dt.date(2025, 11, 3)
+FP = "family-planning-special-support"
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from profiles.synth import synthesize
+
+    out = tmp_path_factory.mktemp("sources")
+    synthesize(out, enterprises=60, persons=2500, seed=5)
+    return out
+
+
+def _store(url: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Settings, Engine]:
+    monkeypatch.setenv("MIANSHEN_ENVIRONMENT", "development")
+    get_settings.cache_clear()
+    settings = Settings(data_dir=folder, database_url=url)
+    engine = open_engine(settings)
+    publish_bundled_library(engine)
+    return settings, engine
+
+
+def _fp(engine: Engine) -> dict[str, str]:
+    with transaction(engine) as s:
+        return {e.entity_id: e.outcome for e in
+                entitlements.list_entitlements(s, entity_kind="person", policy_id=FP)}
+
+
+def _expected(sources: Path, snapshot: Path, *, with_links: bool) -> dict[str, str]:
+    lib = bundled_library()
+    frame = pl.read_parquet(snapshot)
+    related = load_relations(sources, persons=frame).frames if with_links else None
+    out = match_frame(frame, entity="person", policies=list(lib), as_of=AS_OF, sets=lib.sets,
+                      related=related).filter(pl.col("policy_id") == FP)
+    return dict(zip(out["entity_id"].to_list(), out["outcome"].to_list(), strict=True))
+
+
+def test_the_run_decides_through_the_household_register_partitioned_or_not(
+        sources: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = next(fresh_database_url("sqlite", tmp_path))
+    settings, engine = _store(url, tmp_path / "one", monkeypatch)
+    report = run_pipeline(settings, engine=engine, sources_dir=sources, as_of=AS_OF,
+                          entities=("enterprise", "person"))
+    assert [r.entity for r in report.runs] == ["enterprise", "person"]  # the order asked for
+    person_run = next(r for r in report.runs if r.entity == "person")
+    assert any(k.startswith("link:households") for k in person_run.inputs["sources"])
+    snapshot = next(settings.snapshots_dir.glob("person-*.parquet"))
+    expected = _expected(sources, snapshot, with_links=True)
+    without = _expected(sources, snapshot, with_links=False)
+    assert "eligible" in expected.values()
+    assert expected != without  # the register decides what it decides
+    assert _fp(engine) == expected
+
+    split_dir = tmp_path / "split"
+    split_dir.mkdir()
+    url2 = next(fresh_database_url("sqlite", split_dir))
+    settings2, engine2 = _store(url2, tmp_path / "two", monkeypatch)
+    run_pipeline(settings2, engine=engine2, sources_dir=sources, as_of=AS_OF,
+                 entities=("person",), partitions=3)
+    assert _fp(engine2) == expected
+
+
+def test_changed_link_files_are_a_new_run(sources: Path, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    folder = tmp_path / "src"
+    shutil.copytree(sources, folder)
+    url = next(fresh_database_url("sqlite", tmp_path))
+    settings, engine = _store(url, tmp_path / "data", monkeypatch)
+    first = run_pipeline(settings, engine=engine, sources_dir=folder, as_of=AS_OF,
+                         entities=("person",)).runs[0]
+    same = run_pipeline(settings, engine=engine, sources_dir=folder, as_of=AS_OF,
+                        entities=("person",)).runs[0]
+    assert (same.run_id, same.status) == (first.run_id, "unchanged")
+    register = folder / "households_公安.csv"
+    lines = register.read_text(encoding="utf-8").splitlines()
+    register.write_text("\n".join(lines[:-50]) + "\n", encoding="utf-8")  # 50 rows fewer
+    changed = run_pipeline(settings, engine=engine, sources_dir=folder, as_of=AS_OF,
+                           entities=("person",)).runs[0]
+    assert changed.run_id != first.run_id and changed.status == "succeeded"
