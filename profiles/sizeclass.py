@@ -23,6 +23,7 @@ falls to 其他未列明); 59 仓储; 60 邮政; 61 住宿; 62 餐饮; 63-64 信
 ...                    "employees": [None, 500, None, 3],
 ...                    "operating_revenue": [2_000_000.0, 50_000_000.0, 50_000_000.0, 1.0],
 ...                    "total_assets": [None, None, None, None]})
+>>> from profiles.possible import members
 >>> out = with_size_class(df).collect()
 >>> out["size_class"].to_list()
 ['微型', '中型', None, '微型']
@@ -37,7 +38,7 @@ from typing import Literal
 
 import polars as pl
 
-from profiles.possible import MASK_DTYPE, members, possible_column
+from profiles.possible import MASK_DTYPE, possible_column
 
 Indicator = Literal["X", "Y", "Z"]
 Bound = tuple[Indicator, float]

@@ -69,6 +69,7 @@ def possible_test(expr: ast.Expr, catalog: EntityCatalog, params: Mapping[str, P
                   as_of: dt.date) -> PossibleTest | None:
     """The test of ``expr`` when it compares a tag that has a possible-set column with
     string literals, else None."""
+    pairs: tuple[tuple[ast.Expr, ast.Expr], ...]
     if isinstance(expr, ast.Compare) and expr.op in ("=", "!="):
         pairs = ((expr.left, expr.right), (expr.right, expr.left))
         negated = expr.op == "!="
