@@ -207,12 +207,12 @@ class _Compiler:
             rkey = self.key(right, policy)
             if rkey is None:
                 return UNKNOWN_PAIR
-            # durable_rules compares with an absent right-hand key as if it held a value
-            # (both rules fired): the right side must be present, as the left side must
-            present = Test({"$ex": {rkey: 1}})
+            # a comparison with another key ({"$m": k}) where k is absent passes in
+            # durable_rules, both ways: the other key must be there for either to hold
+            there = Test({"$ex": {rkey: 1}})
             rhs = {"$m": rkey}
-            return (conj([_test(op, lkey, rhs), present]),
-                    conj([_test(_NEGATE[op], lkey, rhs), present]))
+            return (conj([_test(op, lkey, rhs), there]),
+                    conj([_test(_NEGATE[op], lkey, rhs), there]))
         return _test(op, lkey, rhs), _test(_NEGATE[op], lkey, rhs)
 
     def set_member(self, base: str, named: NamedSet) -> Pair:
