@@ -205,7 +205,12 @@ class _Compiler:
             rkey = self.key(right, policy)
             if rkey is None:
                 return UNKNOWN_PAIR
+            # a comparison with another key ({"$m": k}) where k is absent passes in
+            # durable_rules, both ways: the other key must be there for either to hold
+            there = Test({"$ex": {rkey: 1}})
             rhs = {"$m": rkey}
+            return (conj([_test(op, lkey, rhs), there]),
+                    conj([_test(_NEGATE[op], lkey, rhs), there]))
         return _test(op, lkey, rhs), _test(_NEGATE[op], lkey, rhs)
 
     def set_member(self, base: str, named: NamedSet) -> Pair:
