@@ -163,8 +163,11 @@ def run_python_loop(inp: Inputs) -> EngineRun:
 
 def run_durable(inp: Inputs) -> EngineRun:
     from bench.peers import durable
+    from rules.years import bind_policy
 
-    plans = durable.compile_rulesets(inp.policies, catalog=catalog())
+    # the ruleset does not know the as-of date: yearly lookups are bound to year columns first
+    bound = [bind_policy(p, inp.as_of) for p in inp.policies]
+    plans = durable.compile_rulesets(bound, catalog=catalog())
     facts = durable.prepare_facts(inp.frame, plans, catalog=catalog(), sets=bench_sets(),
                                   as_of=inp.as_of, limit=inp.sample_rows)
     sampled = len(facts[0]) if facts else 0
@@ -190,9 +193,11 @@ def scan_exprs(frame: pl.DataFrame, columns: Sequence[str]) -> list[pl.Expr]:
 
 
 def run_lower_bound(inp: Inputs) -> EngineRun:
+    from rules.years import bind_policy
+
     columns: set[str] = set()
-    for policy in inp.policies:
-        columns |= policy.fields_read
+    for policy in inp.policies:  # yearly fields read as the columns of their years
+        columns |= bind_policy(policy, inp.as_of).fields_read
     exprs = scan_exprs(inp.frame, sorted(columns))
     members = [rf.members.collect() for rf in (inp.related or {}).values()]
 

@@ -47,6 +47,7 @@ from rules.model import (
 from rules.printer import to_source
 from rules.semantics import decided_value, is_declared, is_listed_bool, list_fields
 from rules.sets import NamedSet
+from rules.years import bind_policy
 
 TARGET = "DuckDB SQL"
 ROW = "__row"  # the row number of a profile, added to the registered frame
@@ -453,7 +454,7 @@ def compile_query(policies: Iterable[Policy], *, catalog: EntityCatalog,
     owner is on record); an aggregate over a relation not there is UNKNOWN."""
     rel = RelatedSql(catalog=catalog, key=catalog.key, tables=dict(related or {}))
     columns = []
-    for policy in policies:
+    for policy in (bind_policy(p, as_of) for p in policies):  # yearly fields: year columns
         c = SqlCompiler(catalog=catalog, sets=sets, as_of=as_of, parameters=policy.parameters,
                         related=rel)
         columns.append(f"{tree_sql(c, policy.eligibility)} AS {quote_ident(policy.id)}")

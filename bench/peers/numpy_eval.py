@@ -52,6 +52,7 @@ from rules.model import (
 )
 from rules.semantics import decided_value, is_declared, is_listed_bool, list_fields
 from rules.sets import NamedSet
+from rules.years import bind_policy
 
 TARGET = "numpy"
 _KINDS = {"str": "str", "int": "num", "float": "num", "date": "date", "bool": "bool"}
@@ -627,7 +628,7 @@ def evaluate(frame: pl.DataFrame, policies: Iterable[Policy], *, catalog: Entity
     relations the policies aggregate over."""
     ev = Evaluator(frame, catalog=catalog, sets=sets, as_of=as_of, related=related)
     columns: list[pl.Series] = []
-    for policy in policies:
+    for policy in (bind_policy(p, as_of) for p in policies):  # yearly fields: year columns
         t = ev.tree(policy.eligibility, policy.parameters)
         columns.append(_series(policy.id, t))
         a = ev.amount(policy)
