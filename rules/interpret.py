@@ -122,10 +122,6 @@ def compare_values(op: str, left: Any, right: Any) -> Truth:
     return bool(left >= right)
 
 
-def _has_interval(expr: ast.Expr) -> bool:
-    return any(isinstance(n, ast.Aggregate) for n in expr.walk())
-
-
 def _members(rel_name: str, ctx: _Ctx) -> tuple[list[_Ctx] | None, EntityCatalog]:
     """The member contexts of a relation, None when the owner is not on record."""
     catalog = load_catalog()
@@ -194,7 +190,7 @@ def _atom(raw: Rule) -> Rule:
 
 
 def _compare(expr: ast.Compare, ctx: _Ctx) -> Truth:
-    if _has_interval(expr.left) or _has_interval(expr.right):
+    if ast.has_aggregate(expr.left) or ast.has_aggregate(expr.right):
         return intervals.compare(expr.op, _interval(expr.left, ctx),
                                  _interval(expr.right, ctx))
     return compare_values(expr.op, _eval(expr.left, ctx), _eval(expr.right, ctx))
@@ -254,13 +250,13 @@ def _not(expr: ast.Not, ctx: _Ctx) -> Truth:
 
 
 def _arith(expr: ast.Arith, ctx: _Ctx) -> Any:
-    if _has_interval(expr):
+    if ast.has_aggregate(expr):
         return _interval(expr, ctx).exact
     return arith(expr.op, _eval(expr.left, ctx), _eval(expr.right, ctx))
 
 
 def _neg(expr: ast.Neg, ctx: _Ctx) -> Any:
-    if _has_interval(expr):
+    if ast.has_aggregate(expr):
         return _interval(expr, ctx).exact
     value = _eval(expr.item, ctx)
     return None if value is None else -value
