@@ -200,6 +200,13 @@ CASES: list[tuple[str, str, dict[str, Any], bool | None, Any]] = [
      {"status": "存续", "ic_machine_tool_rd_listed": True, "rd_expense": 0.0}, False, None),
     ("rd120/unknown-rd", "rd-super-deduction-ic-machine-tool",
      {"status": "存续", "ic_machine_tool_rd_listed": True, "rd_expense": None}, None, None),
+    # 设备、器具一次性扣除: bought this year; no amount
+    ("equip/bought", "cit-equipment-one-off-deduction",
+     {"status": "存续", "small_equipment_purchased": 80_000.0}, True, None),
+    ("equip/none", "cit-equipment-one-off-deduction",
+     {"status": "存续", "small_equipment_purchased": 0.0}, False, None),
+    ("equip/unknown", "cit-equipment-one-off-deduction",
+     {"status": "存续", "small_equipment_purchased": None}, None, None),
     # 商业健康保险: 据实扣除, at most 2400 a year
     ("health/some", "iit-health-insurance-deduction", {"health_insurance_premium": 1200.0},
      True, 1200.0),
