@@ -12,7 +12,8 @@ few per cent with more than 15,000 元 of self-paid medical costs in a year, one
 paying into a 个人养老金 account and one in twenty holding a 税优健康险 policy; among firms,
 about a third of software and electronics general taxpayers selling their own software, a
 quarter of those in 陕西 or 新疆 mainly in an encouraged industry, and 30,000-80,000 元 a year
-paid to each disabled employee, a third buying equipment; among people over 60, 15 % (40 % over 80) assessed for care.
+paid to each disabled employee, a third buying equipment; among people over 60, 15 %
+(40 % over 80) assessed for care.
 """
 
 from __future__ import annotations
