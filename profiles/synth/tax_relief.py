@@ -13,7 +13,7 @@ paying into a 个人养老金 account and one in twenty holding a 税优健康�
 about a third of software and electronics general taxpayers selling their own software, a
 quarter of those in 陕西 or 新疆 mainly in an encouraged industry, and 30,000-80,000 元 a year
 paid to each disabled employee, a third buying equipment; among people over 60, 15 %
-(40 % over 80) assessed for care.
+(40 % over 80) assessed for care; 0.6 % of adults certified 重点群体 for self-employment.
 """
 
 from __future__ import annotations
@@ -163,6 +163,17 @@ def add_person_deduction_fields(frames: dict[str, pl.DataFrame], rng: np.random.
                        np.round(rng.uniform(300, 4000, size=len(policyholder)), 2))
     _merge(frames, "税务", pl.DataFrame({"id_number": ids.gather(policyholder),
                                          "health_insurance_premium": premium}), "id_number")
+    # 人社 / 市场监管: 重点群体 certified for self-employment tax relief, most of them running
+    # a 个体工商户 registered in the last five years
+    certified = np.flatnonzero((age >= 20) & (age <= 60) & (rng.random(n) < 0.006))
+    _merge(frames, "人社", pl.DataFrame({
+        "id_number": ids.gather(certified),
+        "key_group_startup_certified": np.ones(len(certified), dtype=bool)}), "id_number")
+    owners = certified[rng.random(len(certified)) < 0.7]
+    _merge(frames, "市场监管", pl.DataFrame({
+        "id_number": ids.gather(owners),
+        "own_business_registered_on": days_before(
+            reference, rng.integers(0, 5 * 365, size=len(owners)))}), "id_number")
     # 民政: 老年人能力综合评估 of some elderly people (list-type: only those assessed)
     assessed = np.flatnonzero((age >= 60) & (rng.random(n) < np.where(age >= 80, 0.4, 0.15)))
     level = choose(rng, ("能力完好", "轻度失能", "中度失能", "重度失能"), (0.45, 0.25, 0.17, 0.13),
