@@ -56,6 +56,7 @@ from matcher.events.delivery import EntityOutcomes, record_batch, record_outcome
 from matcher.events.engine import EventEngine
 from profiles.catalog import load_catalog
 from profiles.derive import derive
+from profiles.ingest import complete
 from rules.loader import bundled_library
 
 AS_OF = dt.date(2025, 10, 1)
@@ -101,7 +102,8 @@ class PolarsOneRow:
     def update(self, entity_id: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:
         row = self.rows[entity_id]
         row.update(values)
-        one = pl.DataFrame([row], schema=self.schema, orient="row")
+        one = complete(pl.DataFrame([row], schema=self.schema, orient="row"),
+                       entity="enterprise")  # catalog fields the generator leaves out: null
         derived = derive(one, entity="enterprise", as_of=AS_OF).collect()
         return match_plan(derived, self.plan).to_dicts()
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import polars as pl
 
+from bench.generate_yearly import yearly_amount_expr, yearly_leaf
 from profiles.catalog import OWNER_COLUMN, EntityCatalog, load_catalog
 from profiles.regions import load_regions
 from profiles.relations import RelatedFrame
@@ -224,7 +225,7 @@ def bench_sets() -> NamedSets:
 
 
 def generate_policies(count: int, *, seed: int, related: bool = False, ledger: bool = False,
-                      caps: bool = False) -> list[Policy]:
+                      caps: bool = False, yearly: bool = False) -> list[Policy]:
     """``count`` random enterprise policies with 3-8 leaf conditions in nested all/any/not
     trees, over numeric thresholds, ratios, sets, regions, value lists, dates and list-type
     fields; most carry an amount (formula with a dated parameter, tiers or cases). With
@@ -234,27 +235,32 @@ def generate_policies(count: int, *, seed: int, related: bool = False, ledger: b
     (``received``, first time, ``received_amount`` over a window, of the policy itself or of
     another generated one, see :func:`generate_ledger`) and some amounts are top-ups
     (``150万 - received_amount(own, within = 3 years)``). With ``caps``, about half the
-    policies join one of two cap groups. Without these options the draws are the same as
+    policies join one of two cap groups. With ``yearly``, about one leaf in four reads yearly
+    fields (one year, windows, growth: :mod:`bench.generate_yearly`; add the year columns to
+    the profiles with :func:`bench.generate_yearly.add_yearly`), and some amounts too.
+    Without these options the draws are the same as
     before they existed (a seed gives the same policies)."""
     rng = np.random.default_rng(seed)
     ids = tuple(f"bench-{i:04d}" for i in range(count))
     groups = (CapGroup(group="上限甲", limit=float(rng.integers(1, 20)) * 100_000, per="year"),
               CapGroup(group="上限乙", limit=float(rng.integers(1, 20)) * 100_000, per="all")
               ) if caps else ()
-    return [_policy(i, rng, related=related, ledger=ids if ledger else (), caps=groups)
-            for i in range(count)]
+    return [_policy(i, rng, related=related, ledger=ids if ledger else (), caps=groups,
+                    yearly=yearly) for i in range(count)]
 
 
 def _policy(i: int, rng: Rng, *, related: bool = False, ledger: tuple[str, ...] = (),
-            caps: tuple[CapGroup, ...] = ()) -> Policy:
+            caps: tuple[CapGroup, ...] = (), yearly: bool = False) -> Policy:
     leaves = int(rng.integers(3, 9))
     counter = iter(range(1, 100))
     own = f"bench-{i:04d}"
-    tree = _tree(leaves, rng, counter, depth=0, related=related, ledger=ledger, own=own)
+    tree = _tree(leaves, rng, counter, depth=0, related=related, ledger=ledger, own=own,
+                 yearly=yearly)
     if not isinstance(tree, AllOfNode):
         tree = AllOfNode(children=(tree,))
     delivery = DELIVERIES[int(rng.integers(0, 3))]
-    amount = _related_amount(rng) if related and rng.random() < 0.3 else _amount(rng)
+    amount = (_related_amount(rng) if related and rng.random() < 0.3
+              else _yearly_amount(rng) if yearly and rng.random() < 0.3 else _amount(rng))
     if ledger and rng.random() < 0.3:
         amount = _top_up_amount(rng, own)
     cap = None
@@ -278,8 +284,12 @@ def _policy(i: int, rng: Rng, *, related: bool = False, ledger: tuple[str, ...] 
     )
 
 
+def _yearly_amount(rng: Rng) -> Amount:
+    return Amount(rule=FormulaAmount(expr=yearly_amount_expr(rng)), period="year")
+
+
 def _tree(n: int, rng: Rng, counter: object, *, depth: int, related: bool = False,
-          ledger: tuple[str, ...] = (), own: str = "") -> ConditionNode:
+          ledger: tuple[str, ...] = (), own: str = "", yearly: bool = False) -> ConditionNode:
     node: ConditionNode
     if n == 1:
         cid = f"c{next(counter)}"  # type: ignore[call-overload]
@@ -287,6 +297,8 @@ def _tree(n: int, rng: Rng, counter: object, *, depth: int, related: bool = Fals
             expr = related_leaf(rng)
         elif ledger and rng.random() < 0.2:
             expr = ledger_leaf(rng, ledger, own)
+        elif yearly and rng.random() < 0.25:
+            expr = yearly_leaf(rng)
         else:
             expr = _leaf(rng)
         node = Condition(id=cid, expr=expr, label=f"条件{cid}")
@@ -295,7 +307,7 @@ def _tree(n: int, rng: Rng, counter: object, *, depth: int, related: bool = Fals
         cuts = np.sort(rng.choice(np.arange(1, n), parts - 1, replace=False))
         sizes = np.diff(np.concatenate(([0], cuts, [n])))
         children = tuple(_tree(int(s), rng, counter, depth=depth + 1, related=related,
-                               ledger=ledger, own=own) for s in sizes)
+                               ledger=ledger, own=own, yearly=yearly) for s in sizes)
         node = (AllOfNode if depth == 0 or rng.random() < 0.55 else AnyOfNode)(children=children)
     if depth > 0 and rng.random() < 0.12:
         node = NotOf(child=node)

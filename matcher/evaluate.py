@@ -48,6 +48,7 @@ from matcher.lean import (
     facts_of,
     lean_schema,
     mask_columns,
+    mask_words,
     wide_to_long,
 )
 from matcher.outcomes import empty_outcomes
@@ -118,10 +119,8 @@ class Plan:
 
     @property
     def mask_words(self) -> int:
-        """64-bit words per row of the unknown-field mask: enough for the policy that reads
-        the most fields (one for every policy of the bundled library)."""
-        widest = max((len(f) for f in self.mask_fields.values()), default=0)
-        return max(1, -(-widest // MASK_BITS))
+        """64-bit words per row of the unknown-field mask (:func:`matcher.lean.mask_words`)."""
+        return mask_words(self.mask_fields)
 
     @property
     def related(self) -> dict[str, AggregateColumns]:
@@ -183,7 +182,8 @@ def prepare_frame(frame: pl.DataFrame | pl.LazyFrame, plan: Plan, *,
     missing = []
     for name in sorted(plan.fields - names):
         field = plan.catalog.field(name)
-        if field.kind == "declared":
+        # declared fields, and years no extract covered (rules.years): UNKNOWN
+        if field.kind == "declared" or field.year is not None:
             additions.append(pl.lit(None, dtype=_POLARS_DTYPES[field.type]).alias(name))
         else:
             missing.append(name)
@@ -211,11 +211,11 @@ def mask_fields(cp: CompiledPolicy, catalog: EntityCatalog) -> tuple[str, ...]:
     wanted: set[str] = set()
     for cc in cp.conditions:
         for name in cc.fields:
-            wanted.add(name)
             field = catalog.field(name)
+            wanted.add(field.series or name)  # a year column: its yearly field
             if field.kind == "derived":
                 wanted.update(field.inputs)
-    return tuple(f.name for f in catalog.fields if f.name in wanted)
+    return tuple(n for n in catalog.reported_names if n in wanted)
 
 
 def unknown_mask_exprs(cp: CompiledPolicy, plan: Plan, names: set[str]) -> list[pl.Expr]:
@@ -235,7 +235,7 @@ def unknown_mask_exprs(cp: CompiledPolicy, plan: Plan, names: set[str]) -> list[
     parts: list[list[pl.Expr]] = [[] for _ in range(plan.mask_words)]
 
     def flag(name: str, when: pl.Expr) -> None:
-        word, bit = divmod(bits[name], MASK_BITS)
+        word, bit = divmod(bits[plan.catalog.field(name).series or name], MASK_BITS)
         parts[word].append(when.cast(pl.UInt64) * pl.lit(1 << bit, dtype=pl.UInt64))
 
     for name, unknowns in unknown_by_field.items():

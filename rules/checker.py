@@ -33,7 +33,7 @@ from profiles.regions import (
     UnknownRegionError,
     load_regions,
 )
-from rules import ast
+from rules import ast, years
 from rules.errors import Problem
 from rules.model import Parameter
 from rules.printer import to_source
@@ -134,6 +134,11 @@ class Checker:
             return ast.ParamRef(name=name, pos=pos), self._param_type(scope.parameters[name])
         if name in scope.entity:
             f = scope.entity.field(name)
+            if f.kind == "yearly":
+                self.error(pos, "type-mismatch", f"期望按年度读取 {f.name}({f.label})，如 "
+                           f"{f.name}[year(as_of) - 1] 或 sum({f.name}, years = 3)，"
+                           f"实际为 没有年度的 '{name}'")
+                return ref, ERROR
             t = Type(kind=_FIELD_KINDS[f.type], unit=f.unit, field=f)
             return ast.FieldRef(name=f.name, written=ref.written or name, pos=pos), t
         if container:
@@ -232,7 +237,29 @@ class Checker:
             return replace(expr, item=out), Type(kind=t.kind, unit=t.unit)
         if isinstance(expr, ast.Aggregate):
             return self._aggregate(expr)
+        if isinstance(expr, ast.YearValue):
+            return self._year_value(expr)
         return self._call(expr)
+
+    def _year_value(self, expr: ast.YearValue) -> tuple[ast.Expr, Type]:
+        """``营业收入[year(as_of) - 1]``: a yearly series of the entity, and a year computed
+        from the as-of date, numbers and parameters (:mod:`rules.years`)."""
+        series = self.scope.entity.series(expr.field)
+        year, _ = self.infer(expr.year)
+        out = replace(expr, year=year)
+        if series is None:
+            names = [n for f in self.scope.entity.yearly for n in (f.name, f.label)]
+            scalar = expr.field in self.scope.entity
+            self.error(expr.pos, "unknown-field", (
+                f"期望按年度记录的字段({'、'.join(names[1::2]) or '无'})，实际为 "
+                f"'{expr.field}'" + ("(它只有一个值，不按年度记录)" if scalar else "")),
+                self._suggest(expr.field, names))
+            return out, ERROR
+        why = years.year_problem(year, self.scope.parameters)
+        if why is not None:
+            self.error(year.pos, "type-mismatch", why)
+        out = replace(out, field=series.name)
+        return out, Type(kind=_FIELD_KINDS[series.type], unit=series.unit)
 
     def _aggregate(self, expr: ast.Aggregate) -> tuple[ast.Expr, Type]:
         """Resolve the relation, then the filter and value against the member scope."""

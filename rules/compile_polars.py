@@ -50,6 +50,7 @@ from rules.model import (
 from rules.printer import to_source
 from rules.semantics import decided_value, is_declared, is_listed_bool, list_fields
 from rules.sets import NamedSets
+from rules.years import bind_policy
 
 DTYPES: dict[str, pl.DataType] = {
     "int": pl.Int64(), "float": pl.Float64(), "str": pl.String(), "date": pl.Date(),
@@ -484,8 +485,8 @@ def compile_policies(policies: Iterable[Policy], *, catalog: EntityCatalog, sets
     effect means not eligible). A policy's own effective period is not applied: check
     :meth:`Policy.in_effect`. With ``held``, the frame has the column
     :data:`profiles.catalog.HELD_FIELDS` and a field empty on a data defect is UNKNOWN."""
-    by_id = {p.id: p for p in policies}
-    refs = {p.id: p for p in (library or ()) if p.entity == catalog.name}
+    by_id = {p.id: bind_policy(p, as_of) for p in policies}  # yearly fields: year columns
+    refs = {p.id: bind_policy(p, as_of) for p in (library or ()) if p.entity == catalog.name}
     refs.update(by_id)
     wrong = [p for p in by_id.values() if p.entity != catalog.name]
     if wrong:

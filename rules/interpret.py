@@ -39,6 +39,7 @@ from rules.semantics import (
     list_fields,
 )
 from rules.sets import NamedSets
+from rules.years import bind_policy
 
 Truth = bool | None
 
@@ -229,7 +230,7 @@ def _param(expr: ast.ParamRef, ctx: _Ctx) -> Any:
 
 
 def _policy_ref(expr: ast.PolicyRef, ctx: _Ctx) -> Truth:
-    other = ctx.library[expr.policy_id]
+    other = bind_policy(ctx.library[expr.policy_id], ctx.as_of)
     if not other.in_effect(ctx.as_of):
         return False
     sub = _Ctx(other, ctx.row, ctx.catalog, ctx.sets, ctx.as_of, ctx.library, ctx.ledger)
@@ -337,7 +338,9 @@ def evaluate_policy(policy: Policy, row: Mapping[str, Any], *, catalog: EntityCa
     """Truth of every leaf condition and of the policy, and the amount, for one row.
     ``library`` maps policy ids to policies (for ``eligible()``); the policy's own effective
     period is not applied (callers check :meth:`Policy.in_effect`). ``ledger`` answers
-    ``received()`` lookups (none: every lookup UNKNOWN)."""
+    ``received()`` lookups (none: every lookup UNKNOWN). A yearly field's value in a year is
+    the row's year column (``operating_revenue_y2024``; absent: UNKNOWN, :mod:`rules.years`)."""
+    policy = bind_policy(policy, as_of)
     ctx = _Ctx(policy, row, catalog, sets, as_of, library, ledger)
     conditions: dict[str, Truth] = {}
     truth = _tree(policy.eligibility, ctx, conditions)

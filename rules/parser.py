@@ -30,8 +30,9 @@ from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedInput
 from lark.exceptions import UnexpectedToken, VisitError
 from lark.tree import Meta
 
-from rules import ast
+from rules import ast, years
 from rules.errors import PolicyError, Problem
+from rules.printer import to_source
 
 _MULTIPLIERS = {"万": Decimal(10_000), "亿": Decimal(100_000_000), "%": Decimal("0.01")}
 _TRUE = frozenset({"true", "是"})
@@ -261,10 +262,24 @@ class _ToAst(Transformer[Token, ast.Expr]):
         return ast.Aggregate(func=fname, relation=over.relation, value=over.value,  # type: ignore[arg-type]
                              where=where, pos=pos)
 
+    def year_value(self, meta: Meta, children: list[Any]) -> ast.Expr:
+        """``营业收入[year(as_of) - 1]``: a yearly field in one accounting year."""
+        name, year = children
+        if not isinstance(name, ast.FieldRef):
+            raise _problem(self.file, self._pos(meta), "syntax-error",
+                           f"期望 '[' 前为按年度记录的字段，实际为 {to_source(name)}")
+        return ast.YearValue(field=name.name, year=year, written=name.written,
+                             pos=self._pos(meta))
+
     def call(self, meta: Meta, children: list[Any]) -> ast.Expr:
         fname = str(children[0])
         args = tuple(c for c in children[1:] if c is not None)
         pos = self._pos(meta)
+        if years.is_window_call(fname, args):
+            try:
+                return years.window(fname, args, pos)
+            except years.WindowError as err:
+                raise _problem(self.file, pos, "syntax-error", str(err)) from None
         if fname in AGGREGATES and len(args) == 1 and (
                 fname not in FUNCTIONS or isinstance(args[0], ast.Aggregate)):
             return self._aggregate(fname, args[0], None, pos)
@@ -291,8 +306,10 @@ class _ToAst(Transformer[Token, ast.Expr]):
         """``a op b``; a chain ``a op b op c`` (a range, ``0 < x <= 300万``) is sugar for
         ``a op b and b op c``. Symbols and Chinese words (``不超过``) become the core ops."""
         operands, ops = children[0::2], children[1::2]
-        pairs = [ast.Compare(op=COMPARE_WORDS.get(str(op), str(op)),  # type: ignore[arg-type]
-                             left=left, right=right, pos=self._pos(meta))
+        # min/max over yearly values compared with a value: each year (rules.years)
+        pairs = [years.decide_extreme(ast.Compare(
+                     op=COMPARE_WORDS.get(str(op), str(op)),  # type: ignore[arg-type]
+                     left=left, right=right, pos=self._pos(meta)))
                  for left, op, right in zip(operands, ops, operands[1:], strict=False)]
         return pairs[0] if len(pairs) == 1 else ast.And(items=tuple(pairs), pos=self._pos(meta))
 

@@ -53,6 +53,7 @@ from rules.model import (
 from rules.printer import to_source
 from rules.semantics import decided_value, is_listed_bool, list_fields
 from rules.sets import NamedSet, NamedSets
+from rules.years import bind_policy
 
 GUARD: dict[str, Any] = {"kind": "profile"}
 #: Rules hang from the guard in groups of this many, each group behind a key of its own
@@ -520,8 +521,9 @@ def compile_ruleset(policies: Iterable[Policy], *, catalog: EntityCatalog, sets:
     references (default: the policies themselves); a referenced policy not in effect on
     ``as_of`` is FALSE, as in the batch compiler. The policies' own effective periods are
     not applied here (see :func:`matcher.evaluate.policies_in_effect`)."""
-    chosen = {p.id: p for p in policies}
-    refs: dict[str, Policy] = dict(library) if library is not None else {}
+    chosen = {p.id: bind_policy(p, as_of) for p in policies}  # yearly fields: year columns
+    refs: dict[str, Policy] = ({pid: bind_policy(p, as_of) for pid, p in library.items()}
+                               if library is not None else {})
     refs.update(chosen)
     refused = [p for p in (batch_only(policy, refs) for policy in chosen.values()) if p]
     if refused:

@@ -49,7 +49,7 @@ from matcher.events.ruleset import DurableRuleset
 from matcher.events.triggers import TriggerMatcher
 from matcher.events.values import value_of
 from matcher.outcomes import OUTCOME_SCHEMA
-from profiles.catalog import HELD_FIELDS, load_catalog
+from profiles.catalog import HELD_FIELDS, load_catalog, split_year_column
 from profiles.derive import derive
 from rules.model import CaseAmount, FormulaAmount, Policy, TierAmount
 from rules.sets import NamedSets
@@ -156,6 +156,9 @@ class EventEngine:
         until one of their inputs changes (then UNKNOWN: the model does not run here)."""
         passed = [f.name for f in self.catalog.fields
                   if f.kind == "derived" and f.name in frame.columns]
+        # year columns of yearly fields (rules.years) travel like passed-through tags: no
+        # derived input changes them
+        passed += [c for c in frame.columns if split_year_column(c) and c in self.catalog]
         names = [f.name for f in self.base_fields if f.name in frame.columns] + passed
         part = frame.select(names)
         start = 0 if self._frame is None else self._frame.height
@@ -401,8 +404,8 @@ class EventEngine:
                     missing = {i for i in field.inputs if null(i)}
                     flagged |= missing or {name}
                 else:
-                    flagged.add(name)
-        return [f.name for f in self.catalog.fields if f.name in flagged]
+                    flagged.add(field.series or name)  # a year column: its yearly field
+        return [name for name in self.catalog.reported_names if name in flagged]
 
     # ---- results ----------------------------------------------------------------------
 

@@ -62,8 +62,10 @@ def test_ineligible_pairs_are_not_listed(library):
 
 
 def test_declared_condition_leaves_high_tech_undetermined_and_asks_for_it(library):
+    years = {f"{s}_y{y}": v for y in (2022, 2023, 2024)
+             for s, v in (("operating_revenue", 30_000_000.0), ("rd_expense", 3_000_000.0))}
     firm = {**SMALL_FIRM, "rd_expense": 3_000_000.0, "tech_staff": 20,
-            "high_tech_revenue": 25_000_000.0}
+            "high_tech_revenue": 25_000_000.0, **years}
     row = outcomes_of(enterprise_frame([firm], as_of=AS_OF), library, "enterprise")[
         ("E1", "high-tech-enterprise")
     ]

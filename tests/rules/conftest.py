@@ -29,8 +29,11 @@ class Outcome:
 
 
 def frame(rows: Sequence[dict[str, Any]], catalog: EntityCatalog) -> pl.DataFrame:
-    """A frame with every catalog column (missing keys are null)."""
+    """A frame with every catalog column (missing keys are null), and the year columns of
+    yearly fields the rows carry (``operating_revenue_y2024``)."""
     schema = {f.name: DTYPES[f.type] for f in catalog.fields}
+    years = sorted({k for r in rows for k in r if k not in schema and k in catalog})
+    schema.update({k: DTYPES[catalog.field(k).type] for k in years})
     return pl.DataFrame([{k: r.get(k) for k in schema} for r in rows], schema=schema)
 
 
@@ -97,6 +100,10 @@ def evaluate(library: Library) -> Evaluate:
         compiled = compile_policies(library.for_entity(policy.entity), catalog=catalog,
                                     sets=library.sets, as_of=as_of)[policy_id]
         df = frame(rows, catalog)
+        absent = [c for c in sorted(compiled.fields) if c not in df.columns]
+        # years no row carries are not on record, as the matcher's prepare_frame adds them
+        df = df.with_columns(pl.lit(None, DTYPES[catalog.field(c).type]).alias(c)
+                             for c in absent)
         if compiled.ledger:  # the award history, joined as the matcher joins it
             df = join_ledger(df.lazy(), ledger or AwardLedger.empty(), compiled.ledger,
                              key=catalog.key, as_of=as_of).collect()
