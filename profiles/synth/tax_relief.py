@@ -169,11 +169,11 @@ def add_person_deduction_fields(frames: dict[str, pl.DataFrame], rng: np.random.
     _merge(frames, "人社", pl.DataFrame({
         "id_number": ids.gather(certified),
         "key_group_startup_certified": np.ones(len(certified), dtype=bool)}), "id_number")
-    owners = certified[rng.random(len(certified)) < 0.7]
+    running = certified[rng.random(len(certified)) < 0.7]
     _merge(frames, "市场监管", pl.DataFrame({
-        "id_number": ids.gather(owners),
+        "id_number": ids.gather(running),
         "own_business_registered_on": days_before(
-            reference, rng.integers(0, 5 * 365, size=len(owners)))}), "id_number")
+            reference, rng.integers(0, 5 * 365, size=len(running)))}), "id_number")
     # 民政: 老年人能力综合评估 of some elderly people (list-type: only those assessed)
     assessed = np.flatnonzero((age >= 60) & (rng.random(n) < np.where(age >= 80, 0.4, 0.15)))
     level = choose(rng, ("能力完好", "轻度失能", "中度失能", "重度失能"), (0.45, 0.25, 0.17, 0.13),
