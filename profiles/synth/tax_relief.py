@@ -50,7 +50,8 @@ def add_enterprise_tax_fields(frames: dict[str, pl.DataFrame],
         keep=("uscc",)), "uscc")
     registry = frames["市场监管"].select("uscc", "industry_code")
     # 软件产品: some software and electronics firms sell their own software products
-    software_firm = (registry.join(tax.select("uscc"), on="uscc", how="right")["industry_code"]
+    software_firm = (registry.join(tax.select("uscc"), on="uscc", how="right",
+                                  maintain_order="right")["industry_code"]
                      .fill_null("").str.slice(0, 2).is_in(["39", "64", "65"]).to_numpy())
     sells = software_firm & general & (rng.random(n) < 0.3)
     soft_sales = np.where(sells, np.round(sales * rng.uniform(0.3, 1.0, size=n), 2), 0.0)
@@ -80,6 +81,19 @@ def add_enterprise_tax_fields(frames: dict[str, pl.DataFrame],
         "western_encouraged_revenue_ratio": np.where(west, encouraged, 0.0),
         "xj_catalog_revenue_ratio": np.where(new_xj, catalog, 0.0),
         "first_operating_income_on": first_income}), keep=("uscc",)), "uscc")
+    # 设备、器具: about a third of firms buy some at 500万元 or less a unit in a year
+    revenue = tax["operating_revenue"].fill_null(0.0).to_numpy()
+    bought = np.where(rng.random(n) < 0.35,
+                      np.round(np.minimum(revenue * rng.uniform(0.01, 0.1, size=n), 5e7), 2), 0.0)
+    _merge(frames, "税务", with_missing(rng, pl.DataFrame({
+        "uscc": tax["uscc"], "small_equipment_purchased": bought}), keep=("uscc",)), "uscc")
+    # 残疾职工工资: what firms employing disabled people (残联 count) paid them this year
+    disabled = frames["残联"].select("uscc", "disabled_employees").join(
+        tax.select("uscc"), on="uscc", how="right", maintain_order="right"
+    )["disabled_employees"].fill_null(0).to_numpy()
+    wages = np.round(disabled * rng.uniform(30_000, 80_000, size=n), 2)
+    _merge(frames, "税务", with_missing(rng, pl.DataFrame({
+        "uscc": tax["uscc"], "disabled_staff_wages": wages}), keep=("uscc",)), "uscc")
     science = frames["科技"].select("uscc", "high_tech_cert_on")
     firms = registry.join(science, on="uscc", how="left")
     code = firms["industry_code"].fill_null("")
@@ -157,12 +171,14 @@ def add_person_deduction_fields(frames: dict[str, pl.DataFrame], rng: np.random.
     paid_in = np.where(full, 12_000.0, np.round(rng.uniform(100, 12_000, size=len(saver)), 2))
     _merge(frames, "人社", pl.DataFrame({"id_number": ids.gather(saver),
                                          "personal_pension_paid": paid_in}), "id_number")
-    # 税务: 税优商业健康保险 premiums (a few per cent of workers; many at the 2,400 元 cap)
-    policyholder = np.flatnonzero(adult & (age >= 22) & (rng.random(n) < 0.05))
-    premium = np.where(rng.random(len(policyholder)) < 0.5, 2400.0,
-                       np.round(rng.uniform(300, 4000, size=len(policyholder)), 2))
-    _merge(frames, "税务", pl.DataFrame({"id_number": ids.gather(policyholder),
-                                         "health_insurance_premium": premium}), "id_number")
+    # 税务: 税优商业健康保险 premiums on the platform for everyone (0 when none; a few per cent
+    # of workers hold a policy, many at the 2,400 元 cap)
+    holder = adult & (age >= 22) & (rng.random(n) < 0.05)
+    premium = np.where(holder, np.where(rng.random(n) < 0.5, 2400.0,
+                                        np.round(rng.uniform(300, 4000, size=n), 2)), 0.0)
+    _merge(frames, "税务", with_missing(rng, pl.DataFrame({
+        "id_number": ids, "health_insurance_premium": premium}), keep=("id_number",)),
+        "id_number")
     # 人社 / 市场监管: 重点群体 certified for self-employment tax relief, most of them running
     # a 个体工商户 registered in the last five years
     certified = np.flatnonzero((age >= 20) & (age <= 60) & (rng.random(n) < 0.006))
