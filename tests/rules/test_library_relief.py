@@ -222,6 +222,15 @@ CASES: list[tuple[str, str, dict[str, Any], bool | None, Any]] = [
     ("kgb/registers-tomorrow", "key-group-business-tax-deduction",
      {"key_group_startup_certified": True, "own_business_registered_on": dt.date(2026, 12, 1)},
      False, None),
+    # 安置残疾人增值税即征即退 (待核): 不少于10人 and 不低于25%, both inclusive
+    ("dvat/10-of-40", "vat-disabled-staff-refund",
+     {"status": "存续", "disabled_employees": 10, "staff_on_payroll": 40}, None, None),
+    ("dvat/9-of-36", "vat-disabled-staff-refund",
+     {"status": "存续", "disabled_employees": 9, "staff_on_payroll": 36}, False, None),
+    ("dvat/10-of-41", "vat-disabled-staff-refund",
+     {"status": "存续", "disabled_employees": 10, "staff_on_payroll": 41}, False, None),
+    ("dvat/unknown-payroll", "vat-disabled-staff-refund",
+     {"status": "存续", "disabled_employees": 10, "staff_on_payroll": None}, None, None),
     # 商业健康保险: 据实扣除, at most 2400 a year
     ("health/some", "iit-health-insurance-deduction", {"health_insurance_premium": 1200.0},
      True, 1200.0),
@@ -341,7 +350,7 @@ def test_amounts_are_deductions_and_tax_savings(library: Any) -> None:
 
 def test_drafts_whose_document_number_or_dates_were_not_read(library: Any) -> None:
     for pid in ("iit-personal-pension-deduction", "xj-urumqi-elderly-allowance",
-                "bj-disabled-elderly-care-subsidy"):
+                "bj-disabled-elderly-care-subsidy", "vat-disabled-staff-refund"):
         assert not library[pid].verified, pid
 
 
