@@ -309,9 +309,10 @@ def work_partitioned(
                                           held=held_ids)
                 held_changes += changes.held
                 diff_s += time.perf_counter() - d
+                # new rows carried over as they are written, so the messages of this
+                # partition already tell a renewed confirmation from a new benefit
                 written = entitlement_bulk.write_changes(
-                    session, changes, entity_kind=report.entity, run_id=report.run_id, now=now,
-                    carry=False)
+                    session, changes, entity_kind=report.entity, run_id=report.run_id, now=now)
                 if on_changes is not None:
                     o = time.perf_counter()
                     on_changes(session, changes, report.run_id)
@@ -321,9 +322,6 @@ def work_partitioned(
                 per_policy.append(part_counts)
                 listed += decoded.height
                 tick("write", k + 1, manifest.partitions)
-            if totals["new"]:
-                totals["carried_over"] = entitlement_bulk.carry_over(
-                    session, entity_kind=report.entity, run_id=report.run_id, now=now)
             timings["diff"] = round(diff_s, 3)
             timings["write"] = round(time.perf_counter() - t - diff_s - outbox_s, 3)
             if on_changes is not None:  # planning and enqueueing the messages
