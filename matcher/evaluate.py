@@ -58,6 +58,7 @@ from profiles.relations import RelatedFrame
 from rules.ast import LedgerRef
 from rules.compile_polars import CompiledPolicy, compile_policies
 from rules.compile_related import AggregateColumns, attach_related
+from rules.declared import for_policies
 from rules.ledger import AwardLedger, join_ledger
 from rules.model import Policy
 from store.money import fen_expr
@@ -154,8 +155,9 @@ def make_plan(
     """Compile the policies of ``entity`` in effect on ``as_of`` (``held``: for frames with
     held entities, see :data:`profiles.catalog.HELD_FIELDS`); ``ledger`` answers the
     award-history lookups (``received()``)."""
-    catalog = load_catalog().entity(entity)
     every = list(policies)
+    # the policies' declared conditions are fields of the plan's catalog (rules.declared)
+    catalog = for_policies(load_catalog().entity(entity), every)
     chosen = policies_in_effect(every, entity=entity, as_of=as_of)
     if sets is None:
         from rules.loader import bundled_library

@@ -1,8 +1,9 @@
 """Compile checked policies to polars expressions (pure: no I/O, no data).
 
 Null is UNKNOWN; ``&``, ``|`` and ``~`` on nullable booleans are Kleene in polars, which is
-exactly DESIGN §3. Every referenced column is assumed present in the frame; declared fields
-(only the applicant can attest them) compile to null literals.
+exactly DESIGN §3. Every referenced column is assumed present in the frame; a declared
+condition (only the applicant can attest it, :mod:`rules.declared`) is a column the plan adds
+as nulls until the applicant's answer completes the profile.
 
 >>> import datetime as dt
 >>> import polars as pl
@@ -35,6 +36,7 @@ from profiles.catalog import HELD_FIELDS, EntityCatalog
 from profiles.derive import full_months, full_years
 from rules import ast
 from rules.compile_related import AggregateColumns, RelatedCompiler, has_interval
+from rules.declared import for_policies
 from rules.errors import PolicyError, Problem, UnsupportedNode
 from rules.ledger import ledger_column
 from rules.model import (
@@ -49,7 +51,7 @@ from rules.model import (
 )
 from rules.possible import PossibleTest, possible_test
 from rules.printer import to_source
-from rules.semantics import decided_value, is_declared, is_listed_bool, list_fields
+from rules.semantics import decided_value, is_listed_bool, list_fields
 from rules.sets import NamedSets
 from rules.years import bind_policy
 
@@ -365,8 +367,9 @@ def _literal(c: _Compiler, expr: ast.Number | ast.String | ast.Bool | ast.Date,
 
 
 def _field(c: _Compiler, expr: ast.FieldRef, policy: Policy) -> pl.Expr:
-    if is_declared(expr.name, c.catalog):
-        return pl.lit(None, dtype=DTYPES[c.catalog.field(expr.name).type])
+    # a declared condition is read like any other field: the plan adds it as a null column
+    # (UNKNOWN) unless the profile was completed by the applicant's answer (rules.declared,
+    # matcher.evaluate.prepare_frame, api.services.population.fill_declared)
     return pl.col(expr.name)
 
 
@@ -401,7 +404,9 @@ def _compare(c: _Compiler, expr: ast.Compare, policy: Policy) -> pl.Expr:
 
 def _in(c: _Compiler, expr: ast.In, policy: Policy) -> pl.Expr:
     item = c.expr(expr.item, policy)
-    membership: Membership = c.expr(expr.container, policy)  # type: ignore[assignment]
+    membership: Membership | pl.Expr = c.expr(expr.container, policy)
+    if isinstance(membership, pl.Expr):  # a dated list parameter with no value yet
+        return _NULL_BOOL
     found = pl.when(item.is_null()).then(_NULL_BOOL).otherwise(membership(item))
     return ~found if expr.negated else found
 
@@ -421,7 +426,7 @@ def _list(c: _Compiler, expr: ast.ListLit, policy: Policy) -> Membership:
 
 
 def _set(c: _Compiler, expr: ast.SetRef, policy: Policy) -> Membership:
-    named = c.sets[expr.name]
+    named = c.sets[expr.name].at(c.as_of)  # the edition in force (rules.sets)
 
     def member(item: pl.Expr) -> pl.Expr:
         text = item.cast(pl.String)
@@ -521,6 +526,7 @@ def compile_policies(policies: Iterable[Policy], *, catalog: EntityCatalog, sets
     by_id = {p.id: bind_policy(p, as_of) for p in policies}  # yearly fields: year columns
     refs = {p.id: bind_policy(p, as_of) for p in (library or ()) if p.entity == catalog.name}
     refs.update(by_id)
+    catalog = for_policies(catalog, refs.values())  # declared conditions (rules.declared)
     wrong = [p for p in by_id.values() if p.entity != catalog.name]
     if wrong:
         raise PolicyError([Problem(file=p.source or p.id, line=1, column=1,

@@ -36,7 +36,6 @@ from rules.semantics import (
     call,
     decided_value,
     held_empty,
-    is_declared,
     is_listed_bool,
     list_fields,
 )
@@ -200,7 +199,10 @@ def _in(expr: ast.In, ctx: _Ctx) -> Truth:
     item = _eval(expr.item, ctx)
     if item is None:
         return None
-    found = _eval(expr.container, ctx)(item)
+    membership = _eval(expr.container, ctx)
+    if membership is None:  # a dated list parameter with no value yet (Parameter.at)
+        return None
+    found = membership(item)
     return None if found is None else found != expr.negated
 
 
@@ -214,7 +216,7 @@ def _list(expr: ast.ListLit, ctx: _Ctx) -> Membership:
 
 
 def _set(expr: ast.SetRef, ctx: _Ctx) -> Membership:
-    named = ctx.sets[expr.name]
+    named = ctx.sets[expr.name].at(ctx.as_of)  # the edition in force (rules.sets)
     return lambda item: named.contains(str(item))
 
 
@@ -223,7 +225,8 @@ def _region(expr: ast.RegionRef, ctx: _Ctx) -> Membership:
 
 
 def _field(expr: ast.FieldRef, ctx: _Ctx) -> Any:
-    return None if is_declared(expr.name, ctx.catalog) else ctx.row.get(expr.name)
+    # a declared condition is in the row only once the applicant declared it (rules.declared)
+    return ctx.row.get(expr.name)
 
 
 def _param(expr: ast.ParamRef, ctx: _Ctx) -> Any:

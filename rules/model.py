@@ -27,6 +27,7 @@ from rules.triggers import Trigger
 
 if TYPE_CHECKING:
     from rules.caps import CapGroup
+    from rules.declared import DeclaredCondition
 
 Entity = Literal["enterprise", "person"]
 Delivery = Literal["direct", "notice", "apply"]
@@ -236,6 +237,8 @@ class Policy:
     cap: CapGroup | None = None  # a limit shared with other policies (rules.caps)
     further_basis: tuple[Basis, ...] = ()  # documents cited after the first
     verified: bool = True  # False: a draft marked 待核, never published or matched
+    #: facts only the applicant can attest (rules.declared): UNKNOWN until declared
+    declared: tuple[DeclaredCondition, ...] = ()
 
     @property
     def bases(self) -> tuple[Basis, ...]:

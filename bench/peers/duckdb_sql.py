@@ -235,7 +235,7 @@ def _prefixes(item: str, prefixes: tuple[str, ...]) -> str:
 
 
 def _set(c: SqlCompiler, node: A.SetRef) -> Membership:
-    named = c.sets[node.name]
+    named = c.sets[node.name].at(c.as_of)  # the edition in force (rules.sets)
     if named.by_prefix:
         return lambda item: _prefixes(item, named.items)
     items = ", ".join(quote_str(v) for v in named.items)

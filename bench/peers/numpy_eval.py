@@ -238,7 +238,7 @@ class Evaluator:
 
     def _set_members(self, name: str, categories: np.ndarray) -> np.ndarray:
         """Per distinct string, whether it belongs to the named set (vectorised)."""
-        named = self.sets[name]
+        named = self.sets[name].at(self.as_of)  # the edition in force (rules.sets)
         if not named.by_prefix:
             return np.isin(categories, list(named.items))
         out = np.zeros(categories.shape[0], dtype=bool)

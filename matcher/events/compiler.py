@@ -39,6 +39,7 @@ from matcher.events.formula import ALWAYS, NEVER, Formula, Test, conj, disj, to_
 from matcher.events.values import TARGET, encode, value_of
 from profiles.catalog import EntityCatalog
 from rules import ast
+from rules.declared import for_policies
 from rules.errors import PolicyError, Problem, UnsupportedNode
 from rules.ledger import ledger_column
 from rules.model import (
@@ -443,7 +444,9 @@ def _compare(c: _Compiler, expr: ast.Compare, policy: Policy) -> Pair:
 
 
 def _in(c: _Compiler, expr: ast.In, policy: Policy) -> Pair:
-    membership: Membership = RULES[type(expr.container)](c, expr.container, policy)
+    membership: Membership | Pair = RULES[type(expr.container)](c, expr.container, policy)
+    if not callable(membership):  # a dated list parameter with no value yet: UNKNOWN
+        return UNKNOWN_PAIR
     t, f = membership(expr.item)
     return (f, t) if expr.negated else (t, f)
 
@@ -477,7 +480,8 @@ def _text_base(c: _Compiler, item: ast.Expr, policy: Policy) -> str | None:
 def _set(c: _Compiler, expr: ast.SetRef, policy: Policy) -> Membership:
     def member(item: ast.Expr) -> Pair:
         base = _text_base(c, item, policy)
-        return UNKNOWN_PAIR if base is None else c.set_member(base, c.sets[expr.name])
+        named = c.sets[expr.name].at(c.as_of)  # the edition in force (rules.sets)
+        return UNKNOWN_PAIR if base is None else c.set_member(base, named)
 
     return member
 
@@ -571,6 +575,7 @@ def compile_ruleset(policies: Iterable[Policy], *, catalog: EntityCatalog, sets:
     refused = [p for p in (batch_only(policy, refs) for policy in chosen.values()) if p]
     if refused:
         raise PolicyError(refused)
+    catalog = for_policies(catalog, refs.values())  # declared conditions (rules.declared)
     compiler = _Compiler(refs, catalog, sets, as_of)
     questions: list[Question] = []
     leaf_fields: dict[str, tuple[tuple[str, frozenset[str]], ...]] = {}

@@ -52,6 +52,7 @@ from matcher.outcomes import OUTCOME_SCHEMA
 from profiles.catalog import HELD_FIELDS, load_catalog, split_year_column
 from profiles.derive import derive
 from rules.amount_branches import NO_BRANCH, agreed, case_branches, tier_branches
+from rules.declared import for_policies
 from rules.model import CaseAmount, FormulaAmount, Policy, TierAmount
 from rules.sets import NamedSets
 from store.money import yuan_to_fen
@@ -88,7 +89,8 @@ class EventEngine:
         every, self.sets = _policies_and_sets(policies, sets)
         self.entity = entity
         self.as_of = as_of
-        self.catalog = load_catalog().entity(entity)
+        # the policies' declared conditions are catalog fields too (rules.declared)
+        self.catalog = for_policies(load_catalog().entity(entity), every)
         self.key = self.catalog.key
         library = {p.id: p for p in every}
         #: every policy given, by id (cap groups span policies left to the batch)
