@@ -49,6 +49,7 @@ from rules.model import (
     NotOf,
     Policy,
 )
+from rules.possible import PossibleTest, possible_test
 from rules.printer import to_source
 from rules.semantics import decided_value, is_listed_bool, list_fields
 from rules.sets import NamedSets
@@ -176,23 +177,30 @@ class _Compiler:
         null = pl.lit(None, dtype=pl.Float64)
         if isinstance(rule, FormulaAmount):
             out = self.expr(rule.expr, policy)
-        elif isinstance(rule, CaseAmount):
-            chain: pl.Expr = null
-            for case in reversed(rule.cases):
+        elif isinstance(rule, CaseAmount):  # rules.amount_branches: what is still possible
+            branches: list[tuple[pl.Expr, pl.Expr]] = []
+            reach: pl.Expr = pl.lit(True)  # no earlier case TRUE
+            for case in rule.cases:
                 value = self.expr(case.value, policy).cast(pl.Float64)
                 if case.when is None:
-                    chain = value
-                    continue
+                    branches.append((reach, value))
+                    reach = pl.lit(False)
+                    break
                 when = self.cond(case.when, policy)
-                chain = (pl.when(when.is_null()).then(null)
-                         .when(when).then(value).otherwise(chain))
-            out = chain
+                branches.append((reach & when.fill_null(True), value))
+                reach = reach & ~when.fill_null(False)
+            out = _agreed([*branches, (reach, null)])
         else:
             by = self.expr(rule.by, policy)
-            out = null
-            for tier in rule.tiers:
+            meets = [(by >= tier.from_) for tier in rule.tiers]
+            branches = [(~meets[0].fill_null(False), null)]
+            for i, tier in enumerate(rule.tiers):
                 value = self.expr(tier.value, policy).cast(pl.Float64)
-                out = pl.when(by >= tier.from_).then(value).otherwise(out)
+                possible = meets[i].fill_null(True)
+                if i + 1 < len(meets):
+                    possible = possible & ~meets[i + 1].fill_null(False)
+                branches.append((possible, value))
+            out = _agreed(branches)
         return out.cast(pl.Float64)
 
     # ---- explanations -----------------------------------------------------------------
@@ -323,9 +331,34 @@ Membership = Callable[[pl.Expr], pl.Expr]  # a container: is the (known) item in
 
 def _atom(raw: Rule) -> Rule:
     def rule(c: _Compiler, expr: ast.Expr, policy: Policy) -> pl.Expr:
-        return c.guarded(expr, raw(c, expr, policy))
+        out = raw(c, expr, policy)
+        test = possible_test(expr, c.catalog, policy.parameters, c.as_of)
+        if test is not None:  # a null tag: decided by its still-possible values
+            out = pl.when(pl.col(test.field).is_null()).then(_by_mask(test)).otherwise(out)
+        return c.guarded(expr, out)
 
     return rule
+
+
+def _by_mask(test: PossibleTest) -> pl.Expr:
+    """An atom's truth from a possible-set column (:mod:`rules.possible`)."""
+    mask = pl.col(test.column)
+
+    def among(masks: tuple[int, ...]) -> pl.Expr:
+        return mask.is_in(list(masks)).fill_null(False) if masks else pl.lit(False)
+
+    return (pl.when(among(test.within)).then(pl.lit(not test.negated))
+            .when(among(test.outside)).then(pl.lit(test.negated)).otherwise(_NULL_BOOL))
+
+
+def _agreed(branches: list[tuple[pl.Expr, pl.Expr]]) -> pl.Expr:
+    """The amount every still-possible branch gives, null when they differ or one is
+    UNKNOWN (:func:`rules.amount_branches.agreed`); ``branches``: (possible, value)."""
+    null = pl.lit(None, dtype=pl.Float64)
+    unknown = reduce(lambda a, b: a | b, (p & v.is_null() for p, v in branches))
+    candidates = [pl.when(p).then(v).otherwise(null) for p, v in branches]
+    low, high = pl.min_horizontal(candidates), pl.max_horizontal(candidates)
+    return pl.when(unknown | (low != high)).then(null).otherwise(low)
 
 
 def _literal(c: _Compiler, expr: ast.Number | ast.String | ast.Bool | ast.Date,

@@ -173,8 +173,9 @@ class Case:
 
 @dataclass(frozen=True, kw_only=True)
 class CaseAmount:
-    """First branch whose ``when`` is TRUE; an UNKNOWN ``when`` before it makes the amount
-    unknown; no branch TRUE and no else gives an unknown amount."""
+    """First branch whose ``when`` is TRUE; with UNKNOWN ``when``s, the amount every branch
+    still possible gives, else unknown (:mod:`rules.amount_branches`); no branch TRUE and
+    no else gives an unknown amount."""
 
     cases: tuple[Case, ...]
 

@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from profiles.catalog import EntityCatalog, load_catalog
+from profiles.possible import MASK_DTYPE, possible_column
 from rules.compile_polars import DTYPES, CompiledPolicy, compile_policies
 from rules.compile_related import attach_related
 from rules.declared import for_policies
@@ -31,14 +32,16 @@ class Outcome:
 
 def frame(rows: Sequence[dict[str, Any]], catalog: EntityCatalog) -> pl.DataFrame:
     """A frame with every catalog column (missing keys are null), the year columns of yearly
-    fields the rows carry (``operating_revenue_y2024``), and the declared conditions of the
-    bundled policies the rows answer (rules.declared)."""
+    fields the rows carry (``operating_revenue_y2024``), the declared conditions of the
+    bundled policies the rows answer (rules.declared) and the possible-set columns
+    (``size_class__possible``)."""
     catalog = for_policies(catalog, bundled_library())
     answered = {k for r in rows for k in r}
     schema = {f.name: DTYPES[f.type] for f in catalog.fields
               if f.kind != "declared" or f.name in answered}
     years = sorted({k for r in rows for k in r if k not in schema and k in catalog})
     schema.update({k: DTYPES[catalog.field(k).type] for k in years})
+    schema.update({possible_column(f.name): MASK_DTYPE for f in catalog.fields if f.possible})
     return pl.DataFrame([{k: r.get(k) for k in schema} for r in rows], schema=schema)
 
 
