@@ -52,7 +52,9 @@ def _value(f: Field) -> st.SearchStrategy[Any]:
 def _rows(entity: str) -> st.SearchStrategy[list[dict[str, Any]]]:
     catalog = load_catalog().entity(entity)
     fields = [f for f in catalog.fields if f.kind != "declared" and not f.personal]
-    row = st.fixed_dictionaries({f.name: _value(f) for f in fields})
+    # the year columns of yearly fields (rules.years) the windows of the as-of dates reach
+    years = [catalog.field(f"{s.name}_y{y}") for s in catalog.yearly for y in range(2019, 2028)]
+    row = st.fixed_dictionaries({f.name: _value(f) for f in (*fields, *years)})
     return st.lists(row, min_size=1, max_size=25)
 
 
