@@ -81,6 +81,17 @@ def mask_columns(words: int) -> list[str]:
     return ["unknown", *(f"unknown_{w}" for w in range(1, words))]
 
 
+def mask_words(mask_fields: Mapping[str, Sequence[str]]) -> int:
+    """64-bit words per row of a mask over each policy's own fields: enough for the policy
+    that reads the most (one for every policy of the bundled library).
+
+    >>> mask_words({"a": ("x",) * 64, "b": ("y",) * 3}), mask_words({"a": ("x",) * 65})
+    (1, 2)
+    """
+    widest = max((len(f) for f in mask_fields.values()), default=0)
+    return max(1, -(-widest // MASK_BITS))
+
+
 def lean_schema(policy_ids: list[str], *, words: int = 1) -> dict[str, pl.DataType]:
     return {
         "row": pl.UInt32(),
@@ -108,8 +119,7 @@ class PolicyFacts:
     @property
     def words(self) -> int:
         """64-bit words per row of the unknown-field mask."""
-        widest = max((len(f) for f in self.mask_fields.values()), default=0)
-        return max(1, -(-widest // MASK_BITS))
+        return mask_words(self.mask_fields)
 
 
 @dataclass(frozen=True)
@@ -137,44 +147,55 @@ def facts_of(plan: Plan) -> PolicyFacts:
 
 def state_exprs(plan: Plan) -> tuple[list[pl.Expr], list[pl.Expr]]:
     """Per policy, its state (``UInt8``: 0 ineligible, 1 eligible, 2 undetermined) and its
-    amount in yuan (``Float64``, null = UNKNOWN), in plan order."""
+    amount in yuan (``Float64``, NaN = UNKNOWN: a column without nulls turns into numpy
+    without a pass over its validity), in plan order."""
     states, amounts = [], []
     for n, cp in enumerate(plan.compiled.values()):
         states.append(cp.truth.cast(pl.UInt8).fill_null(2).alias(f"s{n}"))
         amount = cp.amount if cp.amount is not None else pl.lit(None, dtype=pl.Float64)
-        amounts.append(amount.cast(pl.Float64).alias(f"a{n}"))
+        amounts.append(amount.cast(pl.Float64).fill_null(float("nan")).alias(f"a{n}"))
     return states, amounts
 
 
 def wide_to_long(base: pl.DataFrame, plan: Plan, *, slice_rows: int = SLICE_ROWS
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(policy index, row, state, amount in yuan) of every listed pair, ordered by policy
-    index then row. The plan runs over slices of ``slice_rows`` rows; each slice's states
-    become pairs with one ``nonzero`` over its (policies × rows) matrix."""
+    """(policy index, row, state, amount in yuan, NaN = UNKNOWN) of every listed pair,
+    ordered by policy index then row. The plan runs over slices of ``slice_rows`` rows; each
+    slice's (policies × rows) state matrix becomes pairs with one ``flatnonzero`` (policy-
+    major, so each policy's pairs are one run of it), and the runs are copied straight to
+    their place in the output: no global sort, no second copy of every pair."""
     states, amounts = state_exprs(plan)
-    pols: list[np.ndarray] = []
-    rows: list[np.ndarray] = []
-    kinds: list[np.ndarray] = []
-    values: list[np.ndarray] = []
+    npol = len(states)
+    s_names = [f"s{n}" for n in range(npol)]
+    a_names = [f"a{n}" for n in range(npol)]
+    pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    counts = np.zeros(npol, dtype=np.int64)
     lazy = base.lazy()
     for start in range(0, base.height, slice_rows):
         wide = lazy.slice(start, slice_rows).select(*states, *amounts).collect()
-        s = wide.select(pl.col(r"^s\d+$")).to_numpy(order="fortran").T  # (policies, rows)
-        pol, row = np.nonzero(s)
-        a = wide.select(pl.col(r"^a\d+$")).to_numpy(order="fortran").T
-        pols.append(pol.astype(np.uint16 if len(states) < 65_536 else np.uint32))
-        rows.append((row + start).astype(np.uint32))
-        kinds.append(s[pol, row])
-        values.append(a[pol, row])
-    if not pols:
-        empty = np.empty(0)
-        return (empty.astype(np.uint16), empty.astype(np.uint32), empty.astype(np.uint8),
-                empty.astype(np.float64))
-    pol_all = np.concatenate(pols)
-    # each slice is policy-major; a stable (radix) sort by policy keeps rows ascending
-    order = np.argsort(pol_all, kind="stable")
-    return (pol_all[order], np.concatenate(rows)[order], np.concatenate(kinds)[order],
-            np.concatenate(values)[order])
+        m = wide.height
+        s = wide.select(s_names).to_numpy(order="fortran").T  # (policies, rows), C order
+        flat = np.flatnonzero(s)
+        bounds = np.searchsorted(flat, np.arange(npol + 1, dtype=np.int64) * m)
+        a = wide.select(a_names).to_numpy(order="fortran").T
+        del wide
+        pieces.append((bounds, (flat % m + start).astype(np.uint32), s.ravel()[flat],
+                       a.ravel()[flat]))
+        counts += np.diff(bounds)
+    total = int(counts.sum())
+    pol = np.repeat(np.arange(npol, dtype=np.uint16 if npol < 65_536 else np.uint32), counts)
+    row = np.empty(total, dtype=np.uint32)
+    kind = np.empty(total, dtype=np.uint8)
+    yuan = np.empty(total, dtype=np.float64)
+    at = 0
+    for n in range(npol):
+        for bounds, r, k, v in pieces:
+            lo, hi = int(bounds[n]), int(bounds[n + 1])
+            row[at:at + hi - lo] = r[lo:hi]
+            kind[at:at + hi - lo] = k[lo:hi]
+            yuan[at:at + hi - lo] = v[lo:hi]
+            at += hi - lo
+    return pol, row, kind, yuan
 
 
 def mask_names(words: Sequence[int], fields: Sequence[str]) -> list[str]:

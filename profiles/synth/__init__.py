@@ -67,6 +67,8 @@ FILE_STYLES: dict[str, dict[str, tuple[str, str]]] = {
         "退役军人事务": ("gb18030", "label"),
         "住建": ("utf-8", "label"),
         "医保": ("gb18030", "name"),
+        "税务": ("utf-8", "label"),
+        "市场监管": ("utf-8", "label"),
     },
 }
 
