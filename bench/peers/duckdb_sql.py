@@ -32,6 +32,7 @@ from profiles.relations import RelatedFrame
 from rules import ast as A
 from rules.compile_related import has_interval
 from rules.errors import UnsupportedNode
+from rules.ledger import ledger_column
 from rules.model import (
     AllOf,
     AnyOf,
@@ -231,8 +232,7 @@ def _region(c: SqlCompiler, node: A.RegionRef) -> Membership:
 
 
 def _unsupported(c: SqlCompiler, node: A.Expr) -> str:
-    """Not in this peer: the bench policies do not refer to other policies, the award
-    ledger or related entities."""
+    """Not in this peer: the bench policies do not refer to other policies."""
     raise UnsupportedNode(TARGET, node)
 
 
@@ -254,7 +254,7 @@ RULES: dict[type, Rule] = {
     A.RegionRef: _region,
     A.ListLit: _list,
     A.PolicyRef: _unsupported,
-    A.LedgerRef: _unsupported,
+    A.LedgerRef: lambda c, n: quote_ident(ledger_column(n)),  # join_ledger's column
     A.Compare: _atom(_compare),
     A.In: _atom(_in),
     A.IsEmpty: _atom(_is_empty),
@@ -473,7 +473,8 @@ def evaluate(frame: pl.DataFrame, policies: Iterable[Policy], *, catalog: Entity
              threads: int | None = None,
              related: Mapping[str, RelatedFrame] | None = None) -> pl.DataFrame:
     """Run every policy over ``frame`` in one DuckDB query; a wide polars frame back.
-    ``related``: the member frames of the relations the policies aggregate over."""
+    ``related``: the member frames of the relations the policies aggregate over; award-ledger
+    lookups read the frame's columns of :func:`rules.ledger.join_ledger`."""
     con = duckdb.connect()
     try:
         if threads is not None:

@@ -36,6 +36,7 @@ from profiles.relations import RelatedFrame
 from rules import ast as A
 from rules.compile_related import has_interval
 from rules.errors import UnsupportedNode
+from rules.ledger import ledger_column
 from rules.model import (
     AllOf,
     AmountRule,
@@ -385,8 +386,7 @@ def _region(ev: Evaluator, node: A.RegionRef, params: Mapping[str, Parameter]) -
 
 
 def _unsupported(ev: Evaluator, node: A.Expr, params: Mapping[str, Parameter]) -> Val:
-    """Not in this peer: the bench policies do not refer to other policies, the award
-    ledger or related entities."""
+    """Not in this peer: the bench policies do not refer to other policies."""
     raise UnsupportedNode(TARGET, node)
 
 
@@ -404,7 +404,7 @@ RULES: dict[type, Rule] = {
     A.RegionRef: _region,
     A.ListLit: _list,
     A.PolicyRef: _unsupported,
-    A.LedgerRef: _unsupported,
+    A.LedgerRef: lambda ev, n, p: ev.column(ledger_column(n)),  # join_ledger's column
     A.Compare: _decided(lambda ev, n, p: _interval_compare(
         n.op, interval(ev, n.left, p), interval(ev, n.right, p), ev.n)
         if has_interval(n) else ev._compare(n, p)),
@@ -625,7 +625,8 @@ def evaluate(frame: pl.DataFrame, policies: Iterable[Policy], *, catalog: Entity
              related: Mapping[str, RelatedFrame] | None = None) -> pl.DataFrame:
     """Every policy over ``frame``: a wide frame of ``<id>`` truth (null = UNKNOWN) and
     ``<id>.amount`` columns, like the other engines. ``related``: the member frames of the
-    relations the policies aggregate over."""
+    relations the policies aggregate over; award-ledger lookups read the frame's columns of
+    :func:`rules.ledger.join_ledger`."""
     ev = Evaluator(frame, catalog=catalog, sets=sets, as_of=as_of, related=related)
     columns: list[pl.Series] = []
     for policy in (bind_policy(p, as_of) for p in policies):  # yearly fields: year columns
