@@ -38,14 +38,12 @@ from rules.compile_related import AggregateColumns, RelatedCompiler, has_interva
 from rules.errors import PolicyError, Problem, UnsupportedNode
 from rules.ledger import ledger_column
 from rules.model import (
-    AllOf,
-    AnyOf,
     CaseAmount,
     Condition,
     ConditionNode,
     FormulaAmount,
-    NotOf,
     Policy,
+    condition_expr,
 )
 from rules.printer import to_source
 from rules.semantics import decided_value, is_declared, is_listed_bool, list_fields
@@ -116,13 +114,8 @@ class _Compiler:
         return self._truths[pid]
 
     def tree(self, node: ConditionNode, policy: Policy) -> pl.Expr:
-        if isinstance(node, AllOf):
-            return reduce(lambda a, b: a & b, (self.tree(c, policy) for c in node.children))
-        if isinstance(node, AnyOf):
-            return reduce(lambda a, b: a | b, (self.tree(c, policy) for c in node.children))
-        if isinstance(node, NotOf):
-            return ~self.tree(node.child, policy)
-        return self.cond(node.expr, policy)
+        """A condition tree: the core expression it stands for (:func:`condition_expr`)."""
+        return self.cond(condition_expr(node), policy)
 
     # ---- expressions ------------------------------------------------------------------
 

@@ -34,16 +34,13 @@ from rules.compile_related import has_interval
 from rules.errors import UnsupportedNode
 from rules.ledger import ledger_column
 from rules.model import (
-    AllOf,
-    AnyOf,
     CaseAmount,
-    Condition,
     ConditionNode,
     FormulaAmount,
-    NotOf,
     Parameter,
     Policy,
     TierAmount,
+    condition_expr,
 )
 from rules.printer import to_source
 from rules.semantics import decided_value, is_declared, is_listed_bool, list_fields
@@ -408,15 +405,8 @@ def _interval_compare(op: str, a: Bounds, b: Bounds) -> str:
 
 
 def tree_sql(c: SqlCompiler, node: ConditionNode) -> str:
-    """The Kleene truth of a condition tree."""
-    if isinstance(node, Condition):
-        return c.truth(node.expr)
-    if isinstance(node, NotOf):
-        return f"(NOT {tree_sql(c, node.child)})"
-    if isinstance(node, (AllOf, AnyOf)):
-        joiner = " AND " if isinstance(node, AllOf) else " OR "
-        return "(" + joiner.join(tree_sql(c, ch) for ch in node.children) + ")"
-    raise UnsupportedNode(TARGET, node)
+    """The Kleene truth of a condition tree: the core expression it stands for."""
+    return c.truth(condition_expr(node))
 
 
 def amount_sql(c: SqlCompiler, policy: Policy) -> str | None:

@@ -38,18 +38,15 @@ from rules.compile_related import has_interval
 from rules.errors import UnsupportedNode
 from rules.ledger import ledger_column
 from rules.model import (
-    AllOf,
     AmountRule,
-    AnyOf,
     CaseAmount,
-    Condition,
     ConditionNode,
     FormulaAmount,
-    NotOf,
     Parameter,
     Policy,
     TierAmount,
     amount_exprs,
+    condition_expr,
 )
 from rules.semantics import decided_value, is_declared, is_listed_bool, list_fields
 from rules.sets import NamedSet
@@ -261,14 +258,8 @@ class Evaluator:
     # -- policies ----------------------------------------------------------------------------
 
     def tree(self, node: ConditionNode, params: Mapping[str, Parameter]) -> Val:
-        if isinstance(node, Condition):
-            return self.truth(node.expr, params)
-        if isinstance(node, NotOf):
-            return kleene_not(self.tree(node.child, params))
-        if isinstance(node, (AllOf, AnyOf)):
-            items = [self.tree(ch, params) for ch in node.children]
-            return kleene_and(items) if isinstance(node, AllOf) else kleene_or(items)
-        raise UnsupportedNode(TARGET, node)
+        """A condition tree: the core expression it stands for (:func:`condition_expr`)."""
+        return self.truth(condition_expr(node), params)
 
     def amount(self, policy: Policy) -> Val | None:
         """The amount; equal rules of different policies are computed once."""
