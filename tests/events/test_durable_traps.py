@@ -105,7 +105,7 @@ def test_catalog_types_make_numbers_compare_as_numbers():
     lib = bundled_library()
     with EventEngine([lib["cit-small-low-profit"]], entity="enterprise", as_of=AS_OF,
                      sets=lib.sets) as eng:
-        row = {"status": "存续", "industry_code": "6510", "annual_taxable_income": 9.0,
+        row = {"status": "存续", "restricted_industry": False, "annual_taxable_income": 9.0,
                "employees": 9, "total_assets": 10.0}
         (out,) = eng.upsert("e1", row)
         assert out["outcome"] == "eligible"  # 9 <= 300 numerically (as text '9' > '300')
