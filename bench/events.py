@@ -4,6 +4,7 @@ event engine's latency at a steady arrival rate; its memory per entity.
 
     python -m bench.events --entities 2000 --events 300 --json out.json
     python -m bench.events --entities 2000 --events 600 --rate 100 --memory 10000,100000,1000000
+    python -m bench.events --entities 2000 --events 300 --rate 100 --max-batch 1 64 1 64
 
 Both engines get the same bundled enterprise policies, the same generated profiles and the
 same partial updates (a random base field of a random entity set to a value of another
@@ -300,8 +301,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=20251001)
     p.add_argument("--rate", type=float, default=None,
                    help="also run the event engine paced at this many events per second")
-    p.add_argument("--max-batch", type=int, default=64,
-                   help="paced: at most this many events per store transaction")
+    p.add_argument("--max-batch", type=int, nargs="+", default=[64],
+                   help="paced: at most this many events per store transaction (several: "
+                   "one paced run each, in this order, in this invocation)")
     p.add_argument("--memory", type=str, default=None,
                    help="also measure memory per entity at these sizes (comma-separated)")
     p.add_argument("--memory-one", type=int, default=None, help=argparse.SUPPRESS)
@@ -318,11 +320,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                if args.events else [])
     if args.rate is not None and args.events:
         base, updates = make_inputs(args.entities, args.events, seed=args.seed + 7)
-        with EventEngine(bundled_library(), entity="enterprise", as_of=AS_OF) as engine, \
-                tempfile.TemporaryDirectory() as tmp:
-            engine.load(base)
-            records.append(paced(engine, updates, rate=args.rate, folder=Path(tmp),
-                                 max_batch=args.max_batch))
+        for max_batch in args.max_batch:
+            with EventEngine(bundled_library(), entity="enterprise", as_of=AS_OF) as engine, \
+                    tempfile.TemporaryDirectory() as tmp:
+                engine.load(base)
+                records.append(paced(engine, updates, rate=args.rate, folder=Path(tmp),
+                                     max_batch=max_batch))
     if args.memory:
         records.extend(memory([int(x) for x in args.memory.split(",")], seed=args.seed))
     for r in records:

@@ -28,8 +28,10 @@ import polars as pl
 
 from bench.generate_yearly import yearly_amount_expr, yearly_leaf
 from profiles.catalog import OWNER_COLUMN, EntityCatalog, load_catalog
+from profiles.possible import MASK_DTYPE, possible_column
 from profiles.regions import load_regions
 from profiles.relations import RelatedFrame
+from profiles.sizeclass import SIZE_CLASSES
 from profiles.synth.common import SYNTH_DISTRICTS
 from rules import ast as A
 from rules.caps import CapGroup
@@ -195,7 +197,12 @@ def _derive(frame: pl.DataFrame, *, rng: Rng, as_of: dt.date,
     before_birthday = (founded.dt.month() > as_of.month) | (
         (founded.dt.month() == as_of.month) & (founded.dt.day() > as_of.day))
     emp = pl.col("employees")
-    return frame.with_columns(
+    # the classes still possible (profiles.possible): the class's own bit when it is known,
+    # else a random non-empty set (as revenue or assets may leave several open)
+    open_sets = pl.Series(possible_column("size_class"), rng.integers(1, 16, frame.height),
+                          dtype=MASK_DTYPE)
+    classes = {c: 1 << i for i, c in enumerate(SIZE_CLASSES)}
+    out = frame.with_columns(
         years_since_founding=(as_of.year - founded.dt.year() - before_birthday.cast(pl.Int32)
                               ).cast(pl.Int64),
         size_class=pl.when(emp >= 1000).then(pl.lit("大型")).when(emp >= 300).then(
@@ -208,6 +215,8 @@ def _derive(frame: pl.DataFrame, *, rng: Rng, as_of: dt.date,
         region=pl.col("district").replace_strict(regions_by_code, default=None,
                                                  return_dtype=pl.String),
     )
+    known = pl.col("size_class").replace_strict(classes, default=None, return_dtype=MASK_DTYPE)
+    return out.with_columns(known.fill_null(pl.lit(open_sets)).alias(possible_column("size_class")))
 
 
 def catalog() -> EntityCatalog:
@@ -452,6 +461,10 @@ def _amount(rng: Rng) -> Amount | None:
         rule = CaseAmount(cases=(
             Case(when=A.Compare(op="=", left=_field("size_class"), right=A.String(value="大型")),
                  value=A.Arith(op="*", left=_field("ui_paid_last_year"), right=_pct(0.3))),
+            # the same amount as the else branch: decided when only these two remain
+            Case(when=A.In(item=_field("size_class"), container=A.ListLit(
+                items=(A.String(value="中型"), A.String(value="小型")))),
+                 value=A.Arith(op="*", left=_field("ui_paid_last_year"), right=_pct(0.6))),
             Case(when=A.IsEmpty(item=_field("little_giant_on"), negated=True),
                  value=_num(1_000_000)),
             Case(when=None, value=A.Arith(op="*", left=_field("ui_paid_last_year"),

@@ -53,10 +53,12 @@ from matcher.lean import (
 )
 from matcher.outcomes import empty_outcomes
 from profiles.catalog import HELD_FIELDS, EntityCatalog, load_catalog
+from profiles.possible import MASK_DTYPE, possible_column
 from profiles.relations import RelatedFrame
 from rules.ast import LedgerRef
 from rules.compile_polars import CompiledPolicy, compile_policies
 from rules.compile_related import AggregateColumns, attach_related
+from rules.declared import for_policies
 from rules.ledger import AwardLedger, join_ledger
 from rules.model import Policy
 from store.money import fen_expr
@@ -153,8 +155,9 @@ def make_plan(
     """Compile the policies of ``entity`` in effect on ``as_of`` (``held``: for frames with
     held entities, see :data:`profiles.catalog.HELD_FIELDS`); ``ledger`` answers the
     award-history lookups (``received()``)."""
-    catalog = load_catalog().entity(entity)
     every = list(policies)
+    # the policies' declared conditions are fields of the plan's catalog (rules.declared)
+    catalog = for_policies(load_catalog().entity(entity), every)
     chosen = policies_in_effect(every, entity=entity, as_of=as_of)
     if sets is None:
         from rules.loader import bundled_library
@@ -189,6 +192,10 @@ def prepare_frame(frame: pl.DataFrame | pl.LazyFrame, plan: Plan, *,
             missing.append(name)
     if missing:
         raise MissingColumnsError(missing, entity=plan.entity)
+    for name in sorted(plan.fields):  # a frame built without a tag's possible set: none
+        column = possible_column(name)
+        if plan.catalog.field(name).possible and column not in names:
+            additions.append(pl.lit(None, dtype=MASK_DTYPE).alias(column))
     if plan.held and HELD_FIELDS not in names:
         additions.append(pl.lit(None, dtype=pl.List(pl.String)).alias(HELD_FIELDS))
     lf = lf.with_columns(additions) if additions else lf
@@ -322,18 +329,22 @@ def match_lean(
     ids = base[plan.key].cast(pl.String)
     pol, row, kind, yuan = wide_to_long(base, plan)
     unknown = unknown_masks(base, plan, pol, row, kind)
-    amounts = pl.Series("amount_fen", yuan, dtype=pl.Float64, nan_to_null=True)
-    long = pl.DataFrame(
-        {
-            "row": pl.Series(row, dtype=pl.UInt32),
-            "policy": enum_from_codes(pol, schema["policy"]),  # type: ignore[arg-type]
-            "outcome": enum_from_codes(kind - 1, OUTCOME_ENUM),
-            "amount_fen": amounts.to_frame().select(fen_expr(pl.col("amount_fen")))
-            .to_series(),
-            **{name: pl.Series(unknown[:, w], dtype=pl.UInt64)
-               for w, name in enumerate(mask_columns(facts.words))},
-        }
-    )
+    # each column made, then its numpy array dropped: the pairs are not held twice over
+    columns: dict[str, pl.Series] = {"row": pl.Series("row", row, dtype=pl.UInt32)}
+    del row
+    columns["policy"] = enum_from_codes(pol, schema["policy"], name="policy")  # type: ignore[arg-type]
+    del pol
+    columns["outcome"] = enum_from_codes(kind - 1, OUTCOME_ENUM, name="outcome")
+    del kind
+    columns["amount_fen"] = pl.Series("amount_fen", yuan, dtype=pl.Float64, nan_to_null=True
+                                      ).to_frame().select(fen_expr(pl.col("amount_fen"))
+                                                          ).to_series()
+    del yuan
+    for w, name in enumerate(mask_columns(facts.words)):
+        columns[name] = pl.Series(name, unknown[:, w], dtype=pl.UInt64)
+    del unknown
+    long = pl.DataFrame(columns)
+    del columns
     policies = {pid: cp.policy for pid, cp in plan.compiled.items()}
     long = apply_exclusivity(long, policies, entity="row", policy="policy")
     if budgets:

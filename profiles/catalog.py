@@ -103,6 +103,9 @@ class Field:
     min: float | None = None
     max: float | None = None
     unit_word: str | None = None  # overrides the unit's usual word (age: 岁, not 年)
+    #: a derived tag carried with the mask of its still-possible ``values``
+    #: (:mod:`profiles.possible`): conditions on it are decided by that set
+    possible: bool = False
     #: a year column (``operating_revenue_y2024``): its yearly series and accounting year
     series: str | None = None
     year: int | None = None
@@ -304,6 +307,7 @@ def _parse_field(entity: EntityName, raw: dict[str, object]) -> Field:
         format=str(raw["format"]) if raw.get("format") else None,
         min=float(raw["min"]) if raw.get("min") is not None else None,  # type: ignore[arg-type]
         max=float(raw["max"]) if raw.get("max") is not None else None,  # type: ignore[arg-type]
+        possible=bool(raw.get("possible", False)),
     )
 
 

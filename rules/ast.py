@@ -301,6 +301,11 @@ def aggregates(expr: Expr) -> tuple[Aggregate, ...]:
     return tuple(n for n in expr.walk() if isinstance(n, Aggregate))
 
 
+def has_aggregate(expr: Expr) -> bool:
+    """Whether the expression's value is a range (it reads an aggregate, rules.intervals)."""
+    return any(isinstance(n, Aggregate) for n in expr.walk())
+
+
 Expr = (
     Number | String | Bool | Date | AsOf | FieldRef | ParamRef | SetRef | RegionRef | PolicyRef
     | LedgerRef | ListLit | Compare | In | IsEmpty | And | Or | Not | Arith | Neg | Call

@@ -197,10 +197,35 @@ class Checker:
         return ref, ERROR
 
     def _param_type(self, param: Parameter) -> Type:
+        """The type of a parameter's first value (:meth:`parameters` checks that every dated
+        value has it); problems are reported there, once, not at each use."""
         for dated in param.values:
-            _, t = self.infer(dated.value)
+            _, t = Checker(self.scope).infer(dated.value)
             return replace(t, field=None)
         return ERROR
+
+    def parameters(self) -> None:
+        """Every dated value of a parameter has the same type, and a list holds one type of
+        element: ``{2025-08-23: [2025], 2026-09-01: ["2026"]}`` is refused where it is
+        written."""
+        for name, param in self.scope.parameters.items():
+            first: Type | None = None
+            for dated in param.values:
+                _, t = self.infer(dated.value)
+                if t.kind == "error":
+                    continue
+                if first is None:
+                    first = t
+                elif (t.kind, t.elem.kind if t.elem else None) != (
+                        first.kind, first.elem.kind if first.elem else None):
+                    self.error(dated.value.pos, "type-mismatch", f"期望参数 '{name}' 在各日期"
+                               f"的值同为{self._type_text(first)}，实际为 {dated.since} 起的"
+                               f"{self._type_text(t)} {_desc(dated.value)}")
+
+    def _type_text(self, t: Type) -> str:
+        if t.kind == "list":
+            return f"{_words(t.elem) if t.elem else ''}列表"
+        return _words(t)
 
     # ---- inference --------------------------------------------------------------------
 
@@ -392,8 +417,7 @@ class Checker:
         if "error" in (it.kind, ct.kind):
             return out, BOOL
         if ct.kind == "list":
-            assert isinstance(container, ast.ListLit)
-            for elem in container.items:
+            for elem in self._list_items(container):
                 _, et = self.infer(elem)
                 if et.kind not in (it.kind, "error"):
                     self.error(elem.pos, "type-mismatch", f"期望与 {_desc(item)} 同为"
@@ -408,6 +432,16 @@ class Checker:
             self.error(container.pos, "type-mismatch", f"期望 'in' 后为列表、命名集合或"
                        f"行政区划，实际为 {_words(ct)} {_desc(container)}")
         return out, BOOL
+
+    def _list_items(self, container: ast.Expr) -> list[ast.Expr]:
+        """The elements a list container may hold: a literal's, or every dated value's of a
+        list parameter."""
+        if isinstance(container, ast.ParamRef):
+            values = self.scope.parameters[container.name].values
+            return [i for d in values if isinstance(d.value, ast.ListLit)
+                    for i in d.value.items]
+        assert isinstance(container, ast.ListLit)
+        return list(container.items)
 
     def _arith(self, expr: ast.Arith) -> tuple[ast.Expr, Type]:
         left, lt = self._numeric(expr.left, f"'{expr.op}'")

@@ -302,23 +302,27 @@ class _ToAst(Transformer[Token, ast.Expr]):
                            f"实际为 {len(args)} 个")
         return ast.Call(func=fname, args=args, pos=pos)  # type: ignore[arg-type]
 
+    def _comparison(self, op: str, left: Any, right: Any, pos: ast.Pos) -> ast.Expr:
+        """One core comparison; min/max over yearly values compared with a value become
+        one comparison per year (rules.years)."""
+        return years.decide_extreme(ast.Compare(
+            op=COMPARE_WORDS.get(op, op), left=left, right=right, pos=pos))  # type: ignore[arg-type]
+
     def compare(self, meta: Meta, children: list[Any]) -> ast.Expr:
         """``a op b``; a chain ``a op b op c`` (a range, ``0 < x <= 300万``) is sugar for
         ``a op b and b op c``. Symbols and Chinese words (``不超过``) become the core ops."""
         operands, ops = children[0::2], children[1::2]
-        # min/max over yearly values compared with a value: each year (rules.years)
-        pairs = [years.decide_extreme(ast.Compare(
-                     op=COMPARE_WORDS.get(str(op), str(op)),  # type: ignore[arg-type]
-                     left=left, right=right, pos=self._pos(meta)))
+        pos = self._pos(meta)
+        pairs = [self._comparison(str(op), left, right, pos)
                  for left, op, right in zip(operands, ops, operands[1:], strict=False)]
-        return pairs[0] if len(pairs) == 1 else ast.And(items=tuple(pairs), pos=self._pos(meta))
+        return pairs[0] if len(pairs) == 1 else ast.And(items=tuple(pairs), pos=pos)
 
     def between(self, meta: Meta, children: list[Any]) -> ast.Expr:
         """``x between a and b`` / ``x 介于 a 和 b 之间``: sugar for ``a <= x and x <= b``."""
-        item, low, high = (c for c in children if isinstance(c, ast.Node))
+        item, low, high = (c for c in children if not isinstance(c, Token))
         pos = self._pos(meta)
-        return ast.And(items=(ast.Compare(op="<=", left=low, right=item, pos=pos),
-                              ast.Compare(op="<=", left=item, right=high, pos=pos)), pos=pos)
+        return ast.And(items=(self._comparison("<=", low, item, pos),
+                              self._comparison("<=", item, high, pos)), pos=pos)
 
     def in_(self, meta: Meta, children: list[Any]) -> ast.Expr:
         return ast.In(item=children[0], container=children[1], pos=self._pos(meta))

@@ -382,11 +382,14 @@ def revoke_many(session: Session, frame: pl.DataFrame, *, run_id: str, now: dt.d
     return frame.height
 
 
-def carry_over(session: Session, *, entity_kind: str, run_id: str, now: dt.datetime) -> int:
+def carry_over(session: Session, *, entity_kind: str, run_id: str, now: dt.datetime,
+               after_id: int | None = None) -> int:
     """New entitlements of this run whose policy the recipient confirmed for an earlier
     period (``standing_confirmations``: a one-click confirmation, or an approved application)
     start ``confirmed``, with an event saying so: a recurring benefit is confirmed or applied
-    for once, not every period. Only eligible benefits are carried over."""
+    for once, not every period. Only eligible benefits are carried over. ``after_id``: only
+    rows with a greater id (those inserted since :func:`max_id` was read: a partitioned run
+    carries each partition's new rows over as it writes them)."""
     stamp = _stamp(now)
     mark = "%s" if session.get_bind().dialect.name == "postgresql" else "?"
     sql = (
@@ -395,7 +398,9 @@ def carry_over(session: Session, *, entity_kind: str, run_id: str, now: dt.datet
         "AND outcome = 'eligible' AND EXISTS (SELECT 1 FROM "
         f"{standing_confirmations.name} s WHERE s.entity_kind = {entitlements.name}.entity_kind "
         f"AND s.entity_id = {entitlements.name}.entity_id "
-        f"AND s.policy_id = {entitlements.name}.policy_id) RETURNING id"
+        f"AND s.policy_id = {entitlements.name}.policy_id)"
+        + ("" if after_id is None else f" AND id > {int(after_id)}")
+        + " RETURNING id"
     )
     dbapi: Any = session.connection().connection.dbapi_connection
     cur = dbapi.cursor()
@@ -420,6 +425,15 @@ def carry_over(session: Session, *, entity_kind: str, run_id: str, now: dt.datet
     return len(ids)
 
 
+def max_id(session: Session) -> int:
+    """The greatest entitlement id so far (0 when none): rows inserted after it is read have
+    greater ids (ids only grow, on both backends)."""
+    from sqlalchemy import func, select
+
+    return int(session.execute(select(func.coalesce(func.max(entitlements.c.id), 0)))
+               .scalar_one())
+
+
 def write_changes(
     session: Session,
     changes: RunChanges,
@@ -429,15 +443,16 @@ def write_changes(
     now: dt.datetime,
     carry: bool = True,
 ) -> dict[str, int]:
-    """All of a run's changes, in the caller's transaction. ``carry=False`` leaves the
-    carry-over of standing confirmations (:func:`carry_over`) to the caller, once after the
-    run's last partition."""
+    """All of a run's changes, in the caller's transaction, with the carry-over of standing
+    confirmations (:func:`carry_over`) of the rows inserted here (``carry=False``: none)."""
+    floor = max_id(session) if carry and changes.new.height else None
     new = insert_new(session, changes.new, entity_kind=entity_kind, run_id=run_id, now=now)
     return {
         "new": new,
         "updated": apply_updates(session, changes.updated, run_id=run_id, now=now),
         "revoked": revoke_many(session, changes.revoked, run_id=run_id, now=now),
-        "carried_over": carry_over(session, entity_kind=entity_kind, run_id=run_id, now=now)
+        "carried_over": carry_over(session, entity_kind=entity_kind, run_id=run_id, now=now,
+                                   after_id=floor)
         if new and carry
         else 0,
     }

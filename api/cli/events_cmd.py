@@ -203,7 +203,7 @@ def _store_writer(engine: Any, url: str, *, base_url: str, as_of: dt.date) -> An
                               sequence=line, payload=event)
         record_outcomes(db, entity_kind=engine.entity, entity_id=entity_id, outcomes=outcomes,
                         policies=policies, as_of=as_of, run_id=run_id, on_changes=hook,
-                        held=entity_id in engine.held)
+                        held=entity_id in engine.held, library=engine.library)
 
     return write
 

@@ -44,6 +44,7 @@ from rules.model import (
     Policy,
     TierAmount,
 )
+from rules.possible import possible_test
 from rules.printer import to_source
 from rules.semantics import decided_value, is_declared, is_listed_bool, list_fields
 from rules.sets import NamedSet
@@ -89,6 +90,21 @@ class SqlCompiler:
         if is_listed_bool(node, self.catalog):
             return f"COALESCE({self.value(node)}, FALSE)"
         return self.value(node)
+
+    def _possible(self, node: A.Compare | A.In, sql: str) -> str:
+        """Where the tag is NULL, the truth its possible-set mask decides (rules.possible)."""
+        test = possible_test(node, self.catalog, self.parameters, self.as_of)
+        if test is None:
+            return sql
+        mask = quote_ident(test.column)
+
+        def among(masks: tuple[int, ...]) -> str:
+            return f"{mask} IN ({', '.join(map(str, masks))})" if masks else "FALSE"
+
+        true, false = ("FALSE", "TRUE") if test.negated else ("TRUE", "FALSE")
+        return (f"(CASE WHEN {quote_ident(test.field)} IS NOT NULL THEN {sql} "
+                f"WHEN {among(test.within)} THEN {true} WHEN {among(test.outside)} THEN {false} "
+                "END)")
 
     def _decided(self, node: A.Compare | A.In | A.IsEmpty, sql: str) -> str:
         """An atom reading an empty list-type field has the value the rule language decides
@@ -219,7 +235,7 @@ def _prefixes(item: str, prefixes: tuple[str, ...]) -> str:
 
 
 def _set(c: SqlCompiler, node: A.SetRef) -> Membership:
-    named = c.sets[node.name]
+    named = c.sets[node.name].at(c.as_of)  # the edition in force (rules.sets)
     if named.by_prefix:
         return lambda item: _prefixes(item, named.items)
     items = ", ".join(quote_str(v) for v in named.items)
@@ -255,8 +271,8 @@ RULES: dict[type, Rule] = {
     A.ListLit: _list,
     A.PolicyRef: _unsupported,
     A.LedgerRef: _unsupported,
-    A.Compare: _atom(_compare),
-    A.In: _atom(_in),
+    A.Compare: _atom(lambda c, n: c._possible(n, _compare(c, n))),
+    A.In: _atom(lambda c, n: c._possible(n, _in(c, n))),
     A.IsEmpty: _atom(_is_empty),
     A.And: lambda c, n: "(" + " AND ".join(c.truth(i) for i in n.items) + ")",
     A.Or: lambda c, n: "(" + " OR ".join(c.truth(i) for i in n.items) + ")",
@@ -426,23 +442,40 @@ def amount_sql(c: SqlCompiler, policy: Policy) -> str | None:
     rule = policy.amount.rule
     if isinstance(rule, FormulaAmount):
         body = c.value(rule.expr)
-    elif isinstance(rule, TierAmount):
+    elif isinstance(rule, TierAmount):  # what is still possible: rules.amount_branches
         by = c.value(rule.by)
-        whens = " ".join(f"WHEN {by} >= {t.from_!r} THEN {c.value(t.value)}"
-                         for t in reversed(rule.tiers))
-        body = f"CASE {whens} END"
+        meets = [f"({by} >= {t.from_!r})" for t in rule.tiers]
+        branches: list[tuple[str, str]] = [(f"(NOT COALESCE({meets[0]}, FALSE))", "NULL")]
+        for i, tier in enumerate(rule.tiers):
+            possible = f"COALESCE({meets[i]}, TRUE)"
+            if i + 1 < len(meets):
+                possible += f" AND NOT COALESCE({meets[i + 1]}, FALSE)"
+            branches.append((f"({possible})", c.value(tier.value)))
+        body = _agreed(branches)
     elif isinstance(rule, CaseAmount):
-        parts = []
+        branches = []
+        reach = "TRUE"  # no earlier case TRUE
         for case in rule.cases:
             if case.when is None:
-                parts.append(f"ELSE {c.value(case.value)}")
+                branches.append((reach, c.value(case.value)))
+                reach = "FALSE"
                 break
             when = c.truth(case.when)
-            parts.append(f"WHEN {when} IS NULL THEN NULL WHEN {when} THEN {c.value(case.value)}")
-        body = "CASE " + " ".join(parts) + " END"
+            branches.append((f"({reach} AND COALESCE({when}, TRUE))", c.value(case.value)))
+            reach = f"({reach} AND NOT COALESCE({when}, FALSE))"
+        body = _agreed([*branches, (reach, "NULL")])
     else:
         raise UnsupportedNode(TARGET, rule)
     return f"CAST({body} AS DOUBLE)"
+
+
+def _agreed(branches: list[tuple[str, str]]) -> str:
+    """The amount every still-possible branch gives; NULL when they differ or one is
+    UNKNOWN. ``branches``: (possible, value) in SQL."""
+    unknown = " OR ".join(f"({p} AND ({v}) IS NULL)" for p, v in branches)
+    values = [f"CASE WHEN {p} THEN CAST({v} AS DOUBLE) END" for p, v in branches]
+    low, high = f"least({', '.join(values)})", f"greatest({', '.join(values)})"
+    return f"CASE WHEN {unknown} THEN NULL WHEN {low} = {high} THEN {low} END"
 
 
 def compile_query(policies: Iterable[Policy], *, catalog: EntityCatalog,

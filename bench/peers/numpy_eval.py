@@ -50,6 +50,7 @@ from rules.model import (
     TierAmount,
     amount_exprs,
 )
+from rules.possible import possible_test
 from rules.semantics import decided_value, is_declared, is_listed_bool, list_fields
 from rules.sets import NamedSet
 from rules.years import bind_policy
@@ -237,13 +238,27 @@ class Evaluator:
 
     def _set_members(self, name: str, categories: np.ndarray) -> np.ndarray:
         """Per distinct string, whether it belongs to the named set (vectorised)."""
-        named = self.sets[name]
+        named = self.sets[name].at(self.as_of)  # the edition in force (rules.sets)
         if not named.by_prefix:
             return np.isin(categories, list(named.items))
         out = np.zeros(categories.shape[0], dtype=bool)
         for prefix in named.items:
             out |= np.char.startswith(categories, prefix)
         return out
+
+    def _possible(self, node: A.Compare | A.In, params: Mapping[str, Parameter],
+                  val: Val) -> Val:
+        """Where the tag is null, the truth its possible-set mask decides (rules.possible)."""
+        test = possible_test(node, self.catalog, params, self.as_of)
+        if test is None:
+            return val
+        exact = self.column(test.field).known
+        mask = self.column(test.column)
+        within = mask.known & np.isin(mask.value, test.within)
+        outside = mask.known & np.isin(mask.value, test.outside)
+        true, false = (outside, within) if test.negated else (within, outside)
+        return Val("bool", np.where(exact, val.value, true),
+                   np.where(exact, val.known, true | false))
 
     def _decided(self, node: A.Compare | A.In | A.IsEmpty, val: Val) -> Val:
         """An atom reading an empty list-type field has the value the rule language decides
@@ -288,32 +303,50 @@ class Evaluator:
         if isinstance(rule, FormulaAmount):
             v = self.value(rule.expr, params)
             return _num(v.value, v.known, self.n)
+        # the amount every still-possible branch gives (rules.amount_branches)
         if isinstance(rule, TierAmount):
             by = self.value(rule.by, params)
-            out = np.zeros(self.n)
-            known = np.zeros(self.n, dtype=bool)
-            for tier in rule.tiers:  # ascending: later rows overwrite earlier ones
-                hit = np.broadcast_to(by.known & (by.value >= tier.from_), (self.n,))
-                v = self.value(tier.value, params)
-                out = np.where(hit, v.value, out)
-                known = np.where(hit, np.broadcast_to(v.known, (self.n,)), known)
-            return Val("num", out, known)
+            meets = [Val("bool", by.known & (by.value >= t.from_), by.known)
+                     for t in rule.tiers]
+            branches: list[tuple[np.ndarray, Val | None]] = [
+                (~(meets[0].known & meets[0].value), None)]
+            for i, tier in enumerate(rule.tiers):
+                possible = ~meets[i].known | meets[i].value
+                if i + 1 < len(meets):
+                    possible = possible & ~(meets[i + 1].known & meets[i + 1].value)
+                branches.append((possible, self.value(tier.value, params)))
+            return self._agreed(branches)
         if isinstance(rule, CaseAmount):
-            out = np.zeros(self.n)
-            known = np.zeros(self.n, dtype=bool)
-            open_ = np.ones(self.n, dtype=bool)  # no branch taken and none UNKNOWN yet
+            case_branches: list[tuple[np.ndarray, Val | None]] = []
+            reach = np.ones(self.n, dtype=bool)  # no earlier case TRUE
             for case in rule.cases:
                 v = self.value(case.value, params)
                 if case.when is None:
-                    hit = open_
-                else:
-                    w = self.truth(case.when, params)
-                    hit = open_ & w.known & w.value
-                    open_ = open_ & w.known & ~w.value
-                out = np.where(hit, v.value, out)
-                known = known | (hit & v.known)
-            return Val("num", out, known)
+                    case_branches.append((reach, v))
+                    reach = np.zeros(self.n, dtype=bool)
+                    break
+                w = self.truth(case.when, params)
+                case_branches.append((reach & (~w.known | w.value), v))
+                reach = reach & ~(w.known & w.value)
+            return self._agreed([*case_branches, (reach, None)])
         raise UnsupportedNode(TARGET, rule)
+
+    def _agreed(self, branches: list[tuple[np.ndarray, Val | None]]) -> Val:
+        """Known where every possible branch has the same known amount (None: UNKNOWN)."""
+        unknown = np.zeros(self.n, dtype=bool)
+        low = np.full(self.n, np.inf)
+        high = np.full(self.n, -np.inf)
+        for possible, v in branches:
+            possible = np.broadcast_to(possible, (self.n,))
+            if v is None:
+                unknown = unknown | possible
+                continue
+            value = np.broadcast_to(v.value, (self.n,)).astype(np.float64)
+            unknown = unknown | (possible & ~np.broadcast_to(v.known, (self.n,)))
+            low = np.where(possible, np.minimum(low, value), low)
+            high = np.where(possible, np.maximum(high, value), high)
+        known = ~unknown & (low == high)
+        return Val("num", np.where(known, low, 0.0), known)
 
 
 
@@ -407,8 +440,8 @@ RULES: dict[type, Rule] = {
     A.LedgerRef: _unsupported,
     A.Compare: _decided(lambda ev, n, p: _interval_compare(
         n.op, interval(ev, n.left, p), interval(ev, n.right, p), ev.n)
-        if has_interval(n) else ev._compare(n, p)),
-    A.In: _decided(lambda ev, n, p: ev._in(n, p)),
+        if has_interval(n) else ev._possible(n, p, ev._compare(n, p))),
+    A.In: _decided(lambda ev, n, p: ev._possible(n, p, ev._in(n, p))),
     A.IsEmpty: _decided(_is_empty),
     A.And: lambda ev, n, p: kleene_and([ev.truth(i, p) for i in n.items]),
     A.Or: lambda ev, n, p: kleene_or([ev.truth(i, p) for i in n.items]),

@@ -39,6 +39,7 @@ from matcher.events.formula import ALWAYS, NEVER, Formula, Test, conj, disj, to_
 from matcher.events.values import TARGET, encode, value_of
 from profiles.catalog import EntityCatalog
 from rules import ast
+from rules.declared import for_policies
 from rules.errors import PolicyError, Problem, UnsupportedNode
 from rules.ledger import ledger_column
 from rules.model import (
@@ -51,6 +52,7 @@ from rules.model import (
     Policy,
     TierAmount,
 )
+from rules.possible import PossibleTest, possible_test
 from rules.printer import to_source
 from rules.semantics import decided_value, is_listed_bool, list_fields
 from rules.sets import NamedSet, NamedSets
@@ -227,7 +229,12 @@ class _Compiler:
             rkey = self.key(right, policy)
             if rkey is None:
                 return UNKNOWN_PAIR
+            # a comparison with another key ({"$m": k}) where k is absent passes in
+            # durable_rules, both ways: the other key must be there for either to hold
+            there = Test({"$ex": {rkey: 1}})
             rhs = {"$m": rkey}
+            return (conj([_test(op, lkey, rhs), there]),
+                    conj([_test(_NEGATE[op], lkey, rhs), there]))
         return _test(op, lkey, rhs), _test(_NEGATE[op], lkey, rhs)
 
     def set_member(self, base: str, named: NamedSet) -> Pair:
@@ -273,6 +280,18 @@ class _Compiler:
             else:
                 f = disj([f, absent])
         return t, f
+
+    def by_mask(self, test: PossibleTest, t: Formula, f: Formula) -> Pair:
+        """The exact test when the tag is in the fact, else its possible-set mask
+        (:mod:`rules.possible`): equality tests on the mask, no bitwise operator."""
+        self.plan.fields.add(test.column)
+        absent = Test({"$nex": {field_key(test.field): 1}})
+        key = field_key(test.column)
+        within = disj(Test({key: m}) for m in test.within)
+        outside = disj(Test({key: m}) for m in test.outside)
+        if test.negated:
+            within, outside = outside, within
+        return disj([t, conj([absent, within])]), disj([f, conj([absent, outside])])
 
     # ---- conditions and trees ---------------------------------------------------------
 
@@ -347,7 +366,11 @@ Membership = Callable[[ast.Expr], Pair]
 
 def _atom(raw: Rule) -> Rule:
     def rule(c: _Compiler, expr: ast.Expr, policy: Policy) -> Pair:
-        return c.guarded(expr, raw(c, expr, policy))
+        t, f = raw(c, expr, policy)
+        test = possible_test(expr, c.catalog, policy.parameters, c.as_of)
+        if test is not None:  # a null tag: decided by its still-possible values
+            t, f = c.by_mask(test, t, f)
+        return c.guarded(expr, (t, f))
 
     return rule
 
@@ -421,7 +444,9 @@ def _compare(c: _Compiler, expr: ast.Compare, policy: Policy) -> Pair:
 
 
 def _in(c: _Compiler, expr: ast.In, policy: Policy) -> Pair:
-    membership: Membership = RULES[type(expr.container)](c, expr.container, policy)
+    membership: Membership | Pair = RULES[type(expr.container)](c, expr.container, policy)
+    if not callable(membership):  # a dated list parameter with no value yet: UNKNOWN
+        return UNKNOWN_PAIR
     t, f = membership(expr.item)
     return (f, t) if expr.negated else (t, f)
 
@@ -455,7 +480,8 @@ def _text_base(c: _Compiler, item: ast.Expr, policy: Policy) -> str | None:
 def _set(c: _Compiler, expr: ast.SetRef, policy: Policy) -> Membership:
     def member(item: ast.Expr) -> Pair:
         base = _text_base(c, item, policy)
-        return UNKNOWN_PAIR if base is None else c.set_member(base, c.sets[expr.name])
+        named = c.sets[expr.name].at(c.as_of)  # the edition in force (rules.sets)
+        return UNKNOWN_PAIR if base is None else c.set_member(base, named)
 
     return member
 
@@ -549,6 +575,7 @@ def compile_ruleset(policies: Iterable[Policy], *, catalog: EntityCatalog, sets:
     refused = [p for p in (batch_only(policy, refs) for policy in chosen.values()) if p]
     if refused:
         raise PolicyError(refused)
+    catalog = for_policies(catalog, refs.values())  # declared conditions (rules.declared)
     compiler = _Compiler(refs, catalog, sets, as_of)
     questions: list[Question] = []
     leaf_fields: dict[str, tuple[tuple[str, frozenset[str]], ...]] = {}

@@ -68,6 +68,7 @@ FILE_STYLES: dict[str, dict[str, tuple[str, str]]] = {
         "住建": ("utf-8", "label"),
         "医保": ("gb18030", "name"),
         "税务": ("utf-8", "label"),
+        "市场监管": ("utf-8", "label"),
     },
 }
 

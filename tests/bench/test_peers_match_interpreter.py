@@ -25,6 +25,7 @@ from bench.generate import (
 )
 from bench.peers import duckdb_sql, numpy_eval
 from profiles.catalog import load_catalog
+from profiles.possible import MASK_DTYPE
 from profiles.relations import RelatedFrame, rows_with_members
 from rules.interpret import evaluate_policy
 from rules.model import Policy
@@ -123,6 +124,8 @@ _STRINGS: dict[str, list[str]] = {
 
 
 def _column_values(name: str, dtype: pl.DataType) -> st.SearchStrategy[object]:
+    if dtype == MASK_DTYPE:  # a tag's still-possible values (profiles.possible)
+        return st.one_of(st.none(), st.integers(0, 15))
     if dtype == pl.String:
         field = catalog().field(name) if name in catalog() else None
         options = _STRINGS.get(name) or list(field.values or ()) if field else ["x"]

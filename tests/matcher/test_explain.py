@@ -75,7 +75,8 @@ def test_range_condition_reports_the_distance_to_the_failing_bound(library):
                              sets=library.sets)
         income = next(c for c in e.conditions if c.fields == ("annual_taxable_income",))
         distances[eid] = (income.truth, income.distance)
-    assert distances == {"E1": (False, 500_000.0), "E2": (False, 20_000.0), "E3": (True, 0.0)}
+    # no lower bound (第五条): a loss-making firm meets the income condition
+    assert distances == {"E1": (False, 500_000.0), "E2": (True, 0.0), "E3": (True, 0.0)}
 
 
 def test_list_type_empty_reads_not_listed_and_is_a_decided_value(library):

@@ -23,7 +23,7 @@ def test_pairs_do_not_depend_on_the_slices(slice_rows: int) -> None:
     sliced = wide_to_long(base, plan, slice_rows=slice_rows)
     for a, b in zip(whole, sliced, strict=True):
         np.testing.assert_array_equal(a, b)
-    pol, row, kind, yuan = whole
+    pol, row, kind, _yuan = whole
     assert set(kind.tolist()) <= {1, 2}  # ineligible pairs are not listed
     key = pol.astype(np.int64) * n + row
     assert (np.diff(key) > 0).all()  # policy-major, rows ascending, each pair once

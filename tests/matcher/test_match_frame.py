@@ -17,6 +17,7 @@ SMALL_FIRM = {
     "founded_on": dt.date(2015, 3, 1), "employees": 80, "operating_revenue": 30_000_000.0,
     "total_assets": 20_000_000.0, "annual_taxable_income": 1_200_000.0,
     "vat_taxpayer_type": "一般纳税人", "monthly_sales": 2_500_000.0, "rd_expense": 0.0,
+    "restricted_industry": False,
     "insured_employees": 80, "ui_paid_months": 36, "ui_paid_last_year": 40_000.0,
     "layoffs_last_year": 0, "graduate_hires": 0,
 }

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 Evaluate = Callable[..., list]
 
-CIT_OK = {"status": "存续", "industry_code": "6510", "annual_taxable_income": 3_000_000.0,
+CIT_OK = {"status": "存续", "restricted_industry": False, "annual_taxable_income": 3_000_000.0,
           "employees": 300, "total_assets": 50_000_000.0}
 
 
@@ -41,14 +41,15 @@ def test_taxable_income_of_exactly_300wan_passes_and_one_more_fails(evaluate: Ev
     out = evaluate("cit-small-low-profit", [
         CIT_OK, {**CIT_OK, "annual_taxable_income": 3_000_001.0},
         {**CIT_OK, "annual_taxable_income": 0.0}])
-    assert truths(out) == [True, False, False]
+    assert truths(out) == [True, False, True]  # no lower bound (第五条)
     assert out[0].amount == 600_000.0
+    assert out[2].amount == 0.0
 
 
 def test_cit_headcount_assets_and_industry_boundaries(evaluate: Evaluate) -> None:
     out = evaluate("cit-small-low-profit", [
         {**CIT_OK, "employees": 301}, {**CIT_OK, "total_assets": 50_000_001.0},
-        {**CIT_OK, "industry_code": "1610"}, {**CIT_OK, "status": "吊销"}])
+        {**CIT_OK, "restricted_industry": True}, {**CIT_OK, "status": "吊销"}])
     assert truths(out) == [False, False, False, False]
 
 
@@ -68,7 +69,7 @@ def test_vat_exemption_at_10wan(evaluate: Evaluate) -> None:
 
 
 def test_six_taxes_follows_the_small_low_profit_outcome_three_valued(evaluate: Evaluate) -> None:
-    general = {**CIT_OK, "vat_taxpayer_type": "一般纳税人"}
+    general = {**CIT_OK, "vat_taxpayer_type": "一般纳税人", "individual_business": False}
     out = evaluate("six-taxes-two-fees-half", [
         {"vat_taxpayer_type": "小规模纳税人"}, general,
         {**general, "annual_taxable_income": None}, {**general, "employees": 301}])
@@ -77,7 +78,7 @@ def test_six_taxes_follows_the_small_low_profit_outcome_three_valued(evaluate: E
 
 
 def test_reference_to_a_policy_out_of_effect_is_false(evaluate: Evaluate) -> None:
-    general = {**CIT_OK, "vat_taxpayer_type": "一般纳税人"}
+    general = {**CIT_OK, "vat_taxpayer_type": "一般纳税人", "individual_business": False}
     out = evaluate("six-taxes-two-fees-half", [general], as_of=dt.date(2028, 1, 1))
     assert truths(out) == [False]
 

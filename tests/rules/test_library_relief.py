@@ -200,6 +200,37 @@ CASES: list[tuple[str, str, dict[str, Any], bool | None, Any]] = [
      {"status": "存续", "ic_machine_tool_rd_listed": True, "rd_expense": 0.0}, False, None),
     ("rd120/unknown-rd", "rd-super-deduction-ic-machine-tool",
      {"status": "存续", "ic_machine_tool_rd_listed": True, "rd_expense": None}, None, None),
+    # 设备、器具一次性扣除: bought this year; no amount
+    ("equip/bought", "cit-equipment-one-off-deduction",
+     {"status": "存续", "small_equipment_purchased": 80_000.0}, True, None),
+    ("equip/none", "cit-equipment-one-off-deduction",
+     {"status": "存续", "small_equipment_purchased": 0.0}, False, None),
+    ("equip/unknown", "cit-equipment-one-off-deduction",
+     {"status": "存续", "small_equipment_purchased": None}, None, None),
+    # 重点群体个体经营税费扣减: 36 months from the month of registration
+    ("kgb/36th-month", "key-group-business-tax-deduction",
+     {"key_group_startup_certified": True, "own_business_registered_on": dt.date(2023, 12, 1)},
+     True, None),
+    ("kgb/37th-month", "key-group-business-tax-deduction",
+     {"key_group_startup_certified": True, "own_business_registered_on": dt.date(2023, 11, 30)},
+     False, None),
+    ("kgb/not-certified", "key-group-business-tax-deduction",
+     {"key_group_startup_certified": None, "own_business_registered_on": dt.date(2025, 1, 1)},
+     False, None),
+    ("kgb/no-business", "key-group-business-tax-deduction",
+     {"key_group_startup_certified": True, "own_business_registered_on": None}, False, None),
+    ("kgb/registers-tomorrow", "key-group-business-tax-deduction",
+     {"key_group_startup_certified": True, "own_business_registered_on": dt.date(2026, 12, 1)},
+     False, None),
+    # 安置残疾人增值税即征即退 (待核): 不少于10人 and 不低于25%, both inclusive
+    ("dvat/10-of-40", "vat-disabled-staff-refund",
+     {"status": "存续", "disabled_employees": 10, "staff_on_payroll": 40}, None, None),
+    ("dvat/9-of-36", "vat-disabled-staff-refund",
+     {"status": "存续", "disabled_employees": 9, "staff_on_payroll": 36}, False, None),
+    ("dvat/10-of-41", "vat-disabled-staff-refund",
+     {"status": "存续", "disabled_employees": 10, "staff_on_payroll": 41}, False, None),
+    ("dvat/unknown-payroll", "vat-disabled-staff-refund",
+     {"status": "存续", "disabled_employees": 10, "staff_on_payroll": None}, None, None),
     # 商业健康保险: 据实扣除, at most 2400 a year
     ("health/some", "iit-health-insurance-deduction", {"health_insurance_premium": 1200.0},
      True, 1200.0),
@@ -319,7 +350,7 @@ def test_amounts_are_deductions_and_tax_savings(library: Any) -> None:
 
 def test_drafts_whose_document_number_or_dates_were_not_read(library: Any) -> None:
     for pid in ("iit-personal-pension-deduction", "xj-urumqi-elderly-allowance",
-                "bj-disabled-elderly-care-subsidy"):
+                "bj-disabled-elderly-care-subsidy", "vat-disabled-staff-refund"):
         assert not library[pid].verified, pid
 
 

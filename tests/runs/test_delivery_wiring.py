@@ -78,6 +78,8 @@ def test_partitioned_run_messages_point_at_the_entitlements_it_wrote(
     report = run_pipeline(settings, engine=engine, sources_dir=sources, as_of=AS_OF,
                           partitions=4)
     assert sum(r.new for r in report.runs) > 0
+    # the messages' own stage, apart from writing the entitlements
+    assert all(r.timings["notify"] > 0 and "write" in r.timings for r in report.runs)
     with transaction(engine) as s:
         ids = {(r.entity_kind, r.entity_id, r.policy_id, r.benefit_period): int(r.id)
                for r in s.execute(select(ent_table))}

@@ -155,3 +155,47 @@ def test_rows_of_some_keys_are_read_from_their_partitions_only(tmp_path: Path) -
         partition_path(dataset, k).write_bytes(b"not parquet")
     got = scan_keys(dataset, key="uscc", keys=wanted).collect().sort("uscc")
     assert got.rows() == [("914400000000000003", 3), ("914400000000000117", 117)]
+
+
+def test_a_partitions_messages_see_its_carried_over_confirmations(
+    db_engine: Engine, tmp_path: Path
+) -> None:
+    """A benefit confirmed last year starts this year's period confirmed, and the outbox hook
+    of its partition already sees it so (the message says renewed, not new), as in a
+    one-file run; the report counts it once."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from store import confirmations, entitlements
+    from store.db import transaction
+    from store.schema import entitlements as table
+    from store.types import utcnow
+
+    lib = kit.library(tmp_path / "lib")
+    _, dataset = kit.snapshots(tmp_path / "snap", 200, partitions=4)
+    _run(db_engine, dataset, lib, tmp_path)
+    with transaction(db_engine) as s:
+        mine = [e for e in entitlements.list_entitlements(s, policy_id="small")
+                if e.outcome == "eligible"][:3]
+        for e in mine:
+            entitlements.transition(s, e.id, "confirmed", actor=e.entity_id)
+            confirmations.record(s, entity_kind="enterprise", entity_id=e.entity_id,
+                                 policy_id="small", entitlement_id=e.id, account="6222000011112222",
+                                 actor=e.entity_id, now=utcnow())
+    confirmed = {e.entity_id for e in mine}
+    seen: dict[str, str] = {}
+
+    def hook(session, changes, run_id) -> None:
+        ids = set(changes.new["entity_id"].to_list()) & confirmed
+        rows = session.execute(select(table.c.entity_id, table.c.status).where(
+            table.c.entity_id.in_(sorted(ids)), table.c.policy_id == "small",
+            table.c.benefit_period == "2026", table.c.last_run_id == run_id))
+        seen.update({r.entity_id: r.status for r in rows})
+
+    report = runs.execute_run(engine=db_engine, snapshot_path=dataset,
+                              as_of=dt.date(2026, 1, 5), policies=list(lib.policies.values()),
+                              sets=lib.sets, outcomes_dir=tmp_path / "outcomes",
+                              entity="enterprise", on_changes=hook)
+    assert seen == {e: "confirmed" for e in confirmed}
+    assert report.carried_over == len(confirmed)
