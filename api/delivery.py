@@ -123,12 +123,15 @@ def read_profiles(snapshot: Path, *, entity_kind: str, ids: Iterable[str]) -> pl
     return scan_keys(snapshot, key=ENTITY_KEYS[entity_kind], keys=ids).collect()
 
 
-def field_infos(entity_kind: str, names: Iterable[str]) -> list[FieldInfo]:
-    """Catalog metadata of fields, as the notifier's plain records."""
+def field_infos(entity_kind: str, names: Iterable[str], *,
+                policies: Iterable[Policy] = ()) -> list[FieldInfo]:
+    """Catalog metadata of fields, as the notifier's plain records; the declared conditions
+    of ``policies`` (rules.declared) are fields of kind ``declared``."""
     from notifier.model import FieldInfo
     from profiles.catalog import load_catalog
+    from rules.declared import for_policies
 
-    catalog = load_catalog().entity(entity_kind)
+    catalog = for_policies(load_catalog().entity(entity_kind), policies)
     out = []
     for name in names:
         if name not in catalog:
@@ -241,7 +244,7 @@ def outbox_hook(*, entity_kind: str, policies: Mapping[str, Policy], as_of: dt.d
                 found = with_explanations(found, frame=frame, entity_kind=entity_kind,
                                           policies=list(policies.values()), as_of=as_of,
                                           sets=sets, outcomes=_outcomes_of(changes))
-        fields = {pid: field_infos(entity_kind, sorted(p.fields_read))
+        fields = {pid: field_infos(entity_kind, sorted(p.fields_read), policies=[p])
                   for pid, p in policies.items()}
         issuer = StoredLinks(session=session, base_url=links.base_url, signer=links.signer,
                              now=utcnow())

@@ -170,6 +170,17 @@ class Settings(BaseSettings):
         return named_key(self, "links")
 
     @property
+    def demo_sources_dir(self) -> Path:
+        """Where the demo population's source extracts are written."""
+        return self.data_dir / "demo-sources"
+
+    @property
+    def run_sources_dir(self) -> Path:
+        """The source extracts (and link tables) a run started from the pages, or a
+        simulation, reads: the configured folder, else the demo population's."""
+        return self.sources_dir or self.demo_sources_dir
+
+    @property
     def outcomes_dir(self) -> Path:
         return self.data_dir / "outcomes"
 

@@ -47,8 +47,11 @@ class Inputs:
     related: Mapping[str, RelatedFrame] | None = None
 
 
-#: Engines that evaluate aggregates over related entities; the peers do not (yet).
-RELATED_ENGINES = ("mianshen", "mianshen-decoded", "mianshen-plan", "lower-bound")
+#: Engines that evaluate aggregates over related entities (the DuckDB peer: a group-by per
+#: aggregate joined on the owner; numpy: vectorised per owner; the Python loop: the
+#: interpreter over each owner's members).
+RELATED_ENGINES = ("mianshen", "mianshen-decoded", "mianshen-plan", "duckdb", "numpy",
+                   "python-loop", "lower-bound")
 
 
 Engine = Callable[[Inputs], EngineRun]
@@ -130,7 +133,8 @@ def run_duckdb(inp: Inputs) -> EngineRun:
     from bench.peers import duckdb_sql
 
     seconds, wide = _timed(lambda: duckdb_sql.evaluate(
-        inp.frame, inp.policies, catalog=catalog(), sets=bench_sets(), as_of=inp.as_of))
+        inp.frame, inp.policies, catalog=catalog(), sets=bench_sets(), as_of=inp.as_of,
+        related=inp.related))
     return EngineRun(seconds=seconds, counts=wide_counts(wide, inp.policies))
 
 
@@ -138,7 +142,8 @@ def run_numpy(inp: Inputs) -> EngineRun:
     from bench.peers import numpy_eval
 
     seconds, wide = _timed(lambda: numpy_eval.evaluate(
-        inp.frame, inp.policies, catalog=catalog(), sets=bench_sets(), as_of=inp.as_of))
+        inp.frame, inp.policies, catalog=catalog(), sets=bench_sets(), as_of=inp.as_of,
+        related=inp.related))
     return EngineRun(seconds=seconds, counts=wide_counts(wide, inp.policies))
 
 
@@ -146,16 +151,23 @@ def run_python_loop(inp: Inputs) -> EngineRun:
     from bench.peers import python_loop
 
     sample = inp.frame.head(inp.sample_rows)
+    keys = sample.get_column("uscc").cast(pl.String).implode()
+    related = {name: RelatedFrame(  # the sampled owners' members: what the loop reads
+        members=rf.members.filter(pl.col(OWNER_COLUMN).cast(pl.String).is_in(keys)).collect()
+        .lazy(), owners=rf.owners) for name, rf in (inp.related or {}).items()}
     result = python_loop.evaluate_rows(sample, inp.policies, catalog=catalog(),
-                                       sets=bench_sets(), as_of=inp.as_of)
+                                       sets=bench_sets(), as_of=inp.as_of, related=related)
     scale = inp.frame.height / max(sample.height, 1)
     return EngineRun(seconds=result.seconds * scale, sampled_rows=sample.height)
 
 
 def run_durable(inp: Inputs) -> EngineRun:
     from bench.peers import durable
+    from rules.years import bind_policy
 
-    plans = durable.compile_rulesets(inp.policies, catalog=catalog())
+    # the ruleset does not know the as-of date: yearly lookups are bound to year columns first
+    bound = [bind_policy(p, inp.as_of) for p in inp.policies]
+    plans = durable.compile_rulesets(bound, catalog=catalog())
     facts = durable.prepare_facts(inp.frame, plans, catalog=catalog(), sets=bench_sets(),
                                   as_of=inp.as_of, limit=inp.sample_rows)
     sampled = len(facts[0]) if facts else 0
@@ -181,9 +193,11 @@ def scan_exprs(frame: pl.DataFrame, columns: Sequence[str]) -> list[pl.Expr]:
 
 
 def run_lower_bound(inp: Inputs) -> EngineRun:
+    from rules.years import bind_policy
+
     columns: set[str] = set()
-    for policy in inp.policies:
-        columns |= policy.fields_read
+    for policy in inp.policies:  # yearly fields read as the columns of their years
+        columns |= bind_policy(policy, inp.as_of).fields_read
     exprs = scan_exprs(inp.frame, sorted(columns))
     members = [rf.members.collect() for rf in (inp.related or {}).values()]
 

@@ -26,9 +26,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 import polars as pl
 
+from bench.generate_yearly import yearly_amount_expr, yearly_leaf
 from profiles.catalog import OWNER_COLUMN, EntityCatalog, load_catalog
+from profiles.possible import MASK_DTYPE, possible_column
 from profiles.regions import load_regions
 from profiles.relations import RelatedFrame
+from profiles.sizeclass import SIZE_CLASSES
 from profiles.synth.common import SYNTH_DISTRICTS
 from rules import ast as A
 from rules.caps import CapGroup
@@ -194,7 +197,12 @@ def _derive(frame: pl.DataFrame, *, rng: Rng, as_of: dt.date,
     before_birthday = (founded.dt.month() > as_of.month) | (
         (founded.dt.month() == as_of.month) & (founded.dt.day() > as_of.day))
     emp = pl.col("employees")
-    return frame.with_columns(
+    # the classes still possible (profiles.possible): the class's own bit when it is known,
+    # else a random non-empty set (as revenue or assets may leave several open)
+    open_sets = pl.Series(possible_column("size_class"), rng.integers(1, 16, frame.height),
+                          dtype=MASK_DTYPE)
+    classes = {c: 1 << i for i, c in enumerate(SIZE_CLASSES)}
+    out = frame.with_columns(
         years_since_founding=(as_of.year - founded.dt.year() - before_birthday.cast(pl.Int32)
                               ).cast(pl.Int64),
         size_class=pl.when(emp >= 1000).then(pl.lit("大型")).when(emp >= 300).then(
@@ -207,6 +215,8 @@ def _derive(frame: pl.DataFrame, *, rng: Rng, as_of: dt.date,
         region=pl.col("district").replace_strict(regions_by_code, default=None,
                                                  return_dtype=pl.String),
     )
+    known = pl.col("size_class").replace_strict(classes, default=None, return_dtype=MASK_DTYPE)
+    return out.with_columns(known.fill_null(pl.lit(open_sets)).alias(possible_column("size_class")))
 
 
 def catalog() -> EntityCatalog:
@@ -224,7 +234,7 @@ def bench_sets() -> NamedSets:
 
 
 def generate_policies(count: int, *, seed: int, related: bool = False, ledger: bool = False,
-                      caps: bool = False) -> list[Policy]:
+                      caps: bool = False, yearly: bool = False) -> list[Policy]:
     """``count`` random enterprise policies with 3-8 leaf conditions in nested all/any/not
     trees, over numeric thresholds, ratios, sets, regions, value lists, dates and list-type
     fields; most carry an amount (formula with a dated parameter, tiers or cases). With
@@ -234,27 +244,32 @@ def generate_policies(count: int, *, seed: int, related: bool = False, ledger: b
     (``received``, first time, ``received_amount`` over a window, of the policy itself or of
     another generated one, see :func:`generate_ledger`) and some amounts are top-ups
     (``150万 - received_amount(own, within = 3 years)``). With ``caps``, about half the
-    policies join one of two cap groups. Without these options the draws are the same as
+    policies join one of two cap groups. With ``yearly``, about one leaf in four reads yearly
+    fields (one year, windows, growth: :mod:`bench.generate_yearly`; add the year columns to
+    the profiles with :func:`bench.generate_yearly.add_yearly`), and some amounts too.
+    Without these options the draws are the same as
     before they existed (a seed gives the same policies)."""
     rng = np.random.default_rng(seed)
     ids = tuple(f"bench-{i:04d}" for i in range(count))
     groups = (CapGroup(group="上限甲", limit=float(rng.integers(1, 20)) * 100_000, per="year"),
               CapGroup(group="上限乙", limit=float(rng.integers(1, 20)) * 100_000, per="all")
               ) if caps else ()
-    return [_policy(i, rng, related=related, ledger=ids if ledger else (), caps=groups)
-            for i in range(count)]
+    return [_policy(i, rng, related=related, ledger=ids if ledger else (), caps=groups,
+                    yearly=yearly) for i in range(count)]
 
 
 def _policy(i: int, rng: Rng, *, related: bool = False, ledger: tuple[str, ...] = (),
-            caps: tuple[CapGroup, ...] = ()) -> Policy:
+            caps: tuple[CapGroup, ...] = (), yearly: bool = False) -> Policy:
     leaves = int(rng.integers(3, 9))
     counter = iter(range(1, 100))
     own = f"bench-{i:04d}"
-    tree = _tree(leaves, rng, counter, depth=0, related=related, ledger=ledger, own=own)
+    tree = _tree(leaves, rng, counter, depth=0, related=related, ledger=ledger, own=own,
+                 yearly=yearly)
     if not isinstance(tree, AllOfNode):
         tree = AllOfNode(children=(tree,))
     delivery = DELIVERIES[int(rng.integers(0, 3))]
-    amount = _related_amount(rng) if related and rng.random() < 0.3 else _amount(rng)
+    amount = (_related_amount(rng) if related and rng.random() < 0.3
+              else _yearly_amount(rng) if yearly and rng.random() < 0.3 else _amount(rng))
     if ledger and rng.random() < 0.3:
         amount = _top_up_amount(rng, own)
     cap = None
@@ -278,8 +293,12 @@ def _policy(i: int, rng: Rng, *, related: bool = False, ledger: tuple[str, ...] 
     )
 
 
+def _yearly_amount(rng: Rng) -> Amount:
+    return Amount(rule=FormulaAmount(expr=yearly_amount_expr(rng)), period="year")
+
+
 def _tree(n: int, rng: Rng, counter: object, *, depth: int, related: bool = False,
-          ledger: tuple[str, ...] = (), own: str = "") -> ConditionNode:
+          ledger: tuple[str, ...] = (), own: str = "", yearly: bool = False) -> ConditionNode:
     node: ConditionNode
     if n == 1:
         cid = f"c{next(counter)}"  # type: ignore[call-overload]
@@ -287,6 +306,8 @@ def _tree(n: int, rng: Rng, counter: object, *, depth: int, related: bool = Fals
             expr = related_leaf(rng)
         elif ledger and rng.random() < 0.2:
             expr = ledger_leaf(rng, ledger, own)
+        elif yearly and rng.random() < 0.25:
+            expr = yearly_leaf(rng)
         else:
             expr = _leaf(rng)
         node = Condition(id=cid, expr=expr, label=f"条件{cid}")
@@ -295,7 +316,7 @@ def _tree(n: int, rng: Rng, counter: object, *, depth: int, related: bool = Fals
         cuts = np.sort(rng.choice(np.arange(1, n), parts - 1, replace=False))
         sizes = np.diff(np.concatenate(([0], cuts, [n])))
         children = tuple(_tree(int(s), rng, counter, depth=depth + 1, related=related,
-                               ledger=ledger, own=own) for s in sizes)
+                               ledger=ledger, own=own, yearly=yearly) for s in sizes)
         node = (AllOfNode if depth == 0 or rng.random() < 0.55 else AnyOfNode)(children=children)
     if depth > 0 and rng.random() < 0.12:
         node = NotOf(child=node)
@@ -440,6 +461,10 @@ def _amount(rng: Rng) -> Amount | None:
         rule = CaseAmount(cases=(
             Case(when=A.Compare(op="=", left=_field("size_class"), right=A.String(value="大型")),
                  value=A.Arith(op="*", left=_field("ui_paid_last_year"), right=_pct(0.3))),
+            # the same amount as the else branch: decided when only these two remain
+            Case(when=A.In(item=_field("size_class"), container=A.ListLit(
+                items=(A.String(value="中型"), A.String(value="小型")))),
+                 value=A.Arith(op="*", left=_field("ui_paid_last_year"), right=_pct(0.6))),
             Case(when=A.IsEmpty(item=_field("little_giant_on"), negated=True),
                  value=_num(1_000_000)),
             Case(when=None, value=A.Arith(op="*", left=_field("ui_paid_last_year"),

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from bench.engines import ENGINES, RELATED_ENGINES, Inputs
 from bench.generate import AS_OF, generate_links, generate_policies, generate_profiles
+from bench.generate_yearly import add_yearly
 from profiles.relations import RelatedFrame
 
 DEFAULT_ENGINES = ("mianshen", "mianshen-plan", "duckdb", "numpy", "durable", "python-loop",
@@ -59,7 +60,8 @@ def _reset_peak() -> None:
 
 
 def run_child(*, engine: str, data: Path, policies: int, seed: int, repeat: int,
-              sample_rows: int, as_of: dt.date, related: bool = False) -> dict[str, object]:
+              sample_rows: int, as_of: dt.date, related: bool = False,
+              yearly: bool = False) -> dict[str, object]:
     """Inside the engine's subprocess: load, reset the peak, run ``repeat`` times. With
     ``related``, a quarter of the leaves aggregate over generated employment links."""
     import polars as pl
@@ -69,7 +71,7 @@ def run_child(*, engine: str, data: Path, policies: int, seed: int, repeat: int,
     if links is not None:  # materialised before the clock starts, like the profiles
         links = {k: RelatedFrame(members=v.members.collect().lazy()) for k, v in links.items()}
     inputs = Inputs(frame=frame, policies=generate_policies(policies, seed=seed + 1,
-                                                            related=related),
+                                                            related=related, yearly=yearly),
                     as_of=as_of, sample_rows=sample_rows, related=links)
     baseline = _rss_kb("VmRSS")
     _reset_peak()
@@ -84,12 +86,13 @@ def run_child(*, engine: str, data: Path, policies: int, seed: int, repeat: int,
 
 
 def measure(*, engine: str, data: Path, entities: int, policies: int, seed: int, repeat: int,
-            sample_rows: int, as_of: dt.date, related: bool = False) -> dict[str, object]:
+            sample_rows: int, as_of: dt.date, related: bool = False,
+            yearly: bool = False) -> dict[str, object]:
     """Run one engine in a subprocess; its JSON record."""
     cmd = [sys.executable, "-m", "bench.match", "--child", engine, "--data", str(data),
            "--policies", str(policies), "--seed", str(seed), "--repeat", str(repeat),
            "--sample-rows", str(sample_rows), "--as-of", as_of.isoformat(),
-           *(["--related"] if related else [])]
+           *(["--related"] if related else []), *(["--yearly"] if yearly else [])]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise EngineFailed(engine, proc.returncode, proc.stderr)
@@ -100,6 +103,7 @@ def measure(*, engine: str, data: Path, entities: int, policies: int, seed: int,
         "entities": entities,
         "policies": policies,
         "related": related,
+        "yearly": yearly,
         "seconds": round(seconds, 6),
         "evals_per_second": round(entities * policies / seconds, 1) if seconds > 0 else None,
         "peak_rss_mb": child["peak_rss_mb"],
@@ -166,8 +170,8 @@ def print_table(records: Sequence[dict[str, object]]) -> None:
 
 
 def run(*, entities: Sequence[int], policies: int, engines: Sequence[str], repeat: int,
-        seed: int, sample_rows: int, as_of: dt.date, related: bool = False
-        ) -> list[dict[str, object]]:
+        seed: int, sample_rows: int, as_of: dt.date, related: bool = False,
+        yearly: bool = False) -> list[dict[str, object]]:
     """Measure every engine at every size; the records, comparisons added."""
     unknown = [e for e in engines if e not in ENGINES]
     if unknown:
@@ -183,10 +187,15 @@ def run(*, entities: Sequence[int], policies: int, engines: Sequence[str], repea
     with tempfile.TemporaryDirectory(prefix="mianshen-bench-") as tmp:
         for n in entities:
             data = Path(tmp) / f"profiles-{n}.parquet"
-            generate_profiles(n, seed=seed, as_of=as_of).write_parquet(data)
+            profiles = generate_profiles(n, seed=seed, as_of=as_of)
+            if yearly:  # the year columns the yearly leaves read
+                profiles = add_yearly(profiles, seed=seed + 3)
+            profiles.write_parquet(data)
+            del profiles
             size_records = [
                 measure(engine=e, data=data, entities=n, policies=policies, seed=seed,
-                        repeat=repeat, sample_rows=sample_rows, as_of=as_of, related=related)
+                        repeat=repeat, sample_rows=sample_rows, as_of=as_of, related=related,
+                        yearly=yearly)
                 for e in engines
             ]
             add_comparisons(size_records)
@@ -211,6 +220,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--append", action="store_true", help="add to the records in --json")
     p.add_argument("--related", action="store_true",
                    help="a quarter of the leaves aggregate over generated employment links")
+    p.add_argument("--yearly", action="store_true",
+                   help="a quarter of the leaves read yearly fields (one year, windows, "
+                        "growth) over generated year columns")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     return p
@@ -221,13 +233,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.child:
         out = run_child(engine=args.child, data=args.data, policies=args.policies,
                         seed=args.seed, repeat=args.repeat, sample_rows=args.sample_rows,
-                        as_of=args.as_of, related=args.related)
+                        as_of=args.as_of, related=args.related, yearly=args.yearly)
         print(json.dumps(out))
         return 0
     try:
         records = run(entities=args.entities, policies=args.policies, engines=args.engines,
                       repeat=args.repeat, seed=args.seed, sample_rows=args.sample_rows,
-                      as_of=args.as_of, related=args.related)
+                      as_of=args.as_of, related=args.related, yearly=args.yearly)
     except BenchError as exc:
         print(f"基准测试失败: {exc}", file=sys.stderr)
         return 1

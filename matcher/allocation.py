@@ -255,7 +255,9 @@ def apply_caps(
     Undetermined rows and unknown amounts do not compete. Amounts are integer fen. Like the
     budgets, it works on the decoded frame and on the lean one (``entity="row"``,
     ``policy="policy"``, ``entity_ids`` the ids the rows refer to); caps are per entity, so
-    a partition of the population decides them alone.
+    a partition of the population decides them alone. The ledger's ``cap_draws`` (what the
+    group's policies that this caller does not decide already draw in their current period,
+    :func:`store.cap_draws.group_draws`) count as received.
 
     >>> import datetime as dt
     >>> from rules.caps import CapGroup
@@ -318,9 +320,16 @@ def apply_caps(
         {"__cap_group": [n for n, _, _ in limits], "__cap_limit": [v for _, v, _ in limits],
          "__cap_known": [k for _, _, k in limits]},
         schema={"__cap_group": pl.String, "__cap_limit": pl.Int64, "__cap_known": pl.Boolean})
+    drawn = None if ledger is None else ledger.cap_draws
+    if drawn is not None and drawn.height:  # other writers' awards of the current period
+        priors.append(drawn.select(pl.col("entity_id").cast(pl.String).alias("__e"),
+                                   pl.col("amount_fen").cast(pl.Int64).alias("__cap_prior"),
+                                   pl.col("group").cast(pl.String).alias("__cap_group")))
     rows = rows.join(meta, on="__p", how="left").join(limit_frame, on="__cap_group", how="left")
     if priors:
-        rows = rows.join(pl.concat(priors), on=["__e", "__cap_group"], how="left")
+        prior = (pl.concat(priors).group_by(["__e", "__cap_group"])
+                 .agg(pl.col("__cap_prior").sum()))
+        rows = rows.join(prior, on=["__e", "__cap_group"], how="left")
     else:
         rows = rows.with_columns(pl.lit(None, dtype=pl.Int64).alias("__cap_prior"))
     decided = (

@@ -26,7 +26,8 @@ import csv
 import datetime as dt
 import io
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -36,6 +37,7 @@ from profiles.idcheck import id_number_problem, uscc_problem
 from rules.ledger import AwardLedger
 from store import awards as award_store
 from store.awards import Award
+from store.cap_draws import group_draws
 from store.entitlements import benefit_period
 from store.money import fen_to_yuan
 
@@ -188,13 +190,18 @@ def file_ledger(text: str, *, entity_kind: str, library: Any, source: str, today
 
 
 def load_ledger(session: Session, *, entity_kind: str, library: Any,
-                as_of: dt.date) -> AwardLedger:
+                as_of: dt.date, entity_id: str | None = None,
+                undecided: Iterable[Any] = ()) -> AwardLedger:
     """The ledger a run as of ``as_of`` matches against: awards on record (yuan from integer
     fen, exact), the declared complete periods, and each policy's start. The system's own
     grant of a policy's current benefit period is marked (``current_grant``): for that
-    policy's own lookups it is this benefit, not an earlier one."""
-    rows = award_store.ledger_awards(session, entity_kind=entity_kind)
-    policies = {p.id: p for p in library if p.entity == entity_kind}
+    policy's own lookups it is this benefit, not an earlier one. ``entity_id``: one
+    entity's awards only (a real-time event). ``undecided``: policies of cap groups that
+    the caller does not decide (the other engine does); what their entitlements of the
+    current period draw is read into ``cap_draws`` (:mod:`store.cap_draws`)."""
+    rows = award_store.ledger_awards(session, entity_kind=entity_kind, entity_id=entity_id)
+    others = [p for p in undecided if p.entity == entity_kind and p.cap is not None]
+    policies = {p.id: p for p in [*library, *others] if p.entity == entity_kind}
     starts = {pid: p.effective_from for pid, p in policies.items()}
 
     def current(a: Award) -> bool:
@@ -204,8 +211,14 @@ def load_ledger(session: Session, *, entity_kind: str, library: Any,
         period = policy.amount.period if policy.amount is not None else None
         return a.benefit_period == benefit_period(period, as_of)
 
-    return AwardLedger.from_records(
+    ledger = AwardLedger.from_records(
         ((a.entity_id, a.policy_id, a.granted_on, float(fen_to_yuan(a.amount_fen) or 0),
           current(a)) for a in rows),
         complete_from=award_store.coverage(session, entity_kind=entity_kind),
         policy_starts=starts)
+    if not others:
+        return ledger
+    draws = group_draws(session, entity_kind=entity_kind, entity_id=entity_id, others={
+        p.id: (p.cap.group, benefit_period(p.amount.period if p.amount else None, as_of))
+        for p in others})
+    return replace(ledger, cap_draws=draws)

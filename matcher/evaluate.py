@@ -48,14 +48,17 @@ from matcher.lean import (
     facts_of,
     lean_schema,
     mask_columns,
+    mask_words,
     wide_to_long,
 )
 from matcher.outcomes import empty_outcomes
 from profiles.catalog import HELD_FIELDS, EntityCatalog, load_catalog
+from profiles.possible import MASK_DTYPE, possible_column
 from profiles.relations import RelatedFrame
 from rules.ast import LedgerRef
 from rules.compile_polars import CompiledPolicy, compile_policies
 from rules.compile_related import AggregateColumns, attach_related
+from rules.declared import for_policies
 from rules.ledger import AwardLedger, join_ledger
 from rules.model import Policy
 from store.money import fen_expr
@@ -118,10 +121,8 @@ class Plan:
 
     @property
     def mask_words(self) -> int:
-        """64-bit words per row of the unknown-field mask: enough for the policy that reads
-        the most fields (one for every policy of the bundled library)."""
-        widest = max((len(f) for f in self.mask_fields.values()), default=0)
-        return max(1, -(-widest // MASK_BITS))
+        """64-bit words per row of the unknown-field mask (:func:`matcher.lean.mask_words`)."""
+        return mask_words(self.mask_fields)
 
     @property
     def related(self) -> dict[str, AggregateColumns]:
@@ -154,8 +155,9 @@ def make_plan(
     """Compile the policies of ``entity`` in effect on ``as_of`` (``held``: for frames with
     held entities, see :data:`profiles.catalog.HELD_FIELDS`); ``ledger`` answers the
     award-history lookups (``received()``)."""
-    catalog = load_catalog().entity(entity)
     every = list(policies)
+    # the policies' declared conditions are fields of the plan's catalog (rules.declared)
+    catalog = for_policies(load_catalog().entity(entity), every)
     chosen = policies_in_effect(every, entity=entity, as_of=as_of)
     if sets is None:
         from rules.loader import bundled_library
@@ -183,12 +185,17 @@ def prepare_frame(frame: pl.DataFrame | pl.LazyFrame, plan: Plan, *,
     missing = []
     for name in sorted(plan.fields - names):
         field = plan.catalog.field(name)
-        if field.kind == "declared":
+        # declared fields, and years no extract covered (rules.years): UNKNOWN
+        if field.kind == "declared" or field.year is not None:
             additions.append(pl.lit(None, dtype=_POLARS_DTYPES[field.type]).alias(name))
         else:
             missing.append(name)
     if missing:
         raise MissingColumnsError(missing, entity=plan.entity)
+    for name in sorted(plan.fields):  # a frame built without a tag's possible set: none
+        column = possible_column(name)
+        if plan.catalog.field(name).possible and column not in names:
+            additions.append(pl.lit(None, dtype=MASK_DTYPE).alias(column))
     if plan.held and HELD_FIELDS not in names:
         additions.append(pl.lit(None, dtype=pl.List(pl.String)).alias(HELD_FIELDS))
     lf = lf.with_columns(additions) if additions else lf
@@ -211,11 +218,11 @@ def mask_fields(cp: CompiledPolicy, catalog: EntityCatalog) -> tuple[str, ...]:
     wanted: set[str] = set()
     for cc in cp.conditions:
         for name in cc.fields:
-            wanted.add(name)
             field = catalog.field(name)
+            wanted.add(field.series or name)  # a year column: its yearly field
             if field.kind == "derived":
                 wanted.update(field.inputs)
-    return tuple(f.name for f in catalog.fields if f.name in wanted)
+    return tuple(n for n in catalog.reported_names if n in wanted)
 
 
 def unknown_mask_exprs(cp: CompiledPolicy, plan: Plan, names: set[str]) -> list[pl.Expr]:
@@ -235,7 +242,7 @@ def unknown_mask_exprs(cp: CompiledPolicy, plan: Plan, names: set[str]) -> list[
     parts: list[list[pl.Expr]] = [[] for _ in range(plan.mask_words)]
 
     def flag(name: str, when: pl.Expr) -> None:
-        word, bit = divmod(bits[name], MASK_BITS)
+        word, bit = divmod(bits[plan.catalog.field(name).series or name], MASK_BITS)
         parts[word].append(when.cast(pl.UInt64) * pl.lit(1 << bit, dtype=pl.UInt64))
 
     for name, unknowns in unknown_by_field.items():

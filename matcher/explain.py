@@ -148,6 +148,7 @@ class Explanation:
     conditions: tuple[ConditionExplanation, ...]
     unknown_fields: tuple[str, ...]
     unknown_labels: tuple[str, ...]
+    amount_kind: str = "cash"  # rules.model.AmountKind: how the amount is worded
 
     @property
     def outcome_label(self) -> str:
@@ -155,7 +156,7 @@ class Explanation:
 
     @property
     def amount_display(self) -> str:
-        return amount_text(self.amount_fen, period=self.amount_period)
+        return amount_text(self.amount_fen, period=self.amount_period, kind=self.amount_kind)
 
     @property
     def gaps(self) -> tuple[ConditionExplanation, ...]:
@@ -360,6 +361,7 @@ def _explanation(
         amount_fen=amount_fen,
         amount_period=policy.amount.period if policy.amount else None,
         amount_how=_amount_how(policy, values, words, amount_fen=amount_fen, outcome=outcome),
+        amount_kind=policy.amount.kind if policy.amount else "cash",
         delivery=policy.delivery, tree=tree, conditions=leaves, unknown_fields=unknown,
         unknown_labels=labels,
     )

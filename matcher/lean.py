@@ -81,6 +81,17 @@ def mask_columns(words: int) -> list[str]:
     return ["unknown", *(f"unknown_{w}" for w in range(1, words))]
 
 
+def mask_words(mask_fields: Mapping[str, Sequence[str]]) -> int:
+    """64-bit words per row of a mask over each policy's own fields: enough for the policy
+    that reads the most (one for every policy of the bundled library).
+
+    >>> mask_words({"a": ("x",) * 64, "b": ("y",) * 3}), mask_words({"a": ("x",) * 65})
+    (1, 2)
+    """
+    widest = max((len(f) for f in mask_fields.values()), default=0)
+    return max(1, -(-widest // MASK_BITS))
+
+
 def lean_schema(policy_ids: list[str], *, words: int = 1) -> dict[str, pl.DataType]:
     return {
         "row": pl.UInt32(),
@@ -108,8 +119,7 @@ class PolicyFacts:
     @property
     def words(self) -> int:
         """64-bit words per row of the unknown-field mask."""
-        widest = max((len(f) for f in self.mask_fields.values()), default=0)
-        return max(1, -(-widest // MASK_BITS))
+        return mask_words(self.mask_fields)
 
 
 @dataclass(frozen=True)

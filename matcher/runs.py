@@ -54,6 +54,7 @@ from store import entitlement_bulk, locks, policy_integrity
 from store import policies as policy_store
 from store import runs as run_store
 from store.budget_draws import lock_budgets
+from store.cap_draws import lock_caps
 from store.db import transaction
 from store.entitlement_bulk import RunChanges
 from store.policies import PolicyDocument
@@ -387,6 +388,9 @@ def execute_run(
                 on_changes,
                 held_ids,
                 related.frames if related else None,
+                # members of cap groups decided by the event engine: what they draw counts
+                undecided=[p for p in policies if p.entity == entity and p.in_effect(as_of)
+                           and p.trigger is not None and p.cap is not None],
             )
         except BaseException as exc:
             with transaction(engine) as session:
@@ -422,6 +426,7 @@ def _work(
     on_changes: ChangesHook | None,
     held_ids: pl.Series,
     related: Mapping[str, RelatedFrame] | None = None,
+    undecided: list[Policy] | None = None,
 ) -> RunReport:
     resumed = base.outcomes_path.exists()
     t = time.perf_counter()
@@ -438,7 +443,7 @@ def _work(
             with transaction(engine, write=False) as session:
                 extra["ledger"] = load_ledger(session, entity_kind=base.entity,
                                               library=[*chosen, *references],
-                                              as_of=base.as_of)
+                                              as_of=base.as_of, undecided=undecided or ())
         if related:  # households, employment links: aggregates over related entities
             extra["related"] = related
         outcomes = (match or _default_match)(
@@ -457,6 +462,8 @@ def _work(
         lock_budgets(session, base.entity, [
             (pid, period) for pid, period in scope(periods, base.as_of)
             if any(p.id == pid and p.budget is not None for p in chosen)])
+        # and on the same cap groups (store.cap_draws)
+        lock_caps(session, base.entity, [p.cap.group for p in chosen if p.cap is not None])
         current = entitlement_bulk.load_current(
             session, entity_kind=base.entity, scope=scope(periods, base.as_of)
         )

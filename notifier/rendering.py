@@ -18,6 +18,7 @@ from notifier.errors import PayloadError, TemplateMissingError, UnmaskedPersonal
 from notifier.masking import find_unmasked
 from notifier.model import MESSAGE_KINDS
 from notifier.sms_text import compose_digest_sms, compose_sms
+from store.money import KIND_RECEIPT
 
 BLOCKS = ("subject", "text", "html")
 
@@ -36,7 +37,7 @@ class RenderedMessage:
 
 @cache
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("notifier", "templates"),
         # Plain-text macros are not HTML-escaped; everything else is.
         autoescape=lambda name: not (name or "").startswith("_text"),
@@ -45,6 +46,8 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
     )
+    env.globals["receipt"] = KIND_RECEIPT  # how each kind of amount reaches its holder
+    return env
 
 
 def render_message(kind: str, payload: Mapping[str, object]) -> RenderedMessage:

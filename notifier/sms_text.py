@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from store.money import fen_to_yuan
+from store.money import KIND_SHORT_WORDS, fen_to_yuan
 
 SMS_SEGMENT = 70
 SIGNATURE = "【免申即享】"
@@ -52,11 +52,19 @@ def _sentence(item: Mapping[str, object], title: str, *, with_amount: bool) -> s
     when = period_short(str(item.get("benefit_period") or ""))
     amount = amount_short(item.get("amount_fen"), item.get("amount_period"))  # type: ignore[arg-type]
     amount = amount if with_amount else ""
+    money = str(item.get("amount_kind") or "cash")
+    cash = money == "cash"
+    if amount:  # a deduction is never worded as money received (可扣除, not 可享)
+        amount = KIND_SHORT_WORDS.get(money, "{}").format(amount)
     link = str(item.get("link") or "")
     head = f"{SIGNATURE}{title}{when}"
     if kind == "benefit_direct":
-        return f"{head}可享{amount}，一键确认：{link}" if amount else f"{head}待确认，点击：{link}"
+        if not amount:
+            return f"{head}待确认，点击：{link}"
+        return f"{head}{'可享' if cash else ''}{amount}，一键确认：{link}"
     if kind == "benefit_notice":
+        if money == "deduction":
+            return f"{head}{amount}，无需申请，详情：{link}"
         return f"{head}已为您自动享受{amount}，详情：{link}"
     if kind == "application":
         missing = item.get("to_fill_count")
@@ -67,7 +75,7 @@ def _sentence(item: Mapping[str, object], title: str, *, with_amount: bool) -> s
     if kind == "amount_changed":
         return f"{head}金额调整为{amount}，详情：{link}" if amount else f"{head}金额有调整：{link}"
     if kind == "renewal":
-        return f"{head}{amount}已按您的确认继续发放：{link}"
+        return f"{head}{amount}已按您的确认继续{'发放' if cash else '享受'}：{link}"
     if kind == "application_decision":
         if item.get("decision") == "approved":
             return f"{head}申请已通过{('，' + amount) if amount else ''}：{link}"

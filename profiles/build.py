@@ -45,6 +45,13 @@ from profiles.ingest import (
     validate_source,
 )
 from profiles.sources import file_sha256, find_sources, read_extract, source_name
+from profiles.yearly import (
+    find_yearly_sources,
+    join_yearly,
+    validate_yearly,
+    yearly_source,
+    zero_before_founding,
+)
 
 if TYPE_CHECKING:
     from profiles.tags.training import TagModel
@@ -268,8 +275,10 @@ def build_snapshot(
     model = _tag_model(tag_model, entity=entity)
     cat = entity_catalog(entity)
     key = cat.key
+    yearly: list[tuple[str, Path]] = []  # yearly extracts (profiles.yearly)
     if isinstance(sources, Path) and sources.is_dir():
         found = find_sources(sources, entity=entity)
+        yearly = find_yearly_sources(sources, entity=entity)
         if not found:
             raise SourcesNotFoundError(sources, entity, f"{entity}_<部门>.csv 或 {entity}.csv")
     else:
@@ -277,6 +286,9 @@ def build_snapshot(
         found = []
         for p in paths:
             name = source_name(p, entity=entity)
+            if (dept := yearly_source(p, entity=entity)) is not None:
+                yearly.append((dept, p))
+                continue
             if name is None:
                 raise SourceError(
                     p.name, "文件名不符合命名规则", expected=f"{entity}_<部门>.csv 或 .parquet"
@@ -327,13 +339,47 @@ def build_snapshot(
         _join(parts, key=key) if parts else (pl.DataFrame(schema={key: pl.String()}), [])
     )
     warnings.extend(join_warnings)
+    years = pl.DataFrame(schema={key: pl.String()})
+    for dept, path in yearly:
+        name = f"yearly_{dept}"
+        try:
+            extract = read_extract(path)
+        except SourceError as exc:
+            refused = _unreadable(exc, entity=entity, source=name)
+            reports.append(SourceReport(source=name, file=path.name, sha256="",
+                                        encoding="unreadable", rows_read=0, rows_accepted=0,
+                                        rows_rejected=0, duplicates_merged=0,
+                                        ignored_columns=(), refused=refused.stats.refused))
+            all_rejects.append(refused.rejects)
+            warnings.extend(f"{name}: {w}" for w in refused.warnings)
+            continue
+        checked = validate_yearly(extract.frame, entity=entity, source=name, rows=extract.rows,
+                                  bad_lines=extract.bad_lines)
+        st = checked.stats
+        reports.append(SourceReport(
+            source=name, file=path.name, sha256=_sha256_or_empty(path),
+            encoding=extract.encoding, rows_read=st.rows_read, rows_accepted=st.rows_accepted,
+            rows_rejected=st.rows_rejected, duplicates_merged=st.duplicates_merged,
+            ignored_columns=st.ignored_columns, refused=st.refused))
+        warnings.extend(f"{name}: {w}" for w in checked.warnings)
+        all_rejects.append(checked.rejects)
+        if checked.held.height:
+            held_parts.append(checked.held.with_columns(pl.lit(name).alias("source")))
+        years, clash = join_yearly(years, checked.wide, key=key)
+        warnings.extend(f"{name}: {w}" for w in clash)
+    if years.height:  # a firm known only from its yearly figures is a profile too
+        joined = joined.join(years.select(key), on=key, how="full", coalesce=True)
     held = _held(held_parts, key=key)
     if held.height:
         # a held entity is a profile even when its only row was quarantined
         joined = joined.join(held.select(key), on=key, how="full", coalesce=True)
     snapshot = derive(complete(joined, entity=entity), entity=entity, as_of=as_of).collect()
+    if years.width > 1:
+        snapshot = snapshot.join(years, on=key, how="left")
     if held.height:
         snapshot = snapshot.join(held.select(key, HELD_FIELDS), on=key, how="left")
+    if years.width > 1:
+        snapshot = zero_before_founding(snapshot)
     snapshot = snapshot.sort(key)
     tag_meta: dict[str, object] | None = None
     if model is not None:

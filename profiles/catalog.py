@@ -16,6 +16,7 @@ The catalog is data (``profiles/data/catalog.yaml``); this module gives it a typ
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -24,7 +25,7 @@ from typing import Literal
 from ruamel.yaml import YAML
 
 FieldType = Literal["str", "int", "float", "date", "bool"]
-FieldKind = Literal["base", "derived", "declared"]
+FieldKind = Literal["base", "derived", "declared", "yearly"]
 EmptyMeaning = Literal["unknown", "not_listed"]
 EntityName = Literal["enterprise", "person"]
 
@@ -50,6 +51,24 @@ class UnknownFieldError(CatalogError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+YEAR_SUFFIX = re.compile(r"^(?P<series>.+)_y(?P<year>\d{4})$")
+
+
+def year_column(series: str, year: int) -> str:
+    """The snapshot column of a yearly field's value in one accounting year.
+
+    >>> year_column("operating_revenue", 2024), split_year_column("operating_revenue_y2024")
+    ('operating_revenue_y2024', ('operating_revenue', 2024))
+    """
+    return f"{series}_y{year:04d}"
+
+
+def split_year_column(name: str) -> tuple[str, int] | None:
+    """(series, year) of a year column's name, None for any other name."""
+    m = YEAR_SUFFIX.match(name)
+    return (m["series"], int(m["year"])) if m else None
 
 
 HELD_FIELDS = "held_fields"
@@ -84,6 +103,12 @@ class Field:
     min: float | None = None
     max: float | None = None
     unit_word: str | None = None  # overrides the unit's usual word (age: 岁, not 年)
+    #: a derived tag carried with the mask of its still-possible ``values``
+    #: (:mod:`profiles.possible`): conditions on it are decided by that set
+    possible: bool = False
+    #: a year column (``operating_revenue_y2024``): its yearly series and accounting year
+    series: str | None = None
+    year: int | None = None
 
     @property
     def is_numeric(self) -> bool:
@@ -109,30 +134,68 @@ class EntityCatalog:
     key: str
     label: str
     fields: tuple[Field, ...]
+    #: fields with one value per accounting year (kind ``yearly``); a name may also be a
+    #: field above (``operating_revenue``: the scalar is the extract's latest year)
+    yearly: tuple[Field, ...] = ()
     _by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
+    _series: dict[str, Field] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         index: dict[str, Field] = {}
         for f in self.fields:
             index[f.name] = f
             index[f.label] = f
+        series: dict[str, Field] = {}
+        for f in self.yearly:
+            series[f.name] = f
+            series[f.label] = f
+            index.setdefault(f.name, f)  # a series with no scalar twin (tax_paid)
+            index.setdefault(f.label, f)
         object.__setattr__(self, "_by_name", index)
+        object.__setattr__(self, "_series", series)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._by_name
+        return name in self._by_name or (isinstance(name, str)
+                                         and self._year_field(name) is not None)
 
     def field(self, name: str) -> Field:
-        """The field called ``name`` (catalog name or Chinese label)."""
-        try:
-            return self._by_name[name]
-        except KeyError:
+        """The field called ``name`` (catalog name or Chinese label), or a year column
+        (``operating_revenue_y2024``) of a yearly series.
+
+        >>> f = load_catalog().entity("enterprise").field("rd_expense_y2024")
+        >>> f.label, f.series, f.year, f.kind
+        ('研发费用(2024年度)', 'rd_expense', 2024, 'base')
+        """
+        found = self._by_name.get(name) or self._year_field(name)
+        if found is None:
             note, suggestion = unknown_field_hint(self, name)
-            raise UnknownFieldError(self.name, name, suggestion, note=note) from None
+            raise UnknownFieldError(self.name, name, suggestion, note=note)
+        return found
+
+    def series(self, name: str) -> Field | None:
+        """The yearly series called ``name`` (name or Chinese label), or None."""
+        return self._series.get(name)
+
+    def _year_field(self, name: str) -> Field | None:
+        split = split_year_column(name)
+        if split is None or split[0] not in self._series:
+            return None
+        s = self._series[split[0]]
+        return Field(name=name, label=f"{s.label}({split[1]}年度)", type=s.type,
+                     entity=s.entity, unit=s.unit, source=s.source, min=s.min, max=s.max,
+                     series=s.name, year=split[1])
 
     def suggest(self, name: str) -> str | None:
         """The nearest valid name or label, or None when nothing is close; never for a field
         of another entity (see :func:`unknown_field_hint`)."""
         return unknown_field_hint(self, name)[1]
+
+    @property
+    def reported_names(self) -> tuple[str, ...]:
+        """The names an unknown-field list may hold, in catalog order: the fields, then the
+        yearly fields without a scalar twin (a year column is reported as its yearly field)."""
+        names = [f.name for f in self.fields]
+        return (*names, *(f.name for f in self.yearly if f.name not in names))
 
     def by_kind(self, kind: FieldKind) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.kind == kind)
@@ -244,6 +307,7 @@ def _parse_field(entity: EntityName, raw: dict[str, object]) -> Field:
         format=str(raw["format"]) if raw.get("format") else None,
         min=float(raw["min"]) if raw.get("min") is not None else None,  # type: ignore[arg-type]
         max=float(raw["max"]) if raw.get("max") is not None else None,  # type: ignore[arg-type]
+        possible=bool(raw.get("possible", False)),
     )
 
 
@@ -258,8 +322,11 @@ def parse_catalog(data: dict[str, object]) -> Catalog:
         if ename not in ENTITIES:
             raise CatalogError(f"catalog: unknown entity {ename!r}; expected one of {ENTITIES}")
         fields = tuple(_parse_field(ename, dict(f)) for f in body["fields"])
+        yearly = tuple(_parse_field(ename, {**dict(f), "kind": "yearly"})
+                       for f in body.get("yearly") or ())
         entities[ename] = EntityCatalog(
-            name=ename, key=str(body["key"]), label=str(body["label"]), fields=fields
+            name=ename, key=str(body["key"]), label=str(body["label"]), fields=fields,
+            yearly=yearly,
         )
         relations[ename] = {
             str(r["name"]): Relation(name=str(r["name"]), label=str(r["label"]), owner=ename,

@@ -37,7 +37,13 @@ from typing import Any
 
 import polars as pl
 
-from profiles.catalog import EntityCatalog, Field, load_catalog, unknown_field_hint
+from profiles.catalog import (
+    EntityCatalog,
+    Field,
+    load_catalog,
+    split_year_column,
+    unknown_field_hint,
+)
 from profiles.csv_lines import BadLine
 from profiles.errors import UnknownEntityError
 from profiles.idcheck import id_number_problems, uscc_problems
@@ -402,16 +408,18 @@ def _resolve_duplicates(
 
 
 def complete(clean: pl.DataFrame, *, entity: str) -> pl.DataFrame:
-    """Every base field of the catalog, in catalog order, typed; absent ones all null."""
+    """Every base field of the catalog, in catalog order, typed; absent ones all null. Year
+    columns of yearly fields (``profiles.yearly``) that ``clean`` has follow, by name."""
     cat = entity_catalog(entity)
+    years = sorted(c for c in clean.columns if split_year_column(c) and c in cat)
     return clean.select(
         [
             pl.col(f.name)
             if f.name in clean.columns
             else pl.lit(None, DTYPES[f.type]).alias(f.name)
             for f in cat.base_fields
-        ]
-    ).cast({f.name: DTYPES[f.type] for f in cat.base_fields})
+        ] + [pl.col(c) for c in years]
+    ).cast({f.name: DTYPES[f.type] for f in (*cat.base_fields, *map(cat.field, years))})
 
 
 def validate_frame(

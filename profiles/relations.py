@@ -34,8 +34,10 @@ over it is UNKNOWN, never "no members". A firm without employment links has no h
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -313,3 +315,19 @@ def members_by_owner(frame: RelatedFrame) -> dict[str, list[dict[str, object]]]:
     for row in frame.members.collect().iter_rows(named=True):
         out.setdefault(str(row[OWNER]), []).append(row)
     return out
+
+
+def rows_with_members(frame: pl.DataFrame, key: str, related: Mapping[str, RelatedFrame]
+                      ) -> list[dict[str, Any]]:
+    """The profile rows of ``frame`` with, under each relation's name, the owner's members
+    as rows - what the reference interpreter reads (None: the owner is not on record; a
+    relation without an owners list has every owner on record)."""
+    by_rel = {name: members_by_owner(rf) for name, rf in related.items()}
+    rows = []
+    for row in frame.iter_rows(named=True):
+        out: dict[str, Any] = dict(row)
+        for name, rf in related.items():
+            found = by_rel[name].get(str(row[key]))
+            out[name] = found if found is not None or rf.owners is not None else []
+        rows.append(out)
+    return rows

@@ -8,7 +8,10 @@ column of the table is exactly the negation of the 小型 bounds).
 
 Three-valued: each comparison with a null input is null and the connectives follow Kleene
 logic, so a class is decided whenever the known inputs decide it (an industrial firm with
-revenue under 300万 is 微型 whatever its headcount); otherwise it is null.
+revenue under 300万 is 微型 whatever its headcount; a firm of unknown industry with 3
+employees and 1 yuan of revenue is 微型 under every row of the table); otherwise it is null,
+and ``size_class__possible`` still says which classes remain (:mod:`profiles.possible`: a
+工业 firm with 5 000万 of revenue and an unknown headcount is an SME: 中型, 小型 or 微型).
 
 Industry from the GB/T 4754-2017 code (4 digits): 01-05 农林牧渔; 06-46 工业; 47-50 建筑;
 51 批发; 52 零售; 54-58 交通运输 (53 铁路运输 is excluded from 交通运输业 by the table, so it
@@ -17,11 +20,15 @@ falls to 其他未列明); 59 仓储; 60 邮政; 61 住宿; 62 餐饮; 63-64 信
 7010/7020, 金融 66-69, 科研, 居民服务, ...) 其他未列明行业.
 
 >>> df = pl.DataFrame({"industry_code": ["3911", "3911", "5210", None],
-...                    "employees": [None, 500, 12, 3],
-...                    "operating_revenue": [2_000_000.0, 50_000_000.0, None, 1.0],
+...                    "employees": [None, 500, None, 3],
+...                    "operating_revenue": [2_000_000.0, 50_000_000.0, 50_000_000.0, 1.0],
 ...                    "total_assets": [None, None, None, None]})
->>> with_size_class(df).collect()["size_class"].to_list()
-['微型', '中型', None, None]
+>>> from profiles.possible import members
+>>> out = with_size_class(df).collect()
+>>> out["size_class"].to_list()
+['微型', '中型', None, '微型']
+>>> [members(SIZE_CLASSES, m) for m in out["size_class__possible"]]
+[('微型',), ('中型',), ('中型', '小型', '微型'), ('微型',)]
 """
 
 from __future__ import annotations
@@ -31,11 +38,15 @@ from typing import Literal
 
 import polars as pl
 
+from profiles.possible import MASK_DTYPE, possible_column
+
 Indicator = Literal["X", "Y", "Z"]
 Bound = tuple[Indicator, float]
 WAN = 10_000.0
 SIZE_CLASSES = ("大型", "中型", "小型", "微型")
 OTHER = "其他未列明行业"
+#: the column of the classes still possible (:mod:`profiles.possible`)
+POSSIBLE = possible_column("size_class")
 
 
 @dataclass(frozen=True)
@@ -176,6 +187,44 @@ def _tier(tier: str, row: pl.Expr, values: dict[Indicator, pl.Expr]) -> pl.Expr:
     return out
 
 
+def _possible(sme: pl.Expr, medium: pl.Expr, small: pl.Expr) -> pl.Expr:
+    """The mask (:mod:`profiles.possible`, bits in :data:`SIZE_CLASSES` order) of the classes
+    the three Kleene tier conditions still allow: 大型 unless SME is TRUE; 中型 unless SME or
+    medium is FALSE; 小型 unless SME is FALSE, medium TRUE or small FALSE; 微型 unless SME is
+    FALSE or small TRUE."""
+    bits = (
+        ~sme.fill_null(False),
+        sme.fill_null(True) & medium.fill_null(True),
+        sme.fill_null(True) & ~medium.fill_null(False) & small.fill_null(True),
+        sme.fill_null(True) & ~small.fill_null(False),
+    )
+    out: pl.Expr = pl.lit(0, dtype=MASK_DTYPE)
+    for i, bit in enumerate(bits):
+        out = out | (bit.cast(MASK_DTYPE) * pl.lit(1 << i, dtype=MASK_DTYPE))
+    return out
+
+
+def _row_tier(tier: str, row: IndustryRow, values: dict[Indicator, pl.Expr]) -> pl.Expr:
+    """:func:`_tier` for one row of the table, with its thresholds as literals."""
+    out: pl.Expr = pl.lit(tier != "sme")
+    for indicator, threshold in getattr(row, tier):
+        limit = _scale(indicator, threshold)
+        value = values[indicator]
+        out = (out | (value < limit)) if tier == "sme" else (out & (value >= limit))
+    return out
+
+
+def _any_industry(values: dict[Indicator, pl.Expr]) -> pl.Expr:
+    """The classes still possible when the industry is unknown: those possible under some
+    row of the table (a firm tiny on every indicator is 微型 whatever its industry)."""
+    masks = [_possible(*(_row_tier(t, row, values) for t in ("sme", "medium", "small")))
+             for row in TABLE]
+    out = masks[0]
+    for mask in masks[1:]:
+        out = out | mask
+    return out
+
+
 def with_size_class(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
@@ -185,10 +234,12 @@ def with_size_class(
     total_assets: str = "total_assets",
 ) -> pl.LazyFrame:
     """``frame`` with ``size_class``: 大型 / 中型 / 小型 / 微型, or null when the known inputs
-    do not decide it.
+    do not decide it; and ``size_class__possible``, the mask of the classes they still allow
+    (:mod:`profiles.possible`; the class is set exactly when one class is possible).
 
     Vectorised over the table in three passes: the row of the table for each firm, then the
-    three tier conditions with that row's thresholds, then the class.
+    three tier conditions with that row's thresholds, then the classes still possible (for a
+    firm of unknown industry: under any row).
     """
     values: dict[Indicator, pl.Expr] = {
         "X": pl.col(employees).cast(pl.Float64),
@@ -199,20 +250,12 @@ def with_size_class(
     industry = industry_expr(pl.col(industry_code).cast(pl.String))
     row = pl.col("__sc_row")
     sme, medium, small = pl.col("__sc_sme"), pl.col("__sc_medium"), pl.col("__sc_small")
-    size_class = (
-        pl.when(row.is_null())
-        .then(None)
-        .when(~sme)
-        .then(pl.lit("大型"))
-        .when(sme & medium)
-        .then(pl.lit("中型"))
-        .when(sme & ~medium & small)
-        .then(pl.lit("小型"))
-        .when(~small)
-        .then(pl.lit("微型"))
-        .otherwise(None)
-        .alias("size_class")
-    )
+    possible = (pl.when(row.is_null()).then(_any_industry(values))
+                .otherwise(_possible(sme, medium, small)))
+    mask = pl.col(POSSIBLE)
+    size_class = mask.replace_strict(
+        {1 << i: c for i, c in enumerate(SIZE_CLASSES)}, default=None, return_dtype=pl.String
+    ).alias("size_class")
     return (
         frame.lazy()
         .with_columns(
@@ -223,6 +266,7 @@ def with_size_class(
             _tier("medium", row, values).alias("__sc_medium"),
             _tier("small", row, values).alias("__sc_small"),
         )
+        .with_columns(possible.alias(POSSIBLE))
         .with_columns(size_class)
         .drop("__sc_row", "__sc_sme", "__sc_medium", "__sc_small")
     )

@@ -270,30 +270,69 @@ class Aggregate(Node):
         yield self
 
 
+# ---- multi-year data (rules.years) -----------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class YearValue(Node):
+    """A yearly field's value in one accounting year: ``operating_revenue[year(as_of) - 1]``.
+    ``field`` is the series' catalog name; ``year`` reads only the as-of date, numbers and
+    parameters (the checker sees to it), so once the as-of date is known
+    :func:`rules.years.bind_policy` replaces the node by the :class:`FieldRef` of that year's
+    snapshot column, and every engine reads a plain column. A year not on record is UNKNOWN.
+    Sugar the parser rewrites into it: ``sum(f, years = 3)``, ``avg``, ``min``, ``max`` over
+    a window, ``growth(f)`` (see :mod:`rules.years`)."""
+
+    field: str
+    year: Expr
+    written: str = ""
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.year,)
+
+
+def year_values(expr: Expr) -> tuple[YearValue, ...]:
+    """Yearly-field lookups in an expression, in document order."""
+    return tuple(n for n in expr.walk() if isinstance(n, YearValue))
+
+
 def aggregates(expr: Expr) -> tuple[Aggregate, ...]:
     """Aggregates in an expression, in document order."""
     return tuple(n for n in expr.walk() if isinstance(n, Aggregate))
 
 
+def has_aggregate(expr: Expr) -> bool:
+    """Whether the expression's value is a range (it reads an aggregate, rules.intervals)."""
+    return any(isinstance(n, Aggregate) for n in expr.walk())
+
+
 Expr = (
     Number | String | Bool | Date | AsOf | FieldRef | ParamRef | SetRef | RegionRef | PolicyRef
     | LedgerRef | ListLit | Compare | In | IsEmpty | And | Or | Not | Arith | Neg | Call
-    | Aggregate
+    | Aggregate | YearValue
 )
 
+#: Nodes resolved once the as-of date is known, before any target compiles: a yearly lookup
+#: becomes the FieldRef of its year column (:func:`rules.years.bind_policy`, called by every
+#: target's entry point), so no target needs a rule of its own for it.
+BOUND_AT_AS_OF: tuple[type[Node], ...] = (YearValue,)
+
 #: The core node types: what the parser produces once sugar (ranges, ``any``/``all``,
-#: navigation, Chinese phrasings) is rewritten, and what every target compiles, each with
-#: one dispatch table holding one rule per type (docs/grammar.md, "The core").
-CORE: tuple[type[Node], ...] = get_args(Expr)
+#: navigation, Chinese phrasings, windows over years) is rewritten and the as-of date bound,
+#: and what every target compiles, each with one dispatch table holding one rule per type
+#: (docs/grammar.md, "The core").
+CORE: tuple[type[Node], ...] = tuple(t for t in get_args(Expr) if t not in BOUND_AT_AS_OF)
 
 
 def fields_read(expr: Expr) -> frozenset[str]:
-    """Catalog fields an expression reads.
+    """Catalog fields an expression reads (a yearly field by its series name until
+    :func:`rules.years.bind_policy` makes it a year column).
 
     >>> fields_read(Compare(op="<", left=FieldRef(name="employees"), right=Number(value=300)))
     frozenset({'employees'})
     """
-    return frozenset(n.name for n in expr.walk() if isinstance(n, FieldRef))
+    return frozenset(n.name if isinstance(n, FieldRef) else n.field for n in expr.walk()
+                     if isinstance(n, FieldRef | YearValue))
 
 
 def policies_referenced(expr: Expr) -> frozenset[str]:

@@ -33,7 +33,7 @@ from profiles.regions import (
     UnknownRegionError,
     load_regions,
 )
-from rules import ast
+from rules import ast, years
 from rules.errors import Problem
 from rules.model import Parameter
 from rules.printer import to_source
@@ -134,6 +134,11 @@ class Checker:
             return ast.ParamRef(name=name, pos=pos), self._param_type(scope.parameters[name])
         if name in scope.entity:
             f = scope.entity.field(name)
+            if f.kind == "yearly":
+                self.error(pos, "type-mismatch", f"期望按年度读取 {f.name}({f.label})，如 "
+                           f"{f.name}[year(as_of) - 1] 或 sum({f.name}, years = 3)，"
+                           f"实际为 没有年度的 '{name}'")
+                return ref, ERROR
             t = Type(kind=_FIELD_KINDS[f.type], unit=f.unit, field=f)
             return ast.FieldRef(name=f.name, written=ref.written or name, pos=pos), t
         if container:
@@ -177,10 +182,35 @@ class Checker:
         return ref, ERROR
 
     def _param_type(self, param: Parameter) -> Type:
+        """The type of a parameter's first value (:meth:`parameters` checks that every dated
+        value has it); problems are reported there, once, not at each use."""
         for dated in param.values:
-            _, t = self.infer(dated.value)
+            _, t = Checker(self.scope).infer(dated.value)
             return replace(t, field=None)
         return ERROR
+
+    def parameters(self) -> None:
+        """Every dated value of a parameter has the same type, and a list holds one type of
+        element: ``{2025-08-23: [2025], 2026-09-01: ["2026"]}`` is refused where it is
+        written."""
+        for name, param in self.scope.parameters.items():
+            first: Type | None = None
+            for dated in param.values:
+                _, t = self.infer(dated.value)
+                if t.kind == "error":
+                    continue
+                if first is None:
+                    first = t
+                elif (t.kind, t.elem.kind if t.elem else None) != (
+                        first.kind, first.elem.kind if first.elem else None):
+                    self.error(dated.value.pos, "type-mismatch", f"期望参数 '{name}' 在各日期"
+                               f"的值同为{self._type_text(first)}，实际为 {dated.since} 起的"
+                               f"{self._type_text(t)} {_desc(dated.value)}")
+
+    def _type_text(self, t: Type) -> str:
+        if t.kind == "list":
+            return f"{_words(t.elem) if t.elem else ''}列表"
+        return _words(t)
 
     # ---- inference --------------------------------------------------------------------
 
@@ -232,7 +262,29 @@ class Checker:
             return replace(expr, item=out), Type(kind=t.kind, unit=t.unit)
         if isinstance(expr, ast.Aggregate):
             return self._aggregate(expr)
+        if isinstance(expr, ast.YearValue):
+            return self._year_value(expr)
         return self._call(expr)
+
+    def _year_value(self, expr: ast.YearValue) -> tuple[ast.Expr, Type]:
+        """``营业收入[year(as_of) - 1]``: a yearly series of the entity, and a year computed
+        from the as-of date, numbers and parameters (:mod:`rules.years`)."""
+        series = self.scope.entity.series(expr.field)
+        year, _ = self.infer(expr.year)
+        out = replace(expr, year=year)
+        if series is None:
+            names = [n for f in self.scope.entity.yearly for n in (f.name, f.label)]
+            scalar = expr.field in self.scope.entity
+            self.error(expr.pos, "unknown-field", (
+                f"期望按年度记录的字段({'、'.join(names[1::2]) or '无'})，实际为 "
+                f"'{expr.field}'" + ("(它只有一个值，不按年度记录)" if scalar else "")),
+                self._suggest(expr.field, names))
+            return out, ERROR
+        why = years.year_problem(year, self.scope.parameters)
+        if why is not None:
+            self.error(year.pos, "type-mismatch", why)
+        out = replace(out, field=series.name)
+        return out, Type(kind=_FIELD_KINDS[series.type], unit=series.unit)
 
     def _aggregate(self, expr: ast.Aggregate) -> tuple[ast.Expr, Type]:
         """Resolve the relation, then the filter and value against the member scope."""
@@ -350,8 +402,7 @@ class Checker:
         if "error" in (it.kind, ct.kind):
             return out, BOOL
         if ct.kind == "list":
-            assert isinstance(container, ast.ListLit)
-            for elem in container.items:
+            for elem in self._list_items(container):
                 _, et = self.infer(elem)
                 if et.kind not in (it.kind, "error"):
                     self.error(elem.pos, "type-mismatch", f"期望与 {_desc(item)} 同为"
@@ -366,6 +417,16 @@ class Checker:
             self.error(container.pos, "type-mismatch", f"期望 'in' 后为列表、命名集合或"
                        f"行政区划，实际为 {_words(ct)} {_desc(container)}")
         return out, BOOL
+
+    def _list_items(self, container: ast.Expr) -> list[ast.Expr]:
+        """The elements a list container may hold: a literal's, or every dated value's of a
+        list parameter."""
+        if isinstance(container, ast.ParamRef):
+            values = self.scope.parameters[container.name].values
+            return [i for d in values if isinstance(d.value, ast.ListLit)
+                    for i in d.value.items]
+        assert isinstance(container, ast.ListLit)
+        return list(container.items)
 
     def _arith(self, expr: ast.Arith) -> tuple[ast.Expr, Type]:
         left, lt = self._numeric(expr.left, f"'{expr.op}'")

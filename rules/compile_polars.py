@@ -1,8 +1,9 @@
 """Compile checked policies to polars expressions (pure: no I/O, no data).
 
 Null is UNKNOWN; ``&``, ``|`` and ``~`` on nullable booleans are Kleene in polars, which is
-exactly DESIGN §3. Every referenced column is assumed present in the frame; declared fields
-(only the applicant can attest them) compile to null literals.
+exactly DESIGN §3. Every referenced column is assumed present in the frame; a declared
+condition (only the applicant can attest it, :mod:`rules.declared`) is a column the plan adds
+as nulls until the applicant's answer completes the profile.
 
 >>> import datetime as dt
 >>> import polars as pl
@@ -35,6 +36,7 @@ from profiles.catalog import HELD_FIELDS, EntityCatalog
 from profiles.derive import full_months, full_years
 from rules import ast
 from rules.compile_related import AggregateColumns, RelatedCompiler, has_interval
+from rules.declared import for_policies
 from rules.errors import PolicyError, Problem, UnsupportedNode
 from rules.ledger import ledger_column
 from rules.model import (
@@ -47,9 +49,11 @@ from rules.model import (
     NotOf,
     Policy,
 )
+from rules.possible import PossibleTest, possible_test
 from rules.printer import to_source
-from rules.semantics import decided_value, is_declared, is_listed_bool, list_fields
+from rules.semantics import decided_value, is_listed_bool, list_fields
 from rules.sets import NamedSets
+from rules.years import bind_policy
 
 DTYPES: dict[str, pl.DataType] = {
     "int": pl.Int64(), "float": pl.Float64(), "str": pl.String(), "date": pl.Date(),
@@ -173,23 +177,30 @@ class _Compiler:
         null = pl.lit(None, dtype=pl.Float64)
         if isinstance(rule, FormulaAmount):
             out = self.expr(rule.expr, policy)
-        elif isinstance(rule, CaseAmount):
-            chain: pl.Expr = null
-            for case in reversed(rule.cases):
+        elif isinstance(rule, CaseAmount):  # rules.amount_branches: what is still possible
+            branches: list[tuple[pl.Expr, pl.Expr]] = []
+            reach: pl.Expr = pl.lit(True)  # no earlier case TRUE
+            for case in rule.cases:
                 value = self.expr(case.value, policy).cast(pl.Float64)
                 if case.when is None:
-                    chain = value
-                    continue
+                    branches.append((reach, value))
+                    reach = pl.lit(False)
+                    break
                 when = self.cond(case.when, policy)
-                chain = (pl.when(when.is_null()).then(null)
-                         .when(when).then(value).otherwise(chain))
-            out = chain
+                branches.append((reach & when.fill_null(True), value))
+                reach = reach & ~when.fill_null(False)
+            out = _agreed([*branches, (reach, null)])
         else:
             by = self.expr(rule.by, policy)
-            out = null
-            for tier in rule.tiers:
+            meets = [(by >= tier.from_) for tier in rule.tiers]
+            branches = [(~meets[0].fill_null(False), null)]
+            for i, tier in enumerate(rule.tiers):
                 value = self.expr(tier.value, policy).cast(pl.Float64)
-                out = pl.when(by >= tier.from_).then(value).otherwise(out)
+                possible = meets[i].fill_null(True)
+                if i + 1 < len(meets):
+                    possible = possible & ~meets[i + 1].fill_null(False)
+                branches.append((possible, value))
+            out = _agreed(branches)
         return out.cast(pl.Float64)
 
     # ---- explanations -----------------------------------------------------------------
@@ -320,9 +331,34 @@ Membership = Callable[[pl.Expr], pl.Expr]  # a container: is the (known) item in
 
 def _atom(raw: Rule) -> Rule:
     def rule(c: _Compiler, expr: ast.Expr, policy: Policy) -> pl.Expr:
-        return c.guarded(expr, raw(c, expr, policy))
+        out = raw(c, expr, policy)
+        test = possible_test(expr, c.catalog, policy.parameters, c.as_of)
+        if test is not None:  # a null tag: decided by its still-possible values
+            out = pl.when(pl.col(test.field).is_null()).then(_by_mask(test)).otherwise(out)
+        return c.guarded(expr, out)
 
     return rule
+
+
+def _by_mask(test: PossibleTest) -> pl.Expr:
+    """An atom's truth from a possible-set column (:mod:`rules.possible`)."""
+    mask = pl.col(test.column)
+
+    def among(masks: tuple[int, ...]) -> pl.Expr:
+        return mask.is_in(list(masks)).fill_null(False) if masks else pl.lit(False)
+
+    return (pl.when(among(test.within)).then(pl.lit(not test.negated))
+            .when(among(test.outside)).then(pl.lit(test.negated)).otherwise(_NULL_BOOL))
+
+
+def _agreed(branches: list[tuple[pl.Expr, pl.Expr]]) -> pl.Expr:
+    """The amount every still-possible branch gives, null when they differ or one is
+    UNKNOWN (:func:`rules.amount_branches.agreed`); ``branches``: (possible, value)."""
+    null = pl.lit(None, dtype=pl.Float64)
+    unknown = reduce(lambda a, b: a | b, (p & v.is_null() for p, v in branches))
+    candidates = [pl.when(p).then(v).otherwise(null) for p, v in branches]
+    low, high = pl.min_horizontal(candidates), pl.max_horizontal(candidates)
+    return pl.when(unknown | (low != high)).then(null).otherwise(low)
 
 
 def _literal(c: _Compiler, expr: ast.Number | ast.String | ast.Bool | ast.Date,
@@ -331,8 +367,9 @@ def _literal(c: _Compiler, expr: ast.Number | ast.String | ast.Bool | ast.Date,
 
 
 def _field(c: _Compiler, expr: ast.FieldRef, policy: Policy) -> pl.Expr:
-    if is_declared(expr.name, c.catalog):
-        return pl.lit(None, dtype=DTYPES[c.catalog.field(expr.name).type])
+    # a declared condition is read like any other field: the plan adds it as a null column
+    # (UNKNOWN) unless the profile was completed by the applicant's answer (rules.declared,
+    # matcher.evaluate.prepare_frame, api.services.population.fill_declared)
     return pl.col(expr.name)
 
 
@@ -367,7 +404,9 @@ def _compare(c: _Compiler, expr: ast.Compare, policy: Policy) -> pl.Expr:
 
 def _in(c: _Compiler, expr: ast.In, policy: Policy) -> pl.Expr:
     item = c.expr(expr.item, policy)
-    membership: Membership = c.expr(expr.container, policy)  # type: ignore[assignment]
+    membership: Membership | pl.Expr = c.expr(expr.container, policy)
+    if isinstance(membership, pl.Expr):  # a dated list parameter with no value yet
+        return _NULL_BOOL
     found = pl.when(item.is_null()).then(_NULL_BOOL).otherwise(membership(item))
     return ~found if expr.negated else found
 
@@ -387,7 +426,7 @@ def _list(c: _Compiler, expr: ast.ListLit, policy: Policy) -> Membership:
 
 
 def _set(c: _Compiler, expr: ast.SetRef, policy: Policy) -> Membership:
-    named = c.sets[expr.name]
+    named = c.sets[expr.name].at(c.as_of)  # the edition in force (rules.sets)
 
     def member(item: pl.Expr) -> pl.Expr:
         text = item.cast(pl.String)
@@ -484,9 +523,10 @@ def compile_policies(policies: Iterable[Policy], *, catalog: EntityCatalog, sets
     effect means not eligible). A policy's own effective period is not applied: check
     :meth:`Policy.in_effect`. With ``held``, the frame has the column
     :data:`profiles.catalog.HELD_FIELDS` and a field empty on a data defect is UNKNOWN."""
-    by_id = {p.id: p for p in policies}
-    refs = {p.id: p for p in (library or ()) if p.entity == catalog.name}
+    by_id = {p.id: bind_policy(p, as_of) for p in policies}  # yearly fields: year columns
+    refs = {p.id: bind_policy(p, as_of) for p in (library or ()) if p.entity == catalog.name}
     refs.update(by_id)
+    catalog = for_policies(catalog, refs.values())  # declared conditions (rules.declared)
     wrong = [p for p in by_id.values() if p.entity != catalog.name]
     if wrong:
         raise PolicyError([Problem(file=p.source or p.id, line=1, column=1,

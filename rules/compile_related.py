@@ -58,7 +58,8 @@ class AggregateColumns:
 
 
 def has_interval(expr: ast.Expr) -> bool:
-    return any(isinstance(n, ast.Aggregate) for n in expr.walk())
+    """Whether the expression's value is a range (:func:`rules.ast.has_aggregate`)."""
+    return ast.has_aggregate(expr)
 
 
 def _known(*exprs: pl.Expr) -> pl.Expr:

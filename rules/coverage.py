@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from profiles.catalog import Catalog, load_catalog
 from rules import ast
+from rules.declared import for_policies
 from rules.model import CaseAmount, FormulaAmount, NotOf, Policy, TierAmount, leaves
 
 DELIVERY_WORDS = {"direct": "免申即享", "notice": "申报即享", "apply": "依申请"}
@@ -100,7 +101,7 @@ def _amount_kind(policy: Policy) -> str:
 
 
 def _data_by_department(policy: Policy, catalog: Catalog) -> str:
-    entity = catalog.entity(policy.entity)
+    entity = for_policies(catalog.entity(policy.entity), [policy])  # with its declared ones
     by_dept: dict[str, list[str]] = {}
 
     def add(name: str) -> None:

@@ -26,19 +26,21 @@ from typing import Any
 
 from profiles.catalog import EntityCatalog, load_catalog
 from rules import ast, intervals
+from rules.amount_branches import NO_BRANCH, agreed, case_branches, tier_branches
 from rules.errors import UnsupportedNode
 from rules.ledger import AwardLedger, ledger_value
 from rules.model import AllOf, AnyOf, CaseAmount, ConditionNode, FormulaAmount, NotOf, Policy
+from rules.possible import possible_test, possible_truth
 from rules.semantics import (
     arith,
     call,
     decided_value,
     held_empty,
-    is_declared,
     is_listed_bool,
     list_fields,
 )
 from rules.sets import NamedSets
+from rules.years import bind_policy
 
 Truth = bool | None
 
@@ -119,10 +121,6 @@ def compare_values(op: str, left: Any, right: Any) -> Truth:
     return bool(left >= right)
 
 
-def _has_interval(expr: ast.Expr) -> bool:
-    return any(isinstance(n, ast.Aggregate) for n in expr.walk())
-
-
 def _members(rel_name: str, ctx: _Ctx) -> tuple[list[_Ctx] | None, EntityCatalog]:
     """The member contexts of a relation, None when the owner is not on record."""
     catalog = load_catalog()
@@ -173,12 +171,16 @@ Membership = Callable[[Any], Truth]  # the value of a container: is a (known) it
 
 def _atom(raw: Rule) -> Rule:
     """An atom (comparison, ``in``, ``is empty``) with the rules every atom obeys: a field
-    empty on a data defect makes it UNKNOWN; an empty list-type field decides it
+    empty on a data defect makes it UNKNOWN; a null tag with a possible set is decided by
+    that set (:mod:`rules.possible`); an empty list-type field decides it
     (:mod:`rules.semantics`)."""
 
     def rule(expr: ast.Expr, ctx: _Ctx) -> Truth:
         if held_empty(ast.fields_read(expr), ctx.row):
             return None
+        test = possible_test(expr, ctx.catalog, ctx.policy.parameters, ctx.as_of)
+        if test is not None and ctx.row.get(test.field) is None:  # decided by what is possible
+            return possible_truth(test, ctx.row.get(test.column))
         if any(ctx.row.get(name) is None for name in list_fields(expr, ctx.catalog)):
             return decided_value(expr)
         return raw(expr, ctx)
@@ -187,7 +189,7 @@ def _atom(raw: Rule) -> Rule:
 
 
 def _compare(expr: ast.Compare, ctx: _Ctx) -> Truth:
-    if _has_interval(expr.left) or _has_interval(expr.right):
+    if ast.has_aggregate(expr.left) or ast.has_aggregate(expr.right):
         return intervals.compare(expr.op, _interval(expr.left, ctx),
                                  _interval(expr.right, ctx))
     return compare_values(expr.op, _eval(expr.left, ctx), _eval(expr.right, ctx))
@@ -197,7 +199,10 @@ def _in(expr: ast.In, ctx: _Ctx) -> Truth:
     item = _eval(expr.item, ctx)
     if item is None:
         return None
-    found = _eval(expr.container, ctx)(item)
+    membership = _eval(expr.container, ctx)
+    if membership is None:  # a dated list parameter with no value yet (Parameter.at)
+        return None
+    found = membership(item)
     return None if found is None else found != expr.negated
 
 
@@ -211,7 +216,7 @@ def _list(expr: ast.ListLit, ctx: _Ctx) -> Membership:
 
 
 def _set(expr: ast.SetRef, ctx: _Ctx) -> Membership:
-    named = ctx.sets[expr.name]
+    named = ctx.sets[expr.name].at(ctx.as_of)  # the edition in force (rules.sets)
     return lambda item: named.contains(str(item))
 
 
@@ -220,7 +225,8 @@ def _region(expr: ast.RegionRef, ctx: _Ctx) -> Membership:
 
 
 def _field(expr: ast.FieldRef, ctx: _Ctx) -> Any:
-    return None if is_declared(expr.name, ctx.catalog) else ctx.row.get(expr.name)
+    # a declared condition is in the row only once the applicant declared it (rules.declared)
+    return ctx.row.get(expr.name)
 
 
 def _param(expr: ast.ParamRef, ctx: _Ctx) -> Any:
@@ -229,7 +235,7 @@ def _param(expr: ast.ParamRef, ctx: _Ctx) -> Any:
 
 
 def _policy_ref(expr: ast.PolicyRef, ctx: _Ctx) -> Truth:
-    other = ctx.library[expr.policy_id]
+    other = bind_policy(ctx.library[expr.policy_id], ctx.as_of)
     if not other.in_effect(ctx.as_of):
         return False
     sub = _Ctx(other, ctx.row, ctx.catalog, ctx.sets, ctx.as_of, ctx.library, ctx.ledger)
@@ -247,13 +253,13 @@ def _not(expr: ast.Not, ctx: _Ctx) -> Truth:
 
 
 def _arith(expr: ast.Arith, ctx: _Ctx) -> Any:
-    if _has_interval(expr):
+    if ast.has_aggregate(expr):
         return _interval(expr, ctx).exact
     return arith(expr.op, _eval(expr.left, ctx), _eval(expr.right, ctx))
 
 
 def _neg(expr: ast.Neg, ctx: _Ctx) -> Any:
-    if _has_interval(expr):
+    if ast.has_aggregate(expr):
         return _interval(expr, ctx).exact
     value = _eval(expr.item, ctx)
     return None if value is None else -value
@@ -308,6 +314,7 @@ def _tree(node: ConditionNode, ctx: _Ctx, out: dict[str, Truth]) -> Truth:
 
 
 def _amount(ctx: _Ctx) -> float | None:
+    """The amount of every still-possible branch when they agree (rules.amount_branches)."""
     amount = ctx.policy.amount
     if amount is None:
         return None
@@ -316,18 +323,14 @@ def _amount(ctx: _Ctx) -> float | None:
     if isinstance(rule, FormulaAmount):
         value = _eval(rule.expr, ctx)
     elif isinstance(rule, CaseAmount):
-        value = None
-        for case in rule.cases:
-            when = True if case.when is None else _cond(case.when, ctx)
-            if when is None:
-                break
-            if when:
-                value = _eval(case.value, ctx)
-                break
+        whens = [True if c.when is None else _cond(c.when, ctx) for c in rule.cases]
+        value = agreed(None if i == NO_BRANCH else _eval(rule.cases[i].value, ctx)
+                       for i in case_branches(whens))
     else:
         by = _eval(rule.by, ctx)
-        chosen = [t for t in rule.tiers if by is not None and t.from_ <= by]
-        value = _eval(chosen[-1].value, ctx) if chosen else None
+        meets = [compare_values(">=", by, t.from_) for t in rule.tiers]
+        value = agreed(None if i == NO_BRANCH else _eval(rule.tiers[i].value, ctx)
+                       for i in tier_branches(meets))
     return None if value is None else float(value)
 
 
@@ -337,7 +340,9 @@ def evaluate_policy(policy: Policy, row: Mapping[str, Any], *, catalog: EntityCa
     """Truth of every leaf condition and of the policy, and the amount, for one row.
     ``library`` maps policy ids to policies (for ``eligible()``); the policy's own effective
     period is not applied (callers check :meth:`Policy.in_effect`). ``ledger`` answers
-    ``received()`` lookups (none: every lookup UNKNOWN)."""
+    ``received()`` lookups (none: every lookup UNKNOWN). A yearly field's value in a year is
+    the row's year column (``operating_revenue_y2024``; absent: UNKNOWN, :mod:`rules.years`)."""
+    policy = bind_policy(policy, as_of)
     ctx = _Ctx(policy, row, catalog, sets, as_of, library, ledger)
     conditions: dict[str, Truth] = {}
     truth = _tree(policy.eligibility, ctx, conditions)

@@ -77,6 +77,10 @@ class AwardLedger:
     awards: pl.DataFrame  # AWARD_SCHEMA
     complete_from: Mapping[str, dt.date] = field(default_factory=dict)
     policy_starts: Mapping[str, dt.date] = field(default_factory=dict)
+    #: what the entities' awards of the current period by policies the caller does not
+    #: decide draw from each cap group (``entity_id``, ``group``, ``amount_fen``;
+    #: :func:`store.cap_draws.group_draws`): received, for the cap groups
+    cap_draws: pl.DataFrame | None = None
 
     @classmethod
     def empty(cls) -> AwardLedger:

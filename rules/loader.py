@@ -26,6 +26,7 @@ from profiles.catalog import ENTITIES, Catalog, load_catalog
 from rules import ast
 from rules.caps import cap_problems, read_cap
 from rules.checker import Checker, Scope
+from rules.declared import read_declared, with_declared
 from rules.errors import PolicyError, Problem, UnknownPolicyError
 from rules.model import (
     DELIVERIES,
@@ -131,9 +132,13 @@ def _load(path: Path, *, catalog: Catalog, sets: NamedSets,
         r.error(r.value_pos(eff, "to"), "inverted-effective", f"期望有效期的结束日期"
                 f"不早于 {start}，实际为 {end}")
     params = r.parameters(data, start)
+    declared = (read_declared(r, data, catalog.entity(entity) if entity else None)
+                if "declared" in data else ())
     if entity is not None:
-        r.checker = Checker(Scope(entity=catalog.entity(entity), sets=sets, file=file,
+        r.checker = Checker(Scope(entity=with_declared(catalog.entity(entity), declared),
+                                  sets=sets, file=file,
                                   parameters=params, policies=known, policy_id=pid))
+        r.checker.parameters()
     counter = [0]
     tree = r.condition_tree(data, "eligibility", counter)
     amount = r.amount(data) if "amount" in data else None
@@ -165,6 +170,7 @@ def _load(path: Path, *, catalog: Catalog, sets: NamedSets,
         description=description,
         version=canonical_version(data), source=file, trigger=trigger, cap=cap,
         further_basis=tuple(bases[1:]), verified=verification != UNVERIFIED,
+        declared=declared,
     )
     return policy, []
 

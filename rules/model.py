@@ -27,6 +27,7 @@ from rules.triggers import Trigger
 
 if TYPE_CHECKING:
     from rules.caps import CapGroup
+    from rules.declared import DeclaredCondition
 
 Entity = Literal["enterprise", "person"]
 Delivery = Literal["direct", "notice", "apply"]
@@ -172,8 +173,9 @@ class Case:
 
 @dataclass(frozen=True, kw_only=True)
 class CaseAmount:
-    """First branch whose ``when`` is TRUE; an UNKNOWN ``when`` before it makes the amount
-    unknown; no branch TRUE and no else gives an unknown amount."""
+    """First branch whose ``when`` is TRUE; with UNKNOWN ``when``s, the amount every branch
+    still possible gives, else unknown (:mod:`rules.amount_branches`); no branch TRUE and
+    no else gives an unknown amount."""
 
     cases: tuple[Case, ...]
 
@@ -235,6 +237,8 @@ class Policy:
     cap: CapGroup | None = None  # a limit shared with other policies (rules.caps)
     further_basis: tuple[Basis, ...] = ()  # documents cited after the first
     verified: bool = True  # False: a draft marked 待核, never published or matched
+    #: facts only the applicant can attest (rules.declared): UNKNOWN until declared
+    declared: tuple[DeclaredCondition, ...] = ()
 
     @property
     def bases(self) -> tuple[Basis, ...]:

@@ -30,8 +30,9 @@ from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedInput
 from lark.exceptions import UnexpectedToken, VisitError
 from lark.tree import Meta
 
-from rules import ast
+from rules import ast, years
 from rules.errors import PolicyError, Problem
+from rules.printer import to_source
 
 _MULTIPLIERS = {"万": Decimal(10_000), "亿": Decimal(100_000_000), "%": Decimal("0.01")}
 _TRUE = frozenset({"true", "是"})
@@ -261,10 +262,24 @@ class _ToAst(Transformer[Token, ast.Expr]):
         return ast.Aggregate(func=fname, relation=over.relation, value=over.value,  # type: ignore[arg-type]
                              where=where, pos=pos)
 
+    def year_value(self, meta: Meta, children: list[Any]) -> ast.Expr:
+        """``营业收入[year(as_of) - 1]``: a yearly field in one accounting year."""
+        name, year = children
+        if not isinstance(name, ast.FieldRef):
+            raise _problem(self.file, self._pos(meta), "syntax-error",
+                           f"期望 '[' 前为按年度记录的字段，实际为 {to_source(name)}")
+        return ast.YearValue(field=name.name, year=year, written=name.written,
+                             pos=self._pos(meta))
+
     def call(self, meta: Meta, children: list[Any]) -> ast.Expr:
         fname = str(children[0])
         args = tuple(c for c in children[1:] if c is not None)
         pos = self._pos(meta)
+        if years.is_window_call(fname, args):
+            try:
+                return years.window(fname, args, pos)
+            except years.WindowError as err:
+                raise _problem(self.file, pos, "syntax-error", str(err)) from None
         if fname in AGGREGATES and len(args) == 1 and (
                 fname not in FUNCTIONS or isinstance(args[0], ast.Aggregate)):
             return self._aggregate(fname, args[0], None, pos)
@@ -287,21 +302,27 @@ class _ToAst(Transformer[Token, ast.Expr]):
                            f"实际为 {len(args)} 个")
         return ast.Call(func=fname, args=args, pos=pos)  # type: ignore[arg-type]
 
+    def _comparison(self, op: str, left: Any, right: Any, pos: ast.Pos) -> ast.Expr:
+        """One core comparison; min/max over yearly values compared with a value become
+        one comparison per year (rules.years)."""
+        return years.decide_extreme(ast.Compare(
+            op=COMPARE_WORDS.get(op, op), left=left, right=right, pos=pos))  # type: ignore[arg-type]
+
     def compare(self, meta: Meta, children: list[Any]) -> ast.Expr:
         """``a op b``; a chain ``a op b op c`` (a range, ``0 < x <= 300万``) is sugar for
         ``a op b and b op c``. Symbols and Chinese words (``不超过``) become the core ops."""
         operands, ops = children[0::2], children[1::2]
-        pairs = [ast.Compare(op=COMPARE_WORDS.get(str(op), str(op)),  # type: ignore[arg-type]
-                             left=left, right=right, pos=self._pos(meta))
+        pos = self._pos(meta)
+        pairs = [self._comparison(str(op), left, right, pos)
                  for left, op, right in zip(operands, ops, operands[1:], strict=False)]
-        return pairs[0] if len(pairs) == 1 else ast.And(items=tuple(pairs), pos=self._pos(meta))
+        return pairs[0] if len(pairs) == 1 else ast.And(items=tuple(pairs), pos=pos)
 
     def between(self, meta: Meta, children: list[Any]) -> ast.Expr:
         """``x between a and b`` / ``x 介于 a 和 b 之间``: sugar for ``a <= x and x <= b``."""
-        item, low, high = (c for c in children if isinstance(c, ast.Node))
+        item, low, high = (c for c in children if not isinstance(c, Token))
         pos = self._pos(meta)
-        return ast.And(items=(ast.Compare(op="<=", left=low, right=item, pos=pos),
-                              ast.Compare(op="<=", left=item, right=high, pos=pos)), pos=pos)
+        return ast.And(items=(self._comparison("<=", low, item, pos),
+                              self._comparison("<=", item, high, pos)), pos=pos)
 
     def in_(self, meta: Meta, children: list[Any]) -> ast.Expr:
         return ast.In(item=children[0], container=children[1], pos=self._pos(meta))

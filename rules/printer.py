@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from profiles.catalog import split_year_column
 from rules import ast
 from rules.errors import UnsupportedNode
 
@@ -94,6 +95,9 @@ def to_source(expr: ast.Expr) -> str:
     if isinstance(expr, ast.AsOf):
         return "as_of"
     if isinstance(expr, ast.FieldRef):
+        column = split_year_column(expr.name)
+        if column is not None:  # a yearly lookup bound to its year (rules.years)
+            return f"{name_source(expr.written or column[0])}[{column[1]}]"
         return name_source(expr.written or expr.name)
     if isinstance(expr, ast.ParamRef | ast.SetRef | ast.RegionRef):
         return name_source(expr.name)
@@ -112,6 +116,8 @@ def to_source(expr: ast.Expr) -> str:
             over += "." + to_source(expr.value)
         where = "" if expr.where is None else f" where {to_source(expr.where)}"
         return f"{expr.func}({over}{where})"
+    if isinstance(expr, ast.YearValue):
+        return f"{name_source(expr.written or expr.field)}[{to_source(expr.year)}]"
     if isinstance(expr, ast.ListLit):
         return "[" + ", ".join(to_source(i) for i in expr.items) + "]"
     if isinstance(expr, ast.Compare):

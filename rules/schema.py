@@ -46,7 +46,7 @@ from rules.yaml_text import as_date, date_problem_text, position
 
 TOP_KEYS = ("id", "title", "entity", "basis", "effective", "delivery", "parameters",
             "eligibility", "amount", "exclusivity", "budget", "description", "trigger",
-            "verification", "cap")
+            "verification", "cap", "declared")
 BASIS_KEYS = ("document", "title", "clause", "url", "text")
 REQUIRED_KEYS = ("id", "title", "entity", "basis", "effective", "delivery", "eligibility")
 
@@ -128,9 +128,15 @@ class Reader:
     # ---- expressions ------------------------------------------------------------------
 
     def expr(self, node: Any, key: Any) -> ast.Expr | None:
-        """Parse the scalar ``node[key]`` as an expression (not yet checked)."""
+        """Parse the scalar ``node[key]`` as an expression (not yet checked); a YAML list
+        (a dated list parameter) becomes a list literal of its items."""
         value = node[key]
         pos = self.value_pos(node, key)
+        if isinstance(value, CommentedSeq):
+            items = [self.expr(value, i) for i in range(len(value))]
+            if any(i is None for i in items):
+                return None
+            return ast.ListLit(items=tuple(i for i in items if i is not None), pos=pos)
         if isinstance(value, bool):
             return ast.Bool(value=value, pos=pos)
         if isinstance(value, int | float):
@@ -190,11 +196,13 @@ class Reader:
                 if not isinstance(since, dt.date):
                     self.error(pos, "schema", f"期望参数 '{name}' 的键为生效日期 YYYY-MM-DD，"
                                f"实际为 {date_problem_text(since)}")
-                elif expr is not None and not isinstance(
-                        expr, ast.Number | ast.String | ast.Bool | ast.Date):
+                elif expr is not None and not is_literal_value(expr):
                     self.error(expr.pos, "schema", f"期望参数 "
-                               f"'{name}' 为字面值，实际为 表达式")
+                               f"'{name}' 为字面值或字面值的列表，实际为 表达式")
                 elif expr is not None:
+                    if values and since <= values[-1].since:
+                        self.error(pos, "unsorted-dates", f"期望参数 '{name}' 的日期按先后"
+                                   f"排列且不重复，实际为 {values[-1].since} 之后的 {since}")
                     values.append(DatedValue(since=since, value=expr))
             values.sort(key=lambda d: d.since)
             out[str(name)] = Parameter(name=str(name), values=tuple(values))
@@ -337,6 +345,14 @@ class Reader:
             else:
                 out.append(Case(when=when, value=value))
         return CaseAmount(cases=tuple(out)) if ok else None
+
+
+def is_literal_value(expr: ast.Expr) -> bool:
+    """What a parameter may hold: a literal, or a list of literals (a dated list)."""
+    if isinstance(expr, ast.ListLit):
+        return all(isinstance(i, ast.Number | ast.String | ast.Bool | ast.Date)
+                   for i in expr.items)
+    return isinstance(expr, ast.Number | ast.String | ast.Bool | ast.Date)
 
 
 def type_word(value: object) -> str:

@@ -113,11 +113,14 @@ def coverage(session: Session, *, entity_kind: str) -> dict[str, dt.date]:
     return {pid: since for pid, since in rows}
 
 
-def ledger_awards(session: Session, *, entity_kind: str) -> list[Award]:
-    """Every award on record for ``entity_kind``: imported ones and the system's grants
-    (entitlements confirmed or paid, with an amount), by policy, entity and date."""
+def ledger_awards(session: Session, *, entity_kind: str,
+                  entity_id: str | None = None) -> list[Award]:
+    """Every award on record for ``entity_kind`` (of one entity, or of all when
+    ``entity_id`` is None): imported ones and the system's grants (entitlements confirmed or
+    paid, with an amount), by policy, entity and date."""
+    mine = [] if entity_id is None else [awards.c.entity_id == entity_id]
     out = [_award(r) for r in session.execute(
-        select(awards).where(awards.c.entity_kind == entity_kind)).mappings()]
+        select(awards).where(awards.c.entity_kind == entity_kind, *mine)).mappings()]
     first_granted = (
         select(entitlement_events.c.entitlement_id,
                func.min(entitlement_events.c.at).label("granted_at"))
@@ -131,6 +134,7 @@ def ledger_awards(session: Session, *, entity_kind: str) -> list[Award]:
                entitlements.c.updated_at, first_granted.c.granted_at)
         .outerjoin(first_granted, first_granted.c.entitlement_id == entitlements.c.id)
         .where(entitlements.c.entity_kind == entity_kind,
+               *([] if entity_id is None else [entitlements.c.entity_id == entity_id]),
                entitlements.c.status.in_(GRANTED_STATUSES),
                entitlements.c.amount_fen.is_not(None))
     )

@@ -116,6 +116,12 @@ def format_fen(fen: int | None, *, period: str | None = None) -> str:
 #: deducted from taxable income (not money received), a benefit in kind valued in yuan.
 KIND_WORDS = {"cash": "{}", "tax_saving": "预计减免税款 {}", "deduction": "可在个税中扣除 {}",
               "in_kind": "实物或服务，折合 {}"}
+#: The same in an SMS, where every character counts.
+KIND_SHORT_WORDS = {"cash": "{}", "tax_saving": "减税{}", "deduction": "可扣除{}",
+                    "in_kind": "折合{}"}
+#: How a benefit of each kind reaches its holder: only cash is "paid" (发放).
+KIND_RECEIPT = {"cash": "资金将直接发放至您的收款账户", "tax_saving": "申报纳税时直接减免",
+                "deduction": "申报个税时按此扣除", "in_kind": "将按规定提供实物或服务"}
 
 
 def amount_text(fen: int | None, *, period: str | None, kind: str = "cash") -> str:

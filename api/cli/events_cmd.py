@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -26,6 +26,9 @@ from api.cli.match_cmd import (
     read_table,
     write_table,
 )
+
+if TYPE_CHECKING:
+    from matcher.events.engine import EventEngine
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 console = Console()
@@ -64,7 +67,6 @@ def replay_command(
 ) -> None:
     import polars as pl
 
-    from matcher.events.engine import EventEngine
     from matcher.events.replay import replay
     from profiles.ingest import validate_frame
 
@@ -83,7 +85,7 @@ def replay_command(
     clean, rejected_rows = validate_frame(table, entity=kind, source=profiles.name)
     console.print(f"读取画像 {table.height} 行，通过校验 {clean.height} 行，"
                   f"拒收 {rejected_rows.height} 行")
-    with EventEngine(policy_list, entity=kind, as_of=when, sets=sets) as engine:
+    with _engine(policy_list, entity=kind, as_of=when, sets=sets) as engine:
         engine.load(clean)
         on_applied = None
         if database is not None:
@@ -113,7 +115,6 @@ def consume_command(
         "http://localhost:8000"),
     pause_ms: Annotated[int, typer.Option("--pause-ms", help="每条事件后暂停(毫秒)")] = 0,
 ) -> None:
-    from matcher.events.engine import EventEngine
     from matcher.events.worker import consume
     from profiles.ingest import validate_frame
 
@@ -122,7 +123,7 @@ def consume_command(
     lines = _read_lines(events)
     policy_list, sets = _published(database, entity=kind, as_of=when)
     clean, _ = validate_frame(read_table(profiles), entity=kind, source=profiles.name)
-    with EventEngine(policy_list, entity=kind, as_of=when, sets=sets) as engine:
+    with _engine(policy_list, entity=kind, as_of=when, sets=sets) as engine:
         engine.load(clean)
         write = _store_writer(engine, database, base_url=base_url, as_of=when)
         report = consume(engine, lines, checkpoint=checkpoint, write=write,
@@ -202,10 +203,22 @@ def _store_writer(engine: Any, url: str, *, base_url: str, as_of: dt.date) -> An
                               sequence=line, payload=event)
         record_outcomes(db, entity_kind=engine.entity, entity_id=entity_id, outcomes=outcomes,
                         policies=policies, as_of=as_of, run_id=run_id, on_changes=hook,
-                        held=entity_id in engine.held)
+                        held=entity_id in engine.held, library=engine.library)
 
     return write
 
 
 def register(app_: typer.Typer) -> None:
     app_.add_typer(app, name="events", help="实时事件: 回放画像更新与生活事件 (durable_rules)。")
+
+
+def _engine(policies: Any, *, entity: str, as_of: dt.date, sets: Any) -> EventEngine:
+    """The event engine of these policies, or the reason it cannot hold them (no traceback)."""
+    from matcher.events.compiler import FactTooWideError
+    from matcher.events.engine import EventEngine
+
+    try:
+        return EventEngine(policies, entity=entity, as_of=as_of, sets=sets)
+    except FactTooWideError as exc:
+        err_console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from None

@@ -158,7 +158,8 @@ def match(
         f"读取 {table.height} 行，通过校验 {frame.height} 行，拒收 {rejected.height} 行"
         + (f"(明细见 {rejects})" if rejects is not None and rejected.height else "")
     )
-    extra: dict[str, object] = {}
+    related = None
+    ledger = None
     if links is not None:
         from profiles.relations import load_relations
 
@@ -166,7 +167,7 @@ def match(
             derived_profiles(read_table(persons), entity="person", as_of=when,
                              source=persons.name)[0] if persons is not None else None)
         relations = load_relations(links, persons=members)
-        extra["related"] = relations.frames
+        related = relations.frames
         console.print(f"关联表：{'、'.join(sorted(relations.frames)) or '无'}，"
                       f"隔离 {relations.rejects.height} 行")
     if awards is not None:
@@ -176,12 +177,11 @@ def match(
             awards.read_text(encoding="utf-8"), entity_kind=kind,
             library={p.id: p for p in policy_list}, source=awards.name, today=dt.date.today(),
             complete_from=complete)
-        extra["ledger"] = ledger
         console.print(f"奖励台账：{len(checked.accepted)} 笔，隔离 {len(checked.rejects)} 行")
         for bad in checked.rejects:
             err_console.print(f"  第 {bad.line} 行：{bad.reason}", markup=False)
     outcomes = match_frame(frame, entity=kind, policies=policy_list, as_of=when, sets=sets,
-                           streaming=streaming, **extra)  # type: ignore[arg-type]
+                           streaming=streaming, related=related, ledger=ledger)
     write_table(outcomes, out)
     from api.services.labels import zh
 

@@ -101,6 +101,7 @@ def table(
     import datetime as dt
 
     from rules.coverage import coverage_markdown
+    from rules.errors import PolicyError
     from rules.loader import bundled_library
 
     try:
@@ -108,7 +109,12 @@ def table(
     except ValueError:
         typer.echo(f"统计日期应为 YYYY-MM-DD，收到 {as_of!r}", err=True)
         raise typer.Exit(code=2) from None
-    text = coverage_markdown(bundled_library(), as_of=when)
+    try:
+        library = bundled_library()
+    except PolicyError as err:  # the library does not pass the checker: say where, no table
+        typer.echo(f"内置政策库未通过检查，未生成覆盖表：\n{err}", err=True)
+        raise typer.Exit(code=1) from None
+    text = coverage_markdown(library, as_of=when)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
-    typer.echo(f"已生成 {out}（统计日期 {when.isoformat()}，{len(bundled_library())} 项政策）")
+    typer.echo(f"已生成 {out}（统计日期 {when.isoformat()}，{len(library)} 项政策）")

@@ -56,6 +56,9 @@ class BenefitPublic(BaseModel):
     outcome_label: str
     amount_fen: int | None = Field(description="金额（分）；null 表示待核定，绝不是 0")
     amount_display: str
+    amount_kind: str = Field(default="cash", description=(
+        "金额种类：cash 现金、tax_saving 减免税款、deduction 可扣除额(非到手金额)、"
+        "in_kind 实物或服务"))
     amount_period: str | None
     delivery: str
     delivery_label: str

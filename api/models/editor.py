@@ -65,6 +65,16 @@ class ParameterForm(BaseModel):
     values: list[DatedValueForm] = Field(default_factory=list)
 
 
+class DeclaredForm(BaseModel):
+    """A condition the applicant declares (rules.declared)."""
+
+    name: str = ""
+    label: str = ""
+    type: str = "bool"
+    clause: str | None = None
+    unit: str | None = None
+
+
 class TierRowForm(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
@@ -112,6 +122,7 @@ class PolicyForm(BaseModel):
     effective: EffectiveForm = Field(default_factory=EffectiveForm)
     delivery: str = "direct"
     parameters: list[ParameterForm] = Field(default_factory=list)
+    declared: list[DeclaredForm] = Field(default_factory=list)  # the applicant declares these
     eligibility: GroupForm = Field(default_factory=GroupForm)
     amount: AmountForm | None = None
     exclusivity: ExclusivityForm | None = None

@@ -6,6 +6,7 @@ everyone but the person themself."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 import polars as pl
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from api.auth import Principal
 from api.deps import CurrentUser, DataDep, SessionDep, Staff
 from api.models.matches import ExplanationPublic, MatchPage, MatchPublic
+from api.services.amount_kinds import amount_kinds
 from api.services.errors import Forbidden, NotFound
 from api.services.explaining import explanation_dict
 from api.services.population import DISTRICT_COLUMNS, DataAccess, Population, fill_declared
@@ -43,14 +45,16 @@ def check_own(principal: Principal, entity_kind: str, entity_id: str) -> None:
         raise Forbidden("只能查看本单位或本人的记录")
 
 
-def _rows(principal: Principal, entity: str, frame: pl.DataFrame) -> list[MatchPublic]:
+def _rows(principal: Principal, entity: str, frame: pl.DataFrame,
+          kinds: Mapping[str, str]) -> list[MatchPublic]:
     return [
         MatchPublic(
             entity_id=shown_id(principal, entity, r["entity_id"]),
             policy_id=r["policy_id"], policy_version=r["policy_version"], outcome=r["outcome"],
             outcome_label=OUTCOME_LABELS.get(r["outcome"], r["outcome"]),
             amount_fen=r["amount_fen"],
-            amount_display=amount_text(r["amount_fen"], period=r["amount_period"]),
+            amount_display=amount_text(r["amount_fen"], period=r["amount_period"],
+                                       kind=kinds.get(r["policy_id"], "cash")),
             amount_period=r["amount_period"], delivery=r["delivery"],
             unknown_fields=list(r["unknown_fields"] or []), district=r.get("district"),
         )
@@ -67,7 +71,7 @@ def matches_of_entity(entity_kind: EntityKind, entity_id: str, principal: Curren
     rows = population.outcomes.filter(pl.col("entity_id") == entity_id)
     return MatchPage(run_id=population.run.id, as_of=population.run.as_of.isoformat(),
                      total=rows.height, offset=0, limit=rows.height,
-                     items=_rows(principal, entity_kind, rows))
+                     items=_rows(principal, entity_kind, rows, amount_kinds(session)))
 
 
 def _entity_of_policy(data: DataAccess, session: Session, policy_id: str) -> str:
@@ -102,7 +106,7 @@ def matches_of_policy(
     page = rows.slice(offset, limit)
     return MatchPage(run_id=population.run.id, as_of=population.run.as_of.isoformat(),
                      total=rows.height, offset=offset, limit=limit,
-                     items=_rows(principal, entity, page))
+                     items=_rows(principal, entity, page, amount_kinds(session)))
 
 
 def explain_one(principal: Principal, data: DataAccess, session: Session, entity_kind: str,

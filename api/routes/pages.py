@@ -29,6 +29,7 @@ from api.deps import (
     WriteSessionDep,
 )
 from api.routes.policies import history, list_policies
+from api.services.amount_kinds import amount_kinds
 from api.services.benefits import STATUS_LABELS as BENEFIT_STATUS_LABELS
 from api.services.benefits import benefit_detail, benefit_public, own_entitlement, titles
 from api.services.errors import ApiError
@@ -228,10 +229,10 @@ def reviewer_page(request: Request, session: SessionDep, user: Reviewer) -> HTML
     reviews = policy_store.last_reviews(session, [v.id for v in versions])
     queue = [v for v in versions if v.status == "in_review"]
     scheduled = [(v, reviews.get(v.id)) for v in versions if v.status == "scheduled"]
-    names = titles(session)
+    names, kinds = titles(session), amount_kinds(session)
     objections = []
     for e in entitlement_store.list_entitlements(session, status="objected"):
-        b = benefit_public(e, names)
+        b = benefit_public(e, names, kinds)
         if b.entity_kind == "person":
             b = b.model_copy(update={"entity_id": mask_id(b.entity_id) or ""})
         objections.append(b)
@@ -280,7 +281,8 @@ def application_page(entitlement_id: int, request: Request, session: WriteSessio
         app = open_application(session, data, e, actor=user.user_id)
     except ApiError as exc:
         raise HTTPException(status_code=exc.status, detail=exc.message) from None
-    return render(request, "application.html", user, benefit=benefit_public(e, titles(session)),
+    benefit = benefit_public(e, titles(session), amount_kinds(session))
+    return render(request, "application.html", user, benefit=benefit,
                   application=application_public(app))
 
 

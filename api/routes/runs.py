@@ -48,7 +48,7 @@ def trigger_run(body: RunCreate, request: Request, settings: SettingsDep, engine
     """手动触发一次运行（后台执行；同一时间只运行一个）。"""
     from api.scheduler import run_pipeline
 
-    sources = settings.sources_dir or settings.data_dir / "demo-sources"
+    sources = settings.run_sources_dir
     if not sources.is_dir():
         raise Conflict("未配置源数据目录 (MIANSHEN_SOURCES_DIR)")
     running: threading.Thread | None = getattr(request.app.state, "run_thread", None)

@@ -18,6 +18,7 @@ from api.models.benefits import (
     EventPublic,
     PolicyCard,
 )
+from api.services.amount_kinds import amount_kinds
 from api.services.errors import Conflict, NotFound
 from api.services.population import DataAccess
 from matcher.outcomes import OUTCOME_LABELS
@@ -48,14 +49,19 @@ def titles(session: Session) -> dict[str, str]:
     return {r.id: r.title for r in rows}
 
 
-def benefit_public(e: EntitlementRecord, names: Mapping[str, str]) -> BenefitPublic:
+def benefit_public(e: EntitlementRecord, names: Mapping[str, str],
+                   kinds: Mapping[str, str] | None = None) -> BenefitPublic:
+    """An entitlement as pages and the API show it; ``kinds`` (policy id -> amount kind,
+    :func:`api.services.amount_kinds.amount_kinds`) words its amount."""
+    kind = (kinds or {}).get(e.policy_id, "cash")
     return BenefitPublic(
         id=e.id, entity_kind=e.entity_kind, entity_id=e.entity_id, policy_id=e.policy_id,
         policy_title=names.get(e.policy_id, e.policy_id), benefit_period=e.benefit_period,
         period_label=period_label(e.benefit_period),
         policy_version=e.policy_version, outcome=e.outcome,
         outcome_label=OUTCOME_LABELS.get(e.outcome, e.outcome), amount_fen=e.amount_fen,
-        amount_display=amount_text(e.amount_fen, period=e.amount_period),
+        amount_display=amount_text(e.amount_fen, period=e.amount_period, kind=kind),
+        amount_kind=kind,
         amount_period=e.amount_period, delivery=e.delivery,
         delivery_label=DELIVERY_LABELS.get(e.delivery, e.delivery),
         unknown_fields=list(e.unknown_fields or []), status=e.status,
@@ -102,7 +108,7 @@ def benefit_detail(session: Session, e: EntitlementRecord) -> BenefitDetailPubli
     ]
     standing = confirmations.get(session, e.entity_kind, e.entity_id, e.policy_id)
     return BenefitDetailPublic(
-        **benefit_public(e, titles(session)).model_dump(), events=events,
+        **benefit_public(e, titles(session), amount_kinds(session)).model_dump(), events=events,
         standing_account=_mask_account(standing.account) if standing else None,
         standing_confirmed=standing is not None,
     )
@@ -117,7 +123,7 @@ def _mask_account(account: str | None) -> str | None:
 def policy_cards(session: Session, *, entity_kind: str, entity_id: str) -> list[PolicyCard]:
     """One card per policy: the newest benefit period is the current one, the older ones its
     history (a monthly allowance shows this month and the months before, not a card each)."""
-    names = titles(session)
+    names, kinds = titles(session), amount_kinds(session)
     by_policy: dict[str, list[EntitlementRecord]] = {}
     for e in entitlement_store.list_entitlements(session, entity_kind=entity_kind,
                                                  entity_id=entity_id):
@@ -126,8 +132,8 @@ def policy_cards(session: Session, *, entity_kind: str, entity_id: str) -> list[
     for _pid, items in sorted(by_policy.items(), key=lambda kv: names.get(kv[0], kv[0])):
         items.sort(key=lambda e: e.benefit_period, reverse=True)
         current, *history = items
-        cards.append(PolicyCard(current=benefit_public(current, names),
-                                history=[benefit_public(h, names) for h in history]))
+        cards.append(PolicyCard(current=benefit_public(current, names, kinds),
+                                history=[benefit_public(h, names, kinds) for h in history]))
     return cards
 
 
@@ -216,18 +222,29 @@ def _prefilled(data: DataAccess, session: Session, e: EntitlementRecord, *,
         amount_fen=e.amount_fen, amount_period=e.amount_period,  # type: ignore[arg-type]
         delivery=e.delivery,  # type: ignore[arg-type]
         unknown_fields=tuple(e.unknown_fields or ()), entitlement_id=e.id,
+        amount_kind=policy.amount.kind if policy and policy.amount else "cash",
     )
     return build_application(change, profile_row(data, session, e),
-                             field_infos(e.entity_kind, names_read),
+                             field_infos(e.entity_kind, names_read,
+                                         policies=[policy] if policy else []),
                              as_of=population.run.as_of).to_json()
 
 
 def to_fill_fields(app: application_store.ApplicationRecord) -> dict[str, Any]:
-    """The catalog fields the application asks for, by name."""
+    """The fields the application asks for, by name: catalog fields, and the policy's
+    declared conditions as the form asked them (name, label, type; rules.declared)."""
     from api.delivery import field_infos
+    from notifier.model import FieldInfo
 
     kind = str(app.prefilled.get("entity_kind") or "enterprise")
-    return {f.name: f for f in field_infos(kind, app.missing_fields)}
+    out: dict[str, Any] = {f.name: f for f in field_infos(kind, app.missing_fields)}
+    for asked in app.prefilled.get("to_fill", []):
+        name = asked.get("name")
+        if name in app.missing_fields and name not in out and asked.get("reason") == "declared":
+            out[name] = FieldInfo(name=name, label=asked.get("label") or name, kind="declared",
+                                  type=asked.get("type") or "bool", unit=asked.get("unit"),
+                                  unit_label=asked.get("unit_label"))
+    return out
 
 
 def instant_decision(session: Session, data: DataAccess, e: EntitlementRecord,

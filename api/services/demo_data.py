@@ -150,7 +150,7 @@ def load_demo(settings: Settings, engine: Engine, *, enterprises: int, persons: 
     prepare_store(engine)
     create_accounts(engine, list(STAFF))
     publish_library(engine, say=say)
-    sources = settings.data_dir / "demo-sources"
+    sources = settings.demo_sources_dir
     say(f"合成演示人群：企业 {enterprises}，个人 {persons} …")
     synthesize(sources, enterprises=enterprises, persons=persons, seed=seed)
     import_demo_awards(engine, sources, say=say)

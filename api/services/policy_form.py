@@ -24,6 +24,7 @@ from api.models.editor import (
     BudgetForm,
     CaseForm,
     DatedValueForm,
+    DeclaredForm,
     EditorProblem,
     EditorState,
     EffectiveForm,
@@ -43,7 +44,7 @@ from rules.loader import TOP_KEYS, Library
 from rules.sets import NamedSets
 
 FORM_KEYS = ("id", "title", "entity", "basis", "effective", "delivery", "parameters",
-             "eligibility", "amount", "exclusivity", "budget", "description")
+             "declared", "eligibility", "amount", "exclusivity", "budget", "description")
 _INT = re.compile(r"-?\d+")
 _FLOAT = re.compile(r"-?\d+\.\d+")
 
@@ -74,6 +75,8 @@ def _text(value: Any) -> str | None:
         return None
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, list):  # a dated list parameter: [2024, 2025]
+        return "[" + ", ".join(_text(v) or "" for v in value) + "]"
     return str(value)
 
 
@@ -143,6 +146,23 @@ def _parameters(raw: Any) -> list[ParameterForm]:
     return out
 
 
+def _declared(raw: Any) -> list[DeclaredForm]:
+    if not isinstance(raw, CommentedSeq):
+        return []
+    return [DeclaredForm(name=_text(d.get("name")) or "", label=_text(d.get("label")) or "",
+                         type=_text(d.get("type")) or "bool", clause=_text(d.get("clause")),
+                         unit=_text(d.get("unit")))
+            for d in raw if isinstance(d, CommentedMap)]
+
+
+def _declared_data(form: DeclaredForm) -> Flow:
+    out = Flow(name=form.name, label=form.label, type=form.type)
+    for key in ("clause", "unit"):
+        if getattr(form, key):
+            out[key] = getattr(form, key)
+    return out
+
+
 def _catalog_of(entity: str) -> EntityCatalog | None:
     return load_catalog().entity(entity) if entity in ENTITIES else None
 
@@ -185,6 +205,7 @@ def form_of_data(data: CommentedMap) -> PolicyForm:
         if isinstance(eff, CommentedMap) else EffectiveForm(),
         delivery=_text(data.get("delivery")) or "direct",
         parameters=_parameters(data.get("parameters")),
+        declared=_declared(data.get("declared")),
         eligibility=eligibility,
         amount=_amount(data.get("amount")),
         exclusivity=ExclusivityForm(group=_text(excl.get("group")) or "",
@@ -226,6 +247,15 @@ def _scalar(value: str) -> Any:
     if _FLOAT.fullmatch(text):
         return float(text)
     return text
+
+
+def _parameter_value(value: str) -> Any:
+    """A parameter's value as YAML: a list written ``[2024, 2025]`` stays a list."""
+    text = value.strip()
+    if text.startswith("[") and text.endswith("]"):
+        inner = text[1:-1].strip()
+        return FlowList(_scalar(i) for i in inner.split(",")) if inner else FlowList()
+    return _scalar(text)
 
 
 def _date(value: str) -> Any:
@@ -298,8 +328,10 @@ def data_of_form(form: PolicyForm, names: frozenset[str]) -> dict[str, Any]:
                             "basis": basis, "effective": effective, "delivery": form.delivery}
     if form.parameters:
         data["parameters"] = {
-            p.name: Flow({_date(v.since): _scalar(v.value) for v in p.values})
+            p.name: Flow({_date(v.since): _parameter_value(v.value) for v in p.values})
             for p in form.parameters if p.name}
+    if form.declared:
+        data["declared"] = [_declared_data(d) for d in form.declared if d.name or d.label]
     data["eligibility"] = _group_data(form.eligibility, ecat, names)
     if form.amount is not None:
         data["amount"] = _amount_data(form.amount)

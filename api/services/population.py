@@ -121,6 +121,26 @@ class DataAccess:
         return [p for p in policies if p.entity == entity], sets
 
 
+def _fillable(name: str, value: Any, catalog: Any) -> bool:
+    """A catalog field, or a condition a policy declares (rules.declared): named like one
+    and answered with a plain value."""
+    if name in catalog:
+        return True
+    return name.isidentifier() and name.islower() and isinstance(value, bool | int | float | str)
+
+
+def _declared_dtype(values: Any) -> pl.DataType:
+    """The column type of a declared condition's answers (bool, int, float or str)."""
+    given = [v for v in values if v is not None]
+    if given and all(isinstance(v, bool) for v in given):
+        return pl.Boolean()
+    if given and all(isinstance(v, int) and not isinstance(v, bool) for v in given):
+        return pl.Int64()
+    if given and all(isinstance(v, int | float) and not isinstance(v, bool) for v in given):
+        return pl.Float64()
+    return pl.String()
+
+
 def fill_declared(frame: pl.DataFrame, answers: dict[str, dict[str, Any]], *, entity: str,
                   as_of: Any) -> pl.DataFrame:
     """Profiles completed by what their entities declared (approved applications): a declared
@@ -133,12 +153,13 @@ def fill_declared(frame: pl.DataFrame, answers: dict[str, dict[str, Any]], *, en
         return frame
     catalog = load_catalog().entity(entity)
     ids = frame[catalog.key].cast(pl.String)
-    names = sorted({n for a in answers.values() for n in a if n in catalog})
+    names = sorted({n for a in answers.values() for n in a if _fillable(n, a[n], catalog)})
     dtypes = {"int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean, "date": pl.Date,
               "str": pl.String}
     updates = []
     for name in names:
-        dtype = dtypes[catalog.field(name).type]
+        dtype = (dtypes[catalog.field(name).type] if name in catalog
+                 else _declared_dtype(a[name] for a in answers.values() if name in a))
         given = {eid: a[name] for eid, a in answers.items() if name in a}
         raw = ids.replace_strict(list(given), [str(v) if dtype == pl.Date else v
                                                for v in given.values()],

@@ -55,8 +55,8 @@ def match_context(data: DataAccess, session: Session, population: Population,
 
         extra["ledger"] = load_ledger(session, entity_kind=population.entity, library=pool,
                                       as_of=as_of)
-    folder = data.settings.sources_dir
-    if folder is not None and any(p.aggregates for p in pool):
+    folder = data.settings.run_sources_dir
+    if any(p.aggregates for p in pool):
         from profiles.relations import load_relations
 
         persons: pl.DataFrame | None = frame if population.entity == "person" else None

@@ -21,14 +21,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 import polars as pl
 
-from profiles.catalog import EntityCatalog
+from profiles.catalog import OWNER_COLUMN, EntityCatalog, Relation, load_catalog
+from profiles.relations import RelatedFrame
 from rules import ast as A
+from rules.compile_related import has_interval
 from rules.errors import UnsupportedNode
 from rules.model import (
     AllOf,
@@ -42,10 +44,14 @@ from rules.model import (
     Policy,
     TierAmount,
 )
+from rules.possible import possible_test
+from rules.printer import to_source
 from rules.semantics import decided_value, is_declared, is_listed_bool, list_fields
 from rules.sets import NamedSet
+from rules.years import bind_policy
 
 TARGET = "DuckDB SQL"
+ROW = "__row"  # the row number of a profile, added to the registered frame
 
 
 def quote_ident(name: str) -> str:
@@ -65,6 +71,7 @@ class SqlCompiler:
     sets: Mapping[str, NamedSet]
     as_of: dt.date
     parameters: Mapping[str, Parameter]
+    related: RelatedSql | None = None
     # -- values ---------------------------------------------------------------------------
 
     def value(self, node: A.Expr) -> str:
@@ -83,6 +90,21 @@ class SqlCompiler:
         if is_listed_bool(node, self.catalog):
             return f"COALESCE({self.value(node)}, FALSE)"
         return self.value(node)
+
+    def _possible(self, node: A.Compare | A.In, sql: str) -> str:
+        """Where the tag is NULL, the truth its possible-set mask decides (rules.possible)."""
+        test = possible_test(node, self.catalog, self.parameters, self.as_of)
+        if test is None:
+            return sql
+        mask = quote_ident(test.column)
+
+        def among(masks: tuple[int, ...]) -> str:
+            return f"{mask} IN ({', '.join(map(str, masks))})" if masks else "FALSE"
+
+        true, false = ("FALSE", "TRUE") if test.negated else ("TRUE", "FALSE")
+        return (f"(CASE WHEN {quote_ident(test.field)} IS NOT NULL THEN {sql} "
+                f"WHEN {among(test.within)} THEN {true} WHEN {among(test.outside)} THEN {false} "
+                "END)")
 
     def _decided(self, node: A.Compare | A.In | A.IsEmpty, sql: str) -> str:
         """An atom reading an empty list-type field has the value the rule language decides
@@ -108,6 +130,8 @@ def _param_value(c: SqlCompiler, node: A.Expr) -> str:
 
 def _arith(c: SqlCompiler, node: A.Expr) -> str:
     assert isinstance(node, A.Arith)
+    if has_interval(node):
+        return _exact(_interval(c, node))
     left, right = c.value(node.left), c.value(node.right)
     if node.op == "/":
         return f"(CAST({left} AS DOUBLE) / NULLIF(CAST({right} AS DOUBLE), 0))"
@@ -169,6 +193,8 @@ _SQL_TYPES = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "date": "DAT
 
 def _neg(c: SqlCompiler, node: A.Expr) -> str:
     assert isinstance(node, A.Neg)
+    if has_interval(node):
+        return _exact(_interval(c, node))
     return f"(- {c.value(node.item)})"
 
 
@@ -180,6 +206,8 @@ def _atom(raw: Callable[[SqlCompiler, Any], str]) -> Rule:
 
 
 def _compare(c: SqlCompiler, node: A.Compare) -> str:
+    if has_interval(node.left) or has_interval(node.right):
+        return _interval_compare(node.op, _interval(c, node.left), _interval(c, node.right))
     op = "=" if node.op == "=" else "<>" if node.op == "!=" else node.op
     return f"({c.value(node.left)} {op} {c.value(node.right)})"
 
@@ -207,7 +235,7 @@ def _prefixes(item: str, prefixes: tuple[str, ...]) -> str:
 
 
 def _set(c: SqlCompiler, node: A.SetRef) -> Membership:
-    named = c.sets[node.name]
+    named = c.sets[node.name].at(c.as_of)  # the edition in force (rules.sets)
     if named.by_prefix:
         return lambda item: _prefixes(item, named.items)
     items = ", ".join(quote_str(v) for v in named.items)
@@ -243,8 +271,8 @@ RULES: dict[type, Rule] = {
     A.ListLit: _list,
     A.PolicyRef: _unsupported,
     A.LedgerRef: _unsupported,
-    A.Compare: _atom(_compare),
-    A.In: _atom(_in),
+    A.Compare: _atom(lambda c, n: c._possible(n, _compare(c, n))),
+    A.In: _atom(lambda c, n: c._possible(n, _in(c, n))),
     A.IsEmpty: _atom(_is_empty),
     A.And: lambda c, n: "(" + " AND ".join(c.truth(i) for i in n.items) + ")",
     A.Or: lambda c, n: "(" + " OR ".join(c.truth(i) for i in n.items) + ")",
@@ -252,8 +280,147 @@ RULES: dict[type, Rule] = {
     A.Arith: _arith,
     A.Neg: _neg,
     A.Call: _call,
-    A.Aggregate: _unsupported,
+    A.Aggregate: lambda c, n: _exact(_interval(c, n)),
 }
+
+
+# ---- aggregates over related entities: a group-by per aggregate, joined on the owner ------
+
+Bounds = tuple[str, str]  # SQL of (lo, hi): every value the aggregate may take (rules.intervals)
+
+
+@dataclass
+class RelatedSql:
+    """The member tables of the relations (registered as ``rel_<n>``), whether each lists
+    its owners (``own_<n>``: an owner absent from it is not on record), and the per-owner
+    subqueries of the aggregates met so far, joined to the profiles on ``key``."""
+
+    catalog: EntityCatalog
+    key: str
+    tables: dict[str, tuple[str, str | None]]  # relation -> (members table, owners table)
+    joins: list[str] = field(default_factory=list)
+    _seen: dict[str, Bounds] = field(default_factory=dict)
+
+    def bounds(self, c: SqlCompiler, node: A.Aggregate) -> Bounds:
+        rel = load_catalog().relation(self.catalog.name, node.relation)
+        if rel is None or rel.name not in self.tables:
+            return "NULL", "NULL"  # no data for the relation: UNKNOWN, never 0
+        ident = f"{rel.name}|{to_source(node)}|{sorted(c.parameters.items())!r}"
+        if ident not in self._seen:
+            self._seen[ident] = self._subquery(c, node, rel)
+        return self._seen[ident]
+
+    def _subquery(self, c: SqlCompiler, node: A.Aggregate, rel: Relation) -> Bounds:
+        members, owners = self.tables[rel.name]
+        m = SqlCompiler(catalog=load_catalog().member_scope(rel), sets=c.sets, as_of=c.as_of,
+                        parameters=c.parameters)
+        w = "TRUE" if node.where is None else m.truth(node.where)
+        counted, sure = f"COALESCE({w}, TRUE)", f"COALESCE({w}, FALSE)"
+        if node.func == "count":
+            lo = f"SUM(CASE WHEN {sure} THEN 1 ELSE 0 END)"
+            hi = f"SUM(CASE WHEN {counted} THEN 1 ELSE 0 END)"
+            empty = "0"
+        else:
+            assert node.value is not None
+            v = m.value(node.value)
+            unknown = f"bool_or({counted} AND {v} IS NULL)"
+            if node.func == "sum":
+                part = (f"CASE WHEN {w} THEN {v} WHEN {w} IS NULL THEN {{}}({v}, 0) "
+                        "ELSE 0 END")
+                lo = f"CASE WHEN {unknown} THEN NULL ELSE SUM({part.format('least')}) END"
+                hi = f"CASE WHEN {unknown} THEN NULL ELSE SUM({part.format('greatest')}) END"
+                empty = "0"
+            else:
+                pick = node.func.upper()
+                known = f"{v} IS NOT NULL"
+                any_sure = f"bool_or({sure} AND {known})"
+                near = f"CASE WHEN {any_sure} THEN {pick}({v}) FILTER (WHERE {sure}) END"
+                far = (f"CASE WHEN {any_sure} AND NOT {unknown} THEN {pick}({v}) "
+                       f"FILTER (WHERE {counted} AND {known}) END")
+                lo, hi = (far, near) if node.func == "min" else (near, far)
+                empty = "NULL"
+        alias = f"__agg{len(self._seen)}"
+        self.joins.append(
+            f"LEFT JOIN (SELECT CAST({quote_ident(OWNER_COLUMN)} AS VARCHAR) AS k, {lo} AS lo, "
+            f"{hi} AS hi FROM {members} GROUP BY 1) {alias} "
+            f"ON CAST({quote_ident(self.key)} AS VARCHAR) = {alias}.k")
+        on_record = ("TRUE" if owners is None else
+                     f"({alias}.k IS NOT NULL OR CAST({quote_ident(self.key)} AS VARCHAR) IN "
+                     f"(SELECT CAST({quote_ident(OWNER_COLUMN)} AS VARCHAR) FROM {owners}))")
+        return tuple(  # type: ignore[return-value]
+            f"(CASE WHEN {on_record} THEN (CASE WHEN {alias}.k IS NULL THEN {empty} "
+            f"ELSE {alias}.{b} END) END)"
+            for b in ("lo", "hi"))
+
+
+def _exact(b: Bounds) -> str:
+    """The value when the interval is one known point, else NULL."""
+    lo, hi = b
+    return f"(CASE WHEN {lo} IS NOT NULL AND {lo} = {hi} THEN {lo} END)"
+
+
+def _interval(c: SqlCompiler, node: A.Expr) -> Bounds:
+    rule = INTERVAL_RULES.get(type(node))
+    if rule is None:
+        value = c.value(node)
+        return value, value
+    return rule(c, node)
+
+
+def _interval_aggregate(c: SqlCompiler, node: A.Aggregate) -> Bounds:
+    if c.related is None:
+        return "NULL", "NULL"
+    return c.related.bounds(c, node)
+
+
+def _known(*sql: str) -> str:
+    return " AND ".join(f"{s} IS NOT NULL" for s in sql)
+
+
+def _interval_arith(c: SqlCompiler, node: A.Arith) -> Bounds:
+    (al, ah), (bl, bh) = _interval(c, node.left), _interval(c, node.right)
+    if node.op == "+":
+        return f"({al} + {bl})", f"({ah} + {bh})"
+    if node.op == "-":
+        return f"({al} - {bh})", f"({ah} - {bl})"
+    ok = _known(al, ah, bl, bh)
+    if node.op == "*":
+        corners = [f"{x} * {y}" for x in (al, ah) for y in (bl, bh)]
+    else:
+        corners = [f"CAST({x} AS DOUBLE) / {y}" for x in (al, ah) for y in (bl, bh)]
+        ok += f" AND ({bl} > 0 OR {bh} < 0)"
+    listed = ", ".join(corners)
+    return (f"(CASE WHEN {ok} THEN least({listed}) END)",
+            f"(CASE WHEN {ok} THEN greatest({listed}) END)")
+
+
+def _interval_neg(c: SqlCompiler, node: A.Neg) -> Bounds:
+    lo, hi = _interval(c, node.item)
+    return f"(- {hi})", f"(- {lo})"
+
+
+#: Interval forms of the core nodes that can carry an interval (rules.intervals).
+INTERVAL_RULES: dict[type, Callable[[SqlCompiler, Any], Bounds]] = {
+    A.Aggregate: _interval_aggregate,
+    A.Arith: _interval_arith,
+    A.Neg: _interval_neg,
+}
+
+
+def _interval_compare(op: str, a: Bounds, b: Bounds) -> str:
+    """:func:`rules.intervals.compare` in SQL: decided when every value decides alike."""
+    (al, ah), (bl, bh) = a, b
+    if op in ("=", "!="):
+        equal = f"({_known(al, ah, bl, bh)} AND {al} = {ah} AND {bl} = {bh} AND {al} = {bl})"
+        apart = f"(COALESCE({ah} < {bl}, FALSE) OR COALESCE({bh} < {al}, FALSE))"
+        true_when, false_when = (equal, apart) if op == "=" else (apart, equal)
+    else:
+        true_when, false_when = {
+            "<": (f"{ah} < {bl}", f"{bh} <= {al}"), "<=": (f"{ah} <= {bl}", f"{bh} < {al}"),
+            ">": (f"{bh} < {al}", f"{ah} <= {bl}"), ">=": (f"{bh} <= {al}", f"{ah} < {bl}"),
+        }[op]
+    return (f"(CASE WHEN COALESCE({true_when}, FALSE) THEN TRUE "
+            f"WHEN COALESCE({false_when}, FALSE) THEN FALSE END)")
 
 
 def tree_sql(c: SqlCompiler, node: ConditionNode) -> str:
@@ -275,49 +442,86 @@ def amount_sql(c: SqlCompiler, policy: Policy) -> str | None:
     rule = policy.amount.rule
     if isinstance(rule, FormulaAmount):
         body = c.value(rule.expr)
-    elif isinstance(rule, TierAmount):
+    elif isinstance(rule, TierAmount):  # what is still possible: rules.amount_branches
         by = c.value(rule.by)
-        whens = " ".join(f"WHEN {by} >= {t.from_!r} THEN {c.value(t.value)}"
-                         for t in reversed(rule.tiers))
-        body = f"CASE {whens} END"
+        meets = [f"({by} >= {t.from_!r})" for t in rule.tiers]
+        branches: list[tuple[str, str]] = [(f"(NOT COALESCE({meets[0]}, FALSE))", "NULL")]
+        for i, tier in enumerate(rule.tiers):
+            possible = f"COALESCE({meets[i]}, TRUE)"
+            if i + 1 < len(meets):
+                possible += f" AND NOT COALESCE({meets[i + 1]}, FALSE)"
+            branches.append((f"({possible})", c.value(tier.value)))
+        body = _agreed(branches)
     elif isinstance(rule, CaseAmount):
-        parts = []
+        branches = []
+        reach = "TRUE"  # no earlier case TRUE
         for case in rule.cases:
             if case.when is None:
-                parts.append(f"ELSE {c.value(case.value)}")
+                branches.append((reach, c.value(case.value)))
+                reach = "FALSE"
                 break
             when = c.truth(case.when)
-            parts.append(f"WHEN {when} IS NULL THEN NULL WHEN {when} THEN {c.value(case.value)}")
-        body = "CASE " + " ".join(parts) + " END"
+            branches.append((f"({reach} AND COALESCE({when}, TRUE))", c.value(case.value)))
+            reach = f"({reach} AND NOT COALESCE({when}, FALSE))"
+        body = _agreed([*branches, (reach, "NULL")])
     else:
         raise UnsupportedNode(TARGET, rule)
     return f"CAST({body} AS DOUBLE)"
 
 
+def _agreed(branches: list[tuple[str, str]]) -> str:
+    """The amount every still-possible branch gives; NULL when they differ or one is
+    UNKNOWN. ``branches``: (possible, value) in SQL."""
+    unknown = " OR ".join(f"({p} AND ({v}) IS NULL)" for p, v in branches)
+    values = [f"CASE WHEN {p} THEN CAST({v} AS DOUBLE) END" for p, v in branches]
+    low, high = f"least({', '.join(values)})", f"greatest({', '.join(values)})"
+    return f"CASE WHEN {unknown} THEN NULL WHEN {low} = {high} THEN {low} END"
+
+
 def compile_query(policies: Iterable[Policy], *, catalog: EntityCatalog,
                   sets: Mapping[str, NamedSet], as_of: dt.date,
-                  table: str = "profiles") -> str:
-    """One SELECT with ``<id>`` (truth) and ``<id>.amount`` columns per policy."""
+                  table: str = "profiles",
+                  related: Mapping[str, tuple[str, str | None]] | None = None) -> str:
+    """One SELECT with ``<id>`` (truth) and ``<id>.amount`` columns per policy. ``related``
+    names, per relation, the table of its members and the table of its owners (None: every
+    owner is on record); an aggregate over a relation not there is UNKNOWN."""
+    rel = RelatedSql(catalog=catalog, key=catalog.key, tables=dict(related or {}))
     columns = []
-    for policy in policies:
-        c = SqlCompiler(catalog=catalog, sets=sets, as_of=as_of, parameters=policy.parameters)
+    for policy in (bind_policy(p, as_of) for p in policies):  # yearly fields: year columns
+        c = SqlCompiler(catalog=catalog, sets=sets, as_of=as_of, parameters=policy.parameters,
+                        related=rel)
         columns.append(f"{tree_sql(c, policy.eligibility)} AS {quote_ident(policy.id)}")
         amount = amount_sql(c, policy)
         if amount is not None:
             columns.append(f"{amount} AS {quote_ident(policy.id + '.amount')}")
-    return f"SELECT {', '.join(columns)} FROM {table}"
+    if not rel.joins:
+        return f"SELECT {', '.join(columns)} FROM {table}"
+    # joins to one row per owner; the table's row number (ROW) keeps the profiles' order
+    return (f"SELECT {', '.join(columns)} FROM {table} {' '.join(rel.joins)} "
+            f"ORDER BY {quote_ident(ROW)}")
 
 
 def evaluate(frame: pl.DataFrame, policies: Iterable[Policy], *, catalog: EntityCatalog,
              sets: Mapping[str, NamedSet], as_of: dt.date,
-             threads: int | None = None) -> pl.DataFrame:
-    """Run every policy over ``frame`` in one DuckDB query; a wide polars frame back."""
-    query = compile_query(policies, catalog=catalog, sets=sets, as_of=as_of)
+             threads: int | None = None,
+             related: Mapping[str, RelatedFrame] | None = None) -> pl.DataFrame:
+    """Run every policy over ``frame`` in one DuckDB query; a wide polars frame back.
+    ``related``: the member frames of the relations the policies aggregate over."""
     con = duckdb.connect()
     try:
         if threads is not None:
             con.execute(f"SET threads = {int(threads)}")
-        con.register("profiles", frame.to_arrow())
+        tables: dict[str, tuple[str, str | None]] = {}
+        for n, (name, rf) in enumerate(sorted((related or {}).items())):
+            con.register(f"rel_{n}", rf.members.collect().to_arrow())
+            owners = None
+            if rf.owners is not None:
+                owners = f"own_{n}"
+                con.register(owners, rf.owners.collect().to_arrow())
+            tables[name] = (f"rel_{n}", owners)
+        query = compile_query(policies, catalog=catalog, sets=sets, as_of=as_of,
+                              related=tables)
+        con.register("profiles", frame.with_row_index(ROW).to_arrow())
         return con.sql(query).pl()
     finally:
         con.close()

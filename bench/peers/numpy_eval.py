@@ -31,8 +31,10 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from profiles.catalog import EntityCatalog
+from profiles.catalog import OWNER_COLUMN, EntityCatalog, load_catalog
+from profiles.relations import RelatedFrame
 from rules import ast as A
+from rules.compile_related import has_interval
 from rules.errors import UnsupportedNode
 from rules.model import (
     AllOf,
@@ -48,8 +50,10 @@ from rules.model import (
     TierAmount,
     amount_exprs,
 )
+from rules.possible import possible_test
 from rules.semantics import decided_value, is_declared, is_listed_bool, list_fields
 from rules.sets import NamedSet
+from rules.years import bind_policy
 
 TARGET = "numpy"
 _KINDS = {"str": "str", "int": "num", "float": "num", "date": "date", "bool": "bool"}
@@ -78,8 +82,12 @@ class Evaluator:
     """Evaluates ASTs over one frame. Create one per frame; reuse it for all policies."""
 
     def __init__(self, frame: pl.DataFrame, *, catalog: EntityCatalog,
-                 sets: Mapping[str, NamedSet], as_of: dt.date) -> None:
+                 sets: Mapping[str, NamedSet], as_of: dt.date,
+                 related: Mapping[str, RelatedFrame] | None = None) -> None:
         self.frame = frame
+        self.related = related or {}
+        self._members: dict[str, tuple[Evaluator, np.ndarray, np.ndarray]] = {}
+        self._intervals: dict[object, Bounds] = {}
         self.n = frame.height
         self.catalog = catalog
         self.sets = sets
@@ -230,13 +238,27 @@ class Evaluator:
 
     def _set_members(self, name: str, categories: np.ndarray) -> np.ndarray:
         """Per distinct string, whether it belongs to the named set (vectorised)."""
-        named = self.sets[name]
+        named = self.sets[name].at(self.as_of)  # the edition in force (rules.sets)
         if not named.by_prefix:
             return np.isin(categories, list(named.items))
         out = np.zeros(categories.shape[0], dtype=bool)
         for prefix in named.items:
             out |= np.char.startswith(categories, prefix)
         return out
+
+    def _possible(self, node: A.Compare | A.In, params: Mapping[str, Parameter],
+                  val: Val) -> Val:
+        """Where the tag is null, the truth its possible-set mask decides (rules.possible)."""
+        test = possible_test(node, self.catalog, params, self.as_of)
+        if test is None:
+            return val
+        exact = self.column(test.field).known
+        mask = self.column(test.column)
+        within = mask.known & np.isin(mask.value, test.within)
+        outside = mask.known & np.isin(mask.value, test.outside)
+        true, false = (outside, within) if test.negated else (within, outside)
+        return Val("bool", np.where(exact, val.value, true),
+                   np.where(exact, val.known, true | false))
 
     def _decided(self, node: A.Compare | A.In | A.IsEmpty, val: Val) -> Val:
         """An atom reading an empty list-type field has the value the rule language decides
@@ -281,32 +303,50 @@ class Evaluator:
         if isinstance(rule, FormulaAmount):
             v = self.value(rule.expr, params)
             return _num(v.value, v.known, self.n)
+        # the amount every still-possible branch gives (rules.amount_branches)
         if isinstance(rule, TierAmount):
             by = self.value(rule.by, params)
-            out = np.zeros(self.n)
-            known = np.zeros(self.n, dtype=bool)
-            for tier in rule.tiers:  # ascending: later rows overwrite earlier ones
-                hit = np.broadcast_to(by.known & (by.value >= tier.from_), (self.n,))
-                v = self.value(tier.value, params)
-                out = np.where(hit, v.value, out)
-                known = np.where(hit, np.broadcast_to(v.known, (self.n,)), known)
-            return Val("num", out, known)
+            meets = [Val("bool", by.known & (by.value >= t.from_), by.known)
+                     for t in rule.tiers]
+            branches: list[tuple[np.ndarray, Val | None]] = [
+                (~(meets[0].known & meets[0].value), None)]
+            for i, tier in enumerate(rule.tiers):
+                possible = ~meets[i].known | meets[i].value
+                if i + 1 < len(meets):
+                    possible = possible & ~(meets[i + 1].known & meets[i + 1].value)
+                branches.append((possible, self.value(tier.value, params)))
+            return self._agreed(branches)
         if isinstance(rule, CaseAmount):
-            out = np.zeros(self.n)
-            known = np.zeros(self.n, dtype=bool)
-            open_ = np.ones(self.n, dtype=bool)  # no branch taken and none UNKNOWN yet
+            case_branches: list[tuple[np.ndarray, Val | None]] = []
+            reach = np.ones(self.n, dtype=bool)  # no earlier case TRUE
             for case in rule.cases:
                 v = self.value(case.value, params)
                 if case.when is None:
-                    hit = open_
-                else:
-                    w = self.truth(case.when, params)
-                    hit = open_ & w.known & w.value
-                    open_ = open_ & w.known & ~w.value
-                out = np.where(hit, v.value, out)
-                known = known | (hit & v.known)
-            return Val("num", out, known)
+                    case_branches.append((reach, v))
+                    reach = np.zeros(self.n, dtype=bool)
+                    break
+                w = self.truth(case.when, params)
+                case_branches.append((reach & (~w.known | w.value), v))
+                reach = reach & ~(w.known & w.value)
+            return self._agreed([*case_branches, (reach, None)])
         raise UnsupportedNode(TARGET, rule)
+
+    def _agreed(self, branches: list[tuple[np.ndarray, Val | None]]) -> Val:
+        """Known where every possible branch has the same known amount (None: UNKNOWN)."""
+        unknown = np.zeros(self.n, dtype=bool)
+        low = np.full(self.n, np.inf)
+        high = np.full(self.n, -np.inf)
+        for possible, v in branches:
+            possible = np.broadcast_to(possible, (self.n,))
+            if v is None:
+                unknown = unknown | possible
+                continue
+            value = np.broadcast_to(v.value, (self.n,)).astype(np.float64)
+            unknown = unknown | (possible & ~np.broadcast_to(v.known, (self.n,)))
+            low = np.where(possible, np.minimum(low, value), low)
+            high = np.where(possible, np.maximum(high, value), high)
+        known = ~unknown & (low == high)
+        return Val("num", np.where(known, low, 0.0), known)
 
 
 
@@ -398,18 +438,172 @@ RULES: dict[type, Rule] = {
     A.ListLit: _list,
     A.PolicyRef: _unsupported,
     A.LedgerRef: _unsupported,
-    A.Compare: _decided(lambda ev, n, p: ev._compare(n, p)),
-    A.In: _decided(lambda ev, n, p: ev._in(n, p)),
+    A.Compare: _decided(lambda ev, n, p: _interval_compare(
+        n.op, interval(ev, n.left, p), interval(ev, n.right, p), ev.n)
+        if has_interval(n) else ev._possible(n, p, ev._compare(n, p))),
+    A.In: _decided(lambda ev, n, p: ev._possible(n, p, ev._in(n, p))),
     A.IsEmpty: _decided(_is_empty),
     A.And: lambda ev, n, p: kleene_and([ev.truth(i, p) for i in n.items]),
     A.Or: lambda ev, n, p: kleene_or([ev.truth(i, p) for i in n.items]),
     A.Not: lambda ev, n, p: kleene_not(ev.truth(n.item, p)),
-    A.Arith: lambda ev, n, p: ev._arith(n, p),
-    A.Neg: lambda ev, n, p: (lambda item: Val("num", -item.value, item.known))(
-        ev.value(n.item, p)),
+    A.Arith: lambda ev, n, p: _exact(interval(ev, n, p)) if has_interval(n) else ev._arith(n, p),
+    A.Neg: lambda ev, n, p: _exact(interval(ev, n, p)) if has_interval(n) else (
+        lambda item: Val("num", -item.value, item.known))(ev.value(n.item, p)),
     A.Call: lambda ev, n, p: ev._call(n, p),
-    A.Aggregate: _unsupported,
+    A.Aggregate: lambda ev, n, p: _exact(interval(ev, n, p)),
 }
+
+
+# ---- aggregates over related entities: vectorised per owner ------------------------------
+
+Bounds = tuple[Val, Val]  # (lo, hi) over every row: every value the aggregate may take
+
+
+def interval(ev: Evaluator, node: A.Expr, params: Mapping[str, Parameter]) -> Bounds:
+    """The interval of a node (rules.intervals); a plain value is one point."""
+    rule = INTERVAL_RULES.get(type(node))
+    if rule is None:
+        v = ev.value(node, params)
+        return v, v
+    key = ev._key(node, params)
+    if key not in ev._intervals:
+        ev._intervals[key] = rule(ev, node, params)
+    return ev._intervals[key]
+
+
+def _members(ev: Evaluator, relation: str) -> tuple[Evaluator, np.ndarray, np.ndarray] | None:
+    """The members' evaluator, each member's owner row, and which owners are on record;
+    None when the relation has no data (its aggregates are UNKNOWN)."""
+    catalog = load_catalog()
+    rel = catalog.relation(ev.catalog.name, relation)
+    if rel is None or rel.name not in ev.related:
+        return None
+    if rel.name not in ev._members:
+        rf = ev.related[rel.name]
+        keys = ev.frame.get_column(ev.catalog.key).cast(pl.String)
+        rows = pl.Series(range(ev.n), dtype=pl.Int64)
+        members = rf.members.collect().with_columns(
+            pl.col(OWNER_COLUMN).cast(pl.String).replace_strict(
+                keys, rows, default=None, return_dtype=pl.Int64).alias("__owner_row")
+        ).filter(pl.col("__owner_row").is_not_null())
+        owner_row = members.get_column("__owner_row").to_numpy()
+        on_record = np.ones(ev.n, dtype=bool)
+        if rf.owners is not None:
+            listed = rf.owners.collect().get_column(OWNER_COLUMN).cast(pl.String)
+            on_record = keys.is_in(listed.implode()).to_numpy() | (
+                np.bincount(owner_row, minlength=ev.n) > 0)
+        sub = Evaluator(members, catalog=catalog.member_scope(rel), sets=ev.sets,
+                        as_of=ev.as_of)
+        ev._members[rel.name] = (sub, owner_row, on_record)
+    return ev._members[rel.name]
+
+
+def _aggregate(ev: Evaluator, node: A.Aggregate, params: Mapping[str, Parameter]) -> Bounds:
+    found = _members(ev, node.relation)
+    unknown = Val("num", np.zeros(ev.n), np.zeros(ev.n, dtype=bool))
+    if found is None:
+        return unknown, unknown
+    sub, owner, on_record = found
+    m = sub.n
+    if node.where is None:
+        sure, maybe = np.ones(m, dtype=bool), np.zeros(m, dtype=bool)
+    else:
+        w = sub.truth(node.where, params)
+        sure, maybe = np.asarray(w.value & w.known), np.asarray(~w.known)
+
+    def per_owner(weights: np.ndarray) -> np.ndarray:
+        return np.bincount(owner, weights=weights.astype(np.float64), minlength=ev.n)
+
+    if node.func == "count":
+        return (Val("num", per_owner(sure), on_record),
+                Val("num", per_owner(sure | maybe), on_record))
+    assert node.value is not None
+    v = sub.value(node.value, params)
+    vv = np.broadcast_to(np.asarray(v.value, dtype=np.float64), (m,))
+    vk = np.broadcast_to(v.known, (m,))
+    blind = per_owner((sure | maybe) & ~vk) > 0  # a member that may count, value UNKNOWN
+    if node.func == "sum":
+        low = np.where(sure, vv, np.where(maybe, np.minimum(vv, 0.0), 0.0))
+        high = np.where(sure, vv, np.where(maybe, np.maximum(vv, 0.0), 0.0))
+        known = on_record & ~blind
+        return (Val("num", per_owner(np.where(vk, low, 0.0)), known),
+                Val("num", per_owner(np.where(vk, high, 0.0)), known))
+    smallest = node.func == "min"
+    at = np.minimum.at if smallest else np.maximum.at
+    start = np.inf if smallest else -np.inf
+    sure_v, any_v = sure & vk, (sure | maybe) & vk
+    near, far = np.full(ev.n, start), np.full(ev.n, start)
+    at(near, owner[sure_v], vv[sure_v])
+    at(far, owner[any_v], vv[any_v])
+    any_sure = (per_owner(sure_v) > 0) & on_record
+    near_b, far_b = Val("num", near, any_sure), Val("num", far, any_sure & ~blind)
+    return (far_b, near_b) if smallest else (near_b, far_b)
+
+
+def _both(*vals: Val) -> np.ndarray:
+    out = np.asarray(vals[0].known)
+    for v in vals[1:]:
+        out = out & v.known
+    return out
+
+
+def _interval_arith(ev: Evaluator, node: A.Arith, params: Mapping[str, Parameter]) -> Bounds:
+    (al, ah), (bl, bh) = interval(ev, node.left, params), interval(ev, node.right, params)
+    if node.op == "+":
+        return (Val("num", al.value + bl.value, _both(al, bl)),
+                Val("num", ah.value + bh.value, _both(ah, bh)))
+    if node.op == "-":
+        return (Val("num", al.value - bh.value, _both(al, bh)),
+                Val("num", ah.value - bl.value, _both(ah, bl)))
+    ok = _both(al, ah, bl, bh)
+    xs, ys = (al.value, ah.value), (bl.value, bh.value)
+    if node.op == "*":
+        corners = [np.multiply(x, y) for x in xs for y in ys]
+    else:
+        ok = ok & ((bl.value > 0) | (bh.value < 0))
+        corners = [np.divide(x, y, out=np.zeros(np.broadcast(x, y).shape), where=ok)
+                   for x in xs for y in ys]
+    return (Val("num", np.minimum.reduce(corners), ok),
+            Val("num", np.maximum.reduce(corners), ok))
+
+
+def _interval_neg(ev: Evaluator, node: A.Neg, params: Mapping[str, Parameter]) -> Bounds:
+    lo, hi = interval(ev, node.item, params)
+    return Val("num", -hi.value, hi.known), Val("num", -lo.value, lo.known)
+
+
+#: Interval forms of the core nodes that can carry an interval (rules.intervals).
+INTERVAL_RULES: dict[type, Callable[[Evaluator, Any, Mapping[str, Parameter]], Bounds]] = {
+    A.Aggregate: _aggregate,
+    A.Arith: _interval_arith,
+    A.Neg: _interval_neg,
+}
+
+
+def _exact(b: Bounds) -> Val:
+    lo, hi = b
+    return Val("num", lo.value, _both(lo, hi) & (lo.value == hi.value))
+
+
+def _interval_compare(op: str, a: Bounds, b: Bounds, n: int) -> Val:
+    """:func:`rules.intervals.compare`, vectorised: decided when every value decides alike."""
+    (al, ah), (bl, bh) = a, b
+
+    def lt(x: Val, y: Val) -> np.ndarray:
+        return _both(x, y) & (x.value < y.value)
+
+    def le(x: Val, y: Val) -> np.ndarray:
+        return _both(x, y) & (x.value <= y.value)
+
+    if op in ("=", "!="):
+        equal = _both(al, ah, bl, bh) & (al.value == ah.value) & (bl.value == bh.value) & (
+            al.value == bl.value)
+        apart = lt(ah, bl) | lt(bh, al)
+        true, false = (equal, apart) if op == "=" else (apart, equal)
+    else:
+        true, false = {"<": (lt(ah, bl), le(bh, al)), "<=": (le(ah, bl), lt(bh, al)),
+                       ">": (lt(bh, al), le(ah, bl)), ">=": (le(bh, al), lt(ah, bl))}[op]
+    return _bool(true, true | false, n)
 
 
 def civil_from_days(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -460,12 +654,14 @@ def kleene_not(item: Val) -> Val:
 
 
 def evaluate(frame: pl.DataFrame, policies: Iterable[Policy], *, catalog: EntityCatalog,
-             sets: Mapping[str, NamedSet], as_of: dt.date) -> pl.DataFrame:
+             sets: Mapping[str, NamedSet], as_of: dt.date,
+             related: Mapping[str, RelatedFrame] | None = None) -> pl.DataFrame:
     """Every policy over ``frame``: a wide frame of ``<id>`` truth (null = UNKNOWN) and
-    ``<id>.amount`` columns, like the other engines."""
-    ev = Evaluator(frame, catalog=catalog, sets=sets, as_of=as_of)
+    ``<id>.amount`` columns, like the other engines. ``related``: the member frames of the
+    relations the policies aggregate over."""
+    ev = Evaluator(frame, catalog=catalog, sets=sets, as_of=as_of, related=related)
     columns: list[pl.Series] = []
-    for policy in policies:
+    for policy in (bind_policy(p, as_of) for p in policies):  # yearly fields: year columns
         t = ev.tree(policy.eligibility, policy.parameters)
         columns.append(_series(policy.id, t))
         a = ev.amount(policy)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
 from profiles.catalog import EntityCatalog
+from profiles.relations import RelatedFrame, rows_with_members
 from rules.model import Policy
 from rules.sets import NamedSets
 
@@ -30,16 +31,18 @@ class LoopResult:
 
 
 def evaluate_rows(frame: pl.DataFrame, policies: Sequence[Policy], *, catalog: EntityCatalog,
-                  sets: NamedSets, as_of: dt.date) -> LoopResult:
+                  sets: NamedSets, as_of: dt.date,
+                  related: Mapping[str, RelatedFrame] | None = None) -> LoopResult:
     """Every policy over every row of ``frame`` with :func:`rules.interpret.evaluate_policy`;
-    the seconds it took (the conversion of the frame to dicts included)."""
+    the seconds it took (the conversion of the frame to dicts, with each owner's members of
+    ``related``, included)."""
     from rules.interpret import evaluate_policy
 
     library = {p.id: p for p in policies}
     truth: dict[str, list[bool | None]] = {p.id: [] for p in policies}
     amount: dict[str, list[float | None]] = {p.id: [] for p in policies}
     start = time.perf_counter()
-    for row in frame.iter_rows(named=True):
+    for row in rows_with_members(frame, catalog.key, related or {}):
         for policy in policies:
             result = evaluate_policy(policy, row, catalog=catalog, sets=sets, as_of=as_of,
                                      library=library)

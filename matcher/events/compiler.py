@@ -34,10 +34,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from matcher.events.errors import EventError
 from matcher.events.formula import ALWAYS, NEVER, Formula, Test, conj, disj, to_json
 from matcher.events.values import TARGET, encode, value_of
 from profiles.catalog import EntityCatalog
 from rules import ast
+from rules.declared import for_policies
 from rules.errors import PolicyError, Problem, UnsupportedNode
 from rules.ledger import ledger_column
 from rules.model import (
@@ -50,9 +52,11 @@ from rules.model import (
     Policy,
     TierAmount,
 )
+from rules.possible import PossibleTest, possible_test
 from rules.printer import to_source
 from rules.semantics import decided_value, is_listed_bool, list_fields
 from rules.sets import NamedSet, NamedSets
+from rules.years import bind_policy
 
 GUARD: dict[str, Any] = {"kind": "profile"}
 #: Rules hang from the guard in groups of this many, each group behind a key of its own
@@ -60,6 +64,9 @@ GUARD: dict[str, Any] = {"kind": "profile"}
 #: stack of at most 64 alpha nodes passing at once (its ERR_MAX_STACK_SIZE, code 303), so 65
 #: tests passing side by side under the guard alone would refuse the fact.
 GROUP_SIZE = 32
+#: Keys one fact may carry: durable_rules refuses a fact of 253 properties or more (its
+#: ERR_EVENT_MAX_PROPERTIES, code 302); ``sid`` and ``kind`` are two of them.
+FACT_KEYS = 250
 _OPS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", "!=": "$neq"}
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!="}
 _NEGATE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "=": "!=", "!=": "="}
@@ -88,6 +95,23 @@ class FactPlan:
     texts: dict[str, tuple[str, int | None]] = field(default_factory=dict)
     groups: int = 0  # rule groups (:data:`GROUP_SIZE`): keys g0... of every fact
     _term_keys: dict[tuple[ast.Expr, int], str] = field(default_factory=dict)
+
+    @property
+    def keys(self) -> int:
+        """The most keys a fact of this plan carries (a known value each, and the guard's)."""
+        return 2 + self.groups + len(self.fields) + len(self.terms) + len(self.texts)
+
+
+class FactTooWideError(EventError):
+    """The policies need more keys in one fact than durable_rules accepts."""
+
+    def __init__(self, entity: str, plan: FactPlan, *, policies: int) -> None:
+        self.keys = plan.keys
+        who = {"enterprise": "企业", "person": "个人"}.get(entity, entity)
+        super().__init__(
+            f"事件引擎的每个事实至多容纳 {FACT_KEYS} 个键，这 {policies} 项{who}政策需要 "
+            f"{plan.keys} 个（字段 {len(plan.fields)}、计算项 {len(plan.terms)}、文本前缀 "
+            f"{len(plan.texts)}、规则组 {plan.groups}）；请把政策分到几个事件引擎中运行")
 
 
 def field_key(name: str) -> str:
@@ -205,7 +229,12 @@ class _Compiler:
             rkey = self.key(right, policy)
             if rkey is None:
                 return UNKNOWN_PAIR
+            # a comparison with another key ({"$m": k}) where k is absent passes in
+            # durable_rules, both ways: the other key must be there for either to hold
+            there = Test({"$ex": {rkey: 1}})
             rhs = {"$m": rkey}
+            return (conj([_test(op, lkey, rhs), there]),
+                    conj([_test(_NEGATE[op], lkey, rhs), there]))
         return _test(op, lkey, rhs), _test(_NEGATE[op], lkey, rhs)
 
     def set_member(self, base: str, named: NamedSet) -> Pair:
@@ -251,6 +280,18 @@ class _Compiler:
             else:
                 f = disj([f, absent])
         return t, f
+
+    def by_mask(self, test: PossibleTest, t: Formula, f: Formula) -> Pair:
+        """The exact test when the tag is in the fact, else its possible-set mask
+        (:mod:`rules.possible`): equality tests on the mask, no bitwise operator."""
+        self.plan.fields.add(test.column)
+        absent = Test({"$nex": {field_key(test.field): 1}})
+        key = field_key(test.column)
+        within = disj(Test({key: m}) for m in test.within)
+        outside = disj(Test({key: m}) for m in test.outside)
+        if test.negated:
+            within, outside = outside, within
+        return disj([t, conj([absent, within])]), disj([f, conj([absent, outside])])
 
     # ---- conditions and trees ---------------------------------------------------------
 
@@ -325,7 +366,11 @@ Membership = Callable[[ast.Expr], Pair]
 
 def _atom(raw: Rule) -> Rule:
     def rule(c: _Compiler, expr: ast.Expr, policy: Policy) -> Pair:
-        return c.guarded(expr, raw(c, expr, policy))
+        t, f = raw(c, expr, policy)
+        test = possible_test(expr, c.catalog, policy.parameters, c.as_of)
+        if test is not None:  # a null tag: decided by its still-possible values
+            t, f = c.by_mask(test, t, f)
+        return c.guarded(expr, (t, f))
 
     return rule
 
@@ -399,7 +444,9 @@ def _compare(c: _Compiler, expr: ast.Compare, policy: Policy) -> Pair:
 
 
 def _in(c: _Compiler, expr: ast.In, policy: Policy) -> Pair:
-    membership: Membership = RULES[type(expr.container)](c, expr.container, policy)
+    membership: Membership | Pair = RULES[type(expr.container)](c, expr.container, policy)
+    if not callable(membership):  # a dated list parameter with no value yet: UNKNOWN
+        return UNKNOWN_PAIR
     t, f = membership(expr.item)
     return (f, t) if expr.negated else (t, f)
 
@@ -433,7 +480,8 @@ def _text_base(c: _Compiler, item: ast.Expr, policy: Policy) -> str | None:
 def _set(c: _Compiler, expr: ast.SetRef, policy: Policy) -> Membership:
     def member(item: ast.Expr) -> Pair:
         base = _text_base(c, item, policy)
-        return UNKNOWN_PAIR if base is None else c.set_member(base, c.sets[expr.name])
+        named = c.sets[expr.name].at(c.as_of)  # the edition in force (rules.sets)
+        return UNKNOWN_PAIR if base is None else c.set_member(base, named)
 
     return member
 
@@ -520,12 +568,14 @@ def compile_ruleset(policies: Iterable[Policy], *, catalog: EntityCatalog, sets:
     references (default: the policies themselves); a referenced policy not in effect on
     ``as_of`` is FALSE, as in the batch compiler. The policies' own effective periods are
     not applied here (see :func:`matcher.evaluate.policies_in_effect`)."""
-    chosen = {p.id: p for p in policies}
-    refs: dict[str, Policy] = dict(library) if library is not None else {}
+    chosen = {p.id: bind_policy(p, as_of) for p in policies}  # yearly fields: year columns
+    refs: dict[str, Policy] = ({pid: bind_policy(p, as_of) for pid, p in library.items()}
+                               if library is not None else {})
     refs.update(chosen)
     refused = [p for p in (batch_only(policy, refs) for policy in chosen.values()) if p]
     if refused:
         raise PolicyError(refused)
+    catalog = for_policies(catalog, refs.values())  # declared conditions (rules.declared)
     compiler = _Compiler(refs, catalog, sets, as_of)
     questions: list[Question] = []
     leaf_fields: dict[str, tuple[tuple[str, frozenset[str]], ...]] = {}
@@ -537,6 +587,8 @@ def compile_ruleset(policies: Iterable[Policy], *, catalog: EntityCatalog, sets:
                                          ast.policies_referenced(leaf.expr)))
             for leaf in policy.conditions)
     compiler.plan.groups = -(-len(_formulas(questions)) // GROUP_SIZE)
+    if compiler.plan.keys > FACT_KEYS:
+        raise FactTooWideError(catalog.name, compiler.plan, policies=len(chosen))
     return CompiledRuleset(entity=catalog.name, as_of=as_of, policies=chosen,
                            questions=tuple(questions), plan=compiler.plan,
                            leaf_fields=leaf_fields, catalog=catalog)

@@ -14,6 +14,12 @@ what is left - or that would pass someone already waiting (``over_budget``) - be
 ``over_budget`` itself, like the batch's waiting list. The batch takes the same locks while it
 writes, so the two paths together never exceed a cap.
 
+Cap groups (:mod:`rules.caps`): after the budgets, the entity's rows of a capped policy are
+allocated by the batch's own :func:`matcher.allocation.apply_caps`, under the group's lock,
+counting the entity's earlier awards (award ledger) and what the group's policies that the
+event engine does not decide (left to the batch) already draw in the store
+(:mod:`store.cap_draws`); the nightly run takes the same locks while it writes.
+
 Each event gets a traceable id ``event-<as_of>-<entity kind>-<hash>`` recorded as the
 entitlements' run id.
 """
@@ -31,11 +37,14 @@ import polars as pl
 from sqlalchemy import Engine, select, tuple_
 from sqlalchemy.orm import Session
 
+from matcher.allocation import apply_caps
+from matcher.award_import import load_ledger
 from matcher.outcomes import OUTCOME_SCHEMA
 from matcher.run_diff import compute_changes, scope
 from rules.model import Policy
 from store import entitlement_bulk
 from store.budget_draws import drawn, lock_budgets
+from store.cap_draws import lock_caps
 from store.db import transaction
 from store.entitlement_bulk import CURRENT_SCHEMA, RunChanges
 from store.entitlements import benefit_period
@@ -109,14 +118,17 @@ def record_outcomes(
     on_changes: ChangesHook | None = None,
     now: dt.datetime | None = None,
     held: bool = False,
+    library: Mapping[str, Policy] | None = None,
 ) -> RunChanges:
     """Write the changes that take the store to ``outcomes`` (the entity's rows of every
     policy in ``policies``; a policy without a row is ineligible) and run ``on_changes``,
     all in one transaction. Returns the changes. ``held``: the entity is held on a data
-    defect — its benefits are held, not revoked, exactly as in the nightly run."""
+    defect — its benefits are held, not revoked, exactly as in the nightly run.
+    ``library``: every policy (default ``policies``), for the members of a cap group that
+    this call does not decide."""
     return record_batch(db, [EntityOutcomes(entity_id, list(outcomes), held)],
                         entity_kind=entity_kind, policies=policies, as_of=as_of,
-                        run_id=run_id, on_changes=on_changes, now=now)
+                        run_id=run_id, on_changes=on_changes, now=now, library=library)
 
 
 def record_batch(
@@ -129,15 +141,17 @@ def record_batch(
     run_id: str,
     on_changes: ChangesHook | None = None,
     now: dt.datetime | None = None,
+    library: Mapping[str, Policy] | None = None,
 ) -> RunChanges:
     """:func:`record_outcomes` of several entities (each at most once) in **one**
     transaction: one read of their entitlements, one diff, one write and one ``on_changes``
     for all of them, recorded under ``run_id``. A consumer that takes the events that
     arrived while it wrote the previous batch pays a transaction per batch, not per event.
 
-    Entities with an eligible amount on a budgeted policy are drawn and written one after
-    the other inside the transaction, so each sees what the batch drew before it (two
-    entities of one batch never exceed a budget together); the rest are diffed together."""
+    Entities with an eligible amount on a budgeted or capped policy are drawn and written
+    one after the other inside the transaction, so each sees what the batch drew before it
+    (two entities of one batch never exceed a budget together); the rest are diffed
+    together."""
     ids = [b.entity_id for b in batch]
     if len(set(ids)) != len(ids):
         raise ValueError(f"expected each entity at most once in a batch, got {len(ids)} "
@@ -146,7 +160,7 @@ def record_batch(
     reason = f"{as_of.isoformat()} 实时事件 {run_id}：不再符合政策条件"
     now = now or utcnow()
     pairs = scope(periods, as_of)
-    budgeted = [b for b in batch if any(_draws(r, policies) for r in b.outcomes)]
+    budgeted = [b for b in batch if any(_draws(r, policies, caps=True) for r in b.outcomes)]
     drawing = {b.entity_id for b in budgeted}
     plain = [b for b in batch if b.entity_id not in drawing]
     parts: list[RunChanges] = []
@@ -155,6 +169,8 @@ def record_batch(
             rows = draw_budgets(session, [dict(r) for r in one.outcomes],
                                 entity_kind=entity_kind, entity_id=one.entity_id,
                                 policies=policies, periods=periods, as_of=as_of)
+            rows = draw_caps(session, rows, entity_kind=entity_kind, entity_id=one.entity_id,
+                             policies=policies, library=library or policies, as_of=as_of)
             parts.append(_write(session, [one], {one.entity_id: rows}, pairs=pairs,
                                 entity_kind=entity_kind, as_of=as_of, reason=reason,
                                 run_id=run_id, now=now, on_changes=on_changes))
@@ -172,9 +188,12 @@ def record_batch(
                       held=sum(c.held for c in parts))
 
 
-def _draws(row: Mapping[str, Any], policies: Mapping[str, Policy]) -> bool:
+def _draws(row: Mapping[str, Any], policies: Mapping[str, Policy], *,
+           caps: bool = False) -> bool:
+    """An eligible known amount of a budgeted policy (``caps``: or of a capped one)."""
+    policy = policies[row["policy_id"]]
     return (row["outcome"] == "eligible" and row["amount_fen"] is not None
-            and policies[row["policy_id"]].budget is not None)
+            and (policy.budget is not None or (caps and policy.cap is not None)))
 
 
 def _write(session: Session, group: Sequence[EntityOutcomes],
@@ -213,3 +232,26 @@ def draw_budgets(session: Session, rows: list[dict[str, Any]], *, entity_kind: s
         if waiting or used + row["amount_fen"] > yuan_to_fen(budget.total):
             row["outcome"] = "over_budget"
     return rows
+
+
+def draw_caps(session: Session, rows: list[dict[str, Any]], *, entity_kind: str,
+              entity_id: str, policies: Mapping[str, Policy], library: Mapping[str, Policy],
+              as_of: dt.date) -> list[dict[str, Any]]:
+    """The entity's rows with its cap groups applied as the batch applies them
+    (:func:`matcher.allocation.apply_caps`), counting in the store, under the groups' locks
+    until the caller's transaction ends: the award ledger's earlier awards of the entity, and
+    what the group's policies this call does not decide draw in their current period
+    (``undecided`` of :func:`matcher.award_import.load_ledger`)."""
+    groups = {policies[r["policy_id"]].cap.group for r in rows  # type: ignore[union-attr]
+              if r["outcome"] == "eligible" and r["amount_fen"] is not None
+              and policies[r["policy_id"]].cap is not None}
+    if not groups:
+        return rows
+    lock_caps(session, entity_kind, groups)
+    members = {pid: p for pid, p in {**library, **policies}.items()
+               if p.entity == entity_kind and p.cap is not None and p.cap.group in groups}
+    ledger = load_ledger(session, entity_kind=entity_kind, library=members.values(),
+                         as_of=as_of, entity_id=entity_id,
+                         undecided=[p for pid, p in members.items() if pid not in policies])
+    frame = pl.DataFrame(rows, schema=OUTCOME_SCHEMA)
+    return apply_caps(frame, members, as_of=as_of, ledger=ledger).to_dicts()

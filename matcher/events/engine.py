@@ -49,8 +49,10 @@ from matcher.events.ruleset import DurableRuleset
 from matcher.events.triggers import TriggerMatcher
 from matcher.events.values import value_of
 from matcher.outcomes import OUTCOME_SCHEMA
-from profiles.catalog import HELD_FIELDS, load_catalog
+from profiles.catalog import HELD_FIELDS, load_catalog, split_year_column
 from profiles.derive import derive
+from rules.amount_branches import NO_BRANCH, agreed, case_branches, tier_branches
+from rules.declared import for_policies
 from rules.model import CaseAmount, FormulaAmount, Policy, TierAmount
 from rules.sets import NamedSets
 from store.money import yuan_to_fen
@@ -87,9 +89,12 @@ class EventEngine:
         every, self.sets = _policies_and_sets(policies, sets)
         self.entity = entity
         self.as_of = as_of
-        self.catalog = load_catalog().entity(entity)
+        # the policies' declared conditions are catalog fields too (rules.declared)
+        self.catalog = for_policies(load_catalog().entity(entity), every)
         self.key = self.catalog.key
         library = {p.id: p for p in every}
+        #: every policy given, by id (cap groups span policies left to the batch)
+        self.library = library
         chosen = policies_in_effect(every, entity=entity, as_of=as_of)
         #: policies left to the nightly batch, with the located reason (aggregates over
         #: related entities: see README)
@@ -156,6 +161,9 @@ class EventEngine:
         until one of their inputs changes (then UNKNOWN: the model does not run here)."""
         passed = [f.name for f in self.catalog.fields
                   if f.kind == "derived" and f.name in frame.columns]
+        # year columns of yearly fields (rules.years) travel like passed-through tags: no
+        # derived input changes them
+        passed += [c for c in frame.columns if split_year_column(c) and c in self.catalog]
         names = [f.name for f in self.base_fields if f.name in frame.columns] + passed
         part = frame.select(names)
         start = 0 if self._frame is None else self._frame.height
@@ -363,23 +371,16 @@ class EventEngine:
         rule = policy.amount.rule
         if isinstance(rule, FormulaAmount):
             return self._value(rule.expr, policy, row)
+        # the branches still possible agree, or the amount is UNKNOWN (rules.amount_branches)
         if isinstance(rule, CaseAmount):
-            for i, case in enumerate(rule.cases):
-                when = True if case.when is None else answers.get(f"case|{policy.id}|{i}")
-                if when is None:
-                    return None
-                if when:
-                    return self._value(case.value, policy, row)
-            return None
+            whens = [True if case.when is None else answers.get(f"case|{policy.id}|{i}")
+                     for i, case in enumerate(rule.cases)]
+            return agreed(None if i == NO_BRANCH else self._value(rule.cases[i].value, policy, row)
+                          for i in case_branches(whens))
         assert isinstance(rule, TierAmount)
-        chosen = None
-        for i, tier in enumerate(rule.tiers):
-            met = answers.get(f"tier|{policy.id}|{i}")
-            if met is None:
-                return None
-            if met:
-                chosen = tier
-        return None if chosen is None else self._value(chosen.value, policy, row)
+        meets = [answers.get(f"tier|{policy.id}|{i}") for i in range(len(rule.tiers))]
+        return agreed(None if i == NO_BRANCH else self._value(rule.tiers[i].value, policy, row)
+                      for i in tier_branches(meets))
 
     def _unknown_fields(self, pid: str, row: Mapping[str, Any],
                         answers: Mapping[str, bool]) -> list[str]:
@@ -401,8 +402,8 @@ class EventEngine:
                     missing = {i for i in field.inputs if null(i)}
                     flagged |= missing or {name}
                 else:
-                    flagged.add(name)
-        return [f.name for f in self.catalog.fields if f.name in flagged]
+                    flagged.add(field.series or name)  # a year column: its yearly field
+        return [name for name in self.catalog.reported_names if name in flagged]
 
     # ---- results ----------------------------------------------------------------------
 

@@ -37,6 +37,7 @@ from profiles.synth.links import employment_links, households
 from profiles.synth.national import add_enterprise_fields, add_person_fields
 from profiles.synth.persons import persons as make_persons
 from profiles.synth.tax_relief import add_enterprise_tax_fields, add_person_deduction_fields
+from profiles.synth.yearly import yearly_panel
 
 LABELS_FILE = "labels.csv"
 """The labelled chain-tag sample written beside the enterprise extracts."""
@@ -66,6 +67,8 @@ FILE_STYLES: dict[str, dict[str, tuple[str, str]]] = {
         "退役军人事务": ("gb18030", "label"),
         "住建": ("utf-8", "label"),
         "医保": ("gb18030", "name"),
+        "税务": ("utf-8", "label"),
+        "市场监管": ("utf-8", "label"),
     },
 }
 
@@ -162,6 +165,26 @@ def _write(texts: dict[str, pl.DataFrame], entity: str, out_dir: Path) -> list[S
     return files
 
 
+def _write_yearly(frames: dict[str, pl.DataFrame], out_dir: Path, *, seed: int, step: int,
+                  reference: date, bad_rows: int) -> SynthFile:
+    """The 税务 panel of annual figures (``profiles.yearly``), GB18030 with Chinese headers
+    like the scalar 税务 extract; with ``bad_rows``, one revenue cell is not a number."""
+    rng = np.random.default_rng([seed, step, 17])  # the other extracts stay as they were
+    panel = yearly_panel(rng, frames["税务"], frames["市场监管"]["founded_on"],
+                         reference=reference)
+    text = _as_text(panel, yes_no=True)
+    if bad_rows and text.height:
+        row = int(rng.integers(0, text.height))
+        text = text.with_columns(pl.when(pl.int_range(pl.len()) == row).then(pl.lit("约300万"))
+                                 .otherwise(pl.col("operating_revenue"))
+                                 .alias("operating_revenue"))
+    cat = load_catalog().entity("enterprise")
+    text = text.rename({c: "年度" if c == "year" else cat.field(c).label for c in text.columns})
+    path = out_dir / "yearly_enterprise_税务.csv"
+    path.write_bytes(text.write_csv(null_value="").encode("gb18030"))
+    return SynthFile(path=path, rows=text.height, encoding="gb18030")
+
+
 def _write_links(made: dict[str, dict[str, pl.DataFrame]], out_dir: Path, *,
                  rng: np.random.Generator, reference: date) -> list[SynthFile]:
     """The household register (with persons) and employment links (with both)."""
@@ -232,6 +255,9 @@ def synthesize(
         if bad_rows:
             _corrupt(texts, entity, bad_rows, np.random.default_rng([seed, step, 99]))
         files.extend(_write(texts, entity, out_dir))
+        if entity == "enterprise":
+            files.append(_write_yearly(frames, out_dir, seed=seed, step=step,
+                                       reference=reference, bad_rows=bad_rows))
         if progress:
             progress(entity, step + 1, len(plan))
     files.extend(_write_links(made, out_dir, rng=np.random.default_rng([seed, len(plan)]),

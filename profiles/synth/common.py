@@ -17,8 +17,9 @@ CITY_SHARES: dict[str, float] = {
 
 
 #: The districts synthetic entities live in: every district of 北京, 上海, 广州 and 深圳, and a
-#: few of 西安, 咸阳 (杨陵区) and 乌鲁木齐. The national table (:mod:`profiles.regions`) holds
-#: every county of China; populations are drawn from these so that they stay the same.
+#: few of 西安, 咸阳 (杨陵区), 乌鲁木齐 and 喀什 (南疆, one of the 新疆困难地区). The national
+#: table (:mod:`profiles.regions`) holds every county of China; populations are drawn from
+#: these so that they stay the same.
 SYNTH_DISTRICTS: tuple[str, ...] = (
     "110101", "110102", "110105", "110106", "110107", "110108", "110109", "110111", "110112",
     "110113", "110114", "110115", "110116", "110117", "110118", "110119",
@@ -28,7 +29,7 @@ SYNTH_DISTRICTS: tuple[str, ...] = (
     "440117", "440118",
     "440303", "440304", "440305", "440306", "440307", "440308", "440309", "440310", "440311",
     "610102", "610103", "610104", "610113", "610403",
-    "650102", "650103", "650104", "650105",
+    "650102", "650103", "650104", "650105", "653101",
 )
 
 

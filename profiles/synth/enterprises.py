@@ -180,12 +180,26 @@ def enterprises(
     )
     return {
         "市场监管": with_missing(rng, registry, keep=("uscc", "serious_dishonesty")),
-        "税务": with_missing(rng, tax, keep=("uscc",)),
+        "税务": _with_restricted_answer(rng, with_missing(rng, tax, keep=("uscc",)), codes),
         "科技": _science(rng, uscc, does_rd, employees, revenue, reference),
         "工信": _recognitions(rng, uscc, does_rd, employees, reference),
         "人社": _social_insurance(rng, uscc, employees, age_days),
         LABELS: labels,
     }
+
+
+def _with_restricted_answer(rng: np.random.Generator, tax: pl.DataFrame,
+                            codes: pl.Series) -> pl.DataFrame:
+    """The answer on the annual CIT return to 从事国家限制或禁止行业: yes for a rare firm
+    (and for 卷烟制造, 1620, under the tobacco monopoly), no for the rest, blank for about 4 %
+    (not filed yet). Drawn from a child generator: the other columns stay as they were."""
+    child = rng.spawn(1)[0]
+    n = tax.height
+    yes = (child.random(n) < 0.003) | codes.str.starts_with("1620").to_numpy()
+    blank = child.random(n) < 0.04
+    answer = pl.Series("restricted_industry", yes, dtype=pl.Boolean)
+    return tax.with_columns(pl.when(pl.Series(blank)).then(None).otherwise(answer)
+                            .alias("restricted_industry"))
 
 
 def _science(

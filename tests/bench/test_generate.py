@@ -12,6 +12,7 @@ from bench.generate import (
     generate_policies,
     generate_profiles,
 )
+from profiles.possible import MASK_DTYPE, possible_column
 from rules import ast as A
 
 
@@ -23,8 +24,11 @@ def test_same_seed_gives_same_profiles_and_policies() -> None:
 
 def test_profile_columns_have_catalog_dtypes() -> None:
     frame = generate_profiles(200, seed=1)
+    masks = {possible_column(f.name) for f in catalog().fields if f.possible}
+    assert masks <= set(frame.columns)
     for name, dtype in frame.schema.items():
-        assert dtype == DTYPES[catalog().field(name).type], name
+        want = MASK_DTYPE if name in masks else DTYPES[catalog().field(name).type]
+        assert dtype == want, name
 
 
 def test_ordinary_base_columns_miss_three_to_five_percent() -> None:

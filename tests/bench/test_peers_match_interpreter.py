@@ -7,14 +7,26 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.generate import AS_OF, bench_sets, catalog, generate_policies, generate_profiles
+from bench.generate import (
+    AS_OF,
+    bench_sets,
+    catalog,
+    generate_households,
+    generate_links,
+    generate_person_policies,
+    generate_policies,
+    generate_profiles,
+)
 from bench.peers import duckdb_sql, numpy_eval
+from profiles.catalog import load_catalog
+from profiles.possible import MASK_DTYPE
+from profiles.relations import RelatedFrame, rows_with_members
 from rules.interpret import evaluate_policy
 from rules.model import Policy
 
@@ -22,14 +34,17 @@ SETTINGS = settings(max_examples=15, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
-def reference(frame: pl.DataFrame, policies: Sequence[Policy]) -> pl.DataFrame:
+def reference(frame: pl.DataFrame, policies: Sequence[Policy], *,
+              related: Mapping[str, RelatedFrame] | None = None, entity: str = "enterprise",
+              as_of: dt.date = AS_OF) -> pl.DataFrame:
     """The interpreter's answers as a wide frame shaped like the peers' output."""
     library = {p.id: p for p in policies}
-    rows = frame.to_dicts()
+    cat = load_catalog().entity(entity)
+    rows = rows_with_members(frame, cat.key, related or {})
     columns: dict[str, list[object]] = {}
     for policy in policies:
-        results = [evaluate_policy(policy, row, catalog=catalog(), sets=bench_sets(),
-                                   as_of=AS_OF, library=library) for row in rows]
+        results = [evaluate_policy(policy, row, catalog=cat, sets=bench_sets(),
+                                   as_of=as_of, library=library) for row in rows]
         columns[policy.id] = [r.truth for r in results]
         if policy.amount is not None:
             columns[policy.id + ".amount"] = [r.amount for r in results]
@@ -58,6 +73,33 @@ def check_all_peers(frame: pl.DataFrame, policies: Sequence[Policy]) -> None:
 
 @SETTINGS
 @given(policy_seed=st.integers(0, 2**31), profile_seed=st.integers(0, 2**31))
+def test_peers_equal_interpreter_on_generated_aggregates_over_hires(
+        policy_seed: int, profile_seed: int) -> None:
+    policies = generate_policies(6, seed=policy_seed, related=True)
+    frame = generate_profiles(40, seed=profile_seed)
+    links = generate_links(frame, seed=profile_seed + 1, mean_links=2.5)
+    want = reference(frame, policies, related=links)
+    for name, peer in (("duckdb", duckdb_sql), ("numpy", numpy_eval)):
+        got = peer.evaluate(frame, policies, catalog=catalog(), sets=bench_sets(),
+                            as_of=AS_OF, related=links)
+        assert_same(got, want, name)
+
+
+@SETTINGS
+@given(policy_seed=st.integers(0, 2**31), people_seed=st.integers(0, 2**31))
+def test_peers_equal_interpreter_on_generated_aggregates_over_households(
+        policy_seed: int, people_seed: int) -> None:
+    persons, related = generate_households(15, seed=people_seed)
+    policies = generate_person_policies(5, seed=policy_seed)
+    want = reference(persons, policies, related=related, entity="person")
+    for name, peer in (("duckdb", duckdb_sql), ("numpy", numpy_eval)):
+        got = peer.evaluate(persons, policies, catalog=load_catalog().entity("person"),
+                            sets=bench_sets(), as_of=AS_OF, related=related)
+        assert_same(got, want, name)
+
+
+@SETTINGS
+@given(policy_seed=st.integers(0, 2**31), profile_seed=st.integers(0, 2**31))
 def test_peers_equal_interpreter_on_generated_profiles(policy_seed: int,
                                                        profile_seed: int) -> None:
     policies = generate_policies(6, seed=policy_seed)
@@ -82,6 +124,8 @@ _STRINGS: dict[str, list[str]] = {
 
 
 def _column_values(name: str, dtype: pl.DataType) -> st.SearchStrategy[object]:
+    if dtype == MASK_DTYPE:  # a tag's still-possible values (profiles.possible)
+        return st.one_of(st.none(), st.integers(0, 15))
     if dtype == pl.String:
         field = catalog().field(name) if name in catalog() else None
         options = _STRINGS.get(name) or list(field.values or ()) if field else ["x"]

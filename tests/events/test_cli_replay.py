@@ -34,6 +34,7 @@ def write_inputs(tmp_path: Path) -> tuple[Path, Path]:
     pl.DataFrame({
         "uscc": [E1, E2], "status": ["存续", "存续"], "industry_code": ["6510", "3911"],
         "employees": ["20", "500"], "annual_taxable_income": ["1000000", "9000000"],
+        "restricted_industry": ["false", "false"],
         "total_assets": ["1000000", "90000000"], "district": ["440106", "310115"],
     }).write_csv(profiles)
     events = tmp_path / "events.jsonl"
@@ -82,6 +83,7 @@ def test_replay_equals_match_on_the_final_profiles(tmp_path):
     pl.DataFrame({
         "uscc": [E1, E2], "status": ["存续", "存续"], "industry_code": ["6510", "3911"],
         "employees": ["20", "200"], "annual_taxable_income": ["1000000", None],
+        "restricted_industry": ["false", "false"],
         "total_assets": ["1000000", "40000000"], "district": ["440106", "310115"],
         "graduate_hires": ["2", None],
     }).write_csv(final)

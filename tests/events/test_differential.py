@@ -143,3 +143,15 @@ def test_updates_of_several_entities_at_once_equal_the_batch(rows, as_of, change
         batch = match_frame(frame, entity="enterprise", policies=policies, as_of=as_of,
                             sets=library.sets)
         assert_same_outcomes(engine.outcomes(), batch)
+
+
+def test_a_comparison_with_an_unknown_right_hand_term_is_unknown(library):
+    # durable_rules compares a field with an absent right-hand key as if it held a value:
+    # both the TRUE and the FALSE rule fired (software_vat_monthly > software_sales_monthly
+    # * burden with the sales unknown); the right side must be present, as the left must
+    with EventEngine(library, entity="enterprise", as_of=dt.date(2025, 9, 30)) as engine:
+        rows = engine.upsert("91440101MA5CXXXX1X", {
+            "status": "存续", "vat_taxpayer_type": "一般纳税人",
+            "software_vat_monthly": 5_000.0, "software_sales_monthly": None})
+    got = {r["policy_id"]: r for r in rows}["vat-software-refund"]
+    assert got["outcome"] == "undetermined" and got["amount_fen"] is None

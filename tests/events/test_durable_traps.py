@@ -105,7 +105,7 @@ def test_catalog_types_make_numbers_compare_as_numbers():
     lib = bundled_library()
     with EventEngine([lib["cit-small-low-profit"]], entity="enterprise", as_of=AS_OF,
                      sets=lib.sets) as eng:
-        row = {"status": "存续", "industry_code": "6510", "annual_taxable_income": 9.0,
+        row = {"status": "存续", "restricted_industry": False, "annual_taxable_income": 9.0,
                "employees": 9, "total_assets": 10.0}
         (out,) = eng.upsert("e1", row)
         assert out["outcome"] == "eligible"  # 9 <= 300 numerically (as text '9' > '300')
@@ -116,6 +116,29 @@ def test_a_missing_field_fails_every_comparison_even_not_equal():
                              "seen": one_rule({"kind": "p"})})
     run_raw(rs, {"sid": "a", "kind": "p"})
     assert fired == ["seen"]
+
+
+def test_a_comparison_with_an_absent_key_passes_both_ways():
+    rs, fired = raw_ruleset({"gt": one_rule({"$gt": {"x": {"$m": "y"}}}),
+                             "le": one_rule({"$lte": {"x": {"$m": "y"}}}),
+                             "seen": one_rule({"kind": "p"})})
+    run_raw(rs, {"sid": "a", "kind": "p", "x": 5})
+    assert sorted(fired) == ["gt", "le", "seen"]  # the trap: y absent, x > y and x <= y
+
+
+def test_a_field_compared_with_an_unknown_term_is_unknown_not_a_failure():
+    # software_vat_monthly > software_sales_monthly * burden, the sales not known: the
+    # term is absent from the fact, so the comparison is UNKNOWN (it raised EngineFailure,
+    # both rules having fired)
+    lib = bundled_library()
+    row = {"status": "存续", "vat_taxpayer_type": "一般纳税人", "software_vat_monthly": 100.0}
+    with EventEngine([lib["vat-software-refund"]], entity="enterprise", as_of=AS_OF,
+                     sets=lib.sets) as eng:
+        (out,) = eng.upsert("e1", row)
+        assert out["outcome"] == "undetermined"
+        assert out["unknown_fields"] == ["software_sales_monthly"]
+        (out,) = eng.upsert("e1", {**row, "software_sales_monthly": 1000.0})
+        assert (out["outcome"], out["amount_fen"]) == ("eligible", 70_00)  # 100 - 1000 × 3%
 
 
 def test_a_missing_field_is_unknown_because_neither_rule_fires():

@@ -28,6 +28,7 @@ def write_inputs(folder: Path) -> tuple[Path, Path, int]:
     pl.DataFrame({
         "uscc": ENTITIES, "status": ["存续"] * 6, "industry_code": ["6510"] * 6,
         "employees": ["20"] * 6, "annual_taxable_income": ["1000000"] * 6,
+        "restricted_industry": ["false"] * 6,
         "total_assets": ["1000000"] * 6, "district": ["440106"] * 6,
     }).write_csv(profiles)
     lines = []

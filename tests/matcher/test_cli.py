@@ -17,7 +17,7 @@ GOOD_A = valid_uscc("9144010600000000")
 GOOD_B = valid_uscc("9144010600000001")
 COLUMNS = ["uscc", "name", "district", "industry_code", "founded_on", "status", "employees",
            "operating_revenue", "total_assets", "annual_taxable_income", "vat_taxpayer_type",
-           "monthly_sales"]
+           "monthly_sales", "restricted_industry"]
 
 
 def write_csv(path: Path, rows: list[list[str]], *, encoding: str = "utf-8") -> None:
@@ -31,13 +31,13 @@ def sample(tmp_path: Path, *, encoding: str = "utf-8") -> Path:
     path = tmp_path / "profiles.csv"
     write_csv(path, [
         [GOOD_A, "广州甲科技有限公司", "440106", "6510", "2015-03-01", "存续", "80", "30000000",
-         "20000000", "1200000", "小规模纳税人", "90000"],
+         "20000000", "1200000", "小规模纳税人", "90000", "false"],
         [GOOD_B, "广州乙贸易有限公司", "440106", "5110", "2019-05-01", "存续", "12", "8000000",
-         "3000000", "3500000", "一般纳税人", ""],
+         "3000000", "3500000", "一般纳税人", "", "false"],
         ["91440106000000000X", "坏校验码公司", "440106", "5110", "2019-05-01", "存续", "12",
-         "1", "1", "1", "一般纳税人", "1"],
+         "1", "1", "1", "一般纳税人", "1", "false"],
         [valid_uscc("9144010600000002"), "负人数公司", "440106", "5110", "2019-05-01", "存续",
-         "-3", "1", "1", "1", "一般纳税人", "1"],
+         "-3", "1", "1", "1", "一般纳税人", "1", "false"],
     ], encoding=encoding)
     return path
 

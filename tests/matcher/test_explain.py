@@ -75,7 +75,8 @@ def test_range_condition_reports_the_distance_to_the_failing_bound(library):
                              sets=library.sets)
         income = next(c for c in e.conditions if c.fields == ("annual_taxable_income",))
         distances[eid] = (income.truth, income.distance)
-    assert distances == {"E1": (False, 500_000.0), "E2": (False, 20_000.0), "E3": (True, 0.0)}
+    # no lower bound (第五条): a loss-making firm meets the income condition
+    assert distances == {"E1": (False, 500_000.0), "E2": (True, 0.0), "E3": (True, 0.0)}
 
 
 def test_list_type_empty_reads_not_listed_and_is_a_decided_value(library):
@@ -92,13 +93,15 @@ def test_list_type_empty_reads_not_listed_and_is_a_decided_value(library):
 
 
 def test_options_of_a_satisfied_any_group_are_not_used_never_failed(library):
-    # revenue under 5000万 with an R&D ratio of 6%: the first option holds, the two others
-    # (bigger firms) do not apply to this firm and must not read as failures
+    # revenue under 5000万 with an R&D ratio of 6% over three years: the first option holds,
+    # the two others (bigger firms) do not apply to this firm and must not read as failures
+    years = {f"{s}_y{y}": v for y in (2022, 2023, 2024)
+             for s, v in (("operating_revenue", 10_000_000.0), ("rd_expense", 600_000.0))}
     frame = enterprise_frame([{"uscc": "E1", "status": "存续", "industry_code": "6510",
                                "founded_on": dt.date(2015, 1, 1), "employees": 40,
                                "tech_staff": 10, "operating_revenue": 10_000_000.0,
                                "rd_expense": 600_000.0, "high_tech_revenue": 8_000_000.0,
-                               "total_assets": 5e6}], as_of=AS_OF)
+                               "total_assets": 5e6, **years}], as_of=AS_OF)
     [e] = explain_entity(frame, entity="enterprise", policies=library.policies.values(),
                          as_of=AS_OF, entity_id="E1", policy_id="high-tech-enterprise",
                          sets=library.sets)

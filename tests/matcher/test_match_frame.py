@@ -17,6 +17,7 @@ SMALL_FIRM = {
     "founded_on": dt.date(2015, 3, 1), "employees": 80, "operating_revenue": 30_000_000.0,
     "total_assets": 20_000_000.0, "annual_taxable_income": 1_200_000.0,
     "vat_taxpayer_type": "一般纳税人", "monthly_sales": 2_500_000.0, "rd_expense": 0.0,
+    "restricted_industry": False,
     "insured_employees": 80, "ui_paid_months": 36, "ui_paid_last_year": 40_000.0,
     "layoffs_last_year": 0, "graduate_hires": 0,
 }
@@ -62,8 +63,10 @@ def test_ineligible_pairs_are_not_listed(library):
 
 
 def test_declared_condition_leaves_high_tech_undetermined_and_asks_for_it(library):
+    years = {f"{s}_y{y}": v for y in (2022, 2023, 2024)
+             for s, v in (("operating_revenue", 30_000_000.0), ("rd_expense", 3_000_000.0))}
     firm = {**SMALL_FIRM, "rd_expense": 3_000_000.0, "tech_staff": 20,
-            "high_tech_revenue": 25_000_000.0}
+            "high_tech_revenue": 25_000_000.0, **years}
     row = outcomes_of(enterprise_frame([firm], as_of=AS_OF), library, "enterprise")[
         ("E1", "high-tech-enterprise")
     ]

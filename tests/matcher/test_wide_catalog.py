@@ -12,16 +12,21 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from typer.testing import CliRunner
 
+import matcher.events.compiler as compiler
 import profiles.catalog as catalog_module
+from api.cli import app
 from matcher.evaluate import make_plan, match_frame, match_lean
+from matcher.events.compiler import FactTooWideError
 from matcher.events.engine import EventEngine
 from matcher.explain import explain_many
 from matcher.lean import decode
+from matcher.partitioned import outcomes_part, read_lean
 from profiles.catalog import Field, load_catalog
 from profiles.derive import derive
 from profiles.ingest import complete
-from rules.loader import load_library
+from rules.loader import bundled_library, load_library
 
 AS_OF = dt.date(2025, 10, 1)
 WIDE = 150  # fields of the enterprise catalog in this test
@@ -138,7 +143,6 @@ def test_event_engine_lists_unknown_fields_past_64(wide_catalog, tmp_path):
 def test_a_partitioned_run_reads_back_every_mask_word(wide_catalog, tmp_path):
     """A run writes each partition's lean outcomes to Parquet and decodes them later: the
     second mask word travels with the first."""
-    from matcher.partitioned import outcomes_part, read_lean
 
     lib = _library(tmp_path, wide_catalog)
     frame, unknown = _rows(wide_catalog)
@@ -157,10 +161,39 @@ def test_a_partitioned_run_reads_back_every_mask_word(wide_catalog, tmp_path):
 def test_the_bundled_library_needs_one_mask_word_per_row():
     """The mask is local to each policy: a run of the bundled library keeps one UInt64 per
     listed pair, however many fields the catalog holds."""
-    from rules.loader import bundled_library
-
     lib = bundled_library()
     for entity in ("enterprise", "person"):
         plan = make_plan(lib.policies.values(), entity=entity, as_of=AS_OF, sets=lib.sets)
         assert plan.mask_words == 1
         assert max(len(f) for f in plan.mask_fields.values()) <= 64
+
+
+def test_a_fact_wider_than_the_event_engine_holds_is_refused_when_compiled(
+        wide_catalog, tmp_path, monkeypatch):
+    """durable_rules refuses a fact of 253 keys or more with a bare error code; the engine
+    refuses such a plan up front, saying what it needs."""
+
+    lib = _library(tmp_path, wide_catalog)
+    monkeypatch.setattr(compiler, "FACT_KEYS", 60)  # the 70 fields do not fit in 60 keys
+    with pytest.raises(FactTooWideError, match=r"至多容纳 60 个键.*需要 77 个（字段 70"):
+        EventEngine(lib, entity="enterprise", as_of=AS_OF)
+
+
+def test_events_replay_says_why_it_cannot_hold_a_too_wide_library(
+        wide_catalog, tmp_path, monkeypatch):
+
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    _library(policies, wide_catalog)
+    profiles = tmp_path / "profiles.csv"
+    pl.DataFrame({"uscc": ["91440101000000011X"], "status": ["存续"]}).write_csv(profiles)
+    events = tmp_path / "events.jsonl"
+    events.write_text("", encoding="utf-8")
+    monkeypatch.setattr(compiler, "FACT_KEYS", 60)
+    result = CliRunner().invoke(app, [
+        "events", "replay", "--entity", "enterprise", "--profiles", str(profiles),
+        "--events", str(events), "--as-of", AS_OF.isoformat(), "--out",
+        str(tmp_path / "out.csv"), "--policies", str(policies)])
+    assert result.exit_code == 2
+    assert "至多容纳 60 个键" in result.output and "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

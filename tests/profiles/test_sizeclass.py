@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from profiles.sizeclass import industry_expr, size_class_expr, with_size_class
+from profiles.possible import members
+from profiles.sizeclass import SIZE_CLASSES, industry_expr, size_class_expr, with_size_class
 
 # industry, a 4-digit code of that row, sme_if, medium, small, micro (Y, Z in 万元)
 TABLE = [
@@ -253,8 +254,15 @@ def test_industrial_firm_under_3m_revenue_is_micro_whatever_its_headcount() -> N
 
 def test_unknown_inputs_that_matter_leave_the_class_undecided() -> None:
     assert classify("3911", [{"X": None, "Y": 3_000_000.0, "Z": None}]) == [None]
-    assert classify(None, [{"X": 5, "Y": 1.0, "Z": 1.0}]) == [None]
-    assert classify("99x9", [{"X": 5, "Y": 1.0, "Z": 1.0}]) == [None]
+    assert classify(None, [{"X": 500, "Y": 5e7, "Z": 5e7}]) == [None]
+    assert classify("99x9", [{"X": 500, "Y": 5e7, "Z": 5e7}]) == [None]
+
+
+def test_a_firm_tiny_on_every_indicator_is_micro_whatever_its_industry() -> None:
+    # under every row of the table: the known inputs decide it (DESIGN §5)
+    assert classify(None, [{"X": 5, "Y": 1.0, "Z": 1.0}]) == ["微型"]
+    assert classify("99x9", [{"X": 3, "Y": 1.0, "Z": None}]) == ["微型"]
+    assert classify(None, [{"X": None, "Y": 1.0, "Z": 1.0}]) == [None]  # 批发业: X < 5
 
 
 def test_size_class_of_a_large_known_firm_is_decided_without_assets() -> None:
@@ -323,3 +331,53 @@ def test_expression_form_gives_the_same_classes_under_other_column_names() -> No
         industry_code="code", employees="x", operating_revenue="y", total_assets="z"
     )
     assert frame.select(expr).to_series().to_list() == ["中型", "微型", "中型"]
+
+
+# ---- the classes still possible (profiles.possible) ----------------------------------------
+
+
+def _completions(rows: list[tuple[str, ...]], point: Values) -> set[str]:
+    """Every class some completion of the unknown inputs gives, by the reference reading:
+    an unknown indicator takes each threshold of the rows, one unit below it, 0 and a huge
+    value (enough: classes change only at thresholds)."""
+    found: set[str] = set()
+    for row in rows:
+        grid = {name: (vals[:-1] if point[name] is None else [point[name]])
+                for name, vals in _boundary_values(row).items()}
+        for name in grid:
+            if point[name] is None:
+                grid[name] = [*grid[name], 1e12]
+        for x, y, z in itertools.product(grid["X"], grid["Y"], grid["Z"]):
+            cls = reference_class(row, {"X": x, "Y": y, "Z": z})
+            assert cls is not None
+            found.add(cls)
+    return found
+
+
+def possible(code: str | None, point: Values) -> set[str]:
+    frame = pl.DataFrame(
+        {"industry_code": [code], "employees": [point["X"]],
+         "operating_revenue": [point["Y"]], "total_assets": [point["Z"]]},
+        schema={"industry_code": pl.String, "employees": pl.Float64,
+                "operating_revenue": pl.Float64, "total_assets": pl.Float64})
+    mask = with_size_class(frame).collect()["size_class__possible"].item()
+    return set(members(SIZE_CLASSES, mask))
+
+
+@settings(max_examples=150, deadline=None)
+@given(row=st.sampled_from([*TABLE, None]), x=st.one_of(st.none(), st.integers(0, 3000)),
+       y=values, z=values)
+def test_the_possible_classes_are_those_of_some_completion_of_the_unknown_inputs(
+    row: tuple[str, ...] | None, x: int | None, y: float | None, z: float | None
+) -> None:
+    point: Values = {"X": x, "Y": y, "Z": z}
+    rows = list(TABLE) if row is None else [row]
+    assert possible(None if row is None else row[1], point) == _completions(rows, point)
+
+
+def test_an_industrial_firm_with_5000wan_revenue_is_an_sme_whatever_its_headcount() -> None:
+    point: Values = {"X": None, "Y": 5e7, "Z": None}
+    assert classify("3911", [point]) == [None]
+    assert possible("3911", point) == {"中型", "小型", "微型"}
+    assert possible("3911", {"X": 1200, "Y": 5e8, "Z": None}) == {"大型"}
+    assert possible("3911", {"X": 800, "Y": 1e6, "Z": None}) == {"微型"}

@@ -12,8 +12,10 @@ import polars as pl
 import pytest
 
 from profiles.catalog import EntityCatalog, load_catalog
+from profiles.possible import MASK_DTYPE, possible_column
 from rules.compile_polars import DTYPES, CompiledPolicy, compile_policies
 from rules.compile_related import attach_related
+from rules.declared import for_policies
 from rules.interpret import evaluate_policy
 from rules.ledger import AwardLedger, join_ledger
 from rules.loader import Library, bundled_library
@@ -29,14 +31,29 @@ class Outcome:
 
 
 def frame(rows: Sequence[dict[str, Any]], catalog: EntityCatalog) -> pl.DataFrame:
-    """A frame with every catalog column (missing keys are null)."""
-    schema = {f.name: DTYPES[f.type] for f in catalog.fields}
+    """A frame with every catalog column (missing keys are null), the year columns of yearly
+    fields the rows carry (``operating_revenue_y2024``), the declared conditions of the
+    bundled policies the rows answer (rules.declared) and the possible-set columns
+    (``size_class__possible``)."""
+    catalog = for_policies(catalog, bundled_library())
+    answered = {k for r in rows for k in r}
+    schema = {f.name: DTYPES[f.type] for f in catalog.fields
+              if f.kind != "declared" or f.name in answered}
+    years = sorted({k for r in rows for k in r if k not in schema and k in catalog})
+    schema.update({k: DTYPES[catalog.field(k).type] for k in years})
+    schema.update({possible_column(f.name): MASK_DTYPE for f in catalog.fields if f.possible})
     return pl.DataFrame([{k: r.get(k) for k in schema} for r in rows], schema=schema)
 
 
 def run_polars(compiled: CompiledPolicy, df: pl.DataFrame,
                related: dict[str, Any] | None = None) -> list[Outcome]:
-    """Outcomes per row; aggregates over related entities read ``related`` (none: UNKNOWN)."""
+    """Outcomes per row; aggregates over related entities read ``related`` (none: UNKNOWN).
+    A declared condition the rows do not answer is a null column, as the plan adds it."""
+    missing = [n for n in sorted(compiled.fields) if n not in df.columns]
+    if missing:
+        catalog = for_policies(load_catalog().entity(compiled.policy.entity), bundled_library())
+        df = df.with_columns(pl.lit(None, dtype=DTYPES[catalog.field(n).type]).alias(n)
+                             for n in missing)
     if compiled.related:
         df = attach_related(df.lazy(), key=_key(compiled),
                             columns=compiled.related, related=related).collect()
@@ -97,6 +114,10 @@ def evaluate(library: Library) -> Evaluate:
         compiled = compile_policies(library.for_entity(policy.entity), catalog=catalog,
                                     sets=library.sets, as_of=as_of)[policy_id]
         df = frame(rows, catalog)
+        absent = [c for c in sorted(compiled.fields) if c not in df.columns]
+        # years no row carries are not on record, as the matcher's prepare_frame adds them
+        df = df.with_columns(pl.lit(None, DTYPES[catalog.field(c).type]).alias(c)
+                             for c in absent)
         if compiled.ledger:  # the award history, joined as the matcher joins it
             df = join_ledger(df.lazy(), ledger or AwardLedger.empty(), compiled.ledger,
                              key=catalog.key, as_of=as_of).collect()

@@ -63,7 +63,7 @@ EXPECTED: dict[str, str] = {
     "实际没有",
     "schema.yaml": "schema.yaml:8:1: [schema] 期望政策的键(id, title, entity, basis, effective, "
     "delivery, parameters, eligibility, amount, exclusivity, budget, description, trigger, "
-    "verification, cap)，实际为 'budgett'；是否应为 'budget'？",
+    "verification, cap, declared)，实际为 'budgett'；是否应为 'budget'？",
     "yaml-error.yaml": "yaml-error.yaml:7:1: [yaml-error] 期望合法的 YAML，实际为 文件已结束，"
     "缺少 ',' 或 '}'",
     "duplicate-id": "duplicate-id/b.yaml:2:5: [duplicate-id] 期望政策 id 不重复，实际为 "

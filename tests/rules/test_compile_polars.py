@@ -45,7 +45,7 @@ def _expr_values(text: str, rows: list[dict], as_of: dt.date = AS_OF) -> list:
 def test_thresholds_are_readable(library) -> None:
     cit = _compiled(library, "cit-small-low-profit")
     assert [c.threshold for c in cit.conditions] == [
-        "= \"存续\"", "不属于 国家限制和禁止行业", "> 0 且 ≤ 300万", "≤ 300", "≤ 5000万"]
+        "= \"存续\"", "= false", "≤ 300万", "≤ 300", "≤ 5000万"]
     gz = _compiled(library, "gz-little-giant-reward")
     assert gz.conditions[0].threshold == "属于 广州市"
 
@@ -61,15 +61,20 @@ def test_distance_says_how_far_from_passing(library) -> None:
 
 def test_fields_include_those_of_referenced_policies(library) -> None:
     six = _compiled(library, "six-taxes-two-fees-half")
-    assert {"vat_taxpayer_type", "annual_taxable_income", "industry_code"} <= six.fields
+    assert {"vat_taxpayer_type", "annual_taxable_income", "restricted_industry",
+            "individual_business"} <= six.fields
     assert six.conditions[1].fields >= {"employees", "total_assets"}
 
 
-def test_declared_fields_compile_to_unknown_without_a_column(library) -> None:
+def test_a_declared_condition_is_unknown_until_declared_then_decides(library) -> None:
+    """拥有核心自主知识产权 is declared in the policy (rules.declared): a null column until the
+    applicant answers, then the answer decides."""
     ht = _compiled(library, "high-tech-enterprise")
     assert "has_core_ip" in ht.fields
-    out = pl.DataFrame({"x": [1]}).select(ht.conditions[1].truth.alias("t"))
-    assert out["t"].to_list() == [None]
+    assert [d.label for d in library["high-tech-enterprise"].declared] == ["拥有核心自主知识产权"]
+    rows = pl.DataFrame({"has_core_ip": [None, True, False]}, schema={"has_core_ip": pl.Boolean})
+    out = rows.select(ht.conditions[1].truth.alias("t"))
+    assert out["t"].to_list() == [None, True, False]
 
 
 def test_division_by_zero_is_unknown() -> None:

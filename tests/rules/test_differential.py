@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from profiles.catalog import Field, load_catalog
+from profiles.possible import possible_column
 from rules.compile_polars import compile_policies
 from rules.interpret import evaluate_policy
 from rules.ledger import AwardLedger, join_ledger
@@ -52,7 +53,10 @@ def _value(f: Field) -> st.SearchStrategy[Any]:
 def _rows(entity: str) -> st.SearchStrategy[list[dict[str, Any]]]:
     catalog = load_catalog().entity(entity)
     fields = [f for f in catalog.fields if f.kind != "declared" and not f.personal]
-    row = st.fixed_dictionaries({f.name: _value(f) for f in fields})
+    draws = {f.name: _value(f) for f in fields}
+    draws.update({possible_column(f.name): st.none() | st.integers(0, (1 << len(f.values)) - 1)
+                  for f in fields if f.possible and f.values})  # a null tag: what is possible
+    row = st.fixed_dictionaries(draws)
     return st.lists(row, min_size=1, max_size=25)
 
 

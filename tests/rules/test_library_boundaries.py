@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 Evaluate = Callable[..., list]
 
-CIT_OK = {"status": "存续", "industry_code": "6510", "annual_taxable_income": 3_000_000.0,
+CIT_OK = {"status": "存续", "restricted_industry": False, "annual_taxable_income": 3_000_000.0,
           "employees": 300, "total_assets": 50_000_000.0}
 
 
@@ -41,14 +41,15 @@ def test_taxable_income_of_exactly_300wan_passes_and_one_more_fails(evaluate: Ev
     out = evaluate("cit-small-low-profit", [
         CIT_OK, {**CIT_OK, "annual_taxable_income": 3_000_001.0},
         {**CIT_OK, "annual_taxable_income": 0.0}])
-    assert truths(out) == [True, False, False]
+    assert truths(out) == [True, False, True]  # no lower bound (第五条)
     assert out[0].amount == 600_000.0
+    assert out[2].amount == 0.0
 
 
 def test_cit_headcount_assets_and_industry_boundaries(evaluate: Evaluate) -> None:
     out = evaluate("cit-small-low-profit", [
         {**CIT_OK, "employees": 301}, {**CIT_OK, "total_assets": 50_000_001.0},
-        {**CIT_OK, "industry_code": "1610"}, {**CIT_OK, "status": "吊销"}])
+        {**CIT_OK, "restricted_industry": True}, {**CIT_OK, "status": "吊销"}])
     assert truths(out) == [False, False, False, False]
 
 
@@ -68,7 +69,7 @@ def test_vat_exemption_at_10wan(evaluate: Evaluate) -> None:
 
 
 def test_six_taxes_follows_the_small_low_profit_outcome_three_valued(evaluate: Evaluate) -> None:
-    general = {**CIT_OK, "vat_taxpayer_type": "一般纳税人"}
+    general = {**CIT_OK, "vat_taxpayer_type": "一般纳税人", "individual_business": False}
     out = evaluate("six-taxes-two-fees-half", [
         {"vat_taxpayer_type": "小规模纳税人"}, general,
         {**general, "annual_taxable_income": None}, {**general, "employees": 301}])
@@ -77,7 +78,7 @@ def test_six_taxes_follows_the_small_low_profit_outcome_three_valued(evaluate: E
 
 
 def test_reference_to_a_policy_out_of_effect_is_false(evaluate: Evaluate) -> None:
-    general = {**CIT_OK, "vat_taxpayer_type": "一般纳税人"}
+    general = {**CIT_OK, "vat_taxpayer_type": "一般纳税人", "individual_business": False}
     out = evaluate("six-taxes-two-fees-half", [general], as_of=dt.date(2028, 1, 1))
     assert truths(out) == [False]
 
@@ -91,8 +92,20 @@ def test_rd_super_deduction_excludes_negative_list_divisions(evaluate: Evaluate)
     assert out[0].amount == 250.0
 
 
-HT = {"years_since_founding": 1, "tech_staff": 10, "employees": 100,
-      "operating_revenue": 50_000_000.0, "rd_ratio": 0.05, "high_tech_revenue": 30_000_000.0}
+def high_tech(revenue: float, rd: float, *, high_tech_revenue: float | None = None,
+              last: int = 2024, **extra: object) -> dict[str, object]:
+    """A firm for 高新技术企业: ``revenue`` and ``rd`` in each of the three accounting years up
+    to ``last`` (the year before the as-of date), the scalar revenue of the last year, and
+    high-tech revenue at 60 % of it unless given."""
+    years = {f"{s}_y{y}": v for y in range(last - 2, last + 1)
+             for s, v in (("operating_revenue", revenue), ("rd_expense", rd))}
+    return {"years_since_founding": 1, "tech_staff": 10, "employees": 100,
+            "operating_revenue": revenue,
+            "high_tech_revenue": revenue * 0.6 if high_tech_revenue is None
+            else high_tech_revenue, **years, **extra}
+
+
+HT = high_tech(50_000_000.0, 2_500_000.0)
 
 
 def test_high_tech_is_at_best_undetermined_because_core_ip_is_declared(
@@ -106,19 +119,33 @@ def test_high_tech_is_at_best_undetermined_because_core_ip_is_declared(
 
 def test_high_tech_rd_ratio_bands(evaluate: Evaluate) -> None:
     rows = [
-        {**HT, "rd_ratio": 0.0499},                                   # ≤5000万 needs 5%
-        {**HT, "operating_revenue": 50_000_001.0, "rd_ratio": 0.04,
-         "high_tech_revenue": 40_000_000.0},                          # band 2 at 4%
-        {**HT, "operating_revenue": 200_000_000.0, "rd_ratio": 0.0399,
-         "high_tech_revenue": 150_000_000.0},                         # 2亿 still band 2
-        {**HT, "operating_revenue": 200_000_001.0, "rd_ratio": 0.03,
-         "high_tech_revenue": 150_000_000.0},                         # above 2亿 at 3%
-        {**HT, "tech_staff": 9},                                      # 9% of staff
-        {**HT, "high_tech_revenue": 29_999_999.0},                    # below 60%
+        high_tech(50_000_000.0, 2_495_000.0),                   # ≤5000万 needs 5%: 4.99%
+        high_tech(50_000_001.0, 2_100_000.0),                   # band 2 at 4.2%
+        high_tech(200_000_000.0, 7_980_000.0),                  # 2亿 still band 2: 3.99%
+        high_tech(200_000_001.0, 6_100_000.0),                  # above 2亿 at 3.05%
+        {**HT, "tech_staff": 9},                                # 9% of staff
+        {**HT, "high_tech_revenue": 29_999_999.0},              # below 60%
         {**HT, "years_since_founding": 0},
     ]
     assert truths(evaluate("high-tech-enterprise", rows)) == [
         False, None, False, None, False, False, False]
+
+
+def test_high_tech_ratio_is_over_three_years_not_the_last_one(evaluate: Evaluate) -> None:
+    """Sum of R&D over sum of revenue of the three accounting years before the as-of date
+    (library.md, corrections): a good last year does not make up for two poor ones, and a
+    year not on record leaves the ratio UNKNOWN, never 0."""
+    poor_then_good = {**HT, "rd_expense_y2022": 500_000.0, "rd_expense_y2023": 500_000.0,
+                      "rd_expense_y2024": 5_000_000.0}              # 6% last year, 4% overall
+    good_then_poor = {**HT, "rd_expense_y2022": 4_000_000.0, "rd_expense_y2023": 3_000_000.0,
+                      "rd_expense_y2024": 1_000_000.0}              # 2% last year, 5.33% overall
+    missing = {**HT, "rd_expense_y2023": None}
+    out = evaluate("high-tech-enterprise", [poor_then_good, good_then_poor, missing])
+    assert [o.conditions["c4"] for o in out] == [False, True, None]
+    assert [o.truth for o in out] == [False, None, None]
+    # the window moves with the as-of date: in 2026 it is 2023-2025, and 2025 is not on record
+    later = evaluate("high-tech-enterprise", [HT], as_of=dt.date(2026, 6, 30))
+    assert later[0].conditions["c4"] is None
 
 
 def test_high_tech_certificate_counts_only_when_more_than_three_years_old(

@@ -95,22 +95,24 @@ def test_pudong_support_is_a_tenth_of_rd_capped(evaluate: Evaluate, policy: str,
                                                cap: float) -> None:
     base = {"district": "310115", field: DAY_AFTER}
     rows = [
-        {**base, "rd_expense": 1_000_000.0},
-        {**base, "rd_expense": cap * 10},            # exactly at the cap
-        {**base, "rd_expense": cap * 10 + 10.0},     # past it
-        {**base, "rd_expense": 0.0},                 # nothing to add: ineligible
-        {**base, "rd_expense": None},                # unknown R&D: undetermined, no amount
-        {**base, field: None, "rd_expense": 1_000_000.0},
+        {**base, "rd_expense_y2025": 1_000_000.0},
+        {**base, "rd_expense_y2025": cap * 10},            # exactly at the cap
+        {**base, "rd_expense_y2025": cap * 10 + 10.0},     # past it
+        {**base, "rd_expense_y2025": 0.0},                 # nothing to add: ineligible
+        {**base, "rd_expense_y2025": None},                # unknown R&D: undetermined, no amount
+        {**base, field: None, "rd_expense_y2025": 1_000_000.0},
+        # the scalar extract's R&D is not "上一年度" of the as-of date: 2025 is not on record
+        {**base, "rd_expense": 1_000_000.0, "rd_expense_y2024": 1_000_000.0},
     ]
     out = evaluate(policy, rows, as_of=AS_OF)
-    assert truths(out) == [True, True, True, False, None, False]
+    assert truths(out) == [True, True, True, False, None, False, None]
     assert amounts(out)[:3] == [100_000.0, cap, cap]
     assert out[4].amount is None
 
 
 def test_pudong_pays_a_firm_new_on_both_lists_only_at_the_national_level(
         evaluate: Evaluate) -> None:
-    both = {"district": "310115", "rd_expense": 1_000_000.0, "little_giant_on": DAY_AFTER,
+    both = {"district": "310115", "rd_expense_y2025": 1_000_000.0, "little_giant_on": DAY_AFTER,
             "specialized_sme_on": DAY_AFTER}
     rows = [both, {**both, "little_giant_on": YEAR_AGO}]
     national = evaluate("sh-pudong-little-giant-support", rows, as_of=AS_OF)

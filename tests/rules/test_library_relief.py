@@ -37,6 +37,8 @@ DISAB = {"status": "存续", "disabled_employees": 2, "disabled_staff_wages": 10
 XJ = {"status": "存续", "district": "653101", "founded_on": dt.date(2024, 5, 1),
       "xj_catalog_revenue_ratio": 0.6, "first_operating_income_on": dt.date(2025, 1, 1),
       "annual_taxable_income": 1_000_000.0}
+BJCARE = {"hukou_district": "110105", "alive": True, "age": 60,
+          "elderly_care_level": "重度失能"}
 SOFT = {"status": "存续", "vat_taxpayer_type": "一般纳税人", "software_sales_monthly": 100_000.0,
         "software_vat_monthly": 5000.0}
 
@@ -187,6 +189,79 @@ CASES: list[tuple[str, str, dict[str, Any], bool | None, Any]] = [
      None, 250_000.0),
     ("xj/xian-not", "xj-hardship-new-enterprise-cit", {**XJ, "district": "610113"}, False,
      None),
+    # 集成电路和工业母机 120%: only the extra 20% over the general 100% (tax value at 25%)
+    ("rd120/listed", "rd-super-deduction-ic-machine-tool",
+     {"status": "存续", "ic_machine_tool_rd_listed": True, "rd_expense": 1_000_000.0},
+     True, 50_000.0),
+    ("rd120/not-listed", "rd-super-deduction-ic-machine-tool",
+     {"status": "存续", "ic_machine_tool_rd_listed": None, "rd_expense": 1_000_000.0},
+     False, None),
+    ("rd120/no-rd", "rd-super-deduction-ic-machine-tool",
+     {"status": "存续", "ic_machine_tool_rd_listed": True, "rd_expense": 0.0}, False, None),
+    ("rd120/unknown-rd", "rd-super-deduction-ic-machine-tool",
+     {"status": "存续", "ic_machine_tool_rd_listed": True, "rd_expense": None}, None, None),
+    # 设备、器具一次性扣除: bought this year; no amount
+    ("equip/bought", "cit-equipment-one-off-deduction",
+     {"status": "存续", "small_equipment_purchased": 80_000.0}, True, None),
+    ("equip/none", "cit-equipment-one-off-deduction",
+     {"status": "存续", "small_equipment_purchased": 0.0}, False, None),
+    ("equip/unknown", "cit-equipment-one-off-deduction",
+     {"status": "存续", "small_equipment_purchased": None}, None, None),
+    # 重点群体个体经营税费扣减: 36 months from the month of registration
+    ("kgb/36th-month", "key-group-business-tax-deduction",
+     {"key_group_startup_certified": True, "own_business_registered_on": dt.date(2023, 12, 1)},
+     True, None),
+    ("kgb/37th-month", "key-group-business-tax-deduction",
+     {"key_group_startup_certified": True, "own_business_registered_on": dt.date(2023, 11, 30)},
+     False, None),
+    ("kgb/not-certified", "key-group-business-tax-deduction",
+     {"key_group_startup_certified": None, "own_business_registered_on": dt.date(2025, 1, 1)},
+     False, None),
+    ("kgb/no-business", "key-group-business-tax-deduction",
+     {"key_group_startup_certified": True, "own_business_registered_on": None}, False, None),
+    ("kgb/registers-tomorrow", "key-group-business-tax-deduction",
+     {"key_group_startup_certified": True, "own_business_registered_on": dt.date(2026, 12, 1)},
+     False, None),
+    # 安置残疾人增值税即征即退 (待核): 不少于10人 and 不低于25%, both inclusive
+    ("dvat/10-of-40", "vat-disabled-staff-refund",
+     {"status": "存续", "disabled_employees": 10, "staff_on_payroll": 40}, None, None),
+    ("dvat/9-of-36", "vat-disabled-staff-refund",
+     {"status": "存续", "disabled_employees": 9, "staff_on_payroll": 36}, False, None),
+    ("dvat/10-of-41", "vat-disabled-staff-refund",
+     {"status": "存续", "disabled_employees": 10, "staff_on_payroll": 41}, False, None),
+    ("dvat/unknown-payroll", "vat-disabled-staff-refund",
+     {"status": "存续", "disabled_employees": 10, "staff_on_payroll": None}, None, None),
+    # 商业健康保险: 据实扣除, at most 2400 a year
+    ("health/some", "iit-health-insurance-deduction", {"health_insurance_premium": 1200.0},
+     True, 1200.0),
+    ("health/2400", "iit-health-insurance-deduction", {"health_insurance_premium": 2400.0},
+     True, 2400.0),
+    ("health/above", "iit-health-insurance-deduction", {"health_insurance_premium": 2400.01},
+     True, 2400.0),
+    ("health/none", "iit-health-insurance-deduction", {"health_insurance_premium": 0.0},
+     False, None),
+    ("health/unknown", "iit-health-insurance-deduction", {"health_insurance_premium": None},
+     None, None),
+    # 北京失能老年人护理补贴 (待核)
+    ("bjcare/severe", "bj-disabled-elderly-care-subsidy", BJCARE, True, 400.0),
+    ("bjcare/moderate", "bj-disabled-elderly-care-subsidy",
+     {**BJCARE, "elderly_care_level": "中度失能"}, False, None),
+    ("bjcare/not-assessed", "bj-disabled-elderly-care-subsidy",
+     {**BJCARE, "elderly_care_level": None}, False, None),
+    ("bjcare/hearing-2", "bj-disabled-elderly-care-subsidy",
+     {**BJCARE, "elderly_care_level": None, "disability_category": "听力",
+      "disability_grade": 2}, True, 200.0),
+    ("bjcare/hearing-3", "bj-disabled-elderly-care-subsidy",
+     {**BJCARE, "elderly_care_level": None, "disability_category": "听力",
+      "disability_grade": 3}, False, None),
+    ("bjcare/mental-3", "bj-disabled-elderly-care-subsidy",
+     {**BJCARE, "elderly_care_level": None, "disability_category": "精神",
+      "disability_grade": 3}, True, 400.0),
+    ("bjcare/age-59", "bj-disabled-elderly-care-subsidy", {**BJCARE, "age": 59}, False, None),
+    ("bjcare/age-unknown", "bj-disabled-elderly-care-subsidy", {**BJCARE, "age": None},
+     None, 400.0),
+    ("bjcare/shanghai", "bj-disabled-elderly-care-subsidy",
+     {**BJCARE, "hukou_district": "310101"}, False, None),
     # 个人养老金 (待核): 据实扣除, at most 12000 a year
     ("pension/some", "iit-personal-pension-deduction", {"personal_pension_paid": 5000.0},
      True, 5000.0),
@@ -252,7 +327,8 @@ def test_amounts_are_deductions_and_tax_savings(library: Any) -> None:
         "iit-housing-loan-interest-deduction", "iit-housing-rent-deduction",
         "iit-serious-illness-deduction", "vat-software-refund",
         "iit-personal-pension-deduction", "cit-western-development",
-        "cit-disabled-staff-wage-deduction", "xj-hardship-new-enterprise-cit")}
+        "cit-disabled-staff-wage-deduction", "xj-hardship-new-enterprise-cit",
+        "iit-health-insurance-deduction", "rd-super-deduction-ic-machine-tool")}
     assert kinds == {"vat-advanced-manufacturing-super-credit": "tax_saving",
                      "vat-ic-super-credit": "tax_saving",
                      "iit-degree-continuing-education-deduction": "deduction",
@@ -264,14 +340,17 @@ def test_amounts_are_deductions_and_tax_savings(library: Any) -> None:
                      "iit-personal-pension-deduction": "deduction",
                      "cit-western-development": "tax_saving",
                      "cit-disabled-staff-wage-deduction": "tax_saving",
-                     "xj-hardship-new-enterprise-cit": "tax_saving"}
+                     "xj-hardship-new-enterprise-cit": "tax_saving",
+                     "iit-health-insurance-deduction": "deduction",
+                     "rd-super-deduction-ic-machine-tool": "tax_saving"}
     for pid in set(kinds) - {"iit-personal-pension-deduction"}:
         policy = library[pid]
         assert policy.verified and all(b.url and b.text for b in policy.bases), pid
 
 
 def test_drafts_whose_document_number_or_dates_were_not_read(library: Any) -> None:
-    for pid in ("iit-personal-pension-deduction", "xj-urumqi-elderly-allowance"):
+    for pid in ("iit-personal-pension-deduction", "xj-urumqi-elderly-allowance",
+                "bj-disabled-elderly-care-subsidy", "vat-disabled-staff-refund"):
         assert not library[pid].verified, pid
 
 

@@ -111,9 +111,13 @@ CASES: list[tuple[str, str, dict[str, Any], bool | None, Any]] = [
     ("liv/not-listed", "disability-living-subsidy", {**LIV, "subsistence_status": None},
      False, None),
     ("liv/unknown-alive", "disability-living-subsidy", {**LIV, "alive": None}, None, None),
-    # 重度残疾人护理补贴: 一级、二级且需要长期照护 (declared)
-    # (a declared field is never taken from data: grade 1-2 is undetermined, never eligible)
-    ("care/grade-2", "severe-disability-care-subsidy", CARE, None, None),
+    # 重度残疾人护理补贴: 一级、二级且需要长期照护 (declared in the policy: UNKNOWN until the
+    # applicant declares it, then the answer decides)
+    ("care/grade-2", "severe-disability-care-subsidy", CARE, True, None),
+    ("care/undeclared", "severe-disability-care-subsidy",
+     {**CARE, "needs_long_term_care": None}, None, None),
+    ("care/declared-no", "severe-disability-care-subsidy",
+     {**CARE, "needs_long_term_care": False}, False, None),
     ("care/grade-3", "severe-disability-care-subsidy", {**CARE, "disability_grade": 3},
      False, None),
     ("care/not-listed", "severe-disability-care-subsidy", {**CARE, "disability_grade": None},

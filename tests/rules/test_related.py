@@ -27,7 +27,7 @@ from bench.generate import (
 from matcher.events.compiler import compile_ruleset
 from profiles.catalog import load_catalog
 from profiles.derive import derive
-from profiles.relations import RelatedFrame, members_by_owner, related_frames
+from profiles.relations import RelatedFrame, related_frames, rows_with_members
 from rules.ast import Arith
 from rules.checker import Checker, Scope
 from rules.compile_polars import compile_policies
@@ -41,20 +41,6 @@ from rules.sets import bundled_sets
 
 SETTINGS = settings(max_examples=12, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
-
-
-def _rows_with_members(frame: pl.DataFrame, key: str,
-                       related: dict[str, RelatedFrame]) -> list[dict[str, Any]]:
-    """Profile rows with each relation's members (None: owner not on record)."""
-    by_rel = {name: members_by_owner(rf) for name, rf in related.items()}
-    rows = []
-    for row in frame.iter_rows(named=True):
-        out = dict(row)
-        for name, rf in related.items():
-            found = by_rel[name].get(str(row[key]))
-            out[name] = found if found is not None or rf.owners is not None else []
-        rows.append(out)
-    return rows
 
 
 def _same_everywhere(policies: list[Policy], frame: pl.DataFrame, *, entity: str,
@@ -77,7 +63,7 @@ def _same_everywhere(policies: list[Policy], frame: pl.DataFrame, *, entity: str
             exprs.append(cp.amount.alias(f"a:{pid}"))
     out = lf.select(exprs).collect()
     assert out.height == frame.height  # the joins neither drop nor repeat owners
-    rows = _rows_with_members(frame, cat.key, related)
+    rows = rows_with_members(frame, cat.key, related)
     library = {p.id: p for p in policies}
     for i, row in enumerate(rows):
         got = out.row(i, named=True)

@@ -102,3 +102,19 @@ def test_changed_link_files_are_a_new_run(sources: Path, tmp_path: Path,
     changed = run_pipeline(settings, engine=engine, sources_dir=folder, as_of=AS_OF,
                            entities=("person",)).runs[0]
     assert changed.run_id != first.run_id and changed.status == "succeeded"
+
+
+def test_a_snapshot_run_reads_the_link_tables_it_is_given(
+        sources: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from api.scheduler import run_snapshot
+    from profiles.build import build_snapshot
+
+    snapshot = tmp_path / "person.parquet"
+    build_snapshot(sources, entity="person", as_of=AS_OF, out=snapshot,
+                   rejects=tmp_path / "rejects.csv")
+    expected = _expected(sources, snapshot, with_links=True)
+    url = next(fresh_database_url("sqlite", tmp_path))
+    settings, engine = _store(url, tmp_path / "data", monkeypatch)
+    run_snapshot(settings, engine=engine, snapshot=snapshot, entity="person", as_of=AS_OF,
+                 links=sources)
+    assert _fp(engine) == expected

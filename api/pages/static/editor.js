@@ -235,6 +235,17 @@
       + `<button type="button" class="small" data-act="add-param">＋ 参数</button><div class="row-problems"></div></fieldset>`;
   }
 
+  function declaredHtml(f) {
+    const types = [["bool", "是/否"], ["int", "整数"], ["float", "数值"], ["str", "文本"]];
+    return `<fieldset data-key="declared"><legend>申请人申报的条件（数据中没有，预填申请表向申请人询问）</legend>`
+      + (f.declared || []).map((d, i) => `<div class="param"><label>名称 ${input(`declared.${i}.name`, d.name, 'placeholder="如 no_major_accident"')}</label>`
+        + `<label>中文标签 ${input(`declared.${i}.label`, d.label, 'placeholder="如 近一年无重大安全事故"')}</label>`
+        + `<label>类型 ${select(`declared.${i}.type`, d.type, types)}</label>`
+        + `<label>条款原文 ${input(`declared.${i}.clause`, d.clause)}</label>`
+        + `<button type="button" class="link-btn danger" data-act="del" data-path="declared.${i}">删除</button></div>`).join("")
+      + `<button type="button" class="small" data-act="add-declared">＋ 申报条件</button><div class="row-problems"></div></fieldset>`;
+  }
+
   function limitsHtml(f) {
     const e = f.exclusivity, b = f.budget;
     return `<fieldset data-key="exclusivity"><legend>互斥与预算</legend>`
@@ -290,7 +301,7 @@
       + `<label>说明 ${input("description", f.description)}</label></div><div class="row-problems"></div></fieldset>`
       + proposalsHtml()
       + `<fieldset data-key="eligibility"><legend>条件</legend>${groupHtml(v, f.eligibility, "eligibility", "", true)}</fieldset>`
-      + amountHtml(v, f.amount) + parametersHtml(f) + limitsHtml(f)
+      + amountHtml(v, f.amount) + parametersHtml(f) + declaredHtml(f) + limitsHtml(f)
       + (f.other_keys.length ? `<p class="muted">其他设置（请在文本视图中编辑）：${esc(f.other_keys.join("、"))}</p>` : "")
       + `<datalist id="dl-regions">${v.regions.map((r) => `<option value="${attr(r)}">`).join("")}</datalist>`
       + `<datalist id="dl-sets">${v.sets.map((s) => `<option value="${attr(s.name)}">${esc(s.label)}</option>`).join("")}</datalist>`;
@@ -432,6 +443,8 @@
       cases.splice(at, 0, { when: "", value: "" });
     } else if (act === "add-param") {
       state.form.parameters.push({ name: "", values: [{ since: state.form.effective.from, value: "" }] });
+    } else if (act === "add-declared") {
+      (state.form.declared = state.form.declared || []).push({ name: "", label: "", type: "bool", clause: null });
     } else if (act === "add-dated") {
       get(state.form, path).values.push({ since: "", value: "" });
     }
