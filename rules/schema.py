@@ -105,7 +105,11 @@ class Reader:
             if required:
                 self.error(self.node_pos(node), "schema", f"期望有 '{key}'，实际没有")
             return None
-        if not isinstance(value, str | int | float | dt.date):
+        if isinstance(value, float):  # `clause: 1.` reads as 1.0: writing it back would change it
+            self.error(self.value_pos(node, key), "schema",
+                       f"期望 '{key}' 为文本，实际为数字 {value!r}；按原文写请加引号(如 \"1.\")")
+            return None
+        if not isinstance(value, str | int | dt.date):
             self.error(self.value_pos(node, key), "schema",
                        f"期望 '{key}' 为文本，实际为 {type_word(value)}")
             return None
