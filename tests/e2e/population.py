@@ -4,7 +4,8 @@ them (one CSV per department, keyed by 统一社会信用代码 / 公民身份�
 
 - 上海星河智能科技 (E1): a small low-profit firm with a contact phone and e-mail; its science
   bureau extract leaves 科技人员数 empty, so 高新技术企业认定 asks for it (and for the declared
-  core IP) in a pre-filled application; its yearly 税务 panel gives the three-year R&D ratio. In the third month its taxable income rises above
+  core IP) in a pre-filled application; its yearly 税务 panel gives the three-year R&D
+  ratio. In the third month its taxable income rises above
   300万 and 小型微利企业所得税优惠 is revoked.
 - 上海晨光餐饮 (E2): a small-scale taxpayer, reached in the inbox only.
 - 张老伯 (P1): 75, Shanghai household, a phone: 上海市老年综合津贴 150 元/月, which he confirms
