@@ -83,7 +83,9 @@ def test_the_bundled_library_is_measured_condition_by_condition() -> None:
     exact = next(r for r in score.rows if r.expected == "total_assets <= 5000万")
     assert exact.exact
     # ... one the proposer reads as a different bound (> 2亿 proposed as >= 2亿) is not
-    partial = next(r for r in rows.values() if r.expected.startswith("operating_revenue > 2亿"))
+    # (高新 c6: the last year's revenue above 2亿, and the three-year R&D ratio)
+    partial = rows[("high-tech-enterprise", "c6")]
+    assert partial.expected.startswith("营业收入[year(as_of) - 1] > 2亿")
     assert not partial.exact and "operating_revenue >= 2亿" in partial.proposed
     assert score.share >= 0.6, score.share
 
