@@ -82,11 +82,10 @@ def test_the_bundled_library_is_measured_condition_by_condition() -> None:
     # a condition the text states in full is proposed exactly ...
     exact = next(r for r in score.rows if r.expected == "total_assets <= 5000万")
     assert exact.exact
-    # ... one the proposer reads as a different bound (> 2亿 proposed as >= 2亿) is not
-    # (高新 c6: the last year's revenue above 2亿, and the three-year R&D ratio)
-    partial = rows[("high-tech-enterprise", "c6")]
-    assert partial.expected.startswith("营业收入[year(as_of) - 1] > 2亿")
-    assert not partial.exact and "operating_revenue >= 2亿" in partial.proposed
+    # ... one the proposer reads as a different bound (> 30 proposed as >= 30) is not
+    partial = rows[("ui-job-retention-refund", "c6")]
+    assert partial.expected.startswith("insured_employees > 30")
+    assert not partial.exact and "insured_employees >= 30" in partial.proposed
     assert score.share >= 0.6, score.share
 
 
