@@ -11,7 +11,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from profiles.catalog import EntityCatalog, load_catalog
+from profiles.catalog import EntityCatalog, load_catalog, split_year_column
 from profiles.possible import MASK_DTYPE, possible_column
 from rules.compile_polars import DTYPES, CompiledPolicy, compile_policies
 from rules.compile_related import attach_related
@@ -115,7 +115,8 @@ def evaluate(library: Library) -> Evaluate:
         compiled = compile_policies(library.for_entity(policy.entity), catalog=catalog,
                                     sets=library.sets, as_of=as_of)[policy_id]
         df = frame(rows, catalog)
-        absent = [c for c in sorted(compiled.fields) if c not in df.columns]
+        absent = [c for c in sorted(compiled.fields)
+                  if c not in df.columns and split_year_column(c)]
         # years no row carries are not on record, as the matcher's prepare_frame adds them
         df = df.with_columns(pl.lit(None, DTYPES[catalog.field(c).type]).alias(c)
                              for c in absent)
