@@ -88,9 +88,10 @@ PERIOD_ORDER = {"year": 0, "month": 1, "once": 2}
 
 
 def declared_conditions(policy: Policy) -> list[str]:
-    """Labels of the catalog fields the policy reads that only the applicant declares (no
-    source has them: UNKNOWN until declared)."""
+    """Labels of the conditions the policy reads that only the applicant declares (its
+    ``declared:`` ones, rules.declared; no source has them: UNKNOWN until declared)."""
     from profiles.catalog import load_catalog
+    from rules.declared import for_policies
 
-    entity = load_catalog().entity(policy.entity)
+    entity = for_policies(load_catalog().entity(policy.entity), [policy])
     return [f.label for f in entity.by_kind("declared") if f.name in policy.fields_read]
