@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from profiles.catalog import EmptyMeaning, FieldKind  # one definition of each
+
 ChangeKind = Literal["new", "revoked", "amount_changed", "renewed", "decided"]
 DeliveryMode = Literal["direct", "notice", "apply"]
 AmountPeriod = Literal["once", "month", "year"]
-FieldKind = Literal["base", "derived", "declared"]
-EmptyMeaning = Literal["unknown", "not_listed"]
 MessageKind = Literal[
     "benefit_direct", "benefit_notice", "application", "revocation", "amount_changed",
     "renewal", "application_decision", "digest",

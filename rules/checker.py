@@ -119,8 +119,10 @@ class Checker:
         return out
 
     def error(self, pos: ast.Pos, code: str, message: str, suggestion: str | None = None) -> None:
-        self.problems.append(Problem(file=self.scope.file, line=pos.line, column=pos.column,
-                                     code=code, message=message, suggestion=suggestion))
+        problem = Problem(file=self.scope.file, line=pos.line, column=pos.column, code=code,
+                          message=message, suggestion=suggestion)
+        if problem not in self.problems:  # an expression checked twice reports once
+            self.problems.append(problem)
 
     # ---- names ------------------------------------------------------------------------
 
@@ -146,11 +148,24 @@ class Checker:
                 return ast.SetRef(name=name, pos=pos), Type(kind="set")
             return self._region(ref)
         note, hint = unknown_field_hint(scope.entity, name)
+        if note is None and self._is_region(name):
+            hint = None
+            note = (f"'{name}' 是行政区划名称，只能直接写在 in 之后，不能放进列表；"
+                    "几个地区请用 or 连接（如 district in 广州市 or district in 深圳市）")
         if note is None and hint is None:
             hint = self._suggest(name, list(scope.parameters))
         self.error(pos, "unknown-field", f"期望 {scope.entity.name} 目录中的"
                    f"字段或参数，实际为 '{name}'" + (f"：{note}" if note else ""), hint)
         return ref, ERROR
+
+    def _is_region(self, name: str) -> bool:
+        try:
+            self.scope.regions.resolve(name)
+        except AmbiguousRegionError:
+            return True
+        except UnknownRegionError:
+            return False
+        return True
 
     def _region(self, ref: ast.FieldRef) -> tuple[ast.Expr, Type]:
         """A name after ``in`` that is no named set: a region of China, by name or code. A
@@ -162,7 +177,7 @@ class Checker:
         except AmbiguousRegionError as e:
             listed = "、".join(f"{c.full_name}({c.code})" for c in e.candidates)
             self.error(pos, "ambiguous-region", f"期望唯一的行政区划名称，实际为 '{name}'，"
-                       f"同名的有 {listed}；请写明上级（如 '{e.example}'）或写代码")
+                       f"同名的有 {listed}；请写明上级（如 '{e.example}'）")
             return ref, ERROR
         except UnknownRegionError as e:
             unknown = e

@@ -40,14 +40,12 @@ from rules.declared import for_policies
 from rules.errors import PolicyError, Problem, UnsupportedNode
 from rules.ledger import ledger_column
 from rules.model import (
-    AllOf,
-    AnyOf,
     CaseAmount,
     Condition,
     ConditionNode,
     FormulaAmount,
-    NotOf,
     Policy,
+    condition_expr,
 )
 from rules.possible import PossibleTest, possible_test
 from rules.printer import to_source
@@ -119,13 +117,8 @@ class _Compiler:
         return self._truths[pid]
 
     def tree(self, node: ConditionNode, policy: Policy) -> pl.Expr:
-        if isinstance(node, AllOf):
-            return reduce(lambda a, b: a & b, (self.tree(c, policy) for c in node.children))
-        if isinstance(node, AnyOf):
-            return reduce(lambda a, b: a | b, (self.tree(c, policy) for c in node.children))
-        if isinstance(node, NotOf):
-            return ~self.tree(node.child, policy)
-        return self.cond(node.expr, policy)
+        """A condition tree: the core expression it stands for (:func:`condition_expr`)."""
+        return self.cond(condition_expr(node), policy)
 
     # ---- expressions ------------------------------------------------------------------
 

@@ -84,8 +84,10 @@ def with_declared(catalog: EntityCatalog,
 
 
 def for_policies(catalog: EntityCatalog, policies: Iterable[Policy | Any]) -> EntityCatalog:
-    """``catalog`` extended by the declared conditions of ``policies``."""
-    return with_declared(catalog, declared_of(policies))
+    """``catalog`` extended by the declared conditions of those ``policies`` that apply to
+    its entity."""
+    return with_declared(catalog, declared_of(
+        p for p in policies if getattr(p, "entity", catalog.name) == catalog.name))
 
 
 def read_declared(r: Reader, data: CommentedMap,

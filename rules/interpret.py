@@ -5,7 +5,7 @@ It is the oracle the compilers are tested against; ``None`` is UNKNOWN.
 >>> from profiles.catalog import load_catalog
 >>> from rules.loader import bundled_library
 >>> lib = bundled_library()
->>> row = {"status": "存续", "industry_code": "6510", "annual_taxable_income": 3_000_000,
+>>> row = {"status": "存续", "restricted_industry": False, "annual_taxable_income": 3_000_000,
 ...        "employees": 20, "total_assets": 1_000_000}
 >>> ent = load_catalog().entity("enterprise")
 >>> r = evaluate_policy(lib["cit-small-low-profit"], row, catalog=ent, sets=lib.sets,
@@ -29,7 +29,16 @@ from rules import ast, intervals
 from rules.amount_branches import NO_BRANCH, agreed, case_branches, tier_branches
 from rules.errors import UnsupportedNode
 from rules.ledger import AwardLedger, ledger_value
-from rules.model import AllOf, AnyOf, CaseAmount, ConditionNode, FormulaAmount, NotOf, Policy
+from rules.model import (
+    AllOf,
+    AnyOf,
+    CaseAmount,
+    Condition,
+    ConditionNode,
+    FormulaAmount,
+    NotOf,
+    Policy,
+)
 from rules.possible import possible_test, possible_truth
 from rules.semantics import (
     arith,
@@ -302,15 +311,24 @@ RULES: dict[type, Rule] = {
 
 
 def _tree(node: ConditionNode, ctx: _Ctx, out: dict[str, Truth]) -> Truth:
-    if isinstance(node, AllOf):
-        return kleene_and([_tree(c, ctx, out) for c in node.children])
-    if isinstance(node, AnyOf):
-        return kleene_or([_tree(c, ctx, out) for c in node.children])
-    if isinstance(node, NotOf):
-        value = _tree(node.child, ctx, out)
-        return None if value is None else not value
+    """A condition tree, each leaf's truth recorded in ``out``: the tree is the core
+    expression it stands for (:func:`rules.model.condition_expr`: all = and, any = or,
+    not = not), evaluated leaf by leaf so that each leaf is evaluated once."""
+    return _TREE_RULES[type(node)](node, ctx, out)
+
+
+def _leaf(node: Condition, ctx: _Ctx, out: dict[str, Truth]) -> Truth:
     out[node.id] = _cond(node.expr, ctx)
     return out[node.id]
+
+
+_TREE_RULES: dict[type, Callable[[Any, _Ctx, dict[str, Truth]], Truth]] = {
+    Condition: _leaf,
+    AllOf: lambda n, ctx, out: kleene_and([_tree(c, ctx, out) for c in n.children]),
+    AnyOf: lambda n, ctx, out: kleene_or([_tree(c, ctx, out) for c in n.children]),
+    NotOf: lambda n, ctx, out: (lambda t: None if t is None else not t)(
+        _tree(n.child, ctx, out)),
+}
 
 
 def _amount(ctx: _Ctx) -> float | None:

@@ -8,15 +8,18 @@ with its Chinese label and clause); inner nodes are :class:`AllOf`, :class:`AnyO
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from rules.ast import (
     NOPOS,
     Aggregate,
+    And,
     Expr,
     LedgerRef,
+    Not,
+    Or,
     Pos,
     aggregates,
     fields_read,
@@ -107,6 +110,28 @@ class NotOf:
 
 
 ConditionNode = Condition | AllOf | AnyOf | NotOf
+
+
+def condition_expr(node: ConditionNode) -> Expr:
+    """The core expression a condition tree stands for: ``all`` is ``and``, ``any`` is
+    ``or``, ``not`` is ``not``, a leaf its condition. The tree is sugar: every target
+    compiles this expression with its core dispatch table.
+
+    >>> from rules.parser import parse_expr
+    >>> tree = AllOf(children=(Condition(id="c1", expr=parse_expr("a > 1"), label="a"),
+    ...                        NotOf(child=Condition(id="c2", expr=parse_expr("b"), label="b"))))
+    >>> condition_expr(tree) == parse_expr("a > 1 and not b")
+    True
+    """
+    return _TREE_EXPR[type(node)](node)
+
+
+_TREE_EXPR: dict[type, Callable[[Any], Expr]] = {
+    Condition: lambda n: n.expr,
+    AllOf: lambda n: And(items=tuple(condition_expr(c) for c in n.children), pos=n.pos),
+    AnyOf: lambda n: Or(items=tuple(condition_expr(c) for c in n.children), pos=n.pos),
+    NotOf: lambda n: Not(item=condition_expr(n.child), pos=n.pos),
+}
 
 
 def leaves(node: ConditionNode) -> Iterator[Condition]:

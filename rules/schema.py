@@ -21,6 +21,7 @@ from ruamel.yaml.scalarstring import (
 
 from rules import ast
 from rules.checker import Checker
+from rules.dated_tables import TableShapeError, is_table, split_table
 from rules.errors import PolicyError, Problem
 from rules.model import (
     AMOUNT_KINDS,
@@ -59,6 +60,7 @@ class Reader:
         self.lines = text.split("\n")
         self.problems: list[Problem] = []
         self.checker: Checker | None = None
+        self.params: dict[str, Parameter] = {}
 
     # ---- positions --------------------------------------------------------------------
 
@@ -103,7 +105,11 @@ class Reader:
             if required:
                 self.error(self.node_pos(node), "schema", f"期望有 '{key}'，实际没有")
             return None
-        if not isinstance(value, str | int | float | dt.date):
+        if isinstance(value, float):  # `clause: 1.` reads as 1.0: writing it back would change it
+            self.error(self.value_pos(node, key), "schema",
+                       f"期望 '{key}' 为文本，实际为数字 {value!r}；按原文写请加引号(如 \"1.\")")
+            return None
+        if not isinstance(value, str | int | dt.date):
             self.error(self.value_pos(node, key), "schema",
                        f"期望 '{key}' 为文本，实际为 {type_word(value)}")
             return None
@@ -206,6 +212,7 @@ class Reader:
                     values.append(DatedValue(since=since, value=expr))
             values.sort(key=lambda d: d.since)
             out[str(name)] = Parameter(name=str(name), values=tuple(values))
+        self.params = out  # a tier amount may name one of them (rules.dated_tables)
         return out
 
     def condition_tree(self, node: Any, key: Any, counter: list[int]) -> ConditionNode | None:
@@ -294,6 +301,8 @@ class Reader:
 
     def tiers(self, raw: CommentedMap) -> TierAmount | None:
         body = self.mapping(raw, "tiers", ("by", "table"))
+        if body is not None and "by" in body and isinstance(body.get("table"), str):
+            return self.dated_tiers(body)
         if body is None or "by" not in body or not isinstance(body.get("table"), CommentedSeq):
             if body is not None:
                 self.error(self.value_pos(raw, "tiers"), "schema",
@@ -318,6 +327,33 @@ class Reader:
         if by is None or len(rows) != len(table):
             return None
         return TierAmount(by=by, tiers=tuple(rows))
+
+    def dated_tiers(self, body: CommentedMap) -> TierAmount | None:
+        """``table: <parameter>``: a tier table per date, rewritten into one row per band
+        whose amount is a dated parameter (:mod:`rules.dated_tables`)."""
+        name = str(body["table"])
+        pos = self.value_pos(body, "table")
+        param = self.params.get(name)
+        if param is None:
+            self.error(pos, "unknown-field", f"期望 table 为分档表或按日期的分档表参数"
+                       f"({', '.join(self.params) or '无参数'})，实际为 '{name}'",
+                       suggest(name, list(self.params)))
+            return None
+        try:
+            bands, cells = split_table(param)
+        except TableShapeError as err:
+            self.error(pos, "schema", str(err))
+            return None
+        by = self.number_expr(body, "by", "分档依据")
+        for cell in cells:
+            self.params[cell.name] = cell  # the same mapping the checker and policy hold
+        rows = []
+        for start, cell in zip(bands, cells, strict=True):
+            ref: ast.Expr = ast.ParamRef(name=cell.name, pos=pos)
+            if self.checker is not None:
+                ref = self.checker.number(ref, what="分档值")
+            rows.append(Tier(from_=start, value=ref))
+        return None if by is None else TierAmount(by=by, tiers=tuple(rows))
 
     def cases(self, raw: CommentedMap) -> CaseAmount | None:
         items = raw["cases"]
@@ -348,7 +384,10 @@ class Reader:
 
 
 def is_literal_value(expr: ast.Expr) -> bool:
-    """What a parameter may hold: a literal, or a list of literals (a dated list)."""
+    """What a parameter may hold: a literal, a list of literals (a dated list) or a tier
+    table (rows [start, amount], :mod:`rules.dated_tables`)."""
+    if is_table(expr):
+        return True
     if isinstance(expr, ast.ListLit):
         return all(isinstance(i, ast.Number | ast.String | ast.Bool | ast.Date)
                    for i in expr.items)

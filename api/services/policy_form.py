@@ -250,12 +250,20 @@ def _scalar(value: str) -> Any:
 
 
 def _parameter_value(value: str) -> Any:
-    """A parameter's value as YAML: a list written ``[2024, 2025]`` stays a list."""
+    """A parameter's value as YAML: a list written ``[2024, 2025]`` (or a tier table
+    ``[[65, 75], [70, 150]]``) stays a list."""
     text = value.strip()
-    if text.startswith("[") and text.endswith("]"):
-        inner = text[1:-1].strip()
-        return FlowList(_scalar(i) for i in inner.split(",")) if inner else FlowList()
-    return _scalar(text)
+    if not (text.startswith("[") and text.endswith("]")):
+        return _scalar(text)
+    try:
+        items = YAML(typ="safe", pure=True).load(text)
+    except YAMLError:
+        return _scalar(text)
+
+    def flow(v: Any) -> Any:
+        return FlowList(flow(i) for i in v) if isinstance(v, list) else v
+
+    return flow(items) if isinstance(items, list) else _scalar(text)
 
 
 def _date(value: str) -> Any:

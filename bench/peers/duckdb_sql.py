@@ -32,17 +32,15 @@ from profiles.relations import RelatedFrame
 from rules import ast as A
 from rules.compile_related import has_interval
 from rules.errors import UnsupportedNode
+from rules.ledger import ledger_column
 from rules.model import (
-    AllOf,
-    AnyOf,
     CaseAmount,
-    Condition,
     ConditionNode,
     FormulaAmount,
-    NotOf,
     Parameter,
     Policy,
     TierAmount,
+    condition_expr,
 )
 from rules.possible import possible_test
 from rules.printer import to_source
@@ -247,8 +245,7 @@ def _region(c: SqlCompiler, node: A.RegionRef) -> Membership:
 
 
 def _unsupported(c: SqlCompiler, node: A.Expr) -> str:
-    """Not in this peer: the bench policies do not refer to other policies, the award
-    ledger or related entities."""
+    """Not in this peer: the bench policies do not refer to other policies."""
     raise UnsupportedNode(TARGET, node)
 
 
@@ -270,7 +267,7 @@ RULES: dict[type, Rule] = {
     A.RegionRef: _region,
     A.ListLit: _list,
     A.PolicyRef: _unsupported,
-    A.LedgerRef: _unsupported,
+    A.LedgerRef: lambda c, n: quote_ident(ledger_column(n)),  # join_ledger's column
     A.Compare: _atom(lambda c, n: c._possible(n, _compare(c, n))),
     A.In: _atom(lambda c, n: c._possible(n, _in(c, n))),
     A.IsEmpty: _atom(_is_empty),
@@ -424,15 +421,8 @@ def _interval_compare(op: str, a: Bounds, b: Bounds) -> str:
 
 
 def tree_sql(c: SqlCompiler, node: ConditionNode) -> str:
-    """The Kleene truth of a condition tree."""
-    if isinstance(node, Condition):
-        return c.truth(node.expr)
-    if isinstance(node, NotOf):
-        return f"(NOT {tree_sql(c, node.child)})"
-    if isinstance(node, (AllOf, AnyOf)):
-        joiner = " AND " if isinstance(node, AllOf) else " OR "
-        return "(" + joiner.join(tree_sql(c, ch) for ch in node.children) + ")"
-    raise UnsupportedNode(TARGET, node)
+    """The Kleene truth of a condition tree: the core expression it stands for."""
+    return c.truth(condition_expr(node))
 
 
 def amount_sql(c: SqlCompiler, policy: Policy) -> str | None:
@@ -506,7 +496,8 @@ def evaluate(frame: pl.DataFrame, policies: Iterable[Policy], *, catalog: Entity
              threads: int | None = None,
              related: Mapping[str, RelatedFrame] | None = None) -> pl.DataFrame:
     """Run every policy over ``frame`` in one DuckDB query; a wide polars frame back.
-    ``related``: the member frames of the relations the policies aggregate over."""
+    ``related``: the member frames of the relations the policies aggregate over; award-ledger
+    lookups read the frame's columns of :func:`rules.ledger.join_ledger`."""
     con = duckdb.connect()
     try:
         if threads is not None:

@@ -35,7 +35,7 @@ from bench.peers.numpy_eval import Evaluator
 from profiles.catalog import EntityCatalog
 from rules import ast as A
 from rules.errors import UnsupportedNode
-from rules.model import AllOf, AnyOf, Condition, ConditionNode, NotOf, Parameter, Policy
+from rules.model import ConditionNode, Parameter, Policy, condition_expr
 from rules.sets import NamedSet
 
 TARGET = "durable_rules (bench)"
@@ -121,14 +121,8 @@ class _Builder:
         return rule(self, node, positive)
 
     def tree(self, node: ConditionNode, *, positive: bool = True) -> Any:
-        if isinstance(node, Condition):
-            return self.expr(node.expr, positive=positive)
-        if isinstance(node, NotOf):
-            return self.tree(node.child, positive=not positive)
-        if isinstance(node, (AllOf, AnyOf)):
-            parts = [self.tree(ch, positive=positive) for ch in node.children]
-            return _fold(parts, conj=isinstance(node, AllOf) == positive)
-        raise UnsupportedNode(TARGET, node)
+        """A condition tree: the core expression it stands for (:func:`condition_expr`)."""
+        return self.expr(condition_expr(node), positive=positive)
 
 
 

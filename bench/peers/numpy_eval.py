@@ -36,19 +36,17 @@ from profiles.relations import RelatedFrame
 from rules import ast as A
 from rules.compile_related import has_interval
 from rules.errors import UnsupportedNode
+from rules.ledger import ledger_column
 from rules.model import (
-    AllOf,
     AmountRule,
-    AnyOf,
     CaseAmount,
-    Condition,
     ConditionNode,
     FormulaAmount,
-    NotOf,
     Parameter,
     Policy,
     TierAmount,
     amount_exprs,
+    condition_expr,
 )
 from rules.possible import possible_test
 from rules.semantics import decided_value, is_declared, is_listed_bool, list_fields
@@ -275,14 +273,8 @@ class Evaluator:
     # -- policies ----------------------------------------------------------------------------
 
     def tree(self, node: ConditionNode, params: Mapping[str, Parameter]) -> Val:
-        if isinstance(node, Condition):
-            return self.truth(node.expr, params)
-        if isinstance(node, NotOf):
-            return kleene_not(self.tree(node.child, params))
-        if isinstance(node, (AllOf, AnyOf)):
-            items = [self.tree(ch, params) for ch in node.children]
-            return kleene_and(items) if isinstance(node, AllOf) else kleene_or(items)
-        raise UnsupportedNode(TARGET, node)
+        """A condition tree: the core expression it stands for (:func:`condition_expr`)."""
+        return self.truth(condition_expr(node), params)
 
     def amount(self, policy: Policy) -> Val | None:
         """The amount; equal rules of different policies are computed once."""
@@ -418,8 +410,7 @@ def _region(ev: Evaluator, node: A.RegionRef, params: Mapping[str, Parameter]) -
 
 
 def _unsupported(ev: Evaluator, node: A.Expr, params: Mapping[str, Parameter]) -> Val:
-    """Not in this peer: the bench policies do not refer to other policies, the award
-    ledger or related entities."""
+    """Not in this peer: the bench policies do not refer to other policies."""
     raise UnsupportedNode(TARGET, node)
 
 
@@ -437,7 +428,7 @@ RULES: dict[type, Rule] = {
     A.RegionRef: _region,
     A.ListLit: _list,
     A.PolicyRef: _unsupported,
-    A.LedgerRef: _unsupported,
+    A.LedgerRef: lambda ev, n, p: ev.column(ledger_column(n)),  # join_ledger's column
     A.Compare: _decided(lambda ev, n, p: _interval_compare(
         n.op, interval(ev, n.left, p), interval(ev, n.right, p), ev.n)
         if has_interval(n) else ev._possible(n, p, ev._compare(n, p))),
@@ -658,7 +649,8 @@ def evaluate(frame: pl.DataFrame, policies: Iterable[Policy], *, catalog: Entity
              related: Mapping[str, RelatedFrame] | None = None) -> pl.DataFrame:
     """Every policy over ``frame``: a wide frame of ``<id>`` truth (null = UNKNOWN) and
     ``<id>.amount`` columns, like the other engines. ``related``: the member frames of the
-    relations the policies aggregate over."""
+    relations the policies aggregate over; award-ledger lookups read the frame's columns of
+    :func:`rules.ledger.join_ledger`."""
     ev = Evaluator(frame, catalog=catalog, sets=sets, as_of=as_of, related=related)
     columns: list[pl.Series] = []
     for policy in (bind_policy(p, as_of) for p in policies):  # yearly fields: year columns

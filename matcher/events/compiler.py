@@ -43,14 +43,11 @@ from rules.declared import for_policies
 from rules.errors import PolicyError, Problem, UnsupportedNode
 from rules.ledger import ledger_column
 from rules.model import (
-    AllOf,
-    AnyOf,
     CaseAmount,
-    Condition,
     ConditionNode,
-    NotOf,
     Policy,
     TierAmount,
+    condition_expr,
 )
 from rules.possible import PossibleTest, possible_test
 from rules.printer import to_source
@@ -304,16 +301,8 @@ class _Compiler:
         return pair
 
     def tree(self, node: ConditionNode, policy: Policy) -> Pair:
-        if isinstance(node, Condition):
-            return self.cond(node.expr, policy)
-        if isinstance(node, NotOf):
-            t, f = self.tree(node.child, policy)
-            return f, t
-        pairs = [self.tree(c, policy) for c in node.children]
-        if isinstance(node, AllOf):
-            return conj(p[0] for p in pairs), disj(p[1] for p in pairs)
-        assert isinstance(node, AnyOf)
-        return disj(p[0] for p in pairs), conj(p[1] for p in pairs)
+        """A condition tree: the core expression it stands for (:func:`condition_expr`)."""
+        return self.cond(condition_expr(node), policy)
 
     def policy_tree(self, policy: Policy) -> Pair:
         if policy.id not in self._trees:

@@ -117,3 +117,21 @@ def where_or_null(mask: np.ndarray, values: np.ndarray | bool, *, dtype: pl.Data
     """``values`` where ``mask`` holds, null elsewhere."""
     frame = pl.DataFrame({"m": mask, "v": np.broadcast_to(values, mask.shape)})
     return frame.select(pl.when(pl.col("m")).then(pl.col("v")).cast(dtype)).to_series()
+
+
+def merge_department(frames: dict[str, pl.DataFrame], dept: str, extra: pl.DataFrame,
+                     key: str) -> None:
+    """Add ``extra``'s columns to the department's frame (a full join on ``key``, in the
+    frame's order, so one seed gives the same files), or add the department when it has none."""
+    if dept in frames:
+        frames[dept] = frames[dept].join(extra, on=key, how="full", coalesce=True,
+                                         maintain_order="left_right")
+    else:
+        frames[dept] = extra
+
+
+def ages_on(police: pl.DataFrame, reference: date) -> np.ndarray:
+    """Each person's age in years on ``reference`` (0 where the birth date is missing)."""
+    return police.select(
+        ((pl.lit(reference) - pl.col("birth_date")).dt.total_days() / 365.25).fill_null(0.0)
+    ).to_series().to_numpy()

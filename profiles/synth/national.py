@@ -14,16 +14,14 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from profiles.synth.common import choose, choose_idx, days_before, with_missing
-
-
-def _merge(frames: dict[str, pl.DataFrame], dept: str, extra: pl.DataFrame, key: str) -> None:
-    """Add ``extra``'s columns to the department's frame (left join on ``key``), or add the
-    department when it has none."""
-    if dept in frames:
-        frames[dept] = frames[dept].join(extra, on=key, how="full", coalesce=True)
-    else:
-        frames[dept] = extra
+from profiles.synth.common import (
+    ages_on,
+    choose,
+    choose_idx,
+    days_before,
+    merge_department,
+    with_missing,
+)
 
 
 def add_enterprise_fields(frames: dict[str, pl.DataFrame], rng: np.random.Generator) -> None:
@@ -31,12 +29,12 @@ def add_enterprise_fields(frames: dict[str, pl.DataFrame], rng: np.random.Genera
     n = tax.height
     employees = tax["employees"].fill_null(0).to_numpy()
     payroll = np.maximum(np.round(employees * rng.uniform(0.85, 1.0, size=n)), 0).astype(np.int64)
-    _merge(frames, "税务", with_missing(
+    merge_department(frames, "税务", with_missing(
         rng, pl.DataFrame({"uscc": tax["uscc"], "staff_on_payroll": payroll}), keep=("uscc",)),
         "uscc")
     disabled = pl.DataFrame({"uscc": tax["uscc"],
                              "disabled_employees": rng.poisson(payroll * 0.008)})
-    _merge(frames, "残联", disabled.filter(pl.Series(rng.random(n) < 0.9)), "uscc")
+    merge_department(frames, "残联", disabled.filter(pl.Series(rng.random(n) < 0.9)), "uscc")
     insured = frames["人社"]
     m = insured.height
     heads = insured["insured_employees"].fill_null(0).to_numpy()
@@ -45,9 +43,9 @@ def add_enterprise_fields(frames: dict[str, pl.DataFrame], rng: np.random.Genera
         "hard_to_employ_hires": rng.poisson(heads * 0.004),
         "key_group_hires": rng.poisson(heads * 0.006),
     })
-    _merge(frames, "人社", with_missing(rng, hires, keep=("uscc",)), "uscc")
+    merge_department(frames, "人社", with_missing(rng, hires, keep=("uscc",)), "uscc")
     veterans = rng.poisson(heads * 0.003)
-    _merge(frames, "退役军人事务", pl.DataFrame(
+    merge_department(frames, "退役军人事务", pl.DataFrame(
         {"uscc": insured["uscc"], "veteran_hires": veterans}).filter(
             pl.Series(rng.random(m) < 0.9)), "uscc")
 
@@ -57,32 +55,30 @@ def add_person_fields(frames: dict[str, pl.DataFrame], rng: np.random.Generator,
     police = frames["公安"]
     ids = police["id_number"]
     n = police.height
-    age = police.select(
-        ((pl.lit(reference) - pl.col("birth_date")).dt.total_days() / 365.25).fill_null(0.0)
-    ).to_series().to_numpy()
+    age = ages_on(police, reference)
     parent_age = (age >= 25) & (age <= 55)
     in_school = np.where(parent_age, choose_idx(rng, (0.55, 0.33, 0.11, 0.01), n), 0)
-    _merge(frames, "教育", with_missing(
+    merge_department(frames, "教育", with_missing(
         rng, pl.DataFrame({"id_number": ids, "children_in_education": in_school}),
         keep=("id_number",)), "id_number")
     elders = np.where(age < 25, 0, np.where(age > 60, 0, choose_idx(rng, (0.45, 0.3, 0.25), n)))
-    _merge(frames, "公安", with_missing(
+    merge_department(frames, "公安", with_missing(
         rng, pl.DataFrame({"id_number": ids, "parents_aged_60_plus": elders}),
         keep=("id_number",)), "id_number")
     born_after_1980 = age <= (reference.year - 1980)
     only = rng.random(n) < np.where(born_after_1980, 0.35, 0.08)
-    _merge(frames, "卫健", with_missing(
+    merge_department(frames, "卫健", with_missing(
         rng, pl.DataFrame({"id_number": ids, "only_child": only}), keep=("id_number",)),
         "id_number")
     complication = np.flatnonzero((age >= 30) & (rng.random(n) < 0.0008))
     grades = choose_idx(rng, (0.2, 0.3, 0.5), len(complication)) + 1
-    _merge(frames, "卫健", pl.DataFrame({"id_number": ids.gather(complication),
+    merge_department(frames, "卫健", pl.DataFrame({"id_number": ids.gather(complication),
                                          "fp_complication_grade": grades}), "id_number")
     adults = np.flatnonzero((age >= 18) & (age < 60))
     months = np.minimum(rng.integers(0, 480, size=len(adults)),
                         ((age[adults] - 18) * 12).astype(np.int64))
     insured = pl.DataFrame({"id_number": ids.gather(adults), "ui_insured_months": months})
-    _merge(frames, "人社", with_missing(rng, insured, keep=("id_number",)), "id_number")
+    merge_department(frames, "人社", with_missing(rng, insured, keep=("id_number",)), "id_number")
     certified = adults[rng.random(len(adults)) < 0.03]
     certs = pl.DataFrame({
         "id_number": ids.gather(certified),
@@ -90,9 +86,9 @@ def add_person_fields(frames: dict[str, pl.DataFrame], rng: np.random.Generator,
                                    len(certified)),
         "skill_cert_on": days_before(reference, rng.integers(0, 3 * 365, size=len(certified))),
     })
-    _merge(frames, "人社", certs, "id_number")
+    merge_department(frames, "人社", certs, "id_number")
     veterans = np.flatnonzero((age >= 22) & (age <= 55) & (rng.random(n) < 0.004))
-    _merge(frames, "退役军人事务", pl.DataFrame({
+    merge_department(frames, "退役军人事务", pl.DataFrame({
         "id_number": ids.gather(veterans), "self_employed_veteran": np.ones(len(veterans),
                                                                             dtype=bool)}),
         "id_number")

@@ -91,6 +91,7 @@ def test_text_that_is_not_yaml_keeps_the_form_away_with_a_reason() -> None:
 def test_dated_list_parameters_and_declared_conditions_round_trip_through_the_form() -> None:
     text = (library_dir() / "high-tech-enterprise.yaml").read_text(encoding="utf-8")
     text = text.replace("eligibility:", "parameters:\n  batches: {2025-01-01: [2024, 2025]}\n"
+                        "  bands: {2025-01-01: [[65, 75], [70, 150]]}\n"
                         "eligibility:", 1)
     form = form_of_text(text)
     assert [(d.name, d.label, d.type) for d in form.declared] == [
@@ -98,4 +99,5 @@ def test_dated_list_parameters_and_declared_conditions_round_trip_through_the_fo
     assert form.parameters[0].values[0].value == "[2024, 2025]"
     fresh = text_of_form(form, names=NAMES)
     assert "batches: {2025-01-01: [2024, 2025]}" in fresh
+    assert "bands: {2025-01-01: [[65, 75], [70, 150]]}" in fresh
     assert "{name: has_core_ip, label: 拥有核心自主知识产权, type: bool" in fresh

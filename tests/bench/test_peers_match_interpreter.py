@@ -18,6 +18,7 @@ from bench.generate import (
     bench_sets,
     catalog,
     generate_households,
+    generate_ledger,
     generate_links,
     generate_person_policies,
     generate_policies,
@@ -28,6 +29,7 @@ from profiles.catalog import load_catalog
 from profiles.possible import MASK_DTYPE
 from profiles.relations import RelatedFrame, rows_with_members
 from rules.interpret import evaluate_policy
+from rules.ledger import AwardLedger, join_ledger
 from rules.model import Policy
 
 SETTINGS = settings(max_examples=15, deadline=None,
@@ -36,7 +38,7 @@ SETTINGS = settings(max_examples=15, deadline=None,
 
 def reference(frame: pl.DataFrame, policies: Sequence[Policy], *,
               related: Mapping[str, RelatedFrame] | None = None, entity: str = "enterprise",
-              as_of: dt.date = AS_OF) -> pl.DataFrame:
+              as_of: dt.date = AS_OF, ledger: AwardLedger | None = None) -> pl.DataFrame:
     """The interpreter's answers as a wide frame shaped like the peers' output."""
     library = {p.id: p for p in policies}
     cat = load_catalog().entity(entity)
@@ -44,7 +46,8 @@ def reference(frame: pl.DataFrame, policies: Sequence[Policy], *,
     columns: dict[str, list[object]] = {}
     for policy in policies:
         results = [evaluate_policy(policy, row, catalog=cat, sets=bench_sets(),
-                                   as_of=as_of, library=library) for row in rows]
+                                   as_of=as_of, library=library, ledger=ledger)
+                   for row in rows]
         columns[policy.id] = [r.truth for r in results]
         if policy.amount is not None:
             columns[policy.id + ".amount"] = [r.amount for r in results]
@@ -95,6 +98,24 @@ def test_peers_equal_interpreter_on_generated_aggregates_over_households(
     for name, peer in (("duckdb", duckdb_sql), ("numpy", numpy_eval)):
         got = peer.evaluate(persons, policies, catalog=load_catalog().entity("person"),
                             sets=bench_sets(), as_of=AS_OF, related=related)
+        assert_same(got, want, name)
+
+
+@SETTINGS
+@given(policy_seed=st.integers(0, 2**31), profile_seed=st.integers(0, 2**31))
+def test_peers_equal_interpreter_on_generated_award_ledger_lookups(
+        policy_seed: int, profile_seed: int) -> None:
+    # the peers read the lookups from join_ledger's columns, as the batch and the event
+    # engine do; the interpreter reads the ledger itself
+    policies = generate_policies(6, seed=policy_seed, ledger=True)
+    frame = generate_profiles(40, seed=profile_seed)
+    ledger = generate_ledger(frame, policies, seed=profile_seed + 1)
+    refs = {r for p in policies for r in p.ledger_lookups}
+    joined = join_ledger(frame.lazy(), ledger, refs, key="uscc", as_of=AS_OF).collect()
+    want = reference(frame, policies, ledger=ledger)
+    for name, peer in (("duckdb", duckdb_sql), ("numpy", numpy_eval)):
+        got = peer.evaluate(joined, policies, catalog=catalog(), sets=bench_sets(),
+                            as_of=AS_OF)
         assert_same(got, want, name)
 
 

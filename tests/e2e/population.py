@@ -4,7 +4,8 @@ them (one CSV per department, keyed by 统一社会信用代码 / 公民身份�
 
 - 上海星河智能科技 (E1): a small low-profit firm with a contact phone and e-mail; its science
   bureau extract leaves 科技人员数 empty, so 高新技术企业认定 asks for it (and for the declared
-  core IP) in a pre-filled application. In the third month its taxable income rises above
+  core IP) in a pre-filled application; its yearly 税务 panel gives the three-year R&D
+  ratio. In the third month its taxable income rises above
   300万 and 小型微利企业所得税优惠 is revoked.
 - 上海晨光餐饮 (E2): a small-scale taxpayer, reached in the inbox only.
 - 张老伯 (P1): 75, Shanghai household, a phone: 上海市老年综合津贴 150 元/月, which he confirms
@@ -96,7 +97,24 @@ def write_sources(folder: Path, *, month: int) -> Path:
         for source, names in by_source.items():
             _write(folder / f"{entity}_{source}.csv", cat.key, names,
                    {k: {**v, **changes.get(k, {})} for k, v in rows.items()})
+    _write_yearly(folder / "yearly_enterprise_税务.csv", catalog.entity("enterprise").key)
     return folder
+
+
+#: The 税务 yearly panel (profiles/README.md, "Yearly data"): each firm's revenue and R&D
+#: expense as its returns gave them, the same every year, so 高新技术企业认定's three-year
+#: R&D ratio is known (1,500,000 / 20,000,000 = 7.5 % for 星河).
+YEARS = range(2020, 2025)
+
+
+def _write_yearly(path: Path, key: str) -> None:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow([key, "year", "operating_revenue", "rd_expense"])
+        for entity_id, values in ENTERPRISES.items():
+            for year in YEARS:
+                out.writerow([entity_id, year, values["operating_revenue"],
+                              values["rd_expense"]])
 
 
 def _write(path: Path, key: str, names: list[str],

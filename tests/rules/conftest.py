@@ -110,7 +110,8 @@ def evaluate(library: Library) -> Evaluate:
     def run(policy_id: str, rows: Sequence[dict[str, Any]], *,
             as_of: dt.date = AS_OF, ledger: AwardLedger | None = None) -> list[Outcome]:
         policy = library[policy_id]
-        catalog = load_catalog().entity(policy.entity)
+        # with the declared conditions of the library (rules.declared)
+        catalog = for_policies(load_catalog().entity(policy.entity), library)
         compiled = compile_policies(library.for_entity(policy.entity), catalog=catalog,
                                     sets=library.sets, as_of=as_of)[policy_id]
         df = frame(rows, catalog)

@@ -27,7 +27,7 @@ EXPECTED: dict[str, str] = {
     "2260)，实际为 '广州'；是否应为 '广州市'？",
     "ambiguous-region.yaml": "ambiguous-region.yaml:11:26: [ambiguous-region] 期望唯一的行政区划"
     "名称，实际为 '朝阳区'，同名的有 北京市朝阳区(110105)、吉林省长春市朝阳区(220104)；请写明上级"
-    "（如 '北京市朝阳区'）或写代码",
+    "（如 '北京市朝阳区'）",
     "unknown-policy.yaml": "unknown-policy.yaml:11:14: [unknown-policy] 期望政策库中的政策 id，"
     "实际为 'cit-small-low-proft'；是否应为 'cit-small-low-profit'？",
     "unknown-function.yaml": "unknown-function.yaml:11:14: [unknown-function] 期望 min、max、abs、"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
@@ -14,7 +14,7 @@ from bench.peers import duckdb_sql, durable, numpy_eval
 from matcher.events import compiler as events
 from matcher.events import values as event_values
 from profiles.catalog import load_catalog
-from rules import ast, compile_polars, interpret
+from rules import ast, compile_polars, interpret, model
 from rules.errors import UnsupportedNode
 from rules.model import AllOf, Basis, Condition, Policy
 
@@ -69,3 +69,10 @@ def test_a_node_without_a_rule_is_refused_by_name() -> None:
     with pytest.raises(UnsupportedNode, match="_Novel"):
         compile_polars.compile_policies([policy], catalog=catalog, sets={},  # type: ignore[arg-type]
                                         as_of=dt.date(2025, 1, 1))
+
+
+def test_every_condition_tree_node_is_sugar_for_the_core() -> None:
+    # all / any / not / a leaf: the core expression each stands for (every target compiles
+    # that); the interpreter walks the tree itself only to record each leaf's truth
+    kinds = set(get_args(model.ConditionNode))
+    assert kinds == set(model._TREE_EXPR) == set(interpret._TREE_RULES)

@@ -156,3 +156,60 @@ def test_overlapping_and_unsorted_editions_are_located(tmp_path: Path) -> None:
     impossible = SETS.replace("from: 2025-04-24", "from: 2025-02-30")
     [found] = problems(tmp_path, sets=impossible)
     assert "期望 from 为日期 YYYY-MM-DD" in found and "2025-02-30" in found
+
+
+TABLE_POLICY = """\
+id: dated-table-demo
+title: 按年龄段发放的津贴(按日期调整标准)
+entity: person
+basis: {document: 测试文号〔2025〕2号}
+effective: {from: 2016-05-01}
+delivery: direct
+parameters:
+  allowance: {2016-05-01: [[65, 75], [70, 150]], 2026-01-01: [[65, 80], [70, 160]]}
+eligibility:
+  all:
+    - {when: age >= 65, label: 年满65周岁}
+amount:
+  tiers: {by: age, table: allowance}
+  period: month
+"""
+
+
+def test_a_dated_tier_table_pays_the_standard_in_force(tmp_path: Path) -> None:
+    from matcher.events.engine import EventEngine
+
+    (tmp_path / "dated-table-demo.yaml").write_text(TABLE_POLICY, encoding="utf-8")
+    lib = load_library([tmp_path])
+    policy = lib["dated-table-demo"]
+    catalog = load_catalog().entity("person")
+    rows = [{"age": 64}, {"age": 65}, {"age": 69}, {"age": 70}, {"age": None}]
+    for as_of, want in ((dt.date(2025, 12, 31), [None, 75.0, 75.0, 150.0, None]),
+                        (dt.date(2026, 1, 1), [None, 80.0, 80.0, 160.0, None])):
+        compiled = compile_policies([policy], catalog=catalog, sets=lib.sets, as_of=as_of)
+        got = [o.amount for o in run_polars(compiled["dated-table-demo"], frame(rows, catalog))]
+        ref = [evaluate_policy(policy, r, catalog=catalog, sets=lib.sets, as_of=as_of,
+                               library=lib).amount for r in rows]
+        assert got == ref == want, as_of
+        born = [{"birth_date": as_of.replace(year=as_of.year - r["age"]), "alive": True}
+                for r in rows[:4]]  # the engine derives age from the birth date
+        with EventEngine([policy], entity="person", as_of=as_of, sets=lib.sets) as eng:
+            fen = [next((o["amount_fen"] for o in eng.upsert(f"p{i}", r)), None)
+                   for i, r in enumerate(born)]
+        assert fen == [None, *(int(w * 100) for w in want[1:4])]
+
+
+def test_dated_tier_tables_must_share_their_bands(tmp_path: Path) -> None:
+    bad = TABLE_POLICY.replace("[[65, 80], [70, 160]]", "[[65, 80], [75, 160]]")
+    (tmp_path / "dated-table-demo.yaml").write_text(bad, encoding="utf-8")
+    with pytest.raises(PolicyError) as err:
+        load_library([tmp_path])
+    [found] = [str(p) for p in err.value.problems]
+    assert "dated-table-demo.yaml:13:" in found
+    assert "期望参数 'allowance' 各日期的分档起点相同(65, 70)，实际 2026-01-01 起为 65, 75" in found
+    unknown = TABLE_POLICY.replace("table: allowance", "table: allowances")
+    (tmp_path / "dated-table-demo.yaml").write_text(unknown, encoding="utf-8")
+    with pytest.raises(PolicyError) as err:
+        load_library([tmp_path])
+    assert "是否应为 'allowance'" in str(err.value.problems[0]) or \
+        err.value.problems[0].suggestion == "allowance"

@@ -56,6 +56,9 @@ def _rows(entity: str) -> st.SearchStrategy[list[dict[str, Any]]]:
     draws = {f.name: _value(f) for f in fields}
     draws.update({possible_column(f.name): st.none() | st.integers(0, (1 << len(f.values)) - 1)
                   for f in fields if f.possible and f.values})  # a null tag: what is possible
+    # the year columns of yearly fields (rules.years) the windows of the as-of dates reach
+    draws.update({f"{s.name}_y{y}": _value(catalog.field(f"{s.name}_y{y}"))
+                  for s in catalog.yearly for y in range(2019, 2028)})
     row = st.fixed_dictionaries(draws)
     return st.lists(row, min_size=1, max_size=25)
 

@@ -76,3 +76,13 @@ def test_damaged_bundled_policies_give_only_located_problems(tmp_path_factory, s
         load_library([path], base=bundled_library())
     except PolicyError as err:
         assert all(p.code != "internal-error" for p in err.problems), err
+
+
+def test_a_clause_number_yaml_reads_as_a_float_is_refused_not_rewritten(tmp_path):
+    """`clause: 1.` is the float 1.0 to YAML; taken as text it would become "1.0"."""
+    text = (library_dir() / "xj-hardship-new-enterprise-cit.yaml").read_text(encoding="utf-8")
+    assert 'clause: "1."' in text
+    path = tmp_path / "float-clause.yaml"
+    path.write_text(text.replace('clause: "1."', "clause: 1."), encoding="utf-8")
+    (shown,) = problems_of(path)
+    assert "[schema] 期望 'clause' 为文本，实际为数字 1.0" in shown

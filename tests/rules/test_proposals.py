@@ -82,9 +82,10 @@ def test_the_bundled_library_is_measured_condition_by_condition() -> None:
     # a condition the text states in full is proposed exactly ...
     exact = next(r for r in score.rows if r.expected == "total_assets <= 5000万")
     assert exact.exact
-    # ... one the proposer reads as a different bound (> 2亿 proposed as >= 2亿) is not
-    partial = next(r for r in rows.values() if r.expected.startswith("operating_revenue > 2亿"))
-    assert not partial.exact and "operating_revenue >= 2亿" in partial.proposed
+    # ... one the proposer reads as a different bound (> 30 proposed as >= 30) is not
+    partial = rows[("ui-job-retention-refund", "c6")]
+    assert partial.expected.startswith("insured_employees > 30")
+    assert not partial.exact and "insured_employees >= 30" in partial.proposed
     assert score.share >= 0.6, score.share
 
 

@@ -116,3 +116,12 @@ def test_a_region_in_a_condition_matches_the_counties_inside_it(tmp_path: Path):
     got = dict(out.select("entity_id", "outcome").iter_rows())
     assert got == {"HZ": "eligible", "NX": "undetermined"}
     assert out.filter(pl.col("entity_id") == "NX")["unknown_fields"].to_list() == [["district"]]
+
+
+def test_a_region_inside_a_list_is_said_to_be_a_region_once():
+    _, checker = _check("district in [广州市, 杭州市]")
+    assert [(p.code, p.column) for p in checker.problems] == [("unknown-field", 14),
+                                                              ("unknown-field", 19)]
+    for p in checker.problems:
+        assert "是行政区划名称" in p.message and "用 or 连接" in p.message
+        assert p.suggestion is None
