@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 ChangesHook = Callable[["Session", "RunChanges", str], int]
 _LOOKUP_CHUNK = 5_000  # entity ids per lookup (within SQLite's and PostgreSQL's limits)
+_PLAN_CHUNK = 50_000  # changes planned into messages at a time (memory, not speed)
 ENTITY_KEYS = {"enterprise": "uscc", "person": "id_number"}
 # where each entity kind's addresses come from in its profile (DESIGN §5)
 ADDRESS_FIELDS: dict[str, dict[str, str]] = {
@@ -234,18 +235,35 @@ def outbox_hook(*, entity_kind: str, policies: Mapping[str, Policy], as_of: dt.d
                                     written=written, run_id=run_id)
         if not found:
             return 0
+        fields = {pid: field_infos(entity_kind, sorted(p.fields_read), policies=[p])
+                  for pid, p in policies.items()}
+        explain = len(found) <= explain_limit  # the run's whole diff decides, not a chunk
+        found.sort(key=lambda c: c.entity_id)
+        queued = 0
+        # planned a few thousand recipients at a time: a partition's messages, payloads and
+        # links are never all in memory at once (an entity's changes stay in one chunk)
+        start = 0
+        while start < len(found):
+            end = min(start + _PLAN_CHUNK, len(found))
+            while end < len(found) and found[end].entity_id == found[end - 1].entity_id:
+                end += 1
+            queued += _enqueue_part(session, found[start:end], changes, explain=explain,
+                                    fields=fields)
+            start = end
+        return queued
+
+    def _enqueue_part(session: Session, found: list[EntitlementChange], changes: RunChanges,
+                      *, explain: bool, fields: Mapping[str, list[FieldInfo]]) -> int:
         ids = sorted({c.entity_id for c in found})
         frame = read_profiles(snapshot, entity_kind=entity_kind, ids=ids) if snapshot else None
         key = ENTITY_KEYS[entity_kind]
         profiles: dict[str, dict[str, Any]] = {}
         if frame is not None:
             profiles = {str(r[key]): r for r in frame.iter_rows(named=True)}
-            if len(found) <= explain_limit:
+            if explain:
                 found = with_explanations(found, frame=frame, entity_kind=entity_kind,
                                           policies=list(policies.values()), as_of=as_of,
                                           sets=sets, outcomes=_outcomes_of(changes))
-        fields = {pid: field_infos(entity_kind, sorted(p.fields_read), policies=[p])
-                  for pid, p in policies.items()}
         issuer = StoredLinks(session=session, base_url=links.base_url, signer=links.signer,
                              now=utcnow())
         return enqueue_changes(

@@ -92,3 +92,31 @@ def test_partitioned_run_messages_point_at_the_entitlements_it_wrote(
         expected = ids[(kind, rid, item["policy_id"], item["benefit_period"])]
         assert item["entitlement_id"] == expected
         assert link_of[item["link"].rsplit("/", 1)[1]] == expected
+
+
+def test_messages_planned_in_chunks_are_the_messages_planned_at_once(
+    sources: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run's messages are planned a chunk of recipients at a time (bounded memory); the
+    chunks change nothing: the same messages, keys and items as one plan of the whole."""
+    import api.delivery
+    from store.db import upgrade
+
+    monkeypatch.setenv("MIANSHEN_ENVIRONMENT", "development")
+    got = []
+    for chunk in (10**9, 1):
+        monkeypatch.setattr(api.delivery, "_PLAN_CHUNK", chunk)
+        get_settings.cache_clear()
+        url = f"sqlite:///{tmp_path / f'c{chunk}.db'}"
+        upgrade(url)
+        settings = Settings(data_dir=tmp_path / f"data{chunk}", database_url=url)
+        engine = open_engine(settings)
+        publish_bundled_library(engine)
+        run_pipeline(settings, engine=engine, sources_dir=sources, as_of=AS_OF)
+        with transaction(engine) as s:
+            got.append(sorted(
+                (r.idempotency_key, r.channel, [(i["policy_id"], i["benefit_period"], i["kind"])
+                                               for i in r.payload["items"]])
+                for r in s.execute(select(outbox))))
+        engine.dispose()
+    assert got[0] and got[0] == got[1]
