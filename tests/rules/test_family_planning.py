@@ -10,12 +10,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from profiles.catalog import load_catalog
-from profiles.derive import derive
-from profiles.relations import members_by_owner, related_frames
-from rules.compile_polars import compile_policies
-from rules.compile_related import attach_related
-from rules.interpret import evaluate_policy
+from tests.rules.households import decide_over_households
 
 AS_OF = dt.date(2025, 9, 30)
 PID = "family-planning-special-support"
@@ -27,30 +22,10 @@ HUSBAND, WIFE, OTHER_MAN, OTHER_WOMAN = ("110105197001010011", "1101051970010100
 def _decide(library: Any, people: list[dict[str, Any]], register: list[tuple[str, str, str]]
             ) -> dict[str, tuple[bool | None, float | None]]:
     """(truth, amount) per person, by the polars plan, asserting the interpreter agrees."""
-    policy = library[PID]
-    cat = load_catalog().entity("person")
     frame = pl.DataFrame(people, schema={"id_number": pl.String, "birth_date": pl.Date,
                                          "only_child_status": pl.String,
                                          "only_child_disability_grade": pl.Int64})
-    persons = derive(frame, entity="person", as_of=AS_OF).collect()
-    hh = pl.DataFrame(register, schema=["household_id", "id_number", "relation"],
-                      orient="row")
-    related = related_frames(persons=persons, households=hh)
-    compiled = compile_policies(library.for_entity("person"), catalog=cat, sets=library.sets,
-                                as_of=AS_OF)[PID]
-    got = attach_related(persons.lazy(), key="id_number", columns=compiled.related,
-                         related=related).select(
-        pl.col("id_number"), compiled.truth.alias("t"), compiled.amount.alias("a")).collect()
-    members = {name: members_by_owner(rf) for name, rf in related.items()}
-    out = {}
-    for row, (pid, truth, amount) in zip(persons.iter_rows(named=True), got.iter_rows(),
-                                         strict=True):
-        full = {**row, **{n: m.get(pid) for n, m in members.items()}}
-        ref = evaluate_policy(policy, full, catalog=cat, sets=library.sets, as_of=AS_OF,
-                              library=library)
-        assert (ref.truth, ref.amount) == (truth, amount), pid
-        out[pid] = (truth, amount)
-    return out
+    return decide_over_households(library, PID, frame, register, as_of=AS_OF)
 
 
 def _person(pid: str, born: dt.date | None, status: str | None = "死亡",

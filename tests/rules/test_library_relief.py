@@ -14,12 +14,8 @@ from typing import Any
 import polars as pl
 import pytest
 
-from profiles.catalog import load_catalog
 from profiles.derive import derive
-from profiles.relations import members_by_owner, related_frames
-from rules.compile_polars import compile_policies
-from rules.compile_related import attach_related
-from rules.interpret import evaluate_policy
+from tests.rules.households import decide_over_households
 
 Evaluate = Callable[..., list]
 ANY = object()
@@ -374,30 +370,9 @@ SCHEMA = {"id_number": pl.String, "birth_date": pl.Date, "work_district": pl.Str
 def _rent(library: Any, people: list[dict[str, Any]], register: list[tuple[str, str, str]]
           ) -> dict[str, tuple[bool | None, float | None]]:
     """(truth, amount) per person by the polars plan, asserting the interpreter agrees."""
-    policy = library[RENT]
-    cat = load_catalog().entity("person")
     rows = [{"birth_date": dt.date(1970, 1, 1), **p} for p in people]
-    persons = derive(pl.DataFrame(rows, schema=SCHEMA), entity="person",
-                     as_of=AS_OF).collect()
-    hh = pl.DataFrame(register, schema=["household_id", "id_number", "relation"],
-                      orient="row")
-    related = related_frames(persons=persons, households=hh)
-    compiled = compile_policies(library.for_entity("person"), catalog=cat, sets=library.sets,
-                                as_of=AS_OF)[RENT]
-    assert compiled.amount is not None
-    got = attach_related(persons.lazy(), key="id_number", columns=compiled.related,
-                         related=related).select(
-        pl.col("id_number"), compiled.truth.alias("t"), compiled.amount.alias("a")).collect()
-    members = {name: members_by_owner(rf) for name, rf in related.items()}
-    out = {}
-    for row, (pid, truth, amount) in zip(persons.iter_rows(named=True), got.iter_rows(),
-                                         strict=True):
-        full = {**row, **{n: m.get(pid) for n, m in members.items()}}
-        ref = evaluate_policy(policy, full, catalog=cat, sets=library.sets, as_of=AS_OF,
-                              library=library)
-        assert (ref.truth, ref.amount) == (truth, amount), pid
-        out[pid] = (truth, amount)
-    return out
+    return decide_over_households(library, RENT, pl.DataFrame(rows, schema=SCHEMA), register,
+                                  as_of=AS_OF)
 
 
 def _renter(pid: str, **kw: Any) -> dict[str, Any]:
