@@ -179,7 +179,8 @@ def recipients_for(session: Session, *, entity_kind: str,
 
 def with_explanations(found: list[EntitlementChange], *, frame: pl.DataFrame, entity_kind: str,
                       policies: Sequence[Policy], as_of: dt.date, sets: Any,
-                      outcomes: pl.DataFrame) -> list[EntitlementChange]:
+                      outcomes: pl.DataFrame, related: Mapping[str, Any] | None = None,
+                      ledger: Any = None) -> list[EntitlementChange]:
     """The changes with the explanation's text (the same builder as the page and the API),
     the labels of the conditions still open and of those that failed."""
     from matcher.explain import explain_many
@@ -187,7 +188,8 @@ def with_explanations(found: list[EntitlementChange], *, frame: pl.DataFrame, en
     ids = sorted({c.entity_id for c in found})
     wanted = {c.policy_id for c in found}
     explained = explain_many(frame, entity=entity_kind, policies=policies, as_of=as_of,
-                             entity_ids=ids, sets=sets, outcomes=outcomes)
+                             entity_ids=ids, sets=sets, outcomes=outcomes,
+                             related=related, ledger=ledger)
     by_pair = {(eid, e.policy_id): e for eid, items in explained.items() for e in items
                if e.policy_id in wanted}
     out = []
@@ -219,9 +221,13 @@ def _outcomes_of(changes: RunChanges) -> pl.DataFrame:
 
 def outbox_hook(*, entity_kind: str, policies: Mapping[str, Policy], as_of: dt.date,
                 links: LinkConfig, snapshot: Path | None = None, sets: Any = None,
-                explain_limit: int = 20_000) -> ChangesHook:
+                explain_limit: int = 20_000,
+                related: Mapping[str, Any] | None = None) -> ChangesHook:
     """A hook that plans and enqueues the messages of a diff in the caller's transaction:
-    explained, addressed from the snapshot's profiles, with one-click links recorded."""
+    explained, addressed from the snapshot's profiles, with one-click links recorded.
+    ``related``: the relations the run matched with (household register, employment
+    links), so that an explanation decides an aggregate as the run did; the award ledger
+    is read in the run's transaction (the run's own grants are this benefit, not history)."""
     from notifier.links import StoredLinks
     from notifier.outbox import enqueue_changes
     from store.types import utcnow
@@ -238,6 +244,12 @@ def outbox_hook(*, entity_kind: str, policies: Mapping[str, Policy], as_of: dt.d
         fields = {pid: field_infos(entity_kind, sorted(p.fields_read), policies=[p])
                   for pid, p in policies.items()}
         explain = len(found) <= explain_limit  # the run's whole diff decides, not a chunk
+        context: dict[str, Any] = {"related": related}
+        if explain and any(p.ledger_lookups or p.cap for p in policies.values()):
+            from matcher.award_import import load_ledger
+
+            context["ledger"] = load_ledger(session, entity_kind=entity_kind,
+                                            library=list(policies.values()), as_of=as_of)
         found.sort(key=lambda c: c.entity_id)
         queued = 0
         # planned a few thousand recipients at a time: a partition's messages, payloads and
@@ -248,12 +260,13 @@ def outbox_hook(*, entity_kind: str, policies: Mapping[str, Policy], as_of: dt.d
             while end < len(found) and found[end].entity_id == found[end - 1].entity_id:
                 end += 1
             queued += _enqueue_part(session, found[start:end], changes, explain=explain,
-                                    fields=fields)
+                                    fields=fields, context=context)
             start = end
         return queued
 
     def _enqueue_part(session: Session, found: list[EntitlementChange], changes: RunChanges,
-                      *, explain: bool, fields: Mapping[str, list[FieldInfo]]) -> int:
+                      *, explain: bool, fields: Mapping[str, list[FieldInfo]],
+                      context: Mapping[str, Any]) -> int:
         ids = sorted({c.entity_id for c in found})
         frame = read_profiles(snapshot, entity_kind=entity_kind, ids=ids) if snapshot else None
         key = ENTITY_KEYS[entity_kind]
@@ -263,7 +276,8 @@ def outbox_hook(*, entity_kind: str, policies: Mapping[str, Policy], as_of: dt.d
             if explain:
                 found = with_explanations(found, frame=frame, entity_kind=entity_kind,
                                           policies=list(policies.values()), as_of=as_of,
-                                          sets=sets, outcomes=_outcomes_of(changes))
+                                          sets=sets, outcomes=_outcomes_of(changes),
+                                          **context)
         issuer = StoredLinks(session=session, base_url=links.base_url, signer=links.signer,
                              now=utcnow())
         return enqueue_changes(

@@ -169,9 +169,10 @@ def run_pipeline(
         if declared:
             builds[entity]["declared_entities"] = declared
             say("build", f"{entity}: 采用 {declared} 个主体已获批申请中的申报信息")
-        hook = _run_hook(settings, entity, policies, as_of=as_of, snapshot=snapshot, sets=sets)
         relations = run_relations(settings, sources_dir, policies, entity=entity, as_of=as_of,
                                   persons=persons, say=say)
+        hook = _run_hook(settings, entity, policies, as_of=as_of, snapshot=snapshot, sets=sets,
+                         related=relations.frames)
         if relations.rejects.height:
             builds[entity]["link_rejected_lines"] = relations.rejects.height
         if partitions:
@@ -277,13 +278,14 @@ def run_snapshot(
                   "再由审核人员逐项审核发布")
         say("match", reason)
         return PipelineReport(as_of=as_of, runs=(), builds={}, skipped={entity: reason})
-    hook = _run_hook(settings, entity, policies, as_of=as_of, snapshot=snapshot, sets=sets)
     from matcher.runs import snapshot_hash
 
     people = persons or (snapshot if entity == "person" else None)
     relations = run_relations(
         settings, links, policies, entity=entity, as_of=as_of, say=say,
         persons=(people, snapshot_hash(people)) if people is not None else None)
+    hook = _run_hook(settings, entity, policies, as_of=as_of, snapshot=snapshot, sets=sets,
+                     related=relations.frames)
     report = execute_run(
         engine=engine, snapshot_path=snapshot, as_of=as_of, policies=policies,
         outcomes_dir=settings.outcomes_dir, entity=entity, sets=sets, actor=actor,
@@ -506,7 +508,7 @@ def serve(settings: Settings) -> None:
 
 
 def _run_hook(settings: Any, entity: str, policies: Any, *, as_of: dt.date, snapshot: Path,
-              sets: Any) -> Any:
+              sets: Any, related: Any = None) -> Any:
     """The outbox hook of one entity's run: messages with signed one-click links, written in
     the run's transaction."""
     from api.delivery import LinkConfig, outbox_hook
@@ -521,4 +523,5 @@ def _run_hook(settings: Any, entity: str, policies: Any, *, as_of: dt.date, snap
         snapshot=snapshot,
         sets=sets,
         explain_limit=settings.explain_in_messages_limit,
+        related=related,
     )

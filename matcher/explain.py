@@ -46,7 +46,9 @@ from matcher.evaluate import (
 from matcher.explain_text import Words
 from matcher.lean import mask_names
 from matcher.outcomes import OUTCOME_LABELS
+from profiles.relations import RelatedFrame
 from rules import ast
+from rules.ledger import AwardLedger
 from rules.model import (
     AllOf,
     AnyOf,
@@ -178,15 +180,19 @@ def explain_entity(
     policy_id: str | None = None,
     sets: object | None = None,
     outcomes: pl.DataFrame | None = None,
+    related: Mapping[str, RelatedFrame] | None = None,
+    ledger: AwardLedger | None = None,
 ) -> list[Explanation]:
     """Explain every policy in effect (or only ``policy_id``) for one entity.
 
     ``outcomes``, when given, is the long match output over the whole population: it
     supplies the outcomes that depend on others (superseded, over_budget); without it the
-    outcome comes from the conditions alone."""
+    outcome comes from the conditions alone. ``related`` and ``ledger`` are what the run
+    matched with (household register and employment links, award history): without them
+    an aggregate or a ``received()`` lookup is UNKNOWN."""
     found = explain_many(frame, entity=entity, policies=policies, as_of=as_of,
                          entity_ids=[entity_id], policy_id=policy_id, sets=sets,
-                         outcomes=outcomes)
+                         outcomes=outcomes, related=related, ledger=ledger)
     if not found:
         raise EntityNotFoundError(entity_id)
     return found[entity_id]
@@ -202,11 +208,14 @@ def explain_many(
     policy_id: str | None = None,
     sets: object | None = None,
     outcomes: pl.DataFrame | None = None,
+    related: Mapping[str, RelatedFrame] | None = None,
+    ledger: AwardLedger | None = None,
 ) -> dict[str, list[Explanation]]:
     """Explanations of several entities in one pass over the frame (a run explains the
-    changes it announces this way); entities not in the frame are left out."""
+    changes it announces this way); entities not in the frame are left out. ``related``
+    and ``ledger`` as in :func:`explain_entity`."""
     policies = list(policies)
-    plan = make_plan(policies, entity=entity, as_of=as_of, sets=sets)
+    plan = make_plan(policies, entity=entity, as_of=as_of, sets=sets, ledger=ledger)
     if policy_id is not None:
         if policy_id not in plan.compiled:
             raise PolicyNotFoundError(policy_id, plan.compiled)
@@ -214,7 +223,8 @@ def explain_many(
     else:
         compiled = plan.compiled
     wanted = sorted(set(entity_ids))
-    lf = prepare_frame(frame, plan).filter(pl.col(plan.key).cast(pl.String).is_in(wanted))
+    lf = prepare_frame(frame.lazy().filter(pl.col(plan.key).cast(pl.String).is_in(wanted)),
+                       plan, related=related)
     names = set(lf.collect_schema().names())
     exprs: list[pl.Expr] = [pl.col(plan.key).cast(pl.String).alias("__id")]
     amount_fields: set[str] = set()
@@ -307,10 +317,16 @@ def _explanation(
             id=cond.id, label=cond.label, clause=cond.clause, citation=citation, truth=truth,
             status=status, value=value,
             value_display=(
+                # all(rel where X): whether they do, not the count of those who do not
+                {True: "满足", False: "不满足"}.get(truth, "—")  # type: ignore[arg-type]
+                if isinstance(cond.expr, ast.Compare) and words.every(
+                    cond.expr.left, cond.expr.op, cond.expr.right) is not None else
                 "；".join(f"{words.subject(ast.FieldRef(name=n))} "
                          f"{words.value_text(values.get(f'f:{n}'), field=n)}" for n in read)
                 if len(read) > 1 else
-                words.value_text(value, field=subject) if (value is not None or subject)
+                words.value_text(value, field=subject, unit=words.unit_of(cond.expr.left)
+                                 if isinstance(cond.expr, ast.Compare) else None)
+                if (value is not None or subject)
                 else "—"),
             requirement=words.requirement(cond.expr), threshold=cc.threshold,
             distance=distance,

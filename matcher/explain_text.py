@@ -71,6 +71,8 @@ class Words:
             return "year"
         if isinstance(expr, ast.Call) and expr.func == "months_since":
             return "month"
+        if isinstance(expr, ast.Call) and expr.func == "year":
+            return "calendar_year"  # written as a year is: 2025, not 2,025
         if isinstance(expr, ast.Arith) and expr.op == "/":
             left, right = self.unit_of(expr.left), self.unit_of(expr.right)
             return "ratio" if left and left == right else None
@@ -105,6 +107,8 @@ class Words:
             return wan_text(fen) if fen is not None else "未知"
         if unit == "ratio":
             return f"{_number(round(float(value) * 100, 6))}%"
+        if unit == "calendar_year" and float(value).is_integer():
+            return f"{int(value)}"
         label = word or self.catalog_unit_label(unit)
         return f"{_number(value)} {label}" if label else _number(value)
 
@@ -200,11 +204,28 @@ class Words:
         right_lit = isinstance(expr.right, _LITERALS)
         subject, op, other = (expr.right, _FLIP[expr.op], expr.left) if (
             left_lit and not right_lit) else (expr.left, expr.op, expr.right)
+        every = self.every(subject, op, other)
+        if every is not None:
+            return every
         unit = self.unit_of(subject)
         words = _COUNT_OPS if unit in ("person", "child") else _OPS
         shown = self.literal(other, unit, self.word_of(subject))
         gap = "" if shown.startswith("“") else " "
         return f"{self.subject(subject)}{words[op]}{gap}{shown}"
+
+    def every(self, subject: ast.Expr, op: str, other: ast.Expr) -> str | None:
+        """``all(rel where X)`` as written (the parser's core is ``count(rel where not X)
+        = 0``): 配偶（如有）满足：…, 家庭成员均满足：…; None for any other comparison."""
+        if not (isinstance(subject, ast.Aggregate) and subject.func == "count" and op == "="
+                and isinstance(other, ast.Number) and other.value == 0
+                and isinstance(subject.where, ast.Not)):
+            return None
+        rel = load_catalog().relation(self.catalog.name, subject.relation)
+        member = self._member(subject)
+        if rel is None or member is None:
+            return None
+        wanted = member.requirement(subject.where.item)
+        return f"{rel.label}均满足：{wanted}" if rel.many else f"{rel.label}（如有）满足：{wanted}"
 
     def requirement(self, expr: ast.Expr) -> str:
         """What a condition requires, in a sentence."""
@@ -286,9 +307,11 @@ class Words:
 
     # ---- values ------------------------------------------------------------------------
 
-    def value_text(self, value: object, *, field: str | None) -> str:
+    def value_text(self, value: object, *, field: str | None,
+                   unit: str | None = None) -> str:
         """An entity's value as people read it (money exact to the fen, units from the
-        catalog)."""
+        catalog; ``unit``: of what the condition computes from the field, when that is not
+        the field's own, e.g. the calendar year of a date)."""
         f = self.catalog.field(field) if field and field in self.catalog else None
         if value is None:
             if f is not None and f.empty == "not_listed":
@@ -299,6 +322,8 @@ class Words:
         if isinstance(value, dt.date):
             return value.isoformat()
         if isinstance(value, int | float):
+            if unit == "calendar_year" and float(value).is_integer():
+                return str(int(value))  # what the condition computed of the field: a year
             unit = f.unit if f is not None else None
             if unit == "yuan":
                 from store.money import format_fen
@@ -307,7 +332,9 @@ class Words:
             if unit == "ratio":
                 return f"{float(value) * 100:.2f}%"
             label = f.unit_label if f is not None else None
-            shown = _number(value) if isinstance(value, float) else f"{value:,}"
+            # a computed integer (a year, a count) has no catalog unit: written plainly
+            shown = (_number(value) if isinstance(value, float) else
+                     f"{value:,}" if f is not None else str(value))
             return f"{shown} {label}" if label else shown
         if isinstance(value, list | tuple):
             return "、".join(str(v) for v in value)

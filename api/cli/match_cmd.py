@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -21,6 +21,24 @@ EntityOpt = Annotated[
     str, typer.Option("--entity", help="enterprise 或 person", case_sensitive=False)
 ]
 AsOfOpt = Annotated[str, typer.Option("--as-of", help="评估日期 YYYY-MM-DD")]
+LinksOpt = Annotated[
+    Path | None,
+    typer.Option("--links", help="关联表目录（户籍家庭成员 households_*.csv、"
+                                 "就业参保登记 employment_links_*.csv）"),
+]
+PersonsOpt = Annotated[
+    Path | None,
+    typer.Option("--persons", help="个人画像表：关联成员的个人字段（--entity person 时默认即 "
+                                   "--profiles）"),
+]
+AwardsOpt = Annotated[
+    Path | None, typer.Option("--awards", help="奖励台账文件（mianshen awards import 的格式）"),
+]
+AwardsFromOpt = Annotated[
+    str | None,
+    typer.Option("--awards-complete-from",
+                 help="台账文件自该日起记录完整（YYYY-MM-DD）；不给则未列出的奖励视为未知"),
+]
 
 
 def parse_date(text: str, *, option: str) -> dt.date:
@@ -102,6 +120,44 @@ def derived_profiles(
     return derive(clean, entity=entity, as_of=as_of).collect(), rejects
 
 
+def match_context(kind: str, frame: pl.DataFrame, policy_list: list[Policy], *,
+                  links: Path | None, persons: Path | None, awards: Path | None,
+                  awards_complete_from: str | None, when: dt.date) -> dict[str, Any]:
+    """What a match reads besides the profiles, from files: the relations of ``--links``
+    (members' own fields from ``--persons``, or the profiles themselves for persons) and
+    the award ledger of ``--awards``. ``mianshen match`` and ``mianshen explain`` decide
+    with the same context."""
+    complete = (parse_date(awards_complete_from, option="--awards-complete-from")
+                if awards_complete_from else None)
+    for name, path in (("--links", links), ("--persons", persons), ("--awards", awards)):
+        if path is not None and not path.exists():
+            err_console.print(f"[red]{name} 不存在：{path}[/red]")
+            raise typer.Exit(2)
+    extra: dict[str, Any] = {}
+    if links is not None:
+        from profiles.relations import load_relations
+
+        members = frame if kind == "person" and persons is None else (
+            derived_profiles(read_table(persons), entity="person", as_of=when,
+                             source=persons.name)[0] if persons is not None else None)
+        relations = load_relations(links, persons=members)
+        extra["related"] = relations.frames
+        console.print(f"关联表：{'、'.join(sorted(relations.frames)) or '无'}，"
+                      f"隔离 {relations.rejects.height} 行")
+    if awards is not None:
+        from matcher.award_import import file_ledger
+
+        ledger, checked = file_ledger(
+            awards.read_text(encoding="utf-8"), entity_kind=kind,
+            library={p.id: p for p in policy_list}, source=awards.name, today=dt.date.today(),
+            complete_from=complete)
+        extra["ledger"] = ledger
+        console.print(f"奖励台账：{len(checked.accepted)} 笔，隔离 {len(checked.rejects)} 行")
+        for bad in checked.rejects:
+            err_console.print(f"  第 {bad.line} 行：{bad.reason}", markup=False)
+    return extra
+
+
 def register(app: typer.Typer) -> None:
     app.command("match", help="批量匹配: 对画像表评估全部生效政策，输出结果。")(match)
     app.command("explain", help="解释: 某主体为什么符合 / 差在哪。")(explain)
@@ -118,37 +174,16 @@ def match(
     ] = None,
     rejects: Annotated[Path | None, typer.Option("--rejects", help="被拒行输出文件")] = None,
     streaming: Annotated[bool, typer.Option("--streaming", help="使用流式引擎")] = False,
-    links: Annotated[
-        Path | None,
-        typer.Option("--links", help="关联表目录（户籍家庭成员 households_*.csv、"
-                                     "就业参保登记 employment_links_*.csv）"),
-    ] = None,
-    persons: Annotated[
-        Path | None,
-        typer.Option("--persons", help="个人画像表：关联成员的个人字段（--entity person 时默认即 "
-                                       "--profiles）"),
-    ] = None,
-    awards: Annotated[
-        Path | None,
-        typer.Option("--awards", help="奖励台账文件（mianshen awards import 的格式）"),
-    ] = None,
-    awards_complete_from: Annotated[
-        str | None,
-        typer.Option("--awards-complete-from",
-                     help="台账文件自该日起记录完整（YYYY-MM-DD）；不给则未列出的奖励视为未知"),
-    ] = None,
+    links: LinksOpt = None,
+    persons: PersonsOpt = None,
+    awards: AwardsOpt = None,
+    awards_complete_from: AwardsFromOpt = None,
 ) -> None:
     from api.cli.tables import print_summary
     from matcher.evaluate import match_frame
 
     kind = check_entity(entity)
     when = parse_date(as_of, option="--as-of")
-    complete = (parse_date(awards_complete_from, option="--awards-complete-from")
-                if awards_complete_from else None)
-    for name, path in (("--links", links), ("--persons", persons), ("--awards", awards)):
-        if path is not None and not path.exists():
-            err_console.print(f"[red]{name} 不存在：{path}[/red]")
-            raise typer.Exit(2)
     table = read_table(profiles)
     policy_list, sets = load_policies(policies)
     frame, rejected = derived_profiles(table, entity=kind, as_of=when, source=profiles.name)
@@ -158,30 +193,10 @@ def match(
         f"读取 {table.height} 行，通过校验 {frame.height} 行，拒收 {rejected.height} 行"
         + (f"(明细见 {rejects})" if rejects is not None and rejected.height else "")
     )
-    related = None
-    ledger = None
-    if links is not None:
-        from profiles.relations import load_relations
-
-        members = frame if kind == "person" and persons is None else (
-            derived_profiles(read_table(persons), entity="person", as_of=when,
-                             source=persons.name)[0] if persons is not None else None)
-        relations = load_relations(links, persons=members)
-        related = relations.frames
-        console.print(f"关联表：{'、'.join(sorted(relations.frames)) or '无'}，"
-                      f"隔离 {relations.rejects.height} 行")
-    if awards is not None:
-        from matcher.award_import import file_ledger
-
-        ledger, checked = file_ledger(
-            awards.read_text(encoding="utf-8"), entity_kind=kind,
-            library={p.id: p for p in policy_list}, source=awards.name, today=dt.date.today(),
-            complete_from=complete)
-        console.print(f"奖励台账：{len(checked.accepted)} 笔，隔离 {len(checked.rejects)} 行")
-        for bad in checked.rejects:
-            err_console.print(f"  第 {bad.line} 行：{bad.reason}", markup=False)
+    extra = match_context(kind, frame, policy_list, links=links, persons=persons,
+                          awards=awards, awards_complete_from=awards_complete_from, when=when)
     outcomes = match_frame(frame, entity=kind, policies=policy_list, as_of=when, sets=sets,
-                           streaming=streaming, related=related, ledger=ledger)
+                           streaming=streaming, **extra)
     write_table(outcomes, out)
     from api.services.labels import zh
 
@@ -203,6 +218,10 @@ def explain(
     policies: Annotated[
         Path | None, typer.Option("--policies", help="政策目录(默认内置库)")
     ] = None,
+    links: LinksOpt = None,
+    persons: PersonsOpt = None,
+    awards: AwardsOpt = None,
+    awards_complete_from: AwardsFromOpt = None,
 ) -> None:
     from matcher.evaluate import match_frame
     from matcher.explain import (
@@ -216,11 +235,14 @@ def explain(
     policy_list, sets = load_policies(policies)
     frame, _ = derived_profiles(read_table(profiles), entity=kind, as_of=when,
                                 source=profiles.name)
-    outcomes = match_frame(frame, entity=kind, policies=policy_list, as_of=when, sets=sets)
+    extra = match_context(kind, frame, policy_list, links=links, persons=persons,
+                          awards=awards, awards_complete_from=awards_complete_from, when=when)
+    outcomes = match_frame(frame, entity=kind, policies=policy_list, as_of=when, sets=sets,
+                           **extra)
     try:
         explanations = explain_entity(
             frame, entity=kind, policies=policy_list, as_of=when, entity_id=entity_id,
-            policy_id=policy, sets=sets, outcomes=outcomes,
+            policy_id=policy, sets=sets, outcomes=outcomes, **extra,
         )
     except (EntityNotFoundError, PolicyNotFoundError) as exc:
         err_console.print(f"[red]{exc}[/red]")

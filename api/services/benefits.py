@@ -254,6 +254,7 @@ def instant_decision(session: Session, data: DataAccess, e: EntitlementRecord,
     import polars as pl
 
     from api.services.population import fill_declared
+    from api.services.simulate import match_context
     from matcher.explain import explain_entity
     from store.applications import declared_answers
 
@@ -265,9 +266,12 @@ def instant_decision(session: Session, data: DataAccess, e: EntitlementRecord,
     frame = fill_declared(row, {e.entity_id: {**known, **answers}}, entity=e.entity_kind,
                           as_of=population.run.as_of)
     policies, sets = data.policies_for(session, e.entity_kind)
+    # the award ledger and the related entities, as the nightly run matches with them
+    extra = match_context(data, session, population, population.frame, policies,
+                          as_of=population.run.as_of)
     [explanation] = explain_entity(frame, entity=e.entity_kind, policies=policies,
                                    as_of=population.run.as_of, entity_id=e.entity_id,
-                                   policy_id=e.policy_id, sets=sets)
+                                   policy_id=e.policy_id, sets=sets, **extra)
     failed = "、".join(c.label for c in explanation.gaps) or None
     return explanation.outcome, explanation.amount_fen, failed
 

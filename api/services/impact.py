@@ -8,7 +8,6 @@ A new policy (nothing published yet) is compared with nobody eligible."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
@@ -18,13 +17,12 @@ from api.services.groups import ordered
 from api.services.population import DISTRICT_COLUMNS, DataAccess
 from api.services.simulate import (
     derived_frame,
-    display_id,
+    explain_samples,
     group_codes,
     label_of,
     match_context,
     match_policy,
 )
-from profiles.masking import mask_name
 from rules.model import Policy
 from store.money import yuan_of_fen
 
@@ -74,34 +72,6 @@ def _by(changes: pl.DataFrame, attrs: pl.DataFrame | None, column: str) -> list[
     return ordered(rows, by=("newly", "lost", "cost_delta"))
 
 
-def _name_of(frame: pl.DataFrame, key: str, entity: str, entity_id: str) -> str | None:
-    if "name" not in frame.columns:
-        return None
-    hit = frame.filter(pl.col(key).cast(pl.String) == entity_id)["name"]
-    if hit.is_empty() or hit[0] is None:
-        return None
-    return mask_name(str(hit[0])) if entity == "person" else str(hit[0])
-
-
-def _samples(frame: pl.DataFrame, ids: Sequence[str], policy: Policy, others: Sequence[Policy],
-             outcomes: pl.DataFrame, *, key: str, as_of: dt.date, sets: Any
-             ) -> list[dict[str, Any]]:
-    from api.services.explaining import explanation_dict
-    from matcher.explain import explain_entity
-
-    pool = [policy, *(p for p in others if p.id != policy.id)]
-    out = []
-    for entity_id in ids:
-        [explanation] = explain_entity(frame, entity=policy.entity, policies=pool, as_of=as_of,
-                                       entity_id=entity_id, policy_id=policy.id, sets=sets,
-                                       outcomes=outcomes)
-        data = explanation_dict(explanation)
-        data["entity_id"] = display_id(policy.entity, entity_id)
-        data["name"] = _name_of(frame, key, policy.entity, entity_id)
-        out.append(data)
-    return out
-
-
 def impact(data: DataAccess, session: Session, policy: Policy, *, as_of: dt.date | None = None,
            samples: int = 3) -> dict[str, Any]:
     """The impact report of ``policy`` (a version under review, checked) against the
@@ -148,8 +118,8 @@ def impact(data: DataAccess, session: Session, policy: Policy, *, as_of: dt.date
         "by_district": _by(changes, group_codes(frame, key, district), district),
         "by_industry": _by(changes, group_codes(frame, key, "industry_code"), "industry_code")
         if policy.entity == "enterprise" else [],
-        "newly_samples": _samples(frame, newly, policy, others, after, key=key, as_of=day,
-                                  sets=sets),
-        "lost_samples": _samples(frame, lost, policy, others, after, key=key, as_of=day,
-                                 sets=sets),
+        "newly_samples": explain_samples(frame, newly, policy, others, after, key=key,
+                                         as_of=day, sets=sets, extra=extra, with_name=True),
+        "lost_samples": explain_samples(frame, lost, policy, others, after, key=key,
+                                        as_of=day, sets=sets, extra=extra, with_name=True),
     }

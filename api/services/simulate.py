@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from api.services.groups import district_label, industry_label, ordered
 from api.services.population import DISTRICT_COLUMNS, DataAccess, NoDataYet, Population
-from profiles.masking import mask_id
+from profiles.masking import mask_id, mask_name
 from rules.model import Policy
 from store.money import yuan_of_fen
 
@@ -120,30 +120,51 @@ def display_id(entity: str, entity_id: str) -> str:
     return (mask_id(entity_id) or "") if entity == "person" else entity_id
 
 
-def _samples(frame: pl.DataFrame, outcomes: pl.DataFrame, policy: Policy,
-             others: Sequence[Policy], *, key: str, as_of: dt.date, sets: Any,
-             per_outcome: int) -> list[dict[str, Any]]:
-    from api.services.explaining import explanation_dict
-    from matcher.explain import explain_entity
-
-    chosen: list[tuple[str, str]] = []
+def sample_ids(frame: pl.DataFrame, outcomes: pl.DataFrame, *, key: str,
+               per_outcome: int) -> list[str]:
+    """A few entities of each counted outcome, then a few the policy does not match."""
+    chosen: list[str] = []
     for outcome in COUNTED:
         ids = outcomes.filter(pl.col("outcome") == outcome)["entity_id"].head(per_outcome)
-        chosen += [(outcome, str(i)) for i in ids]
+        chosen += [str(i) for i in ids]
     matched = set(outcomes["entity_id"].to_list())
     ineligible = [str(i) for i in frame[key].cast(pl.String).head(200 + per_outcome).to_list()
                   if i not in matched][:per_outcome]
-    chosen += [("ineligible", i) for i in ineligible]
+    return chosen + ineligible
+
+
+def explain_samples(frame: pl.DataFrame, ids: Sequence[str], policy: Policy,
+                    others: Sequence[Policy], outcomes: pl.DataFrame, *, key: str,
+                    as_of: dt.date, sets: Any, extra: dict[str, Any] | None = None,
+                    with_name: bool = False) -> list[dict[str, Any]]:
+    """The explanations of ``ids`` under ``policy``, with what the match had besides the
+    profiles (``extra``: award ledger, related entities; see :func:`match_context`), so a
+    sample says why as the outcome was decided; ids masked for persons."""
+    from api.services.explaining import explanation_dict
+    from matcher.explain import explain_many
+
     pool = [policy, *(p for p in others if p.id != policy.id)]
+    explained = explain_many(frame, entity=policy.entity, policies=pool, as_of=as_of,
+                             entity_ids=list(ids), policy_id=policy.id, sets=sets,
+                             outcomes=outcomes, **(extra or {}))
     out = []
-    for _, entity_id in chosen:
-        [explanation] = explain_entity(frame, entity=policy.entity, policies=pool, as_of=as_of,
-                                       entity_id=entity_id, policy_id=policy.id, sets=sets,
-                                       outcomes=outcomes)
+    for entity_id in ids:
+        [explanation] = explained[entity_id]
         data = explanation_dict(explanation)
         data["entity_id"] = display_id(policy.entity, entity_id)
+        if with_name:
+            data["name"] = name_of(frame, key, policy.entity, entity_id)
         out.append(data)
     return out
+
+
+def name_of(frame: pl.DataFrame, key: str, entity: str, entity_id: str) -> str | None:
+    if "name" not in frame.columns:
+        return None
+    hit = frame.filter(pl.col(key).cast(pl.String) == entity_id)["name"]
+    if hit.is_empty() or hit[0] is None:
+        return None
+    return mask_name(str(hit[0])) if entity == "person" else str(hit[0])
 
 
 def simulate(data: DataAccess, session: Session, policy: Policy, *,
@@ -175,8 +196,9 @@ def simulate(data: DataAccess, session: Session, policy: Policy, *,
         "by_district": _groups(outcomes, frame, key, district),
         "by_industry": _groups(outcomes, frame, key, "industry_code")
         if policy.entity == "enterprise" else [],
-        "samples": _samples(frame, outcomes, policy, others, key=key, as_of=day, sets=sets,
-                            per_outcome=samples),
+        "samples": explain_samples(
+            frame, sample_ids(frame, outcomes, key=key, per_outcome=samples), policy, others,
+            outcomes, key=key, as_of=day, sets=sets, extra=extra),
         "published": None,
     }
     current = next((p for p in others if p.id == policy.id), None)

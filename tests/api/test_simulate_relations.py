@@ -47,6 +47,17 @@ def test_simulation_reads_the_register_and_the_ledger(
         with transaction(engine) as session:
             return simulate(data, session, library[pid], as_of=AS_OF)["totals"]
 
+    # the officer's sample explanations say why as the simulation decided: an eligible
+    # sample's conditions are all met, none read 未知 for want of the register
+    with transaction(engine) as session:
+        samples = simulate(DataAccess(settings, engine), session,
+                           library["family-planning-special-support"], as_of=AS_OF)["samples"]
+    eligible = [s for s in samples if s["outcome"] == "eligible"]
+    assert eligible
+    for sample in eligible:
+        assert sample["gaps"] == [] and sample["unknown_fields"] == [], sample["text"]
+        assert "配偶（如有）满足" in sample["text"]
+
     with_links = report(DataAccess(settings, engine), "family-planning-special-support")
     blind = report(DataAccess(settings.model_copy(update={"sources_dir": None}), engine),
                    "family-planning-special-support")

@@ -80,3 +80,41 @@ def test_the_award_file_pays_the_little_giant_reward_once_per_firm(tmp_path: Pat
     assert "奖励台账：1 笔，隔离 0 行" in complete.output
     assert _outcome(tmp_path / "c.csv", paid, "gz-little-giant-reward") is None
     assert _outcome(tmp_path / "c.csv", due, "gz-little-giant-reward") == "eligible"
+
+
+def test_explain_says_why_through_the_wifes_age_and_the_award_file(tmp_path: Path) -> None:
+    """`mianshen explain` decides with the same register and ledger as `mianshen match`:
+    the husband's 特扶 condition on his spouse is met (not 未知), the paid firm's
+    小巨人 reward says it was received."""
+    people = _csv(tmp_path / "persons.csv",
+                  ["id_number", "birth_date", "hukou_district", "alive", "only_child_status"],
+                  [[HUSBAND, "1973-01-01", "440106", "true", "死亡"],
+                   [WIFE, "1976-09-30", "440106", "true", "死亡"]])
+    links = tmp_path / "links"
+    links.mkdir()
+    _csv(links / "households_公安.csv", ["household_id", "id_number", "relation"],
+         [["H1", HUSBAND, "户主"], ["H1", WIFE, "配偶"]])
+    args = ["explain", "--entity", "person", "--profiles", str(people), "--as-of", AS_OF,
+            "--id", HUSBAND, "--policy", "family-planning-special-support"]
+    blind = runner.invoke(app, args)
+    assert blind.exit_code == 0, blind.output
+    assert "结果：待确认" in blind.output and "未知 — 需补充  配偶" in blind.output
+    seen = runner.invoke(app, [*args, "--links", str(links)])
+    assert seen.exit_code == 0, seen.output
+    assert "结果：符合" in seen.output and "未知" not in seen.output, seen.output
+    assert "配偶（如有）满足：出生日期不低于 1933-01-01  当前：满足" in seen.output
+
+    paid = valid_uscc("9144010600000010")
+    firms = _csv(tmp_path / "firms.csv", ["uscc", "district", "status", "little_giant_on"],
+                 [[paid, "440106", "存续", "2025-07-15"]])
+    awards = _csv(tmp_path / "awards.csv",
+                  ["policy_id", "entity_id", "benefit_period", "amount", "granted_on"],
+                  [["gz-little-giant-reward", paid, "once", "1000000", "2026-02-12"]])
+    firm_args = ["explain", "--entity", "enterprise", "--profiles", str(firms),
+                 "--as-of", "2026-03-01", "--id", paid, "--policy", "gz-little-giant-reward",
+                 "--awards", str(awards), "--awards-complete-from", "2025-08-23"]
+    told = runner.invoke(app, firm_args)
+    assert told.exit_code == 0, told.output
+    assert "结果：不符合" in told.output, told.output
+    assert "✗ 不满足  未获得过本项奖励" in told.output, told.output
+    assert "认定日期的年份为 2025  当前：2025" in told.output  # a year, not 2,025

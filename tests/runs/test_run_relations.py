@@ -118,3 +118,35 @@ def test_a_snapshot_run_reads_the_link_tables_it_is_given(
     run_snapshot(settings, engine=engine, snapshot=snapshot, entity="person", as_of=AS_OF,
                  links=sources)
     assert _fp(engine) == expected
+
+
+def _items(payload: object) -> list[dict[str, object]]:
+    """Every benefit item of a message payload, wherever it is nested."""
+    if isinstance(payload, dict):
+        found = [payload] if "policy_id" in payload and "why" in payload else []
+        return found + [i for v in payload.values() for i in _items(v)]
+    if isinstance(payload, list):
+        return [i for v in payload for i in _items(v)]
+    return []
+
+
+def test_the_message_says_why_through_the_register_as_the_run_decided(
+        sources: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The explanation in the 特扶 message was built without the register: an eligible
+    husband read that his wife's age was 未知 — 需补充. It is built from what the run matched
+    with, so every condition of an eligible benefit reads as met."""
+    from store import outbox
+
+    url = next(fresh_database_url("sqlite", tmp_path))
+    settings, engine = _store(url, tmp_path / "data", monkeypatch)
+    run_pipeline(settings, engine=engine, sources_dir=sources, as_of=AS_OF,
+                 entities=("person",))
+    with transaction(engine) as s:
+        items = [i for m in outbox.list_messages(s) for i in _items(m.payload)
+                 if i["policy_id"] == FP and i["outcome"] == "eligible"]
+    assert items, "the run announced 特扶 to someone"
+    for item in items:
+        why = str(item["why"])
+        assert "配偶（如有）满足：出生日期不低于 1933-01-01  当前：满足" in why, why
+        assert "未知" not in why, why
+        assert item["open_conditions"] == []
