@@ -103,6 +103,8 @@ def test_explain_says_why_through_the_wifes_age_and_the_award_file(tmp_path: Pat
     assert seen.exit_code == 0, seen.output
     assert "结果：符合" in seen.output and "未知" not in seen.output, seen.output
     assert "配偶（如有）满足：出生日期不低于 1933-01-01  当前：满足" in seen.output
+    # the wife's age is what decides 女方年满49周岁 for him: shown, not only his own
+    assert "当前：性别 男；年龄 52 岁；配偶的年龄 49 岁" in seen.output, seen.output
 
     paid = valid_uscc("9144010600000010")
     firms = _csv(tmp_path / "firms.csv", ["uscc", "district", "status", "little_giant_on"],
