@@ -1,0 +1,142 @@
+"""The 失业保险, 社会救助, 残疾人 and 育儿补贴 person policies at their boundaries, written from the
+clause texts they cite: ≤ against <, dates on the day, an UNKNOWN in each input, list-type
+fields left empty. Each case runs through the polars compiler and the reference interpreter
+(the ``evaluate`` fixture).
+
+A case is (policy, row, expected truth, expected amount); amounts are checked only where the
+policy has one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+Evaluate = Callable[..., list]
+
+UI = {"ui_insured_months": 12, "registered_unemployed": True, "involuntary_job_loss": True}
+UIMED = {"receiving_ui_benefit": True}
+BLIND = {"alive": True, "disability_category": "视力", "disability_grade": 2}
+MED = {"alive": True, "subsistence_status": "特困"}
+PREM = {"alive": True, "subsistence_status": "低保", "medical_insurance_type": "居民医保"}
+JOB = {"alive": True, "subsistence_status": "低保", "able_to_work": True, "employed": False}
+EDU = {"alive": True, "subsistence_status": "低保", "education_stage": "义务教育"}
+
+CASES: list[tuple[str, str, dict[str, Any], bool | None, float | None]] = [
+    # 失业保险条例 第十四条: 缴费义务满1年 (12 months is enough, 11 is not); 非因本人意愿 declared
+    ("ui/12-months", "unemployment-insurance-benefit", UI, True, None),
+    ("ui/11-months", "unemployment-insurance-benefit", {**UI, "ui_insured_months": 11},
+     False, None),
+    ("ui/unknown-months", "unemployment-insurance-benefit", {**UI, "ui_insured_months": None},
+     None, None),
+    ("ui/not-registered", "unemployment-insurance-benefit",
+     {**UI, "registered_unemployed": False}, False, None),
+    ("ui/unknown-registration", "unemployment-insurance-benefit",
+     {**UI, "registered_unemployed": None}, None, None),
+    ("ui/undeclared", "unemployment-insurance-benefit", {**UI, "involuntary_job_loss": None},
+     None, None),
+    ("ui/quit", "unemployment-insurance-benefit", {**UI, "involuntary_job_loss": False},
+     False, None),
+    # 社会保险法 第四十八条: only while the benefit is paid
+    ("uimed/receiving", "unemployed-medical-insurance-cover", UIMED, True, None),
+    ("uimed/not-receiving", "unemployed-medical-insurance-cover",
+     {"receiving_ui_benefit": False}, False, None),
+    ("uimed/unknown", "unemployed-medical-insurance-cover", {"receiving_ui_benefit": None},
+     None, None),
+    # 残疾人保障法 第五十条: 盲人 = 视力残疾一级、二级; 三级 is 低视力; no certificate = not listed
+    ("blind/grade-2", "blind-free-public-transport", BLIND, True, None),
+    ("blind/grade-1", "blind-free-public-transport", {**BLIND, "disability_grade": 1},
+     True, None),
+    ("blind/grade-3", "blind-free-public-transport", {**BLIND, "disability_grade": 3},
+     False, None),
+    ("blind/hearing", "blind-free-public-transport", {**BLIND, "disability_category": "听力"},
+     False, None),
+    ("blind/not-listed", "blind-free-public-transport",
+     {**BLIND, "disability_category": None, "disability_grade": None}, False, None),
+    ("blind/unknown-alive", "blind-free-public-transport", {**BLIND, "alive": None},
+     None, None),
+    # 社会救助暂行办法 第二十八条: 低保家庭成员、特困供养人员; 低收入 is not named; list-type
+    ("med/tekun", "medical-assistance", MED, True, None),
+    ("med/dibao", "medical-assistance", {**MED, "subsistence_status": "低保"}, True, None),
+    ("med/low-income", "medical-assistance", {**MED, "subsistence_status": "低收入"},
+     False, None),
+    ("med/not-listed", "medical-assistance", {**MED, "subsistence_status": None}, False, None),
+    ("med/deceased", "medical-assistance", {**MED, "alive": False}, False, None),
+    # 第二十九条(一): the resident scheme's premium, not the employee scheme's
+    ("prem/resident", "resident-medical-premium-subsidy", PREM, True, None),
+    ("prem/employee-scheme", "resident-medical-premium-subsidy",
+     {**PREM, "medical_insurance_type": "职工医保"}, False, None),
+    ("prem/uninsured", "resident-medical-premium-subsidy",
+     {**PREM, "medical_insurance_type": "未参保"}, False, None),
+    ("prem/unknown-scheme", "resident-medical-premium-subsidy",
+     {**PREM, "medical_insurance_type": None}, None, None),
+    ("prem/not-listed", "resident-medical-premium-subsidy",
+     {**PREM, "subsistence_status": None}, False, None),
+    # 第四十二条: 低保家庭中有劳动能力并处于失业状态的成员 (特困 is not named here)
+    ("job/dibao-out-of-work", "employment-assistance", JOB, True, None),
+    ("job/employed", "employment-assistance", {**JOB, "employed": True}, False, None),
+    ("job/unknown-employment", "employment-assistance", {**JOB, "employed": None}, None, None),
+    ("job/undeclared", "employment-assistance", {**JOB, "able_to_work": None}, None, None),
+    ("job/tekun", "employment-assistance", {**JOB, "subsistence_status": "特困"}, False, None),
+    ("job/not-listed", "employment-assistance", {**JOB, "subsistence_status": None},
+     False, None),
+    # 第三十三条: 义务教育, 高中(含中职), 普通高等教育; 学前 is not named
+    ("edu/compulsory", "education-assistance", EDU, True, None),
+    ("edu/vocational", "education-assistance", {**EDU, "education_stage": "中等职业教育"},
+     True, None),
+    ("edu/university", "education-assistance", {**EDU, "education_stage": "普通高等教育"},
+     True, None),
+    ("edu/preschool", "education-assistance", {**EDU, "education_stage": "学前教育"},
+     False, None),
+    ("edu/not-at-school", "education-assistance", {**EDU, "education_stage": "未在读"},
+     False, None),
+    ("edu/unknown-stage", "education-assistance", {**EDU, "education_stage": None}, None, None),
+    ("edu/low-income", "education-assistance", {**EDU, "subsistence_status": "低收入"},
+     False, None),
+    # 育儿补贴: 每孩每年3600元, 3周岁以下
+    ("child/one", "childcare-subsidy", {"children_under_3": 1}, True, 3600.0),
+    ("child/three", "childcare-subsidy", {"children_under_3": 3}, True, 10800.0),
+    ("child/none", "childcare-subsidy", {"children_under_3": 0}, False, None),
+    ("child/unknown", "childcare-subsidy", {"children_under_3": None}, None, None),
+]
+
+
+@pytest.mark.parametrize(("case", "policy", "row", "truth", "amount"), CASES,
+                         ids=[c[0] for c in CASES])
+def test_person_policy_boundary(evaluate: Evaluate, case: str, policy: str,
+                                row: dict[str, Any], truth: bool | None,
+                                amount: float | None) -> None:
+    [out] = evaluate(policy, [row])
+    assert out.truth is truth, case
+    if truth is not False:
+        assert out.amount == amount, case
+
+
+@pytest.mark.parametrize(("policy", "first_day"), [
+    ("unemployment-insurance-benefit", dt.date(1999, 1, 22)),
+    ("unemployed-medical-insurance-cover", dt.date(2011, 7, 1)),
+    ("medical-assistance", dt.date(2014, 5, 1)),
+    ("resident-medical-premium-subsidy", dt.date(2014, 5, 1)),
+    ("employment-assistance", dt.date(2014, 5, 1)),
+    ("education-assistance", dt.date(2014, 5, 1)),
+    ("blind-free-public-transport", dt.date(2018, 10, 26)),
+    ("childcare-subsidy", dt.date(2025, 1, 1)),
+])
+def test_in_force_from_the_day_the_text_took_effect(library, policy: str,
+                                                    first_day: dt.date) -> None:
+    p = library[policy]
+    assert p.in_effect(first_day) and not p.in_effect(first_day - dt.timedelta(days=1))
+    assert p.in_effect(dt.date(2026, 11, 30))
+
+
+@pytest.mark.parametrize("policy", [
+    "unemployment-insurance-benefit", "unemployed-medical-insurance-cover",
+    "blind-free-public-transport", "medical-assistance", "resident-medical-premium-subsidy",
+    "employment-assistance", "education-assistance", "childcare-subsidy"])
+def test_verified_and_every_condition_cites_its_clause(library, policy: str) -> None:
+    p = library[policy]
+    assert p.verified, policy
+    assert all(b.url and b.text for b in p.bases), policy
+    assert all(c.clause for c in p.conditions if c.label != "健在"), policy
