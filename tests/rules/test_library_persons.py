@@ -23,6 +23,11 @@ MED = {"alive": True, "subsistence_status": "特困"}
 PREM = {"alive": True, "subsistence_status": "低保", "medical_insurance_type": "居民医保"}
 JOB = {"alive": True, "subsistence_status": "低保", "able_to_work": True, "employed": False}
 EDU = {"alive": True, "subsistence_status": "低保", "education_stage": "义务教育"}
+LAW = {"alive": True, "medical_insurance_type": "居民医保", "subsistence_status": "低收入",
+       "age": 60}
+CARE = {"alive": True, "age": 60, "elderly_care_level": "轻度失能", "subsistence_status": "特困"}
+SERV = {"alive": True, "age": 60, "subsistence_status": "低收入"}
+AID = {"alive": True, "subsistence_status": "低收入"}
 
 CASES: list[tuple[str, str, dict[str, Any], bool | None, float | None]] = [
     # 失业保险条例 第十四条: 缴费义务满1年 (12 months is enough, 11 is not); 非因本人意愿 declared
@@ -95,6 +100,52 @@ CASES: list[tuple[str, str, dict[str, Any], bool | None, float | None]] = [
     ("edu/unknown-stage", "education-assistance", {**EDU, "education_stage": None}, None, None),
     ("edu/low-income", "education-assistance", {**EDU, "subsistence_status": "低收入"},
      False, None),
+    # 社会保险法 第二十五条: 低收入家庭六十周岁以上 (60 is in) 和未成年人 (17 is, 18 is not)
+    ("law/low-income-60", "resident-medical-premium-law-subsidy", LAW, True, None),
+    ("law/low-income-59", "resident-medical-premium-law-subsidy", {**LAW, "age": 59},
+     False, None),
+    ("law/low-income-17", "resident-medical-premium-law-subsidy", {**LAW, "age": 17},
+     True, None),
+    ("law/low-income-18", "resident-medical-premium-law-subsidy", {**LAW, "age": 18},
+     False, None),
+    ("law/unknown-age", "resident-medical-premium-law-subsidy", {**LAW, "age": None},
+     None, None),
+    ("law/dibao-any-age", "resident-medical-premium-law-subsidy",
+     {**LAW, "subsistence_status": "低保", "age": 35}, True, None),
+    ("law/employee-scheme", "resident-medical-premium-law-subsidy",
+     {**LAW, "medical_insurance_type": "职工医保"}, False, None),
+    ("law/unknown-scheme", "resident-medical-premium-law-subsidy",
+     {**LAW, "medical_insurance_type": None}, None, None),
+    ("law/disabled-undeclared", "resident-medical-premium-law-subsidy",
+     {**LAW, "subsistence_status": None, "age": 35, "disability_grade": 3}, None, None),
+    ("law/disabled-unable-to-work", "resident-medical-premium-law-subsidy",
+     {**LAW, "subsistence_status": None, "age": 35, "disability_grade": 3,
+      "lost_work_capacity": True}, True, None),
+    ("law/not-listed", "resident-medical-premium-law-subsidy",
+     {**LAW, "subsistence_status": None, "age": 35, "lost_work_capacity": True}, False, None),
+    # 老年人权益保障法 第三十条: 60周岁以上, 失能, 经济困难
+    ("care/60-mild", "elderly-care-subsidy", CARE, True, None),
+    ("care/59", "elderly-care-subsidy", {**CARE, "age": 59}, False, None),
+    ("care/able", "elderly-care-subsidy", {**CARE, "elderly_care_level": "能力完好"},
+     False, None),
+    ("care/not-assessed", "elderly-care-subsidy", {**CARE, "elderly_care_level": None},
+     False, None),
+    ("care/not-poor", "elderly-care-subsidy", {**CARE, "subsistence_status": None},
+     False, None),
+    ("care/unknown-age", "elderly-care-subsidy", {**CARE, "age": None}, None, None),
+    # 第三十七条: 60周岁以上, 经济困难
+    ("serv/60", "elderly-service-subsidy", SERV, True, None),
+    ("serv/59", "elderly-service-subsidy", {**SERV, "age": 59}, False, None),
+    ("serv/not-listed", "elderly-service-subsidy", {**SERV, "subsistence_status": None},
+     False, None),
+    ("serv/unknown-alive", "elderly-service-subsidy", {**SERV, "alive": None}, None, None),
+    # 法律援助法 第四十二条(二): 社会救助对象
+    ("aid/low-income", "legal-aid-means-test-exemption", AID, True, None),
+    ("aid/none", "legal-aid-means-test-exemption", {**AID, "subsistence_status": "无"},
+     False, None),
+    ("aid/not-listed", "legal-aid-means-test-exemption", {**AID, "subsistence_status": None},
+     False, None),
+    ("aid/unknown-alive", "legal-aid-means-test-exemption", {**AID, "alive": None}, None, None),
     # 育儿补贴: 每孩每年3600元, 3周岁以下
     ("child/one", "childcare-subsidy", {"children_under_3": 1}, True, 3600.0),
     ("child/three", "childcare-subsidy", {"children_under_3": 3}, True, 10800.0),
@@ -123,6 +174,10 @@ def test_person_policy_boundary(evaluate: Evaluate, case: str, policy: str,
     ("education-assistance", dt.date(2014, 5, 1)),
     ("blind-free-public-transport", dt.date(2018, 10, 26)),
     ("childcare-subsidy", dt.date(2025, 1, 1)),
+    ("resident-medical-premium-law-subsidy", dt.date(2011, 7, 1)),
+    ("elderly-care-subsidy", dt.date(2013, 7, 1)),
+    ("elderly-service-subsidy", dt.date(2013, 7, 1)),
+    ("legal-aid-means-test-exemption", dt.date(2022, 1, 1)),
 ])
 def test_in_force_from_the_day_the_text_took_effect(library, policy: str,
                                                     first_day: dt.date) -> None:
@@ -134,7 +189,9 @@ def test_in_force_from_the_day_the_text_took_effect(library, policy: str,
 @pytest.mark.parametrize("policy", [
     "unemployment-insurance-benefit", "unemployed-medical-insurance-cover",
     "blind-free-public-transport", "medical-assistance", "resident-medical-premium-subsidy",
-    "employment-assistance", "education-assistance", "childcare-subsidy"])
+    "employment-assistance", "education-assistance", "childcare-subsidy",
+    "resident-medical-premium-law-subsidy", "elderly-care-subsidy", "elderly-service-subsidy",
+    "legal-aid-means-test-exemption"])
 def test_verified_and_every_condition_cites_its_clause(library, policy: str) -> None:
     p = library[policy]
     assert p.verified, policy
