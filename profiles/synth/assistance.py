@@ -6,7 +6,9 @@ Frequencies are rough orders of magnitude of the real populations: about one wor
 person out of work in six registered as unemployed, half of those with a year of 失业保险
 contributions drawing the benefit; nine in ten workers in 职工医保 and most others in 居民医保
 (a few per cent uninsured); children at school by age (学前 3-5, 义务教育 6-14, 高中 or 中职
-15-17, about half of 18-22 in higher education).
+15-17, about half of 18-22 in higher education); about one adult of 20-65 in twenty running a
+个体工商户 registered in the last fifteen years, besides the 重点群体 ones of
+``profiles.synth.tax_relief``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from profiles.synth.common import ages_on, merge_department, pick, with_missing
+from profiles.synth.common import ages_on, days_before, merge_department, pick, with_missing
 
 STAGES = ("学前教育", "义务教育", "普通高中", "中等职业教育", "普通高等教育", "未在读")
 
@@ -46,9 +48,28 @@ def add_assistance_fields(frames: dict[str, pl.DataFrame], rng: np.random.Genera
     merge_department(frames, "医保", with_missing(rng, pl.DataFrame({
         "id_number": ids, "medical_insurance_type": kind}), keep=("id_number",)), "id_number")
 
+    _add_business_owners(frames, rng, ids, age, reference)
+
     stage = pick(STAGES, _stage_index(rng, age))
     merge_department(frames, "教育", with_missing(rng, pl.DataFrame({
         "id_number": ids, "education_stage": stage}), keep=("id_number",)), "id_number")
+
+
+def _add_business_owners(frames: dict[str, pl.DataFrame], rng: np.random.Generator,
+                         ids: pl.Series, age: np.ndarray, reference: date) -> None:
+    """市场监管: 个体工商户 registrations of persons the extract does not list yet."""
+    listed = frames["市场监管"]["id_number"] if "市场监管" in frames \
+        else pl.Series([], dtype=pl.String)
+    new = (age >= 20) & (age <= 65) & (rng.random(len(age)) < 0.05) \
+        & ~ids.is_in(listed.implode()).to_numpy()
+    idx = np.flatnonzero(new)
+    rows = pl.DataFrame({
+        "id_number": ids.gather(idx),
+        "own_business_registered_on": days_before(reference,
+                                                  rng.integers(30, 15 * 365, size=len(idx))),
+    })
+    frames["市场监管"] = rows if "市场监管" not in frames else pl.concat(
+        [frames["市场监管"], rows], how="diagonal_relaxed")
 
 
 def _stage_index(rng: np.random.Generator, age: np.ndarray) -> np.ndarray:

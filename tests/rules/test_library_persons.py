@@ -28,6 +28,7 @@ LAW = {"alive": True, "medical_insurance_type": "居民医保", "subsistence_sta
 CARE = {"alive": True, "age": 60, "elderly_care_level": "轻度失能", "subsistence_status": "特困"}
 SERV = {"alive": True, "age": 60, "subsistence_status": "低收入"}
 AID = {"alive": True, "subsistence_status": "低收入"}
+SELF = {"alive": True, "disability_grade": 4, "own_business_registered_on": dt.date(2025, 9, 30)}
 
 CASES: list[tuple[str, str, dict[str, Any], bool | None, float | None]] = [
     # 失业保险条例 第十四条: 缴费义务满1年 (12 months is enough, 11 is not); 非因本人意愿 declared
@@ -146,6 +147,16 @@ CASES: list[tuple[str, str, dict[str, Any], bool | None, float | None]] = [
     ("aid/not-listed", "legal-aid-means-test-exemption", {**AID, "subsistence_status": None},
      False, None),
     ("aid/unknown-alive", "legal-aid-means-test-exemption", {**AID, "alive": None}, None, None),
+    # 残疾人保障法 第三十六条: 从事个体经营的残疾人 (registered on the as-of day: in business)
+    ("self/registered-today", "disabled-self-employed-fee-exemption", SELF, True, None),
+    ("self/registered-tomorrow", "disabled-self-employed-fee-exemption",
+     {**SELF, "own_business_registered_on": dt.date(2025, 10, 1)}, False, None),
+    ("self/no-business", "disabled-self-employed-fee-exemption",
+     {**SELF, "own_business_registered_on": None}, False, None),
+    ("self/no-certificate", "disabled-self-employed-fee-exemption",
+     {**SELF, "disability_grade": None}, False, None),
+    ("self/unknown-alive", "disabled-self-employed-fee-exemption", {**SELF, "alive": None},
+     None, None),
     # 育儿补贴: 每孩每年3600元, 3周岁以下
     ("child/one", "childcare-subsidy", {"children_under_3": 1}, True, 3600.0),
     ("child/three", "childcare-subsidy", {"children_under_3": 3}, True, 10800.0),
@@ -178,6 +189,7 @@ def test_person_policy_boundary(evaluate: Evaluate, case: str, policy: str,
     ("elderly-care-subsidy", dt.date(2013, 7, 1)),
     ("elderly-service-subsidy", dt.date(2013, 7, 1)),
     ("legal-aid-means-test-exemption", dt.date(2022, 1, 1)),
+    ("disabled-self-employed-fee-exemption", dt.date(2018, 10, 26)),
 ])
 def test_in_force_from_the_day_the_text_took_effect(library, policy: str,
                                                     first_day: dt.date) -> None:
@@ -191,7 +203,7 @@ def test_in_force_from_the_day_the_text_took_effect(library, policy: str,
     "blind-free-public-transport", "medical-assistance", "resident-medical-premium-subsidy",
     "employment-assistance", "education-assistance", "childcare-subsidy",
     "resident-medical-premium-law-subsidy", "elderly-care-subsidy", "elderly-service-subsidy",
-    "legal-aid-means-test-exemption"])
+    "legal-aid-means-test-exemption", "disabled-self-employed-fee-exemption"])
 def test_verified_and_every_condition_cites_its_clause(library, policy: str) -> None:
     p = library[policy]
     assert p.verified, policy
