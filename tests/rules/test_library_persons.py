@@ -28,6 +28,7 @@ LAW = {"alive": True, "medical_insurance_type": "居民医保", "subsistence_sta
 CARE = {"alive": True, "age": 60, "elderly_care_level": "轻度失能", "subsistence_status": "特困"}
 SERV = {"alive": True, "age": 60, "subsistence_status": "低收入"}
 AID = {"alive": True, "subsistence_status": "低收入"}
+REHAB = {"alive": True, "disability_grade": 1, "subsistence_status": "低收入"}
 SELF = {"alive": True, "disability_grade": 4, "own_business_registered_on": dt.date(2025, 9, 30)}
 
 CASES: list[tuple[str, str, dict[str, Any], bool | None, float | None]] = [
@@ -157,6 +158,16 @@ CASES: list[tuple[str, str, dict[str, Any], bool | None, float | None]] = [
      {**SELF, "disability_grade": None}, False, None),
     ("self/unknown-alive", "disabled-self-employed-fee-exemption", {**SELF, "alive": None},
      None, None),
+    # 残疾人保障法 第四十八条: 贫困残疾人 (any grade, on 低保/特困/低收入)
+    ("rehab/low-income", "poor-disabled-rehabilitation-assistance", REHAB, True, None),
+    ("rehab/grade-4-tekun", "poor-disabled-rehabilitation-assistance",
+     {**REHAB, "disability_grade": 4, "subsistence_status": "特困"}, True, None),
+    ("rehab/not-poor", "poor-disabled-rehabilitation-assistance",
+     {**REHAB, "subsistence_status": "无"}, False, None),
+    ("rehab/no-certificate", "poor-disabled-rehabilitation-assistance",
+     {**REHAB, "disability_grade": None}, False, None),
+    ("rehab/unknown-alive", "poor-disabled-rehabilitation-assistance",
+     {**REHAB, "alive": None}, None, None),
     # 育儿补贴: 每孩每年3600元, 3周岁以下
     ("child/one", "childcare-subsidy", {"children_under_3": 1}, True, 3600.0),
     ("child/three", "childcare-subsidy", {"children_under_3": 3}, True, 10800.0),
@@ -190,6 +201,7 @@ def test_person_policy_boundary(evaluate: Evaluate, case: str, policy: str,
     ("elderly-service-subsidy", dt.date(2013, 7, 1)),
     ("legal-aid-means-test-exemption", dt.date(2022, 1, 1)),
     ("disabled-self-employed-fee-exemption", dt.date(2018, 10, 26)),
+    ("poor-disabled-rehabilitation-assistance", dt.date(2018, 10, 26)),
 ])
 def test_in_force_from_the_day_the_text_took_effect(library, policy: str,
                                                     first_day: dt.date) -> None:
@@ -203,7 +215,8 @@ def test_in_force_from_the_day_the_text_took_effect(library, policy: str,
     "blind-free-public-transport", "medical-assistance", "resident-medical-premium-subsidy",
     "employment-assistance", "education-assistance", "childcare-subsidy",
     "resident-medical-premium-law-subsidy", "elderly-care-subsidy", "elderly-service-subsidy",
-    "legal-aid-means-test-exemption", "disabled-self-employed-fee-exemption"])
+    "legal-aid-means-test-exemption", "disabled-self-employed-fee-exemption",
+    "poor-disabled-rehabilitation-assistance"])
 def test_verified_and_every_condition_cites_its_clause(library, policy: str) -> None:
     p = library[policy]
     assert p.verified, policy
