@@ -29,6 +29,7 @@ CARE = {"alive": True, "age": 60, "elderly_care_level": "轻度失能", "subsist
 SERV = {"alive": True, "age": 60, "subsistence_status": "低收入"}
 AID = {"alive": True, "subsistence_status": "低收入"}
 REHAB = {"alive": True, "disability_grade": 1, "subsistence_status": "低收入"}
+KID = {"alive": True, "age": 6, "disability_category": "听力", "subsistence_status": "低保"}
 SELF = {"alive": True, "disability_grade": 4, "own_business_registered_on": dt.date(2025, 9, 30)}
 
 CASES: list[tuple[str, str, dict[str, Any], bool | None, float | None]] = [
@@ -168,6 +169,21 @@ CASES: list[tuple[str, str, dict[str, Any], bool | None, float | None]] = [
      {**REHAB, "disability_grade": None}, False, None),
     ("rehab/unknown-alive", "poor-disabled-rehabilitation-assistance",
      {**REHAB, "alive": None}, None, None),
+    # 残疾儿童康复救助: 0-6岁 (6 in, 7 out); 其他经济困难家庭 declared
+    ("kid/6-dibao", "disabled-children-rehabilitation-assistance", KID, True, None),
+    ("kid/7", "disabled-children-rehabilitation-assistance", {**KID, "age": 7}, False, None),
+    ("kid/unknown-age", "disabled-children-rehabilitation-assistance", {**KID, "age": None},
+     None, None),
+    ("kid/mental", "disabled-children-rehabilitation-assistance",
+     {**KID, "disability_category": "精神"}, False, None),
+    ("kid/no-certificate", "disabled-children-rehabilitation-assistance",
+     {**KID, "disability_category": None}, False, None),
+    ("kid/other-family-undeclared", "disabled-children-rehabilitation-assistance",
+     {**KID, "subsistence_status": None}, None, None),
+    ("kid/other-family-declared", "disabled-children-rehabilitation-assistance",
+     {**KID, "subsistence_status": None, "other_hardship_family": True}, True, None),
+    ("kid/not-poor-declared", "disabled-children-rehabilitation-assistance",
+     {**KID, "subsistence_status": "无", "other_hardship_family": False}, False, None),
     # 育儿补贴: 每孩每年3600元, 3周岁以下
     ("child/one", "childcare-subsidy", {"children_under_3": 1}, True, 3600.0),
     ("child/three", "childcare-subsidy", {"children_under_3": 3}, True, 10800.0),
@@ -202,6 +218,7 @@ def test_person_policy_boundary(evaluate: Evaluate, case: str, policy: str,
     ("legal-aid-means-test-exemption", dt.date(2022, 1, 1)),
     ("disabled-self-employed-fee-exemption", dt.date(2018, 10, 26)),
     ("poor-disabled-rehabilitation-assistance", dt.date(2018, 10, 26)),
+    ("disabled-children-rehabilitation-assistance", dt.date(2018, 10, 1)),
 ])
 def test_in_force_from_the_day_the_text_took_effect(library, policy: str,
                                                     first_day: dt.date) -> None:
@@ -216,7 +233,7 @@ def test_in_force_from_the_day_the_text_took_effect(library, policy: str,
     "employment-assistance", "education-assistance", "childcare-subsidy",
     "resident-medical-premium-law-subsidy", "elderly-care-subsidy", "elderly-service-subsidy",
     "legal-aid-means-test-exemption", "disabled-self-employed-fee-exemption",
-    "poor-disabled-rehabilitation-assistance"])
+    "poor-disabled-rehabilitation-assistance", "disabled-children-rehabilitation-assistance"])
 def test_verified_and_every_condition_cites_its_clause(library, policy: str) -> None:
     p = library[policy]
     assert p.verified, policy
