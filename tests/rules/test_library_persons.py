@@ -30,6 +30,7 @@ SERV = {"alive": True, "age": 60, "subsistence_status": "低收入"}
 AID = {"alive": True, "subsistence_status": "低收入"}
 REHAB = {"alive": True, "disability_grade": 1, "subsistence_status": "低收入"}
 KID = {"alive": True, "age": 6, "disability_category": "听力", "subsistence_status": "低保"}
+SN = {"hukou_district": "610113", "alive": True, "age": 65}
 SELF = {"alive": True, "disability_grade": 4, "own_business_registered_on": dt.date(2025, 9, 30)}
 
 CASES: list[tuple[str, str, dict[str, Any], bool | None, float | None]] = [
@@ -184,6 +185,15 @@ CASES: list[tuple[str, str, dict[str, Any], bool | None, float | None]] = [
      {**KID, "subsistence_status": None, "other_hardship_family": True}, True, None),
     ("kid/not-poor-declared", "disabled-children-rehabilitation-assistance",
      {**KID, "subsistence_status": "无", "other_hardship_family": False}, False, None),
+    # 陕西省老年人优待: 六十五周岁以上 (65 in, 64 out), 户籍在本行政区域
+    ("sn/65", "sn-elderly-preferential-treatment", SN, True, None),
+    ("sn/64", "sn-elderly-preferential-treatment", {**SN, "age": 64}, False, None),
+    ("sn/yangling", "sn-elderly-preferential-treatment", {**SN, "hukou_district": "610403"},
+     True, None),
+    ("sn/xinjiang", "sn-elderly-preferential-treatment", {**SN, "hukou_district": "650102"},
+     False, None),
+    ("sn/unknown-hukou", "sn-elderly-preferential-treatment", {**SN, "hukou_district": None},
+     None, None),
     # 育儿补贴: 每孩每年3600元, 3周岁以下
     ("child/one", "childcare-subsidy", {"children_under_3": 1}, True, 3600.0),
     ("child/three", "childcare-subsidy", {"children_under_3": 3}, True, 10800.0),
@@ -219,6 +229,7 @@ def test_person_policy_boundary(evaluate: Evaluate, case: str, policy: str,
     ("disabled-self-employed-fee-exemption", dt.date(2018, 10, 26)),
     ("poor-disabled-rehabilitation-assistance", dt.date(2018, 10, 26)),
     ("disabled-children-rehabilitation-assistance", dt.date(2018, 10, 1)),
+    ("sn-elderly-preferential-treatment", dt.date(2015, 3, 1)),
 ])
 def test_in_force_from_the_day_the_text_took_effect(library, policy: str,
                                                     first_day: dt.date) -> None:
@@ -233,7 +244,8 @@ def test_in_force_from_the_day_the_text_took_effect(library, policy: str,
     "employment-assistance", "education-assistance", "childcare-subsidy",
     "resident-medical-premium-law-subsidy", "elderly-care-subsidy", "elderly-service-subsidy",
     "legal-aid-means-test-exemption", "disabled-self-employed-fee-exemption",
-    "poor-disabled-rehabilitation-assistance", "disabled-children-rehabilitation-assistance"])
+    "poor-disabled-rehabilitation-assistance", "disabled-children-rehabilitation-assistance",
+    "sn-elderly-preferential-treatment"])
 def test_verified_and_every_condition_cites_its_clause(library, policy: str) -> None:
     p = library[policy]
     assert p.verified, policy
