@@ -30,6 +30,7 @@ import numpy as np
 import polars as pl
 
 from profiles.catalog import load_catalog
+from profiles.synth.assistance import add_assistance_fields
 from profiles.synth.awards import AWARDS_FILE, little_giant_awards
 from profiles.synth.enterprises import LABELS
 from profiles.synth.enterprises import enterprises as make_enterprises
@@ -236,12 +237,14 @@ def synthesize(
         frames = make(rng, count, reference=reference, **extra)
         national = np.random.default_rng([seed, step, 16])  # the other columns stay as they were
         relief = np.random.default_rng([seed, step, 161])
+        assistance = np.random.default_rng([seed, step, 162])
         if entity == "enterprise":
             add_enterprise_fields(frames, national)
             add_enterprise_tax_fields(frames, relief)
         else:
             add_person_fields(frames, national, reference=reference)
             add_person_deduction_fields(frames, relief, reference=reference)
+            add_assistance_fields(frames, assistance, reference=reference)
         made[entity] = {dept: frame for dept, frame in frames.items() if dept != LABELS}
         labels = frames.pop(LABELS, None)
         if labels is not None and label_share > 0:
