@@ -80,6 +80,40 @@ def _policies_and_sets(policies: Any, sets: NamedSets | None
     return list(policies), sets
 
 
+class _MemberIndex:
+    """One relation's members sorted by owner, collected once: an event's entity finds its
+    members by binary search (no scan of the relation per event)."""
+
+    #: above this many owners at once, one filter beats a search per owner
+    SEARCH_LIMIT = 64
+
+    def __init__(self, frame: RelatedFrame) -> None:
+        self.members = frame.members.with_columns(pl.col(OWNER_COLUMN).cast(pl.String)).sort(
+            OWNER_COLUMN).collect()
+        self.keys = self.members.get_column(OWNER_COLUMN)
+        self.owners = None if frame.owners is None else (
+            frame.owners.select(pl.col(OWNER_COLUMN).cast(pl.String)).collect()
+            .get_column(OWNER_COLUMN).sort())
+
+    def of(self, ids: pl.Series) -> RelatedFrame:
+        """The members (and the owners on record) of these owners only."""
+        if len(ids) > self.SEARCH_LIMIT:
+            members = self.members.filter(pl.col(OWNER_COLUMN).is_in(ids.implode()))
+        else:
+            lo = self.keys.search_sorted(ids, side="left")
+            hi = self.keys.search_sorted(ids, side="right")
+            parts = [self.members.slice(a, b - a) for a, b in zip(lo, hi, strict=True)
+                     if b > a]
+            members = pl.concat(parts) if parts else self.members.clear()
+        if self.owners is None:
+            return RelatedFrame(members=members.lazy())
+        at = self.owners.search_sorted(ids, side="left")
+        listed = [i for i, p in zip(ids, at, strict=True)
+                  if p < len(self.owners) and self.owners[p] == i]
+        owners = pl.DataFrame({OWNER_COLUMN: pl.Series(listed, dtype=pl.String)})
+        return RelatedFrame(members=members.lazy(), owners=owners.lazy())
+
+
 class EventEngine:
     """Policies of one entity kind compiled to one durable_rules ruleset, with the current
     profile and outcomes of every entity it has seen.
@@ -111,7 +145,8 @@ class EventEngine:
         # columns and the ledger lookups, joined per evaluated entity by the batch's code
         self.plan = make_plan(every, entity=entity, as_of=as_of, sets=self.sets,
                               ledger=ledger)
-        self.related = dict(related or {})
+        self._members = {name: _MemberIndex(frame) for name, frame in (related or {}).items()
+                         if any(c.relation == name for c in self.plan.related.values())}
         self._joins = bool(self.plan.related or self.plan.ledger_refs)
         self.compiled: CompiledRuleset = compile_ruleset(
             [*chosen, *triggered], catalog=self.catalog, sets=self.sets, as_of=as_of,
@@ -325,11 +360,7 @@ class EventEngine:
         if self.plan.ledger_refs:
             lf = join_ledger(lf, self.plan.ledger or AwardLedger.empty(),
                              self.plan.ledger_refs, key=self.key, as_of=self.as_of)
-        owned = pl.col(OWNER_COLUMN).cast(pl.String).is_in(ids.implode())
-        related = {name: RelatedFrame(
-            members=frame.members.filter(owned),
-            owners=None if frame.owners is None else frame.owners.filter(owned))
-            for name, frame in self.related.items()}
+        related = {name: index.of(ids) for name, index in self._members.items()}
         lf = attach_related(lf, key=self.key, columns=self.plan.related, related=related)
         return {str(r.pop(self.key)): r for r in lf.collect().iter_rows(named=True)}
 
