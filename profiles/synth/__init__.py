@@ -31,6 +31,7 @@ import polars as pl
 
 from profiles.catalog import load_catalog
 from profiles.synth.awards import AWARDS_FILE, little_giant_awards
+from profiles.synth.cit_income import add_cit_income_fields
 from profiles.synth.enterprises import LABELS
 from profiles.synth.enterprises import enterprises as make_enterprises
 from profiles.synth.links import employment_links, households
@@ -243,6 +244,7 @@ def synthesize(
             add_enterprise_fields(frames, national)
             add_enterprise_tax_fields(frames, relief)
             add_zone_fields(frames, zones, reference=reference)
+            add_cit_income_fields(frames, np.random.default_rng([seed, step, 163]))
         else:
             add_person_fields(frames, national, reference=reference)
             add_person_deduction_fields(frames, relief, reference=reference)

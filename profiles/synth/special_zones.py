@@ -3,12 +3,13 @@
 drawn from their own generator so that the other columns do not change.
 
 Frequencies are rough orders of magnitude: about half the firms registered in 南沙区 sit in the
-先行启动区, about six in ten 南沙 firms have their main business in the 优惠目录 (three in ten in
-its 高新技术重点行业 class); half the firms of 喀什市 are in the 喀什经济开发区; a few per cent of
-firms registered as 科技型中小企业 in the last three years. Among people working in 广州, one in
-seven of those in 南沙 and one in fifty elsewhere hold Hong Kong or Macao residence, and the
-recognised 境外人才 are mostly among them; every worker's taxable income and the tax paid on it
-follow the annual comprehensive-income table, with recognised talents paid far above the median.
+先行启动区; about six in ten 南沙 firms have their main business in the 优惠目录, three in ten in
+its 高新技术重点行业 class (seven in ten of the certified high-tech firms); half the firms of
+喀什市 are in the 喀什经济开发区; a few per cent of firms registered as 科技型中小企业 in the
+last three years. Among people working in 广州, one in seven of those in 南沙 and one in fifty
+elsewhere hold Hong Kong or Macao residence, and the recognised 境外人才 are mostly among them;
+every worker's taxable income and the tax paid on it follow the annual comprehensive-income
+table, with recognised talents paid far above the median.
 """
 
 from __future__ import annotations
@@ -59,10 +60,15 @@ def add_zone_fields(frames: dict[str, pl.DataFrame], rng: np.random.Generator, *
     merge_department(frames, "市场监管", pl.DataFrame({
         "uscc": registry["uscc"].filter(pl.Series(listed)),
         "special_zone": zone[listed]}), "uscc")
+    # certified high-tech firms mostly work in the 高新技术重点行业 class
+    certified = registry.select("uscc").join(
+        frames["科技"].select("uscc", "high_tech_cert_on"), on="uscc", how="left",
+        maintain_order="left")["high_tech_cert_on"].is_not_null().to_numpy()
     cls = rng.random(n)
     other = choose(rng, NANSHA_CLASSES, (1,) * len(NANSHA_CLASSES), n).to_numpy().astype(str)
-    category = np.where(nansha & (cls < 0.3), "高新技术重点行业",
-                        np.where(nansha & (cls < 0.6), other, ""))
+    key = np.where(certified, 0.7, 0.28)
+    category = np.where(nansha & (cls < key), "高新技术重点行业",
+                        np.where(nansha & (cls < key + 0.3), other, ""))
     in_catalog = category != ""
     merge_department(frames, "税务", pl.DataFrame({
         "uscc": registry["uscc"].filter(pl.Series(in_catalog)),

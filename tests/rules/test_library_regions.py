@@ -21,7 +21,7 @@ def in_effect(library, policy_id: str, *days: dt.date) -> list[bool]:  # type: i
     return [library[policy_id].in_effect(d) for d in days]
 
 
-# ---- 财税〔2021〕27号 二: 喀什、霍尔果斯 五年内免征 --------------------------------------------
+# ---- 财税〔2021〕27号 二: 喀什、霍尔果斯 五年内免征 ----
 
 def test_kashgar_khorgos_five_years_from_the_first_income_year(evaluate: Evaluate,
                                                                  library) -> None:
@@ -52,7 +52,7 @@ def test_kashgar_khorgos_five_years_from_the_first_income_year(evaluate: Evaluat
         False, True, True, False]
 
 
-# ---- 财税〔2022〕40号 一: 南沙先行启动区 15% ------------------------------------------------------
+# ---- 财税〔2022〕40号 一: 南沙先行启动区 15% ----
 
 def test_nansha_encouraged_industry_rate(evaluate: Evaluate, library) -> None:
     base = {"status": "存续", "district": "440115", "special_zone": "南沙先行启动区",
@@ -78,7 +78,7 @@ def test_nansha_encouraged_industry_rate(evaluate: Evaluate, library) -> None:
         False, True, True, False]
 
 
-# ---- 财税〔2022〕40号 二: 南沙高新技术重点行业 亏损结转13年 -----------------------------------------
+# ---- 财税〔2022〕40号 二: 南沙高新技术重点行业 亏损结转13年 ----
 
 def test_nansha_loss_carryforward_needs_the_qualification_that_year(evaluate: Evaluate,
                                                                       library) -> None:
@@ -108,7 +108,7 @@ def test_nansha_loss_carryforward_needs_the_qualification_that_year(evaluate: Ev
         False, True, True, False]
 
 
-# ---- 财税〔2022〕29号, 穗财规字〔2022〕1号: 南沙港澳居民个人所得税 --------------------------------
+# ---- 财税〔2022〕29号, 穗财规字〔2022〕1号: 南沙港澳居民个人所得税 ----
 
 def test_nansha_hk_macao_residents_working_in_nansha(evaluate: Evaluate, library) -> None:
     base = {"hk_macao_resident": "香港居民", "work_district": "440115"}
@@ -126,7 +126,7 @@ def test_nansha_hk_macao_residents_working_in_nansha(evaluate: Evaluate, library
         False, True, True, False]
 
 
-# ---- 财税〔2023〕34号, 穗财规字〔2023〕4号: 境外人才 15% 以上部分补贴 ---------------------------------
+# ---- 财税〔2023〕34号, 穗财规字〔2023〕4号: 境外人才 15% 以上部分补贴 ----
 
 @pytest.mark.parametrize(("paid", "taxable", "truth", "amount"), [
     (300_000.0, 1_000_000.0, True, 150_000.0),
@@ -160,7 +160,7 @@ def test_gba_talent_subsidy_who(evaluate: Evaluate, library) -> None:
         False, True, True, False]
 
 
-# ---- 财税〔2018〕76号: 高新技术企业和科技型中小企业亏损结转10年 ----------------------------------
+# ---- 财税〔2018〕76号: 高新技术企业和科技型中小企业亏损结转10年 ----
 
 def test_high_tech_loss_carryforward_needs_the_qualification_that_year(evaluate: Evaluate,
                                                                          library) -> None:
@@ -182,7 +182,7 @@ def test_high_tech_loss_carryforward_needs_the_qualification_that_year(evaluate:
                      dt.date(2018, 1, 1), dt.date(2040, 1, 1)) == [False, True, True]
 
 
-# ---- 新政发〔2021〕66号: 困难地区减半期内免征地方分享部分 -------------------------------------------
+# ---- 新政发〔2021〕66号: 困难地区减半期内免征地方分享部分 ----
 
 def test_xj_local_share_exemption_in_years_three_to_five(evaluate: Evaluate, library) -> None:
     base = {"status": "存续", "district": "653101", "founded_on": dt.date(2021, 1, 1),
@@ -206,3 +206,55 @@ def test_xj_local_share_exemption_in_years_three_to_five(evaluate: Evaluate, lib
     assert in_effect(library, "xj-hardship-local-share-exemption", dt.date(2020, 12, 31),
                      dt.date(2021, 1, 1), dt.date(2030, 12, 31), dt.date(2031, 1, 1)) == [
         False, True, True, False]
+
+
+# ---- 企业所得税法实施条例 第九十条: 技术转让所得 500万元以内免征、超过部分减半 ----
+
+@pytest.mark.parametrize(("income", "truth", "amount"), [
+    (5_000_000.0, True, 1_250_000.0),              # all of it exempt: 25%
+    (5_000_001.0, True, 1_250_000.125),            # the yuan above 500万 at half the rate
+    (10_000_000.0, True, 1_875_000.0),
+    (0.0, False, None),
+    (None, None, None),
+])
+def test_technology_transfer_income_exempt_up_to_five_million(
+        evaluate: Evaluate, income: float | None, truth: bool | None,
+        amount: float | None) -> None:
+    out = evaluate("cit-technology-transfer-income",
+                   [{"status": "存续", "technology_transfer_income": income}], as_of=AS_OF)
+    assert truths(out) == [truth]
+    if truth:
+        assert out[0].amount == pytest.approx(amount, abs=0.001)
+
+
+# ---- 实施条例 第一百条, 财税〔2008〕48号: 专用设备投资额10%抵免 ----
+
+def test_special_equipment_credit_is_ten_percent(evaluate: Evaluate, library) -> None:
+    rows = [{"status": "存续", "special_equipment_invested": 1_000_000.0},
+            {"status": "存续", "special_equipment_invested": 0.0},
+            {"status": "存续", "special_equipment_invested": None},
+            {"status": "吊销", "special_equipment_invested": 1_000_000.0}]
+    out = evaluate("cit-special-equipment-credit", rows, as_of=AS_OF)
+    assert truths(out) == [True, False, None, False]
+    assert out[0].amount == pytest.approx(100_000.0)
+    assert in_effect(library, "cit-special-equipment-credit", dt.date(2007, 12, 31),
+                     dt.date(2008, 1, 1)) == [False, True]
+
+
+# ---- 实施条例 第八十六条: 农、林、牧、渔业项目所得 免征 / 减半 ----
+
+@pytest.mark.parametrize(("policy", "field", "amount"), [
+    ("cit-agriculture-exempt", "agriculture_exempt_income", 100_000.0),   # 25% of 400,000
+    ("cit-agriculture-half", "agriculture_half_income", 50_000.0),        # half of that
+])
+def test_agriculture_income_and_restricted_projects(evaluate: Evaluate, policy: str,
+                                                     field: str, amount: float) -> None:
+    base = {"status": "存续", field: 400_000.0, "restricted_industry": False}
+    rows = [base,
+            {**base, "restricted_industry": True},      # 国家限制和禁止发展的项目
+            {**base, "restricted_industry": None},      # not answered on the return
+            {**base, field: 0.0},
+            {**base, field: None}]
+    out = evaluate(policy, rows, as_of=AS_OF)
+    assert truths(out) == [True, False, None, False, None]
+    assert out[0].amount == pytest.approx(amount)
