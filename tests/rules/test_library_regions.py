@@ -258,3 +258,18 @@ def test_agriculture_income_and_restricted_projects(evaluate: Evaluate, policy: 
     out = evaluate(policy, rows, as_of=AS_OF)
     assert truths(out) == [True, False, None, False, None]
     assert out[0].amount == pytest.approx(amount)
+
+
+# ---- 实施条例 第九十九条, 财税〔2008〕47号: 资源综合利用收入减按90%计入 ----
+
+def test_resource_utilization_revenue_leaves_out_ten_percent(evaluate: Evaluate,
+                                                               library) -> None:
+    rows = [{"status": "存续", "resource_utilization_revenue": 2_000_000.0},
+            {"status": "存续", "resource_utilization_revenue": 0.0},
+            {"status": "存续", "resource_utilization_revenue": None},
+            {"status": None, "resource_utilization_revenue": 2_000_000.0}]
+    out = evaluate("cit-resource-utilization-income", rows, as_of=AS_OF)
+    assert truths(out) == [True, False, None, None]
+    assert out[0].amount == pytest.approx(50_000.0)    # 200,000 left out, at 25%
+    assert in_effect(library, "cit-resource-utilization-income", dt.date(2007, 12, 31),
+                     dt.date(2008, 1, 1)) == [False, True]
