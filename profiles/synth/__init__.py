@@ -244,7 +244,8 @@ def synthesize(
             add_enterprise_fields(frames, national)
             add_enterprise_tax_fields(frames, relief)
             add_zone_fields(frames, zones, reference=reference)
-            add_cit_income_fields(frames, np.random.default_rng([seed, step, 163]))
+            add_cit_income_fields(frames, np.random.default_rng([seed, step, 163]),
+                                  reference=reference)
         else:
             add_person_fields(frames, national, reference=reference)
             add_person_deduction_fields(frames, relief, reference=reference)

@@ -8,16 +8,20 @@ project income (a fifth to a half of revenue), one in ten of the crop farms also
 tea growing taxed at half; one in twenty firms doing R&D a technology transfer income (median
 200万元, a tail above the 500万元 line); one manufacturer or utility in twelve buying listed
 environmental, energy- or water-saving or safety equipment in a year, and three in a hundred
-selling products made mainly from listed recycled resources. Firms outside those
-groups report 0 on the line.
+selling products made mainly from listed recycled resources; some railway and water-supply
+firms operating listed infrastructure (first income over the last eight years), three in ten
+water firms running a public sewage project, one investment firm in ten a venture stake held
+two years this year. Firms outside those groups report 0 on the line.
 """
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import polars as pl
 
-from profiles.synth.common import merge_department, with_missing
+from profiles.synth.common import days_before, merge_department, with_missing
 
 FARMING = ("01", "02", "03", "04", "05")
 """GB/T 4754-2017 门类 A (农、林、牧、渔业): divisions 01-05."""
@@ -25,7 +29,8 @@ INDUSTRY = tuple(str(d) for d in range(13, 47))
 """门类 C (制造业) and D (电力、热力、燃气及水生产和供应业): divisions 13-46."""
 
 
-def add_cit_income_fields(frames: dict[str, pl.DataFrame], rng: np.random.Generator) -> None:
+def add_cit_income_fields(frames: dict[str, pl.DataFrame], rng: np.random.Generator, *,
+                          reference: date) -> None:
     tax = frames["税务"]
     n = tax.height
     firms = tax.select("uscc", "operating_revenue").join(
@@ -49,6 +54,16 @@ def add_cit_income_fields(frames: dict[str, pl.DataFrame], rng: np.random.Genera
                          np.round(rng.lognormal(np.log(5e5), 0.8, size=n), 2), 0.0)
     recycled = np.where(industry & (rng.random(n) < 0.03),
                         np.round(revenue * rng.uniform(0.2, 0.8, size=n), 2), 0.0)
+    code = firms["industry_code"].fill_null("").to_numpy().astype(str)
+    railway, water = code == "5311", code == "4610"
+    infra = (railway & (rng.random(n) < 0.4)) | (water & (rng.random(n) < 0.2))
+    infra_income = np.where(infra, np.round(revenue * rng.uniform(0.1, 0.4, size=n), 2), 0.0)
+    infra_since = days_before(reference, rng.integers(0, 8 * 365, size=n))
+    env = water & (rng.random(n) < 0.3)
+    env_income = np.where(env, np.round(revenue * rng.uniform(0.1, 0.3, size=n), 2), 0.0)
+    env_since = days_before(reference, rng.integers(0, 8 * 365, size=n))
+    venture = (code == "7212") & (rng.random(n) < 0.1)
+    held = np.where(venture, np.round(rng.lognormal(np.log(1e7), 0.8, size=n), 2), 0.0)
     merge_department(frames, "税务", with_missing(rng, pl.DataFrame({
         "uscc": tax["uscc"],
         "agriculture_exempt_income": exempt,
@@ -56,4 +71,11 @@ def add_cit_income_fields(frames: dict[str, pl.DataFrame], rng: np.random.Genera
         "technology_transfer_income": transfer,
         "special_equipment_invested": equipment,
         "resource_utilization_revenue": recycled,
+        "infrastructure_project_income": infra_income,
+        "infrastructure_first_income_on": pl.select(pl.when(pl.Series(infra))
+                                                    .then(infra_since)).to_series(),
+        "env_project_income": env_income,
+        "env_project_first_income_on": pl.select(pl.when(pl.Series(env))
+                                                 .then(env_since)).to_series(),
+        "vc_investment_held_2y": held,
     }), keep=("uscc",)), "uscc")

@@ -273,3 +273,40 @@ def test_resource_utilization_revenue_leaves_out_ten_percent(evaluate: Evaluate,
     assert out[0].amount == pytest.approx(50_000.0)    # 200,000 left out, at 25%
     assert in_effect(library, "cit-resource-utilization-income", dt.date(2007, 12, 31),
                      dt.date(2008, 1, 1)) == [False, True]
+
+
+# ---- 实施条例 第八十七条、第八十八条: 项目所得 三免三减半 ----
+
+@pytest.mark.parametrize(("policy", "income", "since"), [
+    ("cit-infrastructure-project", "infrastructure_project_income",
+     "infrastructure_first_income_on"),
+    ("cit-environmental-project", "env_project_income", "env_project_first_income_on"),
+])
+def test_project_income_three_years_free_three_half(evaluate: Evaluate, library, policy: str,
+                                                    income: str, since: str) -> None:
+    base = {"status": "存续", income: 1_000_000.0}
+    rows = [
+        {**base, since: dt.date(2024, 12, 31)},    # 2026 is the third year: exempt
+        {**base, since: dt.date(2023, 12, 31)},    # the fourth year: half
+        {**base, since: dt.date(2021, 1, 1)},      # the sixth year: half
+        {**base, since: dt.date(2020, 12, 31)},    # the seventh year: over
+        {**base, since: dt.date(2026, 12, 1)},     # no income yet on the as-of date
+        {**base, since: None},
+        {**base, income: 0.0, since: dt.date(2025, 1, 1)},
+    ]
+    out = evaluate(policy, rows, as_of=AS_OF)
+    assert truths(out) == [True, True, True, False, False, None, False]
+    assert [o.amount for o in out[:3]] == [250_000.0, 125_000.0, 125_000.0]
+    assert in_effect(library, policy, dt.date(2007, 12, 31), dt.date(2008, 1, 1)) == [
+        False, True]
+
+
+# ---- 实施条例 第九十七条: 创业投资 70% 抵扣 ----
+
+def test_venture_capital_deduction_is_seventy_percent(evaluate: Evaluate) -> None:
+    rows = [{"status": "存续", "vc_investment_held_2y": 10_000_000.0},
+            {"status": "存续", "vc_investment_held_2y": 0.0},
+            {"status": "存续", "vc_investment_held_2y": None}]
+    out = evaluate("cit-venture-capital-deduction", rows, as_of=AS_OF)
+    assert truths(out) == [True, False, None]
+    assert out[0].amount == pytest.approx(1_750_000.0)   # 7,000,000 deducted, at 25%
