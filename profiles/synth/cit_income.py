@@ -10,8 +10,9 @@ tea growing taxed at half; one in twenty firms doing R&D a technology transfer i
 environmental, energy- or water-saving or safety equipment in a year, and three in a hundred
 selling products made mainly from listed recycled resources; some railway and water-supply
 firms operating listed infrastructure (first income over the last eight years), three in ten
-water firms running a public sewage project, one investment firm in ten a venture stake held
-two years this year. Firms outside those groups report 0 on the line.
+water firms running a public sewage project and two manufacturers or utilities in a hundred
+an energy-saving retrofit, one investment firm in ten a venture stake held two years this
+year. Firms outside those groups report 0 on the line.
 """
 
 from __future__ import annotations
@@ -56,10 +57,10 @@ def add_cit_income_fields(frames: dict[str, pl.DataFrame], rng: np.random.Genera
                         np.round(revenue * rng.uniform(0.2, 0.8, size=n), 2), 0.0)
     code = firms["industry_code"].fill_null("").to_numpy().astype(str)
     railway, water = code == "5311", code == "4610"
-    infra = (railway & (rng.random(n) < 0.4)) | (water & (rng.random(n) < 0.2))
+    infra = (railway & (rng.random(n) < 0.6)) | (water & (rng.random(n) < 0.3))
     infra_income = np.where(infra, np.round(revenue * rng.uniform(0.1, 0.4, size=n), 2), 0.0)
     infra_since = days_before(reference, rng.integers(0, 8 * 365, size=n))
-    env = water & (rng.random(n) < 0.3)
+    env = (water & (rng.random(n) < 0.3)) | (industry & (rng.random(n) < 0.02))
     env_income = np.where(env, np.round(revenue * rng.uniform(0.1, 0.3, size=n), 2), 0.0)
     env_since = days_before(reference, rng.integers(0, 8 * 365, size=n))
     venture = (code == "7212") & (rng.random(n) < 0.1)

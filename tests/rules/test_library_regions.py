@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 import pytest
 
+from rules.loader import Library
+
 Evaluate = Callable[..., list]
 AS_OF = dt.date(2026, 11, 30)
 
@@ -17,7 +19,7 @@ def truths(outcomes: list) -> list[bool | None]:
     return [o.truth for o in outcomes]
 
 
-def in_effect(library, policy_id: str, *days: dt.date) -> list[bool]:  # type: ignore[no-untyped-def]
+def in_effect(library: Library, policy_id: str, *days: dt.date) -> list[bool]:
     return [library[policy_id].in_effect(d) for d in days]
 
 
