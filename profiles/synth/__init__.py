@@ -57,6 +57,7 @@ FILE_STYLES: dict[str, dict[str, tuple[str, str]]] = {
         "人社": ("utf-8", "label"),
         "退役军人事务": ("utf-8", "label"),
         "残联": ("gb18030", "name"),
+        "发改": ("utf-8", "label"),
     },
     "person": {
         "公安": ("utf-8", "name"),

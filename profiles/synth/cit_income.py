@@ -73,10 +73,15 @@ def add_cit_income_fields(frames: dict[str, pl.DataFrame], rng: np.random.Genera
         "special_equipment_invested": equipment,
         "resource_utilization_revenue": recycled,
         "infrastructure_project_income": infra_income,
-        "infrastructure_first_income_on": pl.select(pl.when(pl.Series(infra))
-                                                    .then(infra_since)).to_series(),
         "env_project_income": env_income,
-        "env_project_first_income_on": pl.select(pl.when(pl.Series(env))
-                                                 .then(env_since)).to_series(),
         "vc_investment_held_2y": held,
     }), keep=("uscc",)), "uscc")
+    # the approved projects' first operating income (list-type: only the firms with a project)
+    uscc = tax["uscc"]
+    merge_department(frames, "发改", pl.concat([
+        pl.DataFrame({"uscc": uscc.filter(pl.Series(infra)),
+                      "infrastructure_first_income_on": infra_since.filter(pl.Series(infra))}),
+        pl.DataFrame({"uscc": uscc.filter(pl.Series(env)),
+                      "env_project_first_income_on": env_since.filter(pl.Series(env))}),
+    ], how="diagonal").group_by("uscc", maintain_order=True).agg(pl.all().drop_nulls().first()),
+        "uscc")

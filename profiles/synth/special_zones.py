@@ -68,11 +68,10 @@ def add_zone_fields(frames: dict[str, pl.DataFrame], rng: np.random.Generator, *
     other = choose(rng, NANSHA_CLASSES, (1,) * len(NANSHA_CLASSES), n).to_numpy().astype(str)
     key = np.where(certified, 0.7, 0.28)
     category = np.where(nansha & (cls < key), "高新技术重点行业",
-                        np.where(nansha & (cls < key + 0.3), other, ""))
-    in_catalog = category != ""
-    merge_department(frames, "税务", pl.DataFrame({
-        "uscc": registry["uscc"].filter(pl.Series(in_catalog)),
-        "nansha_catalog_category": category[in_catalog]}), "uscc")
+                        np.where(nansha & (cls < key + 0.3), other, "不属于"))
+    merge_department(frames, "税务", with_missing(rng, pl.DataFrame({
+        "uscc": registry["uscc"], "nansha_catalog_category": category}), keep=("uscc",)),
+        "uscc")
     sme = np.flatnonzero(rng.random(n) < 0.04)
     merge_department(frames, "科技", pl.DataFrame({
         "uscc": registry["uscc"].gather(sme),

@@ -63,7 +63,8 @@ def test_nansha_encouraged_industry_rate(evaluate: Evaluate, library) -> None:
     rows = [
         base,
         {**base, "nansha_catalog_category": "高新技术重点行业"},
-        {**base, "nansha_catalog_category": None},               # not in the 目录
+        {**base, "nansha_catalog_category": "不属于"},             # not in the 目录
+        {**base, "nansha_catalog_category": None},               # the return's line unknown
         {**base, "special_zone": None},                          # 南沙, outside the 启动区
         {**base, "special_zone": "喀什经济开发区"},
         {**base, "substantive_operation": False},
@@ -73,7 +74,8 @@ def test_nansha_encouraged_industry_rate(evaluate: Evaluate, library) -> None:
         {**base, "status": None},
     ]
     out = evaluate("gz-nansha-encouraged-industry-cit", rows, as_of=AS_OF)
-    assert truths(out) == [True, True, False, False, False, False, None, False, None, None]
+    assert truths(out) == [True, True, False, None, False, False, False, None, False, None,
+                           None]
     assert out[0].amount == 100_000.0                             # 10% of the taxable income
     assert in_effect(library, "gz-nansha-encouraged-industry-cit", dt.date(2021, 12, 31),
                      dt.date(2022, 1, 1), dt.date(2026, 12, 31), dt.date(2027, 1, 1)) == [
@@ -96,14 +98,15 @@ def test_nansha_loss_carryforward_needs_the_qualification_that_year(evaluate: Ev
         {**no_cert, "tech_sme_registered_on": dt.date(2026, 12, 1)},   # after the as-of date
         no_cert,                                                  # neither list: no资格
         {**base, "nansha_catalog_category": "信息技术"},          # not 高新技术重点行业
-        {**base, "nansha_catalog_category": None},
+        {**base, "nansha_catalog_category": "不属于"},
+        {**base, "nansha_catalog_category": None},                # the return's line unknown
         {**base, "district": "440112"},                           # 黄埔区, not 南沙
         {**base, "district": None},
         {**base, "status": None},
     ]
     out = evaluate("gz-nansha-high-tech-loss-carryforward", rows, as_of=AS_OF)
-    assert truths(out) == [True, True, False, True, False, False, False, False, False, False,
-                           None, None]
+    assert truths(out) == [True, True, False, True, False, False, False, False, False, None,
+                           False, None, None]
     assert out[0].amount is None                                  # no amount: the loss history
     assert in_effect(library, "gz-nansha-high-tech-loss-carryforward", dt.date(2021, 12, 31),
                      dt.date(2022, 1, 1), dt.date(2026, 12, 31), dt.date(2027, 1, 1)) == [
@@ -293,11 +296,12 @@ def test_project_income_three_years_free_three_half(evaluate: Evaluate, library,
         {**base, since: dt.date(2021, 1, 1)},      # the sixth year: half
         {**base, since: dt.date(2020, 12, 31)},    # the seventh year: over
         {**base, since: dt.date(2026, 12, 1)},     # no income yet on the as-of date
-        {**base, since: None},
+        {**base, since: None},                       # not on the approved projects' list
         {**base, income: 0.0, since: dt.date(2025, 1, 1)},
+        {**base, income: None, since: dt.date(2025, 1, 1)},
     ]
     out = evaluate(policy, rows, as_of=AS_OF)
-    assert truths(out) == [True, True, True, False, False, None, False]
+    assert truths(out) == [True, True, True, False, False, False, False, None]
     assert [o.amount for o in out[:3]] == [250_000.0, 125_000.0, 125_000.0]
     assert in_effect(library, policy, dt.date(2007, 12, 31), dt.date(2008, 1, 1)) == [
         False, True]
