@@ -94,7 +94,8 @@ def entitlement_changes(changes: RunChanges, *, entity_kind: str,
             "amount_period": row.get("amount_period")
             or (policy.amount.period if policy.amount else None),
             "delivery": row.get("delivery") or policy.delivery,
-            "amount_kind": policy.amount.kind if policy.amount else "cash",
+            # the kind the run stored on the entitlement (a revocation row carries none)
+            "amount_kind": row.get("amount_kind") or policy.amount_kind,
             "unknown_fields": tuple(row.get("unknown_fields") or ()),
             "entitlement_id": found[0] if found else row.get("id"),
         }

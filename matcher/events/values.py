@@ -29,21 +29,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from rules import ast
+from rules.amount_branches import NO_BRANCH, agreed, case_branches, tier_branches
 from rules.errors import UnsupportedNode
 from rules.ledger import ledger_column
 from rules.model import Parameter
 from rules.semantics import arith, call
 
 TARGET = "durable_rules"
+Truth = bool | None
 
 
 def value_of(expr: ast.Expr, row: Mapping[str, Any], *, params: Mapping[str, Parameter],
-             declared: frozenset[str], as_of: dt.date) -> Any:
-    """The value of a value expression for ``row`` (None when unknown)."""
+             declared: frozenset[str], as_of: dt.date,
+             selected: Mapping[ast.Expr, Truth] | None = None) -> Any:
+    """The value of a value expression for ``row`` (None when unknown). ``selected`` holds
+    the truth durable_rules gave each selector of a tier table or cases
+    (:func:`rules.ast.selectors`; absent: UNKNOWN)."""
     rule = RULES.get(type(expr))
     if rule is None:
         raise UnsupportedNode(TARGET, expr)
-    return rule(expr, _Row(row, params, declared, as_of))
+    return rule(expr, _Row(row, params, declared, as_of, selected))
 
 
 @dataclass(frozen=True)
@@ -52,10 +57,17 @@ class _Row:
     params: Mapping[str, Parameter]
     declared: frozenset[str]
     as_of: dt.date
+    selected: Mapping[ast.Expr, Truth] | None = None
 
     def value(self, expr: ast.Expr) -> Any:
         return value_of(expr, self.row, params=self.params, declared=self.declared,
-                        as_of=self.as_of)
+                        as_of=self.as_of, selected=self.selected)
+
+    def truth(self, selector: ast.Expr) -> Truth:
+        """A selector's truth, decided in durable_rules (a fact being built has none)."""
+        if self.selected is None:
+            raise UnsupportedNode(TARGET, selector)
+        return self.selected.get(selector)
 
 
 def _param(expr: ast.ParamRef, r: _Row) -> Any:
@@ -66,6 +78,18 @@ def _param(expr: ast.ParamRef, r: _Row) -> Any:
 def _neg(expr: ast.Neg, r: _Row) -> Any:
     inner = r.value(expr.item)
     return None if inner is None else -inner
+
+
+def _tiers(expr: ast.Tiers, r: _Row) -> Any:
+    meets = [r.truth(m) for m in expr.selectors()]
+    return agreed(None if i == NO_BRANCH else r.value(expr.values[i])
+                  for i in tier_branches(meets))
+
+
+def _cases(expr: ast.Cases, r: _Row) -> Any:
+    whens = [r.truth(w) for w in expr.whens] + ([] if expr.otherwise is None else [True])
+    return agreed(None if i == NO_BRANCH else r.value(expr.branches[i])
+                  for i in case_branches(whens))
 
 
 #: Terms: the value nodes a fact carries computed (the comparisons on them run in
@@ -84,6 +108,8 @@ RULES: dict[type, Callable[[Any, _Row], Any]] = {
     ast.Neg: _neg,
     ast.Arith: lambda e, r: arith(e.op, r.value(e.left), r.value(e.right)),
     ast.Call: lambda e, r: call(e.func, [r.value(a) for a in e.args], r.as_of),
+    ast.Tiers: _tiers,
+    ast.Cases: _cases,
 }
 
 
