@@ -208,11 +208,14 @@ def _prefilled(data: DataAccess, session: Session, e: EntitlementRecord, *,
     from api.delivery import field_infos
     from notifier.application import build_application
     from notifier.model import EntitlementChange
+    from rules.years import fields_read_at
 
     population = data.population(session, e.entity_kind)
     policies, _ = data.policies_for(session, e.entity_kind)
     policy = next((p for p in policies if p.id == e.policy_id), None)
-    names_read = sorted(policy.fields_read) if policy else list(e.unknown_fields or [])
+    # a yearly field by the years the policy reads: the application asks for the missing year
+    names_read = (sorted(fields_read_at(policy, population.run.as_of)) if policy
+                  else list(e.unknown_fields or []))
     change = EntitlementChange(
         entity_kind=e.entity_kind, entity_id=e.entity_id, policy_id=e.policy_id,
         policy_version=e.policy_version, policy_title=names.get(e.policy_id, e.policy_id),
