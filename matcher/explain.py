@@ -48,7 +48,6 @@ from matcher.lean import mask_names
 from matcher.outcomes import OUTCOME_LABELS
 from profiles.relations import RelatedFrame
 from rules import ast
-from rules.compile_polars import CompiledPolicy
 from rules.ledger import AwardLedger
 from rules.model import (
     AllOf,
@@ -371,7 +370,8 @@ def _explanation(
 
     tree = walk(policy.eligibility, True)
     leaves = tuple(_leaves(tree))
-    labels = tuple(label for f in unknown for label in _unknown_labels(f, cp, plan, values))
+    read = {col for cc in cp.conditions for col in cc.fields}
+    labels = tuple(label for f in unknown for label in _unknown_labels(f, read, plan, values))
     return Explanation(
         entity_id=eid, policy_id=pid, policy_version=policy.version, title=policy.title,
         basis=basis, basis_url=policy.basis.url, documents=policy.bases, outcome=outcome,
@@ -384,26 +384,26 @@ def _explanation(
     )
 
 
-def _unknown_labels(name: str, cp: CompiledPolicy, plan: Plan,
-                    values: Mapping[str, object]) -> tuple[str, ...]:
-    """How an unknown field reads in 需补充: a yearly field as the years its conditions read
-    and the row lacks (营业收入(2024年度)), any other field as its label."""
-    if name not in plan.catalog:
-        return (name,)
-    years = sorted({col for cc in cp.conditions for col in cc.fields if col in plan.catalog
-                    and plan.catalog.field(col).series == name
-                    and values.get(f"f:{col}") is None})
-    if not years:
-        return (plan.catalog.field(name).label,)
-    return tuple(plan.catalog.field(col).label for col in years)
-
-
 def _leaves(node: ExplanationNode) -> Iterable[ConditionExplanation]:
     if isinstance(node, ConditionExplanation):
         yield node
         return
     for child in node.children:
         yield from _leaves(child)
+
+
+def _unknown_labels(name: str, read: Iterable[str], plan: Plan,
+                    values: Mapping[str, object]) -> tuple[str, ...]:
+    """How an unknown field reads in 需补充: a yearly field as the years the conditions
+    ``read`` and the row lacks (营业收入(2024年度)), any other field as its label."""
+    if name not in plan.catalog:
+        return (name,)
+    years = sorted({col for col in read if col in plan.catalog
+                    and plan.catalog.field(col).series == name
+                    and values.get(f"f:{col}") is None})
+    if not years:
+        return (plan.catalog.field(name).label,)
+    return tuple(plan.catalog.field(col).label for col in years)
 
 
 def _fields_in_order(expr: ast.Expr) -> list[str]:
