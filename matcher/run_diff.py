@@ -88,6 +88,10 @@ def compute_changes(
     (with its amount known when it was known), and no new undetermined entitlement (no
     pre-filled application asks for what a defect hid). What was withheld is counted in
     :attr:`RunChanges.held`."""
+    missing = set(outcomes.get_column("policy_id").unique().to_list()) - set(kinds)
+    if missing:
+        raise ValueError(f"expected the amount kind of every policy of the outcomes, got none "
+                         f"for {sorted(missing)}")
     fresh = (
         outcomes.select(list(OUTCOME_SCHEMA))
         .with_columns(benefit_period_expr(as_of),

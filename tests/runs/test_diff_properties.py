@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -87,3 +88,9 @@ def test_outcomes_already_stored_give_no_changes(
 def test_nothing_stored_and_nothing_found_is_no_change() -> None:
     ch = compute_changes(_outcomes({}), empty_current(), as_of=AS_OF, reason="r", kinds=KINDS)
     assert ch.total == 0
+
+
+def test_a_policy_without_its_amount_kind_is_refused_by_name() -> None:
+    outcomes = _outcomes({("E1", "p3"): ("eligible", 10000)})
+    with pytest.raises(ValueError, match="p3"):
+        compute_changes(outcomes, empty_current(), as_of=AS_OF, reason="r", kinds=KINDS)
