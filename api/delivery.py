@@ -94,7 +94,8 @@ def entitlement_changes(changes: RunChanges, *, entity_kind: str,
             "amount_period": row.get("amount_period")
             or (policy.amount.period if policy.amount else None),
             "delivery": row.get("delivery") or policy.delivery,
-            "amount_kind": policy.amount.kind if policy.amount else "cash",
+            # the kind the run stored on the entitlement (a revocation row carries none)
+            "amount_kind": row.get("amount_kind") or policy.amount_kind,
             "unknown_fields": tuple(row.get("unknown_fields") or ()),
             "entitlement_id": found[0] if found else row.get("id"),
         }
@@ -140,7 +141,8 @@ def field_infos(entity_kind: str, names: Iterable[str], *,
         f = catalog.field(name)
         out.append(FieldInfo(name=f.name, label=f.label, source=f.source, kind=f.kind,
                              type=f.type, unit=f.unit, unit_label=f.unit_label, empty=f.empty,
-                             personal=f.personal, min=f.min, max=f.max, values=f.values))
+                             personal=f.personal, min=f.min, max=f.max, values=f.values,
+                             series=f.series))
     return out
 
 
@@ -241,7 +243,9 @@ def outbox_hook(*, entity_kind: str, policies: Mapping[str, Policy], as_of: dt.d
                                     written=written, run_id=run_id)
         if not found:
             return 0
-        fields = {pid: field_infos(entity_kind, sorted(p.fields_read), policies=[p])
+        from rules.years import fields_read_at
+
+        fields = {pid: field_infos(entity_kind, sorted(fields_read_at(p, as_of)), policies=[p])
                   for pid, p in policies.items()}
         explain = len(found) <= explain_limit  # the run's whole diff decides, not a chunk
         context: dict[str, Any] = {"related": related}

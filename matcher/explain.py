@@ -378,7 +378,8 @@ def _explanation(
 
     tree = walk(policy.eligibility, True)
     leaves = tuple(_leaves(tree))
-    labels = tuple(plan.catalog.field(f).label if f in plan.catalog else f for f in unknown)
+    read = {col for cc in cp.conditions for col in cc.fields}
+    labels = tuple(label for f in unknown for label in _unknown_labels(f, read, plan, values))
     return Explanation(
         entity_id=eid, policy_id=pid, policy_version=policy.version, title=policy.title,
         basis=basis, basis_url=policy.basis.url, documents=policy.bases, outcome=outcome,
@@ -427,6 +428,20 @@ def _leaves(node: ExplanationNode) -> Iterable[ConditionExplanation]:
         return
     for child in node.children:
         yield from _leaves(child)
+
+
+def _unknown_labels(name: str, read: Iterable[str], plan: Plan,
+                    values: Mapping[str, object]) -> tuple[str, ...]:
+    """How an unknown field reads in 需补充: a yearly field as the years the conditions
+    ``read`` and the row lacks (营业收入(2024年度)), any other field as its label."""
+    if name not in plan.catalog:
+        return (name,)
+    years = sorted({col for col in read if col in plan.catalog
+                    and plan.catalog.field(col).series == name
+                    and values.get(f"f:{col}") is None})
+    if not years:
+        return (plan.catalog.field(name).label,)
+    return tuple(plan.catalog.field(col).label for col in years)
 
 
 def _fields_in_order(expr: ast.Expr) -> list[str]:

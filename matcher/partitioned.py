@@ -241,7 +241,7 @@ def work_partitioned(
     from dataclasses import replace
 
     from matcher.cluster import run_partitions
-    from matcher.run_diff import compute_changes, scope
+    from matcher.run_diff import amount_kinds, compute_changes, scope
     from profiles.partitions import read_manifest
     from store import entitlement_bulk
     from store import runs as run_store
@@ -306,6 +306,7 @@ def work_partitioned(
                 d = time.perf_counter()
                 current = spill.part(k, entitlement_bulk.CURRENT_SCHEMA)
                 changes = compute_changes(decoded, current, as_of=report.as_of, reason=reason,
+                                          kinds=amount_kinds([*chosen, *references]),
                                           held=held_ids)
                 held_changes += changes.held
                 diff_s += time.perf_counter() - d

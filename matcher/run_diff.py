@@ -20,19 +20,21 @@ are left as they are.
 ...     "amount_period": ["year", "year"], "delivery": ["direct", "direct"],
 ...     "unknown_fields": [[], []],
 ... }, schema=OUTCOME_SCHEMA)
->>> ch = compute_changes(outcomes, empty_current(), as_of=dt.date(2025, 11, 3), reason="x")
->>> ch.new.select("entity_id", "benefit_period", "amount_fen").rows()
-[('A', '2025', 10000), ('B', '2025', None)]
+>>> ch = compute_changes(outcomes, empty_current(), as_of=dt.date(2025, 11, 3), reason="x",
+...                      kinds={"p": "deduction"})
+>>> ch.new.select("entity_id", "benefit_period", "amount_fen", "amount_kind").rows()
+[('A', '2025', 10000, 'deduction'), ('B', '2025', None, 'deduction')]
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import polars as pl
 
 from matcher.outcomes import OUTCOME_SCHEMA
+from rules.model import Policy
 from store.entitlement_bulk import CURRENT_SCHEMA, VALUE_COLUMNS, RunChanges, value_differs
 from store.entitlements import REVOCABLE, SETTLED, benefit_period
 
@@ -56,6 +58,12 @@ def benefit_period_expr(as_of: dt.date) -> pl.Expr:
     )
 
 
+def amount_kinds(policies: Iterable[Policy]) -> dict[str, str]:
+    """Policy id -> the kind of amount it grants (:attr:`rules.model.Policy.amount_kind`),
+    the ``kinds`` of :func:`compute_changes`."""
+    return {p.id: p.amount_kind for p in policies}
+
+
 def scope(periods: Mapping[str, str | None], as_of: dt.date) -> list[tuple[str, str]]:
     """(policy id, benefit period) pairs a run covers, from each policy's amount period."""
     return sorted((pid, benefit_period(period, as_of)) for pid, period in periods.items())
@@ -67,19 +75,28 @@ def compute_changes(
     *,
     as_of: dt.date,
     reason: str,
+    kinds: Mapping[str, str],
     held: pl.Series | None = None,
 ) -> RunChanges:
     """The changes that take ``current`` (entitlements in the run's scope) to ``outcomes``
-    (the run's long outcome frame). ``reason`` is recorded on revocations.
+    (the run's long outcome frame). ``reason`` is recorded on revocations. ``kinds``: policy
+    id -> the kind of amount it grants (:func:`amount_kinds`), stored on each entitlement so
+    that pages and messages word a deduction as one; every policy of the outcomes needs one.
 
     ``held``: ids of entities held on a data defect (a quarantined row). Their benefits are
     held, not revoked: no revocation, no update except to a decided ``eligible`` outcome
     (with its amount known when it was known), and no new undetermined entitlement (no
     pre-filled application asks for what a defect hid). What was withheld is counted in
     :attr:`RunChanges.held`."""
+    missing = set(outcomes.get_column("policy_id").unique().to_list()) - set(kinds)
+    if missing:
+        raise ValueError(f"expected the amount kind of every policy of the outcomes, got none "
+                         f"for {sorted(missing)}")
     fresh = (
         outcomes.select(list(OUTCOME_SCHEMA))
-        .with_columns(benefit_period_expr(as_of))
+        .with_columns(benefit_period_expr(as_of),
+                      pl.col("policy_id").replace_strict(dict(kinds), return_dtype=pl.String)
+                      .alias("amount_kind"))
         .unique(subset=list(KEY), keep="first", maintain_order=True)
     )
     new = fresh.join(current.select(KEY), on=list(KEY), how="anti")

@@ -39,7 +39,7 @@ import polars as pl
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from matcher.run_diff import compute_changes, outcome_counts, scope
+from matcher.run_diff import amount_kinds, compute_changes, outcome_counts, scope
 from matcher.run_inputs import (
     RunInputs,
     engine_version,
@@ -468,7 +468,8 @@ def _work(
             session, entity_kind=base.entity, scope=scope(periods, base.as_of)
         )
         changes = compute_changes(
-            outcomes, current, as_of=base.as_of, reason=reason, held=held_ids
+            outcomes, current, as_of=base.as_of, reason=reason,
+            kinds=amount_kinds([*chosen, *references]), held=held_ids
         )
         timings["diff"] = round(time.perf_counter() - t, 3)
         t = time.perf_counter()

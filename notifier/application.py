@@ -120,7 +120,8 @@ def build_application(
 ) -> Application:
     """The pre-filled application for ``change``, from the entity's profile row.
 
-    ``fields`` are the fields the policy reads (catalog metadata as plain data). A field is
+    ``fields`` are the fields the policy reads (catalog metadata as plain data; a yearly
+    field as the columns of the years it reads, each asked for on its own). A field is
     pre-filled when the profile knows it: a value, or an empty list-type field ("not on the
     list"). It is left for the applicant when it is declared, missing, or listed in the
     change's ``unknown_fields``. ``source_as_of`` gives each department's extract date
@@ -160,6 +161,8 @@ def build_application(
                 as_of=dates.get(source, as_of),
             )
         )
+    # a yearly field reported unknown is asked for by its years, as read above
+    seen |= {f.series for f in fields if f.series}
     for name in change.unknown_fields:  # unknown to the catalog slice we were given
         if name not in seen:
             seen.add(name)

@@ -83,6 +83,9 @@ class FieldInfo:
     min: float | None = None
     max: float | None = None
     values: tuple[str, ...] | None = None
+    #: a year column (``operating_revenue_y2024``): its yearly field, which an unknown-field
+    #: list names in place of the year
+    series: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,8 +10,10 @@ the same known amount (a firm known to be an SME whatever its headcount gets the
 and UNKNOWN otherwise (:func:`agreed`). With every selector known exactly one branch is
 possible: the usual first-match / last-row rule.
 
-This module is the specification; every engine (the interpreter, the polars compiler, the
-event engine, the bench peers) computes the same possible set.
+This module is the specification of the core nodes :class:`rules.ast.Tiers` and
+:class:`rules.ast.Cases` (what a written tier table or case amount becomes,
+:func:`rules.model.amount_expr`); every engine (the interpreter, the polars compiler, the
+event engine, the bench peers) computes the same possible set in its rule for those nodes.
 
 >>> case_branches([None, False, True, True])
 [0, 2]

@@ -270,6 +270,62 @@ class Aggregate(Node):
         yield self
 
 
+# ---- amounts with branches (rules.amount_branches) ----------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tiers(Node):
+    """A tier table: the value of the last row whose threshold ``by >= bound`` is met
+    (``bounds`` ascending, one per value). With UNKNOWN thresholds, the amount every row still
+    possible gives, else UNKNOWN; below the first row UNKNOWN (:mod:`rules.amount_branches`).
+    Written as ``tiers: {by: …, table: [[起点, 值], …]}`` (a dated table is rewritten into one
+    row per band holding a dated parameter, :mod:`rules.dated_tables`)."""
+
+    by: Expr
+    bounds: tuple[float, ...]
+    values: tuple[Expr, ...]
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.by, *self.values)
+
+    def selectors(self) -> tuple[Expr, ...]:
+        """The comparison each row's threshold is: ``by >= bound``."""
+        return tuple(Compare(op=">=", left=self.by, right=Number(value=b), pos=self.pos)
+                     for b in self.bounds)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cases(Node):
+    """Cases: the value of the first ``when`` that is TRUE, else ``otherwise``. With UNKNOWN
+    ``when``s, the amount every case still possible gives, else UNKNOWN; no case TRUE and no
+    ``otherwise`` is UNKNOWN (:mod:`rules.amount_branches`). Written as
+    ``cases: [{when: …, value: …}, …, {else: …}]``."""
+
+    whens: tuple[Expr, ...]
+    values: tuple[Expr, ...]  # one per ``when``
+    otherwise: Expr | None = None
+
+    def children(self) -> tuple[Expr, ...]:
+        tail = () if self.otherwise is None else (self.otherwise,)
+        return (*self.whens, *self.values, *tail)
+
+    def selectors(self) -> tuple[Expr, ...]:
+        """The conditions that pick a case, in order."""
+        return self.whens
+
+    @property
+    def branches(self) -> tuple[Expr, ...]:
+        """The value of each case, ``otherwise`` last."""
+        return self.values if self.otherwise is None else (*self.values, self.otherwise)
+
+
+def selectors(expr: Expr) -> tuple[Expr, ...]:
+    """The conditions that pick a branch of the tier tables and cases in an expression, in
+    document order: a target deciding conditions apart from values (the event engine)
+    decides these, and the value rule of :class:`Tiers` / :class:`Cases` reads their truth."""
+    return tuple(s for n in expr.walk() if isinstance(n, Tiers | Cases) for s in n.selectors())
+
+
 # ---- multi-year data (rules.years) -----------------------------------------------------
 
 
@@ -309,7 +365,7 @@ def has_aggregate(expr: Expr) -> bool:
 Expr = (
     Number | String | Bool | Date | AsOf | FieldRef | ParamRef | SetRef | RegionRef | PolicyRef
     | LedgerRef | ListLit | Compare | In | IsEmpty | And | Or | Not | Arith | Neg | Call
-    | Aggregate | YearValue
+    | Aggregate | YearValue | Tiers | Cases
 )
 
 #: Nodes resolved once the as-of date is known, before any target compiles: a yearly lookup

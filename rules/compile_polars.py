@@ -40,10 +40,8 @@ from rules.declared import for_policies
 from rules.errors import PolicyError, Problem, UnsupportedNode
 from rules.ledger import ledger_column
 from rules.model import (
-    CaseAmount,
     Condition,
     ConditionNode,
-    FormulaAmount,
     Policy,
     condition_expr,
 )
@@ -166,34 +164,7 @@ class _Compiler:
     def amount(self, policy: Policy) -> pl.Expr | None:
         if policy.amount is None:
             return None
-        rule = policy.amount.rule
-        null = pl.lit(None, dtype=pl.Float64)
-        if isinstance(rule, FormulaAmount):
-            out = self.expr(rule.expr, policy)
-        elif isinstance(rule, CaseAmount):  # rules.amount_branches: what is still possible
-            branches: list[tuple[pl.Expr, pl.Expr]] = []
-            reach: pl.Expr = pl.lit(True)  # no earlier case TRUE
-            for case in rule.cases:
-                value = self.expr(case.value, policy).cast(pl.Float64)
-                if case.when is None:
-                    branches.append((reach, value))
-                    reach = pl.lit(False)
-                    break
-                when = self.cond(case.when, policy)
-                branches.append((reach & when.fill_null(True), value))
-                reach = reach & ~when.fill_null(False)
-            out = _agreed([*branches, (reach, null)])
-        else:
-            by = self.expr(rule.by, policy)
-            meets = [(by >= tier.from_) for tier in rule.tiers]
-            branches = [(~meets[0].fill_null(False), null)]
-            for i, tier in enumerate(rule.tiers):
-                value = self.expr(tier.value, policy).cast(pl.Float64)
-                possible = meets[i].fill_null(True)
-                if i + 1 < len(meets):
-                    possible = possible & ~meets[i + 1].fill_null(False)
-                branches.append((possible, value))
-            out = _agreed(branches)
+        out = self.expr(policy.amount.expr, policy)  # its core expression
         return out.cast(pl.Float64)
 
     # ---- explanations -----------------------------------------------------------------
@@ -359,6 +330,32 @@ def _literal(c: _Compiler, expr: ast.Number | ast.String | ast.Bool | ast.Date,
     return pl.lit(expr.value)
 
 
+def _tiers(c: _Compiler, expr: ast.Tiers, policy: Policy) -> pl.Expr:
+    """Every row still possible (rules.amount_branches.tier_branches), agreed."""
+    meets = [c.cond(m, policy) for m in expr.selectors()]
+    branches = [(~meets[0].fill_null(False), pl.lit(None, dtype=pl.Float64))]
+    for i, value in enumerate(expr.values):
+        possible = meets[i].fill_null(True)
+        if i + 1 < len(meets):
+            possible = possible & ~meets[i + 1].fill_null(False)
+        branches.append((possible, c.expr(value, policy).cast(pl.Float64)))
+    return _agreed(branches)
+
+
+def _cases(c: _Compiler, expr: ast.Cases, policy: Policy) -> pl.Expr:
+    """Every case still possible (rules.amount_branches.case_branches), agreed."""
+    branches: list[tuple[pl.Expr, pl.Expr]] = []
+    reach: pl.Expr = pl.lit(True)  # no earlier case TRUE
+    for when, value in zip(expr.whens, expr.values, strict=True):
+        truth = c.cond(when, policy)
+        branches.append((reach & truth.fill_null(True), c.expr(value, policy).cast(pl.Float64)))
+        reach = reach & ~truth.fill_null(False)
+    if expr.otherwise is not None:
+        branches.append((reach, c.expr(expr.otherwise, policy).cast(pl.Float64)))
+        reach = pl.lit(False)
+    return _agreed([*branches, (reach, pl.lit(None, dtype=pl.Float64))])
+
+
 def _field(c: _Compiler, expr: ast.FieldRef, policy: Policy) -> pl.Expr:
     # a declared condition is read like any other field: the plan adds it as a null column
     # (UNKNOWN) unless the profile was completed by the applicant's answer (rules.declared,
@@ -504,6 +501,8 @@ RULES: dict[type, Rule] = {
     ast.Neg: _neg,
     ast.Call: _call,
     ast.Aggregate: lambda c, e, policy: c.related.exact(e, policy),
+    ast.Tiers: _tiers,
+    ast.Cases: _cases,
 }
 
 

@@ -32,10 +32,8 @@ from rules.ledger import AwardLedger, ledger_value
 from rules.model import (
     AllOf,
     AnyOf,
-    CaseAmount,
     Condition,
     ConditionNode,
-    FormulaAmount,
     NotOf,
     Policy,
 )
@@ -282,6 +280,21 @@ def _literal(expr: ast.Number | ast.String | ast.Bool | ast.Date, ctx: _Ctx) -> 
     return expr.value
 
 
+def _tiers(expr: ast.Tiers, ctx: _Ctx) -> Any:
+    """The amount of every row still possible when they agree (rules.amount_branches)."""
+    meets = [_cond(m, ctx) for m in expr.selectors()]
+    return agreed(None if i == NO_BRANCH else _eval(expr.values[i], ctx)
+                  for i in tier_branches(meets))
+
+
+def _cases(expr: ast.Cases, ctx: _Ctx) -> Any:
+    """The amount of every case still possible when they agree (rules.amount_branches)."""
+    whens = [_cond(w, ctx) for w in expr.whens]
+    whens += [] if expr.otherwise is None else [True]
+    return agreed(None if i == NO_BRANCH else _eval(expr.branches[i], ctx)
+                  for i in case_branches(whens))
+
+
 #: The specification of every core node (:data:`rules.ast.CORE`): its value for one row;
 #: ``None`` is UNKNOWN. A container (list, named set, region) is a membership test.
 RULES: dict[type, Rule] = {
@@ -307,6 +320,8 @@ RULES: dict[type, Rule] = {
     ast.Neg: _neg,
     ast.Call: _call,
     ast.Aggregate: lambda e, ctx: _aggregate(e, ctx).exact,
+    ast.Tiers: _tiers,
+    ast.Cases: _cases,
 }
 
 
@@ -332,23 +347,11 @@ _TREE_RULES: dict[type, Callable[[Any, _Ctx, dict[str, Truth]], Truth]] = {
 
 
 def _amount(ctx: _Ctx) -> float | None:
-    """The amount of every still-possible branch when they agree (rules.amount_branches)."""
+    """The value of the amount's core expression (:attr:`rules.model.Amount.expr`)."""
     amount = ctx.policy.amount
     if amount is None:
         return None
-    rule = amount.rule
-    value: Any
-    if isinstance(rule, FormulaAmount):
-        value = _eval(rule.expr, ctx)
-    elif isinstance(rule, CaseAmount):
-        whens = [True if c.when is None else _cond(c.when, ctx) for c in rule.cases]
-        value = agreed(None if i == NO_BRANCH else _eval(rule.cases[i].value, ctx)
-                       for i in case_branches(whens))
-    else:
-        by = _eval(rule.by, ctx)
-        meets = [compare_values(">=", by, t.from_) for t in rule.tiers]
-        value = agreed(None if i == NO_BRANCH else _eval(rule.tiers[i].value, ctx)
-                       for i in tier_branches(meets))
+    value = _eval(amount.expr, ctx)
     return None if value is None else float(value)
 
 

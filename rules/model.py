@@ -16,11 +16,13 @@ from rules.ast import (
     NOPOS,
     Aggregate,
     And,
+    Cases,
     Expr,
     LedgerRef,
     Not,
     Or,
     Pos,
+    Tiers,
     aggregates,
     fields_read,
     ledger_refs,
@@ -208,12 +210,43 @@ class CaseAmount:
 AmountRule = FormulaAmount | TierAmount | CaseAmount
 
 
+def amount_expr(rule: AmountRule) -> Expr:
+    """The core expression an amount rule stands for: a formula is its expression, a tier
+    table a :class:`rules.ast.Tiers`, cases a :class:`rules.ast.Cases`. The written shapes are
+    sugar: every target compiles this expression with its core dispatch table.
+
+    >>> from rules.parser import parse_expr
+    >>> from rules.printer import to_source
+    >>> e = amount_expr(TierAmount(by=parse_expr("employees"), tiers=(
+    ...     Tier(from_=0, value=parse_expr("1")), Tier(from_=10, value=parse_expr("2")))))
+    >>> type(e).__name__, [to_source(s) for s in e.selectors()]
+    ('Tiers', ['employees >= 0', 'employees >= 10'])
+    """
+    return _AMOUNT_EXPR[type(rule)](rule)
+
+
+_AMOUNT_EXPR: dict[type, Callable[[Any], Expr]] = {
+    FormulaAmount: lambda r: r.expr,
+    TierAmount: lambda r: Tiers(by=r.by, bounds=tuple(t.from_ for t in r.tiers),
+                                values=tuple(t.value for t in r.tiers)),
+    CaseAmount: lambda r: Cases(
+        whens=tuple(c.when for c in r.cases if c.when is not None),
+        values=tuple(c.value for c in r.cases if c.when is not None),
+        otherwise=next((c.value for c in r.cases if c.when is None), None)),
+}
+
+
 @dataclass(frozen=True, kw_only=True)
 class Amount:
     rule: AmountRule
     period: Period
     label: str | None = None
     kind: AmountKind = "cash"
+
+    @property
+    def expr(self) -> Expr:
+        """The core expression of the amount (:func:`amount_expr`)."""
+        return amount_expr(self.rule)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -264,6 +297,12 @@ class Policy:
     verified: bool = True  # False: a draft marked 待核, never published or matched
     #: facts only the applicant can attest (rules.declared): UNKNOWN until declared
     declared: tuple[DeclaredCondition, ...] = ()
+
+    @property
+    def amount_kind(self) -> AmountKind:
+        """What the amount is (``cash`` for a policy without an amount): the run stores it on
+        each entitlement, and every page and message words the amount by it."""
+        return "cash" if self.amount is None else self.amount.kind
 
     @property
     def bases(self) -> tuple[Basis, ...]:
@@ -327,12 +366,6 @@ class Policy:
 
 
 def amount_exprs(amount: Amount | None) -> tuple[Expr, ...]:
-    """Every expression inside an amount rule."""
-    if amount is None:
-        return ()
-    rule = amount.rule
-    if isinstance(rule, FormulaAmount):
-        return (rule.expr,)
-    if isinstance(rule, TierAmount):
-        return (rule.by, *(t.value for t in rule.tiers))
-    return tuple(e for c in rule.cases for e in (c.when, c.value) if e is not None)
+    """The amount's core expression (none without an amount): walking it reaches every
+    expression inside the amount rule."""
+    return () if amount is None else (amount.expr,)

@@ -19,6 +19,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from decimal import Decimal
@@ -54,7 +55,11 @@ COMPARE_WORDS: dict[str, str] = {
     "不低于": ">=", "不少于": ">=", "不小于": ">=", "不等于": "!=",
     "超过": ">", "高于": ">", "大于": ">", "多于": ">",
     "低于": "<", "少于": "<", "小于": "<", "等于": "=",
+    "不足": "<", "未满": "<",
 }
+#: Bounds written after the value (``x 在 300万 以下``, ``x 60以上``) -> the core operator of
+#: ``x op value``; the bound is included (以上、以下、以内 include it, 不足、未满 do not).
+BOUND_WORDS: dict[str, str] = {"以上": ">=", "以下": "<=", "以内": "<="}
 #: Aggregates over related entities; ``any``/``all`` are sugar over ``count``.
 AGGREGATES: tuple[str, ...] = (*get_args(ast.AggFunc), "any", "all")
 
@@ -91,6 +96,8 @@ _EXPECTED_NAMES: dict[str, str] = {
     "_BETWEEN_ZH": "'介于'",
     "_WITH_ZH": "'和'",
     "_BETWEEN_END_ZH": "'之间'",
+    "_AT_ZH": "'在'",
+    "BOUND_WORD": "'以上'、'以下' 或 '以内'",
     "_IS": "'is'",
     "PLUS": "'+'",
     "STAR": "'*'",
@@ -316,6 +323,15 @@ class _ToAst(Transformer[Token, ast.Expr]):
         pairs = [self._comparison(str(op), left, right, pos)
                  for left, op, right in zip(operands, ops, operands[1:], strict=False)]
         return pairs[0] if len(pairs) == 1 else ast.And(items=tuple(pairs), pos=pos)
+
+    def bound_compare(self, meta: Meta, children: list[Any]) -> ast.Expr:
+        """``x 在 300万 以下`` / ``x 300万以下``: sugar for ``x <= 300万`` (以上 ``>=``,
+        以下 and 以内 ``<=``)."""
+        item, bound, word = (c for c in children if not (isinstance(c, Token)
+                                                          and c.type == "_AT_ZH"))
+        if isinstance(bound, Token):  # x 300万以下: the number token itself
+            bound = dataclasses.replace(parse_number(str(bound)), pos=self._pos(bound))
+        return self._comparison(BOUND_WORDS[str(word)], item, bound, self._pos(meta))
 
     def between(self, meta: Meta, children: list[Any]) -> ast.Expr:
         """``x between a and b`` / ``x 介于 a 和 b 之间``: sugar for ``a <= x and x <= b``."""

@@ -330,6 +330,13 @@ _BOUND: dict[tuple[int, dt.date], tuple[Policy, Policy]] = {}
 _BOUND_MAX = 4096
 
 
+def fields_read_at(policy: Policy, as_of: dt.date) -> frozenset[str]:
+    """Catalog fields the policy reads as of ``as_of``: a yearly field by the columns of the
+    years it reads (``operating_revenue_y2024``, labelled 营业收入(2024年度)), so that a list of
+    what is missing names the year."""
+    return bind_policy(policy, as_of).fields_read
+
+
 def bind_policy(policy: Policy, as_of: dt.date) -> Policy:
     """``policy`` with every yearly lookup bound to its year column as of ``as_of`` (the
     policy itself when it reads no yearly field). Every engine calls this where it learns

@@ -19,12 +19,14 @@ from sqlalchemy.orm import Session
 
 from store.schema import entitlement_events, entitlements, standing_confirmations
 
-# Columns of a run's view of an entitlement (the outcome columns of a match, plus the key).
+# Columns of a run's view of an entitlement (the outcome columns of a match and the kind of
+# amount its policy grants, plus the key).
 VALUE_COLUMNS: tuple[str, ...] = (
     "policy_version",
     "outcome",
     "amount_fen",
     "amount_period",
+    "amount_kind",
     "delivery",
     "unknown_fields",
 )
@@ -37,6 +39,7 @@ CURRENT_SCHEMA: dict[str, pl.DataType] = {
     "outcome": pl.String(),
     "amount_fen": pl.Int64(),
     "amount_period": pl.String(),
+    "amount_kind": pl.String(),
     "delivery": pl.String(),
     "unknown_fields": pl.List(pl.String()),
     "status": pl.String(),
@@ -210,6 +213,7 @@ _PG_TYPES: dict[str, str] = {
     "outcome": "text",
     "amount_fen": "bigint",
     "amount_period": "text",
+    "amount_kind": "text",
     "delivery": "text",
     "unknown_fields": "text",
     "reason": "text",

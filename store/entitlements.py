@@ -84,6 +84,7 @@ class EntitlementRecord:
     outcome: Outcome
     amount_fen: int | None  # integer fen; None = unknown, never 0
     amount_period: str | None
+    amount_kind: str  # rules.model.AmountKind, as the deciding policy version says
     delivery: str
     unknown_fields: list[str] | None
     status: EntitlementStatus

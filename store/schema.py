@@ -129,6 +129,9 @@ entitlements = Table(
     Column("outcome", String(16), nullable=False),  # eligible undetermined superseded over_budget
     Column("amount_fen", BigInteger(), nullable=True),  # integer fen; NULL = unknown, never 0
     Column("amount_period", String(8), nullable=True),
+    # what the amount is (rules.model.AmountKind: cash tax_saving deduction in_kind), as the
+    # policy version that decided it says; pages and messages word the amount by it
+    Column("amount_kind", String(16), nullable=False, server_default="cash"),
     Column("delivery", String(8), nullable=False),
     Column("unknown_fields", JSON(), nullable=True),
     Column("status", String(16), nullable=False),

@@ -8,7 +8,6 @@ from fastapi import APIRouter
 
 from api.deps import DataDep, ReviewerOrAdmin, SessionDep, SettingsDep
 from api.models.benefits import ApplicationDecision, ApplicationPublic, ApplicationReview
-from api.services.amount_kinds import amount_kinds
 from api.services.benefits import (
     application_public,
     benefit_public,
@@ -29,10 +28,10 @@ def review_queue(session: object) -> list[ApplicationReview]:
     from sqlalchemy.orm import Session
 
     assert isinstance(session, Session)
-    names, kinds = titles(session), amount_kinds(session)
+    names = titles(session)
     out = []
     for app in application_store.submitted_queue(session):
-        b = benefit_public(entitlement_store.get(session, app.entitlement_id), names, kinds)
+        b = benefit_public(entitlement_store.get(session, app.entitlement_id), names)
         if b.entity_kind == "person":
             b = b.model_copy(update={"entity_id": mask_id(b.entity_id) or ""})
         out.append(ApplicationReview(application=application_public(app), benefit=b))

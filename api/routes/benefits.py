@@ -19,7 +19,6 @@ from api.models.benefits import (
 )
 from api.models.matches import ExplanationPublic
 from api.routes.matches import explain_one
-from api.services.amount_kinds import amount_kinds
 from api.services.answers import parse_answers
 from api.services.benefits import (
     application_public,
@@ -50,9 +49,9 @@ class InvalidAnswers(ApiError):
 @router.get("/benefits", response_model=list[BenefitPublic])
 def my_benefits(session: SessionDep, user: EntityUser) -> list[BenefitPublic]:
     """本单位/本人的全部待遇（每项政策每个待遇期一条）。"""
-    names, kinds = titles(session), amount_kinds(session)
+    names = titles(session)
     return [
-        benefit_public(e, names, kinds)
+        benefit_public(e, names)
         for e in entitlement_store.list_entitlements(
             session, entity_kind=user.entity_kind, entity_id=user.entity_id
         )

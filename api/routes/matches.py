@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from api.auth import Principal
 from api.deps import CurrentUser, DataDep, SessionDep, Staff
 from api.models.matches import ExplanationPublic, MatchPage, MatchPublic
-from api.services.amount_kinds import amount_kinds
+from api.services.amount_kinds import published_kinds
 from api.services.errors import Forbidden, NotFound
 from api.services.explaining import explanation_dict
 from api.services.population import DISTRICT_COLUMNS, DataAccess, Population, fill_declared
@@ -71,7 +71,7 @@ def matches_of_entity(entity_kind: EntityKind, entity_id: str, principal: Curren
     rows = population.outcomes.filter(pl.col("entity_id") == entity_id)
     return MatchPage(run_id=population.run.id, as_of=population.run.as_of.isoformat(),
                      total=rows.height, offset=0, limit=rows.height,
-                     items=_rows(principal, entity_kind, rows, amount_kinds(session)))
+                     items=_rows(principal, entity_kind, rows, published_kinds(data, session)))
 
 
 def _entity_of_policy(data: DataAccess, session: Session, policy_id: str) -> str:
@@ -106,7 +106,7 @@ def matches_of_policy(
     page = rows.slice(offset, limit)
     return MatchPage(run_id=population.run.id, as_of=population.run.as_of.isoformat(),
                      total=rows.height, offset=offset, limit=limit,
-                     items=_rows(principal, entity, page, amount_kinds(session)))
+                     items=_rows(principal, entity, page, published_kinds(data, session)))
 
 
 def explain_one(principal: Principal, data: DataAccess, session: Session, entity_kind: str,

@@ -29,7 +29,6 @@ from api.deps import (
     WriteSessionDep,
 )
 from api.routes.policies import history, list_policies
-from api.services.amount_kinds import amount_kinds
 from api.services.benefits import STATUS_LABELS as BENEFIT_STATUS_LABELS
 from api.services.benefits import benefit_detail, benefit_public, own_entitlement, titles
 from api.services.errors import ApiError
@@ -229,10 +228,10 @@ def reviewer_page(request: Request, session: SessionDep, user: Reviewer) -> HTML
     reviews = policy_store.last_reviews(session, [v.id for v in versions])
     queue = [v for v in versions if v.status == "in_review"]
     scheduled = [(v, reviews.get(v.id)) for v in versions if v.status == "scheduled"]
-    names, kinds = titles(session), amount_kinds(session)
+    names = titles(session)
     objections = []
     for e in entitlement_store.list_entitlements(session, status="objected"):
-        b = benefit_public(e, names, kinds)
+        b = benefit_public(e, names)
         if b.entity_kind == "person":
             b = b.model_copy(update={"entity_id": mask_id(b.entity_id) or ""})
         objections.append(b)
@@ -281,7 +280,7 @@ def application_page(entitlement_id: int, request: Request, session: WriteSessio
         app = open_application(session, data, e, actor=user.user_id)
     except ApiError as exc:
         raise HTTPException(status_code=exc.status, detail=exc.message) from None
-    benefit = benefit_public(e, titles(session), amount_kinds(session))
+    benefit = benefit_public(e, titles(session))
     return render(request, "application.html", user, benefit=benefit,
                   application=application_public(app))
 

@@ -14,7 +14,6 @@ from api.models.policies import (
     VersionPublic,
 )
 from api.routes.policies import retirement_public, version_detail, version_public
-from api.services.amount_kinds import amount_kinds
 from api.services.benefits import benefit_detail, benefit_public, titles
 from api.services.drafts import diff_lines, parse_policy_text, text_diff
 from api.services.errors import ApiError, Conflict, Forbidden
@@ -93,8 +92,8 @@ def _masked(b: BenefitPublic) -> BenefitPublic:
 @router.get("/objections", response_model=list[BenefitPublic])
 def objections(session: SessionDep, _user: ReviewerOrAdmin) -> list[BenefitPublic]:
     """待答复的异议。"""
-    names, kinds = titles(session), amount_kinds(session)
-    return [_masked(benefit_public(e, names, kinds))
+    names = titles(session)
+    return [_masked(benefit_public(e, names))
             for e in entitlement_store.list_entitlements(session, status="objected")]
 
 

@@ -18,7 +18,6 @@ from api.models.benefits import (
     EventPublic,
     PolicyCard,
 )
-from api.services.amount_kinds import amount_kinds
 from api.services.errors import Conflict, NotFound
 from api.services.population import DataAccess
 from matcher.outcomes import OUTCOME_LABELS
@@ -49,11 +48,10 @@ def titles(session: Session) -> dict[str, str]:
     return {r.id: r.title for r in rows}
 
 
-def benefit_public(e: EntitlementRecord, names: Mapping[str, str],
-                   kinds: Mapping[str, str] | None = None) -> BenefitPublic:
-    """An entitlement as pages and the API show it; ``kinds`` (policy id -> amount kind,
-    :func:`api.services.amount_kinds.amount_kinds`) words its amount."""
-    kind = (kinds or {}).get(e.policy_id, "cash")
+def benefit_public(e: EntitlementRecord, names: Mapping[str, str]) -> BenefitPublic:
+    """An entitlement as pages and the API show it; its amount is worded by the kind the
+    run stored on it (:mod:`api.services.amount_kinds`)."""
+    kind = e.amount_kind
     return BenefitPublic(
         id=e.id, entity_kind=e.entity_kind, entity_id=e.entity_id, policy_id=e.policy_id,
         policy_title=names.get(e.policy_id, e.policy_id), benefit_period=e.benefit_period,
@@ -108,7 +106,7 @@ def benefit_detail(session: Session, e: EntitlementRecord) -> BenefitDetailPubli
     ]
     standing = confirmations.get(session, e.entity_kind, e.entity_id, e.policy_id)
     return BenefitDetailPublic(
-        **benefit_public(e, titles(session), amount_kinds(session)).model_dump(), events=events,
+        **benefit_public(e, titles(session)).model_dump(), events=events,
         standing_account=_mask_account(standing.account) if standing else None,
         standing_confirmed=standing is not None,
     )
@@ -123,7 +121,7 @@ def _mask_account(account: str | None) -> str | None:
 def policy_cards(session: Session, *, entity_kind: str, entity_id: str) -> list[PolicyCard]:
     """One card per policy: the newest benefit period is the current one, the older ones its
     history (a monthly allowance shows this month and the months before, not a card each)."""
-    names, kinds = titles(session), amount_kinds(session)
+    names = titles(session)
     by_policy: dict[str, list[EntitlementRecord]] = {}
     for e in entitlement_store.list_entitlements(session, entity_kind=entity_kind,
                                                  entity_id=entity_id):
@@ -132,8 +130,8 @@ def policy_cards(session: Session, *, entity_kind: str, entity_id: str) -> list[
     for _pid, items in sorted(by_policy.items(), key=lambda kv: names.get(kv[0], kv[0])):
         items.sort(key=lambda e: e.benefit_period, reverse=True)
         current, *history = items
-        cards.append(PolicyCard(current=benefit_public(current, names, kinds),
-                                history=[benefit_public(h, names, kinds) for h in history]))
+        cards.append(PolicyCard(current=benefit_public(current, names),
+                                history=[benefit_public(h, names) for h in history]))
     return cards
 
 
@@ -210,11 +208,14 @@ def _prefilled(data: DataAccess, session: Session, e: EntitlementRecord, *,
     from api.delivery import field_infos
     from notifier.application import build_application
     from notifier.model import EntitlementChange
+    from rules.years import fields_read_at
 
     population = data.population(session, e.entity_kind)
     policies, _ = data.policies_for(session, e.entity_kind)
     policy = next((p for p in policies if p.id == e.policy_id), None)
-    names_read = sorted(policy.fields_read) if policy else list(e.unknown_fields or [])
+    # a yearly field by the years the policy reads: the application asks for the missing year
+    names_read = (sorted(fields_read_at(policy, population.run.as_of)) if policy
+                  else list(e.unknown_fields or []))
     change = EntitlementChange(
         entity_kind=e.entity_kind, entity_id=e.entity_id, policy_id=e.policy_id,
         policy_version=e.policy_version, policy_title=names.get(e.policy_id, e.policy_id),
@@ -222,7 +223,7 @@ def _prefilled(data: DataAccess, session: Session, e: EntitlementRecord, *,
         amount_fen=e.amount_fen, amount_period=e.amount_period,  # type: ignore[arg-type]
         delivery=e.delivery,  # type: ignore[arg-type]
         unknown_fields=tuple(e.unknown_fields or ()), entitlement_id=e.id,
-        amount_kind=policy.amount.kind if policy and policy.amount else "cash",
+        amount_kind=e.amount_kind,
     )
     return build_application(change, profile_row(data, session, e),
                              field_infos(e.entity_kind, names_read,

@@ -27,7 +27,6 @@ def notify_decision(session: Session, settings: Settings, data: DataAccess,
                     title: str) -> int:
     """Enqueue the decision on ``e``'s application for its recipient, on their channels."""
     from api.delivery import recipients_for
-    from api.services.amount_kinds import amount_kinds
     from api.services.benefits import profile_row
     from api.services.errors import NoDataYet
     from notifier.links import StoredLinks
@@ -47,7 +46,7 @@ def notify_decision(session: Session, settings: Settings, data: DataAccess,
         delivery=e.delivery,  # type: ignore[arg-type]
         entitlement_id=e.id, reason=reason,
         decision="approved" if decision == "approved" else "rejected",
-        amount_kind=amount_kinds(session).get(e.policy_id, "cash"),
+        amount_kind=e.amount_kind,
     )
     links = link_config(settings)
     issuer = StoredLinks(session=session, base_url=links.base_url, signer=links.signer,

@@ -34,12 +34,9 @@ from rules.compile_related import has_interval
 from rules.errors import UnsupportedNode
 from rules.ledger import ledger_column
 from rules.model import (
-    CaseAmount,
     ConditionNode,
-    FormulaAmount,
     Parameter,
     Policy,
-    TierAmount,
     condition_expr,
 )
 from rules.possible import possible_test
@@ -244,6 +241,32 @@ def _region(c: SqlCompiler, node: A.RegionRef) -> Membership:
     return lambda item: _prefixes(item, (node.prefix,))
 
 
+def _tiers(c: SqlCompiler, node: A.Tiers) -> str:
+    """Every row still possible (rules.amount_branches.tier_branches), agreed."""
+    meets = [c.truth(m) for m in node.selectors()]
+    branches: list[tuple[str, str]] = [(f"(NOT COALESCE({meets[0]}, FALSE))", "NULL")]
+    for i, value in enumerate(node.values):
+        possible = f"COALESCE({meets[i]}, TRUE)"
+        if i + 1 < len(meets):
+            possible += f" AND NOT COALESCE({meets[i + 1]}, FALSE)"
+        branches.append((f"({possible})", c.value(value)))
+    return _agreed(branches)
+
+
+def _cases(c: SqlCompiler, node: A.Cases) -> str:
+    """Every case still possible (rules.amount_branches.case_branches), agreed."""
+    branches: list[tuple[str, str]] = []
+    reach = "TRUE"  # no earlier case TRUE
+    for when, value in zip(node.whens, node.values, strict=True):
+        truth = c.truth(when)
+        branches.append((f"({reach} AND COALESCE({truth}, TRUE))", c.value(value)))
+        reach = f"({reach} AND NOT COALESCE({truth}, FALSE))"
+    if node.otherwise is not None:
+        branches.append((reach, c.value(node.otherwise)))
+        reach = "FALSE"
+    return _agreed([*branches, (reach, "NULL")])
+
+
 def _unsupported(c: SqlCompiler, node: A.Expr) -> str:
     """Not in this peer: the bench policies do not refer to other policies."""
     raise UnsupportedNode(TARGET, node)
@@ -278,6 +301,8 @@ RULES: dict[type, Rule] = {
     A.Neg: _neg,
     A.Call: _call,
     A.Aggregate: lambda c, n: _exact(_interval(c, n)),
+    A.Tiers: _tiers,
+    A.Cases: _cases,
 }
 
 
@@ -429,33 +454,7 @@ def amount_sql(c: SqlCompiler, policy: Policy) -> str | None:
     """The amount as DOUBLE; NULL when an input is UNKNOWN. None when the policy has none."""
     if policy.amount is None:
         return None
-    rule = policy.amount.rule
-    if isinstance(rule, FormulaAmount):
-        body = c.value(rule.expr)
-    elif isinstance(rule, TierAmount):  # what is still possible: rules.amount_branches
-        by = c.value(rule.by)
-        meets = [f"({by} >= {t.from_!r})" for t in rule.tiers]
-        branches: list[tuple[str, str]] = [(f"(NOT COALESCE({meets[0]}, FALSE))", "NULL")]
-        for i, tier in enumerate(rule.tiers):
-            possible = f"COALESCE({meets[i]}, TRUE)"
-            if i + 1 < len(meets):
-                possible += f" AND NOT COALESCE({meets[i + 1]}, FALSE)"
-            branches.append((f"({possible})", c.value(tier.value)))
-        body = _agreed(branches)
-    elif isinstance(rule, CaseAmount):
-        branches = []
-        reach = "TRUE"  # no earlier case TRUE
-        for case in rule.cases:
-            if case.when is None:
-                branches.append((reach, c.value(case.value)))
-                reach = "FALSE"
-                break
-            when = c.truth(case.when)
-            branches.append((f"({reach} AND COALESCE({when}, TRUE))", c.value(case.value)))
-            reach = f"({reach} AND NOT COALESCE({when}, FALSE))"
-        body = _agreed([*branches, (reach, "NULL")])
-    else:
-        raise UnsupportedNode(TARGET, rule)
+    body = c.value(policy.amount.expr)  # its core expression
     return f"CAST({body} AS DOUBLE)"
 
 

@@ -38,14 +38,9 @@ from rules.compile_related import has_interval
 from rules.errors import UnsupportedNode
 from rules.ledger import ledger_column
 from rules.model import (
-    AmountRule,
-    CaseAmount,
     ConditionNode,
-    FormulaAmount,
     Parameter,
     Policy,
-    TierAmount,
-    amount_exprs,
     condition_expr,
 )
 from rules.possible import possible_test
@@ -94,7 +89,6 @@ class Evaluator:
         self._values: dict[object, Val] = {}
         self._truths: dict[object, Val] = {}
         self._param_names: dict[A.Expr, tuple[str, ...]] = {}
-        self._amounts: dict[object, Val] = {}
         self._date_parts: dict[A.Expr, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._true = np.ones(self.n, dtype=bool)
 
@@ -277,51 +271,37 @@ class Evaluator:
         return self.truth(condition_expr(node), params)
 
     def amount(self, policy: Policy) -> Val | None:
-        """The amount; equal rules of different policies are computed once."""
+        """The amount: its core expression's value (equal expressions of different policies
+        with equal parameters are computed once)."""
         if policy.amount is None:
             return None
-        rule = policy.amount.rule
-        names = sorted({n.name for e in amount_exprs(policy.amount) for n in e.walk()
-                        if isinstance(n, A.ParamRef)})
-        key = (rule, tuple((n, self._param_at(policy.parameters, n)) for n in names))
-        if key not in self._amounts:
-            self._amounts[key] = self._amount(policy.amount.rule, policy.parameters)
-        return self._amounts[key]
+        v = self.value(policy.amount.expr, policy.parameters)
+        return _num(v.value, v.known, self.n)
 
-    def _param_at(self, params: Mapping[str, Parameter], name: str) -> A.Expr | None:
-        return params[name].at(self.as_of) if name in params else None
+    def _tiers(self, node: A.Tiers, params: Mapping[str, Parameter]) -> Val:
+        """Every row still possible (rules.amount_branches.tier_branches), agreed."""
+        meets = [self.truth(m, params) for m in node.selectors()]
+        branches: list[tuple[np.ndarray, Val | None]] = [
+            (~(meets[0].known & meets[0].value), None)]
+        for i, value in enumerate(node.values):
+            possible = ~meets[i].known | meets[i].value
+            if i + 1 < len(meets):
+                possible = possible & ~(meets[i + 1].known & meets[i + 1].value)
+            branches.append((possible, self.value(value, params)))
+        return self._agreed(branches)
 
-    def _amount(self, rule: AmountRule, params: Mapping[str, Parameter]) -> Val:
-        if isinstance(rule, FormulaAmount):
-            v = self.value(rule.expr, params)
-            return _num(v.value, v.known, self.n)
-        # the amount every still-possible branch gives (rules.amount_branches)
-        if isinstance(rule, TierAmount):
-            by = self.value(rule.by, params)
-            meets = [Val("bool", by.known & (by.value >= t.from_), by.known)
-                     for t in rule.tiers]
-            branches: list[tuple[np.ndarray, Val | None]] = [
-                (~(meets[0].known & meets[0].value), None)]
-            for i, tier in enumerate(rule.tiers):
-                possible = ~meets[i].known | meets[i].value
-                if i + 1 < len(meets):
-                    possible = possible & ~(meets[i + 1].known & meets[i + 1].value)
-                branches.append((possible, self.value(tier.value, params)))
-            return self._agreed(branches)
-        if isinstance(rule, CaseAmount):
-            case_branches: list[tuple[np.ndarray, Val | None]] = []
-            reach = np.ones(self.n, dtype=bool)  # no earlier case TRUE
-            for case in rule.cases:
-                v = self.value(case.value, params)
-                if case.when is None:
-                    case_branches.append((reach, v))
-                    reach = np.zeros(self.n, dtype=bool)
-                    break
-                w = self.truth(case.when, params)
-                case_branches.append((reach & (~w.known | w.value), v))
-                reach = reach & ~(w.known & w.value)
-            return self._agreed([*case_branches, (reach, None)])
-        raise UnsupportedNode(TARGET, rule)
+    def _cases(self, node: A.Cases, params: Mapping[str, Parameter]) -> Val:
+        """Every case still possible (rules.amount_branches.case_branches), agreed."""
+        branches: list[tuple[np.ndarray, Val | None]] = []
+        reach = np.ones(self.n, dtype=bool)  # no earlier case TRUE
+        for when, value in zip(node.whens, node.values, strict=True):
+            w = self.truth(when, params)
+            branches.append((reach & (~w.known | w.value), self.value(value, params)))
+            reach = reach & ~(w.known & w.value)
+        if node.otherwise is not None:
+            branches.append((reach, self.value(node.otherwise, params)))
+            reach = np.zeros(self.n, dtype=bool)
+        return self._agreed([*branches, (reach, None)])
 
     def _agreed(self, branches: list[tuple[np.ndarray, Val | None]]) -> Val:
         """Known where every possible branch has the same known amount (None: UNKNOWN)."""
@@ -442,6 +422,8 @@ RULES: dict[type, Rule] = {
         lambda item: Val("num", -item.value, item.known))(ev.value(n.item, p)),
     A.Call: lambda ev, n, p: ev._call(n, p),
     A.Aggregate: lambda ev, n, p: _exact(interval(ev, n, p)),
+    A.Tiers: lambda ev, n, p: ev._tiers(n, p),
+    A.Cases: lambda ev, n, p: ev._cases(n, p),
 }
 
 

@@ -1,8 +1,9 @@
 """Compile checked policies to durable_rules rules: three values without NOT.
 
-Every three-valued *question* (a policy's eligibility, each leaf condition, each ``when`` of
-a case amount, each tier of a tier amount) becomes two positive formulas, TRUE and FALSE,
-built bottom-up with Kleene logic: ``T(a and b) = T(a) & T(b)``, ``F(a and b) = F(a) | F(b)``,
+Every three-valued *question* (a policy's eligibility, each leaf condition, each selector
+of its amount: a ``when`` of cases, the threshold of a tier row) becomes two positive
+formulas, TRUE and FALSE, built bottom-up with Kleene logic:
+``T(a and b) = T(a) & T(b)``, ``F(a and b) = F(a) | F(b)``,
 ``not`` swaps T and F. At the atoms, a comparison's FALSE is the flipped comparison; both
 fail on a missing field, which is exactly UNKNOWN. Each formula becomes one durable_rules
 rule (guarded by ``kind = "profile"``, so no rule is a lone "field absent" test); the answer
@@ -43,13 +44,7 @@ from rules.compile_related import AggregateColumns, aggregate_key, has_interval
 from rules.declared import for_policies
 from rules.errors import PolicyError, Problem, UnsupportedNode
 from rules.ledger import ledger_column
-from rules.model import (
-    CaseAmount,
-    ConditionNode,
-    Policy,
-    TierAmount,
-    condition_expr,
-)
+from rules.model import ConditionNode, Policy, condition_expr
 from rules.possible import PossibleTest, possible_test
 from rules.semantics import decided_value, is_listed_bool, list_fields
 from rules.sets import NamedSet, NamedSets
@@ -416,16 +411,9 @@ class _Compiler:
         for leaf in policy.conditions:
             t, f = self.cond(leaf.expr, policy)
             out.append(Question(f"leaf|{pid}|{leaf.id}", t, f))
-        rule = policy.amount.rule if policy.amount else None
-        if isinstance(rule, CaseAmount):
-            for i, case in enumerate(rule.cases):
-                if case.when is not None:
-                    t, f = self.cond(case.when, policy)
-                    out.append(Question(f"case|{pid}|{i}", t, f))
-        elif isinstance(rule, TierAmount):
-            for i, tier in enumerate(rule.tiers):
-                t, f = self.compare_raw(">=", rule.by, ast.Number(value=tier.from_), policy)
-                out.append(Question(f"tier|{pid}|{i}", t, f))
+        for i, selector in enumerate(amount_selectors(policy)):
+            t, f = self.cond(selector, policy)
+            out.append(Question(selector_question(pid, i), t, f))
         return out
 
     def fields_of(self, expr_fields: frozenset[str], refs: Iterable[str]) -> frozenset[str]:
@@ -579,6 +567,24 @@ def _region(c: _Compiler, expr: ast.RegionRef, policy: Policy) -> Membership:
     return member
 
 
+def _branches(c: _Compiler, expr: ast.Tiers | ast.Cases, policy: Policy) -> Pair:
+    """Refused: a tier table or cases is an amount, never a condition. Its selectors are
+    questions of their own (:func:`amount_selectors`) and the engine reads their answers
+    into the value rule (:data:`matcher.events.values.RULES`)."""
+    raise UnsupportedNode(TARGET, expr)
+
+
+def amount_selectors(policy: Policy) -> tuple[ast.Expr, ...]:
+    """The conditions that pick a branch of the policy's amount, each a question
+    (:func:`selector_question`) decided in durable_rules."""
+    return () if policy.amount is None else ast.selectors(policy.amount.expr)
+
+
+def selector_question(pid: str, i: int) -> str:
+    """The id of the question of a policy's ``i``-th amount selector."""
+    return f"branch|{pid}|{i}"
+
+
 def _related(c: _Compiler, expr: ast.Aggregate, policy: Policy) -> Pair:
     """An aggregate used as a condition: its value when the interval is one point."""
     key = c.key(expr, policy)
@@ -613,6 +619,8 @@ RULES: dict[type, Rule] = {
     ast.Neg: _term,
     ast.Call: _term,
     ast.Aggregate: _related,
+    ast.Tiers: _branches,
+    ast.Cases: _branches,
 }
 
 

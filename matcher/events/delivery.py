@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 from matcher.allocation import apply_caps
 from matcher.award_import import load_ledger
 from matcher.outcomes import OUTCOME_SCHEMA
-from matcher.run_diff import compute_changes, scope
+from matcher.run_diff import amount_kinds, compute_changes, scope
 from rules.model import Policy
 from store import entitlement_bulk
 from store.budget_draws import drawn, lock_budgets
@@ -160,6 +160,7 @@ def record_batch(
     reason = f"{as_of.isoformat()} 实时事件 {run_id}：不再符合政策条件"
     now = now or utcnow()
     pairs = scope(periods, as_of)
+    kinds = amount_kinds(policies.values())
     budgeted = [b for b in batch if any(_draws(r, policies, caps=True) for r in b.outcomes)]
     drawing = {b.entity_id for b in budgeted}
     plain = [b for b in batch if b.entity_id not in drawing]
@@ -173,13 +174,13 @@ def record_batch(
                              policies=policies, library=library or policies, as_of=as_of)
             parts.append(_write(session, [one], {one.entity_id: rows}, pairs=pairs,
                                 entity_kind=entity_kind, as_of=as_of, reason=reason,
-                                run_id=run_id, now=now, on_changes=on_changes))
+                                run_id=run_id, now=now, on_changes=on_changes, kinds=kinds))
         if plain:
             parts.append(_write(session, plain,
                                 {b.entity_id: [dict(r) for r in b.outcomes] for b in plain},
                                 pairs=pairs, entity_kind=entity_kind, as_of=as_of,
                                 reason=reason, run_id=run_id, now=now,
-                                on_changes=on_changes))
+                                on_changes=on_changes, kinds=kinds))
     if len(parts) == 1:
         return parts[0]
     return RunChanges(new=pl.concat([c.new for c in parts], how="vertical_relaxed"),
@@ -199,12 +200,12 @@ def _draws(row: Mapping[str, Any], policies: Mapping[str, Policy], *,
 def _write(session: Session, group: Sequence[EntityOutcomes],
            rows: Mapping[str, list[dict[str, Any]]], *, pairs: list[tuple[str, str]],
            entity_kind: str, as_of: dt.date, reason: str, run_id: str, now: dt.datetime,
-           on_changes: ChangesHook | None) -> RunChanges:
+           on_changes: ChangesHook | None, kinds: Mapping[str, str]) -> RunChanges:
     frame = pl.DataFrame([r for b in group for r in rows[b.entity_id]], schema=OUTCOME_SCHEMA)
     current = load_entities_current(session, entity_kind=entity_kind,
                                     entity_ids=[b.entity_id for b in group], pairs=pairs)
     held = [b.entity_id for b in group if b.held]
-    changes = compute_changes(frame, current, as_of=as_of, reason=reason,
+    changes = compute_changes(frame, current, as_of=as_of, reason=reason, kinds=kinds,
                               held=pl.Series(held, dtype=pl.String) if held else None)
     if changes.total:
         entitlement_bulk.write_changes(session, changes, entity_kind=entity_kind,

@@ -42,7 +42,12 @@ import polars as pl
 
 from matcher.allocation import apply_exclusivity
 from matcher.evaluate import make_plan, policies_in_effect
-from matcher.events.compiler import CompiledRuleset, compile_ruleset
+from matcher.events.compiler import (
+    CompiledRuleset,
+    amount_selectors,
+    compile_ruleset,
+    selector_question,
+)
 from matcher.events.errors import EngineFailure
 from matcher.events.facts import build_fact
 from matcher.events.ruleset import DurableRuleset
@@ -52,11 +57,10 @@ from matcher.outcomes import OUTCOME_SCHEMA
 from profiles.catalog import HELD_FIELDS, OWNER_COLUMN, load_catalog, split_year_column
 from profiles.derive import derive
 from profiles.relations import RelatedFrame
-from rules.amount_branches import NO_BRANCH, agreed, case_branches, tier_branches
 from rules.compile_related import attach_related
 from rules.declared import for_policies
 from rules.ledger import AwardLedger, join_ledger
-from rules.model import CaseAmount, FormulaAmount, Policy, TierAmount
+from rules.model import Policy
 from rules.sets import NamedSets
 from store.money import yuan_to_fen
 
@@ -426,28 +430,18 @@ class EventEngine:
         frame = pl.DataFrame(rows, schema=OUTCOME_SCHEMA)
         return apply_exclusivity(frame, self.compiled.policies, amount="amount_fen").to_dicts()
 
-    def _value(self, expr: Any, policy: Policy, row: Mapping[str, Any]) -> float | None:
-        value = value_of(expr, row, params=policy.parameters, declared=self.declared,
-                         as_of=self.as_of, aggregates=self.compiled.plan.aggregates)
-        return None if value is None else float(value)
-
     def _amount(self, policy: Policy, row: Mapping[str, Any],
                 answers: Mapping[str, bool]) -> float | None:
+        """The value of the amount's core expression, its selectors (a tier row's threshold,
+        a case's ``when``) answered by durable_rules."""
         if policy.amount is None:
             return None
-        rule = policy.amount.rule
-        if isinstance(rule, FormulaAmount):
-            return self._value(rule.expr, policy, row)
-        # the branches still possible agree, or the amount is UNKNOWN (rules.amount_branches)
-        if isinstance(rule, CaseAmount):
-            whens = [True if case.when is None else answers.get(f"case|{policy.id}|{i}")
-                     for i, case in enumerate(rule.cases)]
-            return agreed(None if i == NO_BRANCH else self._value(rule.cases[i].value, policy, row)
-                          for i in case_branches(whens))
-        assert isinstance(rule, TierAmount)
-        meets = [answers.get(f"tier|{policy.id}|{i}") for i in range(len(rule.tiers))]
-        return agreed(None if i == NO_BRANCH else self._value(rule.tiers[i].value, policy, row)
-                      for i in tier_branches(meets))
+        selected = {s: answers.get(selector_question(policy.id, i))
+                    for i, s in enumerate(amount_selectors(policy))}
+        value = value_of(policy.amount.expr, row, params=policy.parameters,
+                         declared=self.declared, as_of=self.as_of,
+                         aggregates=self.compiled.plan.aggregates, selected=selected)
+        return None if value is None else float(value)
 
     def _unknown_fields(self, pid: str, row: Mapping[str, Any],
                         answers: Mapping[str, bool]) -> list[str]:

@@ -29,12 +29,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from rules import ast, intervals
+from rules.amount_branches import NO_BRANCH, agreed, case_branches, tier_branches
 from rules.errors import UnsupportedNode
 from rules.ledger import ledger_column
 from rules.model import Parameter
 from rules.semantics import arith, call
 
 TARGET = "durable_rules"
+Truth = bool | None
 
 
 #: an aggregate (node, id of its policy's parameters) -> the row columns of its interval
@@ -42,12 +44,13 @@ Aggregates = Mapping[tuple[ast.Expr, int], tuple[str, str]]
 
 
 def value_of(expr: ast.Expr, row: Mapping[str, Any], *, params: Mapping[str, Parameter],
-             declared: frozenset[str], as_of: dt.date, aggregates: Aggregates | None = None
-             ) -> Any:
-    """The value of a value expression for ``row`` (None when unknown); a value that reads
+             declared: frozenset[str], as_of: dt.date, aggregates: Aggregates | None = None,
+             selected: Mapping[ast.Expr, Truth] | None = None) -> Any:
+    """The value of a value expression for ``row`` (None when unknown). A value that reads
     an aggregate is known when its interval is one point (``aggregates`` names the row
-    columns of each aggregate's interval)."""
-    return _Row(row, params, declared, as_of, aggregates or {}).value(expr)
+    columns of each aggregate's interval). ``selected`` holds the truth durable_rules gave
+    each selector of a tier table or cases (:func:`rules.ast.selectors`; absent: UNKNOWN)."""
+    return _Row(row, params, declared, as_of, aggregates or {}, selected).value(expr)
 
 
 def interval_of(expr: ast.Expr, row: Mapping[str, Any], *, params: Mapping[str, Parameter],
@@ -64,6 +67,7 @@ class _Row:
     declared: frozenset[str]
     as_of: dt.date
     aggregates: Aggregates
+    selected: Mapping[ast.Expr, Truth] | None = None
 
     def value(self, expr: ast.Expr) -> Any:
         if type(expr) in INTERVAL_RULES and ast.has_aggregate(expr):
@@ -79,6 +83,12 @@ class _Row:
     def interval(self, expr: ast.Expr) -> intervals.Interval:
         rule = INTERVAL_RULES.get(type(expr))
         return intervals.point(self._plain(expr)) if rule is None else rule(expr, self)
+
+    def truth(self, selector: ast.Expr) -> Truth:
+        """A selector's truth, decided in durable_rules (a fact being built has none)."""
+        if self.selected is None:
+            raise UnsupportedNode(TARGET, selector)
+        return self.selected.get(selector)
 
 
 def _aggregate(expr: ast.Aggregate, r: _Row) -> intervals.Interval:
@@ -108,6 +118,18 @@ def _neg(expr: ast.Neg, r: _Row) -> Any:
     return None if inner is None else -inner
 
 
+def _tiers(expr: ast.Tiers, r: _Row) -> Any:
+    meets = [r.truth(m) for m in expr.selectors()]
+    return agreed(None if i == NO_BRANCH else r.value(expr.values[i])
+                  for i in tier_branches(meets))
+
+
+def _cases(expr: ast.Cases, r: _Row) -> Any:
+    whens = [r.truth(w) for w in expr.whens] + ([] if expr.otherwise is None else [True])
+    return agreed(None if i == NO_BRANCH else r.value(expr.branches[i])
+                  for i in case_branches(whens))
+
+
 #: Terms: the value nodes a fact carries computed (the comparisons on them run in
 #: durable_rules, :data:`matcher.events.compiler.RULES`); the interpreter's rules
 #: (:data:`rules.interpret.RULES`) are their specification.
@@ -124,6 +146,8 @@ RULES: dict[type, Callable[[Any, _Row], Any]] = {
     ast.Neg: _neg,
     ast.Arith: lambda e, r: arith(e.op, r.value(e.left), r.value(e.right)),
     ast.Call: lambda e, r: call(e.func, [r.value(a) for a in e.args], r.as_of),
+    ast.Tiers: _tiers,
+    ast.Cases: _cases,
 }
 
 

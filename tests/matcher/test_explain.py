@@ -148,3 +148,22 @@ def test_the_explanation_never_contradicts_the_outcome(library):
             assert "unmet" in used and e.gaps
         else:
             assert "unknown" in used and "unmet" not in used and e.unknown_labels
+
+
+def test_a_missing_year_is_named_in_what_to_supply(library):
+    # three years of R&D expense are read; 2023 is not on record: 需补充 names the year
+    years = {f"{s}_y{y}": v for y in (2022, 2024)
+             for s, v in (("operating_revenue", 10_000_000.0), ("rd_expense", 600_000.0))}
+    frame = enterprise_frame([{"uscc": "E1", "status": "存续", "industry_code": "6510",
+                               "founded_on": dt.date(2015, 1, 1), "employees": 40,
+                               "tech_staff": 10, "operating_revenue": 10_000_000.0,
+                               "rd_expense": 600_000.0, "high_tech_revenue": 8_000_000.0,
+                               "total_assets": 5e6, "operating_revenue_y2023": 10_000_000.0,
+                               **years}], as_of=AS_OF)
+    [e] = explain_entity(frame, entity="enterprise", policies=library.policies.values(),
+                         as_of=AS_OF, entity_id="E1", policy_id="high-tech-enterprise",
+                         sets=library.sets)
+    assert e.outcome == "undetermined" and "rd_expense" in e.unknown_fields
+    assert "研发费用(2023年度)" in e.unknown_labels
+    assert "研发费用" not in e.unknown_labels and "研发费用(2024年度)" not in e.unknown_labels
+    assert "需补充：研发费用(2023年度)" in render_text(e)

@@ -72,28 +72,26 @@ def test_every_message_words_every_kind_as_what_it_is() -> None:
                 assert "享受 2,000" not in out.text and "自动享受" not in sms
 
 
-def test_pages_word_the_amount_by_the_policy_kind() -> None:
-    """The entitlement row keeps the policy id; the page reads the kind of the published
-    policy text (an entitlement of the 个税扣除 is never shown as 享受 2000 元)."""
+def test_pages_word_the_amount_by_the_stored_kind() -> None:
+    """The entitlement row keeps the kind of amount the run stored on it (the 个税扣除 is a
+    deduction): the page words it from the row, never as 享受 2000 元."""
+    import dataclasses
     import datetime as dt
 
-    from api.services.amount_kinds import kind_of_text
     from api.services.benefits import benefit_public
-    from rules.loader import library_dir
     from store.entitlements import EntitlementRecord
 
-    text = (library_dir() / "iit-infant-care-deduction.yaml").read_text(encoding="utf-8")
-    assert kind_of_text(text) == "deduction"
     fields = EntitlementRecord.__dataclass_fields__
     values: dict[str, object] = {name: None for name in fields}
     values.update(id=1, entity_kind="person", entity_id="P1",
                   policy_id="iit-infant-care-deduction", benefit_period="2025-06",
                   policy_version="v", outcome="eligible", amount_fen=200000,
-                  amount_period="month", delivery="notice", unknown_fields=[], status="new",
-                  last_run_id="r1",
+                  amount_period="month", amount_kind="deduction", delivery="notice",
+                  unknown_fields=[], status="new", last_run_id="r1",
                   updated_at=dt.datetime(2025, 6, 1, tzinfo=dt.UTC))
     record = EntitlementRecord(**values)  # type: ignore[arg-type]
-    shown = benefit_public(record, {}, {"iit-infant-care-deduction": kind_of_text(text)})
+    shown = benefit_public(record, {})
     assert shown.amount_display == "可在个税中扣除 2,000.00 元/月"
     assert shown.amount_kind == "deduction"
-    assert benefit_public(record, {}).amount_display == "2,000.00 元/月"  # cash by default
+    cash = dataclasses.replace(record, amount_kind="cash")
+    assert benefit_public(cash, {}).amount_display == "2,000.00 元/月"

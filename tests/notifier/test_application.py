@@ -91,3 +91,24 @@ def test_application_message_links_the_form_and_names_what_is_missing(links: Lin
     assert "需要长期照护(6个月以上)" in rendered.text
     assert 'class="apply" href="https://mianshen.example.cn/l/' in rendered.html
     assert 'class="application"' in rendered.html
+
+
+def test_a_yearly_field_is_asked_for_by_the_missing_year() -> None:
+    from api.delivery import field_infos
+    from rules.loader import bundled_library
+    from rules.years import fields_read_at
+
+    as_of = dt.date(2025, 10, 1)
+    policy = bundled_library()["high-tech-enterprise"]
+    fields = field_infos("enterprise", sorted(fields_read_at(policy, as_of)), policies=[policy])
+    profile = {f"{s}_y{y}": 1_000_000.0 for s in ("operating_revenue", "rd_expense")
+               for y in (2022, 2023, 2024)}
+    del profile["rd_expense_y2023"]
+    app = build_application(change(policy_id=policy.id, entity_kind="enterprise",
+                                   outcome="undetermined", delivery="apply",
+                                   unknown_fields=("rd_expense",)),
+                            profile, fields, as_of=as_of)
+    asked = {f.name: f.label for f in app.to_fill if f.reason == "unknown"}
+    assert asked.get("rd_expense_y2023") == "研发费用(2023年度)"
+    assert "rd_expense" not in asked  # the yearly field is asked for by its year, not bare
+    assert "rd_expense_y2024" in {f.name for f in app.prefilled}

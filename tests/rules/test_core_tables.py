@@ -76,3 +76,28 @@ def test_every_condition_tree_node_is_sugar_for_the_core() -> None:
     # that); the interpreter walks the tree itself only to record each leaf's truth
     kinds = set(get_args(model.ConditionNode))
     assert kinds == set(model._TREE_EXPR) == set(interpret._TREE_RULES)
+
+
+def test_every_amount_shape_is_sugar_for_the_core() -> None:
+    # a formula, a tier table and cases: the core expression each stands for (every target
+    # compiles Amount.expr with its dispatch table, no target looks at the written shape)
+    assert set(get_args(model.AmountRule)) == set(model._AMOUNT_EXPR)
+    tiers = model.TierAmount(by=ast.FieldRef(name="employees"), tiers=(
+        model.Tier(from_=0, value=ast.Number(value=1)),
+        model.Tier(from_=10, value=ast.Number(value=2))))
+    cases = model.CaseAmount(cases=(
+        model.Case(when=ast.FieldRef(name="x"), value=ast.Number(value=1)),
+        model.Case(when=None, value=ast.Number(value=2))))
+    formula = model.FormulaAmount(expr=ast.Number(value=3))
+    for rule in (tiers, cases, formula):
+        expr = model.amount_expr(rule)
+        assert {type(n) for n in expr.walk()} <= set(ast.CORE), rule
+    assert model.amount_expr(tiers) == ast.Tiers(
+        by=ast.FieldRef(name="employees"), bounds=(0, 10),
+        values=(ast.Number(value=1), ast.Number(value=2)))
+    assert model.amount_expr(cases) == ast.Cases(
+        whens=(ast.FieldRef(name="x"),), values=(ast.Number(value=1),),
+        otherwise=ast.Number(value=2))
+    assert ast.selectors(model.amount_expr(tiers)) == (
+        ast.Compare(op=">=", left=ast.FieldRef(name="employees"), right=ast.Number(value=0)),
+        ast.Compare(op=">=", left=ast.FieldRef(name="employees"), right=ast.Number(value=10)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +15,7 @@ from store.entitlement_bulk import CURRENT_SCHEMA
 from store.entitlements import REVOCABLE, SETTLED
 
 AS_OF = dt.date(2025, 11, 3)
+KINDS = {"p1": "cash", "p2": "cash"}
 STATUSES = ("new", "notified", "confirmed", "paid", "declined", "objected", "revoked")
 keys = st.tuples(st.sampled_from(["E1", "E2", "E3", "E4"]), st.sampled_from(["p1", "p2"]))
 values = st.tuples(
@@ -40,7 +42,7 @@ def _outcomes(rows: dict[tuple[str, str], tuple[str, float | None]]) -> pl.DataF
 def _current(rows: dict[tuple[str, str], tuple[str, float | None, str]]) -> pl.DataFrame:
     return pl.DataFrame(
         [
-            (i, e, p, "once", "v1", outcome, amount, "once", "direct", [], status)
+            (i, e, p, "once", "v1", outcome, amount, "once", "cash", "direct", [], status)
             for i, ((e, p), (outcome, amount, status)) in enumerate(sorted(rows.items()))
         ],
         schema=CURRENT_SCHEMA,
@@ -57,7 +59,8 @@ def test_changes_partition_the_keys(
     new_rows: dict[tuple[str, str], tuple[str, float | None]],
     old_rows: dict[tuple[str, str], tuple[str, float | None, str]],
 ) -> None:
-    ch = compute_changes(_outcomes(new_rows), _current(old_rows), as_of=AS_OF, reason="r")
+    ch = compute_changes(_outcomes(new_rows), _current(old_rows), as_of=AS_OF, reason="r",
+                         kinds=KINDS)
     got_new = {(e, p) for e, p in ch.new.select("entity_id", "policy_id").rows()}
     got_revoked = {(e, p) for e, p in ch.revoked.select("entity_id", "policy_id").rows()}
     got_updated = {(e, p) for e, p in ch.updated.select("entity_id", "policy_id").rows()}
@@ -78,10 +81,16 @@ def test_outcomes_already_stored_give_no_changes(
     rows: dict[tuple[str, str], tuple[str, float | None]],
 ) -> None:
     stored = {k: (*v, "new") for k, v in rows.items()}
-    ch = compute_changes(_outcomes(rows), _current(stored), as_of=AS_OF, reason="r")
+    ch = compute_changes(_outcomes(rows), _current(stored), as_of=AS_OF, reason="r", kinds=KINDS)
     assert ch.total == 0
 
 
 def test_nothing_stored_and_nothing_found_is_no_change() -> None:
-    ch = compute_changes(_outcomes({}), empty_current(), as_of=AS_OF, reason="r")
+    ch = compute_changes(_outcomes({}), empty_current(), as_of=AS_OF, reason="r", kinds=KINDS)
     assert ch.total == 0
+
+
+def test_a_policy_without_its_amount_kind_is_refused_by_name() -> None:
+    outcomes = _outcomes({("E1", "p3"): ("eligible", 10000)})
+    with pytest.raises(ValueError, match="p3"):
+        compute_changes(outcomes, empty_current(), as_of=AS_OF, reason="r", kinds=KINDS)

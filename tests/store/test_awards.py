@@ -84,7 +84,8 @@ def test_ledger_for_a_run_reads_imports_grants_and_coverage(db_engine: Engine) -
     frame = pl.DataFrame({
         "entity_id": ["91440101MA59TEST01"], "policy_id": [GZ], "benefit_period": ["once"],
         "policy_version": ["v1"], "outcome": ["eligible"], "amount_fen": [100_000_000],
-        "amount_period": ["once"], "delivery": ["direct"], "unknown_fields": [[]]})
+        "amount_period": ["once"], "amount_kind": ["cash"], "delivery": ["direct"],
+        "unknown_fields": [[]]})
     now = dt.datetime(2025, 9, 2, 2, 0, tzinfo=dt.UTC)
     with transaction(db_engine) as s:
         insert_new(s, frame, entity_kind="enterprise", run_id="r1", now=now)

@@ -26,6 +26,7 @@ def _seed(engine: Engine, n: int = 3) -> list[int]:
             "outcome": ["eligible"] * (n - 1) + ["undetermined"],
             "amount_fen": [10000 * i for i in range(n - 1)] + [None],
             "amount_period": ["year"] * n,
+            "amount_kind": ["cash"] * n,
             "delivery": ["direct"] * n,
             "unknown_fields": [[] for _ in range(n - 1)] + [["从业人数"]],
         }
