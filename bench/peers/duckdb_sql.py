@@ -31,6 +31,7 @@ from profiles.catalog import OWNER_COLUMN, EntityCatalog, Relation, load_catalog
 from profiles.relations import RelatedFrame
 from rules import ast as A
 from rules.compile_related import has_interval
+from rules.declared import for_policies
 from rules.errors import UnsupportedNode
 from rules.ledger import ledger_column
 from rules.model import (
@@ -44,7 +45,6 @@ from rules.model import (
 )
 from rules.possible import possible_test
 from rules.printer import to_source
-from rules.declared import for_policies
 from rules.semantics import decided_value, is_declared, is_listed_bool, list_fields
 from rules.sets import NamedSet
 from rules.years import bind_policy
