@@ -276,12 +276,13 @@ def generate_policies(count: int, *, seed: int, related: bool = False, ledger: b
                     yearly=yearly, extra=extra) for i in range(count)]
 
 
-def generate_all(count: int, *, seed: int) -> list[Policy]:
+def generate_all(count: int, *, seed: int, related: bool = True) -> list[Policy]:
     """``count`` policies drawing on every construct of the language at once: aggregates
-    over employment links, the award ledger, yearly fields, dated parameters and tier
-    tables, sets with editions and uncertain members, and declared conditions (inputs:
+    over employment links (unless ``related`` is False: the event engine leaves those to
+    the batch), the award ledger, yearly fields, dated parameters and tier tables, sets with
+    editions and uncertain members, and declared conditions (inputs:
     :func:`generate_world`)."""
-    return generate_policies(count, seed=seed, related=True, ledger=True, yearly=True,
+    return generate_policies(count, seed=seed, related=related, ledger=True, yearly=True,
                              dated=True, uncertain=True, declared=True)
 
 
