@@ -226,7 +226,8 @@ def _is_empty(c: SqlCompiler, node: A.IsEmpty) -> str:
 
 def _list(c: SqlCompiler, node: A.ListLit) -> Membership:
     values = ", ".join(c.value(i) for i in node.items)
-    return lambda item: f"({item} IN ({values}))" if values else "FALSE"
+    return lambda item: (f"({item} IN ({values}))" if values
+                         else f"CASE WHEN {item} IS NULL THEN NULL ELSE FALSE END")
 
 
 def _prefixes(item: str, prefixes: tuple[str, ...]) -> str:
