@@ -32,6 +32,7 @@ from bench.generate_dated import (
     dated_leaf,
     dated_tier_amount,
     declared_leaf,
+    person_leaf,
     uncertain_leaf,
 )
 from bench.generate_yearly import yearly_amount_expr, yearly_leaf
@@ -862,16 +863,25 @@ def _person_leaf(rng: Rng) -> A.Expr:
         name="北京市", prefix=load_regions().prefix("北京市")))
 
 
-def generate_person_policies(count: int, *, seed: int) -> list[Policy]:
+def generate_person_policies(count: int, *, seed: int, extra: bool = False) -> list[Policy]:
     """``count`` random person policies of 2-6 leaves, two in three over the household or
     the spouse (:func:`household_leaf`), the rest over the person; some amounts count
-    household members (100 per qualifying member) or depend on the spouse's age."""
+    household members (100 per qualifying member) or depend on the spouse's age. With
+    ``extra``, one leaf in four is a dated age threshold, ``in`` a region list under check
+    or a declared fact (:func:`bench.generate_dated.person_leaf`); without it the draws are
+    the same as before it existed."""
     rng = np.random.default_rng(seed)
     out = []
     for i in range(count):
         counter = iter(range(1, 100))
-        leaves = [Condition(id=f"c{next(counter)}", label="条件",
-                            expr=household_leaf(rng) if rng.random() < 0.67 else _person_leaf(rng))
+        collected = _Extra()
+
+        def draw(collected: _Extra = collected) -> A.Expr:
+            if extra and rng.random() < 0.25:
+                return collected.take(person_leaf(rng))
+            return household_leaf(rng) if rng.random() < 0.67 else _person_leaf(rng)
+
+        leaves = [Condition(id=f"c{next(counter)}", label="条件", expr=draw())
                   for _ in range(int(rng.integers(2, 7)))]
         split = int(rng.integers(1, len(leaves)))
         tree = AllOfNode(children=(*leaves[:split], AnyOfNode(children=tuple(leaves[split:]))))
@@ -889,5 +899,6 @@ def generate_person_policies(count: int, *, seed: int) -> list[Policy]:
             id=f"bench-person-{i:04d}", title=f"基准个人政策{i}", entity="person",
             basis=Basis(document="基准测试"), effective_from=dt.date(2020, 1, 1),
             effective_to=None, delivery=DELIVERIES[int(rng.integers(0, 3))], eligibility=tree,
-            amount=Amount(rule=rule, period="month")))
+            amount=Amount(rule=rule, period="month"), parameters=dict(collected.parameters),
+            declared=tuple(collected.conditions.values())))
     return out

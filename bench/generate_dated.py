@@ -13,7 +13,7 @@ needs, so the policy generator (:func:`bench.generate.generate_policies`) can at
 >>> leaf = dated_leaf(rng)
 >>> sorted(leaf.parameters) and all(p.values for p in leaf.parameters.values())
 True
->>> sorted(DATED_SETS) == ["分版负面清单", "待核信用等级", "待核行业目录"]
+>>> sorted(DATED_SETS) == ["分版负面清单", "待核信用等级", "待核地区", "待核行业目录"]
 True
 >>> DATED_SETS["分版负面清单"].at(dt.date(2026, 1, 1)).items  # the gap between editions
 ()
@@ -41,6 +41,9 @@ DATED_SETS: dict[str, NamedSet] = {
     # the listed 27; other 2xxx 待核
     "待核行业目录": NamedSet(name="待核行业目录", label="待核行业目录", kind="industry_prefix",
                          items=("1", "27"), pending=("13", "2"), excluded=("15", "271")),
+    # a region list under check: Beijing listed, 东城区 carved out, Guangzhou 待核
+    "待核地区": NamedSet(name="待核地区", label="待核地区", kind="region_prefix",
+                     items=("11",), pending=("4401",), excluded=("110101",)),
     "待核信用等级": NamedSet(name="待核信用等级", label="待核信用等级", kind="values",
                          items=("A",), pending=("B",), excluded=("M",)),
     # three editions; none is in force from 2026-01-01 to 2026-02-28 (the gap)
@@ -167,3 +170,24 @@ def dated_tier_amount(rng: Rng) -> tuple[Amount, dict[str, Parameter]]:
     amount = Amount(rule=TierAmount(by=_field("employees"), tiers=tiers),
                     period=("month", "year")[int(rng.integers(0, 2))])
     return amount, params
+
+
+#: Declared conditions of the generated person policies.
+PERSON_DECLARED = DeclaredCondition(name="needs_long_term_care", label="需要长期照护",
+                                    type="bool")
+
+
+def person_leaf(rng: Rng) -> Leaf:
+    """A person condition on a dated age threshold, on a region list under check (待核 and
+    excluded codes) or on a declared fact."""
+    choice = int(rng.integers(0, 3))
+    if choice == 0:
+        first, second = sorted((_date(rng, 2023, 2025), _date(rng, 2025, 2026)))
+        ages = _dated("min_age", [(first, _num(int(rng.integers(50, 70)))),
+                                  (second + dt.timedelta(days=1), _num(int(rng.integers(50, 80))))])
+        return Leaf(A.Compare(op=">=", left=_field("age"), right=A.ParamRef(name="min_age")),
+                    {"min_age": ages})
+    if choice == 1:
+        return Leaf(A.In(item=_field("hukou_district"), container=A.SetRef(name="待核地区"),
+                         negated=bool(rng.random() < 0.3)))
+    return Leaf(_field(PERSON_DECLARED.name), declared=(PERSON_DECLARED,))

@@ -114,15 +114,17 @@ def test_peers_equal_interpreter_on_generated_aggregates_over_hires(
 
 
 @SETTINGS
-@given(policy_seed=st.integers(0, 2**31), people_seed=st.integers(0, 2**31))
+@given(policy_seed=st.integers(0, 2**31), people_seed=st.integers(0, 2**31),
+       extra=st.booleans(), as_of=st.sampled_from([AS_OF, dt.date(2023, 12, 31)]))
 def test_peers_equal_interpreter_on_generated_aggregates_over_households(
-        policy_seed: int, people_seed: int) -> None:
-    persons, related = generate_households(15, seed=people_seed)
-    policies = generate_person_policies(5, seed=policy_seed)
-    want = reference(persons, policies, related=related, entity="person")
+        policy_seed: int, people_seed: int, extra: bool, as_of: dt.date) -> None:
+    """With ``extra``: dated age thresholds, a region list under check, declared facts."""
+    persons, related = generate_households(15, seed=people_seed, as_of=as_of)
+    policies = generate_person_policies(5, seed=policy_seed, extra=extra)
+    want = reference(persons, policies, related=related, entity="person", as_of=as_of)
     for name, peer in (("duckdb", duckdb_sql), ("numpy", numpy_eval)):
         got = peer.evaluate(persons, policies, catalog=load_catalog().entity("person"),
-                            sets=bench_sets(), as_of=AS_OF, related=related)
+                            sets=bench_sets(), as_of=as_of, related=related)
         assert_same(got, want, name)
 
 

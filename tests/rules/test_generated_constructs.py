@@ -14,44 +14,74 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.generate import AS_OF, bench_sets, generate_all, generate_world
+from bench.generate import (
+    AS_OF,
+    bench_sets,
+    generate_all,
+    generate_households,
+    generate_person_policies,
+    generate_world,
+)
 from matcher.evaluate import make_plan, prepare_frame
 from profiles.catalog import load_catalog
 from profiles.relations import rows_with_members
 from rules import ast as A
 from rules.declared import for_policies
 from rules.interpret import evaluate_policy
-from rules.model import TierAmount
+from rules.ledger import AwardLedger
+from rules.model import Policy, TierAmount
 from store.money import yuan_to_fen
 
 AS_OFS = [AS_OF, dt.date(2026, 1, 1), dt.date(2023, 12, 31), dt.date(2024, 6, 1)]
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
 @given(policy_seed=st.integers(0, 2**31), world_seed=st.integers(0, 2**31),
        as_of=st.sampled_from(AS_OFS))
 def test_batch_plan_equals_interpreter_on_policies_with_every_construct(
         policy_seed: int, world_seed: int, as_of: dt.date) -> None:
     policies = generate_all(8, seed=policy_seed)
     world = generate_world(40, policies, seed=world_seed, as_of=as_of)
-    plan = make_plan(policies, entity="enterprise", as_of=as_of, sets=bench_sets(),
-                     ledger=world.ledger)
+    _plan_equals_interpreter(policies, world.frame, related=world.related, as_of=as_of,
+                             entity="enterprise", ledger=world.ledger)
+
+
+@SETTINGS
+@given(policy_seed=st.integers(0, 2**31), people_seed=st.integers(0, 2**31),
+       as_of=st.sampled_from(AS_OFS))
+def test_batch_plan_equals_interpreter_on_person_policies_with_dated_uncertain_declared(
+        policy_seed: int, people_seed: int, as_of: dt.date) -> None:
+    """Households and spouses, dated age thresholds, a region list under check, declared
+    facts."""
+    persons, related = generate_households(15, seed=people_seed, as_of=as_of)
+    policies = generate_person_policies(6, seed=policy_seed, extra=True)
+    _plan_equals_interpreter(policies, persons, related=related, as_of=as_of,
+                             entity="person", ledger=None)
+
+
+def _plan_equals_interpreter(policies: list[Policy], frame: pl.DataFrame, *,
+                             related: dict[str, Any], as_of: dt.date, entity: str,
+                             ledger: AwardLedger | None) -> None:
+    plan = make_plan(policies, entity=entity, as_of=as_of, sets=bench_sets(), ledger=ledger)
     exprs: list[pl.Expr] = []
     for pid, cp in plan.compiled.items():
         exprs.append(cp.truth.alias(f"t:{pid}"))
         exprs += [c.truth.alias(f"c:{pid}:{c.condition.id}") for c in cp.conditions]
         if cp.amount is not None:
             exprs.append(cp.amount.alias(f"a:{pid}"))
-    out = prepare_frame(world.frame, plan, related=world.related).select(exprs).collect()
-    assert out.height == world.frame.height
-    cat = for_policies(load_catalog().entity("enterprise"), policies)
+    out = prepare_frame(frame, plan, related=related).select(exprs).collect()
+    assert out.height == frame.height
+    cat = for_policies(load_catalog().entity(entity), policies)
     library = {p.id: p for p in policies}
-    rows = rows_with_members(world.frame, cat.key, world.related)
+    rows = rows_with_members(frame, cat.key, related)
     for i, row in enumerate(rows):
         got = out.row(i, named=True)
         for policy in policies:
             ref = evaluate_policy(policy, row, catalog=cat, sets=bench_sets(), as_of=as_of,
-                                  library=library, ledger=world.ledger)
+                                  library=library, ledger=ledger)
             where = (policy.id, row[cat.key], as_of)
             for cid, truth in ref.conditions.items():
                 assert got[f"c:{policy.id}:{cid}"] == truth, (*where, cid)
