@@ -46,8 +46,10 @@ from matcher.evaluate import (
 from matcher.explain_text import Words
 from matcher.lean import mask_names
 from matcher.outcomes import OUTCOME_LABELS
+from profiles.catalog import load_catalog
 from profiles.relations import RelatedFrame
 from rules import ast
+from rules.compile_related import aggregate_key
 from rules.ledger import AwardLedger
 from rules.model import (
     AllOf,
@@ -228,6 +230,7 @@ def explain_many(
     names = set(lf.collect_schema().names())
     exprs: list[pl.Expr] = [pl.col(plan.key).cast(pl.String).alias("__id")]
     amount_fields: set[str] = set()
+    aggregate_columns: set[str] = set()  # related aggregates' lo/hi, shown beside fields
     for pid, cp in compiled.items():
         exprs.append(cp.truth.alias(f"t:{pid}"))
         amount_expr = cp.amount if cp.amount is not None else pl.lit(None, dtype=pl.Float64)
@@ -241,10 +244,12 @@ def explain_many(
                 exprs.append(cc.value.alias(f"cv:{cid}"))
             if cc.distance is not None:
                 exprs.append(cc.distance.cast(pl.Float64).alias(f"cd:{cid}"))
+        aggregate_columns |= {c for cols in cp.related.values()
+                              for c in (cols.lo, cols.hi) if c in names}
         amount_fields |= {f for f in _amount_fields(cp.policy) if f in names}
         for cc in cp.conditions:
             amount_fields |= {f for f in ast.fields_read(cc.condition.expr) if f in names}
-    exprs.extend(pl.col(f).alias(f"f:{f}") for f in sorted(amount_fields))
+    exprs.extend(pl.col(f).alias(f"f:{f}") for f in sorted(amount_fields | aggregate_columns))
     rows = lf.select(exprs).collect()
     if rows.height == 0:
         return {}
@@ -310,6 +315,10 @@ def _explanation(
         distance = float(raw) if isinstance(raw, float | int) else None
         subject = _subject_field(cond.expr)
         read = _fields_in_order(cond.expr)
+        shown = [f"{words.subject(ast.FieldRef(name=n))} "
+                 f"{words.value_text(values.get(f'f:{n}'), field=n)}" for n in read]
+        shown += [_aggregate_shown(agg, policy, plan, values, words)
+                  for agg in ast.aggregates(cond.expr)]
         status: Status = ("unused" if not used else
                           "met" if truth is True else "unmet" if truth is False else "unknown")
         citation = policy.basis_of(cond).cite
@@ -321,9 +330,8 @@ def _explanation(
                 {True: "满足", False: "不满足"}.get(truth, "—")  # type: ignore[arg-type]
                 if isinstance(cond.expr, ast.Compare) and words.every(
                     cond.expr.left, cond.expr.op, cond.expr.right) is not None else
-                "；".join(f"{words.subject(ast.FieldRef(name=n))} "
-                         f"{words.value_text(values.get(f'f:{n}'), field=n)}" for n in read)
-                if len(read) > 1 else
+                "；".join(shown)
+                if len(shown) > 1 else
                 words.value_text(value, field=subject, unit=words.unit_of(cond.expr.left)
                                  if isinstance(cond.expr, ast.Compare) else None)
                 if (value is not None or subject)
@@ -381,6 +389,36 @@ def _explanation(
         delivery=policy.delivery, tree=tree, conditions=leaves, unknown_fields=unknown,
         unknown_labels=labels,
     )
+
+
+def _aggregate_shown(agg: ast.Aggregate, policy: Policy, plan: Plan,
+                     values: Mapping[str, object], words: Words) -> str:
+    """An aggregate's current value beside the owner's fields (配偶的年龄 50): its value
+    when the register decides it, the range while members' data is missing."""
+    rel = load_catalog().relation(plan.catalog.name, agg.relation)
+    cols = None if rel is None else \
+        plan.compiled[policy.id].related.get(aggregate_key(rel, agg, policy))
+    lo = None if cols is None else values.get(f"f:{cols.lo}")
+    hi = None if cols is None else values.get(f"f:{cols.hi}")
+    field = agg.value.name if isinstance(agg.value, ast.FieldRef) and agg.func != "count" \
+        else None
+    member = words.member_words(agg) if field else None
+
+    def text(v: object) -> str:
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        return member.value_text(v, field=field) if member is not None else \
+            words.value_text(v, field=None)
+
+    if lo is None and hi is None:
+        value = "未知 — 需补充"
+    elif lo is not None and lo == hi:
+        value = text(lo)
+    else:
+        low = text(lo) if lo is not None else "未知"
+        high = text(hi) if hi is not None else "未知"
+        value = f"{low} 至 {high}（部分成员数据未知）"
+    return f"{words.subject(agg)} {value}"
 
 
 def _leaves(node: ExplanationNode) -> Iterable[ConditionExplanation]:

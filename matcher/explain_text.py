@@ -79,13 +79,13 @@ class Words:
         if isinstance(expr, ast.Arith):
             return self.unit_of(expr.left) or self.unit_of(expr.right)
         if isinstance(expr, ast.Aggregate):
-            member = self._member(expr)
+            member = self.member_words(expr)
             if expr.func == "count":
                 return "person"
             return member.unit_of(expr.value) if member and expr.value is not None else None
         return None
 
-    def _member(self, expr: ast.Aggregate) -> Words | None:
+    def member_words(self, expr: ast.Aggregate) -> Words | None:
         """The wording inside an aggregate: the member's fields and the link's."""
         cat = load_catalog()
         rel = cat.relation(self.catalog.name, expr.relation)
@@ -96,7 +96,7 @@ class Words:
         if isinstance(expr, ast.FieldRef) and expr.name in self.catalog:
             return self.catalog.field(expr.name).unit_label
         if isinstance(expr, ast.Aggregate) and expr.func != "count" and expr.value is not None:
-            member = self._member(expr)
+            member = self.member_words(expr)
             return member.word_of(expr.value) if member else None
         return self.catalog_unit_label(self.unit_of(expr))
 
@@ -174,7 +174,7 @@ class Words:
         """An aggregate over related entities in words, its filter and value read with the
         member's labels: 配偶的年龄, 招用人员中（参保月数不少于 3 个月）的人数."""
         rel = load_catalog().relation(self.catalog.name, expr.relation)
-        member = self._member(expr)
+        member = self.member_words(expr)
         if rel is None or member is None:
             return to_source(expr)
         value = member.subject(expr.value) if expr.value is not None else ""
@@ -221,7 +221,7 @@ class Words:
                 and isinstance(subject.where, ast.Not)):
             return None
         rel = load_catalog().relation(self.catalog.name, subject.relation)
-        member = self._member(subject)
+        member = self.member_words(subject)
         if rel is None or member is None:
             return None
         wanted = member.requirement(subject.where.item)

@@ -102,6 +102,14 @@ def interval_compare(op: str, a: Bounds, b: Bounds) -> pl.Expr:
             .otherwise(pl.lit(None, dtype=pl.Boolean)))
 
 
+def aggregate_key(rel: Relation, expr: ast.Aggregate, policy: Policy) -> str:
+    """The key of an aggregate's columns in a plan (:attr:`CompiledPolicy.related`): one
+    pair of columns per distinct aggregate, per policy when it reads the policy's
+    parameters."""
+    params = any(isinstance(n, ast.ParamRef) for e in expr.children() for n in e.walk())
+    return f"{rel.name}|{expr.func}|{to_source(expr)}" + (f"|{policy.id}" if params else "")
+
+
 class RelatedCompiler:
     """Compiles the aggregates of the policies of one ``_Compiler`` (owner entity)."""
 
@@ -166,8 +174,7 @@ class RelatedCompiler:
 
     def aggregate_columns(self, expr: ast.Aggregate, policy: Policy) -> AggregateColumns:
         rel = self.relation(expr.relation)
-        params = any(isinstance(n, ast.ParamRef) for e in expr.children() for n in e.walk())
-        key = f"{rel.name}|{expr.func}|{to_source(expr)}" + (f"|{policy.id}" if params else "")
+        key = aggregate_key(rel, expr, policy)
         if key in self.columns:
             return self.columns[key]
         n = len(self.columns)

@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     from matcher.events.engine import EventEngine
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
+LinksOpt = Annotated[Path | None, typer.Option(
+    "--links", help="关联表目录(户籍家庭成员、就业参保登记)：按成员汇总的条件据此判断")]
+PersonsOpt = Annotated[Path | None, typer.Option(
+    "--persons", help="个人画像表(成员本人的字段；--entity person 时默认用 --profiles)")]
 console = Console()
 err_console = Console(stderr=True)
 
@@ -64,6 +68,8 @@ def replay_command(
         "--database", help="数据库 URL: 每个事件的资格变化与通知写入库(一个事务)")] = None,
     base_url: Annotated[str, typer.Option("--base-url", help="通知中链接的网址")] = (
         "http://localhost:8000"),
+    links: LinksOpt = None,
+    persons: PersonsOpt = None,
 ) -> None:
     import polars as pl
 
@@ -85,7 +91,10 @@ def replay_command(
     clean, rejected_rows = validate_frame(table, entity=kind, source=profiles.name)
     console.print(f"读取画像 {table.height} 行，通过校验 {clean.height} 行，"
                   f"拒收 {rejected_rows.height} 行")
-    with _engine(policy_list, entity=kind, as_of=when, sets=sets) as engine:
+    related, ledger = _context(kind, clean, when, policy_list, links=links, persons=persons,
+                               database=database)
+    with _engine(policy_list, entity=kind, as_of=when, sets=sets, related=related,
+                 ledger=ledger) as engine:
         engine.load(clean)
         on_applied = None
         if database is not None:
@@ -114,6 +123,8 @@ def consume_command(
     base_url: Annotated[str, typer.Option("--base-url", help="通知中链接的网址")] = (
         "http://localhost:8000"),
     pause_ms: Annotated[int, typer.Option("--pause-ms", help="每条事件后暂停(毫秒)")] = 0,
+    links: LinksOpt = None,
+    persons: PersonsOpt = None,
 ) -> None:
     from matcher.events.worker import consume
     from profiles.ingest import validate_frame
@@ -123,7 +134,10 @@ def consume_command(
     lines = _read_lines(events)
     policy_list, sets = _published(database, entity=kind, as_of=when)
     clean, _ = validate_frame(read_table(profiles), entity=kind, source=profiles.name)
-    with _engine(policy_list, entity=kind, as_of=when, sets=sets) as engine:
+    related, ledger = _context(kind, clean, when, policy_list, links=links, persons=persons,
+                               database=database)
+    with _engine(policy_list, entity=kind, as_of=when, sets=sets, related=related,
+                 ledger=ledger) as engine:
         engine.load(clean)
         write = _store_writer(engine, database, base_url=base_url, as_of=when)
         report = consume(engine, lines, checkpoint=checkpoint, write=write,
@@ -141,6 +155,8 @@ def serve_command(
     checkpoint: Annotated[Path, typer.Option("--checkpoint", help="断点文件(已提交的事件行号)")],
     base_url: Annotated[str, typer.Option("--base-url", help="通知中链接的网址")] = (
         "http://localhost:8000"),
+    links: LinksOpt = None,
+    persons: PersonsOpt = None,
 ) -> None:
     import sys
 
@@ -150,6 +166,8 @@ def serve_command(
                "--entity", entity, "--profiles", str(profiles), "--events", str(events),
                "--as-of", as_of, "--database", database, "--checkpoint", str(checkpoint),
                "--base-url", base_url]
+    command += [a for opt, value in (("--links", links), ("--persons", persons))
+                if value is not None for a in (opt, str(value))]
     try:
         restarts = Supervisor(command, checkpoint=checkpoint).run()
     except RuntimeError as exc:
@@ -212,13 +230,58 @@ def register(app_: typer.Typer) -> None:
     app_.add_typer(app, name="events", help="实时事件: 回放画像更新与生活事件 (durable_rules)。")
 
 
-def _engine(policies: Any, *, entity: str, as_of: dt.date, sets: Any) -> EventEngine:
+def _context(kind: str, clean: Any, as_of: dt.date, policies: Sequence[Any], *,
+             links: Path | None, persons: Path | None, database: str | None
+             ) -> tuple[dict[str, Any], Any]:
+    """What aggregates and ``received()`` read, as the nightly run reads them: the member
+    frames of the link tables in ``links`` (members' own fields from the person profiles)
+    and, with a database, the award ledger on record."""
+    related: dict[str, Any] = {}
+    if links is not None:
+        if not links.is_dir():
+            err_console.print(f"[red]关联表目录不存在: {links}[/red]")
+            raise typer.Exit(2)
+        from profiles.derive import derive
+        from profiles.ingest import validate_frame
+        from profiles.relations import load_relations
+
+        people = clean if kind == "person" and persons is None else None
+        if persons is not None:
+            people, _ = validate_frame(read_table(persons), entity="person",
+                                       source=persons.name)
+        derived = (None if people is None
+                   else derive(people, entity="person", as_of=as_of).collect())
+        relations = load_relations(links, persons=derived)
+        if relations.rejects.height:
+            err_console.print(f"[yellow]关联表隔离 {relations.rejects.height} 行（数据缺陷，"
+                              "相关成员按未知处理）[/yellow]")
+        related = relations.frames
+    ledger = None
+    if database is not None:
+        from sqlalchemy.orm import Session
+
+        from api.settings import get_settings
+        from api.storage import open_engine
+        from matcher.award_import import load_ledger
+
+        db = open_engine(get_settings(), url=database)
+        try:
+            with Session(db) as session:
+                ledger = load_ledger(session, entity_kind=kind, library=policies, as_of=as_of)
+        finally:
+            db.dispose()
+    return related, ledger
+
+
+def _engine(policies: Any, *, entity: str, as_of: dt.date, sets: Any,
+            related: Mapping[str, Any] | None = None, ledger: Any = None) -> EventEngine:
     """The event engine of these policies, or the reason it cannot hold them (no traceback)."""
     from matcher.events.compiler import FactTooWideError
     from matcher.events.engine import EventEngine
 
     try:
-        return EventEngine(policies, entity=entity, as_of=as_of, sets=sets)
+        return EventEngine(policies, entity=entity, as_of=as_of, sets=sets, related=related,
+                           ledger=ledger)
     except FactTooWideError as exc:
         err_console.print(f"[red]{exc}[/red]", highlight=False)
         raise typer.Exit(2) from None

@@ -37,8 +37,9 @@ from typing import Any
 from matcher.events.errors import EventError
 from matcher.events.formula import ALWAYS, NEVER, Formula, Test, conj, disj, to_json
 from matcher.events.values import TARGET, encode, value_of
-from profiles.catalog import EntityCatalog
+from profiles.catalog import EntityCatalog, load_catalog
 from rules import ast
+from rules.compile_related import AggregateColumns, aggregate_key, has_interval
 from rules.declared import for_policies
 from rules.errors import PolicyError, Problem, UnsupportedNode
 from rules.ledger import ledger_column
@@ -50,7 +51,6 @@ from rules.model import (
     condition_expr,
 )
 from rules.possible import PossibleTest, possible_test
-from rules.printer import to_source
 from rules.semantics import decided_value, is_listed_bool, list_fields
 from rules.sets import NamedSet, NamedSets
 from rules.years import bind_policy
@@ -70,6 +70,37 @@ _NEGATE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "=": "!=", "!=": "="}
 
 Pair = tuple[Formula, Formula]  # (TRUE formula, FALSE formula)
 UNKNOWN_PAIR: Pair = (NEVER, NEVER)
+#: one bound of a comparison side: (True, fact key) or (False, constant value; None unknown)
+Side = tuple[bool, Any]
+
+
+def _bound_test(op: str, a: Side, b: Side) -> Formula:
+    """``a op b`` on two bounds; an absent key or an unknown constant fails it."""
+    (a_key, a_val), (b_key, b_val) = a, b
+    if not a_key and not b_key:
+        if a_val is None or b_val is None:
+            return NEVER
+        holds = {"<": a_val < b_val, "<=": a_val <= b_val, "=": a_val == b_val}[op]
+        return ALWAYS if holds else NEVER
+    if not a_key:
+        return _bound_test(_FLIP[op], b, a)
+    if a_val is None:
+        return NEVER
+    if not b_key:
+        return NEVER if b_val is None else _test(op, a_val, encode(b_val))
+    if b_val is None:
+        return NEVER
+    # a comparison with an absent other key passes both ways: it must be there
+    return conj([_test(op, a_val, {"$m": b_val}), Test({"$ex": {b_val: 1}})])
+
+
+def _owner_fields(expr: ast.Expr) -> frozenset[str]:
+    """The owner's fields an expression reads: not the members' fields an aggregate reads
+    (those are in its interval columns)."""
+    if isinstance(expr, ast.Aggregate):
+        return frozenset()
+    own = ast.fields_read(expr) if isinstance(expr, ast.FieldRef | ast.YearValue) else frozenset()
+    return own.union(*(_owner_fields(c) for c in expr.children()))
 
 
 @dataclass(frozen=True)
@@ -90,13 +121,20 @@ class FactPlan:
     fields: set[str] = field(default_factory=set)
     terms: dict[str, tuple[ast.Expr, Mapping[str, Any]]] = field(default_factory=dict)
     texts: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    #: interval bounds of a value that reads an aggregate (``sum(...) / count(...)``):
+    #: key -> expression, parameters and which bound ("lo" or "hi")
+    bounds: dict[str, tuple[ast.Expr, Mapping[str, Any], str]] = field(default_factory=dict)
+    #: each aggregate over related entities (by node and parameters) -> the row columns of
+    #: its interval (the batch's :func:`rules.compile_related.attach_related` fills them)
+    aggregates: dict[tuple[ast.Expr, int], tuple[str, str]] = field(default_factory=dict)
     groups: int = 0  # rule groups (:data:`GROUP_SIZE`): keys g0... of every fact
     _term_keys: dict[tuple[ast.Expr, int], str] = field(default_factory=dict)
 
     @property
     def keys(self) -> int:
         """The most keys a fact of this plan carries (a known value each, and the guard's)."""
-        return 2 + self.groups + len(self.fields) + len(self.terms) + len(self.texts)
+        return (2 + self.groups + len(self.fields) + len(self.terms) + len(self.texts)
+                + len(self.bounds))
 
 
 class FactTooWideError(EventError):
@@ -154,8 +192,10 @@ def _formulas(questions: Iterable[Question]) -> list[tuple[str, Formula]]:
 
 class _Compiler:
     def __init__(self, library: Mapping[str, Policy], catalog: EntityCatalog, sets: NamedSets,
-                 as_of: dt.date) -> None:
+                 as_of: dt.date, related: Mapping[str, AggregateColumns] | None = None
+                 ) -> None:
         self.library = library
+        self.related = related or {}
         self.catalog = catalog
         self.sets = sets
         self.as_of = as_of
@@ -169,7 +209,7 @@ class _Compiler:
     def constant(self, expr: ast.Expr, policy: Policy) -> tuple[bool, Any]:
         """(True, value) when ``expr`` reads no field, else (False, None)."""
         for node in expr.walk():
-            if isinstance(node, ast.FieldRef | ast.PolicyRef | ast.LedgerRef):
+            if isinstance(node, ast.FieldRef | ast.PolicyRef | ast.LedgerRef | ast.Aggregate):
                 return False, None
             if isinstance(node, ast.ParamRef):
                 value = policy.parameters[node.name].at(self.as_of)
@@ -177,6 +217,19 @@ class _Compiler:
                     return False, None
         return True, value_of(expr, {}, params=policy.parameters, declared=self.declared,
                               as_of=self.as_of)
+
+    def aggregate(self, expr: ast.Aggregate, policy: Policy) -> tuple[str, str]:
+        """The row columns of an aggregate's interval, as the batch plan names them (its
+        ``related`` columns, :attr:`matcher.evaluate.Plan.related`)."""
+        ident = (expr, id(policy.parameters))
+        if ident not in self.plan.aggregates:
+            rel = load_catalog().relation(self.catalog.name, expr.relation)
+            cols = None if rel is None else self.related.get(aggregate_key(rel, expr, policy))
+            if cols is None:
+                raise UnsupportedNode(TARGET, expr)
+            self.plan.aggregates[ident] = (cols.lo, cols.hi)
+            self.plan.fields.update((cols.lo, cols.hi))
+        return self.plan.aggregates[ident]
 
     def key(self, expr: ast.Expr, policy: Policy) -> str | None:
         """The fact key holding a non-constant value; None for a declared field."""
@@ -189,7 +242,9 @@ class _Compiler:
                 return None
             self.plan.fields.add(expr.name)
             return field_key(expr.name)
-        for name in ast.fields_read(expr):
+        for node in ast.aggregates(expr):
+            self.aggregate(node, policy)
+        for name in _owner_fields(expr):
             if name not in self.declared:
                 self.plan.fields.add(name)
         ident = (expr, id(policy.parameters))
@@ -207,6 +262,8 @@ class _Compiler:
     # ---- atoms ------------------------------------------------------------------------
 
     def compare_raw(self, op: str, left: ast.Expr, right: ast.Expr, policy: Policy) -> Pair:
+        if has_interval(left) or has_interval(right):
+            return self.compare_intervals(op, left, right, policy)
         lconst, lval = self.constant(left, policy)
         rconst, rval = self.constant(right, policy)
         if lconst and rconst:
@@ -233,6 +290,42 @@ class _Compiler:
             return (conj([_test(op, lkey, rhs), there]),
                     conj([_test(_NEGATE[op], lkey, rhs), there]))
         return _test(op, lkey, rhs), _test(_NEGATE[op], lkey, rhs)
+
+    def sides(self, expr: ast.Expr, policy: Policy) -> tuple[Side, Side]:
+        """The (lo, hi) bounds of a comparison side: an aggregate's interval columns, the
+        bound terms of a value that reads one, else the value itself twice."""
+        if isinstance(expr, ast.Aggregate):
+            lo, hi = self.aggregate(expr, policy)
+            return (True, field_key(lo)), (True, field_key(hi))
+        if has_interval(expr):
+            self.key(expr, policy)  # registers its aggregates and fields
+            out = []
+            for bound in ("lo", "hi"):
+                k = f"b_{len(self.plan.bounds)}"
+                self.plan.bounds[k] = (expr, policy.parameters, bound)
+                out.append((True, k))
+            return out[0], out[1]
+        is_const, value = self.constant(expr, policy)
+        side: Side = (False, value) if is_const else (True, self.key(expr, policy))
+        return side, side
+
+    def compare_intervals(self, op: str, left: ast.Expr, right: ast.Expr,
+                          policy: Policy) -> Pair:
+        """A comparison whose side is a range (:func:`rules.intervals.compare`): decided when
+        every value of both ranges decides it alike, on the bounds in the fact."""
+        (al, ah), (bl, bh) = self.sides(left, policy), self.sides(right, policy)
+        if op in ("=", "!="):
+            equal = conj([_bound_test("=", al, ah), _bound_test("=", bl, bh),
+                          _bound_test("=", al, bl)])
+            apart = disj([_bound_test("<", ah, bl), _bound_test("<", bh, al)])
+            return (equal, apart) if op == "=" else (apart, equal)
+        if op == "<":
+            return _bound_test("<", ah, bl), _bound_test("<=", bh, al)
+        if op == "<=":
+            return _bound_test("<=", ah, bl), _bound_test("<", bh, al)
+        if op == ">":
+            return _bound_test("<", bh, al), _bound_test("<=", ah, bl)
+        return _bound_test("<=", bh, al), _bound_test("<", ah, bl)
 
     def set_member(self, base: str, named: NamedSet) -> Pair:
         """``x in set`` with certain, 待核 and excluded codes: the longest listed code that
@@ -487,9 +580,10 @@ def _region(c: _Compiler, expr: ast.RegionRef, policy: Policy) -> Membership:
 
 
 def _related(c: _Compiler, expr: ast.Aggregate, policy: Policy) -> Pair:
-    """Refused: a fact is one entity's row; :func:`batch_only` leaves such policies to the
-    batch before compiling."""
-    raise UnsupportedNode(TARGET, expr)
+    """An aggregate used as a condition: its value when the interval is one point."""
+    key = c.key(expr, policy)
+    assert key is not None
+    return Test({key: True}), Test({key: False})
 
 
 #: The durable_rules form of every core node (:data:`rules.ast.CORE`) used as a condition:
@@ -522,28 +616,13 @@ RULES: dict[type, Rule] = {
 }
 
 
-def batch_only(policy: Policy, library: Mapping[str, Policy]) -> Problem | None:
-    """Why the event engine leaves ``policy`` to the batch, or None. Aggregates over related
-    entities (``count(household.members where ...)``, ``spouse.age``) read other entities'
-    profiles: a fact here is one entity's row, so the batch (a join and a group-by) decides
-    them; a policy referring to such a policy through ``eligible()`` follows it."""
-    seen: set[str] = set()
-    todo = [policy]
-    while todo:
-        current = todo.pop()
-        if current.id in seen:
-            continue
-        seen.add(current.id)
-        if current.aggregates:
-            node = current.aggregates[0]
-            via = "" if current.id == policy.id else f" (through eligible(\"{current.id}\"))"
-            return Problem(file=current.source or current.id, line=node.pos.line,
-                           column=node.pos.column, code="unsupported",
-                           message=f"expected no aggregate over related entities in a policy "
-                           f"the event engine evaluates, got {to_source(node)}{via}: the "
-                           f"nightly batch decides it")
-        todo += [library[r] for r in current.references if r in library]
-    return None
+def _batch_columns(policies: list[Policy], catalog: EntityCatalog, sets: NamedSets,
+                   as_of: dt.date) -> dict[str, AggregateColumns]:
+    """The interval columns of the policies' aggregates as the batch plan names them."""
+    from rules.compile_polars import compile_policies
+
+    compiled = compile_policies(policies, catalog=catalog, sets=sets, as_of=as_of)
+    return {k: v for cp in compiled.values() for k, v in cp.related.items()}
 
 
 def _test(op: str, key: str, rhs: Any) -> Test:
@@ -551,7 +630,8 @@ def _test(op: str, key: str, rhs: Any) -> Test:
 
 
 def compile_ruleset(policies: Iterable[Policy], *, catalog: EntityCatalog, sets: NamedSets,
-                    as_of: dt.date, library: Mapping[str, Policy] | None = None
+                    as_of: dt.date, library: Mapping[str, Policy] | None = None,
+                    related: Mapping[str, AggregateColumns] | None = None
                     ) -> CompiledRuleset:
     """Compile policies of one entity as of a date. ``library`` resolves ``eligible()``
     references (default: the policies themselves); a referenced policy not in effect on
@@ -561,11 +641,14 @@ def compile_ruleset(policies: Iterable[Policy], *, catalog: EntityCatalog, sets:
     refs: dict[str, Policy] = ({pid: bind_policy(p, as_of) for pid, p in library.items()}
                                if library is not None else {})
     refs.update(chosen)
-    refused = [p for p in (batch_only(policy, refs) for policy in chosen.values()) if p]
-    if refused:
-        raise PolicyError(refused)
     catalog = for_policies(catalog, refs.values())  # declared conditions (rules.declared)
-    compiler = _Compiler(refs, catalog, sets, as_of)
+    if related is None and any(p.aggregates for p in refs.values()):
+        related = _batch_columns([p for p in refs.values() if p.entity == catalog.name],
+                                 catalog, sets, as_of)
+    compiler = _Compiler(refs, catalog, sets, as_of, related)
+    for policy in chosen.values():  # amounts read them too (a value computed per fact)
+        for node in policy.aggregates:
+            compiler.aggregate(node, policy)
     questions: list[Question] = []
     leaf_fields: dict[str, tuple[tuple[str, frozenset[str]], ...]] = {}
     for pid in sorted(chosen):

@@ -41,18 +41,21 @@ from typing import Any
 import polars as pl
 
 from matcher.allocation import apply_exclusivity
-from matcher.evaluate import policies_in_effect
-from matcher.events.compiler import CompiledRuleset, batch_only, compile_ruleset
+from matcher.evaluate import make_plan, policies_in_effect
+from matcher.events.compiler import CompiledRuleset, compile_ruleset
 from matcher.events.errors import EngineFailure
 from matcher.events.facts import build_fact
 from matcher.events.ruleset import DurableRuleset
 from matcher.events.triggers import TriggerMatcher
 from matcher.events.values import value_of
 from matcher.outcomes import OUTCOME_SCHEMA
-from profiles.catalog import HELD_FIELDS, load_catalog, split_year_column
+from profiles.catalog import HELD_FIELDS, OWNER_COLUMN, load_catalog, split_year_column
 from profiles.derive import derive
+from profiles.relations import RelatedFrame
 from rules.amount_branches import NO_BRANCH, agreed, case_branches, tier_branches
+from rules.compile_related import attach_related
 from rules.declared import for_policies
+from rules.ledger import AwardLedger, join_ledger
 from rules.model import CaseAmount, FormulaAmount, Policy, TierAmount
 from rules.sets import NamedSets
 from store.money import yuan_to_fen
@@ -77,15 +80,55 @@ def _policies_and_sets(policies: Any, sets: NamedSets | None
     return list(policies), sets
 
 
+class _MemberIndex:
+    """One relation's members sorted by owner, collected once: an event's entity finds its
+    members by binary search (no scan of the relation per event)."""
+
+    #: above this many owners at once, one filter beats a search per owner
+    SEARCH_LIMIT = 64
+
+    def __init__(self, frame: RelatedFrame) -> None:
+        self.members = frame.members.with_columns(pl.col(OWNER_COLUMN).cast(pl.String)).sort(
+            OWNER_COLUMN).collect()
+        self.keys = self.members.get_column(OWNER_COLUMN)
+        self.owners = None if frame.owners is None else (
+            frame.owners.select(pl.col(OWNER_COLUMN).cast(pl.String)).collect()
+            .get_column(OWNER_COLUMN).sort())
+
+    def of(self, ids: pl.Series) -> RelatedFrame:
+        """The members (and the owners on record) of these owners only."""
+        if len(ids) > self.SEARCH_LIMIT:
+            members = self.members.filter(pl.col(OWNER_COLUMN).is_in(ids.implode()))
+        else:
+            lo = self.keys.search_sorted(ids, side="left")
+            hi = self.keys.search_sorted(ids, side="right")
+            parts = [self.members.slice(a, b - a) for a, b in zip(lo, hi, strict=True)
+                     if b > a]
+            members = pl.concat(parts) if parts else self.members.clear()
+        if self.owners is None:
+            return RelatedFrame(members=members.lazy())
+        at = self.owners.search_sorted(ids, side="left")
+        listed = [i for i, p in zip(ids, at, strict=True)
+                  if p < len(self.owners) and self.owners[p] == i]
+        owners = pl.DataFrame({OWNER_COLUMN: pl.Series(listed, dtype=pl.String)})
+        return RelatedFrame(members=members.lazy(), owners=owners.lazy())
+
+
 class EventEngine:
     """Policies of one entity kind compiled to one durable_rules ruleset, with the current
     profile and outcomes of every entity it has seen.
 
     ``policies`` is a Library or an iterable of policies; ``eligible()`` references resolve
-    among them. Use as a context manager (or call :meth:`close`) to free the ruleset."""
+    among them. ``related`` (relation name -> members, :class:`profiles.relations.Relations`
+    ``.frames``) and ``ledger`` (the award history) are what aggregates and ``received()``
+    read, as in the nightly run: an evaluated entity's interval and ledger columns are
+    computed by the batch's own joins over its members and awards only. Use as a context
+    manager (or call :meth:`close`) to free the ruleset."""
 
     def __init__(self, policies: Iterable[Policy] | Any, *, entity: str, as_of: dt.date,
-                 sets: NamedSets | None = None) -> None:
+                 sets: NamedSets | None = None,
+                 related: Mapping[str, RelatedFrame] | None = None,
+                 ledger: AwardLedger | None = None) -> None:
         every, self.sets = _policies_and_sets(policies, sets)
         self.entity = entity
         self.as_of = as_of
@@ -96,16 +139,18 @@ class EventEngine:
         #: every policy given, by id (cap groups span policies left to the batch)
         self.library = library
         chosen = policies_in_effect(every, entity=entity, as_of=as_of)
-        #: policies left to the nightly batch, with the located reason (aggregates over
-        #: related entities: see README)
-        self.batch_only = {p.id: why for p in chosen
-                           if (why := batch_only(p, library)) is not None}
-        chosen = [p for p in chosen if p.id not in self.batch_only]
         triggered = [p for p in every if p.entity == entity and p.in_effect(as_of)
                      and p.trigger is not None]
+        # the batch's plan of the same policies: the names of the aggregates' interval
+        # columns and the ledger lookups, joined per evaluated entity by the batch's code
+        self.plan = make_plan(every, entity=entity, as_of=as_of, sets=self.sets,
+                              ledger=ledger)
+        self._members = {name: _MemberIndex(frame) for name, frame in (related or {}).items()
+                         if any(c.relation == name for c in self.plan.related.values())}
+        self._joins = bool(self.plan.related or self.plan.ledger_refs)
         self.compiled: CompiledRuleset = compile_ruleset(
             [*chosen, *triggered], catalog=self.catalog, sets=self.sets, as_of=as_of,
-            library={p.id: p for p in every})
+            library={p.id: p for p in every}, related=self.plan.related)
         self.ruleset = DurableRuleset(self.compiled.rules(), name=f"mianshen_{entity}")
         self._scratch = f"{entity}-eval"  # the one session a fact lives in while evaluated
         self.triggers = TriggerMatcher(triggered) if triggered else None
@@ -213,9 +258,10 @@ class EventEngine:
             profile = self.profile(entity_id)
             assert profile is not None
             profiles.append({**profile, **self._extras.get(entity_id, {})})
+        joined = self._joined(todo)
         for entity_id, derived in zip(todo, self.derive_rows(profiles, self._passed),
                                       strict=True):
-            self._evaluate(entity_id, derived)
+            self._evaluate(entity_id, derived, joined.get(entity_id))
 
     def upsert(self, entity_id: str, values: Mapping[str, Any]) -> list[OutcomeRow]:
         """Apply a partial update (typed base values) to one entity, re-evaluate it, and
@@ -269,9 +315,10 @@ class EventEngine:
             rows = [{**self.profiles[e], **self._extras.get(e, {})} for e in group]
             derived.update(zip(group, self.derive_rows(rows, list(passed)), strict=True))
         out = []
+        joined = self._joined(ids)
         for entity_id, values in updates:
             row = derived.get(entity_id) or {**self._rows[entity_id], **values}
-            out.append(self._evaluate(entity_id, row))
+            out.append(self._evaluate(entity_id, row, joined.get(entity_id)))
         return out
 
     def record_event(self, entity_id: str, event: str, on: dt.date,
@@ -301,7 +348,27 @@ class EventEngine:
 
     # ---- evaluation -------------------------------------------------------------------
 
-    def _evaluate(self, entity_id: str, row: Mapping[str, Any]) -> list[OutcomeRow]:
+    def _joined(self, entity_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Per entity, the interval columns of the aggregates and the ledger lookups, by
+        the batch's joins (:func:`rules.ledger.join_ledger`,
+        :func:`rules.compile_related.attach_related`) over these entities' members and
+        awards only."""
+        if not self._joins or not entity_ids:
+            return {}
+        ids = pl.Series(list(entity_ids), dtype=pl.String)
+        lf = pl.DataFrame({self.key: ids}).lazy()
+        if self.plan.ledger_refs:
+            lf = join_ledger(lf, self.plan.ledger or AwardLedger.empty(),
+                             self.plan.ledger_refs, key=self.key, as_of=self.as_of)
+        related = {name: index.of(ids) for name, index in self._members.items()}
+        lf = attach_related(lf, key=self.key, columns=self.plan.related, related=related)
+        return {str(r.pop(self.key)): r for r in lf.collect().iter_rows(named=True)}
+
+    def _evaluate(self, entity_id: str, row: Mapping[str, Any],
+                  joined: Mapping[str, Any] | None = None) -> list[OutcomeRow]:
+        if self._joins:
+            row = {**row, **(joined if joined is not None
+                             else self._joined([entity_id]).get(entity_id, {}))}
         fact = build_fact(row, self.compiled.plan, sid=self._scratch, declared=self.declared,
                           as_of=self.as_of)
         try:
@@ -361,7 +428,7 @@ class EventEngine:
 
     def _value(self, expr: Any, policy: Policy, row: Mapping[str, Any]) -> float | None:
         value = value_of(expr, row, params=policy.parameters, declared=self.declared,
-                         as_of=self.as_of)
+                         as_of=self.as_of, aggregates=self.compiled.plan.aggregates)
         return None if value is None else float(value)
 
     def _amount(self, policy: Policy, row: Mapping[str, Any],

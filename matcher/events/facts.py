@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from matcher.events.compiler import FactPlan, field_key, group_key
-from matcher.events.values import encode, value_of
+from matcher.events.values import encode, interval_of, value_of
 
 
 def build_fact(row: Mapping[str, Any], plan: FactPlan, *, sid: str,
@@ -38,8 +38,16 @@ def build_fact(row: Mapping[str, Any], plan: FactPlan, *, sid: str,
         if encoded is not None:
             fact[field_key(name)] = encoded
     for key, (expr, params) in plan.terms.items():
-        value = value_of(expr, row, params=params, declared=declared, as_of=as_of)
+        value = value_of(expr, row, params=params, declared=declared, as_of=as_of,
+                         aggregates=plan.aggregates)
         raw[key] = value
+        encoded = encode(value) if value is not None else None
+        if encoded is not None:
+            fact[key] = encoded
+    for key, (expr, params, bound) in plan.bounds.items():
+        span = interval_of(expr, row, params=params, declared=declared, as_of=as_of,
+                           aggregates=plan.aggregates)
+        value = span.lo if bound == "lo" else span.hi
         encoded = encode(value) if value is not None else None
         if encoded is not None:
             fact[key] = encoded

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rules import ast
+from rules import ast, intervals
 from rules.errors import UnsupportedNode
 from rules.ledger import ledger_column
 from rules.model import Parameter
@@ -37,13 +37,24 @@ from rules.semantics import arith, call
 TARGET = "durable_rules"
 
 
+#: an aggregate (node, id of its policy's parameters) -> the row columns of its interval
+Aggregates = Mapping[tuple[ast.Expr, int], tuple[str, str]]
+
+
 def value_of(expr: ast.Expr, row: Mapping[str, Any], *, params: Mapping[str, Parameter],
-             declared: frozenset[str], as_of: dt.date) -> Any:
-    """The value of a value expression for ``row`` (None when unknown)."""
-    rule = RULES.get(type(expr))
-    if rule is None:
-        raise UnsupportedNode(TARGET, expr)
-    return rule(expr, _Row(row, params, declared, as_of))
+             declared: frozenset[str], as_of: dt.date, aggregates: Aggregates | None = None
+             ) -> Any:
+    """The value of a value expression for ``row`` (None when unknown); a value that reads
+    an aggregate is known when its interval is one point (``aggregates`` names the row
+    columns of each aggregate's interval)."""
+    return _Row(row, params, declared, as_of, aggregates or {}).value(expr)
+
+
+def interval_of(expr: ast.Expr, row: Mapping[str, Any], *, params: Mapping[str, Parameter],
+                declared: frozenset[str], as_of: dt.date, aggregates: Aggregates
+                ) -> intervals.Interval:
+    """The interval of a value that reads an aggregate (:mod:`rules.intervals`)."""
+    return _Row(row, params, declared, as_of, aggregates).interval(expr)
 
 
 @dataclass(frozen=True)
@@ -52,10 +63,39 @@ class _Row:
     params: Mapping[str, Parameter]
     declared: frozenset[str]
     as_of: dt.date
+    aggregates: Aggregates
 
     def value(self, expr: ast.Expr) -> Any:
-        return value_of(expr, self.row, params=self.params, declared=self.declared,
-                        as_of=self.as_of)
+        if type(expr) in INTERVAL_RULES and ast.has_aggregate(expr):
+            return self.interval(expr).exact
+        return self._plain(expr)
+
+    def _plain(self, expr: ast.Expr) -> Any:
+        rule = RULES.get(type(expr))
+        if rule is None:
+            raise UnsupportedNode(TARGET, expr)
+        return rule(expr, self)
+
+    def interval(self, expr: ast.Expr) -> intervals.Interval:
+        rule = INTERVAL_RULES.get(type(expr))
+        return intervals.point(self._plain(expr)) if rule is None else rule(expr, self)
+
+
+def _aggregate(expr: ast.Aggregate, r: _Row) -> intervals.Interval:
+    columns = r.aggregates.get((expr, id(r.params)))
+    if columns is None:
+        raise UnsupportedNode(TARGET, expr)
+    lo, hi = (r.row.get(c) for c in columns)
+    return intervals.Interval(lo, hi)
+
+
+#: Interval evaluation of a value that reads an aggregate, one rule per node that can
+#: carry an interval (:data:`rules.interpret._INTERVAL_RULES` is the specification).
+INTERVAL_RULES: dict[type, Callable[[Any, _Row], intervals.Interval]] = {
+    ast.Aggregate: _aggregate,
+    ast.Arith: lambda e, r: intervals.arith(e.op, r.interval(e.left), r.interval(e.right)),
+    ast.Neg: lambda e, r: intervals.negate(r.interval(e.item)),
+}
 
 
 def _param(expr: ast.ParamRef, r: _Row) -> Any:

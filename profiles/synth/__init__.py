@@ -30,12 +30,15 @@ import numpy as np
 import polars as pl
 
 from profiles.catalog import load_catalog
+from profiles.synth.assistance import add_assistance_fields
 from profiles.synth.awards import AWARDS_FILE, little_giant_awards
+from profiles.synth.cit_income import add_cit_income_fields
 from profiles.synth.enterprises import LABELS
 from profiles.synth.enterprises import enterprises as make_enterprises
 from profiles.synth.links import employment_links, households
 from profiles.synth.national import add_enterprise_fields, add_person_fields
 from profiles.synth.persons import persons as make_persons
+from profiles.synth.special_zones import add_talent_fields, add_zone_fields
 from profiles.synth.tax_relief import add_enterprise_tax_fields, add_person_deduction_fields
 from profiles.synth.yearly import yearly_panel
 
@@ -55,6 +58,7 @@ FILE_STYLES: dict[str, dict[str, tuple[str, str]]] = {
         "人社": ("utf-8", "label"),
         "退役军人事务": ("utf-8", "label"),
         "残联": ("gb18030", "name"),
+        "发改": ("utf-8", "label"),
     },
     "person": {
         "公安": ("utf-8", "name"),
@@ -69,6 +73,7 @@ FILE_STYLES: dict[str, dict[str, tuple[str, str]]] = {
         "医保": ("gb18030", "name"),
         "税务": ("utf-8", "label"),
         "市场监管": ("utf-8", "label"),
+        "科技": ("gb18030", "label"),
     },
 }
 
@@ -236,12 +241,19 @@ def synthesize(
         frames = make(rng, count, reference=reference, **extra)
         national = np.random.default_rng([seed, step, 16])  # the other columns stay as they were
         relief = np.random.default_rng([seed, step, 161])
+        zones = np.random.default_rng([seed, step, 162])
+        assistance = np.random.default_rng([seed, step, 164])
         if entity == "enterprise":
             add_enterprise_fields(frames, national)
             add_enterprise_tax_fields(frames, relief)
+            add_zone_fields(frames, zones, reference=reference)
+            add_cit_income_fields(frames, np.random.default_rng([seed, step, 163]),
+                                  reference=reference)
         else:
             add_person_fields(frames, national, reference=reference)
             add_person_deduction_fields(frames, relief, reference=reference)
+            add_assistance_fields(frames, assistance, reference=reference)
+            add_talent_fields(frames, zones)
         made[entity] = {dept: frame for dept, frame in frames.items() if dept != LABELS}
         labels = frames.pop(LABELS, None)
         if labels is not None and label_share > 0:

@@ -14,7 +14,7 @@ import pytest
 from durable import engine as durable_engine
 from durable import lang
 
-from matcher.events.compiler import GUARD, batch_only, compile_ruleset
+from matcher.events.compiler import GUARD, compile_ruleset
 from matcher.events.engine import EventEngine
 from matcher.events.errors import EngineFailure
 from matcher.events.formula import NEVER, to_json
@@ -165,7 +165,7 @@ def test_a_lone_field_absent_rule_fires_forever():
 def test_every_compiled_rule_is_guarded_so_none_is_a_lone_absent_test():
     lib = bundled_library()
     every = {p.id: p for p in lib}
-    rs = compile_ruleset([p for p in lib.for_entity("person") if not batch_only(p, every)],
+    rs = compile_ruleset(list(lib.for_entity("person")),
                          catalog=load_catalog().entity("person"), sets=lib.sets, as_of=AS_OF,
                          library=every)
     for name, body in rs.rules().items():

@@ -5,6 +5,7 @@ his wife's age, 小巨人 once per firm."""
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -103,6 +104,8 @@ def test_explain_says_why_through_the_wifes_age_and_the_award_file(tmp_path: Pat
     assert seen.exit_code == 0, seen.output
     assert "结果：符合" in seen.output and "未知" not in seen.output, seen.output
     assert "配偶（如有）满足：出生日期不低于 1933-01-01  当前：满足" in seen.output
+    # the wife's age is what decides 女方年满49周岁 for him: shown, not only his own
+    assert "当前：性别 男；年龄 52 岁；配偶的年龄 49 岁" in seen.output, seen.output
 
     paid = valid_uscc("9144010600000010")
     firms = _csv(tmp_path / "firms.csv", ["uscc", "district", "status", "little_giant_on"],
@@ -118,3 +121,37 @@ def test_explain_says_why_through_the_wifes_age_and_the_award_file(tmp_path: Pat
     assert "结果：不符合" in told.output, told.output
     assert "✗ 不满足  未获得过本项奖励" in told.output, told.output
     assert "认定日期的年份为 2025  当前：2025" in told.output  # a year, not 2,025
+
+
+def test_events_replay_decides_the_husband_on_his_wifes_age_as_the_match_does(
+        tmp_path: Path) -> None:
+    """Real time: an event completes the husband's record; with the household register the
+    event engine reads his wife's age through the register, as `mianshen match` does."""
+    people = _csv(tmp_path / "persons.csv",
+                  ["id_number", "birth_date", "hukou_district", "alive", "only_child_status"],
+                  [[HUSBAND, "1973-01-01", "440106", "true", ""],
+                   [WIFE, "1976-09-30", "440106", "true", "死亡"]])
+    links = tmp_path / "links"
+    links.mkdir()
+    _csv(links / "households_公安.csv", ["household_id", "id_number", "relation"],
+         [["H1", HUSBAND, "户主"], ["H1", WIFE, "配偶"]])
+    events = tmp_path / "events.jsonl"
+    events.write_text(json.dumps({"entity_id": HUSBAND, "set": {"only_child_status": "死亡"}},
+                                 ensure_ascii=False) + "\n", encoding="utf-8")
+    args = ["events", "replay", "--entity", "person", "--profiles", str(people),
+            "--events", str(events), "--as-of", AS_OF]
+    without = runner.invoke(app, [*args, "--out", str(tmp_path / "a.csv")])
+    assert without.exit_code == 0, without.output
+    assert _outcome(tmp_path / "a.csv", HUSBAND, "family-planning-special-support") \
+        == "undetermined"  # no register: his wife's age is unknown
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "b.csv"),
+                                 "--links", str(links)])
+    assert result.exit_code == 0, result.output
+    for pid in (HUSBAND, WIFE):
+        assert _outcome(tmp_path / "b.csv", pid, "family-planning-special-support") \
+            == "eligible"
+    # the day before the wife turns 49 the register decides it the other way
+    early = runner.invoke(app, [*args[:-1], "2025-09-29", "--out", str(tmp_path / "c.csv"),
+                                "--links", str(links)])
+    assert early.exit_code == 0, early.output
+    assert _outcome(tmp_path / "c.csv", HUSBAND, "family-planning-special-support") is None

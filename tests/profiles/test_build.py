@@ -138,7 +138,7 @@ def test_build_of_100k_synthetic_enterprises_reports_the_right_counts(tmp_path: 
     rejected = {s.source: s.rows_rejected for s in report.sources}
     # the yearly panel's one bad cell leaves its row (only that year is UNKNOWN)
     assert rejected == {"市场监管": 6, "税务": 2, "科技": 0, "工信": 0, "人社": 0, "残联": 0,
-                        "退役军人事务": 0, "yearly_税务": 0}
+                        "退役军人事务": 0, "发改": 0, "yearly_税务": 0}
     assert all(s.rows_accepted + s.rows_rejected == s.rows_read for s in report.sources)
     assert report.profiles == 100_000
     reasons = (

@@ -171,7 +171,7 @@ def test_policies_marked_unverified_are_drafts(library) -> None:
     drafts = {p.id for p in library if not p.verified}
     assert {"hard-to-employ-social-insurance-subsidy", "key-group-hiring-tax-deduction",
             "veteran-hiring-tax-deduction", "veteran-business-tax-deduction",
-            "skill-upgrade-subsidy", "childcare-subsidy"} <= drafts
+            "skill-upgrade-subsidy"} <= drafts
     for pid in ("vat-small-scale-reduced-rate", "disability-fund-tiered-reduction",
                 "iit-individual-business-half",
                 "cit-high-tech-reduced-rate", "disability-fund-small-exemption",

@@ -25,6 +25,8 @@ from bench.generate import (
     generate_profiles,
 )
 from matcher.events.compiler import compile_ruleset
+from matcher.events.engine import EventEngine
+from matcher.events.formula import to_json
 from profiles.catalog import load_catalog
 from profiles.derive import derive
 from profiles.relations import RelatedFrame, related_frames, rows_with_members
@@ -32,12 +34,12 @@ from rules.ast import Arith
 from rules.checker import Checker, Scope
 from rules.compile_polars import compile_policies
 from rules.compile_related import attach_related
-from rules.errors import PolicyError
 from rules.interpret import evaluate_policy
 from rules.ledger import AwardLedger, join_ledger
 from rules.model import AllOf, Basis, Condition, Policy
 from rules.parser import parse_expr
 from rules.sets import bundled_sets
+from store.money import yuan_to_fen
 
 SETTINGS = settings(max_examples=12, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -75,6 +77,34 @@ def _same_everywhere(policies: list[Policy], frame: pl.DataFrame, *, entity: str
             assert got[f"t:{policy.id}"] == ref.truth, (policy.id, row[cat.key])
             if policy.amount is not None:
                 assert got[f"a:{policy.id}"] == ref.amount, (policy.id, row[cat.key])
+    _event_engine_agrees(policies, frame, entity=entity, related=related, as_of=as_of,
+                         sets=sets, ledger=ledger)
+
+
+def _event_engine_agrees(policies: list[Policy], frame: pl.DataFrame, *, entity: str,
+                         related: dict[str, RelatedFrame], as_of: dt.date, sets: Any,
+                         ledger: AwardLedger | None) -> None:
+    """The event engine, given the same members and ledger, decides each entity as the
+    interpreter does: outcome (UNKNOWN included) and amount to the fen."""
+    cat = load_catalog().entity(entity)
+    rows = rows_with_members(frame, cat.key, related)
+    library = {p.id: p for p in policies}
+    with EventEngine(policies, entity=entity, as_of=as_of, sets=sets, related=related,
+                     ledger=ledger) as engine:
+        for row in frame.iter_rows(named=True):
+            engine.evaluate_derived(str(row[cat.key]), row)
+        got = {(o["entity_id"], o["policy_id"]): o for o in engine.outcomes().to_dicts()}
+    for row in rows:
+        for policy in policies:
+            if not policy.in_effect(as_of):
+                continue
+            ref = evaluate_policy(policy, row, catalog=cat, sets=sets, as_of=as_of,
+                                  library=library, ledger=ledger)
+            out = got.get((str(row[cat.key]), policy.id))
+            want = {True: "eligible", None: "undetermined", False: None}[ref.truth]
+            assert (out or {}).get("outcome") == want, (policy.id, row[cat.key])
+            if out is not None and policy.amount is not None:
+                assert out["amount_fen"] == yuan_to_fen(ref.amount), (policy.id, out)
 
 
 @SETTINGS
@@ -273,10 +303,11 @@ def test_hires_filter_reads_link_and_person_fields_by_label() -> None:
     assert "insured_months" in str(out) and "'age'" in str(out)
 
 
-def test_event_engine_refuses_aggregates_where_they_are() -> None:
+def test_event_engine_compiles_a_count_to_tests_on_its_interval_bounds() -> None:
     policy = _policy("count(hires where insured_months >= 3) >= 1", entity="enterprise")
-    with pytest.raises(PolicyError) as err:
-        compile_ruleset([policy], catalog=catalog(), sets=bench_sets(), as_of=AS_OF)
-    problem = err.value.problems[0]
-    assert problem.code == "unsupported" and (problem.line, problem.column) == (1, 1)
-    assert "nightly batch" in problem.message
+    rs = compile_ruleset([policy], catalog=catalog(), sets=bench_sets(), as_of=AS_OF)
+    true, false = (to_json(f) for f in (rs.question("elig|p").true,
+                                         rs.question("elig|p").false))
+    lo, hi = rs.plan.aggregates[next(iter(rs.plan.aggregates))]
+    # TRUE when the least possible count reaches 1, FALSE when the greatest cannot
+    assert true == {"$gte": {f"f_{lo}": 1}} and false == {"$lt": {f"f_{hi}": 1}}
