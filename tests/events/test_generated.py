@@ -19,12 +19,15 @@ from bench.generate import (
     bench_sets,
     catalog,
     generate_all,
+    generate_households,
     generate_ledger,
+    generate_person_policies,
     generate_policies,
     generate_profiles,
     generate_world,
 )
 from matcher.events.engine import EventEngine
+from profiles.catalog import load_catalog
 from profiles.relations import rows_with_members
 from rules.declared import for_policies
 from rules.interpret import evaluate_policy
@@ -81,14 +84,33 @@ def test_event_engine_equals_interpreter_on_policies_with_every_construct(
                                  ledger=world.ledger)
 
 
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(policy_seed=st.integers(0, 2**31), people_seed=st.integers(0, 2**31),
+       as_of=st.sampled_from(AS_OFS))
+def test_event_engine_equals_interpreter_on_person_policies_over_households(
+        policy_seed: int, people_seed: int, as_of: dt.date) -> None:
+    """Households and spouses, dated age thresholds, a region list under check, declared
+    facts (bench.generate.generate_person_policies)."""
+    persons, related = generate_households(12, seed=people_seed, as_of=as_of)
+    policies = generate_person_policies(6, seed=policy_seed, extra=True)
+    members = rows_with_members(persons, "id_number", related)
+    with EventEngine(policies, entity="person", as_of=as_of, sets=bench_sets(),
+                     related=related) as engine:
+        for row, with_members in zip(persons.iter_rows(named=True), members, strict=True):
+            got = {o["policy_id"]: o for o in engine.evaluate_derived(row["id_number"], row)}
+            _same_as_interpreter(policies, with_members, got, as_of=as_of, ledger=None,
+                                 entity="person")
+
+
 def _same_as_interpreter(policies: list[Policy], row: dict[str, Any], got: dict[str, Any], *,
-                         as_of: dt.date, ledger: AwardLedger) -> None:
-    cat = for_policies(catalog(), policies)
+                         as_of: dt.date, ledger: AwardLedger | None,
+                         entity: str = "enterprise") -> None:
+    cat = for_policies(load_catalog().entity(entity), policies)
     library = {p.id: p for p in policies}
     for policy in policies:
         ref = evaluate_policy(policy, row, catalog=cat, sets=bench_sets(), as_of=as_of,
                               library=library, ledger=ledger)
-        where = (policy.id, row["uscc"], as_of)
+        where = (policy.id, row[cat.key], as_of)
         if ref.truth is False:
             assert policy.id not in got, where
             continue
