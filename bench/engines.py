@@ -27,6 +27,7 @@ import polars as pl
 from bench.generate import bench_sets, catalog
 from profiles.catalog import OWNER_COLUMN
 from profiles.relations import RelatedFrame
+from rules.ledger import AwardLedger, join_ledger
 from rules.model import Policy
 
 
@@ -45,13 +46,24 @@ class Inputs:
     sample_rows: int
     #: member frames of the relations the policies aggregate over (``--related``)
     related: Mapping[str, RelatedFrame] | None = None
+    #: the award history the policies' received() lookups read (``--all-constructs``)
+    ledger: AwardLedger | None = None
+
+    def ledger_frame(self) -> pl.DataFrame:
+        """The frame with the ledger lookups' columns (:func:`rules.ledger.join_ledger`), as
+        the peers read them: they are given the join, our engine makes it in its plan."""
+        if self.ledger is None:
+            return self.frame
+        refs = {r for p in self.policies for r in p.ledger_lookups}
+        return join_ledger(self.frame.lazy(), self.ledger, refs, key="uscc",
+                           as_of=self.as_of).collect()
 
 
 #: Engines that evaluate aggregates over related entities (the DuckDB peer: a group-by per
 #: aggregate joined on the owner; numpy: vectorised per owner; the Python loop: the
 #: interpreter over each owner's members).
 RELATED_ENGINES = ("mianshen", "mianshen-decoded", "mianshen-plan", "duckdb", "numpy",
-                   "python-loop", "lower-bound")
+                   "durable", "python-loop", "lower-bound")
 
 
 Engine = Callable[[Inputs], EngineRun]
@@ -73,23 +85,21 @@ def _timed(fn: Callable[[], pl.DataFrame]) -> tuple[float, pl.DataFrame]:
 
 
 def run_mianshen_plan(inp: Inputs) -> EngineRun:
-    from rules.compile_polars import compile_policies
-    from rules.compile_related import AggregateColumns, attach_related
+    """Our compiled plan, wide output: the matcher's frame preparation (declared conditions
+    as null columns, the award history and the aggregates over related entities each a
+    group-by and a join in the plan, :func:`matcher.evaluate.prepare_frame`), then every
+    policy's truth and amount."""
+    from matcher.evaluate import make_plan, prepare_frame
 
     def go() -> pl.DataFrame:
-        compiled = compile_policies(inp.policies, catalog=catalog(), sets=bench_sets(),
-                                    as_of=inp.as_of)
+        plan = make_plan(inp.policies, entity="enterprise", as_of=inp.as_of,
+                         sets=bench_sets(), ledger=inp.ledger)
         exprs: list[pl.Expr] = []
-        for pid, cp in compiled.items():
+        for pid, cp in plan.compiled.items():
             exprs.append(cp.truth.alias(pid))
             if cp.amount is not None:
                 exprs.append(cp.amount.cast(pl.Float64).alias(pid + ".amount"))
-        columns: dict[str, AggregateColumns] = {}
-        for cp in compiled.values():
-            columns.update(cp.related)
-        lf = attach_related(inp.frame.lazy(), key="uscc", columns=columns,
-                            related=inp.related)
-        return lf.select(exprs).collect()
+        return prepare_frame(inp.frame, plan, related=inp.related).select(exprs).collect()
 
     seconds, wide = _timed(go)
     return EngineRun(seconds=seconds, counts=wide_counts(wide, inp.policies))
@@ -102,7 +112,7 @@ def run_mianshen(inp: Inputs) -> EngineRun:
 
     def go() -> pl.DataFrame:
         plan = make_plan(inp.policies, entity="enterprise", as_of=inp.as_of,
-                         sets=bench_sets())
+                         sets=bench_sets(), ledger=inp.ledger)
         return match_lean(inp.frame, plan, related=inp.related).frame
 
     seconds, long = _timed(go)
@@ -117,7 +127,7 @@ def run_mianshen_decoded(inp: Inputs) -> EngineRun:
 
     seconds, long = _timed(lambda: match_frame(
         inp.frame, entity="enterprise", policies=inp.policies, as_of=inp.as_of,
-        sets=bench_sets(), related=inp.related))
+        sets=bench_sets(), related=inp.related, ledger=inp.ledger))
     return EngineRun(seconds=seconds, counts=_long_counts(long, inp.policies))
 
 
@@ -132,8 +142,9 @@ def _long_counts(long: pl.DataFrame, policies: Sequence[Policy]) -> dict[str, tu
 def run_duckdb(inp: Inputs) -> EngineRun:
     from bench.peers import duckdb_sql
 
+    frame = inp.ledger_frame()
     seconds, wide = _timed(lambda: duckdb_sql.evaluate(
-        inp.frame, inp.policies, catalog=catalog(), sets=bench_sets(), as_of=inp.as_of,
+        frame, inp.policies, catalog=catalog(), sets=bench_sets(), as_of=inp.as_of,
         related=inp.related))
     return EngineRun(seconds=seconds, counts=wide_counts(wide, inp.policies))
 
@@ -141,8 +152,9 @@ def run_duckdb(inp: Inputs) -> EngineRun:
 def run_numpy(inp: Inputs) -> EngineRun:
     from bench.peers import numpy_eval
 
+    frame = inp.ledger_frame()
     seconds, wide = _timed(lambda: numpy_eval.evaluate(
-        inp.frame, inp.policies, catalog=catalog(), sets=bench_sets(), as_of=inp.as_of,
+        frame, inp.policies, catalog=catalog(), sets=bench_sets(), as_of=inp.as_of,
         related=inp.related))
     return EngineRun(seconds=seconds, counts=wide_counts(wide, inp.policies))
 
@@ -156,7 +168,8 @@ def run_python_loop(inp: Inputs) -> EngineRun:
         members=rf.members.filter(pl.col(OWNER_COLUMN).cast(pl.String).is_in(keys)).collect()
         .lazy(), owners=rf.owners) for name, rf in (inp.related or {}).items()}
     result = python_loop.evaluate_rows(sample, inp.policies, catalog=catalog(),
-                                       sets=bench_sets(), as_of=inp.as_of, related=related)
+                                       sets=bench_sets(), as_of=inp.as_of, related=related,
+                                       ledger=inp.ledger)
     scale = inp.frame.height / max(sample.height, 1)
     return EngineRun(seconds=result.seconds * scale, sampled_rows=sample.height)
 
@@ -168,8 +181,9 @@ def run_durable(inp: Inputs) -> EngineRun:
     # the ruleset does not know the as-of date: yearly lookups are bound to year columns first
     bound = [bind_policy(p, inp.as_of) for p in inp.policies]
     plans = durable.compile_rulesets(bound, catalog=catalog())
-    facts = durable.prepare_facts(inp.frame, plans, catalog=catalog(), sets=bench_sets(),
-                                  as_of=inp.as_of, limit=inp.sample_rows)
+    facts = durable.prepare_facts(inp.ledger_frame(), plans, catalog=catalog(),
+                                  sets=bench_sets(), as_of=inp.as_of, limit=inp.sample_rows,
+                                  related=inp.related)
     sampled = len(facts[0]) if facts else 0
     seconds = durable.run_facts(plans, facts)
     scale = inp.frame.height / max(sampled, 1)
@@ -198,7 +212,8 @@ def run_lower_bound(inp: Inputs) -> EngineRun:
     columns: set[str] = set()
     for policy in inp.policies:  # yearly fields read as the columns of their years
         columns |= bind_policy(policy, inp.as_of).fields_read
-    exprs = scan_exprs(inp.frame, sorted(columns))
+    # declared conditions are in no data: nothing to read
+    exprs = scan_exprs(inp.frame, sorted(columns & set(inp.frame.columns)))
     members = [rf.members.collect() for rf in (inp.related or {}).values()]
 
     def scan() -> pl.DataFrame:

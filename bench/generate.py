@@ -21,11 +21,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import polars as pl
 
+from bench.generate_dated import (
+    DATED_SETS,
+    Leaf,
+    dated_leaf,
+    dated_tier_amount,
+    declared_leaf,
+    person_leaf,
+    uncertain_leaf,
+)
 from bench.generate_yearly import yearly_amount_expr, yearly_leaf
 from profiles.catalog import OWNER_COLUMN, EntityCatalog, load_catalog
 from profiles.possible import MASK_DTYPE, possible_column
@@ -35,6 +44,7 @@ from profiles.sizeclass import SIZE_CLASSES
 from profiles.synth.common import SYNTH_DISTRICTS
 from rules import ast as A
 from rules.caps import CapGroup
+from rules.declared import DeclaredCondition
 from rules.ledger import AwardLedger
 from rules.model import (
     DELIVERIES,
@@ -225,16 +235,20 @@ def catalog() -> EntityCatalog:
 
 
 def bench_sets() -> NamedSets:
-    """The named sets the generated policies use, as the rule language's set type."""
-    return NamedSets({name: NamedSet(name=name, label=name, kind="industry_prefix",
-                                     items=items) for name, items in INDUSTRY_SETS.items()})
+    """The named sets the generated policies use, as the rule language's set type: the
+    industry sets, and the sets with editions and uncertain members
+    (:data:`bench.generate_dated.DATED_SETS`)."""
+    plain = {name: NamedSet(name=name, label=name, kind="industry_prefix", items=items)
+             for name, items in INDUSTRY_SETS.items()}
+    return NamedSets({**plain, **DATED_SETS})
 
 
 # ---- policies -----------------------------------------------------------------------------
 
 
 def generate_policies(count: int, *, seed: int, related: bool = False, ledger: bool = False,
-                      caps: bool = False, yearly: bool = False) -> list[Policy]:
+                      caps: bool = False, yearly: bool = False, dated: bool = False,
+                      uncertain: bool = False, declared: bool = False) -> list[Policy]:
     """``count`` random enterprise policies with 3-8 leaf conditions in nested all/any/not
     trees, over numeric thresholds, ratios, sets, regions, value lists, dates and list-type
     fields; most carry an amount (formula with a dated parameter, tiers or cases). With
@@ -247,24 +261,97 @@ def generate_policies(count: int, *, seed: int, related: bool = False, ledger: b
     policies join one of two cap groups. With ``yearly``, about one leaf in four reads yearly
     fields (one year, windows, growth: :mod:`bench.generate_yearly`; add the year columns to
     the profiles with :func:`bench.generate_yearly.add_yearly`), and some amounts too.
-    Without these options the draws are the same as
+    With ``dated``, about one leaf in five reads a dated parameter (a batch window, a dated
+    list, a dated threshold) and some amounts are dated tier tables; with ``uncertain``,
+    about one leaf in five is ``in`` a set with 待核 or excluded members or with editions;
+    with ``declared``, about one leaf in six is a declared condition (always UNKNOWN): see
+    :mod:`bench.generate_dated`. Without these options the draws are the same as
     before they existed (a seed gives the same policies)."""
     rng = np.random.default_rng(seed)
     ids = tuple(f"bench-{i:04d}" for i in range(count))
     groups = (CapGroup(group="上限甲", limit=float(rng.integers(1, 20)) * 100_000, per="year"),
               CapGroup(group="上限乙", limit=float(rng.integers(1, 20)) * 100_000, per="all")
               ) if caps else ()
+    extra = _Extra(dated=dated, uncertain=uncertain, declared=declared)
     return [_policy(i, rng, related=related, ledger=ids if ledger else (), caps=groups,
-                    yearly=yearly) for i in range(count)]
+                    yearly=yearly, extra=extra) for i in range(count)]
+
+
+def generate_all(count: int, *, seed: int, related: bool = True) -> list[Policy]:
+    """``count`` policies drawing on every construct of the language at once: aggregates
+    over employment links (unless ``related`` is False: the event engine leaves those to
+    the batch), the award ledger, yearly fields, dated parameters and tier tables, sets with
+    editions and uncertain members, and declared conditions (inputs:
+    :func:`generate_world`)."""
+    return generate_policies(count, seed=seed, related=related, ledger=True, yearly=True,
+                             dated=True, uncertain=True, declared=True)
+
+
+@dataclass(frozen=True)
+class World:
+    """Inputs for policies of :func:`generate_all`: profiles with year columns, the
+    ``hires`` relation and the award ledger."""
+
+    frame: pl.DataFrame
+    related: dict[str, RelatedFrame]
+    ledger: AwardLedger
+
+
+def generate_world(n: int, policies: Sequence[Policy], *, seed: int,
+                   as_of: dt.date = AS_OF) -> World:
+    """``n`` enterprises as of ``as_of`` with every input the generated constructs read."""
+    from bench.generate_yearly import add_yearly
+
+    frame = add_yearly(generate_profiles(n, seed=seed, as_of=as_of), seed=seed + 1)
+    links = generate_links(frame, seed=seed + 2, mean_links=2.5, as_of=as_of)
+    ledger = generate_ledger(frame, policies, seed=seed + 3, as_of=as_of)
+    return World(frame=frame, related=links, ledger=ledger)
+
+
+@dataclass(frozen=True)
+class _Extra:
+    """Which dated, uncertain and declared constructs to draw, and what the policy being
+    drawn collected (its parameters and declared conditions)."""
+
+    dated: bool = False
+    uncertain: bool = False
+    declared: bool = False
+    parameters: dict[str, Parameter] = field(default_factory=dict)
+    conditions: dict[str, DeclaredCondition] = field(default_factory=dict)
+
+    @property
+    def any(self) -> bool:
+        return self.dated or self.uncertain or self.declared
+
+    def fresh(self) -> _Extra:
+        return _Extra(dated=self.dated, uncertain=self.uncertain, declared=self.declared)
+
+    def take(self, leaf: Leaf) -> A.Expr:
+        self.parameters.update(leaf.parameters)
+        for d in leaf.declared:
+            self.conditions.setdefault(d.name, d)
+        return leaf.expr
+
+    def leaf(self, rng: Rng) -> A.Expr | None:
+        """A dated, uncertain or declared leaf, or None (then an ordinary one)."""
+        if self.dated and rng.random() < 0.2:
+            return self.take(dated_leaf(rng))
+        if self.uncertain and rng.random() < 0.2:
+            return self.take(uncertain_leaf(rng))
+        if self.declared and rng.random() < 0.17:
+            return self.take(declared_leaf(rng))
+        return None
 
 
 def _policy(i: int, rng: Rng, *, related: bool = False, ledger: tuple[str, ...] = (),
-            caps: tuple[CapGroup, ...] = (), yearly: bool = False) -> Policy:
+            caps: tuple[CapGroup, ...] = (), yearly: bool = False,
+            extra: _Extra | None = None) -> Policy:
+    extra = (extra or _Extra()).fresh()
     leaves = int(rng.integers(3, 9))
     counter = iter(range(1, 100))
     own = f"bench-{i:04d}"
     tree = _tree(leaves, rng, counter, depth=0, related=related, ledger=ledger, own=own,
-                 yearly=yearly)
+                 yearly=yearly, extra=extra)
     if not isinstance(tree, AllOfNode):
         tree = AllOfNode(children=(tree,))
     delivery = DELIVERIES[int(rng.integers(0, 3))]
@@ -272,6 +359,9 @@ def _policy(i: int, rng: Rng, *, related: bool = False, ledger: tuple[str, ...] 
               else _yearly_amount(rng) if yearly and rng.random() < 0.3 else _amount(rng))
     if ledger and rng.random() < 0.3:
         amount = _top_up_amount(rng, own)
+    if extra.dated and rng.random() < 0.3:
+        amount, tables = dated_tier_amount(rng)
+        extra.parameters.update(tables)
     cap = None
     if caps and rng.random() < 0.5:
         cap = replace(caps[int(rng.integers(0, len(caps)))], priority=int(rng.integers(0, 3)))
@@ -287,9 +377,10 @@ def _policy(i: int, rng: Rng, *, related: bool = False, ledger: tuple[str, ...] 
         parameters={"rate": Parameter(name="rate", values=(
             DatedValue(since=dt.date(2023, 1, 1), value=_pct(0.2)),
             DatedValue(since=dt.date(2025, 1, 1), value=_pct(0.15)),
-        ))},
+        )), **extra.parameters},
         amount=amount,
         cap=cap,
+        declared=tuple(extra.conditions.values()),
     )
 
 
@@ -298,11 +389,15 @@ def _yearly_amount(rng: Rng) -> Amount:
 
 
 def _tree(n: int, rng: Rng, counter: object, *, depth: int, related: bool = False,
-          ledger: tuple[str, ...] = (), own: str = "", yearly: bool = False) -> ConditionNode:
+          ledger: tuple[str, ...] = (), own: str = "", yearly: bool = False,
+          extra: _Extra | None = None) -> ConditionNode:
     node: ConditionNode
     if n == 1:
         cid = f"c{next(counter)}"  # type: ignore[call-overload]
-        if related and rng.random() < 0.25:
+        drawn = extra.leaf(rng) if extra is not None and extra.any else None
+        if drawn is not None:
+            expr = drawn
+        elif related and rng.random() < 0.25:
             expr = related_leaf(rng)
         elif ledger and rng.random() < 0.2:
             expr = ledger_leaf(rng, ledger, own)
@@ -316,7 +411,8 @@ def _tree(n: int, rng: Rng, counter: object, *, depth: int, related: bool = Fals
         cuts = np.sort(rng.choice(np.arange(1, n), parts - 1, replace=False))
         sizes = np.diff(np.concatenate(([0], cuts, [n])))
         children = tuple(_tree(int(s), rng, counter, depth=depth + 1, related=related,
-                               ledger=ledger, own=own, yearly=yearly) for s in sizes)
+                               ledger=ledger, own=own, yearly=yearly, extra=extra)
+                         for s in sizes)
         node = (AllOfNode if depth == 0 or rng.random() < 0.55 else AnyOfNode)(children=children)
     if depth > 0 and rng.random() < 0.12:
         node = NotOf(child=node)
@@ -767,16 +863,25 @@ def _person_leaf(rng: Rng) -> A.Expr:
         name="北京市", prefix=load_regions().prefix("北京市")))
 
 
-def generate_person_policies(count: int, *, seed: int) -> list[Policy]:
+def generate_person_policies(count: int, *, seed: int, extra: bool = False) -> list[Policy]:
     """``count`` random person policies of 2-6 leaves, two in three over the household or
     the spouse (:func:`household_leaf`), the rest over the person; some amounts count
-    household members (100 per qualifying member) or depend on the spouse's age."""
+    household members (100 per qualifying member) or depend on the spouse's age. With
+    ``extra``, one leaf in four is a dated age threshold, ``in`` a region list under check
+    or a declared fact (:func:`bench.generate_dated.person_leaf`); without it the draws are
+    the same as before it existed."""
     rng = np.random.default_rng(seed)
     out = []
     for i in range(count):
         counter = iter(range(1, 100))
-        leaves = [Condition(id=f"c{next(counter)}", label="条件",
-                            expr=household_leaf(rng) if rng.random() < 0.67 else _person_leaf(rng))
+        collected = _Extra()
+
+        def draw(collected: _Extra = collected) -> A.Expr:
+            if extra and rng.random() < 0.25:
+                return collected.take(person_leaf(rng))
+            return household_leaf(rng) if rng.random() < 0.67 else _person_leaf(rng)
+
+        leaves = [Condition(id=f"c{next(counter)}", label="条件", expr=draw())
                   for _ in range(int(rng.integers(2, 7)))]
         split = int(rng.integers(1, len(leaves)))
         tree = AllOfNode(children=(*leaves[:split], AnyOfNode(children=tuple(leaves[split:]))))
@@ -794,5 +899,6 @@ def generate_person_policies(count: int, *, seed: int) -> list[Policy]:
             id=f"bench-person-{i:04d}", title=f"基准个人政策{i}", entity="person",
             basis=Basis(document="基准测试"), effective_from=dt.date(2020, 1, 1),
             effective_to=None, delivery=DELIVERIES[int(rng.integers(0, 3))], eligibility=tree,
-            amount=Amount(rule=rule, period="month")))
+            amount=Amount(rule=rule, period="month"), parameters=dict(collected.parameters),
+            declared=tuple(collected.conditions.values())))
     return out

@@ -24,7 +24,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.engines import ENGINES, RELATED_ENGINES, Inputs
-from bench.generate import AS_OF, generate_links, generate_policies, generate_profiles
+from bench.generate import (
+    AS_OF,
+    generate_all,
+    generate_ledger,
+    generate_links,
+    generate_policies,
+    generate_profiles,
+)
 from bench.generate_yearly import add_yearly
 from profiles.relations import RelatedFrame
 
@@ -61,18 +68,22 @@ def _reset_peak() -> None:
 
 def run_child(*, engine: str, data: Path, policies: int, seed: int, repeat: int,
               sample_rows: int, as_of: dt.date, related: bool = False,
-              yearly: bool = False) -> dict[str, object]:
+              yearly: bool = False, every: bool = False) -> dict[str, object]:
     """Inside the engine's subprocess: load, reset the peak, run ``repeat`` times. With
-    ``related``, a quarter of the leaves aggregate over generated employment links."""
+    ``related``, a quarter of the leaves aggregate over generated employment links; with
+    ``every``, the policies use every construct (:func:`bench.generate.generate_all`) over
+    links, year columns and a generated award history."""
     import polars as pl
 
     frame = pl.read_parquet(data)
-    links = generate_links(frame, seed=seed + 2, as_of=as_of) if related else None
+    links = generate_links(frame, seed=seed + 2, as_of=as_of) if related or every else None
     if links is not None:  # materialised before the clock starts, like the profiles
         links = {k: RelatedFrame(members=v.members.collect().lazy()) for k, v in links.items()}
-    inputs = Inputs(frame=frame, policies=generate_policies(policies, seed=seed + 1,
-                                                            related=related, yearly=yearly),
-                    as_of=as_of, sample_rows=sample_rows, related=links)
+    chosen = (generate_all(policies, seed=seed + 1) if every else
+              generate_policies(policies, seed=seed + 1, related=related, yearly=yearly))
+    ledger = generate_ledger(frame, chosen, seed=seed + 4, as_of=as_of) if every else None
+    inputs = Inputs(frame=frame, policies=chosen, as_of=as_of, sample_rows=sample_rows,
+                    related=links, ledger=ledger)
     baseline = _rss_kb("VmRSS")
     _reset_peak()
     runs = [ENGINES[engine](inputs) for _ in range(repeat)]
@@ -87,12 +98,13 @@ def run_child(*, engine: str, data: Path, policies: int, seed: int, repeat: int,
 
 def measure(*, engine: str, data: Path, entities: int, policies: int, seed: int, repeat: int,
             sample_rows: int, as_of: dt.date, related: bool = False,
-            yearly: bool = False) -> dict[str, object]:
+            yearly: bool = False, every: bool = False) -> dict[str, object]:
     """Run one engine in a subprocess; its JSON record."""
     cmd = [sys.executable, "-m", "bench.match", "--child", engine, "--data", str(data),
            "--policies", str(policies), "--seed", str(seed), "--repeat", str(repeat),
            "--sample-rows", str(sample_rows), "--as-of", as_of.isoformat(),
-           *(["--related"] if related else []), *(["--yearly"] if yearly else [])]
+           *(["--related"] if related else []), *(["--yearly"] if yearly else []),
+           *(["--all-constructs"] if every else [])]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise EngineFailed(engine, proc.returncode, proc.stderr)
@@ -104,6 +116,7 @@ def measure(*, engine: str, data: Path, entities: int, policies: int, seed: int,
         "policies": policies,
         "related": related,
         "yearly": yearly,
+        "all_constructs": every,
         "seconds": round(seconds, 6),
         "evals_per_second": round(entities * policies / seconds, 1) if seconds > 0 else None,
         "peak_rss_mb": child["peak_rss_mb"],
@@ -171,31 +184,31 @@ def print_table(records: Sequence[dict[str, object]]) -> None:
 
 def run(*, entities: Sequence[int], policies: int, engines: Sequence[str], repeat: int,
         seed: int, sample_rows: int, as_of: dt.date, related: bool = False,
-        yearly: bool = False) -> list[dict[str, object]]:
+        yearly: bool = False, every: bool = False) -> list[dict[str, object]]:
     """Measure every engine at every size; the records, comparisons added."""
     unknown = [e for e in engines if e not in ENGINES]
     if unknown:
         raise BenchError(f"unknown engine(s) {', '.join(unknown)}; expected some of "
                          f"{', '.join(ENGINES)}")
-    if related:
+    if related or every:
         skipped = [e for e in engines if e not in RELATED_ENGINES]
         if skipped:
-            print(f"--related: 以下引擎不支持关联实体聚合，已跳过: {', '.join(skipped)}",
-                  file=sys.stderr)
+            print("--related / --all-constructs: 以下引擎不支持关联实体聚合，已跳过: "
+                  f"{', '.join(skipped)}", file=sys.stderr)
         engines = [e for e in engines if e in RELATED_ENGINES]
     records: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="mianshen-bench-") as tmp:
         for n in entities:
             data = Path(tmp) / f"profiles-{n}.parquet"
             profiles = generate_profiles(n, seed=seed, as_of=as_of)
-            if yearly:  # the year columns the yearly leaves read
+            if yearly or every:  # the year columns the yearly leaves read
                 profiles = add_yearly(profiles, seed=seed + 3)
             profiles.write_parquet(data)
             del profiles
             size_records = [
                 measure(engine=e, data=data, entities=n, policies=policies, seed=seed,
                         repeat=repeat, sample_rows=sample_rows, as_of=as_of, related=related,
-                        yearly=yearly)
+                        yearly=yearly, every=every)
                 for e in engines
             ]
             add_comparisons(size_records)
@@ -223,6 +236,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--yearly", action="store_true",
                    help="a quarter of the leaves read yearly fields (one year, windows, "
                         "growth) over generated year columns")
+    p.add_argument("--all-constructs", action="store_true", dest="every",
+                   help="policies with every construct (aggregates, the award ledger, yearly "
+                        "fields, dated parameters and tier tables, sets with editions and "
+                        "待核 members, declared conditions)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     return p
@@ -233,13 +250,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.child:
         out = run_child(engine=args.child, data=args.data, policies=args.policies,
                         seed=args.seed, repeat=args.repeat, sample_rows=args.sample_rows,
-                        as_of=args.as_of, related=args.related, yearly=args.yearly)
+                        as_of=args.as_of, related=args.related, yearly=args.yearly,
+                        every=args.every)
         print(json.dumps(out))
         return 0
     try:
         records = run(entities=args.entities, policies=args.policies, engines=args.engines,
                       repeat=args.repeat, seed=args.seed, sample_rows=args.sample_rows,
-                      as_of=args.as_of, related=args.related, yearly=args.yearly)
+                      as_of=args.as_of, related=args.related, yearly=args.yearly,
+                      every=args.every)
     except BenchError as exc:
         print(f"基准测试失败: {exc}", file=sys.stderr)
         return 1

@@ -31,6 +31,7 @@ from profiles.catalog import OWNER_COLUMN, EntityCatalog, Relation, load_catalog
 from profiles.relations import RelatedFrame
 from rules import ast as A
 from rules.compile_related import has_interval
+from rules.declared import for_policies
 from rules.errors import UnsupportedNode
 from rules.ledger import ledger_column
 from rules.model import (
@@ -209,7 +210,9 @@ def _compare(c: SqlCompiler, node: A.Compare) -> str:
 
 def _in(c: SqlCompiler, node: A.In) -> str:
     item = c.value(node.item)
-    membership: Membership = c.value(node.container)  # type: ignore[assignment]
+    membership: Membership | str = c.value(node.container)
+    if isinstance(membership, str):  # a dated list parameter with no value yet: UNKNOWN
+        return "CAST(NULL AS BOOLEAN)"
     inside = membership(item)
     return f"(NOT {inside})" if node.negated else inside
 
@@ -220,7 +223,8 @@ def _is_empty(c: SqlCompiler, node: A.IsEmpty) -> str:
 
 def _list(c: SqlCompiler, node: A.ListLit) -> Membership:
     values = ", ".join(c.value(i) for i in node.items)
-    return lambda item: f"({item} IN ({values}))" if values else "FALSE"
+    return lambda item: (f"({item} IN ({values}))" if values
+                         else f"CASE WHEN {item} IS NULL THEN NULL ELSE FALSE END")
 
 
 def _prefixes(item: str, prefixes: tuple[str, ...]) -> str:
@@ -230,11 +234,19 @@ def _prefixes(item: str, prefixes: tuple[str, ...]) -> str:
 
 
 def _set(c: SqlCompiler, node: A.SetRef) -> Membership:
-    named = c.sets[node.name].at(c.as_of)  # the edition in force (rules.sets)
-    if named.by_prefix:
-        return lambda item: _prefixes(item, named.items)
-    items = ", ".join(quote_str(v) for v in named.items)
-    return lambda item: f"({item} IN ({items}))" if items else "FALSE"
+    """The edition in force (rules.sets); the longest listed code decides: TRUE on a
+    member, NULL on a 待核 one, FALSE on an excluded code or none."""
+    named = c.sets[node.name].at(c.as_of)
+    words = {True: "TRUE", None: "NULL", False: "FALSE"}
+
+    def member(item: str) -> str:
+        hits = [(f"starts_with({item}, {quote_str(code)})" if named.by_prefix
+                 else f"{item} = {quote_str(code)}", words[status])
+                for code, status in named.statuses()]
+        whens = " ".join(f"WHEN {hit} THEN {word}" for hit, word in hits)
+        return f"(CASE WHEN {item} IS NULL THEN NULL {whens} ELSE FALSE END)"
+
+    return member
 
 
 def _region(c: SqlCompiler, node: A.RegionRef) -> Membership:
@@ -474,6 +486,8 @@ def compile_query(policies: Iterable[Policy], *, catalog: EntityCatalog,
     """One SELECT with ``<id>`` (truth) and ``<id>.amount`` columns per policy. ``related``
     names, per relation, the table of its members and the table of its owners (None: every
     owner is on record); an aggregate over a relation not there is UNKNOWN."""
+    policies = list(policies)
+    catalog = for_policies(catalog, policies)  # declared conditions: NULL (rules.declared)
     rel = RelatedSql(catalog=catalog, key=catalog.key, tables=dict(related or {}))
     columns = []
     for policy in (bind_policy(p, as_of) for p in policies):  # yearly fields: year columns

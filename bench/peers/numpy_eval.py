@@ -35,6 +35,7 @@ from profiles.catalog import OWNER_COLUMN, EntityCatalog, load_catalog
 from profiles.relations import RelatedFrame
 from rules import ast as A
 from rules.compile_related import has_interval
+from rules.declared import for_policies
 from rules.errors import UnsupportedNode
 from rules.ledger import ledger_column
 from rules.model import (
@@ -222,21 +223,30 @@ class Evaluator:
 
     def _in(self, node: A.In, params: Mapping[str, Parameter]) -> Val:
         item = self.value(node.item, params)
-        membership: Membership = self.value(node.container, params)  # type: ignore[assignment]
-        inside = membership(item)
+        membership: Membership | Val = self.value(node.container, params)
+        if isinstance(membership, Val):  # a dated list parameter with no value yet: UNKNOWN
+            return _bool(np.zeros(1, dtype=bool), np.zeros(1, dtype=bool), self.n)
+        inside, decided = membership(item)
         if node.negated:
             inside = ~inside
-        return _bool(inside & item.known, item.known, self.n)
+        known = item.known & decided
+        return _bool(inside & known, known, self.n)
 
-    def _set_members(self, name: str, categories: np.ndarray) -> np.ndarray:
-        """Per distinct string, whether it belongs to the named set (vectorised)."""
-        named = self.sets[name].at(self.as_of)  # the edition in force (rules.sets)
-        if not named.by_prefix:
-            return np.isin(categories, list(named.items))
-        out = np.zeros(categories.shape[0], dtype=bool)
-        for prefix in named.items:
-            out |= np.char.startswith(categories, prefix)
-        return out
+    def _set_members(self, name: str, categories: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per distinct string, whether it belongs to the named set and whether that is
+        decided (FALSE on a 待核 member), vectorised: the edition in force, and the longest
+        listed code decides (rules.sets)."""
+        named = self.sets[name].at(self.as_of)
+        inside = np.zeros(categories.shape[0], dtype=bool)
+        decided = np.ones(categories.shape[0], dtype=bool)
+        found = np.zeros(categories.shape[0], dtype=bool)
+        for code, status in named.statuses():  # longest first
+            hit = ~found & (np.char.startswith(categories, code) if named.by_prefix
+                            else categories == code)
+            inside |= hit & (status is True)
+            decided &= ~(hit & (status is None))
+            found |= hit
+        return inside, decided
 
     def _possible(self, node: A.Compare | A.In, params: Mapping[str, Parameter],
                   val: Val) -> Val:
@@ -325,7 +335,8 @@ class Evaluator:
 # ---- the rules: one per core node ---------------------------------------------------------
 
 Rule = Callable[[Evaluator, Any, Mapping[str, Parameter]], Any]
-Membership = Callable[[Val], np.ndarray]  # a container: per row, is the item in it?
+#: a container: per row, is the item in it, and is that decided (not on a 待核 member)?
+Membership = Callable[[Val], tuple[np.ndarray, np.ndarray]]
 _ONE = np.ones(1, dtype=bool)
 
 
@@ -363,12 +374,12 @@ def _is_empty(ev: Evaluator, node: A.IsEmpty, params: Mapping[str, Parameter]) -
 
 
 def _list(ev: Evaluator, node: A.ListLit, params: Mapping[str, Parameter]) -> Membership:
-    def member(item: Val) -> np.ndarray:
+    def member(item: Val) -> tuple[np.ndarray, np.ndarray]:
         if item.kind == "str":
             wanted = [str(ev.value(i, params).literal) for i in node.items]
             assert item.categories is not None
-            return ev._codes_where(item, np.isin(item.categories, wanted))
-        return np.isin(item.value, [ev.value(i, params).value[0] for i in node.items])
+            return ev._codes_where(item, np.isin(item.categories, wanted)), _ONE
+        return np.isin(item.value, [ev.value(i, params).value[0] for i in node.items]), _ONE
 
     return member
 
@@ -380,13 +391,16 @@ def _strings(item: Val, node: A.Expr) -> np.ndarray:
 
 
 def _set(ev: Evaluator, node: A.SetRef, params: Mapping[str, Parameter]) -> Membership:
-    return lambda item: ev._codes_where(
-        item, ev._set_members(node.name, _strings(item, node)))
+    def member(item: Val) -> tuple[np.ndarray, np.ndarray]:
+        inside, decided = ev._set_members(node.name, _strings(item, node))
+        return ev._codes_where(item, inside), ev._codes_where(item, decided) | ~item.known
+
+    return member
 
 
 def _region(ev: Evaluator, node: A.RegionRef, params: Mapping[str, Parameter]) -> Membership:
-    return lambda item: ev._codes_where(
-        item, np.char.startswith(_strings(item, node), node.prefix))
+    return lambda item: (ev._codes_where(
+        item, np.char.startswith(_strings(item, node), node.prefix)), _ONE)
 
 
 def _unsupported(ev: Evaluator, node: A.Expr, params: Mapping[str, Parameter]) -> Val:
@@ -633,6 +647,8 @@ def evaluate(frame: pl.DataFrame, policies: Iterable[Policy], *, catalog: Entity
     ``<id>.amount`` columns, like the other engines. ``related``: the member frames of the
     relations the policies aggregate over; award-ledger lookups read the frame's columns of
     :func:`rules.ledger.join_ledger`."""
+    policies = list(policies)
+    catalog = for_policies(catalog, policies)  # declared conditions: UNKNOWN (rules.declared)
     ev = Evaluator(frame, catalog=catalog, sets=sets, as_of=as_of, related=related)
     columns: list[pl.Series] = []
     for policy in (bind_policy(p, as_of) for p in policies):  # yearly fields: year columns

@@ -16,6 +16,7 @@ import polars as pl
 
 from profiles.catalog import EntityCatalog
 from profiles.relations import RelatedFrame, rows_with_members
+from rules.ledger import AwardLedger
 from rules.model import Policy
 from rules.sets import NamedSets
 
@@ -32,7 +33,8 @@ class LoopResult:
 
 def evaluate_rows(frame: pl.DataFrame, policies: Sequence[Policy], *, catalog: EntityCatalog,
                   sets: NamedSets, as_of: dt.date,
-                  related: Mapping[str, RelatedFrame] | None = None) -> LoopResult:
+                  related: Mapping[str, RelatedFrame] | None = None,
+                  ledger: AwardLedger | None = None) -> LoopResult:
     """Every policy over every row of ``frame`` with :func:`rules.interpret.evaluate_policy`;
     the seconds it took (the conversion of the frame to dicts, with each owner's members of
     ``related``, included)."""
@@ -45,7 +47,7 @@ def evaluate_rows(frame: pl.DataFrame, policies: Sequence[Policy], *, catalog: E
     for row in rows_with_members(frame, catalog.key, related or {}):
         for policy in policies:
             result = evaluate_policy(policy, row, catalog=catalog, sets=sets, as_of=as_of,
-                                     library=library)
+                                     library=library, ledger=ledger)
             truth[policy.id].append(result.truth)
             amount[policy.id].append(result.amount)
     seconds = time.perf_counter() - start

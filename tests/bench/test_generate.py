@@ -72,3 +72,23 @@ def test_derived_ratio_is_unknown_when_its_denominator_is_zero() -> None:
     zero = frame.filter(pl.col("insured_employees") == 0)
     assert zero.height > 0
     assert zero["layoff_rate"].null_count() == zero.height
+
+
+def test_every_construct_policies_are_seeded_and_carry_what_they_read() -> None:
+    """generate_all: the same seed gives the same policies; every parameter a condition or
+    an amount names is the policy's, and every declared field it reads is declared."""
+    from bench.generate import generate_all
+    from rules.model import amount_exprs
+
+    policies = generate_all(60, seed=9)
+    assert policies == generate_all(60, seed=9)
+    declared_seen = 0
+    for policy in policies:
+        exprs = [c.expr for c in policy.conditions] + list(amount_exprs(policy.amount))
+        names = {n.name for e in exprs for n in e.walk() if isinstance(n, A.ParamRef)}
+        assert names <= set(policy.parameters), policy.id
+        declared = {d.name for d in policy.declared}
+        read = {n for e in exprs for n in A.fields_read(e)}
+        assert declared <= read and all(n in catalog() for n in read - declared), policy.id
+        declared_seen += len(declared)
+    assert declared_seen > 0
