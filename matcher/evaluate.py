@@ -37,6 +37,7 @@ from functools import cached_property, reduce
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from matcher.allocation import apply_budgets, apply_caps, apply_exclusivity
 from matcher.lean import (
@@ -327,20 +328,19 @@ def match_lean(
     base = profile_base(frame, plan, streaming=streaming, related=related)
     ids = base[plan.key].cast(pl.String)
     pol, row, kind = listed_pairs(base, plan)
-    yuan, unknown = pair_values(base, plan, pol, row, kind)
-    # each column made, then its numpy array dropped: the pairs are not held twice over
+    amount_fen, unknown = pair_values(base, plan, pol, row, kind)
+    # numpy arrays become columns without a copy; each dropped as soon as it is made
     columns: dict[str, pl.Series] = {"row": pl.Series("row", row, dtype=pl.UInt32)}
     del row
     columns["policy"] = enum_from_codes(pol, schema["policy"], name="policy")  # type: ignore[arg-type]
     del pol
-    columns["outcome"] = enum_from_codes(kind - 1, OUTCOME_ENUM, name="outcome")
+    kind -= 1  # states 1, 2 are outcomes 0 (eligible), 1 (undetermined)
+    columns["outcome"] = enum_from_codes(kind, OUTCOME_ENUM, name="outcome")
     del kind
-    columns["amount_fen"] = pl.Series("amount_fen", yuan, dtype=pl.Float64, nan_to_null=True
-                                      ).to_frame().select(fen_expr(pl.col("amount_fen"))
-                                                          ).to_series()
-    del yuan
+    columns["amount_fen"] = amount_fen
+    del amount_fen
     for w, name in enumerate(mask_columns(facts.words)):
-        columns[name] = pl.Series(name, unknown[:, w], dtype=pl.UInt64)
+        columns[name] = pl.Series(name, np.ascontiguousarray(unknown[:, w]), dtype=pl.UInt64)
     del unknown
     long = pl.DataFrame(columns)
     del columns
@@ -357,14 +357,15 @@ def match_lean(
 
 def pair_values(
     base: pl.DataFrame, plan: Plan, pol: np.ndarray, row: np.ndarray, kind: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """The amount in yuan (NaN = UNKNOWN) and the unknown-field mask words
-    (``(pairs, plan.mask_words)``, 0 where eligible) of every listed pair. Pairs come ordered
-    by policy, so each policy's listed rows are one slice: the amount is computed on those
-    rows only (ineligible rows, most of them, get none), the mask on its undetermined rows
-    only, each over only the fields it reads (a loop over policies, each over its own
-    rows, never over the population)."""
-    yuan = np.full(pol.shape[0], np.nan)
+) -> tuple[pl.Series, np.ndarray]:
+    """The amount in integer fen (``amount_fen``, null = UNKNOWN) and the unknown-field mask
+    words (``(pairs, plan.mask_words)``, 0 where eligible) of every listed pair. Pairs come
+    ordered by policy, so each policy's listed rows are one slice: the amount is computed
+    on those rows only (ineligible rows, most of them, get none), the mask on its
+    undetermined rows only, each over only the fields it reads (a loop over policies, each
+    over its own rows, never over the population)."""
+    fen = np.zeros(pol.shape[0], dtype=np.int64)
+    known = np.zeros(pol.shape[0], dtype=bool)
     out = np.zeros((pol.shape[0], plan.mask_words), dtype=np.uint64)
     names = set(base.columns)
     bounds = np.searchsorted(pol, np.arange(len(plan.compiled) + 1))
@@ -372,21 +373,41 @@ def pair_values(
         lo, hi = int(bounds[n]), int(bounds[n + 1])
         if lo == hi:
             continue
-        if cp.amount is not None:
-            amount = cp.amount.cast(pl.Float64).fill_null(float("nan")).alias("amount")
-            yuan[lo:hi] = _on_rows(base, row[lo:hi], [amount])["amount"].to_numpy()
+        steps = cp.amount_steps
+        if steps is not None:
+            got = _on_rows(base, row[lo:hi], [fen_expr(steps.value).alias("fen")],
+                           first=steps.columns)["fen"]
+            known[lo:hi] = got.is_not_null().to_numpy()
+            fen[lo:hi] = got.fill_null(0).to_numpy()
         undetermined = np.flatnonzero(kind[lo:hi] == 2) + lo
         if undetermined.size:
             exprs = [e.alias(f"w{w}") for w, e in enumerate(unknown_mask_exprs(cp, plan, names))]
             out[undetermined] = _on_rows(base, row[undetermined], exprs).to_numpy()
-    return yuan, out
+    return fen_series(fen, known), out
 
 
-def _on_rows(base: pl.DataFrame, rows: np.ndarray, exprs: list[pl.Expr]) -> pl.DataFrame:
-    """``exprs`` over the profile ``rows``, gathering only the columns they read; an
-    expression of no column (a constant) is evaluated once and broadcast by the caller."""
-    cols = sorted({c for e in exprs for c in e.meta.root_names()})
-    return (gather_sorted(base.select(cols), rows) if cols else base.head(1)).select(exprs)
+def fen_series(fen: np.ndarray, known: np.ndarray) -> pl.Series:
+    """``amount_fen`` over the buffer ``fen`` (no copy), null where not ``known``.
+
+    >>> fen_series(np.array([5, 0, 7]), np.array([True, False, True])).to_list()
+    [5, None, 7]
+    """
+    validity = None if known.all() else pa.py_buffer(np.packbits(known, bitorder="little"))
+    data = pa.Array.from_buffers(pa.int64(), fen.shape[0],
+                                 [validity, pa.py_buffer(np.ascontiguousarray(fen, np.int64))])
+    return pl.Series("amount_fen", data)
+
+
+def _on_rows(base: pl.DataFrame, rows: np.ndarray, exprs: list[pl.Expr],
+             first: Sequence[pl.Expr] = ()) -> pl.DataFrame:
+    """``exprs`` over the profile ``rows`` (after adding the columns ``first``), gathering
+    only the profile columns they read; expressions of no column (constants) are evaluated
+    once and broadcast by the caller."""
+    added = {e.meta.output_name() for e in first}
+    cols = sorted({c for e in (*first, *exprs) for c in e.meta.root_names()} - added)
+    rows_of = gather_sorted(base.select(cols), rows) if cols else base.head(1)
+    return rows_of.lazy().with_columns(first).select(exprs).collect() if first else \
+        rows_of.select(exprs)
 
 
 def gather_sorted(frame: pl.DataFrame, rows: np.ndarray) -> pl.DataFrame:

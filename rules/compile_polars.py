@@ -87,6 +87,26 @@ class CompiledPolicy:
     #: aggregates over related entities the expressions read, by column key: add them to
     #: the frame first (:func:`rules.compile_related.attach_related`)
     related: dict[str, AggregateColumns] = field(default_factory=dict)
+    #: the amount in two steps, for evaluating it on many rows (:class:`AmountSteps`)
+    amount_steps: AmountSteps | None = None
+
+
+@dataclass(frozen=True)
+class AmountSteps:
+    """A policy's amount as two selects, for evaluating it on many rows: ``columns`` (each
+    branch's possibility and value, ``__amount_p{i}`` / ``__amount_v{i}``; none for a
+    formula) added to the frame, then ``value`` over them. polars' common-subexpression
+    elimination does not share ``when``/``then`` subtrees, so the one expression
+    (:attr:`expr`, :attr:`CompiledPolicy.amount`) computes each branch's possibility several
+    times over: about seven times slower on tiers and cases."""
+
+    columns: tuple[pl.Expr, ...]
+    value: pl.Expr
+    inline: pl.Expr | None = None  # the same amount as one expression (None: ``value``)
+
+    @property
+    def expr(self) -> pl.Expr:
+        return self.value if self.inline is None else self.inline.cast(pl.Float64)
 
 
 class _Compiler:
@@ -163,15 +183,15 @@ class _Compiler:
 
     # ---- amounts ----------------------------------------------------------------------
 
-    def amount(self, policy: Policy) -> pl.Expr | None:
+    def amount(self, policy: Policy) -> AmountSteps | None:
         if policy.amount is None:
             return None
         rule = policy.amount.rule
         null = pl.lit(None, dtype=pl.Float64)
         if isinstance(rule, FormulaAmount):
-            out = self.expr(rule.expr, policy)
-        elif isinstance(rule, CaseAmount):  # rules.amount_branches: what is still possible
-            branches: list[tuple[pl.Expr, pl.Expr]] = []
+            return AmountSteps(columns=(), value=self.expr(rule.expr, policy).cast(pl.Float64))
+        branches: list[tuple[pl.Expr, pl.Expr]] = []
+        if isinstance(rule, CaseAmount):  # rules.amount_branches: what is still possible
             reach: pl.Expr = pl.lit(True)  # no earlier case TRUE
             for case in rule.cases:
                 value = self.expr(case.value, policy).cast(pl.Float64)
@@ -182,19 +202,22 @@ class _Compiler:
                 when = self.cond(case.when, policy)
                 branches.append((reach & when.fill_null(True), value))
                 reach = reach & ~when.fill_null(False)
-            out = _agreed([*branches, (reach, null)])
+            branches.append((reach, null))
         else:
             by = self.expr(rule.by, policy)
             meets = [(by >= tier.from_) for tier in rule.tiers]
-            branches = [(~meets[0].fill_null(False), null)]
+            branches.append((~meets[0].fill_null(False), null))
             for i, tier in enumerate(rule.tiers):
                 value = self.expr(tier.value, policy).cast(pl.Float64)
                 possible = meets[i].fill_null(True)
                 if i + 1 < len(meets):
                     possible = possible & ~meets[i + 1].fill_null(False)
                 branches.append((possible, value))
-            out = _agreed(branches)
-        return out.cast(pl.Float64)
+        columns = tuple(e for i, (p, v) in enumerate(branches)
+                        for e in (p.alias(f"__amount_p{i}"), v.alias(f"__amount_v{i}")))
+        over = [(pl.col(f"__amount_p{i}"), pl.col(f"__amount_v{i}"))
+                for i in range(len(branches))]
+        return AmountSteps(columns=columns, value=_agreed(over), inline=_agreed(branches))
 
     # ---- explanations -----------------------------------------------------------------
 
@@ -307,9 +330,11 @@ class _Compiler:
             leaves.append(CompiledCondition(condition=leaf, truth=truth, fields=fields,
                                             value=value, threshold=threshold,
                                             distance=distance))
-        truth, amount = self.policy_truth(policy.id), self.amount(policy)
+        truth, steps = self.policy_truth(policy.id), self.amount(policy)
         return CompiledPolicy(policy=policy, truth=truth,
-                              conditions=tuple(leaves), amount=amount,
+                              conditions=tuple(leaves),
+                              amount=None if steps is None else steps.expr,
+                              amount_steps=steps,
                               fields=self.fields_of(policy.fields_read, policy.references),
                               related=dict(self.related.columns),
                               ledger=self.ledger_of(policy))
@@ -350,8 +375,9 @@ def _agreed(branches: list[tuple[pl.Expr, pl.Expr]]) -> pl.Expr:
     null = pl.lit(None, dtype=pl.Float64)
     unknown = reduce(lambda a, b: a | b, (p & v.is_null() for p, v in branches))
     candidates = [pl.when(p).then(v).otherwise(null) for p, v in branches]
-    low, high = pl.min_horizontal(candidates), pl.max_horizontal(candidates)
-    return pl.when(unknown | (low != high)).then(null).otherwise(low)
+    first = pl.coalesce(candidates)
+    differ = pl.any_horizontal([(c != first).fill_null(False) for c in candidates])
+    return pl.when(unknown | differ).then(null).otherwise(first)
 
 
 def _literal(c: _Compiler, expr: ast.Number | ast.String | ast.Bool | ast.Date,
