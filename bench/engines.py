@@ -107,8 +107,10 @@ def run_mianshen_plan(inp: Inputs) -> EngineRun:
 
 def run_mianshen(inp: Inputs) -> EngineRun:
     """The full matcher as a run uses it: plan, lean long output (unknown-field masks,
-    amounts in fen), exclusivity and budgets (:func:`matcher.evaluate.match_lean`)."""
+    amounts in fen), exclusivity and budgets (:func:`matcher.evaluate.match_lean`). The
+    outcomes are counted on the ``Enum`` columns (no string column of every row)."""
     from matcher.evaluate import make_plan, match_lean
+    from matcher.lean import counts
 
     def go() -> pl.DataFrame:
         plan = make_plan(inp.policies, entity="enterprise", as_of=inp.as_of,
@@ -116,8 +118,11 @@ def run_mianshen(inp: Inputs) -> EngineRun:
         return match_lean(inp.frame, plan, related=inp.related).frame
 
     seconds, long = _timed(go)
-    return EngineRun(seconds=seconds, counts=_long_counts(
-        long.with_columns(pl.col("policy").cast(pl.String).alias("policy_id")), inp.policies))
+    by = counts(long)
+    del long
+    return EngineRun(seconds=seconds, counts={
+        p.id: (sum(n for k, n in by.get(p.id, {}).items() if k != "undetermined"),
+               by.get(p.id, {}).get("undetermined", 0)) for p in inp.policies})
 
 
 def run_mianshen_decoded(inp: Inputs) -> EngineRun:

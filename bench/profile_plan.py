@@ -114,7 +114,7 @@ def match_breakdown(frame: pl.DataFrame, policies: Sequence[Policy]) -> str:
     import matcher.evaluate as ev
 
     spent: dict[str, float] = {}
-    names = ("make_plan", "profile_base", "wide_to_long", "unknown_masks", "apply_exclusivity",
+    names = ("make_plan", "profile_base", "listed_pairs", "pair_values", "apply_exclusivity",
              "apply_budgets", "decode")
     originals = {n: getattr(ev, n) for n in names if hasattr(ev, n)}
 

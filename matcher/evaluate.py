@@ -37,6 +37,7 @@ from functools import cached_property, reduce
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from matcher.allocation import apply_budgets, apply_caps, apply_exclusivity
 from matcher.lean import (
@@ -47,9 +48,9 @@ from matcher.lean import (
     enum_from_codes,
     facts_of,
     lean_schema,
+    listed_pairs,
     mask_columns,
     mask_words,
-    wide_to_long,
 )
 from matcher.outcomes import empty_outcomes
 from profiles.catalog import HELD_FIELDS, EntityCatalog, load_catalog
@@ -299,13 +300,12 @@ def profile_base(
     frame: pl.DataFrame | pl.LazyFrame, plan: Plan, *, streaming: bool = False,
     related: Mapping[str, RelatedFrame] | None = None,
 ) -> pl.DataFrame:
-    """The profile frame the plan runs on: declared fields added, one chunk per column (row
-    gathers over a multi-row-group Parquet read are several times slower on chunked
-    columns), sorted by key unless it already is (snapshots are)."""
+    """The profile frame the plan runs on: declared fields added, sorted by key unless it
+    already is (snapshots are). Its columns keep their chunks (a Parquet file's row groups):
+    rechunking would copy the frame, and the matcher's row gathers go chunk by chunk
+    (:func:`gather_sorted`)."""
     base = prepare_frame(frame, plan, related=related).collect(
         engine="streaming" if streaming else "auto")
-    if base.n_chunks() > 1:
-        base = base.rechunk()
     if not base[plan.key].is_sorted():
         base = base.sort(plan.key)
     return base
@@ -327,21 +327,20 @@ def match_lean(
     schema = lean_schema(facts.ids, words=facts.words)
     base = profile_base(frame, plan, streaming=streaming, related=related)
     ids = base[plan.key].cast(pl.String)
-    pol, row, kind, yuan = wide_to_long(base, plan)
-    unknown = unknown_masks(base, plan, pol, row, kind)
-    # each column made, then its numpy array dropped: the pairs are not held twice over
+    pol, row, kind = listed_pairs(base, plan)
+    amount_fen, unknown = pair_values(base, plan, pol, row, kind)
+    # numpy arrays become columns without a copy; each dropped as soon as it is made
     columns: dict[str, pl.Series] = {"row": pl.Series("row", row, dtype=pl.UInt32)}
     del row
     columns["policy"] = enum_from_codes(pol, schema["policy"], name="policy")  # type: ignore[arg-type]
     del pol
-    columns["outcome"] = enum_from_codes(kind - 1, OUTCOME_ENUM, name="outcome")
+    kind -= 1  # states 1, 2 are outcomes 0 (eligible), 1 (undetermined)
+    columns["outcome"] = enum_from_codes(kind, OUTCOME_ENUM, name="outcome")
     del kind
-    columns["amount_fen"] = pl.Series("amount_fen", yuan, dtype=pl.Float64, nan_to_null=True
-                                      ).to_frame().select(fen_expr(pl.col("amount_fen"))
-                                                          ).to_series()
-    del yuan
+    columns["amount_fen"] = amount_fen
+    del amount_fen
     for w, name in enumerate(mask_columns(facts.words)):
-        columns[name] = pl.Series(name, unknown[:, w], dtype=pl.UInt64)
+        columns[name] = pl.Series(name, np.ascontiguousarray(unknown[:, w]), dtype=pl.UInt64)
     del unknown
     long = pl.DataFrame(columns)
     del columns
@@ -356,25 +355,77 @@ def match_lean(
     return LeanOutcomes(frame=long, ids=ids, facts=facts)
 
 
-def unknown_masks(
+def pair_values(
     base: pl.DataFrame, plan: Plan, pol: np.ndarray, row: np.ndarray, kind: np.ndarray
-) -> np.ndarray:
-    """The unknown-field mask words of every listed pair, ``(pairs, plan.mask_words)`` (0
-    where eligible). Pairs come ordered by policy, so each policy's undetermined rows are
-    one slice; only those profile rows are gathered and only the fields that policy reads
-    (a loop over policies, never over the population)."""
+) -> tuple[pl.Series, np.ndarray]:
+    """The amount in integer fen (``amount_fen``, null = UNKNOWN) and the unknown-field mask
+    words (``(pairs, plan.mask_words)``, 0 where eligible) of every listed pair. Pairs come
+    ordered by policy, so each policy's listed rows are one slice: the amount is computed
+    on those rows only (ineligible rows, most of them, get none), the mask on its
+    undetermined rows only, each over only the fields it reads (a loop over policies, each
+    over its own rows, never over the population)."""
+    fen = np.zeros(pol.shape[0], dtype=np.int64)
+    known = np.zeros(pol.shape[0], dtype=bool)
     out = np.zeros((pol.shape[0], plan.mask_words), dtype=np.uint64)
     names = set(base.columns)
     bounds = np.searchsorted(pol, np.arange(len(plan.compiled) + 1))
     for n, cp in enumerate(plan.compiled.values()):
         lo, hi = int(bounds[n]), int(bounds[n + 1])
-        which = np.flatnonzero(kind[lo:hi] == 2) + lo
-        if which.size == 0:
+        if lo == hi:
             continue
-        exprs = [e.alias(f"w{w}") for w, e in enumerate(unknown_mask_exprs(cp, plan, names))]
-        cols = sorted({c for e in exprs for c in e.meta.root_names()})
-        if not cols:
-            out[which] = base.head(1).select(exprs).to_numpy()
-            continue
-        out[which] = base.select(cols)[row[which]].select(exprs).to_numpy()
-    return out
+        steps = cp.amount_steps
+        if steps is not None:
+            got = _on_rows(base, row[lo:hi], [fen_expr(steps.value).alias("fen")],
+                           first=steps.columns)["fen"]
+            known[lo:hi] = got.is_not_null().to_numpy()
+            fen[lo:hi] = got.fill_null(0).to_numpy()
+        undetermined = np.flatnonzero(kind[lo:hi] == 2) + lo
+        if undetermined.size:
+            exprs = [e.alias(f"w{w}") for w, e in enumerate(unknown_mask_exprs(cp, plan, names))]
+            out[undetermined] = _on_rows(base, row[undetermined], exprs).to_numpy()
+    return fen_series(fen, known), out
+
+
+def fen_series(fen: np.ndarray, known: np.ndarray) -> pl.Series:
+    """``amount_fen`` over the buffer ``fen`` (no copy), null where not ``known``.
+
+    >>> fen_series(np.array([5, 0, 7]), np.array([True, False, True])).to_list()
+    [5, None, 7]
+    """
+    validity = None if known.all() else pa.py_buffer(np.packbits(known, bitorder="little"))
+    data = pa.Array.from_buffers(pa.int64(), fen.shape[0],
+                                 [validity, pa.py_buffer(np.ascontiguousarray(fen, np.int64))])
+    return pl.Series("amount_fen", data)
+
+
+def _on_rows(base: pl.DataFrame, rows: np.ndarray, exprs: list[pl.Expr],
+             first: Sequence[pl.Expr] = ()) -> pl.DataFrame:
+    """``exprs`` over the profile ``rows`` (after adding the columns ``first``), gathering
+    only the profile columns they read; expressions of no column (constants) are evaluated
+    once and broadcast by the caller."""
+    added = {e.meta.output_name() for e in first}
+    cols = sorted({c for e in (*first, *exprs) for c in e.meta.root_names()} - added)
+    rows_of = gather_sorted(base.select(cols), rows) if cols else base.head(1)
+    return rows_of.lazy().with_columns(first).select(exprs).collect() if first else \
+        rows_of.select(exprs)
+
+
+def gather_sorted(frame: pl.DataFrame, rows: np.ndarray) -> pl.DataFrame:
+    """The ``rows`` (ascending) of ``frame``, gathered chunk by chunk when its columns come in
+    several (a Parquet file's row groups): a gather across chunks looks every row's chunk
+    up and is several times slower, and rechunking the profile frame would copy it whole.
+
+    >>> f = pl.concat([pl.DataFrame({"a": [0, 1, 2]}), pl.DataFrame({"a": [3, 4]})],
+    ...               rechunk=False)
+    >>> gather_sorted(f, np.array([1, 3, 4]))["a"].to_list()
+    [1, 3, 4]
+    """
+    if frame.width == 0 or max(frame.n_chunks("all")) == 1:
+        return frame[rows]
+    cuts = sorted({int(end) for column in frame.get_columns()
+                   for end in np.cumsum(column.chunk_lengths())})
+    edges = np.searchsorted(rows, [0, *cuts])
+    parts = [frame.slice(start, stop - start)[rows[a:b] - start]
+             for start, stop, a, b in zip([0, *cuts], cuts, edges, edges[1:], strict=False)
+             if b > a]
+    return pl.concat(parts, rechunk=False) if parts else frame.clear()

@@ -15,9 +15,11 @@ One row per (entity, policy) whose outcome is not ``ineligible`` (:data:`LEAN_SC
   further words, ``unknown_1``, ``unknown_2``... (:func:`mask_columns`). :func:`decode` turns
   each distinct (policy, mask) into its list of names once.
 
-At 100 policies that is 19 bytes per listed pair instead of the strings and lists of the
+At 100 policies that is 22 bytes per listed pair instead of the strings and lists of the
 decoded frame. The population is turned from wide (one state column per policy) to long by
-one ``numpy.nonzero`` per slice of rows, not by a loop over policies.
+one streaming query of every policy's state and one ``numpy.flatnonzero`` per batch of rows,
+not by a loop over policies (:func:`listed_pairs`); amounts and masks are then computed on
+the listed rows alone (:func:`matcher.evaluate.pair_values`).
 
 >>> import datetime as dt
 >>> import polars as pl
@@ -43,7 +45,7 @@ one ``numpy.nonzero`` per slice of rows, not by a loop over policies.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -60,7 +62,7 @@ PERIOD_ENUM = pl.Enum(["once", "month", "year"])
 DELIVERY_ENUM = pl.Enum(["direct", "notice", "apply"])
 ELIGIBLE, UNDETERMINED = OUTCOMES.index("eligible"), OUTCOMES.index("undetermined")
 MASK_BITS = 64  # bits of one unknown-field mask word
-SLICE_ROWS = 65_536  # rows turned from wide to long at a time: bounds the wide intermediate
+BATCH_ROWS = 65_536  # rows turned from wide to long at a time: bounds the wide intermediate
 
 
 def enum_from_codes(codes: np.ndarray, dtype: pl.Enum, *, name: str = "") -> pl.Series:
@@ -145,57 +147,55 @@ def facts_of(plan: Plan) -> PolicyFacts:
     )
 
 
-def state_exprs(plan: Plan) -> tuple[list[pl.Expr], list[pl.Expr]]:
-    """Per policy, its state (``UInt8``: 0 ineligible, 1 eligible, 2 undetermined) and its
-    amount in yuan (``Float64``, NaN = UNKNOWN: a column without nulls turns into numpy
-    without a pass over its validity), in plan order."""
-    states, amounts = [], []
-    for n, cp in enumerate(plan.compiled.values()):
-        states.append(cp.truth.cast(pl.UInt8).fill_null(2).alias(f"s{n}"))
-        amount = cp.amount if cp.amount is not None else pl.lit(None, dtype=pl.Float64)
-        amounts.append(amount.cast(pl.Float64).fill_null(float("nan")).alias(f"a{n}"))
-    return states, amounts
+def state_exprs(plan: Plan) -> list[pl.Expr]:
+    """Per policy, its state (``UInt8``: 0 ineligible, 1 eligible, 2 undetermined), in plan
+    order. Amounts are not part of it: they are computed only on the listed rows
+    (:func:`matcher.evaluate.pair_values`)."""
+    return [cp.truth.cast(pl.UInt8).fill_null(2).alias(f"s{n}")
+            for n, cp in enumerate(plan.compiled.values())]
 
 
-def wide_to_long(base: pl.DataFrame, plan: Plan, *, slice_rows: int = SLICE_ROWS
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(policy index, row, state, amount in yuan, NaN = UNKNOWN) of every listed pair,
-    ordered by policy index then row. The plan runs over slices of ``slice_rows`` rows; each
-    slice's (policies × rows) state matrix becomes pairs with one ``flatnonzero`` (policy-
-    major, so each policy's pairs are one run of it), and the runs are copied straight to
-    their place in the output: no global sort, no second copy of every pair."""
-    states, amounts = state_exprs(plan)
+def listed_pairs(base: pl.DataFrame, plan: Plan, *, batch_rows: int = BATCH_ROWS
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(policy index, row, state) of every listed pair, ordered by policy index then row.
+
+    The states of every policy are one query, planned once and run by the streaming engine
+    in batches of about ``batch_rows`` rows (the wide states of the whole population are
+    never held); each batch's (policies × rows) state matrix becomes pairs with one
+    ``flatnonzero`` (policy-major, so each policy's pairs are one run of it), and the runs
+    are copied straight to their place in the output: no global sort, no loop over the
+    population per policy."""
+    states = state_exprs(plan)
     npol = len(states)
-    s_names = [f"s{n}" for n in range(npol)]
-    a_names = [f"a{n}" for n in range(npol)]
-    pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    pol_dtype = np.uint8 if npol <= 256 else np.uint16 if npol <= 65_536 else np.uint32
+    pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     counts = np.zeros(npol, dtype=np.int64)
-    lazy = base.lazy()
-    for start in range(0, base.height, slice_rows):
-        wide = lazy.slice(start, slice_rows).select(*states, *amounts).collect()
+    start = 0
+    batches: Iterable[pl.DataFrame] = (
+        base.lazy().select(*states).collect_batches(chunk_size=batch_rows) if npol else ())
+    for wide in batches:
         m = wide.height
-        s = wide.select(s_names).to_numpy(order="fortran").T  # (policies, rows), C order
+        if m == 0:
+            continue
+        s = wide.to_numpy(order="fortran").T  # (policies, rows), C order
+        del wide
         flat = np.flatnonzero(s)
         bounds = np.searchsorted(flat, np.arange(npol + 1, dtype=np.int64) * m)
-        a = wide.select(a_names).to_numpy(order="fortran").T
-        del wide
-        pieces.append((bounds, (flat % m + start).astype(np.uint32), s.ravel()[flat],
-                       a.ravel()[flat]))
+        pieces.append((bounds, (flat % m + start).astype(np.uint32), s.ravel()[flat]))
         counts += np.diff(bounds)
+        start += m
     total = int(counts.sum())
-    pol = np.repeat(np.arange(npol, dtype=np.uint16 if npol < 65_536 else np.uint32), counts)
+    pol = np.repeat(np.arange(npol, dtype=pol_dtype), counts)
     row = np.empty(total, dtype=np.uint32)
     kind = np.empty(total, dtype=np.uint8)
-    yuan = np.empty(total, dtype=np.float64)
     at = 0
     for n in range(npol):
-        for bounds, r, k, v in pieces:
+        for bounds, r, k in pieces:
             lo, hi = int(bounds[n]), int(bounds[n + 1])
             row[at:at + hi - lo] = r[lo:hi]
             kind[at:at + hi - lo] = k[lo:hi]
-            yuan[at:at + hi - lo] = v[lo:hi]
             at += hi - lo
-    return pol, row, kind, yuan
+    return pol, row, kind
 
 
 def mask_names(words: Sequence[int], fields: Sequence[str]) -> list[str]:

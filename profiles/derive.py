@@ -44,10 +44,7 @@ from profiles.errors import UnknownEntityError
 from profiles.regions import load_regions
 from profiles.sizeclass import with_size_class
 from profiles.tags.vocabulary import chain_columns
-
-
-def _is_leap(year: int) -> bool:
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+from rules.semantics import late_start_day
 
 
 def full_years(start: pl.Expr, as_of: date) -> pl.Expr:
@@ -60,12 +57,10 @@ def full_years(start: pl.Expr, as_of: date) -> pl.Expr:
     >>> df.select(full_years(pl.col("d"), date(2025, 3, 1))).to_series().to_list()
     [25, 24, -1]
     """
-    month_day = start.dt.month().cast(pl.Int32) * 100 + start.dt.day().cast(pl.Int32)
-    if not _is_leap(as_of.year):
-        month_day = pl.when(month_day == 229).then(228).otherwise(month_day)
+    month = start.dt.month().cast(pl.Int32)
     years = pl.lit(as_of.year, pl.Int32) - start.dt.year().cast(pl.Int32)
-    years = years - (month_day > as_of.month * 100 + as_of.day).cast(pl.Int32)
-    return years.cast(pl.Int64)
+    later = (month > as_of.month) | ((month == as_of.month) & _late(start, as_of))
+    return (years - later.cast(pl.Int32)).cast(pl.Int64)
 
 
 def full_months(start: pl.Expr, as_of: date) -> pl.Expr:
@@ -78,11 +73,13 @@ def full_months(start: pl.Expr, as_of: date) -> pl.Expr:
     """
     months = ((as_of.year * 12 + as_of.month) - (start.dt.year().cast(pl.Int64) * 12
                                                    + start.dt.month().cast(pl.Int64)))
-    next_month = date(as_of.year + (as_of.month == 12), as_of.month % 12 + 1, 1)
-    month_end = (next_month.toordinal() - 1) == as_of.toordinal()
-    if month_end:  # every start day has its anniversary in this month on or before as_of
-        return months
-    return months - (start.dt.day().cast(pl.Int64) > as_of.day).cast(pl.Int64)
+    return months - _late(start, as_of).cast(pl.Int64)
+
+
+def _late(start: pl.Expr, as_of: date) -> pl.Expr:
+    """Whether ``start``'s day of the month is after its anniversary day in ``as_of``'s
+    month (:func:`rules.semantics.late_start_day`)."""
+    return start.dt.day().cast(pl.Int32) > late_start_day(as_of)
 
 
 def ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:

@@ -85,6 +85,26 @@ class CompiledPolicy:
     #: aggregates over related entities the expressions read, by column key: add them to
     #: the frame first (:func:`rules.compile_related.attach_related`)
     related: dict[str, AggregateColumns] = field(default_factory=dict)
+    #: the amount in two steps, for evaluating it on many rows (:class:`AmountSteps`)
+    amount_steps: AmountSteps | None = None
+
+
+@dataclass(frozen=True)
+class AmountSteps:
+    """A policy's amount as two selects, for evaluating it on many rows: ``columns`` (each
+    branch's possibility and value, ``__amount_p{i}`` / ``__amount_v{i}``; none for a
+    formula) added to the frame, then ``value`` over them. polars' common-subexpression
+    elimination does not share ``when``/``then`` subtrees, so the one expression
+    (:attr:`expr`, :attr:`CompiledPolicy.amount`) computes each branch's possibility several
+    times over: about seven times slower on tiers and cases."""
+
+    columns: tuple[pl.Expr, ...]
+    value: pl.Expr
+    inline: pl.Expr | None = None  # the same amount as one expression (None: ``value``)
+
+    @property
+    def expr(self) -> pl.Expr:
+        return self.value if self.inline is None else self.inline.cast(pl.Float64)
 
 
 class _Compiler:
@@ -161,11 +181,19 @@ class _Compiler:
 
     # ---- amounts ----------------------------------------------------------------------
 
-    def amount(self, policy: Policy) -> pl.Expr | None:
+    def amount(self, policy: Policy) -> AmountSteps | None:
         if policy.amount is None:
             return None
-        out = self.expr(policy.amount.expr, policy)  # its core expression
-        return out.cast(pl.Float64)
+        expr = policy.amount.expr  # its core expression
+        split = _BRANCHES.get(type(expr))
+        if split is None:
+            return AmountSteps(columns=(), value=self.expr(expr, policy).cast(pl.Float64))
+        branches = split(self, expr, policy)
+        columns = tuple(e for i, (p, v) in enumerate(branches)
+                        for e in (p.alias(f"__amount_p{i}"), v.alias(f"__amount_v{i}")))
+        over = [(pl.col(f"__amount_p{i}"), pl.col(f"__amount_v{i}"))
+                for i in range(len(branches))]
+        return AmountSteps(columns=columns, value=_agreed(over), inline=_agreed(branches))
 
     # ---- explanations -----------------------------------------------------------------
 
@@ -278,9 +306,11 @@ class _Compiler:
             leaves.append(CompiledCondition(condition=leaf, truth=truth, fields=fields,
                                             value=value, threshold=threshold,
                                             distance=distance))
-        truth, amount = self.policy_truth(policy.id), self.amount(policy)
+        truth, steps = self.policy_truth(policy.id), self.amount(policy)
         return CompiledPolicy(policy=policy, truth=truth,
-                              conditions=tuple(leaves), amount=amount,
+                              conditions=tuple(leaves),
+                              amount=None if steps is None else steps.expr,
+                              amount_steps=steps,
                               fields=self.fields_of(policy.fields_read, policy.references),
                               related=dict(self.related.columns),
                               ledger=self.ledger_of(policy))
@@ -321,8 +351,9 @@ def _agreed(branches: list[tuple[pl.Expr, pl.Expr]]) -> pl.Expr:
     null = pl.lit(None, dtype=pl.Float64)
     unknown = reduce(lambda a, b: a | b, (p & v.is_null() for p, v in branches))
     candidates = [pl.when(p).then(v).otherwise(null) for p, v in branches]
-    low, high = pl.min_horizontal(candidates), pl.max_horizontal(candidates)
-    return pl.when(unknown | (low != high)).then(null).otherwise(low)
+    first = pl.coalesce(candidates)
+    differ = pl.any_horizontal([(c != first).fill_null(False) for c in candidates])
+    return pl.when(unknown | differ).then(null).otherwise(first)
 
 
 def _literal(c: _Compiler, expr: ast.Number | ast.String | ast.Bool | ast.Date,
@@ -332,6 +363,17 @@ def _literal(c: _Compiler, expr: ast.Number | ast.String | ast.Bool | ast.Date,
 
 def _tiers(c: _Compiler, expr: ast.Tiers, policy: Policy) -> pl.Expr:
     """Every row still possible (rules.amount_branches.tier_branches), agreed."""
+    return _agreed(_tier_branches(c, expr, policy))
+
+
+def _cases(c: _Compiler, expr: ast.Cases, policy: Policy) -> pl.Expr:
+    """Every case still possible (rules.amount_branches.case_branches), agreed."""
+    return _agreed(_case_branches(c, expr, policy))
+
+
+def _tier_branches(c: _Compiler, expr: ast.Tiers, policy: Policy
+                   ) -> list[tuple[pl.Expr, pl.Expr]]:
+    """(possible, value) of each row of the table, and of "below the first row"."""
     meets = [c.cond(m, policy) for m in expr.selectors()]
     branches = [(~meets[0].fill_null(False), pl.lit(None, dtype=pl.Float64))]
     for i, value in enumerate(expr.values):
@@ -339,11 +381,12 @@ def _tiers(c: _Compiler, expr: ast.Tiers, policy: Policy) -> pl.Expr:
         if i + 1 < len(meets):
             possible = possible & ~meets[i + 1].fill_null(False)
         branches.append((possible, c.expr(value, policy).cast(pl.Float64)))
-    return _agreed(branches)
+    return branches
 
 
-def _cases(c: _Compiler, expr: ast.Cases, policy: Policy) -> pl.Expr:
-    """Every case still possible (rules.amount_branches.case_branches), agreed."""
+def _case_branches(c: _Compiler, expr: ast.Cases, policy: Policy
+                   ) -> list[tuple[pl.Expr, pl.Expr]]:
+    """(possible, value) of each case, and of "no case holds"."""
     branches: list[tuple[pl.Expr, pl.Expr]] = []
     reach: pl.Expr = pl.lit(True)  # no earlier case TRUE
     for when, value in zip(expr.whens, expr.values, strict=True):
@@ -353,7 +396,14 @@ def _cases(c: _Compiler, expr: ast.Cases, policy: Policy) -> pl.Expr:
     if expr.otherwise is not None:
         branches.append((reach, c.expr(expr.otherwise, policy).cast(pl.Float64)))
         reach = pl.lit(False)
-    return _agreed([*branches, (reach, pl.lit(None, dtype=pl.Float64))])
+    return [*branches, (reach, pl.lit(None, dtype=pl.Float64))]
+
+
+#: amounts whose branches a run evaluates as columns first (:class:`AmountSteps`)
+_BRANCHES: dict[type, Callable[[_Compiler, Any, Policy], list[tuple[pl.Expr, pl.Expr]]]] = {
+    ast.Tiers: _tier_branches,
+    ast.Cases: _case_branches,
+}
 
 
 def _field(c: _Compiler, expr: ast.FieldRef, policy: Policy) -> pl.Expr:

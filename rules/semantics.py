@@ -55,6 +55,29 @@ def months_between(start: dt.date, as_of: dt.date) -> int:
     return n - int(add_months(start, n) > as_of)
 
 
+def late_start_day(as_of: dt.date) -> int:
+    """The day of the month after which a start date's anniversary in ``as_of``'s month falls
+    after ``as_of``: a start on a later day of the month has not yet completed the month (or,
+    in ``as_of``'s month, the year) that its month and year alone would count. That is
+    ``as_of.day``, except on the last day of a month, when every start day counts (a day the
+    month lacks moves to its last day, :func:`add_months`): 31.
+
+    The one rule every vectorised evaluator of full months and years applies (the polars
+    compiler through :mod:`profiles.derive`, the bench peers): ``full = month difference −
+    (start.day > late_start_day(as_of))``, and for years the same test within ``as_of``'s
+    month.
+
+    >>> late_start_day(dt.date(2025, 6, 29)), late_start_day(dt.date(2025, 6, 30))
+    (29, 31)
+    >>> late_start_day(dt.date(2025, 2, 28)), late_start_day(dt.date(2024, 2, 28))
+    (31, 28)
+    >>> all(months_between(s, dt.date(2025, 6, 30)) == 1 for s in
+    ...     (dt.date(2025, 5, 30), dt.date(2025, 5, 31)))
+    True
+    """
+    return 31 if (as_of + dt.timedelta(days=1)).month != as_of.month else as_of.day
+
+
 def years_between(start: dt.date, as_of: dt.date) -> int:
     """Full years from ``start`` to ``as_of``; the anniversary on ``as_of`` counts."""
     return months_between(start, as_of) // 12

@@ -42,7 +42,13 @@ from rules.model import (
 )
 from rules.possible import possible_test
 from rules.printer import to_source
-from rules.semantics import decided_value, is_declared, is_listed_bool, list_fields
+from rules.semantics import (
+    decided_value,
+    is_declared,
+    is_listed_bool,
+    late_start_day,
+    list_fields,
+)
 from rules.sets import NamedSet
 from rules.years import bind_policy
 
@@ -146,7 +152,7 @@ def _call(c: SqlCompiler, node: A.Expr) -> str:
     (d,) = args
     if node.func == "year":
         return f"year({d})"
-    y, m, day = c.as_of.year, c.as_of.month, c.as_of.day
+    y, m, day = c.as_of.year, c.as_of.month, late_start_day(c.as_of)
     if node.func == "years_since":
         return (f"({y} - year({d}) - CASE WHEN month({d}) > {m} OR (month({d}) = {m} "
                 f"AND day({d}) > {day}) THEN 1 ELSE 0 END)")

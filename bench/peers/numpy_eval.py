@@ -45,7 +45,13 @@ from rules.model import (
     condition_expr,
 )
 from rules.possible import possible_test
-from rules.semantics import decided_value, is_declared, is_listed_bool, list_fields
+from rules.semantics import (
+    decided_value,
+    is_declared,
+    is_listed_bool,
+    late_start_day,
+    list_fields,
+)
 from rules.sets import NamedSet
 from rules.years import bind_policy
 
@@ -174,12 +180,13 @@ class Evaluator:
         year, month, day = self._parts(node.args[0], d)
         if node.func == "year":
             return Val("num", year.astype(np.float64), d.known)
-        later = (month > self.as_of.month) | ((month == self.as_of.month) & (day > self.as_of.day))
+        late = day > late_start_day(self.as_of)
+        later = (month > self.as_of.month) | ((month == self.as_of.month) & late)
         if node.func == "years_since":
             return Val("num", (self.as_of.year - year - later).astype(np.float64), d.known)
         if node.func == "months_since":
             months = (self.as_of.year - year) * 12 + self.as_of.month - month
-            return Val("num", (months - (day > self.as_of.day)).astype(np.float64), d.known)
+            return Val("num", (months - late).astype(np.float64), d.known)
         raise UnsupportedNode(TARGET, node)
 
     # -- truth -------------------------------------------------------------------------------

@@ -8,8 +8,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,12 +30,14 @@ from bench.generate import (
 )
 from bench.peers import duckdb_sql, numpy_eval
 from profiles.catalog import load_catalog
+from profiles.derive import full_months, full_years
 from profiles.possible import MASK_DTYPE
 from profiles.relations import RelatedFrame, rows_with_members
+from rules import ast as A
 from rules.declared import for_policies
 from rules.interpret import evaluate_policy
 from rules.ledger import AwardLedger, join_ledger
-from rules.model import Policy
+from rules.model import AllOf, Amount, Basis, Condition, FormulaAmount, Policy
 
 SETTINGS = settings(max_examples=15, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -213,3 +217,41 @@ def test_peers_equal_interpreter_on_edge_values_with_dated_uncertain_and_declare
         frame: pl.DataFrame, policy_seed: int, as_of: dt.date) -> None:
     check_all_peers(frame, generate_policies(8, seed=policy_seed, dated=True, uncertain=True,
                                              declared=True), as_of=as_of)
+
+
+# ---- full months and years at the end of a month ------------------------------------------
+
+def _elapsed_policy(func: Literal["months_since", "years_since"]) -> Policy:
+    """Eligible whenever the founding date is known; its amount is ``func(founded_on)``, so
+    the amount column carries the count itself."""
+    founded = A.FieldRef(name="founded_on")
+    return Policy(
+        id=f"elapsed-{func}", title=func, entity="enterprise", basis=Basis(document="基准测试"),
+        effective_from=dt.date(2020, 1, 1), effective_to=None, delivery="notice",
+        eligibility=AllOf(children=(Condition(
+            id="c1", label="条件", expr=A.IsEmpty(item=founded, negated=True)),)),
+        amount=Amount(rule=FormulaAmount(expr=A.Call(func=func, args=(founded,))),
+                      period="once"))
+
+
+@pytest.mark.parametrize("as_of", [dt.date(2025, 6, 30), dt.date(2025, 6, 29),
+                                   dt.date(2025, 2, 28), dt.date(2024, 2, 28),
+                                   dt.date(2024, 2, 29), dt.date(2025, 12, 31)])
+def test_peers_count_full_months_and_years_like_the_interpreter_at_month_end(
+        as_of: dt.date) -> None:
+    # a start on the 29th-31st against an as-of date on the last day of a shorter month
+    # (30 June, 28 February) has completed that month: 31 May + 1 month = 30 June
+    starts = [d for d in (as_of - dt.timedelta(days=n) for n in range(800))
+              if d.day >= 27 or d.day <= 2]
+    frame = generate_profiles(len(starts), seed=1).with_columns(
+        pl.Series("founded_on", starts, dtype=pl.Date))
+    policies = [_elapsed_policy("months_since"), _elapsed_policy("years_since")]
+    want = reference(frame, policies, as_of=as_of)
+    for name, peer in (("duckdb", duckdb_sql), ("numpy", numpy_eval)):
+        got = peer.evaluate(frame, policies, catalog=catalog(), sets=bench_sets(), as_of=as_of)
+        assert_same(got, want, name)
+    plan = frame.select(
+        full_months(pl.col("founded_on"), as_of).cast(pl.Float64).alias("elapsed-months_since"),
+        full_years(pl.col("founded_on"), as_of).cast(pl.Float64).alias("elapsed-years_since"))
+    for column in plan.columns:
+        assert plan[column].to_list() == want[column + ".amount"].to_list(), column
