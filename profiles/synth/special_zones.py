@@ -68,7 +68,7 @@ def add_zone_fields(frames: dict[str, pl.DataFrame], rng: np.random.Generator, *
     other = choose(rng, NANSHA_CLASSES, (1,) * len(NANSHA_CLASSES), n).to_numpy().astype(str)
     key = np.where(certified, 0.7, 0.28)
     category = np.where(nansha & (cls < key), "高新技术重点行业",
-                        np.where(nansha & (cls < key + 0.3), other, "不属于"))
+                        np.where(nansha & (cls < key + 0.3), other, "目录外"))
     merge_department(frames, "税务", with_missing(rng, pl.DataFrame({
         "uscc": registry["uscc"], "nansha_catalog_category": category}), keep=("uscc",)),
         "uscc")

@@ -63,7 +63,7 @@ def test_nansha_encouraged_industry_rate(evaluate: Evaluate, library) -> None:
     rows = [
         base,
         {**base, "nansha_catalog_category": "高新技术重点行业"},
-        {**base, "nansha_catalog_category": "不属于"},             # not in the 目录
+        {**base, "nansha_catalog_category": "目录外"},             # not in the 目录
         {**base, "nansha_catalog_category": None},               # the return's line unknown
         {**base, "special_zone": None},                          # 南沙, outside the 启动区
         {**base, "special_zone": "喀什经济开发区"},
@@ -98,7 +98,7 @@ def test_nansha_loss_carryforward_needs_the_qualification_that_year(evaluate: Ev
         {**no_cert, "tech_sme_registered_on": dt.date(2026, 12, 1)},   # after the as-of date
         no_cert,                                                  # neither list: no资格
         {**base, "nansha_catalog_category": "信息技术"},          # not 高新技术重点行业
-        {**base, "nansha_catalog_category": "不属于"},
+        {**base, "nansha_catalog_category": "目录外"},
         {**base, "nansha_catalog_category": None},                # the return's line unknown
         {**base, "district": "440112"},                           # 黄埔区, not 南沙
         {**base, "district": None},
