@@ -37,6 +37,7 @@ last day of that month), so a person born on 29 February 2000 is 1 on 2001-02-28
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 
 import polars as pl
 
@@ -108,9 +109,18 @@ def sex_of(id_number: pl.Expr) -> pl.Expr:
 
 def region_name(code: pl.Expr) -> pl.Expr:
     """Full name (省市区) of a 6-digit district code of ``profiles/data/regions.csv``."""
+    codes, names = _region_names()
+    return code.cast(pl.String).replace_strict(codes, names, default=None,
+                                               return_dtype=pl.String)
+
+
+@cache
+def _region_names() -> tuple[pl.Series, pl.Series]:
+    """Every district code and its full name, built once (an event derives one row)."""
     regions = load_regions()
-    names = {c: regions.name_of(c) for c in regions.districts}
-    return code.cast(pl.String).replace_strict(names, default=None, return_dtype=pl.String)
+    codes = sorted(regions.districts)
+    return (pl.Series(codes, dtype=pl.String),
+            pl.Series([regions.name_of(c) for c in codes], dtype=pl.String))
 
 
 def derive(df: pl.DataFrame | pl.LazyFrame, *, entity: str, as_of: date) -> pl.LazyFrame:
