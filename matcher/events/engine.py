@@ -13,7 +13,9 @@ eligibility, of every leaf condition, of every case ``when`` and tier threshold 
 (:mod:`matcher.events.compiler`). What runs in Python: deriving tags with
 :func:`profiles.derive.derive` (the batch's own code), building the fact (type coercion,
 arithmetic terms and text prefixes, :mod:`matcher.events.facts`), computing the amount
-*value* of the branch durable_rules chose, listing unknown fields, and exclusivity groups
+*value* of the branch durable_rules chose, the interval columns of aggregates over related
+entities and the award-ledger lookups (the batch's own joins, over the evaluated entity's
+members and awards only), listing unknown fields, and exclusivity groups
 (:func:`matcher.allocation.apply_exclusivity`, the batch's own code). Budgets are a
 population allocation: the event engine gives eligible amounts, and the delivery path
 (:mod:`matcher.events.delivery`) draws them from the budget in the store, shared with the
