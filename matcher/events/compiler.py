@@ -69,23 +69,31 @@ UNKNOWN_PAIR: Pair = (NEVER, NEVER)
 Side = tuple[bool, Any]
 
 
-def _bound_test(op: str, a: Side, b: Side) -> Formula:
-    """``a op b`` on two bounds; an absent key or an unknown constant fails it."""
+_HOLDS: dict[str, Callable[[Any, Any], bool]] = {
+    "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b, "=": lambda a, b: a == b, "!=": lambda a, b: a != b,
+}
+
+
+def _side_test(op: str, a: Side, b: Side) -> Formula:
+    """``a op b`` on two comparison sides (or interval bounds): a test on the fact key of
+    the one against the other's constant or key; an absent key, a declared field (no key)
+    or an unknown constant fails it (neither rule of a question firing is UNKNOWN)."""
     (a_key, a_val), (b_key, b_val) = a, b
     if not a_key and not b_key:
         if a_val is None or b_val is None:
             return NEVER
-        holds = {"<": a_val < b_val, "<=": a_val <= b_val, "=": a_val == b_val}[op]
-        return ALWAYS if holds else NEVER
+        return ALWAYS if _HOLDS[op](a_val, b_val) else NEVER
     if not a_key:
-        return _bound_test(_FLIP[op], b, a)
+        return _side_test(_FLIP[op], b, a)
     if a_val is None:
         return NEVER
     if not b_key:
         return NEVER if b_val is None else _test(op, a_val, encode(b_val))
     if b_val is None:
         return NEVER
-    # a comparison with an absent other key passes both ways: it must be there
+    # a comparison with an absent other key ({"$m": k}) passes in durable_rules, both
+    # ways: the other key must be there for either to hold
     return conj([_test(op, a_val, {"$m": b_val}), Test({"$ex": {b_val: 1}})])
 
 
@@ -226,6 +234,15 @@ class _Compiler:
             self.plan.fields.update((cols.lo, cols.hi))
         return self.plan.aggregates[ident]
 
+    def reads(self, expr: ast.Expr, policy: Policy) -> None:
+        """Put what a computed value reads in the fact: the owner's fields and the interval
+        columns of its aggregates."""
+        for node in ast.aggregates(expr):
+            self.aggregate(node, policy)
+        for name in _owner_fields(expr):
+            if name not in self.declared:
+                self.plan.fields.add(name)
+
     def key(self, expr: ast.Expr, policy: Policy) -> str | None:
         """The fact key holding a non-constant value; None for a declared field."""
         if isinstance(expr, ast.LedgerRef):  # the fact carries the ledger lookup's value
@@ -237,11 +254,7 @@ class _Compiler:
                 return None
             self.plan.fields.add(expr.name)
             return field_key(expr.name)
-        for node in ast.aggregates(expr):
-            self.aggregate(node, policy)
-        for name in _owner_fields(expr):
-            if name not in self.declared:
-                self.plan.fields.add(name)
+        self.reads(expr, policy)
         ident = (expr, id(policy.parameters))
         if ident not in self.plan._term_keys:
             k = f"t_{len(self.plan.terms)}"
@@ -259,32 +272,13 @@ class _Compiler:
     def compare_raw(self, op: str, left: ast.Expr, right: ast.Expr, policy: Policy) -> Pair:
         if has_interval(left) or has_interval(right):
             return self.compare_intervals(op, left, right, policy)
-        lconst, lval = self.constant(left, policy)
-        rconst, rval = self.constant(right, policy)
-        if lconst and rconst:
-            if lval is None or rval is None:
-                return UNKNOWN_PAIR
-            ops = {"<": lval.__lt__, "<=": lval.__le__, ">": lval.__gt__, ">=": lval.__ge__,
-                   "=": lval.__eq__, "!=": lval.__ne__}
-            return (ALWAYS, NEVER) if ops[op](rval) is True else (NEVER, ALWAYS)
-        if lconst:
-            left, right, op, rconst, rval = right, left, _FLIP[op], lconst, lval
-        lkey = self.key(left, policy)
-        if lkey is None or (rconst and rval is None):
-            return UNKNOWN_PAIR
-        if rconst:
-            rhs: Any = encode(rval)
-        else:
-            rkey = self.key(right, policy)
-            if rkey is None:
-                return UNKNOWN_PAIR
-            # a comparison with another key ({"$m": k}) where k is absent passes in
-            # durable_rules, both ways: the other key must be there for either to hold
-            there = Test({"$ex": {rkey: 1}})
-            rhs = {"$m": rkey}
-            return (conj([_test(op, lkey, rhs), there]),
-                    conj([_test(_NEGATE[op], lkey, rhs), there]))
-        return _test(op, lkey, rhs), _test(_NEGATE[op], lkey, rhs)
+        a, b = self.side(left, policy), self.side(right, policy)
+        return _side_test(op, a, b), _side_test(_NEGATE[op], a, b)
+
+    def side(self, expr: ast.Expr, policy: Policy) -> Side:
+        """A comparison side: its constant value, or the fact key holding it."""
+        is_const, value = self.constant(expr, policy)
+        return (False, value) if is_const else (True, self.key(expr, policy))
 
     def sides(self, expr: ast.Expr, policy: Policy) -> tuple[Side, Side]:
         """The (lo, hi) bounds of a comparison side: an aggregate's interval columns, the
@@ -293,15 +287,14 @@ class _Compiler:
             lo, hi = self.aggregate(expr, policy)
             return (True, field_key(lo)), (True, field_key(hi))
         if has_interval(expr):
-            self.key(expr, policy)  # registers its aggregates and fields
+            self.reads(expr, policy)
             out = []
             for bound in ("lo", "hi"):
                 k = f"b_{len(self.plan.bounds)}"
                 self.plan.bounds[k] = (expr, policy.parameters, bound)
                 out.append((True, k))
             return out[0], out[1]
-        is_const, value = self.constant(expr, policy)
-        side: Side = (False, value) if is_const else (True, self.key(expr, policy))
+        side = self.side(expr, policy)
         return side, side
 
     def compare_intervals(self, op: str, left: ast.Expr, right: ast.Expr,
@@ -310,17 +303,17 @@ class _Compiler:
         every value of both ranges decides it alike, on the bounds in the fact."""
         (al, ah), (bl, bh) = self.sides(left, policy), self.sides(right, policy)
         if op in ("=", "!="):
-            equal = conj([_bound_test("=", al, ah), _bound_test("=", bl, bh),
-                          _bound_test("=", al, bl)])
-            apart = disj([_bound_test("<", ah, bl), _bound_test("<", bh, al)])
+            equal = conj([_side_test("=", al, ah), _side_test("=", bl, bh),
+                          _side_test("=", al, bl)])
+            apart = disj([_side_test("<", ah, bl), _side_test("<", bh, al)])
             return (equal, apart) if op == "=" else (apart, equal)
         if op == "<":
-            return _bound_test("<", ah, bl), _bound_test("<=", bh, al)
+            return _side_test("<", ah, bl), _side_test("<=", bh, al)
         if op == "<=":
-            return _bound_test("<=", ah, bl), _bound_test("<", bh, al)
+            return _side_test("<=", ah, bl), _side_test("<", bh, al)
         if op == ">":
-            return _bound_test("<", bh, al), _bound_test("<=", ah, bl)
-        return _bound_test("<=", bh, al), _bound_test("<", ah, bl)
+            return _side_test("<", bh, al), _side_test("<=", ah, bl)
+        return _side_test("<=", bh, al), _side_test("<", ah, bl)
 
     def set_member(self, base: str, named: NamedSet) -> Pair:
         """``x in set`` with certain, 待核 and excluded codes: the longest listed code that
