@@ -10,14 +10,12 @@ does."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.generate import (
     bench_sets,
-    catalog,
     generate_all,
     generate_households,
     generate_ledger,
@@ -27,13 +25,8 @@ from bench.generate import (
     generate_world,
 )
 from matcher.events.engine import EventEngine
-from profiles.catalog import load_catalog
 from profiles.relations import rows_with_members
-from rules.declared import for_policies
-from rules.interpret import evaluate_policy
-from rules.ledger import AwardLedger
-from rules.model import Policy
-from store.money import yuan_to_fen
+from tests.events.agreement import same_as_interpreter
 
 AS_OFS = [dt.date(2025, 6, 30), dt.date(2026, 1, 1), dt.date(2023, 12, 31), dt.date(2024, 6, 1)]
 
@@ -48,23 +41,13 @@ def test_event_engine_equals_interpreter_on_generated_policies(
     policies = generate_policies(8, seed=policy_seed, ledger=ledger_on)
     frame = generate_profiles(60, seed=profile_seed, as_of=as_of)
     ledger = generate_ledger(frame, policies, seed=profile_seed + 1, as_of=as_of)
-    rows = frame
-    library = {p.id: p for p in policies}
     # the engine joins the ledger itself, per evaluated entity, as the batch does
     with EventEngine(policies, entity="enterprise", as_of=as_of, sets=bench_sets(),
                      ledger=ledger) as engine:
-        for row in rows.iter_rows(named=True):
+        for row in frame.iter_rows(named=True):
             got = {o["policy_id"]: o for o in engine.evaluate_derived(row["uscc"], row)}
-            for policy in policies:
-                ref = evaluate_policy(policy, row, catalog=catalog(), sets=bench_sets(),
-                                      as_of=as_of, library=library, ledger=ledger)
-                where = (policy.id, row["uscc"])
-                if ref.truth is False:
-                    assert policy.id not in got, where
-                    continue
-                out = got[policy.id]
-                assert out["outcome"] == ("eligible" if ref.truth else "undetermined"), where
-                assert out["amount_fen"] == yuan_to_fen(ref.amount), where
+            same_as_interpreter(policies, row, got, as_of=as_of, ledger=ledger,
+                                sets=bench_sets())
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -80,8 +63,8 @@ def test_event_engine_equals_interpreter_on_policies_with_every_construct(
                      related=world.related, ledger=world.ledger) as engine:
         for row, with_members in zip(world.frame.iter_rows(named=True), members, strict=True):
             got = {o["policy_id"]: o for o in engine.evaluate_derived(row["uscc"], row)}
-            _same_as_interpreter(policies, with_members, got, as_of=as_of,
-                                 ledger=world.ledger)
+            same_as_interpreter(policies, with_members, got, as_of=as_of,
+                                ledger=world.ledger, sets=bench_sets())
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -98,22 +81,5 @@ def test_event_engine_equals_interpreter_on_person_policies_over_households(
                      related=related) as engine:
         for row, with_members in zip(persons.iter_rows(named=True), members, strict=True):
             got = {o["policy_id"]: o for o in engine.evaluate_derived(row["id_number"], row)}
-            _same_as_interpreter(policies, with_members, got, as_of=as_of, ledger=None,
-                                 entity="person")
-
-
-def _same_as_interpreter(policies: list[Policy], row: dict[str, Any], got: dict[str, Any], *,
-                         as_of: dt.date, ledger: AwardLedger | None,
-                         entity: str = "enterprise") -> None:
-    cat = for_policies(load_catalog().entity(entity), policies)
-    library = {p.id: p for p in policies}
-    for policy in policies:
-        ref = evaluate_policy(policy, row, catalog=cat, sets=bench_sets(), as_of=as_of,
-                              library=library, ledger=ledger)
-        where = (policy.id, row[cat.key], as_of)
-        if ref.truth is False:
-            assert policy.id not in got, where
-            continue
-        out = got[policy.id]
-        assert out["outcome"] == ("eligible" if ref.truth else "undetermined"), where
-        assert out["amount_fen"] == yuan_to_fen(ref.amount), where
+            same_as_interpreter(policies, with_members, got, as_of=as_of, ledger=None,
+                                sets=bench_sets(), entity="person")

@@ -39,7 +39,7 @@ from rules.ledger import AwardLedger, join_ledger
 from rules.model import AllOf, Basis, Condition, Policy
 from rules.parser import parse_expr
 from rules.sets import bundled_sets
-from store.money import yuan_to_fen
+from tests.events.agreement import same_as_interpreter
 
 SETTINGS = settings(max_examples=12, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -86,25 +86,14 @@ def _event_engine_agrees(policies: list[Policy], frame: pl.DataFrame, *, entity:
                          ledger: AwardLedger | None) -> None:
     """The event engine, given the same members and ledger, decides each entity as the
     interpreter does: outcome (UNKNOWN included) and amount to the fen."""
-    cat = load_catalog().entity(entity)
-    rows = rows_with_members(frame, cat.key, related)
-    library = {p.id: p for p in policies}
+    key = load_catalog().entity(entity).key
+    members = rows_with_members(frame, key, related)
     with EventEngine(policies, entity=entity, as_of=as_of, sets=sets, related=related,
                      ledger=ledger) as engine:
-        for row in frame.iter_rows(named=True):
-            engine.evaluate_derived(str(row[cat.key]), row)
-        got = {(o["entity_id"], o["policy_id"]): o for o in engine.outcomes().to_dicts()}
-    for row in rows:
-        for policy in policies:
-            if not policy.in_effect(as_of):
-                continue
-            ref = evaluate_policy(policy, row, catalog=cat, sets=sets, as_of=as_of,
-                                  library=library, ledger=ledger)
-            out = got.get((str(row[cat.key]), policy.id))
-            want = {True: "eligible", None: "undetermined", False: None}[ref.truth]
-            assert (out or {}).get("outcome") == want, (policy.id, row[cat.key])
-            if out is not None and policy.amount is not None:
-                assert out["amount_fen"] == yuan_to_fen(ref.amount), (policy.id, out)
+        for row, with_members in zip(frame.iter_rows(named=True), members, strict=True):
+            got = {o["policy_id"]: o for o in engine.evaluate_derived(str(row[key]), row)}
+            same_as_interpreter(policies, with_members, got, as_of=as_of, ledger=ledger,
+                                sets=sets, entity=entity)
 
 
 @SETTINGS
