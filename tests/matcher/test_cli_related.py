@@ -36,16 +36,23 @@ def _outcome(out: Path, entity: str, policy: str) -> str | None:
     return rows["outcome"][0] if rows.height else None
 
 
-def test_a_husband_is_decided_on_his_wifes_age_with_the_household_register(
-        tmp_path: Path) -> None:
+def _couple(tmp_path: Path, *, husband_child: str) -> tuple[Path, Path]:
+    """A couple of 440106 (the wife turns 49 on AS_OF, her only child died) and the
+    household register that links them; the husband's only-child status as given."""
     people = _csv(tmp_path / "persons.csv",
                   ["id_number", "birth_date", "hukou_district", "alive", "only_child_status"],
-                  [[HUSBAND, "1973-01-01", "440106", "true", "死亡"],
+                  [[HUSBAND, "1973-01-01", "440106", "true", husband_child],
                    [WIFE, "1976-09-30", "440106", "true", "死亡"]])
     links = tmp_path / "links"
     links.mkdir()
     _csv(links / "households_公安.csv", ["household_id", "id_number", "relation"],
          [["H1", HUSBAND, "户主"], ["H1", WIFE, "配偶"]])
+    return people, links
+
+
+def test_a_husband_is_decided_on_his_wifes_age_with_the_household_register(
+        tmp_path: Path) -> None:
+    people, links = _couple(tmp_path, husband_child="死亡")
     args = ["match", "--entity", "person", "--profiles", str(people), "--as-of", AS_OF]
     without = runner.invoke(app, [*args, "--out", str(tmp_path / "a.csv")])
     assert without.exit_code == 0, without.output
@@ -87,14 +94,7 @@ def test_explain_says_why_through_the_wifes_age_and_the_award_file(tmp_path: Pat
     """`mianshen explain` decides with the same register and ledger as `mianshen match`:
     the husband's 特扶 condition on his spouse is met (not 未知), the paid firm's
     小巨人 reward says it was received."""
-    people = _csv(tmp_path / "persons.csv",
-                  ["id_number", "birth_date", "hukou_district", "alive", "only_child_status"],
-                  [[HUSBAND, "1973-01-01", "440106", "true", "死亡"],
-                   [WIFE, "1976-09-30", "440106", "true", "死亡"]])
-    links = tmp_path / "links"
-    links.mkdir()
-    _csv(links / "households_公安.csv", ["household_id", "id_number", "relation"],
-         [["H1", HUSBAND, "户主"], ["H1", WIFE, "配偶"]])
+    people, links = _couple(tmp_path, husband_child="死亡")
     args = ["explain", "--entity", "person", "--profiles", str(people), "--as-of", AS_OF,
             "--id", HUSBAND, "--policy", "family-planning-special-support"]
     blind = runner.invoke(app, args)
@@ -127,14 +127,7 @@ def test_events_replay_decides_the_husband_on_his_wifes_age_as_the_match_does(
         tmp_path: Path) -> None:
     """Real time: an event completes the husband's record; with the household register the
     event engine reads his wife's age through the register, as `mianshen match` does."""
-    people = _csv(tmp_path / "persons.csv",
-                  ["id_number", "birth_date", "hukou_district", "alive", "only_child_status"],
-                  [[HUSBAND, "1973-01-01", "440106", "true", ""],
-                   [WIFE, "1976-09-30", "440106", "true", "死亡"]])
-    links = tmp_path / "links"
-    links.mkdir()
-    _csv(links / "households_公安.csv", ["household_id", "id_number", "relation"],
-         [["H1", HUSBAND, "户主"], ["H1", WIFE, "配偶"]])
+    people, links = _couple(tmp_path, husband_child="")
     events = tmp_path / "events.jsonl"
     events.write_text(json.dumps({"entity_id": HUSBAND, "set": {"only_child_status": "死亡"}},
                                  ensure_ascii=False) + "\n", encoding="utf-8")
