@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from store.schema import links
+from store.staged_insert import insert_ignoring_duplicates
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,16 +29,7 @@ class LinkRecord:
 def add_many(session: Session, rows: list[dict[str, Any]]) -> None:
     """Record links (a run's, in bulk); a link id already recorded keeps its first token
     (reruns plan the same ids)."""
-    if not rows:
-        return
-    insert: Any = (
-        postgresql.insert(links)
-        if session.get_bind().dialect.name == "postgresql"
-        else sqlite.insert(links)
-    )
-    stmt = insert.on_conflict_do_nothing(index_elements=["id"])
-    for start in range(0, len(rows), 5000):
-        session.execute(stmt, rows[start : start + 5000])
+    insert_ignoring_duplicates(session, links, rows, key="id")
 
 
 def get(session: Session, link_id: str) -> LinkRecord | None:

@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from store.errors import LeaseError, NotFoundError, TransitionError
 from store.schema import message_keys, outbox
+from store.staged_insert import existing, insert_ignoring_duplicates
 from store.types import utcnow
 
 OutboxStatus = Literal["queued", "sending", "sent", "dead"]
@@ -68,22 +68,9 @@ def _record(row: Row[Any]) -> OutboxRecord:
     return OutboxRecord(**row._asdict())
 
 
-def _insert_ignoring_duplicates(session: Session, table: Any = outbox,
-                                key: str = "idempotency_key") -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing(index_elements=[key])
-    return sqlite.insert(table).on_conflict_do_nothing(index_elements=[key])
-
-
 def known_item_keys(session: Session, keys: Iterable[str]) -> set[str]:
     """Those of ``keys`` (change + channel) that some enqueued message already carries."""
-    wanted = sorted(set(keys))
-    found: set[str] = set()
-    for start in range(0, len(wanted), 1000):
-        chunk = wanted[start : start + 1000]
-        found.update(session.execute(
-            select(message_keys.c.key).where(message_keys.c.key.in_(chunk))).scalars())
-    return found
+    return existing(session, message_keys, "key", keys)
 
 
 def enqueue(
@@ -112,16 +99,12 @@ def enqueue(
         }
     if not rows:
         return 0
-    stmt = _insert_ignoring_duplicates(session).returning(outbox.c.id, outbox.c.idempotency_key)
-    inserted = 0
-    batch = list(rows.values())
-    for start in range(0, len(batch), 5000):
-        new = session.execute(stmt, batch[start : start + 5000]).all()
-        inserted += len(new)
-        keys = [{"key": k, "outbox_id": row.id}
-                for row in new for k in carried.get(row.idempotency_key, ())]
-        if keys:
-            session.execute(_insert_ignoring_duplicates(session, message_keys, "key"), keys)
+    new = insert_ignoring_duplicates(session, outbox, list(rows.values()),
+                                     key="idempotency_key", returning=("id", "idempotency_key"))
+    keys = [{"key": k, "outbox_id": outbox_id}
+            for outbox_id, idempotency_key in new for k in carried.get(idempotency_key, ())]
+    insert_ignoring_duplicates(session, message_keys, keys, key="key")
+    inserted = len(new)
     return inserted
 
 
