@@ -33,19 +33,29 @@ AS_OF = dt.date(2025, 11, 3)
 CHUNK = 500_000
 
 
-def profile_chunks(n: int, *, seed: int) -> Iterator[pl.DataFrame]:
-    """``n`` complete, derived enterprise profiles in chunks, with unique 18-character ids."""
+def profile_chunks(n: int, *, seed: int, distinct: int | None = None
+                   ) -> Iterator[pl.DataFrame]:
+    """``n`` complete, derived enterprise profiles in chunks, with unique 18-character ids.
+    ``distinct``: generate only that many (whole chunks) and repeat them under new ids, so
+    that a 30M population is written in minutes; every row is still matched and written."""
     from bench.generate import generate_profiles
     from profiles.derive import derive
     from profiles.ingest import complete
 
+    made: list[pl.DataFrame] = []
     for j, start in enumerate(range(0, n, CHUNK)):
         size = min(CHUNK, n - start)
-        raw = generate_profiles(size, seed=seed + j, as_of=AS_OF)
         ids = pl.int_range(start, start + size, eager=True).cast(pl.String).str.zfill(14)
+        if distinct is not None and len(made) * CHUNK >= distinct:
+            yield made[j % len(made)].head(size).with_columns(("9144" + ids).alias("uscc"))
+            continue
+        raw = generate_profiles(size, seed=seed + j, as_of=AS_OF)
         raw = raw.with_columns(("9144" + ids).alias("uscc"))
-        yield derive(complete(raw, entity="enterprise"), entity="enterprise",
-                     as_of=AS_OF).collect()
+        chunk = derive(complete(raw, entity="enterprise"), entity="enterprise",
+                       as_of=AS_OF).collect()
+        if distinct is not None and size == CHUNK:
+            made.append(chunk)
+        yield chunk
 
 
 def prepare_store(url: str) -> None:
@@ -87,14 +97,25 @@ def run_child(args: list[str], log: Path) -> tuple[float, float, int, str]:
             os.waitstatus_to_exitcode(status), log.read_text()[-3000:])
 
 
+def _count_only(session: object, changes: object, **_kw: object) -> dict[str, int]:
+    """Stands in for the store write in a ``--no-write`` measurement: the changes counted."""
+    return {"new": changes.new.height, "updated": changes.updated.height,  # type: ignore[attr-defined]
+            "revoked": changes.revoked.height, "carried_over": 0}  # type: ignore[attr-defined]
+
+
 def child(argv: list[str]) -> None:
-    """``DATASET URL REPORT WORKERS``: :func:`matcher.runs.execute_run` with the published
-    policies, its report as ``{"runs": [...]}`` JSON."""
+    """``DATASET URL REPORT WORKERS [nowrite]``: :func:`matcher.runs.execute_run` with the
+    published policies, its report as ``{"runs": [...]}`` JSON. ``nowrite``: every stage
+    up to the diff runs as in a run; the diff of each partition is counted, not written."""
     from api.settings import get_settings
     from api.storage import open_engine
     from matcher.runs import execute_run, published_policies
 
-    dataset, url, report, workers = argv
+    dataset, url, report, workers = argv[:4]
+    if argv[4:] == ["nowrite"]:
+        from store import entitlement_bulk
+
+        entitlement_bulk.write_changes = _count_only
     engine = open_engine(get_settings(), url=url)
     policies, sets = published_policies(engine, entity="enterprise", as_of=AS_OF)
     t0 = time.perf_counter()
@@ -107,7 +128,8 @@ def child(argv: list[str]) -> None:
 
 
 def measure(n: int, *, partitions: int, workers: int | None, seed: int, work: Path,
-            database_url: str | None, outbox: bool = True) -> dict[str, object]:
+            database_url: str | None, outbox: bool = True, write: bool = True,
+            distinct: int | None = None) -> dict[str, object]:
     from profiles.partitions import write_dataset
 
     work.mkdir(parents=True, exist_ok=True)
@@ -119,7 +141,8 @@ def measure(n: int, *, partitions: int, workers: int | None, seed: int, work: Pa
     dataset = work / f"enterprise-{n}-p{partitions}"
     t = time.perf_counter()
     if not (dataset / "_snapshot.json").exists():
-        write_dataset(profile_chunks(n, seed=seed), dataset, key="uscc", partitions=partitions)
+        write_dataset(profile_chunks(n, seed=seed, distinct=distinct), dataset, key="uscc",
+                      partitions=partitions)
     generate_s = time.perf_counter() - t
     url = database_url or f"sqlite:///{work / f'bench-{n}-{workers or 0}.db'}"
     prepare_store(url)
@@ -132,13 +155,16 @@ def measure(n: int, *, partitions: int, workers: int | None, seed: int, work: Pa
         seconds, peak_mb, status, tail = run_cli(args, work / f"run-{n}.log")
     else:
         seconds, peak_mb, status, tail = run_child(
-            [str(dataset), url, str(report), str(workers or 0)], work / f"run-{n}.log")
+            [str(dataset), url, str(report), str(workers or 0), *([] if write else ["nowrite"])],
+            work / f"run-{n}.log")
     if status != 0:
         raise SystemExit(f"mianshen run failed with status {status}:\n{tail}")
     runs = json.loads(report.read_text(encoding="utf-8"))["runs"]
     r = runs[0]
     return {
-        "engine": "mianshen run" if outbox else "execute_run (no outbox)",
+        "engine": ("mianshen run" if outbox else "execute_run (no outbox)" if write
+                   else "execute_run (match, allocate, diff; changes counted, not written)"),
+        "distinct_profiles": distinct,
         "entities": n,
         "partitions": partitions,
         "workers": workers or 0,
@@ -166,9 +192,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--no-outbox", action="store_true",
                    help="measure the run alone (execute_run), not `mianshen run` with its "
                    "outbox planning")
+    p.add_argument("--no-write", action="store_true",
+                   help="with --no-outbox: run every stage up to the diff; count the changes "
+                   "instead of writing them (a population whose diff the store cannot hold)")
+    p.add_argument("--distinct", type=int,
+                   help="generate this many profiles (whole chunks) and repeat them under new ids")
     p.add_argument("--json", type=Path)
     p.add_argument("--append", action="store_true")
     args = p.parse_args(argv)
+    if args.no_write and not args.no_outbox:
+        p.error("--no-write needs --no-outbox")
     records = []
     with tempfile.TemporaryDirectory(prefix="mianshen-run-bench-") as tmp:
         work = args.work_dir or Path(tmp)
@@ -176,7 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             parts = args.partitions or max(4, -(-n // CHUNK))
             rec = measure(n, partitions=parts, workers=args.workers or None, seed=args.seed,
                           work=work, database_url=args.database_url,
-                          outbox=not args.no_outbox)
+                          outbox=not args.no_outbox, write=not args.no_write,
+                          distinct=args.distinct)
             print(json.dumps(rec, ensure_ascii=False), flush=True)
             records.append(rec)
     if args.json:
