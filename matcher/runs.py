@@ -37,6 +37,7 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from matcher.run_diff import amount_kinds, compute_changes, outcome_counts, scope
@@ -227,6 +228,14 @@ class _LockKeeper:
         while not self._stop.wait(self.ttl / 3):
             try:
                 locks.renew(self.engine, RUN_LOCK, owner=self.owner, ttl_seconds=self.ttl)
+            except OperationalError as exc:
+                if self.engine.dialect.name != "sqlite":
+                    log.warning("run lock renewal failed; retrying", exc_info=True)
+                    continue
+                # SQLite has one writer: while the run's own write transaction holds the
+                # database, no other run can write (nor take the lock row) either
+                log.info("run lock renewal deferred while the database is busy: %s",
+                         str(exc.orig).splitlines()[0])
             except Exception:  # a busy database: try again at the next beat
                 log.warning("run lock renewal failed; retrying", exc_info=True)
 
