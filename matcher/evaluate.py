@@ -376,7 +376,7 @@ def pair_values(
         steps = cp.amount_steps
         if steps is not None:
             got = _on_rows(base, row[lo:hi], [fen_expr(steps.value).alias("fen")],
-                           first=steps.columns)["fen"]
+                           stages=steps.stages)["fen"]
             known[lo:hi] = got.is_not_null().to_numpy()
             fen[lo:hi] = got.fill_null(0).to_numpy()
         undetermined = np.flatnonzero(kind[lo:hi] == 2) + lo
@@ -399,15 +399,20 @@ def fen_series(fen: np.ndarray, known: np.ndarray) -> pl.Series:
 
 
 def _on_rows(base: pl.DataFrame, rows: np.ndarray, exprs: list[pl.Expr],
-             first: Sequence[pl.Expr] = ()) -> pl.DataFrame:
-    """``exprs`` over the profile ``rows`` (after adding the columns ``first``), gathering
-    only the profile columns they read; expressions of no column (constants) are evaluated
-    once and broadcast by the caller."""
-    added = {e.meta.output_name() for e in first}
-    cols = sorted({c for e in (*first, *exprs) for c in e.meta.root_names()} - added)
+             stages: Sequence[Sequence[pl.Expr]] = ()) -> pl.DataFrame:
+    """``exprs`` over the profile ``rows`` (after adding the columns of each of ``stages``
+    in turn), gathering only the profile columns they read; expressions of no column
+    (constants) are evaluated once and broadcast by the caller."""
+    added = {e.meta.output_name() for stage in stages for e in stage}
+    cols = sorted({c for e in (*(e for stage in stages for e in stage), *exprs)
+                   for c in e.meta.root_names()} - added)
     rows_of = gather_sorted(base.select(cols), rows) if cols else base.head(1)
-    return rows_of.lazy().with_columns(first).select(exprs).collect() if first else \
-        rows_of.select(exprs)
+    if not stages:
+        return rows_of.select(exprs)
+    lf = rows_of.lazy()
+    for stage in stages:
+        lf = lf.with_columns(stage)
+    return lf.select(exprs).collect()
 
 
 def gather_sorted(frame: pl.DataFrame, rows: np.ndarray) -> pl.DataFrame:
