@@ -386,7 +386,9 @@ def pair_values(
     known = np.zeros(pol.shape[0], dtype=bool)
     out = np.zeros((pol.shape[0], plan.mask_words), dtype=np.uint64)
     names = set(base.columns)
-    bounds = np.searchsorted(pol, np.arange(len(plan.compiled) + 1))
+    # each policy's slice (a searchsorted of an int64 range would cast ``pol`` to int64)
+    bounds = np.zeros(len(plan.compiled) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pol, minlength=len(plan.compiled)), out=bounds[1:])
     # per policy: its amount's stages and value, its mask's stage and words
     jobs: list[tuple[int, int, int, Query | None, Query | None]] = []
     for n, cp in enumerate(plan.compiled.values()):
