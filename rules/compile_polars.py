@@ -197,7 +197,9 @@ class _Compiler:
             return AmountSteps(stages=(), value=self.expr(expr, policy).cast(pl.Float64))
         selectors, values, possible = split(self, expr, policy)
         branches = list(zip(possible(selectors), values, strict=True))
-        stages, value = _agreed_stages(selectors, values, possible)
+        # named by policy: one query may add the stages of every policy (bench.engines)
+        stages, value = _agreed_stages(selectors, values, possible,
+                                       prefix=f"__amount:{policy.id}:")
         return AmountSteps(stages=stages, value=value, inline=_agreed(branches))
 
     # ---- explanations -----------------------------------------------------------------
@@ -367,25 +369,26 @@ def _literal(c: _Compiler, expr: ast.Number | ast.String | ast.Bool | ast.Date,
 
 
 def _agreed_stages(selectors: list[pl.Expr], values: list[pl.Expr],
-                   possible: Callable[[list[pl.Expr]], list[pl.Expr]]
+                   possible: Callable[[list[pl.Expr]], list[pl.Expr]], *, prefix: str
                    ) -> tuple[tuple[tuple[pl.Expr, ...], ...], pl.Expr]:
     """:func:`_agreed` of the branches ``possible(selectors)`` / ``values`` as stages of
-    columns (each ``when``/``then`` computed once) and the final value over them."""
+    columns named ``{prefix}c0``, ``{prefix}v0``... (each ``when``/``then`` computed once)
+    and the final value over them."""
     null = pl.lit(None, dtype=pl.Float64)
-    first = (*(e.alias(f"__amount_c{j}") for j, e in enumerate(selectors)),
-             *(v.alias(f"__amount_v{i}") for i, v in enumerate(values)))
-    held = possible([pl.col(f"__amount_c{j}") for j in range(len(selectors))])
-    vals = [pl.col(f"__amount_v{i}") for i in range(len(values))]
+    first = (*(e.alias(f"{prefix}c{j}") for j, e in enumerate(selectors)),
+             *(v.alias(f"{prefix}v{i}") for i, v in enumerate(values)))
+    held = possible([pl.col(f"{prefix}c{j}") for j in range(len(selectors))])
+    vals = [pl.col(f"{prefix}v{i}") for i in range(len(values))]
     unknown = reduce(lambda a, b: a | b, (p & v.is_null() for p, v in zip(held, vals,
                                                                           strict=True)))
-    second = (*(pl.when(p).then(v).otherwise(null).alias(f"__amount_k{i}")
+    second = (*(pl.when(p).then(v).otherwise(null).alias(f"{prefix}k{i}")
                 for i, (p, v) in enumerate(zip(held, vals, strict=True))),
-              unknown.alias("__amount_u"))
-    candidates = [pl.col(f"__amount_k{i}") for i in range(len(values))]
-    third = (pl.coalesce(candidates).alias("__amount_f"),)
-    first_value = pl.col("__amount_f")
+              unknown.alias(f"{prefix}u"))
+    candidates = [pl.col(f"{prefix}k{i}") for i in range(len(values))]
+    third = (pl.coalesce(candidates).alias(f"{prefix}f"),)
+    first_value = pl.col(f"{prefix}f")
     differ = pl.any_horizontal([(k != first_value).fill_null(False) for k in candidates])
-    value = pl.when(pl.col("__amount_u") | differ).then(null).otherwise(first_value)
+    value = pl.when(pl.col(f"{prefix}u") | differ).then(null).otherwise(first_value)
     return (first, second, third), value
 
 
