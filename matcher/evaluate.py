@@ -390,7 +390,7 @@ def pair_values(
     bounds = np.zeros(len(plan.compiled) + 1, dtype=np.int64)
     np.cumsum(np.bincount(pol, minlength=len(plan.compiled)), out=bounds[1:])
     # per policy: its amount's stages and value, its mask's stage and words
-    jobs: list[tuple[int, int, int, Query | None, Query | None]] = []
+    jobs: list[tuple[int, int, Query | None, Query | None]] = []
     for n, cp in enumerate(plan.compiled.values()):
         lo, hi = int(bounds[n]), int(bounds[n + 1])
         if lo == hi:
@@ -402,10 +402,10 @@ def pair_values(
         if (kind[lo:hi] == 2).any():
             stage, words = unknown_mask_steps(cp, plan, names)
             mask = Query((stage,), [e.alias(f"w{w}") for w, e in enumerate(words)])
-        jobs.append((n, lo, hi, amount, mask))
+        jobs.append((lo, hi, amount, mask))
 
-    def run(job: tuple[int, int, int, Query | None, Query | None]) -> None:
-        _n, lo, hi, amount, mask = job
+    def run(job: tuple[int, int, Query | None, Query | None]) -> None:
+        lo, hi, amount, mask = job
         if amount is not None:
             got = amount.on_rows(base, row[lo:hi])["fen"]
             known[lo:hi] = got.is_not_null().to_numpy()
