@@ -88,18 +88,28 @@ def run_mianshen_plan(inp: Inputs) -> EngineRun:
     """Our compiled plan, wide output: the matcher's frame preparation (declared conditions
     as null columns, the award history and the aggregates over related entities each a
     group-by and a join in the plan, :func:`matcher.evaluate.prepare_frame`), then every
-    policy's truth and amount."""
+    policy's truth and amount (a case or tier amount in its stages of columns,
+    :class:`rules.compile_polars.AmountSteps`, as the matcher evaluates it)."""
     from matcher.evaluate import make_plan, prepare_frame
 
     def go() -> pl.DataFrame:
         plan = make_plan(inp.policies, entity="enterprise", as_of=inp.as_of,
                          sets=bench_sets(), ledger=inp.ledger)
         exprs: list[pl.Expr] = []
+        stages: list[list[pl.Expr]] = []  # case and tier amounts' columns, as a run adds them
         for pid, cp in plan.compiled.items():
             exprs.append(cp.truth.alias(pid))
-            if cp.amount is not None:
-                exprs.append(cp.amount.cast(pl.Float64).alias(pid + ".amount"))
-        return prepare_frame(inp.frame, plan, related=inp.related).select(exprs).collect()
+            steps = cp.amount_steps
+            if steps is not None:
+                exprs.append(steps.value.cast(pl.Float64).alias(pid + ".amount"))
+                for n, stage in enumerate(steps.stages):
+                    if n == len(stages):
+                        stages.append([])
+                    stages[n].extend(stage)
+        lf = prepare_frame(inp.frame, plan, related=inp.related)
+        for columns in stages:
+            lf = lf.with_columns(columns)
+        return lf.select(exprs).collect()
 
     seconds, wide = _timed(go)
     return EngineRun(seconds=seconds, counts=wide_counts(wide, inp.policies))

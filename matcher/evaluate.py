@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property, reduce
 
@@ -235,11 +236,28 @@ def unknown_mask_exprs(cp: CompiledPolicy, plan: Plan, names: set[str]) -> list[
     can supply), or as itself when all its inputs are known; a declared field is reported
     whenever its condition is UNKNOWN. Bit masks keep this to integer arithmetic in the
     plan; lists are built once per distinct mask."""
+    return _mask_words(cp, plan, names, [cc.truth.is_null() for cc in cp.conditions])
+
+
+def unknown_mask_steps(cp: CompiledPolicy, plan: Plan, names: set[str]
+                       ) -> tuple[tuple[pl.Expr, ...], list[pl.Expr]]:
+    """:func:`unknown_mask_exprs` in two steps, for many rows: whether each condition is
+    UNKNOWN as columns (``__u{k}``; a condition reading several fields, or a derived
+    field's inputs, would otherwise be evaluated again for each), then the words over
+    them."""
+    stage = tuple(cc.truth.is_null().alias(f"__u{k}") for k, cc in enumerate(cp.conditions))
+    return stage, _mask_words(cp, plan, names,
+                              [pl.col(f"__u{k}") for k in range(len(cp.conditions))])
+
+
+def _mask_words(cp: CompiledPolicy, plan: Plan, names: set[str],
+                unknown_of: Sequence[pl.Expr]) -> list[pl.Expr]:
+    """The mask words, given whether each condition of ``cp`` is UNKNOWN (``unknown_of``)."""
     bits = {name: i for i, name in enumerate(plan.mask_fields[cp.policy.id])}
     unknown_by_field: dict[str, list[pl.Expr]] = {}
-    for cc in cp.conditions:
+    for cc, cond_unknown in zip(cp.conditions, unknown_of, strict=True):
         for name in sorted(cc.fields):
-            unknown_by_field.setdefault(name, []).append(cc.truth.is_null())
+            unknown_by_field.setdefault(name, []).append(cond_unknown)
     parts: list[list[pl.Expr]] = [[] for _ in range(plan.mask_words)]
 
     def flag(name: str, when: pl.Expr) -> None:
@@ -368,21 +386,39 @@ def pair_values(
     known = np.zeros(pol.shape[0], dtype=bool)
     out = np.zeros((pol.shape[0], plan.mask_words), dtype=np.uint64)
     names = set(base.columns)
-    bounds = np.searchsorted(pol, np.arange(len(plan.compiled) + 1))
+    # each policy's slice (a searchsorted of an int64 range would cast ``pol`` to int64)
+    bounds = np.zeros(len(plan.compiled) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pol, minlength=len(plan.compiled)), out=bounds[1:])
+    # per policy: its amount's stages and value, its mask's stage and words
+    jobs: list[tuple[int, int, Query | None, Query | None]] = []
     for n, cp in enumerate(plan.compiled.values()):
         lo, hi = int(bounds[n]), int(bounds[n + 1])
         if lo == hi:
             continue
         steps = cp.amount_steps
-        if steps is not None:
-            got = _on_rows(base, row[lo:hi], [fen_expr(steps.value).alias("fen")],
-                           first=steps.columns)["fen"]
+        amount = None if steps is None else \
+            Query(steps.stages, [fen_expr(steps.value).alias("fen")])
+        mask = None
+        if (kind[lo:hi] == 2).any():
+            stage, words = unknown_mask_steps(cp, plan, names)
+            mask = Query((stage,), [e.alias(f"w{w}") for w, e in enumerate(words)])
+        jobs.append((lo, hi, amount, mask))
+
+    def run(job: tuple[int, int, Query | None, Query | None]) -> None:
+        lo, hi, amount, mask = job
+        if amount is not None:
+            got = amount.on_rows(base, row[lo:hi])["fen"]
             known[lo:hi] = got.is_not_null().to_numpy()
             fen[lo:hi] = got.fill_null(0).to_numpy()
-        undetermined = np.flatnonzero(kind[lo:hi] == 2) + lo
-        if undetermined.size:
-            exprs = [e.alias(f"w{w}") for w, e in enumerate(unknown_mask_exprs(cp, plan, names))]
-            out[undetermined] = _on_rows(base, row[undetermined], exprs).to_numpy()
+        if mask is not None:
+            undetermined = np.flatnonzero(kind[lo:hi] == 2) + lo
+            out[undetermined] = mask.on_rows(base, row[undetermined]).to_numpy()
+
+    # policies side by side (each writes its own slice; polars releases the GIL): a query
+    # over one policy's rows is too small to keep every core busy on its own
+    with ThreadPoolExecutor(max_workers=pl.thread_pool_size()) as pool:
+        for _ in pool.map(run, jobs):
+            pass
     return fen_series(fen, known), out
 
 
@@ -398,16 +434,33 @@ def fen_series(fen: np.ndarray, known: np.ndarray) -> pl.Series:
     return pl.Series("amount_fen", data)
 
 
-def _on_rows(base: pl.DataFrame, rows: np.ndarray, exprs: list[pl.Expr],
-             first: Sequence[pl.Expr] = ()) -> pl.DataFrame:
-    """``exprs`` over the profile ``rows`` (after adding the columns ``first``), gathering
-    only the profile columns they read; expressions of no column (constants) are evaluated
-    once and broadcast by the caller."""
-    added = {e.meta.output_name() for e in first}
-    cols = sorted({c for e in (*first, *exprs) for c in e.meta.root_names()} - added)
-    rows_of = gather_sorted(base.select(cols), rows) if cols else base.head(1)
-    return rows_of.lazy().with_columns(first).select(exprs).collect() if first else \
-        rows_of.select(exprs)
+@dataclass(frozen=True)
+class Query:
+    """Expressions over some profile rows: ``stages`` of columns added in turn, then
+    ``exprs`` selected."""
+
+    stages: Sequence[Sequence[pl.Expr]]
+    exprs: list[pl.Expr]
+
+    @property
+    def reads(self) -> set[str]:
+        """The profile columns it reads."""
+        added = {e.meta.output_name() for stage in self.stages for e in stage}
+        return {c for e in (*(e for stage in self.stages for e in stage), *self.exprs)
+                for c in e.meta.root_names()} - added
+
+    def on_rows(self, base: pl.DataFrame, rows: np.ndarray) -> pl.DataFrame:
+        """Over the profile ``rows`` (ascending), gathering only the columns it reads;
+        expressions of no column (constants) are evaluated once and broadcast by the
+        caller."""
+        cols = sorted(self.reads)
+        rows_of = gather_sorted(base.select(cols), rows) if cols else base.head(1)
+        if not self.stages:
+            return rows_of.select(self.exprs)
+        lf = rows_of.lazy()
+        for stage in self.stages:
+            lf = lf.with_columns(stage)
+        return lf.select(self.exprs).collect()
 
 
 def gather_sorted(frame: pl.DataFrame, rows: np.ndarray) -> pl.DataFrame:

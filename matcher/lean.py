@@ -179,7 +179,7 @@ def listed_pairs(base: pl.DataFrame, plan: Plan, *, batch_rows: int = BATCH_ROWS
             continue
         s = wide.to_numpy(order="fortran").T  # (policies, rows), C order
         del wide
-        flat = np.flatnonzero(s)
+        flat = np.flatnonzero(s != 0)  # on a bool array: several times faster
         bounds = np.searchsorted(flat, np.arange(npol + 1, dtype=np.int64) * m)
         pieces.append((bounds, (flat % m + start).astype(np.uint32), s.ravel()[flat]))
         counts += np.diff(bounds)

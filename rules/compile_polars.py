@@ -91,20 +91,27 @@ class CompiledPolicy:
 
 @dataclass(frozen=True)
 class AmountSteps:
-    """A policy's amount as two selects, for evaluating it on many rows: ``columns`` (each
-    branch's possibility and value, ``__amount_p{i}`` / ``__amount_v{i}``; none for a
-    formula) added to the frame, then ``value`` over them. polars' common-subexpression
-    elimination does not share ``when``/``then`` subtrees, so the one expression
-    (:attr:`expr`, :attr:`CompiledPolicy.amount`) computes each branch's possibility several
-    times over: about seven times slower on tiers and cases."""
+    """A policy's amount as a few selects, for evaluating it on many rows: ``stages`` added
+    to the frame one after the other, then ``value`` over them (:func:`_agreed_stages`:
+    each selector's truth, each branch's value, each branch's candidate, their coalesce;
+    no stage for a formula). polars' common-subexpression elimination does not share
+    ``when``/``then`` subtrees, so the one expression (:attr:`expr`,
+    :attr:`CompiledPolicy.amount`) computes each selector several times over (a case's
+    reach repeats every earlier case, the agreement every candidate): about seven times
+    slower on tiers and cases."""
 
-    columns: tuple[pl.Expr, ...]
+    stages: tuple[tuple[pl.Expr, ...], ...]
     value: pl.Expr
     inline: pl.Expr | None = None  # the same amount as one expression (None: ``value``)
 
     @property
     def expr(self) -> pl.Expr:
         return self.value if self.inline is None else self.inline.cast(pl.Float64)
+
+    @property
+    def added(self) -> set[str]:
+        """The columns the stages add."""
+        return {e.meta.output_name() for stage in self.stages for e in stage}
 
 
 class _Compiler:
@@ -187,13 +194,13 @@ class _Compiler:
         expr = policy.amount.expr  # its core expression
         split = _BRANCHES.get(type(expr))
         if split is None:
-            return AmountSteps(columns=(), value=self.expr(expr, policy).cast(pl.Float64))
-        branches = split(self, expr, policy)
-        columns = tuple(e for i, (p, v) in enumerate(branches)
-                        for e in (p.alias(f"__amount_p{i}"), v.alias(f"__amount_v{i}")))
-        over = [(pl.col(f"__amount_p{i}"), pl.col(f"__amount_v{i}"))
-                for i in range(len(branches))]
-        return AmountSteps(columns=columns, value=_agreed(over), inline=_agreed(branches))
+            return AmountSteps(stages=(), value=self.expr(expr, policy).cast(pl.Float64))
+        selectors, values, possible = split(self, expr, policy)
+        branches = list(zip(possible(selectors), values, strict=True))
+        # named by policy: one query may add the stages of every policy (bench.engines)
+        stages, value = _agreed_stages(selectors, values, possible,
+                                       prefix=f"__amount:{policy.id}:")
+        return AmountSteps(stages=stages, value=value, inline=_agreed(branches))
 
     # ---- explanations -----------------------------------------------------------------
 
@@ -361,46 +368,94 @@ def _literal(c: _Compiler, expr: ast.Number | ast.String | ast.Bool | ast.Date,
     return pl.lit(expr.value)
 
 
+def _agreed_stages(selectors: list[pl.Expr], values: list[pl.Expr],
+                   possible: Callable[[list[pl.Expr]], list[pl.Expr]], *, prefix: str
+                   ) -> tuple[tuple[tuple[pl.Expr, ...], ...], pl.Expr]:
+    """:func:`_agreed` of the branches ``possible(selectors)`` / ``values`` as stages of
+    columns named ``{prefix}c0``, ``{prefix}v0``... (each ``when``/``then`` computed once)
+    and the final value over them."""
+    null = pl.lit(None, dtype=pl.Float64)
+    first = (*(e.alias(f"{prefix}c{j}") for j, e in enumerate(selectors)),
+             *(v.alias(f"{prefix}v{i}") for i, v in enumerate(values)))
+    held = possible([pl.col(f"{prefix}c{j}") for j in range(len(selectors))])
+    vals = [pl.col(f"{prefix}v{i}") for i in range(len(values))]
+    unknown = reduce(lambda a, b: a | b, (p & v.is_null() for p, v in zip(held, vals,
+                                                                          strict=True)))
+    second = (*(pl.when(p).then(v).otherwise(null).alias(f"{prefix}k{i}")
+                for i, (p, v) in enumerate(zip(held, vals, strict=True))),
+              unknown.alias(f"{prefix}u"))
+    candidates = [pl.col(f"{prefix}k{i}") for i in range(len(values))]
+    third = (pl.coalesce(candidates).alias(f"{prefix}f"),)
+    first_value = pl.col(f"{prefix}f")
+    differ = pl.any_horizontal([(k != first_value).fill_null(False) for k in candidates])
+    value = pl.when(pl.col(f"{prefix}u") | differ).then(null).otherwise(first_value)
+    return (first, second, third), value
+
+
 def _tiers(c: _Compiler, expr: ast.Tiers, policy: Policy) -> pl.Expr:
     """Every row still possible (rules.amount_branches.tier_branches), agreed."""
-    return _agreed(_tier_branches(c, expr, policy))
+    meets, values, possible = _tier_branches(c, expr, policy)
+    return _agreed(list(zip(possible(meets), values, strict=True)))
 
 
 def _cases(c: _Compiler, expr: ast.Cases, policy: Policy) -> pl.Expr:
     """Every case still possible (rules.amount_branches.case_branches), agreed."""
-    return _agreed(_case_branches(c, expr, policy))
+    whens, values, possible = _case_branches(c, expr, policy)
+    return _agreed(list(zip(possible(whens), values, strict=True)))
 
 
-def _tier_branches(c: _Compiler, expr: ast.Tiers, policy: Policy
-                   ) -> list[tuple[pl.Expr, pl.Expr]]:
-    """(possible, value) of each row of the table, and of "below the first row"."""
-    meets = [c.cond(m, policy) for m in expr.selectors()]
-    branches = [(~meets[0].fill_null(False), pl.lit(None, dtype=pl.Float64))]
-    for i, value in enumerate(expr.values):
+#: a branched amount: its selectors' truths, each branch's value, and the function from
+#: the selectors' truths (expressions or columns) to each branch's possibility
+Branches = tuple[list[pl.Expr], list[pl.Expr], Callable[[list[pl.Expr]], list[pl.Expr]]]
+
+
+def _tier_possible(meets: list[pl.Expr]) -> list[pl.Expr]:
+    """Whether "below the first row", then each row of the table, is still possible, from
+    the truth of ``by >= from`` of each row."""
+    out = [~meets[0].fill_null(False)]
+    for i in range(len(meets)):
         possible = meets[i].fill_null(True)
         if i + 1 < len(meets):
             possible = possible & ~meets[i + 1].fill_null(False)
-        branches.append((possible, c.expr(value, policy).cast(pl.Float64)))
-    return branches
+        out.append(possible)
+    return out
 
 
-def _case_branches(c: _Compiler, expr: ast.Cases, policy: Policy
-                   ) -> list[tuple[pl.Expr, pl.Expr]]:
-    """(possible, value) of each case, and of "no case holds"."""
-    branches: list[tuple[pl.Expr, pl.Expr]] = []
+def _tier_branches(c: _Compiler, expr: ast.Tiers, policy: Policy) -> Branches:
+    """The selectors, values and possibilities of "below the first row" and each row."""
+    meets = [c.cond(m, policy) for m in expr.selectors()]
+    values = [pl.lit(None, dtype=pl.Float64),
+              *(c.expr(v, policy).cast(pl.Float64) for v in expr.values)]
+    return meets, values, _tier_possible
+
+
+def _case_possible(truths: list[pl.Expr], *, otherwise: bool) -> list[pl.Expr]:
+    """Whether each case (the ``else`` case last when ``otherwise``), then "no case holds",
+    is still possible, from the truth of each case's ``when``."""
+    out: list[pl.Expr] = []
     reach: pl.Expr = pl.lit(True)  # no earlier case TRUE
-    for when, value in zip(expr.whens, expr.values, strict=True):
-        truth = c.cond(when, policy)
-        branches.append((reach & truth.fill_null(True), c.expr(value, policy).cast(pl.Float64)))
+    for truth in truths:
+        out.append(reach & truth.fill_null(True))
         reach = reach & ~truth.fill_null(False)
-    if expr.otherwise is not None:
-        branches.append((reach, c.expr(expr.otherwise, policy).cast(pl.Float64)))
+    if otherwise:
+        out.append(reach)
         reach = pl.lit(False)
-    return [*branches, (reach, pl.lit(None, dtype=pl.Float64))]
+    return [*out, reach]
+
+
+def _case_branches(c: _Compiler, expr: ast.Cases, policy: Policy) -> Branches:
+    """The selectors, values and possibilities of each case and of "no case holds"."""
+    whens = [c.cond(w, policy) for w in expr.whens]
+    values = [c.expr(v, policy).cast(pl.Float64) for v in expr.values]
+    if expr.otherwise is not None:
+        values.append(c.expr(expr.otherwise, policy).cast(pl.Float64))
+    values.append(pl.lit(None, dtype=pl.Float64))
+    otherwise = expr.otherwise is not None
+    return whens, values, lambda truths: _case_possible(truths, otherwise=otherwise)
 
 
 #: amounts whose branches a run evaluates as columns first (:class:`AmountSteps`)
-_BRANCHES: dict[type, Callable[[_Compiler, Any, Policy], list[tuple[pl.Expr, pl.Expr]]]] = {
+_BRANCHES: dict[type, Callable[[_Compiler, Any, Policy], Branches]] = {
     ast.Tiers: _tier_branches,
     ast.Cases: _case_branches,
 }
