@@ -377,11 +377,8 @@ class EventEngine:
                              else self._joined([entity_id]).get(entity_id, {}))}
         fact = build_fact(row, self.compiled.plan, sid=self._scratch, declared=self.declared,
                           as_of=self.as_of)
-        try:
-            fired = self.ruleset.assert_fact(fact)
-        finally:
-            self.ruleset.retract_fact(fact)  # durable_rules keeps no profile
-        answers = self._answers(name for name, _ in fired)
+        # asserted, the fired rules read, retracted at once: durable_rules keeps no profile
+        answers = self._answers(self.ruleset.fired_names(fact))
         self._rows[entity_id] = row
         rows = self._outcome_rows(entity_id, row, answers)
         self._outcomes[entity_id] = rows

@@ -242,6 +242,38 @@ def test_a_fact_matching_no_rule_raises_not_handled():
         assert ours.assert_fact({"sid": "a", "x": 0}) == []
 
 
+def test_fired_names_reads_the_same_rules_as_the_actions_and_retracts_the_fact():
+    rules = {"gt1": one_rule({"$gt": {"x": 1}}), "either": one_rule(
+        {"$or": [{"$gt": {"x": 1}}, {"$gt": {"x": 0}}]}), "small": one_rule({"$lt": {"x": 0}})}
+    with DurableRuleset(rules, name="trap") as rs:
+        for x in (2, 0.5, -1, 1e-05):
+            fact = {"sid": "a", "x": x}
+            want = sorted(n for n, _ in rs.assert_fact(fact))
+            rs.retract_fact(fact)
+            assert sorted(rs.fired_names(fact)) == want
+            assert sorted(rs.fired_names(fact)) == want  # retracted: not "observed" twice
+        assert sorted(rs.fired_names({"sid": "a", "x": 2})) == ["either", "either", "gt1"]
+        assert rs.fired_names({"sid": "a", "y": 1}) == []  # matches no rule
+
+
+def test_fired_names_agree_with_the_actions_on_the_bundled_library():
+    from bench.generate import generate_profiles
+    from matcher.events.facts import build_fact
+
+    frame = generate_profiles(40, seed=7, as_of=AS_OF)
+    lib = bundled_library()
+    with EventEngine(lib, entity="enterprise", as_of=AS_OF) as eng:
+        eng.load(frame.select([f.name for f in eng.base_fields if f.name in frame.columns]))
+        ids = list(eng._index)
+        eng.outcomes()
+        for entity_id in ids:
+            fact = build_fact(eng._rows[entity_id], eng.compiled.plan, sid="t",
+                              declared=eng.declared, as_of=AS_OF)
+            want = sorted(n for n, _ in eng.ruleset.assert_fact(fact))
+            eng.ruleset.retract_fact(fact)
+            assert want and sorted(eng.ruleset.fired_names(fact)) == want
+
+
 def test_a_false_test_on_another_events_field_inside_and_crashes_the_process():
     # events.c reduceExpressionSequence: when a test inside $and is FALSE it skips to the
     # end marker starting one past the test it already stepped over, so it reads beyond the
