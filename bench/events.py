@@ -25,7 +25,12 @@ The polars side compiles its plan once (as a long-running consumer would) and ru
   batch's entitlement changes and outbox rows in one transaction
   (:func:`matcher.events.delivery.record_batch`; ``--max-batch 1``: a transaction per
   event, as before); latency is from the event's scheduled arrival to its commit, so a
-  consumer that falls behind shows it. The store path is warmed up (its modules imported)
+  consumer that falls behind shows it. The store first holds the snapshot's entitlements
+  as the nightly run leaves them (:func:`seed_store`, untimed), so an event writes its
+  entity's changes and their messages only (``--empty-store``: from an empty store, where
+  an entity's first event writes all its entitlements and a message each). Recorded too:
+  the consumer's capacity (events per second of its busy time) and its time per event in
+  the engine and in the store. The store path is warmed up (its modules imported)
   before the clock starts, as a long-running consumer's is;
 - memory (``--memory``): for each population size, in a fresh process, the resident memory
   of the engine after loading the snapshot and applying 1 000 updates, minus before the
@@ -168,15 +173,36 @@ def _store(folder: Path, name: str, policies: Mapping[str, Any]) -> tuple[Any, A
                            links=links)
 
 
+def seed_store(db: Any, engine: EventEngine, policies: Mapping[str, Any]) -> int:
+    """Write the current entitlements of every loaded entity, as the nightly run leaves
+    them (the engine decides as the batch does), without messages; the entitlement rows
+    written."""
+    frame = engine.outcomes()
+    by_entity: dict[str, list[dict[str, Any]]] = {e: [] for e in engine._index}
+    for row in frame.iter_rows(named=True):
+        by_entity[row["entity_id"]].append(row)
+    items = list(by_entity.items())
+    for k in range(0, len(items), 500):
+        record_batch(db, [EntityOutcomes(e, rows) for e, rows in items[k:k + 500]],
+                     entity_kind="enterprise", policies=policies, as_of=AS_OF,
+                     run_id=f"bench-nightly-{k}")
+    return frame.height
+
+
 def paced(engine: EventEngine, updates: Sequence[Update], *, rate: float,
-          folder: Path, max_batch: int = 64) -> dict[str, object]:
-    """Latency from scheduled arrival to committed outbox rows at ``rate`` events/s."""
+          folder: Path, max_batch: int = 64, seeded: bool = True) -> dict[str, object]:
+    """Latency from scheduled arrival to committed outbox rows at ``rate`` events/s.
+    ``seeded``: the store first holds the snapshot's entitlements (:func:`seed_store`), so
+    an event writes its entity's changes only; else it starts empty, and an entity's first
+    event writes all its entitlements and their messages."""
     policies = dict(engine.compiled.policies)
     db, hook = _store(folder, "paced", policies)
+    seeded_rows = seed_store(db, engine, policies) if seeded else 0
     start = time.perf_counter() + 0.05
     arrival = [start + i / rate for i in range(len(updates))]
     latencies: list[float] = []
     batches: list[int] = []
+    evaluate_s = store_s = 0.0
     i = 0
     while i < len(updates):
         now = time.perf_counter()
@@ -191,20 +217,31 @@ def paced(engine: EventEngine, updates: Sequence[Update], *, rate: float,
             seen.add(updates[j][0])
             batch.append(j)
             j += 1
+        took = time.perf_counter()
         results = engine.upsert_many([updates[k] for k in batch])
+        evaluated = time.perf_counter()
+        evaluate_s += evaluated - took
         record_batch(db, [EntityOutcomes(updates[k][0], rows)
                           for k, rows in zip(batch, results, strict=True)],
                      entity_kind="enterprise", policies=policies, as_of=AS_OF,
                      run_id=f"bench-paced-{batch[0]}-{batch[-1]}", on_changes=hook)
         done = time.perf_counter()
+        store_s += done - evaluated
         latencies.extend(done - arrival[k] for k in batch)
         batches.append(len(batch))
         i = j
     db.dispose()
     return {
         "engine": "durable_rules event engine, paced", "rate_per_second": rate,
-        "max_batch": max_batch, "events": len(updates), "batches": len(batches),
-        "batch_size_max": max(batches),
+        "max_batch": max_batch, "store": "seeded" if seeded else "empty",
+        "seeded_entitlements": seeded_rows, "events": len(updates), "batches": len(batches),
+        "batch_size_max": max(batches), "batch_size_p50": statistics.median(batches),
+        # capacity: events per second of the consumer's busy time (evaluate + store)
+        "events_per_second_busy": round(len(updates) / (evaluate_s + store_s), 1),
+        "busy_fraction": round((evaluate_s + store_s) / (done - start), 3),
+        "evaluate_ms_per_event": round(1000 * evaluate_s / len(updates), 3),
+        "store_ms_per_event": round(1000 * store_s / len(updates), 3),
+        "outbox_latency_ms_p95": round(1000 * _percentile(latencies, 0.95), 3),
         "outbox_latency_ms_p50": round(1000 * _percentile(latencies, 0.5), 3),
         "outbox_latency_ms_p99": round(1000 * _percentile(latencies, 0.99), 3),
         "outbox_latency_ms_max": round(1000 * max(latencies), 3),
@@ -304,6 +341,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-batch", type=int, nargs="+", default=[64],
                    help="paced: at most this many events per store transaction (several: "
                    "one paced run each, in this order, in this invocation)")
+    p.add_argument("--empty-store", action="store_true",
+                   help="paced: start from an empty store (each entity's first event writes "
+                   "all its entitlements) instead of the snapshot's entitlements")
     p.add_argument("--memory", type=str, default=None,
                    help="also measure memory per entity at these sizes (comma-separated)")
     p.add_argument("--memory-one", type=int, default=None, help=argparse.SUPPRESS)
@@ -325,7 +365,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     tempfile.TemporaryDirectory() as tmp:
                 engine.load(base)
                 records.append(paced(engine, updates, rate=args.rate, folder=Path(tmp),
-                                     max_batch=max_batch))
+                                     max_batch=max_batch, seeded=not args.empty_store))
     if args.memory:
         records.extend(memory([int(x) for x in args.memory.split(",")], seed=args.seed))
     for r in records:
