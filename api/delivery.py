@@ -249,7 +249,10 @@ def outbox_hook(*, entity_kind: str, policies: Mapping[str, Policy], as_of: dt.d
                   for pid, p in policies.items()}
         explain = len(found) <= explain_limit  # the run's whole diff decides, not a chunk
         context: dict[str, Any] = {"related": related}
-        if explain and any(p.ledger_lookups or p.cap for p in policies.values()):
+        # explanations need the snapshot's profiles: without one, no ledger is read (it is
+        # every entity's awards, a read that grows with the store, per call)
+        if explain and snapshot is not None and any(p.ledger_lookups or p.cap
+                                                    for p in policies.values()):
             from matcher.award_import import load_ledger
 
             context["ledger"] = load_ledger(session, entity_kind=entity_kind,
