@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -234,6 +235,14 @@ def outbox_hook(*, entity_kind: str, policies: Mapping[str, Policy], as_of: dt.d
     from notifier.outbox import enqueue_changes
     from store.types import utcnow
 
+    @functools.cache
+    def fields_of() -> dict[str, list[FieldInfo]]:
+        """Each policy's fields as messages list them (the same for every call)."""
+        from rules.years import fields_read_at
+
+        return {pid: field_infos(entity_kind, sorted(fields_read_at(p, as_of)), policies=[p])
+                for pid, p in policies.items()}
+
     def hook(session: Session, changes: RunChanges, run_id: str) -> int:
         # only new rows need their ids (updated and revoked ones carry theirs)
         written = _entitlement_rows(session, entity_kind=entity_kind, run_id=run_id,
@@ -243,10 +252,7 @@ def outbox_hook(*, entity_kind: str, policies: Mapping[str, Policy], as_of: dt.d
                                     written=written, run_id=run_id)
         if not found:
             return 0
-        from rules.years import fields_read_at
-
-        fields = {pid: field_infos(entity_kind, sorted(fields_read_at(p, as_of)), policies=[p])
-                  for pid, p in policies.items()}
+        fields = fields_of()
         explain = len(found) <= explain_limit  # the run's whole diff decides, not a chunk
         context: dict[str, Any] = {"related": related}
         # explanations need the snapshot's profiles: without one, no ledger is read (it is
