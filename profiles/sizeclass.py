@@ -307,6 +307,17 @@ def with_size_class(
     three tier conditions with that row's thresholds, then the classes still possible (for a
     firm of unknown industry: under any row).
     """
+    lf = frame.lazy()
+    for step in _size_class_steps(industry_code, employees, operating_revenue, total_assets):
+        lf = lf.with_columns(step)
+    return lf.drop("__sc_row", "__sc_sme", "__sc_medium", "__sc_small")
+
+
+@cache
+def _size_class_steps(industry_code: str, employees: str, operating_revenue: str,
+                      total_assets: str) -> tuple[tuple[pl.Expr, ...], ...]:
+    """The expressions of :func:`with_size_class`'s passes, built once per column names
+    (building them cost a few ms per call: an event derives a few rows at a time)."""
     values: dict[Indicator, pl.Expr] = {
         "X": pl.col(employees).cast(pl.Float64),
         "Y": pl.col(operating_revenue).cast(pl.Float64),
@@ -320,18 +331,14 @@ def with_size_class(
     mask = pl.col(POSSIBLE)
     size_class = pl.lit(_class_of_mask()).gather(mask).alias("size_class")
     return (
-        frame.lazy()
-        .with_columns(
-            industry.alias("__sc_row")
-        )
-        .with_columns(
+        (industry.alias("__sc_row"),),
+        (
             _tier("sme", row, values).alias("__sc_sme"),
             _tier("medium", row, values).alias("__sc_medium"),
             _tier("small", row, values).alias("__sc_small"),
-        )
-        .with_columns(possible.alias(POSSIBLE))
-        .with_columns(size_class)
-        .drop("__sc_row", "__sc_sme", "__sc_medium", "__sc_small")
+        ),
+        (possible.alias(POSSIBLE),),
+        (size_class,),
     )
 
 

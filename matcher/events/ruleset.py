@@ -109,6 +109,9 @@ def _first_key(message: str) -> str:
     'elig|a|T'
     """
     start = message.index('"')
+    end = message.index('"', start + 1)
+    if "\\" not in message[start:end]:  # no escape: the key is the text between quotes
+        return message[start + 1:end]
     key, _ = _decoder.raw_decode(message, start)
     return str(key)
 
