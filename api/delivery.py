@@ -51,7 +51,9 @@ def _entitlement_rows(session: Session, *, entity_kind: str, run_id: str,
                       ) -> dict[tuple[str, str, str], tuple[int, str, str]]:
     """(entity, policy, period) -> (id, status, first run) of what this run wrote for some
     entities: looked up by entity (indexed), so a partitioned run pays for each partition's
-    own changes, not for every row the run wrote before."""
+    own changes, not for every row the run wrote before. The kind is checked here, not in
+    the query: with it there, SQLite took the key index on ``entity_kind``, a scan of every
+    entitlement of the kind per call."""
     from sqlalchemy import select
 
     from store.schema import entitlements as t
@@ -60,10 +62,11 @@ def _entitlement_rows(session: Session, *, entity_kind: str, run_id: str,
     out: dict[tuple[str, str, str], tuple[int, str, str]] = {}
     for start in range(0, len(wanted), _LOOKUP_CHUNK):
         stmt = select(t.c.id, t.c.entity_id, t.c.policy_id, t.c.benefit_period, t.c.status,
-                      t.c.first_run_id).where(
-            t.c.entity_id.in_(wanted[start:start + _LOOKUP_CHUNK]),
-            t.c.entity_kind == entity_kind, t.c.last_run_id == run_id)
+                      t.c.first_run_id, t.c.entity_kind).where(
+            t.c.entity_id.in_(wanted[start:start + _LOOKUP_CHUNK]), t.c.last_run_id == run_id)
         for r in session.execute(stmt):
+            if r.entity_kind != entity_kind:
+                continue
             out[(r.entity_id, r.policy_id, r.benefit_period)] = (int(r.id), r.status,
                                                                   r.first_run_id)
     return out
