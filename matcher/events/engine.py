@@ -154,6 +154,7 @@ class EventEngine:
         self._members = {name: _MemberIndex(frame) for name, frame in (related or {}).items()
                          if any(c.relation == name for c in self.plan.related.values())}
         self._joins = bool(self.plan.related or self.plan.ledger_refs)
+        self._same_joined: dict[str, Any] | None = None
         self.compiled: CompiledRuleset = compile_ruleset(
             [*chosen, *triggered], catalog=self.catalog, sets=self.sets, as_of=as_of,
             library={p.id: p for p in every}, related=self.plan.related)
@@ -362,6 +363,15 @@ class EventEngine:
         awards only."""
         if not self._joins or not entity_ids:
             return {}
+        if not self._members and self.plan.ledger is None:
+            # no member frames and no ledger: every entity joins the same values (each
+            # aggregate UNKNOWN, each lookup on an empty ledger), joined once
+            if self._same_joined is None:
+                self._same_joined = self._join(["\x00"])["\x00"]
+            return dict.fromkeys(entity_ids, self._same_joined)
+        return self._join(entity_ids)
+
+    def _join(self, entity_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         ids = pl.Series(list(entity_ids), dtype=pl.String)
         lf = pl.DataFrame({self.key: ids}).lazy()
         if self.plan.ledger_refs:
