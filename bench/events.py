@@ -40,6 +40,7 @@ The polars side compiles its plan once (as a long-running consumer would) and ru
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -49,7 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -303,6 +304,92 @@ def memory(scales: Sequence[int], *, seed: int) -> list[dict[str, object]]:
     return out
 
 
+#: the steps of a batch timed by ``--spans`` (module, attribute), in the order they run
+SPANS: tuple[tuple[str, str], ...] = (
+    ("matcher.events.engine:EventEngine", "derive_rows"),
+    ("matcher.events.engine:EventEngine", "_joined"),
+    ("matcher.events.engine", "build_fact"),
+    ("matcher.events.ruleset:DurableRuleset", "fired_names"),
+    ("matcher.events.engine:EventEngine", "_outcome_rows"),
+    ("matcher.events.delivery", "load_entities_current"),
+    ("matcher.events.delivery", "compute_changes"),
+    ("matcher.events.delivery:entitlement_bulk", "write_changes"),
+)
+
+
+def spans(engine: EventEngine, updates: Sequence[Update], *, batch: int, folder: Path,
+          batches: int = 50) -> dict[str, object]:
+    """Where a batch's time goes: ``batches`` batches of ``batch`` distinct entities taken
+    back to back (no pacing) through :meth:`EventEngine.upsert_many` and
+    :func:`record_batch` on a seeded store, with each step of :data:`SPANS` and the outbox
+    hook timed (wall milliseconds per batch and per event)."""
+    import functools
+    import importlib
+
+    policies = dict(engine.compiled.policies)
+    db, hook = _store(folder, f"spans-{batch}", policies)
+    seed_store(db, engine, policies)
+    spent: dict[str, float] = {}
+
+    def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - t
+        return wrapper
+
+    groups: list[list[Update]] = [[]]
+    for u in updates:
+        if len(groups[-1]) == batch or u[0] in {e for e, _ in groups[-1]}:
+            groups.append([])
+        groups[-1].append(u)
+    groups = groups[:batches]
+    evaluate_s = store_s = 0.0
+    with contextlib.ExitStack() as stack:
+        for where, name in SPANS:
+            module, _, attr = where.partition(":")
+            owner = importlib.import_module(module)
+            if attr:
+                owner = getattr(owner, attr)
+            stack.enter_context(_patched(owner, name, timed(name, getattr(owner, name))))
+        timed_hook = timed("outbox hook", hook)
+        for k, group in enumerate(groups):
+            t = time.perf_counter()
+            results = engine.upsert_many(group)
+            evaluated = time.perf_counter()
+            record_batch(db, [EntityOutcomes(e, rows)
+                              for (e, _), rows in zip(group, results, strict=True)],
+                         entity_kind="enterprise", policies=policies, as_of=AS_OF,
+                         run_id=f"bench-spans-{batch}-{k}", on_changes=timed_hook)
+            evaluate_s += evaluated - t
+            store_s += time.perf_counter() - evaluated
+    db.dispose()
+    n = sum(len(g) for g in groups)
+    return {
+        "engine": "durable_rules event engine, spans", "batch": batch, "batches": len(groups),
+        "events": n, "evaluate_ms_per_batch": round(1000 * evaluate_s / len(groups), 2),
+        "store_ms_per_batch": round(1000 * store_s / len(groups), 2),
+        "evaluate_ms_per_event": round(1000 * evaluate_s / n, 2),
+        "store_ms_per_event": round(1000 * store_s / n, 2),
+        "steps_ms_per_batch": {k: round(1000 * v / len(groups), 2)
+                               for k, v in sorted(spent.items(), key=lambda kv: -kv[1])},
+        "load_average_1m_after": round(os.getloadavg()[0], 2),
+    }
+
+
+@contextlib.contextmanager
+def _patched(owner: Any, name: str, value: Any) -> Iterator[None]:
+    before = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
+    setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        setattr(owner, name, before)
+
+
 def machine() -> dict[str, object]:
     return {"machine": platform.node(), "cpus": os.cpu_count(), "python": platform.python_version(),
             "platform": platform.platform()}
@@ -350,6 +437,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--empty-store", action="store_true",
                    help="paced: start from an empty store (each entity's first event writes "
                    "all its entitlements) instead of the snapshot's entitlements")
+    p.add_argument("--no-unpaced", action="store_true",
+                   help="skip the unpaced comparison with the polars one-row plan")
+    p.add_argument("--spans", type=int, nargs="+", default=None,
+                   help="also time each step of back-to-back batches of these sizes "
+                   "(seeded store)")
     p.add_argument("--memory", type=str, default=None,
                    help="also measure memory per entity at these sizes (comma-separated)")
     p.add_argument("--memory-one", type=int, default=None, help=argparse.SUPPRESS)
@@ -363,7 +455,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(memory_one(args.memory_one, seed=args.seed)))
         return 0
     records = (run(entities=args.entities, events=args.events, seed=args.seed)
-               if args.events else [])
+               if args.events and not args.no_unpaced else [])
     if args.rate is not None and args.events:
         base, updates = make_inputs(args.entities, args.events, seed=args.seed + 7)
         for max_batch in args.max_batch:
@@ -372,6 +464,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 engine.load(base)
                 records.append(paced(engine, updates, rate=args.rate, folder=Path(tmp),
                                      max_batch=max_batch, seeded=not args.empty_store))
+    if args.spans and args.events:
+        base, updates = make_inputs(args.entities, args.events, seed=args.seed + 7)
+        for size in args.spans:
+            with EventEngine(bundled_library(), entity="enterprise", as_of=AS_OF) as engine, \
+                    tempfile.TemporaryDirectory() as tmp:
+                engine.load(base)
+                records.append(spans(engine, updates, batch=size, folder=Path(tmp)))
     if args.memory:
         records.extend(memory([int(x) for x in args.memory.split(",")], seed=args.seed))
     for r in records:
