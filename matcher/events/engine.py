@@ -48,6 +48,7 @@ from matcher.events.compiler import (
     CompiledRuleset,
     amount_selectors,
     compile_ruleset,
+    group_key,
     selector_question,
 )
 from matcher.events.errors import EngineFailure
@@ -386,10 +387,19 @@ class EventEngine:
         if self._joins:
             row = {**row, **(joined if joined is not None
                              else self._joined([entity_id]).get(entity_id, {}))}
-        fact = build_fact(row, self.compiled.plan, sid=self._scratch, declared=self.declared,
-                          as_of=self.as_of)
+        compiled = self.compiled
+        fact = build_fact(row, compiled.plan, sid=self._scratch, declared=self.declared,
+                          as_of=self.as_of, groups=compiled.main_groups)
         # asserted, the fired rules read, retracted at once: durable_rules keeps no profile
         answers = self._answers(self.ruleset.fired_names(fact))
+        # the leaf questions only of the policies left UNKNOWN (their unknown-field lists)
+        unknown = {g for pid in compiled.policies if f"elig|{pid}" not in answers
+                   for g in compiled.leaf_groups.get(pid, ())}
+        if unknown:
+            for g in compiled.main_groups:
+                del fact[group_key(g)]
+            fact.update({group_key(g): 1 for g in unknown})
+            answers.update(self._answers(self.ruleset.fired_names(fact)))
         self._rows[entity_id] = row
         rows = self._outcome_rows(entity_id, row, answers)
         self._outcomes[entity_id] = rows

@@ -274,6 +274,39 @@ def test_fired_names_agree_with_the_actions_on_the_bundled_library():
             assert want and sorted(eng.ruleset.fired_names(fact)) == want
 
 
+def test_leaf_rules_sit_in_groups_of_their_own_asked_only_when_a_fact_carries_them():
+    from bench.generate import generate_profiles
+    from matcher.events.compiler import GROUP_SIZE, group_key
+    from matcher.events.facts import build_fact
+
+    lib = bundled_library()
+    with EventEngine(lib, entity="enterprise", as_of=AS_OF) as eng:
+        compiled = eng.compiled
+        members: dict[int, list[str]] = {}
+        for name, rule in compiled.rules().items():
+            if name == "seen":
+                continue
+            guard = rule["all"][0]["m"]["$and"][1]
+            (group,) = (int(k[1:]) for k in guard)
+            members.setdefault(group, []).append(name)
+        assert all(len(names) <= GROUP_SIZE for names in members.values())
+        for group, names in members.items():
+            leaf = group not in compiled.main_groups
+            assert all(n.startswith("leaf|") == leaf for n in names), group
+        for pid, groups in compiled.leaf_groups.items():
+            leaves = [n for n in compiled.rules() if n.startswith(f"leaf|{pid}|")]
+            assert len(groups) == -(-len(leaves) // GROUP_SIZE), pid  # as few as they fill
+        frame = generate_profiles(10, seed=3, as_of=AS_OF)
+        eng.load(frame.select([f.name for f in eng.base_fields if f.name in frame.columns]))
+        eng.outcomes()
+        for row in eng._rows.values():
+            fact = build_fact(row, compiled.plan, sid="t", declared=eng.declared,
+                              as_of=AS_OF, groups=compiled.main_groups)
+            assert group_key(max(compiled.leaf_groups["vat-small-scale-exemption"])) \
+                not in fact
+            assert not [n for n in eng.ruleset.fired_names(fact) if n.startswith("leaf|")]
+
+
 def test_a_false_test_on_another_events_field_inside_and_crashes_the_process():
     # events.c reduceExpressionSequence: when a test inside $and is FALSE it skips to the
     # end marker starting one past the test it already stepped over, so it reads beyond the
