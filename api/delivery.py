@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +51,9 @@ def _entitlement_rows(session: Session, *, entity_kind: str, run_id: str,
                       ) -> dict[tuple[str, str, str], tuple[int, str, str]]:
     """(entity, policy, period) -> (id, status, first run) of what this run wrote for some
     entities: looked up by entity (indexed), so a partitioned run pays for each partition's
-    own changes, not for every row the run wrote before."""
+    own changes, not for every row the run wrote before. The kind is checked here, not in
+    the query: with it there, SQLite took the key index on ``entity_kind``, a scan of every
+    entitlement of the kind per call."""
     from sqlalchemy import select
 
     from store.schema import entitlements as t
@@ -59,10 +62,11 @@ def _entitlement_rows(session: Session, *, entity_kind: str, run_id: str,
     out: dict[tuple[str, str, str], tuple[int, str, str]] = {}
     for start in range(0, len(wanted), _LOOKUP_CHUNK):
         stmt = select(t.c.id, t.c.entity_id, t.c.policy_id, t.c.benefit_period, t.c.status,
-                      t.c.first_run_id).where(
-            t.c.entity_id.in_(wanted[start:start + _LOOKUP_CHUNK]),
-            t.c.entity_kind == entity_kind, t.c.last_run_id == run_id)
+                      t.c.first_run_id, t.c.entity_kind).where(
+            t.c.entity_id.in_(wanted[start:start + _LOOKUP_CHUNK]), t.c.last_run_id == run_id)
         for r in session.execute(stmt):
+            if r.entity_kind != entity_kind:
+                continue
             out[(r.entity_id, r.policy_id, r.benefit_period)] = (int(r.id), r.status,
                                                                   r.first_run_id)
     return out
@@ -234,6 +238,14 @@ def outbox_hook(*, entity_kind: str, policies: Mapping[str, Policy], as_of: dt.d
     from notifier.outbox import enqueue_changes
     from store.types import utcnow
 
+    @functools.cache
+    def fields_of() -> dict[str, list[FieldInfo]]:
+        """Each policy's fields as messages list them (the same for every call)."""
+        from rules.years import fields_read_at
+
+        return {pid: field_infos(entity_kind, sorted(fields_read_at(p, as_of)), policies=[p])
+                for pid, p in policies.items()}
+
     def hook(session: Session, changes: RunChanges, run_id: str) -> int:
         # only new rows need their ids (updated and revoked ones carry theirs)
         written = _entitlement_rows(session, entity_kind=entity_kind, run_id=run_id,
@@ -243,13 +255,13 @@ def outbox_hook(*, entity_kind: str, policies: Mapping[str, Policy], as_of: dt.d
                                     written=written, run_id=run_id)
         if not found:
             return 0
-        from rules.years import fields_read_at
-
-        fields = {pid: field_infos(entity_kind, sorted(fields_read_at(p, as_of)), policies=[p])
-                  for pid, p in policies.items()}
+        fields = fields_of()
         explain = len(found) <= explain_limit  # the run's whole diff decides, not a chunk
         context: dict[str, Any] = {"related": related}
-        if explain and any(p.ledger_lookups or p.cap for p in policies.values()):
+        # explanations need the snapshot's profiles: without one, no ledger is read (it is
+        # every entity's awards, a read that grows with the store, per call)
+        if explain and snapshot is not None and any(p.ledger_lookups or p.cap
+                                                    for p in policies.values()):
             from matcher.award_import import load_ledger
 
             context["ledger"] = load_ledger(session, entity_kind=entity_kind,

@@ -25,7 +25,12 @@ The polars side compiles its plan once (as a long-running consumer would) and ru
   batch's entitlement changes and outbox rows in one transaction
   (:func:`matcher.events.delivery.record_batch`; ``--max-batch 1``: a transaction per
   event, as before); latency is from the event's scheduled arrival to its commit, so a
-  consumer that falls behind shows it. The store path is warmed up (its modules imported)
+  consumer that falls behind shows it. The store first holds the snapshot's entitlements
+  as the nightly run leaves them (:func:`seed_store`, untimed), so an event writes its
+  entity's changes and their messages only (``--empty-store``: from an empty store, where
+  an entity's first event writes all its entitlements and a message each). Recorded too:
+  the consumer's capacity (events per second of its busy time) and its time per event in
+  the engine and in the store. The store path is warmed up (its modules imported)
   before the clock starts, as a long-running consumer's is;
 - memory (``--memory``): for each population size, in a fresh process, the resident memory
   of the engine after loading the snapshot and applying 1 000 updates, minus before the
@@ -35,6 +40,7 @@ The polars side compiles its plan once (as a long-running consumer would) and ru
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -44,7 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -168,15 +174,36 @@ def _store(folder: Path, name: str, policies: Mapping[str, Any]) -> tuple[Any, A
                            links=links)
 
 
+def seed_store(db: Any, engine: EventEngine, policies: Mapping[str, Any]) -> int:
+    """Write the current entitlements of every loaded entity, as the nightly run leaves
+    them (the engine decides as the batch does), without messages; the entitlement rows
+    written."""
+    frame = engine.outcomes()
+    by_entity: dict[str, list[dict[str, Any]]] = {e: [] for e in engine._index}
+    for row in frame.iter_rows(named=True):
+        by_entity[row["entity_id"]].append(row)
+    items = list(by_entity.items())
+    for k in range(0, len(items), 500):
+        record_batch(db, [EntityOutcomes(e, rows) for e, rows in items[k:k + 500]],
+                     entity_kind="enterprise", policies=policies, as_of=AS_OF,
+                     run_id=f"bench-nightly-{k}")
+    return frame.height
+
+
 def paced(engine: EventEngine, updates: Sequence[Update], *, rate: float,
-          folder: Path, max_batch: int = 64) -> dict[str, object]:
-    """Latency from scheduled arrival to committed outbox rows at ``rate`` events/s."""
+          folder: Path, max_batch: int = 64, seeded: bool = True) -> dict[str, object]:
+    """Latency from scheduled arrival to committed outbox rows at ``rate`` events/s.
+    ``seeded``: the store first holds the snapshot's entitlements (:func:`seed_store`), so
+    an event writes its entity's changes only; else it starts empty, and an entity's first
+    event writes all its entitlements and their messages."""
     policies = dict(engine.compiled.policies)
     db, hook = _store(folder, "paced", policies)
+    seeded_rows = seed_store(db, engine, policies) if seeded else 0
     start = time.perf_counter() + 0.05
     arrival = [start + i / rate for i in range(len(updates))]
     latencies: list[float] = []
     batches: list[int] = []
+    evaluate_s = store_s = evaluate_cpu = store_cpu = 0.0
     i = 0
     while i < len(updates):
         now = time.perf_counter()
@@ -191,20 +218,37 @@ def paced(engine: EventEngine, updates: Sequence[Update], *, rate: float,
             seen.add(updates[j][0])
             batch.append(j)
             j += 1
+        took, cpu = time.perf_counter(), time.process_time()
         results = engine.upsert_many([updates[k] for k in batch])
+        evaluated, cpu_evaluated = time.perf_counter(), time.process_time()
+        evaluate_s += evaluated - took
+        evaluate_cpu += cpu_evaluated - cpu
         record_batch(db, [EntityOutcomes(updates[k][0], rows)
                           for k, rows in zip(batch, results, strict=True)],
                      entity_kind="enterprise", policies=policies, as_of=AS_OF,
                      run_id=f"bench-paced-{batch[0]}-{batch[-1]}", on_changes=hook)
         done = time.perf_counter()
+        store_s += done - evaluated
+        store_cpu += time.process_time() - cpu_evaluated
         latencies.extend(done - arrival[k] for k in batch)
         batches.append(len(batch))
         i = j
     db.dispose()
     return {
         "engine": "durable_rules event engine, paced", "rate_per_second": rate,
-        "max_batch": max_batch, "events": len(updates), "batches": len(batches),
-        "batch_size_max": max(batches),
+        "max_batch": max_batch, "store": "seeded" if seeded else "empty",
+        "seeded_entitlements": seeded_rows, "events": len(updates), "batches": len(batches),
+        "batch_size_max": max(batches), "batch_size_p50": statistics.median(batches),
+        # capacity: events per second of the consumer's busy time (evaluate + store)
+        "events_per_second_busy": round(len(updates) / (evaluate_s + store_s), 1),
+        "busy_fraction": round((evaluate_s + store_s) / (done - start), 3),
+        "evaluate_ms_per_event": round(1000 * evaluate_s / len(updates), 3),
+        "store_ms_per_event": round(1000 * store_s / len(updates), 3),
+        # CPU time of this process (polars' threads included): what a dedicated core pays
+        "evaluate_cpu_ms_per_event": round(1000 * evaluate_cpu / len(updates), 3),
+        "store_cpu_ms_per_event": round(1000 * store_cpu / len(updates), 3),
+        "load_average_1m_after": round(os.getloadavg()[0], 2),
+        "outbox_latency_ms_p95": round(1000 * _percentile(latencies, 0.95), 3),
         "outbox_latency_ms_p50": round(1000 * _percentile(latencies, 0.5), 3),
         "outbox_latency_ms_p99": round(1000 * _percentile(latencies, 0.99), 3),
         "outbox_latency_ms_max": round(1000 * max(latencies), 3),
@@ -260,6 +304,92 @@ def memory(scales: Sequence[int], *, seed: int) -> list[dict[str, object]]:
     return out
 
 
+#: the steps of a batch timed by ``--spans`` (module, attribute), in the order they run
+SPANS: tuple[tuple[str, str], ...] = (
+    ("matcher.events.engine:EventEngine", "derive_rows"),
+    ("matcher.events.engine:EventEngine", "_joined"),
+    ("matcher.events.engine", "build_fact"),
+    ("matcher.events.ruleset:DurableRuleset", "fired_names"),
+    ("matcher.events.engine:EventEngine", "_outcome_rows"),
+    ("matcher.events.delivery", "load_entities_current"),
+    ("matcher.events.delivery", "compute_changes"),
+    ("matcher.events.delivery:entitlement_bulk", "write_changes"),
+)
+
+
+def spans(engine: EventEngine, updates: Sequence[Update], *, batch: int, folder: Path,
+          batches: int = 50) -> dict[str, object]:
+    """Where a batch's time goes: ``batches`` batches of ``batch`` distinct entities taken
+    back to back (no pacing) through :meth:`EventEngine.upsert_many` and
+    :func:`record_batch` on a seeded store, with each step of :data:`SPANS` and the outbox
+    hook timed (wall milliseconds per batch and per event)."""
+    import functools
+    import importlib
+
+    policies = dict(engine.compiled.policies)
+    db, hook = _store(folder, f"spans-{batch}", policies)
+    seed_store(db, engine, policies)
+    spent: dict[str, float] = {}
+
+    def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - t
+        return wrapper
+
+    groups: list[list[Update]] = [[]]
+    for u in updates:
+        if len(groups[-1]) == batch or u[0] in {e for e, _ in groups[-1]}:
+            groups.append([])
+        groups[-1].append(u)
+    groups = groups[:batches]
+    evaluate_s = store_s = 0.0
+    with contextlib.ExitStack() as stack:
+        for where, name in SPANS:
+            module, _, attr = where.partition(":")
+            owner = importlib.import_module(module)
+            if attr:
+                owner = getattr(owner, attr)
+            stack.enter_context(_patched(owner, name, timed(name, getattr(owner, name))))
+        timed_hook = timed("outbox hook", hook)
+        for k, group in enumerate(groups):
+            t = time.perf_counter()
+            results = engine.upsert_many(group)
+            evaluated = time.perf_counter()
+            record_batch(db, [EntityOutcomes(e, rows)
+                              for (e, _), rows in zip(group, results, strict=True)],
+                         entity_kind="enterprise", policies=policies, as_of=AS_OF,
+                         run_id=f"bench-spans-{batch}-{k}", on_changes=timed_hook)
+            evaluate_s += evaluated - t
+            store_s += time.perf_counter() - evaluated
+    db.dispose()
+    n = sum(len(g) for g in groups)
+    return {
+        "engine": "durable_rules event engine, spans", "batch": batch, "batches": len(groups),
+        "events": n, "evaluate_ms_per_batch": round(1000 * evaluate_s / len(groups), 2),
+        "store_ms_per_batch": round(1000 * store_s / len(groups), 2),
+        "evaluate_ms_per_event": round(1000 * evaluate_s / n, 2),
+        "store_ms_per_event": round(1000 * store_s / n, 2),
+        "steps_ms_per_batch": {k: round(1000 * v / len(groups), 2)
+                               for k, v in sorted(spent.items(), key=lambda kv: -kv[1])},
+        "load_average_1m_after": round(os.getloadavg()[0], 2),
+    }
+
+
+@contextlib.contextmanager
+def _patched(owner: Any, name: str, value: Any) -> Iterator[None]:
+    before = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
+    setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        setattr(owner, name, before)
+
+
 def machine() -> dict[str, object]:
     return {"machine": platform.node(), "cpus": os.cpu_count(), "python": platform.python_version(),
             "platform": platform.platform()}
@@ -304,6 +434,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-batch", type=int, nargs="+", default=[64],
                    help="paced: at most this many events per store transaction (several: "
                    "one paced run each, in this order, in this invocation)")
+    p.add_argument("--empty-store", action="store_true",
+                   help="paced: start from an empty store (each entity's first event writes "
+                   "all its entitlements) instead of the snapshot's entitlements")
+    p.add_argument("--no-unpaced", action="store_true",
+                   help="skip the unpaced comparison with the polars one-row plan")
+    p.add_argument("--spans", type=int, nargs="+", default=None,
+                   help="also time each step of back-to-back batches of these sizes "
+                   "(seeded store)")
     p.add_argument("--memory", type=str, default=None,
                    help="also measure memory per entity at these sizes (comma-separated)")
     p.add_argument("--memory-one", type=int, default=None, help=argparse.SUPPRESS)
@@ -317,7 +455,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(memory_one(args.memory_one, seed=args.seed)))
         return 0
     records = (run(entities=args.entities, events=args.events, seed=args.seed)
-               if args.events else [])
+               if args.events and not args.no_unpaced else [])
     if args.rate is not None and args.events:
         base, updates = make_inputs(args.entities, args.events, seed=args.seed + 7)
         for max_batch in args.max_batch:
@@ -325,7 +463,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     tempfile.TemporaryDirectory() as tmp:
                 engine.load(base)
                 records.append(paced(engine, updates, rate=args.rate, folder=Path(tmp),
-                                     max_batch=max_batch))
+                                     max_batch=max_batch, seeded=not args.empty_store))
+    if args.spans and args.events:
+        base, updates = make_inputs(args.entities, args.events, seed=args.seed + 7)
+        for size in args.spans:
+            with EventEngine(bundled_library(), entity="enterprise", as_of=AS_OF) as engine, \
+                    tempfile.TemporaryDirectory() as tmp:
+                engine.load(base)
+                records.append(spans(engine, updates, batch=size, folder=Path(tmp)))
     if args.memory:
         records.extend(memory([int(x) for x in args.memory.split(",")], seed=args.seed))
     for r in records:

@@ -37,7 +37,7 @@ last day of that month), so a person born on 29 February 2000 is 1 on 2001-02-28
 from __future__ import annotations
 
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 
 import polars as pl
 
@@ -129,42 +129,61 @@ def derive(df: pl.DataFrame | pl.LazyFrame, *, entity: str, as_of: date) -> pl.L
     Inputs that are absent from ``df`` count as unknown (null).
     """
     lf = df.lazy()
-    names = set(lf.collect_schema().names())
-
-    def col(name: str, dtype: pl.DataType) -> pl.Expr:
-        return pl.col(name) if name in names else pl.lit(None, dtype)
-
+    names = frozenset(lf.collect_schema().names())
     if entity == "enterprise":
-        inputs = {
-            "industry_code": pl.String(),
-            "employees": pl.Int64(),
-            "operating_revenue": pl.Float64(),
-            "total_assets": pl.Float64(),
-        }
-        missing = [pl.lit(None, t).alias(n) for n, t in inputs.items() if n not in names]
-        derived = [
-            full_years(col("founded_on", pl.Date()), as_of).alias("years_since_founding"),
-            ratio(col("layoffs_last_year", pl.Int64()), col("insured_employees", pl.Int64())).alias(
-                "layoff_rate"
-            ),
-            ratio(col("rd_expense", pl.Float64()), col("operating_revenue", pl.Float64())).alias(
-                "rd_ratio"
-            ),
-            region_name(col("district", pl.String())).alias("region"),
-            # 个体工商户: 统一社会信用代码 whose 登记管理部门 is 9 (工商) and 机构类别 2
-            col("uscc", pl.String()).str.slice(0, 2).eq("92").alias("individual_business"),
-        ]
-        chains = [pl.lit(None, t).alias(n) for n, t in chain_columns().items() if n not in names]
+        missing, derived, chains, absent = _enterprise_steps(names, as_of)
         out = with_size_class(lf.with_columns(missing).with_columns(derived))
-        return out.drop([n for n in inputs if n not in names]).with_columns(chains)
+        return out.drop(absent).with_columns(chains)
     if entity == "person":
-        born = col("birth_date", pl.Date())
-        # not yet born on the as-of date: not alive for that date (DESIGN §5), decided
-        alive = pl.when(born > pl.lit(as_of)).then(False).otherwise(col("alive", pl.Boolean()))
-        return lf.with_columns(
-            full_years(born, as_of).alias("age"),
-            alive.alias("alive"),
-            region_name(col("hukou_district", pl.String())).alias("hukou_region"),
-            sex_of(col("id_number", pl.String())).alias("sex"),
-        )
+        return lf.with_columns(_person_columns(names, as_of))
     raise UnknownEntityError(entity)
+
+
+def _input(names: frozenset[str], name: str, dtype: pl.DataType) -> pl.Expr:
+    """A column of the frame, or unknown (null) when the frame lacks it."""
+    return pl.col(name) if name in names else pl.lit(None, dtype)
+
+
+@lru_cache(maxsize=64)
+def _enterprise_steps(names: frozenset[str], as_of: date) -> tuple[
+        tuple[pl.Expr, ...], tuple[pl.Expr, ...], tuple[pl.Expr, ...], tuple[str, ...]]:
+    """:func:`derive`'s expressions for an enterprise frame of these columns, built once per
+    column set and date (building them cost a few ms per call: an event derives a few rows
+    at a time): the missing size-class inputs, the derived tags, the chain tags, and the
+    inputs to drop again."""
+    inputs = {
+        "industry_code": pl.String(),
+        "employees": pl.Int64(),
+        "operating_revenue": pl.Float64(),
+        "total_assets": pl.Float64(),
+    }
+    missing = tuple(pl.lit(None, t).alias(n) for n, t in inputs.items() if n not in names)
+    derived = (
+        full_years(_input(names, "founded_on", pl.Date()), as_of).alias("years_since_founding"),
+        ratio(_input(names, "layoffs_last_year", pl.Int64()),
+              _input(names, "insured_employees", pl.Int64())).alias("layoff_rate"),
+        ratio(_input(names, "rd_expense", pl.Float64()),
+              _input(names, "operating_revenue", pl.Float64())).alias("rd_ratio"),
+        region_name(_input(names, "district", pl.String())).alias("region"),
+        # 个体工商户: 统一社会信用代码 whose 登记管理部门 is 9 (工商) and 机构类别 2
+        _input(names, "uscc", pl.String()).str.slice(0, 2).eq("92").alias(
+            "individual_business"),
+    )
+    chains = tuple(pl.lit(None, t).alias(n) for n, t in chain_columns().items()
+                   if n not in names)
+    return missing, derived, chains, tuple(n for n in inputs if n not in names)
+
+
+@lru_cache(maxsize=64)
+def _person_columns(names: frozenset[str], as_of: date) -> tuple[pl.Expr, ...]:
+    """:func:`derive`'s expressions for a person frame of these columns (built once)."""
+    born = _input(names, "birth_date", pl.Date())
+    # not yet born on the as-of date: not alive for that date (DESIGN §5), decided
+    alive = pl.when(born > pl.lit(as_of)).then(False).otherwise(
+        _input(names, "alive", pl.Boolean()))
+    return (
+        full_years(born, as_of).alias("age"),
+        alive.alias("alive"),
+        region_name(_input(names, "hukou_district", pl.String())).alias("hukou_region"),
+        sex_of(_input(names, "id_number", pl.String())).alias("sex"),
+    )

@@ -162,13 +162,38 @@ def industry_expr(code: pl.Expr) -> pl.Expr:
     return pl.when(valid).then(special.fill_null(by_division)).otherwise(None)
 
 
-def _thresholds(tier: str, indicator: Indicator) -> dict[int, float | None]:
-    """Row index -> threshold of ``indicator`` in ``tier`` (data units), None when unused."""
-    out: dict[int, float | None] = {}
-    for i, row in enumerate(TABLE):
+#: row of the table by position: lookups below are gathers from small constant tables, not
+#: ``replace_strict`` (a hash join per expression, ~1 ms per query whatever the row count:
+#: an event deriving one row paid ~30 ms for the table's 13 of them)
+_ROWS = {r.industry: i for i, r in enumerate(TABLE)}
+
+
+@cache
+def _division_rows() -> pl.Series:
+    """Table row of each 2-digit division 00-99 (:data:`DIVISIONS`, else :data:`OTHER`)."""
+    return pl.Series([_ROWS[DIVISIONS.get(f"{d:02d}", OTHER)] for d in range(100)],
+                     dtype=pl.UInt8)
+
+
+def industry_row_expr(code: pl.Expr) -> pl.Expr:
+    """The index in :data:`TABLE` of :func:`industry_expr`'s row; null for a null/bad code."""
+    valid = code.str.contains(r"^\d{4}$")
+    division = pl.lit(_division_rows()).gather(
+        pl.when(valid).then(code.str.slice(0, 2).cast(pl.UInt8, strict=False)))
+    row = division
+    for special, industry in SPECIAL_CODES.items():
+        row = pl.when(code == special).then(pl.lit(_ROWS[industry], pl.UInt8)).otherwise(row)
+    return pl.when(valid).then(row).otherwise(pl.lit(None, pl.UInt8))
+
+
+@cache
+def _thresholds(tier: str, indicator: Indicator) -> pl.Series:
+    """Threshold of ``indicator`` in ``tier`` (data units) by row index, null when unused."""
+    out: list[float | None] = []
+    for row in TABLE:
         bounds = dict(getattr(row, tier))
-        out[i] = _scale(indicator, bounds[indicator]) if indicator in bounds else None
-    return out
+        out.append(_scale(indicator, bounds[indicator]) if indicator in bounds else None)
+    return pl.Series(out, dtype=pl.Float64)
 
 
 def _scale(indicator: Indicator, threshold: float) -> float:
@@ -179,9 +204,7 @@ def _tier(tier: str, row: pl.Expr, values: dict[Indicator, pl.Expr]) -> pl.Expr:
     """Kleene 'any indicator below' (tier ``sme``) or 'every indicator at least' (others)."""
     out: pl.Expr = pl.lit(tier != "sme")
     for indicator, value in values.items():
-        limit = row.replace_strict(
-            _thresholds(tier, indicator), default=None, return_dtype=pl.Float64
-        )
+        limit = pl.lit(_thresholds(tier, indicator)).gather(row)
         if tier == "sme":
             out = out | pl.when(limit.is_null()).then(False).otherwise(value < limit)
         else:
@@ -204,6 +227,13 @@ def _possible(sme: pl.Expr, medium: pl.Expr, small: pl.Expr) -> pl.Expr:
     for i, bit in enumerate(bits):
         out = out | (bit.cast(MASK_DTYPE) * pl.lit(1 << i, dtype=MASK_DTYPE))
     return out
+
+
+@cache
+def _class_of_mask() -> pl.Series:
+    """The size class of each mask 0..15: the class when exactly one is possible, else null."""
+    one = {1 << i: c for i, c in enumerate(SIZE_CLASSES)}
+    return pl.Series([one.get(m) for m in range(1 << len(SIZE_CLASSES))], dtype=pl.String)
 
 
 def _row_tier(tier: str, row: IndustryRow, values: dict[Indicator, pl.Expr]) -> pl.Expr:
@@ -251,14 +281,14 @@ def _any_industry_table() -> tuple[dict[Indicator, tuple[float, ...]], pl.Series
 
 def _any_industry_lookup(values: dict[Indicator, pl.Expr]) -> pl.Expr:
     """:func:`_any_industry` by its table (:func:`_any_industry_table`)."""
-    limits, codes, masks = _any_industry_table()
+    limits, _, masks = _any_industry_table()
     code: pl.Expr = pl.lit(0, dtype=pl.UInt32)
     for ind in limits:
         value = values[ind]
         cell = pl.sum_horizontal([(value >= lim).cast(pl.UInt32) for lim in limits[ind]]) + 1
         cell = pl.when(value.is_null()).then(pl.lit(0, dtype=pl.UInt32)).otherwise(cell)
         code = code * (len(limits[ind]) + 2) + cell.cast(pl.UInt32)
-    return code.replace_strict(codes, masks, return_dtype=masks.dtype)
+    return pl.lit(masks).gather(code)  # codes are the positions 0..n-1
 
 
 def with_size_class(
@@ -277,34 +307,38 @@ def with_size_class(
     three tier conditions with that row's thresholds, then the classes still possible (for a
     firm of unknown industry: under any row).
     """
+    lf = frame.lazy()
+    for step in _size_class_steps(industry_code, employees, operating_revenue, total_assets):
+        lf = lf.with_columns(step)
+    return lf.drop("__sc_row", "__sc_sme", "__sc_medium", "__sc_small")
+
+
+@cache
+def _size_class_steps(industry_code: str, employees: str, operating_revenue: str,
+                      total_assets: str) -> tuple[tuple[pl.Expr, ...], ...]:
+    """The expressions of :func:`with_size_class`'s passes, built once per column names
+    (building them cost a few ms per call: an event derives a few rows at a time)."""
     values: dict[Indicator, pl.Expr] = {
         "X": pl.col(employees).cast(pl.Float64),
         "Y": pl.col(operating_revenue).cast(pl.Float64),
         "Z": pl.col(total_assets).cast(pl.Float64),
     }
-    rows = {r.industry: i for i, r in enumerate(TABLE)}
-    industry = industry_expr(pl.col(industry_code).cast(pl.String))
+    industry = industry_row_expr(pl.col(industry_code).cast(pl.String))
     row = pl.col("__sc_row")
     sme, medium, small = pl.col("__sc_sme"), pl.col("__sc_medium"), pl.col("__sc_small")
     possible = (pl.when(row.is_null()).then(_any_industry_lookup(values))
                 .otherwise(_possible(sme, medium, small)))
     mask = pl.col(POSSIBLE)
-    size_class = mask.replace_strict(
-        {1 << i: c for i, c in enumerate(SIZE_CLASSES)}, default=None, return_dtype=pl.String
-    ).alias("size_class")
+    size_class = pl.lit(_class_of_mask()).gather(mask).alias("size_class")
     return (
-        frame.lazy()
-        .with_columns(
-            industry.replace_strict(rows, default=None, return_dtype=pl.UInt8).alias("__sc_row")
-        )
-        .with_columns(
+        (industry.alias("__sc_row"),),
+        (
             _tier("sme", row, values).alias("__sc_sme"),
             _tier("medium", row, values).alias("__sc_medium"),
             _tier("small", row, values).alias("__sc_small"),
-        )
-        .with_columns(possible.alias(POSSIBLE))
-        .with_columns(size_class)
-        .drop("__sc_row", "__sc_sme", "__sc_medium", "__sc_small")
+        ),
+        (possible.alias(POSSIBLE),),
+        (size_class,),
     )
 
 

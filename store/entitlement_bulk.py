@@ -395,10 +395,15 @@ def carry_over(session: Session, *, entity_kind: str, run_id: str, now: dt.datet
     rows with a greater id (those inserted since :func:`max_id` was read: a partitioned run
     carries each partition's new rows over as it writes them)."""
     stamp = _stamp(now)
-    mark = "%s" if session.get_bind().dialect.name == "postgresql" else "?"
+    postgres = session.get_bind().dialect.name == "postgresql"
+    mark = "%s" if postgres else "?"
+    # SQLite (no statistics) chose the key index on entity_kind over the id range: a scan
+    # of every entitlement of the kind per call (an event batch, a partition); the unary
+    # plus keeps that index out, so only the rows after ``after_id`` are read
+    kind = "entity_kind" if postgres or after_id is None else "+entity_kind"
     sql = (
         f"UPDATE {entitlements.name} SET status = 'confirmed', updated_at = {mark} "
-        f"WHERE entity_kind = {mark} AND first_run_id = {mark} AND status = 'new' "
+        f"WHERE {kind} = {mark} AND first_run_id = {mark} AND status = 'new' "
         "AND outcome = 'eligible' AND EXISTS (SELECT 1 FROM "
         f"{standing_confirmations.name} s WHERE s.entity_kind = {entitlements.name}.entity_kind "
         f"AND s.entity_id = {entitlements.name}.entity_id "

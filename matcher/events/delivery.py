@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine, select, tuple_
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from matcher.allocation import apply_caps
@@ -78,22 +78,33 @@ def load_entity_current(session: Session, *, entity_kind: str, entity_id: str,
 
 def load_entities_current(session: Session, *, entity_kind: str, entity_ids: Sequence[str],
                           pairs: Iterable[tuple[str, str]]) -> pl.DataFrame:
-    """Some entities' entitlements for the (policy id, benefit period) pairs, in one read."""
-    wanted = sorted(set(pairs))
+    """Some entities' entitlements for the (policy id, benefit period) pairs, in one read.
+
+    Read by the entity id alone (its index) and kept by kind and pair here: with the kind or
+    the pairs in the query, SQLite chose the key index on ``entity_kind``, a scan of every
+    entitlement of the kind per read (34 000 rows for 20 entities, growing with the
+    population)."""
+    wanted = set(pairs)
     if not wanted or not entity_ids:
         return pl.DataFrame(schema=CURRENT_SCHEMA)
-    cols = [entitlements.c[name] for name in CURRENT_SCHEMA]
-    stmt = select(*cols).where(
-        entitlements.c.entity_kind == entity_kind,
-        entitlements.c.entity_id.in_(sorted(set(entity_ids))),
-        tuple_(entitlements.c.policy_id, entitlements.c.benefit_period).in_(wanted),
-    )
-    rows = [dict(r._mapping) for r in session.execute(stmt)]
-    for row in rows:
-        if isinstance(row["unknown_fields"], str):
-            row["unknown_fields"] = json.loads(row["unknown_fields"])
-        row["unknown_fields"] = list(row["unknown_fields"] or [])
-    return pl.DataFrame(rows, schema=CURRENT_SCHEMA)
+    names = [*CURRENT_SCHEMA, "entity_kind"]
+    stmt = select(*(entitlements.c[name] for name in names)).where(
+        entitlements.c.entity_id.in_(sorted(set(entity_ids))))
+    columns: dict[str, list[Any]] = {name: [] for name in CURRENT_SCHEMA}
+    for r in session.execute(stmt):
+        if r.entity_kind != entity_kind or (r.policy_id, r.benefit_period) not in wanted:
+            continue
+        for name, value in zip(CURRENT_SCHEMA, r, strict=False):
+            if name == "unknown_fields":  # as JSON text, decoded by column below
+                value = value if isinstance(value, str) else json.dumps(
+                    list(value or []), ensure_ascii=False)
+            columns[name].append(value)
+    # a list column built from Python lists makes a Series per row (~15 ms per 400 rows)
+    return pl.DataFrame([
+        pl.Series(name, values, dtype=pl.String).str.json_decode(dtype)
+        if name == "unknown_fields" else pl.Series(name, values, dtype=dtype)
+        for (name, values), dtype in zip(columns.items(), CURRENT_SCHEMA.values(),
+                                         strict=True)])
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ from matcher.events.compiler import (
     CompiledRuleset,
     amount_selectors,
     compile_ruleset,
+    group_key,
     selector_question,
 )
 from matcher.events.errors import EngineFailure
@@ -154,6 +155,7 @@ class EventEngine:
         self._members = {name: _MemberIndex(frame) for name, frame in (related or {}).items()
                          if any(c.relation == name for c in self.plan.related.values())}
         self._joins = bool(self.plan.related or self.plan.ledger_refs)
+        self._same_joined: dict[str, Any] | None = None
         self.compiled: CompiledRuleset = compile_ruleset(
             [*chosen, *triggered], catalog=self.catalog, sets=self.sets, as_of=as_of,
             library={p.id: p for p in every}, related=self.plan.related)
@@ -164,6 +166,7 @@ class EventEngine:
         self._rows: dict[str, Mapping[str, Any]] = {}
         self._extras: dict[str, dict[str, Any]] = {}
         self.declared = frozenset(f.name for f in self.catalog.fields if f.kind == "declared")
+        self._reported = self.catalog.reported_names  # a property: built on each read
         self.base_fields = tuple(f for f in self.catalog.fields if f.kind == "base")
         self._derived_inputs = frozenset(i for f in self.catalog.fields if f.kind == "derived"
                                          for i in f.inputs)
@@ -361,6 +364,15 @@ class EventEngine:
         awards only."""
         if not self._joins or not entity_ids:
             return {}
+        if not self._members and self.plan.ledger is None:
+            # no member frames and no ledger: every entity joins the same values (each
+            # aggregate UNKNOWN, each lookup on an empty ledger), joined once
+            if self._same_joined is None:
+                self._same_joined = self._join(["\x00"])["\x00"]
+            return dict.fromkeys(entity_ids, self._same_joined)
+        return self._join(entity_ids)
+
+    def _join(self, entity_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         ids = pl.Series(list(entity_ids), dtype=pl.String)
         lf = pl.DataFrame({self.key: ids}).lazy()
         if self.plan.ledger_refs:
@@ -375,13 +387,19 @@ class EventEngine:
         if self._joins:
             row = {**row, **(joined if joined is not None
                              else self._joined([entity_id]).get(entity_id, {}))}
-        fact = build_fact(row, self.compiled.plan, sid=self._scratch, declared=self.declared,
-                          as_of=self.as_of)
-        try:
-            fired = self.ruleset.assert_fact(fact)
-        finally:
-            self.ruleset.retract_fact(fact)  # durable_rules keeps no profile
-        answers = self._answers(name for name, _ in fired)
+        compiled = self.compiled
+        fact = build_fact(row, compiled.plan, sid=self._scratch, declared=self.declared,
+                          as_of=self.as_of, groups=compiled.main_groups)
+        # asserted, the fired rules read, retracted at once: durable_rules keeps no profile
+        answers = self._answers(self.ruleset.fired_names(fact))
+        # the leaf questions only of the policies left UNKNOWN (their unknown-field lists)
+        unknown = {g for pid in compiled.policies if f"elig|{pid}" not in answers
+                   for g in compiled.leaf_groups.get(pid, ())}
+        if unknown:
+            for g in compiled.main_groups:
+                del fact[group_key(g)]
+            fact.update({group_key(g): 1 for g in unknown})
+            answers.update(self._answers(self.ruleset.fired_names(fact)))
         self._rows[entity_id] = row
         rows = self._outcome_rows(entity_id, row, answers)
         self._outcomes[entity_id] = rows
@@ -466,7 +484,7 @@ class EventEngine:
                     flagged |= missing or {name}
                 else:
                     flagged.add(field.series or name)  # a year column: its yearly field
-        return [name for name in self.catalog.reported_names if name in flagged]
+        return [name for name in self._reported if name in flagged]
 
     # ---- results ----------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ deriving tags: no condition is decided here.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from matcher.events.compiler import FactPlan, field_key, group_key
@@ -26,10 +26,12 @@ from matcher.events.values import encode, interval_of, value_of
 
 
 def build_fact(row: Mapping[str, Any], plan: FactPlan, *, sid: str,
-               declared: frozenset[str], as_of: dt.date) -> dict[str, Any]:
-    """The fact for ``row`` (a derived profile as a mapping of catalog names to values)."""
+               declared: frozenset[str], as_of: dt.date,
+               groups: Iterable[int] | None = None) -> dict[str, Any]:
+    """The fact for ``row`` (a derived profile as a mapping of catalog names to values).
+    ``groups``: the rule groups it asks (default: all)."""
     fact: dict[str, Any] = {"sid": sid, "kind": "profile"}
-    fact.update({group_key(n): 1 for n in range(plan.groups)})
+    fact.update({group_key(n): 1 for n in (range(plan.groups) if groups is None else groups)})
     raw: dict[str, Any] = {}
     for name in sorted(plan.fields):
         value = None if name in declared else row.get(name)

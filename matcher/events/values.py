@@ -70,7 +70,7 @@ class _Row:
     selected: Mapping[ast.Expr, Truth] | None = None
 
     def value(self, expr: ast.Expr) -> Any:
-        if type(expr) in INTERVAL_RULES and ast.has_aggregate(expr):
+        if type(expr) in INTERVAL_RULES and _has_aggregate(expr):
             return self.interval(expr).exact
         return self._plain(expr)
 
@@ -89,6 +89,22 @@ class _Row:
         if self.selected is None:
             raise UnsupportedNode(TARGET, selector)
         return self.selected.get(selector)
+
+
+#: :func:`rules.ast.has_aggregate` by node identity (a policy's nodes live as long as it):
+#: a fact and an amount ask it of the same nodes for every event
+_HAS_AGGREGATE: dict[int, tuple[ast.Expr, bool]] = {}
+
+
+def _has_aggregate(expr: ast.Expr) -> bool:
+    hit = _HAS_AGGREGATE.get(id(expr))
+    if hit is not None and hit[0] is expr:
+        return hit[1]
+    if len(_HAS_AGGREGATE) > 100_000:
+        _HAS_AGGREGATE.clear()
+    found = ast.has_aggregate(expr)
+    _HAS_AGGREGATE[id(expr)] = (expr, found)
+    return found
 
 
 def _aggregate(expr: ast.Aggregate, r: _Row) -> intervals.Interval:

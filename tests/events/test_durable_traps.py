@@ -242,6 +242,71 @@ def test_a_fact_matching_no_rule_raises_not_handled():
         assert ours.assert_fact({"sid": "a", "x": 0}) == []
 
 
+def test_fired_names_reads_the_same_rules_as_the_actions_and_retracts_the_fact():
+    rules = {"gt1": one_rule({"$gt": {"x": 1}}), "either": one_rule(
+        {"$or": [{"$gt": {"x": 1}}, {"$gt": {"x": 0}}]}), "small": one_rule({"$lt": {"x": 0}})}
+    with DurableRuleset(rules, name="trap") as rs:
+        for x in (2, 0.5, -1, 1e-05):
+            fact = {"sid": "a", "x": x}
+            want = sorted(n for n, _ in rs.assert_fact(fact))
+            rs.retract_fact(fact)
+            assert sorted(rs.fired_names(fact)) == want
+            assert sorted(rs.fired_names(fact)) == want  # retracted: not "observed" twice
+        assert sorted(rs.fired_names({"sid": "a", "x": 2})) == ["either", "either", "gt1"]
+        assert rs.fired_names({"sid": "a", "y": 1}) == []  # matches no rule
+
+
+def test_fired_names_agree_with_the_actions_on_the_bundled_library():
+    from bench.generate import generate_profiles
+    from matcher.events.facts import build_fact
+
+    frame = generate_profiles(40, seed=7, as_of=AS_OF)
+    lib = bundled_library()
+    with EventEngine(lib, entity="enterprise", as_of=AS_OF) as eng:
+        eng.load(frame.select([f.name for f in eng.base_fields if f.name in frame.columns]))
+        ids = list(eng._index)
+        eng.outcomes()
+        for entity_id in ids:
+            fact = build_fact(eng._rows[entity_id], eng.compiled.plan, sid="t",
+                              declared=eng.declared, as_of=AS_OF)
+            want = sorted(n for n, _ in eng.ruleset.assert_fact(fact))
+            eng.ruleset.retract_fact(fact)
+            assert want and sorted(eng.ruleset.fired_names(fact)) == want
+
+
+def test_leaf_rules_sit_in_groups_of_their_own_asked_only_when_a_fact_carries_them():
+    from bench.generate import generate_profiles
+    from matcher.events.compiler import GROUP_SIZE, group_key
+    from matcher.events.facts import build_fact
+
+    lib = bundled_library()
+    with EventEngine(lib, entity="enterprise", as_of=AS_OF) as eng:
+        compiled = eng.compiled
+        members: dict[int, list[str]] = {}
+        for name, rule in compiled.rules().items():
+            if name == "seen":
+                continue
+            guard = rule["all"][0]["m"]["$and"][1]
+            (group,) = (int(k[1:]) for k in guard)
+            members.setdefault(group, []).append(name)
+        assert all(len(names) <= GROUP_SIZE for names in members.values())
+        for group, names in members.items():
+            leaf = group not in compiled.main_groups
+            assert all(n.startswith("leaf|") == leaf for n in names), group
+        for pid, groups in compiled.leaf_groups.items():
+            leaves = [n for n in compiled.rules() if n.startswith(f"leaf|{pid}|")]
+            assert len(groups) == -(-len(leaves) // GROUP_SIZE), pid  # as few as they fill
+        frame = generate_profiles(10, seed=3, as_of=AS_OF)
+        eng.load(frame.select([f.name for f in eng.base_fields if f.name in frame.columns]))
+        eng.outcomes()
+        for row in eng._rows.values():
+            fact = build_fact(row, compiled.plan, sid="t", declared=eng.declared,
+                              as_of=AS_OF, groups=compiled.main_groups)
+            assert group_key(max(compiled.leaf_groups["vat-small-scale-exemption"])) \
+                not in fact
+            assert not [n for n in eng.ruleset.fired_names(fact) if n.startswith("leaf|")]
+
+
 def test_a_false_test_on_another_events_field_inside_and_crashes_the_process():
     # events.c reduceExpressionSequence: when a test inside $and is FALSE it skips to the
     # end marker starting one past the test it already stepped over, so it reads beyond the

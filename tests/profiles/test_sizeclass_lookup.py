@@ -9,7 +9,14 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from profiles.sizeclass import _any_industry, _any_industry_lookup, _any_industry_table
+from profiles.sizeclass import (
+    TABLE,
+    _any_industry,
+    _any_industry_lookup,
+    _any_industry_table,
+    industry_expr,
+    industry_row_expr,
+)
 
 LIMITS, _, _ = _any_industry_table()
 
@@ -31,3 +38,14 @@ def test_lookup_equals_the_expression_over_every_row(
     want = df.select(_any_industry(values).alias("m"))["m"]  # type: ignore[arg-type]
     got = df.select(_any_industry_lookup(values).alias("m"))["m"]  # type: ignore[arg-type]
     assert got.to_list() == want.to_list()
+
+
+def test_industry_row_is_the_row_of_the_industry_name() -> None:
+    """The row looked up by division (:func:`industry_row_expr`) is the row of the industry
+    named by :func:`industry_expr`, on every 4-digit code and bad ones."""
+    codes = [f"{n:04d}" for n in range(10_000)] + [None, "", "39", "391a", "39111", "a911"]
+    df = pl.DataFrame({"c": codes}, schema={"c": pl.String})
+    rows = {r.industry: i for i, r in enumerate(TABLE)}
+    names = df.select(industry_expr(pl.col("c"))).to_series().to_list()
+    got = df.select(industry_row_expr(pl.col("c"))).to_series().to_list()
+    assert got == [None if n is None else rows[n] for n in names]
