@@ -35,6 +35,8 @@ LinksOpt = Annotated[Path | None, typer.Option(
     "--links", help="关联表目录(户籍家庭成员、就业参保登记)：按成员汇总的条件据此判断")]
 PersonsOpt = Annotated[Path | None, typer.Option(
     "--persons", help="个人画像表(成员本人的字段；--entity person 时默认用 --profiles)")]
+MaxBatchOpt = Annotated[int, typer.Option(
+    "--max-batch", min=1, help="每批最多写库的事件数(同一主体每批至多一条；一批一个事务)")]
 console = Console()
 err_console = Console(stderr=True)
 
@@ -98,7 +100,14 @@ def replay_command(
         engine.load(clean)
         on_applied = None
         if database is not None:
-            on_applied = _store_writer(engine, database, base_url=base_url, as_of=when)
+            from matcher.events.worker import AppliedEvent
+
+            write = _store_writer(engine, database, base_url=base_url, as_of=when)
+
+            def on_applied(line: int, entity_id: str, event: Any, outcomes: Any) -> None:
+                write([AppliedEvent(line=line, entity_id=entity_id, event=event,
+                               outcomes=outcomes)])
+
         report = replay(engine, lines, on_applied=on_applied)
         outcomes = engine.outcomes()
     write_table(outcomes, out)
@@ -112,7 +121,7 @@ def replay_command(
                                  schema={"line": pl.Int64, "reason": pl.String}), rejects)
 
 
-@app.command("consume", help="事件处理进程：按顺序应用事件并逐条写库(断点续处理，可重复应用)。")
+@app.command("consume", help="事件处理进程：按顺序应用事件并分批写库(断点续处理，可重复应用)。")
 def consume_command(
     entity: EntityOpt,
     profiles: Annotated[Path, typer.Option("--profiles", help="画像表 .csv 或 .parquet")],
@@ -122,7 +131,8 @@ def consume_command(
     checkpoint: Annotated[Path, typer.Option("--checkpoint", help="断点文件(已提交的事件行号)")],
     base_url: Annotated[str, typer.Option("--base-url", help="通知中链接的网址")] = (
         "http://localhost:8000"),
-    pause_ms: Annotated[int, typer.Option("--pause-ms", help="每条事件后暂停(毫秒)")] = 0,
+    pause_ms: Annotated[int, typer.Option("--pause-ms", help="每批写库后暂停(毫秒)")] = 0,
+    max_batch: MaxBatchOpt = 64,
     links: LinksOpt = None,
     persons: PersonsOpt = None,
 ) -> None:
@@ -140,7 +150,7 @@ def consume_command(
                  ledger=ledger) as engine:
         engine.load(clean)
         write = _store_writer(engine, database, base_url=base_url, as_of=when)
-        report = consume(engine, lines, checkpoint=checkpoint, write=write,
+        report = consume(engine, lines, checkpoint=checkpoint, write=write, max_batch=max_batch,
                          pause_s=pause_ms / 1000)
     console.print(f"重建 {report.rebuilt} 条，写库 {report.applied} 条，被拒 {report.rejected} 条")
 
@@ -157,6 +167,7 @@ def serve_command(
         "http://localhost:8000"),
     links: LinksOpt = None,
     persons: PersonsOpt = None,
+    max_batch: MaxBatchOpt = 64,
 ) -> None:
     import sys
 
@@ -165,7 +176,7 @@ def serve_command(
     command = [sys.executable, "-c", "from api.cli import main; main()", "events", "consume",
                "--entity", entity, "--profiles", str(profiles), "--events", str(events),
                "--as-of", as_of, "--database", database, "--checkpoint", str(checkpoint),
-               "--base-url", base_url]
+               "--base-url", base_url, "--max-batch", str(max_batch)]
     command += [a for opt, value in (("--links", links), ("--persons", persons))
                 if value is not None for a in (opt, str(value))]
     try:
@@ -201,10 +212,17 @@ def _published(url: str, *, entity: str, as_of: dt.date) -> tuple[list[Any], Any
 
 
 def _store_writer(engine: Any, url: str, *, base_url: str, as_of: dt.date) -> Any:
+    """write(batch): a batch of applied events' changes and messages in one transaction."""
     from api.delivery import LinkConfig, outbox_hook
     from api.settings import get_settings
     from api.storage import open_engine
-    from matcher.events.delivery import event_run_id, record_outcomes
+    from matcher.events.delivery import (
+        EntityOutcomes,
+        batch_run_id,
+        event_run_id,
+        record_batch,
+    )
+    from matcher.events.worker import AppliedEvent
     from notifier.links import LinkSigner
     from store.db import upgrade
 
@@ -216,12 +234,14 @@ def _store_writer(engine: Any, url: str, *, base_url: str, as_of: dt.date) -> An
         secret=settings.link_key(), ttl_seconds=settings.link_ttl_seconds))
     hook = outbox_hook(entity_kind=engine.entity, policies=policies, as_of=as_of, links=links)
 
-    def write(line: int, entity_id: str, event: Mapping[str, Any], outcomes: list[Any]) -> None:
-        run_id = event_run_id(entity_kind=engine.entity, entity_id=entity_id, as_of=as_of,
-                              sequence=line, payload=event)
-        record_outcomes(db, entity_kind=engine.entity, entity_id=entity_id, outcomes=outcomes,
-                        policies=policies, as_of=as_of, run_id=run_id, on_changes=hook,
-                        held=entity_id in engine.held, library=engine.library)
+    def write(batch: list[AppliedEvent]) -> None:
+        run_id = batch_run_id([event_run_id(entity_kind=engine.entity, entity_id=a.entity_id,
+                                            as_of=as_of, sequence=a.line, payload=a.event)
+                               for a in batch], entity_kind=engine.entity, as_of=as_of)
+        record_batch(db, [EntityOutcomes(a.entity_id, a.outcomes, a.entity_id in engine.held)
+                          for a in batch],
+                     entity_kind=engine.entity, policies=policies, as_of=as_of, run_id=run_id,
+                     on_changes=hook, library=engine.library)
 
     return write
 

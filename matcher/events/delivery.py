@@ -69,6 +69,21 @@ def event_run_id(*, entity_kind: str, entity_id: str, as_of: dt.date, sequence: 
     return f"event-{as_of.isoformat()}-{entity_kind}-{digest}"
 
 
+def batch_run_id(run_ids: Sequence[str], *, entity_kind: str, as_of: dt.date) -> str:
+    """The id of a batch of applied events: the event's own for one (:func:`event_run_id`),
+    else a hash of theirs, in order.
+
+    >>> one = event_run_id(entity_kind="person", entity_id="X", as_of=dt.date(2025, 10, 1),
+    ...                    sequence=1, payload={})
+    >>> batch_run_id([one], entity_kind="person", as_of=dt.date(2025, 10, 1)) == one
+    True
+    """
+    if len(run_ids) == 1:
+        return run_ids[0]
+    digest = hashlib.sha256("\n".join(run_ids).encode()).hexdigest()[:12]
+    return f"event-{as_of.isoformat()}-{entity_kind}-{digest}"
+
+
 def load_entity_current(session: Session, *, entity_kind: str, entity_id: str,
                         pairs: Iterable[tuple[str, str]]) -> pl.DataFrame:
     """The entity's entitlements for the (policy id, benefit period) pairs."""

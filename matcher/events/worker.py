@@ -6,20 +6,23 @@ down, so a long-running consumer runs the engine in a worker process watched by 
 :class:`Supervisor`, which starts a new worker whenever one dies abnormally.
 
 The stream is a JSON-lines file (:mod:`matcher.events.replay`), read in order; line *n* is
-event *n*. After the transaction of event *n* commits, the worker writes *n* to its
-checkpoint file (written to a temporary file, then renamed). A new worker:
+event *n*. Consecutive events are written in batches (at most ``max_batch``, an entity at
+most once): one transaction for the batch's entitlement changes and messages
+(:func:`matcher.events.delivery.record_batch`), so the fixed cost of a transaction, a read
+and a diff is paid per batch, not per event. After the transaction of a batch ending at
+line *n* commits, the worker writes *n* to its checkpoint file (written to a temporary
+file, then renamed). A new worker:
 
 1. loads the snapshot and re-applies events ``1..checkpoint`` to the engine **in memory
    only** (the engine's state - profiles changed since the snapshot, open trigger patterns,
    occurrences - is a pure function of the snapshot and the events, so it is rebuilt exactly);
 2. applies the events after the checkpoint **with** their store writes.
 
-Consumed at least once: an event is applied again when the worker died after its commit
-but before its checkpoint. Applied idempotently: an event's store write is the difference
-between the entity's outcomes and the entitlements already in the store
-(:func:`matcher.events.delivery.record_outcomes`), and the outbox has one message per
-idempotency key; an event applied a second time finds its changes already there and writes
-nothing.
+Consumed at least once: a batch is applied again when the worker died after its commit
+but before its checkpoint. Applied idempotently: a store write is the difference between
+the entities' outcomes and the entitlements already in the store, and the outbox has one
+message per idempotency key; a batch applied a second time (cut at the same lines: batches
+depend only on the lines) finds its changes already there and writes nothing.
 """
 
 from __future__ import annotations
@@ -28,13 +31,28 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from matcher.events.engine import EventEngine
+from matcher.events.engine import EventEngine, OutcomeRow
 from matcher.events.errors import EventError
-from matcher.events.replay import Applied, apply_line
+from matcher.events.replay import apply_line
+
+
+@dataclass(frozen=True)
+class AppliedEvent:
+    """One event applied to the engine, to be written: its line, entity and outcomes."""
+
+    line: int
+    entity_id: str
+    event: Mapping[str, Any]
+    outcomes: list[OutcomeRow]
+
+
+WriteBatch = Callable[[list[AppliedEvent]], None]
+"""write(batch): the store writes of consecutive applied events, in one transaction."""
 
 
 def read_checkpoint(path: Path) -> int:
@@ -62,12 +80,34 @@ class ConsumeReport:
 
 
 def consume(engine: EventEngine, lines: Sequence[str], *, checkpoint: Path,
-            write: Applied, pause_s: float = 0.0,
+            write: WriteBatch, max_batch: int = 64, pause_s: float = 0.0,
             on_progress: Callable[[int], None] | None = None) -> ConsumeReport:
     """Apply ``lines`` to ``engine``: those up to the checkpoint in memory only, the rest
-    with ``write`` (the entity's store transaction), checkpointing after each."""
+    with their store writes, in batches of consecutive events — at most ``max_batch``, each
+    entity at most once (an entity's second event starts the next batch) — each batch one
+    ``write`` (one store transaction), checkpointed after it at its last line. Batches are
+    cut the same way whatever the checkpoint was, so a restarted worker writes what an
+    uninterrupted one would."""
+    if max_batch < 1:
+        raise ValueError(f"expected max_batch >= 1, got {max_batch}")
     done = read_checkpoint(checkpoint)
     report = ConsumeReport()
+    pending: list[AppliedEvent] = []
+    covered = written = done
+
+    def flush() -> None:
+        nonlocal written
+        if pending:
+            write(list(pending))
+            report.applied += len(pending)
+            pending.clear()
+        write_checkpoint(checkpoint, covered)
+        written = covered
+        if on_progress is not None:
+            on_progress(covered)
+        if pause_s:
+            time.sleep(pause_s)
+
     for number, text in enumerate(lines, start=1):
         if not text.strip():
             continue
@@ -79,14 +119,16 @@ def consume(engine: EventEngine, lines: Sequence[str], *, checkpoint: Path,
         if number <= done:
             report.rebuilt += 1
             continue
+        if outcomes is not None and any(a.entity_id == entity_id for a in pending):
+            flush()  # the batch so far, through the line before this one
+        covered = number
         if outcomes is not None:
-            write(number, entity_id, event, outcomes)
-            report.applied += 1
-        write_checkpoint(checkpoint, number)
-        if on_progress is not None:
-            on_progress(number)
-        if pause_s:
-            time.sleep(pause_s)
+            pending.append(AppliedEvent(line=number, entity_id=entity_id, event=event,
+                                   outcomes=outcomes))
+        if len(pending) >= max_batch:
+            flush()
+    if covered > written:
+        flush()
     return report
 
 

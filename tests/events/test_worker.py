@@ -54,7 +54,7 @@ def command(profiles: Path, events: Path, url: str, checkpoint: Path,
     return [sys.executable, "-c", "from api.cli import main; main()", "events", "consume",
             "--entity", "enterprise", "--profiles", str(profiles), "--events", str(events),
             "--as-of", AS_OF, "--database", url, "--checkpoint", str(checkpoint),
-            "--pause-ms", str(pause_ms)]
+            "--pause-ms", str(pause_ms), "--max-batch", "3"]
 
 
 def store_state(url: str) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
