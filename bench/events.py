@@ -255,6 +255,44 @@ def paced(engine: EventEngine, updates: Sequence[Update], *, rate: float,
     }
 
 
+def with_valid_ids(base: pl.DataFrame, updates: Sequence[Update]
+                   ) -> tuple[pl.DataFrame, list[Update]]:
+    """The inputs under valid, distinct USCCs (a stream's lines are checked as a real
+    consumer checks them; the generated ids are not valid codes)."""
+    from profiles.synth.enterprises import unique_usccs
+
+    n = base.height
+    codes = unique_usccs(np.random.default_rng(7), np.full(n, 440106), np.ones(n, dtype=int))
+    rename = dict(zip(base["uscc"].to_list(), codes.to_list(), strict=True))
+    return (base.with_columns(codes.alias("uscc")),
+            [(rename[e], values) for e, values in updates])
+
+
+def worker_throughput(engine: EventEngine, updates: Sequence[Update], *, folder: Path,
+                      max_batch: int) -> dict[str, object]:
+    """The supervised worker's own loop (:func:`matcher.events.worker.consume`) over the
+    updates as a JSON-lines stream, on a seeded store with the outbox hook: events per
+    second from the first line to the last checkpoint, ``max_batch`` events a transaction."""
+    from matcher.events.delivery import batch_writer
+    from matcher.events.worker import consume
+
+    policies = dict(engine.compiled.policies)
+    db, hook = _store(folder, f"worker-{max_batch}", policies)
+    seed_store(db, engine, policies)
+    lines = [json.dumps({"entity_id": e, "set": dict(values)}, default=str, ensure_ascii=False)
+             for e, values in updates]
+    write = batch_writer(db, engine, as_of=AS_OF, on_changes=hook)
+    t = time.perf_counter()
+    report = consume(engine, lines, checkpoint=folder / f"worker-{max_batch}.cp", write=write,
+                     max_batch=max_batch)
+    seconds = time.perf_counter() - t
+    db.dispose()
+    return {"engine": "supervised worker loop (events consume)", "max_batch": max_batch,
+            "events": len(lines), "applied": report.applied, "rejected": report.rejected,
+            "seconds": round(seconds, 3), "events_per_second": round(len(lines) / seconds, 1),
+            "load_average_1m_after": round(os.getloadavg()[0], 2)}
+
+
 def _rss() -> int:
     with open("/proc/self/statm", encoding="ascii") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -442,6 +480,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--spans", type=int, nargs="+", default=None,
                    help="also time each step of back-to-back batches of these sizes "
                    "(seeded store)")
+    p.add_argument("--worker-batch", type=int, nargs="+", default=None,
+                   help="also time the supervised worker's loop over the events as a stream, "
+                   "with these batch limits")
     p.add_argument("--memory", type=str, default=None,
                    help="also measure memory per entity at these sizes (comma-separated)")
     p.add_argument("--memory-one", type=int, default=None, help=argparse.SUPPRESS)
@@ -471,6 +512,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                     tempfile.TemporaryDirectory() as tmp:
                 engine.load(base)
                 records.append(spans(engine, updates, batch=size, folder=Path(tmp)))
+    if args.worker_batch and args.events:
+        base, updates = with_valid_ids(*make_inputs(args.entities, args.events,
+                                                    seed=args.seed + 7))
+        for size in args.worker_batch:
+            with EventEngine(bundled_library(), entity="enterprise", as_of=AS_OF) as engine, \
+                    tempfile.TemporaryDirectory() as tmp:
+                engine.load(base)
+                records.append(worker_throughput(engine, updates, folder=Path(tmp),
+                                                 max_batch=size))
     if args.memory:
         records.extend(memory([int(x) for x in args.memory.split(",")], seed=args.seed))
     for r in records:

@@ -216,34 +216,18 @@ def _store_writer(engine: Any, url: str, *, base_url: str, as_of: dt.date) -> An
     from api.delivery import LinkConfig, outbox_hook
     from api.settings import get_settings
     from api.storage import open_engine
-    from matcher.events.delivery import (
-        EntityOutcomes,
-        batch_run_id,
-        event_run_id,
-        record_batch,
-    )
-    from matcher.events.worker import AppliedEvent
+    from matcher.events.delivery import batch_writer
     from notifier.links import LinkSigner
     from store.db import upgrade
 
     settings = get_settings()
     db = open_engine(settings, url=url)
     upgrade(db)
-    policies = engine.compiled.policies
     links = LinkConfig(base_url=base_url, signer=LinkSigner(
         secret=settings.link_key(), ttl_seconds=settings.link_ttl_seconds))
-    hook = outbox_hook(entity_kind=engine.entity, policies=policies, as_of=as_of, links=links)
-
-    def write(batch: list[AppliedEvent]) -> None:
-        run_id = batch_run_id([event_run_id(entity_kind=engine.entity, entity_id=a.entity_id,
-                                            as_of=as_of, sequence=a.line, payload=a.event)
-                               for a in batch], entity_kind=engine.entity, as_of=as_of)
-        record_batch(db, [EntityOutcomes(a.entity_id, a.outcomes, a.entity_id in engine.held)
-                          for a in batch],
-                     entity_kind=engine.entity, policies=policies, as_of=as_of, run_id=run_id,
-                     on_changes=hook, library=engine.library)
-
-    return write
+    hook = outbox_hook(entity_kind=engine.entity, policies=engine.compiled.policies,
+                       as_of=as_of, links=links)
+    return batch_writer(db, engine, as_of=as_of, on_changes=hook)
 
 
 def register(app_: typer.Typer) -> None:

@@ -31,7 +31,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from sqlalchemy import Engine, select
@@ -51,6 +51,10 @@ from store.entitlements import benefit_period
 from store.money import yuan_to_fen
 from store.schema import entitlements
 from store.types import utcnow
+
+if TYPE_CHECKING:
+    from matcher.events.engine import EventEngine
+    from matcher.events.worker import AppliedEvent, WriteBatch
 
 ChangesHook = Callable[[Session, RunChanges, str], object]
 
@@ -82,6 +86,24 @@ def batch_run_id(run_ids: Sequence[str], *, entity_kind: str, as_of: dt.date) ->
         return run_ids[0]
     digest = hashlib.sha256("\n".join(run_ids).encode()).hexdigest()[:12]
     return f"event-{as_of.isoformat()}-{entity_kind}-{digest}"
+
+
+def batch_writer(db: Engine, engine: EventEngine, *, as_of: dt.date,
+                 on_changes: ChangesHook | None) -> WriteBatch:
+    """write(batch) for :func:`matcher.events.worker.consume`: a batch of applied events'
+    changes (and ``on_changes``' messages) in one transaction, under the batch's run id."""
+
+    def write(batch: list[AppliedEvent]) -> None:
+        run_id = batch_run_id([event_run_id(entity_kind=engine.entity, entity_id=a.entity_id,
+                                            as_of=as_of, sequence=a.line, payload=a.event)
+                               for a in batch], entity_kind=engine.entity, as_of=as_of)
+        record_batch(db, [EntityOutcomes(a.entity_id, a.outcomes, a.entity_id in engine.held)
+                          for a in batch],
+                     entity_kind=engine.entity, policies=engine.compiled.policies,
+                     as_of=as_of, run_id=run_id, on_changes=on_changes,
+                     library=engine.library)
+
+    return write
 
 
 def load_entity_current(session: Session, *, entity_kind: str, entity_id: str,

@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from matcher.events.engine import EventEngine, OutcomeRow
-from matcher.events.errors import EventError
-from matcher.events.replay import apply_line
+from matcher.events.errors import BadEventError, EventError
+from matcher.events.replay import apply_line, parse_updates, read_line
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,8 @@ class AppliedEvent:
     event: Mapping[str, Any]
     outcomes: list[OutcomeRow]
 
+
+CHECK_AHEAD = 64  # lines whose update values are checked in one pass
 
 WriteBatch = Callable[[list[AppliedEvent]], None]
 """write(batch): the store writes of consecutive applied events, in one transaction."""
@@ -108,11 +110,17 @@ def consume(engine: EventEngine, lines: Sequence[str], *, checkpoint: Path,
         if pause_s:
             time.sleep(pause_s)
 
+    checked: dict[int, dict[str, Any] | BadEventError] = {}
+    horizon = 0
     for number, text in enumerate(lines, start=1):
         if not text.strip():
             continue
+        if number > horizon:
+            checked = check_ahead(engine, lines, start=number)
+            horizon = number + CHECK_AHEAD - 1
         try:
-            entity_id, event, outcomes = apply_line(engine, text, line=number)
+            entity_id, event, outcomes = apply_line(engine, text, line=number,
+                                                    parsed=checked.get(number))
         except EventError:
             report.rejected += 1  # refused the same way every time: nothing to write
             outcomes = None
@@ -130,6 +138,29 @@ def consume(engine: EventEngine, lines: Sequence[str], *, checkpoint: Path,
     if covered > written:
         flush()
     return report
+
+
+def check_ahead(engine: EventEngine, lines: Sequence[str], *, start: int
+                ) -> dict[int, dict[str, Any] | BadEventError]:
+    """The values of the profile updates among the next :data:`CHECK_AHEAD` lines from line
+    ``start``, checked together (:func:`matcher.events.replay.parse_updates`): line number ->
+    typed values or the error; an entity's later updates in the window are left to be
+    checked when they are reached, and so is every line that is not a well-formed update."""
+    updates: list[tuple[int, str, Mapping[str, Any]]] = []
+    seen: set[str] = set()
+    for number in range(start, min(start + CHECK_AHEAD, len(lines) + 1)):
+        text = lines[number - 1]
+        if not text.strip():
+            continue
+        try:
+            event = read_line(text, line=number)
+        except EventError:
+            continue
+        if "set" in event and event["entity_id"] not in seen:
+            seen.add(event["entity_id"])
+            updates.append((number, event["entity_id"], event["set"]))
+    parsed = parse_updates(engine, updates)
+    return {u[0]: p for u, p in zip(updates, parsed, strict=True)}
 
 
 class Supervisor:

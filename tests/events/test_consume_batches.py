@@ -20,7 +20,8 @@ LINES = [json.dumps(x) for x in [
 ]] + ["", json.dumps({"entity_id": "G"})]
 
 
-def _fake_apply(_engine: Any, text: str, *, line: int) -> tuple[str, dict[str, Any], list[Any]]:
+def _fake_apply(_engine: Any, text: str, *, line: int, parsed: Any = None
+                ) -> tuple[str, dict[str, Any], list[Any]]:
     event = json.loads(text)
     if "entity_id" not in event:
         raise BadEventError("应为带字符串 entity_id 的 JSON 对象", line=line)
