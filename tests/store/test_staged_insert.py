@@ -60,4 +60,5 @@ def test_links_recorded_in_bulk_keep_their_first_token(db_engine: Engine) -> Non
             {**rows[0], "id": "Lnew", "token": "tnew"}])
         assert s.execute(select(func.count()).select_from(links)).scalar_one() == N + 1
         first = link_store.get(s, "L000003")
-        assert first is not None and first.token == "t3" and first.expires_at == rows[3]["expires_at"]
+        assert first is not None and first.token == "t3"
+        assert first.expires_at == rows[3]["expires_at"]
