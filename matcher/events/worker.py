@@ -132,7 +132,7 @@ def consume(engine: EventEngine, lines: Sequence[str], *, checkpoint: Path,
         covered = number
         if outcomes is not None:
             pending.append(AppliedEvent(line=number, entity_id=entity_id, event=event,
-                                   outcomes=outcomes))
+                                        outcomes=outcomes))
         if len(pending) >= max_batch:
             flush()
     if covered > written:
