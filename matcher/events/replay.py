@@ -90,7 +90,7 @@ def _checked_names(engine: EventEngine, values: Mapping[str, Any], *, line: int
 def parse_update(engine: EventEngine, entity_id: str, values: Mapping[str, Any], *,
                  line: int) -> dict[str, Any]:
     """Typed base values of a partial update, checked as the ingest checks a source row."""
-    parsed = _parse_alone(engine, (line, entity_id, values))
+    (parsed,) = parse_updates(engine, [(line, entity_id, values)])
     if isinstance(parsed, BadEventError):
         raise parsed
     return parsed
@@ -126,35 +126,22 @@ def parse_updates(engine: EventEngine, updates: Sequence[tuple[int, str, Mapping
     for r in rejects.iter_rows(named=True):
         refused.setdefault(r["row_number"], str(r.get("reason") or ""))
     if None in refused or clean.height != len(rows) - len(refused):
-        # a refusal not tied to one row: each update alone says which
-        return [out[i] if isinstance(out[i], BadEventError) else
-                _parse_alone(engine, updates[i]) for i in range(len(updates))]
+        if len(rows) > 1:  # a refusal not tied to one row: each update alone says which
+            return [out[i] if isinstance(out[i], BadEventError)
+                    else parse_updates(engine, [updates[i]])[0] for i in range(len(updates))]
+        reason = str(rejects.row(0, named=True).get("reason") or "") if rejects.height else ""
+        i = at[0][0]
+        out[i] = BadEventError(f"取值未通过校验: {reason or '主键无效'}", line=updates[i][0])
+        return out
     typed = iter(clean.iter_rows(named=True))
     for i, number, names in at:
-        line = updates[i][0]
         if number in refused:
-            out[i] = BadEventError(f"取值未通过校验: {refused[number] or '主键无效'}", line=line)
+            out[i] = BadEventError(f"取值未通过校验: {refused[number] or '主键无效'}",
+                                   line=updates[i][0])
         else:
             row = next(typed)
             out[i] = {n: row[n] for n in names}
     return out
-
-
-def _parse_alone(engine: EventEngine, update: tuple[int, str, Mapping[str, Any]]
-                 ) -> dict[str, Any] | BadEventError:
-    line, entity_id, values = update
-    try:
-        names = _checked_names(engine, values, line=line)
-    except BadEventError as err:
-        return err
-    row = {engine.key: entity_id, **{n: _text(values[w]) for n, w in names.items()}}
-    table = pl.DataFrame([row], schema={c: pl.String() for c in row})
-    clean, rejects = validate_frame(table, entity=engine.entity, source="event")
-    if rejects.height or clean.height != 1:
-        reason = str(rejects.row(0, named=True).get("reason", "")) if rejects.height else ""
-        return BadEventError(f"取值未通过校验: {reason or '主键无效'}", line=line)
-    typed = clean.row(0, named=True)
-    return {n: typed[n] for n in names}
 
 
 def read_line(text: str, *, line: int) -> dict[str, Any]:
