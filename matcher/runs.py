@@ -228,16 +228,14 @@ class _LockKeeper:
         while not self._stop.wait(self.ttl / 3):
             try:
                 locks.renew(self.engine, RUN_LOCK, owner=self.owner, ttl_seconds=self.ttl)
-            except OperationalError as exc:
-                if self.engine.dialect.name != "sqlite":
+            except Exception as exc:  # a busy database: try again at the next beat
+                if isinstance(exc, OperationalError) and self.engine.dialect.name == "sqlite":
+                    # SQLite has one writer: while the run's own write transaction holds
+                    # the database, no other run can write (nor take the lock row) either
+                    log.info("run lock renewal deferred while the database is busy: %s",
+                             str(exc.orig).splitlines()[0])
+                else:
                     log.warning("run lock renewal failed; retrying", exc_info=True)
-                    continue
-                # SQLite has one writer: while the run's own write transaction holds the
-                # database, no other run can write (nor take the lock row) either
-                log.info("run lock renewal deferred while the database is busy: %s",
-                         str(exc.orig).splitlines()[0])
-            except Exception:  # a busy database: try again at the next beat
-                log.warning("run lock renewal failed; retrying", exc_info=True)
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
