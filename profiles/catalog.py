@@ -18,7 +18,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Literal
 
@@ -190,7 +190,7 @@ class EntityCatalog:
         of another entity (see :func:`unknown_field_hint`)."""
         return unknown_field_hint(self, name)[1]
 
-    @property
+    @cached_property
     def reported_names(self) -> tuple[str, ...]:
         """The names an unknown-field list may hold, in catalog order: the fields, then the
         yearly fields without a scalar twin (a year column is reported as its yearly field)."""

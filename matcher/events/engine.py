@@ -166,7 +166,6 @@ class EventEngine:
         self._rows: dict[str, Mapping[str, Any]] = {}
         self._extras: dict[str, dict[str, Any]] = {}
         self.declared = frozenset(f.name for f in self.catalog.fields if f.kind == "declared")
-        self._reported = self.catalog.reported_names  # a property: built on each read
         self.base_fields = tuple(f for f in self.catalog.fields if f.kind == "base")
         self._derived_inputs = frozenset(i for f in self.catalog.fields if f.kind == "derived"
                                          for i in f.inputs)
@@ -484,7 +483,7 @@ class EventEngine:
                     flagged |= missing or {name}
                 else:
                     flagged.add(field.series or name)  # a year column: its yearly field
-        return [name for name in self._reported if name in flagged]
+        return [name for name in self.catalog.reported_names if name in flagged]
 
     # ---- results ----------------------------------------------------------------------
 
