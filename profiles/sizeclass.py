@@ -258,11 +258,12 @@ def _any_industry(values: dict[Indicator, pl.Expr]) -> pl.Expr:
 
 
 @cache
-def _any_industry_table() -> tuple[dict[Indicator, tuple[float, ...]], pl.Series, pl.Series]:
+def _any_industry_table() -> tuple[dict[Indicator, tuple[float, ...]], pl.Series]:
     """:func:`_any_industry` tabulated once: every comparison in it is ``value < limit`` or
     ``value >= limit`` with a limit of the table, so its mask is constant while each value
     stays between the same two limits (or null). The expression is evaluated on one point
-    of each such cell (null, below the first limit, each limit) and looked up by cell code:
+    of each such cell (null, below the first limit, each limit); its masks are looked up by
+    cell code, which is the cell's position in the grid:
     a few comparisons per row instead of the whole table's expression graph, whose planning
     alone cost ~13 ms per query (a one-row frame of the event engine paid it per event)."""
     indicators: tuple[Indicator, ...] = ("X", "Y", "Z")
@@ -275,13 +276,12 @@ def _any_industry_table() -> tuple[dict[Indicator, tuple[float, ...]], pl.Series
                         schema={"X": pl.Float64, "Y": pl.Float64, "Z": pl.Float64},
                         orient="row")
     masks = grid.select(_any_industry({i: pl.col(i) for i in indicators})).to_series()
-    codes = pl.Series(range(grid.height), dtype=pl.UInt32)
-    return limits, codes, masks
+    return limits, masks
 
 
 def _any_industry_lookup(values: dict[Indicator, pl.Expr]) -> pl.Expr:
     """:func:`_any_industry` by its table (:func:`_any_industry_table`)."""
-    limits, _, masks = _any_industry_table()
+    limits, masks = _any_industry_table()
     code: pl.Expr = pl.lit(0, dtype=pl.UInt32)
     for ind in limits:
         value = values[ind]

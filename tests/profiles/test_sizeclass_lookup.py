@@ -18,7 +18,7 @@ from profiles.sizeclass import (
     industry_row_expr,
 )
 
-LIMITS, _, _ = _any_industry_table()
+LIMITS, _ = _any_industry_table()
 
 
 def _values(ind: str) -> st.SearchStrategy[float | None]:
