@@ -33,15 +33,45 @@ AS_OF = dt.date(2025, 11, 3)
 CHUNK = 500_000
 
 
-def profile_chunks(n: int, *, seed: int, distinct: int | None = None
-                   ) -> Iterator[pl.DataFrame]:
-    """``n`` complete, derived enterprise profiles in chunks, with unique 18-character ids.
-    ``distinct``: generate only that many (whole chunks) and repeat them under new ids, so
-    that a 30M population is written in minutes; every row is still matched and written."""
+POPULATIONS = ("generated", "synth")
+
+
+def generated_chunk(size: int, *, seed: int) -> pl.DataFrame:
+    """``size`` profiles of :func:`bench.generate.generate_profiles`, made complete and
+    derived like a built snapshot. They carry the fields of the generated policies only:
+    ten CIT and disability-fund policies of the bundled library find theirs unset."""
     from bench.generate import generate_profiles
     from profiles.derive import derive
     from profiles.ingest import complete
 
+    raw = generate_profiles(size, seed=seed, as_of=AS_OF)
+    return derive(complete(raw, entity="enterprise"), entity="enterprise",
+                  as_of=AS_OF).collect()
+
+
+def synth_chunk(size: int, *, seed: int) -> pl.DataFrame:
+    """``size`` enterprises as the product makes them for its demo: the departments' extracts
+    of :func:`profiles.synth.synthesize` (every field the bundled library reads, with the
+    sources' own share of missing values), built into a snapshot by
+    :func:`profiles.build.build_snapshot` (no chain-tag model: those tags stay unknown)."""
+    from profiles.build import build_snapshot
+    from profiles.synth import synthesize
+
+    with tempfile.TemporaryDirectory(prefix="mianshen-synth-") as tmp:
+        sources, out = Path(tmp) / "sources", Path(tmp) / "snapshot.parquet"
+        synthesize(sources, enterprises=size, persons=0, seed=seed, label_share=0.0,
+                   reference=AS_OF)
+        build_snapshot(sources, entity="enterprise", as_of=AS_OF, out=out)
+        return pl.read_parquet(out)
+
+
+def profile_chunks(n: int, *, seed: int, distinct: int | None = None,
+                   population: str = "generated") -> Iterator[pl.DataFrame]:
+    """``n`` enterprise profiles in chunks (:data:`POPULATIONS`: :func:`generated_chunk` or
+    :func:`synth_chunk`), with unique 18-character ids. ``distinct``: make only that many
+    (whole chunks) and repeat them under new ids, so that a 30M population is written in
+    minutes; every row is still matched and written."""
+    make = {"generated": generated_chunk, "synth": synth_chunk}[population]
     made: list[pl.DataFrame] = []
     for j, start in enumerate(range(0, n, CHUNK)):
         size = min(CHUNK, n - start)
@@ -49,10 +79,7 @@ def profile_chunks(n: int, *, seed: int, distinct: int | None = None
         if distinct is not None and len(made) * CHUNK >= distinct:
             yield made[j % len(made)].head(size).with_columns(("9144" + ids).alias("uscc"))
             continue
-        raw = generate_profiles(size, seed=seed + j, as_of=AS_OF)
-        raw = raw.with_columns(("9144" + ids).alias("uscc"))
-        chunk = derive(complete(raw, entity="enterprise"), entity="enterprise",
-                       as_of=AS_OF).collect()
+        chunk = make(size, seed=seed + j).with_columns(("9144" + ids).alias("uscc"))
         if distinct is not None and size == CHUNK:
             made.append(chunk)
         yield chunk
@@ -71,6 +98,24 @@ def prepare_store(url: str) -> None:
     create_accounts(engine, list(STAFF))
     publish_library(engine, say=lambda _m: None)
     engine.dispose()
+
+
+STORED_TABLES = ("entitlements", "entitlement_events", "outbox", "message_keys", "links")
+
+
+def store_bytes(url: str) -> dict[str, int]:
+    """Bytes on disk of the tables a run fills (with their indexes and TOAST) on
+    PostgreSQL, or of the whole database file on SQLite."""
+    if url.startswith("sqlite"):
+        return {"database_file": Path(url.split("///", 1)[1]).stat().st_size}
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        sizes = {t: int(conn.execute(text("SELECT pg_total_relation_size(:t)"), {"t": t})
+                        .scalar_one()) for t in STORED_TABLES}
+    engine.dispose()
+    return sizes
 
 
 def run_cli(args: list[str], log: Path) -> tuple[float, float, int, str]:
@@ -129,7 +174,7 @@ def child(argv: list[str]) -> None:
 
 def measure(n: int, *, partitions: int, workers: int | None, seed: int, work: Path,
             database_url: str | None, outbox: bool = True, write: bool = True,
-            distinct: int | None = None) -> dict[str, object]:
+            distinct: int | None = None, population: str = "generated") -> dict[str, object]:
     from profiles.partitions import write_dataset
 
     work.mkdir(parents=True, exist_ok=True)
@@ -138,10 +183,11 @@ def measure(n: int, *, partitions: int, workers: int | None, seed: int, work: Pa
     # messages are planned and enqueued, without the explanation of each condition (at
     # population scale a run exceeds the limit anyway; see the bench README)
     os.environ.setdefault("MIANSHEN_EXPLAIN_IN_MESSAGES_LIMIT", "0")
-    dataset = work / f"enterprise-{n}-p{partitions}"
+    dataset = work / f"enterprise-{population}-{n}-p{partitions}"
     t = time.perf_counter()
     if not (dataset / "_snapshot.json").exists():
-        write_dataset(profile_chunks(n, seed=seed, distinct=distinct), dataset, key="uscc",
+        chunks = profile_chunks(n, seed=seed, distinct=distinct, population=population)
+        write_dataset(chunks, dataset, key="uscc",
                       partitions=partitions)
     generate_s = time.perf_counter() - t
     url = database_url or f"sqlite:///{work / f'bench-{n}-{workers or 0}.db'}"
@@ -161,9 +207,11 @@ def measure(n: int, *, partitions: int, workers: int | None, seed: int, work: Pa
         raise SystemExit(f"mianshen run failed with status {status}:\n{tail}")
     runs = json.loads(report.read_text(encoding="utf-8"))["runs"]
     r = runs[0]
+    stored = store_bytes(url) if write else {}
     return {
         "engine": ("mianshen run" if outbox else "execute_run (no outbox)" if write
                    else "execute_run (match, allocate, diff; changes counted, not written)"),
+        "population": population,
         "distinct_profiles": distinct,
         "entities": n,
         "partitions": partitions,
@@ -175,6 +223,8 @@ def measure(n: int, *, partitions: int, workers: int | None, seed: int, work: Pa
         "timings": r["timings"],
         "new": r["new"],
         "policies": len(r["policy_versions"]),
+        "store_bytes": stored,
+        "store_bytes_per_entity": round(sum(stored.values()) / n, 1) if stored else None,
         "machine": machine(),
     }
 
@@ -197,6 +247,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "instead of writing them (a population whose diff the store cannot hold)")
     p.add_argument("--distinct", type=int,
                    help="generate this many profiles (whole chunks) and repeat them under new ids")
+    p.add_argument("--population", choices=POPULATIONS, default="generated",
+                   help="generated: bench.generate's profiles (the generated policies' fields); "
+                   "synth: the demo's synthesised department extracts built into a snapshot "
+                   "(every field of the bundled library)")
     p.add_argument("--json", type=Path)
     p.add_argument("--append", action="store_true")
     args = p.parse_args(argv)
@@ -210,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             rec = measure(n, partitions=parts, workers=args.workers or None, seed=args.seed,
                           work=work, database_url=args.database_url,
                           outbox=not args.no_outbox, write=not args.no_write,
-                          distinct=args.distinct)
+                          distinct=args.distinct, population=args.population)
             print(json.dumps(rec, ensure_ascii=False), flush=True)
             records.append(rec)
     if args.json:
