@@ -192,10 +192,16 @@ def diff_rows(
     new.sort(key=lambda r: (r["policy_id"], r["benefit_period"], r["entity_id"]))
     updated.sort(key=lambda r: r["id"])
     revoked.sort(key=lambda r: r["id"])
-    return RunChanges(new=pl.DataFrame(new, schema=_NEW_SCHEMA, orient="row"),
-                      updated=pl.DataFrame(updated, schema=_UPDATED_SCHEMA, orient="row"),
-                      revoked=pl.DataFrame(revoked, schema=_REVOKED_SCHEMA, orient="row"),
-                      held=withheld)
+    return RunChanges(new=_frame(new, _NEW), updated=_frame(updated, _UPDATED),
+                      revoked=_frame(revoked, _REVOKED), held=withheld)
+
+
+def _frame(rows: list[dict[str, Any]], empty: pl.DataFrame) -> pl.DataFrame:
+    """Rows in the columns of ``empty``; no rows: a copy of ``empty``, made once (building
+    an empty frame from its schema costs ~0.4 ms, most of a small diff)."""
+    if rows:
+        return pl.DataFrame(rows, schema=empty.schema, orient="row")
+    return empty.clear()
 
 
 def _differs(column: str, new: Any, old: Any) -> bool:
@@ -216,6 +222,8 @@ _UPDATED_SCHEMA: dict[str, pl.DataType] = {
 _REVOKED_SCHEMA: dict[str, pl.DataType] = {
     "id": CURRENT_SCHEMA["id"], "status": CURRENT_SCHEMA["status"],
     **{k: _NEW_SCHEMA[k] for k in KEY}, "reason": pl.String()}
+_NEW, _UPDATED, _REVOKED = (pl.DataFrame(schema=s)
+                            for s in (_NEW_SCHEMA, _UPDATED_SCHEMA, _REVOKED_SCHEMA))
 
 
 def outcome_counts(outcomes: pl.DataFrame) -> dict[str, dict[str, int]]:

@@ -285,7 +285,12 @@ def _any_industry_lookup(values: dict[Indicator, pl.Expr]) -> pl.Expr:
     code: pl.Expr = pl.lit(0, dtype=pl.UInt32)
     for ind in limits:
         value = values[ind]
-        cell = pl.sum_horizontal([(value >= lim).cast(pl.UInt32) for lim in limits[ind]]) + 1
+        # how many limits the value reaches (value >= limit), by one search of the sorted
+        # limits instead of a comparison each (NaN sorts last: it reaches every limit, as
+        # ``NaN >= limit`` is true in polars)
+        reached = pl.lit(pl.Series(limits[ind], dtype=pl.Float64)).search_sorted(
+            value, side="right")
+        cell = reached.cast(pl.UInt32) + 1
         cell = pl.when(value.is_null()).then(pl.lit(0, dtype=pl.UInt32)).otherwise(cell)
         code = code * (len(limits[ind]) + 2) + cell.cast(pl.UInt32)
     return pl.lit(masks).gather(code)  # codes are the positions 0..n-1
