@@ -349,8 +349,8 @@ SPANS: tuple[tuple[str, str], ...] = (
     ("matcher.events.engine", "build_fact"),
     ("matcher.events.ruleset:DurableRuleset", "fired_names"),
     ("matcher.events.engine:EventEngine", "_outcome_rows"),
-    ("matcher.events.delivery", "load_entities_current"),
-    ("matcher.events.delivery", "compute_changes"),
+    ("matcher.events.delivery", "entities_current"),
+    ("matcher.events.delivery", "diff_rows"),
     ("matcher.events.delivery:entitlement_bulk", "write_changes"),
 )
 
