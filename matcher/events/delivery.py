@@ -162,7 +162,8 @@ def entities_current(session: Session, *, entity_kind: str, entity_ids: Sequence
         if kind != entity_kind or (row["policy_id"], row["benefit_period"]) not in wanted:
             continue
         fields = row["unknown_fields"]
-        row["unknown_fields"] = list((json.loads(fields) if fields is not None else None) or [])
+        row["unknown_fields"] = ([] if fields is None or fields == "[]"  # the common case
+                                 else list(json.loads(fields) or []))
         out.append(row)
     return out
 
