@@ -30,8 +30,9 @@ The polars side compiles its plan once (as a long-running consumer would) and ru
   entity's changes and their messages only (``--empty-store``: from an empty store, where
   an entity's first event writes all its entitlements and a message each). Recorded too:
   the consumer's capacity (events per second of its busy time) and its time per event in
-  the engine and in the store. The store path is warmed up (its modules imported)
-  before the clock starts, as a long-running consumer's is;
+  the engine and in the store. The store path is warmed up (its modules imported) and the
+  heap settled (:func:`matcher.events.worker.settle_heap`) before the clock starts, as a
+  long-running consumer's are;
 - memory (``--memory``): for each population size, in a fresh process, the resident memory
   of the engine after loading the snapshot and applying 1 000 updates, minus before the
   engine, per entity (the snapshot frame it keeps included); and of open trigger patterns.
@@ -61,6 +62,7 @@ from bench.generate import generate_profiles
 from matcher.evaluate import make_plan, match_plan
 from matcher.events.delivery import EntityOutcomes, record_batch, record_outcomes
 from matcher.events.engine import EventEngine
+from matcher.events.worker import settle_heap
 from profiles.catalog import load_catalog
 from profiles.derive import derive
 from profiles.ingest import complete
@@ -199,6 +201,7 @@ def paced(engine: EventEngine, updates: Sequence[Update], *, rate: float,
     policies = dict(engine.compiled.policies)
     db, hook = _store(folder, "paced", policies)
     seeded_rows = seed_store(db, engine, policies) if seeded else 0
+    settle_heap()  # as the worker does before its stream (matcher.events.worker.consume)
     start = time.perf_counter() + 0.05
     arrival = [start + i / rate for i in range(len(updates))]
     latencies: list[float] = []
@@ -349,8 +352,8 @@ SPANS: tuple[tuple[str, str], ...] = (
     ("matcher.events.engine", "build_fact"),
     ("matcher.events.ruleset:DurableRuleset", "fired_names"),
     ("matcher.events.engine:EventEngine", "_outcome_rows"),
-    ("matcher.events.delivery", "load_entities_current"),
-    ("matcher.events.delivery", "compute_changes"),
+    ("matcher.events.delivery", "entities_current"),
+    ("matcher.events.delivery", "diff_rows"),
     ("matcher.events.delivery:entitlement_bulk", "write_changes"),
 )
 
@@ -367,6 +370,7 @@ def spans(engine: EventEngine, updates: Sequence[Update], *, batch: int, folder:
     policies = dict(engine.compiled.policies)
     db, hook = _store(folder, f"spans-{batch}", policies)
     seed_store(db, engine, policies)
+    settle_heap()
     spent: dict[str, float] = {}
 
     def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -29,7 +29,8 @@ are left as they are.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Any
 
 import polars as pl
 
@@ -129,6 +130,100 @@ def compute_changes(
     new = new.sort("policy_id", "benefit_period", "entity_id")
     return RunChanges(new=new, updated=updated.sort("id"), revoked=revoked.sort("id"),
                       held=withheld)
+
+
+def diff_rows(
+    outcomes: Sequence[Mapping[str, Any]],
+    current: Sequence[Mapping[str, Any]],
+    *,
+    as_of: dt.date,
+    reason: str,
+    kinds: Mapping[str, str],
+    held: Collection[str] = (),
+) -> RunChanges:
+    """:func:`compute_changes` over plain rows (``outcomes``: :data:`OUTCOME_SCHEMA` rows;
+    ``current``: :data:`CURRENT_SCHEMA` rows), for the few dozen rows of an event batch:
+    the same changes in the same frames, without the ~20 polars collects of the vectorised
+    diff (a fixed ~4 ms, the whole cost of a diff this small). Equal to
+    :func:`compute_changes` on the same rows (tested on generated rows)."""
+    missing = {r["policy_id"] for r in outcomes} - set(kinds)
+    if missing:
+        raise ValueError(f"expected the amount kind of every policy of the outcomes, got none "
+                         f"for {sorted(missing)}")
+    periods = {"year": benefit_period("year", as_of), "month": benefit_period("month", as_of)}
+    fresh: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for r in outcomes:
+        row = {c: r[c] for c in OUTCOME_SCHEMA}
+        row["benefit_period"] = periods.get(row["amount_period"], "once")
+        row["amount_kind"] = kinds[row["policy_id"]]
+        fresh.setdefault((row["entity_id"], row["policy_id"], row["benefit_period"]), row)
+    by_key = {(c["entity_id"], c["policy_id"], c["benefit_period"]): c for c in current}
+    held_ids = set(held)
+    withheld = 0
+    new, updated, revoked = [], [], []
+    for key, row in fresh.items():
+        old = by_key.get(key)
+        if old is None:
+            if row["entity_id"] in held_ids and row["outcome"] != "eligible":
+                withheld += 1
+            else:
+                new.append(row)
+            continue
+        status = old["status"]
+        if status is None or status in SETTLED:
+            continue
+        if status != "revoked" and not any(_differs(c, row[c], old[c]) for c in VALUE_COLUMNS):
+            continue
+        if row["entity_id"] in held_ids and not (row["outcome"] == "eligible" and (
+                row["amount_fen"] is not None or old["amount_fen"] is None)):
+            withheld += 1
+            continue
+        updated.append({"id": old["id"], "status": status, **{k: row[k] for k in KEY},
+                        **{c: row[c] for c in VALUE_COLUMNS},
+                        **{f"old_{c}": old[c] for c in VALUE_COLUMNS}})
+    for old in current:
+        key = (old["entity_id"], old["policy_id"], old["benefit_period"])
+        if old["status"] in REVOCABLE and key not in fresh:
+            if old["entity_id"] in held_ids:
+                withheld += 1
+                continue
+            revoked.append({"id": old["id"], "status": old["status"],
+                            **{k: old[k] for k in KEY}, "reason": reason})
+    new.sort(key=lambda r: (r["policy_id"], r["benefit_period"], r["entity_id"]))
+    updated.sort(key=lambda r: r["id"])
+    revoked.sort(key=lambda r: r["id"])
+    return RunChanges(new=_frame(new, _NEW), updated=_frame(updated, _UPDATED),
+                      revoked=_frame(revoked, _REVOKED), held=withheld)
+
+
+def _frame(rows: list[dict[str, Any]], empty: pl.DataFrame) -> pl.DataFrame:
+    """Rows in the columns of ``empty``; no rows: a copy of ``empty``, made once (building
+    an empty frame from its schema costs ~0.4 ms, most of a small diff)."""
+    if rows:
+        return pl.DataFrame(rows, schema=empty.schema, orient="row")
+    return empty.clear()
+
+
+def _differs(column: str, new: Any, old: Any) -> bool:
+    """:func:`store.entitlement_bulk.value_differs` of one row's values (nulls equal each
+    other; a list by its joined text, as there)."""
+    if column == "unknown_fields":
+        new = None if new is None else "\x1f".join(new)
+        old = None if old is None else "\x1f".join(old)
+    return new != old
+
+
+_NEW_SCHEMA: dict[str, pl.DataType] = {**OUTCOME_SCHEMA, "benefit_period": pl.String(),
+                                       "amount_kind": pl.String()}
+_UPDATED_SCHEMA: dict[str, pl.DataType] = {
+    "id": CURRENT_SCHEMA["id"], "status": CURRENT_SCHEMA["status"],
+    **{k: _NEW_SCHEMA[k] for k in KEY}, **{c: _NEW_SCHEMA[c] for c in VALUE_COLUMNS},
+    **{f"old_{c}": CURRENT_SCHEMA[c] for c in VALUE_COLUMNS}}
+_REVOKED_SCHEMA: dict[str, pl.DataType] = {
+    "id": CURRENT_SCHEMA["id"], "status": CURRENT_SCHEMA["status"],
+    **{k: _NEW_SCHEMA[k] for k in KEY}, "reason": pl.String()}
+_NEW, _UPDATED, _REVOKED = (pl.DataFrame(schema=s)
+                            for s in (_NEW_SCHEMA, _UPDATED_SCHEMA, _REVOKED_SCHEMA))
 
 
 def outcome_counts(outcomes: pl.DataFrame) -> dict[str, dict[str, int]]:

@@ -108,15 +108,21 @@ def sex_of(id_number: pl.Expr) -> pl.Expr:
 
 
 def region_name(code: pl.Expr) -> pl.Expr:
-    """Full name (省市区) of a 6-digit district code of ``profiles/data/regions.csv``."""
+    """Full name (省市区) of a 6-digit district code of ``profiles/data/regions.csv``.
+
+    Found by a search of the sorted codes, not ``replace_strict`` (which builds a hash
+    table of the ~3 000 codes per query: ~0.8 ms, a fifth of an event's derive)."""
     codes, names = _region_names()
-    return code.cast(pl.String).replace_strict(codes, names, default=None,
-                                               return_dtype=pl.String)
+    code = code.cast(pl.String)
+    at = pl.lit(codes).search_sorted(code).cast(pl.Int64).clip(0, len(codes) - 1)
+    return (pl.when(pl.lit(codes).gather(at) == code).then(pl.lit(names).gather(at))
+            .otherwise(pl.lit(None, pl.String)))
 
 
 @cache
 def _region_names() -> tuple[pl.Series, pl.Series]:
-    """Every district code and its full name, built once (an event derives one row)."""
+    """Every district code (sorted) and its full name, built once (an event derives one
+    row)."""
     regions = load_regions()
     codes = sorted(regions.districts)
     return (pl.Series(codes, dtype=pl.String),

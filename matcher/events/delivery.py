@@ -1,7 +1,8 @@
 """An entity's new outcomes -> entitlement changes (+ outbox messages) in one transaction.
 
 The same path as a nightly run (:mod:`matcher.runs`): the outcomes are diffed against the
-store with :func:`matcher.run_diff.compute_changes`, written with
+store with :func:`matcher.run_diff.diff_rows` (the run's :func:`~matcher.run_diff.compute_changes`
+over plain rows, for an event batch's few dozen rows), written with
 :func:`store.entitlement_bulk.write_changes`, and an ``on_changes(session, changes, run_id)``
 hook runs inside the same transaction (the application wires the notifier's outbox there, as
 for runs); either everything commits or nothing does. Only the entity's own entitlements
@@ -34,13 +35,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from matcher.allocation import apply_caps
 from matcher.award_import import load_ledger
 from matcher.outcomes import OUTCOME_SCHEMA
-from matcher.run_diff import amount_kinds, compute_changes, scope
+from matcher.run_diff import amount_kinds, diff_rows, scope
 from rules.model import Policy
 from store import entitlement_bulk
 from store.budget_draws import drawn, lock_budgets
@@ -115,7 +116,24 @@ def load_entity_current(session: Session, *, entity_kind: str, entity_id: str,
 
 def load_entities_current(session: Session, *, entity_kind: str, entity_ids: Sequence[str],
                           pairs: Iterable[tuple[str, str]]) -> pl.DataFrame:
-    """Some entities' entitlements for the (policy id, benefit period) pairs, in one read.
+    """Some entities' entitlements for the (policy id, benefit period) pairs, in one read
+    (:func:`entities_current` as a :data:`CURRENT_SCHEMA` frame)."""
+    rows = entities_current(session, entity_kind=entity_kind, entity_ids=entity_ids,
+                            pairs=pairs)
+    # a list column built from Python lists makes a Series per row (~15 ms per 400 rows):
+    # the lists go in as JSON text, decoded by column
+    return pl.DataFrame([
+        pl.Series(name, [json.dumps(r[name], ensure_ascii=False) for r in rows],
+                  dtype=pl.String).str.json_decode(dtype)
+        if name == "unknown_fields" else pl.Series(name, [r[name] for r in rows], dtype=dtype)
+        for name, dtype in CURRENT_SCHEMA.items()])
+
+
+def entities_current(session: Session, *, entity_kind: str, entity_ids: Sequence[str],
+                     pairs: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Some entities' entitlements for the (policy id, benefit period) pairs, in one read,
+    as :data:`CURRENT_SCHEMA` rows (what an event batch diffs with
+    :func:`matcher.run_diff.diff_rows`).
 
     Read by the entity id alone (its index) and kept by kind and pair here: with the kind or
     the pairs in the query, SQLite chose the key index on ``entity_kind``, a scan of every
@@ -123,25 +141,31 @@ def load_entities_current(session: Session, *, entity_kind: str, entity_ids: Seq
     population)."""
     wanted = set(pairs)
     if not wanted or not entity_ids:
-        return pl.DataFrame(schema=CURRENT_SCHEMA)
-    names = [*CURRENT_SCHEMA, "entity_kind"]
-    stmt = select(*(entitlements.c[name] for name in names)).where(
-        entitlements.c.entity_id.in_(sorted(set(entity_ids))))
-    columns: dict[str, list[Any]] = {name: [] for name in CURRENT_SCHEMA}
-    for r in session.execute(stmt):
-        if r.entity_kind != entity_kind or (r.policy_id, r.benefit_period) not in wanted:
+        return []
+    ids = sorted(set(entity_ids))
+    # the driver's own cursor: a statement built by SQLAlchemy per batch cost more than the
+    # read (~1 ms); the list of unknown fields comes as JSON text, decoded here
+    mark = "%s" if session.get_bind().dialect.name == "postgresql" else "?"
+    names = ", ".join("CAST(unknown_fields AS TEXT)" if n == "unknown_fields" else n
+                      for n in CURRENT_SCHEMA)
+    sql = (f"SELECT {names}, entity_kind FROM {entitlements.name} "
+           f"WHERE entity_id IN ({', '.join(mark for _ in ids)})")
+    cur = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cur.execute(sql, ids)
+        fetched = cur.fetchall()
+    finally:
+        cur.close()
+    out = []
+    for *values, kind in fetched:
+        row = dict(zip(CURRENT_SCHEMA, values, strict=True))
+        if kind != entity_kind or (row["policy_id"], row["benefit_period"]) not in wanted:
             continue
-        for name, value in zip(CURRENT_SCHEMA, r, strict=False):
-            if name == "unknown_fields":  # as JSON text, decoded by column below
-                value = value if isinstance(value, str) else json.dumps(
-                    list(value or []), ensure_ascii=False)
-            columns[name].append(value)
-    # a list column built from Python lists makes a Series per row (~15 ms per 400 rows)
-    return pl.DataFrame([
-        pl.Series(name, values, dtype=pl.String).str.json_decode(dtype)
-        if name == "unknown_fields" else pl.Series(name, values, dtype=dtype)
-        for (name, values), dtype in zip(columns.items(), CURRENT_SCHEMA.values(),
-                                         strict=True)])
+        fields = row["unknown_fields"]
+        row["unknown_fields"] = ([] if fields is None or fields == "[]"  # the common case
+                                 else list(json.loads(fields) or []))
+        out.append(row)
+    return out
 
 
 @dataclass(frozen=True)
@@ -249,12 +273,11 @@ def _write(session: Session, group: Sequence[EntityOutcomes],
            rows: Mapping[str, list[dict[str, Any]]], *, pairs: list[tuple[str, str]],
            entity_kind: str, as_of: dt.date, reason: str, run_id: str, now: dt.datetime,
            on_changes: ChangesHook | None, kinds: Mapping[str, str]) -> RunChanges:
-    frame = pl.DataFrame([r for b in group for r in rows[b.entity_id]], schema=OUTCOME_SCHEMA)
-    current = load_entities_current(session, entity_kind=entity_kind,
-                                    entity_ids=[b.entity_id for b in group], pairs=pairs)
-    held = [b.entity_id for b in group if b.held]
-    changes = compute_changes(frame, current, as_of=as_of, reason=reason, kinds=kinds,
-                              held=pl.Series(held, dtype=pl.String) if held else None)
+    # an event batch is a few dozen entities: diffed over plain rows (no polars collects)
+    current = entities_current(session, entity_kind=entity_kind,
+                               entity_ids=[b.entity_id for b in group], pairs=pairs)
+    changes = diff_rows([r for b in group for r in rows[b.entity_id]], current, as_of=as_of,
+                        reason=reason, kinds=kinds, held={b.entity_id for b in group if b.held})
     if changes.total:
         entitlement_bulk.write_changes(session, changes, entity_kind=entity_kind,
                                        run_id=run_id, now=now)

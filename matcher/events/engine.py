@@ -75,6 +75,10 @@ _DTYPES: dict[str, pl.DataType] = {
     "bool": pl.Boolean(),
 }
 
+#: the query flags of polars' own eager frame methods: a few rows gain nothing from the
+#: optimiser, whose passes over derive's expressions cost ~30 % of a small frame's collect
+_EAGER: pl.QueryOptFlags = getattr(pl.QueryOptFlags, "_eager", pl.QueryOptFlags.none)()
+
 
 def _policies_and_sets(policies: Any, sets: NamedSets | None
                        ) -> tuple[list[Policy], NamedSets]:
@@ -160,6 +164,13 @@ class EventEngine:
             [*chosen, *triggered], catalog=self.catalog, sets=self.sets, as_of=as_of,
             library={p.id: p for p in every}, related=self.plan.related)
         self.ruleset = DurableRuleset(self.compiled.rules(), name=f"mianshen_{entity}")
+        # per policy, each amount selector and its question (a walk of the amount's AST
+        # per policy per event otherwise)
+        self._selectors = {pid: tuple((s, selector_question(pid, i))
+                                      for i, s in enumerate(amount_selectors(p)))
+                           for pid, p in self.compiled.policies.items()}
+        # the catalog order of the names an unknown-field list may hold
+        self._reported = {name: i for i, name in enumerate(self.catalog.reported_names)}
         self._scratch = f"{entity}-eval"  # the one session a fact lives in while evaluated
         self.triggers = TriggerMatcher(triggered) if triggered else None
         self.occurrences: dict[str, dict[str, int]] = {}
@@ -204,7 +215,8 @@ class EventEngine:
         schema = {n: _DTYPES[self.catalog.field(n).type] for n in names}
         frame = pl.DataFrame([{n: r.get(n) for n in schema} for r in rows], schema=schema,
                              orient="row")
-        return derive(frame, entity=self.entity, as_of=self.as_of).collect().to_dicts()
+        return derive(frame, entity=self.entity, as_of=self.as_of).collect(
+            optimizations=_EAGER).to_dicts()
 
     def load(self, frame: pl.DataFrame) -> None:
         """Take a base profile frame (validated, not yet derived) as the snapshot. Nothing is
@@ -455,8 +467,7 @@ class EventEngine:
         a case's ``when``) answered by durable_rules."""
         if policy.amount is None:
             return None
-        selected = {s: answers.get(selector_question(policy.id, i))
-                    for i, s in enumerate(amount_selectors(policy))}
+        selected = {s: answers.get(q) for s, q in self._selectors[policy.id]}
         value = value_of(policy.amount.expr, row, params=policy.parameters,
                          declared=self.declared, as_of=self.as_of,
                          aggregates=self.compiled.plan.aggregates, selected=selected)
@@ -483,7 +494,8 @@ class EventEngine:
                     flagged |= missing or {name}
                 else:
                     flagged.add(field.series or name)  # a year column: its yearly field
-        return [name for name in self.catalog.reported_names if name in flagged]
+        return sorted((name for name in flagged if name in self._reported),
+                      key=self._reported.__getitem__)
 
     # ---- results ----------------------------------------------------------------------
 

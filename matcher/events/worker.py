@@ -27,6 +27,7 @@ depend only on the lines) finds its changes already there and writes nothing.
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -81,6 +82,17 @@ class ConsumeReport:
     rejected: int = 0
 
 
+def settle_heap() -> None:
+    """Collect, then freeze what the process holds (the snapshot, the compiled rules, the
+    engine's state so far): the collector never scans those objects again. Without it, a
+    full collection over them ran in the middle of the stream - one pause of ~0.2 s with
+    2 000 evaluated entities, growing with the heap - which alone puts every event that
+    arrives meanwhile over a p99 of 50 ms. Called by :func:`consume` before its stream;
+    a process that keeps consuming owns its collector."""
+    gc.collect()
+    gc.freeze()
+
+
 def consume(engine: EventEngine, lines: Sequence[str], *, checkpoint: Path,
             write: WriteBatch, max_batch: int = 64, pause_s: float = 0.0,
             on_progress: Callable[[int], None] | None = None) -> ConsumeReport:
@@ -93,6 +105,7 @@ def consume(engine: EventEngine, lines: Sequence[str], *, checkpoint: Path,
     if max_batch < 1:
         raise ValueError(f"expected max_batch >= 1, got {max_batch}")
     done = read_checkpoint(checkpoint)
+    settle_heap()
     report = ConsumeReport()
     pending: list[AppliedEvent] = []
     covered = written = done

@@ -99,3 +99,18 @@ def test_unknown_entity_is_refused() -> None:
 
     with pytest.raises(UnknownEntityError):
         derive(pl.DataFrame({"a": [1]}), entity="household", as_of=date(2025, 1, 1))
+
+
+def test_region_name_is_the_name_of_every_known_code_and_null_otherwise() -> None:
+    """The search of the sorted codes finds every district's name, and nothing for codes
+    that are not districts (prefixes, padding, text, null)."""
+    from profiles.derive import region_name
+    from profiles.regions import load_regions
+
+    regions = load_regions()
+    codes = sorted(regions.districts)
+    junk = [None, "", "0", "000000", "999999", "11", "1101050", " 110105", "110105 ", "zz",
+            *(c[:5] for c in codes[:20]), *(c + "0" for c in codes[-20:])]
+    df = pl.DataFrame({"c": codes + junk}, schema={"c": pl.String})
+    got = df.select(region_name(pl.col("c"))).to_series().to_list()
+    assert got == [regions.name_of(c) for c in codes] + [None] * len(junk)

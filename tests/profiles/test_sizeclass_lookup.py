@@ -14,8 +14,10 @@ from profiles.sizeclass import (
     _any_industry,
     _any_industry_lookup,
     _any_industry_table,
+    _by_row,
     industry_expr,
     industry_row_expr,
+    with_size_class,
 )
 
 LIMITS, _ = _any_industry_table()
@@ -49,3 +51,23 @@ def test_industry_row_is_the_row_of_the_industry_name() -> None:
     names = df.select(industry_expr(pl.col("c"))).to_series().to_list()
     got = df.select(industry_row_expr(pl.col("c"))).to_series().to_list()
     assert got == [None if n is None else rows[n] for n in names]
+
+
+@settings(max_examples=30, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from(["0141", "3911", "4790", "5210", "7010", "7020",
+                                                "8000", "53xx", None]),
+                               _values("X"), _values("Y"), _values("Z")), min_size=1,
+                     max_size=200))
+def test_size_class_lookup_equals_the_table_by_row(
+        rows: list[tuple[str | None, float | None, float | None, float | None]]) -> None:
+    """The mask :func:`with_size_class` looks up by (row, cells) is the one the table's
+    tiers give for the firm's row (:func:`_by_row`, unknown industry included)."""
+    df = pl.DataFrame(rows, schema={"industry_code": pl.String, "employees": pl.Float64,
+                                    "operating_revenue": pl.Float64,
+                                    "total_assets": pl.Float64}, orient="row")
+    got = with_size_class(df).collect()["size_class__possible"]
+    by_row = _by_row(df.lazy().with_columns(
+        industry_row_expr(pl.col("industry_code")).alias("__sc_row")),
+        {"X": pl.col("employees"), "Y": pl.col("operating_revenue"),
+         "Z": pl.col("total_assets")}).collect()["size_class__possible"]
+    assert got.to_list() == by_row.to_list()

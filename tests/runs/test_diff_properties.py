@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matcher.outcomes import OUTCOME_SCHEMA
-from matcher.run_diff import compute_changes, empty_current
+from matcher.run_diff import compute_changes, diff_rows, empty_current
 from store.entitlement_bulk import CURRENT_SCHEMA
 from store.entitlements import REVOCABLE, SETTLED
 
@@ -94,3 +94,45 @@ def test_a_policy_without_its_amount_kind_is_refused_by_name() -> None:
     outcomes = _outcomes({("E1", "p3"): ("eligible", 10000)})
     with pytest.raises(ValueError, match="p3"):
         compute_changes(outcomes, empty_current(), as_of=AS_OF, reason="r", kinds=KINDS)
+
+
+# diff_rows: the same diff over plain rows (an event batch's path), equal to compute_changes
+periods = st.sampled_from([None, "once", "year", "month"])
+fields = st.sampled_from([[], ["employees"], ["employees", "district"], None])
+outcome_rows = st.lists(st.tuples(
+    st.sampled_from(["E1", "E2", "E3"]), st.sampled_from(["p1", "p2"]),
+    st.sampled_from(["v1", "v2"]),
+    st.sampled_from(["eligible", "undetermined"]), st.sampled_from([None, 10000, 25050]), periods,
+    st.sampled_from(["direct", "apply"]), fields.filter(lambda f: f is not None)), max_size=10)
+stored_rows = st.lists(st.tuples(
+    st.sampled_from(["E1", "E2", "E3", "E4"]), st.sampled_from(["p1", "p2"]),
+    st.sampled_from(["once", "2025", "2025-11"]), st.sampled_from(["v1", "v2"]),
+    st.sampled_from(["eligible", "undetermined"]), st.sampled_from([None, 10000, 25050]), periods,
+    st.sampled_from(["cash", "deduction"]), st.sampled_from(["direct", "apply"]), fields,
+    st.sampled_from(STATUSES)), max_size=10,
+    unique_by=lambda r: (r[0], r[1], r[2]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(new=outcome_rows, old=stored_rows, held=st.sets(st.sampled_from(["E1", "E2", "E4"])))
+def test_the_diff_over_rows_equals_the_vectorised_diff(
+    new: list[tuple[object, ...]], old: list[tuple[object, ...]], held: set[str],
+) -> None:
+    outcomes = pl.DataFrame(new, schema=OUTCOME_SCHEMA, orient="row")
+    current = pl.DataFrame([(i, *r) for i, r in enumerate(old, start=1)], schema=CURRENT_SCHEMA,
+                           orient="row")
+    kinds = {"p1": "cash", "p2": "deduction"}
+    want = compute_changes(outcomes, current, as_of=AS_OF, reason="r", kinds=kinds,
+                           held=pl.Series(sorted(held), dtype=pl.String) if held else None)
+    got = diff_rows(outcomes.to_dicts(), current.to_dicts(), as_of=AS_OF, reason="r",
+                    kinds=kinds, held=held)
+    for name in ("new", "updated", "revoked"):
+        assert getattr(got, name).schema == getattr(want, name).schema, name
+        assert getattr(got, name).to_dicts() == getattr(want, name).to_dicts(), name
+    assert got.held == want.held
+
+
+def test_the_diff_over_rows_refuses_a_policy_without_its_amount_kind() -> None:
+    rows = _outcomes({("E1", "p3"): ("eligible", 10000)}).to_dicts()
+    with pytest.raises(ValueError, match="p3"):
+        diff_rows(rows, [], as_of=AS_OF, reason="r", kinds=KINDS)
