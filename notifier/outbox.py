@@ -47,9 +47,14 @@ def enqueue_messages(
     rules: DeliveryRules | None = None,
     now: dt.datetime | None = None,
 ) -> int:
-    """Add planned messages to the outbox; returns how many were new."""
+    """Add planned messages to the outbox; returns how many were new. ``rules`` (default:
+    the configured ones, :meth:`notifier.settings.NotifierSettings.delivery_rules`) decide
+    which messages wait for the end of their channel's quiet hours."""
     now = now or utcnow()
-    rules = rules or DeliveryRules()
+    if rules is None:
+        from notifier.settings import NotifierSettings
+
+        rules = NotifierSettings().delivery_rules()
     return store_outbox.enqueue(
         session, [to_outbox(m, rules=rules, now=now) for m in messages], now=now
     )

@@ -144,6 +144,23 @@ def test_sms_planned_in_quiet_hours_waits_until_they_end(db_engine: Engine) -> N
     assert report.sent == 1 and len(sms.delivered) == 1
 
 
+@pytest.mark.parametrize(("setting", "due"), [
+    ("", dt.datetime(2025, 6, 1, 23, 30, tzinfo=SHANGHAI)),  # none: due at once
+    ("23:00-07:00", dt.datetime(2025, 6, 2, 7, 0, tzinfo=SHANGHAI)),
+])
+def test_sms_planned_at_night_waits_for_the_configured_quiet_hours(
+        db_engine: Engine, monkeypatch: pytest.MonkeyPatch, setting: str, due: dt.datetime,
+) -> None:
+    """What a run enqueues waits for the quiet hours the operator set
+    (MIANSHEN_SMS_QUIET_HOURS), not for the default ones: with none set, a message planned
+    at 23:30 is due at once, as the worker would send it."""
+    monkeypatch.setenv("MIANSHEN_SMS_QUIET_HOURS", setting)
+    late = dt.datetime(2025, 6, 1, 23, 30, tzinfo=SHANGHAI)
+    _enqueue(db_engine, channel="sms", now=late)
+    (record,) = _records(db_engine)
+    assert record.next_attempt_at == due
+
+
 def test_sms_due_before_quiet_hours_but_claimed_in_them_is_deferred_not_dropped(
     db_engine: Engine,
 ) -> None:
