@@ -98,8 +98,10 @@ def platform(db_url: str, tmp_path: Path, sms: HttpPeer, mailbox: Mailbox,
     settings = Settings(data_dir=data, database_url=url, environment="test",
                         public_base_url=base)
     # the app runs in this process: it reads the same webhook setting as the notifier (the
-    # ERP receiver here is plain HTTP on the loopback)
+    # ERP receiver here is plain HTTP on the loopback), and enqueues a decision's messages
+    # under the same quiet hours as the commands (none: the story runs at any hour)
     monkeypatch.setenv("MIANSHEN_WEBHOOK_ALLOW_HTTP", "true")
+    monkeypatch.setenv("MIANSHEN_SMS_QUIET_HOURS", env["MIANSHEN_SMS_QUIET_HOURS"])
     engine = open_engine(settings)
     with transaction(engine) as s:  # the people of the story have accounts
         upsert_account(s, AccountSpec(user_id="zhang", display_name="张建国", role="citizen",
