@@ -236,7 +236,10 @@ def outbox_hook(*, entity_kind: str, policies: Mapping[str, Policy], as_of: dt.d
     is read in the run's transaction (the run's own grants are this benefit, not history)."""
     from notifier.links import StoredLinks
     from notifier.outbox import enqueue_changes
+    from notifier.settings import NotifierSettings
     from store.types import utcnow
+
+    rules = NotifierSettings().delivery_rules()  # read once: a hook is called per batch
 
     @functools.cache
     def fields_of() -> dict[str, list[FieldInfo]]:
@@ -301,7 +304,7 @@ def outbox_hook(*, entity_kind: str, policies: Mapping[str, Policy], as_of: dt.d
             recipients=recipients_for(session, entity_kind=entity_kind, profiles=profiles,
                                       ids=ids),
             profiles={(entity_kind, i): profiles.get(i, {}) for i in ids},
-            fields=fields,
+            fields=fields, rules=rules,
         )
 
     return hook
