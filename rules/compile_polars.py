@@ -523,12 +523,23 @@ def _list(c: _Compiler, expr: ast.ListLit, policy: Policy) -> Membership:
 def _set(c: _Compiler, expr: ast.SetRef, policy: Policy) -> Membership:
     named = c.sets[expr.name].at(c.as_of)  # the edition in force (rules.sets)
 
+    # the longest listed code decides (rules.sets); of codes of one length at most one is a
+    # prefix of a value, so each (length, answer) is one is_in of the value's prefix of that
+    # length (in characters: a code that is a byte prefix of a value is a character prefix)
+    groups: dict[tuple[int, bool | None], list[str]] = {}
+    decided: set[str] = set()
+    for code, status in named.statuses():
+        if code not in decided:  # a code listed twice: its first answer, as contains() does
+            decided.add(code)
+            groups.setdefault((len(code) if named.by_prefix else 0, status), []).append(code)
+
     def member(item: pl.Expr) -> pl.Expr:
         text = item.cast(pl.String)
-        chain: pl.Expr = pl.lit(False)  # the longest listed code decides (rules.sets)
-        for code, status in reversed(named.statuses()):
-            hit = text.str.starts_with(code) if named.by_prefix else text.eq(pl.lit(code))
-            chain = pl.when(hit).then(pl.lit(status, dtype=pl.Boolean)).otherwise(chain)
+        chain: pl.Expr = pl.lit(False)
+        for (length, status), codes in reversed(groups.items()):
+            head = text.str.slice(0, length) if named.by_prefix else text
+            chain = pl.when(head.is_in(codes)).then(pl.lit(status, dtype=pl.Boolean)) \
+                .otherwise(chain)
         return chain
 
     return member
