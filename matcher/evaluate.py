@@ -383,7 +383,11 @@ def pair_values(
 
     def run(job: tuple[int, int, Query]) -> None:
         lo, hi, amount = job
-        got = amount.on_rows(base, row[lo:hi])["fen"]
+        if 2 * (hi - lo) > base.height and amount.reads:  # most rows listed: every row,
+            # then the listed ones (one column gathered, not each column it reads)
+            got = amount.on_rows(base, None)["fen"].gather(row[lo:hi])
+        else:
+            got = amount.on_rows(base, row[lo:hi])["fen"]
         known[lo:hi] = got.is_not_null().to_numpy()
         fen[lo:hi] = got.fill_null(0).to_numpy()
 
@@ -465,19 +469,34 @@ def pair_masks(base: pl.DataFrame, plan: Plan, bounds: np.ndarray, row: np.ndarr
             field = catalog.field(name)
             derived = field.kind == "derived" and bool(field.inputs)
             inputs = [i for i in field.inputs if i in names] if derived else []
-            rows = np.flatnonzero((lacking & np.uint64(1 << b) != 0) & any_open)
-            if rows.shape[0] == 0:
-                continue
             exprs = conditions[name]
             query = [e.is_null().alias(f"c{k}") for k, e in enumerate(exprs)] + \
                 [pl.col(i).is_null().alias(f"i{k}") for k, i in enumerate(inputs)]
             # a condition of this field alone is, where the field is null, one constant:
             # evaluated once on a null row; the others on the rows themselves
             alone = [set(e.meta.root_names()) <= {name} for e in query]
-            flags = np.empty((len(query), rows.shape[0]), dtype=bool)
+            constant = np.zeros(len(query), dtype=bool)
             if any(alone):
-                flags[alone] = base.select(name).clear(1).select(
-                    e for e, one in zip(query, alone, strict=True) if one).to_numpy().T
+                constant[alone] = base.select(name).clear(1).select(
+                    e for e, one in zip(query, alone, strict=True) if one).row(0)
+            bit = np.uint64(1 << b)
+            # a policy one of whose conditions of this field alone is UNKNOWN wherever the
+            # field is null: its bit is the field's nullness, on each undetermined pair
+            direct = [(n, ks) for n, ks in readers[name] if not derived
+                      and any(alone[k] and constant[k] for k in ks)]
+            for n, _ in direct:
+                pairs = opened[n][0]
+                where = pairs[lacks[n] & bit != 0]
+                word, at = divmod(plan.mask_fields[ids[n]].index(field.series or name),
+                                  MASK_BITS)
+                out[word, where] |= np.uint64(1 << at)
+            rowwise = [(n, ks) for n, ks in readers[name] if (n, ks) not in direct]
+            rows = np.flatnonzero((lacking & bit != 0) & any_open) if rowwise else \
+                np.zeros(0, dtype=np.int64)
+            if rows.shape[0] == 0:
+                continue
+            flags = np.empty((len(query), rows.shape[0]), dtype=bool)
+            flags[alone] = constant[alone][:, None]
             rest = [e for e, one in zip(query, alone, strict=True) if not one]
             if rest:
                 cols = sorted({c for e in rest for c in e.meta.root_names()})
@@ -489,9 +508,9 @@ def pair_masks(base: pl.DataFrame, plan: Plan, bounds: np.ndarray, row: np.ndarr
             keep = np.logical_or.reduce(flags[:len(exprs)], axis=0)
             rows, flags = rows[keep], np.ascontiguousarray(flags[:, keep])
             position[rows] = np.arange(rows.shape[0])
-            for n, ks in readers[name]:
+            for n, ks in rowwise:
                 pairs, open_rows = opened[n]
-                null = np.flatnonzero(lacks[n] & np.uint64(1 << b))
+                null = np.flatnonzero(lacks[n] & bit)
                 at = position[open_rows[null]]
                 null = null[at >= 0]
                 at = at[at >= 0]
@@ -544,12 +563,17 @@ class Query:
         return {c for e in (*(e for stage in self.stages for e in stage), *self.exprs)
                 for c in e.meta.root_names()} - added
 
-    def on_rows(self, base: pl.DataFrame, rows: np.ndarray) -> pl.DataFrame:
-        """Over the profile ``rows`` (ascending), gathering only the columns it reads;
-        expressions of no column (constants) are evaluated once and broadcast by the
-        caller."""
+    def on_rows(self, base: pl.DataFrame, rows: np.ndarray | None) -> pl.DataFrame:
+        """Over the profile ``rows`` (ascending; None: every row), gathering only the
+        columns it reads; expressions of no column (constants) are evaluated once and
+        broadcast by the caller."""
         cols = sorted(self.reads)
-        rows_of = gather_sorted(base.select(cols), rows) if cols else base.head(1)
+        if not cols:
+            rows_of = base.head(1)
+        elif rows is None:
+            rows_of = base.select(cols)
+        else:
+            rows_of = gather_sorted(base.select(cols), rows)
         if not self.stages:
             return rows_of.select(self.exprs)
         lf = rows_of.lazy()
