@@ -394,8 +394,9 @@ def pair_values(
     # policies side by side (each writes its own slice; polars releases the GIL): a query
     # over one policy's rows is too small to keep every core busy on its own; the masks,
     # mostly numpy on one thread, alongside them
-    with ThreadPoolExecutor(max_workers=pl.thread_pool_size() + 1) as pool:
-        masks = pool.submit(pair_masks, base, plan, bounds, row, kind)
+    with ThreadPoolExecutor(max_workers=1) as aside, \
+            ThreadPoolExecutor(max_workers=pl.thread_pool_size()) as pool:
+        masks = aside.submit(pair_masks, base, plan, bounds, row, kind)
         for _ in pool.map(run, jobs):
             pass
         return fen_series(fen, known), masks.result()

@@ -16,10 +16,11 @@ One row per (entity, policy) whose outcome is not ``ineligible`` (:data:`LEAN_SC
   each distinct (policy, mask) into its list of names once.
 
 At 100 policies that is 22 bytes per listed pair instead of the strings and lists of the
-decoded frame. The population is turned from wide (one state column per policy) to long by
-one streaming query of every policy's state and one ``numpy.flatnonzero`` per batch of rows,
-not by a loop over policies (:func:`listed_pairs`); amounts and masks are then computed on
-the listed rows alone (:func:`matcher.evaluate.pair_values`).
+decoded frame. The population is turned from wide (one truth column per policy) to long by
+one streaming query of every policy's truth, whose value and validity bitmaps give each
+policy's listed rows and states directly (:func:`listed_pairs`), not by a loop over the
+population per policy; amounts are then computed on the listed rows alone, and masks on the
+rows where each field is null (:func:`matcher.evaluate.pair_values`).
 
 >>> import datetime as dt
 >>> import polars as pl
