@@ -239,17 +239,6 @@ def unknown_mask_exprs(cp: CompiledPolicy, plan: Plan, names: set[str]) -> list[
     return _mask_words(cp, plan, names, [cc.truth.is_null() for cc in cp.conditions])
 
 
-def unknown_mask_steps(cp: CompiledPolicy, plan: Plan, names: set[str]
-                       ) -> tuple[tuple[pl.Expr, ...], list[pl.Expr]]:
-    """:func:`unknown_mask_exprs` in two steps, for many rows: whether each condition is
-    UNKNOWN as columns (``__u{k}``; a condition reading several fields, or a derived
-    field's inputs, would otherwise be evaluated again for each), then the words over
-    them."""
-    stage = tuple(cc.truth.is_null().alias(f"__u{k}") for k, cc in enumerate(cp.conditions))
-    return stage, _mask_words(cp, plan, names,
-                              [pl.col(f"__u{k}") for k in range(len(cp.conditions))])
-
-
 def _mask_words(cp: CompiledPolicy, plan: Plan, names: set[str],
                 unknown_of: Sequence[pl.Expr]) -> list[pl.Expr]:
     """The mask words, given whether each condition of ``cp`` is UNKNOWN (``unknown_of``)."""
@@ -379,47 +368,175 @@ def pair_values(
     """The amount in integer fen (``amount_fen``, null = UNKNOWN) and the unknown-field mask
     words (``(pairs, plan.mask_words)``, 0 where eligible) of every listed pair. Pairs come
     ordered by policy, so each policy's listed rows are one slice: the amount is computed
-    on those rows only (ineligible rows, most of them, get none), the mask on its
-    undetermined rows only, each over only the fields it reads (a loop over policies, each
-    over its own rows, never over the population)."""
+    on those rows only (ineligible rows, most of them, get none); the masks come from the
+    rows where each field is null (:func:`pair_masks`)."""
     fen = np.zeros(pol.shape[0], dtype=np.int64)
     known = np.zeros(pol.shape[0], dtype=bool)
-    out = np.zeros((pol.shape[0], plan.mask_words), dtype=np.uint64)
-    names = set(base.columns)
-    # each policy's slice (a searchsorted of an int64 range would cast ``pol`` to int64)
-    bounds = np.zeros(len(plan.compiled) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(pol, minlength=len(plan.compiled)), out=bounds[1:])
-    # per policy: its amount's stages and value, its mask's stage and words
-    jobs: list[tuple[int, int, Query | None, Query | None]] = []
+    bounds = policy_bounds(pol, len(plan.compiled))
+    jobs: list[tuple[int, int, Query]] = []
     for n, cp in enumerate(plan.compiled.values()):
         lo, hi = int(bounds[n]), int(bounds[n + 1])
-        if lo == hi:
-            continue
         steps = cp.amount_steps
-        amount = None if steps is None else \
-            Query(steps.stages, [fen_expr(steps.value).alias("fen")])
-        mask = None
-        if (kind[lo:hi] == 2).any():
-            stage, words = unknown_mask_steps(cp, plan, names)
-            mask = Query((stage,), [e.alias(f"w{w}") for w, e in enumerate(words)])
-        jobs.append((lo, hi, amount, mask))
+        if lo == hi or steps is None:
+            continue
+        jobs.append((lo, hi, Query(steps.stages, [fen_expr(steps.value).alias("fen")])))
 
-    def run(job: tuple[int, int, Query | None, Query | None]) -> None:
-        lo, hi, amount, mask = job
-        if amount is not None:
+    def run(job: tuple[int, int, Query]) -> None:
+        lo, hi, amount = job
+        if 2 * (hi - lo) > base.height and amount.reads:  # most rows listed: every row,
+            # then the listed ones (one column gathered, not each column it reads)
+            got = amount.on_rows(base, None)["fen"].gather(row[lo:hi])
+        else:
             got = amount.on_rows(base, row[lo:hi])["fen"]
-            known[lo:hi] = got.is_not_null().to_numpy()
-            fen[lo:hi] = got.fill_null(0).to_numpy()
-        if mask is not None:
-            undetermined = np.flatnonzero(kind[lo:hi] == 2) + lo
-            out[undetermined] = mask.on_rows(base, row[undetermined]).to_numpy()
+        known[lo:hi] = got.is_not_null().to_numpy()
+        fen[lo:hi] = got.fill_null(0).to_numpy()
 
     # policies side by side (each writes its own slice; polars releases the GIL): a query
-    # over one policy's rows is too small to keep every core busy on its own
-    with ThreadPoolExecutor(max_workers=pl.thread_pool_size()) as pool:
+    # over one policy's rows is too small to keep every core busy on its own; the masks,
+    # mostly numpy on one thread, alongside them
+    with ThreadPoolExecutor(max_workers=1) as aside, \
+            ThreadPoolExecutor(max_workers=pl.thread_pool_size()) as pool:
+        masks = aside.submit(pair_masks, base, plan, bounds, row, kind)
         for _ in pool.map(run, jobs):
             pass
-    return fen_series(fen, known), out
+        return fen_series(fen, known), masks.result()
+
+
+def policy_bounds(pol: np.ndarray, policies: int) -> np.ndarray:
+    """Where each policy's pairs start in ``pol`` (sorted), and where the last ends
+    (a searchsorted of an int64 range would cast ``pol`` to int64)."""
+    bounds = np.zeros(policies + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pol, minlength=policies), out=bounds[1:])
+    return bounds
+
+
+def pair_masks(base: pl.DataFrame, plan: Plan, bounds: np.ndarray, row: np.ndarray,
+               kind: np.ndarray) -> np.ndarray:
+    """The unknown-field mask words of every listed pair (``(pairs, plan.mask_words)``,
+    0 unless undetermined), as :func:`unknown_mask_exprs` defines them.
+
+    A field's bit needs the field null, so each field is looked at only on the rows where
+    it is null (and some policy is undetermined): every distinct condition that reads it is
+    evaluated there once, for every policy that shares it, and each policy then sets its
+    bits on its undetermined pairs among those rows. No query runs per policy."""
+    out = np.zeros((plan.mask_words, row.shape[0]), dtype=np.uint64)  # word by word
+    undetermined = kind == 2
+    if not undetermined.any():
+        return out.T
+    names = set(base.columns)
+    catalog = plan.catalog
+    # per field: the distinct conditions that read it (by expression), and its inputs
+    conditions: dict[str, list[pl.Expr]] = {}
+    seen: dict[tuple[str, str], list[int]] = {}  # (field, printed condition) -> positions
+    index: dict[int, dict[str, int]] = {}  # id(condition) -> field -> position
+    for cp in plan.compiled.values():
+        for cc in cp.conditions:
+            printed = str(cc.truth)
+            for name in cc.fields:
+                known = conditions.setdefault(name, [])
+                same = seen.setdefault((name, printed), [])
+                at = next((k for k in same if known[k].meta.eq(cc.truth)), None)
+                if at is None:
+                    at = len(known)
+                    known.append(cc.truth)
+                    same.append(at)
+                index.setdefault(id(cc), {})[name] = at
+    # per policy: its undetermined pairs and their rows (ascending), and what each field
+    # it reads needs: the positions of the conditions that read it
+    opened: list[tuple[np.ndarray, np.ndarray]] = []
+    readers: dict[str, list[tuple[int, list[int]]]] = {}
+    any_open = np.zeros(base.height, dtype=bool)
+    for n, cp in enumerate(plan.compiled.values()):
+        lo, hi = int(bounds[n]), int(bounds[n + 1])
+        pairs = np.flatnonzero(undetermined[lo:hi]) + lo
+        opened.append((pairs, row[pairs]))
+        if pairs.shape[0] == 0:
+            continue
+        any_open[row[pairs]] = True
+        by_field: dict[str, list[int]] = {}
+        for cc in cp.conditions:
+            for name, k in index.get(id(cc), {}).items():
+                by_field.setdefault(name, []).append(k)
+        for name, ks in by_field.items():
+            readers.setdefault(name, []).append((n, ks))
+    ids = list(plan.compiled)
+    fields = sorted(readers)
+    position = np.full(base.height, -1, dtype=np.int64)  # profile row -> its null row
+    for group in range(0, len(fields), MASK_BITS):  # which of 64 fields each row lacks
+        chosen = fields[group:group + MASK_BITS]
+        lacking = base.select(pl.sum_horizontal(
+            pl.col(f).is_null().cast(pl.UInt64) * pl.lit(1 << b, dtype=pl.UInt64)
+            for b, f in enumerate(chosen))).to_series().to_numpy()
+        lacks = {n: lacking[rows] for n, (_, rows) in enumerate(opened)}  # per open pair
+        for b, name in enumerate(chosen):
+            field = catalog.field(name)
+            derived = field.kind == "derived" and bool(field.inputs)
+            inputs = [i for i in field.inputs if i in names] if derived else []
+            exprs = conditions[name]
+            query = [e.is_null().alias(f"c{k}") for k, e in enumerate(exprs)] + \
+                [pl.col(i).is_null().alias(f"i{k}") for k, i in enumerate(inputs)]
+            # a condition of this field alone is, where the field is null, one constant:
+            # evaluated once on a null row; the others on the rows themselves
+            alone = [set(e.meta.root_names()) <= {name} for e in query]
+            constant = np.zeros(len(query), dtype=bool)
+            if any(alone):
+                constant[alone] = base.select(name).clear(1).select(
+                    e for e, one in zip(query, alone, strict=True) if one).row(0)
+            bit = np.uint64(1 << b)
+            # a policy one of whose conditions of this field alone is UNKNOWN wherever the
+            # field is null: its bit is the field's nullness, on each undetermined pair
+            direct = [(n, ks) for n, ks in readers[name] if not derived
+                      and any(alone[k] and constant[k] for k in ks)]
+            for n, _ in direct:
+                pairs = opened[n][0]
+                where = pairs[lacks[n] & bit != 0]
+                word, at = divmod(plan.mask_fields[ids[n]].index(field.series or name),
+                                  MASK_BITS)
+                out[word, where] |= np.uint64(1 << at)
+            rowwise = [(n, ks) for n, ks in readers[name] if (n, ks) not in direct]
+            rows = np.flatnonzero((lacking & bit != 0) & any_open) if rowwise else \
+                np.zeros(0, dtype=np.int64)
+            if rows.shape[0] == 0:
+                continue
+            flags = np.empty((len(query), rows.shape[0]), dtype=bool)
+            flags[alone] = constant[alone][:, None]
+            rest = [e for e, one in zip(query, alone, strict=True) if not one]
+            if rest:
+                cols = sorted({c for e in rest for c in e.meta.root_names()})
+                on = base if 2 * rows.shape[0] > base.height else \
+                    gather_sorted(base.select(cols), rows)  # else a list-type field
+                got = on.select(rest).to_numpy().T
+                flags[[not one for one in alone]] = got if on is not base else got[:, rows]
+            # (conditions + inputs, rows), only the rows where some condition is UNKNOWN
+            keep = np.logical_or.reduce(flags[:len(exprs)], axis=0)
+            rows, flags = rows[keep], np.ascontiguousarray(flags[:, keep])
+            position[rows] = np.arange(rows.shape[0])
+            for n, ks in rowwise:
+                pairs, open_rows = opened[n]
+                null = np.flatnonzero(lacks[n] & bit)
+                at = position[open_rows[null]]
+                null = null[at >= 0]
+                at = at[at >= 0]
+                unknown = np.logical_or.reduce(flags[np.ix_(ks, at)], axis=0)
+                where = pairs[null[unknown]]
+                at = at[unknown]
+                bits = {f: i for i, f in enumerate(plan.mask_fields[ids[n]])}
+
+                def flag(field: str, on: np.ndarray, where: np.ndarray = where,
+                         bits: dict[str, int] = bits) -> None:
+                    word, bit = divmod(bits[catalog.field(field).series or field], MASK_BITS)
+                    out[word, where[on]] |= np.uint64(1 << bit)
+
+                if derived:
+                    given = flags[len(exprs):][:, at]
+                    for k, inp in enumerate(inputs):
+                        flag(inp, given[k])
+                    flag(name, ~np.logical_or.reduce(given, axis=0) if inputs
+                         else np.ones(where.shape[0], dtype=bool))
+                else:
+                    flag(name, np.ones(where.shape[0], dtype=bool))
+            position[rows] = -1
+    return out.T  # (pairs, words), each word contiguous
 
 
 def fen_series(fen: np.ndarray, known: np.ndarray) -> pl.Series:
@@ -449,12 +566,17 @@ class Query:
         return {c for e in (*(e for stage in self.stages for e in stage), *self.exprs)
                 for c in e.meta.root_names()} - added
 
-    def on_rows(self, base: pl.DataFrame, rows: np.ndarray) -> pl.DataFrame:
-        """Over the profile ``rows`` (ascending), gathering only the columns it reads;
-        expressions of no column (constants) are evaluated once and broadcast by the
-        caller."""
+    def on_rows(self, base: pl.DataFrame, rows: np.ndarray | None) -> pl.DataFrame:
+        """Over the profile ``rows`` (ascending; None: every row), gathering only the
+        columns it reads; expressions of no column (constants) are evaluated once and
+        broadcast by the caller."""
         cols = sorted(self.reads)
-        rows_of = gather_sorted(base.select(cols), rows) if cols else base.head(1)
+        if not cols:
+            rows_of = base.head(1)
+        elif rows is None:
+            rows_of = base.select(cols)
+        else:
+            rows_of = gather_sorted(base.select(cols), rows)
         if not self.stages:
             return rows_of.select(self.exprs)
         lf = rows_of.lazy()

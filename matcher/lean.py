@@ -16,10 +16,11 @@ One row per (entity, policy) whose outcome is not ``ineligible`` (:data:`LEAN_SC
   each distinct (policy, mask) into its list of names once.
 
 At 100 policies that is 22 bytes per listed pair instead of the strings and lists of the
-decoded frame. The population is turned from wide (one state column per policy) to long by
-one streaming query of every policy's state and one ``numpy.flatnonzero`` per batch of rows,
-not by a loop over policies (:func:`listed_pairs`); amounts and masks are then computed on
-the listed rows alone (:func:`matcher.evaluate.pair_values`).
+decoded frame. The population is turned from wide (one truth column per policy) to long by
+one streaming query of every policy's truth, whose value and validity bitmaps give each
+policy's listed rows and states directly (:func:`listed_pairs`), not by a loop over the
+population per policy; amounts are then computed on the listed rows alone, and masks on the
+rows where each field is null (:func:`matcher.evaluate.pair_values`).
 
 >>> import datetime as dt
 >>> import polars as pl
@@ -51,6 +52,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from matcher.outcomes import OUTCOME_SCHEMA, OUTCOMES
 
@@ -147,54 +149,74 @@ def facts_of(plan: Plan) -> PolicyFacts:
     )
 
 
-def state_exprs(plan: Plan) -> list[pl.Expr]:
-    """Per policy, its state (``UInt8``: 0 ineligible, 1 eligible, 2 undetermined), in plan
-    order. Amounts are not part of it: they are computed only on the listed rows
+def truth_exprs(plan: Plan) -> list[pl.Expr]:
+    """Per policy, its truth (``Boolean``, null = UNKNOWN), in plan order. Amounts are not
+    part of it: they are computed only on the listed rows
     (:func:`matcher.evaluate.pair_values`)."""
-    return [cp.truth.cast(pl.UInt8).fill_null(2).alias(f"s{n}")
+    return [cp.truth.cast(pl.Boolean).alias(f"t{n}")
             for n, cp in enumerate(plan.compiled.values())]
+
+
+def listed_bits(truth: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The rows (ascending, ``int64``) where ``truth`` is TRUE or UNKNOWN, and their state
+    (``uint8``: 1 eligible, 2 undetermined), read from the column's value and validity
+    bitmaps: no state column is built.
+
+    >>> rows, state = listed_bits(pl.Series([True, None, False, True, None]))
+    >>> rows.tolist(), state.tolist()
+    ([0, 1, 3, 4], [1, 2, 1, 2])
+    """
+    arr = truth.to_arrow()
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    validity, values = arr.buffers()[:2]
+    n, off = len(arr), arr.offset
+    size = (off + n + 7) // 8
+    if values is None or n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint8)
+    bits = np.frombuffer(values, dtype=np.uint8, count=size)
+    if validity is None or arr.null_count == 0:
+        rows = np.flatnonzero(np.unpackbits(bits, bitorder="little")[off:off + n].view(bool))
+        return rows, np.ones(rows.shape[0], dtype=np.uint8)
+    unknown = ~np.frombuffer(validity, dtype=np.uint8, count=size)
+    listed = np.unpackbits(bits & ~unknown | unknown, bitorder="little")[off:off + n]
+    rows = np.flatnonzero(listed.view(bool))  # on a bool array: several times faster
+    state = np.unpackbits(unknown, bitorder="little")[off:off + n][rows]
+    state += 1
+    return rows, state
 
 
 def listed_pairs(base: pl.DataFrame, plan: Plan, *, batch_rows: int = BATCH_ROWS
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(policy index, row, state) of every listed pair, ordered by policy index then row.
 
-    The states of every policy are one query, planned once and run by the streaming engine
-    in batches of about ``batch_rows`` rows (the wide states of the whole population are
-    never held); each batch's (policies × rows) state matrix becomes pairs with one
-    ``flatnonzero`` (policy-major, so each policy's pairs are one run of it), and the runs
-    are copied straight to their place in the output: no global sort, no loop over the
+    The truths of every policy are one query, planned once and run by the streaming engine
+    in batches of about ``batch_rows`` rows; each batch's truth columns become pairs by
+    reading their bitmaps (:func:`listed_bits`: no state column, no wide matrix), and each
+    policy's pieces are joined in order at the end: no global sort, no loop over the
     population per policy."""
-    states = state_exprs(plan)
-    npol = len(states)
+    truths = truth_exprs(plan)
+    npol = len(truths)
     pol_dtype = np.uint8 if npol <= 256 else np.uint16 if npol <= 65_536 else np.uint32
-    pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    counts = np.zeros(npol, dtype=np.int64)
+    rows: list[list[np.ndarray]] = [[] for _ in range(npol)]
+    states: list[list[np.ndarray]] = [[] for _ in range(npol)]
     start = 0
     batches: Iterable[pl.DataFrame] = (
-        base.lazy().select(*states).collect_batches(chunk_size=batch_rows) if npol else ())
+        base.lazy().select(*truths).collect_batches(chunk_size=batch_rows) if npol else ())
     for wide in batches:
-        m = wide.height
-        if m == 0:
-            continue
-        s = wide.to_numpy(order="fortran").T  # (policies, rows), C order
+        for n, column in enumerate(wide.get_columns()):
+            r, k = listed_bits(column)
+            rows[n].append((r + start).astype(np.uint32))
+            states[n].append(k)
+        start += wide.height
         del wide
-        flat = np.flatnonzero(s != 0)  # on a bool array: several times faster
-        bounds = np.searchsorted(flat, np.arange(npol + 1, dtype=np.int64) * m)
-        pieces.append((bounds, (flat % m + start).astype(np.uint32), s.ravel()[flat]))
-        counts += np.diff(bounds)
-        start += m
-    total = int(counts.sum())
+    counts = np.array([sum(p.shape[0] for p in ps) for ps in rows], dtype=np.int64)
     pol = np.repeat(np.arange(npol, dtype=pol_dtype), counts)
-    row = np.empty(total, dtype=np.uint32)
-    kind = np.empty(total, dtype=np.uint8)
-    at = 0
-    for n in range(npol):
-        for bounds, r, k in pieces:
-            lo, hi = int(bounds[n]), int(bounds[n + 1])
-            row[at:at + hi - lo] = r[lo:hi]
-            kind[at:at + hi - lo] = k[lo:hi]
-            at += hi - lo
+    row = np.concatenate([p for ps in rows for p in ps]) if npol and start else \
+        np.zeros(0, dtype=np.uint32)
+    del rows
+    kind = np.concatenate([p for ps in states for p in ps]) if npol and start else \
+        np.zeros(0, dtype=np.uint8)
     return pol, row, kind
 
 

@@ -25,6 +25,7 @@ as nulls until the applicant's answer completes the profile.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import reduce
@@ -125,6 +126,20 @@ class _Compiler:
         self._truths: dict[str, pl.Expr] = {}
         self._busy: set[str] = set()
         self.related = RelatedCompiler(self)
+        self._date_tables: dict[str, tuple[pl.Series, Any]] = {}
+
+    def date_table(self, func: str) -> tuple[pl.Series, Any]:
+        """Every day from 250 years before the as-of date to 50 years after it, and
+        ``func`` (:data:`_DATE_STEPS`) of each, as polars computes it (:func:`_date_function`):
+        where :func:`_first_day` looks a comparison's ends up."""
+        if func not in self._date_tables:
+            days = pl.date_range(self.as_of.replace(year=self.as_of.year - 250, day=1),
+                                 self.as_of.replace(year=self.as_of.year + 50, day=1),
+                                 eager=True)
+            values = pl.DataFrame({"d": days}).select(
+                _date_function(func, pl.col("d"), self.as_of)).to_series().to_numpy()
+            self._date_tables[func] = days, values
+        return self._date_tables[func]
 
     # ---- policies and trees -----------------------------------------------------------
 
@@ -491,10 +506,93 @@ def _ledger(c: _Compiler, expr: ast.LedgerRef, policy: Policy) -> pl.Expr:
 def _compare(c: _Compiler, expr: ast.Compare, policy: Policy) -> pl.Expr:
     if has_interval(expr.left) or has_interval(expr.right):
         return c.related.compare(expr, policy)
-    left, right = c.expr(expr.left, policy), c.expr(expr.right, policy)
+    by_date = _date_step_compare(c, expr, policy)
+    if by_date is not None:
+        return by_date
+    left, right = _whole(c, expr.left, expr.right, policy), \
+        _whole(c, expr.right, expr.left, policy)
     ops = {"<": left.lt, "<=": left.le, ">": left.gt, ">=": left.ge, "=": left.eq,
            "!=": left.ne}
     return ops[expr.op](right)
+
+
+def _whole(c: _Compiler, expr: ast.Expr, other: ast.Expr, policy: Policy) -> pl.Expr:
+    """``expr``, a side of a comparison; a whole number compared with an integer field is an
+    integer literal: the comparison then needs no float copy of the column, and gives the
+    same answer on every Int64 value (the number is below 2^53, so exact as a float, and
+    rounding an integer to a float keeps its order to such a number)."""
+    if (isinstance(expr, ast.Number) and isinstance(other, ast.FieldRef)
+            and other.name in c.catalog and c.catalog.field(other.name).type == "int"
+            and float(expr.value).is_integer() and abs(expr.value) < 2 ** 53):
+        return pl.lit(int(expr.value), dtype=pl.Int64)
+    return c.expr(expr, policy)
+
+
+#: functions of a date that move by whole steps as the date moves on, and which way:
+#: years_since and months_since never rise, year never falls
+_DATE_STEPS = {"years_since": -1, "months_since": -1, "year": 1}
+
+
+def _date_step_compare(c: _Compiler, expr: ast.Compare, policy: Policy) -> pl.Expr | None:
+    """``years_since(d) >= 10``, ``months_since(d) <= 43``, ``year(d) = 2022``... as
+    comparisons of ``d`` with dates (None for any other comparison). Such a function is
+    monotone in ``d``, so the dates where its comparison with a number holds are one range
+    of days; each end is the first day on which the function reaches a value, found by
+    evaluating the function itself (:func:`_date_function`, what :func:`_call` compiles) on
+    the days around it. A date comparison is one pass over the column; the function takes
+    every row's date apart into year, month and day. Null exactly where ``d`` is null, as
+    before."""
+    call, number, op = expr.left, expr.right, str(expr.op)
+    if isinstance(call, ast.Number):
+        call, number, op = number, call, _FLIP[op]
+    if not (isinstance(call, ast.Call) and call.func in _DATE_STEPS
+            and len(call.args) == 1 and isinstance(number, ast.Number)):
+        return None
+    v = float(number.value)
+    if op == "!=":
+        equal = _date_step_compare(c, ast.Compare(op="=", left=call, right=number), policy)
+        return None if equal is None else ~equal
+    if op == "=" and not v.is_integer():
+        return None
+    # the whole values that pass: lo <= value <= hi (None: no bound)
+    lo = {">=": math.ceil(v), ">": math.floor(v) + 1, "=": int(v)}.get(op)
+    hi = {"<=": math.floor(v), "<": math.ceil(v) - 1, "=": int(v)}.get(op)
+    rising = _DATE_STEPS[call.func] > 0
+    # from the first day of the range (>=) to the first day after it (<)
+    since, until = (lo, None if hi is None else hi + 1) if rising else \
+        (hi, None if lo is None else lo - 1)
+    days: list[dt.date | None] = []
+    for k in (since, until):
+        day = None if k is None else _first_day(c, call.func, k)
+        if k is not None and day is None:
+            return None
+        days.append(day)
+    d = c.expr(call.args[0], policy)
+    parts = ([d >= pl.lit(days[0])] if days[0] is not None else []) + \
+        ([d < pl.lit(days[1])] if days[1] is not None else [])
+    return reduce(lambda a, b: a & b, parts)
+
+
+def _first_day(c: _Compiler, func: str, k: int) -> dt.date | None:
+    """The first day on which ``func`` (:data:`_DATE_STEPS`) reaches ``k``: at least ``k``
+    for a rising function, at most ``k`` for a falling one, looked up in
+    :meth:`_Compiler.date_table`; None when it is not reached within it, or on its first
+    day (the comparison is then compiled as written)."""
+    days, values = c.date_table(func)
+    reached = values >= k if _DATE_STEPS[func] > 0 else values <= k
+    if reached[0] or not reached[-1]:
+        return None
+    first: dt.date = days[int(reached.argmax())]
+    return first
+
+
+def _date_function(func: str, d: pl.Expr, as_of: dt.date) -> pl.Expr:
+    """year, years_since or months_since of the dates ``d``, as of ``as_of``."""
+    if func == "year":
+        return d.dt.year().cast(pl.Int64)
+    if func == "years_since":
+        return full_years(d, as_of)
+    return full_months(d, as_of)
 
 
 def _in(c: _Compiler, expr: ast.In, policy: Policy) -> pl.Expr:
@@ -523,12 +621,23 @@ def _list(c: _Compiler, expr: ast.ListLit, policy: Policy) -> Membership:
 def _set(c: _Compiler, expr: ast.SetRef, policy: Policy) -> Membership:
     named = c.sets[expr.name].at(c.as_of)  # the edition in force (rules.sets)
 
+    # the longest listed code decides (rules.sets); of codes of one length at most one is a
+    # prefix of a value, so each (length, answer) is one is_in of the value's prefix of that
+    # length (in characters: a code that is a byte prefix of a value is a character prefix)
+    groups: dict[tuple[int, bool | None], list[str]] = {}
+    decided: set[str] = set()
+    for code, status in named.statuses():
+        if code not in decided:  # a code listed twice: its first answer, as contains() does
+            decided.add(code)
+            groups.setdefault((len(code) if named.by_prefix else 0, status), []).append(code)
+
     def member(item: pl.Expr) -> pl.Expr:
         text = item.cast(pl.String)
-        chain: pl.Expr = pl.lit(False)  # the longest listed code decides (rules.sets)
-        for code, status in reversed(named.statuses()):
-            hit = text.str.starts_with(code) if named.by_prefix else text.eq(pl.lit(code))
-            chain = pl.when(hit).then(pl.lit(status, dtype=pl.Boolean)).otherwise(chain)
+        chain: pl.Expr = pl.lit(False)
+        for (length, status), codes in reversed(groups.items()):
+            head = text.str.slice(0, length) if named.by_prefix else text
+            chain = pl.when(head.is_in(codes)).then(pl.lit(status, dtype=pl.Boolean)) \
+                .otherwise(chain)
         return chain
 
     return member
@@ -566,16 +675,12 @@ def _call(c: _Compiler, expr: ast.Call, policy: Policy) -> pl.Expr:
     d = args[0]
     if expr.func == "abs":
         return d.abs()
-    if expr.func == "year":
-        return d.dt.year().cast(pl.Int64)
     if expr.func in ("add_years", "add_months"):
         count = expr.args[1]
         assert isinstance(count, ast.Number)  # the checker requires a whole number
         unit = "y" if expr.func == "add_years" else "mo"
         return d.dt.offset_by(f"{int(count.value)}{unit}")
-    if expr.func == "years_since":
-        return full_years(d, c.as_of)
-    return full_months(d, c.as_of)
+    return _date_function(expr.func, d, c.as_of)
 
 
 #: The polars form of every core node (:data:`rules.ast.CORE`); :data:`rules.interpret.RULES`
