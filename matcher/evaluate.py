@@ -392,14 +392,13 @@ def pair_values(
         fen[lo:hi] = got.fill_null(0).to_numpy()
 
     # policies side by side (each writes its own slice; polars releases the GIL): a query
-    # over one policy's rows is too small to keep every core busy on its own; the masks,
-    # mostly numpy on one thread, alongside them
-    with ThreadPoolExecutor(max_workers=1) as aside, \
-            ThreadPoolExecutor(max_workers=pl.thread_pool_size()) as pool:
-        masks = aside.submit(pair_masks, base, plan, bounds, row, kind)
+    # over one policy's rows is too small to keep every core busy on its own. The masks come
+    # after them, not alongside: alongside, the peak at 1M x 100 rose from ~900 MB to
+    # ~1,020 MB for no measurable gain (bench/README.md)
+    with ThreadPoolExecutor(max_workers=pl.thread_pool_size()) as pool:
         for _ in pool.map(run, jobs):
             pass
-        return fen_series(fen, known), masks.result()
+    return fen_series(fen, known), pair_masks(base, plan, bounds, row, kind)
 
 
 def policy_bounds(pol: np.ndarray, policies: int) -> np.ndarray:
