@@ -23,6 +23,29 @@ from rules.loader import Library, bundled_library
 AS_OF = dt.date(2025, 9, 30)
 
 
+def condition_policy(text: str, catalog: EntityCatalog) -> Any:
+    """A policy of the one condition ``text`` (checked against ``catalog``: no problems)."""
+    from rules.checker import Checker, Scope
+    from rules.model import Basis, Condition, Policy
+    from rules.parser import parse_expr
+    from rules.sets import bundled_sets
+
+    checker = Checker(Scope(entity=catalog, sets=bundled_sets(), file="<test>"))
+    expr = checker.condition(parse_expr(text))
+    assert not checker.problems
+    return Policy(id="t", title="测试", entity=catalog.name, basis=Basis(document="测试"),
+                  effective_from=dt.date(2020, 1, 1), effective_to=None, delivery="notice",
+                  eligibility=Condition(id="c1", expr=expr, label="测试"))
+
+
+def condition_truth(text: str, catalog: EntityCatalog, as_of: dt.date) -> pl.Expr:
+    """The compiled truth of the one condition ``text`` as of ``as_of``."""
+    from rules.sets import bundled_sets
+
+    return compile_policies([condition_policy(text, catalog)], catalog=catalog,
+                            sets=bundled_sets(), as_of=as_of)["t"].truth
+
+
 @dataclass(frozen=True)
 class Outcome:
     truth: bool | None

@@ -9,13 +9,10 @@ import polars as pl
 import pytest
 
 from profiles.catalog import load_catalog
-from rules.checker import Checker, Scope
 from rules.compile_polars import DTYPES, CompiledPolicy, compile_policies
 from rules.errors import PolicyError
 from rules.loader import Library
-from rules.model import Basis, Condition, Policy
-from rules.parser import parse_expr
-from rules.sets import bundled_sets
+from tests.rules.conftest import condition_truth
 
 ENTERPRISE = load_catalog().entity("enterprise")
 AS_OF = dt.date(2025, 9, 30)
@@ -32,14 +29,8 @@ def _frame(rows: list[dict]) -> pl.DataFrame:
 
 
 def _expr_values(text: str, rows: list[dict], as_of: dt.date = AS_OF) -> list:
-    checker = Checker(Scope(entity=ENTERPRISE, sets=bundled_sets(), file="<test>"))
-    expr = checker.condition(parse_expr(text))
-    assert not checker.problems
-    policy = Policy(id="t", title="测试", entity="enterprise", basis=Basis(document="测试"),
-                    effective_from=dt.date(2020, 1, 1), effective_to=None, delivery="notice",
-                    eligibility=Condition(id="c1", expr=expr, label="测试"))
-    cp = compile_policies([policy], catalog=ENTERPRISE, sets=bundled_sets(), as_of=as_of)["t"]
-    return _frame(rows).select(cp.truth.alias("t"))["t"].to_list()
+    truth = condition_truth(text, ENTERPRISE, as_of)
+    return _frame(rows).select(truth.alias("t"))["t"].to_list()
 
 
 def test_thresholds_are_readable(library) -> None:

@@ -10,11 +10,8 @@ import polars as pl
 import pytest
 
 from profiles.catalog import load_catalog
-from rules.checker import Checker, Scope
-from rules.compile_polars import _date_function, compile_policies
-from rules.model import Basis, Condition, Policy
-from rules.parser import parse_expr
-from rules.sets import bundled_sets
+from rules.compile_polars import _date_function
+from tests.rules.conftest import condition_truth
 
 ENTERPRISE = load_catalog().entity("enterprise")
 DAYS = pl.DataFrame({"founded_on": [
@@ -26,14 +23,7 @@ VALUES = {"years_since": [-1, 0, 1, 2.5, 3, 10, 30, 39.9, 60],
 
 
 def _truth(text: str, as_of: dt.date) -> pl.Expr:
-    checker = Checker(Scope(entity=ENTERPRISE, sets=bundled_sets(), file="<test>"))
-    expr = checker.condition(parse_expr(text))
-    assert not checker.problems
-    policy = Policy(id="t", title="测试", entity="enterprise", basis=Basis(document="测试"),
-                    effective_from=dt.date(2020, 1, 1), effective_to=None, delivery="notice",
-                    eligibility=Condition(id="c1", expr=expr, label="测试"))
-    return compile_policies([policy], catalog=ENTERPRISE, sets=bundled_sets(),
-                            as_of=as_of)["t"].truth
+    return condition_truth(text, ENTERPRISE, as_of)
 
 
 @pytest.mark.parametrize("as_of", [dt.date(2025, 6, 30), dt.date(2024, 2, 29),
