@@ -108,9 +108,11 @@ def store_bytes(url: str) -> dict[str, int]:
     PostgreSQL, or of the whole database file on SQLite."""
     if url.startswith("sqlite"):
         return {"database_file": Path(url.split("///", 1)[1]).stat().st_size}
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
-    engine = create_engine(url)
+    from store.db import make_engine
+
+    engine = make_engine(url)
     with engine.connect() as conn:
         sizes = {t: int(conn.execute(text("SELECT pg_total_relation_size(:t)"), {"t": t})
                         .scalar_one()) for t in STORED_TABLES}
