@@ -75,6 +75,9 @@ _DTYPES: dict[str, pl.DataType] = {
     "bool": pl.Boolean(),
 }
 
+#: entities of the snapshot evaluated at a time by :meth:`EventEngine.outcomes`
+_OUTCOMES_CHUNK = 10_000
+
 #: the query flags of polars' own eager frame methods: a few rows gain nothing from the
 #: optimiser, whose passes over derive's expressions cost ~30 % of a small frame's collect
 _EAGER: pl.QueryOptFlags = getattr(pl.QueryOptFlags, "_eager", pl.QueryOptFlags.none)()
@@ -506,7 +509,17 @@ class EventEngine:
 
     def outcomes(self) -> pl.DataFrame:
         """Current outcomes of every entity, in the columns and order of ``mianshen match``
-        (entities of the snapshot not evaluated yet are evaluated now)."""
-        self._evaluate_loaded(list(self._index))
-        rows = [r for rs in self._outcomes.values() for r in rs]
-        return pl.DataFrame(rows, schema=OUTCOME_SCHEMA).sort(["entity_id", "policy_id"])
+        (entities of the snapshot not evaluated yet are evaluated now, ``_OUTCOMES_CHUNK`` at
+        a time, and not kept: a city's outcomes are never all held as rows; the engine
+        evaluates them again when an event touches them)."""
+        parts = [pl.DataFrame([r for rs in self._outcomes.values() for r in rs],
+                              schema=OUTCOME_SCHEMA)]
+        todo = [e for e in self._index if e not in self._outcomes]
+        for start in range(0, len(todo), _OUTCOMES_CHUNK):
+            chunk = todo[start:start + _OUTCOMES_CHUNK]
+            self._evaluate_loaded(chunk)
+            parts.append(pl.DataFrame([r for e in chunk for r in self._outcomes.pop(e)],
+                                      schema=OUTCOME_SCHEMA))
+            for e in chunk:
+                del self._rows[e]
+        return pl.concat(parts).sort(["entity_id", "policy_id"])

@@ -47,10 +47,11 @@ def _value(field: object) -> st.SearchStrategy[object]:
     return st.one_of(st.none(), base)
 
 
-def profile_rows(entity: str, *, max_size: int = 40) -> st.SearchStrategy[list[dict[str, object]]]:
+def profile_rows(entity: str, *, min_size: int = 1,
+                 max_size: int = 40) -> st.SearchStrategy[list[dict[str, object]]]:
     cat = load_catalog().entity(entity)
     fields = {f.name: _value(f) for f in cat.base_fields if f.name != cat.key}
-    return st.lists(st.fixed_dictionaries(fields), min_size=1, max_size=max_size)
+    return st.lists(st.fixed_dictionaries(fields), min_size=min_size, max_size=max_size)
 
 
 def base_frame(rows: list[dict[str, object]], *, entity: str) -> pl.DataFrame:

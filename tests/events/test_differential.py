@@ -146,3 +146,32 @@ def test_a_comparison_with_an_unknown_right_hand_term_is_unknown(library):
             "software_vat_monthly": 5_000.0, "software_sales_monthly": None})
     got = {r["policy_id"]: r for r in rows}["vat-software-refund"]
     assert got["outcome"] == "undetermined" and got["amount_fen"] is None
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=profile_rows("enterprise", min_size=4, max_size=10), as_of=st.sampled_from(DATES),
+       change=profile_rows("enterprise", min_size=1, max_size=1))
+def test_outcomes_of_the_whole_snapshot_in_chunks_keep_only_touched_entities(
+        rows, as_of, change, library):
+    """``outcomes()`` evaluates the snapshot a few entities at a time (3 here) and keeps
+    nothing of the entities no event touched: asked twice, after an update, it answers as the
+    batch does, and the engine then holds the derived row of the updated entity only."""
+    import matcher.events.engine as engine_module
+
+    final = [dict(r) for r in rows]
+    final[1].update(change[0])
+    typed = base_frame([final[1]], entity="enterprise").row(0, named=True)
+    policies = [p for p in library.policies.values()
+                if p.entity == "enterprise" and p.trigger is None]
+    batch = match_frame(derived_frame(base_frame(final, entity="enterprise"),
+                                      entity="enterprise", as_of=as_of),
+                        entity="enterprise", policies=policies, as_of=as_of, sets=library.sets)
+    with pytest.MonkeyPatch.context() as patch, \
+            EventEngine(library, entity="enterprise", as_of=as_of) as engine:
+        patch.setattr(engine_module, "_OUTCOMES_CHUNK", 3)
+        engine.load(base_frame(rows, entity="enterprise"))
+        engine.upsert("K0001", {k: typed[k] for k in change[0]})
+        first = engine.outcomes()
+        assert_same_outcomes(first, batch)
+        assert_same_outcomes(engine.outcomes(), batch)
+        assert set(engine._rows) == set(engine._outcomes) == {"K0001"}
