@@ -314,6 +314,69 @@ def worker_throughput(engine: EventEngine, updates: Sequence[Update], *, folder:
             "load_average_1m_after": round(os.getloadavg()[0], 2)}
 
 
+def followed(engine: EventEngine, updates: Sequence[Update], *, rate: float, folder: Path,
+             max_batch: int = 64) -> dict[str, object]:
+    """The worker's own loop on a live stream: :func:`matcher.events.worker.consume`
+    following a JSON-lines file (:class:`matcher.events.follow.LineFollower`, as ``mianshen
+    events consume --follow``) that a thread appends to at ``rate`` lines per second, on a
+    seeded store with the outbox hook. Latency: from a line's scheduled arrival to the
+    checkpoint that covers it (its batch committed)."""
+    import threading
+
+    from matcher.events.delivery import batch_writer
+    from matcher.events.follow import LineFollower
+    from matcher.events.worker import consume
+
+    policies = dict(engine.compiled.policies)
+    db, hook = _store(folder, f"follow-{max_batch}", policies)
+    seed_store(db, engine, policies)
+    lines = [json.dumps({"entity_id": e, "set": dict(values)}, default=str, ensure_ascii=False)
+             for e, values in updates]
+    stream = folder / f"follow-{max_batch}.jsonl"
+    stream.write_bytes(b"")
+    follower = LineFollower(stream, poll_s=0.001)
+    start = time.perf_counter() + 0.5  # after consume has settled its heap
+    due = [start + i / rate for i in range(len(lines))]
+    committed: list[tuple[int, float]] = []
+
+    def append() -> None:
+        with stream.open("a", encoding="utf-8") as f:
+            for when, line in zip(due, lines, strict=True):
+                wait = when - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
+                f.write(line + "\n")
+                f.flush()
+
+    def progress(covered: int) -> None:
+        committed.append((covered, time.perf_counter()))
+        if covered >= len(lines):
+            follower.stop()
+
+    writer = threading.Thread(target=append)
+    writer.start()
+    report = consume(engine, follower.lines, checkpoint=folder / f"follow-{max_batch}.cp",
+                     write=batch_writer(db, engine, as_of=AS_OF, on_changes=hook),
+                     max_batch=max_batch, on_progress=progress, wait_for_more=follower.wait)
+    writer.join()
+    db.dispose()
+    latencies, k = [], 0
+    for line, when in enumerate(due, start=1):
+        while committed[k][0] < line:
+            k += 1
+        latencies.append(committed[k][1] - when)
+    return {
+        "engine": "supervised worker loop, following a live file (events consume --follow)",
+        "rate_per_second": rate, "max_batch": max_batch, "events": len(lines),
+        "applied": report.applied, "rejected": report.rejected, "batches": len(committed),
+        "load_average_1m_after": round(os.getloadavg()[0], 2),
+        "outbox_latency_ms_p50": round(1000 * _percentile(latencies, 0.5), 3),
+        "outbox_latency_ms_p95": round(1000 * _percentile(latencies, 0.95), 3),
+        "outbox_latency_ms_p99": round(1000 * _percentile(latencies, 0.99), 3),
+        "outbox_latency_ms_max": round(1000 * max(latencies), 3),
+    }
+
+
 def _rss() -> int:
     with open("/proc/self/statm", encoding="ascii") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -494,6 +557,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-batch", type=int, nargs="+", default=[64],
                    help="paced: at most this many events per store transaction (several: "
                    "one paced run each, in this order, in this invocation)")
+    p.add_argument("--follow", action="store_true",
+                   help="with --rate: also the worker's own loop (events consume --follow) "
+                   "following a file appended at that rate, once per --max-batch")
     p.add_argument("--empty-store", action="store_true",
                    help="paced: start from an empty store (each entity's first event writes "
                    "all its entitlements) instead of the snapshot's entitlements")
@@ -527,6 +593,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 engine.load(base)
                 records.append(paced(engine, updates, rate=args.rate, folder=Path(tmp),
                                      max_batch=max_batch, seeded=not args.empty_store))
+    if args.follow and args.rate is not None and args.events:
+        base, updates = with_valid_ids(*make_inputs(args.entities, args.events,
+                                                    seed=args.seed + 7))
+        for max_batch in args.max_batch:
+            with EventEngine(bundled_library(), entity="enterprise", as_of=AS_OF) as engine, \
+                    tempfile.TemporaryDirectory() as tmp:
+                engine.load(base)
+                records.append(followed(engine, updates, rate=args.rate, folder=Path(tmp),
+                                        max_batch=max_batch))
     if args.spans and args.events:
         base, updates = make_inputs(args.entities, args.events, seed=args.seed + 7)
         for size in args.spans:

@@ -341,6 +341,8 @@ def _bad_line_rejects(
     source: str,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rejects for unreadable lines, and the keys still legible in them (held entities)."""
+    if not bad_lines:  # the common case, and an event's: no checks to run
+        return empty_rejects(), pl.DataFrame(schema={key: pl.String, "code": pl.String})
     rejects = pl.DataFrame(
         {
             "source": [source] * len(bad_lines),

@@ -35,6 +35,9 @@ LinksOpt = Annotated[Path | None, typer.Option(
     "--links", help="关联表目录(户籍家庭成员、就业参保登记)：按成员汇总的条件据此判断")]
 PersonsOpt = Annotated[Path | None, typer.Option(
     "--persons", help="个人画像表(成员本人的字段；--entity person 时默认用 --profiles)")]
+FollowOpt = Annotated[bool, typer.Option(
+    "--follow", help="持续跟随事件文件：新追加的行到达即处理并写库；收到 SIGTERM 或 Ctrl-C 后"
+                     "写完已到的事件再退出")]
 MaxBatchOpt = Annotated[int, typer.Option(
     "--max-batch", min=1, help="每批最多写库的事件数(同一主体每批至多一条；一批一个事务)")]
 console = Console()
@@ -135,13 +138,18 @@ def consume_command(
     max_batch: MaxBatchOpt = 64,
     links: LinksOpt = None,
     persons: PersonsOpt = None,
+    follow: FollowOpt = False,
 ) -> None:
     from matcher.events.worker import consume
     from profiles.ingest import validate_frame
 
     kind = check_entity(entity)
     when = parse_date(as_of, option="--as-of")
-    lines = _read_lines(events)
+    wait_for_more = None
+    if follow:
+        lines, wait_for_more = _follow(events)
+    else:
+        lines = _read_lines(events)
     policy_list, sets = _published(database, entity=kind, as_of=when)
     clean, _ = validate_frame(read_table(profiles), entity=kind, source=profiles.name)
     related, ledger = _context(kind, clean, when, policy_list, links=links, persons=persons,
@@ -151,7 +159,7 @@ def consume_command(
         engine.load(clean)
         write = _store_writer(engine, database, base_url=base_url, as_of=when)
         report = consume(engine, lines, checkpoint=checkpoint, write=write, max_batch=max_batch,
-                         pause_s=pause_ms / 1000)
+                         pause_s=pause_ms / 1000, wait_for_more=wait_for_more)
     console.print(f"重建 {report.rebuilt} 条，写库 {report.applied} 条，被拒 {report.rejected} 条")
 
 
@@ -168,7 +176,9 @@ def serve_command(
     links: LinksOpt = None,
     persons: PersonsOpt = None,
     max_batch: MaxBatchOpt = 64,
+    follow: FollowOpt = False,
 ) -> None:
+    import signal
     import sys
 
     from matcher.events.worker import Supervisor
@@ -179,12 +189,37 @@ def serve_command(
                "--base-url", base_url, "--max-batch", str(max_batch)]
     command += [a for opt, value in (("--links", links), ("--persons", persons))
                 if value is not None for a in (opt, str(value))]
+    supervisor = Supervisor(command + (["--follow"] if follow else []), checkpoint=checkpoint)
+    if follow:  # the worker ends the stream on these (and exits normally): pass them on
+        def forward(signum: int, _frame: object) -> None:
+            if supervisor.process is not None and supervisor.process.poll() is None:
+                supervisor.process.send_signal(signum)
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, forward)
     try:
-        restarts = Supervisor(command, checkpoint=checkpoint).run()
+        restarts = supervisor.run()
     except RuntimeError as exc:
         err_console.print(f"[red]事件处理进程反复失败，已停止：{exc}[/red]")
         raise typer.Exit(1) from None
     console.print(f"事件处理完成，子进程重启 {restarts} 次")
+
+
+def _follow(events: Path) -> tuple[Sequence[str], Any]:
+    """The event file's lines as they are appended, and the wait for more; SIGTERM and
+    Ctrl-C end the stream (what has arrived is written first)."""
+    import signal
+
+    from matcher.events.follow import LineFollower
+
+    if not events.exists():
+        err_console.print(f"[red]找不到事件文件: {events}[/red]")
+        raise typer.Exit(2)
+    follower = LineFollower(events)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: follower.stop())
+    console.print(f"跟随事件文件 {events.name}：新事件到达即处理(SIGTERM 或 Ctrl-C 结束)")
+    return follower.lines, follower.wait
 
 
 def _published(url: str, *, entity: str, as_of: dt.date) -> tuple[list[Any], Any]:

@@ -8,9 +8,9 @@ Two kinds of line:
   "person": "..."}`` (other keys are the event's attributes).
 
 Values are parsed and checked by the ingest's own rules (:func:`profiles.ingest.
-validate_frame` on a one-row text table), so an update is accepted exactly when the same
-value in a source table would be. A bad line is refused with its reason and the replay goes
-on; messages never show the values of personal fields.
+validate_source` on a one-row text table of the columns the update names), so an update is
+accepted exactly when the same value in a source table would be. A bad line is refused with
+its reason and the replay goes on; messages never show the values of personal fields.
 
 >>> import datetime as dt
 >>> from rules.loader import bundled_library
@@ -39,7 +39,7 @@ import polars as pl
 from matcher.events.engine import EventEngine, OutcomeRow
 from matcher.events.errors import BadEventError, EventError
 from profiles.catalog import unknown_field_hint
-from profiles.ingest import validate_frame
+from profiles.ingest import validate_source
 
 Applied = Callable[[int, str, Mapping[str, Any], list[OutcomeRow]], None]
 """on_applied(line number, entity id, the event, the entity's outcomes after it)."""
@@ -121,7 +121,10 @@ def parse_updates(engine: EventEngine, updates: Sequence[tuple[int, str, Mapping
     columns = list(dict.fromkeys(c for r in rows for c in r))
     table = pl.DataFrame([{c: r.get(c) for c in columns} for r in rows],
                          schema={c: pl.String() for c in columns})
-    clean, rejects = validate_frame(table, entity=engine.entity, source="event")
+    # the ingest's checks of these columns only (no other field is filled in: an update
+    # sets what it names)
+    checked = validate_source(table, entity=engine.entity, source="event")
+    clean, rejects = checked.clean, checked.rejects
     refused: dict[int, str] = {}
     for r in rejects.iter_rows(named=True):
         refused.setdefault(r["row_number"], str(r.get("reason") or ""))

@@ -95,13 +95,20 @@ def settle_heap() -> None:
 
 def consume(engine: EventEngine, lines: Sequence[str], *, checkpoint: Path,
             write: WriteBatch, max_batch: int = 64, pause_s: float = 0.0,
-            on_progress: Callable[[int], None] | None = None) -> ConsumeReport:
+            on_progress: Callable[[int], None] | None = None,
+            wait_for_more: Callable[[], bool] | None = None) -> ConsumeReport:
     """Apply ``lines`` to ``engine``: those up to the checkpoint in memory only, the rest
     with their store writes, in batches of consecutive events — at most ``max_batch``, each
     entity at most once (an entity's second event starts the next batch) — each batch one
     ``write`` (one store transaction), checkpointed after it at its last line. Batches are
     cut the same way whatever the checkpoint was, so a restarted worker writes what an
-    uninterrupted one would."""
+    uninterrupted one would.
+
+    ``wait_for_more`` (a live stream, :class:`LineFollower`): ``lines`` may grow. When every
+    line so far is applied, what has arrived is written at once (a batch is then also cut
+    where the stream paused), then ``wait_for_more()`` blocks until more lines are there
+    (True) or the stream is to stop (False). A batch cut differently after a restart is
+    still applied idempotently: the batches already committed find their changes there."""
     if max_batch < 1:
         raise ValueError(f"expected max_batch >= 1, got {max_batch}")
     done = read_checkpoint(checkpoint)
@@ -124,13 +131,24 @@ def consume(engine: EventEngine, lines: Sequence[str], *, checkpoint: Path,
             time.sleep(pause_s)
 
     checked: dict[int, dict[str, Any] | BadEventError] = {}
-    horizon = 0
-    for number, text in enumerate(lines, start=1):
+    horizon = number = 0
+    while True:
+        if number >= len(lines):
+            if wait_for_more is None:
+                break
+            if covered > written:
+                flush()  # the stream paused: what has arrived is committed now
+            if not wait_for_more():
+                break
+            continue
+        number += 1
+        text = lines[number - 1]
         if not text.strip():
             continue
         if number > horizon:
             checked = check_ahead(engine, lines, start=number)
-            horizon = number + CHECK_AHEAD - 1
+            # only lines already there were checked: a later one starts the next window
+            horizon = min(number + CHECK_AHEAD - 1, len(lines))
         try:
             entity_id, event, outcomes = apply_line(engine, text, line=number,
                                                     parsed=checked.get(number))

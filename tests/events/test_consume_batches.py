@@ -70,3 +70,29 @@ def test_a_restart_from_a_checkpoint_cuts_the_same_batches(tmp_path: Path) -> No
 def test_a_batch_limit_below_one_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="max_batch >= 1"):
         _run(tmp_path, 0)
+
+
+def test_a_live_stream_commits_what_has_arrived_whenever_it_pauses(tmp_path: Path) -> None:
+    """With ``wait_for_more`` the lines grow while the worker reads: each pause of the
+    stream ends a batch (what arrived is committed before waiting), the limit and an
+    entity's second event still cut, and a False from the wait ends the stream."""
+    arriving = [LINES[:2], LINES[2:7], LINES[7:]]
+    lines: list[str] = []
+    batches: list[list[int]] = []
+    checkpoints: list[int] = []
+
+    def more() -> bool:
+        if not arriving:
+            return False
+        lines.extend(arriving.pop(0))
+        return True
+
+    def write(batch: list[AppliedEvent]) -> None:
+        batches.append([a.line for a in batch])
+
+    report = consume(None, lines, checkpoint=tmp_path / "cp", write=write,  # type: ignore[arg-type]
+                     max_batch=3, on_progress=checkpoints.append, wait_for_more=more)
+    # A B (pause) | (bad) C A D (limit) | E (pause) | F G (the end)
+    assert batches == [[1, 2], [4, 5, 6], [7], [8, 10]]
+    assert checkpoints == [2, 6, 7, 10] and read_checkpoint(tmp_path / "cp") == 10
+    assert (report.applied, report.rejected) == (8, 1)

@@ -1,0 +1,109 @@
+"""A live event stream: the worker follows a JSON-lines file as it is appended to, writes
+each event's changes soon after it arrives, and ends (exit 0) on SIGTERM; the store then
+holds what a worker over the finished file writes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from matcher.events.follow import LineFollower
+from matcher.events.worker import read_checkpoint
+from tests.events.test_worker import command, published_db, store_state, write_inputs
+
+
+def test_only_complete_lines_are_read_as_they_are_appended(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + b'{"a": 1}\n{"b"')
+    follower = LineFollower(path)
+    assert follower.lines == ['{"a": 1}']  # the byte-order mark dropped, the half line held
+    with path.open("ab") as f:
+        f.write(b': 2}\r\n\xff\xfe\n')
+    assert follower.read() == 2
+    assert follower.lines[1] == '{"b": 2}'
+    assert "不是 UTF-8" in follower.lines[2]  # kept as a line the worker refuses, not decoded
+    assert follower.read() == 0
+
+
+def test_wait_returns_on_new_lines_and_false_once_stopped(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text("", encoding="utf-8")
+    follower = LineFollower(path, poll_s=0.001)
+    writer = threading.Timer(0.05, lambda: path.write_text('{"x": 1}\n', encoding="utf-8"))
+    writer.start()
+    assert follower.wait() and follower.lines == ['{"x": 1}']
+    threading.Timer(0.05, follower.stop).start()
+    assert follower.wait() is False
+
+
+def _wait_for(predicate, seconds: float = 120.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.slow
+def test_a_following_worker_writes_events_as_they_arrive_and_stops_on_sigterm(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from api.settings import get_settings
+
+    data = tmp_path / "data"
+    monkeypatch.setenv("MIANSHEN_DATA_DIR", str(data))
+    env = {**os.environ, "MIANSHEN_DATA_DIR": str(data)}
+    profiles, finished, total = write_inputs(tmp_path)
+    whole, live = tmp_path / "whole", tmp_path / "live"
+    whole.mkdir()
+    live.mkdir()
+    whole_url, live_url = published_db(whole, data), published_db(live, data)
+    subprocess.run(command(profiles, finished, whole_url, whole / "cp", 0), env=env,
+                   check=True, capture_output=True)
+
+    text = finished.read_bytes()
+    stream = live / "events.jsonl"
+    stream.write_bytes(b"")
+    worker = subprocess.Popen([*command(profiles, stream, live_url, live / "cp", 0),
+                               "--follow"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    try:
+        # appended in pieces, one of them cut in the middle of a line
+        lines = text.splitlines(keepends=True)
+        pieces = [b"".join(lines[:7]), b"".join(lines[7:20])[:-9], b"".join(lines[7:20])[-9:],
+                  b"".join(lines[20:])]
+        with stream.open("ab") as f:
+            for n, piece in enumerate(pieces):
+                f.write(piece)
+                f.flush()
+                covered = len(b"".join(pieces[:n + 1]).splitlines())
+                if n == 1:
+                    covered -= 1  # the last line is not complete yet: not read
+                    time.sleep(0.3)
+                    assert read_checkpoint(live / "cp") <= covered
+                    continue
+                # each arrival is written without waiting for more lines (or for the end)
+                assert _wait_for(lambda c=covered: read_checkpoint(live / "cp") == c), (
+                    n, read_checkpoint(live / "cp"))
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 0, err.decode()
+    assert "跟随事件文件" in out.decode() and f"写库 {total} 条" in out.decode()
+    assert read_checkpoint(live / "cp") == total
+    # the same entitlements and messages as over the finished file; only the run ids of the
+    # batches differ (cut where the stream paused)
+    (whole_ents, whole_msgs), (live_ents, live_msgs) = store_state(whole_url), \
+        store_state(live_url)
+    assert whole_ents and whole_msgs
+    assert [e[:-1] for e in live_ents] == [e[:-1] for e in whole_ents]
+    assert sorted(m[1:] for m in live_msgs) == sorted(m[1:] for m in whole_msgs)
+    get_settings.cache_clear()
