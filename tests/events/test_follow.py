@@ -107,3 +107,40 @@ def test_a_following_worker_writes_events_as_they_arrive_and_stops_on_sigterm(
     assert [e[:-1] for e in live_ents] == [e[:-1] for e in whole_ents]
     assert sorted(m[1:] for m in live_msgs) == sorted(m[1:] for m in whole_msgs)
     get_settings.cache_clear()
+
+
+@pytest.mark.slow
+def test_serve_follow_passes_sigterm_to_its_worker_and_ends_normally(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``events serve --follow``: the supervisor's worker follows the file; SIGTERM to the
+    supervisor reaches the worker, which writes what has arrived and exits normally (no
+    restart), so the supervisor ends too."""
+    import sys
+
+    from api.settings import get_settings
+    from tests.events.test_worker import AS_OF
+
+    data = tmp_path / "data"
+    monkeypatch.setenv("MIANSHEN_DATA_DIR", str(data))
+    env = {**os.environ, "MIANSHEN_DATA_DIR": str(data)}
+    profiles, finished, total = write_inputs(tmp_path)
+    url = published_db(tmp_path, data)
+    stream = tmp_path / "stream.jsonl"
+    stream.write_bytes(b"")
+    serve = subprocess.Popen(
+        [sys.executable, "-c", "from api.cli import main; main()", "events", "serve",
+         "--entity", "enterprise", "--profiles", str(profiles), "--events", str(stream),
+         "--as-of", AS_OF, "--database", url, "--checkpoint", str(tmp_path / "cp"),
+         "--follow"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        stream.write_bytes(finished.read_bytes())
+        assert _wait_for(lambda: read_checkpoint(tmp_path / "cp") == total)
+        serve.send_signal(signal.SIGTERM)
+        out, err = serve.communicate(timeout=60)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+    assert serve.returncode == 0, err.decode()
+    assert f"写库 {total} 条" in out.decode() and "子进程重启 0 次" in out.decode()
+    assert store_state(url)[0]
+    get_settings.cache_clear()
