@@ -546,6 +546,16 @@ def run(*, entities: int, events: int, seed: int) -> list[dict[str, object]]:
     return records
 
 
+@contextlib.contextmanager
+def _loaded(base: pl.DataFrame) -> Iterator[tuple[EventEngine, Path]]:
+    """A fresh engine over the bundled library with ``base`` loaded, and a scratch folder
+    for its store (one per measured run)."""
+    with EventEngine(bundled_library(), entity="enterprise", as_of=AS_OF) as engine, \
+            tempfile.TemporaryDirectory() as tmp:
+        engine.load(base)
+        yield engine, Path(tmp)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench.events", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -588,35 +598,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.rate is not None and args.events:
         base, updates = make_inputs(args.entities, args.events, seed=args.seed + 7)
         for max_batch in args.max_batch:
-            with EventEngine(bundled_library(), entity="enterprise", as_of=AS_OF) as engine, \
-                    tempfile.TemporaryDirectory() as tmp:
-                engine.load(base)
-                records.append(paced(engine, updates, rate=args.rate, folder=Path(tmp),
+            with _loaded(base) as (engine, folder):
+                records.append(paced(engine, updates, rate=args.rate, folder=folder,
                                      max_batch=max_batch, seeded=not args.empty_store))
     if args.follow and args.rate is not None and args.events:
         base, updates = with_valid_ids(*make_inputs(args.entities, args.events,
                                                     seed=args.seed + 7))
         for max_batch in args.max_batch:
-            with EventEngine(bundled_library(), entity="enterprise", as_of=AS_OF) as engine, \
-                    tempfile.TemporaryDirectory() as tmp:
-                engine.load(base)
-                records.append(followed(engine, updates, rate=args.rate, folder=Path(tmp),
+            with _loaded(base) as (engine, folder):
+                records.append(followed(engine, updates, rate=args.rate, folder=folder,
                                         max_batch=max_batch))
     if args.spans and args.events:
         base, updates = make_inputs(args.entities, args.events, seed=args.seed + 7)
         for size in args.spans:
-            with EventEngine(bundled_library(), entity="enterprise", as_of=AS_OF) as engine, \
-                    tempfile.TemporaryDirectory() as tmp:
-                engine.load(base)
-                records.append(spans(engine, updates, batch=size, folder=Path(tmp)))
+            with _loaded(base) as (engine, folder):
+                records.append(spans(engine, updates, batch=size, folder=folder))
     if args.worker_batch and args.events:
         base, updates = with_valid_ids(*make_inputs(args.entities, args.events,
                                                     seed=args.seed + 7))
         for size in args.worker_batch:
-            with EventEngine(bundled_library(), entity="enterprise", as_of=AS_OF) as engine, \
-                    tempfile.TemporaryDirectory() as tmp:
-                engine.load(base)
-                records.append(worker_throughput(engine, updates, folder=Path(tmp),
+            with _loaded(base) as (engine, folder):
+                records.append(worker_throughput(engine, updates, folder=folder,
                                                  max_batch=size))
     if args.memory:
         records.extend(memory([int(x) for x in args.memory.split(",")], seed=args.seed))

@@ -42,3 +42,15 @@ def test_seeded_store_holds_the_engines_outcomes_and_paced_events_commit(
     assert record["events"] == len(updates)
     assert record["seeded_entitlements"] == written
     assert 0 < record["outbox_latency_ms_p50"] <= record["outbox_latency_ms_p99"]
+
+
+@pytest.mark.slow
+def test_the_worker_following_a_live_file_applies_every_appended_event() -> None:
+    from bench.events import _loaded, followed, with_valid_ids
+
+    base, updates = with_valid_ids(*make_inputs(200, 15, seed=6))
+    with _loaded(base) as (engine, folder):
+        record = followed(engine, updates, rate=500.0, folder=folder, max_batch=4)
+    assert (record["events"], record["applied"], record["rejected"]) == (15, 15, 0)
+    assert record["batches"] >= 4  # at most four events a batch
+    assert 0 < record["outbox_latency_ms_p50"] <= record["outbox_latency_ms_p99"]

@@ -4,18 +4,26 @@ holds what a worker over the finished file writes."""
 
 from __future__ import annotations
 
-import os
+import contextlib
 import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from matcher.events.follow import LineFollower
 from matcher.events.worker import read_checkpoint
-from tests.events.test_worker import command, published_db, store_state, write_inputs
+from tests.events.test_worker import (
+    command,
+    published_db,
+    published_dbs,
+    store_state,
+    worker_env,
+    write_inputs,
+)
 
 
 def test_only_complete_lines_are_read_as_they_are_appended(tmp_path: Path) -> None:
@@ -42,6 +50,24 @@ def test_wait_returns_on_new_lines_and_false_once_stopped(tmp_path: Path) -> Non
     assert follower.wait() is False
 
 
+@contextlib.contextmanager
+def _running(argv: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """A worker (or supervisor) process, killed on the way out if it still runs."""
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def _sigterm(process: subprocess.Popen[bytes]) -> tuple[int, str, str]:
+    """SIGTERM, then its exit status and output."""
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    return process.returncode, out.decode(), err.decode()
+
+
 def _wait_for(predicate, seconds: float = 120.0) -> bool:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -56,24 +82,18 @@ def test_a_following_worker_writes_events_as_they_arrive_and_stops_on_sigterm(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from api.settings import get_settings
 
-    data = tmp_path / "data"
-    monkeypatch.setenv("MIANSHEN_DATA_DIR", str(data))
-    env = {**os.environ, "MIANSHEN_DATA_DIR": str(data)}
+    data, env = worker_env(tmp_path, monkeypatch)
     profiles, finished, total = write_inputs(tmp_path)
     whole, live = tmp_path / "whole", tmp_path / "live"
-    whole.mkdir()
-    live.mkdir()
-    whole_url, live_url = published_db(whole, data), published_db(live, data)
+    whole_url, live_url = published_dbs(tmp_path, data, "whole", "live")
     subprocess.run(command(profiles, finished, whole_url, whole / "cp", 0), env=env,
                    check=True, capture_output=True)
 
     text = finished.read_bytes()
     stream = live / "events.jsonl"
     stream.write_bytes(b"")
-    worker = subprocess.Popen([*command(profiles, stream, live_url, live / "cp", 0),
-                               "--follow"], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE)
-    try:
+    with _running([*command(profiles, stream, live_url, live / "cp", 0), "--follow"],
+                  env) as worker:
         # appended in pieces, one of them cut in the middle of a line
         lines = text.splitlines(keepends=True)
         pieces = [b"".join(lines[:7]), b"".join(lines[7:20])[:-9], b"".join(lines[7:20])[-9:],
@@ -91,13 +111,9 @@ def test_a_following_worker_writes_events_as_they_arrive_and_stops_on_sigterm(
                 # each arrival is written without waiting for more lines (or for the end)
                 assert _wait_for(lambda c=covered: read_checkpoint(live / "cp") == c), (
                     n, read_checkpoint(live / "cp"))
-        worker.send_signal(signal.SIGTERM)
-        out, err = worker.communicate(timeout=60)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-    assert worker.returncode == 0, err.decode()
-    assert "跟随事件文件" in out.decode() and f"写库 {total} 条" in out.decode()
+        code, out, err = _sigterm(worker)
+    assert code == 0, err
+    assert "跟随事件文件" in out and f"写库 {total} 条" in out
     assert read_checkpoint(live / "cp") == total
     # the same entitlements and messages as over the finished file; only the run ids of the
     # batches differ (cut where the stream paused)
@@ -120,27 +136,19 @@ def test_serve_follow_passes_sigterm_to_its_worker_and_ends_normally(
     from api.settings import get_settings
     from tests.events.test_worker import AS_OF
 
-    data = tmp_path / "data"
-    monkeypatch.setenv("MIANSHEN_DATA_DIR", str(data))
-    env = {**os.environ, "MIANSHEN_DATA_DIR": str(data)}
+    data, env = worker_env(tmp_path, monkeypatch)
     profiles, finished, total = write_inputs(tmp_path)
     url = published_db(tmp_path, data)
     stream = tmp_path / "stream.jsonl"
     stream.write_bytes(b"")
-    serve = subprocess.Popen(
-        [sys.executable, "-c", "from api.cli import main; main()", "events", "serve",
-         "--entity", "enterprise", "--profiles", str(profiles), "--events", str(stream),
-         "--as-of", AS_OF, "--database", url, "--checkpoint", str(tmp_path / "cp"),
-         "--follow"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
+    with _running([sys.executable, "-c", "from api.cli import main; main()", "events",
+                   "serve", "--entity", "enterprise", "--profiles", str(profiles), "--events",
+                   str(stream), "--as-of", AS_OF, "--database", url, "--checkpoint",
+                   str(tmp_path / "cp"), "--follow"], env) as serve:
         stream.write_bytes(finished.read_bytes())
         assert _wait_for(lambda: read_checkpoint(tmp_path / "cp") == total)
-        serve.send_signal(signal.SIGTERM)
-        out, err = serve.communicate(timeout=60)
-    finally:
-        if serve.poll() is None:
-            serve.kill()
-    assert serve.returncode == 0, err.decode()
-    assert f"写库 {total} 条" in out.decode() and "子进程重启 0 次" in out.decode()
+        code, out, err = _sigterm(serve)
+    assert code == 0, err
+    assert f"写库 {total} 条" in out and "子进程重启 0 次" in out
     assert store_state(url)[0]
     get_settings.cache_clear()

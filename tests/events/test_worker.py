@@ -87,6 +87,23 @@ def published_db(folder: Path, data: Path) -> str:
     return url
 
 
+def published_dbs(tmp_path: Path, data: Path, *names: str) -> list[str]:
+    """One store per name, each in its own folder, with the bundled library published."""
+    urls = []
+    for name in names:
+        (tmp_path / name).mkdir()
+        urls.append(published_db(tmp_path / name, data))
+    return urls
+
+
+def worker_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, dict[str, str]]:
+    """One data folder (the same link and audit keys for every worker and store of a test),
+    set here and in the environment the workers get: (the folder, that environment)."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("MIANSHEN_DATA_DIR", str(data))
+    return data, {**os.environ, "MIANSHEN_DATA_DIR": str(data)}
+
+
 def test_checkpoint_is_replaced_whole(tmp_path):
     path = tmp_path / "cp"
     assert read_checkpoint(path) == 0
@@ -103,15 +120,11 @@ def test_a_worker_killed_mid_stream_is_restarted_and_the_store_ends_as_without_a
         tmp_path, monkeypatch):
     from api.settings import get_settings
 
-    data = tmp_path / "data"  # one data folder: the same link and audit keys for both runs
-    monkeypatch.setenv("MIANSHEN_DATA_DIR", str(data))
-    env = {**os.environ, "MIANSHEN_DATA_DIR": str(data)}
+    data, env = worker_env(tmp_path, monkeypatch)
     profiles, events, total = write_inputs(tmp_path)
 
     calm, crash = tmp_path / "calm", tmp_path / "crash"
-    calm.mkdir()
-    crash.mkdir()
-    calm_url, crash_url = published_db(calm, data), published_db(crash, data)
+    calm_url, crash_url = published_dbs(tmp_path, data, "calm", "crash")
 
     Supervisor(command(profiles, events, calm_url, calm / "cp", 0), checkpoint=calm / "cp",
                env=env).run()
