@@ -10,7 +10,7 @@ records, like a run's), never files: what changes entitlements has passed review
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -145,7 +145,7 @@ def consume_command(
 
     kind = check_entity(entity)
     when = parse_date(as_of, option="--as-of")
-    wait_for_more = None
+    wait_for_more: Callable[[], bool] | None = None
     if follow:
         lines, wait_for_more = _follow(events)
     else:
@@ -205,7 +205,7 @@ def serve_command(
     console.print(f"事件处理完成，子进程重启 {restarts} 次")
 
 
-def _follow(events: Path) -> tuple[Sequence[str], Any]:
+def _follow(events: Path) -> tuple[Sequence[str], Callable[[], bool]]:
     """The event file's lines as they are appended, and the wait for more; SIGTERM and
     Ctrl-C end the stream (what has arrived is written first)."""
     import signal
