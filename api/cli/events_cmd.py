@@ -79,12 +79,11 @@ def replay_command(
     import polars as pl
 
     from matcher.events.replay import replay
-    from profiles.ingest import validate_frame
 
     kind = check_entity(entity)
     when = parse_date(as_of, option="--as-of")
     lines = _read_lines(events)
-    table = read_table(profiles)
+    clean, read_rows, rejected_rows = event_profiles(profiles, entity=kind)
     if database is not None:
         if policies is not None:
             err_console.print("[red]写入数据库时只使用库中已发布（经审核）的政策，"
@@ -93,9 +92,8 @@ def replay_command(
         policy_list, sets = _published(database, entity=kind, as_of=when)
     else:
         policy_list, sets = load_policies(policies)
-    clean, rejected_rows = validate_frame(table, entity=kind, source=profiles.name)
-    console.print(f"读取画像 {table.height} 行，通过校验 {clean.height} 行，"
-                  f"拒收 {rejected_rows.height} 行")
+    console.print(f"读取画像 {read_rows} 行，通过校验 {clean.height} 行，"
+                  f"拒收 {rejected_rows} 行")
     related, ledger = _context(kind, clean, when, policy_list, links=links, persons=persons,
                                database=database)
     with _engine(policy_list, entity=kind, as_of=when, sets=sets, related=related,
@@ -141,7 +139,6 @@ def consume_command(
     follow: FollowOpt = False,
 ) -> None:
     from matcher.events.worker import consume
-    from profiles.ingest import validate_frame
 
     kind = check_entity(entity)
     when = parse_date(as_of, option="--as-of")
@@ -151,7 +148,7 @@ def consume_command(
     else:
         lines = _read_lines(events)
     policy_list, sets = _published(database, entity=kind, as_of=when)
-    clean, _ = validate_frame(read_table(profiles), entity=kind, source=profiles.name)
+    clean, _, _ = event_profiles(profiles, entity=kind)
     related, ledger = _context(kind, clean, when, policy_list, links=links, persons=persons,
                                database=database)
     with _engine(policy_list, entity=kind, as_of=when, sets=sets, related=related,
@@ -203,6 +200,31 @@ def serve_command(
         err_console.print(f"[red]事件处理进程反复失败，已停止：{exc}[/red]")
         raise typer.Exit(1) from None
     console.print(f"事件处理完成，子进程重启 {restarts} 次")
+
+
+def event_profiles(path: Path, *, entity: str) -> tuple[Any, int, int]:
+    """The profiles the event engine starts from: (the frame, rows read, rejects). A snapshot built
+    by ``mianshen build`` (or a nightly run's; Parquet with its metadata) is taken as it is,
+    as the nightly run takes it: checked when it was built, its entities held on a data
+    defect still held (``HELD_FIELDS``: their benefits are never revoked by an event). Any
+    other table goes through the ingest's checks."""
+    import polars as pl
+
+    from profiles.build import META_KEY, read_snapshot_metadata
+    from profiles.ingest import validate_frame
+
+    if (path.suffix.lower() == ".parquet" and path.exists()
+            and META_KEY in pl.read_parquet_metadata(path)):
+        built_for = read_snapshot_metadata(path).get("entity")
+        if built_for != entity:
+            err_console.print(f"[red]画像快照 {path.name} 是 {built_for} 的快照，"
+                              f"与 --entity {entity} 不符[/red]")
+            raise typer.Exit(2)
+        snapshot = pl.read_parquet(path)
+        return snapshot, snapshot.height, 0
+    table = read_table(path)
+    clean, rejected = validate_frame(table, entity=entity, source=path.name)
+    return clean, table.height, rejected.height
 
 
 def _follow(events: Path) -> tuple[Sequence[str], Callable[[], bool]]:

@@ -10,7 +10,8 @@ rule (guarded by ``kind = "profile"``, so no rule is a lone "field absent" test)
 is TRUE when the T rule fired, FALSE when the F rule fired, UNKNOWN when neither did.
 
 List-type fields (catalog ``empty: not_listed``) follow :mod:`rules.semantics`: when one is
-absent the atom is decided, so ``$nex`` (field absent) joins the T or F formula.
+empty the atom is decided, so a test of its "not on the list" key (``n_<field>``, in the
+fact when the field is empty and the entity is not held on it) joins the T or F formula.
 
 Values that durable_rules cannot compute (arithmetic, ``years_since``...) become *terms*:
 fact keys filled when the fact is built (:mod:`matcher.events.facts`); prefix matches of
@@ -132,13 +133,15 @@ class FactPlan:
     #: its interval (the batch's :func:`rules.compile_related.attach_related` fills them)
     aggregates: dict[tuple[ast.Expr, int], tuple[str, str]] = field(default_factory=dict)
     groups: int = 0  # rule groups (:data:`GROUP_SIZE`): keys g0... of every fact
+    #: list-type fields whose emptiness decides an atom (:func:`unlisted_key`)
+    listed: set[str] = field(default_factory=set)
     _term_keys: dict[tuple[ast.Expr, int], str] = field(default_factory=dict)
 
     @property
     def keys(self) -> int:
         """The most keys a fact of this plan carries (a known value each, and the guard's)."""
         return (2 + self.groups + len(self.fields) + len(self.terms) + len(self.texts)
-                + len(self.bounds))
+                + len(self.bounds) + len(self.listed))
 
 
 class FactTooWideError(EventError):
@@ -155,6 +158,14 @@ class FactTooWideError(EventError):
 
 def field_key(name: str) -> str:
     return f"f_{name}"
+
+
+def unlisted_key(name: str) -> str:
+    """The fact key of a list-type field that is empty: "not on the list", which decides
+    the atoms that read it (:mod:`rules.semantics`). It is left out when the field is empty
+    *because of a data defect* (the entity is held on it, :func:`rules.semantics.held_empty`):
+    then the field is UNKNOWN, as in the batch."""
+    return f"n_{name}"
 
 
 def group_key(n: int) -> str:
@@ -391,12 +402,14 @@ class _Compiler:
 
     def guarded(self, expr: ast.Expr, pair: Pair) -> Pair:
         """An atom with the rule every atom obeys: an absent list-type field decides it
-        (:mod:`rules.semantics`), so ``$nex`` joins its TRUE or FALSE formula."""
+        (:mod:`rules.semantics`), so its "not on the list" key joins its TRUE or FALSE
+        formula (:func:`unlisted_key`)."""
         t, f = pair
         listed = list_fields(expr, self.catalog)
         if listed:
-            absent = disj(Test({"$nex": {field_key(n): 1}}) for n in listed)
+            absent = disj(Test({unlisted_key(n): 1}) for n in listed)
             self.plan.fields.update(listed)
+            self.plan.listed.update(listed)
             if decided_value(expr):
                 t = disj([t, absent])
             else:
@@ -508,7 +521,8 @@ def _field(c: _Compiler, expr: ast.FieldRef, policy: Policy) -> Pair:
     t: Formula = Test({key: True})
     f: Formula = Test({key: False})
     if is_listed_bool(expr, c.catalog):
-        return t, disj([f, Test({"$nex": {key: 1}})])
+        c.plan.listed.add(expr.name)
+        return t, disj([f, Test({unlisted_key(expr.name): 1})])
     return t, f
 
 

@@ -191,8 +191,10 @@ class EventEngine:
         self.profiles: dict[str, dict[str, Any]] = {}
         self._outcomes: dict[str, list[OutcomeRow]] = {}
         # entities the snapshot holds on a data defect (a quarantined row): their benefits
-        # are held, as in the nightly run (:func:`matcher.run_diff.compute_changes`)
+        # are held, as in the nightly run (:func:`matcher.run_diff.compute_changes`), and the
+        # list-type fields they are held on are UNKNOWN while empty, not "not on the list"
         self.held: set[str] = set()
+        self._held_fields: dict[str, list[str]] = {}
 
     # ---- life cycle -------------------------------------------------------------------
 
@@ -243,9 +245,14 @@ class EventEngine:
         self._frame, self._passed = part, passed
         keys = frame[self.key].cast(pl.String).to_list()
         self.held.difference_update(keys)
+        for entity_id in keys:
+            self._held_fields.pop(entity_id, None)
         if HELD_FIELDS in frame.columns:
             is_held = frame[HELD_FIELDS].list.len().fill_null(0) > 0
-            self.held.update(frame.filter(is_held)[self.key].cast(pl.String).to_list())
+            held = frame.filter(is_held)
+            ids = held[self.key].cast(pl.String).to_list()
+            self.held.update(ids)
+            self._held_fields.update(zip(ids, held[HELD_FIELDS].to_list(), strict=True))
         for i, entity_id in enumerate(keys, start=start):
             self._index[entity_id] = i
             self.profiles.pop(entity_id, None)
@@ -401,6 +408,9 @@ class EventEngine:
         if self._joins:
             row = {**row, **(joined if joined is not None
                              else self._joined([entity_id]).get(entity_id, {}))}
+        held = self._held_fields.get(entity_id)
+        if held:
+            row = {**row, HELD_FIELDS: held}
         compiled = self.compiled
         fact = build_fact(row, compiled.plan, sid=self._scratch, declared=self.declared,
                           as_of=self.as_of, groups=compiled.main_groups)

@@ -2,7 +2,9 @@
 
 Values are coerced by the catalog's types (:func:`matcher.events.values.encode`); an unknown
 value is left out of the fact (durable_rules then fails every comparison on it, which is
-UNKNOWN); declared fields are never in a fact. Computed terms and text prefixes named by the
+UNKNOWN); an empty list-type field is marked ``n_<field>`` ("not on the list", which
+decides), except when it is empty because of a data defect (``HELD_FIELDS``: UNKNOWN);
+declared fields are never in a fact. Computed terms and text prefixes named by the
 :class:`~matcher.events.compiler.FactPlan` are added. This is data preparation, like
 deriving tags: no condition is decided here.
 
@@ -21,8 +23,9 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from matcher.events.compiler import FactPlan, field_key, group_key
+from matcher.events.compiler import FactPlan, field_key, group_key, unlisted_key
 from matcher.events.values import encode, interval_of, value_of
+from profiles.catalog import HELD_FIELDS
 
 
 def build_fact(row: Mapping[str, Any], plan: FactPlan, *, sid: str,
@@ -33,12 +36,15 @@ def build_fact(row: Mapping[str, Any], plan: FactPlan, *, sid: str,
     fact: dict[str, Any] = {"sid": sid, "kind": "profile"}
     fact.update({group_key(n): 1 for n in (range(plan.groups) if groups is None else groups)})
     raw: dict[str, Any] = {}
+    held = set(row.get(HELD_FIELDS) or ())  # fields empty because of a data defect
     for name in sorted(plan.fields):
         value = None if name in declared else row.get(name)
         raw[field_key(name)] = value
         encoded = encode(value) if value is not None else None
         if encoded is not None:
             fact[field_key(name)] = encoded
+        elif name in plan.listed and name not in held:
+            fact[unlisted_key(name)] = 1  # not on the list (held: UNKNOWN)
     for key, (expr, params) in plan.terms.items():
         value = value_of(expr, row, params=params, declared=declared, as_of=as_of,
                          aggregates=plan.aggregates)
