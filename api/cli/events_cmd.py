@@ -217,7 +217,8 @@ def event_profiles(path: Path, *, entity: str) -> tuple[Any, int, int]:
             and META_KEY in pl.read_parquet_metadata(path)):
         built_for = read_snapshot_metadata(path).get("entity")
         if built_for != entity:
-            label = {"enterprise": "企业", "person": "个人"}
+            from api.services.labels import ENTITY_LABELS as label
+
             err_console.print(f"[red]画像快照 {path.name} 是{label.get(str(built_for), built_for)}"
                               f"画像，与 --entity {entity}({label.get(entity, entity)})不符[/red]")
             raise typer.Exit(2)
