@@ -9,6 +9,7 @@ records, like a run's), never files: what changes entitlements has passed review
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -210,12 +211,15 @@ def event_profiles(path: Path, *, entity: str) -> tuple[Any, int, int]:
     other table goes through the ingest's checks."""
     import polars as pl
 
-    from profiles.build import META_KEY, read_snapshot_metadata
+    from profiles.build import read_snapshot_metadata
     from profiles.ingest import validate_frame
 
-    if (path.suffix.lower() == ".parquet" and path.exists()
-            and META_KEY in pl.read_parquet_metadata(path)):
-        built_for = read_snapshot_metadata(path).get("entity")
+    meta = None
+    if path.suffix.lower() == ".parquet" and path.exists():
+        with contextlib.suppress(KeyError):  # a plain table has no snapshot metadata
+            meta = read_snapshot_metadata(path)
+    if meta is not None:
+        built_for = meta.get("entity")
         if built_for != entity:
             from api.services.labels import ENTITY_LABELS as label
 

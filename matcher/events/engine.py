@@ -37,7 +37,7 @@ nightly batch.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, KeysView, Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -190,10 +190,7 @@ class EventEngine:
         self._passed: list[str] = []
         self.profiles: dict[str, dict[str, Any]] = {}
         self._outcomes: dict[str, list[OutcomeRow]] = {}
-        # entities the snapshot holds on a data defect (a quarantined row): their benefits
-        # are held, as in the nightly run (:func:`matcher.run_diff.compute_changes`), and the
-        # list-type fields they are held on are UNKNOWN while empty, not "not on the list"
-        self.held: set[str] = set()
+        # entity -> the fields the snapshot holds it on (a quarantined row, HELD_FIELDS)
         self._held_fields: dict[str, list[str]] = {}
 
     # ---- life cycle -------------------------------------------------------------------
@@ -244,21 +241,26 @@ class EventEngine:
             part = pl.concat([self._frame, part])
         self._frame, self._passed = part, passed
         keys = frame[self.key].cast(pl.String).to_list()
-        self.held.difference_update(keys)
         for entity_id in keys:
             self._held_fields.pop(entity_id, None)
         if HELD_FIELDS in frame.columns:
             is_held = frame[HELD_FIELDS].list.len().fill_null(0) > 0
             held = frame.filter(is_held)
-            ids = held[self.key].cast(pl.String).to_list()
-            self.held.update(ids)
-            self._held_fields.update(zip(ids, held[HELD_FIELDS].to_list(), strict=True))
+            self._held_fields.update(zip(held[self.key].cast(pl.String).to_list(),
+                                         held[HELD_FIELDS].to_list(), strict=True))
         for i, entity_id in enumerate(keys, start=start):
             self._index[entity_id] = i
             self.profiles.pop(entity_id, None)
             self._rows.pop(entity_id, None)
             self._outcomes.pop(entity_id, None)
             self._extras.pop(entity_id, None)
+
+    @property
+    def held(self) -> KeysView[str]:
+        """Entities the snapshot holds on a data defect (a quarantined row): their benefits
+        are held, as in the nightly run (:func:`matcher.run_diff.compute_changes`), and the
+        list-type fields they are held on are UNKNOWN while empty, not "not on the list"."""
+        return self._held_fields.keys()
 
     @property
     def entities(self) -> int:
