@@ -6,6 +6,11 @@ with a retry time, or to ``dead`` when there is none; ``requeue`` revives a dead
 Each message has an idempotency key: enqueueing the same key twice is a no-op, so reruns
 and retries never deliver twice.
 
+A message's items (the changes it tells, each with its text, link and pre-filled application)
+are stored once each in ``message_items``, whichever channels tell them; the stored payload
+names them by key (``item_keys``). Every record read back through this module has them in its
+payload again (``items``), as they were enqueued.
+
 Claiming is one ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)`` on PostgreSQL;
 SQLite ignores the row lock but every transaction there holds the write lock
 (``BEGIN IMMEDIATE``), and the outer ``UPDATE`` repeats the guard.
@@ -14,7 +19,7 @@ SQLite ignores the row lock but every transaction there holds the write lock
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -23,7 +28,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from store.errors import LeaseError, NotFoundError, TransitionError
-from store.schema import message_keys, outbox
+from store.schema import message_items, message_keys, outbox
 from store.staged_insert import existing, insert_ignoring_duplicates
 from store.types import utcnow
 
@@ -68,6 +73,45 @@ def _record(row: Row[Any]) -> OutboxRecord:
     return OutboxRecord(**row._asdict())
 
 
+def _records(session: Session, rows: Iterable[Row[Any]]) -> list[OutboxRecord]:
+    records = [_record(r) for r in rows]
+    attach_items(session, [r.payload for r in records])
+    return records
+
+
+def attach_items(session: Session, payloads: Sequence[dict[str, Any]]) -> None:
+    """Put each stored payload's items back (``items``, in ``item_keys`` order), read in one
+    query per thousand keys. A payload that holds its own items (enqueued before items were
+    stored apart) is left as it is."""
+    wanted = {str(k) for p in payloads if "items" not in p for k in p.get("item_keys") or ()}
+    if not wanted:
+        return
+    found: dict[str, Any] = {}
+    ordered = sorted(wanted)
+    for start in range(0, len(ordered), 1000):
+        chunk = ordered[start : start + 1000]
+        found.update((k, v) for k, v in session.execute(
+            select(message_items.c.key, message_items.c.payload)
+            .where(message_items.c.key.in_(chunk))))
+    for payload in payloads:
+        if "items" not in payload:
+            payload["items"] = [found[str(k)] for k in payload.get("item_keys") or ()
+                                if str(k) in found]
+
+
+def _split_items(payload: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The payload to store and the items to store apart: a payload whose ``item_keys`` name
+    its ``items`` (the planner's form) keeps only the keys; any other is stored whole."""
+    stored = dict(payload)
+    items = stored.get("items")
+    if not isinstance(items, list | tuple) or not all(isinstance(i, Mapping) for i in items):
+        return stored, []
+    if [i.get("key") for i in items] != list(stored.get("item_keys") or ()) or not items:
+        return stored, []
+    del stored["items"]
+    return stored, [dict(i) for i in items]
+
+
 def known_item_keys(session: Session, keys: Iterable[str]) -> set[str]:
     """Those of ``keys`` (change + channel) that some enqueued message already carries."""
     return existing(session, message_keys, "key", keys)
@@ -81,17 +125,19 @@ def enqueue(
     now = now or utcnow()
     rows: dict[str, dict[str, Any]] = {}
     carried: dict[str, tuple[str, ...]] = {}
+    items: dict[str, list[dict[str, Any]]] = {}
     for m in messages:
         if m.idempotency_key in rows:
             continue
         carried[m.idempotency_key] = m.item_keys
+        payload, items[m.idempotency_key] = _split_items(m.payload)
         rows[m.idempotency_key] = {
             "idempotency_key": m.idempotency_key,
             "recipient_kind": m.recipient_kind,
             "recipient_id": m.recipient_id,
             "channel": m.channel,
             "kind": m.kind,
-            "payload": dict(m.payload),
+            "payload": payload,
             "status": "queued",
             "attempts": 0,
             "next_attempt_at": m.not_before or now,
@@ -104,6 +150,11 @@ def enqueue(
     keys = [{"key": k, "outbox_id": outbox_id}
             for outbox_id, idempotency_key in new for k in carried.get(idempotency_key, ())]
     insert_ignoring_duplicates(session, message_keys, keys, key="key")
+    # the items of the new messages, once each; an item told before keeps its first form
+    item_rows = {str(i["key"]): {"key": str(i["key"]), "policy_id": str(i.get("policy_id") or ""),
+                                 "payload": i}
+                 for _, idempotency_key in new for i in items.get(idempotency_key, ())}
+    insert_ignoring_duplicates(session, message_items, list(item_rows.values()), key="key")
     inserted = len(new)
     return inserted
 
@@ -141,7 +192,7 @@ def claim(
         )
         .returning(*outbox.c)
     )
-    records = [_record(r) for r in session.execute(stmt)]
+    records = _records(session, session.execute(stmt))
     return sorted(records, key=lambda r: (r.next_attempt_at, r.id))
 
 
@@ -224,12 +275,12 @@ def get(session: Session, message_id: int) -> OutboxRecord:
     row = session.execute(select(outbox).where(outbox.c.id == message_id)).first()
     if row is None:
         raise NotFoundError("outbox message", message_id)
-    return _record(row)
+    return _records(session, [row])[0]
 
 
 def by_key(session: Session, idempotency_key: str) -> OutboxRecord | None:
     row = session.execute(select(outbox).where(outbox.c.idempotency_key == idempotency_key)).first()
-    return None if row is None else _record(row)
+    return None if row is None else _records(session, [row])[0]
 
 
 def list_messages(
@@ -240,7 +291,7 @@ def list_messages(
         stmt = stmt.where(outbox.c.status == status)
     if limit is not None:
         stmt = stmt.limit(limit)
-    return [_record(r) for r in session.execute(stmt)]
+    return _records(session, session.execute(stmt))
 
 
 def dead_letters(session: Session) -> list[OutboxRecord]:

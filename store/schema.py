@@ -300,6 +300,17 @@ message_keys = Table(
     Column("outbox_id", BigId, ForeignKey("outbox.id"), nullable=False),
 )
 
+# Each message item (one change, as every channel tells it) stored once: an outbox message
+# names its items by key in its payload (``item_keys``), so a change told by SMS, e-mail and
+# the inbox is one row here, not three copies with its pre-filled application in each.
+message_items = Table(
+    "message_items",
+    metadata,
+    Column("key", String(200), primary_key=True),  # the item key (entity, policy, period, kind)
+    Column("policy_id", String(100), nullable=False),
+    Column("payload", JSON(), nullable=False),
+)
+
 locks = Table(
     "locks",
     metadata,
