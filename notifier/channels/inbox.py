@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from notifier.abc import Channel, OutboundMessage, Receipt
 from notifier.channels.registry import ChannelSpec
 from notifier.rendering import RenderedMessage, render_message
+from store.outbox import attach_items
 from store.schema import outbox as outbox_table
 
 INBOX = "inbox"
@@ -59,9 +60,11 @@ def list_inbox(
         .order_by(outbox_table.c.sent_at.desc(), outbox_table.c.id.desc())
         .limit(limit)
     )
+    rows = session.execute(stmt).all()
+    payloads = [dict(row.payload) for row in rows]
+    attach_items(session, payloads)
     entries = []
-    for row in session.execute(stmt):
-        payload = dict(row.payload)
+    for row, payload in zip(rows, payloads, strict=True):
         entries.append(
             InboxEntry(
                 message_id=int(row.id),

@@ -48,7 +48,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
 def _store_counts(settings: Any) -> tuple[int, int]:
     """(matched, told) over all policies, counted from the tables."""
     from store.db import make_engine, transaction
-    from store.schema import entitlements, outbox
+    from store.schema import entitlements, message_items, outbox
 
     engine = make_engine(settings.database_url)
     with transaction(engine) as s:
@@ -57,12 +57,13 @@ def _store_counts(settings: Any) -> tuple[int, int]:
                                 entitlements.c.status)).all()
         sent = s.execute(select(outbox.c.recipient_kind, outbox.c.recipient_id,
                                 outbox.c.payload).where(outbox.c.status == "sent")).all()
+        policy_of = dict(s.execute(select(message_items.c.key, message_items.c.policy_id)).all())
     engine.dispose()
     matched = sum(e.outcome in ("eligible", "undetermined") and e.status != "revoked"
                   for e in ents)
     keys = {(e.entity_kind, e.entity_id, e.policy_id) for e in ents}
-    told = {(m.recipient_kind, m.recipient_id, i["policy_id"]) for m in sent
-            for i in m.payload.get("items", [])} & keys
+    told = {(m.recipient_kind, m.recipient_id, policy_of[k]) for m in sent
+            for k in m.payload["item_keys"]} & keys
     return matched, len(told)
 
 

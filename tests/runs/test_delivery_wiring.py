@@ -13,6 +13,7 @@ from api.scheduler import delivery_job, run_pipeline
 from api.settings import Settings, get_settings
 from api.storage import open_engine
 from store import entitlements
+from store import outbox as outbox_store
 from store.db import transaction
 from store.schema import outbox
 from tests.conftest import publish_bundled_library
@@ -85,7 +86,7 @@ def test_partitioned_run_messages_point_at_the_entitlements_it_wrote(
                for r in s.execute(select(ent_table))}
         link_of = {r.id: int(r.entitlement_id) for r in s.execute(select(link_table))}
         payloads = [(r.recipient_kind, r.recipient_id, r.payload)
-                    for r in s.execute(select(outbox))]
+                    for r in outbox_store.list_messages(s)]  # items put back in
     items = [(kind, rid, item) for kind, rid, p in payloads for item in p["items"]]
     assert len({(k, r) for k, r, _ in items}) > 4 * 4  # recipients in every partition
     for kind, rid, item in items:
@@ -117,6 +118,6 @@ def test_messages_planned_in_chunks_are_the_messages_planned_at_once(
             got.append(sorted(
                 (r.idempotency_key, r.channel, [(i["policy_id"], i["benefit_period"], i["kind"])
                                                for i in r.payload["items"]])
-                for r in s.execute(select(outbox))))
+                for r in outbox_store.list_messages(s)))
         engine.dispose()
     assert got[0] and got[0] == got[1]
