@@ -11,12 +11,16 @@ a plain ``BEGIN`` under ``PRAGMA query_only``: it takes no write lock, never wai
 writer and cannot write by mistake. On PostgreSQL a read-only transaction is
 ``READ ONLY``.
 
+JSON columns are written compactly: UTF-8 text as it is (not ``\\uXXXX`` escapes, which take
+six bytes for a Chinese character's three) and no spaces after separators.
+
 An engine may carry the audit log's seal (its key and head sink, kept outside the
 database): ``make_engine(url, audit_seal=...)``; :mod:`store.audit` reads it from there.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +36,11 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 READ_ONLY_OPTION = "mianshen_read_only"
+
+
+def compact_json(value: Any) -> str:
+    """How JSON columns are written (the engine's ``json_serializer``)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def is_postgres(bind: Engine | Connection | Session) -> bool:
@@ -54,6 +63,7 @@ def make_engine(url: str, *, audit_seal: AuditSeal | None = None, **kwargs: Any)
     # gate, api.gates).
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 30)
+    kwargs.setdefault("json_serializer", compact_json)
     if audit_seal is not None:
         from store.audit import SEAL_OPTION
 

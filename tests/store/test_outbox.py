@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, String, cast, select
 
 from store import outbox
 from store.db import transaction
 from store.errors import LeaseError, TransitionError
+from store.schema import outbox as outbox_table
 
 T0 = dt.datetime(2026, 1, 5, 2, 0, tzinfo=dt.UTC)
 
@@ -94,3 +95,12 @@ def test_enqueue_rolls_back_with_the_surrounding_transaction(db_engine: Engine) 
         raise RuntimeError("change failed")
     with transaction(db_engine) as s:
         assert outbox.list_messages(s) == []
+
+
+def test_json_is_stored_compactly_with_its_chinese_text_as_it_is(db_engine: Engine) -> None:
+    payload = {"title": "上海市老年综合津贴", "amount_fen": 15000, "items": [1, 2]}
+    with transaction(db_engine) as s:
+        outbox.enqueue(s, [_msg("a", payload=payload)], now=T0)
+        raw = s.execute(select(cast(outbox_table.c.payload, String))).scalar_one()
+        assert outbox.get(s, 1).payload == payload
+    assert raw == '{"title":"上海市老年综合津贴","amount_fen":15000,"items":[1,2]}'
