@@ -100,7 +100,8 @@ def prepare_store(url: str) -> None:
     engine.dispose()
 
 
-STORED_TABLES = ("entitlements", "entitlement_events", "outbox", "message_keys", "links")
+STORED_TABLES = ("entitlements", "entitlement_events", "outbox", "message_items", "message_keys",
+                 "links")
 
 
 def store_bytes(url: str) -> dict[str, int]:
@@ -114,8 +115,9 @@ def store_bytes(url: str) -> dict[str, int]:
 
     engine = make_engine(url)
     with engine.connect() as conn:
-        sizes = {t: int(conn.execute(text("SELECT pg_total_relation_size(:t)"), {"t": t})
-                        .scalar_one()) for t in STORED_TABLES}
+        sizes = {t: int(size) for t in STORED_TABLES if (size := conn.execute(text(
+            "SELECT pg_total_relation_size(to_regclass(:t))"), {"t": t}).scalar_one())
+            is not None}  # a table an older schema lacks is left out
     engine.dispose()
     return sizes
 
