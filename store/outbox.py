@@ -7,9 +7,11 @@ Each message has an idempotency key: enqueueing the same key twice is a no-op, s
 and retries never deliver twice.
 
 A message's items (the changes it tells, each with its text, link and pre-filled application)
-are stored once each in ``message_items``, whichever channels tell them; the stored payload
-names them by key (``item_keys``). Every record read back through this module has them in its
-payload again (``items``), as they were enqueued.
+are stored once each in ``message_items``, named by a hash of their content (so the same
+item on several channels is one row, and a change told again later with a fresh link is
+another); the stored payload names them (``item_refs``, in place of ``items`` and
+``item_keys``). Every record read back through this module has its payload again exactly as
+it was enqueued.
 
 Claiming is one ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)`` on PostgreSQL;
 SQLite ignores the row lock but every transaction there holds the write lock
@@ -19,6 +21,7 @@ SQLite ignores the row lock but every transaction there holds the write lock
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -27,6 +30,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
+from store.audit import canonical_json
 from store.errors import LeaseError, NotFoundError, TransitionError
 from store.schema import message_items, message_keys, outbox
 from store.staged_insert import existing, insert_ignoring_duplicates
@@ -79,37 +83,45 @@ def _records(session: Session, rows: Iterable[Row[Any]]) -> list[OutboxRecord]:
     return records
 
 
+def item_ref(item: Mapping[str, Any]) -> str:
+    """The name an item is stored under: a hash of its canonical JSON."""
+    return hashlib.sha256(canonical_json(item).encode()).hexdigest()[:40]
+
+
 def attach_items(session: Session, payloads: Sequence[dict[str, Any]]) -> None:
-    """Put each stored payload's items back (``items``, in ``item_keys`` order), read in one
-    query per thousand keys. A payload that holds its own items (enqueued before items were
-    stored apart) is left as it is."""
-    wanted = {str(k) for p in payloads if "items" not in p for k in p.get("item_keys") or ()}
+    """Put each stored payload's items back (``items``, in ``item_refs`` order), read in one
+    query per thousand refs. A payload that holds its own items (enqueued before items were
+    stored apart, or not in the planner's form) is left as it is."""
+    wanted = {str(r) for p in payloads if "items" not in p for r in p.get("item_refs") or ()}
     if not wanted:
         return
     found: dict[str, Any] = {}
     ordered = sorted(wanted)
     for start in range(0, len(ordered), 1000):
         chunk = ordered[start : start + 1000]
-        found.update((k, v) for k, v in session.execute(
-            select(message_items.c.key, message_items.c.payload)
-            .where(message_items.c.key.in_(chunk))))
+        found.update((r, v) for r, v in session.execute(
+            select(message_items.c.ref, message_items.c.payload)
+            .where(message_items.c.ref.in_(chunk))))
     for payload in payloads:
-        if "items" not in payload:
-            payload["items"] = [found[str(k)] for k in payload.get("item_keys") or ()
-                                if str(k) in found]
+        if "items" not in payload and "item_refs" in payload:
+            payload["items"] = [found[str(r)] for r in payload.pop("item_refs")]
+            payload["item_keys"] = [i["key"] for i in payload["items"]]
 
 
-def _split_items(payload: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The payload to store and the items to store apart: a payload whose ``item_keys`` name
-    its ``items`` (the planner's form) keeps only the keys; any other is stored whole."""
+def _split_items(payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The payload to store and its items to store apart, by ref: a payload whose
+    ``item_keys`` name its ``items`` (the planner's form) keeps only their refs
+    (``item_refs``; the keys are the items' own); any other is stored whole."""
     stored = dict(payload)
     items = stored.get("items")
     if not isinstance(items, list | tuple) or not all(isinstance(i, Mapping) for i in items):
-        return stored, []
+        return stored, {}
     if [i.get("key") for i in items] != list(stored.get("item_keys") or ()) or not items:
-        return stored, []
-    del stored["items"]
-    return stored, [dict(i) for i in items]
+        return stored, {}
+    del stored["items"], stored["item_keys"]
+    apart = {item_ref(i): dict(i) for i in items}
+    stored["item_refs"] = list(apart)
+    return stored, apart
 
 
 def known_item_keys(session: Session, keys: Iterable[str]) -> set[str]:
@@ -125,7 +137,7 @@ def enqueue(
     now = now or utcnow()
     rows: dict[str, dict[str, Any]] = {}
     carried: dict[str, tuple[str, ...]] = {}
-    items: dict[str, list[dict[str, Any]]] = {}
+    items: dict[str, dict[str, dict[str, Any]]] = {}
     for m in messages:
         if m.idempotency_key in rows:
             continue
@@ -150,11 +162,11 @@ def enqueue(
     keys = [{"key": k, "outbox_id": outbox_id}
             for outbox_id, idempotency_key in new for k in carried.get(idempotency_key, ())]
     insert_ignoring_duplicates(session, message_keys, keys, key="key")
-    # the items of the new messages, once each; an item told before keeps its first form
-    item_rows = {str(i["key"]): {"key": str(i["key"]), "policy_id": str(i.get("policy_id") or ""),
-                                 "payload": i}
-                 for _, idempotency_key in new for i in items.get(idempotency_key, ())}
-    insert_ignoring_duplicates(session, message_items, list(item_rows.values()), key="key")
+    # the items of the new messages, each once
+    item_rows = {ref: {"ref": ref, "policy_id": str(i.get("policy_id") or ""), "payload": i}
+                 for _, idempotency_key in new
+                 for ref, i in items.get(idempotency_key, {}).items()}
+    insert_ignoring_duplicates(session, message_items, list(item_rows.values()), key="ref")
     inserted = len(new)
     return inserted
 

@@ -300,13 +300,14 @@ message_keys = Table(
     Column("outbox_id", BigId, ForeignKey("outbox.id"), nullable=False),
 )
 
-# Each message item (one change, as every channel tells it) stored once: an outbox message
-# names its items by key in its payload (``item_keys``), so a change told by SMS, e-mail and
-# the inbox is one row here, not three copies with its pre-filled application in each.
+# Each message item (one change as a message tells it: text, link, pre-filled application)
+# stored once, named by a hash of its content: an outbox message names its items in its
+# payload (``item_refs``), so a change told by SMS, e-mail and the inbox is one row here, not
+# three copies; told again later in another form (a fresh link), it is a second row.
 message_items = Table(
     "message_items",
     metadata,
-    Column("key", String(200), primary_key=True),  # the item key (entity, policy, period, kind)
+    Column("ref", String(64), primary_key=True),  # sha256 of the item's canonical JSON
     Column("policy_id", String(100), nullable=False),
     Column("payload", JSON(), nullable=False),
 )

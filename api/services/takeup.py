@@ -71,8 +71,8 @@ def _messages(session: Session) -> pl.DataFrame:
     """(entity_kind, entity_id, policy_id, channel, delivered, failed) for every outbox
     message item: delivered when sent, failed when given up (dead)."""
     o = outbox.c
-    policy_of = {str(k): str(p) for k, p in session.execute(
-        select(message_items.c.key, message_items.c.policy_id))}
+    policy_of = {str(r): str(p) for r, p in session.execute(
+        select(message_items.c.ref, message_items.c.policy_id))}
     rows = []
     for kind, rid, channel, status, payload in session.execute(
             select(o.recipient_kind, o.recipient_id, o.channel, o.status, o.payload)):
@@ -80,8 +80,8 @@ def _messages(session: Session) -> pl.DataFrame:
         if "items" in payload:  # enqueued before items were stored apart
             told = {str(i.get("policy_id")) for i in payload["items"] if isinstance(i, Mapping)}
         else:
-            told = {policy_of[str(k)] for k in payload.get("item_keys") or ()
-                    if str(k) in policy_of}
+            told = {policy_of[str(r)] for r in payload.get("item_refs") or ()
+                    if str(r) in policy_of}
         for pid in told:
             rows.append((kind, rid, pid, channel, status == "sent", status == "dead"))
     return pl.DataFrame(rows, schema={"entity_kind": pl.String, "entity_id": pl.String,

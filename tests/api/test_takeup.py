@@ -49,14 +49,14 @@ def _truth(env: Env) -> tuple[Counter[str], Counter[str], Counter[str]]:
                                 entitlements.c.status)).all()
         msgs = s.execute(select(outbox.c.recipient_kind, outbox.c.recipient_id, outbox.c.status,
                                 outbox.c.channel, outbox.c.payload)).all()
-        policy_of = dict(s.execute(select(message_items.c.key, message_items.c.policy_id)).all())
+        policy_of = dict(s.execute(select(message_items.c.ref, message_items.c.policy_id)).all())
     matched = Counter(e.policy_id for e in ents if e.outcome in ("eligible", "undetermined")
                       and e.status != "revoked")
     keys = {(e.entity_kind, e.entity_id, e.policy_id) for e in ents}
     told, sms_sent, sms_dead = set(), set(), set()
     for m in msgs:
         told_policies = ([i["policy_id"] for i in m.payload["items"]] if "items" in m.payload
-                         else [policy_of[k] for k in m.payload.get("item_keys", [])])
+                         else [policy_of[r] for r in m.payload.get("item_refs", [])])
         for policy_id in told_policies:
             key = (m.recipient_kind, m.recipient_id, policy_id)
             if key not in keys:

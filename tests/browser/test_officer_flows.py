@@ -57,13 +57,13 @@ def _store_counts(settings: Any) -> tuple[int, int]:
                                 entitlements.c.status)).all()
         sent = s.execute(select(outbox.c.recipient_kind, outbox.c.recipient_id,
                                 outbox.c.payload).where(outbox.c.status == "sent")).all()
-        policy_of = dict(s.execute(select(message_items.c.key, message_items.c.policy_id)).all())
+        policy_of = dict(s.execute(select(message_items.c.ref, message_items.c.policy_id)).all())
     engine.dispose()
     matched = sum(e.outcome in ("eligible", "undetermined") and e.status != "revoked"
                   for e in ents)
     keys = {(e.entity_kind, e.entity_id, e.policy_id) for e in ents}
-    told = {(m.recipient_kind, m.recipient_id, policy_of[k]) for m in sent
-            for k in m.payload["item_keys"]} & keys
+    told = {(m.recipient_kind, m.recipient_id, policy_of[r]) for m in sent
+            for r in m.payload.get("item_refs", [])} & keys
     return matched, len(told)
 
 

@@ -5,6 +5,7 @@ apart (its items in its own payload) reads as it always did. On SQLite and Postg
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 from sqlalchemy import Engine, func, insert, select, update
 
@@ -24,7 +25,7 @@ from .conftest import NOW, PERSON_FIELDS, PERSON_ID, PERSON_PROFILE, change, per
 CHANNELS = ("inbox", "sms", "email")
 
 
-def _planned() -> list:  # type: ignore[type-arg]
+def _planned(as_of: dt.date = dt.date(2025, 6, 1)) -> list:  # type: ignore[type-arg]
     changes = [
         change(),
         change(policy_id="sh-severe-disability-care-subsidy",
@@ -35,7 +36,7 @@ def _planned() -> list:  # type: ignore[type-arg]
     return plan_messages(
         changes,
         links=Links(base_url="https://mianshen.example.cn", secret=b"k"),
-        as_of=dt.date(2025, 6, 1),
+        as_of=as_of,
         recipients={("person", PERSON_ID): person_recipient(
             sms="13800000000", email="citizen@example.cn")},
         profiles={("person", PERSON_ID): PERSON_PROFILE},
@@ -61,7 +62,7 @@ def test_each_change_is_stored_once_and_every_message_reads_back_as_planned(
         records = {r.idempotency_key: r for r in outbox.list_messages(s)}
         inbox = list_inbox(s, recipient_kind="person", recipient_id=PERSON_ID)
     assert item_rows == 2  # two changes, told on three channels (four messages)
-    assert all("items" not in payload and payload["item_keys"] for _, payload in stored)
+    assert all("items" not in payload and payload["item_refs"] for _, payload in stored)
     for m in planned:
         assert records[m.idempotency_key].payload == m.payload
     (entry,) = inbox
@@ -86,3 +87,29 @@ def test_a_message_enqueued_with_its_items_inside_reads_as_it_was(db_engine: Eng
     assert list(entry.items) == old.payload["items"]
     assert entry.rendered == render_message(old.kind, old.payload)
     assert "重度残疾人护理补贴(上海)" in "\n".join(entry.rendered.parts())
+
+
+def test_a_change_told_later_on_a_new_channel_keeps_both_forms(db_engine: Engine) -> None:
+    """The inbox told two changes on 2025-06-01; the person adds an e-mail address and the
+    next month's run tells them by e-mail, pre-filled as of that day: the inbox message still
+    reads as it was sent, and the e-mail carries the new form."""
+    rules = DeliveryRules(quiet_hours={})
+    first = [m for m in _planned() if m.channel == "inbox"]
+    later = [m for m in _planned(as_of=dt.date(2025, 7, 1))
+             if m.channel == "email"]
+    sessions = session_factory(db_engine)
+    with sessions() as s, s.begin():
+        assert enqueue_messages(s, first, rules=rules, now=NOW) == 1
+    with sessions() as s, s.begin():
+        assert enqueue_messages(s, later, rules=rules, now=NOW) == 1
+    with sessions() as s:
+        records = {r.channel: r for r in outbox.list_messages(s)}
+        forms = Counter(s.scalars(select(message_items.c.policy_id)))
+    # the direct benefit reads the same both months: one row; the pre-filled application
+    # (as of its day) is in two forms
+    assert forms == {"sh-elderly-allowance": 1, "sh-severe-disability-care-subsidy": 2}
+    (inbox_message,), (email_message,) = first, later
+    assert records["inbox"].payload == inbox_message.payload
+    assert records["email"].payload == email_message.payload
+    assert {i["application"]["as_of"] for i in records["email"].payload["items"]
+            if i.get("application")} == {"2025-07-01"}

@@ -1,5 +1,5 @@
-"""message items: each change a message tells is stored once, and messages name their items
-by key
+"""message items: each item a message tells is stored once, named by a hash of its
+content, and messages name their items by it
 
 Revision ID: 0012
 Revises: 0011
@@ -23,10 +23,10 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "message_items",
-        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("ref", sa.String(length=64), nullable=False),
         sa.Column("policy_id", sa.String(length=100), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
-        sa.PrimaryKeyConstraint("key", name=op.f("pk_message_items")),
+        sa.PrimaryKeyConstraint("ref", name=op.f("pk_message_items")),
     )
 
 
