@@ -108,10 +108,14 @@ def attach_items(session: Session, payloads: Sequence[dict[str, Any]]) -> None:
             payload["item_keys"] = [i["key"] for i in payload["items"]]
 
 
-def _split_items(payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+def _split_items(
+    payload: Mapping[str, Any], refs: dict[int, tuple[Mapping[str, Any], str]]
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """The payload to store and its items to store apart, by ref: a payload whose
     ``item_keys`` name its ``items`` (the planner's form) keeps only their refs
-    (``item_refs``; the keys are the items' own); any other is stored whole."""
+    (``item_refs``; the keys are the items' own); any other is stored whole. ``refs``
+    remembers the ref of each item object seen (the planner gives every channel's message
+    the same item objects), so each is hashed once."""
     stored = dict(payload)
     items = stored.get("items")
     if not isinstance(items, list | tuple) or not all(isinstance(i, Mapping) for i in items):
@@ -119,7 +123,12 @@ def _split_items(payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, 
     if [i.get("key") for i in items] != list(stored.get("item_keys") or ()) or not items:
         return stored, {}
     del stored["items"], stored["item_keys"]
-    apart = {item_ref(i): dict(i) for i in items}
+    apart = {}
+    for i in items:
+        seen = refs.get(id(i))
+        if seen is None or seen[0] is not i:
+            seen = refs[id(i)] = (i, item_ref(i))
+        apart[seen[1]] = dict(i)
     stored["item_refs"] = list(apart)
     return stored, apart
 
@@ -138,11 +147,12 @@ def enqueue(
     rows: dict[str, dict[str, Any]] = {}
     carried: dict[str, tuple[str, ...]] = {}
     items: dict[str, dict[str, dict[str, Any]]] = {}
+    refs: dict[int, tuple[Mapping[str, Any], str]] = {}
     for m in messages:
         if m.idempotency_key in rows:
             continue
         carried[m.idempotency_key] = m.item_keys
-        payload, items[m.idempotency_key] = _split_items(m.payload)
+        payload, items[m.idempotency_key] = _split_items(m.payload, refs)
         rows[m.idempotency_key] = {
             "idempotency_key": m.idempotency_key,
             "recipient_kind": m.recipient_kind,
