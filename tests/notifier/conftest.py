@@ -49,6 +49,17 @@ def change(**overrides: Any) -> EntitlementChange:
     return EntitlementChange(**values)
 
 
+def direct_and_application() -> list[EntitlementChange]:
+    """A person's direct benefit and a pre-filled application (one declared field to fill)."""
+    return [
+        change(),
+        change(policy_id="sh-severe-disability-care-subsidy",
+               policy_title="重度残疾人护理补贴(上海)", delivery="apply",
+               outcome="undetermined", amount_fen=30000,
+               unknown_fields=("needs_long_term_care",)),
+    ]
+
+
 PERSON_FIELDS = (
     FieldInfo(name="id_number", label="公民身份号码", source="公安", personal=True),
     FieldInfo(name="name", label="姓名", source="公安", personal=True),

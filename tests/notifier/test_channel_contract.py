@@ -47,7 +47,7 @@ from .conftest import (
     WEBHOOK_SECRET,
     HttpReceiver,
     SmtpReceiver,
-    change,
+    direct_and_application,
     person_recipient,
 )
 
@@ -144,13 +144,7 @@ def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
 def _enqueue(db_engine: Engine, h: Harness) -> str:
     """One digest (a direct benefit and a pre-filled application) for a person; on SMS,
     which carries one change a text, the direct benefit alone."""
-    changes = [
-        change(),
-        change(policy_id="sh-severe-disability-care-subsidy",
-               policy_title="重度残疾人护理补贴(上海)", delivery="apply",
-               outcome="undetermined", amount_fen=30000,
-               unknown_fields=("needs_long_term_care",)),
-    ]
+    changes = direct_and_application()
     if h.outbox_name == "sms":
         changes = changes[:1]
     addresses = {h.outbox_name: h.address} if h.address else {}

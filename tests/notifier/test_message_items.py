@@ -20,21 +20,21 @@ from store.db import session_factory
 from store.schema import message_items
 from store.schema import outbox as outbox_table
 
-from .conftest import NOW, PERSON_FIELDS, PERSON_ID, PERSON_PROFILE, change, person_recipient
+from .conftest import (
+    NOW,
+    PERSON_FIELDS,
+    PERSON_ID,
+    PERSON_PROFILE,
+    direct_and_application,
+    person_recipient,
+)
 
 CHANNELS = ("inbox", "sms", "email")
 
 
 def _planned(as_of: dt.date = dt.date(2025, 6, 1)) -> list:  # type: ignore[type-arg]
-    changes = [
-        change(),
-        change(policy_id="sh-severe-disability-care-subsidy",
-               policy_title="重度残疾人护理补贴(上海)", delivery="apply",
-               outcome="undetermined", amount_fen=30000,
-               unknown_fields=("needs_long_term_care",)),
-    ]
     return plan_messages(
-        changes,
+        direct_and_application(),
         links=Links(base_url="https://mianshen.example.cn", secret=b"k"),
         as_of=as_of,
         recipients={("person", PERSON_ID): person_recipient(
