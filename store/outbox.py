@@ -30,7 +30,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from store.audit import canonical_json
+from store.db import compact_json
 from store.errors import LeaseError, NotFoundError, TransitionError
 from store.schema import message_items, message_keys, outbox
 from store.staged_insert import existing, insert_ignoring_duplicates
@@ -84,8 +84,9 @@ def _records(session: Session, rows: Iterable[Row[Any]]) -> list[OutboxRecord]:
 
 
 def item_ref(item: Mapping[str, Any]) -> str:
-    """The name an item is stored under: a hash of its canonical JSON."""
-    return hashlib.sha256(canonical_json(item).encode()).hexdigest()[:40]
+    """The name an item is stored under: a hash of its JSON as stored (the planner builds
+    equal items with their keys in the same order, so they hash the same)."""
+    return hashlib.sha256(compact_json(item).encode()).hexdigest()[:40]
 
 
 def attach_items(session: Session, payloads: Sequence[dict[str, Any]]) -> None:

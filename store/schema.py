@@ -307,7 +307,7 @@ message_keys = Table(
 message_items = Table(
     "message_items",
     metadata,
-    Column("ref", String(64), primary_key=True),  # sha256 of the item's canonical JSON
+    Column("ref", String(64), primary_key=True),  # sha256 of the item's JSON
     Column("policy_id", String(100), nullable=False),
     Column("payload", JSON(), nullable=False),
 )
