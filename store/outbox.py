@@ -135,8 +135,11 @@ def _split_items(
 
 
 def known_item_keys(session: Session, keys: Iterable[str]) -> set[str]:
-    """Those of ``keys`` (change + channel) that some enqueued message already carries."""
-    return existing(session, message_keys, "key", keys)
+    """Those of ``keys`` (change + channel) that some enqueued message already carries: a
+    digest names them in ``message_keys``; a message of one change is keyed by it."""
+    wanted = list(keys)
+    return (existing(session, message_keys, "key", wanted)
+            | existing(session, outbox, "idempotency_key", wanted))
 
 
 def enqueue(
@@ -170,8 +173,10 @@ def enqueue(
         return 0
     new = insert_ignoring_duplicates(session, outbox, list(rows.values()),
                                      key="idempotency_key", returning=("id", "idempotency_key"))
+    # the changes each new message carries, but for a message keyed by the one it carries
     keys = [{"key": k, "outbox_id": outbox_id}
-            for outbox_id, idempotency_key in new for k in carried.get(idempotency_key, ())]
+            for outbox_id, idempotency_key in new for k in carried.get(idempotency_key, ())
+            if k != idempotency_key]
     insert_ignoring_duplicates(session, message_keys, keys, key="key")
     # the items of the new messages, each once
     item_rows = {ref: {"ref": ref, "policy_id": str(i.get("policy_id") or ""), "payload": i}

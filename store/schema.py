@@ -291,8 +291,10 @@ outbox = Table(
     Index(None, "status", "next_attempt_at"),
 )
 
-# Which (change, channel) pairs have been enqueued, whichever message carried them (a digest
-# or a single message): a change is delivered at most once per channel, whatever reruns plan.
+# Which (change, channel) pairs a digest carried; a message of one change is keyed by the pair
+# itself (``outbox.idempotency_key``) and has no row here. Together they say which changes
+# were enqueued on which channel: a change is delivered at most once per channel, whatever
+# reruns plan.
 message_keys = Table(
     "message_keys",
     metadata,

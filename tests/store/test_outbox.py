@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import Engine, String, cast, select
+from sqlalchemy import Engine, String, cast, func, select
 
 from store import outbox
 from store.db import transaction
 from store.errors import LeaseError, TransitionError
+from store.schema import message_keys
 from store.schema import outbox as outbox_table
 
 T0 = dt.datetime(2026, 1, 5, 2, 0, tzinfo=dt.UTC)
@@ -104,3 +105,17 @@ def test_json_is_stored_compactly_with_its_chinese_text_as_it_is(db_engine: Engi
         raw = s.execute(select(cast(outbox_table.c.payload, String))).scalar_one()
         assert outbox.get(s, 1).payload == payload
     assert raw == '{"title":"上海市老年综合津贴","amount_fen":15000,"items":[1,2]}'
+
+
+def test_changes_carried_are_known_whether_a_digest_or_a_single_message_carried_them(
+        db_engine: Engine) -> None:
+    with transaction(db_engine) as s:
+        outbox.enqueue(s, [
+            _msg("i-a-sms", item_keys=("i-a-sms",)),  # one change: keyed by it, no key row
+            _msg("d-1", channel="inbox", kind="digest", item_keys=("i-a-inbox", "i-b-inbox")),
+        ], now=T0)
+    with transaction(db_engine) as s:
+        rows = s.execute(select(func.count()).select_from(message_keys)).scalar_one()
+        known = outbox.known_item_keys(s, ["i-a-sms", "i-a-inbox", "i-b-inbox", "i-b-sms"])
+    assert rows == 2
+    assert known == {"i-a-sms", "i-a-inbox", "i-b-inbox"}
