@@ -9,7 +9,6 @@ records, like a run's), never files: what changes entitlements has passed review
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -21,6 +20,7 @@ from rich.console import Console
 from api.cli.match_cmd import (
     AsOfOpt,
     EntityOpt,
+    built_snapshot,
     check_entity,
     load_policies,
     parse_date,
@@ -209,24 +209,10 @@ def event_profiles(path: Path, *, entity: str) -> tuple[Any, int, int]:
     as the nightly run takes it: checked when it was built, its entities held on a data
     defect still held (``HELD_FIELDS``: their benefits are never revoked by an event). Any
     other table goes through the ingest's checks."""
-    import polars as pl
-
-    from profiles.build import read_snapshot_metadata
     from profiles.ingest import validate_frame
 
-    meta = None
-    if path.suffix.lower() == ".parquet" and path.exists():
-        with contextlib.suppress(KeyError):  # a plain table has no snapshot metadata
-            meta = read_snapshot_metadata(path)
-    if meta is not None:
-        built_for = meta.get("entity")
-        if built_for != entity:
-            from api.services.labels import ENTITY_LABELS as label
-
-            err_console.print(f"[red]画像快照 {path.name} 是{label.get(str(built_for), built_for)}"
-                              f"画像，与 --entity {entity}({label.get(entity, entity)})不符[/red]")
-            raise typer.Exit(2)
-        snapshot = pl.read_parquet(path)
+    snapshot = built_snapshot(path, entity=entity)
+    if snapshot is not None:
         return snapshot, snapshot.height, 0
     table = read_table(path)
     clean, rejected = validate_frame(table, entity=entity, source=path.name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -109,6 +110,48 @@ def load_policies(policies_dir: Path | None) -> tuple[list[Policy], object]:
     return [p for p in lib.policies.values() if p.verified], lib.sets
 
 
+def built_snapshot(path: Path, *, entity: str) -> pl.DataFrame | None:
+    """A snapshot built by ``mianshen build`` (or a nightly run's; Parquet with its metadata),
+    as it is, the way the nightly run takes it: checked when it was built, its entities held
+    on a data defect still held (``HELD_FIELDS``: their affected fields UNKNOWN). None for any
+    other table; a snapshot of the other entity is refused (exit 2)."""
+    from polars.exceptions import PolarsError
+
+    from profiles.build import read_snapshot_metadata
+
+    meta = None
+    if path.suffix.lower() == ".parquet" and path.exists():
+        # a plain table has no snapshot metadata; an unreadable file is refused by read_table
+        with contextlib.suppress(KeyError, PolarsError, OSError):
+            meta = read_snapshot_metadata(path)
+    if meta is None:
+        return None
+    built_for = meta.get("entity")
+    if built_for != entity:
+        from api.services.labels import ENTITY_LABELS as label
+
+        err_console.print(f"[red]画像快照 {path.name} 是{label.get(str(built_for), built_for)}"
+                          f"画像，与 --entity {entity}({label.get(entity, entity)})不符[/red]")
+        raise typer.Exit(2)
+    import polars as pl
+
+    return pl.read_parquet(path)
+
+
+def match_profiles(
+    path: Path, *, entity: str, as_of: dt.date
+) -> tuple[pl.DataFrame, int, pl.DataFrame | None]:
+    """The profiles ``mianshen match`` and ``explain`` decide on: (frame, rows read, rejects).
+    A built snapshot is taken as it is (:func:`built_snapshot`; nothing to refuse: None);
+    any other table is checked by the ingest's rules and its tags derived as of ``as_of``."""
+    snapshot = built_snapshot(path, entity=entity)
+    if snapshot is not None:
+        return snapshot, snapshot.height, None
+    table = read_table(path)
+    frame, rejected = derived_profiles(table, entity=entity, as_of=as_of, source=path.name)
+    return frame, table.height, rejected
+
+
 def derived_profiles(
     table: pl.DataFrame, *, entity: str, as_of: dt.date, source: str
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -184,15 +227,26 @@ def match(
 
     kind = check_entity(entity)
     when = parse_date(as_of, option="--as-of")
-    table = read_table(profiles)
+    frame, read, rejected = match_profiles(profiles, entity=kind, as_of=when)
     policy_list, sets = load_policies(policies)
-    frame, rejected = derived_profiles(table, entity=kind, as_of=when, source=profiles.name)
-    if rejects is not None:
-        write_table(rejected, rejects)
-    console.print(
-        f"读取 {table.height} 行，通过校验 {frame.height} 行，拒收 {rejected.height} 行"
-        + (f"(明细见 {rejects})" if rejects is not None and rejected.height else "")
-    )
+    if rejected is None:
+        import polars as pl
+
+        from profiles.catalog import HELD_FIELDS
+
+        held = (frame.filter(pl.col(HELD_FIELDS).list.len() > 0).height
+                if HELD_FIELDS in frame.columns else 0)
+        console.print(f"画像快照 {profiles.name}：{read} 条(构建时已校验；"
+                      f"其中 {held} 个主体因源数据缺陷，相关字段按未知判定)")
+        if rejects is not None:
+            console.print(f"画像快照的坏行已在构建时隔离，未写出 {rejects}")
+    else:
+        if rejects is not None:
+            write_table(rejected, rejects)
+        console.print(
+            f"读取 {read} 行，通过校验 {frame.height} 行，拒收 {rejected.height} 行"
+            + (f"(明细见 {rejects})" if rejects is not None and rejected.height else "")
+        )
     extra = match_context(kind, frame, policy_list, links=links, persons=persons,
                           awards=awards, awards_complete_from=awards_complete_from, when=when)
     outcomes = match_frame(frame, entity=kind, policies=policy_list, as_of=when, sets=sets,
@@ -233,8 +287,7 @@ def explain(
     kind = check_entity(entity)
     when = parse_date(as_of, option="--as-of")
     policy_list, sets = load_policies(policies)
-    frame, _ = derived_profiles(read_table(profiles), entity=kind, as_of=when,
-                                source=profiles.name)
+    frame, _, _ = match_profiles(profiles, entity=kind, as_of=when)
     extra = match_context(kind, frame, policy_list, links=links, persons=persons,
                           awards=awards, awards_complete_from=awards_complete_from, when=when)
     outcomes = match_frame(frame, entity=kind, policies=policy_list, as_of=when, sets=sets,

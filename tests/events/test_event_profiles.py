@@ -1,6 +1,7 @@
-"""What the event worker starts from: a built snapshot is taken as the nightly run takes it
-(its held entities stay held, so an event never revokes their benefits); any other table
-goes through the ingest's checks."""
+"""What the event worker and `mianshen match` / `explain` start from: a built snapshot is
+taken as the nightly run takes it (its held entities stay held: an event never revokes their
+benefits, a match decides their affected fields as UNKNOWN); any other table goes through
+the ingest's checks."""
 
 from __future__ import annotations
 
@@ -41,6 +42,31 @@ def test_a_built_snapshot_keeps_its_held_entities_in_the_event_engine(tmp_path: 
         engine.load(frame)
         assert engine.held == {P2, P3}  # their benefits are held, never revoked, on an event
         assert engine.entities == 3
+
+
+def test_match_and_explain_decide_a_held_entity_on_unknown_fields(tmp_path: Path) -> None:
+    import polars as pl
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    snapshot, out = _snapshot(tmp_path), tmp_path / "outcomes.csv"
+    result = CliRunner().invoke(app, ["match", "--entity", "person", "--profiles", str(snapshot),
+                                      "--as-of", AS_OF.isoformat(), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    said = result.output.replace("\n", "")  # the console wraps long lines
+    assert "3 条" in said and "其中 2 个主体因源数据缺陷" in said
+    blind = {r["entity_id"]: r for r in pl.read_csv(out).filter(
+        pl.col("policy_id") == "blind-free-public-transport").iter_rows(named=True)}
+    # P1's 残联 row says 肢体 (not 视力): decided, no row; P2 and P3 are held on 残联's fields
+    assert set(blind) == {P2, P3}
+    assert all(r["outcome"] == "undetermined" and "disability_grade" in r["unknown_fields"]
+               for r in blind.values())
+    why = CliRunner().invoke(app, ["explain", "--entity", "person", "--profiles", str(snapshot),
+                                   "--id", P2, "--policy", "blind-free-public-transport",
+                                   "--as-of", AS_OF.isoformat()])
+    assert why.exit_code == 0, why.output
+    assert "待确认" in why.output
 
 
 def test_a_snapshot_of_the_other_entity_is_refused(tmp_path: Path) -> None:
