@@ -181,8 +181,8 @@ def match_context(kind: str, frame: pl.DataFrame, policy_list: list[Policy], *,
         from profiles.relations import load_relations
 
         members = frame if kind == "person" and persons is None else (
-            derived_profiles(read_table(persons), entity="person", as_of=when,
-                             source=persons.name)[0] if persons is not None else None)
+            match_profiles(persons, entity="person", as_of=when)[0]
+            if persons is not None else None)
         relations = load_relations(links, persons=members)
         extra["related"] = relations.frames
         console.print(f"关联表：{'、'.join(sorted(relations.frames)) or '无'}，"
