@@ -27,12 +27,12 @@ from rich.progress import (
 )
 
 from api.cli.tables import print_summary
+from rules.model import ENTITY_LABELS
 
 # Every bundled policy is in effect on this date (the 2025-only employment policies and the
 # 广州 小巨人 reward from 2025-08-23 included).
 ALL_IN_EFFECT = dt.date(2025, 10, 1)
 ENTITIES = ("enterprise", "person")
-ENTITY_LABELS = {"enterprise": "企业", "person": "个人"}
 BUILD_STEPS = {"read": "读取数据源", "join": "合并派生", "write": "写入快照"}
 
 

@@ -24,10 +24,17 @@ from urllib.parse import urlsplit
 from profiles.catalog import Catalog, load_catalog
 from rules import ast
 from rules.declared import for_policies
-from rules.model import CaseAmount, FormulaAmount, NotOf, Policy, TierAmount, leaves
+from rules.model import (
+    ENTITY_LABELS,
+    CaseAmount,
+    FormulaAmount,
+    NotOf,
+    Policy,
+    TierAmount,
+    leaves,
+)
 
 DELIVERY_WORDS = {"direct": "免申即享", "notice": "申报即享", "apply": "依申请"}
-ENTITY_WORDS = {"enterprise": "企业", "person": "个人"}
 PERIOD_WORDS = {"once": "一次性", "month": "每月", "year": "每年"}
 DECLARED = "本人申报"
 DERIVED = "派生"
@@ -135,7 +142,7 @@ def coverage_rows(policies: Iterable[Policy], *, as_of: dt.date,
         expired = end is not None and end < as_of
         period = f"{p.effective_from.isoformat()} 至 {end.isoformat() if end else '长期'}"
         rows.append(CoverageRow(
-            id=p.id, title=p.title, entity=ENTITY_WORDS.get(p.entity, p.entity),
+            id=p.id, title=p.title, entity=ENTITY_LABELS.get(p.entity, p.entity),
             region="、".join(_regions(p)) or "全国",
             documents="；".join(b.cite for b in p.bases),
             urls=tuple(b.url for b in p.bases if b.url),

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from rules.declared import DeclaredCondition
 
 Entity = Literal["enterprise", "person"]
+#: what each entity kind is called on pages, in messages and in the CLI
+ENTITY_LABELS: dict[str, str] = {"enterprise": "企业", "person": "个人"}
 Delivery = Literal["direct", "notice", "apply"]
 Period = Literal["once", "month", "year"]
 #: what an amount is: money paid (cash), tax not paid (tax_saving), an amount deducted from

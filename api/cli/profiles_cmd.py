@@ -10,7 +10,6 @@ import typer
 
 app = typer.Typer(no_args_is_help=True)
 
-ENTITY_LABELS = {"enterprise": "企业", "person": "个人"}
 
 
 def _progress_bar(description: str) -> Any:
@@ -84,6 +83,7 @@ def build(
 
     from profiles.build import build_snapshot
     from profiles.errors import ProfilesError
+    from rules.model import ENTITY_LABELS
 
     console = Console()
     if entity not in ENTITY_LABELS:

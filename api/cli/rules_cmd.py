@@ -14,7 +14,6 @@ app = typer.Typer(no_args_is_help=True)
 
 _DELIVERY = {"direct": "免申即享", "notice": "申报即享", "apply": "依申请"}
 _PERIOD = {"once": "一次性", "month": "每月", "year": "每年"}
-_ENTITY = {"enterprise": "企业", "person": "个人"}
 
 
 @app.command("check")
@@ -30,6 +29,7 @@ def check(
 
     from rules.errors import PolicyError
     from rules.loader import bundled_library, library_dir, load_library, policy_files
+    from rules.model import ENTITY_LABELS
 
     try:
         if paths:
@@ -49,7 +49,7 @@ def check(
         table.add_column(column, overflow="fold")
     for policy in checked:
         amount = _PERIOD[policy.amount.period] if policy.amount else "—"
-        table.add_row(policy.id, policy.title, _ENTITY[policy.entity],
+        table.add_row(policy.id, policy.title, ENTITY_LABELS[policy.entity],
                       _DELIVERY[policy.delivery], str(len(policy.conditions)), amount,
                       policy.verification, policy.version)
     Console().print(table)

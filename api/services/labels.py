@@ -14,6 +14,7 @@ from typing import Final
 from api.services.benefits import DELIVERY_LABELS
 from api.services.benefits import STATUS_LABELS as ENTITLEMENT_LABELS
 from matcher.outcomes import OUTCOME_LABELS
+from rules.model import ENTITY_LABELS
 
 VERSION_STATUS_LABELS: Final[dict[str, str]] = {
     "draft": "草稿", "in_review": "审核中", "scheduled": "已批准待发布", "published": "已发布",
@@ -25,7 +26,6 @@ APPLICATION_LABELS: Final[dict[str, str]] = {
     "withdrawn": "已撤回",
 }
 RUN_LABELS: Final[dict[str, str]] = {"running": "运行中", "succeeded": "成功", "failed": "失败"}
-ENTITY_LABELS: Final[dict[str, str]] = {"enterprise": "企业", "person": "个人"}
 CHANNEL_LABELS: Final[dict[str, str]] = {
     "inbox": "站内信", "sms": "短信", "email": "电子邮件", "webhook": "系统推送(Webhook)",
 }

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from api.services.errors import NoDataYet
 from api.settings import Settings
 from rules.loader import Library
-from rules.model import Policy
+from rules.model import ENTITY_LABELS, Policy
 from store import policies as policy_store
 from store import policy_integrity
 from store import runs as run_store
@@ -24,7 +24,6 @@ from store.runs import RunRecord
 
 ENTITY_KEYS = {"enterprise": "uscc", "person": "id_number"}
 DISTRICT_COLUMNS = {"enterprise": "district", "person": "hukou_district"}
-ENTITY_LABELS = {"enterprise": "企业", "person": "个人"}
 
 
 @dataclass(frozen=True)

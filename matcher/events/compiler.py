@@ -46,7 +46,7 @@ from rules.compile_related import AggregateColumns, aggregate_key, has_interval
 from rules.declared import for_policies
 from rules.errors import PolicyError, Problem, UnsupportedNode
 from rules.ledger import ledger_column
-from rules.model import ConditionNode, Policy, condition_expr
+from rules.model import ENTITY_LABELS, ConditionNode, Policy, condition_expr
 from rules.possible import PossibleTest, possible_test
 from rules.semantics import decided_value, is_listed_bool, list_fields
 from rules.sets import NamedSet, NamedSets
@@ -149,7 +149,7 @@ class FactTooWideError(EventError):
 
     def __init__(self, entity: str, plan: FactPlan, *, policies: int) -> None:
         self.keys = plan.keys
-        who = {"enterprise": "企业", "person": "个人"}.get(entity, entity)
+        who = ENTITY_LABELS.get(entity, entity)
         super().__init__(
             f"事件引擎的每个事实至多容纳 {FACT_KEYS} 个键，这 {policies} 项{who}政策需要 "
             f"{plan.keys} 个（字段 {len(plan.fields)}、计算项 {len(plan.terms)}、文本前缀 "
