@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, insert, select, update
 from notifier.channels.inbox import list_inbox
 from notifier.delivery_rules import DeliveryRules
 from notifier.links import Links
+from notifier.model import PlannedMessage
 from notifier.outbox import enqueue_messages
 from notifier.planning import plan_messages
 from notifier.rendering import render_message
@@ -32,7 +33,7 @@ from .conftest import (
 CHANNELS = ("inbox", "sms", "email")
 
 
-def _planned(as_of: dt.date = dt.date(2025, 6, 1)) -> list:  # type: ignore[type-arg]
+def _planned(as_of: dt.date = dt.date(2025, 6, 1)) -> list[PlannedMessage]:
     return plan_messages(
         direct_and_application(),
         links=Links(base_url="https://mianshen.example.cn", secret=b"k"),
