@@ -115,9 +115,12 @@ def store_bytes(url: str) -> dict[str, int]:
 
     engine = make_engine(url)
     with engine.connect() as conn:
-        sizes = {t: int(size) for t in STORED_TABLES if (size := conn.execute(text(
-            "SELECT pg_total_relation_size(to_regclass(:t))"), {"t": t}).scalar_one())
-            is not None}  # a table an older schema lacks is left out
+        sizes = {}
+        for t in STORED_TABLES:
+            size = conn.execute(text("SELECT pg_total_relation_size(to_regclass(:t))"),
+                                {"t": t}).scalar_one()
+            if size is not None:  # a table an older schema lacks is left out
+                sizes[t] = int(size)
     engine.dispose()
     return sizes
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -107,6 +107,25 @@ def attach_items(session: Session, payloads: Sequence[dict[str, Any]]) -> None:
         if "items" not in payload and "item_refs" in payload:
             payload["items"] = [found[str(r)] for r in payload.pop("item_refs")]
             payload["item_keys"] = [i["key"] for i in payload["items"]]
+
+
+def told_policies(session: Session) -> Iterator[tuple[str, str, str, str, set[str]]]:
+    """(recipient kind, recipient id, channel, status, the policies its items tell) for every
+    message, read without putting the items back: an item's policy comes from
+    ``message_items.policy_id`` (a message enqueued before items were stored apart: from its
+    own items)."""
+    policy_of = {str(r): str(p) for r, p in session.execute(
+        select(message_items.c.ref, message_items.c.policy_id))}
+    o = outbox.c
+    for kind, rid, channel, status, payload in session.execute(
+            select(o.recipient_kind, o.recipient_id, o.channel, o.status, o.payload)):
+        payload = payload or {}
+        if "items" in payload:
+            told = {str(i.get("policy_id")) for i in payload["items"] if isinstance(i, Mapping)}
+        else:
+            told = {policy_of[str(r)] for r in payload.get("item_refs") or ()
+                    if str(r) in policy_of}
+        yield str(kind), str(rid), str(channel), str(status), told
 
 
 def _split_items(

@@ -23,7 +23,8 @@ from api.services.groups import district_label, industry_label, ordered
 from api.services.population import DISTRICT_COLUMNS, ENTITY_KEYS, DataAccess
 from rules.model import Policy
 from store.money import fen_to_yuan, yuan_to_fen
-from store.schema import applications, entitlement_events, entitlements, message_items, outbox
+from store.outbox import told_policies
+from store.schema import applications, entitlement_events, entitlements
 
 CHANNELS: Final = ("inbox", "sms", "email", "webhook")
 COUNTS: Final = ("matched", "eligible", "undetermined", "notified", "confirmed", "applied",
@@ -70,20 +71,8 @@ def _applications(session: Session) -> dict[int, str]:
 def _messages(session: Session) -> pl.DataFrame:
     """(entity_kind, entity_id, policy_id, channel, delivered, failed) for every outbox
     message item: delivered when sent, failed when given up (dead)."""
-    o = outbox.c
-    policy_of = {str(r): str(p) for r, p in session.execute(
-        select(message_items.c.ref, message_items.c.policy_id))}
-    rows = []
-    for kind, rid, channel, status, payload in session.execute(
-            select(o.recipient_kind, o.recipient_id, o.channel, o.status, o.payload)):
-        payload = payload or {}
-        if "items" in payload:  # enqueued before items were stored apart
-            told = {str(i.get("policy_id")) for i in payload["items"] if isinstance(i, Mapping)}
-        else:
-            told = {policy_of[str(r)] for r in payload.get("item_refs") or ()
-                    if str(r) in policy_of}
-        for pid in told:
-            rows.append((kind, rid, pid, channel, status == "sent", status == "dead"))
+    rows = [(kind, rid, pid, channel, status == "sent", status == "dead")
+            for kind, rid, channel, status, told in told_policies(session) for pid in told]
     return pl.DataFrame(rows, schema={"entity_kind": pl.String, "entity_id": pl.String,
                                       "policy_id": pl.String, "channel": pl.String,
                                       "delivered": pl.Boolean, "failed": pl.Boolean},
