@@ -106,9 +106,10 @@ def replay_command(
 
             write = _store_writer(engine, database, base_url=base_url, as_of=when)
 
-            def on_applied(line: int, entity_id: str, event: Any, outcomes: Any) -> None:
+            def on_applied(line: int, entity_id: str, event: Any, outcomes: Any,
+                           redecided: Any) -> None:
                 write([AppliedEvent(line=line, entity_id=entity_id, event=event,
-                               outcomes=outcomes)])
+                                    outcomes=outcomes, redecided=redecided)])
 
         report = replay(engine, lines, on_applied=on_applied)
         outcomes = engine.outcomes()

@@ -98,8 +98,10 @@ def batch_writer(db: Engine, engine: EventEngine, *, as_of: dt.date,
         run_id = batch_run_id([event_run_id(entity_kind=engine.entity, entity_id=a.entity_id,
                                             as_of=as_of, sequence=a.line, payload=a.event)
                                for a in batch], entity_kind=engine.entity, as_of=as_of)
-        record_batch(db, [EntityOutcomes(a.entity_id, a.outcomes, a.entity_id in engine.held)
-                          for a in batch],
+        record_batch(db, [EntityOutcomes(entity_id, outcomes, entity_id in engine.held)
+                          for a in batch
+                          for entity_id, outcomes in [(a.entity_id, a.outcomes),
+                                                      *a.redecided.items()]],
                      entity_kind=engine.entity, policies=engine.compiled.policies,
                      as_of=as_of, run_id=run_id, on_changes=on_changes,
                      library=engine.library)

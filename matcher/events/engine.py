@@ -15,7 +15,9 @@ eligibility, of every leaf condition, of every case ``when`` and tier threshold 
 arithmetic terms and text prefixes, :mod:`matcher.events.facts`), computing the amount
 *value* of the branch durable_rules chose, the interval columns of aggregates over related
 entities and the award-ledger lookups (the batch's own joins, over the evaluated entity's
-members and awards only), listing unknown fields, and exclusivity groups
+members and awards only; a person's update also updates the member rows it is on and
+decides again the owners reading them, :meth:`EventEngine.take_redecided`), listing unknown
+fields, and exclusivity groups
 (:func:`matcher.allocation.apply_exclusivity`, the batch's own code). Budgets are a
 population allocation: the event engine gives eligible amounts, and the delivery path
 (:mod:`matcher.events.delivery`) draws them from the budget in the store, shared with the
@@ -37,9 +39,10 @@ nightly batch.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, KeysView, Mapping, Sequence
+from collections.abc import Collection, Iterable, KeysView, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from matcher.allocation import apply_exclusivity
@@ -96,21 +99,65 @@ def _policies_and_sets(policies: Any, sets: NamedSets | None
 
 class _MemberIndex:
     """One relation's members sorted by owner, collected once: an event's entity finds its
-    members by binary search (no scan of the relation per event)."""
+    members by binary search (no scan of the relation per event).
+
+    A relation whose members are entities of the engine's own kind (a person's household
+    and spouse) follows their updates: ``patch`` records a member's new values (an overlay
+    read by :meth:`of`, the frame itself stays as loaded) and ``owners_of`` finds whose
+    aggregates read that member, so the engine decides them again."""
 
     #: above this many owners at once, one filter beats a search per owner
     SEARCH_LIMIT = 64
 
-    def __init__(self, frame: RelatedFrame) -> None:
+    def __init__(self, frame: RelatedFrame, *, key: str, fields: Collection[str]) -> None:
         self.members = frame.members.with_columns(pl.col(OWNER_COLUMN).cast(pl.String)).sort(
             OWNER_COLUMN).collect()
         self.keys = self.members.get_column(OWNER_COLUMN)
         self.owners = None if frame.owners is None else (
             frame.owners.select(pl.col(OWNER_COLUMN).cast(pl.String)).collect()
             .get_column(OWNER_COLUMN).sort())
+        #: the member's key when members are the engine's own entities, else None
+        self.member_key = key if key in self.members.columns else None
+        #: the member columns that are the member's own profile fields
+        self.member_fields = tuple(c for c in self.members.columns
+                                   if c in fields and c != OWNER_COLUMN)
+        self.overlay: dict[str, dict[str, Any]] = {}
+        self._by_member: tuple[np.ndarray, pl.Series] | None = None
+
+    def _member_rows(self, member: str) -> np.ndarray:
+        """Positions (in :attr:`members`) of the rows of ``member``."""
+        if self._by_member is None:
+            assert self.member_key is not None
+            column = self.members.get_column(self.member_key).cast(pl.String)
+            order = column.arg_sort().to_numpy()
+            self._by_member = order, column.gather(order)
+        order, keys = self._by_member
+        probe = pl.Series([member], dtype=pl.String)
+        lo = int(keys.search_sorted(probe, side="left")[0])
+        hi = int(keys.search_sorted(probe, side="right")[0])
+        return order[lo:hi]
+
+    def patch(self, member: str, row: Mapping[str, Any]) -> set[str]:
+        """Take ``member``'s new profile values; the owners whose members now read
+        differently (none when no member column changed)."""
+        if self.member_key is None:
+            return set()
+        rows = self._member_rows(member)
+        new = {c: row.get(c) for c in self.member_fields}
+        new[self.member_key] = member
+        old = self.overlay.get(member)
+        if old is None and len(rows):
+            old = dict(zip(self.member_fields,
+                           self.members.select(self.member_fields).row(int(rows[0])),
+                           strict=True))
+        if old is not None and all(old.get(c) == new[c] for c in self.member_fields):
+            return set()
+        self.overlay[member] = new
+        return set(self.keys.gather(rows).to_list())
 
     def of(self, ids: pl.Series) -> RelatedFrame:
-        """The members (and the owners on record) of these owners only."""
+        """The members (and the owners on record) of these owners only, with the members'
+        updates applied."""
         if len(ids) > self.SEARCH_LIMIT:
             members = self.members.filter(pl.col(OWNER_COLUMN).is_in(ids.implode()))
         else:
@@ -119,6 +166,8 @@ class _MemberIndex:
             parts = [self.members.slice(a, b - a) for a, b in zip(lo, hi, strict=True)
                      if b > a]
             members = pl.concat(parts) if parts else self.members.clear()
+        if self.overlay and members.height:
+            members = self._updated(members)
         if self.owners is None:
             return RelatedFrame(members=members.lazy())
         at = self.owners.search_sorted(ids, side="left")
@@ -126,6 +175,19 @@ class _MemberIndex:
                   if p < len(self.owners) and self.owners[p] == i]
         owners = pl.DataFrame({OWNER_COLUMN: pl.Series(listed, dtype=pl.String)})
         return RelatedFrame(members=members.lazy(), owners=owners.lazy())
+
+    def _updated(self, members: pl.DataFrame) -> pl.DataFrame:
+        """``members`` with the rows of updated members carrying their new values."""
+        assert self.member_key is not None
+        keys = members.get_column(self.member_key).cast(pl.String).to_list()
+        hit = pl.Series([k in self.overlay for k in keys], dtype=pl.Boolean)
+        if not hit.any():
+            return members
+        rows = members.filter(hit).to_dicts()
+        for r in rows:
+            r.update(self.overlay[str(r[self.member_key])])
+        patched = pl.DataFrame(rows, schema=members.schema, orient="row")
+        return pl.concat([members.filter(~hit), patched])
 
 
 class EventEngine:
@@ -159,8 +221,12 @@ class EventEngine:
         # columns and the ledger lookups, joined per evaluated entity by the batch's code
         self.plan = make_plan(every, entity=entity, as_of=as_of, sets=self.sets,
                               ledger=ledger)
-        self._members = {name: _MemberIndex(frame) for name, frame in (related or {}).items()
+        fields = frozenset(f.name for f in self.catalog.fields)
+        self._members = {name: _MemberIndex(frame, key=self.key, fields=fields)
+                         for name, frame in (related or {}).items()
                          if any(c.relation == name for c in self.plan.related.values())}
+        #: owners decided again because a member of theirs changed, until taken
+        self._redecided: dict[str, list[OutcomeRow]] = {}
         self._joins = bool(self.plan.related or self.plan.ledger_refs)
         self._same_joined: dict[str, Any] | None = None
         self.compiled: CompiledRuleset = compile_ruleset(
@@ -307,13 +373,17 @@ class EventEngine:
         previous = self._rows.get(entity_id)
         if previous is not None and not (set(values) & self._derived_inputs):
             # No input of a derived tag changed: the derived tags stay as derived.
-            return self._evaluate(entity_id, {**previous, **values})
-        extras = self._extras.get(entity_id, {})
-        for name in list(extras):
-            if set(values) & set(self.catalog.field(name).inputs):
-                extras.pop(name)
-        (derived,) = self.derive_rows([{**profile, **extras}], list(extras))
-        return self._evaluate(entity_id, derived)
+            derived: Mapping[str, Any] = {**previous, **values}
+        else:
+            extras = self._extras.get(entity_id, {})
+            for name in list(extras):
+                if set(values) & set(self.catalog.field(name).inputs):
+                    extras.pop(name)
+            (derived,) = self.derive_rows([{**profile, **extras}], list(extras))
+        owners = self._patch_members({entity_id: derived})
+        out = self._evaluate(entity_id, derived)
+        self._redecide(owners - {entity_id})
+        return out
 
     def upsert_many(self, updates: Sequence[tuple[str, Mapping[str, Any]]]
                     ) -> list[list[OutcomeRow]]:
@@ -346,12 +416,44 @@ class EventEngine:
         for passed, group in by_passed.items():
             rows = [{**self.profiles[e], **self._extras.get(e, {})} for e in group]
             derived.update(zip(group, self.derive_rows(rows, list(passed)), strict=True))
-        out = []
+        new = {entity_id: derived.get(entity_id) or {**self._rows[entity_id], **values}
+               for entity_id, values in updates}
+        owners = self._patch_members(new)
         joined = self._joined(ids)
-        for entity_id, values in updates:
-            row = derived.get(entity_id) or {**self._rows[entity_id], **values}
-            out.append(self._evaluate(entity_id, row, joined.get(entity_id)))
+        out = [self._evaluate(entity_id, new[entity_id], joined.get(entity_id))
+               for entity_id in ids]
+        self._redecide(owners - set(ids))
         return out
+
+    def _patch_members(self, rows: Mapping[str, Mapping[str, Any]]) -> set[str]:
+        """Give the relations whose members are this engine's entities these entities' new
+        rows; the owners whose aggregates now read different members."""
+        owners: set[str] = set()
+        for index in self._members.values():
+            if index.member_key is not None:
+                for entity_id, row in rows.items():
+                    owners |= index.patch(entity_id, row)
+        return owners
+
+    def _redecide(self, owners: Iterable[str]) -> None:
+        """Decide again the owners of changed members (their own rows as they were, their
+        members as they are now), kept for :meth:`take_redecided`. An owner with no
+        profile (absent from the snapshot, never updated) is not decided, as in the batch."""
+        for owner in sorted(owners):
+            row = self._rows.get(owner)
+            if row is not None:
+                self._redecided[owner] = self._evaluate(owner, row)
+            elif owner in self._index or owner in self.profiles:
+                self._outcomes.pop(owner, None)
+                self._evaluate_loaded([owner])
+                self._redecided[owner] = list(self._outcomes[owner])
+
+    def take_redecided(self) -> dict[str, list[OutcomeRow]]:
+        """The outcomes of the entities decided again since the last call because a member
+        of a relation they aggregate over changed (a person's household or spouse), by
+        entity: they are to be written like the updated entity's own."""
+        taken, self._redecided = self._redecided, {}
+        return taken
 
     def record_event(self, entity_id: str, event: str, on: dt.date,
                      attributes: Mapping[str, Any] | None = None) -> list[OutcomeRow]:

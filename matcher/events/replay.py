@@ -41,8 +41,10 @@ from matcher.events.errors import BadEventError, EventError
 from profiles.catalog import unknown_field_hint
 from profiles.ingest import validate_source
 
-Applied = Callable[[int, str, Mapping[str, Any], list[OutcomeRow]], None]
-"""on_applied(line number, entity id, the event, the entity's outcomes after it)."""
+Applied = Callable[[int, str, Mapping[str, Any], list[OutcomeRow],
+                    Mapping[str, list[OutcomeRow]]], None]
+"""on_applied(line number, entity id, the event, the entity's outcomes after it, the
+outcomes of the others it decided again: :meth:`EventEngine.take_redecided`)."""
 
 
 @dataclass(frozen=True)
@@ -200,7 +202,8 @@ def replay(engine: EventEngine, lines: Iterable[str], *,
         except EventError as err:
             report.rejected.append(Rejected(line=number, reason=str(err)))
             continue
+        redecided = engine.take_redecided()
         report.applied += 1
         if on_applied is not None:
-            on_applied(number, entity_id, event, outcomes)
+            on_applied(number, entity_id, event, outcomes, redecided)
     return report

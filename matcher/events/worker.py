@@ -33,7 +33,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,14 @@ class AppliedEvent:
     entity_id: str
     event: Mapping[str, Any]
     outcomes: list[OutcomeRow]
+    #: others decided again because the entity is a member of theirs (its household,
+    #: its spouse): :meth:`EventEngine.take_redecided`, written with the event
+    redecided: Mapping[str, list[OutcomeRow]] = field(default_factory=dict)
+
+    @property
+    def entities(self) -> set[str]:
+        """Every entity whose outcomes this event writes."""
+        return {self.entity_id, *self.redecided}
 
 
 CHECK_AHEAD = 64  # lines whose update values are checked in one pass
@@ -155,15 +163,18 @@ def consume(engine: EventEngine, lines: Sequence[str], *, checkpoint: Path,
         except EventError:
             report.rejected += 1  # refused the same way every time: nothing to write
             outcomes = None
+        redecided = engine.take_redecided()
         if number <= done:
             report.rebuilt += 1
             continue
-        if outcomes is not None and any(a.entity_id == entity_id for a in pending):
-            flush()  # the batch so far, through the line before this one
+        if outcomes is not None:
+            applied = AppliedEvent(line=number, entity_id=entity_id, event=event,
+                                   outcomes=outcomes, redecided=redecided)
+            if any(a.entities & applied.entities for a in pending):
+                flush()  # the batch so far, through the line before this one
         covered = number
         if outcomes is not None:
-            pending.append(AppliedEvent(line=number, entity_id=entity_id, event=event,
-                                        outcomes=outcomes))
+            pending.append(applied)
         if len(pending) >= max_batch:
             flush()
     if covered > written:

@@ -20,11 +20,24 @@ LINES = [json.dumps(x) for x in [
 ]] + ["", json.dumps({"entity_id": "G"})]
 
 
-def _fake_apply(_engine: Any, text: str, *, line: int, parsed: Any = None
+class _FakeEngine:
+    """Decides again whom ``others`` names for an entity (its household, say)."""
+
+    def __init__(self, others: dict[str, list[str]] | None = None) -> None:
+        self.others = others or {}
+        self.last: list[str] = []
+
+    def take_redecided(self) -> dict[str, list[Any]]:
+        taken, self.last = self.last, []
+        return {o: [] for o in taken}
+
+
+def _fake_apply(engine: _FakeEngine, text: str, *, line: int, parsed: Any = None
                 ) -> tuple[str, dict[str, Any], list[Any]]:
     event = json.loads(text)
     if "entity_id" not in event:
         raise BadEventError("应为带字符串 entity_id 的 JSON 对象", line=line)
+    engine.last = engine.others.get(event["entity_id"], [])
     return event["entity_id"], event, [{"line": line}]
 
 
@@ -33,7 +46,8 @@ def fake_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(worker, "apply_line", _fake_apply)
 
 
-def _run(tmp_path: Path, max_batch: int) -> tuple[list[list[int]], list[int], worker.ConsumeReport]:
+def _run(tmp_path: Path, max_batch: int, engine: _FakeEngine | None = None,
+         ) -> tuple[list[list[int]], list[int], worker.ConsumeReport]:
     batches: list[list[int]] = []
     checkpoints: list[int] = []
     cp = tmp_path / "cp"
@@ -41,8 +55,8 @@ def _run(tmp_path: Path, max_batch: int) -> tuple[list[list[int]], list[int], wo
     def write(batch: list[AppliedEvent]) -> None:
         batches.append([a.line for a in batch])
 
-    report = consume(None, LINES, checkpoint=cp, write=write,  # type: ignore[arg-type]
-                     max_batch=max_batch, on_progress=checkpoints.append)
+    report = consume(engine or _FakeEngine(), LINES, checkpoint=cp,  # type: ignore[arg-type]
+                     write=write, max_batch=max_batch, on_progress=checkpoints.append)
     return batches, checkpoints, report
 
 
@@ -65,6 +79,17 @@ def test_a_restart_from_a_checkpoint_cuts_the_same_batches(tmp_path: Path) -> No
     batches, checkpoints, report = _run(tmp_path, 3)
     assert batches == [[5, 6, 7], [8, 10]] and checkpoints == [7, 10]
     assert report.rebuilt == 4 and report.applied == 5  # the refused line 3 is re-read too
+
+
+def test_an_entity_decided_again_counts_as_one_the_batch_writes(tmp_path: Path) -> None:
+    """B's update decides C again (B is in C's household): C's outcomes are written with
+    B's, so C's own event two lines later starts a new batch, as a second event of one
+    entity does; and D, which decides A again, cannot join A's batch either."""
+    engine = _FakeEngine({"B": ["C"], "D": ["A"]})
+    batches, checkpoints, _ = _run(tmp_path, 10, engine)
+    # A B (bad) | C A | D E F G: C was written with B; D decides A again
+    assert batches == [[1, 2], [4, 5], [6, 7, 8, 10]]
+    assert checkpoints == [3, 5, 10]
 
 
 def test_a_batch_limit_below_one_is_refused(tmp_path: Path) -> None:
@@ -90,8 +115,8 @@ def test_a_live_stream_commits_what_has_arrived_whenever_it_pauses(tmp_path: Pat
     def write(batch: list[AppliedEvent]) -> None:
         batches.append([a.line for a in batch])
 
-    report = consume(None, lines, checkpoint=tmp_path / "cp", write=write,  # type: ignore[arg-type]
-                     max_batch=3, on_progress=checkpoints.append, wait_for_more=more)
+    report = consume(_FakeEngine(), lines, checkpoint=tmp_path / "cp",  # type: ignore[arg-type]
+                     write=write, max_batch=3, on_progress=checkpoints.append, wait_for_more=more)
     # A B (pause) | (bad) C A D (limit) | E (pause) | F G (the end)
     assert batches == [[1, 2], [4, 5, 6], [7], [8, 10]]
     assert checkpoints == [2, 6, 7, 10] and read_checkpoint(tmp_path / "cp") == 10

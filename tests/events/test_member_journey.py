@@ -1,0 +1,91 @@
+"""The journey of a member's update between nights: the nightly run grants a person the
+housing-rent deduction (住房租金专项附加扣除: no home of their own *or their spouse's* in the
+work city); that evening 住建 reports that the spouse now owns a home there; the event worker
+(`mianshen events consume`, on the run's snapshot and the household register) revokes the
+person's deduction in the store and tells them why - not the spouse alone, and not only the
+next night."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import select
+
+from api.scheduler import run_pipeline
+from api.settings import Settings, get_settings
+from api.storage import open_engine
+from profiles.catalog import OWNER_COLUMN
+from profiles.relations import load_relations
+from store import entitlements, outbox
+from store.db import transaction
+from store.schema import outbox as outbox_table
+from tests.conftest import publish_bundled_library
+
+AS_OF = dt.date(2025, 11, 3)
+RENT = "iit-housing-rent-deduction"
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from profiles.synth import synthesize
+
+    out = tmp_path_factory.mktemp("sources")
+    synthesize(out, enterprises=20, persons=2500, seed=5)
+    return out
+
+
+def test_a_spouse_buying_a_home_revokes_the_rent_deduction_the_same_evening(
+        sources: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "data"
+    monkeypatch.setenv("MIANSHEN_ENVIRONMENT", "development")
+    monkeypatch.setenv("MIANSHEN_DATA_DIR", str(data))
+    get_settings.cache_clear()
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    settings = Settings(data_dir=data, database_url=url)
+    engine = open_engine(settings)
+    publish_bundled_library(engine)
+    run_pipeline(settings, engine=engine, sources_dir=sources, as_of=AS_OF,
+                 entities=("person",))
+    snapshot = next(settings.snapshots_dir.glob("person-*.parquet"))
+
+    # a person the night granted the deduction, whose spouse owns no home in the city
+    with transaction(engine) as s:
+        granted = {e.entity_id: e for e in entitlements.list_entitlements(
+            s, entity_kind="person", policy_id=RENT) if e.outcome == "eligible"}
+    spouses = load_relations(sources, persons=pl.read_parquet(snapshot)).frames["spouse"]
+    pairs = spouses.members.select(OWNER_COLUMN, "id_number").collect()
+    person, spouse = next((o, m) for o, m in pairs.iter_rows() if o in granted)
+
+    events = tmp_path / "events.jsonl"
+    events.write_text(json.dumps({"entity_id": spouse, "set": {"owns_home_in_work_city": True}})
+                      + "\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-c", "from api.cli import main; main()", "events", "consume",
+         "--entity", "person", "--profiles", str(snapshot), "--links", str(sources),
+         "--events", str(events), "--as-of", AS_OF.isoformat(), "--database", url,
+         "--checkpoint", str(tmp_path / "checkpoint")],
+        capture_output=True, text=True, timeout=600,
+        env={**os.environ, "MIANSHEN_DATA_DIR": str(data)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "写库 1 条" in done.stdout.replace("\n", "")
+
+    with transaction(engine) as s:
+        [after] = [e for e in entitlements.list_entitlements(
+            s, entity_kind="person", entity_id=person, policy_id=RENT)
+            if e.benefit_period == granted[person].benefit_period]
+        assert after.status == "revoked"
+        ids = [r for r, in s.execute(select(outbox_table.c.id).where(
+            outbox_table.c.recipient_id == person))]
+        told = [outbox.get(s, i).payload for i in ids]
+    revocations = [i for p in told for i in p.get("items", [])
+                   if i.get("kind") == "revocation" and i.get("policy_id") == RENT]
+    assert revocations, told
+    assert "实时事件" in json.dumps(revocations, ensure_ascii=False)
+    engine.dispose()
