@@ -121,6 +121,7 @@ class _MemberIndex:
         #: the member columns that are the member's own profile fields
         self.member_fields = tuple(c for c in self.members.columns
                                    if c in fields and c != OWNER_COLUMN)
+        self._positions = [self.members.columns.index(c) for c in self.member_fields]
         self.overlay: dict[str, dict[str, Any]] = {}
         self._by_member: tuple[np.ndarray, pl.Series] | None = None
 
@@ -147,9 +148,9 @@ class _MemberIndex:
         new[self.member_key] = member
         old = self.overlay.get(member)
         if old is None and len(rows):
-            old = dict(zip(self.member_fields,
-                           self.members.select(self.member_fields).row(int(rows[0])),
-                           strict=True))
+            values = self.members.row(int(rows[0]))
+            old = {c: values[i] for c, i in zip(self.member_fields, self._positions,
+                                                strict=True)}
         if old is not None and all(old.get(c) == new[c] for c in self.member_fields):
             return set()
         self.overlay[member] = new
@@ -346,8 +347,10 @@ class EventEngine:
             self._extras[entity_id] = {n: row[n] for n in self._passed}
         return out
 
-    def _evaluate_loaded(self, entity_ids: Sequence[str]) -> None:
-        """Evaluate loaded entities not evaluated yet, deriving their tags in one frame."""
+    def _evaluate_loaded(self, entity_ids: Sequence[str],
+                         joined: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        """Evaluate loaded entities not evaluated yet, deriving their tags in one frame
+        (``joined``: their join columns, when the caller has them)."""
         todo = [e for e in entity_ids if e not in self._outcomes]
         if not todo:
             return
@@ -356,7 +359,8 @@ class EventEngine:
             profile = self.profile(entity_id)
             assert profile is not None
             profiles.append({**profile, **self._extras.get(entity_id, {})})
-        joined = self._joined(todo)
+        if joined is None:
+            joined = self._joined(todo)
         for entity_id, derived in zip(todo, self.derive_rows(profiles, self._passed),
                                       strict=True):
             self._evaluate(entity_id, derived, joined.get(entity_id))
@@ -380,9 +384,10 @@ class EventEngine:
                 if set(values) & set(self.catalog.field(name).inputs):
                     extras.pop(name)
             (derived,) = self.derive_rows([{**profile, **extras}], list(extras))
-        owners = self._patch_members({entity_id: derived})
-        out = self._evaluate(entity_id, derived)
-        self._redecide(owners - {entity_id})
+        owners = self._patch_members({entity_id: derived}) - {entity_id}
+        joined = self._joined([entity_id, *sorted(owners)]) if owners else {}
+        out = self._evaluate(entity_id, derived, joined.get(entity_id))
+        self._redecide(owners, joined)
         return out
 
     def upsert_many(self, updates: Sequence[tuple[str, Mapping[str, Any]]]
@@ -418,11 +423,11 @@ class EventEngine:
             derived.update(zip(group, self.derive_rows(rows, list(passed)), strict=True))
         new = {entity_id: derived.get(entity_id) or {**self._rows[entity_id], **values}
                for entity_id, values in updates}
-        owners = self._patch_members(new)
-        joined = self._joined(ids)
+        owners = self._patch_members(new) - set(ids)
+        joined = self._joined([*ids, *sorted(owners)])
         out = [self._evaluate(entity_id, new[entity_id], joined.get(entity_id))
                for entity_id in ids]
-        self._redecide(owners - set(ids))
+        self._redecide(owners, joined)
         return out
 
     def _patch_members(self, rows: Mapping[str, Mapping[str, Any]]) -> set[str]:
@@ -435,18 +440,22 @@ class EventEngine:
                     owners |= index.patch(entity_id, row)
         return owners
 
-    def _redecide(self, owners: Iterable[str]) -> None:
+    def _redecide(self, owners: Iterable[str],
+                  joined: Mapping[str, Mapping[str, Any]]) -> None:
         """Decide again the owners of changed members (their own rows as they were, their
-        members as they are now), kept for :meth:`take_redecided`. An owner with no
-        profile (absent from the snapshot, never updated) is not decided, as in the batch."""
-        for owner in sorted(owners):
-            row = self._rows.get(owner)
-            if row is not None:
-                self._redecided[owner] = self._evaluate(owner, row)
-            elif owner in self._index or owner in self.profiles:
-                self._outcomes.pop(owner, None)
-                self._evaluate_loaded([owner])
-                self._redecided[owner] = list(self._outcomes[owner])
+        members as they are now; ``joined``: their join columns), kept for
+        :meth:`take_redecided`. An owner with no profile (absent from the snapshot, never
+        updated) is not decided, as in the batch."""
+        chosen = sorted(o for o in owners
+                        if o in self._rows or o in self._index or o in self.profiles)
+        fresh = [o for o in chosen if o not in self._rows]  # never decided: derived here
+        for owner in fresh:
+            self._outcomes.pop(owner, None)
+        self._evaluate_loaded(fresh, joined)
+        for owner in chosen:
+            self._redecided[owner] = (list(self._outcomes[owner]) if owner in fresh else
+                                      self._evaluate(owner, self._rows[owner],
+                                                     joined.get(owner)))
 
     def take_redecided(self) -> dict[str, list[OutcomeRow]]:
         """The outcomes of the entities decided again since the last call because a member
