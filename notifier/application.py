@@ -14,6 +14,12 @@ for the applicant.
 >>> app = build_application(change, {"employees": 40}, fields, as_of=dt.date(2025, 6, 30))
 >>> [(f.name, f.display, f.source) for f in app.prefilled]
 [('employees', '40 人', '税务')]
+>>> money = FieldInfo(name="operating_revenue", label="营业收入", source="税务",
+...                   type="float", unit="yuan")
+>>> [f] = build_application(change, {"operating_revenue": 100.1 + 200.2}, [money],
+...                         as_of=dt.date(2025, 6, 30)).prefilled
+>>> f.value, f.unit, f.display  # integer fen, not the float 300.29999999999995
+(30030, 'fen', '300.30 元')
 >>> [(f.name, f.reason) for f in app.to_fill]
 [('has_core_ip', 'declared')]
 """
@@ -23,10 +29,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Literal
 
 from notifier.formatting import format_value, mask_personal
 from notifier.model import PAYLOAD_VERSION, EntitlementChange, FieldInfo
+from store.money import yuan_to_fen
 
 DERIVED_SOURCE = "系统计算"
 FillReason = Literal["unknown", "declared"]
@@ -36,10 +44,11 @@ FillReason = Literal["unknown", "declared"]
 class PrefilledField:
     name: str
     label: str
-    value: object  # JSON-ready; personal values masked
+    value: object  # JSON-ready; personal values masked; money in integer fen
     display: str
     source: str
     as_of: dt.date
+    unit: str | None = None  # the unit of ``value``: ``fen`` for money, else the catalog's
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,6 +96,7 @@ class Application:
                     "name": f.name,
                     "label": f.label,
                     "value": f.value,
+                    "unit": f.unit,
                     "display": f.display,
                     "source": f.source,
                     "as_of": f.as_of.isoformat(),
@@ -102,12 +112,17 @@ class Application:
         }
 
 
-def _json_value(value: object) -> object:
+def _json_value(value: object, unit: str | None) -> tuple[object, str | None]:
+    """A profile value as JSON, and its unit: money (``yuan``) as integer fen, exact (a
+    float of yuan is not, and a consumer adding them up would show float noise)."""
+    if unit == "yuan" and isinstance(value, int | float | Decimal) and not isinstance(
+            value, bool):
+        return yuan_to_fen(value), "fen"
     if isinstance(value, dt.date):
-        return value.isoformat()
+        return value.isoformat(), unit
     if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
+        return value, unit
+    return str(value), unit
 
 
 def build_application(
@@ -150,11 +165,13 @@ def build_application(
             continue
         shown = mask_personal(f.name, value) if f.personal else value
         source = f.source or DERIVED_SOURCE
+        json_value, unit = _json_value(shown, f.unit)
         prefilled.append(
             PrefilledField(
                 name=f.name,
                 label=f.label,
-                value=_json_value(shown),
+                value=json_value,
+                unit=unit,
                 display=format_value(shown, type_=f.type, unit=f.unit, empty=f.empty,
                                      unit_label=f.unit_label),
                 source=source,

@@ -25,7 +25,9 @@ MESSAGE_KINDS: tuple[MessageKind, ...] = (
     "renewal", "application_decision", "digest",
 )
 # Serialized form version of a planned message's payload.
-PAYLOAD_VERSION = 2  # 2: links, periods, explanation text, amounts in fen
+# 2: links, periods, explanation text, amounts in fen; 3: a pre-filled money field's value
+# in integer fen (``unit``: fen), not a float of yuan
+PAYLOAD_VERSION = 3
 
 
 @dataclass(frozen=True, kw_only=True)

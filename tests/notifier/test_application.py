@@ -112,3 +112,27 @@ def test_a_yearly_field_is_asked_for_by_the_missing_year() -> None:
     assert asked.get("rd_expense_y2023") == "研发费用(2023年度)"
     assert "rd_expense" not in asked  # the yearly field is asked for by its year, not bare
     assert "rd_expense_y2024" in {f.name for f in app.prefilled}
+
+
+def test_a_money_field_is_prefilled_in_fen_to_the_message_a_webhook_gets(links: Links) -> None:
+    """Money is exact from the data to the message: a yuan field's value travels as integer
+    fen (``unit``: fen), never as a float a consumer would add up with noise; its display
+    reads to the fen."""
+    from notifier.model import FieldInfo
+
+    paid = FieldInfo(name="medical_self_paid", label="本年度医保目录范围内个人自付医药费用",
+                     source="医保", type="float", unit="yuan")
+    profile = {**PERSON_PROFILE, "medical_self_paid": 100.1 + 200.2}  # 300.29999999999995
+    (message,) = plan_messages(
+        [change(**CARE)], links=links, as_of=AS_OF,
+        profiles={("person", PERSON_ID): profile},
+        fields={CARE["policy_id"]: [*PERSON_FIELDS, paid]},  # type: ignore[dict-item]
+    )
+    body = json.dumps(message.payload, ensure_ascii=False)
+    assert "300.2999" not in body
+    [item] = json.loads(body)["items"]
+    prefilled = {f["name"]: f for f in item["application"]["prefilled"]}
+    entry = prefilled["medical_self_paid"]
+    assert (entry["value"], entry["unit"], entry["display"]) == (30030, "fen", "300.30 元")
+    grade = prefilled["disability_grade"]
+    assert grade["value"] == 1 and grade["unit"] != "fen"  # other numbers as they are
