@@ -140,7 +140,8 @@ def consume_command(
     persons: PersonsOpt = None,
     follow: FollowOpt = False,
 ) -> None:
-    from matcher.events.worker import consume
+    from matcher.events.errors import StreamReplacedError
+    from matcher.events.worker import STREAM_REPLACED_EXIT, consume
 
     kind = check_entity(entity)
     when = parse_date(as_of, option="--as-of")
@@ -157,8 +158,13 @@ def consume_command(
                  ledger=ledger) as engine:
         engine.load(clean)
         write = _store_writer(engine, database, base_url=base_url, as_of=when)
-        report = consume(engine, lines, checkpoint=checkpoint, write=write, max_batch=max_batch,
-                         pause_s=pause_ms / 1000, wait_for_more=wait_for_more)
+        try:
+            report = consume(engine, lines, checkpoint=checkpoint, write=write,
+                             max_batch=max_batch, pause_s=pause_ms / 1000,
+                             wait_for_more=wait_for_more)
+        except StreamReplacedError as exc:  # what was read is committed and checkpointed
+            err_console.print(f"[red]{exc}[/red]", highlight=False)
+            raise typer.Exit(STREAM_REPLACED_EXIT) from None
     console.print(f"重建 {report.rebuilt} 条，写库 {report.applied} 条，被拒 {report.rejected} 条")
 
 
@@ -180,7 +186,8 @@ def serve_command(
     import signal
     import sys
 
-    from matcher.events.worker import Supervisor
+    from matcher.events.errors import StreamReplacedError
+    from matcher.events.worker import STREAM_REPLACED_EXIT, Supervisor
 
     command = [sys.executable, "-c", "from api.cli import main; main()", "events", "consume",
                "--entity", entity, "--profiles", str(profiles), "--events", str(events),
@@ -198,6 +205,9 @@ def serve_command(
             signal.signal(signum, forward)
     try:
         restarts = supervisor.run()
+    except StreamReplacedError as exc:  # the worker said why; a restart would not help
+        err_console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(STREAM_REPLACED_EXIT) from None
     except RuntimeError as exc:
         err_console.print(f"[red]事件处理进程反复失败，已停止：{exc}[/red]")
         raise typer.Exit(1) from None

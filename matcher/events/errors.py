@@ -31,3 +31,8 @@ class UnknownEntityError(EventError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class StreamReplacedError(EventError):
+    """The followed event file was truncated or replaced (rotated): its line numbers, which
+    the checkpoint counts, no longer continue, so the stream cannot go on safely."""

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from matcher.events.engine import EventEngine, OutcomeRow
-from matcher.events.errors import BadEventError, EventError
+from matcher.events.errors import BadEventError, EventError, StreamReplacedError
 from matcher.events.replay import apply_line, parse_updates, read_line
 
 
@@ -205,12 +205,19 @@ def check_ahead(engine: EventEngine, lines: Sequence[str], *, start: int
     return {u[0]: p for u, p in zip(updates, parsed, strict=True)}
 
 
+#: a worker's exit status when its followed event file was truncated or replaced
+#: (:class:`matcher.events.errors.StreamReplacedError`): not a crash, a restart would not help
+STREAM_REPLACED_EXIT = 3
+
+
 class Supervisor:
     """Runs a worker command until it exits normally, starting a new one after a crash.
 
     ``command`` is the worker's argv; a worker that exits with 0 has finished the stream; any
     other ending (a signal, a non-zero status) is a crash: the worker is started again, up to
-    ``max_restarts`` times in a row without progress (then :class:`RuntimeError`)."""
+    ``max_restarts`` times in a row without progress (then :class:`RuntimeError`). A worker
+    that exits with :data:`STREAM_REPLACED_EXIT` stopped on purpose (it said why): not
+    restarted, :class:`StreamReplacedError` is raised."""
 
     def __init__(self, command: Sequence[str], *, checkpoint: Path, max_restarts: int = 5,
                  env: dict[str, str] | None = None) -> None:
@@ -230,6 +237,9 @@ class Supervisor:
             code = self.process.wait()
             if code == 0:
                 return self.restarts
+            if code == STREAM_REPLACED_EXIT:
+                done = read_checkpoint(self.checkpoint)
+                raise StreamReplacedError(f"事件文件被截断或替换，处理进程已停止(断点 {done})")
             progress = read_checkpoint(self.checkpoint) > before
             failures = 0 if progress else failures + 1
             if failures > self.max_restarts:

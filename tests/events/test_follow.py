@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from matcher.events.errors import StreamReplacedError
 from matcher.events.follow import LineFollower
 from matcher.events.worker import read_checkpoint
 from tests.events.test_worker import (
@@ -48,6 +49,36 @@ def test_wait_returns_on_new_lines_and_false_once_stopped(tmp_path: Path) -> Non
     assert follower.wait() and follower.lines == ['{"x": 1}']
     threading.Timer(0.05, follower.stop).start()
     assert follower.wait() is False
+
+
+def test_a_rotated_file_is_read_to_its_end_then_refused(tmp_path: Path) -> None:
+    """Renamed away (logrotate's ``create``) and a new file put in its place: the lines
+    appended to the old file before the rename are still read (the follower holds it open),
+    then the stream stops with the reason - the new file's first line is never read as
+    line 3, and nothing is skipped."""
+    path = tmp_path / "events.jsonl"
+    path.write_text('{"a": 1}\n', encoding="utf-8")
+    follower = LineFollower(path)
+    with path.open("a", encoding="utf-8") as f:
+        f.write('{"b": 2}\n{"c": ')  # appended just before the rotation, one line unfinished
+    path.rename(tmp_path / "events.jsonl.1")
+    path.write_text('{"new": 1}\n', encoding="utf-8")
+    assert follower.read() == 1 and follower.lines == ['{"a": 1}', '{"b": 2}']
+    with pytest.raises(StreamReplacedError, match="已被替换或轮换") as err:
+        follower.read()
+    assert "已读到第 2 行" in str(err.value) and "不完整" in str(err.value)
+    assert "--checkpoint" in str(err.value)
+    follower.close()
+
+
+def test_a_file_truncated_in_place_is_refused_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text('{"a": 1}\n{"b": 2}\n', encoding="utf-8")
+    follower = LineFollower(path, poll_s=0.001)
+    path.write_text('{"x": 1}\n', encoding="utf-8")  # copytruncate: shorter than what was read
+    with pytest.raises(StreamReplacedError, match="被截断"):
+        follower.wait()
+    follower.close()
 
 
 @contextlib.contextmanager
@@ -151,4 +182,45 @@ def test_serve_follow_passes_sigterm_to_its_worker_and_ends_normally(
     assert code == 0, err
     assert f"写库 {total} 条" in out and "子进程重启 0 次" in out
     assert store_state(url)[0]
+    get_settings.cache_clear()
+
+
+@pytest.mark.slow
+def test_serve_follow_stops_on_a_rotated_file_with_every_event_it_read_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The operator's journey when the event file is rotated under a running ``events serve
+    --follow``: the events appended before the rotation are written and checkpointed, the
+    worker stops with the reason in Chinese (exit 3) and the supervisor does not restart it
+    (a restart would read the new file as the old one's first lines); the store then holds
+    exactly what a worker over the old file writes."""
+    import sys
+
+    from api.settings import get_settings
+    from tests.events.test_worker import AS_OF
+
+    data, env = worker_env(tmp_path, monkeypatch)
+    profiles, finished, total = write_inputs(tmp_path)
+    whole_url, url = published_dbs(tmp_path, data, "whole", "live")
+    subprocess.run(command(profiles, finished, whole_url, tmp_path / "whole" / "cp", 0),
+                   env=env, check=True, capture_output=True)
+    stream = tmp_path / "stream.jsonl"
+    lines = finished.read_bytes().splitlines(keepends=True)
+    stream.write_bytes(b"".join(lines[:10]))
+    with _running([sys.executable, "-c", "from api.cli import main; main()", "events",
+                   "serve", "--entity", "enterprise", "--profiles", str(profiles), "--events",
+                   str(stream), "--as-of", AS_OF, "--database", url, "--checkpoint",
+                   str(tmp_path / "cp"), "--follow"], env) as serve:
+        assert _wait_for(lambda: read_checkpoint(tmp_path / "cp") == 10)
+        with stream.open("ab") as f:  # the rest, then rotated at once
+            f.write(b"".join(lines[10:]))
+        stream.rename(tmp_path / "stream.jsonl.1")
+        stream.write_bytes(lines[0])
+        _, err = (b.decode() for b in serve.communicate(timeout=120))
+    assert serve.returncode == 3, err
+    assert "已被替换或轮换" in err and f"已读到第 {total} 行" in err.replace("\n", "")
+    assert "restarting" not in err  # stopped, not restarted
+    assert read_checkpoint(tmp_path / "cp") == total
+    (whole_ents, whole_msgs), (ents, msgs) = store_state(whole_url), store_state(url)
+    assert [e[:-1] for e in ents] == [e[:-1] for e in whole_ents]
+    assert sorted(m[1:] for m in msgs) == sorted(m[1:] for m in whole_msgs)
     get_settings.cache_clear()
