@@ -118,16 +118,30 @@ def explain_one(principal: Principal, data: DataAccess, session: Session, entity
     that the page never contradicts the benefit it explains."""
     import dataclasses
 
+    from api.services.simulate import match_context
     from matcher.explain import EntityNotFoundError, PolicyNotFoundError, explain_entity
 
     check_own(principal, entity_kind, entity_id)
     population = data.population(session, entity_kind)
     policies, sets = data.policies_for(session, entity_kind)
     frame = declared_frame(session, population, entity_id)
+    # the household register, the employment links and the award ledger, as the run matched
+    # with them (without them a spouse's age or a received() lookup reads 未知)
+    by_id = {p.id: p for p in policies}
+    wanted, todo = set(), [policy_id]
+    while todo:  # the policy and those its eligible() conditions read, transitively
+        pid = todo.pop()
+        if pid in by_id and pid not in wanted:
+            wanted.add(pid)
+            todo.extend(by_id[pid].references)
+    explained = [p for p in policies if p.id in wanted]
+    extra = match_context(data, session, population, population.frame, explained,
+                          as_of=population.run.as_of)
     try:
         [explanation] = explain_entity(
             frame, entity=entity_kind, policies=policies, as_of=population.run.as_of,
             entity_id=entity_id, policy_id=policy_id, sets=sets, outcomes=population.outcomes,
+            **extra,
         )
     except EntityNotFoundError:
         raise NotFound("画像中没有这个企业或个人") from None

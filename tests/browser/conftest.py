@@ -42,10 +42,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def demo_server(folder: Path, *, prepare: Callable[[Any, Any], None] | None = None
+def demo_server(folder: Path, *, prepare: Callable[[Any, Any], None] | None = None,
+                enterprises: int = 120, persons: int = 60,
                 ) -> Iterator[tuple[str, dict[str, str], Any]]:
-    """(base URL, password by role, settings) of a server on the demo data in ``folder``;
-    ``prepare(settings, engine)`` runs on the data before the server starts."""
+    """(base URL, password by role, settings) of a server on the demo data in ``folder``
+    (a demo of that many enterprises and persons); ``prepare(settings, engine)`` runs on
+    the data before the server starts."""
     import uvicorn
 
     from api.app import create_app
@@ -56,7 +58,7 @@ def demo_server(folder: Path, *, prepare: Callable[[Any, Any], None] | None = No
     # no configured secret: the keys are generated into the data directory on first start
     settings = Settings(data_dir=folder / "data", environment="test")
     engine = open_engine(settings)
-    accounts = load_demo(settings, engine, enterprises=120, persons=60, seed=5,
+    accounts = load_demo(settings, engine, enterprises=enterprises, persons=persons, seed=5,
                          say=lambda _m: None)
     if prepare is not None:
         prepare(settings, engine)
