@@ -124,14 +124,15 @@ def snapshot_hash(path: Path) -> str:
         from profiles.partitions import read_manifest
 
         return read_manifest(path).snapshot_hash
-    try:
-        from profiles.build import read_snapshot_metadata
+    if path.suffix.lower() == ".parquet":  # a built snapshot's metadata (not a CSV's)
+        try:
+            from profiles.build import read_snapshot_metadata
 
-        stored = read_snapshot_metadata(path).get("snapshot_hash")
-        if isinstance(stored, str) and stored:
-            return stored
-    except (KeyError, ImportError, OSError, ValueError):
-        pass
+            stored = read_snapshot_metadata(path).get("snapshot_hash")
+            if isinstance(stored, str) and stored:
+                return stored
+        except (KeyError, ImportError, OSError, ValueError, pl.exceptions.PolarsError):
+            pass
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):

@@ -314,6 +314,24 @@ message_items = Table(
     Column("payload", JSON(), nullable=False),
 )
 
+# Profile updates the event worker applied since a snapshot (matcher.events): what pages
+# explain with between nights, as the worker decided with it. ``snapshot_hash`` names the
+# snapshot the worker loaded: a later run's snapshot supersedes them.
+profile_updates = Table(
+    "profile_updates",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("entity_kind", String(16), nullable=False),
+    Column("entity_id", String(64), nullable=False),
+    Column("snapshot_hash", String(64), nullable=False),
+    Column("line", BigInteger(), nullable=False),  # the event's line in its stream
+    Column("run_id", String(64), nullable=False),  # the batch that wrote its changes
+    Column("fields", JSON(), nullable=False),  # base field -> value (dates ISO); null = unknown
+    Column("created_at", UTCDateTime(), nullable=False),
+    # an event applied again (at least once) is recorded once
+    UniqueConstraint("entity_kind", "snapshot_hash", "line"),
+)
+
 locks = Table(
     "locks",
     metadata,

@@ -102,14 +102,16 @@ def replay_command(
         engine.load(clean)
         on_applied = None
         if database is not None:
-            from matcher.events.worker import AppliedEvent
+            from matcher.events.worker import AppliedEvent, applied_values
 
-            write = _store_writer(engine, database, base_url=base_url, as_of=when)
+            write = _store_writer(engine, database, base_url=base_url, as_of=when,
+                                  profiles=profiles)
 
             def on_applied(line: int, entity_id: str, event: Any, outcomes: Any,
                            redecided: Any) -> None:
                 write([AppliedEvent(line=line, entity_id=entity_id, event=event,
-                                    outcomes=outcomes, redecided=redecided)])
+                                    outcomes=outcomes, redecided=redecided,
+                                    values=applied_values(engine, entity_id, event))])
 
         report = replay(engine, lines, on_applied=on_applied)
         outcomes = engine.outcomes()
@@ -157,7 +159,8 @@ def consume_command(
     with _engine(policy_list, entity=kind, as_of=when, sets=sets, related=related,
                  ledger=ledger) as engine:
         engine.load(clean)
-        write = _store_writer(engine, database, base_url=base_url, as_of=when)
+        write = _store_writer(engine, database, base_url=base_url, as_of=when,
+                              profiles=profiles)
         try:
             report = consume(engine, lines, checkpoint=checkpoint, write=write,
                              max_batch=max_batch, pause_s=pause_ms / 1000,
@@ -271,8 +274,11 @@ def _published(url: str, *, entity: str, as_of: dt.date) -> tuple[list[Any], Any
     return loaded, sets
 
 
-def _store_writer(engine: Any, url: str, *, base_url: str, as_of: dt.date) -> Any:
-    """write(batch): a batch of applied events' changes and messages in one transaction."""
+def _store_writer(engine: Any, url: str, *, base_url: str, as_of: dt.date,
+                  profiles: Path) -> Any:
+    """write(batch): a batch of applied events' changes and messages in one transaction,
+    with the profile updates that caused them (recorded against the snapshot in
+    ``profiles``)."""
     from api.delivery import LinkConfig, outbox_hook
     from api.settings import get_settings
     from api.storage import open_engine
@@ -287,7 +293,10 @@ def _store_writer(engine: Any, url: str, *, base_url: str, as_of: dt.date) -> An
         secret=settings.link_key(), ttl_seconds=settings.link_ttl_seconds))
     hook = outbox_hook(entity_kind=engine.entity, policies=engine.compiled.policies,
                        as_of=as_of, links=links)
-    return batch_writer(db, engine, as_of=as_of, on_changes=hook)
+    from matcher.runs import snapshot_hash
+
+    return batch_writer(db, engine, as_of=as_of, on_changes=hook,
+                        snapshot=snapshot_hash(profiles))
 
 
 def register(app_: typer.Typer) -> None:

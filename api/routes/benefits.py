@@ -18,7 +18,7 @@ from api.models.benefits import (
     ReasonCreate,
 )
 from api.models.matches import ExplanationPublic
-from api.routes.matches import explain_one
+from api.routes.matches import explain_entitlement
 from api.services.answers import parse_answers
 from api.services.benefits import (
     application_public,
@@ -106,8 +106,7 @@ def explain_mine(entitlement_id: int, session: SessionDep, data: DataDep,
                  user: EntityUser) -> ExplanationPublic:
     """为什么我符合 / 差在哪。"""
     e = own_entitlement(session, user, entitlement_id)
-    return explain_one(user, data, session, e.entity_kind, e.entity_id, e.policy_id,
-                       outcome=e.outcome, amount_fen=e.amount_fen)
+    return explain_entitlement(user, data, session, e)
 
 
 @router.get("/benefits/{entitlement_id}/application", response_model=ApplicationPublic)

@@ -59,16 +59,14 @@ def _page(request: Request, session: Session, data: DataAccess, link: ResolvedLi
           values: dict[str, Any] | None = None, error: str | None = None,
           status: int = 200) -> HTMLResponse:
     from api.auth import Principal
-    from api.routes.matches import explain_one
+    from api.routes.matches import explain_entitlement
 
     e = entitlement_store.get(session, link.record.entitlement_id)
     reader = Principal(user_id=ACTOR, role="citizen" if e.entity_kind == "person" else
                        "enterprise", display_name="", entity_kind=e.entity_kind,
                        entity_id=e.entity_id)
     try:
-        explanation = explain_one(reader, data, session, e.entity_kind, e.entity_id,
-                                  e.policy_id, outcome=e.outcome,
-                                  amount_fen=e.amount_fen).model_dump()
+        explanation = explain_entitlement(reader, data, session, e).model_dump()
     except ApiError:
         explanation = None
     application = None

@@ -7,7 +7,7 @@ everyone but the person themself."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import polars as pl
 from fastapi import APIRouter, Query
@@ -109,13 +109,31 @@ def matches_of_policy(
                      items=_rows(principal, entity, page, published_kinds(data, session)))
 
 
+EVENT_RUN_PREFIX = "event-"  # the run id of entitlements an event changed (matcher.events)
+
+
+def explain_entitlement(principal: Principal, data: DataAccess, session: Session,
+                        e: Any) -> ExplanationPublic:
+    """The explanation a benefit's page and API show (an entitlement record ``e``): its own
+    outcome and amount, and - when an event decided it after the run - its conditions as
+    they read now, not the run's outcome."""
+    return explain_one(principal, data, session, e.entity_kind, e.entity_id, e.policy_id,
+                       outcome=e.outcome, amount_fen=e.amount_fen,
+                       decided_by_event=str(e.last_run_id).startswith(EVENT_RUN_PREFIX))
+
+
 def explain_one(principal: Principal, data: DataAccess, session: Session, entity_kind: str,
                 entity_id: str, policy_id: str, *, outcome: str | None = None,
-                amount_fen: int | None = None) -> ExplanationPublic:
-    """The explanation of one (entity, policy) on the latest run's data, completed by what the
-    applicant declared in approved applications (as the next run will be). ``outcome`` /
-    ``amount_fen``, when given, are the entitlement's own (e.g. approved on application), so
-    that the page never contradicts the benefit it explains."""
+                amount_fen: int | None = None, decided_by_event: bool = False,
+                ) -> ExplanationPublic:
+    """The explanation of one (entity, policy) on the latest run's data with the profile
+    updates since (:meth:`DataAccess.population`), completed by what the applicant declared in
+    approved applications (as the next run will be). ``outcome`` / ``amount_fen``, when
+    given, are the entitlement's own (e.g. approved on application), so that the page never
+    contradicts the benefit it explains. The run's outcome is not used for an entity updated
+    since the run, nor when an event decided the benefit (``decided_by_event``: a spouse's
+    update re-decides the other spouse, whose own row did not change): the conditions as
+    they read now decide."""
     import dataclasses
 
     from api.services.simulate import match_context
@@ -140,7 +158,11 @@ def explain_one(principal: Principal, data: DataAccess, session: Session, entity
     try:
         [explanation] = explain_entity(
             frame, entity=entity_kind, policies=policies, as_of=population.run.as_of,
-            entity_id=entity_id, policy_id=policy_id, sets=sets, outcomes=population.outcomes,
+            entity_id=entity_id, policy_id=policy_id, sets=sets,
+            # the run's outcome, unless the entity's data changed since (an event decided
+            # it again): then the conditions as they read now
+            outcomes=(None if decided_by_event or entity_id in population.updated
+                      else population.outcomes),
             **extra,
         )
     except EntityNotFoundError:

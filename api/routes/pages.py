@@ -252,7 +252,7 @@ def my_page(request: Request, session: SessionDep, user: Entity) -> HTMLResponse
 @router.get("/me/benefits/{entitlement_id}", response_class=HTMLResponse)
 def benefit_page(entitlement_id: int, request: Request, session: SessionDep, data: DataDep,
                  user: Entity) -> HTMLResponse:
-    from api.routes.matches import explain_one
+    from api.routes.matches import explain_entitlement
     from api.services.benefits import policy_cards
 
     try:
@@ -260,8 +260,7 @@ def benefit_page(entitlement_id: int, request: Request, session: SessionDep, dat
     except ApiError as exc:
         raise HTTPException(status_code=404, detail=exc.message) from None
     try:
-        explanation = explain_one(user, data, session, e.entity_kind, e.entity_id, e.policy_id,
-                                  outcome=e.outcome, amount_fen=e.amount_fen).model_dump()
+        explanation = explain_entitlement(user, data, session, e).model_dump()
     except ApiError:
         explanation = None
     cards = policy_cards(session, entity_kind=e.entity_kind, entity_id=e.entity_id)

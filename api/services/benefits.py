@@ -43,6 +43,9 @@ ACTOR_LABELS = {"run": "系统比对", "carry-over": "系统（沿用确认）",
 INSTANT = "秒批"
 
 
+REVOKED_OUTCOME_LABEL = "不再符合"
+
+
 def titles(session: Session) -> dict[str, str]:
     rows = session.execute(select(policies_table.c.id, policies_table.c.title))
     return {r.id: r.title for r in rows}
@@ -57,7 +60,10 @@ def benefit_public(e: EntitlementRecord, names: Mapping[str, str]) -> BenefitPub
         policy_title=names.get(e.policy_id, e.policy_id), benefit_period=e.benefit_period,
         period_label=period_label(e.benefit_period),
         policy_version=e.policy_version, outcome=e.outcome,
-        outcome_label=OUTCOME_LABELS.get(e.outcome, e.outcome), amount_fen=e.amount_fen,
+        # a revoked benefit's last outcome is the one it no longer meets
+        outcome_label=(REVOKED_OUTCOME_LABEL if e.status == "revoked"
+                       else OUTCOME_LABELS.get(e.outcome, e.outcome)),
+        amount_fen=e.amount_fen,
         amount_display=amount_text(e.amount_fen, period=e.amount_period, kind=kind),
         amount_kind=kind,
         amount_period=e.amount_period, delivery=e.delivery,

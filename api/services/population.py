@@ -4,6 +4,7 @@ per run id / policy versions, so a new run is picked up by the next request."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,13 +29,16 @@ DISTRICT_COLUMNS = {"enterprise": "district", "person": "hukou_district"}
 
 @dataclass(frozen=True)
 class Population:
-    """One entity kind as the latest successful run saw it."""
+    """One entity kind as the latest successful run saw it, with the profile updates the
+    event worker applied since (:mod:`store.profile_updates`): ``updated`` are the entities
+    whose rows they changed, whose run outcomes are therefore older than their data."""
 
     entity: str
     run: RunRecord
     outcomes: pl.DataFrame
-    frame: pl.DataFrame  # the snapshot (derived tags as of the run's date)
+    frame: pl.DataFrame  # the snapshot (derived tags as of the run's date), updates applied
     snapshot_path: Path
+    updated: frozenset[str] = frozenset()
 
     @property
     def key(self) -> str:
@@ -66,15 +70,39 @@ class DataAccess:
         self.settings = settings
         self.engine = engine
         self._lock = threading.Lock()
-        self._populations: dict[str, Population] = {}
+        self._runs: dict[str, Population] = {}  # as the run saw it
+        self._populations: dict[str, tuple[int, Population]] = {}  # and the updates since
         self._libraries: dict[tuple[tuple[int, str], ...], tuple[list[Policy], Any]] = {}
 
     def population(self, session: Session, entity: str) -> Population:
+        """The latest run's population with the event worker's updates since its snapshot
+        (cached per run and newest update)."""
+        from store import profile_updates
+
+        base = self._run_population(session, entity)
+        last = profile_updates.last_id(session, entity_kind=entity,
+                                       snapshot_hash=base.run.snapshot_hash)
+        if not last:
+            return base
+        with self._lock:
+            cached = self._populations.get(entity)
+            if cached is not None and cached[0] == last and cached[1].run.id == base.run.id:
+                return cached[1]
+        updates = profile_updates.since_snapshot(session, entity_kind=entity,
+                                                 snapshot_hash=base.run.snapshot_hash)
+        frame, updated = apply_updates(base.frame, updates, entity=entity,
+                                       as_of=base.run.as_of)
+        population = dataclasses.replace(base, frame=frame, updated=updated)
+        with self._lock:
+            self._populations[entity] = (last, population)
+        return population
+
+    def _run_population(self, session: Session, entity: str) -> Population:
         run = run_store.last_successful(session, entity_kind=entity)
         if run is None:
             raise NoDataYet(f"{ENTITY_LABELS.get(entity, entity)}尚无成功的匹配运行")
         with self._lock:
-            cached = self._populations.get(entity)
+            cached = self._runs.get(entity)
             if cached is not None and cached.run.id == run.id:
                 return cached
         outcomes_path = self.settings.outcomes_dir / f"{run.id}.parquet"
@@ -89,7 +117,7 @@ class DataAccess:
             snapshot_path=snapshot,
         )
         with self._lock:
-            self._populations[entity] = population
+            self._runs[entity] = population
         return population
 
     def published(self, session: Session) -> tuple[list[Policy], Any]:
@@ -140,6 +168,65 @@ def _declared_dtype(values: Any) -> pl.DataType:
     return pl.String()
 
 
+_FIELD_DTYPES: dict[str, Any] = {"int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean,
+                                 "date": pl.Date, "str": pl.String}
+
+
+def _by_entity(ids: pl.Series, given: dict[str, Any], dtype: Any) -> pl.Series:
+    """Per row of ``ids``, the value ``given`` for its entity (null for others); a date may
+    come as a date or as its ISO text."""
+    if dtype == pl.Date:
+        raw = ids.replace_strict(list(given), [None if v is None else str(v)
+                                               for v in given.values()],
+                                 default=None, return_dtype=pl.String)
+        return raw.str.to_date()
+    return ids.replace_strict(list(given), list(given.values()), default=None,
+                              return_dtype=dtype)
+
+
+def apply_updates(frame: pl.DataFrame, updates: dict[str, dict[str, Any]], *, entity: str,
+                  as_of: Any) -> tuple[pl.DataFrame, frozenset[str]]:
+    """The snapshot with the event worker's profile updates applied, as the worker applied
+    them: each updated base field set (null is UNKNOWN), the derived tags of those rows
+    computed again, and a tag :func:`derive` does not compute (a model's) UNKNOWN once one
+    of its inputs changed. Returns the frame (row order kept) and the entities updated."""
+    from profiles.catalog import load_catalog
+    from profiles.derive import derive
+
+    catalog = load_catalog().entity(entity)
+    key = catalog.key
+    ids = frame[key].cast(pl.String)
+    updates = {e: u for e, u in updates.items() if u}
+    present = set(ids.filter(ids.is_in(list(updates))).to_list())
+    if not present:
+        return frame, frozenset()
+    hit = ids.is_in(list(present))
+    rows, rest = frame.filter(hit), frame.filter(~hit)
+    row_ids = rows[key].cast(pl.String)
+    names = sorted({n for e in present for n in updates[e]
+                    if n in catalog and catalog.field(n).kind == "base" and n in rows.columns})
+    columns = []
+    for name in names:
+        given = {e: updates[e][name] for e in present if name in updates[e]}
+        dtype = _FIELD_DTYPES[catalog.field(name).type]
+        value = _by_entity(row_ids, given, dtype)
+        columns.append(pl.when(row_ids.is_in(list(given))).then(value)
+                       .otherwise(rows[name].cast(dtype)).alias(name))
+    changed = {e: set(updates[e]) for e in present}
+    for f in catalog.fields:  # a tag whose input changed is not carried over
+        if f.kind == "derived" and f.name in rows.columns and f.inputs:
+            stale = [e for e in present if changed[e] & set(f.inputs)]
+            if stale:
+                columns.append(pl.when(row_ids.is_in(stale)).then(None)
+                               .otherwise(pl.col(f.name)).alias(f.name))
+    redone = derive(rows.with_columns(columns), entity=entity, as_of=as_of).collect()
+    redone = redone.select(frame.columns).cast(frame.schema)
+    order = pl.concat([pl.Series(range(frame.height)).filter(~hit),
+                       pl.Series(range(frame.height)).filter(hit)])
+    merged = pl.concat([rest, redone])
+    return merged.gather(order.arg_sort()), frozenset(present)
+
+
 def fill_declared(frame: pl.DataFrame, answers: dict[str, dict[str, Any]], *, entity: str,
                   as_of: Any) -> pl.DataFrame:
     """Profiles completed by what their entities declared (approved applications): a declared
@@ -153,18 +240,12 @@ def fill_declared(frame: pl.DataFrame, answers: dict[str, dict[str, Any]], *, en
     catalog = load_catalog().entity(entity)
     ids = frame[catalog.key].cast(pl.String)
     names = sorted({n for a in answers.values() for n in a if _fillable(n, a[n], catalog)})
-    dtypes = {"int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean, "date": pl.Date,
-              "str": pl.String}
     updates = []
     for name in names:
-        dtype = (dtypes[catalog.field(name).type] if name in catalog
+        dtype = (_FIELD_DTYPES[catalog.field(name).type] if name in catalog
                  else _declared_dtype(a[name] for a in answers.values() if name in a))
         given = {eid: a[name] for eid, a in answers.items() if name in a}
-        raw = ids.replace_strict(list(given), [str(v) if dtype == pl.Date else v
-                                               for v in given.values()],
-                                 default=None, return_dtype=pl.String if dtype == pl.Date
-                                 else dtype)
-        value = raw.str.to_date() if dtype == pl.Date else raw
+        value = _by_entity(ids, given, dtype)
         column = frame[name] if name in frame.columns else pl.Series(
             name, [None] * frame.height, dtype=dtype)
         updates.append(column.cast(dtype).fill_null(value).alias(name))

@@ -43,7 +43,7 @@ from matcher.award_import import load_ledger
 from matcher.outcomes import OUTCOME_SCHEMA
 from matcher.run_diff import amount_kinds, diff_rows, scope
 from rules.model import Policy
-from store import entitlement_bulk
+from store import entitlement_bulk, profile_updates
 from store.budget_draws import drawn, lock_budgets
 from store.cap_draws import lock_caps
 from store.db import transaction
@@ -90,21 +90,30 @@ def batch_run_id(run_ids: Sequence[str], *, entity_kind: str, as_of: dt.date) ->
 
 
 def batch_writer(db: Engine, engine: EventEngine, *, as_of: dt.date,
-                 on_changes: ChangesHook | None) -> WriteBatch:
+                 on_changes: ChangesHook | None, snapshot: str | None = None) -> WriteBatch:
     """write(batch) for :func:`matcher.events.worker.consume`: a batch of applied events'
-    changes (and ``on_changes``' messages) in one transaction, under the batch's run id."""
+    changes (and ``on_changes``' messages) in one transaction, under the batch's run id;
+    with ``snapshot`` (the hash of the snapshot the engine loaded), the profile updates that
+    caused them too (:mod:`store.profile_updates`)."""
 
     def write(batch: list[AppliedEvent]) -> None:
         run_id = batch_run_id([event_run_id(entity_kind=engine.entity, entity_id=a.entity_id,
                                             as_of=as_of, sequence=a.line, payload=a.event)
                                for a in batch], entity_kind=engine.entity, as_of=as_of)
+
+        def updates(session: Session) -> None:
+            if snapshot is not None:
+                profile_updates.record(
+                    session, entity_kind=engine.entity, snapshot_hash=snapshot, run_id=run_id,
+                    updates=[(a.line, a.entity_id, a.values) for a in batch if a.values])
+
         record_batch(db, [EntityOutcomes(entity_id, outcomes, entity_id in engine.held)
                           for a in batch
                           for entity_id, outcomes in [(a.entity_id, a.outcomes),
                                                       *a.redecided.items()]],
                      entity_kind=engine.entity, policies=engine.compiled.policies,
                      as_of=as_of, run_id=run_id, on_changes=on_changes,
-                     library=engine.library)
+                     library=engine.library, before=updates)
 
     return write
 
@@ -216,6 +225,7 @@ def record_batch(
     on_changes: ChangesHook | None = None,
     now: dt.datetime | None = None,
     library: Mapping[str, Policy] | None = None,
+    before: Callable[[Session], None] | None = None,
 ) -> RunChanges:
     """:func:`record_outcomes` of several entities (each at most once) in **one**
     transaction: one read of their entitlements, one diff, one write and one ``on_changes``
@@ -240,6 +250,8 @@ def record_batch(
     plain = [b for b in batch if b.entity_id not in drawing]
     parts: list[RunChanges] = []
     with transaction(db) as session:
+        if before is not None:  # written with the changes (the profile updates behind them)
+            before(session)
         for one in budgeted:
             rows = draw_budgets(session, [dict(r) for r in one.outcomes],
                                 entity_kind=entity_kind, entity_id=one.entity_id,

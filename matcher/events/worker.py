@@ -53,6 +53,9 @@ class AppliedEvent:
     #: others decided again because the entity is a member of theirs (its household,
     #: its spouse): :meth:`EventEngine.take_redecided`, written with the event
     redecided: Mapping[str, list[OutcomeRow]] = field(default_factory=dict)
+    #: a profile update's typed base values, as applied (recorded with the batch, so pages
+    #: explain with them: :mod:`store.profile_updates`); empty for a life event
+    values: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def entities(self) -> set[str]:
@@ -61,6 +64,18 @@ class AppliedEvent:
 
 
 CHECK_AHEAD = 64  # lines whose update values are checked in one pass
+
+def applied_values(engine: EventEngine, entity_id: str, event: Mapping[str, Any]
+                   ) -> dict[str, Any]:
+    """The typed values a profile update set, read from the engine's profile right after it
+    was applied (by catalog name: an update may name a field by another of its names)."""
+    written = event.get("set")
+    if not isinstance(written, Mapping):
+        return {}
+    profile = engine.profiles.get(entity_id, {})
+    names = (engine.catalog.field(w).name for w in written)
+    return {n: profile.get(n) for n in names}
+
 
 WriteBatch = Callable[[list[AppliedEvent]], None]
 """write(batch): the store writes of consecutive applied events, in one transaction."""
@@ -169,7 +184,8 @@ def consume(engine: EventEngine, lines: Sequence[str], *, checkpoint: Path,
             continue
         if outcomes is not None:
             applied = AppliedEvent(line=number, entity_id=entity_id, event=event,
-                                   outcomes=outcomes, redecided=redecided)
+                                   outcomes=outcomes, redecided=redecided,
+                                   values=applied_values(engine, entity_id, event))
             if any(a.entities & applied.entities for a in pending):
                 flush()  # the batch so far, through the line before this one
         covered = number

@@ -43,12 +43,12 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_a_spouse_buying_a_home_revokes_the_rent_deduction_the_same_evening(
         sources: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    data = tmp_path / "data"
+    data_dir = tmp_path / "data"
     monkeypatch.setenv("MIANSHEN_ENVIRONMENT", "development")
-    monkeypatch.setenv("MIANSHEN_DATA_DIR", str(data))
+    monkeypatch.setenv("MIANSHEN_DATA_DIR", str(data_dir))
     get_settings.cache_clear()
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    settings = Settings(data_dir=data, database_url=url)
+    settings = Settings(data_dir=data_dir, database_url=url, sources_dir=sources)
     engine = open_engine(settings)
     publish_bundled_library(engine)
     run_pipeline(settings, engine=engine, sources_dir=sources, as_of=AS_OF,
@@ -72,7 +72,7 @@ def test_a_spouse_buying_a_home_revokes_the_rent_deduction_the_same_evening(
          "--events", str(events), "--as-of", AS_OF.isoformat(), "--database", url,
          "--checkpoint", str(tmp_path / "checkpoint")],
         capture_output=True, text=True, timeout=600,
-        env={**os.environ, "MIANSHEN_DATA_DIR": str(data)})
+        env={**os.environ, "MIANSHEN_DATA_DIR": str(data_dir)})
     assert done.returncode == 0, done.stderr[-2000:]
     assert "写库 1 条" in done.stdout.replace("\n", "")
 
@@ -88,4 +88,33 @@ def test_a_spouse_buying_a_home_revokes_the_rent_deduction_the_same_evening(
                    if i.get("kind") == "revocation" and i.get("policy_id") == RENT]
     assert revocations, told
     assert "实时事件" in json.dumps(revocations, ensure_ascii=False)
+
+    # the update is on record with the batch, against the snapshot the worker loaded; the
+    # person's benefit page explains with it (the night's outcome would say 符合)
+    from api.auth import Principal
+    from api.routes.matches import explain_entitlement
+    from api.services.population import DataAccess
+    from matcher.runs import snapshot_hash
+    from store import profile_updates
+
+    with transaction(engine) as s:
+        recorded = profile_updates.since_snapshot(s, entity_kind="person",
+                                                  snapshot_hash=snapshot_hash(snapshot))
+        assert recorded == {spouse: {"owns_home_in_work_city": True}}
+        data = DataAccess(settings, engine)
+        assert data.population(s, "person").updated == {spouse}
+        who = Principal(user_id="u", role="citizen", display_name="u", entity_kind="person",
+                        entity_id=person)
+        page = explain_entitlement(who, data, s, after)
+    assert page.outcome == "ineligible", page.text
+    assert [c.label for c in page.gaps] == ["配偶在主要工作城市没有自有住房"]
+
+    # the worker restarted from an earlier checkpoint applies the event again: nothing new
+    (tmp_path / "checkpoint").write_text("0", encoding="utf-8")
+    again = subprocess.run(done.args, capture_output=True, text=True, timeout=600,
+                           env={**os.environ, "MIANSHEN_DATA_DIR": str(data_dir)})
+    assert again.returncode == 0, again.stderr[-2000:]
+    with transaction(engine) as s:
+        assert profile_updates.last_id(s, entity_kind="person",
+                                       snapshot_hash=snapshot_hash(snapshot)) == 1
     engine.dispose()

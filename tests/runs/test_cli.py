@@ -132,7 +132,7 @@ def test_db_upgrade_and_library_import_commands(empty_db_url: str) -> None:
     from rules.loader import bundled_library
 
     up = runner.invoke(app, ["db", "upgrade", "--database-url", empty_db_url])
-    assert up.exit_code == 0 and "0012" in up.output
+    assert up.exit_code == 0 and "0013" in up.output
     _accounts(empty_db_url)
     wrong = runner.invoke(app, ["policies", "import", "--author", "zhang", "--database-url",
                                 empty_db_url], input="guess\n")
