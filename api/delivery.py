@@ -225,15 +225,24 @@ def _outcomes_of(changes: RunChanges) -> pl.DataFrame:
     return pl.concat(parts, how="vertical")
 
 
+CurrentProfiles = Callable[[list[str]], tuple["pl.DataFrame", Mapping[str, Any]]]
+"""current(entity ids) -> (their profiles now, the members of their relations now)."""
+
+
 def outbox_hook(*, entity_kind: str, policies: Mapping[str, Policy], as_of: dt.date,
                 links: LinkConfig, snapshot: Path | None = None, sets: Any = None,
                 explain_limit: int = 20_000,
-                related: Mapping[str, Any] | None = None) -> ChangesHook:
+                related: Mapping[str, Any] | None = None,
+                current: CurrentProfiles | None = None) -> ChangesHook:
     """A hook that plans and enqueues the messages of a diff in the caller's transaction:
     explained, addressed from the snapshot's profiles, with one-click links recorded.
     ``related``: the relations the run matched with (household register, employment
     links), so that an explanation decides an aggregate as the run did; the award ledger
-    is read in the run's transaction (the run's own grants are this benefit, not history)."""
+    is read in the run's transaction (the run's own grants are this benefit, not history).
+    ``current`` (the event path, :meth:`matcher.events.engine.EventEngine.current`), in
+    place of a snapshot: the changed entities' profiles and members as the engine decided
+    them, so that an event's messages are explained, pre-filled and addressed (SMS, e-mail)
+    as a run's are."""
     from notifier.links import StoredLinks
     from notifier.outbox import enqueue_changes
     from notifier.settings import NotifierSettings
@@ -263,8 +272,8 @@ def outbox_hook(*, entity_kind: str, policies: Mapping[str, Policy], as_of: dt.d
         context: dict[str, Any] = {"related": related}
         # explanations need the snapshot's profiles: without one, no ledger is read (it is
         # every entity's awards, a read that grows with the store, per call)
-        if explain and snapshot is not None and any(p.ledger_lookups or p.cap
-                                                    for p in policies.values()):
+        if explain and (snapshot is not None or current is not None) and any(
+                p.ledger_lookups or p.cap for p in policies.values()):
             from matcher.award_import import load_ledger
 
             context["ledger"] = load_ledger(session, entity_kind=entity_kind,
@@ -288,6 +297,9 @@ def outbox_hook(*, entity_kind: str, policies: Mapping[str, Policy], as_of: dt.d
                       context: Mapping[str, Any]) -> int:
         ids = sorted({c.entity_id for c in found})
         frame = read_profiles(snapshot, entity_kind=entity_kind, ids=ids) if snapshot else None
+        if current is not None:
+            frame, members = current(ids)
+            context = {**context, "related": members}
         key = ENTITY_KEYS[entity_kind]
         profiles: dict[str, dict[str, Any]] = {}
         if frame is not None:

@@ -291,8 +291,9 @@ def _store_writer(engine: Any, url: str, *, base_url: str, as_of: dt.date,
     upgrade(db)
     links = LinkConfig(base_url=base_url, signer=LinkSigner(
         secret=settings.link_key(), ttl_seconds=settings.link_ttl_seconds))
+    # the messages explained, pre-filled and addressed with the data the engine decided on
     hook = outbox_hook(entity_kind=engine.entity, policies=engine.compiled.policies,
-                       as_of=as_of, links=links)
+                       as_of=as_of, links=links, current=engine.current)
     from matcher.runs import snapshot_hash
 
     return batch_writer(db, engine, as_of=as_of, on_changes=hook,

@@ -280,12 +280,34 @@ class EventEngine:
         """Derived tags as of the engine's date, by the batch's own :func:`derive`.
         ``passed``: derived columns the rows carry (as a snapshot may, for tags inferred by a
         model); :func:`derive` keeps those it does not compute, as in the batch."""
+        return self._derived_frame(rows, passed).to_dicts()
+
+    def _derived_frame(self, rows: Sequence[Mapping[str, Any]],
+                       passed: Sequence[str] = ()) -> pl.DataFrame:
         names = [f.name for f in self.base_fields] + list(passed)
         schema = {n: _DTYPES[self.catalog.field(n).type] for n in names}
         frame = pl.DataFrame([{n: r.get(n) for n in schema} for r in rows], schema=schema,
                              orient="row")
         return derive(frame, entity=self.entity, as_of=self.as_of).collect(
-            optimizations=_EAGER).to_dicts()
+            optimizations=_EAGER)
+
+    def current(self, entity_ids: Sequence[str]
+                ) -> tuple[pl.DataFrame, dict[str, RelatedFrame]]:
+        """These entities' profiles as the engine holds them now (the snapshot's rows with
+        the updates applied, tags derived; an id it has no profile of is left out) and the
+        members of their relations as they are now: what the messages of their changes are
+        explained, pre-filled and addressed with, as the engine decided them."""
+        known = [e for e in entity_ids if self.profile(e) is not None]
+        by_passed: dict[tuple[str, ...], list[str]] = {}
+        for e in known:
+            by_passed.setdefault(tuple(self._extras.get(e, {})), []).append(e)
+        parts = [self._derived_frame([{**(self.profile(e) or {}), **self._extras.get(e, {})}
+                                      for e in group], list(passed))
+                 for passed, group in by_passed.items()]
+        frame = (pl.concat(parts, how="diagonal_relaxed") if parts
+                 else self._derived_frame([], self._passed))
+        ids = pl.Series(known, dtype=pl.String)
+        return frame, {name: index.of(ids) for name, index in self._members.items()}
 
     def load(self, frame: pl.DataFrame) -> None:
         """Take a base profile frame (validated, not yet derived) as the snapshot. Nothing is

@@ -83,11 +83,16 @@ def test_a_spouse_buying_a_home_revokes_the_rent_deduction_the_same_evening(
         assert after.status == "revoked"
         ids = [r for r, in s.execute(select(outbox_table.c.id).where(
             outbox_table.c.recipient_id == person))]
-        told = [outbox.get(s, i).payload for i in ids]
-    revocations = [i for p in told for i in p.get("items", [])
-                   if i.get("kind") == "revocation" and i.get("policy_id") == RENT]
-    assert revocations, told
-    assert "实时事件" in json.dumps(revocations, ensure_ascii=False)
+        told = [(m.channel, m.payload) for m in (outbox.get(s, i) for i in ids)]
+    revocations = {channel: i for channel, p in told for i in p.get("items", [])
+                   if i.get("kind") == "revocation" and i.get("policy_id") == RENT}
+    # told on every channel the person has, as a run's revocation is (the phone is in the
+    # profile the engine holds), saying which condition no longer holds, explained
+    phone = pl.read_parquet(snapshot).filter(pl.col("id_number") == person)["phone"].item()
+    assert set(revocations) == ({"inbox", "sms"} if phone else {"inbox"}), told
+    for item in revocations.values():
+        assert item["reason"] == "不再满足：配偶在主要工作城市没有自有住房", item
+        assert "✗ 不满足  配偶在主要工作城市没有自有住房" in item["why"], item["why"]
 
     # the update is on record with the batch, against the snapshot the worker loaded; the
     # person's benefit page explains with it (the night's outcome would say 符合)

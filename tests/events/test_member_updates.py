@@ -98,3 +98,22 @@ def test_a_spouse_update_re_decides_the_other_spouse_and_is_reported() -> None:
         assert engine.take_redecided() == {}
         engine.upsert(member, {"employed": not was})  # the same value again: nobody else
         assert engine.take_redecided() == {}
+
+
+def test_current_gives_the_profiles_and_members_the_engine_decided_with() -> None:
+    """What an event's messages are explained, pre-filled and addressed with: the updated
+    profile with its tags derived again, and the members as they are now."""
+    persons, related = generate_households(30, seed=7, as_of=AS_OF)
+    spouses = related["spouse"].members.select(OWNER_COLUMN, "id_number").collect()
+    owner, member = spouses.row(0)
+    with EventEngine(generate_person_policies(6, seed=11), entity="person", as_of=AS_OF,
+                     sets=bench_sets(), related=related) as engine:
+        engine.load(persons.select(BASE))
+        engine.upsert(member, {"birth_date": dt.date(1940, 3, 1)})
+        frame, members = engine.current([member, owner, "nobody"])
+    row = {r["id_number"]: r for r in frame.iter_rows(named=True)}
+    assert set(row) == {member, owner}  # an id without a profile is left out
+    assert row[member]["birth_date"] == dt.date(1940, 3, 1) and row[member]["age"] == 85
+    spouse_rows = members["spouse"].members.collect()
+    [seen] = spouse_rows.filter(pl.col(OWNER_COLUMN) == owner).iter_rows(named=True)
+    assert seen["id_number"] == member and seen["age"] == 85
