@@ -186,16 +186,19 @@ def recipients_for(session: Session, *, entity_kind: str,
 def with_explanations(found: list[EntitlementChange], *, frame: pl.DataFrame, entity_kind: str,
                       policies: Sequence[Policy], as_of: dt.date, sets: Any,
                       outcomes: pl.DataFrame, related: Mapping[str, Any] | None = None,
-                      ledger: Any = None) -> list[EntitlementChange]:
+                      ledger: Any = None, plans: dict[Any, Any] | None = None,
+                      ) -> list[EntitlementChange]:
     """The changes with the explanation's text (the same builder as the page and the API),
     the labels of the conditions still open and of those that failed."""
     from matcher.explain import explain_many
 
     ids = sorted({c.entity_id for c in found})
     wanted = {c.policy_id for c in found}
-    explained = explain_many(frame, entity=entity_kind, policies=policies, as_of=as_of,
+    # only the policies told are explained (the plan of all of them is kept in ``plans``)
+    explained = explain_many(frame, entity=entity_kind, as_of=as_of, policies=policies,
+                             policy_ids=wanted,
                              entity_ids=ids, sets=sets, outcomes=outcomes,
-                             related=related, ledger=ledger)
+                             related=related, ledger=ledger, plans=plans)
     by_pair = {(eid, e.policy_id): e for eid, items in explained.items() for e in items
                if e.policy_id in wanted}
     out = []
@@ -226,7 +229,8 @@ def _outcomes_of(changes: RunChanges) -> pl.DataFrame:
 
 
 CurrentProfiles = Callable[[list[str]], tuple["pl.DataFrame", Mapping[str, Any]]]
-"""current(entity ids) -> (their profiles now, the members of their relations now)."""
+"""current(entity ids) -> (their profiles now, what they were decided with besides:
+``related``, the members of their relations now, and ``ledger``, the award history)."""
 
 
 def outbox_hook(*, entity_kind: str, policies: Mapping[str, Policy], as_of: dt.date,
@@ -249,6 +253,9 @@ def outbox_hook(*, entity_kind: str, policies: Mapping[str, Policy], as_of: dt.d
     from store.types import utcnow
 
     rules = NotifierSettings().delivery_rules()  # read once: a hook is called per batch
+    # the event path explains a few entities per call with the same policies and ledger:
+    # their compiled plans are kept (a run's hook reads a new ledger per call)
+    plans: dict[Any, Any] | None = {} if current is not None else None
 
     @functools.cache
     def fields_of() -> dict[str, list[FieldInfo]]:
@@ -272,7 +279,7 @@ def outbox_hook(*, entity_kind: str, policies: Mapping[str, Policy], as_of: dt.d
         context: dict[str, Any] = {"related": related}
         # explanations need the snapshot's profiles: without one, no ledger is read (it is
         # every entity's awards, a read that grows with the store, per call)
-        if explain and (snapshot is not None or current is not None) and any(
+        if explain and snapshot is not None and current is None and any(
                 p.ledger_lookups or p.cap for p in policies.values()):
             from matcher.award_import import load_ledger
 
@@ -298,8 +305,8 @@ def outbox_hook(*, entity_kind: str, policies: Mapping[str, Policy], as_of: dt.d
         ids = sorted({c.entity_id for c in found})
         frame = read_profiles(snapshot, entity_kind=entity_kind, ids=ids) if snapshot else None
         if current is not None:
-            frame, members = current(ids)
-            context = {**context, "related": members}
+            frame, decided_with = current(ids)
+            context = {**context, **decided_with}
         key = ENTITY_KEYS[entity_kind]
         profiles: dict[str, dict[str, Any]] = {}
         if frame is not None:
@@ -308,7 +315,7 @@ def outbox_hook(*, entity_kind: str, policies: Mapping[str, Policy], as_of: dt.d
                 found = with_explanations(found, frame=frame, entity_kind=entity_kind,
                                           policies=list(policies.values()), as_of=as_of,
                                           sets=sets, outcomes=_outcomes_of(changes),
-                                          **context)
+                                          plans=plans, **context)
         issuer = StoredLinks(session=session, base_url=links.base_url, signer=links.signer,
                              now=utcnow())
         return enqueue_changes(

@@ -155,7 +155,11 @@ def _latency(run: Callable[[str, dict[str, Any]], list[dict[str, Any]]],
     return out
 
 
-def _store(folder: Path, name: str, policies: Mapping[str, Any]) -> tuple[Any, Any]:
+def _store(folder: Path, name: str, policies: Mapping[str, Any],
+           engine: EventEngine | None = None) -> tuple[Any, Any]:
+    """A fresh store and the outbox hook the worker uses (with ``engine``: its messages
+    explained, pre-filled and addressed with the engine's current profiles, as
+    ``mianshen events consume`` plans them)."""
     import secrets
 
     from api.delivery import LinkConfig, outbox_hook
@@ -173,7 +177,7 @@ def _store(folder: Path, name: str, policies: Mapping[str, Any]) -> tuple[Any, A
 
     default_channels()  # a consumer imports its channels once, at start
     return db, outbox_hook(entity_kind="enterprise", policies=policies, as_of=AS_OF,
-                           links=links)
+                           links=links, current=None if engine is None else engine.current)
 
 
 def seed_store(db: Any, engine: EventEngine, policies: Mapping[str, Any], *,
@@ -217,7 +221,7 @@ def paced(engine: EventEngine, updates: Sequence[Update], *, rate: float,
     an event writes its entity's changes only; else it starts empty, and an entity's first
     event writes all its entitlements and their messages."""
     policies = dict(engine.compiled.policies)
-    db, hook = _store(folder, "paced", policies)
+    db, hook = _store(folder, "paced", policies, engine)
     seeded_rows = seed_store(db, engine, policies) if seeded else 0
     settle_heap()  # as the worker does before its stream (matcher.events.worker.consume)
     start = time.perf_counter() + 0.05
@@ -298,7 +302,7 @@ def worker_throughput(engine: EventEngine, updates: Sequence[Update], *, folder:
     from matcher.events.worker import consume
 
     policies = dict(engine.compiled.policies)
-    db, hook = _store(folder, f"worker-{max_batch}", policies)
+    db, hook = _store(folder, f"worker-{max_batch}", policies, engine)
     seed_store(db, engine, policies)
     lines = [json.dumps({"entity_id": e, "set": dict(values)}, default=str, ensure_ascii=False)
              for e, values in updates]
@@ -328,7 +332,7 @@ def followed(engine: EventEngine, updates: Sequence[Update], *, rate: float, fol
     from matcher.events.worker import consume
 
     policies = dict(engine.compiled.policies)
-    db, hook = _store(folder, f"follow-{max_batch}", policies)
+    db, hook = _store(folder, f"follow-{max_batch}", policies, engine)
     seed_store(db, engine, policies)
     lines = [json.dumps({"entity_id": e, "set": dict(values)}, default=str, ensure_ascii=False)
              for e, values in updates]
@@ -449,7 +453,7 @@ def spans(engine: EventEngine, updates: Sequence[Update], *, batch: int, folder:
     import importlib
 
     policies = dict(engine.compiled.policies)
-    db, hook = _store(folder, f"spans-{batch}", policies)
+    db, hook = _store(folder, f"spans-{batch}", policies, engine)
     seed_store(db, engine, policies)
     settle_heap()
     spent: dict[str, float] = {}

@@ -145,6 +145,13 @@ def policies_in_effect(
     return sorted(chosen, key=lambda p: p.id)
 
 
+#: the query flags of polars' own eager frame methods: a few rows gain nothing from the
+#: optimiser, whose passes cost ~30 % of a small frame's collect (the event engine's rows,
+#: an event's explanations); a private attribute of polars, with no optimisation as the
+#: fallback
+EAGER_FLAGS: pl.QueryOptFlags = getattr(pl.QueryOptFlags, "_eager", pl.QueryOptFlags.none)()
+
+
 def make_plan(
     policies: Iterable[Policy],
     *,

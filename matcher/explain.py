@@ -37,6 +37,7 @@ from typing import Literal
 import polars as pl
 
 from matcher.evaluate import (
+    EAGER_FLAGS,
     MatchError,
     Plan,
     make_plan,
@@ -200,6 +201,12 @@ def explain_entity(
     return found[entity_id]
 
 
+#: compiled plans a caller's cache keeps (:func:`explain_many`'s ``plans``)
+PLAN_CACHE_SIZE = 64
+#: up to this many entities are explained without the query optimiser (EAGER_FLAGS)
+SMALL_EXPLAIN = 64
+
+
 def explain_many(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
@@ -212,16 +219,31 @@ def explain_many(
     outcomes: pl.DataFrame | None = None,
     related: Mapping[str, RelatedFrame] | None = None,
     ledger: AwardLedger | None = None,
+    plans: dict[tuple[object, ...], Plan] | None = None,
+    policy_ids: Iterable[str] | None = None,
 ) -> dict[str, list[Explanation]]:
     """Explanations of several entities in one pass over the frame (a run explains the
     changes it announces this way); entities not in the frame are left out. ``related``
-    and ``ledger`` as in :func:`explain_entity`."""
+    and ``ledger`` as in :func:`explain_entity`. ``plans``: a caller's cache of the
+    compiled plans (by policies, entity, date, sets and ledger), for a caller that explains
+    a few entities at a time with the same policies (the event worker's messages).
+    ``policy_ids``: explain only these policies (of those in effect)."""
     policies = list(policies)
-    plan = make_plan(policies, entity=entity, as_of=as_of, sets=sets, ledger=ledger)
+    key = (tuple(id(p) for p in policies), entity, as_of, id(sets), id(ledger))
+    plan = None if plans is None else plans.get(key)
+    if plan is None:
+        plan = make_plan(policies, entity=entity, as_of=as_of, sets=sets, ledger=ledger)
+        if plans is not None:
+            if len(plans) >= PLAN_CACHE_SIZE:
+                plans.pop(next(iter(plans)))  # the oldest
+            plans[key] = plan
     if policy_id is not None:
         if policy_id not in plan.compiled:
             raise PolicyNotFoundError(policy_id, plan.compiled)
         compiled = {policy_id: plan.compiled[policy_id]}
+    elif policy_ids is not None:
+        chosen = set(policy_ids)
+        compiled = {pid: cp for pid, cp in plan.compiled.items() if pid in chosen}
     else:
         compiled = plan.compiled
     wanted = sorted(set(entity_ids))
@@ -250,7 +272,9 @@ def explain_many(
         for cc in cp.conditions:
             amount_fields |= {f for f in ast.fields_read(cc.condition.expr) if f in names}
     exprs.extend(pl.col(f).alias(f"f:{f}") for f in sorted(amount_fields | aggregate_columns))
-    rows = lf.select(exprs).collect()
+    # a few entities (an event's messages, a page): no optimiser passes over the plan
+    rows = lf.select(exprs).collect(optimizations=EAGER_FLAGS if len(wanted) <= SMALL_EXPLAIN
+                                    else pl.QueryOptFlags())
     if rows.height == 0:
         return {}
     known: dict[tuple[str, str], tuple[str, int | None]] = {}

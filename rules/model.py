@@ -8,7 +8,7 @@ with its Chinese label and clause); inner nodes are :class:`AllOf`, :class:`AnyO
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -365,6 +365,20 @@ class Policy:
         for leaf in self.conditions:
             out |= policies_referenced(leaf.expr)
         return frozenset(out)
+
+
+def with_references(policies: Iterable[Policy], ids: Iterable[str]) -> list[Policy]:
+    """The policies named by ``ids`` and those their ``eligible()`` conditions read,
+    transitively (in the order of ``policies``): what deciding or explaining them needs."""
+    by_id = {p.id: p for p in policies}
+    wanted: set[str] = set()
+    todo = list(ids)
+    while todo:
+        pid = todo.pop()
+        if pid in by_id and pid not in wanted:
+            wanted.add(pid)
+            todo.extend(by_id[pid].references)
+    return [p for p in by_id.values() if p.id in wanted]
 
 
 def amount_exprs(amount: Amount | None) -> tuple[Expr, ...]:

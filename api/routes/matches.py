@@ -138,6 +138,7 @@ def explain_one(principal: Principal, data: DataAccess, session: Session, entity
 
     from api.services.simulate import match_context
     from matcher.explain import EntityNotFoundError, PolicyNotFoundError, explain_entity
+    from rules.model import with_references
 
     check_own(principal, entity_kind, entity_id)
     population = data.population(session, entity_kind)
@@ -145,16 +146,8 @@ def explain_one(principal: Principal, data: DataAccess, session: Session, entity
     frame = declared_frame(session, population, entity_id)
     # the household register, the employment links and the award ledger, as the run matched
     # with them (without them a spouse's age or a received() lookup reads 未知)
-    by_id = {p.id: p for p in policies}
-    wanted, todo = set(), [policy_id]
-    while todo:  # the policy and those its eligible() conditions read, transitively
-        pid = todo.pop()
-        if pid in by_id and pid not in wanted:
-            wanted.add(pid)
-            todo.extend(by_id[pid].references)
-    explained = [p for p in policies if p.id in wanted]
-    extra = match_context(data, session, population, population.frame, explained,
-                          as_of=population.run.as_of)
+    extra = match_context(data, session, population, population.frame,
+                          with_references(policies, [policy_id]), as_of=population.run.as_of)
     try:
         [explanation] = explain_entity(
             frame, entity=entity_kind, policies=policies, as_of=population.run.as_of,

@@ -46,7 +46,7 @@ import numpy as np
 import polars as pl
 
 from matcher.allocation import apply_exclusivity
-from matcher.evaluate import make_plan, policies_in_effect
+from matcher.evaluate import EAGER_FLAGS, make_plan, policies_in_effect
 from matcher.events.compiler import (
     CompiledRuleset,
     amount_selectors,
@@ -81,9 +81,6 @@ _DTYPES: dict[str, pl.DataType] = {
 #: entities of the snapshot evaluated at a time by :meth:`EventEngine.outcomes`
 _OUTCOMES_CHUNK = 10_000
 
-#: the query flags of polars' own eager frame methods: a few rows gain nothing from the
-#: optimiser, whose passes over derive's expressions cost ~30 % of a small frame's collect
-_EAGER: pl.QueryOptFlags = getattr(pl.QueryOptFlags, "_eager", pl.QueryOptFlags.none)()
 
 
 def _policies_and_sets(policies: Any, sets: NamedSets | None
@@ -253,6 +250,7 @@ class EventEngine:
         # profiles: the loaded snapshot frame (row index by key) and the entities changed
         # since it was loaded; derived rows and outcomes only of entities evaluated
         self._frame: pl.DataFrame | None = None
+        self._current_schema: pl.Schema | None = None
         self._index: dict[str, int] = {}
         self._passed: list[str] = []
         self.profiles: dict[str, dict[str, Any]] = {}
@@ -289,25 +287,34 @@ class EventEngine:
         frame = pl.DataFrame([{n: r.get(n) for n in schema} for r in rows], schema=schema,
                              orient="row")
         return derive(frame, entity=self.entity, as_of=self.as_of).collect(
-            optimizations=_EAGER)
+            optimizations=EAGER_FLAGS)
 
-    def current(self, entity_ids: Sequence[str]
-                ) -> tuple[pl.DataFrame, dict[str, RelatedFrame]]:
+    def current(self, entity_ids: Sequence[str]) -> tuple[pl.DataFrame, dict[str, Any]]:
         """These entities' profiles as the engine holds them now (the snapshot's rows with
-        the updates applied, tags derived; an id it has no profile of is left out) and the
-        members of their relations as they are now: what the messages of their changes are
-        explained, pre-filled and addressed with, as the engine decided them."""
+        the updates applied, tags derived; an id it has no profile of is left out) and what
+        else they were decided with: ``related``, the members of their relations as they
+        are now, and ``ledger``, the award history the engine holds. What the messages of
+        their changes are explained, pre-filled and addressed with."""
         known = [e for e in entity_ids if self.profile(e) is not None]
+        # an entity just decided: the row it was decided on (its derived tags included);
+        # any other: derived now
+        if self._current_schema is None:
+            self._current_schema = self._derived_frame([], self._passed).schema
+        schema = self._current_schema
+        decided = [e for e in known if e in self._rows]
+        parts = [pl.DataFrame([{n: self._rows[e].get(n) for n in schema} for e in decided],
+                              schema=schema, orient="row")]
         by_passed: dict[tuple[str, ...], list[str]] = {}
         for e in known:
-            by_passed.setdefault(tuple(self._extras.get(e, {})), []).append(e)
-        parts = [self._derived_frame([{**(self.profile(e) or {}), **self._extras.get(e, {})}
-                                      for e in group], list(passed))
-                 for passed, group in by_passed.items()]
-        frame = (pl.concat(parts, how="diagonal_relaxed") if parts
-                 else self._derived_frame([], self._passed))
+            if e not in self._rows:
+                by_passed.setdefault(tuple(self._extras.get(e, {})), []).append(e)
+        parts += [self._derived_frame([{**(self.profile(e) or {}), **self._extras.get(e, {})}
+                                       for e in group], list(passed))
+                  for passed, group in by_passed.items()]
+        frame = pl.concat(parts, how="diagonal_relaxed")
         ids = pl.Series(known, dtype=pl.String)
-        return frame, {name: index.of(ids) for name, index in self._members.items()}
+        return frame, {"related": {name: index.of(ids) for name, index in self._members.items()},
+                       "ledger": self.plan.ledger}
 
     def load(self, frame: pl.DataFrame) -> None:
         """Take a base profile frame (validated, not yet derived) as the snapshot. Nothing is
@@ -329,6 +336,7 @@ class EventEngine:
                                  f"got {part.columns}")
             part = pl.concat([self._frame, part])
         self._frame, self._passed = part, passed
+        self._current_schema = None  # the derived rows' columns (EventEngine.current)
         keys = frame[self.key].cast(pl.String).to_list()
         for entity_id in keys:
             self._held_fields.pop(entity_id, None)

@@ -114,6 +114,6 @@ def test_current_gives_the_profiles_and_members_the_engine_decided_with() -> Non
     row = {r["id_number"]: r for r in frame.iter_rows(named=True)}
     assert set(row) == {member, owner}  # an id without a profile is left out
     assert row[member]["birth_date"] == dt.date(1940, 3, 1) and row[member]["age"] == 85
-    spouse_rows = members["spouse"].members.collect()
+    spouse_rows = members["related"]["spouse"].members.collect()
     [seen] = spouse_rows.filter(pl.col(OWNER_COLUMN) == owner).iter_rows(named=True)
     assert seen["id_number"] == member and seen["age"] == 85
