@@ -355,7 +355,8 @@ def _explanation(
                 if isinstance(cond.expr, ast.Compare) and words.every(
                     cond.expr.left, cond.expr.op, cond.expr.right) is not None else
                 "；".join(shown)
-                if len(shown) > 1 else
+                # several values read, or only an aggregate's (配偶中…的人数 1)
+                if len(shown) > 1 or (shown and subject is None and value is None) else
                 words.value_text(value, field=subject, unit=words.unit_of(cond.expr.left)
                                  if isinstance(cond.expr, ast.Compare) else None)
                 if (value is not None or subject)

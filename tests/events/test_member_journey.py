@@ -93,6 +93,8 @@ def test_a_spouse_buying_a_home_revokes_the_rent_deduction_the_same_evening(
     for item in revocations.values():
         assert item["reason"] == "不再满足：配偶在主要工作城市没有自有住房", item
         assert "✗ 不满足  配偶在主要工作城市没有自有住房" in item["why"], item["why"]
+        # what the spouse's record now says, not "当前：—"
+        assert "当前：配偶中（在主要工作城市有自有住房：是）的人数 1" in item["why"], item["why"]
 
     # the update is on record with the batch, against the snapshot the worker loaded; the
     # person's benefit page explains with it (the night's outcome would say 符合)
