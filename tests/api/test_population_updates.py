@@ -16,10 +16,9 @@ from api.services.population import apply_updates
 from bench.generate import generate_households
 from profiles.derive import derive
 from store.profile_updates import json_value
+from tests.events.test_member_updates import BASE
 
 AS_OF = dt.date(2025, 6, 30)
-BASE = ["id_number", "birth_date", "employed", "disability_grade", "subsistence_status",
-        "hukou_district"]
 
 values = st.fixed_dictionaries({}, optional={
     "employed": st.sampled_from([True, False, None]),

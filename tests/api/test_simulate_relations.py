@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,8 +30,10 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_simulation_reads_the_register_and_the_ledger(
-        sources: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _after_the_run(sources: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                   ) -> tuple[Settings, Any]:
+    """A store after the nightly run of ``sources``: the bundled library published, the
+    synthetic award history imported."""
     from api.services.demo_data import import_demo_awards
 
     monkeypatch.setenv("MIANSHEN_ENVIRONMENT", "development")
@@ -41,6 +44,12 @@ def test_simulation_reads_the_register_and_the_ledger(
     publish_bundled_library(engine)
     import_demo_awards(engine, sources, say=lambda _m: None)
     run_pipeline(settings, engine=engine, sources_dir=sources, as_of=AS_OF)
+    return settings, engine
+
+
+def test_simulation_reads_the_register_and_the_ledger(
+        sources: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings, engine = _after_the_run(sources, tmp_path, monkeypatch)
     library = bundled_library()
 
     def report(data: DataAccess, pid: str) -> dict[str, int]:
@@ -77,17 +86,9 @@ def test_the_benefit_page_explains_through_the_register_and_the_ledger(
     marked 未知 — 需补充, and a 小巨人 firm's page could not see its award history."""
     from api.auth import Principal
     from api.routes.matches import explain_one
-    from api.services.demo_data import import_demo_awards
     from store import entitlements
 
-    monkeypatch.setenv("MIANSHEN_ENVIRONMENT", "development")
-    get_settings.cache_clear()
-    url = next(fresh_database_url("sqlite", tmp_path))
-    settings = Settings(data_dir=tmp_path / "data", database_url=url, sources_dir=sources)
-    engine = open_engine(settings)
-    publish_bundled_library(engine)
-    import_demo_awards(engine, sources, say=lambda _m: None)
-    run_pipeline(settings, engine=engine, sources_dir=sources, as_of=AS_OF)
+    settings, engine = _after_the_run(sources, tmp_path, monkeypatch)
     data = DataAccess(settings, engine)
     checked = 0
     for kind, pid in (("person", "family-planning-special-support"),
