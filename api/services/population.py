@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from api.services.errors import NoDataYet
 from api.settings import Settings
+from profiles.ingest import DTYPES
 from rules.loader import Library
 from rules.model import ENTITY_LABELS, Policy
 from store import policies as policy_store
@@ -168,10 +169,6 @@ def _declared_dtype(values: Any) -> pl.DataType:
     return pl.String()
 
 
-_FIELD_DTYPES: dict[str, Any] = {"int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean,
-                                 "date": pl.Date, "str": pl.String}
-
-
 def _by_entity(ids: pl.Series, given: dict[str, Any], dtype: Any) -> pl.Series:
     """Per row of ``ids``, the value ``given`` for its entity (null for others); a date may
     come as a date or as its ISO text."""
@@ -208,7 +205,7 @@ def apply_updates(frame: pl.DataFrame, updates: dict[str, dict[str, Any]], *, en
     columns = []
     for name in names:
         given = {e: updates[e][name] for e in present if name in updates[e]}
-        dtype = _FIELD_DTYPES[catalog.field(name).type]
+        dtype = DTYPES[catalog.field(name).type]
         value = _by_entity(row_ids, given, dtype)
         columns.append(pl.when(row_ids.is_in(list(given))).then(value)
                        .otherwise(rows[name].cast(dtype)).alias(name))
@@ -242,7 +239,7 @@ def fill_declared(frame: pl.DataFrame, answers: dict[str, dict[str, Any]], *, en
     names = sorted({n for a in answers.values() for n in a if _fillable(n, a[n], catalog)})
     updates = []
     for name in names:
-        dtype = (_FIELD_DTYPES[catalog.field(name).type] if name in catalog
+        dtype = (DTYPES[catalog.field(name).type] if name in catalog
                  else _declared_dtype(a[name] for a in answers.values() if name in a))
         given = {eid: a[name] for eid, a in answers.items() if name in a}
         value = _by_entity(ids, given, dtype)

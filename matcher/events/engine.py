@@ -62,6 +62,7 @@ from matcher.events.values import value_of
 from matcher.outcomes import OUTCOME_SCHEMA
 from profiles.catalog import HELD_FIELDS, OWNER_COLUMN, load_catalog, split_year_column
 from profiles.derive import derive
+from profiles.ingest import DTYPES
 from profiles.relations import RelatedFrame
 from rules.compile_related import attach_related
 from rules.declared import for_policies
@@ -73,10 +74,6 @@ from store.money import yuan_to_fen
 Truth = bool | None
 OutcomeRow = dict[str, Any]
 
-_DTYPES: dict[str, pl.DataType] = {
-    "str": pl.String(), "int": pl.Int64(), "float": pl.Float64(), "date": pl.Date(),
-    "bool": pl.Boolean(),
-}
 
 #: entities of the snapshot evaluated at a time by :meth:`EventEngine.outcomes`
 _OUTCOMES_CHUNK = 10_000
@@ -283,7 +280,7 @@ class EventEngine:
     def _derived_frame(self, rows: Sequence[Mapping[str, Any]],
                        passed: Sequence[str] = ()) -> pl.DataFrame:
         names = [f.name for f in self.base_fields] + list(passed)
-        schema = {n: _DTYPES[self.catalog.field(n).type] for n in names}
+        schema = {n: DTYPES[self.catalog.field(n).type] for n in names}
         frame = pl.DataFrame([{n: r.get(n) for n in schema} for r in rows], schema=schema,
                              orient="row")
         return derive(frame, entity=self.entity, as_of=self.as_of).collect(
