@@ -25,6 +25,7 @@ from store import runs as run_store
 from store.runs import RunRecord
 
 ENTITY_KEYS = {"enterprise": "uscc", "person": "id_number"}
+RELATIONS_KEPT = 4  # relations of this many person frames are kept (DataAccess.relations)
 DISTRICT_COLUMNS = {"enterprise": "district", "person": "hukou_district"}
 
 
@@ -74,6 +75,7 @@ class DataAccess:
         self._runs: dict[str, Population] = {}  # as the run saw it
         self._populations: dict[str, tuple[int, Population]] = {}  # and the updates since
         self._libraries: dict[tuple[tuple[int, str], ...], tuple[list[Policy], Any]] = {}
+        self._relations: dict[tuple[str, int], tuple[pl.DataFrame, dict[str, Any]]] = {}
 
     def population(self, session: Session, entity: str) -> Population:
         """The latest run's population with the event worker's updates since its snapshot
@@ -120,6 +122,25 @@ class DataAccess:
         with self._lock:
             self._runs[entity] = population
         return population
+
+    def relations(self, folder: Path, persons: pl.DataFrame) -> dict[str, Any]:
+        """The relations of the link tables in ``folder`` over a population's person frame
+        (:func:`profiles.relations.load_relations`), read once per frame: a population's
+        frame is the same object until its next run or profile update, so the pages of a
+        household policy do not read the register again on every view."""
+        from profiles.relations import load_relations
+
+        key = (str(folder), id(persons))
+        with self._lock:
+            hit = self._relations.get(key)
+            if hit is not None and hit[0] is persons:
+                return hit[1]
+        frames = load_relations(folder, persons=persons).frames
+        with self._lock:
+            while len(self._relations) >= RELATIONS_KEPT:
+                self._relations.pop(next(iter(self._relations)))  # the oldest
+            self._relations[key] = (persons, frames)  # the frame kept: its id is not reused
+        return frames
 
     def published(self, session: Session) -> tuple[list[Policy], Any]:
         """Every published policy (all entities, any effective period) and the named sets."""

@@ -60,12 +60,17 @@ def match_context(data: DataAccess, session: Session, population: Population,
         from profiles.relations import load_relations
 
         persons: pl.DataFrame | None = frame if population.entity == "person" else None
+        owners_of = population if population.entity == "person" else None
         if persons is None:
             try:
-                persons = derived_frame(data.population(session, "person"), as_of)
+                owners_of = data.population(session, "person")
+                persons = derived_frame(owners_of, as_of)
             except NoDataYet:
                 persons = None  # members' person fields UNKNOWN, link fields known
-        extra["related"] = load_relations(folder, persons=persons).frames
+        if persons is not None and owners_of is not None and persons is owners_of.frame:
+            extra["related"] = data.relations(folder, persons)  # a population's: kept
+        else:
+            extra["related"] = load_relations(folder, persons=persons).frames
     return extra
 
 

@@ -6,9 +6,11 @@ again (an age from a new birth date), the other rows and the row order untouched
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -58,3 +60,27 @@ def test_no_update_leaves_the_frame_as_it_is() -> None:
     persons, _ = generate_households(3, seed=1, as_of=AS_OF)
     got, updated = apply_updates(persons, {}, entity="person", as_of=AS_OF)
     assert got is persons and updated == frozenset()
+
+
+def test_the_register_is_read_once_per_population_frame(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A household policy's page reads the register through ``DataAccess.relations``: once
+    per population frame (a run's, or the one with the evening's updates applied), not on
+    every view; a new frame reads it again."""
+    import profiles.relations
+    from api.services.population import DataAccess
+    from api.settings import Settings
+    from profiles.synth import synthesize
+
+    synthesize(tmp_path / "src", enterprises=5, persons=60, seed=3)
+    persons = pl.read_csv(tmp_path / "src" / "person_公安.csv", infer_schema=False)
+    reads = []
+    real = profiles.relations.load_relations
+    monkeypatch.setattr(profiles.relations, "load_relations",
+                        lambda *a, **k: reads.append(1) or real(*a, **k))
+    data = DataAccess(Settings(data_dir=tmp_path / "data"), engine=None)  # type: ignore[arg-type]
+    first = data.relations(tmp_path / "src", persons)
+    assert data.relations(tmp_path / "src", persons) is first and len(reads) == 1
+    assert "household.members" in first
+    updated = persons.clone()  # another frame: the population after an update
+    assert data.relations(tmp_path / "src", updated) is not first and len(reads) == 2
