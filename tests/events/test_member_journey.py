@@ -43,15 +43,19 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_a_spouse_buying_a_home_revokes_the_rent_deduction_the_same_evening(
         sources: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    folder = tmp_path / "sources"  # the next night's extract is edited below
+    shutil.copytree(sources, folder)
     data_dir = tmp_path / "data"
     monkeypatch.setenv("MIANSHEN_ENVIRONMENT", "development")
     monkeypatch.setenv("MIANSHEN_DATA_DIR", str(data_dir))
     get_settings.cache_clear()
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    settings = Settings(data_dir=data_dir, database_url=url, sources_dir=sources)
+    settings = Settings(data_dir=data_dir, database_url=url, sources_dir=folder)
     engine = open_engine(settings)
     publish_bundled_library(engine)
-    run_pipeline(settings, engine=engine, sources_dir=sources, as_of=AS_OF,
+    run_pipeline(settings, engine=engine, sources_dir=folder, as_of=AS_OF,
                  entities=("person",))
     snapshot = next(settings.snapshots_dir.glob("person-*.parquet"))
 
@@ -59,7 +63,7 @@ def test_a_spouse_buying_a_home_revokes_the_rent_deduction_the_same_evening(
     with transaction(engine) as s:
         granted = {e.entity_id: e for e in entitlements.list_entitlements(
             s, entity_kind="person", policy_id=RENT) if e.outcome == "eligible"}
-    spouses = load_relations(sources, persons=pl.read_parquet(snapshot)).frames["spouse"]
+    spouses = load_relations(folder, persons=pl.read_parquet(snapshot)).frames["spouse"]
     pairs = spouses.members.select(OWNER_COLUMN, "id_number").collect()
     person, spouse = next((o, m) for o, m in pairs.iter_rows() if o in granted)
 
@@ -68,7 +72,7 @@ def test_a_spouse_buying_a_home_revokes_the_rent_deduction_the_same_evening(
                       + "\n", encoding="utf-8")
     done = subprocess.run(
         [sys.executable, "-c", "from api.cli import main; main()", "events", "consume",
-         "--entity", "person", "--profiles", str(snapshot), "--links", str(sources),
+         "--entity", "person", "--profiles", str(snapshot), "--links", str(folder),
          "--events", str(events), "--as-of", AS_OF.isoformat(), "--database", url,
          "--checkpoint", str(tmp_path / "checkpoint")],
         capture_output=True, text=True, timeout=600,
@@ -124,4 +128,32 @@ def test_a_spouse_buying_a_home_revokes_the_rent_deduction_the_same_evening(
     with transaction(engine) as s:
         assert profile_updates.last_id(s, entity_kind="person",
                                        snapshot_hash=snapshot_hash(snapshot)) == 1
+        told_before = len(outbox.list_messages(s))
+
+    # the next night: 住建's extract lists the spouse's home; the run decides as the evening
+    # did, so the deduction stays revoked and nobody is told anything about it again
+    housing = folder / "person_住建.csv"
+    rows = pl.read_csv(housing, infer_schema=False)
+    owns = "在主要工作城市有自有住房"
+    if spouse in rows["公民身份号码"].to_list():
+        rows = rows.with_columns(pl.when(pl.col("公民身份号码") == spouse).then(pl.lit("是"))
+                                 .otherwise(pl.col(owns)).alias(owns))
+    else:
+        rows = pl.concat([rows, pl.DataFrame({"公民身份号码": [spouse], owns: ["是"]})],
+                         how="diagonal")
+    rows.write_csv(housing)
+    run_pipeline(settings, engine=engine, sources_dir=folder, as_of=AS_OF,
+                 entities=("person",))
+    with transaction(engine) as s:
+        [night] = [e for e in entitlements.list_entitlements(
+            s, entity_kind="person", entity_id=person, policy_id=RENT)
+            if e.benefit_period == granted[person].benefit_period]
+        assert (night.status, night.id) == ("revoked", after.id)
+        again_told = [i for m in outbox.list_messages(s)[told_before:]
+                      if m.recipient_id == person for i in m.payload.get("items", [])
+                      if i.get("policy_id") == RENT]
+        assert again_told == []
+        page = explain_entitlement(who, DataAccess(settings, engine), s, night)
+    assert page.outcome == "ineligible" and [c.label for c in page.gaps] == [
+        "配偶在主要工作城市没有自有住房"]
     engine.dispose()
