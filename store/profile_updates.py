@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from store.schema import profile_updates
+from store.staged_insert import insert_ignoring_duplicates
 from store.types import utcnow
 
 
@@ -38,9 +38,8 @@ def record(session: Session, *, entity_kind: str, snapshot_hash: str, run_id: st
              "line": line, "run_id": run_id, "created_at": now,
              "fields": {k: json_value(v) for k, v in values.items()}}
             for line, entity_id, values in updates]
-    dialect: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(dialect.insert(profile_updates).on_conflict_do_nothing(
-        index_elements=["entity_kind", "snapshot_hash", "line"]), rows)
+    insert_ignoring_duplicates(session, profile_updates, rows,
+                               key=("entity_kind", "snapshot_hash", "line"))
 
 
 def since_snapshot(session: Session, *, entity_kind: str, snapshot_hash: str

@@ -58,14 +58,15 @@ def _copy(session: Session, stage: str, columns: Sequence[str], table: Table,
 
 
 def insert_ignoring_duplicates(
-    session: Session, table: Table, rows: Sequence[dict[str, Any]], *, key: str,
-    returning: Sequence[str] = (),
+    session: Session, table: Table, rows: Sequence[dict[str, Any]], *,
+    key: str | Sequence[str], returning: Sequence[str] = (),
 ) -> list[tuple[Any, ...]]:
     """Insert ``rows`` (dicts with the same keys) into ``table``, skipping any whose ``key``
-    is already there; the ``returning`` columns of the rows inserted (empty when none are
-    asked for)."""
+    (a unique column, or the columns of a unique constraint) is already there; the
+    ``returning`` columns of the rows inserted (empty when none are asked for)."""
     if not rows:
         return []
+    keys = [key] if isinstance(key, str) else list(key)
     columns = list(rows[0])
     if _postgres(session) and len(rows) >= STAGE_FROM:
         stage = _stage(session, table, columns)
@@ -74,10 +75,10 @@ def insert_ignoring_duplicates(
         back = f" RETURNING {', '.join(returning)}" if returning else ""
         result = session.execute(text(
             f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {stage} "
-            f"ON CONFLICT ({key}) DO NOTHING{back}"))
+            f"ON CONFLICT ({', '.join(keys)}) DO NOTHING{back}"))
         return [tuple(r) for r in result] if returning else []
     dialect: Any = postgresql if _postgres(session) else sqlite
-    stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
+    stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=keys)
     if returning:
         stmt = stmt.returning(*(table.c[c] for c in returning))
     out: list[tuple[Any, ...]] = []
