@@ -97,7 +97,7 @@ class _MemberIndex:
 
     A relation whose members are entities of the engine's own kind (a person's household
     and spouse) follows their updates: ``patch`` records a member's new values (an overlay
-    read by :meth:`of`, the frame itself stays as loaded) and ``owners_of`` finds whose
+    read by :meth:`of`, the frame itself stays as loaded) and returns the owners whose
     aggregates read that member, so the engine decides them again."""
 
     #: above this many owners at once, one filter beats a search per owner
@@ -299,16 +299,13 @@ class EventEngine:
             self._current_schema = self._derived_frame([], self._passed).schema
         schema = self._current_schema
         decided = [e for e in known if e in self._rows]
-        parts = [pl.DataFrame([{n: self._rows[e].get(n) for n in schema} for e in decided],
-                              schema=schema, orient="row")]
-        by_passed: dict[tuple[str, ...], list[str]] = {}
-        for e in known:
-            if e not in self._rows:
-                by_passed.setdefault(tuple(self._extras.get(e, {})), []).append(e)
-        parts += [self._derived_frame([{**(self.profile(e) or {}), **self._extras.get(e, {})}
-                                       for e in group], list(passed))
-                  for passed, group in by_passed.items()]
-        frame = pl.concat(parts, how="diagonal_relaxed")
+        fresh = [e for e in known if e not in self._rows]
+        frame = pl.DataFrame([{n: self._rows[e].get(n) for n in schema} for e in decided],
+                             schema=schema, orient="row")
+        if fresh:  # a passed-through tag an entity no longer has (an input changed): null
+            frame = pl.concat([frame, self._derived_frame(
+                [{**(self.profile(e) or {}), **self._extras.get(e, {})} for e in fresh],
+                self._passed).select(list(schema))])
         ids = pl.Series(known, dtype=pl.String)
         return frame, {"related": {name: index.of(ids) for name, index in self._members.items()},
                        "ledger": self.plan.ledger}

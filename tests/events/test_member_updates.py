@@ -110,9 +110,14 @@ def test_current_gives_the_profiles_and_members_the_engine_decided_with() -> Non
                      sets=bench_sets(), related=related) as engine:
         engine.load(persons.select(BASE))
         engine.upsert(member, {"birth_date": dt.date(1940, 3, 1)})
-        frame, members = engine.current([member, owner, "nobody"])
+        # one the engine never decided: derived now, as the snapshot has it
+        untouched = next(e for e in reversed(persons["id_number"].to_list())
+                         if e not in engine._rows)
+        frame, members = engine.current([member, owner, untouched, "nobody"])
     row = {r["id_number"]: r for r in frame.iter_rows(named=True)}
-    assert set(row) == {member, owner}  # an id without a profile is left out
+    assert set(row) == {member, owner, untouched}  # an id without a profile is left out
+    snapshot_row = persons.filter(pl.col("id_number") == untouched).row(0, named=True)
+    assert {n: row[untouched][n] for n in persons.columns} == snapshot_row
     assert row[member]["birth_date"] == dt.date(1940, 3, 1) and row[member]["age"] == 85
     spouse_rows = members["related"]["spouse"].members.collect()
     [seen] = spouse_rows.filter(pl.col(OWNER_COLUMN) == owner).iter_rows(named=True)
