@@ -199,8 +199,7 @@ def with_explanations(found: list[EntitlementChange], *, frame: pl.DataFrame, en
                              policy_ids=wanted,
                              entity_ids=ids, sets=sets, outcomes=outcomes,
                              related=related, ledger=ledger, plans=plans)
-    by_pair = {(eid, e.policy_id): e for eid, items in explained.items() for e in items
-               if e.policy_id in wanted}
+    by_pair = {(eid, e.policy_id): e for eid, items in explained.items() for e in items}
     out = []
     for change in found:
         e = by_pair.get((change.entity_id, change.policy_id))

@@ -283,6 +283,7 @@ def _store_writer(engine: Any, url: str, *, base_url: str, as_of: dt.date,
     from api.settings import get_settings
     from api.storage import open_engine
     from matcher.events.delivery import batch_writer
+    from matcher.runs import snapshot_hash
     from notifier.links import LinkSigner
     from store.db import upgrade
 
@@ -294,8 +295,6 @@ def _store_writer(engine: Any, url: str, *, base_url: str, as_of: dt.date,
     # the messages explained, pre-filled and addressed with the data the engine decided on
     hook = outbox_hook(entity_kind=engine.entity, policies=engine.compiled.policies,
                        as_of=as_of, links=links, current=engine.current)
-    from matcher.runs import snapshot_hash
-
     return batch_writer(db, engine, as_of=as_of, on_changes=hook,
                         snapshot=snapshot_hash(profiles))
 

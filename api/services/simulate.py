@@ -60,14 +60,15 @@ def match_context(data: DataAccess, session: Session, population: Population,
         from profiles.relations import load_relations
 
         persons: pl.DataFrame | None = frame if population.entity == "person" else None
-        owners_of = population if population.entity == "person" else None
+        person_population = population if population.entity == "person" else None
         if persons is None:
             try:
-                owners_of = data.population(session, "person")
-                persons = derived_frame(owners_of, as_of)
+                person_population = data.population(session, "person")
+                persons = derived_frame(person_population, as_of)
             except NoDataYet:
                 persons = None  # members' person fields UNKNOWN, link fields known
-        if persons is not None and owners_of is not None and persons is owners_of.frame:
+        if (persons is not None and person_population is not None
+                and persons is person_population.frame):
             extra["related"] = data.relations(folder, persons)  # a population's: kept
         else:
             extra["related"] = load_relations(folder, persons=persons).frames

@@ -65,6 +65,7 @@ class AppliedEvent:
 
 CHECK_AHEAD = 64  # lines whose update values are checked in one pass
 
+
 def applied_values(engine: EventEngine, entity_id: str, event: Mapping[str, Any]
                    ) -> dict[str, Any]:
     """The typed values a profile update set, read from the engine's profile right after it
