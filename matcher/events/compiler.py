@@ -38,7 +38,17 @@ from functools import cached_property
 from typing import Any
 
 from matcher.events.errors import EventError
-from matcher.events.formula import ALWAYS, NEVER, Formula, Test, conj, disj, to_json
+from matcher.events.formula import (
+    ALWAYS,
+    MAX_GATES,
+    NEVER,
+    Formula,
+    Test,
+    conj,
+    disj,
+    split,
+    to_json,
+)
 from matcher.events.values import TARGET, encode, value_of
 from profiles.catalog import EntityCatalog, load_catalog
 from rules import ast
@@ -216,10 +226,25 @@ class CompiledRuleset:
         return {pid: tuple(sorted(groups)) for pid, groups in out.items()}
 
 
+#: marks the further rules of a side too large for one durable_rules pattern
+#: (``elig|p|T``, ``elig|p|T#1``...: :func:`matcher.events.formula.split`)
+PART_MARK = "#"
+
+
 def _formulas(questions: Iterable[Question]) -> list[tuple[str, Formula]]:
-    """Rule name and formula of every question's TRUE and FALSE side that can fire."""
-    return [(f"{q.id}|{suffix}", formula) for q in questions
-            for suffix, formula in (("T", q.true), ("F", q.false)) if formula != NEVER]
+    """Rule name and formula of every question's TRUE and FALSE side that can fire; a side
+    with more ``$and`` / ``$or`` nodes than a pattern holds (beside the guard's) is split
+    into several rules, ``<question>|T``, ``<question>|T#1``..., any of which firing
+    answers it."""
+    out = []
+    for q in questions:
+        for suffix, formula in (("T", q.true), ("F", q.false)):
+            if formula == NEVER:
+                continue
+            parts = [formula] if formula == ALWAYS else split(formula, MAX_GATES - 1)
+            out += [(f"{q.id}|{suffix}" + (f"{PART_MARK}{k}" if k else ""), part)
+                    for k, part in enumerate(parts)]
+    return out
 
 
 def _grouped(questions: Iterable[Question]) -> list[tuple[str, Formula, int]]:

@@ -48,6 +48,7 @@ import polars as pl
 from matcher.allocation import apply_exclusivity
 from matcher.evaluate import EAGER_FLAGS, make_plan, policies_in_effect
 from matcher.events.compiler import (
+    PART_MARK,
     CompiledRuleset,
     amount_selectors,
     compile_ruleset,
@@ -573,7 +574,7 @@ class EventEngine:
             if name == "seen":
                 continue
             qid, _, suffix = name.rpartition("|")
-            value = suffix == "T"
+            value = suffix.partition(PART_MARK)[0] == "T"
             if out.get(qid, value) != value:
                 raise EngineFailure(f"both TRUE and FALSE rules of {qid} fired")
             out[qid] = value

@@ -101,3 +101,39 @@ def dnf_size(formula: Formula) -> int:
     if isinstance(formula, Disj):
         return sum(dnf_size(i) for i in formula.items)
     return 1
+
+
+#: durable_rules keeps a pattern's ``$and`` / ``$or`` structure in at most 31 entries, two
+#: per node (its MAX_SEQUENCE_EXPRESSIONS, 32; past it the ruleset is refused with
+#: ERR_EXPRESSION_LIMIT_EXCEEDED, code 113): a pattern holds at most 15 such nodes.
+MAX_GATES = 15
+
+
+def gates(formula: Formula) -> int:
+    """The ``$and`` / ``$or`` nodes of the formula's JSON (:func:`to_json`)."""
+    if isinstance(formula, Conj | Disj):
+        return 1 + sum(gates(i) for i in formula.items)
+    return 0
+
+
+def split(formula: Formula, limit: int) -> list[Formula]:
+    """Formulas of at most ``limit`` gates (:func:`gates`) whose OR is ``formula``: an OR
+    split into its items, an AND distributed over its largest OR, as far as needed (each
+    part is a rule of its own: one fires when the formula holds).
+
+    >>> f = conj([Test({"a": 1}), disj([conj([Test({"b": 1}), Test({"c": 1})]), Test({"d": 1})])])
+    >>> [to_json(p) for p in split(f, 2)]
+    [{'$and': [{'a': 1}, {'b': 1}, {'c': 1}]}, {'$and': [{'a': 1}, {'d': 1}]}]
+    """
+    if gates(formula) <= limit:
+        return [formula]
+    if isinstance(formula, Disj):
+        return [part for item in formula.items for part in split(item, limit)]
+    assert isinstance(formula, Conj)  # a test or a constant has no gate
+    ors = [i for i in formula.items if isinstance(i, Disj)]
+    if not ors:  # an AND of tests (ANDs within are flattened) has one gate
+        raise ValueError(f"expected a formula of at most {limit} gates, got an AND of "
+                         f"{len(formula.items)} tests")
+    widest = max(ors, key=gates)
+    rest = [i for i in formula.items if i is not widest]
+    return [part for item in widest.items for part in split(conj([*rest, item]), limit)]

@@ -14,10 +14,21 @@ import pytest
 from durable import engine as durable_engine
 from durable import lang
 
-from matcher.events.compiler import GUARD, compile_ruleset
+from matcher.events.compiler import GUARD, PART_MARK, compile_ruleset
 from matcher.events.engine import EventEngine
 from matcher.events.errors import EngineFailure
-from matcher.events.formula import NEVER, to_json
+from matcher.events.formula import (
+    MAX_GATES,
+    NEVER,
+    Formula,
+    conj,
+    disj,
+    gates,
+    to_json,
+)
+from matcher.events.formula import (
+    Test as FormulaTest,
+)
 from matcher.events.ruleset import DurableRuleset, dumps, unique_name
 from matcher.events.triggers import TriggerMatcher
 from profiles.catalog import load_catalog
@@ -370,3 +381,48 @@ def test_rulesets_are_isolated_by_unique_names():
         a.upsert("p1", {"birth_date": dt.date(1930, 1, 1), "hukou_district": "110105",
                         "alive": True})
         assert b.outcomes_of("p1") == []
+
+
+# ---- pattern size -------------------------------------------------------------------------
+
+def _nested_ors(n: int) -> dict[str, object]:
+    """A guarded pattern of ``n`` ORs under an AND: n + 2 $and / $or nodes."""
+    return {"$and": [dict(GUARD), {"$and": [{"$or": [{f"a{i}": 1}, {f"b{i}": 1}]}
+                                            for i in range(n)]}]}
+
+
+def test_a_pattern_of_more_than_15_and_or_nodes_is_refused():
+    raw_ruleset({"fits": one_rule(_nested_ors(MAX_GATES - 2))})
+    with pytest.raises(Exception, match="error code: 113"):
+        raw_ruleset({"too_large": one_rule(_nested_ors(MAX_GATES - 1))})
+
+
+def test_a_side_too_large_for_one_pattern_is_split_into_rules_of_its_own():
+    """Generated policies whose FALSE side of eligibility has 18 $and / $or nodes (found by
+    tests/events/test_generated.py, which checks their answers against the interpreter
+    with this seed as an explicit example)."""
+    from bench.generate import bench_sets, generate_all
+
+    policies = generate_all(8, seed=SPLIT_SEED)
+    # durable_rules accepts every rule (before: error code 113 here)
+    with EventEngine(policies, entity="enterprise", as_of=AS_OF, sets=bench_sets()) as engine:
+        rules = engine.compiled.rules()
+    parts = [n for n in rules if PART_MARK in n]
+    assert parts
+    for name in parts:
+        assert name.partition(PART_MARK)[0] in rules  # the first part keeps the side's name
+    for rule in rules.values():
+        assert gates(from_json(rule["all"][0]["m"])) <= MAX_GATES
+
+
+#: generate_all's seed whose policies first hit durable's pattern limit
+SPLIT_SEED = 146189926
+
+
+def from_json(node: dict[str, object]) -> Formula:
+    """A pattern's JSON as a formula (its gates, for counting)."""
+    if "$and" in node:
+        return conj([from_json(c) for c in node["$and"]])  # type: ignore[attr-defined]
+    if "$or" in node:
+        return disj([from_json(c) for c in node["$or"]])  # type: ignore[attr-defined]
+    return FormulaTest(node)
