@@ -193,10 +193,9 @@ def with_explanations(found: list[EntitlementChange], *, frame: pl.DataFrame, en
     from matcher.explain import explain_many
 
     ids = sorted({c.entity_id for c in found})
-    wanted = {c.policy_id for c in found}
-    # only the policies told are explained (the plan of all of them is kept in ``plans``)
+    # only the benefits told are explained (the plan of all of them is kept in ``plans``)
     explained = explain_many(frame, entity=entity_kind, as_of=as_of, policies=policies,
-                             policy_ids=wanted,
+                             pairs={(c.entity_id, c.policy_id) for c in found},
                              entity_ids=ids, sets=sets, outcomes=outcomes,
                              related=related, ledger=ledger, plans=plans)
     by_pair = {(eid, e.policy_id): e for eid, items in explained.items() for e in items}
@@ -219,11 +218,12 @@ def with_explanations(found: list[EntitlementChange], *, frame: pl.DataFrame, en
 def _outcomes_of(changes: RunChanges) -> pl.DataFrame:
     import polars as pl
 
-    cols = ["entity_id", "policy_id", "outcome", "amount_fen"]
+    cols = ["entity_id", "policy_id", "outcome", "amount_fen", "unknown_fields"]
     parts = [f.select(cols) for f in (changes.new, changes.updated) if f.height]
     if not parts:
         return pl.DataFrame(schema={"entity_id": pl.String, "policy_id": pl.String,
-                                    "outcome": pl.String, "amount_fen": pl.Int64})
+                                    "outcome": pl.String, "amount_fen": pl.Int64,
+                                    "unknown_fields": pl.List(pl.String)})
     return pl.concat(parts, how="vertical")
 
 

@@ -126,6 +126,13 @@ class Plan:
         """64-bit words per row of the unknown-field mask (:func:`matcher.lean.mask_words`)."""
         return mask_words(self.mask_fields)
 
+    @cached_property
+    def explain_selects(self) -> dict[tuple[object, ...], tuple[list[pl.Expr], set[str]]]:
+        """What :func:`matcher.explain.explain_many` reads of a row per policy, built with
+        this plan: by policy, the frame's columns and what is read
+        (:func:`matcher.explain._policy_select`)."""
+        return {}
+
     @property
     def related(self) -> dict[str, AggregateColumns]:
         """Every aggregate over related entities the policies read, by column key."""
