@@ -246,9 +246,11 @@ def outbox_hook(*, entity_kind: str, policies: Mapping[str, Policy], as_of: dt.d
     place of a snapshot: the changed entities' profiles and members as the engine decided
     them, so that an event's messages are explained, pre-filled and addressed (SMS, e-mail)
     as a run's are."""
+    from matcher.run_diff import naming_failed
     from notifier.links import StoredLinks
     from notifier.outbox import enqueue_changes
     from notifier.settings import NotifierSettings
+    from store import entitlement_bulk
     from store.types import utcnow
 
     rules = NotifierSettings().delivery_rules()  # read once: a hook is called per batch
@@ -303,13 +305,13 @@ def outbox_hook(*, entity_kind: str, policies: Mapping[str, Policy], as_of: dt.d
             end = min(start + _PLAN_CHUNK, len(found))
             while end < len(found) and found[end].entity_id == found[end - 1].entity_id:
                 end += 1
-            queued += _enqueue_part(session, found[start:end], changes, explain=explain,
-                                    fields=fields, context=context)
+            queued += _enqueue_part(session, found[start:end], changes, run_id=run_id,
+                                    explain=explain, fields=fields, context=context)
             start = end
         return queued
 
     def _enqueue_part(session: Session, found: list[EntitlementChange], changes: RunChanges,
-                      *, explain: bool, fields: Mapping[str, list[FieldInfo]],
+                      *, run_id: str, explain: bool, fields: Mapping[str, list[FieldInfo]],
                       context: Mapping[str, Any]) -> int:
         ids = sorted({c.entity_id for c in found})
         frame = read_profiles(snapshot, entity_kind=entity_kind, ids=ids) if snapshot else None
@@ -321,10 +323,18 @@ def outbox_hook(*, entity_kind: str, policies: Mapping[str, Policy], as_of: dt.d
         if frame is not None:
             profiles = {str(r[key]): r for r in frame.iter_rows(named=True)}
             if explain:
+                stored = {c.entitlement_id: c.reason for c in found
+                          if c.change == "revoked" and c.entitlement_id is not None}
                 found = with_explanations(found, frame=frame, entity_kind=entity_kind,
                                           policies=list(policies.values()), as_of=as_of,
                                           sets=sets, outcomes=_outcomes_of(changes),
                                           plans=plans, **context)
+                # the 处理记录 names the conditions that failed, as the message does
+                entitlement_bulk.restate_revocations(session, {
+                    i: naming_failed(stored[i] or "", c.failed_conditions)
+                    for c in found if (i := c.entitlement_id) is not None and i in stored
+                    and c.failed_conditions},
+                    run_id=run_id)
         issuer = StoredLinks(session=session, base_url=links.base_url, signer=links.signer,
                              now=utcnow())
         return enqueue_changes(

@@ -241,7 +241,7 @@ def work_partitioned(
     from dataclasses import replace
 
     from matcher.cluster import run_partitions
-    from matcher.run_diff import amount_kinds, compute_changes, scope
+    from matcher.run_diff import amount_kinds, compute_changes, revocation_reason, scope
     from profiles.partitions import read_manifest
     from store import entitlement_bulk
     from store import runs as run_store
@@ -280,7 +280,7 @@ def work_partitioned(
     facts = plan_facts([*chosen, *references], entity=report.entity, as_of=report.as_of,
                        sets=sets)
     periods = {p.id: (p.amount.period if p.amount else None) for p in chosen}
-    reason = f"{report.as_of.isoformat()} 运行 {report.run_id}：不再符合政策条件"
+    reason = revocation_reason(report.as_of, report.run_id, by="运行")
     now = utcnow()
     totals = {"new": 0, "updated": 0, "revoked": 0, "carried_over": 0}
     held_changes = 0

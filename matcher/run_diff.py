@@ -41,6 +41,28 @@ from store.entitlements import REVOCABLE, SETTLED, benefit_period
 
 KEY: tuple[str, ...] = ("entity_id", "policy_id", "benefit_period")
 
+#: what a revocation's reason says until an explanation names the conditions that failed
+NO_LONGER_ELIGIBLE = "不再符合政策条件"
+
+
+def revocation_reason(as_of: dt.date, run_id: str, *, by: str) -> str:
+    """The reason recorded with the revocations of a run (``by`` 运行) or an event batch
+    (``by`` 实时事件): its date and id, and :data:`NO_LONGER_ELIGIBLE`.
+
+    >>> revocation_reason(dt.date(2025, 10, 1), "r1", by="运行")
+    '2025-10-01 运行 r1：不再符合政策条件'
+    """
+    return f"{as_of.isoformat()} {by} {run_id}：{NO_LONGER_ELIGIBLE}"
+
+
+def naming_failed(reason: str, failed: Sequence[str]) -> str:
+    """``reason`` (:func:`revocation_reason`) naming the conditions that failed.
+
+    >>> naming_failed("2025-10-01 运行 r1：不再符合政策条件", ["甲", "乙"])
+    '2025-10-01 运行 r1：不再满足：甲、乙'
+    """
+    return reason.replace(NO_LONGER_ELIGIBLE, "不再满足：" + "、".join(failed))
+
 
 def empty_current() -> pl.DataFrame:
     return pl.DataFrame(schema=CURRENT_SCHEMA)

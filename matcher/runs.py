@@ -40,7 +40,13 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from matcher.run_diff import amount_kinds, compute_changes, outcome_counts, scope
+from matcher.run_diff import (
+    amount_kinds,
+    compute_changes,
+    outcome_counts,
+    revocation_reason,
+    scope,
+)
 from matcher.run_inputs import (
     RunInputs,
     engine_version,
@@ -463,7 +469,7 @@ def _work(
     say("diff", f"匹配结果 {outcomes.height} 行，与库中资格比对 …")
     t = time.perf_counter()
     periods = {p.id: (p.amount.period if p.amount else None) for p in chosen}
-    reason = f"{base.as_of.isoformat()} 运行 {base.run_id}：不再符合政策条件"
+    reason = revocation_reason(base.as_of, base.run_id, by="运行")
     now = utcnow()
     with transaction(engine) as session:
         # real-time awards draw on the same budgets: hold them while this run writes

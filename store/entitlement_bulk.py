@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
 from store.schema import entitlement_events, entitlements, standing_confirmations
@@ -384,6 +385,26 @@ def revoke_many(session: Session, frame: pl.DataFrame, *, run_id: str, now: dt.d
         ),
     )
     return frame.height
+
+
+def restate_revocations(session: Session, reasons: Mapping[int, str], *, run_id: str) -> None:
+    """The revocations this run wrote (:func:`revoke_many`) with a more precise reason, once
+    their explanation named the conditions that failed: entitlement id -> reason, set on the
+    entitlement and on its 处理记录 line of this run."""
+    if not reasons:
+        return
+    rows = [{"entitlement": i, "said": r, "run": run_id} for i, r in reasons.items()]
+    session.execute(
+        update(entitlements)
+        .where(entitlements.c.id == bindparam("entitlement"),
+               entitlements.c.status == "revoked", entitlements.c.last_run_id == bindparam("run"))
+        .values(reason=bindparam("said")), rows)
+    session.execute(
+        update(entitlement_events)
+        .where(entitlement_events.c.entitlement_id == bindparam("entitlement"),
+               entitlement_events.c.run_id == bindparam("run"),
+               entitlement_events.c.to_status == "revoked")
+        .values(reason=bindparam("said")), rows)
 
 
 def carry_over(session: Session, *, entity_kind: str, run_id: str, now: dt.datetime,

@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 from matcher.allocation import apply_caps
 from matcher.award_import import load_ledger
 from matcher.outcomes import OUTCOME_SCHEMA
-from matcher.run_diff import amount_kinds, diff_rows, scope
+from matcher.run_diff import amount_kinds, diff_rows, revocation_reason, scope
 from rules.model import Policy
 from store import entitlement_bulk, profile_updates
 from store.budget_draws import drawn, lock_budgets
@@ -241,7 +241,7 @@ def record_batch(
         raise ValueError(f"expected each entity at most once in a batch, got {len(ids)} "
                          f"results of {len(set(ids))} entities")
     periods = {pid: (p.amount.period if p.amount else None) for pid, p in policies.items()}
-    reason = f"{as_of.isoformat()} 实时事件 {run_id}：不再符合政策条件"
+    reason = revocation_reason(as_of, run_id, by="实时事件")
     now = now or utcnow()
     pairs = scope(periods, as_of)
     kinds = amount_kinds(policies.values())

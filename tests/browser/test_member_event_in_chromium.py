@@ -78,6 +78,8 @@ def test_the_person_sees_the_deduction_revoked_the_same_evening(
         page.screenshot(path=str(shots / "benefit-revoked.png"), full_page=True)
         text = page.inner_text("body")
         assert "已撤销" in text and "实时事件" in text, text
+        record = page.locator("#events li", has_text="实时事件").last.inner_text()
+        assert "不再满足：配偶在主要工作城市没有自有住房" in record, record
         # why, as the evening's data says it: the spouse's condition no longer met
         assert "差在哪" in text and "结果：不符合" in text, text
         spouse = page.locator("li", has_text="配偶在主要工作城市没有自有住房").first

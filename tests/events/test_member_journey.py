@@ -85,6 +85,11 @@ def test_a_spouse_buying_a_home_revokes_the_rent_deduction_the_same_evening(
             s, entity_kind="person", entity_id=person, policy_id=RENT)
             if e.benefit_period == granted[person].benefit_period]
         assert after.status == "revoked"
+        # the 处理记录 names the condition too, with the evening's date and event batch
+        assert after.reason is not None and after.reason.startswith(
+            f"{AS_OF.isoformat()} 实时事件 event-"), after.reason
+        assert after.reason.endswith("：不再满足：配偶在主要工作城市没有自有住房"), after.reason
+        assert entitlements.events(s, after.id)[-1].reason == after.reason
         ids = [r for r, in s.execute(select(outbox_table.c.id).where(
             outbox_table.c.recipient_id == person))]
         told = [(m.channel, m.payload) for m in (outbox.get(s, i) for i in ids)]

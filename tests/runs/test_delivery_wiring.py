@@ -121,3 +121,48 @@ def test_messages_planned_in_chunks_are_the_messages_planned_at_once(
                 for r in outbox_store.list_messages(s)))
         engine.dispose()
     assert got[0] and got[0] == got[1]
+
+
+def test_a_revocation_names_the_conditions_that_failed_in_its_message_and_its_record(
+    empty_db_url: str, sources: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next night a person's 户籍 is elsewhere: each benefit that asked for it is
+    revoked, and the message, the entitlement's reason and its 处理记录 line all say which
+    condition no longer holds (before: the record said only 不再符合政策条件)."""
+    import polars as pl
+
+    monkeypatch.setenv("MIANSHEN_ENVIRONMENT", "development")
+    get_settings.cache_clear()
+    settings = Settings(data_dir=tmp_path / "data", database_url=empty_db_url)
+    engine = open_engine(settings)
+    publish_bundled_library(engine)
+    run_pipeline(settings, engine=engine, sources_dir=sources, as_of=AS_OF)
+    with transaction(engine) as s:
+        granted = [e for e in entitlements.list_entitlements(s, entity_kind="person")
+                   if e.outcome == "eligible"]
+    # a benefit of one city's (sh-…, bj-…: they ask for its 户籍); the person moves to another
+    local = next(e for e in granted if e.policy_id.split("-")[0] in {"sh", "bj", "gz", "xj"})
+    person, elsewhere = local.entity_id, "110105" if local.policy_id.startswith("sh") else "310101"
+    police = sources / "person_公安.csv"
+    rows = pl.read_csv(police, infer_schema=False)
+    rows.with_columns(pl.when(pl.col("id_number") == person).then(pl.lit(elsewhere))
+                      .otherwise(pl.col("hukou_district")).alias("hukou_district")
+                      ).write_csv(police)
+
+    run_pipeline(settings, engine=engine, sources_dir=sources, as_of=AS_OF)
+    with transaction(engine) as s:
+        revoked = [e for e in entitlements.list_entitlements(s, entity_kind="person",
+                                                             entity_id=person)
+                   if e.status == "revoked"]
+        history = {e.id: entitlements.events(s, e.id)[-1] for e in revoked}
+        items = [i for m in outbox_store.list_messages(s) if m.recipient_id == person
+                 for i in m.payload["items"] if i.get("kind") == "revocation"]
+    assert revoked and items
+    told = {i["entitlement_id"]: i["reason"] for i in items}
+    for e in revoked:
+        said = told[e.id]
+        assert said.startswith("不再满足：") and "户籍" in said, said
+        # the record keeps the run's date and id, and names the same conditions
+        assert e.reason is not None and e.reason.startswith(f"{AS_OF.isoformat()} 运行 ")
+        assert e.reason.endswith("：" + said), e.reason
+        assert history[e.id].to_status == "revoked" and history[e.id].reason == e.reason
