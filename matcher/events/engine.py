@@ -482,6 +482,12 @@ class EventEngine:
                                       self._evaluate(owner, self._rows[owner],
                                                      joined.get(owner)))
 
+    @property
+    def redecides(self) -> bool:
+        """Whether an update can decide others again: a relation's members are this
+        engine's own entities (a person's household, spouse)."""
+        return any(index.member_key is not None for index in self._members.values())
+
     def take_redecided(self) -> dict[str, list[OutcomeRow]]:
         """The outcomes of the entities decided again since the last call because a member
         of a relation they aggregate over changed (a person's household or spouse), by

@@ -155,6 +155,7 @@ def consume(engine: EventEngine, lines: Sequence[str], *, checkpoint: Path,
             time.sleep(pause_s)
 
     checked: dict[int, dict[str, Any] | BadEventError] = {}
+    ready: dict[int, tuple[str, dict[str, Any], list[OutcomeRow]]] = {}
     horizon = number = 0
     while True:
         if number >= len(lines):
@@ -173,9 +174,14 @@ def consume(engine: EventEngine, lines: Sequence[str], *, checkpoint: Path,
             checked = check_ahead(engine, lines, start=number)
             # only lines already there were checked: a later one starts the next window
             horizon = min(number + CHECK_AHEAD - 1, len(lines))
+        if number not in ready and not engine.redecides:
+            taken = {a.entity_id for a in pending} if number > done else set()
+            ready = apply_together(engine, lines, start=number, checked=checked,
+                                   taken=taken, limit=max_batch - len(taken),
+                                   last=done if number <= done else horizon)
         try:
-            entity_id, event, outcomes = apply_line(engine, text, line=number,
-                                                    parsed=checked.get(number))
+            entity_id, event, outcomes = (ready.pop(number) if number in ready else apply_line(
+                engine, text, line=number, parsed=checked.get(number)))
         except EventError:
             report.rejected += 1  # refused the same way every time: nothing to write
             outcomes = None
@@ -197,6 +203,37 @@ def consume(engine: EventEngine, lines: Sequence[str], *, checkpoint: Path,
     if covered > written:
         flush()
     return report
+
+
+def apply_together(engine: EventEngine, lines: Sequence[str], *, start: int,
+                   checked: Mapping[int, dict[str, Any] | BadEventError], taken: set[str],
+                   limit: int, last: int) -> dict[int, tuple[str, dict[str, Any],
+                                                         list[OutcomeRow]]]:
+    """The consecutive profile updates from line ``start`` (to ``last`` at most) whose values
+    are checked, of distinct entities none of which is ``taken`` (in the batch so far), at
+    most ``limit``, applied to the engine together (:meth:`EventEngine.upsert_many`: their
+    tags derived in one frame, the fixed cost of a derivation paid once): line -> what
+    :func:`apply_line` returns for it. Empty when line ``start`` is not such an update (it is
+    applied alone). Only for an engine whose updates decide no one else
+    (:attr:`EventEngine.redecides`): each entity's outcomes then depend on its own lines only,
+    so applying them together decides what applying them one by one does, and a batch cut
+    inside the run writes the same rows."""
+    run: list[tuple[int, str, dict[str, Any], dict[str, Any]]] = []
+    seen = set(taken)
+    for number in range(start, min(last, len(lines)) + 1):
+        values = checked.get(number)
+        if not isinstance(values, dict) or len(run) >= limit:
+            break
+        event = read_line(lines[number - 1], line=number)
+        if "set" not in event or event["entity_id"] in seen:
+            break
+        seen.add(event["entity_id"])
+        run.append((number, event["entity_id"], event, values))
+    if not run:
+        return {}
+    results = engine.upsert_many([(entity_id, values) for _, entity_id, _, values in run])
+    return {number: (entity_id, event, outcomes)
+            for (number, entity_id, event, _), outcomes in zip(run, results, strict=True)}
 
 
 def check_ahead(engine: EventEngine, lines: Sequence[str], *, start: int

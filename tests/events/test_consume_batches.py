@@ -23,6 +23,8 @@ LINES = [json.dumps(x) for x in [
 class _FakeEngine:
     """Decides again whom ``others`` names for an entity (its household, say)."""
 
+    redecides = True  # as a person engine's: each line is applied alone
+
     def __init__(self, others: dict[str, list[str]] | None = None) -> None:
         self.others = others or {}
         self.last: list[str] = []
