@@ -215,11 +215,14 @@ def with_explanations(found: list[EntitlementChange], *, frame: pl.DataFrame, en
     return out
 
 
-def _outcomes_of(changes: RunChanges) -> pl.DataFrame:
+def _outcomes_of(changes: RunChanges | None) -> pl.DataFrame:
+    """What a diff decided, as :func:`matcher.explain.explain_many` reads outcomes (with
+    their unknown fields: no unknown-field masks to compute); ``None``: none."""
     import polars as pl
 
     cols = ["entity_id", "policy_id", "outcome", "amount_fen", "unknown_fields"]
-    parts = [f.select(cols) for f in (changes.new, changes.updated) if f.height]
+    parts = [] if changes is None else [
+        f.select(cols) for f in (changes.new, changes.updated) if f.height]
     if not parts:
         return pl.DataFrame(schema={"entity_id": pl.String, "policy_id": pl.String,
                                     "outcome": pl.String, "amount_fen": pl.Int64,
@@ -274,7 +277,8 @@ def outbox_hook(*, entity_kind: str, policies: Mapping[str, Policy], as_of: dt.d
         fields_of()
         frame, decided_with = current([])
         explain_many(frame, entity=entity_kind, as_of=as_of, policies=list(policies.values()),
-                     entity_ids=[], sets=sets, plans=plans, **decided_with)
+                     entity_ids=[], sets=sets, outcomes=_outcomes_of(None), plans=plans,
+                     **decided_with)
 
     def hook(session: Session, changes: RunChanges, run_id: str) -> int:
         # only new rows need their ids (updated and revoked ones carry theirs)
@@ -324,7 +328,8 @@ def outbox_hook(*, entity_kind: str, policies: Mapping[str, Policy], as_of: dt.d
             profiles = {str(r[key]): r for r in frame.iter_rows(named=True)}
             if explain:
                 stored = {c.entitlement_id: c.reason for c in found
-                          if c.change == "revoked" and c.entitlement_id is not None}
+                          if c.change == "revoked" and c.entitlement_id is not None
+                          and c.reason}
                 found = with_explanations(found, frame=frame, entity_kind=entity_kind,
                                           policies=list(policies.values()), as_of=as_of,
                                           sets=sets, outcomes=_outcomes_of(changes),

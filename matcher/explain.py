@@ -256,11 +256,12 @@ def explain_many(
     # they name their unknown fields, the unknown-field masks: a few dozen expressions
     # fewer per policy (each costs ~0.1 ms on an event's few rows)
     decided = outcomes is not None
-    named = decided and "unknown_fields" in outcomes.columns  # type: ignore[union-attr]
+    named = outcomes is not None and "unknown_fields" in outcomes.columns
+    columns = frozenset(names)
     exprs: list[pl.Expr] = [pl.col(plan.key).cast(pl.String).alias("__id")]
     shown: set[str] = set()
     for cp in compiled.values():
-        part, read = _policy_select(plan, cp, names, truth=not decided, masks=not named)
+        part, read = _policy_select(plan, cp, columns, truth=not decided, masks=not named)
         exprs += part
         shown |= read
     exprs.extend(pl.col(f).alias(f"f:{f}") for f in sorted(shown))
@@ -303,7 +304,7 @@ def explain_many(
     return result
 
 
-def _policy_select(plan: Plan, cp: CompiledPolicy, names: set[str], *, truth: bool,
+def _policy_select(plan: Plan, cp: CompiledPolicy, names: frozenset[str], *, truth: bool,
                    masks: bool) -> tuple[list[pl.Expr], set[str]]:
     """What :func:`explain_many` reads of a row for one policy: per condition its truth,
     value and distance; the policy's truth and amount (``truth``) and its unknown-field
@@ -311,7 +312,7 @@ def _policy_select(plan: Plan, cp: CompiledPolicy, names: set[str], *, truth: bo
     of its aggregates, shown beside them. Built once per plan and frame columns
     (:attr:`Plan.explain_selects`): a caller keeping its plan explains a few entities at a
     time (an event worker's messages)."""
-    shape = (cp.policy.id, frozenset(names), truth, masks)
+    shape = (cp.policy.id, names, truth, masks)
     cached = plan.explain_selects.get(shape)
     if cached is not None:
         return cached
@@ -323,7 +324,7 @@ def _policy_select(plan: Plan, cp: CompiledPolicy, names: set[str], *, truth: bo
         exprs.append(amount.cast(pl.Float64).alias(f"a:{pid}"))
     if masks:
         exprs.extend(e.alias(f"u{w}:{pid}")
-                     for w, e in enumerate(unknown_mask_exprs(cp, plan, names)))
+                     for w, e in enumerate(unknown_mask_exprs(cp, plan, set(names))))
     for cc in cp.conditions:
         cid = f"{pid}:{cc.condition.id}"
         exprs.append(cc.truth.alias(f"ct:{cid}"))

@@ -216,8 +216,9 @@ def apply_together(engine: EventEngine, lines: Sequence[str], *, start: int,
     :func:`apply_line` returns for it. Empty when line ``start`` is not such an update (it is
     applied alone). Only for an engine whose updates decide no one else
     (:attr:`EventEngine.redecides`): each entity's outcomes then depend on its own lines only,
-    so applying them together decides what applying them one by one does, and a batch cut
-    inside the run writes the same rows."""
+    so applying them together decides what applying them one by one does; and the run fits
+    the batch being cut (none of its entities is in it, at most ``limit`` lines), so batches
+    are cut where line-by-line application cuts them."""
     run: list[tuple[int, str, dict[str, Any], dict[str, Any]]] = []
     seen = set(taken)
     for number in range(start, min(last, len(lines)) + 1):
