@@ -67,8 +67,7 @@ def match_context(data: DataAccess, session: Session, population: Population,
                 persons = derived_frame(person_population, as_of)
             except NoDataYet:
                 persons = None  # members' person fields UNKNOWN, link fields known
-        if (persons is not None and person_population is not None
-                and persons is person_population.frame):
+        if person_population is not None and persons is person_population.frame:
             extra["related"] = data.relations(folder, persons)  # a population's: kept
         else:
             extra["related"] = load_relations(folder, persons=persons).frames

@@ -80,7 +80,6 @@ OutcomeRow = dict[str, Any]
 _OUTCOMES_CHUNK = 10_000
 
 
-
 def _policies_and_sets(policies: Any, sets: NamedSets | None
                        ) -> tuple[list[Policy], NamedSets]:
     if hasattr(policies, "policies") and hasattr(policies, "sets"):  # a Library
