@@ -164,6 +164,8 @@ def _shape_codes(keys: pl.Series, pattern: str) -> np.ndarray:
 
 
 def _to_reasons(codes: np.ndarray, *, subject: str) -> pl.Series:
+    if not (codes >= 0).any():  # every key valid (the rule): no lookup
+        return pl.Series("problem", [None], dtype=pl.String).new_from_index(0, len(codes))
     texts = {i: reason(c, subject=subject) for i, c in enumerate(_CODES)}
     return pl.Series("problem", codes, dtype=pl.Int8).replace_strict(
         texts, default=None, return_dtype=pl.String

@@ -153,6 +153,23 @@ def test_conflicting_duplicates_are_all_rejected_and_identical_ones_merged() -> 
     )
 
 
+def test_a_source_of_keys_alone_merges_its_repeated_keys() -> None:
+    # a list of enterprises (the key column only): a repeated key is an identical row, merged
+    df = pl.DataFrame({"uscc": [USCC, USCC, _valid_uscc2()]})
+    result = validate_source(df, entity="enterprise", source="名单")
+    assert result.clean["uscc"].to_list() == [USCC, _valid_uscc2()]
+    assert result.stats.duplicates_merged == 1
+    assert result.rejects.height == 0
+
+
+def test_rejects_name_the_source_they_came_from() -> None:
+    # the checks of a set of columns are built once and reused: the source is not among what
+    # they may carry over from one extract to the next
+    for source in ("税务", "人社"):
+        result = validate_source(enterprise(employees=["x"]), entity="enterprise", source=source)
+        assert result.rejects["source"].to_list() == [source]
+
+
 def test_empty_cells_stay_unknown_including_list_type_fields() -> None:
     df = enterprise(
         employees=["", None], serious_dishonesty=[" ", None], high_tech_cert_on=["", None]
