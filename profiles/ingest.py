@@ -310,13 +310,16 @@ def validate_source(
         .with_columns(checks.problems)
         .cache()  # once for the three results
     )
+    # polars' in-memory engine: the streaming one that ``auto`` picks costs milliseconds per
+    # plan to set up (a one-row check of an industry code: 13 ms against 4 ms) and is no
+    # faster here, the extract being in memory already (300k rows: 1.4 s against 1.7 s)
     rejects, clean, held = pl.collect_all([
         work.filter(checks.any_bad).select(checks.rejected).explode("__problem")
         .unnest("__problem").filter(pl.col("reason").is_not_null())
         .cast(pl.Schema(REJECT_SCHEMA)),
         work.filter(~checks.any_bad).select(checks.accepted),
         work.filter(checks.held_if).select(checks.held),
-    ])
+    ], engine="in-memory")
     clean, dup_rejects, merged, conflicting = _resolve_duplicates(
         clean, key=key, source=source, shown_key=checks.shown_key
     )
@@ -406,7 +409,8 @@ def _resolve_duplicates(
     if dups.height == 0:
         return clean, empty_rejects(), 0, pl.Series(key, [], pl.String)
     value_cols = [c for c in clean.columns if c not in (_ROW, key)]
-    conflicts = dups.group_by(key).agg([pl.col(c).n_unique().alias(c) for c in value_cols])
+    conflicts = dups.group_by(key, maintain_order=True).agg(  # held in a stable order
+        [pl.col(c).n_unique().alias(c) for c in value_cols])
     conflicts = conflicts.select(
         pl.col(key),
         pl.concat_list(
