@@ -37,7 +37,7 @@ from typing import Literal
 import polars as pl
 
 from matcher.evaluate import (
-    EAGER_FLAGS,
+    SMALL_ENGINE,
     MatchError,
     Plan,
     make_plan,
@@ -204,7 +204,8 @@ def explain_entity(
 
 #: compiled plans a caller's cache keeps (:func:`explain_many`'s ``plans``)
 PLAN_CACHE_SIZE = 64
-#: up to this many entities are explained without the query optimiser (EAGER_FLAGS)
+#: up to this many entities (an event's messages, a page) are explained on
+#: :data:`matcher.evaluate.SMALL_ENGINE`
 SMALL_EXPLAIN = 64
 
 
@@ -265,9 +266,8 @@ def explain_many(
         exprs += part
         shown |= read
     exprs.extend(pl.col(f).alias(f"f:{f}") for f in sorted(shown))
-    # a few entities (an event's messages, a page): no optimiser passes over the plan
-    rows = lf.select(exprs).collect(optimizations=EAGER_FLAGS if len(wanted) <= SMALL_EXPLAIN
-                                    else pl.QueryOptFlags())
+    rows = lf.select(exprs).collect(engine=SMALL_ENGINE if len(wanted) <= SMALL_EXPLAIN
+                                    else "auto")
     if rows.height == 0:
         return {}
     known: dict[tuple[str, str], tuple[str, int | None, tuple[str, ...]]] = {}

@@ -46,7 +46,7 @@ import numpy as np
 import polars as pl
 
 from matcher.allocation import apply_exclusivity
-from matcher.evaluate import EAGER_FLAGS, make_plan, policies_in_effect
+from matcher.evaluate import SMALL_ENGINE, make_plan, policies_in_effect
 from matcher.events.compiler import (
     PART_MARK,
     CompiledRuleset,
@@ -283,8 +283,7 @@ class EventEngine:
         schema = {n: DTYPES[self.catalog.field(n).type] for n in names}
         frame = pl.DataFrame([{n: r.get(n) for n in schema} for r in rows], schema=schema,
                              orient="row")
-        return derive(frame, entity=self.entity, as_of=self.as_of).collect(
-            optimizations=EAGER_FLAGS)
+        return derive(frame, entity=self.entity, as_of=self.as_of).collect(engine=SMALL_ENGINE)
 
     def current(self, entity_ids: Sequence[str]) -> tuple[pl.DataFrame, dict[str, Any]]:
         """These entities' profiles as the engine holds them now (the snapshot's rows with
@@ -544,7 +543,8 @@ class EventEngine:
                              self.plan.ledger_refs, key=self.key, as_of=self.as_of)
         related = {name: index.of(ids) for name, index in self._members.items()}
         lf = attach_related(lf, key=self.key, columns=self.plan.related, related=related)
-        return {str(r.pop(self.key)): r for r in lf.collect().iter_rows(named=True)}
+        return {str(r.pop(self.key)): r
+                for r in lf.collect(engine=SMALL_ENGINE).iter_rows(named=True)}
 
     def _evaluate(self, entity_id: str, row: Mapping[str, Any],
                   joined: Mapping[str, Any] | None = None) -> list[OutcomeRow]:
