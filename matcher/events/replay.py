@@ -47,6 +47,9 @@ Applied = Callable[[int, str, Mapping[str, Any], list[OutcomeRow],
 outcomes of the others it decided again: :meth:`EventEngine.take_redecided`)."""
 
 
+CHECK_AHEAD = 64  # lines whose update values are checked in one pass
+
+
 @dataclass(frozen=True)
 class Rejected:
     line: int
@@ -149,6 +152,61 @@ def parse_updates(engine: EventEngine, updates: Sequence[tuple[int, str, Mapping
     return out
 
 
+def apply_together(engine: EventEngine, lines: Sequence[str], *, start: int,
+                   checked: Mapping[int, dict[str, Any] | BadEventError], taken: set[str],
+                   limit: int, last: int) -> dict[int, tuple[str, dict[str, Any],
+                                                         list[OutcomeRow]]]:
+    """The consecutive profile updates from line ``start`` (to ``last`` at most) whose values
+    are checked, of distinct entities none of which is ``taken`` (in the batch so far), at
+    most ``limit``, applied to the engine together (:meth:`EventEngine.upsert_many`: their
+    tags derived in one frame, the fixed cost of a derivation paid once): line -> what
+    :func:`apply_line` returns for it. Empty when line ``start`` is not such an update (it is
+    applied alone). Only for an engine whose updates decide no one else
+    (:attr:`EventEngine.redecides`): each entity's outcomes then depend on its own lines only,
+    so applying them together decides what applying them one by one does; and the run fits
+    the batch being cut (none of its entities is in it, at most ``limit`` lines), so batches
+    are cut where line-by-line application cuts them."""
+    run: list[tuple[int, str, dict[str, Any], dict[str, Any]]] = []
+    seen = set(taken)
+    for number in range(start, min(last, len(lines)) + 1):
+        values = checked.get(number)
+        if not isinstance(values, dict) or len(run) >= limit:
+            break
+        event = read_line(lines[number - 1], line=number)
+        if "set" not in event or event["entity_id"] in seen:
+            break
+        seen.add(event["entity_id"])
+        run.append((number, event["entity_id"], event, values))
+    if not run:
+        return {}
+    results = engine.upsert_many([(entity_id, values) for _, entity_id, _, values in run])
+    return {number: (entity_id, event, outcomes)
+            for (number, entity_id, event, _), outcomes in zip(run, results, strict=True)}
+
+
+def check_ahead(engine: EventEngine, lines: Sequence[str], *, start: int
+                ) -> dict[int, dict[str, Any] | BadEventError]:
+    """The values of the profile updates among the next :data:`CHECK_AHEAD` lines from line
+    ``start``, checked together (:func:`matcher.events.replay.parse_updates`): line number ->
+    typed values or the error; an entity's later updates in the window are left to be
+    checked when they are reached, and so is every line that is not a well-formed update."""
+    updates: list[tuple[int, str, Mapping[str, Any]]] = []
+    seen: set[str] = set()
+    for number in range(start, min(start + CHECK_AHEAD, len(lines) + 1)):
+        text = lines[number - 1]
+        if not text.strip():
+            continue
+        try:
+            event = read_line(text, line=number)
+        except EventError:
+            continue
+        if "set" in event and event["entity_id"] not in seen:
+            seen.add(event["entity_id"])
+            updates.append((number, event["entity_id"], event["set"]))
+    parsed = parse_updates(engine, updates)
+    return {u[0]: p for u, p in zip(updates, parsed, strict=True)}
+
+
 def read_line(text: str, *, line: int) -> dict[str, Any]:
     """One JSON line as an event object with a string ``entity_id`` (a profile update's
     ``set`` checked for shape), or the error that refuses it."""
@@ -192,13 +250,28 @@ def apply_line(engine: EventEngine, text: str, *, line: int,
 
 def replay(engine: EventEngine, lines: Iterable[str], *,
            on_applied: Applied | None = None) -> ReplayReport:
-    """Apply every line in order; bad lines are refused with their reason."""
+    """Apply every line in order; bad lines are refused with their reason. The values of
+    the updates are checked :data:`CHECK_AHEAD` lines at a time and, for an engine whose
+    updates decide no one else, runs of updates are applied together
+    (:func:`apply_together`), as the worker does: each line's outcomes are those of applying
+    it alone (``tests/events/test_apply_together.py``)."""
+    lines = lines if isinstance(lines, Sequence) else list(lines)
     report = ReplayReport()
+    checked: dict[int, dict[str, Any] | BadEventError] = {}
+    ready: dict[int, tuple[str, dict[str, Any], list[OutcomeRow]]] = {}
+    horizon = 0
     for number, text in enumerate(lines, start=1):
         if not text.strip():
             continue
+        if number > horizon:
+            checked = check_ahead(engine, lines, start=number)
+            horizon = min(number + CHECK_AHEAD - 1, len(lines))
+        if number not in ready and not engine.redecides:
+            ready = apply_together(engine, lines, start=number, checked=checked, taken=set(),
+                                   limit=CHECK_AHEAD, last=horizon)
         try:
-            entity_id, event, outcomes = apply_line(engine, text, line=number)
+            entity_id, event, outcomes = (ready.pop(number) if number in ready else apply_line(
+                engine, text, line=number, parsed=checked.get(number)))
         except EventError as err:
             report.rejected.append(Rejected(line=number, reason=str(err)))
             continue

@@ -39,7 +39,7 @@ from typing import Any
 
 from matcher.events.engine import EventEngine, OutcomeRow
 from matcher.events.errors import BadEventError, EventError, StreamReplacedError
-from matcher.events.replay import apply_line, parse_updates, read_line
+from matcher.events.replay import CHECK_AHEAD, apply_line, apply_together, check_ahead
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,6 @@ class AppliedEvent:
     def entities(self) -> set[str]:
         """Every entity whose outcomes this event writes."""
         return {self.entity_id, *self.redecided}
-
-
-CHECK_AHEAD = 64  # lines whose update values are checked in one pass
 
 
 def applied_values(engine: EventEngine, entity_id: str, event: Mapping[str, Any]
@@ -203,61 +200,6 @@ def consume(engine: EventEngine, lines: Sequence[str], *, checkpoint: Path,
     if covered > written:
         flush()
     return report
-
-
-def apply_together(engine: EventEngine, lines: Sequence[str], *, start: int,
-                   checked: Mapping[int, dict[str, Any] | BadEventError], taken: set[str],
-                   limit: int, last: int) -> dict[int, tuple[str, dict[str, Any],
-                                                         list[OutcomeRow]]]:
-    """The consecutive profile updates from line ``start`` (to ``last`` at most) whose values
-    are checked, of distinct entities none of which is ``taken`` (in the batch so far), at
-    most ``limit``, applied to the engine together (:meth:`EventEngine.upsert_many`: their
-    tags derived in one frame, the fixed cost of a derivation paid once): line -> what
-    :func:`apply_line` returns for it. Empty when line ``start`` is not such an update (it is
-    applied alone). Only for an engine whose updates decide no one else
-    (:attr:`EventEngine.redecides`): each entity's outcomes then depend on its own lines only,
-    so applying them together decides what applying them one by one does; and the run fits
-    the batch being cut (none of its entities is in it, at most ``limit`` lines), so batches
-    are cut where line-by-line application cuts them."""
-    run: list[tuple[int, str, dict[str, Any], dict[str, Any]]] = []
-    seen = set(taken)
-    for number in range(start, min(last, len(lines)) + 1):
-        values = checked.get(number)
-        if not isinstance(values, dict) or len(run) >= limit:
-            break
-        event = read_line(lines[number - 1], line=number)
-        if "set" not in event or event["entity_id"] in seen:
-            break
-        seen.add(event["entity_id"])
-        run.append((number, event["entity_id"], event, values))
-    if not run:
-        return {}
-    results = engine.upsert_many([(entity_id, values) for _, entity_id, _, values in run])
-    return {number: (entity_id, event, outcomes)
-            for (number, entity_id, event, _), outcomes in zip(run, results, strict=True)}
-
-
-def check_ahead(engine: EventEngine, lines: Sequence[str], *, start: int
-                ) -> dict[int, dict[str, Any] | BadEventError]:
-    """The values of the profile updates among the next :data:`CHECK_AHEAD` lines from line
-    ``start``, checked together (:func:`matcher.events.replay.parse_updates`): line number ->
-    typed values or the error; an entity's later updates in the window are left to be
-    checked when they are reached, and so is every line that is not a well-formed update."""
-    updates: list[tuple[int, str, Mapping[str, Any]]] = []
-    seen: set[str] = set()
-    for number in range(start, min(start + CHECK_AHEAD, len(lines) + 1)):
-        text = lines[number - 1]
-        if not text.strip():
-            continue
-        try:
-            event = read_line(text, line=number)
-        except EventError:
-            continue
-        if "set" in event and event["entity_id"] not in seen:
-            seen.add(event["entity_id"])
-            updates.append((number, event["entity_id"], event["set"]))
-    parsed = parse_updates(engine, updates)
-    return {u[0]: p for u, p in zip(updates, parsed, strict=True)}
 
 
 #: a worker's exit status when its followed event file was truncated or replaced

@@ -1,6 +1,7 @@
-"""The worker applies consecutive profile updates of distinct enterprises together (one
-derivation for them all): each line's outcomes, the batches and the checkpoints are those
-of applying the lines one by one, whatever the checkpoint a worker restarts from."""
+"""The worker and ``events replay`` apply consecutive profile updates of distinct
+enterprises together (one derivation for them all): each line's outcomes, the batches and
+the checkpoints are those of applying the lines one by one, whatever the checkpoint a worker
+restarts from."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from hypothesis import strategies as st
 from bench.events import make_inputs, with_valid_ids
 from matcher.events import worker
 from matcher.events.engine import EventEngine
-from matcher.events.replay import replay
+from matcher.events.errors import EventError
+from matcher.events.replay import apply_line, replay
 from matcher.events.worker import AppliedEvent, consume, write_checkpoint
 from rules.loader import bundled_library
 
@@ -40,6 +42,19 @@ def _engine() -> EventEngine:
     return engine
 
 
+def _one_by_one(lines: list[str]) -> dict[int, Any]:
+    """Each applied line's entity and outcomes, the lines applied one at a time."""
+    out: dict[int, Any] = {}
+    with _engine() as engine:
+        for number, text in enumerate(lines, start=1):
+            try:
+                entity_id, _event, outcomes = apply_line(engine, text, line=number)
+            except EventError:
+                continue
+            out[number] = (entity_id, outcomes)
+    return out
+
+
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(picks=st.lists(st.integers(0, len(UPDATES) - 1), min_size=1, max_size=40),
        bad=st.sets(st.integers(0, 39), max_size=3), max_batch=st.integers(1, 9),
@@ -48,10 +63,14 @@ def test_lines_applied_together_decide_as_lines_applied_one_by_one(
         tmp_path_factory: Any, picks: list[int], bad: set[int], max_batch: int,
         restart: int) -> None:
     lines = _lines(picks, bad)
-    one_by_one: dict[int, Any] = {}
+    one_by_one = _one_by_one(lines)
+    replayed: dict[int, Any] = {}
     with _engine() as engine:
-        replay(engine, lines, on_applied=lambda n, e, _ev, outcomes, _r:
-               one_by_one.__setitem__(n, (e, outcomes)))
+        report = replay(engine, lines, on_applied=lambda n, e, _ev, outcomes, _r:
+                        replayed.__setitem__(n, (e, outcomes)))
+    assert replayed == one_by_one
+    assert sorted(r.line for r in report.rejected) == sorted(
+        n for n in range(1, len(lines) + 1) if n not in one_by_one)
     together: list[list[AppliedEvent]] = []
     folder = Path(tmp_path_factory.mktemp("together"))
     checkpoint = folder / "cp"
