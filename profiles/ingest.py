@@ -49,7 +49,7 @@ from profiles.csv_lines import BadLine
 from profiles.errors import UnknownEntityError
 from profiles.idcheck import id_number_problems, uscc_problems
 from profiles.masking import Kind, mask_expr
-from profiles.parse import PARSERS, Parsed, parse_industry_code, reason
+from profiles.parse import PARSERS, Parsed, parse_industry_code, reason, with_stages
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +202,7 @@ class _Checks:
     """The expressions that check one set of columns of an entity's source (over its text,
     the key's problems given as ``__bad_<key>``)."""
 
+    parsed: list[Parsed]  # each non-key field's parse (its stages go first)
     values: list[pl.Expr]  # each non-key field parsed, as __v_<name>
     problems: list[pl.Expr]  # each non-key field's reason or null, as __bad_<name>
     any_bad: pl.Expr
@@ -229,11 +230,13 @@ def _checks(cat: EntityCatalog, names: tuple[str, ...], source: str) -> _Checks:
         for f in fields
     )
     first_bad = pl.coalesce([pl.col(c) for c in bad_cols[1:]] or [pl.lit(None, pl.String)])
+    parsed = [_parser(f)(pl.col(f.name)) for f in others]
     return _Checks(
-        values=[_parser(f)(pl.col(f.name)).value.cast(DTYPES[f.type]).alias(f"__v_{f.name}")
-                for f in others],
-        problems=[_problem(f, _parser(f)(pl.col(f.name)), pl.col(f"__v_{f.name}"))
-                  .alias(f"__bad_{f.name}") for f in others],
+        parsed=parsed,
+        values=[p.value.cast(DTYPES[f.type]).alias(f"__v_{f.name}")
+                for f, p in zip(others, parsed, strict=True)],
+        problems=[_problem(f, p, pl.col(f"__v_{f.name}")).alias(f"__bad_{f.name}")
+                  for f, p in zip(others, parsed, strict=True)],
         any_bad=any_bad,
         shown_key=shown_key,
         rejected=[pl.lit(source).alias("source"), pl.col(_ROW).alias("row_number"),
@@ -304,8 +307,7 @@ def validate_source(
     )
     checks = _checks(cat, tuple(mapping.values()), source)
     work = (
-        text.lazy()
-        .with_columns(key_problem.alias(f"__bad_{key}"))
+        with_stages(text.lazy().with_columns(key_problem.alias(f"__bad_{key}")), checks.parsed)
         .with_columns(checks.values)
         .with_columns(checks.problems)
         .cache()  # once for the three results

@@ -53,6 +53,7 @@ from profiles.ingest import (
     _reason,
 )
 from profiles.masking import mask_expr
+from profiles.parse import with_stages
 from profiles.sources import file_sha256, read_source
 
 OWNER = OWNER_COLUMN
@@ -142,6 +143,7 @@ def validate_table(df: pl.DataFrame, *, table: str, source: str) -> Validated:
             text = text.with_columns(raw.alias(f"__v_{f.name}"))
         else:
             parsed = _parser(f)(raw)
+            text = with_stages(text, [parsed])
             text = text.with_columns(parsed.value.cast(DTYPES[f.type]).alias(f"__v_{f.name}"))
             text = text.with_columns(_problem(f, parsed, pl.col(f"__v_{f.name}"))
                                      .alias(f"__bad_{f.name}"))

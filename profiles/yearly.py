@@ -57,7 +57,7 @@ from profiles.ingest import (
     _problem,
     entity_catalog,
 )
-from profiles.parse import parse_int, reason
+from profiles.parse import parse_int, reason, with_stages
 from profiles.sources import SUFFIXES
 
 _FILE = re.compile(r"^yearly_(?P<entity>enterprise|person)_(?P<dept>[\w\-]+)$")
@@ -158,14 +158,15 @@ def validate_yearly(df: pl.DataFrame, *, entity: str, source: str,
                 .then(pl.lit(reason(f"年度应在 {FIRST_YEAR}-{LAST_YEAR} 之间",
                                     "implausible_date"))))
     fields = sorted(series.values(), key=lambda f: f.name)
-    work = text.with_columns(
+    parsed = [_parser(f)(pl.col(f.name)) for f in fields]
+    work = with_stages(text, parsed).with_columns(
         pl.Series("__bad_key", key_bad), year_bad.otherwise(None).alias("__bad_year"),
         year.value.alias("__y"),
-        *(_parser(f)(pl.col(f.name)).value.cast(DTYPES[f.type]).alias(f"__v_{f.name}")
-          for f in fields))
+        *(p.value.cast(DTYPES[f.type]).alias(f"__v_{f.name}")
+          for f, p in zip(fields, parsed, strict=True)))
     work = work.with_columns(
-        _problem(f, _parser(f)(pl.col(f.name)), pl.col(f"__v_{f.name}")).alias(f"__bad_{f.name}")
-        for f in fields)
+        _problem(f, p, pl.col(f"__v_{f.name}")).alias(f"__bad_{f.name}")
+        for f, p in zip(fields, parsed, strict=True))
     key_ok = pl.col("__bad_key").is_null()
     row_ok = key_ok & pl.col("__bad_year").is_null()
     column = pl.concat_str(pl.lit("{series}_y"), pl.col("__y").cast(pl.String).str.zfill(4))

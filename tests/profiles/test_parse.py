@@ -10,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from profiles.ingest import validate_frame
-from profiles.parse import parse_date, parse_float, parse_industry_code, parse_int
+from profiles.parse import (
+    parse_date,
+    parse_float,
+    parse_industry_code,
+    parse_int,
+    with_stages,
+)
 
 USCC = "91350100M000100Y43"
 
@@ -18,7 +24,8 @@ USCC = "91350100M000100Y43"
 def _run(parser, values: list[str | None]) -> list[tuple[object, str | None]]:
     p = parser(pl.col("x"))
     frame = pl.DataFrame({"x": values}, schema={"x": pl.String})
-    out = frame.select(p.value.alias("v"), p.reason.str.extract(r"\[(\w+)\]").alias("r"))
+    out = with_stages(frame, [p]).select(p.value.alias("v"),
+                                         p.reason.str.extract(r"\[(\w+)\]").alias("r"))
     return out.rows()
 
 
