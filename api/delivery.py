@@ -191,6 +191,7 @@ def with_explanations(found: list[EntitlementChange], *, frame: pl.DataFrame, en
     """The changes with the explanation's text (the same builder as the page and the API),
     the labels of the conditions still open and of those that failed."""
     from matcher.explain import explain_many
+    from store.entitlements import no_longer_meets
 
     ids = sorted({c.entity_id for c in found})
     # only the benefits told are explained (the plan of all of them is kept in ``plans``)
@@ -208,7 +209,7 @@ def with_explanations(found: list[EntitlementChange], *, frame: pl.DataFrame, en
         failed = tuple(c.label for c in e.gaps)
         reason = change.reason
         if change.change == "revoked" and failed:
-            reason = "不再满足：" + "、".join(failed)
+            reason = no_longer_meets(failed)
         out.append(dataclasses.replace(
             change, why=e.text, reason=reason, failed_conditions=failed,
             open_conditions=tuple(c.label for c in e.conditions if c.status == "unknown")))

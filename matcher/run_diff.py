@@ -37,7 +37,7 @@ import polars as pl
 from matcher.outcomes import OUTCOME_SCHEMA
 from rules.model import Policy
 from store.entitlement_bulk import CURRENT_SCHEMA, VALUE_COLUMNS, RunChanges, value_differs
-from store.entitlements import REVOCABLE, SETTLED, benefit_period
+from store.entitlements import REVOCABLE, SETTLED, benefit_period, no_longer_meets
 
 KEY: tuple[str, ...] = ("entity_id", "policy_id", "benefit_period")
 
@@ -61,7 +61,7 @@ def naming_failed(reason: str, failed: Sequence[str]) -> str:
     >>> naming_failed("2025-10-01 运行 r1：不再符合政策条件", ["甲", "乙"])
     '2025-10-01 运行 r1：不再满足：甲、乙'
     """
-    return reason.replace(NO_LONGER_ELIGIBLE, "不再满足：" + "、".join(failed))
+    return reason.replace(NO_LONGER_ELIGIBLE, no_longer_meets(failed))
 
 
 def empty_current() -> pl.DataFrame:

@@ -37,6 +37,7 @@ from notifier.model import (
     Recipient,
 )
 from notifier.sms_text import period_short
+from store.entitlements import no_longer_meets
 from store.money import amount_text
 
 PUSHED_OUTCOMES = ("eligible", "undetermined")
@@ -129,8 +130,7 @@ def _item_payload(
                                       kind=change.amount_kind),
         "amount_kind": change.amount_kind,
         "reason": change.reason or (
-            "不再满足：" + "、".join(change.failed_conditions) if change.failed_conditions
-            else None
+            no_longer_meets(change.failed_conditions) if change.failed_conditions else None
         ),
         "open_conditions": list(change.open_conditions),
         "why": change.why,

@@ -12,6 +12,7 @@ application is submitted, then ``confirmed`` (approved) or ``rejected`` (with th
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -45,6 +46,16 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 REVOCABLE: frozenset[str] = frozenset({"new", "notified", "applied", "confirmed", "objected"})
 # Statuses whose figures a run no longer changes.
 SETTLED: frozenset[str] = frozenset({"paid", "declined", "rejected"})
+
+
+def no_longer_meets(failed: Sequence[str]) -> str:
+    """Why an entitlement was revoked, once its explanation named the conditions that
+    failed (its message, its 处理记录).
+
+    >>> no_longer_meets(["北京市户籍", "年满60周岁"])
+    '不再满足：北京市户籍、年满60周岁'
+    """
+    return "不再满足：" + "、".join(failed)
 
 
 def benefit_period(amount_period: str | None, as_of: dt.date) -> str:
