@@ -31,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -248,30 +249,56 @@ def apply_line(engine: EventEngine, text: str, *, line: int,
     raise BadEventError("应含 set(画像更新) 或 event(生活事件)", line=line)
 
 
+class LineApplier:
+    """Applies the lines of a stream to ``engine`` in order (each line once, by its number),
+    deciding what applying each alone would: the values of the updates are checked
+    :data:`CHECK_AHEAD` lines at a time (:func:`check_ahead`) and, for an engine whose updates
+    decide no one else, runs of updates are applied together (:func:`apply_together`).
+    ``lines`` may grow between calls (a followed file). Used by :func:`replay` and the
+    worker's :func:`matcher.events.worker.consume`."""
+
+    def __init__(self, engine: EventEngine, lines: Sequence[str]) -> None:
+        self.engine = engine
+        self.lines = lines
+        self._checked: dict[int, dict[str, Any] | BadEventError] = {}
+        self._ready: dict[int, tuple[str, dict[str, Any], list[OutcomeRow]]] = {}
+        self._horizon = 0
+
+    def apply(self, number: int, *, taken: AbstractSet[str] = frozenset(),
+              limit: int = CHECK_AHEAD, last: int | None = None
+              ) -> tuple[str, dict[str, Any], list[OutcomeRow]]:
+        """What :func:`apply_line` returns for line ``number``, or raises. A run applied
+        together from it has none of ``taken`` (the entities already in the caller's
+        batch), at most ``limit`` lines, none past ``last`` (default: the lines checked)."""
+        if number > self._horizon:
+            self._checked = check_ahead(self.engine, self.lines, start=number)
+            # only lines already there were checked: a later one starts the next window
+            self._horizon = min(number + CHECK_AHEAD - 1, len(self.lines))
+        if number not in self._ready and not self.engine.redecides:
+            self._ready = apply_together(
+                self.engine, self.lines, start=number, checked=self._checked,
+                taken=set(taken), limit=limit, last=self._horizon if last is None else last)
+        if number in self._ready:
+            return self._ready.pop(number)
+        return apply_line(self.engine, self.lines[number - 1], line=number,
+                          parsed=self._checked.get(number))
+
+
 def replay(engine: EventEngine, lines: Iterable[str], *,
            on_applied: Applied | None = None) -> ReplayReport:
     """Apply every line in order; bad lines are refused with their reason. The values of
     the updates are checked :data:`CHECK_AHEAD` lines at a time and, for an engine whose
-    updates decide no one else, runs of updates are applied together
-    (:func:`apply_together`), as the worker does: each line's outcomes are those of applying
-    it alone (``tests/events/test_apply_together.py``)."""
+    updates decide no one else, runs of updates are applied together, as the worker does
+    (:class:`LineApplier`): each line's outcomes are those of applying it alone
+    (``tests/events/test_apply_together.py``)."""
     lines = lines if isinstance(lines, Sequence) else list(lines)
     report = ReplayReport()
-    checked: dict[int, dict[str, Any] | BadEventError] = {}
-    ready: dict[int, tuple[str, dict[str, Any], list[OutcomeRow]]] = {}
-    horizon = 0
+    applier = LineApplier(engine, lines)
     for number, text in enumerate(lines, start=1):
         if not text.strip():
             continue
-        if number > horizon:
-            checked = check_ahead(engine, lines, start=number)
-            horizon = min(number + CHECK_AHEAD - 1, len(lines))
-        if number not in ready and not engine.redecides:
-            ready = apply_together(engine, lines, start=number, checked=checked, taken=set(),
-                                   limit=CHECK_AHEAD, last=horizon)
         try:
-            entity_id, event, outcomes = (ready.pop(number) if number in ready else apply_line(
-                engine, text, line=number, parsed=checked.get(number)))
+            entity_id, event, outcomes = applier.apply(number)
         except EventError as err:
             report.rejected.append(Rejected(line=number, reason=str(err)))
             continue

@@ -38,8 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from matcher.events.engine import EventEngine, OutcomeRow
-from matcher.events.errors import BadEventError, EventError, StreamReplacedError
-from matcher.events.replay import CHECK_AHEAD, apply_line, apply_together, check_ahead
+from matcher.events.errors import EventError, StreamReplacedError
+from matcher.events.replay import LineApplier
 
 
 @dataclass(frozen=True)
@@ -151,9 +151,8 @@ def consume(engine: EventEngine, lines: Sequence[str], *, checkpoint: Path,
         if pause_s:
             time.sleep(pause_s)
 
-    checked: dict[int, dict[str, Any] | BadEventError] = {}
-    ready: dict[int, tuple[str, dict[str, Any], list[OutcomeRow]]] = {}
-    horizon = number = 0
+    applier = LineApplier(engine, lines)
+    number = 0
     while True:
         if number >= len(lines):
             if wait_for_more is None:
@@ -167,18 +166,13 @@ def consume(engine: EventEngine, lines: Sequence[str], *, checkpoint: Path,
         text = lines[number - 1]
         if not text.strip():
             continue
-        if number > horizon:
-            checked = check_ahead(engine, lines, start=number)
-            # only lines already there were checked: a later one starts the next window
-            horizon = min(number + CHECK_AHEAD - 1, len(lines))
-        if number not in ready and not engine.redecides:
-            taken = {a.entity_id for a in pending} if number > done else set()
-            ready = apply_together(engine, lines, start=number, checked=checked,
-                                   taken=taken, limit=max_batch - len(taken),
-                                   last=done if number <= done else horizon)
+        # a run applied together fits the batch being cut (none of its entities, at most
+        # the room left); a rebuild stops at the checkpoint
+        taken = {a.entity_id for a in pending} if number > done else set()
         try:
-            entity_id, event, outcomes = (ready.pop(number) if number in ready else apply_line(
-                engine, text, line=number, parsed=checked.get(number)))
+            entity_id, event, outcomes = applier.apply(
+                number, taken=taken, limit=max_batch - len(taken),
+                last=done if number <= done else None)
         except EventError:
             report.rejected += 1  # refused the same way every time: nothing to write
             outcomes = None

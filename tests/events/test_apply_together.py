@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.events import make_inputs, with_valid_ids
-from matcher.events import worker
+from matcher.events import replay as replay_module
 from matcher.events.engine import EventEngine
 from matcher.events.errors import EventError
 from matcher.events.replay import apply_line, replay
@@ -76,20 +76,20 @@ def test_lines_applied_together_decide_as_lines_applied_one_by_one(
     checkpoint = folder / "cp"
     write_checkpoint(checkpoint, min(restart, len(lines)))
     calls: list[int] = []
-    original = worker.apply_together
+    original = replay_module.apply_together
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         found = original(*args, **kwargs)
         calls.append(len(found))
         return found
 
-    worker.apply_together = counted
+    replay_module.apply_together = counted
     try:
         with _engine() as engine:
             consume(engine, lines, checkpoint=checkpoint, write=together.append,
                     max_batch=max_batch)
     finally:
-        worker.apply_together = original
+        replay_module.apply_together = original
     written = {a.line: (a.entity_id, a.outcomes) for batch in together for a in batch}
     assert written == {n: o for n, o in one_by_one.items() if n > min(restart, len(lines))}
     for batch in together:  # the batches are cut as before: at the limit, at a second event

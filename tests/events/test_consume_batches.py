@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from matcher.events import worker
+from matcher.events import replay, worker
 from matcher.events.errors import BadEventError
 from matcher.events.worker import AppliedEvent, consume, read_checkpoint, write_checkpoint
 
@@ -45,7 +45,7 @@ def _fake_apply(engine: _FakeEngine, text: str, *, line: int, parsed: Any = None
 
 @pytest.fixture(autouse=True)
 def fake_engine(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(worker, "apply_line", _fake_apply)
+    monkeypatch.setattr(replay, "apply_line", _fake_apply)  # the worker's lines go through it
 
 
 def _run(tmp_path: Path, max_batch: int, engine: _FakeEngine | None = None,
