@@ -44,6 +44,7 @@ INSTANT = "秒批"
 
 
 REVOKED_OUTCOME_LABEL = "不再符合"
+REVOKED_AMOUNT = "已撤销（原为{}）"
 
 
 def titles(session: Session) -> dict[str, str]:
@@ -64,8 +65,7 @@ def benefit_public(e: EntitlementRecord, names: Mapping[str, str]) -> BenefitPub
         outcome_label=(REVOKED_OUTCOME_LABEL if e.status == "revoked"
                        else OUTCOME_LABELS.get(e.outcome, e.outcome)),
         amount_fen=e.amount_fen,
-        amount_display=amount_text(e.amount_fen, period=e.amount_period, kind=kind),
-        amount_kind=kind,
+        amount_display=amount_shown(e), amount_kind=kind,
         amount_period=e.amount_period, delivery=e.delivery,
         delivery_label=DELIVERY_LABELS.get(e.delivery, e.delivery),
         unknown_fields=list(e.unknown_fields or []), status=e.status,
@@ -73,6 +73,27 @@ def benefit_public(e: EntitlementRecord, names: Mapping[str, str]) -> BenefitPub
         last_run_id=e.last_run_id, updated_at=e.updated_at,
         can_confirm=can_confirm(e), needs_application=needs_application(e),
     )
+
+
+def amount_shown(e: EntitlementRecord) -> str:
+    """The amount a benefit's card and page headline: a revoked benefit is no longer paid
+    or deducted, so its amount reads as what it was, never as what the entity gets.
+
+    >>> from types import SimpleNamespace as E
+    >>> amount_shown(E(amount_fen=150000, amount_period="month", amount_kind="deduction",
+    ...                status="revoked"))
+    '已撤销（原为可在个税中扣除 1,500.00 元/月）'
+    >>> amount_shown(E(amount_fen=None, amount_period="year", amount_kind="cash",
+    ...                status="revoked"))
+    '已撤销'
+    >>> amount_shown(E(amount_fen=15000, amount_period="month", amount_kind="cash",
+    ...                status="confirmed"))
+    '150.00 元/月'
+    """
+    text = amount_text(e.amount_fen, period=e.amount_period, kind=e.amount_kind)
+    if e.status != "revoked":
+        return text
+    return REVOKED_AMOUNT.format(text) if e.amount_fen is not None else STATUS_LABELS["revoked"]
 
 
 def can_confirm(e: EntitlementRecord) -> bool:

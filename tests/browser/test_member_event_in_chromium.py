@@ -73,11 +73,15 @@ def test_the_person_sees_the_deduction_revoked_the_same_evening(
         page.screenshot(path=str(shots / "me-revoked.png"), full_page=True)
         on_card = card.inner_text()
         assert "已撤销" in on_card and "不再符合" in on_card and "差在哪" in on_card, on_card
+        # the deduction is no longer the person's: its amount reads as what it was
+        headline = card.locator("p.amount").inner_text()
+        assert headline.startswith("已撤销（原为可在个税中扣除 "), headline
         card.locator("h3 a").click()
         page.wait_for_load_state()
         page.screenshot(path=str(shots / "benefit-revoked.png"), full_page=True)
         text = page.inner_text("body")
         assert "已撤销" in text and "实时事件" in text, text
+        assert page.locator("p.amount").inner_text() == headline
         record = page.locator("#events li", has_text="实时事件").last.inner_text()
         assert "不再满足：配偶在主要工作城市没有自有住房" in record, record
         # why, as the evening's data says it: the spouse's condition no longer met
