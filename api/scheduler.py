@@ -306,10 +306,8 @@ def with_declarations(engine: Engine, snapshot: Path, *, entity: str,
     identity covers the declarations. Returns the path and how many entities it touched."""
     import hashlib
 
-    import polars as pl
-
     from api.services.population import fill_declared
-    from profiles.build import META_KEY, read_snapshot_metadata, write_atomically
+    from profiles.build import META_KEY, read_snapshot, write_atomically
     from store.applications import declared_answers
     from store.db import transaction
 
@@ -317,8 +315,8 @@ def with_declarations(engine: Engine, snapshot: Path, *, entity: str,
         answers = declared_answers(session, entity_kind=entity)
     if not answers:
         return snapshot, 0
-    overlaid = fill_declared(pl.read_parquet(snapshot), answers, entity=entity, as_of=as_of)
-    meta = dict(read_snapshot_metadata(snapshot))
+    frame, meta = read_snapshot(snapshot)
+    overlaid = fill_declared(frame, answers, entity=entity, as_of=as_of)
     body = json.dumps(answers, sort_keys=True, ensure_ascii=False, default=str)
     meta["snapshot_hash"] = hashlib.sha256(
         (str(meta.get("snapshot_hash", "")) + body).encode()).hexdigest()

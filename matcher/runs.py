@@ -297,121 +297,126 @@ def execute_run(
     employment links the policies aggregate over (:func:`profiles.relations.load_relations`;
     without them every aggregate over a relation is UNKNOWN); their files are part of the
     run's identity."""
-    say = progress or (lambda _stage, _msg: None)
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-    # Event-triggered policies are decided by the event engine only: a run neither
-    # matches nor revokes them.
-    chosen = sorted(
-        (p for p in policies
-         if p.entity == entity and p.in_effect(as_of) and p.trigger is None),
-        key=lambda p: p.id,
-    )
-    versions = {p.id: p.version for p in chosen}
-    snap_hash = snapshot_hash(snapshot_path)
-    meta = _snapshot_meta(snapshot_path)
-    inputs = RunInputs(
-        entity=entity,
-        as_of=as_of,
-        snapshot=snap_hash,
-        sources={**snapshot_sources(meta), **(related.sources if related else {})},
-        policies=versions,
-        sets=sets_hash(sets),
-        reference_tables=reference_tables_hash(),
-        catalog_version=_int_or_none(meta.get("catalog_version")),
-        tag_model=tag_model_version(meta),
-        engine=engine_version(),
-    )
-    run_id = inputs.run_id()
-    held_ids, held_reasons = held_entities(snapshot_path, meta, entity=entity)
-    partitioned = snapshot_path.is_dir()
+    from profiles.build import pinned
 
-    def outcomes_at(rid: str) -> Path:  # a dataset's outcomes are a folder of partitions
-        return outcomes_dir / (rid if partitioned else f"{rid}.parquet")
+    # one file throughout: a rebuild renaming a new snapshot over the path meanwhile
+    # changes neither what the run hashed nor what it matches and holds
+    with pinned(snapshot_path) as snapshot_path:
+        say = progress or (lambda _stage, _msg: None)
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        # Event-triggered policies are decided by the event engine only: a run neither
+        # matches nor revokes them.
+        chosen = sorted(
+            (p for p in policies
+             if p.entity == entity and p.in_effect(as_of) and p.trigger is None),
+            key=lambda p: p.id,
+        )
+        versions = {p.id: p.version for p in chosen}
+        snap_hash = snapshot_hash(snapshot_path)
+        meta = _snapshot_meta(snapshot_path)
+        inputs = RunInputs(
+            entity=entity,
+            as_of=as_of,
+            snapshot=snap_hash,
+            sources={**snapshot_sources(meta), **(related.sources if related else {})},
+            policies=versions,
+            sets=sets_hash(sets),
+            reference_tables=reference_tables_hash(),
+            catalog_version=_int_or_none(meta.get("catalog_version")),
+            tag_model=tag_model_version(meta),
+            engine=engine_version(),
+        )
+        run_id = inputs.run_id()
+        held_ids, held_reasons = held_entities(snapshot_path, meta, entity=entity)
+        partitioned = snapshot_path.is_dir()
 
-    outcomes_path = outcomes_at(run_id)
-    base = RunReport(
-        run_id=run_id,
-        entity=entity,
-        as_of=as_of,
-        status="succeeded",
-        snapshot_hash=snap_hash,
-        policy_versions=versions,
-        outcomes_path=outcomes_path,
-        rejects=rejects,
-        held_entities=len(held_ids),
-        held_reasons=held_reasons,
-        inputs=inputs.to_dict(),
-    )
-    with _LockKeeper(engine, ttl=lock_ttl):
-        with transaction(engine) as session:
-            found = run_store.find_run(session, run_id)
-            latest = run_store.last_successful(session, entity_kind=entity, as_of=as_of)
-            if latest is not None and latest.id != run_id and (
-                (latest.counts or {}).get("inputs") == inputs.to_dict()
-            ):
-                found = latest  # the last run of the date had these very inputs
-            elif found is not None and found.status == "succeeded" and latest is not None \
-                    and latest.id != run_id:
-                # these inputs ran before, but another run of the date changed the store
-                # since (X, then Y, then X again): X must apply again, as a run of its own
-                run_id = inputs.run_id(after=latest.id)
-                base = _replace(base, run_id=run_id, outcomes_path=outcomes_at(run_id))
-                found = run_store.find_run(session, run_id)
-            if found is not None and found.status == "succeeded":
-                say("done", f"运行 {found.id} 已完成，未作任何更改")
-                return _replace(base, run_id=found.id, status="unchanged",
-                                counts_per_policy=_counts_of(found),
-                                held_changes=int((found.counts or {}).get("held", 0)))
-            run_store.start_run(
-                session,
-                run_id=run_id,
-                entity_kind=entity,
-                as_of=as_of,
-                snapshot_hash=snap_hash,
-                policy_versions=versions,
-                engine_version=inputs.engine,
-                actor=actor,
-            )
-        try:
-            if partitioned:
-                from matcher.partitioned import work_partitioned
+        def outcomes_at(rid: str) -> Path:  # a dataset's outcomes are a folder of partitions
+            return outcomes_dir / (rid if partitioned else f"{rid}.parquet")
 
-                report: RunReport = work_partitioned(
-                    engine=engine, report=base, snapshot=snapshot_path, chosen=chosen,
-                    references=[p for p in policies
-                                if p.entity == entity and not p.in_effect(as_of)],
-                    sets=sets, timings=timings, started=started, say=say, actor=actor,
-                    on_changes=on_changes, held_ids=held_ids, scheduler=scheduler,
-                    workers=workers, part_progress=part_progress,
-                    related=related.frames if related else None)
-                return report
-            return _work(
-                engine,
-                base,
-                snapshot_path,
-                chosen,
-                # out of effect on as_of, but eligible() may name them (FALSE, not missing)
-                [p for p in policies if p.entity == entity and not p.in_effect(as_of)],
-                sets,
-                match,
-                timings,
-                started,
-                say,
-                actor,
-                on_changes,
-                held_ids,
-                related.frames if related else None,
-                # members of cap groups decided by the event engine: what they draw counts
-                undecided=[p for p in policies if p.entity == entity and p.in_effect(as_of)
-                           and p.trigger is not None and p.cap is not None],
-            )
-        except BaseException as exc:
+        outcomes_path = outcomes_at(run_id)
+        base = RunReport(
+            run_id=run_id,
+            entity=entity,
+            as_of=as_of,
+            status="succeeded",
+            snapshot_hash=snap_hash,
+            policy_versions=versions,
+            outcomes_path=outcomes_path,
+            rejects=rejects,
+            held_entities=len(held_ids),
+            held_reasons=held_reasons,
+            inputs=inputs.to_dict(),
+        )
+        with _LockKeeper(engine, ttl=lock_ttl):
             with transaction(engine) as session:
-                run_store.fail_run(
-                    session, run_id, error=f"{type(exc).__name__}: {exc}", actor=actor
+                found = run_store.find_run(session, run_id)
+                latest = run_store.last_successful(session, entity_kind=entity, as_of=as_of)
+                if latest is not None and latest.id != run_id and (
+                    (latest.counts or {}).get("inputs") == inputs.to_dict()
+                ):
+                    found = latest  # the last run of the date had these very inputs
+                elif found is not None and found.status == "succeeded" and latest is not None \
+                        and latest.id != run_id:
+                    # these inputs ran before, but another run of the date changed the store
+                    # since (X, then Y, then X again): X must apply again, as a run of its own
+                    run_id = inputs.run_id(after=latest.id)
+                    base = _replace(base, run_id=run_id, outcomes_path=outcomes_at(run_id))
+                    found = run_store.find_run(session, run_id)
+                if found is not None and found.status == "succeeded":
+                    say("done", f"运行 {found.id} 已完成，未作任何更改")
+                    return _replace(base, run_id=found.id, status="unchanged",
+                                    counts_per_policy=_counts_of(found),
+                                    held_changes=int((found.counts or {}).get("held", 0)))
+                run_store.start_run(
+                    session,
+                    run_id=run_id,
+                    entity_kind=entity,
+                    as_of=as_of,
+                    snapshot_hash=snap_hash,
+                    policy_versions=versions,
+                    engine_version=inputs.engine,
+                    actor=actor,
                 )
-            raise
+            try:
+                if partitioned:
+                    from matcher.partitioned import work_partitioned
+
+                    report: RunReport = work_partitioned(
+                        engine=engine, report=base, snapshot=snapshot_path, chosen=chosen,
+                        references=[p for p in policies
+                                    if p.entity == entity and not p.in_effect(as_of)],
+                        sets=sets, timings=timings, started=started, say=say, actor=actor,
+                        on_changes=on_changes, held_ids=held_ids, scheduler=scheduler,
+                        workers=workers, part_progress=part_progress,
+                        related=related.frames if related else None)
+                    return report
+                return _work(
+                    engine,
+                    base,
+                    snapshot_path,
+                    chosen,
+                    # out of effect on as_of, but eligible() may name them (FALSE, not missing)
+                    [p for p in policies if p.entity == entity and not p.in_effect(as_of)],
+                    sets,
+                    match,
+                    timings,
+                    started,
+                    say,
+                    actor,
+                    on_changes,
+                    held_ids,
+                    related.frames if related else None,
+                    # members of cap groups decided by the event engine: what they draw counts
+                    undecided=[p for p in policies if p.entity == entity and p.in_effect(as_of)
+                               and p.trigger is not None and p.cap is not None],
+                )
+            except BaseException as exc:
+                with transaction(engine) as session:
+                    run_store.fail_run(
+                        session, run_id, error=f"{type(exc).__name__}: {exc}", actor=actor
+                    )
+                raise
 
 
 def _counts_of(record: run_store.RunRecord) -> dict[str, dict[str, int]]:

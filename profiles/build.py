@@ -20,10 +20,14 @@ version and the share of profiles each tag leaves UNKNOWN; without it they stay 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
+import shutil
+import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -427,8 +431,47 @@ def _tag_model(model: TagModel | Path | None, *, entity: str) -> TagModel | None
     return load_tag_model(model) if isinstance(model, Path) else model
 
 
-def read_snapshot_metadata(path: Path) -> dict[str, object]:
+def read_snapshot_metadata(path: Path | io.BytesIO) -> dict[str, object]:
     """The metadata stored in a snapshot's Parquet key-value metadata."""
     raw = pl.read_parquet_metadata(path)[META_KEY]
     data: dict[str, object] = json.loads(raw)
     return data
+
+
+def read_snapshot(path: Path) -> tuple[pl.DataFrame, dict[str, object]]:
+    """A snapshot file's frame and metadata, from one opening of the file: a rebuild that
+    renames a new snapshot over ``path`` meanwhile can neither mix the two files (polars
+    opens a path more than once) nor give one file's metadata with the other's rows. The
+    metadata is empty for a Parquet file built elsewhere."""
+    data = io.BytesIO(path.read_bytes())
+    try:
+        meta = read_snapshot_metadata(data)
+    except KeyError:
+        meta = {}
+    data.seek(0)
+    return pl.read_parquet(data), meta
+
+
+@contextmanager
+def pinned(path: Path) -> Iterator[Path]:
+    """A name for the snapshot file ``path`` names now, which a later rename over ``path``
+    (a rebuild, :func:`write_atomically`) does not change: a hard link beside it, removed
+    afterwards. Where no link can be made (another file system, a read-only folder) it is a
+    private copy. A partitioned dataset (a folder) is its own name: its partitions are
+    written once under their content hashes."""
+    if path.is_dir():
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix=".pin-", dir=_writable(path.parent)) as folder:
+        pin = Path(folder) / path.name
+        try:
+            os.link(path, pin)
+        except OSError:  # copied through one opening, so from one file
+            with path.open("rb") as src, pin.open("wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+        yield pin
+
+
+def _writable(folder: Path) -> Path | None:
+    """``folder`` when a pin can be made in it, else None (the system's temporary folder)."""
+    return folder if os.access(folder, os.W_OK) else None

@@ -117,14 +117,16 @@ def built_snapshot(path: Path, *, entity: str) -> pl.DataFrame | None:
     other table; a snapshot of the other entity is refused (exit 2)."""
     from polars.exceptions import PolarsError
 
-    from profiles.build import read_snapshot_metadata
+    from profiles.build import read_snapshot
 
-    meta = None
+    frame: pl.DataFrame | None = None
+    meta: dict[str, object] = {}
     if path.suffix.lower() == ".parquet" and path.exists():
-        # a plain table has no snapshot metadata; an unreadable file is refused by read_table
-        with contextlib.suppress(KeyError, PolarsError, OSError):
-            meta = read_snapshot_metadata(path)
-    if meta is None:
+        # a plain table has no snapshot metadata; an unreadable file is refused by read_table;
+        # the frame and its metadata come from one reading of the file
+        with contextlib.suppress(PolarsError, OSError):
+            frame, meta = read_snapshot(path)
+    if frame is None or not meta:
         return None
     built_for = meta.get("entity")
     if built_for != entity:
@@ -133,9 +135,7 @@ def built_snapshot(path: Path, *, entity: str) -> pl.DataFrame | None:
         err_console.print(f"[red]画像快照 {path.name} 是{label.get(str(built_for), built_for)}"
                           f"画像，与 --entity {entity}({label.get(entity, entity)})不符[/red]")
         raise typer.Exit(2)
-    import polars as pl
-
-    return pl.read_parquet(path)
+    return frame
 
 
 def match_profiles(

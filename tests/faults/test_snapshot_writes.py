@@ -12,7 +12,14 @@ import polars as pl
 import pytest
 
 from api.scheduler import file_snapshot
-from profiles.build import build_snapshot, canonical_hash, read_snapshot_metadata, write_atomically
+from profiles.build import (
+    build_snapshot,
+    canonical_hash,
+    pinned,
+    read_snapshot,
+    read_snapshot_metadata,
+    write_atomically,
+)
 from profiles.synth import synthesize
 
 AS_OF = dt.date(2025, 11, 3)
@@ -23,13 +30,19 @@ def test_racing_builds_leave_one_whole_snapshot(tmp_path: Path) -> None:
     b = synthesize(tmp_path / "b", enterprises=300, persons=0, seed=2).files[0].path.parent
     out = tmp_path / "snap.parquet"
     seen: list[str] = []
+    failed: list[BaseException] = []
     stop = threading.Event()
 
     def read_while_building() -> None:
         while not stop.is_set():
             if out.exists():
-                frame = pl.read_parquet(out)  # never "must end with PAR1"
-                seen.append(canonical_hash(frame))
+                try:  # never "must end with PAR1", never one file's footer and another's rows
+                    frame, meta = read_snapshot(out)
+                    seen.append(canonical_hash(frame))
+                    assert meta["snapshot_hash"] == seen[-1]
+                except BaseException as exc:  # the thread reports to the test
+                    failed.append(exc)
+                    return
 
     reader = threading.Thread(target=read_while_building)
     reader.start()
@@ -44,9 +57,46 @@ def test_racing_builds_leave_one_whole_snapshot(tmp_path: Path) -> None:
     finally:
         stop.set()
         reader.join()
+    assert not failed, failed
     final = pl.read_parquet(out)
     assert read_snapshot_metadata(out)["snapshot_hash"] == canonical_hash(final)
+    built = {build_snapshot(src, entity="enterprise", as_of=AS_OF,
+                            out=tmp_path / f"{src.name}.parquet").snapshot_hash for src in (a, b)}
+    assert seen and set(seen) <= built, "a reader saw a snapshot no build wrote"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_a_reader_sees_one_whole_snapshot_while_it_is_replaced(tmp_path: Path) -> None:
+    """Two built snapshots renamed in turn over one path as fast as the file system allows:
+    each read is one of them, whole, with its own metadata."""
+    built = {}
+    for seed in (1, 2):
+        src = synthesize(tmp_path / f"s{seed}", enterprises=200, persons=0,
+                         seed=seed).files[0].path.parent
+        report = build_snapshot(src, entity="enterprise", as_of=AS_OF,
+                                out=tmp_path / f"{seed}.parquet")
+        built[report.snapshot_hash] = (tmp_path / f"{seed}.parquet").read_bytes()
+    out = tmp_path / "snap.parquet"
+    out.write_bytes(next(iter(built.values())))
+    stop = threading.Event()
+
+    def replace_in_turn() -> None:
+        while not stop.is_set():
+            for data in built.values():
+                write_atomically(out, lambda tmp, data=data: tmp.write_bytes(data))
+
+    writer = threading.Thread(target=replace_in_turn)
+    writer.start()
+    seen = []
+    try:
+        for _ in range(100):
+            frame, meta = read_snapshot(out)
+            assert meta["snapshot_hash"] == canonical_hash(frame)
+            seen.append(meta["snapshot_hash"])
+    finally:
+        stop.set()
+        writer.join()
+    assert set(seen) == set(built)  # both were read: the reads did race the renames
 
 
 def test_a_failed_write_leaves_the_old_file_whole(tmp_path: Path) -> None:
@@ -70,3 +120,22 @@ def test_the_nightly_pass_files_a_snapshot_under_its_content_hash(tmp_path: Path
                           content_hash=built.snapshot_hash)
     assert final.name == f"enterprise-{AS_OF.isoformat()}-{built.snapshot_hash[:12]}.parquet"
     assert not building.exists() and final.with_name(final.name + ".meta.json").exists()
+
+
+@pytest.mark.parametrize("link", ["hard link", "copy"])
+def test_a_pinned_snapshot_stays_the_file_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, link: str
+) -> None:
+    if link == "copy":  # another file system: no hard link can be made
+        def cross_device(*_: object) -> None:
+            raise OSError(18, "Invalid cross-device link")
+
+        monkeypatch.setattr("profiles.build.os.link", cross_device)
+    path = tmp_path / "snap.parquet"
+    pl.DataFrame({"uscc": ["old"]}).write_parquet(path)
+    with pinned(path) as pin:
+        write_atomically(path, lambda tmp: pl.DataFrame({"uscc": ["new"]}).write_parquet(tmp))
+        assert pin.name == path.name and pin != path
+        assert pl.read_parquet(pin)["uscc"].to_list() == ["old"]
+    assert pl.read_parquet(path)["uscc"].to_list() == ["new"]
+    assert not pin.exists() and [p.name for p in tmp_path.iterdir()] == ["snap.parquet"]

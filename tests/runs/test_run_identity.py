@@ -136,3 +136,34 @@ def test_the_run_records_its_inputs(db_url: str, tmp_path: Path) -> None:
     assert inputs["sources"] == {"enterprise_税务.csv": "1" * 64}
     assert inputs["tag_model"] == "m1" and inputs["engine"] == engine_version()
     assert pl.Series([record.engine_version]).str.contains(r"\+src\.").all()
+
+
+def test_a_snapshot_renamed_over_during_the_run_is_not_what_it_matches(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A rebuild renames a new snapshot over the run's path after the run hashed it: the run
+    matches the snapshot it hashed, not the new one; the next run takes the new one."""
+    from profiles.build import write_atomically
+
+    engine = sealed_engine(db_url, tmp_path / "seal")
+    snap = _snapshot(tmp_path / "snap.parquet", BASE_META)
+    newer = outcomes([("E2", "p1", "eligible", 200, "once")])
+
+    def rebuild_meanwhile(stage: str, _message: str) -> None:
+        if stage == "match":
+            write_atomically(snap, lambda tmp: newer.write_parquet(
+                tmp, metadata={META_KEY: json.dumps(_meta(snapshot_hash="b" * 64))}))
+
+    def run(**kwargs: Any) -> Any:
+        return execute_run(engine=engine, snapshot_path=snap, as_of=AS_OF,
+                           policies=[policy("p1")], outcomes_dir=tmp_path / "out",
+                           entity="enterprise", sets=_sets(), match=passthrough_match,
+                           **kwargs)
+
+    first = run(progress=rebuild_meanwhile)
+    assert first.snapshot_hash == "a" * 64
+    assert pl.read_parquet(first.outcomes_path)["entity_id"].to_list() == ["E1"]
+    second = run()
+    assert second.snapshot_hash == "b" * 64 and second.status == "succeeded"
+    assert pl.read_parquet(second.outcomes_path)["entity_id"].to_list() == ["E2"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # the pin is gone
