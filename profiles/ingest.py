@@ -141,27 +141,25 @@ def _parser(f: Field) -> Callable[[pl.Expr], Parsed]:
 def _problem(f: Field, parsed: Parsed, value: pl.Expr) -> pl.Expr:
     """The reason (or null) for field ``f``: its parser's, else the catalog's checks on the
     parsed ``value`` (format, ``values``, ``min``, ``max``)."""
-    bad: Any = pl.when(parsed.reason.is_not_null()).then(parsed.reason)
+    checks: list[tuple[pl.Expr, str]] = []
     if f.format == "region_code":
-        bad = bad.when(~value.str.contains(r"^[1-9]\d{5}$")).then(
-            pl.lit(_reason("区划代码应为6位数字", "bad_format"))
-        )
+        checks.append((~value.str.contains(r"^[1-9]\d{5}$"), _reason("区划代码应为6位数字",
+                                                                    "bad_format")))
     if f.values is not None:
         allowed = "/".join(f.values)
-        bad = bad.when(~value.is_in(list(f.values))).then(
-            pl.lit(_reason(f"不在允许取值内(允许: {allowed})", "not_in_values"))
-        )
-    if f.is_numeric:
-        if f.min is not None:
-            bad = bad.when(value < f.min).then(
-                pl.lit(_reason(f"小于最小值 {_fmt(f.min)}", "below_min"))
-            )
-        if f.max is not None:
-            bad = bad.when(value > f.max).then(
-                pl.lit(_reason(f"大于最大值 {_fmt(f.max)}", "above_max"))
-            )
-    result: pl.Expr = bad.otherwise(None).cast(pl.String)
-    return result
+        checks.append((~value.is_in(list(f.values)),
+                       _reason(f"不在允许取值内(允许: {allowed})", "not_in_values")))
+    if f.is_numeric and f.min is not None:
+        checks.append((value < f.min, _reason(f"小于最小值 {_fmt(f.min)}", "below_min")))
+    if f.is_numeric and f.max is not None:
+        checks.append((value > f.max, _reason(f"大于最大值 {_fmt(f.max)}", "above_max")))
+    if not checks:
+        return parsed.reason.cast(pl.String)
+    bad: Any = pl
+    for failed, why in checks:
+        bad = bad.when(failed).then(pl.lit(why))
+    # the parser's reason first; it is computed once (a when/then on it computed it twice)
+    return pl.coalesce(parsed.reason.cast(pl.String), bad.otherwise(None).cast(pl.String))
 
 
 def _resolve_columns(columns: list[str], cat: EntityCatalog) -> tuple[dict[str, str], list[str]]:

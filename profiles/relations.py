@@ -132,33 +132,33 @@ def validate_table(df: pl.DataFrame, *, table: str, source: str) -> Validated:
     for f in spec.fields:
         if f.name not in text.columns:
             text = text.with_columns(pl.lit(None, pl.String).alias(f.name))
-    checks: list[pl.Series] = []
-    for f in spec.fields:
-        raw = pl.col(f.name)
-        if f.format in ("id_number", "uscc"):
-            keys = text[f.name].str.to_uppercase()
-            text = text.with_columns(keys.alias(f.name))
-            bad = _key_problems(f, keys.fill_null(""))
-            checks.append(pl.Series(f"__bad_{f.name}", bad).set(keys.is_null(), None))
-            text = text.with_columns(raw.alias(f"__v_{f.name}"))
-        else:
-            parsed = _parser(f)(raw)
-            text = with_stages(text, [parsed])
-            text = text.with_columns(parsed.value.cast(DTYPES[f.type]).alias(f"__v_{f.name}"))
-            text = text.with_columns(_problem(f, parsed, pl.col(f"__v_{f.name}"))
-                                     .alias(f"__bad_{f.name}"))
-    if checks:
-        text = text.with_columns(checks)
+    # the keys' checks read their values (eagerly); every other field is one lazy plan:
+    # its stages, values and problems computed side by side, collected once
+    keyed = [f for f in spec.fields if f.format in ("id_number", "uscc")]
+    if keyed:
+        text = text.with_columns(pl.col(f.name).str.to_uppercase() for f in keyed)
+        text = text.with_columns(
+            pl.Series(f"__bad_{f.name}", _key_problems(f, text[f.name].fill_null("")))
+            .set(text[f.name].is_null(), None) for f in keyed)
+    parsed = {f.name: _parser(f)(pl.col(f.name)) for f in spec.fields if f not in keyed}
+    plan = with_stages(text.lazy(), parsed.values()).with_columns(
+        *(pl.col(f.name).alias(f"__v_{f.name}") for f in keyed),
+        *(p.value.cast(DTYPES[spec.field(name).type]).alias(f"__v_{name}")
+          for name, p in parsed.items()))
+    plan = plan.with_columns(_problem(spec.field(name), p, pl.col(f"__v_{name}"))
+                             .alias(f"__bad_{name}") for name, p in parsed.items())
+    problems = {f.name: pl.col(f"__bad_{f.name}") for f in spec.fields}
     for name in spec.required:
-        text = text.with_columns(
-            pl.when(pl.col(name).is_null())
-            .then(pl.lit(_reason("必填项为空", "required_missing")))
-            .otherwise(pl.col(f"__bad_{name}")).alias(f"__bad_{name}"))
+        problems[name] = (pl.when(pl.col(name).is_null())
+                          .then(pl.lit(_reason("必填项为空", "required_missing")))
+                          .otherwise(problems[name]))
     if table == "employment_links":
-        text = text.with_columns(
-            pl.when(pl.col("__v_left_on") < pl.col("__v_hired_on"))
-            .then(pl.lit(_reason("用工终止日期早于起始日期", "bad_period")))
-            .otherwise(pl.col("__bad_left_on")).alias("__bad_left_on"))
+        problems["left_on"] = (pl.when(pl.col("__v_left_on") < pl.col("__v_hired_on"))
+                               .then(pl.lit(_reason("用工终止日期早于起始日期", "bad_period")))
+                               .otherwise(problems["left_on"]))
+    text = plan.with_columns(e.alias(f"__bad_{name}") for name, e in problems.items()).select(
+        _ROW, *(f.name for f in spec.fields), *(f"__v_{f.name}" for f in spec.fields),
+        *(f"__bad_{f.name}" for f in spec.fields)).collect(engine="in-memory")
     personal = {f.name for f in spec.fields if f.personal}
 
     def shown(name: str, col: pl.Expr) -> pl.Expr:
