@@ -131,11 +131,16 @@ def parse_float(raw: pl.Expr) -> Parsed:
 
 
 _DATE_STAGE = pl.Struct({"day": pl.Date, "time_ok": pl.Boolean})
+_DATE_SLICE = 1 << 17
 
 
 def _date_stage(texts: pl.Series) -> pl.Series:
     """The day each text writes and whether its time (if any) is valid, as one struct column:
-    the groups of :data:`_DATETIME` read in one pass (a pass per group cost 11 passes)."""
+    the groups of :data:`_DATETIME` read in one pass (a pass per group cost 11 passes), a
+    slice of :data:`_DATE_SLICE` texts at a time (the groups of 1.92M texts are ~340 MB)."""
+    if texts.len() > _DATE_SLICE:
+        return pl.concat([_date_stage(texts.slice(at, _DATE_SLICE))
+                          for at in range(0, texts.len(), _DATE_SLICE)], rechunk=True)
     groups = texts.str.extract_groups(_DATETIME).struct.unnest()
 
     def part(i: int) -> pl.Expr:
