@@ -377,23 +377,3 @@ def _by_row(frame: pl.LazyFrame, values: dict[Indicator, pl.Expr]) -> pl.LazyFra
         _tier("medium", row, values).alias("__sc_medium"),
         _tier("small", row, values).alias("__sc_small"),
     ).with_columns(possible.alias(POSSIBLE))
-
-
-def size_class_expr(**columns: str) -> pl.Expr:
-    """The size class as one expression, for small frames and embedding in other expressions
-    (``with_size_class`` is the fast path for whole tables)."""
-    names = {
-        "industry_code": "industry_code",
-        "employees": "employees",
-        "operating_revenue": "operating_revenue",
-        "total_assets": "total_assets",
-    }
-    names.update(columns)
-    return (
-        pl.struct([pl.col(c).alias(k) for k, c in names.items()])
-        .map_batches(
-            lambda s: with_size_class(s.struct.unnest()).collect().get_column("size_class"),
-            return_dtype=pl.String,
-        )
-        .alias("size_class")
-    )

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from profiles.possible import members
-from profiles.sizeclass import SIZE_CLASSES, industry_expr, size_class_expr, with_size_class
+from profiles.sizeclass import SIZE_CLASSES, industry_expr, with_size_class
 
 # industry, a 4-digit code of that row, sme_if, medium, small, micro (Y, Z in 万元)
 TABLE = [
@@ -316,21 +316,6 @@ def test_size_class_equals_reference_for_any_inputs(
 ) -> None:
     point: Values = {"X": x, "Y": y, "Z": z}
     assert classify(row[1], [point]) == [reference_class(row, point)]
-
-
-def test_expression_form_gives_the_same_classes_under_other_column_names() -> None:
-    frame = pl.DataFrame(
-        {
-            "code": ["3911", "3911", "7010"],
-            "x": [500, None, 3],
-            "y": [5e7, 2e6, 2e7],
-            "z": [None, None, 6e7],
-        }
-    )
-    expr = size_class_expr(
-        industry_code="code", employees="x", operating_revenue="y", total_assets="z"
-    )
-    assert frame.select(expr).to_series().to_list() == ["中型", "微型", "中型"]
 
 
 # ---- the classes still possible (profiles.possible) ----------------------------------------
