@@ -6,10 +6,17 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from profiles.build import build_snapshot, read_snapshot_metadata
 from profiles.catalog import HELD_FIELDS
-from profiles.csv_lines import decide_encoding, read_csv_bytes
+from profiles.csv_lines import (
+    _blank_line_after_header,
+    _line_count,
+    decide_encoding,
+    read_csv_bytes,
+)
 
 AS_OF = date(2026, 1, 1)
 P1, P2, P3 = "11010519491231002X", "110105194912310038", "110105194912310046"
@@ -74,3 +81,19 @@ def test_a_file_without_a_readable_header_is_a_refused_source_not_a_crash(
     report = build_snapshot(src, entity="person", as_of=AS_OF, out=tmp_path / "p.parquet")
     refused = {s.source: s.refused for s in report.sources}
     assert refused["公安"] is None and refused["残联"] is not None
+
+
+_PIECES = st.sampled_from(["a", "甲", ",", " ", "\t", "\u3000", "\xa0", "\n", "\r\n", "\r", "",
+                           "\x0c", "\x1c", "\x85", "\u2028", "1"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_PIECES, max_size=30))
+def test_the_fast_path_counts_lines_and_finds_blank_ones_as_the_text_does(
+        pieces: list[str]) -> None:
+    """The fast path reads lines off the bytes without making them: its count and its blank
+    lines are those of ``splitlines`` (of the bytes; of the text after the header)."""
+    body = "".join(pieces).encode()
+    assert _line_count(body) == len(body.splitlines())
+    assert _blank_line_after_header(body) == any(
+        not line.strip() for line in body.decode().splitlines()[1:])
