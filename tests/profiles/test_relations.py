@@ -7,9 +7,17 @@ import datetime as dt
 from pathlib import Path
 
 import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from profiles.derive import derive
-from profiles.relations import members_by_owner, related_frames, table_name, validate_table
+from profiles.relations import (
+    _first_of_repeats,
+    members_by_owner,
+    related_frames,
+    table_name,
+    validate_table,
+)
 from profiles.synth import synthesize
 
 HEAD, SPOUSE, CHILD = "11010519491231002X", "110105195001010012", "110105200001010016"
@@ -107,3 +115,15 @@ def test_link_tables_of_a_directory_feed_the_matcher(tmp_path: Path) -> None:
     with_register = outcomes(related_frames(persons=people, households=links["households"]))
     assert without and set(without) == {"undetermined"}  # no register: the spouse UNKNOWN
     assert "eligible" in with_register  # the register decides
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["A", "B", None]),
+                          st.sampled_from([0.0, -0.0, float("nan"), 1.5, None]),
+                          st.sampled_from([dt.date(2024, 1, 1), None])), max_size=40))
+def test_repeated_links_merge_to_their_first_as_unique_does(
+        rows: list[tuple[object, object, object]]) -> None:
+    frame = pl.DataFrame(rows, schema={"k": pl.String, "x": pl.Float64, "d": pl.Date},
+                         orient="row").with_row_index("__row", offset=1)
+    expected = frame.unique(subset=["k", "x", "d"], keep="first", maintain_order=True)
+    assert _first_of_repeats(frame, ["k", "x", "d"]).equals(expected)
