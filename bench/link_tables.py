@@ -21,27 +21,16 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from bench.events import machine
+from bench.profile_plan import median_seconds
 
 TYPES = {"hired_on": "date", "left_on": "date", "insured_months": "int", "wage_base": "float"}
-
-
-def _median(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def _lower_bound(frame: pl.DataFrame) -> pl.DataFrame:
@@ -84,10 +73,10 @@ def run(*, enterprises: int, persons: int, repeat: int, seed: int) -> list[dict[
                 continue
             frame, _ = read_source(path)
             result = validate_table(frame, table=table, source=path.stem)  # warm-up
-            ours = _median(functools.partial(validate_table, frame, table=table,
+            ours = median_seconds(functools.partial(validate_table, frame, table=table,
                                              source=path.stem), repeat)
-            duck = _median(functools.partial(_duckdb, frame), repeat)
-            bound = _median(functools.partial(_lower_bound, frame), repeat)
+            duck = median_seconds(functools.partial(_duckdb, frame), repeat)
+            bound = median_seconds(functools.partial(_lower_bound, frame), repeat)
             records.append({
                 "table": table, "rows": frame.height, "rejected": result.rejects.height,
                 "mianshen_s": round(ours, 3), "duckdb_s": round(duck, 3),

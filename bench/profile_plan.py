@@ -56,7 +56,8 @@ def leaf_kind(expr: A.Expr) -> str:
     return "numeric compare"
 
 
-def _median(fn: Callable[[], object], repeat: int) -> float:
+def median_seconds(fn: Callable[[], object], repeat: int) -> float:
+    """The median wall-clock seconds of `repeat` calls of `fn`."""
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -155,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     frame = generate_profiles(args.entities, seed=args.seed, as_of=args.as_of)
     policies = generate_policies(args.policies, seed=args.seed + 1)
     compiled = compile_policies(policies, catalog=catalog(), sets=bench_sets(), as_of=args.as_of)
-    timings = {name: _median(fn, args.repeat) for name, fn in
+    timings = {name: median_seconds(fn, args.repeat) for name, fn in
                variants(frame, policies, compiled, with_match=not args.no_match).items()}
     floor = timings["lower bound (scan)"]
 
@@ -185,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     console.print(f"optimised truths plan: {plan.count('__POLARS_CSE')} references to "
                   "common subexpressions (computed once each)")
     for engine in ("in-memory", "streaming"):
-        secs = _median(partial(lf.collect, engine=engine), args.repeat)
+        secs = median_seconds(partial(lf.collect, engine=engine), args.repeat)
         console.print(f"truths plan on the {engine} engine: {secs:.3f} s")
     return 0
 
