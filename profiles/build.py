@@ -457,8 +457,10 @@ def pinned(path: Path) -> Iterator[Path]:
     """A name for the snapshot file ``path`` names now, which a later rename over ``path``
     (a rebuild, :func:`write_atomically`) does not change: a hard link beside it, removed
     afterwards. Where no link can be made (another file system, a read-only folder) it is a
-    private copy. A partitioned dataset (a folder) is its own name: its partitions are
-    written once under their content hashes."""
+    private copy. A partitioned dataset (a folder) is not pinned: a rebuild replaces the
+    folder whole (:func:`profiles.partitions.write_dataset`), and the nightly pass writes
+    each snapshot's dataset under its content hash, but a run on a dataset that is rebuilt
+    in place while it runs can read partitions of the new one."""
     if path.is_dir():
         yield path
         return

@@ -76,8 +76,8 @@ def benefit_public(e: EntitlementRecord, names: Mapping[str, str]) -> BenefitPub
 
 
 def amount_shown(e: EntitlementRecord) -> str:
-    """The amount a benefit's card and page headline: a revoked benefit is no longer paid
-    or deducted, so its amount reads as what it was, never as what the entity gets.
+    """A benefit's amount as its card and page headline it: a revoked benefit is no longer
+    paid or deducted, so its amount reads as what it was, never as what the entity gets.
 
     >>> from types import SimpleNamespace as E
     >>> amount_shown(E(amount_fen=150000, amount_period="month", amount_kind="deduction",
