@@ -454,15 +454,20 @@ def read_snapshot(path: Path) -> tuple[pl.DataFrame, dict[str, object]]:
 
 @contextmanager
 def pinned(path: Path) -> Iterator[Path]:
-    """A name for the snapshot file ``path`` names now, which a later rename over ``path``
-    (a rebuild, :func:`write_atomically`) does not change: a hard link beside it, removed
-    afterwards. Where no link can be made (another file system, a read-only folder) it is a
-    private copy. A partitioned dataset (a folder) is not pinned: a rebuild replaces the
-    folder whole (:func:`profiles.partitions.write_dataset`), and the nightly pass writes
-    each snapshot's dataset under its content hash, but a run on a dataset that is rebuilt
-    in place while it runs can read partitions of the new one."""
+    """A name for the snapshot ``path`` names now, which a later rename over ``path`` (a
+    rebuild: :func:`write_atomically`, :func:`profiles.partitions.write_dataset`) does not
+    change, removed afterwards.
+
+    - A file: a hard link beside it; where no link can be made (another file system, a
+      read-only folder), a private copy.
+    - A partitioned dataset (a folder, replaced whole by a rebuild): a folder of hard links
+      to its files beside it, where the workers of a cluster see it too. A rebuild that
+      replaced the folder while it was being linked is noticed (the folder is another one
+      after) and the links are made again. Where they cannot be made beside it, the dataset
+      is read in place, as it is."""
     if path.is_dir():
-        yield path
+        with _pinned_dataset(path) as pin:
+            yield pin
         return
     with tempfile.TemporaryDirectory(prefix=".pin-", dir=_writable(path.parent)) as folder:
         pin = Path(folder) / path.name
@@ -472,6 +477,36 @@ def pinned(path: Path) -> Iterator[Path]:
             with path.open("rb") as src, pin.open("wb") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
         yield pin
+
+
+@contextmanager
+def _pinned_dataset(path: Path, *, tries: int = 5) -> Iterator[Path]:
+    if _writable(path.parent) is None:
+        yield path
+        return
+    for _ in range(tries):
+        with tempfile.TemporaryDirectory(prefix=".pin-", dir=path.parent) as folder:
+            pin = Path(folder) / path.name
+            before = _folder_id(path)
+            try:
+                shutil.copytree(path, pin, copy_function=os.link)
+            except (OSError, shutil.Error):
+                if before is not None and _folder_id(path) == before:
+                    break  # not a rebuild: links cannot be made here
+                continue
+            if before is not None and _folder_id(path) == before:
+                yield pin
+                return
+    yield path
+
+
+def _folder_id(path: Path) -> int | None:
+    """The inode ``path`` names now (None in the instant a rebuild has moved the old folder
+    away and not yet renamed the new one in)."""
+    try:
+        return path.stat().st_ino
+    except FileNotFoundError:
+        return None
 
 
 def _writable(folder: Path) -> Path | None:

@@ -139,3 +139,33 @@ def test_a_pinned_snapshot_stays_the_file_it_was(
         assert pl.read_parquet(pin)["uscc"].to_list() == ["old"]
     assert pl.read_parquet(path)["uscc"].to_list() == ["new"]
     assert not pin.exists() and [p.name for p in tmp_path.iterdir()] == ["snap.parquet"]
+
+
+def test_a_dataset_replaced_while_it_is_pinned_is_pinned_again_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild that replaces the dataset's folder while its files are being linked is
+    noticed: the pin is made again, of the new dataset, never of parts of both."""
+    import os
+
+    from profiles.partitions import read_manifest, write_dataset
+
+    old = pl.DataFrame({"uscc": [f"E{i:03d}" for i in range(60)], "n": list(range(60))})
+    new = old.with_columns(pl.col("n") + 1000)
+    dataset = tmp_path / "snap"
+    write_dataset([old], dataset, key="uscc", partitions=3)
+    real = os.link
+    rebuilds = []
+
+    def rebuilt_midway(src: str, dst: str) -> None:
+        real(src, dst)
+        if not rebuilds:  # after the first file is linked, a rebuild lands
+            rebuilds.append(write_dataset([new], dataset, key="uscc", partitions=3))
+
+    monkeypatch.setattr("profiles.build.os.link", rebuilt_midway)
+    with pinned(dataset) as pin:
+        assert pin != dataset and len(rebuilds) == 1
+        assert read_manifest(pin) == read_manifest(dataset) == rebuilds[0]
+        parts = sorted(pin.glob("part=*/*.parquet"))
+        assert pl.read_parquet(parts).sort("uscc").equals(new)
+    assert [p.name for p in tmp_path.iterdir()] == ["snap"]

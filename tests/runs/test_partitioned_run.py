@@ -199,3 +199,30 @@ def test_a_partitions_messages_see_its_carried_over_confirmations(
                               entity="enterprise", on_changes=hook)
     assert seen == {e: "confirmed" for e in confirmed}
     assert report.carried_over == len(confirmed)
+
+
+def test_a_dataset_rebuilt_in_place_during_the_run_is_not_what_it_matches(
+    db_engine: Engine, tmp_path: Path
+) -> None:
+    """A rebuild replaces the dataset's folder after the run hashed it: the run matches the
+    partitions it hashed (the entity the rebuild drops included), the next run the new ones."""
+    lib = kit.library(tmp_path / "policies")
+    _, dataset = kit.snapshots(tmp_path / "snap", 200, partitions=3)
+    frame = kit.profiles(200).sort("uscc")
+    gone = frame["uscc"][-1]
+
+    def rebuild_meanwhile(stage: str, _message: str) -> None:
+        if stage == "match":
+            write_dataset([frame.head(199)], dataset, key="uscc", partitions=3)
+
+    def statuses_of_gone() -> set[str]:
+        return {r[-1] for r in kit.dump(db_engine) if r[0] == gone}
+
+    hashed = read_manifest(dataset).snapshot_hash
+    first = _run(db_engine, dataset, lib, tmp_path, progress=rebuild_meanwhile)
+    assert first.snapshot_hash == hashed
+    assert statuses_of_gone() and "revoked" not in statuses_of_gone()  # matched as hashed
+    second = _run(db_engine, dataset, lib, tmp_path)
+    assert second.snapshot_hash != hashed and second.revoked >= 1
+    assert statuses_of_gone() == {"revoked"}
+    assert not [p for p in dataset.parent.iterdir() if p.name.startswith(".pin-")]
