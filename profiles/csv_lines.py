@@ -73,8 +73,16 @@ def decide_encoding(data: bytes) -> str:
     >>> decide_encoding("企业\\n名称\\n".encode() + b"\\xff\\n")
     'utf-8'
     """
-    if data.startswith(BOM) or data.isascii() or _decodes(data, "utf-8"):
-        return "utf-8"  # every non-ASCII line decodes as UTF-8: the vote is theirs
+    return _encoding(data)[0]
+
+
+def _encoding(data: bytes) -> tuple[str, bool]:
+    """:func:`decide_encoding`, and whether the whole file is known to decode in it (so the
+    fast path need not decode it again). A BOM decides without decoding anything."""
+    if data.startswith(BOM):
+        return "utf-8", False
+    if data.isascii() or _decodes(data, "utf-8"):
+        return "utf-8", True  # every non-ASCII line decodes as UTF-8: the vote is theirs
     good = bad = 0
     for line in data.splitlines():
         if line.isascii():
@@ -84,7 +92,7 @@ def decide_encoding(data: bytes) -> str:
             good += 1
         except UnicodeDecodeError:
             bad += 1
-    return "utf-8" if good >= bad else "gb18030"
+    return ("utf-8" if good >= bad else "gb18030"), False
 
 
 def _header(raw: bytes, encoding: str) -> list[str]:
@@ -146,7 +154,7 @@ def _blank_line_after_header(body: bytes) -> bool:
                for i in np.flatnonzero(marked[1:] == 0) + 1)
 
 
-def _fast(data: bytes, encoding: str, n_lines: int) -> CsvRead | None:
+def _fast(data: bytes, encoding: str, n_lines: int, *, decodes: bool) -> CsvRead | None:
     """The whole file in one polars read, when that reads what the careful reader would: no
     quote, every line decodes, no blank line, one record per line. The file is given to
     polars as bytes (re-encoded to UTF-8 only from GB18030); its lines are counted and
@@ -154,7 +162,7 @@ def _fast(data: bytes, encoding: str, n_lines: int) -> CsvRead | None:
     if b'"' in data:
         return None
     if encoding == "utf-8":
-        if not _decodes(data, encoding):
+        if not (decodes or _decodes(data, encoding)):
             return None
         body = data
     else:
@@ -174,14 +182,14 @@ def _fast(data: bytes, encoding: str, n_lines: int) -> CsvRead | None:
 
 def read_csv_bytes(data: bytes) -> CsvRead:
     """The records of a CSV file's bytes, as text columns, and its bad lines."""
-    encoding = decide_encoding(data)
+    encoding, decodes = _encoding(data)
     if data.startswith(BOM):
         data = data[len(BOM):]
     if not data:
         return CsvRead(frame=pl.DataFrame(), rows=pl.Series("row", [], pl.Int64),
                        encoding=encoding)
     columns = _header(_FIRST_LINE.match(data).group(), encoding)  # type: ignore[union-attr]
-    fast = _fast(data, encoding, _line_count(data))
+    fast = _fast(data, encoding, _line_count(data), decodes=decodes)
     if fast is not None:
         return fast
     physical = data.splitlines()
