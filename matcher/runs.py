@@ -123,9 +123,10 @@ class RunReport:
         return data
 
 
-def snapshot_hash(path: Path) -> str:
+def snapshot_hash(path: Path, *, meta: dict[str, Any] | None = None) -> str:
     """The snapshot's content hash: a dataset's from its manifest (the partitions' hashes
-    combined), a file's from its metadata when it has one, else the file's sha256."""
+    combined), a file's from its metadata when it has one (``meta``: that metadata, already
+    read), else the file's sha256."""
     if path.is_dir():
         from profiles.partitions import read_manifest
 
@@ -134,7 +135,8 @@ def snapshot_hash(path: Path) -> str:
         try:
             from profiles.build import read_snapshot_metadata
 
-            stored = read_snapshot_metadata(path).get("snapshot_hash")
+            stored = (meta if meta is not None else read_snapshot_metadata(path)).get(
+                "snapshot_hash")
             if isinstance(stored, str) and stored:
                 return stored
         except (KeyError, ImportError, OSError, ValueError, pl.exceptions.PolarsError):
@@ -297,7 +299,7 @@ def execute_run(
     employment links the policies aggregate over (:func:`profiles.relations.load_relations`;
     without them every aggregate over a relation is UNKNOWN); their files are part of the
     run's identity."""
-    from profiles.build import pinned
+    from profiles.pin import pinned
 
     # one file throughout: a rebuild renaming a new snapshot over the path meanwhile
     # changes neither what the run hashed nor what it matches and holds
@@ -313,8 +315,8 @@ def execute_run(
             key=lambda p: p.id,
         )
         versions = {p.id: p.version for p in chosen}
-        snap_hash = snapshot_hash(snapshot_path)
         meta = _snapshot_meta(snapshot_path)
+        snap_hash = snapshot_hash(snapshot_path, meta=meta)
         inputs = RunInputs(
             entity=entity,
             as_of=as_of,

@@ -23,11 +23,8 @@ import hashlib
 import io
 import json
 import os
-import shutil
-import tempfile
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -443,72 +440,22 @@ def read_snapshot(path: Path) -> tuple[pl.DataFrame, dict[str, object]]:
     renames a new snapshot over ``path`` meanwhile can neither mix the two files (polars
     opens a path more than once) nor give one file's metadata with the other's rows. The
     metadata is empty for a Parquet file built elsewhere."""
+    data, meta = _snapshot_bytes(path)
+    return pl.read_parquet(data), meta
+
+
+def read_built_snapshot(path: Path) -> tuple[pl.DataFrame, dict[str, object]] | None:
+    """:func:`read_snapshot` for a snapshot built here; None, without decoding its rows, for
+    a Parquet file built elsewhere (no snapshot metadata)."""
+    data, meta = _snapshot_bytes(path)
+    return (pl.read_parquet(data), meta) if meta else None
+
+
+def _snapshot_bytes(path: Path) -> tuple[io.BytesIO, dict[str, object]]:
     data = io.BytesIO(path.read_bytes())
     try:
         meta = read_snapshot_metadata(data)
     except KeyError:
         meta = {}
     data.seek(0)
-    return pl.read_parquet(data), meta
-
-
-@contextmanager
-def pinned(path: Path) -> Iterator[Path]:
-    """A name for the snapshot ``path`` names now, which a later rename over ``path`` (a
-    rebuild: :func:`write_atomically`, :func:`profiles.partitions.write_dataset`) does not
-    change, removed afterwards.
-
-    - A file: a hard link beside it; where no link can be made (another file system, a
-      read-only folder), a private copy.
-    - A partitioned dataset (a folder, replaced whole by a rebuild): a folder of hard links
-      to its files beside it, where the workers of a cluster see it too. A rebuild that
-      replaced the folder while it was being linked is noticed (the folder is another one
-      after) and the links are made again. Where they cannot be made beside it, the dataset
-      is read in place, as it is."""
-    if path.is_dir():
-        with _pinned_dataset(path) as pin:
-            yield pin
-        return
-    with tempfile.TemporaryDirectory(prefix=".pin-", dir=_writable(path.parent)) as folder:
-        pin = Path(folder) / path.name
-        try:
-            os.link(path, pin)
-        except OSError:  # copied through one opening, so from one file
-            with path.open("rb") as src, pin.open("wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-        yield pin
-
-
-@contextmanager
-def _pinned_dataset(path: Path, *, tries: int = 5) -> Iterator[Path]:
-    if _writable(path.parent) is None:
-        yield path
-        return
-    for _ in range(tries):
-        with tempfile.TemporaryDirectory(prefix=".pin-", dir=path.parent) as folder:
-            pin = Path(folder) / path.name
-            before = _folder_id(path)
-            try:
-                shutil.copytree(path, pin, copy_function=os.link)
-            except (OSError, shutil.Error):
-                if before is not None and _folder_id(path) == before:
-                    break  # not a rebuild: links cannot be made here
-                continue
-            if before is not None and _folder_id(path) == before:
-                yield pin
-                return
-    yield path
-
-
-def _folder_id(path: Path) -> int | None:
-    """The inode ``path`` names now (None in the instant a rebuild has moved the old folder
-    away and not yet renamed the new one in)."""
-    try:
-        return path.stat().st_ino
-    except FileNotFoundError:
-        return None
-
-
-def _writable(folder: Path) -> Path | None:
-    """``folder`` when a pin can be made in it, else None (the system's temporary folder)."""
-    return folder if os.access(folder, os.W_OK) else None
+    return data, meta

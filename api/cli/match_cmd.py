@@ -117,17 +117,18 @@ def built_snapshot(path: Path, *, entity: str) -> pl.DataFrame | None:
     other table; a snapshot of the other entity is refused (exit 2)."""
     from polars.exceptions import PolarsError
 
-    from profiles.build import read_snapshot
+    from profiles.build import read_built_snapshot
 
-    frame: pl.DataFrame | None = None
-    meta: dict[str, object] = {}
+    built: tuple[pl.DataFrame, dict[str, object]] | None = None
     if path.suffix.lower() == ".parquet" and path.exists():
-        # a plain table has no snapshot metadata; an unreadable file is refused by read_table;
-        # the frame and its metadata come from one reading of the file
+        # a plain table has no snapshot metadata (its rows are left to read_table); an
+        # unreadable file is refused by read_table; the frame and its metadata come from one
+        # reading of the file
         with contextlib.suppress(PolarsError, OSError):
-            frame, meta = read_snapshot(path)
-    if frame is None or not meta:
+            built = read_built_snapshot(path)
+    if built is None:
         return None
+    frame, meta = built
     built_for = meta.get("entity")
     if built_for != entity:
         from api.services.labels import ENTITY_LABELS as label

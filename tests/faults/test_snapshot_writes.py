@@ -15,11 +15,11 @@ from api.scheduler import file_snapshot
 from profiles.build import (
     build_snapshot,
     canonical_hash,
-    pinned,
     read_snapshot,
     read_snapshot_metadata,
     write_atomically,
 )
+from profiles.pin import pinned
 from profiles.synth import synthesize
 
 AS_OF = dt.date(2025, 11, 3)
@@ -130,7 +130,7 @@ def test_a_pinned_snapshot_stays_the_file_it_was(
         def cross_device(*_: object) -> None:
             raise OSError(18, "Invalid cross-device link")
 
-        monkeypatch.setattr("profiles.build.os.link", cross_device)
+        monkeypatch.setattr("profiles.pin.os.link", cross_device)
     path = tmp_path / "snap.parquet"
     pl.DataFrame({"uscc": ["old"]}).write_parquet(path)
     with pinned(path) as pin:
@@ -162,10 +162,89 @@ def test_a_dataset_replaced_while_it_is_pinned_is_pinned_again_whole(
         if not rebuilds:  # after the first file is linked, a rebuild lands
             rebuilds.append(write_dataset([new], dataset, key="uscc", partitions=3))
 
-    monkeypatch.setattr("profiles.build.os.link", rebuilt_midway)
+    monkeypatch.setattr("profiles.pin.os.link", rebuilt_midway)
     with pinned(dataset) as pin:
         assert pin != dataset and len(rebuilds) == 1
         assert read_manifest(pin) == read_manifest(dataset) == rebuilds[0]
         parts = sorted(pin.glob("part=*/*.parquet"))
         assert pl.read_parquet(parts).sort("uscc").equals(new)
     assert [p.name for p in tmp_path.iterdir()] == ["snap"]
+
+
+@pytest.mark.parametrize("kind", ["file", "dataset"])
+def test_a_pin_left_by_a_killed_run_is_removed_by_the_next(tmp_path: Path, kind: str) -> None:
+    """A run killed outright (SIGKILL) cannot remove its pin, which holds the old snapshot's
+    disk space; the next pin beside it removes it. A live run's pin and another host's are
+    kept."""
+    import signal
+    import subprocess
+    import sys
+
+    from profiles.partitions import write_dataset
+    from profiles.pin import PREFIX, remove_stale_pins
+
+    frame = pl.DataFrame({"uscc": [f"E{i:03d}" for i in range(30)], "n": list(range(30))})
+    if kind == "file":
+        snapshot = tmp_path / "snap.parquet"
+        frame.write_parquet(snapshot)
+    else:
+        snapshot = tmp_path / "snap"
+        write_dataset([frame], snapshot, key="uscc", partitions=3)
+    hold = (
+        "import sys, time\nfrom pathlib import Path\nfrom profiles.pin import pinned\n"
+        "with pinned(Path(sys.argv[1])) as pin:\n    print(pin, flush=True)\n    time.sleep(600)\n"
+    )
+    killed = subprocess.Popen([sys.executable, "-c", hold, str(snapshot)], stdout=subprocess.PIPE,
+                              text=True)
+    live = subprocess.Popen([sys.executable, "-c", hold, str(snapshot)], stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        assert killed.stdout is not None and live.stdout is not None
+        killed_pin = Path(killed.stdout.readline().strip()).parent
+        live_pin = Path(live.stdout.readline().strip()).parent
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(timeout=30)
+        other_host = tmp_path / f"{PREFIX}elsewhere-{killed.pid}-abc"
+        other_host.mkdir()
+        assert killed_pin.exists() and killed_pin.name.startswith(PREFIX)
+
+        with pinned(snapshot) as pin:
+            assert pin.exists() and pin.parent.name.startswith(PREFIX)
+            assert not killed_pin.exists()
+            assert live_pin.exists() and other_host.exists()
+        assert not pin.parent.exists()
+        assert remove_stale_pins(tmp_path) == []  # nothing left of this host's dead runs
+        names = sorted(p.name for p in tmp_path.iterdir())
+        assert names == sorted([snapshot.name, live_pin.name, other_host.name])
+    finally:
+        live.kill()
+        killed.kill()
+        live.wait(timeout=30)
+
+
+def test_a_plain_parquet_table_is_not_taken_for_a_built_snapshot_nor_decoded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``mianshen match`` on a Parquet table built elsewhere reads it as a raw table; finding
+    that it is no snapshot must not decode its rows first (they would be decoded twice)."""
+    import json
+
+    from profiles.build import META_KEY, read_built_snapshot
+
+    plain = tmp_path / "plain.parquet"
+    pl.DataFrame({"uscc": ["E1", "E2"]}).write_parquet(plain)
+    built = tmp_path / "built.parquet"
+    pl.DataFrame({"uscc": ["E1"]}).write_parquet(
+        built, metadata={META_KEY: json.dumps({"entity": "enterprise"})})
+    decoded: list[object] = []
+    real = pl.read_parquet
+
+    def counted(source: object, *args: object, **kwargs: object) -> pl.DataFrame:
+        decoded.append(source)
+        return real(source, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("profiles.build.pl.read_parquet", counted)
+    assert read_built_snapshot(plain) is None and decoded == []
+    frame, meta = read_built_snapshot(built) or (None, None)
+    assert frame is not None and frame["uscc"].to_list() == ["E1"]
+    assert meta == {"entity": "enterprise"} and len(decoded) == 1

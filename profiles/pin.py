@@ -1,0 +1,137 @@
+"""Pinning a snapshot while a run reads it.
+
+A rebuild renames a new snapshot over the old one (``profiles.build.write_atomically``,
+``profiles.partitions.write_dataset``). A run that opened the path again mid-way would read
+parts of two snapshots, so it reads a pin instead: a name for the snapshot as it was when the
+run began, which no rename changes.
+
+A pin is a folder beside the snapshot named ``.pin-<host>-<pid>-<random>``. The run removes it
+when it ends, fails or is interrupted. A run killed outright (SIGKILL, a machine's OOM killer)
+cannot, and its pin would hold the old snapshot's disk space for ever, so every new pin first
+removes the pins beside it that this host's dead processes left. Pins of other hosts (a
+cluster's shared folder) and of live processes are left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+PREFIX = ".pin-"
+_NAME = re.compile(r"^\.pin-(?P<host>[A-Za-z0-9_.]+)-(?P<pid>\d+)-")
+
+
+@contextmanager
+def pinned(path: Path) -> Iterator[Path]:
+    """A name for the snapshot ``path`` names now, which a later rename over ``path`` does
+    not change, removed afterwards.
+
+    - A file: a hard link beside it; where no link can be made (another file system, a
+      read-only folder), a private copy.
+    - A partitioned dataset (a folder, replaced whole by a rebuild): a folder of hard links
+      to its files beside it, where the workers of a cluster see it too. A rebuild that
+      replaced the folder while it was being linked is noticed (the folder is another one
+      after) and the links are made again. Where they cannot be made beside it, the dataset
+      is read in place, as it is."""
+    if path.is_dir():
+        with _pinned_dataset(path) as pin:
+            yield pin
+        return
+    with _pin_folder(_writable(path.parent)) as folder:
+        pin = folder / path.name
+        try:
+            os.link(path, pin)
+        except OSError:  # copied through one opening, so from one file
+            with path.open("rb") as src, pin.open("wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+        yield pin
+
+
+@contextmanager
+def _pinned_dataset(path: Path, *, tries: int = 5) -> Iterator[Path]:
+    if _writable(path.parent) is None:
+        yield path
+        return
+    for _ in range(tries):
+        with _pin_folder(path.parent) as folder:
+            pin = folder / path.name
+            before = _folder_id(path)
+            try:
+                shutil.copytree(path, pin, copy_function=os.link)
+            except (OSError, shutil.Error):
+                if before is not None and _folder_id(path) == before:
+                    break  # not a rebuild: links cannot be made here
+                continue
+            if before is not None and _folder_id(path) == before:
+                yield pin
+                return
+    yield path
+
+
+@contextmanager
+def _pin_folder(parent: Path | None) -> Iterator[Path]:
+    """A new pin folder in ``parent`` (None: the system's temporary folder), made after the
+    stale pins there are removed."""
+    where = Path(parent if parent is not None else tempfile.gettempdir())
+    remove_stale_pins(where)
+    prefix = f"{PREFIX}{_host()}-{os.getpid()}-"
+    with tempfile.TemporaryDirectory(prefix=prefix, dir=where) as folder:
+        yield Path(folder)
+
+
+def remove_stale_pins(folder: Path) -> list[Path]:
+    """Remove the pins in ``folder`` whose run was killed: made on this host by a process
+    that no longer exists. Returns what was removed."""
+    removed: list[Path] = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    host = _host()
+    for entry in entries:
+        found = _NAME.match(entry.name)
+        if found is None or found["host"] != host or _alive(int(found["pid"])):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        if not entry.exists():
+            removed.append(entry)
+            log.info("removed a stale snapshot pin left by process %s: %s", found["pid"], entry)
+    return removed
+
+
+def _host() -> str:
+    """This host's name as a pin's name carries it (no '-': it separates the parts)."""
+    return re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname()) or "host"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _folder_id(path: Path) -> int | None:
+    """The inode ``path`` names now (None in the instant a rebuild has moved the old folder
+    away and not yet renamed the new one in)."""
+    try:
+        return path.stat().st_ino
+    except FileNotFoundError:
+        return None
+
+
+def _writable(folder: Path) -> Path | None:
+    """``folder`` when a pin can be made in it, else None (the system's temporary folder)."""
+    return folder if os.access(folder, os.W_OK) else None
