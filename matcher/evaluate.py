@@ -388,23 +388,43 @@ def pair_values(
     fen = np.zeros(pol.shape[0], dtype=np.int64)
     known = np.zeros(pol.shape[0], dtype=bool)
     bounds = policy_bounds(pol, len(plan.compiled))
-    jobs: list[tuple[int, int, Query]] = []
+    jobs: list[tuple[list[tuple[int, int]], Query]] = []
+    shared: dict[str, list[tuple[list[tuple[int, int]], Query, pl.Expr]]] = {}
     for n, cp in enumerate(plan.compiled.values()):
         lo, hi = int(bounds[n]), int(bounds[n + 1])
         steps = cp.amount_steps
         if lo == hi or steps is None:
             continue
-        jobs.append((lo, hi, Query(steps.stages, [fen_expr(steps.value).alias("fen")])))
-
-    def run(job: tuple[int, int, Query]) -> None:
-        lo, hi, amount = job
-        if 2 * (hi - lo) > base.height and amount.reads:  # most rows listed: every row,
-            # then the listed ones (one column gathered, not each column it reads)
-            got = amount.on_rows(base, None)["fen"].gather(row[lo:hi])
+        query = Query(steps.stages, [fen_expr(steps.value).alias("fen")])
+        if steps.stages or not query.reads:  # staged columns are named by their policy
+            jobs.append(([(lo, hi)], query))
+            continue
+        alike = shared.setdefault(str(steps.value), [])
+        same = next((g for g in alike if g[2].meta.eq(steps.value)), None)
+        if same is None:
+            alike.append(([(lo, hi)], query, steps.value))
         else:
-            got = amount.on_rows(base, row[lo:hi])["fen"]
-        known[lo:hi] = got.is_not_null().to_numpy()
-        fen[lo:hi] = got.fill_null(0).to_numpy()
+            same[0].append((lo, hi))
+    for group in (g for alike in shared.values() for g in alike):
+        slices, query = group[0], group[1]
+        if 2 * sum(hi - lo for lo, hi in slices) > base.height:  # one amount, on every row
+            jobs.append((slices, query))
+        else:
+            jobs.extend(([one], query) for one in slices)
+
+    def run(job: tuple[list[tuple[int, int]], Query]) -> None:
+        slices, amount = job
+        listed = sum(hi - lo for lo, hi in slices)
+        # most rows listed (by one policy, or by several with the same amount): the amount
+        # on every row once, then each policy's listed rows (one column gathered, not each
+        # column it reads)
+        whole = amount.on_rows(base, None)["fen"] if 2 * listed > base.height and \
+            amount.reads else None
+        for lo, hi in slices:
+            got = whole.gather(row[lo:hi]) if whole is not None else \
+                amount.on_rows(base, row[lo:hi])["fen"]
+            known[lo:hi] = got.is_not_null().to_numpy()
+            fen[lo:hi] = got.fill_null(0).to_numpy()
 
     # policies side by side (each writes its own slice; polars releases the GIL): a query
     # over one policy's rows is too small to keep every core busy on its own. The masks come
@@ -478,24 +498,21 @@ def pair_masks(base: pl.DataFrame, plan: Plan, bounds: np.ndarray, row: np.ndarr
     position = np.full(base.height, -1, dtype=np.int64)  # profile row -> its null row
     for group in range(0, len(fields), MASK_BITS):  # which of 64 fields each row lacks
         chosen = fields[group:group + MASK_BITS]
-        lacking = base.select(pl.sum_horizontal(
-            pl.col(f).is_null().cast(pl.UInt64) * pl.lit(1 << b, dtype=pl.UInt64)
-            for b, f in enumerate(chosen))).to_series().to_numpy()
+        lacking = base.select(pl.sum_horizontal(  # a choice of constants: half the kernels
+            pl.when(pl.col(f).is_null()).then(pl.lit(1 << b, dtype=pl.UInt64))
+            .otherwise(pl.lit(0, dtype=pl.UInt64)) for b, f in enumerate(chosen)
+        )).to_series().to_numpy()
         lacks = {n: lacking[rows] for n, (_, rows) in enumerate(opened)}  # per open pair
+        # from here, only the rows some policy left undetermined
+        lacking = np.where(any_open, lacking, np.uint64(0))
+        queries = [_null_queries(name, conditions[name], catalog, names) for name in chosen]
+        constants = _null_constants(base, queries)
         for b, name in enumerate(chosen):
             field = catalog.field(name)
+            query, inputs, alone = queries[b]
             derived = field.kind == "derived" and bool(field.inputs)
-            inputs = [i for i in field.inputs if i in names] if derived else []
             exprs = conditions[name]
-            query = [e.is_null().alias(f"c{k}") for k, e in enumerate(exprs)] + \
-                [pl.col(i).is_null().alias(f"i{k}") for k, i in enumerate(inputs)]
-            # a condition of this field alone is, where the field is null, one constant:
-            # evaluated once on a null row; the others on the rows themselves
-            alone = [set(e.meta.root_names()) <= {name} for e in query]
-            constant = np.zeros(len(query), dtype=bool)
-            if any(alone):
-                constant[alone] = base.select(name).clear(1).select(
-                    e for e, one in zip(query, alone, strict=True) if one).row(0)
+            constant = constants[b]
             bit = np.uint64(1 << b)
             # a policy one of whose conditions of this field alone is UNKNOWN wherever the
             # field is null: its bit is the field's nullness, on each undetermined pair
@@ -506,9 +523,10 @@ def pair_masks(base: pl.DataFrame, plan: Plan, bounds: np.ndarray, row: np.ndarr
                 where = pairs[lacks[n] & bit != 0]
                 word, at = divmod(plan.mask_fields[ids[n]].index(field.series or name),
                                   MASK_BITS)
-                out[word, where] |= np.uint64(1 << at)
+                words = out[word]  # a view: one word of every pair
+                words[where] |= np.uint64(1 << at)
             rowwise = [(n, ks) for n, ks in readers[name] if (n, ks) not in direct]
-            rows = np.flatnonzero((lacking & bit != 0) & any_open) if rowwise else \
+            rows = np.flatnonzero(lacking & bit != 0) if rowwise else \
                 np.zeros(0, dtype=np.int64)
             if rows.shape[0] == 0:
                 continue
@@ -518,7 +536,7 @@ def pair_masks(base: pl.DataFrame, plan: Plan, bounds: np.ndarray, row: np.ndarr
             if rest:
                 cols = sorted({c for e in rest for c in e.meta.root_names()})
                 on = base if 2 * rows.shape[0] > base.height else \
-                    gather_sorted(base.select(cols), rows)  # else a list-type field
+                    gather_sorted(base, rows, cols)  # else a list-type field
                 got = on.select(rest).to_numpy().T
                 flags[[not one for one in alone]] = got if on is not base else got[:, rows]
             # (conditions + inputs, rows), only the rows where some condition is UNKNOWN
@@ -536,21 +554,54 @@ def pair_masks(base: pl.DataFrame, plan: Plan, bounds: np.ndarray, row: np.ndarr
                 at = at[unknown]
                 bits = {f: i for i, f in enumerate(plan.mask_fields[ids[n]])}
 
-                def flag(field: str, on: np.ndarray, where: np.ndarray = where,
+                def flag(field: str, on: np.ndarray | None, where: np.ndarray = where,
                          bits: dict[str, int] = bits) -> None:
+                    """Set ``field``'s bit on the pairs ``where`` (those ``on``: all if None)."""
                     word, bit = divmod(bits[catalog.field(field).series or field], MASK_BITS)
-                    out[word, where[on]] |= np.uint64(1 << bit)
+                    words = out[word]  # a view: one word of every pair
+                    words[where if on is None else where[on]] |= np.uint64(1 << bit)
 
                 if derived:
                     given = flags[len(exprs):][:, at]
                     for k, inp in enumerate(inputs):
                         flag(inp, given[k])
-                    flag(name, ~np.logical_or.reduce(given, axis=0) if inputs
-                         else np.ones(where.shape[0], dtype=bool))
+                    flag(name, ~np.logical_or.reduce(given, axis=0) if inputs else None)
                 else:
-                    flag(name, np.ones(where.shape[0], dtype=bool))
+                    flag(name, None)
             position[rows] = -1
     return out.T  # (pairs, words), each word contiguous
+
+
+def _null_queries(name: str, conditions: list[pl.Expr], catalog: EntityCatalog,
+                  names: set[str]) -> tuple[list[pl.Expr], list[str], list[bool]]:
+    """For the rows where the field ``name`` is null: whether each distinct condition that
+    reads it is UNKNOWN there (``c<k>``), and, for a derived field, whether each of its
+    inputs is null (``i<k>``); and which of these read ``name`` alone (one constant on every
+    such row)."""
+    field = catalog.field(name)
+    inputs = [i for i in field.inputs if i in names] \
+        if field.kind == "derived" and field.inputs else []
+    query = [e.is_null().alias(f"c{k}") for k, e in enumerate(conditions)] + \
+        [pl.col(i).is_null().alias(f"i{k}") for k, i in enumerate(inputs)]
+    return query, inputs, [set(e.meta.root_names()) <= {name} for e in query]
+
+
+def _null_constants(base: pl.DataFrame,
+                    queries: list[tuple[list[pl.Expr], list[str], list[bool]]]
+                    ) -> list[np.ndarray]:
+    """Per field, the value of each of its queries that reads it alone, where it is null
+    (False for the others): all of them in one select over a row of nulls."""
+    batch = [e.alias(f"{b}:{k}") for b, (query, _, alone) in enumerate(queries)
+             for k, (e, one) in enumerate(zip(query, alone, strict=True)) if one]
+    got = base.clear(1).select(batch).row(0, named=True) if batch else {}
+    out = []
+    for b, (query, _, alone) in enumerate(queries):
+        constant = np.zeros(len(query), dtype=bool)
+        for k, one in enumerate(alone):
+            if one:
+                constant[k] = bool(got[f"{b}:{k}"])
+        out.append(constant)
+    return out
 
 
 def fen_series(fen: np.ndarray, known: np.ndarray) -> pl.Series:
@@ -588,9 +639,9 @@ class Query:
         if not cols:
             rows_of = base.head(1)
         elif rows is None:
-            rows_of = base.select(cols)
+            rows_of = base[cols]
         else:
-            rows_of = gather_sorted(base.select(cols), rows)
+            rows_of = gather_sorted(base, rows, cols)
         if not self.stages:
             return rows_of.select(self.exprs)
         lf = rows_of.lazy()
@@ -599,17 +650,26 @@ class Query:
         return lf.select(self.exprs).collect()
 
 
-def gather_sorted(frame: pl.DataFrame, rows: np.ndarray) -> pl.DataFrame:
-    """The ``rows`` (ascending) of ``frame``, gathered chunk by chunk when its columns come in
-    several (a Parquet file's row groups): a gather across chunks looks every row's chunk
-    up and is several times slower, and rechunking the profile frame would copy it whole.
+def gather_sorted(frame: pl.DataFrame, rows: np.ndarray,
+                  columns: Sequence[str] | None = None) -> pl.DataFrame:
+    """The ``rows`` (ascending) of ``frame`` (of its ``columns`` only, when given), gathered
+    chunk by chunk when its columns come in several (a Parquet file's row groups): a gather
+    across chunks looks every row's chunk up and is several times slower, and rechunking the
+    profile frame would copy it whole. A few rows are gathered directly: there, a slice and
+    a gather per chunk cost more than the lookups (at 1M rows in 8 chunks, up to about 10,000
+    rows).
 
     >>> f = pl.concat([pl.DataFrame({"a": [0, 1, 2]}), pl.DataFrame({"a": [3, 4]})],
     ...               rechunk=False)
     >>> gather_sorted(f, np.array([1, 3, 4]))["a"].to_list()
     [1, 3, 4]
     """
-    if frame.width == 0 or max(frame.n_chunks("all")) == 1:
+    if columns is not None:
+        frame = frame[list(columns)]  # the columns themselves: no query planned
+    if frame.width == 0:
+        return frame[rows]
+    chunks = max(frame.n_chunks("all"))
+    if chunks == 1 or rows.shape[0] <= _DIRECT_GATHER_ROWS_PER_CHUNK * chunks:
         return frame[rows]
     cuts = sorted({int(end) for column in frame.get_columns()
                    for end in np.cumsum(column.chunk_lengths())})
@@ -618,3 +678,6 @@ def gather_sorted(frame: pl.DataFrame, rows: np.ndarray) -> pl.DataFrame:
              for start, stop, a, b in zip([0, *cuts], cuts, edges, edges[1:], strict=False)
              if b > a]
     return pl.concat(parts, rechunk=False) if parts else frame.clear()
+
+
+_DIRECT_GATHER_ROWS_PER_CHUNK = 1024

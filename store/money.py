@@ -62,13 +62,8 @@ def fen_expr(yuan: pl.Expr) -> pl.Expr:
 
     value = yuan.cast(pl.Float64)
     scaled = (value.abs() * 100.0 + 0.5 + _NOISE).floor()
-    signed = pl.when(value < 0).then(-scaled).otherwise(scaled)
-    return (
-        pl.when(value.is_nan() | value.is_infinite())
-        .then(None)
-        .otherwise(signed)
-        .cast(pl.Int64)
-    )
+    # a finite value's sign is exactly -1, 0 or 1 (-0.0 gives 0 fen); not finite -> null
+    return pl.when(value.is_finite()).then(scaled * value.sign()).cast(pl.Int64)
 
 
 def yuan_text_expr(fen: pl.Expr) -> pl.Expr:
