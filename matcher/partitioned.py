@@ -22,7 +22,6 @@ Peak memory is that of one partition (plus the budgeted rows), not of the popula
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import tempfile
 import time
@@ -42,6 +41,7 @@ from matcher.allocation import (
     budgeted,
 )
 from matcher.lean import LeanOutcomes, PolicyFacts, counts, decode, facts_of, lean_schema
+from profiles.build import write_atomically
 from profiles.partitions import Manifest, bucket_of, partition_path
 from rules.model import Policy
 
@@ -112,11 +112,7 @@ def _write_atomically(frame: pl.DataFrame, target: str) -> None:
     if "://" in target:  # object stores replace whole objects: a reader sees old or new
         frame.write_parquet(target)
         return
-    path = Path(target)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    frame.write_parquet(tmp)
-    os.replace(tmp, path)
+    write_atomically(Path(target), frame.write_parquet)
 
 
 def run_in_process(tasks: Sequence[PartitionTask], progress: PartProgress

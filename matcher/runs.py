@@ -26,7 +26,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import os
 import tempfile
 import threading
 import time
@@ -55,6 +54,7 @@ from matcher.run_inputs import (
     snapshot_sources,
     tag_model_version,
 )
+from profiles.build import write_atomically
 from profiles.relations import RelatedFrame, Relations
 from rules.model import Policy
 from store import entitlement_bulk, locks, policy_integrity
@@ -264,13 +264,6 @@ def _default_match(frame: pl.DataFrame, **kwargs: Any) -> pl.DataFrame:
     return match_frame(frame, **kwargs)
 
 
-def _write_atomically(frame: pl.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    frame.write_parquet(tmp)
-    os.replace(tmp, path)
-
-
 def execute_run(
     *,
     engine: Engine,
@@ -471,7 +464,7 @@ def _work(
             frame, entity=base.entity, policies=[*chosen, *references], as_of=base.as_of,
             sets=sets, **extra
         )
-        _write_atomically(outcomes, base.outcomes_path)
+        write_atomically(base.outcomes_path, outcomes.write_parquet)
     timings["match"] = round(time.perf_counter() - t, 3)
     say("diff", f"匹配结果 {outcomes.height} 行，与库中资格比对 …")
     t = time.perf_counter()

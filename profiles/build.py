@@ -45,6 +45,7 @@ from profiles.ingest import (
     entity_catalog,
     validate_source,
 )
+from profiles.leftovers import owned_prefix, remove_leftovers
 from profiles.sources import file_sha256, find_sources, read_extract, source_name
 from profiles.yearly import (
     find_yearly_sources,
@@ -195,8 +196,9 @@ def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
     """Write ``path`` through a temporary name in its directory, then rename it into place:
     a reader sees the old file or the whole new one, never a half-written one."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(path.parent)  # what writers killed outright left here
     # the temporary name keeps the suffix: writers choose the format by it
-    tmp = path.with_name(f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}-{path.name}")
+    tmp = path.with_name(f"{owned_prefix('tmp')}{uuid.uuid4().hex[:8]}-{path.name}")
     try:
         write(tmp)
         os.replace(tmp, path)

@@ -34,6 +34,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from profiles.leftovers import owned_prefix, remove_leftovers
+
 MANIFEST = "_snapshot.json"
 FORMAT = "mianshen-snapshot-dataset/1"
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
@@ -141,8 +143,10 @@ def write_dataset(
     Each chunk is split by partition into staging files; then each partition is read,
     sorted by key, hashed and written: memory is bounded by a chunk plus a partition."""
     directory = Path(directory)
-    work = directory.with_name(f".{directory.name}.{uuid.uuid4().hex[:8]}.tmp")
-    work.mkdir(parents=True)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(directory.parent)  # what writers killed outright left here
+    work = directory.with_name(f"{owned_prefix('tmp')}{uuid.uuid4().hex[:8]}-{directory.name}")
+    work.mkdir()
     try:
         schema: pl.Schema | None = None
         for j, chunk in enumerate(chunks):
@@ -176,7 +180,8 @@ def write_dataset(
                                                 indent=1), encoding="utf-8")
         old = None
         if directory.exists():
-            old = directory.with_name(f".{directory.name}.{uuid.uuid4().hex[:8]}.old")
+            old = directory.with_name(
+                f"{owned_prefix('old')}{uuid.uuid4().hex[:8]}-{directory.name}")
             os.replace(directory, old)
         os.replace(work, directory)
         if old is not None:

@@ -6,28 +6,20 @@ parts of two snapshots, so it reads a pin instead: a name for the snapshot as it
 run began, which no rename changes.
 
 A pin is a folder beside the snapshot named ``.pin-<host>-<pid>-<random>``. The run removes it
-when it ends, fails or is interrupted. A run killed outright (SIGKILL, a machine's OOM killer)
-cannot, and its pin would hold the old snapshot's disk space for ever, so every new pin first
-removes the pins beside it that this host's dead processes left. Pins of other hosts (a
-cluster's shared folder) and of live processes are left alone.
+when it ends, fails or is interrupted; what a run killed outright left is removed by the next
+pin beside it (:mod:`profiles.leftovers`).
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import re
 import shutil
-import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-log = logging.getLogger(__name__)
-
-PREFIX = ".pin-"
-_NAME = re.compile(r"^\.pin-(?P<host>[A-Za-z0-9_.]+)-(?P<pid>\d+)-")
+from profiles.leftovers import owned_prefix, remove_leftovers
 
 
 @contextmanager
@@ -82,45 +74,9 @@ def _pin_folder(parent: Path | None) -> Iterator[Path]:
     """A new pin folder in ``parent`` (None: the system's temporary folder), made after the
     stale pins there are removed."""
     where = Path(parent if parent is not None else tempfile.gettempdir())
-    remove_stale_pins(where)
-    prefix = f"{PREFIX}{_host()}-{os.getpid()}-"
-    with tempfile.TemporaryDirectory(prefix=prefix, dir=where) as folder:
+    remove_leftovers(where)
+    with tempfile.TemporaryDirectory(prefix=owned_prefix("pin"), dir=where) as folder:
         yield Path(folder)
-
-
-def remove_stale_pins(folder: Path) -> list[Path]:
-    """Remove the pins in ``folder`` whose run was killed: made on this host by a process
-    that no longer exists. Returns what was removed."""
-    removed: list[Path] = []
-    try:
-        entries = list(folder.iterdir())
-    except OSError:
-        return removed
-    host = _host()
-    for entry in entries:
-        found = _NAME.match(entry.name)
-        if found is None or found["host"] != host or _alive(int(found["pid"])):
-            continue
-        shutil.rmtree(entry, ignore_errors=True)
-        if not entry.exists():
-            removed.append(entry)
-            log.info("removed a stale snapshot pin left by process %s: %s", found["pid"], entry)
-    return removed
-
-
-def _host() -> str:
-    """This host's name as a pin's name carries it (no '-': it separates the parts)."""
-    return re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname()) or "host"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 def _folder_id(path: Path) -> int | None:

@@ -181,7 +181,7 @@ def test_a_pin_left_by_a_killed_run_is_removed_by_the_next(tmp_path: Path, kind:
     import sys
 
     from profiles.partitions import write_dataset
-    from profiles.pin import PREFIX, remove_stale_pins
+    from profiles.leftovers import remove_leftovers
 
     frame = pl.DataFrame({"uscc": [f"E{i:03d}" for i in range(30)], "n": list(range(30))})
     if kind == "file":
@@ -204,16 +204,16 @@ def test_a_pin_left_by_a_killed_run_is_removed_by_the_next(tmp_path: Path, kind:
         live_pin = Path(live.stdout.readline().strip()).parent
         killed.send_signal(signal.SIGKILL)
         killed.wait(timeout=30)
-        other_host = tmp_path / f"{PREFIX}elsewhere-{killed.pid}-abc"
+        other_host = tmp_path / f".pin-elsewhere-{killed.pid}-abc"
         other_host.mkdir()
-        assert killed_pin.exists() and killed_pin.name.startswith(PREFIX)
+        assert killed_pin.exists() and killed_pin.name.startswith(".pin-")
 
         with pinned(snapshot) as pin:
-            assert pin.exists() and pin.parent.name.startswith(PREFIX)
+            assert pin.exists() and pin.parent.name.startswith(".pin-")
             assert not killed_pin.exists()
             assert live_pin.exists() and other_host.exists()
         assert not pin.parent.exists()
-        assert remove_stale_pins(tmp_path) == []  # nothing left of this host's dead runs
+        assert remove_leftovers(tmp_path) == []  # nothing left of this host's dead runs
         names = sorted(p.name for p in tmp_path.iterdir())
         assert names == sorted([snapshot.name, live_pin.name, other_host.name])
     finally:
@@ -248,3 +248,57 @@ def test_a_plain_parquet_table_is_not_taken_for_a_built_snapshot_nor_decoded(
     frame, meta = read_built_snapshot(built) or (None, None)
     assert frame is not None and frame["uscc"].to_list() == ["E1"]
     assert meta == {"entity": "enterprise"} and len(decoded) == 1
+
+
+@pytest.mark.parametrize("kind", ["file", "dataset"])
+def test_a_rebuild_killed_while_writing_leaves_nothing_the_next_write_keeps(
+    tmp_path: Path, kind: str
+) -> None:
+    """A build killed outright mid-write leaves its temporary file (or a dataset's work
+    folder); the next write beside it removes it, and the snapshot it was replacing is
+    intact meanwhile."""
+    import signal
+    import subprocess
+    import sys
+
+    from profiles.partitions import read_manifest, write_dataset
+
+    frame = pl.DataFrame({"uscc": [f"E{i:03d}" for i in range(30)], "n": list(range(30))})
+    target = tmp_path / ("snap.parquet" if kind == "file" else "snap")
+    if kind == "file":
+        write_atomically(target, frame.write_parquet)
+    else:
+        write_dataset([frame], target, key="uscc", partitions=3)
+    # the writer's frames never end: it is killed while its temporary name exists
+    slow = (
+        "import sys, time\nfrom pathlib import Path\nimport polars as pl\n"
+        "from profiles.build import write_atomically\n"
+        "from profiles.partitions import write_dataset\n"
+        "target = Path(sys.argv[1])\n"
+        "def chunks():\n"
+        "    yield pl.DataFrame({'uscc': ['X1'], 'n': [1]})\n"
+        "    print('writing', flush=True)\n    time.sleep(600)\n"
+        "def hang(tmp):\n    tmp.write_bytes(b'half')\n    print('writing', flush=True)\n"
+        "    time.sleep(600)\n"
+        "if sys.argv[2] == 'file':\n    write_atomically(target, hang)\n"
+        "else:\n    write_dataset(chunks(), target, key='uscc', partitions=3)\n"
+    )
+    writer = subprocess.Popen([sys.executable, "-c", slow, str(target), kind],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "writing"
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(timeout=30)
+    finally:
+        writer.kill()
+    left = [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
+    assert len(left) == 1 and str(writer.pid) in left[0].name
+    if kind == "file":  # the snapshot it was replacing is whole
+        assert pl.read_parquet(target).equals(frame)
+        write_atomically(target, frame.head(3).write_parquet)
+        assert pl.read_parquet(target).height == 3
+    else:
+        assert read_manifest(target).rows and sum(read_manifest(target).rows) == 30
+        write_dataset([frame.head(3)], target, key="uscc", partitions=3)
+        assert sum(read_manifest(target).rows) == 3
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
