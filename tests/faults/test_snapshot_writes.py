@@ -180,8 +180,8 @@ def test_a_pin_left_by_a_killed_run_is_removed_by_the_next(tmp_path: Path, kind:
     import subprocess
     import sys
 
-    from profiles.partitions import write_dataset
     from profiles.leftovers import remove_leftovers
+    from profiles.partitions import write_dataset
 
     frame = pl.DataFrame({"uscc": [f"E{i:03d}" for i in range(30)], "n": list(range(30))})
     if kind == "file":
